@@ -1,0 +1,1 @@
+"""Tamper-evident audit trail of every import and state change."""

@@ -1,0 +1,49 @@
+"""Settings, read once from the environment (prefix ``QUAYWATCH_``) or a ``.env`` file.
+
+Nothing else in quaywatch reads ``os.environ``: pass a ``Settings`` object down instead.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """quaywatch settings with safe defaults for one analyst on one machine."""
+
+    model_config = SettingsConfigDict(env_prefix="QUAYWATCH_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///./quaywatch.db",
+        description=(
+            "SQLAlchemy URL of the store. The default is an embedded SQLite file in the working "
+            "directory (WAL mode); production uses PostgreSQL, e.g. "
+            "postgresql+psycopg://user@host:5432/quaywatch."
+        ),
+    )
+    auto_migrate: bool = Field(
+        default=True,
+        description=(
+            "Bring the database schema to the newest migration when a command opens the store. "
+            "Operators of a shared PostgreSQL store set this to false and run "
+            "`quaywatch db upgrade` as a deliberate step."
+        ),
+    )
+    batch_size: int = Field(
+        default=20_000,
+        ge=1,
+        description=(
+            "Records read, validated and written together during an import. Memory use grows "
+            "with this number, never with the file size."
+        ),
+    )
+    actor: str = Field(
+        default="system",
+        description="Name recorded in the audit trail for changes made by this process.",
+    )
+
+
+def load_settings() -> Settings:
+    """Read settings from the environment and ``.env``."""
+    return Settings()

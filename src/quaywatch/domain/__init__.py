@@ -1,0 +1,1 @@
+"""Domain vocabulary: cargo records, identifiers and reference code lists."""

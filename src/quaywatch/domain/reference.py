@@ -1,0 +1,59 @@
+"""Reference code lists shipped with quaywatch (see ``data/SOURCES.md`` for sources and licences).
+
+Each list is read once from the package data and kept in memory; all are small.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+
+@dataclass(frozen=True, slots=True)
+class Port:
+    """A container port from the curated list: UN/LOCODE, name, ISO country and trade region."""
+
+    locode: str
+    name: str
+    country: str
+    region: str
+
+
+def _rows(filename: str) -> list[dict[str, str]]:
+    text = resources.files("quaywatch.domain").joinpath("data", filename).read_text("utf-8")
+    return list(csv.DictReader(text.splitlines()))
+
+
+@cache
+def ports() -> dict[str, Port]:
+    """The curated world container ports, keyed by UN/LOCODE."""
+    return {
+        row["locode"]: Port(row["locode"], row["name"], row["country"], row["region"])
+        for row in _rows("ports.csv")
+    }
+
+
+@cache
+def countries() -> dict[str, str]:
+    """ISO 3166 alpha-2 codes as used by UN/LOCODE, with their names."""
+    return {row["CountryCode"]: row["CountryName"] for row in _rows("un-locode-country-codes.csv")}
+
+
+@cache
+def currencies() -> dict[str, str]:
+    """Active ISO 4217 currency codes with their names."""
+    return {row["code"]: row["name"] for row in _rows("currencies.csv")}
+
+
+@cache
+def hs_nomenclature() -> dict[str, str]:
+    """HS codes at every level (2, 4 and 6 digits) with their descriptions."""
+    return {row["hscode"]: row["description"] for row in _rows("harmonized-system.csv")}
+
+
+@cache
+def hs6_codes() -> frozenset[str]:
+    """The six-digit HS subheadings, the level a goods item is declared at."""
+    return frozenset(code for code in hs_nomenclature() if len(code) == 6)

@@ -1,0 +1,92 @@
+"""Errors that quaywatch reports to its users.
+
+Every error a person can cause (a bad file, an unknown record, a broken audit chain) is one of
+these; anything else is a bug and may surface as a traceback. The CLI prints these in one place
+with a non-zero exit code; the API (later) maps ``status`` to an HTTP response.
+
+    QuaywatchError                 root; ``status`` for the API, ``exit_code`` for the CLI
+    ├── ConfigurationError         a setting or the database URL is unusable
+    ├── InputError                 a file a user handed us cannot be read as a whole
+    │   └── RecordError            one record is bad: names file, location, record and field
+    ├── NotFoundError              an id (quarantine entry, batch, ...) does not exist
+    ├── StoreError                 the database refused or failed an operation
+    └── AuditChainError            the audit trail does not verify
+"""
+
+from __future__ import annotations
+
+
+class QuaywatchError(Exception):
+    """Root of every error quaywatch reports to a person."""
+
+    status: int = 500
+    exit_code: int = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ConfigurationError(QuaywatchError):
+    """A setting cannot be used as given."""
+
+    exit_code = 2
+
+
+class InputError(QuaywatchError):
+    """An input file cannot be used at all (unreadable, unknown format, missing columns)."""
+
+    status = 422
+    exit_code = 2
+
+    def __init__(self, message: str, *, source: str | None = None) -> None:
+        super().__init__(f"{source}: {message}" if source else message)
+        self.source = source
+
+
+class RecordError(InputError):
+    """One record is invalid; carries everything needed to find and fix it."""
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        source: str | None = None,
+        location: str | None = None,
+        record_id: str | None = None,
+        field: str | None = None,
+    ) -> None:
+        where = ", ".join(
+            part
+            for part in (
+                location,
+                f"record {record_id}" if record_id else None,
+                f"field {field}" if field else None,
+            )
+            if part
+        )
+        super().__init__(f"{where}: {reason}" if where else reason, source=source)
+        self.reason = reason
+        self.location = location
+        self.record_id = record_id
+        self.field = field
+
+
+class NotFoundError(QuaywatchError):
+    """A referenced object does not exist."""
+
+    status = 404
+    exit_code = 3
+
+
+class StoreError(QuaywatchError):
+    """The store could not complete an operation; nothing was written."""
+
+    status = 503
+
+
+class AuditChainError(QuaywatchError):
+    """The audit log has been edited, had rows inserted or deleted, or lost its head."""
+
+    status = 500
+    exit_code = 4

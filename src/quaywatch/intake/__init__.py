@@ -1,0 +1,1 @@
+"""Intake: files to validated records in the store, the rest to quarantine."""

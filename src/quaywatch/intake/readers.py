@@ -1,0 +1,248 @@
+"""Readers: files to chunks of raw string rows, streaming, with the location of every record.
+
+Formats: consignments as CSV, JSON Lines or Parquet; container events as DCSA JSON (an array
+or one object per line). A record the reader cannot split into fields (a CSV row with the wrong
+number of fields, a line that is not JSON) is rejected here; everything else goes on to checks.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import ijson
+import polars as pl
+import pyarrow.parquet as pq
+
+from quaywatch.errors import InputError
+from quaywatch.intake import consignments, events
+from quaywatch.intake.records import Chunk, RecordKind, Rejected
+
+_EXTENSIONS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl",
+               ".ndjson": "jsonl", ".json": "json"}  # fmt: skip
+_EVENT_KEYS = {"eventID", "eventType", "eventClassifierCode"}
+
+
+class _CountingReader(io.RawIOBase):
+    """A binary file that counts the bytes read through it, for progress bars."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self.raw, self.position = raw, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        count = self.raw.readinto(buffer)  # type: ignore[attr-defined]
+        self.position += count or 0
+        return int(count or 0)
+
+
+@dataclass(slots=True)
+class FileReader:
+    """Iterates a file as ``Chunk``s; ``position``/``size`` report progress in bytes."""
+
+    path: Path
+    kind: RecordKind
+    fmt: str
+    batch_size: int
+    position: int = 0
+
+    @property
+    def size(self) -> int:
+        return self.path.stat().st_size
+
+    @property
+    def columns(self) -> list[str]:
+        return columns_of(self.kind)
+
+    def chunks(self) -> Iterator[Chunk]:
+        readers: dict[str, Callable[[], Iterator[Chunk]]] = {
+            "csv": self._csv,
+            "jsonl": self._json_lines,
+            "json": self._json_array,
+            "parquet": self._parquet,
+        }
+        return readers[self.fmt]()
+
+    def _frame(self, rows: list[dict[str, Any]], locs: list[int], raws: list[str | None]) -> pl.DataFrame:
+        data: dict[str, Any] = {name: [row.get(name) for row in rows] for name in self.columns}
+        data["_loc"], data["_raw"] = locs, raws
+        schema = dict.fromkeys(self.columns, pl.String) | {"_loc": pl.Int64, "_raw": pl.String}
+        return pl.DataFrame(data, schema=schema)
+
+    def _check_header(self, header: list[str]) -> None:
+        unknown = sorted(set(header) - set(self.columns))
+        if unknown:
+            raise InputError(f"unknown columns {', '.join(unknown)}; see docs/formats.md", source=str(self.path))
+        missing = [name for name in required_columns(self.kind) if name not in header]
+        if missing:
+            raise InputError(f"missing columns {', '.join(missing)}", source=str(self.path))
+
+    def _csv(self) -> Iterator[Chunk]:
+        with self.path.open("rb") as raw_file:
+            counter = _CountingReader(raw_file)
+            text = io.TextIOWrapper(io.BufferedReader(counter), encoding="utf-8-sig", newline="")
+            reader = csv.reader(text)
+            try:
+                header = [name.strip() for name in next(reader)]
+            except StopIteration:
+                return
+            self._check_header(header)
+            rows: list[dict[str, Any]] = []
+            locs: list[int] = []
+            rejected: list[Rejected] = []
+            line = reader.line_num + 1
+            try:
+                for values in reader:
+                    if len(values) != len(header):
+                        if values:
+                            rejected.append(Rejected(
+                                f"line {line}", None,
+                                [("", f"has {len(values)} fields where the header has {len(header)}")],
+                                json.dumps(values),
+                            ))  # fmt: skip
+                    else:
+                        rows.append(dict(zip(header, values, strict=True)))
+                        locs.append(line)
+                    line = reader.line_num + 1
+                    if len(rows) + len(rejected) >= self.batch_size:
+                        self.position = counter.position
+                        yield Chunk(self._frame(rows, locs, [None] * len(rows)), rejected, len(rows) + len(rejected))
+                        rows, locs, rejected = [], [], []
+            except (csv.Error, UnicodeDecodeError) as exc:
+                raise InputError(f"line {line}: cannot read CSV: {exc}", source=str(self.path)) from exc
+            self.position = counter.position
+            yield Chunk(self._frame(rows, locs, [None] * len(rows)), rejected, len(rows) + len(rejected))
+
+    def _records(self, numbered: Iterator[tuple[str, Any, str]]) -> Iterator[Chunk]:
+        """Chunks from ``(location, parsed object or error text, raw text)`` triples."""
+        rows: list[dict[str, Any]] = []
+        locs: list[int] = []
+        raws: list[str | None] = []
+        rejected: list[Rejected] = []
+        read = 0
+        for location, parsed, raw in numbered:
+            read += 1
+            if isinstance(parsed, str):
+                rejected.append(Rejected(location, None, [("", parsed)], json.dumps(raw)))
+            elif not isinstance(parsed, dict):
+                rejected.append(Rejected(location, None, [("", "is not a JSON object")], raw))
+            else:
+                flat = flatten(self.kind, parsed)
+                number = int(location.split()[-1])
+                rows.extend(flat)
+                locs.extend([number] * len(flat))
+                raws.extend([raw] * len(flat))
+            if len(rows) + len(rejected) >= self.batch_size:
+                yield Chunk(self._frame(rows, locs, raws), rejected, read)
+                rows, locs, raws, rejected, read = [], [], [], [], 0
+        yield Chunk(self._frame(rows, locs, raws), rejected, read)
+
+    def _json_lines(self) -> Iterator[Chunk]:
+        def numbered() -> Iterator[tuple[str, Any, str]]:
+            with self.path.open("rb") as raw_file:
+                counter = _CountingReader(raw_file)
+                for number, line in enumerate(io.BufferedReader(counter), start=1):
+                    self.position = counter.position
+                    text = line.decode("utf-8", errors="replace").strip()
+                    if not text:
+                        continue
+                    try:
+                        yield f"line {number}", json.loads(text), text
+                    except json.JSONDecodeError as exc:
+                        yield f"line {number}", f"not valid JSON: {exc.msg} at column {exc.colno}", text
+
+        return self._records(numbered())
+
+    def _json_array(self) -> Iterator[Chunk]:
+        def numbered() -> Iterator[tuple[str, Any, str]]:
+            number = 0
+            with self.path.open("rb") as raw_file:
+                counter = _CountingReader(raw_file)
+                try:
+                    for number, item in enumerate(ijson.items(io.BufferedReader(counter), "item", use_float=True), start=1):  # fmt: skip
+                        self.position = counter.position
+                        yield f"item {number}", item, json.dumps(item)
+                except ijson.JSONError as exc:
+                    raise InputError(f"after item {number}: not valid JSON: {exc}", source=str(self.path)) from exc
+
+        return self._records(numbered())
+
+    def _parquet(self) -> Iterator[Chunk]:
+        try:
+            parquet = pq.ParquetFile(self.path)
+        except Exception as exc:  # pyarrow raises several types for a broken file
+            raise InputError(f"cannot read Parquet: {exc}", source=str(self.path)) from exc
+        self._check_header(list(parquet.schema_arrow.names))
+        start, total = 1, parquet.metadata.num_rows
+        for batch in parquet.iter_batches(batch_size=self.batch_size):
+            frame = pl.from_arrow(batch)
+            assert isinstance(frame, pl.DataFrame)
+            frame = frame.with_columns(pl.all().cast(pl.String))
+            missing = [pl.lit(None, pl.String).alias(n) for n in self.columns if n not in frame.columns]
+            frame = frame.with_columns(missing).select(self.columns).with_columns(
+                pl.int_range(start, start + frame.height, dtype=pl.Int64).alias("_loc"),
+                pl.lit(None, pl.String).alias("_raw"),
+            )
+            start += frame.height
+            self.position = int(self.size * (start - 1) / max(total, 1))
+            yield Chunk(frame, [], frame.height)
+
+
+def columns_of(kind: RecordKind) -> list[str]:
+    """Input columns of a record kind."""
+    return consignments.COLUMNS if kind is RecordKind.CONSIGNMENTS else events.COLUMNS
+
+
+def required_columns(kind: RecordKind) -> list[str]:
+    """Columns a flat file of this kind must have."""
+    return consignments.REQUIRED_COLUMNS if kind is RecordKind.CONSIGNMENTS else events.REQUIRED_COLUMNS
+
+
+def flatten(kind: RecordKind, record: dict[str, Any]) -> list[dict[str, Any]]:
+    """A JSON record of ``kind`` to flat rows."""
+    if kind is RecordKind.CONSIGNMENTS:
+        return consignments.flatten(record)
+    return [events.flatten(record)]
+
+
+def open_file(path: Path, *, kind: RecordKind | None, batch_size: int) -> FileReader:
+    """A reader for ``path``, its format told by extension and its kind by content if not given."""
+    if not path.is_file():
+        raise InputError("no such file", source=str(path))
+    fmt = _EXTENSIONS.get(path.suffix.lower())
+    if fmt is None:
+        known = ", ".join(sorted(_EXTENSIONS))
+        raise InputError(f"unknown file type {path.suffix!r} (known: {known})", source=str(path))
+    if fmt == "json" and _first_char(path) == "{":
+        fmt = "jsonl"
+    if kind is None:
+        kind = RecordKind.EVENTS if fmt in ("json", "jsonl") and _looks_like_events(path, fmt) else RecordKind.CONSIGNMENTS
+    if kind is RecordKind.EVENTS and fmt not in ("json", "jsonl"):
+        raise InputError("container events are read from DCSA JSON (array or lines)", source=str(path))
+    return FileReader(path, kind, fmt, batch_size)
+
+
+def _first_char(path: Path) -> str:
+    with path.open("rb") as file:
+        head = file.read(4096).decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
+    return head[:1]
+
+
+def _looks_like_events(path: Path, fmt: str) -> bool:
+    with path.open("rb") as file:
+        try:
+            if fmt == "json":
+                first = next(ijson.items(file, "item", use_float=True), None)
+            else:
+                line = next((ln for ln in file if ln.strip()), b"{}")
+                first = json.loads(line)
+        except (ijson.JSONError, json.JSONDecodeError):
+            return False
+    return isinstance(first, dict) and bool(_EVENT_KEYS & first.keys())

@@ -1,0 +1,49 @@
+"""What readers hand to the import pipeline: chunks of raw rows and records already rejected."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import polars as pl
+
+
+class RecordKind(StrEnum):
+    """The two kinds of input quaywatch imports."""
+
+    CONSIGNMENTS = "consignments"
+    EVENTS = "events"
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A record that cannot be stored, with everything an operator needs to fix it."""
+
+    location: str
+    record_id: str | None
+    problems: list[tuple[str, str]]
+    raw: str
+
+    @property
+    def field(self) -> str | None:
+        """The first field at fault."""
+        return self.problems[0][0] if self.problems else None
+
+    @property
+    def reason(self) -> str:
+        """The first reason."""
+        return self.problems[0][1] if self.problems else "invalid record"
+
+
+@dataclass(slots=True)
+class Chunk:
+    """Up to ``batch_size`` raw records from one file.
+
+    ``frame`` has one string column per input field, ``_loc`` (line, row or item number of the
+    row) and ``_raw`` (the record as read, JSON text; for flat formats the row itself).
+    ``rejected`` holds records the reader could not even split into fields.
+    """
+
+    frame: pl.DataFrame
+    rejected: list[Rejected] = field(default_factory=list)
+    records_read: int = 0

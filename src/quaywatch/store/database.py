@@ -1,0 +1,85 @@
+"""Opening a database: engine settings per backend and schema migrations."""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+
+from quaywatch.errors import ConfigurationError, StoreError
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets analysts read while an import writes; NORMAL is durable in WAL mode except on
+    # power loss of the last commits, which an idempotent re-import repairs.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA cache_size=-65536")
+    cursor.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    # pysqlite's own transaction handling is off (isolation_level=None below); BEGIN IMMEDIATE
+    # takes the write lock up front so two importers queue instead of failing half-way.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url`` with quaywatch's per-backend settings."""
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    try:
+        if url.startswith("sqlite"):
+            engine = create_engine(url, connect_args={"isolation_level": None})
+            event.listen(engine, "connect", _sqlite_pragmas)
+            event.listen(engine, "begin", _sqlite_begin)
+        elif url.startswith("postgresql+psycopg"):
+            engine = create_engine(url, pool_pre_ping=True)
+        else:
+            raise ConfigurationError(
+                f"unsupported database URL {url!r}: use sqlite:///PATH or postgresql://..."
+            )
+    except (ArgumentError, NoSuchModuleError) as exc:
+        raise ConfigurationError(f"cannot use database URL {url!r}: {exc}") from exc
+    return engine
+
+
+def _alembic_config() -> Config:
+    config = Config()
+    location = resources.files("quaywatch.store").joinpath("migrations")
+    config.set_main_option("script_location", str(location))
+    return config
+
+
+def head_revision() -> str | None:
+    """The newest migration shipped with this version of quaywatch."""
+    return ScriptDirectory.from_config(_alembic_config()).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The migration the database is at, or None for an empty database."""
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+    except OperationalError as exc:
+        raise StoreError(f"cannot reach the database: {exc.orig}") from exc
+
+
+def upgrade(engine: Engine) -> None:
+    """Apply every migration the database does not have yet."""
+    config = _alembic_config()
+    try:
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+    except OperationalError as exc:
+        raise StoreError(f"cannot migrate the database: {exc.orig}") from exc

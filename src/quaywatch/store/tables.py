@@ -1,0 +1,256 @@
+"""The store's tables (SQLAlchemy Core). Alembic migrations in ``migrations/`` create them.
+
+Natural keys throughout (consignment id + version, event id, party key): intake computes them,
+so bulk loads need no round trip for generated ids. Every record carries ``received_at``, the
+moment quaywatch learnt it, and the import batch that brought it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Dialect,
+    Float,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy import DateTime as _DateTime
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always read back timezone-aware.
+
+    PostgreSQL keeps it as ``timestamptz``; SQLite has no time zones, so the UTC wall time is
+    stored and the zone put back on read.
+    """
+
+    impl = _DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; quaywatch stores aware UTC times")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _batch() -> Column[str]:
+    return Column("batch_id", String(36), nullable=False)
+
+
+import_batches = Table(
+    "import_batches",
+    metadata,
+    Column("batch_id", String(36), primary_key=True),
+    Column("source", Text, nullable=False, doc="file path, or quarantine:ID for a retry"),
+    Column("source_sha256", String(64)),
+    Column("kind", String(16), nullable=False, doc="consignments or events"),
+    Column("actor", String(128), nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime, nullable=False),
+    Column("records_read", Integer, nullable=False),
+    Column("records_new", Integer, nullable=False),
+    Column("records_unchanged", Integer, nullable=False),
+    Column("records_quarantined", Integer, nullable=False),
+)
+
+parties = Table(
+    "parties",
+    metadata,
+    Column("party_key", String(32), primary_key=True, doc="hash of the normalised description"),
+    Column("name", Text, nullable=False),
+    Column("address", Text),
+    Column("country", String(2), nullable=False),
+    Column("eori", String(17)),
+    Column("aeo", String(4), nullable=False),
+    Column("phone", String(64)),
+    Column("email", String(254)),
+    Column("first_seen_at", UtcDateTime, nullable=False),
+    _batch(),
+)
+
+consignments = Table(
+    "consignments",
+    metadata,
+    Column("consignment_id", String(35), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("content_sha256", String(64), nullable=False),
+    Column("transport_document", String(35), nullable=False),
+    Column("master_transport_document", String(35)),
+    Column("lodged_at", UtcDateTime, nullable=False),
+    Column("declarant_key", String(32), nullable=False),
+    Column("consignor_key", String(32), nullable=False),
+    Column("consignee_key", String(32), nullable=False),
+    Column("notify_party_key", String(32)),
+    Column("carrier_scac", String(4), nullable=False),
+    Column("vessel_imo", String(7), nullable=False),
+    Column("vessel_name", Text),
+    Column("voyage", String(35)),
+    Column("port_of_loading", String(5), nullable=False),
+    Column("transshipment_ports", String(255), doc="ordered UN/LOCODEs separated by |"),
+    Column("port_of_discharge", String(5), nullable=False),
+    Column("place_of_delivery", String(5)),
+    Column("eta", UtcDateTime, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    _batch(),
+    Index(None, "transport_document"),
+    Index(None, "received_at"),
+)
+
+_consignment_fk = (["consignment_id", "version"], ["consignments.consignment_id", "consignments.version"])
+
+goods_items = Table(
+    "goods_items",
+    metadata,
+    Column("consignment_id", String(35), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("sequence", Integer, primary_key=True),
+    Column("hs6", String(6), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("packages", Integer, nullable=False),
+    Column("package_type", String(2), nullable=False),
+    Column("gross_mass_kg", Float, nullable=False),
+    Column("value", Float, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("origin_country", String(2), nullable=False),
+    Column("container_number", String(11), nullable=False),
+    ForeignKeyConstraint(*_consignment_fk, ondelete="CASCADE"),
+    Index(None, "hs6"),
+)
+
+containers = Table(
+    "containers",
+    metadata,
+    Column("consignment_id", String(35), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("container_number", String(11), primary_key=True),
+    Column("size_type", String(4), nullable=False),
+    Column("status", String(5), nullable=False),
+    ForeignKeyConstraint(*_consignment_fk, ondelete="CASCADE"),
+    Index(None, "container_number"),
+)
+
+seals = Table(
+    "seals",
+    metadata,
+    Column("consignment_id", String(35), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("container_number", String(11), primary_key=True),
+    Column("seal_number", String(15), primary_key=True),
+    Column("source", String(3), nullable=False),
+    Column("type", String(3), nullable=False),
+    ForeignKeyConstraint(
+        ["consignment_id", "version", "container_number"],
+        ["containers.consignment_id", "containers.version", "containers.container_number"],
+        ondelete="CASCADE",
+    ),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("event_id", String(100), primary_key=True),
+    Column("content_sha256", String(64), nullable=False),
+    Column("event_type", String(9), nullable=False),
+    Column("classifier", String(3), nullable=False),
+    Column("event_code", String(4), nullable=False),
+    Column("event_time", UtcDateTime, nullable=False),
+    Column("created_time", UtcDateTime, nullable=False),
+    Column("un_locode", String(5), nullable=False),
+    Column("facility_type", String(4)),
+    Column("container_number", String(11)),
+    Column("empty_indicator", String(5)),
+    Column("vessel_imo", String(7)),
+    Column("transport_document", String(35)),
+    Column("is_transshipment", Boolean, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    _batch(),
+    Index(None, "container_number", "event_time"),
+)
+
+event_seals = Table(
+    "event_seals",
+    metadata,
+    Column("event_id", String(100), primary_key=True),
+    Column("seal_number", String(15), primary_key=True),
+    Column("source", String(3), nullable=False),
+    Column("type", String(3), nullable=False),
+    ForeignKeyConstraint(["event_id"], ["events.event_id"], ondelete="CASCADE"),
+)
+
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("quarantine_id", Integer, primary_key=True, autoincrement=True),
+    Column("batch_id", String(36), nullable=False),
+    Column("kind", String(16), nullable=False, doc="consignments or events"),
+    Column("source", Text, nullable=False),
+    Column("location", String(64), nullable=False, doc="line 12, lines 12-14, row 7, item 3"),
+    Column("record_id", String(140)),
+    Column("field", String(64)),
+    Column("reason", Text, nullable=False),
+    Column("errors", JSON, nullable=False, doc="every problem found, as [field, reason] pairs"),
+    Column("raw", Text, nullable=False, doc="the record exactly as read, as JSON"),
+    Column("raw_sha256", String(64), nullable=False),
+    Column("status", String(8), nullable=False, doc="open, or resolved once stored"),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("resolved_at", UtcDateTime),
+    Column("resolved_batch_id", String(36)),
+    Index(None, "status", "raw_sha256"),
+    Index(None, "record_id"),
+)
+
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("object_type", String(64), nullable=False),
+    Column("object_id", String(140), nullable=False),
+    Column("details", Text, nullable=False, doc="canonical JSON"),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+audit_head = Table(
+    "audit_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False, doc="always 1"),
+    Column("seq", Integer, nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+
+def utcnow() -> datetime:
+    """Now, timezone-aware, at the microsecond the store can keep."""
+    return datetime.now(UTC)

@@ -1,0 +1,1 @@
+"""Synthetic port traffic for demos, tests and benchmarks."""
