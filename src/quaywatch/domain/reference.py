@@ -55,5 +55,10 @@ def hs_nomenclature() -> dict[str, str]:
 
 @cache
 def hs6_codes() -> frozenset[str]:
-    """The six-digit HS subheadings, the level a goods item is declared at."""
-    return frozenset(code for code in hs_nomenclature() if len(code) == 6)
+    """The six-digit HS subheadings, the level a goods item is declared at.
+
+    The source's ``TOTAL`` section (999999, "commodities not specified") is a statistical
+    placeholder, not a heading anyone may declare.
+    """
+    rows = _rows("harmonized-system.csv")
+    return frozenset(r["hscode"] for r in rows if r["level"] == "6" and r["section"] != "TOTAL")

@@ -17,6 +17,7 @@ from quaywatch.domain.models import (
     TransportEventCode,
 )
 from quaywatch.intake import fields as f
+from quaywatch.intake.records import as_text
 
 FIELDS: list[f.Field] = [
     f.Field("event_id", f.text(100), required=True),
@@ -38,14 +39,6 @@ COLUMNS = [field.name for field in FIELDS]
 REQUIRED_COLUMNS = ["event_id"]
 #: DCSA document reference types that name the transport document (B/L) of a container.
 _DOCUMENT_TYPES = ("TRD", "BKG")
-
-
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 def flatten(event: dict[str, Any]) -> dict[str, str | None]:
@@ -83,7 +76,7 @@ def flatten(event: dict[str, Any]) -> dict[str, str | None]:
         "transport_document": document,
         "is_transshipment": event.get("isTransshipmentMove"),
     }
-    return {key: _text(value) for key, value in row.items()}
+    return {key: as_text(value) for key, value in row.items()}
 
 
 def validate(frame: pl.DataFrame) -> pl.DataFrame:

@@ -119,9 +119,8 @@ class Importer:
             # The last consignment may continue in the next chunk: keep it for then.
             tail_id = frame.select(pl.col("consignment_id", "version").last()).row(0)
             same = (pl.col("consignment_id").eq_missing(tail_id[0])) & (pl.col("version").eq_missing(tail_id[1]))
-            keep_from = frame.height - frame.reverse().with_columns(same.alias("_same"))["_same"].arg_min()  # type: ignore[operator]
-            if 0 < keep_from < frame.height:
-                self._carry, frame = frame[keep_from:], frame[:keep_from]
+            tail = frame.select(same.reverse().cast(pl.Int8).cum_min().sum()).item()
+            self._carry, frame = frame[frame.height - tail :], frame[: frame.height - tail]
         rejected = list(chunk.rejected)
         if frame.is_empty():
             return rejected

@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 
 from quaywatch.errors import InputError
 from quaywatch.intake import consignments, events
-from quaywatch.intake.records import Chunk, RecordKind, Rejected
+from quaywatch.intake.records import Chunk, RecordKind, Rejected, as_text
 
 _EXTENSIONS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl",
                ".ndjson": "jsonl", ".json": "json"}  # fmt: skip
@@ -71,7 +71,7 @@ class FileReader:
         return readers[self.fmt]()
 
     def _frame(self, rows: list[dict[str, Any]], locs: list[int], raws: list[str | None]) -> pl.DataFrame:
-        data: dict[str, Any] = {name: [row.get(name) for row in rows] for name in self.columns}
+        data: dict[str, Any] = {name: [as_text(row.get(name)) for row in rows] for name in self.columns}
         data["_loc"], data["_raw"] = locs, raws
         schema = dict.fromkeys(self.columns, pl.String) | {"_loc": pl.Int64, "_raw": pl.String}
         return pl.DataFrame(data, schema=schema)

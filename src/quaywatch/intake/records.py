@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 import polars as pl
 
@@ -47,3 +49,14 @@ class Chunk:
     frame: pl.DataFrame
     rejected: list[Rejected] = field(default_factory=list)
     records_read: int = 0
+
+
+def as_text(value: Any) -> str | None:
+    """A JSON value as the raw text a CSV cell would hold (checks parse it from there)."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return json.dumps(value)

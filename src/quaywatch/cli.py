@@ -1,0 +1,253 @@
+"""The ``quaywatch`` command line. Errors a user can cause are printed here, in one place."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+from typer.core import TyperGroup
+
+from quaywatch.audit import chain
+from quaywatch.config import Settings, load_settings
+from quaywatch.errors import ConfigurationError, QuaywatchError
+from quaywatch.intake import quarantine
+from quaywatch.intake.pipeline import ImportSummary, ingest_file
+from quaywatch.intake.records import RecordKind
+from quaywatch.store import database
+from quaywatch.store.store import Store
+from quaywatch.synth import portday
+
+console = Console()
+errors = Console(stderr=True)
+
+
+class _Group(TyperGroup):
+    """Turns quaywatch errors into a message and an exit code, never a traceback."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except QuaywatchError as exc:
+            errors.print(f"[bold red]error:[/] {exc.message}", highlight=False, soft_wrap=True)
+            raise typer.Exit(exc.exit_code) from None
+
+
+app = typer.Typer(cls=_Group, no_args_is_help=True, help=__doc__, pretty_exceptions_enable=False)
+quarantine_app = typer.Typer(cls=_Group, no_args_is_help=True, help="Records intake could not store.")
+audit_app = typer.Typer(cls=_Group, no_args_is_help=True, help="The tamper-evident audit trail.")
+db_app = typer.Typer(cls=_Group, no_args_is_help=True, help="Database schema.")
+app.add_typer(quarantine_app, name="quarantine")
+app.add_typer(audit_app, name="audit")
+app.add_typer(db_app, name="db")
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    database_url: Annotated[
+        str | None, typer.Option("--database", help="Store URL (default: QUAYWATCH_DATABASE_URL).")
+    ] = None,
+) -> None:
+    """quaywatch: customs risk management for container ports."""
+    settings = load_settings()
+    if database_url:
+        settings = settings.model_copy(update={"database_url": database_url})
+    ctx.obj = settings
+
+
+def _settings(ctx: typer.Context) -> Settings:
+    settings = ctx.find_root().obj
+    assert isinstance(settings, Settings)
+    return settings
+
+
+def _store(ctx: typer.Context) -> Store:
+    settings = _settings(ctx)
+    return Store.open(settings.database_url, migrate=settings.auto_migrate)
+
+
+def _ingest(store: Store, settings: Settings, paths: list[Path], kind: RecordKind | None) -> list[ImportSummary]:
+    summaries = []
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
+        console=errors, transient=True,
+    ) as bar:  # fmt: skip
+        for path in paths:
+            task = bar.add_task(path.name, total=path.stat().st_size if path.is_file() else None)
+            summaries.append(
+                ingest_file(
+                    store, path, kind=kind, batch_size=settings.batch_size, actor=settings.actor,
+                    progress=lambda done, total, t=task: bar.update(t, completed=done, total=total),
+                )
+            )  # fmt: skip
+    return summaries
+
+
+def _print_summaries(summaries: list[ImportSummary]) -> None:
+    table = Table(title="Import")
+    for column in ("file", "kind", "read", "new", "unchanged", "quarantined", "resolved"):
+        table.add_column(column, justify="left" if column in ("file", "kind") else "right")
+    for s in summaries:
+        quarantined = f"{s.quarantined}" + (f" ({s.already_quarantined} already)" if s.already_quarantined else "")
+        table.add_row(Path(s.source).name, s.kind.value, str(s.read), str(s.new), str(s.unchanged),
+                      quarantined, str(s.resolved))  # fmt: skip
+    console.print(table)
+    for s in summaries:
+        for r in s.rejected[:5]:
+            where = ", ".join(x for x in (r.location, r.record_id, r.field) if x)
+            console.print(f"  [yellow]quarantined[/] {Path(s.source).name} {where}: {r.reason}", highlight=False)
+        if s.quarantined > 5:
+            console.print(f"  ... {s.quarantined - 5} more in {Path(s.source).name}: quaywatch quarantine list")
+
+
+def _print_store(store: Store) -> None:
+    table = Table(title="Store")
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for name, count in store.counts().items():
+        table.add_row(name, str(count))
+    console.print(table)
+
+
+@app.command()
+def ingest(
+    ctx: typer.Context,
+    paths: Annotated[list[Path], typer.Argument(help="CSV, JSON Lines, Parquet or DCSA JSON files.")],
+    kind: Annotated[RecordKind | None, typer.Option(help="Override detection of the record kind.")] = None,
+) -> None:
+    """Import consignments and container events; bad records go to quarantine."""
+    settings = _settings(ctx)
+    store = _store(ctx)
+    _print_summaries(_ingest(store, settings, paths, kind))
+
+
+@app.command()
+def demo(
+    ctx: typer.Context,
+    count: Annotated[int, typer.Option(help="Consignments in the port day.")] = 2_000,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same day.")] = 7,
+    out: Annotated[Path | None, typer.Option(help="Keep the generated files here.")] = None,
+) -> None:
+    """Generate a port day at Antwerp-Bruges, import it and show what was stored."""
+    settings = _settings(ctx)
+    store = _store(ctx)
+    directory = out or Path(tempfile.mkdtemp(prefix="quaywatch-demo-"))
+    day = portday.generate(directory, count=count, seed=seed)
+    console.print(f"Generated {day.count} consignments and their container events in {directory}")
+    _print_summaries(_ingest(store, settings, [day.consignments, day.events], None))
+    _print_store(store)
+    with store.reading() as conn:
+        result = chain.verify(conn)
+    console.print(f"Audit trail verified: {result.events} events, head {result.head_seq}:{result.head_hash}")
+
+
+@quarantine_app.command("list")
+def quarantine_list(
+    ctx: typer.Context,
+    status: Annotated[str, typer.Option(help="open, resolved or all.")] = "open",
+    limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 50,
+) -> None:
+    """Quarantined records with their reasons."""
+    rows = quarantine.list_entries(_store(ctx), status=None if status == "all" else status, limit=limit)
+    table = Table()
+    for column in ("id", "status", "source", "location", "record", "field", "reason"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(str(r.quarantine_id), r.status, Path(r.source).name, r.location,
+                      r.record_id or "", r.field or "", r.reason)  # fmt: skip
+    console.print(table)
+
+
+@quarantine_app.command("show")
+def quarantine_show(ctx: typer.Context, quarantine_id: Annotated[int, typer.Argument()]) -> None:
+    """One quarantined record: every problem, and the record as read (JSON, ready to edit)."""
+    r = quarantine.get_entry(_store(ctx), quarantine_id)
+    console.print(f"[bold]quarantine {r.quarantine_id}[/] ({r.status}) {r.kind} from {r.source}, {r.location}")
+    if r.record_id:
+        console.print(f"record {r.record_id}", highlight=False)
+    for field, reason in r.errors:
+        console.print(f"  {field or '(record)'}: {reason}", highlight=False)
+    console.print_json(r.raw) if r.raw.startswith(("{", "[")) else console.print(r.raw)
+
+
+@quarantine_app.command("retry")
+def quarantine_retry(
+    ctx: typer.Context,
+    quarantine_ids: Annotated[list[int], typer.Argument(help="Entries to retry.")],
+    record: Annotated[
+        Path | None, typer.Option(help="A corrected record (JSON, as `show` prints it); one entry only.")
+    ] = None,
+) -> None:
+    """Check and store quarantined records again, as they are or as corrected."""
+    if record is not None and len(quarantine_ids) != 1:
+        raise ConfigurationError("--record corrects exactly one quarantine entry")
+    settings = _settings(ctx)
+    store = _store(ctx)
+    text = record.read_text("utf-8") if record else None
+    failed = 0
+    for qid in quarantine_ids:
+        result = quarantine.retry(store, qid, record=text, actor=settings.actor)
+        if result.stored:
+            console.print(f"quarantine {qid}: stored, entry resolved")
+        else:
+            failed += 1
+            console.print(f"quarantine {qid}: still invalid: {result.reason}", highlight=False)
+    if failed:
+        raise typer.Exit(1)
+
+
+@audit_app.command("verify")
+def audit_verify(
+    ctx: typer.Context,
+    anchor: Annotated[str | None, typer.Option(help="SEQ:HASH printed by an earlier verify.")] = None,
+) -> None:
+    """Check the whole audit chain; exit code 4 if anything was edited, inserted or deleted."""
+    expected = None
+    if anchor:
+        seq, _, digest = anchor.partition(":")
+        if not seq.isdigit() or len(digest) != 64:
+            raise ConfigurationError("--anchor is SEQ:HASH as printed by `quaywatch audit verify`")
+        expected = (int(seq), digest)
+    with _store(ctx).reading() as conn:
+        result = chain.verify(conn, anchor=expected)
+    console.print(f"audit trail intact: {result.events} events; head {result.head_seq}:{result.head_hash}")
+
+
+@audit_app.command("log")
+def audit_log(ctx: typer.Context, limit: Annotated[int, typer.Option()] = 20) -> None:
+    """The newest audit events."""
+    with _store(ctx).reading() as conn:
+        entries = chain.recent(conn, limit)
+    table = Table()
+    for column in ("seq", "at", "actor", "action", "object", "details"):
+        table.add_column(column)
+    for e in entries:
+        table.add_row(str(e.seq), e.at.isoformat(timespec="seconds"), e.actor, e.action,
+                      f"{e.object_type} {e.object_id}", json.dumps(e.details))  # fmt: skip
+    console.print(table)
+
+
+@db_app.command("upgrade")
+def db_upgrade(ctx: typer.Context) -> None:
+    """Apply pending schema migrations."""
+    store = Store.open(_settings(ctx).database_url, migrate=False)
+    store.upgrade()
+    console.print(f"database at revision {database.current_revision(store.engine)}")
+
+
+@db_app.command("status")
+def db_status(ctx: typer.Context) -> None:
+    """Show the schema revision of the database and of this quaywatch."""
+    store = Store.open(_settings(ctx).database_url, migrate=False)
+    console.print(f"database: {database.current_revision(store.engine)}; quaywatch: {database.head_revision()}")
+
+
+def main() -> None:
+    """Console entry point."""
+    app()

@@ -1,0 +1,114 @@
+"""Working the quarantine: list, show and retry records that intake could not store."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Row, select, update
+
+from quaywatch.audit import chain
+from quaywatch.errors import InputError, NotFoundError
+from quaywatch.intake import readers
+from quaywatch.intake.pipeline import Importer, ImportSummary
+from quaywatch.intake.records import Chunk, RecordKind, as_text
+from quaywatch.store import tables
+from quaywatch.store.store import Store
+
+q = tables.quarantine
+
+
+@dataclass(frozen=True, slots=True)
+class RetryResult:
+    """What a retry did with one quarantined record."""
+
+    quarantine_id: int
+    stored: bool
+    reason: str | None
+
+
+def list_entries(store: Store, *, status: str | None = "open", limit: int = 50) -> list[Row[Any]]:
+    """Quarantine entries, newest first."""
+    query = select(q).order_by(q.c.quarantine_id.desc()).limit(limit)
+    if status:
+        query = query.where(q.c.status == status)
+    with store.reading() as conn:
+        return list(conn.execute(query))
+
+
+def get_entry(store: Store, quarantine_id: int) -> Row[Any]:
+    """One entry, or ``NotFoundError``."""
+    with store.reading() as conn:
+        row = conn.execute(select(q).where(q.c.quarantine_id == quarantine_id)).first()
+    if row is None:
+        raise NotFoundError(f"no quarantine entry {quarantine_id}")
+    return row
+
+
+def _chunk(kind: RecordKind, raw: str, source: str) -> Chunk:
+    """The raw record (flat rows, or a JSON object) as a one-record chunk."""
+    try:
+        parsed = json.loads(raw)
+        if isinstance(parsed, str):  # a line that was not JSON when first read
+            parsed = json.loads(parsed)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"the record is not valid JSON: {exc.msg}", source=source) from exc
+    if isinstance(parsed, dict):
+        rows, raw_text = readers.flatten(kind, parsed), raw
+    elif isinstance(parsed, list) and all(isinstance(r, dict) for r in parsed):
+        rows, raw_text = parsed, None
+    else:
+        raise InputError("a record is a JSON object, or a list of flat rows", source=source)
+    columns = readers.columns_of(kind)
+    unknown = sorted({key for row in rows for key in row} - set(columns))
+    if unknown:
+        raise InputError(f"unknown fields {', '.join(unknown)}", source=source)
+    data: dict[str, Any] = {c: [as_text(r.get(c)) for r in rows] for c in columns}
+    data |= {"_loc": list(range(1, len(rows) + 1)), "_raw": [raw_text] * len(rows)}
+    schema = dict.fromkeys(columns, pl.String) | {"_loc": pl.Int64, "_raw": pl.String}
+    return Chunk(pl.DataFrame(data, schema=schema))
+
+
+def retry(store: Store, quarantine_id: int, *, record: str | None = None, actor: str = "system") -> RetryResult:
+    """Check and store a quarantined record again, optionally as corrected by an operator.
+
+    Stored: the entry is resolved. Still invalid: the entry stays open with the new reasons
+    (and the corrected record, if one was given). Either way the attempt is audited.
+    """
+    entry = get_entry(store, quarantine_id)
+    if entry.status != "open":
+        raise InputError(f"quarantine entry {quarantine_id} is already {entry.status}")
+    raw = record if record is not None else entry.raw
+    kind = RecordKind(entry.kind)
+    source = f"quarantine:{quarantine_id}"
+    chunk = _chunk(kind, raw, source)
+    summary = ImportSummary(source, kind, str(uuid.uuid4()))
+    started_at = tables.utcnow()
+    with store.transaction() as conn:
+        importer = Importer(store, conn, summary, "row")
+        rejected = importer.process(chunk, last=True)
+        stored = not rejected
+        if stored:
+            conn.execute(
+                update(q).where(q.c.quarantine_id == quarantine_id)
+                .values(status="resolved", resolved_at=importer.now, resolved_batch_id=summary.batch_id)
+            )  # fmt: skip
+        else:
+            first = rejected[0]
+            conn.execute(
+                update(q).where(q.c.quarantine_id == quarantine_id).values(
+                    raw=raw, field=first.field or None, reason=first.reason,
+                    errors=[list(p) for p in first.problems],
+                )
+            )  # fmt: skip
+            summary.quarantined = len(rejected)
+        importer.finish(source_sha256=None, actor=actor, started_at=started_at)
+        chain.append(
+            conn, actor=actor, action="quarantine_retry", object_type="quarantine",
+            object_id=str(quarantine_id),
+            details={"stored": stored, "edited": record is not None, "batch_id": summary.batch_id},
+        )  # fmt: skip
+    return RetryResult(quarantine_id, stored, None if stored else rejected[0].reason)

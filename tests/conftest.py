@@ -1,0 +1,77 @@
+# Fixtures shared by the whole suite.
+#
+# - `store_url` / `store`: an empty, migrated store, once on SQLite (a file in tmp_path) and once
+#   on PostgreSQL (a schema of its own in database `test` on 127.0.0.1:5432, dropped afterwards).
+#   PostgreSQL cases are skipped, with the reason, only when that server cannot be reached.
+#   Override the server with QUAYWATCH_TEST_POSTGRES_URL.
+# - `port_day`: a small generated port day (consignments CSV + DCSA events JSON) in tmp_path.
+# - a clean environment: no QUAYWATCH_* variable of the developer leaks into a test.
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from quaywatch.store.store import Store
+from quaywatch.synth import portday
+
+PG_URL = os.environ.get("QUAYWATCH_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def _pg_reason() -> str | None:
+    try:
+        with psycopg.connect(PG_URL, connect_timeout=3):
+            return None
+    except psycopg.OperationalError as exc:
+        return f"PostgreSQL at {PG_URL} is not reachable: {str(exc).strip()}"
+
+
+_PG_UNREACHABLE = _pg_reason()
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in list(os.environ):
+        if name.startswith("QUAYWATCH_") and name != "QUAYWATCH_TEST_POSTGRES_URL":
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'quaywatch.db'}"
+        return
+    if _PG_UNREACHABLE:
+        pytest.skip(_PG_UNREACHABLE)
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    sep = "&" if "?" in PG_URL else "?"
+    try:
+        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(PG_URL, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[Store]:
+    opened = Store.open(store_url)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def port_day(tmp_path: Path) -> portday.PortDay:
+    return portday.generate(tmp_path / "day", count=150, seed=11, noise=0.05)
+
+
+@pytest.fixture
+def clean_day(tmp_path: Path) -> portday.PortDay:
+    """The same day as `port_day` (same seed) before noise was added: the records as intended."""
+    return portday.generate(tmp_path / "clean", count=150, seed=11, noise=0.0)
