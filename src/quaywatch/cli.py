@@ -69,7 +69,9 @@ def _settings(ctx: typer.Context) -> Settings:
 
 def _store(ctx: typer.Context) -> Store:
     settings = _settings(ctx)
-    return Store.open(settings.database_url, migrate=settings.auto_migrate)
+    store = Store.open(settings.database_url, migrate=settings.auto_migrate)
+    ctx.call_on_close(store.close)
+    return store
 
 
 def _ingest(store: Store, settings: Settings, paths: list[Path], kind: RecordKind | None) -> list[ImportSummary]:
@@ -237,6 +239,7 @@ def audit_log(ctx: typer.Context, limit: Annotated[int, typer.Option()] = 20) ->
 def db_upgrade(ctx: typer.Context) -> None:
     """Apply pending schema migrations."""
     store = Store.open(_settings(ctx).database_url, migrate=False)
+    ctx.call_on_close(store.close)
     store.upgrade()
     console.print(f"database at revision {database.current_revision(store.engine)}")
 
@@ -245,6 +248,7 @@ def db_upgrade(ctx: typer.Context) -> None:
 def db_status(ctx: typer.Context) -> None:
     """Show the schema revision of the database and of this quaywatch."""
     store = Store.open(_settings(ctx).database_url, migrate=False)
+    ctx.call_on_close(store.close)
     console.print(f"database: {database.current_revision(store.engine)}; quaywatch: {database.head_revision()}")
 
 

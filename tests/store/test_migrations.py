@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import insert, select
+
+from quaywatch.store import database, tables
+from quaywatch.store.store import Store
+
+
+def test_migrations_build_exactly_the_declared_tables(store: Store) -> None:
+    with store.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(context, tables.metadata) == []
+    assert database.current_revision(store.engine) == database.head_revision()
+
+
+def test_times_come_back_aware_and_in_utc(store: Store) -> None:
+    local = datetime(2026, 3, 1, 12, 30, 15, 123456, tzinfo=timezone(timedelta(hours=2)))
+    with store.transaction() as conn:
+        conn.execute(insert(tables.audit_head).values(id=7, seq=1, hash="x"))
+        conn.execute(
+            insert(tables.import_batches).values(
+                batch_id="b", source="s", kind="events", actor="a", started_at=local, finished_at=local,
+                records_read=0, records_new=0, records_unchanged=0, records_quarantined=0,
+            )
+        )
+    with store.reading() as conn:
+        got = conn.execute(select(tables.import_batches.c.started_at)).scalar_one()
+    assert got == local and got.tzinfo == UTC
