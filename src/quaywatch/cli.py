@@ -9,7 +9,14 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 from typer.core import TyperGroup
 
@@ -39,7 +46,9 @@ class _Group(TyperGroup):
 
 
 app = typer.Typer(cls=_Group, no_args_is_help=True, help=__doc__, pretty_exceptions_enable=False)
-quarantine_app = typer.Typer(cls=_Group, no_args_is_help=True, help="Records intake could not store.")
+quarantine_app = typer.Typer(
+    cls=_Group, no_args_is_help=True, help="Records intake could not store."
+)
 audit_app = typer.Typer(cls=_Group, no_args_is_help=True, help="The tamper-evident audit trail.")
 db_app = typer.Typer(cls=_Group, no_args_is_help=True, help="Database schema.")
 app.add_typer(quarantine_app, name="quarantine")
@@ -74,7 +83,9 @@ def _store(ctx: typer.Context) -> Store:
     return store
 
 
-def _ingest(store: Store, settings: Settings, paths: list[Path], kind: RecordKind | None) -> list[ImportSummary]:
+def _ingest(
+    store: Store, settings: Settings, paths: list[Path], kind: RecordKind | None
+) -> list[ImportSummary]:
     summaries = []
     with Progress(
         TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
@@ -82,10 +93,14 @@ def _ingest(store: Store, settings: Settings, paths: list[Path], kind: RecordKin
     ) as bar:  # fmt: skip
         for path in paths:
             task = bar.add_task(path.name, total=path.stat().st_size if path.is_file() else None)
+
+            def advance(done: int, total: int, task: TaskID = task) -> None:
+                bar.update(task, completed=done, total=total)
+
             summaries.append(
                 ingest_file(
                     store, path, kind=kind, batch_size=settings.batch_size, actor=settings.actor,
-                    progress=lambda done, total, t=task: bar.update(t, completed=done, total=total),
+                    progress=advance,
                 )
             )  # fmt: skip
     return summaries
@@ -96,16 +111,23 @@ def _print_summaries(summaries: list[ImportSummary]) -> None:
     for column in ("file", "kind", "read", "new", "unchanged", "quarantined", "resolved"):
         table.add_column(column, justify="left" if column in ("file", "kind") else "right")
     for s in summaries:
-        quarantined = f"{s.quarantined}" + (f" ({s.already_quarantined} already)" if s.already_quarantined else "")
+        quarantined = f"{s.quarantined}" + (
+            f" ({s.already_quarantined} already)" if s.already_quarantined else ""
+        )
         table.add_row(Path(s.source).name, s.kind.value, str(s.read), str(s.new), str(s.unchanged),
                       quarantined, str(s.resolved))  # fmt: skip
     console.print(table)
     for s in summaries:
         for r in s.rejected[:5]:
             where = ", ".join(x for x in (r.location, r.record_id, r.field) if x)
-            console.print(f"  [yellow]quarantined[/] {Path(s.source).name} {where}: {r.reason}", highlight=False)
+            console.print(
+                f"  [yellow]quarantined[/] {Path(s.source).name} {where}: {r.reason}",
+                highlight=False,
+            )
         if s.quarantined > 5:
-            console.print(f"  ... {s.quarantined - 5} more in {Path(s.source).name}: quaywatch quarantine list")
+            console.print(
+                f"  ... {s.quarantined - 5} more in {Path(s.source).name}: quaywatch quarantine list"
+            )
 
 
 def _print_store(store: Store) -> None:
@@ -120,8 +142,12 @@ def _print_store(store: Store) -> None:
 @app.command()
 def ingest(
     ctx: typer.Context,
-    paths: Annotated[list[Path], typer.Argument(help="CSV, JSON Lines, Parquet or DCSA JSON files.")],
-    kind: Annotated[RecordKind | None, typer.Option(help="Override detection of the record kind.")] = None,
+    paths: Annotated[
+        list[Path], typer.Argument(help="CSV, JSON Lines, Parquet or DCSA JSON files.")
+    ],
+    kind: Annotated[
+        RecordKind | None, typer.Option(help="Override detection of the record kind.")
+    ] = None,
 ) -> None:
     """Import consignments and container events; bad records go to quarantine."""
     settings = _settings(ctx)
@@ -146,7 +172,9 @@ def demo(
     _print_store(store)
     with store.reading() as conn:
         result = chain.verify(conn)
-    console.print(f"Audit trail verified: {result.events} events, head {result.head_seq}:{result.head_hash}")
+    console.print(
+        f"Audit trail verified: {result.events} events, head {result.head_seq}:{result.head_hash}"
+    )
 
 
 @quarantine_app.command("list")
@@ -156,7 +184,9 @@ def quarantine_list(
     limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 50,
 ) -> None:
     """Quarantined records with their reasons."""
-    rows = quarantine.list_entries(_store(ctx), status=None if status == "all" else status, limit=limit)
+    rows = quarantine.list_entries(
+        _store(ctx), status=None if status == "all" else status, limit=limit
+    )
     table = Table()
     for column in ("id", "status", "source", "location", "record", "field", "reason"):
         table.add_column(column)
@@ -170,7 +200,9 @@ def quarantine_list(
 def quarantine_show(ctx: typer.Context, quarantine_id: Annotated[int, typer.Argument()]) -> None:
     """One quarantined record: every problem, and the record as read (JSON, ready to edit)."""
     r = quarantine.get_entry(_store(ctx), quarantine_id)
-    console.print(f"[bold]quarantine {r.quarantine_id}[/] ({r.status}) {r.kind} from {r.source}, {r.location}")
+    console.print(
+        f"[bold]quarantine {r.quarantine_id}[/] ({r.status}) {r.kind} from {r.source}, {r.location}"
+    )
     if r.record_id:
         console.print(f"record {r.record_id}", highlight=False)
     for field, reason in r.errors:
@@ -183,7 +215,8 @@ def quarantine_retry(
     ctx: typer.Context,
     quarantine_ids: Annotated[list[int], typer.Argument(help="Entries to retry.")],
     record: Annotated[
-        Path | None, typer.Option(help="A corrected record (JSON, as `show` prints it); one entry only.")
+        Path | None,
+        typer.Option(help="A corrected record (JSON, as `show` prints it); one entry only."),
     ] = None,
 ) -> None:
     """Check and store quarantined records again, as they are or as corrected."""
@@ -207,7 +240,9 @@ def quarantine_retry(
 @audit_app.command("verify")
 def audit_verify(
     ctx: typer.Context,
-    anchor: Annotated[str | None, typer.Option(help="SEQ:HASH printed by an earlier verify.")] = None,
+    anchor: Annotated[
+        str | None, typer.Option(help="SEQ:HASH printed by an earlier verify.")
+    ] = None,
 ) -> None:
     """Check the whole audit chain; exit code 4 if anything was edited, inserted or deleted."""
     expected = None
@@ -218,7 +253,9 @@ def audit_verify(
         expected = (int(seq), digest)
     with _store(ctx).reading() as conn:
         result = chain.verify(conn, anchor=expected)
-    console.print(f"audit trail intact: {result.events} events; head {result.head_seq}:{result.head_hash}")
+    console.print(
+        f"audit trail intact: {result.events} events; head {result.head_seq}:{result.head_hash}"
+    )
 
 
 @audit_app.command("log")
@@ -249,7 +286,9 @@ def db_status(ctx: typer.Context) -> None:
     """Show the schema revision of the database and of this quaywatch."""
     store = Store.open(_settings(ctx).database_url, migrate=False)
     ctx.call_on_close(store.close)
-    console.print(f"database: {database.current_revision(store.engine)}; quaywatch: {database.head_revision()}")
+    console.print(
+        f"database: {database.current_revision(store.engine)}; quaywatch: {database.head_revision()}"
+    )
 
 
 def main() -> None:

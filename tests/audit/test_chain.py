@@ -12,7 +12,14 @@ from quaywatch.store.store import Store
 def logged(store: Store) -> Store:
     with store.transaction() as conn:
         for i in range(5):
-            chain.append(conn, actor="analyst", action="test", object_type="thing", object_id=str(i), details={"i": i})
+            chain.append(
+                conn,
+                actor="analyst",
+                action="test",
+                object_type="thing",
+                object_id=str(i),
+                details={"i": i},
+            )
     return store
 
 
@@ -34,8 +41,14 @@ def test_an_untouched_chain_verifies(logged: Store) -> None:
 @pytest.mark.parametrize(
     ("sql", "message"),
     [
-        ("UPDATE audit_events SET details = '{\"i\": 99}' WHERE seq = 3", "audit event 3 was edited"),
-        ("UPDATE audit_events SET actor = 'someone else' WHERE seq = 1", "audit event 1 was edited"),
+        (
+            "UPDATE audit_events SET details = '{\"i\": 99}' WHERE seq = 3",
+            "audit event 3 was edited",
+        ),
+        (
+            "UPDATE audit_events SET actor = 'someone else' WHERE seq = 1",
+            "audit event 1 was edited",
+        ),
         ("DELETE FROM audit_events WHERE seq = 2", "audit event 2 is missing"),
         ("DELETE FROM audit_events WHERE seq = 5", "head says event 5"),
         ("UPDATE audit_events SET seq = seq + 10 WHERE seq >= 4", "audit event 4 is missing"),
@@ -55,7 +68,10 @@ def test_tampering_is_detected(logged: Store, sql: str, message: str) -> None:
 def test_an_anchor_catches_a_rewritten_tail(logged: Store) -> None:
     anchor = (verify(logged).head_seq, verify(logged).head_hash)
     tamper(logged, "DELETE FROM audit_events WHERE seq = 5")
-    tamper(logged, "UPDATE audit_head SET seq = 4, hash = (SELECT hash FROM audit_events WHERE seq = 4)")
+    tamper(
+        logged,
+        "UPDATE audit_head SET seq = 4, hash = (SELECT hash FROM audit_events WHERE seq = 4)",
+    )
     verify(logged)  # consistent again without the anchor...
     with pytest.raises(AuditChainError, match="anchored audit event 5"):
         verify(logged, anchor)

@@ -19,7 +19,9 @@ def vectorised(problem, values: list[str]) -> list[str | None]:
 @st.composite
 def container_numbers(draw: st.DrawFn) -> str:
     owner = draw(st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=3, max_size=3))
-    prefix = owner + draw(st.sampled_from("UJZ")) + draw(st.text("0123456789", min_size=6, max_size=6))
+    prefix = (
+        owner + draw(st.sampled_from("UJZ")) + draw(st.text("0123456789", min_size=6, max_size=6))
+    )
     return prefix + iso6346.calc_check_digit(prefix)
 
 
@@ -77,16 +79,34 @@ def test_container_scalar_and_vectorised_agree(text: str) -> None:
     ("validate", "problem", "strategy"),
     [
         (ids.validate_imo, ids.imo_problem, st.text("0123456789", min_size=6, max_size=8)),
-        (ids.validate_locode, ids.locode_problem, st.text("ABEGNLRSUZ2389", min_size=4, max_size=6)),
-        (ids.validate_port, ids.port_problem, st.sampled_from(["BEANR", "NLRTM", "ECGYE", "BEXXX", "QQANR"])),
+        (
+            ids.validate_locode,
+            ids.locode_problem,
+            st.text("ABEGNLRSUZ2389", min_size=4, max_size=6),
+        ),
+        (
+            ids.validate_port,
+            ids.port_problem,
+            st.sampled_from(["BEANR", "NLRTM", "ECGYE", "BEXXX", "QQANR"]),
+        ),
         (ids.validate_eori, ids.eori_problem, st.text("BEXI0123456789", min_size=1, max_size=19)),
         (ids.validate_hs6, ids.hs6_problem, st.text("0123456789", min_size=5, max_size=7)),
-        (ids.validate_country, ids.country_problem, st.text("ABDEFGLNRSUZ", min_size=2, max_size=2)),
-        (ids.validate_currency, ids.currency_problem, st.text("ADEGJPRSUY", min_size=3, max_size=3)),
+        (
+            ids.validate_country,
+            ids.country_problem,
+            st.text("ABDEFGLNRSUZ", min_size=2, max_size=2),
+        ),
+        (
+            ids.validate_currency,
+            ids.currency_problem,
+            st.text("ADEGJPRSUY", min_size=3, max_size=3),
+        ),
     ],
 )
 @given(data=st.data())
-def test_scalar_and_vectorised_checks_agree(validate, problem, strategy, data: st.DataObject) -> None:
+def test_scalar_and_vectorised_checks_agree(
+    validate, problem, strategy, data: st.DataObject
+) -> None:
     value = data.draw(strategy)
     try:
         validate(value)
@@ -120,7 +140,12 @@ def test_generated_imo_numbers_are_valid(number: str) -> None:
     ],
 )
 def test_invalid_identifiers_say_why(value: str, reason: str) -> None:
-    validators = [ids.validate_container_number, ids.validate_imo, ids.validate_locode, ids.validate_hs6]
+    validators = [
+        ids.validate_container_number,
+        ids.validate_imo,
+        ids.validate_locode,
+        ids.validate_hs6,
+    ]
     messages = []
     for validate in validators:
         try:

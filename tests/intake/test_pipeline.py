@@ -13,18 +13,30 @@ from quaywatch.store import tables
 from quaywatch.store.store import Store
 from quaywatch.synth.portday import PortDay
 
-DATA_TABLES = ["consignments", "goods_items", "containers", "seals", "parties", "events", "quarantine"]
+DATA_TABLES = [
+    "consignments",
+    "goods_items",
+    "containers",
+    "seals",
+    "parties",
+    "events",
+    "quarantine",
+]
 
 
 def snapshot(store: Store) -> dict[str, int]:
     with store.reading() as conn:
         return {
-            name: conn.execute(select(func.count()).select_from(tables.metadata.tables[name])).scalar_one()
+            name: conn.execute(
+                select(func.count()).select_from(tables.metadata.tables[name])
+            ).scalar_one()
             for name in DATA_TABLES
         }
 
 
-def test_port_day_is_stored_or_quarantined_and_reimport_changes_nothing(store: Store, port_day: PortDay) -> None:
+def test_port_day_is_stored_or_quarantined_and_reimport_changes_nothing(
+    store: Store, port_day: PortDay
+) -> None:
     first = ingest_file(store, port_day.consignments, batch_size=64)
     assert first.read == port_day.count
     assert first.balanced and first.quarantined > 0 and first.new == first.read - first.quarantined
@@ -47,7 +59,9 @@ def test_chunk_size_does_not_change_the_result(tmp_path: Path, port_day: PortDay
         store = Store.open(f"sqlite:///{tmp_path / f'{size}.db'}")
         summary = ingest_file(store, port_day.consignments, batch_size=size)
         with store.reading() as conn:
-            rows = conn.execute(select(tables.goods_items).order_by(*tables.goods_items.primary_key)).all()
+            rows = conn.execute(
+                select(tables.goods_items).order_by(*tables.goods_items.primary_key)
+            ).all()
         results.append((summary.new, summary.quarantined, rows))
     assert results[0] == results[1] == results[2]
 
@@ -60,8 +74,6 @@ def test_formats_hold_the_same_content(store: Store, port_day: PortDay, tmp_path
     from_parquet = ingest_file(store, parquet)
     assert (from_parquet.new, from_parquet.unchanged) == (0, first.new)
 
-    from quaywatch.intake.quarantine import list_entries  # noqa: F401  (import works)
-
     jsonl = tmp_path / "day.jsonl"
     with store.reading() as conn:
         ids = [r[0] for r in conn.execute(select(tables.consignments.c.consignment_id).limit(5))]
@@ -73,7 +85,11 @@ def test_formats_hold_the_same_content(store: Store, port_day: PortDay, tmp_path
 
 def _nested(rows: pl.DataFrame) -> dict:
     r = rows.row(0, named=True)
-    party = lambda role: {k: r[f"{role}_{k}"] for k in ("name", "address", "country", "eori", "aeo", "phone", "email")}  # noqa: E731
+
+    def party(role: str) -> dict:
+        fields = ("name", "address", "country", "eori", "aeo", "phone", "email")
+        return {k: r[f"{role}_{k}"] for k in fields}
+
     return {
         "consignment_id": r["consignment_id"], "version": int(r["version"]),
         "transport_document": r["transport_document"], "lodged_at": r["lodged_at"],
@@ -119,14 +135,18 @@ def test_intake_and_the_domain_model_agree_on_every_record(store: Store, port_da
     assert len(quarantined) == summary.quarantined > 0
 
 
-def test_amendment_is_a_new_version_and_a_silent_change_is_quarantined(store: Store, clean_day: PortDay, tmp_path: Path) -> None:
+def test_amendment_is_a_new_version_and_a_silent_change_is_quarantined(
+    store: Store, clean_day: PortDay, tmp_path: Path
+) -> None:
     frame = pl.read_csv(clean_day.consignments, infer_schema=False)
     one = frame.filter(pl.col("consignment_id") == frame["consignment_id"][0])
     original = tmp_path / "one.csv"
     one.write_csv(original)
     assert ingest_file(store, original).new == 1
     amended = tmp_path / "amended.csv"
-    one.with_columns(pl.lit("2").alias("version"), pl.lit("12345.0").alias("value")).write_csv(amended)
+    one.with_columns(pl.lit("2").alias("version"), pl.lit("12345.0").alias("value")).write_csv(
+        amended
+    )
     assert ingest_file(store, amended).new == 1
     silent = tmp_path / "silent.csv"
     one.with_columns(pl.lit("99.0").alias("value")).write_csv(silent)
@@ -134,11 +154,15 @@ def test_amendment_is_a_new_version_and_a_silent_change_is_quarantined(store: St
     assert (result.new, result.quarantined) == (0, 1)
     assert result.rejected[0].field == "version" and "amendment" in result.rejected[0].reason
     with store.reading() as conn:
-        versions = conn.execute(select(tables.consignments.c.version).order_by("version")).scalars().all()
+        versions = (
+            conn.execute(select(tables.consignments.c.version).order_by("version")).scalars().all()
+        )
     assert versions == [1, 2]
 
 
-def test_a_failure_mid_import_leaves_nothing(store: Store, port_day: PortDay, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failure_mid_import_leaves_nothing(
+    store: Store, port_day: PortDay, monkeypatch: pytest.MonkeyPatch
+) -> None:
     calls = {"n": 0}
     real = Store.bulk_insert
 
@@ -155,11 +179,15 @@ def test_a_failure_mid_import_leaves_nothing(store: Store, port_day: PortDay, mo
     assert calls["n"] == 12
     assert snapshot(store) == before
     with store.reading() as conn:
-        assert conn.execute(select(func.count()).select_from(tables.import_batches)).scalar_one() == 0
+        assert (
+            conn.execute(select(func.count()).select_from(tables.import_batches)).scalar_one() == 0
+        )
         assert conn.execute(select(func.count()).select_from(tables.audit_events)).scalar_one() == 0
 
 
-def test_malformed_csv_rows_and_json_lines_are_quarantined_with_location(store: Store, tmp_path: Path, port_day: PortDay) -> None:
+def test_malformed_csv_rows_and_json_lines_are_quarantined_with_location(
+    store: Store, tmp_path: Path, port_day: PortDay
+) -> None:
     lines = port_day.consignments.read_text().splitlines()
     broken = tmp_path / "broken.csv"
     broken.write_text("\n".join([lines[0], "a,b,c", *lines[1:4]]) + "\n")
@@ -170,7 +198,12 @@ def test_malformed_csv_rows_and_json_lines_are_quarantined_with_location(store: 
 
     events = tmp_path / "events.jsonl"
     good = json.loads(port_day.events.read_text())[0]
-    events.write_text(json.dumps(good) + "\n{not json\n" + json.dumps({**good, "eventID": "x2", "eventClassifierCode": "NOW"}) + "\n")
+    events.write_text(
+        json.dumps(good)
+        + "\n{not json\n"
+        + json.dumps({**good, "eventID": "x2", "eventClassifierCode": "NOW"})
+        + "\n"
+    )
     result = ingest_file(store, events)
     assert (result.read, result.new, result.quarantined) == (3, 1, 2)
     reasons = {r.location: (r.field, r.reason) for r in result.rejected}

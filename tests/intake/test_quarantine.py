@@ -11,7 +11,9 @@ from quaywatch.store.store import Store
 from quaywatch.synth.portday import PortDay
 
 
-def test_retry_with_a_corrected_record_stores_it(store: Store, port_day: PortDay, clean_day: PortDay) -> None:
+def test_retry_with_a_corrected_record_stores_it(
+    store: Store, port_day: PortDay, clean_day: PortDay
+) -> None:
     ingest_file(store, port_day.consignments)
     entry = quarantine.list_entries(store)[0]
     rows = json.loads(entry.raw)
@@ -20,18 +22,27 @@ def test_retry_with_a_corrected_record_stores_it(store: Store, port_day: PortDay
     assert quarantine.get_entry(store, entry.quarantine_id).status == "open"
 
     cid = entry.record_id.split(" v")[0]
-    intended = pl.read_csv(clean_day.consignments, infer_schema=False).filter(pl.col("consignment_id") == cid)
-    fixed = [row | {entry.field: good[entry.field]} for row, good in zip(rows, intended.iter_rows(named=True), strict=True)]
+    intended = pl.read_csv(clean_day.consignments, infer_schema=False).filter(
+        pl.col("consignment_id") == cid
+    )
+    fixed = [
+        row | {entry.field: good[entry.field]}
+        for row, good in zip(rows, intended.iter_rows(named=True), strict=True)
+    ]
     result = quarantine.retry(store, entry.quarantine_id, record=json.dumps(fixed))
     assert result.stored, result.reason
     assert quarantine.get_entry(store, entry.quarantine_id).status == "resolved"
 
 
-def test_fixing_the_file_and_reimporting_resolves_the_entry(store: Store, port_day: PortDay, clean_day: PortDay, tmp_path: Path) -> None:
+def test_fixing_the_file_and_reimporting_resolves_the_entry(
+    store: Store, port_day: PortDay, clean_day: PortDay, tmp_path: Path
+) -> None:
     first = ingest_file(store, port_day.consignments)
     rejected = first.rejected[0]
     cid = rejected.record_id.split(" v")[0]
-    fixed = pl.read_csv(clean_day.consignments, infer_schema=False).filter(pl.col("consignment_id") == cid)
+    fixed = pl.read_csv(clean_day.consignments, infer_schema=False).filter(
+        pl.col("consignment_id") == cid
+    )
     path = tmp_path / "fixed.csv"
     fixed.write_csv(path)
     again = ingest_file(store, path)

@@ -23,8 +23,16 @@ def test_times_come_back_aware_and_in_utc(store: Store) -> None:
         conn.execute(insert(tables.audit_head).values(id=7, seq=1, hash="x"))
         conn.execute(
             insert(tables.import_batches).values(
-                batch_id="b", source="s", kind="events", actor="a", started_at=local, finished_at=local,
-                records_read=0, records_new=0, records_unchanged=0, records_quarantined=0,
+                batch_id="b",
+                source="s",
+                kind="events",
+                actor="a",
+                started_at=local,
+                finished_at=local,
+                records_read=0,
+                records_new=0,
+                records_unchanged=0,
+                records_quarantined=0,
             )
         )
     with store.reading() as conn:

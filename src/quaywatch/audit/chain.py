@@ -139,8 +139,15 @@ def recent(conn: Connection, limit: int = 20) -> list[AuditEvent]:
     rows = conn.execute(select(audit_events).order_by(audit_events.c.seq.desc()).limit(limit))
     return [
         AuditEvent(
-            r.seq, r.at, r.actor, r.action, r.object_type, r.object_id,
-            json.loads(r.details), r.prev_hash, r.hash,
+            r.seq,
+            r.at,
+            r.actor,
+            r.action,
+            r.object_type,
+            r.object_id,
+            json.loads(r.details),
+            r.prev_hash,
+            r.hash,
         )  # fmt: skip
         for r in rows
     ]

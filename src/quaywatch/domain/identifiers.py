@@ -62,7 +62,9 @@ def validate_container_number(value: str) -> str:
     'CSQU3054383'
     """
     number = normalise_code(value)
-    _fail_unless(bool(re.match(CONTAINER_RE, number)), "not an ISO 6346 container number (AAAU1234565)")
+    _fail_unless(
+        bool(re.match(CONTAINER_RE, number)), "not an ISO 6346 container number (AAAU1234565)"
+    )
     _fail_unless(iso6346.is_valid(number), "ISO 6346 check digit does not match")
     return number
 
@@ -238,7 +240,9 @@ def eori_problem(code: pl.Expr) -> pl.Expr:
     )
 
 
-def _pattern_checks(pattern: str, reason: str) -> tuple[Callable[[str], str], Callable[[pl.Expr], pl.Expr]]:
+def _pattern_checks(
+    pattern: str, reason: str
+) -> tuple[Callable[[str], str], Callable[[pl.Expr], pl.Expr]]:
     def validate(value: str) -> str:
         code = normalise_code(value)
         _fail_unless(bool(re.match(pattern, code)), reason)

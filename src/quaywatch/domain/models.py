@@ -27,7 +27,9 @@ Scac = Annotated[str, AfterValidator(ids.validate_scac)]
 SizeType = Annotated[str, AfterValidator(ids.validate_size_type)]
 PackageType = Annotated[str, AfterValidator(ids.validate_package_type)]
 Text = Annotated[str, Field(min_length=1, max_length=512)]
-RecordId = Annotated[str, Field(min_length=1, max_length=35, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")]
+RecordId = Annotated[
+    str, Field(min_length=1, max_length=35, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
+]
 
 
 class AeoStatus(StrEnum):

@@ -161,8 +161,9 @@ def validate(frame: pl.DataFrame) -> pl.DataFrame:
         ),
         f.problem_of(
             "consignment_id",
-            pl.when(pl.concat_str(_HEADER_COLUMNS, ignore_nulls=True).n_unique().over("_run") > 1)
-            .then(pl.lit("rows of this consignment disagree on consignment fields")),
+            pl.when(
+                pl.concat_str(_HEADER_COLUMNS, ignore_nulls=True).n_unique().over("_run") > 1
+            ).then(pl.lit("rows of this consignment disagree on consignment fields")),
         ),
         f.problem_of(
             "container_number",
@@ -178,14 +179,16 @@ def validate(frame: pl.DataFrame) -> pl.DataFrame:
             pl.when(
                 pl.col("notify_party_name").is_null()
                 & pl.any_horizontal(
-                    pl.col(f"notify_party_{n}").is_not_null() for n in ("address", "eori", "phone", "email")
+                    pl.col(f"notify_party_{n}").is_not_null()
+                    for n in ("address", "eori", "phone", "email")
                 )
             ).then(pl.lit("missing: a notify party needs a name")),
         ),
         f.problem_of(
             "notify_party_country",
-            pl.when(pl.col("notify_party_name").is_not_null() & pl.col("notify_party_country").is_null())
-            .then(pl.lit("missing: a notify party needs a country")),
+            pl.when(
+                pl.col("notify_party_name").is_not_null() & pl.col("notify_party_country").is_null()
+            ).then(pl.lit("missing: a notify party needs a country")),
         ),
         f.problem_of(
             "port_of_discharge",
@@ -195,7 +198,9 @@ def validate(frame: pl.DataFrame) -> pl.DataFrame:
         ),
     ]
     return checked.with_columns(
-        pl.concat_str([pl.col("_problems"), *group_problems], separator=f.PROBLEM_SEP, ignore_nulls=True)
+        pl.concat_str(
+            [pl.col("_problems"), *group_problems], separator=f.PROBLEM_SEP, ignore_nulls=True
+        )
         .replace("", None)
         .alias("_problems")
     )

@@ -120,4 +120,6 @@ def content_hashes(valid: pl.DataFrame) -> pl.DataFrame:
         )
     ).to_series()
     digests = [hashlib.sha256(text.encode()).hexdigest() for text in canonical]
-    return valid.select("_run", "_key", "event_id").with_columns(pl.Series("content_sha256", digests))
+    return valid.select("_run", "_key", "event_id").with_columns(
+        pl.Series("content_sha256", digests)
+    )

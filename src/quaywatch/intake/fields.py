@@ -185,7 +185,8 @@ def check(frame: pl.DataFrame, fields: Sequence[Field]) -> pl.DataFrame:
             problem_of(field.name, pl.when(raw.is_null()).then(missing).otherwise(problem))
         )
     return frame.with_columns(
-        *values, pl.concat_str(problems, separator=PROBLEM_SEP, ignore_nulls=True).alias("_problems")
+        *values,
+        pl.concat_str(problems, separator=PROBLEM_SEP, ignore_nulls=True).alias("_problems"),
     )
 
 

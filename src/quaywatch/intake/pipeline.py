@@ -79,10 +79,14 @@ class Importer:
             return consignments.validate(frame.with_columns(run.cum_sum().alias("_run")))
         return events.validate(frame.with_columns(pl.col("_row").alias("_run")))
 
-    def _rejects(self, original: pl.DataFrame, checked: pl.DataFrame, runs: pl.Series) -> list[Rejected]:
+    def _rejects(
+        self, original: pl.DataFrame, checked: pl.DataFrame, runs: pl.Series
+    ) -> list[Rejected]:
         """Quarantine entries for the records (``runs``) of a chunk, with their raw input."""
         columns = readers.columns_of(self.summary.kind)
-        bad = checked.filter(pl.col("_run").is_in(runs.implode())).select("_row", "_run", "_key", "_loc", "_problems")
+        bad = checked.filter(pl.col("_run").is_in(runs.implode())).select(
+            "_row", "_run", "_key", "_loc", "_problems"
+        )
         grouped = (
             original.with_row_index("_row")
             .join(bad, on="_row", maintain_order="right")
@@ -93,17 +97,21 @@ class Importer:
             )
         )  # fmt: skip
         rejected = []
-        for key, locs, texts, raw, rows in grouped.select("_key", "_loc", "_problems", "_raw", "_rows").iter_rows():
+        for key, locs, texts, raw, rows in grouped.select(
+            "_key", "_loc", "_problems", "_raw", "_rows"
+        ).iter_rows():
             problems: list[tuple[str, str]] = []
             for text, loc in zip(texts, locs, strict=True):
-                for field, reason in f.split_problems(text or ""):
-                    pair = (field, f"{reason} ({self.unit} {loc})" if len(locs) > 1 else reason)
+                for name, reason in f.split_problems(text or ""):
+                    pair = (name, f"{reason} ({self.unit} {loc})" if len(locs) > 1 else reason)
                     if pair not in problems:
                         problems.append(pair)
             if raw is None:  # flat input: the rows exactly as read
                 raw = json.dumps(rows, ensure_ascii=False)
             location = _location(self.unit, min(locs), max(locs))
-            rejected.append(Rejected(location, None if key.startswith("at ") else key, problems, raw))
+            rejected.append(
+                Rejected(location, None if key.startswith("at ") else key, problems, raw)
+            )
         return rejected
 
     # --- one chunk -----------------------------------------------------------------------
@@ -118,7 +126,9 @@ class Importer:
         if not last and self.summary.kind is RecordKind.CONSIGNMENTS and frame.height:
             # The last consignment may continue in the next chunk: keep it for then.
             tail_id = frame.select(pl.col("consignment_id", "version").last()).row(0)
-            same = (pl.col("consignment_id").eq_missing(tail_id[0])) & (pl.col("version").eq_missing(tail_id[1]))
+            same = (pl.col("consignment_id").eq_missing(tail_id[0])) & (
+                pl.col("version").eq_missing(tail_id[1])
+            )
             tail = frame.select(same.reverse().cast(pl.Int8).cum_min().sum()).item()
             self._carry, frame = frame[frame.height - tail :], frame[: frame.height - tail]
         rejected = list(chunk.rejected)
@@ -137,10 +147,14 @@ class Importer:
             rejected += self._store_events(frame, valid)
         return rejected
 
-    def _classify(self, records: pl.DataFrame, table: str, keys: list[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    def _classify(
+        self, records: pl.DataFrame, table: str, keys: list[str]
+    ) -> tuple[pl.DataFrame, pl.DataFrame]:
         """Mark each record new, unchanged or conflicting; return the new and the conflicting."""
         lookup = records.select(keys).unique().rows()
-        stored = self.store.existing(self.conn, tables.metadata.tables[table], keys, "content_sha256", lookup)
+        stored = self.store.existing(
+            self.conn, tables.metadata.tables[table], keys, "content_sha256", lookup
+        )
         known = pl.DataFrame(
             [(*k, v) for k, v in stored.items()],
             schema=[*records.select(keys).schema.items(), ("_stored", pl.String)],
@@ -158,9 +172,18 @@ class Importer:
         self.summary.new += records.filter(pl.col("_status") == "new").height
         self.summary.unchanged += records.filter(pl.col("_status") == "unchanged").height
         self._resolve(records.filter(pl.col("_status") != "conflict")["_key"].to_list())
-        return records.filter(pl.col("_status") == "new"), records.filter(pl.col("_status") == "conflict")
+        return records.filter(pl.col("_status") == "new"), records.filter(
+            pl.col("_status") == "conflict"
+        )
 
-    def _conflicts(self, frame: pl.DataFrame, valid: pl.DataFrame, conflicts: pl.DataFrame, field: str, reason: str) -> list[Rejected]:
+    def _conflicts(
+        self,
+        frame: pl.DataFrame,
+        valid: pl.DataFrame,
+        conflicts: pl.DataFrame,
+        field: str,
+        reason: str,
+    ) -> list[Rejected]:
         """Quarantine entries for records whose key is stored with other content."""
         if conflicts.is_empty():
             return []
@@ -181,35 +204,65 @@ class Importer:
 
     def _write_consignments(self, rows: pl.DataFrame) -> None:
         parties = consignments.party_frame(rows)
-        known = self.store.existing(self.conn, tables.parties, ["party_key"], "party_key", [(k,) for k in parties["party_key"]])
+        known = self.store.existing(
+            self.conn,
+            tables.parties,
+            ["party_key"],
+            "party_key",
+            [(k,) for k in parties["party_key"]],
+        )
         fresh = parties.filter(~pl.col("party_key").is_in(list(known.values())))
         ctx = dict(received_at=self.now, batch_id=self.summary.batch_id)
-        self.store.bulk_insert(self.conn, tables.parties, fresh.with_columns(
-            pl.lit(self.now).alias("first_seen_at"), pl.lit(self.summary.batch_id).alias("batch_id")
-        ).select([c.name for c in tables.parties.columns]))
+        self.store.bulk_insert(
+            self.conn,
+            tables.parties,
+            fresh.with_columns(
+                pl.lit(self.now).alias("first_seen_at"),
+                pl.lit(self.summary.batch_id).alias("batch_id"),
+            ).select([c.name for c in tables.parties.columns]),
+        )
         rows = consignments.with_party_keys(rows, parties)
         header = rows.unique("_run", keep="first", maintain_order=True).with_columns(
-            pl.lit(ctx["received_at"]).alias("received_at"), pl.lit(ctx["batch_id"]).alias("batch_id")
+            pl.lit(ctx["received_at"]).alias("received_at"),
+            pl.lit(ctx["batch_id"]).alias("batch_id"),
         )
-        self.store.bulk_insert(self.conn, tables.consignments, header.select([c.name for c in tables.consignments.columns]))
+        self.store.bulk_insert(
+            self.conn,
+            tables.consignments,
+            header.select([c.name for c in tables.consignments.columns]),
+        )
         items = rows.rename({"item_sequence": "sequence"})
-        self.store.bulk_insert(self.conn, tables.goods_items, items.select([c.name for c in tables.goods_items.columns]))
+        self.store.bulk_insert(
+            self.conn,
+            tables.goods_items,
+            items.select([c.name for c in tables.goods_items.columns]),
+        )
         boxes = rows.unique(["_run", "container_number"], keep="first", maintain_order=True)
         self.store.bulk_insert(self.conn, tables.containers, boxes.select(
             "consignment_id", "version", "container_number",
             pl.col("container_size_type").alias("size_type"), pl.col("container_status").alias("status"),
         ))  # fmt: skip
-        self.store.bulk_insert(self.conn, tables.seals, _seals(boxes, ["consignment_id", "version", "container_number"]))
+        self.store.bulk_insert(
+            self.conn,
+            tables.seals,
+            _seals(boxes, ["consignment_id", "version", "container_number"]),
+        )
 
     def _store_events(self, frame: pl.DataFrame, valid: pl.DataFrame) -> list[Rejected]:
         records = events.content_hashes(valid)
         new, conflicts = self._classify(records, "events", ["event_id"])
         rejected = self._conflicts(frame, valid, conflicts, "event_id", _EVENT_CONFLICT)
-        rows = valid.filter(pl.col("_run").is_in(new["_run"].implode())).join(new.select("_run", "content_sha256"), on="_run")
+        rows = valid.filter(pl.col("_run").is_in(new["_run"].implode())).join(
+            new.select("_run", "content_sha256"), on="_run"
+        )
         if rows.is_empty():
             return rejected
-        rows = rows.with_columns(pl.lit(self.now).alias("received_at"), pl.lit(self.summary.batch_id).alias("batch_id"))
-        self.store.bulk_insert(self.conn, tables.events, rows.select([c.name for c in tables.events.columns]))
+        rows = rows.with_columns(
+            pl.lit(self.now).alias("received_at"), pl.lit(self.summary.batch_id).alias("batch_id")
+        )
+        self.store.bulk_insert(
+            self.conn, tables.events, rows.select([c.name for c in tables.events.columns])
+        )
         self.store.bulk_insert(self.conn, tables.event_seals, _seals(rows, ["event_id"]))
         return rejected
 
@@ -222,7 +275,9 @@ class Importer:
         if not rejected:
             return
         digests = [hashlib.sha256(r.raw.encode()).hexdigest() for r in rejected]
-        waiting = self.store.existing(self.conn, tables.quarantine, ["raw_sha256"], "status", [(d,) for d in set(digests)])
+        waiting = self.store.existing(
+            self.conn, tables.quarantine, ["raw_sha256"], "status", [(d,) for d in set(digests)]
+        )
         waiting = {k: v for k, v in waiting.items() if v == "open"}
         rows = []
         for record, digest in zip(rejected, digests, strict=True):
@@ -237,7 +292,9 @@ class Importer:
     def _resolve(self, record_ids: list[str]) -> None:
         if not record_ids:
             return
-        found = self.store.existing(self.conn, tables.quarantine, ["record_id"], "status", [(r,) for r in set(record_ids)])
+        found = self.store.existing(
+            self.conn, tables.quarantine, ["record_id"], "status", [(r,) for r in set(record_ids)]
+        )
         ids = [k[0] for k, status in found.items() if status == "open"]
         if not ids:
             return
@@ -280,7 +337,9 @@ def _seals(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
     ).unique([*keys, "seal_number"], keep="first", maintain_order=True)
 
 
-def quarantine_row(record: Rejected, digest: str, summary: ImportSummary, now: datetime) -> dict[str, object]:
+def quarantine_row(
+    record: Rejected, digest: str, summary: ImportSummary, now: datetime
+) -> dict[str, object]:
     """The quarantine table row for a rejected record."""
     return {
         "batch_id": summary.batch_id, "kind": summary.kind.value, "source": summary.source,

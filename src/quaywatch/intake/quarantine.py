@@ -72,7 +72,9 @@ def _chunk(kind: RecordKind, raw: str, source: str) -> Chunk:
     return Chunk(pl.DataFrame(data, schema=schema))
 
 
-def retry(store: Store, quarantine_id: int, *, record: str | None = None, actor: str = "system") -> RetryResult:
+def retry(
+    store: Store, quarantine_id: int, *, record: str | None = None, actor: str = "system"
+) -> RetryResult:
     """Check and store a quarantined record again, optionally as corrected by an operator.
 
     Stored: the entry is resolved. Still invalid: the entry stays open with the new reasons

@@ -70,8 +70,12 @@ class FileReader:
         }
         return readers[self.fmt]()
 
-    def _frame(self, rows: list[dict[str, Any]], locs: list[int], raws: list[str | None]) -> pl.DataFrame:
-        data: dict[str, Any] = {name: [as_text(row.get(name)) for row in rows] for name in self.columns}
+    def _frame(
+        self, rows: list[dict[str, Any]], locs: list[int], raws: list[str | None]
+    ) -> pl.DataFrame:
+        data: dict[str, Any] = {
+            name: [as_text(row.get(name)) for row in rows] for name in self.columns
+        }
         data["_loc"], data["_raw"] = locs, raws
         schema = dict.fromkeys(self.columns, pl.String) | {"_loc": pl.Int64, "_raw": pl.String}
         return pl.DataFrame(data, schema=schema)
@@ -79,7 +83,9 @@ class FileReader:
     def _check_header(self, header: list[str]) -> None:
         unknown = sorted(set(header) - set(self.columns))
         if unknown:
-            raise InputError(f"unknown columns {', '.join(unknown)}; see docs/formats.md", source=str(self.path))
+            raise InputError(
+                f"unknown columns {', '.join(unknown)}; see docs/formats.md", source=str(self.path)
+            )
         missing = [name for name in required_columns(self.kind) if name not in header]
         if missing:
             raise InputError(f"missing columns {', '.join(missing)}", source=str(self.path))
@@ -113,12 +119,20 @@ class FileReader:
                     line = reader.line_num + 1
                     if len(rows) + len(rejected) >= self.batch_size:
                         self.position = counter.position
-                        yield Chunk(self._frame(rows, locs, [None] * len(rows)), rejected, len(rows) + len(rejected))
+                        yield Chunk(
+                            self._frame(rows, locs, [None] * len(rows)),
+                            rejected,
+                            len(rows) + len(rejected),
+                        )
                         rows, locs, rejected = [], [], []
             except (csv.Error, UnicodeDecodeError) as exc:
-                raise InputError(f"line {line}: cannot read CSV: {exc}", source=str(self.path)) from exc
+                raise InputError(
+                    f"line {line}: cannot read CSV: {exc}", source=str(self.path)
+                ) from exc
             self.position = counter.position
-            yield Chunk(self._frame(rows, locs, [None] * len(rows)), rejected, len(rows) + len(rejected))
+            yield Chunk(
+                self._frame(rows, locs, [None] * len(rows)), rejected, len(rows) + len(rejected)
+            )
 
     def _records(self, numbered: Iterator[tuple[str, Any, str]]) -> Iterator[Chunk]:
         """Chunks from ``(location, parsed object or error text, raw text)`` triples."""
@@ -156,7 +170,11 @@ class FileReader:
                     try:
                         yield f"line {number}", json.loads(text), text
                     except json.JSONDecodeError as exc:
-                        yield f"line {number}", f"not valid JSON: {exc.msg} at column {exc.colno}", text
+                        yield (
+                            f"line {number}",
+                            f"not valid JSON: {exc.msg} at column {exc.colno}",
+                            text,
+                        )
 
         return self._records(numbered())
 
@@ -170,7 +188,9 @@ class FileReader:
                         self.position = counter.position
                         yield f"item {number}", item, json.dumps(item)
                 except ijson.JSONError as exc:
-                    raise InputError(f"after item {number}: not valid JSON: {exc}", source=str(self.path)) from exc
+                    raise InputError(
+                        f"after item {number}: not valid JSON: {exc}", source=str(self.path)
+                    ) from exc
 
         return self._records(numbered())
 
@@ -185,10 +205,16 @@ class FileReader:
             frame = pl.from_arrow(batch)
             assert isinstance(frame, pl.DataFrame)
             frame = frame.with_columns(pl.all().cast(pl.String))
-            missing = [pl.lit(None, pl.String).alias(n) for n in self.columns if n not in frame.columns]
-            frame = frame.with_columns(missing).select(self.columns).with_columns(
-                pl.int_range(start, start + frame.height, dtype=pl.Int64).alias("_loc"),
-                pl.lit(None, pl.String).alias("_raw"),
+            missing = [
+                pl.lit(None, pl.String).alias(n) for n in self.columns if n not in frame.columns
+            ]
+            frame = (
+                frame.with_columns(missing)
+                .select(self.columns)
+                .with_columns(
+                    pl.int_range(start, start + frame.height, dtype=pl.Int64).alias("_loc"),
+                    pl.lit(None, pl.String).alias("_raw"),
+                )
             )
             start += frame.height
             self.position = int(self.size * (start - 1) / max(total, 1))
@@ -202,7 +228,11 @@ def columns_of(kind: RecordKind) -> list[str]:
 
 def required_columns(kind: RecordKind) -> list[str]:
     """Columns a flat file of this kind must have."""
-    return consignments.REQUIRED_COLUMNS if kind is RecordKind.CONSIGNMENTS else events.REQUIRED_COLUMNS
+    return (
+        consignments.REQUIRED_COLUMNS
+        if kind is RecordKind.CONSIGNMENTS
+        else events.REQUIRED_COLUMNS
+    )
 
 
 def flatten(kind: RecordKind, record: dict[str, Any]) -> list[dict[str, Any]]:
@@ -223,9 +253,15 @@ def open_file(path: Path, *, kind: RecordKind | None, batch_size: int) -> FileRe
     if fmt == "json" and _first_char(path) == "{":
         fmt = "jsonl"
     if kind is None:
-        kind = RecordKind.EVENTS if fmt in ("json", "jsonl") and _looks_like_events(path, fmt) else RecordKind.CONSIGNMENTS
+        kind = (
+            RecordKind.EVENTS
+            if fmt in ("json", "jsonl") and _looks_like_events(path, fmt)
+            else RecordKind.CONSIGNMENTS
+        )
     if kind is RecordKind.EVENTS and fmt not in ("json", "jsonl"):
-        raise InputError("container events are read from DCSA JSON (array or lines)", source=str(path))
+        raise InputError(
+            "container events are read from DCSA JSON (array or lines)", source=str(path)
+        )
     return FileReader(path, kind, fmt, batch_size)
 
 

@@ -102,8 +102,7 @@ class Store:
             quote_style="necessary",
         )
         sql = (
-            f"COPY {table.name} ({', '.join(frame.columns)}) FROM STDIN "
-            "WITH (FORMAT csv, NULL '')"
+            f"COPY {table.name} ({', '.join(frame.columns)}) FROM STDIN WITH (FORMAT csv, NULL '')"
         )
         raw = conn.connection.driver_connection
         try:

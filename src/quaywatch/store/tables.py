@@ -125,7 +125,10 @@ consignments = Table(
     Index(None, "received_at"),
 )
 
-_consignment_fk = (["consignment_id", "version"], ["consignments.consignment_id", "consignments.version"])
+_consignment_fk = (
+    ["consignment_id", "version"],
+    ["consignments.consignment_id", "consignments.version"],
+)
 
 goods_items = Table(
     "goods_items",

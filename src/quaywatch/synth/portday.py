@@ -80,7 +80,9 @@ def _imo_numbers(rng: np.random.Generator, n: int) -> list[str]:
     return ["".join(map(str, row)) + str(c) for row, c in zip(digits, check, strict=True)]
 
 
-def _parties(rng: np.random.Generator, n: int, countries: np.ndarray, aeo_share: float) -> pl.DataFrame:
+def _parties(
+    rng: np.random.Generator, n: int, countries: np.ndarray, aeo_share: float
+) -> pl.DataFrame:
     names = [
         f"{_WORDS[a]} {_TRADES[b]} {_FORMS[c]}" + (f" {d}" if d else "")
         for a, b, c, d in zip(
@@ -125,7 +127,10 @@ def generate(
     transit = rng.integers(12, 40, count)
     eta = [day + timedelta(hours=int(h)) for h in rng.integers(0, 24, count)]
     departed = [e - timedelta(days=int(t)) for e, t in zip(eta, transit, strict=True)]
-    lodged = [d - timedelta(hours=int(h)) for d, h in zip(departed, rng.integers(26, 72, count), strict=True)]
+    lodged = [
+        d - timedelta(hours=int(h))
+        for d, h in zip(departed, rng.integers(26, 72, count), strict=True)
+    ]
     carrier = rng.integers(0, len(CARRIERS), count)
     vessels = _imo_numbers(rng, 60)
     vessel = rng.integers(0, len(vessels), count)
@@ -157,7 +162,11 @@ def generate(
             source[header[index].to_list()].select(pl.all().name.prefix(f"{role}_")).get_columns()
         )
     items = rng.integers(1, items_per_consignment + 1, count)
-    rows = header.select(pl.all().repeat_by(pl.lit(items)).explode()) if items_per_consignment > 1 else header
+    rows = (
+        header.select(pl.all().repeat_by(pl.lit(items)).explode())
+        if items_per_consignment > 1
+        else header
+    )
     n = rows.height
     goods = rng.integers(0, len(GOODS), n)
     mass = np.round(rng.uniform(2_000, 24_000, n), 1)
@@ -199,7 +208,11 @@ def generate(
 def _add_noise(rows: pl.DataFrame, rng: np.random.Generator, noise: float) -> pl.DataFrame:
     """Corrupt one field of a ``noise`` share of consignments, as a real feed would."""
     ids_ = rows["consignment_id"].unique(maintain_order=True)
-    bad = ids_.sample(n=int(len(ids_) * noise), seed=int(rng.integers(0, 2**31))) if noise else ids_.clear()
+    bad = (
+        ids_.sample(n=int(len(ids_) * noise), seed=int(rng.integers(0, 2**31)))
+        if noise
+        else ids_.clear()
+    )
     kind = pl.Series(rng.integers(0, 5, len(bad)))
     faults = pl.DataFrame({"consignment_id": bad, "_fault": kind})
     rows = rows.join(faults, on="consignment_id", how="left", maintain_order="left")
