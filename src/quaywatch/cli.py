@@ -109,7 +109,8 @@ def _ingest(
 def _print_summaries(summaries: list[ImportSummary]) -> None:
     table = Table(title="Import")
     for column in ("file", "kind", "read", "new", "unchanged", "quarantined", "resolved"):
-        table.add_column(column, justify="left" if column in ("file", "kind") else "right")
+        left = column in ("file", "kind")
+        table.add_column(column, justify="left" if left else "right", overflow="fold")
     for s in summaries:
         quarantined = f"{s.quarantined}" + (
             f" ({s.already_quarantined} already)" if s.already_quarantined else ""

@@ -31,7 +31,7 @@ class Settings(BaseSettings):
         ),
     )
     batch_size: int = Field(
-        default=20_000,
+        default=50_000,
         ge=1,
         description=(
             "Records read, validated and written together during an import. Memory use grows "

@@ -362,7 +362,7 @@ def ingest_file(
     path: Path,
     *,
     kind: RecordKind | None = None,
-    batch_size: int = 20_000,
+    batch_size: int = 50_000,
     actor: str = "system",
     progress: Progress | None = None,
 ) -> ImportSummary:

@@ -100,39 +100,40 @@ class FileReader:
             except StopIteration:
                 return
             self._check_header(header)
-            rows: list[dict[str, Any]] = []
+            rows: list[list[str]] = []
             locs: list[int] = []
             rejected: list[Rejected] = []
             line = reader.line_num + 1
             try:
                 for values in reader:
-                    if len(values) != len(header):
-                        if values:
-                            rejected.append(Rejected(
-                                f"line {line}", None,
-                                [("", f"has {len(values)} fields where the header has {len(header)}")],
-                                json.dumps(values),
-                            ))  # fmt: skip
-                    else:
-                        rows.append(dict(zip(header, values, strict=True)))
+                    if len(values) == len(header):
+                        rows.append(values)
                         locs.append(line)
+                    elif values:
+                        rejected.append(Rejected(
+                            f"line {line}", None,
+                            [("", f"has {len(values)} fields where the header has {len(header)}")],
+                            json.dumps(values),
+                        ))  # fmt: skip
                     line = reader.line_num + 1
                     if len(rows) + len(rejected) >= self.batch_size:
                         self.position = counter.position
-                        yield Chunk(
-                            self._frame(rows, locs, [None] * len(rows)),
-                            rejected,
-                            len(rows) + len(rejected),
-                        )
+                        yield Chunk(self._columns(header, rows, locs), rejected)
                         rows, locs, rejected = [], [], []
             except (csv.Error, UnicodeDecodeError) as exc:
                 raise InputError(
                     f"line {line}: cannot read CSV: {exc}", source=str(self.path)
                 ) from exc
             self.position = counter.position
-            yield Chunk(
-                self._frame(rows, locs, [None] * len(rows)), rejected, len(rows) + len(rejected)
-            )
+            yield Chunk(self._columns(header, rows, locs), rejected)
+
+    def _columns(self, header: list[str], rows: list[list[str]], locs: list[int]) -> pl.DataFrame:
+        """A chunk frame from CSV rows, transposed in C rather than cell by cell."""
+        columns = dict(zip(header, zip(*rows, strict=True), strict=True)) if rows else {}
+        data: dict[str, Any] = {n: columns.get(n, [None] * len(rows)) for n in self.columns}
+        data["_loc"], data["_raw"] = locs, [None] * len(rows)
+        schema = dict.fromkeys(self.columns, pl.String) | {"_loc": pl.Int64, "_raw": pl.String}
+        return pl.DataFrame(data, schema=schema)
 
     def _records(self, numbered: Iterator[tuple[str, Any, str]]) -> Iterator[Chunk]:
         """Chunks from ``(location, parsed object or error text, raw text)`` triples."""
@@ -140,9 +141,7 @@ class FileReader:
         locs: list[int] = []
         raws: list[str | None] = []
         rejected: list[Rejected] = []
-        read = 0
         for location, parsed, raw in numbered:
-            read += 1
             if isinstance(parsed, str):
                 rejected.append(Rejected(location, None, [("", parsed)], json.dumps(raw)))
             elif not isinstance(parsed, dict):
@@ -154,9 +153,9 @@ class FileReader:
                 locs.extend([number] * len(flat))
                 raws.extend([raw] * len(flat))
             if len(rows) + len(rejected) >= self.batch_size:
-                yield Chunk(self._frame(rows, locs, raws), rejected, read)
-                rows, locs, raws, rejected, read = [], [], [], [], 0
-        yield Chunk(self._frame(rows, locs, raws), rejected, read)
+                yield Chunk(self._frame(rows, locs, raws), rejected)
+                rows, locs, raws, rejected = [], [], [], []
+        yield Chunk(self._frame(rows, locs, raws), rejected)
 
     def _json_lines(self) -> Iterator[Chunk]:
         def numbered() -> Iterator[tuple[str, Any, str]]:
@@ -218,7 +217,7 @@ class FileReader:
             )
             start += frame.height
             self.position = int(self.size * (start - 1) / max(total, 1))
-            yield Chunk(frame, [], frame.height)
+            yield Chunk(frame, [])
 
 
 def columns_of(kind: RecordKind) -> list[str]:

@@ -48,7 +48,6 @@ class Chunk:
 
     frame: pl.DataFrame
     rejected: list[Rejected] = field(default_factory=list)
-    records_read: int = 0
 
 
 def as_text(value: Any) -> str | None:

@@ -1,0 +1,107 @@
+"""Ingest benchmark: a million consignments into SQLite and PostgreSQL, DuckDB as reference.
+
+    python benchmarks/ingest.py [--count 1000000] [--workdir DIR]
+
+Generates COUNT consignments (one goods item and one container each) plus a 10,000-consignment
+file with 1% bad records, imports both into a fresh SQLite file and a fresh PostgreSQL schema
+(each import in its own process, so its peak RSS is its own), and loads the same CSV with
+DuckDB's ``read_csv`` into a table as the reference. Last line: JSON with ``sqlite_s``,
+``postgres_s``, ``duckdb_s`` and ``peak_rss_mb``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import resource
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def _ingest(url: str, paths: list[str], queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    from quaywatch.intake.pipeline import ingest_file
+    from quaywatch.store.store import Store
+
+    store = Store.open(url)
+    started = time.perf_counter()
+    results = []
+    for path in paths:
+        s = ingest_file(store, Path(path))
+        results.append((Path(path).name, s.read, s.new, s.quarantined))
+    elapsed = time.perf_counter() - started
+    store.close()
+    queue.put((elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, results))
+
+
+def _run(url: str, paths: list[Path]) -> tuple[float, float, list[tuple[str, int, int, int]]]:
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_ingest, args=(url, [str(p) for p in paths], queue))
+    child.start()
+    result = queue.get()
+    child.join()
+    return result  # type: ignore[no-any-return]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=1_000_000)
+    parser.add_argument("--workdir", type=Path, default=None)
+    args = parser.parse_args()
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="quaywatch-bench-"))
+
+    from quaywatch.synth import portday
+
+    started = time.perf_counter()
+    big = portday.generate(work / "big", count=args.count, seed=1, noise=0.0,
+                           items_per_consignment=1, with_events=False)  # fmt: skip
+    small = portday.generate(work / "small", count=10_000, seed=2, noise=0.01,
+                             items_per_consignment=1, with_events=False)  # fmt: skip
+    print(f"generated {args.count:,} + 10,000 consignments in {time.perf_counter() - started:.1f} s")
+    paths = [big.consignments, small.consignments]
+    figures: dict[str, float] = {}
+
+    sqlite_s, sqlite_rss, results = _run(f"sqlite:///{work / 'bench.db'}", paths)
+    for name, read, new, quarantined in results:
+        print(f"sqlite   {name}: read {read:,}, new {new:,}, quarantined {quarantined:,}")
+    print(f"sqlite   {sqlite_s:.1f} s, {args.count / sqlite_s:,.0f} consignments/s, peak RSS {sqlite_rss:.0f} MB")
+    figures["sqlite_s"] = round(sqlite_s, 2)
+
+    import psycopg
+
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    try:
+        pg_s, pg_rss, results = _run(f"{PG_URL}?options=-csearch_path%3D{schema}", paths)
+    finally:
+        with psycopg.connect(PG_URL, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    for name, read, new, quarantined in results:
+        print(f"postgres {name}: read {read:,}, new {new:,}, quarantined {quarantined:,}")
+    print(f"postgres {pg_s:.1f} s, {args.count / pg_s:,.0f} consignments/s, peak RSS {pg_rss:.0f} MB")
+    figures["postgres_s"] = round(pg_s, 2)
+
+    import duckdb
+
+    started = time.perf_counter()
+    con = duckdb.connect(str(work / "bench.duckdb"))
+    for i, path in enumerate(paths):
+        con.execute(f"CREATE TABLE t{i} AS SELECT * FROM read_csv('{path}', all_varchar=true)")
+    con.close()
+    duck_s = time.perf_counter() - started
+    print(f"duckdb   {duck_s:.1f} s (read_csv into a table, no validation)")
+    figures["duckdb_s"] = round(duck_s, 2)
+    figures["peak_rss_mb"] = round(max(sqlite_rss, pg_rss), 1)
+    figures["sqlite_vs_duckdb"] = round(sqlite_s / duck_s, 1)
+    figures["postgres_vs_duckdb"] = round(pg_s / duck_s, 1)
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,41 @@
+"""The example files in examples/, imported as docs/formats.md describes them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from quaywatch.intake.pipeline import ingest_file
+from quaywatch.store.store import Store
+
+EXAMPLES = Path(__file__).parents[2] / "examples"
+
+
+@pytest.mark.parametrize(
+    ("name", "read", "new", "unchanged", "quarantined", "field"),
+    [
+        ("consignments.csv", 4, 3, 0, 1, "container_number"),
+        ("consignments.jsonl", 3, 1, 1, 1, None),  # version 2 amendment, a repeat, a broken line
+        ("consignments.parquet", 2, 2, 0, 0, None),
+        ("events.json", 11, 11, 0, 0, None),
+        ("events.jsonl", 2, 1, 0, 1, "seals"),
+    ],
+)
+def test_examples_import_as_documented(
+    store: Store,
+    name: str,
+    read: int,
+    new: int,
+    unchanged: int,
+    quarantined: int,
+    field: str | None,
+) -> None:
+    if name == "consignments.jsonl":
+        ingest_file(store, EXAMPLES / "consignments.csv")
+    summary = ingest_file(store, EXAMPLES / name)
+    assert (summary.read, summary.new, summary.unchanged, summary.quarantined) == (
+        read, new, unchanged, quarantined,
+    )  # fmt: skip
+    if field:
+        assert summary.rejected[0].field == field
