@@ -18,6 +18,7 @@ import resource
 import tempfile
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -60,16 +61,22 @@ def main() -> None:
     started = time.perf_counter()
     big = portday.generate(work / "big", count=args.count, seed=1, noise=0.0,
                            items_per_consignment=1, with_events=False)  # fmt: skip
+    # A different day, so its consignment ids do not collide with the big file's.
     small = portday.generate(work / "small", count=10_000, seed=2, noise=0.01,
+                             day=datetime(2026, 11, 3, tzinfo=UTC),
                              items_per_consignment=1, with_events=False)  # fmt: skip
-    print(f"generated {args.count:,} + 10,000 consignments in {time.perf_counter() - started:.1f} s")
+    print(
+        f"generated {args.count:,} + 10,000 consignments in {time.perf_counter() - started:.1f} s"
+    )
     paths = [big.consignments, small.consignments]
     figures: dict[str, float] = {}
 
     sqlite_s, sqlite_rss, results = _run(f"sqlite:///{work / 'bench.db'}", paths)
     for name, read, new, quarantined in results:
         print(f"sqlite   {name}: read {read:,}, new {new:,}, quarantined {quarantined:,}")
-    print(f"sqlite   {sqlite_s:.1f} s, {args.count / sqlite_s:,.0f} consignments/s, peak RSS {sqlite_rss:.0f} MB")
+    print(
+        f"sqlite   {sqlite_s:.1f} s, {args.count / sqlite_s:,.0f} consignments/s, peak RSS {sqlite_rss:.0f} MB"
+    )
     figures["sqlite_s"] = round(sqlite_s, 2)
 
     import psycopg
@@ -84,7 +91,9 @@ def main() -> None:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")
     for name, read, new, quarantined in results:
         print(f"postgres {name}: read {read:,}, new {new:,}, quarantined {quarantined:,}")
-    print(f"postgres {pg_s:.1f} s, {args.count / pg_s:,.0f} consignments/s, peak RSS {pg_rss:.0f} MB")
+    print(
+        f"postgres {pg_s:.1f} s, {args.count / pg_s:,.0f} consignments/s, peak RSS {pg_rss:.0f} MB"
+    )
     figures["postgres_s"] = round(pg_s, 2)
 
     import duckdb
