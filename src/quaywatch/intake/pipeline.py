@@ -212,7 +212,6 @@ class Importer:
             [(k,) for k in parties["party_key"]],
         )
         fresh = parties.filter(~pl.col("party_key").is_in(list(known.values())))
-        ctx = dict(received_at=self.now, batch_id=self.summary.batch_id)
         self.store.bulk_insert(
             self.conn,
             tables.parties,
@@ -223,8 +222,8 @@ class Importer:
         )
         rows = consignments.with_party_keys(rows, parties)
         header = rows.unique("_run", keep="first", maintain_order=True).with_columns(
-            pl.lit(ctx["received_at"]).alias("received_at"),
-            pl.lit(ctx["batch_id"]).alias("batch_id"),
+            pl.lit(self.now).alias("received_at"),
+            pl.lit(self.summary.batch_id).alias("batch_id"),
         )
         self.store.bulk_insert(
             self.conn,
