@@ -152,28 +152,36 @@ def validate(frame: pl.DataFrame) -> pl.DataFrame:
         pl.format("at {}", pl.col("_loc")),
     ).alias("_key")
     checked = checked.with_columns(key)
-    group_problems = [
-        f.problem_of(
-            "item_sequence",
-            pl.when(pl.col("item_sequence").is_duplicated().over("_run")).then(
-                pl.lit("repeats a goods item sequence number of this consignment")
+    # Checks across the rows of one consignment; they cannot fail where each has one row.
+    multi_row = checked.select(pl.col("_run").n_unique()).item() < checked.height
+    group_problems = (
+        [
+            f.problem_of(
+                "item_sequence",
+                pl.when(pl.col("item_sequence").is_duplicated().over("_run")).then(
+                    pl.lit("repeats a goods item sequence number of this consignment")
+                ),
             ),
-        ),
-        f.problem_of(
-            "consignment_id",
-            pl.when(
-                pl.concat_str(_HEADER_COLUMNS, ignore_nulls=True).n_unique().over("_run") > 1
-            ).then(pl.lit("rows of this consignment disagree on consignment fields")),
-        ),
-        f.problem_of(
-            "container_number",
-            pl.when(
-                pl.concat_str(_CONTAINER_COLUMNS, ignore_nulls=True)
-                .n_unique()
-                .over("_run", "container_number")
-                > 1
-            ).then(pl.lit("rows disagree on this container's size/type, status or seals")),
-        ),
+            f.problem_of(
+                "consignment_id",
+                pl.when(
+                    pl.concat_str(_HEADER_COLUMNS, ignore_nulls=True).n_unique().over("_run") > 1
+                ).then(pl.lit("rows of this consignment disagree on consignment fields")),
+            ),
+            f.problem_of(
+                "container_number",
+                pl.when(
+                    pl.concat_str(_CONTAINER_COLUMNS, ignore_nulls=True)
+                    .n_unique()
+                    .over("_run", "container_number")
+                    > 1
+                ).then(pl.lit("rows disagree on this container's size/type, status or seals")),
+            ),
+        ]
+        if multi_row
+        else []
+    )
+    group_problems += [
         f.problem_of(
             "notify_party_name",
             pl.when(
@@ -212,22 +220,23 @@ def content_hashes(valid: pl.DataFrame) -> pl.DataFrame:
     The hash does not depend on the input format, on row order or on spelling a normaliser
     absorbs (case of codes, surrounding spaces), so the same declaration re-sent is recognised.
     """
-    canonical = (
-        valid.sort("_run", "item_sequence")
-        .with_columns(
-            pl.concat_str(
-                [pl.col(name).cast(pl.String).fill_null("") for name in COLUMNS],
-                separator=f.FIELD_SEP,
-            ).alias("_canonical")
+    row_text = pl.concat_str(
+        [pl.col(name).cast(pl.String).fill_null("") for name in COLUMNS], separator=f.FIELD_SEP
+    ).alias("_canonical")
+    if valid.select(pl.col("_run").n_unique()).item() == valid.height:  # one row per record
+        canonical = valid.select("_run", "_key", "consignment_id", "version", row_text)
+    else:
+        canonical = (
+            valid.sort("_run", "item_sequence")
+            .with_columns(row_text)
+            .group_by("_run", maintain_order=True)
+            .agg(
+                pl.col("_key").first(),
+                pl.col("consignment_id").first(),
+                pl.col("version").first(),
+                pl.col("_canonical").str.join(f.PROBLEM_SEP),
+            )
         )
-        .group_by("_run", maintain_order=True)
-        .agg(
-            pl.col("_key").first(),
-            pl.col("consignment_id").first(),
-            pl.col("version").first(),
-            pl.col("_canonical").str.join(f.PROBLEM_SEP),
-        )
-    )
     digests = [hashlib.sha256(text.encode()).hexdigest() for text in canonical["_canonical"]]
     return canonical.drop("_canonical").with_columns(pl.Series("content_sha256", digests))
 

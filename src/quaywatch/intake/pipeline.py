@@ -12,20 +12,21 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 import polars as pl
-from sqlalchemy import Connection, insert, update
+from sqlalchemy import Connection, Table, insert, select, update
 
 from quaywatch.audit import chain
 from quaywatch.intake import consignments, events, readers
 from quaywatch.intake import fields as f
 from quaywatch.intake.records import Chunk, RecordKind, Rejected
 from quaywatch.store import tables
-from quaywatch.store.store import Store
+from quaywatch.store.store import Encoded, Store
 
 Progress = Callable[[int, int], None]
 _CONSIGNMENT_CONFLICT = "already stored with different content; an amendment needs a new version"
@@ -53,6 +54,32 @@ class ImportSummary:
         return self.new + self.unchanged + self.quarantined == self.read
 
 
+@dataclass(slots=True)
+class Rows:
+    """One table's rows from a chunk: by record (``_run``), and encoded for the store ahead."""
+
+    table: Table
+    frame: pl.DataFrame
+    encoded: Encoded
+
+
+@dataclass(slots=True)
+class Prepared:
+    """A checked chunk waiting to be stored.
+
+    ``records`` has one row per valid record with its content hash; ``writes`` the rows of every
+    table for all valid records, in foreign-key order, as if every record were new.
+    """
+
+    frame: pl.DataFrame
+    read: int
+    rejected: list[Rejected]
+    valid: pl.DataFrame | None = None
+    records: pl.DataFrame | None = None
+    parties: pl.DataFrame | None = None
+    writes: list[Rows] = field(default_factory=list)
+
+
 def _location(unit: str, first: int, last: int) -> str:
     return f"{unit} {first}" if first == last else f"{unit}s {first}-{last}"
 
@@ -64,6 +91,13 @@ class Importer:
         self.store, self.conn, self.summary, self.unit = store, conn, summary, unit
         self.now = tables.utcnow()
         self._carry: pl.DataFrame | None = None
+        self._parties_seen = pl.Series("party_key", [], pl.String)
+        # Stored records resolve open quarantine entries; most imports find none to look up.
+        q = tables.quarantine
+        self._open_quarantine = (
+            conn.execute(select(q.c.quarantine_id).where(q.c.status == "open").limit(1)).first()
+            is not None
+        )
 
     # --- checking ------------------------------------------------------------------------
 
@@ -114,12 +148,11 @@ class Importer:
             )
         return rejected
 
-    # --- one chunk -----------------------------------------------------------------------
+    # --- one chunk: checks (no database) then storage ---------------------------------------
 
-    def process(self, chunk: Chunk, *, last: bool) -> list[Rejected]:
-        """Check and store a chunk; return the records that must go to quarantine."""
+    def prepare(self, chunk: Chunk, *, last: bool) -> Prepared:
+        """Check a chunk without touching the database, so it can run ahead in a worker."""
         frame = chunk.frame
-        self.summary.read += len(chunk.rejected)
         if self._carry is not None:
             frame = pl.concat([self._carry, frame])
             self._carry = None
@@ -131,30 +164,86 @@ class Importer:
             )
             tail = frame.select(same.reverse().cast(pl.Int8).cum_min().sum()).item()
             self._carry, frame = frame[frame.height - tail :], frame[: frame.height - tail]
-        rejected = list(chunk.rejected)
+        prepared = Prepared(frame, read=len(chunk.rejected), rejected=list(chunk.rejected))
         if frame.is_empty():
-            return rejected
+            return prepared
         checked = self._checked(frame)
-        self.summary.read += checked["_run"].n_unique()
+        prepared.read += checked["_run"].n_unique()
         bad_runs = checked.filter(pl.col("_problems").is_not_null())["_run"].unique()
-        rejected += self._rejects(frame, checked, bad_runs)
-        valid = checked.filter(~pl.col("_run").is_in(bad_runs.implode()))
+        prepared.rejected += self._rejects(frame, checked, bad_runs)
+        valid = prepared.valid = checked.filter(~pl.col("_run").is_in(bad_runs.implode()))
         if valid.is_empty():
+            return prepared
+        stamp = [
+            pl.lit(self.now).alias("received_at"),
+            pl.lit(self.summary.batch_id).alias("batch_id"),
+        ]
+        if self.summary.kind is RecordKind.CONSIGNMENTS:
+            records = prepared.records = consignments.content_hashes(valid)
+            rows = valid.join(records.select("_run", "content_sha256"), on="_run")
+            prepared.parties = consignments.party_frame(rows)
+            rows = consignments.with_party_keys(rows, prepared.parties).with_columns(stamp)
+            frames = _consignment_frames(rows)
+        else:
+            records = prepared.records = events.content_hashes(valid)
+            rows = valid.join(records.select("_run", "content_sha256"), on="_run")
+            rows = rows.with_columns(stamp)
+            frames = {
+                tables.events: rows.select("_run", *[c.name for c in tables.events.columns]),
+                tables.event_seals: _seals(rows, ["_run", "event_id"]),
+            }
+        prepared.writes = [
+            Rows(table, frame, self.store.encode(frame.drop("_run")))
+            for table, frame in frames.items()
+        ]
+        return prepared
+
+    def save(self, prepared: Prepared) -> list[Rejected]:
+        """Store a prepared chunk; return the records that must go to quarantine."""
+        self.summary.read += prepared.read
+        rejected = prepared.rejected
+        if prepared.records is None or prepared.valid is None:
             return rejected
         if self.summary.kind is RecordKind.CONSIGNMENTS:
-            rejected += self._store_consignments(frame, valid)
+            keys, field, reason = ["consignment_id", "version"], "version", _CONSIGNMENT_CONFLICT
         else:
-            rejected += self._store_events(frame, valid)
+            keys, field, reason = ["event_id"], "event_id", _EVENT_CONFLICT
+        new, conflicts = self._classify(prepared.records, keys)
+        rejected = rejected + self._conflicts(prepared, conflicts, field, reason)
+        if new.is_empty():
+            return rejected
+        everything = new.height == prepared.records.height
+        runs = new["_run"].implode()
+        if prepared.parties is not None:
+            parties = prepared.parties
+            if not everything:  # only the parties of the records stored now
+                parties = consignments.party_frame(
+                    prepared.valid.filter(pl.col("_run").is_in(runs))
+                )
+            self._write_parties(parties)
+        for rows in prepared.writes:
+            self.store.bulk_insert(
+                self.conn,
+                rows.table,
+                rows.encoded
+                if everything
+                else rows.frame.filter(pl.col("_run").is_in(runs)).drop("_run"),
+            )
         return rejected
 
+    def process(self, chunk: Chunk, *, last: bool) -> list[Rejected]:
+        """Check and store a chunk in one go; return the records for quarantine."""
+        return self.save(self.prepare(chunk, last=last))
+
     def _classify(
-        self, records: pl.DataFrame, table: str, keys: list[str]
+        self, records: pl.DataFrame, keys: list[str]
     ) -> tuple[pl.DataFrame, pl.DataFrame]:
         """Mark each record new, unchanged or conflicting; return the new and the conflicting."""
-        lookup = records.select(keys).unique().rows()
-        stored = self.store.existing(
-            self.conn, tables.metadata.tables[table], keys, "content_sha256", lookup
+        table = (
+            tables.consignments if self.summary.kind is RecordKind.CONSIGNMENTS else tables.events
         )
+        lookup = records.select(keys).unique().rows()
+        stored = self.store.existing(self.conn, table, keys, "content_sha256", lookup)
         known = pl.DataFrame(
             [(*k, v) for k, v in stored.items()],
             schema=[*records.select(keys).schema.items(), ("_stored", pl.String)],
@@ -177,41 +266,23 @@ class Importer:
         )
 
     def _conflicts(
-        self,
-        frame: pl.DataFrame,
-        valid: pl.DataFrame,
-        conflicts: pl.DataFrame,
-        field: str,
-        reason: str,
+        self, prepared: Prepared, conflicts: pl.DataFrame, field: str, reason: str
     ) -> list[Rejected]:
         """Quarantine entries for records whose key is stored with other content."""
-        if conflicts.is_empty():
+        if conflicts.is_empty() or prepared.valid is None:
             return []
-        found = self._rejects(frame, valid, conflicts["_run"])
+        found = self._rejects(prepared.frame, prepared.valid, conflicts["_run"])
         return [Rejected(r.location, r.record_id, [(field, reason)], r.raw) for r in found]
 
-    def _store_consignments(self, frame: pl.DataFrame, valid: pl.DataFrame) -> list[Rejected]:
-        records = consignments.content_hashes(valid)
-        new, conflicts = self._classify(records, "consignments", ["consignment_id", "version"])
-        rejected = self._conflicts(frame, valid, conflicts, "version", _CONSIGNMENT_CONFLICT)
-        rows = valid.filter(pl.col("_run").is_in(new["_run"].implode())).join(
-            new.select("_run", "content_sha256"), on="_run"
-        )
-        if rows.is_empty():
-            return rejected
-        self._write_consignments(rows)
-        return rejected
-
-    def _write_consignments(self, rows: pl.DataFrame) -> None:
-        parties = consignments.party_frame(rows)
+    def _write_parties(self, parties: pl.DataFrame) -> None:
+        # Parties recur across consignments: look each up (or write it) once per import.
+        unseen = parties.filter(~pl.col("party_key").is_in(self._parties_seen.implode()))
         known = self.store.existing(
-            self.conn,
-            tables.parties,
-            ["party_key"],
-            "party_key",
-            [(k,) for k in parties["party_key"]],
-        )
-        fresh = parties.filter(~pl.col("party_key").is_in(list(known.values())))
+            self.conn, tables.parties, ["party_key"], "party_key",
+            [(k,) for k in unseen["party_key"]],
+        )  # fmt: skip
+        fresh = unseen.filter(~pl.col("party_key").is_in(list(known.values())))
+        self._parties_seen.append(unseen["party_key"])
         self.store.bulk_insert(
             self.conn,
             tables.parties,
@@ -220,50 +291,6 @@ class Importer:
                 pl.lit(self.summary.batch_id).alias("batch_id"),
             ).select([c.name for c in tables.parties.columns]),
         )
-        rows = consignments.with_party_keys(rows, parties)
-        header = rows.unique("_run", keep="first", maintain_order=True).with_columns(
-            pl.lit(self.now).alias("received_at"),
-            pl.lit(self.summary.batch_id).alias("batch_id"),
-        )
-        self.store.bulk_insert(
-            self.conn,
-            tables.consignments,
-            header.select([c.name for c in tables.consignments.columns]),
-        )
-        items = rows.rename({"item_sequence": "sequence"})
-        self.store.bulk_insert(
-            self.conn,
-            tables.goods_items,
-            items.select([c.name for c in tables.goods_items.columns]),
-        )
-        boxes = rows.unique(["_run", "container_number"], keep="first", maintain_order=True)
-        self.store.bulk_insert(self.conn, tables.containers, boxes.select(
-            "consignment_id", "version", "container_number",
-            pl.col("container_size_type").alias("size_type"), pl.col("container_status").alias("status"),
-        ))  # fmt: skip
-        self.store.bulk_insert(
-            self.conn,
-            tables.seals,
-            _seals(boxes, ["consignment_id", "version", "container_number"]),
-        )
-
-    def _store_events(self, frame: pl.DataFrame, valid: pl.DataFrame) -> list[Rejected]:
-        records = events.content_hashes(valid)
-        new, conflicts = self._classify(records, "events", ["event_id"])
-        rejected = self._conflicts(frame, valid, conflicts, "event_id", _EVENT_CONFLICT)
-        rows = valid.filter(pl.col("_run").is_in(new["_run"].implode())).join(
-            new.select("_run", "content_sha256"), on="_run"
-        )
-        if rows.is_empty():
-            return rejected
-        rows = rows.with_columns(
-            pl.lit(self.now).alias("received_at"), pl.lit(self.summary.batch_id).alias("batch_id")
-        )
-        self.store.bulk_insert(
-            self.conn, tables.events, rows.select([c.name for c in tables.events.columns])
-        )
-        self.store.bulk_insert(self.conn, tables.event_seals, _seals(rows, ["event_id"]))
-        return rejected
 
     # --- quarantine ----------------------------------------------------------------------
 
@@ -287,9 +314,10 @@ class Importer:
             rows.append(quarantine_row(record, digest, self.summary, self.now))
         if rows:
             self.conn.execute(insert(tables.quarantine), rows)
+            self._open_quarantine = True
 
     def _resolve(self, record_ids: list[str]) -> None:
-        if not record_ids:
+        if not record_ids or not self._open_quarantine:
             return
         found = self.store.existing(
             self.conn, tables.quarantine, ["record_id"], "status", [(r,) for r in set(record_ids)]
@@ -318,6 +346,28 @@ class Importer:
                      "new": s.new, "unchanged": s.unchanged, "quarantined": s.quarantined,
                      "resolved": s.resolved},
         )  # fmt: skip
+
+
+def _consignment_frames(rows: pl.DataFrame) -> dict[Table, pl.DataFrame]:
+    """The rows of every consignment table, each with ``_run``, in foreign-key order."""
+    boxes = rows.unique(["_run", "container_number"], keep="first", maintain_order=True)
+    return {
+        tables.consignments: rows.unique("_run", keep="first", maintain_order=True).select(
+            "_run", *[c.name for c in tables.consignments.columns]
+        ),
+        tables.goods_items: rows.rename({"item_sequence": "sequence"}).select(
+            "_run", *[c.name for c in tables.goods_items.columns]
+        ),
+        tables.containers: boxes.select(
+            "_run",
+            "consignment_id",
+            "version",
+            "container_number",
+            pl.col("container_size_type").alias("size_type"),
+            pl.col("container_status").alias("status"),
+        ),  # fmt: skip
+        tables.seals: _seals(boxes, ["_run", "consignment_id", "version", "container_number"]),
+    }
 
 
 def _seals(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
@@ -371,15 +421,33 @@ def ingest_file(
     summary = ImportSummary(str(path), reader.kind, str(uuid.uuid4()))
     started_at = tables.utcnow()
     unit = {"csv": "line", "jsonl": "line", "json": "item", "parquet": "row"}[reader.fmt]
-    with store.transaction() as conn:
+    # Checking the next chunk (native polars work, mostly outside the GIL) overlaps with storing
+    # this one; one worker and one chunk ahead keep memory bounded and the order intact.
+    with (
+        store.transaction() as conn,
+        ThreadPoolExecutor(1, thread_name_prefix="quaywatch-check") as worker,
+    ):
         importer = Importer(store, conn, summary, unit)
-        chunks = reader.chunks()
-        current = next(chunks, None)
-        while current is not None:
-            following = next(chunks, None)
-            importer.quarantine(importer.process(current, last=following is None))
+        staged = _with_last(reader.chunks())
+
+        def prepare_next() -> Prepared | None:
+            item = next(staged, None)
+            return None if item is None else importer.prepare(item[0], last=item[1])
+
+        pending = worker.submit(prepare_next)
+        while (prepared := pending.result()) is not None:
+            pending = worker.submit(prepare_next)
+            importer.quarantine(importer.save(prepared))
             if progress:
                 progress(reader.position, reader.size)
-            current = following
         importer.finish(source_sha256=source_sha256, actor=actor, started_at=started_at)
     return summary
+
+
+def _with_last(chunks: Iterator[Chunk]) -> Iterator[tuple[Chunk, bool]]:
+    """Each chunk with whether it is the file's last (a consignment may span two chunks)."""
+    current = next(chunks, None)
+    while current is not None:
+        following = next(chunks, None)
+        yield current, following is None
+        current = following

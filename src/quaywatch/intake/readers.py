@@ -20,12 +20,15 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from quaywatch.errors import InputError
-from quaywatch.intake import consignments, events
+from quaywatch.intake import consignments, csvscan, events
 from quaywatch.intake.records import Chunk, RecordKind, Rejected, as_text
 
 _EXTENSIONS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl",
                ".ndjson": "jsonl", ".json": "json"}  # fmt: skip
 _EVENT_KEYS = {"eventID", "eventType", "eventClassifierCode"}
+#: Bytes the fast CSV path scans first; later blocks hold about ``batch_size`` records.
+_CSV_FIRST_BLOCK = 1 << 20
+_CSV_MAX_BLOCK = 64 << 20
 
 
 class _CountingReader(io.RawIOBase):
@@ -91,40 +94,81 @@ class FileReader:
             raise InputError(f"missing columns {', '.join(missing)}", source=str(self.path))
 
     def _csv(self) -> Iterator[Chunk]:
-        with self.path.open("rb") as raw_file:
-            counter = _CountingReader(raw_file)
-            text = io.TextIOWrapper(io.BufferedReader(counter), encoding="utf-8-sig", newline="")
-            reader = csv.reader(text)
-            try:
-                header = [name.strip() for name in next(reader)]
-            except StopIteration:
+        with self.path.open("rb") as file:
+            first = file.readline()
+            if not first.strip():
                 return
+            try:
+                text = first.decode("utf-8-sig")
+            except UnicodeDecodeError as exc:
+                raise InputError(f"line 1: cannot read CSV: {exc}", source=str(self.path)) from exc
+            header = [name.strip() for name in next(csv.reader([text]))]
             self._check_header(header)
+            offset, line, pending, size = len(first), 2, b"", _CSV_FIRST_BLOCK
+            while True:
+                block = file.read(size)
+                data, final = pending + block, not block
+                scanned = csvscan.scan_block(data, header, line, final=final)
+                if scanned is None:  # the fast scan cannot vouch for this part: read it exactly
+                    yield from self._csv_exact(header, offset, line)
+                    return
+                offset += scanned.consumed
+                line += scanned.newlines
+                pending = data[scanned.consumed :]
+                if scanned.frame.height:  # then read about one chunk's worth at a time
+                    per_record = scanned.consumed / scanned.frame.height
+                    size = int(min(max(per_record * self.batch_size, 1 << 16), _CSV_MAX_BLOCK))
+                self.position = offset
+                yield from self._csv_chunks(header, scanned)
+                if final:
+                    return
+
+    def _csv_chunks(self, header: list[str], scanned: csvscan.Block) -> Iterator[Chunk]:
+        rejected = [_ragged(line, values, len(header)) for line, values in scanned.ragged]
+        frame = scanned.frame
+        for start in range(0, max(frame.height, 1), self.batch_size):
+            part = frame.slice(start, self.batch_size)
+            locs = pl.Series("_loc", scanned.lines[start : start + part.height], pl.Int64)
+            part = self._conformed(part, header).with_columns(
+                locs, pl.lit(None, pl.String).alias("_raw")
+            )
+            if part.height or rejected:
+                yield Chunk(part, rejected)
+            rejected = []
+
+    def _conformed(self, frame: pl.DataFrame, header: list[str]) -> pl.DataFrame:
+        """``frame`` with exactly this kind's input columns, absent ones null."""
+        missing = [pl.lit(None, pl.String).alias(n) for n in self.columns if n not in header]
+        return frame.with_columns(missing).select(self.columns)
+
+    def _csv_exact(self, header: list[str], offset: int, first_line: int) -> Iterator[Chunk]:
+        """The records from byte ``offset`` (on line ``first_line``) on, by Python's csv."""
+        with self.path.open("rb") as raw_file:
+            raw_file.seek(offset)
+            counter = _CountingReader(raw_file)
+            text = io.TextIOWrapper(io.BufferedReader(counter), encoding="utf-8", newline="")
+            reader = csv.reader(text)
             rows: list[list[str]] = []
             locs: list[int] = []
             rejected: list[Rejected] = []
-            line = reader.line_num + 1
+            line = first_line
             try:
                 for values in reader:
                     if len(values) == len(header):
                         rows.append(values)
                         locs.append(line)
                     elif values:
-                        rejected.append(Rejected(
-                            f"line {line}", None,
-                            [("", f"has {len(values)} fields where the header has {len(header)}")],
-                            json.dumps(values),
-                        ))  # fmt: skip
-                    line = reader.line_num + 1
+                        rejected.append(_ragged(line, values, len(header)))
+                    line = first_line + reader.line_num
                     if len(rows) + len(rejected) >= self.batch_size:
-                        self.position = counter.position
+                        self.position = offset + counter.position
                         yield Chunk(self._columns(header, rows, locs), rejected)
                         rows, locs, rejected = [], [], []
             except (csv.Error, UnicodeDecodeError) as exc:
                 raise InputError(
                     f"line {line}: cannot read CSV: {exc}", source=str(self.path)
                 ) from exc
-            self.position = counter.position
+            self.position = offset + counter.position
             yield Chunk(self._columns(header, rows, locs), rejected)
 
     def _columns(self, header: list[str], rows: list[list[str]], locs: list[int]) -> pl.DataFrame:
@@ -203,21 +247,26 @@ class FileReader:
         for batch in parquet.iter_batches(batch_size=self.batch_size):
             frame = pl.from_arrow(batch)
             assert isinstance(frame, pl.DataFrame)
-            frame = frame.with_columns(pl.all().cast(pl.String))
-            missing = [
-                pl.lit(None, pl.String).alias(n) for n in self.columns if n not in frame.columns
-            ]
-            frame = (
-                frame.with_columns(missing)
-                .select(self.columns)
-                .with_columns(
-                    pl.int_range(start, start + frame.height, dtype=pl.Int64).alias("_loc"),
-                    pl.lit(None, pl.String).alias("_raw"),
-                )
+            frame = self._conformed(
+                frame.with_columns(pl.all().cast(pl.String)), frame.columns
+            ).with_columns(
+                pl.int_range(start, start + frame.height, dtype=pl.Int64).alias("_loc"),
+                pl.lit(None, pl.String).alias("_raw"),
             )
             start += frame.height
             self.position = int(self.size * (start - 1) / max(total, 1))
             yield Chunk(frame, [])
+
+
+def _ragged(line: int, values: list[str] | str, expected: int) -> Rejected:
+    """A CSV record with the wrong number of fields."""
+    if isinstance(values, str):
+        values = next(csv.reader([values]), [])
+    return Rejected(
+        f"line {line}", None,
+        [("", f"has {len(values)} fields where the header has {expected}")],
+        json.dumps(values),
+    )  # fmt: skip
 
 
 def columns_of(kind: RecordKind) -> list[str]:

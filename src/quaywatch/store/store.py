@@ -1,7 +1,8 @@
 """The ``Store`` facade: transactions, bulk loads and the lookups every capability shares.
 
-Bulk loads take polars frames whose columns are named as the table's. PostgreSQL receives them
-through ``COPY ... FROM STDIN`` in CSV form; SQLite through one prepared ``executemany``.
+Bulk loads take polars frames whose columns are named as the table's, or rows encoded ahead
+with ``Store.encode``. PostgreSQL receives them through ``COPY ... FROM STDIN`` in CSV form;
+SQLite through one prepared ``executemany``.
 Both run inside the caller's transaction, so a failure leaves nothing behind.
 """
 
@@ -10,19 +11,29 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, Engine, Table, func, select, tuple_
+from sqlalchemy import Connection, Engine, Table, func, select
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from quaywatch.errors import StoreError
 from quaywatch.store import database, tables
 
-#: Keys per lookup query; well under SQLite's limit of bound parameters.
-_LOOKUP_CHUNK = 5_000
+#: Bound values per lookup query, under SQLite's limit of 32,766.
+_LOOKUP_VALUES = 30_000
 #: SQLAlchemy's storage format for datetimes on SQLite, which ``UtcDateTime`` reads back.
 _SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S%.6f"
+
+
+@dataclass(frozen=True, slots=True)
+class Encoded:
+    """Rows of one table ready for its backend: tuples for SQLite, CSV bytes for ``COPY``."""
+
+    columns: tuple[str, ...]
+    rows: list[tuple[Any, ...]] | bytes
+    count: int
 
 
 class Store:
@@ -72,44 +83,50 @@ class Store:
 
     # --- bulk writes and lookups ---------------------------------------------------------
 
-    def bulk_insert(self, conn: Connection, table: Table, frame: pl.DataFrame) -> None:
-        """Insert every row of ``frame`` (columns named as ``table``'s) into ``table``."""
-        if frame.is_empty():
-            return
-        columns = frame.columns
+    def encode(self, frame: pl.DataFrame) -> Encoded:
+        """Rows of ``frame`` in the form this backend loads fastest; needs no connection.
+
+        Encoding is CPU work that an import does ahead, in a worker thread, while the previous
+        chunk is being written.
+        """
         if self.dialect == "postgresql":
-            self._copy(conn, table, frame)
-            return
+            buffer = io.BytesIO()
+            frame.write_csv(
+                buffer,
+                include_header=False,
+                datetime_format="%Y-%m-%dT%H:%M:%S%.6f%:z",
+                null_value="",
+                quote_style="necessary",
+            )
+            return Encoded(tuple(frame.columns), buffer.getvalue(), frame.height)
         datetimes = [name for name, dtype in frame.schema.items() if dtype == pl.Datetime]
         if datetimes:
             frame = frame.with_columns(
                 pl.col(datetimes).dt.convert_time_zone("UTC").dt.strftime(_SQLITE_DATETIME)
             )
-        placeholders = ", ".join("?" for _ in columns)
-        sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({placeholders})"
+        return Encoded(tuple(frame.columns), frame.rows(), frame.height)
+
+    def bulk_insert(self, conn: Connection, table: Table, rows: pl.DataFrame | Encoded) -> None:
+        """Insert ``rows`` (a frame with columns named as ``table``'s, or one encoded ahead)."""
+        encoded = self.encode(rows) if isinstance(rows, pl.DataFrame) else rows
+        if not encoded.count:
+            return
+        names = ", ".join(encoded.columns)
+        if isinstance(encoded.rows, bytes):
+            sql = f"COPY {table.name} ({names}) FROM STDIN WITH (FORMAT csv, NULL '')"
+            raw = conn.connection.driver_connection
+            try:
+                with raw.cursor() as cursor, cursor.copy(sql) as copy:  # type: ignore[union-attr]
+                    copy.write(encoded.rows)
+            except Exception as exc:  # psycopg errors are not DBAPIError wrapped here
+                raise StoreError(f"cannot write {table.name}: {exc}") from exc
+            return
+        placeholders = ", ".join("?" for _ in encoded.columns)
+        sql = f"INSERT INTO {table.name} ({names}) VALUES ({placeholders})"
         try:
-            conn.exec_driver_sql(sql, frame.rows())
+            conn.exec_driver_sql(sql, encoded.rows)
         except DBAPIError as exc:
             raise StoreError(f"cannot write {table.name}: {exc.orig}") from exc
-
-    def _copy(self, conn: Connection, table: Table, frame: pl.DataFrame) -> None:
-        buffer = io.BytesIO()
-        frame.write_csv(
-            buffer,
-            include_header=False,
-            datetime_format="%Y-%m-%dT%H:%M:%S%.6f%:z",
-            null_value="",
-            quote_style="necessary",
-        )
-        sql = (
-            f"COPY {table.name} ({', '.join(frame.columns)}) FROM STDIN WITH (FORMAT csv, NULL '')"
-        )
-        raw = conn.connection.driver_connection
-        try:
-            with raw.cursor() as cursor, cursor.copy(sql) as copy:  # type: ignore[union-attr]
-                copy.write(buffer.getbuffer())
-        except Exception as exc:  # psycopg errors are not DBAPIError wrapped here
-            raise StoreError(f"cannot write {table.name}: {exc}") from exc
 
     def existing(
         self,
@@ -119,15 +136,44 @@ class Store:
         value_column: str,
         keys: Sequence[tuple[Any, ...]],
     ) -> dict[tuple[Any, ...], Any]:
-        """Map each key of ``keys`` already in ``table`` to its ``value_column``."""
+        """Map each key of ``keys`` already in ``table`` to its ``value_column``.
+
+        Written as driver SQL: building a SQLAlchemy expression with thousands of bound values
+        costs more than the query. Both backends join the keys to the table so that the planner
+        searches the table's key index once per key: PostgreSQL through typed arrays
+        (``unnest``), SQLite through a ``VALUES`` list (an ``IN`` list of row values makes SQLite
+        scan the whole table and PostgreSQL plan a long chain of ORs).
+        """
         found: dict[tuple[Any, ...], Any] = {}
-        cols = [table.c[name] for name in key_columns]
-        key_expr = cols[0] if len(cols) == 1 else tuple_(*cols)
-        for start in range(0, len(keys), _LOOKUP_CHUNK):
-            chunk = keys[start : start + _LOOKUP_CHUNK]
-            wanted = [key[0] for key in chunk] if len(cols) == 1 else list(chunk)
-            query = select(*cols, table.c[value_column]).where(key_expr.in_(wanted))
-            for row in conn.execute(query):
+        if not keys:
+            return found
+        selected = ", ".join(f"t.{name}" for name in [*key_columns, value_column])
+        width = len(key_columns)
+        step = _LOOKUP_VALUES // width
+        for start in range(0, len(keys), step):
+            chunk = keys[start : start + step]
+            if self.dialect == "postgresql":
+                arrays = ", ".join(
+                    f"CAST(%s AS {table.c[name].type.compile(self.engine.dialect)}[])"
+                    for name in key_columns
+                )
+                on = " AND ".join(f"t.{name} = k.{name}" for name in key_columns)
+                sql = (
+                    f"SELECT {selected} FROM {table.name} AS t "
+                    f"JOIN unnest({arrays}) AS k({', '.join(key_columns)}) ON {on}"
+                )
+                params: tuple[Any, ...] = tuple([key[i] for key in chunk] for i in range(width))
+            else:
+                one = "(" + ", ".join("?" * width) + ")"
+                on = " AND ".join(
+                    f"t.{name} = k.column{i + 1}" for i, name in enumerate(key_columns)
+                )
+                sql = (
+                    f"SELECT {selected} FROM (VALUES {', '.join([one] * len(chunk))}) AS k "
+                    f"JOIN {table.name} AS t ON {on}"
+                )
+                params = tuple(value for key in chunk for value in key)
+            for row in conn.exec_driver_sql(sql, params):
                 found[tuple(row[:-1])] = row[-1]
         return found
 
