@@ -20,6 +20,7 @@ import io
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 import polars as pl
 
 _QUOTE, _COMMA, _LF, _CR = ord('"'), ord(","), ord("\n"), ord("\r")
@@ -53,8 +54,9 @@ def scan_block(data: bytes, header: list[str], first_line: int, *, final: bool) 
     # newlines, separators and carriage returns is far cheaper than a running parity per byte.
     quotes = np.flatnonzero(raw == _QUOTE)
 
-    def outside(positions: np.ndarray) -> np.ndarray:
-        return positions[(np.searchsorted(quotes, positions) & 1) == 0]
+    def outside(positions: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
+        kept: npt.NDArray[np.intp] = positions[(np.searchsorted(quotes, positions) & 1) == 0]
+        return kept
 
     newline_at = np.flatnonzero(raw == _LF)
     ends = outside(newline_at)
