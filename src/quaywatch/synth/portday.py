@@ -4,6 +4,9 @@ Used by ``quaywatch demo``, the tests and the ingest benchmark. Everything is dr
 reference data (curated ports, HS subheadings, ISO 6346 and IMO check digits), vectorised with
 numpy so a million consignments take seconds. ``noise`` corrupts that share of consignments in
 one field each, as real feeds do, so intake has something to quarantine.
+
+It has no fraud and no ground truth: for realistic traffic over many days with injected
+patterns and the truth for every consignment, use ``quaywatch.synth.traffic``.
 """
 
 from __future__ import annotations
