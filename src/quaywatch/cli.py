@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,13 +23,16 @@ from typer.core import TyperGroup
 
 from quaywatch.audit import chain
 from quaywatch.config import Settings, load_settings
-from quaywatch.errors import ConfigurationError, QuaywatchError
+from quaywatch.errors import ConfigurationError, InputError, QuaywatchError
 from quaywatch.intake import quarantine
 from quaywatch.intake.pipeline import ImportSummary, ingest_file
 from quaywatch.intake.records import RecordKind
+from quaywatch.learning import report as evaluation_report
+from quaywatch.learning.dataset import consignments_with_truth, load_truth
+from quaywatch.learning.evaluate import evaluate, time_split
 from quaywatch.store import database
 from quaywatch.store.store import Store
-from quaywatch.synth import portday
+from quaywatch.synth import traffic
 
 console = Console()
 errors = Console(stderr=True)
@@ -163,18 +167,131 @@ def demo(
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same day.")] = 7,
     out: Annotated[Path | None, typer.Option(help="Keep the generated files here.")] = None,
 ) -> None:
-    """Generate a port day at Antwerp-Bruges, import it and show what was stored."""
+    """Generate a port day at Antwerp-Bruges, import it, show what was stored and what it hid.
+
+    The day comes from the synthetic traffic generator with a 1 % noisy feed (so the quarantine
+    has work) and fraud patterns whose ground truth only the evaluation reads.
+    """
     settings = _settings(ctx)
     store = _store(ctx)
     directory = out or Path(tempfile.mkdtemp(prefix="quaywatch-demo-"))
-    day = portday.generate(directory, count=count, seed=seed)
-    console.print(f"Generated {day.count} consignments and their container events in {directory}")
-    _print_summaries(_ingest(store, settings, [day.consignments, day.events], None))
+    day = traffic.generate(directory, days=1, per_day=count, seed=seed, noise=0.01)
+    console.print(
+        f"Generated {day.consignments:,} consignments and {day.events:,} container events "
+        f"in {directory}",
+        highlight=False,
+    )
+    _print_summaries(_ingest(store, settings, [*day.consignment_files, *day.event_files], None))
     _print_store(store)
     with store.reading() as conn:
         result = chain.verify(conn)
     console.print(
         f"Audit trail verified: {result.events} events, head {result.head_seq}:{result.head_hash}"
+    )
+    stored = consignments_with_truth(store, load_truth(day.truth))
+    report = evaluate(stored, [], capacity_pct=settings.control_capacity_pct)
+    console.print(evaluation_report.render_table(report))
+    console.print(
+        "The ground truth above is what a customs administration never sees; quaywatch uses it "
+        "only to measure detection. Next: quaywatch evaluate --truth "
+        f"{day.truth} --split {day.consignment_files[0].stem}",
+        highlight=False,
+    )
+
+
+@app.command("evaluate")
+def evaluate_command(
+    ctx: typer.Context,
+    truth: Annotated[
+        Path, typer.Option(help="Ground-truth Parquet file written by the traffic generator.")
+    ],
+    split: Annotated[
+        datetime,
+        typer.Option(
+            help="Evaluate consignments lodged at or after this moment (UTC unless it says).",
+            formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z"],
+        ),
+    ],
+    capacity_pct: Annotated[
+        float | None,
+        typer.Option(
+            help="Share of consignments controlled, in percent (default: setting "
+            "QUAYWATCH_CONTROL_CAPACITY_PCT, 3.0)."
+        ),
+    ] = None,  # fmt: skip
+    report: Annotated[Path | None, typer.Option(help="Also write the report as JSON here.")] = None,
+    html: Annotated[
+        Path | None, typer.Option(help="Also write the report as a self-contained HTML page.")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the report as JSON instead of a table.")
+    ] = False,
+) -> None:
+    """Measure detection against ground truth on the stored consignments lodged since --split.
+
+    Shows the references every scorer will be compared with: random selection (the floor) and
+    a perfect oracle (the ceiling), at 1, 2, 5, 10 % and at the control capacity.
+    """
+    settings = _settings(ctx)
+    capacity = settings.control_capacity_pct if capacity_pct is None else capacity_pct
+    if not 0 < capacity <= 100:
+        raise ConfigurationError(f"--capacity-pct must be above 0 and at most 100, got {capacity}")
+    split_at = split.replace(tzinfo=UTC) if split.tzinfo is None else split.astimezone(UTC)
+    known = load_truth(truth)
+    stored = consignments_with_truth(_store(ctx), known)
+    _, test = time_split(stored, split_at)
+    if test.is_empty():
+        raise InputError(
+            f"no stored consignment was lodged at or after {split_at.isoformat()} "
+            f"({stored.height} stored in all)"
+        )
+    result = evaluate(test, [], capacity_pct=capacity)
+    if as_json:
+        typer.echo(evaluation_report.to_json(result))
+    else:
+        console.print(evaluation_report.render_table(result))
+    written = errors if as_json else console
+    if report:
+        evaluation_report.write_json(result, report)
+        written.print(f"report written to {report}", highlight=False)
+    if html:
+        evaluation_report.write_html(result, html)
+        written.print(f"HTML report written to {html}", highlight=False)
+
+
+@app.command()
+def generate(
+    out: Annotated[Path, typer.Option(help="Folder to write the traffic into.")],
+    days: Annotated[int, typer.Option(help="Days of lodged consignments.")] = 30,
+    per_day: Annotated[int, typer.Option(help="Consignments lodged per day.")] = 20_000,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same files.")] = 7,
+    start: Annotated[str, typer.Option(help="First day, YYYY-MM-DD.")] = "2026-10-01",
+    port: Annotated[str, typer.Option(help="Port of discharge (UN/LOCODE).")] = "BEANR",
+    noise: Annotated[
+        float, typer.Option(help="Share of consignments with an invalid identifier.")
+    ] = 0.0,
+) -> None:
+    """Generate synthetic port traffic with injected fraud patterns and its ground truth."""
+    try:
+        first_day = date.fromisoformat(start)
+    except ValueError:
+        raise ConfigurationError(f"--start {start!r} is not a date (YYYY-MM-DD)") from None
+    result = traffic.generate(
+        out, days=days, per_day=per_day, seed=seed, start=first_day, port_of_discharge=port,
+        noise=noise,
+    )  # fmt: skip
+    table = Table(title=f"Generated traffic in {out}")
+    table.add_column("pattern")
+    table.add_column("consignments", justify="right")
+    table.add_column("share", justify="right")
+    for name, count in result.counts.items():
+        table.add_row(name, f"{count:,}", f"{count / result.consignments:.2%}")
+    table.add_row("[bold]total[/]", f"{result.consignments:,}", "100.00%")
+    console.print(table)
+    console.print(
+        f"{result.goods_items:,} goods items in {len(result.consignment_files)} consignment files, "
+        f"{result.events:,} container events; ground truth in {result.truth}",
+        highlight=False,
     )
 
 

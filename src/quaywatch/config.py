@@ -38,6 +38,16 @@ class Settings(BaseSettings):
             "with this number, never with the file size."
         ),
     )
+    control_capacity_pct: float = Field(
+        default=3.0,
+        gt=0,
+        le=100,
+        description=(
+            "Share of consignments the control capacity can cover, in percent (scanners and "
+            "officers available for the traffic). Evaluation reports precision, recall and "
+            "revenue caught at this capacity; `quaywatch evaluate --capacity-pct` overrides it."
+        ),
+    )
     actor: str = Field(
         default="system",
         description="Name recorded in the audit trail for changes made by this process.",

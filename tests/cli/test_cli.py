@@ -21,7 +21,9 @@ def test_demo_then_reingest_then_quarantine_then_audit(store_url: str, tmp_path:
     code, out = run(store_url, "demo", "--count", "120", "--out", str(tmp_path / "day"))
     assert code == 0, out
     assert "Audit trail verified: 2 events" in out
-    code, out = run(store_url, "ingest", str(tmp_path / "day" / "consignments.csv"))
+    assert "oracle" in out and "random" in out  # the references on the day's ground truth
+    (consignments,) = (tmp_path / "day" / "consignments").glob("*.csv")
+    code, out = run(store_url, "ingest", str(consignments))
     assert code == 0 and re.search(r"│\s*120\s*│\s*0\s*│", out), out  # read 120, new 0
 
     code, out = run(store_url, "quarantine", "list")

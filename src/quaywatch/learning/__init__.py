@@ -1,0 +1,1 @@
+"""Learning: evaluation of detection against ground truth (metrics, reports); retraining later."""
