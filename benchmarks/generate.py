@@ -1,7 +1,7 @@
 """Traffic generator benchmark: consignments per second and peak memory.
 
     python benchmarks/generate.py [--days 50] [--per-day 20000] [--seed 7] [--workdir DIR]
-                                  [--no-events]
+                                  [--no-events] [--no-legacy-controls]
 
 Generates DAYS x PER_DAY consignments with their DCSA events and ground truth into a fresh
 folder, and reports the wall time, consignments per second and the peak RSS of this process.
@@ -29,6 +29,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--no-events", action="store_true", help="Skip the DCSA events.")
+    parser.add_argument(
+        "--no-legacy-controls", action="store_true", help="Skip the control history."
+    )
     args = parser.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="quaywatch-generate-"))
     out = work / "traffic"
@@ -36,7 +39,12 @@ def main() -> None:
 
     started = time.perf_counter()
     result = traffic.generate(
-        out, days=args.days, per_day=args.per_day, seed=args.seed, with_events=not args.no_events
+        out,
+        days=args.days,
+        per_day=args.per_day,
+        seed=args.seed,
+        with_events=not args.no_events,
+        legacy_controls=not args.no_legacy_controls,
     )
     seconds = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -44,7 +52,8 @@ def main() -> None:
     rate = result.consignments / seconds
     print(
         f"{result.consignments:,} consignments, {result.goods_items:,} goods items, "
-        f"{result.events:,} events ({size_mb:,.0f} MB) in {seconds:.1f} s"
+        f"{result.events:,} events, {result.controls:,} control outcomes ({size_mb:,.0f} MB) "
+        f"in {seconds:.1f} s"
     )
     print(f"{rate:,.0f} consignments/s, peak RSS {peak_mb:,.0f} MB, output in {out}")
     print("patterns: " + ", ".join(f"{k} {v:,}" for k, v in result.counts.items()))
@@ -56,6 +65,7 @@ def main() -> None:
                 "peak_rss_mb": round(peak_mb),
                 "consignments": result.consignments,
                 "events": result.events,
+                "controls": result.controls,
             }
         )
     )

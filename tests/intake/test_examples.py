@@ -20,6 +20,8 @@ EXAMPLES = Path(__file__).parents[2] / "examples"
         ("consignments.parquet", 2, 2, 0, 0, None),
         ("events.json", 11, 11, 0, 0, None),
         ("events.jsonl", 2, 1, 0, 1, "seals"),
+        # known_at before controlled_at; a control of the consignment quarantined above
+        ("outcomes.csv", 5, 3, 0, 2, "known_at"),
     ],
 )
 def test_examples_import_as_documented(
@@ -31,7 +33,7 @@ def test_examples_import_as_documented(
     quarantined: int,
     field: str | None,
 ) -> None:
-    if name == "consignments.jsonl":
+    if name in ("consignments.jsonl", "outcomes.csv"):
         ingest_file(store, EXAMPLES / "consignments.csv")
     summary = ingest_file(store, EXAMPLES / name)
     assert (summary.read, summary.new, summary.unchanged, summary.quarantined) == (
@@ -39,3 +41,8 @@ def test_examples_import_as_documented(
     )  # fmt: skip
     if field:
         assert summary.rejected[0].field == field
+    if name == "outcomes.csv":
+        assert summary.kind == "outcomes"
+        assert summary.rejected[1].reason == (
+            "unknown consignment 261102-BEANR-0000003 v1 (import the consignment first)"
+        )

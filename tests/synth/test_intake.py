@@ -39,3 +39,20 @@ def test_events_with_rip_marks_and_reseals_pass_intake(rich: Traffic, tmp_path: 
     finally:
         store.close()
     assert events.quarantined == 0 and events.new == events.read, events.rejected[:1]
+
+
+def test_generated_outcomes_ingest_once_their_consignments_are_stored(
+    clean: Traffic, tmp_path: Path
+) -> None:
+    store = Store.open(f"sqlite:///{tmp_path / 'x.db'}")
+    try:
+        for path in clean.consignment_files:
+            ingest_file(store, path)
+        imported = [ingest_file(store, path) for path in clean.outcome_files]
+        counts = store.counts()
+    finally:
+        store.close()
+    assert all(s.kind == "outcomes" and s.quarantined == 0 for s in imported), [
+        s.rejected[:1] for s in imported if s.quarantined
+    ]
+    assert sum(s.new for s in imported) == clean.controls == counts["control_outcomes"] > 0

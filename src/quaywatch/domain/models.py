@@ -123,6 +123,72 @@ class FacilityType(StrEnum):
     RAMP = "RAMP"
 
 
+class ControlType(StrEnum):
+    """How a container was controlled: papers only, X-ray (NII) scan, or opened and examined."""
+
+    DOCUMENTARY = "DOCUMENTARY"
+    SCAN = "SCAN"
+    PHYSICAL = "PHYSICAL"
+
+
+class SelectedBy(StrEnum):
+    """What chose a control: the random sample, a risk rule, an officer, or a risk model."""
+
+    RANDOM = "RANDOM"
+    RULE = "RULE"
+    OFFICER = "OFFICER"
+    MODEL = "MODEL"
+
+
+class ControlResult(StrEnum):
+    """The result of a control: nothing found, an irregularity (duties, papers), or a seizure."""
+
+    COMPLIANT = "COMPLIANT"
+    IRREGULAR = "IRREGULAR"
+    SEIZURE = "SEIZURE"
+
+
+class Irregularity(StrEnum):
+    """What a control found wrong.
+
+    VALUE (undervaluation), CLASSIFICATION (wrong tariff heading), QUANTITY and DOCUMENTS
+    (minor discrepancies), IPR (counterfeit goods), DRUGS, CITES (protected species and timber).
+    """
+
+    VALUE = "VALUE"
+    CLASSIFICATION = "CLASSIFICATION"
+    QUANTITY = "QUANTITY"
+    DOCUMENTS = "DOCUMENTS"
+    IPR = "IPR"
+    DRUGS = "DRUGS"
+    CITES = "CITES"
+    OTHER = "OTHER"
+
+
+class SeizureUnit(StrEnum):
+    """Unit of a seized quantity (UN/ECE Recommendation 20): kilogram, articles, cubic metre."""
+
+    KGM = "KGM"
+    NAR = "NAR"
+    MTQ = "MTQ"
+
+
+class Concealment(StrEnum):
+    """Where seized goods were hidden.
+
+    RIP_ON_RIP_OFF: a bag put behind the doors of a legitimate container, meant to be taken out
+    before customs; FALSE_WALL: a built-in hide; REEFER_UNIT: inside the refrigeration machinery;
+    MIXED_IN_CARGO: among or inside the declared goods; NOT_CONCEALED: declared openly as
+    something else or without the permit it needs.
+    """
+
+    RIP_ON_RIP_OFF = "RIP_ON_RIP_OFF"
+    FALSE_WALL = "FALSE_WALL"
+    REEFER_UNIT = "REEFER_UNIT"
+    MIXED_IN_CARGO = "MIXED_IN_CARGO"
+    NOT_CONCEALED = "NOT_CONCEALED"
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 import polars as pl
@@ -113,13 +112,4 @@ def validate(frame: pl.DataFrame) -> pl.DataFrame:
 
 def content_hashes(valid: pl.DataFrame) -> pl.DataFrame:
     """``_run``, ``_key``, ``event_id`` and the SHA-256 of the normalised event."""
-    canonical = valid.select(
-        pl.concat_str(
-            [pl.col(name).cast(pl.String).fill_null("") for name in COLUMNS],
-            separator=f.FIELD_SEP,
-        )
-    ).to_series()
-    digests = [hashlib.sha256(text.encode()).hexdigest() for text in canonical]
-    return valid.select("_run", "_key", "event_id").with_columns(
-        pl.Series("content_sha256", digests)
-    )
+    return f.content_hashes(valid, COLUMNS, ["event_id"])

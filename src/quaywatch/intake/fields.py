@@ -7,6 +7,7 @@ one polars pass and adds ``_problems``: every ``field: reason`` found on the row
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -103,18 +104,25 @@ def integer(minimum: int, maximum: int | None = None) -> Parser:
     return parse
 
 
-def number(minimum: float, *, strict: bool = False) -> Parser:
-    """A decimal number at least (or, ``strict``, above) ``minimum``."""
+def number(minimum: float, *, strict: bool = False, maximum: float | None = None) -> Parser:
+    """A decimal number at least (or, ``strict``, above) ``minimum``, and at most ``maximum``.
+
+    ``number(0, strict=True, maximum=1)`` is a probability that cannot be zero, (0, 1].
+    """
 
     def parse(raw: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
         value = raw.cast(pl.Float64, strict=False)
         low = value <= minimum if strict else value < minimum
+        high = value > maximum if maximum is not None else pl.lit(False)
+        ceiling = f"must be at most {maximum:g}" if maximum is not None else ""
         finite = value.is_finite()
         problem = (
             pl.when(value.is_null() | ~finite)
             .then(pl.format("'{}' is not a number", raw))
             .when(low)
             .then(pl.lit(f"must be {'above' if strict else 'at least'} {minimum:g}"))
+            .when(high)
+            .then(pl.lit(ceiling))
         )
         return value, problem
 
@@ -195,6 +203,21 @@ def blanks_to_null(frame: pl.DataFrame, names: Iterable[str]) -> pl.DataFrame:
     return frame.with_columns(
         pl.col(name).str.strip_chars().replace("", None).alias(name) for name in names
     )
+
+
+def content_hashes(valid: pl.DataFrame, columns: Sequence[str], ids: Sequence[str]) -> pl.DataFrame:
+    """``_run``, ``_key``, the ``ids`` columns and the SHA-256 of each one-row record.
+
+    The hash is over the parsed, normalised ``columns``, so the same record sent again in
+    another format or spelling (case of codes, surrounding spaces) is recognised as unchanged.
+    """
+    canonical = valid.select(
+        pl.concat_str(
+            [pl.col(name).cast(pl.String).fill_null("") for name in columns], separator=FIELD_SEP
+        )
+    ).to_series()
+    digests = [hashlib.sha256(text.encode()).hexdigest() for text in canonical]
+    return valid.select("_run", "_key", *ids).with_columns(pl.Series("content_sha256", digests))
 
 
 def split_problems(problems: str) -> list[tuple[str, str]]:

@@ -1,7 +1,9 @@
 """The import pipeline: chunks in, records stored or quarantined, one transaction per import.
 
 For each chunk: check every record, hash the valid ones, look their natural keys up, write the
-new ones in bulk, quarantine the rest with their reasons. A record already stored with the same
+new ones in bulk, quarantine the rest with their reasons. What differs between record kinds
+(columns, checks, keys, tables) is in ``kinds.KINDS``; a control outcome is also quarantined
+when the consignment it refers to is not stored. A record already stored with the same
 content is *unchanged*; one stored with other content under the same key is quarantined (an
 amendment must carry a new version). The batch row and its audit event are written in the same
 transaction, so an import is either all there or not there at all.
@@ -22,15 +24,14 @@ import polars as pl
 from sqlalchemy import Connection, Table, insert, select, update
 
 from quaywatch.audit import chain
-from quaywatch.intake import consignments, events, readers
+from quaywatch.intake import consignments, readers
 from quaywatch.intake import fields as f
+from quaywatch.intake.kinds import KINDS, Kind
 from quaywatch.intake.records import Chunk, RecordKind, Rejected
 from quaywatch.store import tables
 from quaywatch.store.store import Encoded, Store
 
 Progress = Callable[[int, int], None]
-_CONSIGNMENT_CONFLICT = "already stored with different content; an amendment needs a new version"
-_EVENT_CONFLICT = "an event with this id is already stored with different content"
 
 
 @dataclass(slots=True)
@@ -90,6 +91,7 @@ class Importer:
     def __init__(self, store: Store, conn: Connection, summary: ImportSummary, unit: str) -> None:
         self.store, self.conn, self.summary, self.unit = store, conn, summary, unit
         self.now = tables.utcnow()
+        self.kind: Kind = KINDS[summary.kind]
         self._carry: pl.DataFrame | None = None
         self._parties_seen = pl.Series("party_key", [], pl.String)
         # Stored records resolve open quarantine entries; most imports find none to look up.
@@ -103,21 +105,20 @@ class Importer:
 
     def _checked(self, frame: pl.DataFrame) -> pl.DataFrame:
         frame = frame.with_row_index("_row")
-        if self.summary.kind is RecordKind.CONSIGNMENTS:
-            # A record is a run of consecutive rows with the same id and version.
+        if self.kind.multi_row:
+            # A record is a run of consecutive rows with the same key.
             ident = pl.concat_str(
-                [pl.col("consignment_id").str.strip_chars(), pl.col("version").str.strip_chars()],
-                ignore_nulls=True,
+                [pl.col(key).str.strip_chars() for key in self.kind.keys], ignore_nulls=True
             )
             run = (ident != ident.shift()).fill_null(True) | ident.is_null()
-            return consignments.validate(frame.with_columns(run.cum_sum().alias("_run")))
-        return events.validate(frame.with_columns(pl.col("_row").alias("_run")))
+            return self.kind.validate(frame.with_columns(run.cum_sum().alias("_run")))
+        return self.kind.validate(frame.with_columns(pl.col("_row").alias("_run")))
 
     def _rejects(
         self, original: pl.DataFrame, checked: pl.DataFrame, runs: pl.Series
     ) -> list[Rejected]:
         """Quarantine entries for the records (``runs``) of a chunk, with their raw input."""
-        columns = readers.columns_of(self.summary.kind)
+        columns = self.kind.columns
         bad = checked.filter(pl.col("_run").is_in(runs.implode())).select(
             "_row", "_run", "_key", "_loc", "_problems"
         )
@@ -129,6 +130,7 @@ class Importer:
                 pl.col("_key").first(), pl.col("_loc"), pl.col("_problems"),
                 pl.col("_raw").first(), pl.struct(columns).alias("_rows"),
             )
+            .sort("_run")  # one entry per record, in the order of ``runs`` sorted
         )  # fmt: skip
         rejected = []
         for key, locs, texts, raw, rows in grouped.select(
@@ -156,11 +158,12 @@ class Importer:
         if self._carry is not None:
             frame = pl.concat([self._carry, frame])
             self._carry = None
-        if not last and self.summary.kind is RecordKind.CONSIGNMENTS and frame.height:
-            # The last consignment may continue in the next chunk: keep it for then.
-            tail_id = frame.select(pl.col("consignment_id", "version").last()).row(0)
-            same = (pl.col("consignment_id").eq_missing(tail_id[0])) & (
-                pl.col("version").eq_missing(tail_id[1])
+        if not last and self.kind.multi_row and frame.height:
+            # The last record may continue in the next chunk: keep it for then.
+            tail_id = frame.select(pl.col(self.kind.keys).last()).row(0)
+            same = pl.all_horizontal(
+                pl.col(key).eq_missing(value)
+                for key, value in zip(self.kind.keys, tail_id, strict=True)
             )
             tail = frame.select(same.reverse().cast(pl.Int8).cum_min().sum()).item()
             self._carry, frame = frame[frame.height - tail :], frame[: frame.height - tail]
@@ -178,20 +181,12 @@ class Importer:
             pl.lit(self.now).alias("received_at"),
             pl.lit(self.summary.batch_id).alias("batch_id"),
         ]
-        if self.summary.kind is RecordKind.CONSIGNMENTS:
-            records = prepared.records = consignments.content_hashes(valid)
-            rows = valid.join(records.select("_run", "content_sha256"), on="_run")
+        records = prepared.records = self.kind.content_hashes(valid)
+        rows = valid.join(records.select("_run", "content_sha256"), on="_run")
+        if self.summary.kind is RecordKind.CONSIGNMENTS:  # parties are stored once, by key
             prepared.parties = consignments.party_frame(rows)
-            rows = consignments.with_party_keys(rows, prepared.parties).with_columns(stamp)
-            frames = _consignment_frames(rows)
-        else:
-            records = prepared.records = events.content_hashes(valid)
-            rows = valid.join(records.select("_run", "content_sha256"), on="_run")
-            rows = rows.with_columns(stamp)
-            frames = {
-                tables.events: rows.select("_run", *[c.name for c in tables.events.columns]),
-                tables.event_seals: _seals(rows, ["_run", "event_id"]),
-            }
+            rows = consignments.with_party_keys(rows, prepared.parties)
+        frames = self.kind.rows(rows.with_columns(stamp))
         prepared.writes = [
             Rows(table, frame, self.store.encode(frame.drop("_run")))
             for table, frame in frames.items()
@@ -204,12 +199,13 @@ class Importer:
         rejected = prepared.rejected
         if prepared.records is None or prepared.valid is None:
             return rejected
-        if self.summary.kind is RecordKind.CONSIGNMENTS:
-            keys, field, reason = ["consignment_id", "version"], "version", _CONSIGNMENT_CONFLICT
-        else:
-            keys, field, reason = ["event_id"], "event_id", _EVENT_CONFLICT
-        new, conflicts = self._classify(prepared.records, keys)
-        rejected = rejected + self._conflicts(prepared, conflicts, field, reason)
+        records = prepared.records
+        if self.kind.needs_consignment:
+            records, orphans = self._with_consignment(records)
+            rejected = rejected + self._refused(prepared, orphans, "consignment_id")
+        new, conflicts = self._classify(records, self.kind.keys)
+        conflicts = conflicts.with_columns(pl.lit(self.kind.conflict_reason).alias("_reason"))
+        rejected = rejected + self._refused(prepared, conflicts, self.kind.conflict_field)
         if new.is_empty():
             return rejected
         everything = new.height == prepared.records.height
@@ -239,11 +235,8 @@ class Importer:
         self, records: pl.DataFrame, keys: list[str]
     ) -> tuple[pl.DataFrame, pl.DataFrame]:
         """Mark each record new, unchanged or conflicting; return the new and the conflicting."""
-        table = (
-            tables.consignments if self.summary.kind is RecordKind.CONSIGNMENTS else tables.events
-        )
         lookup = records.select(keys).unique().rows()
-        stored = self.store.existing(self.conn, table, keys, "content_sha256", lookup)
+        stored = self.store.existing(self.conn, self.kind.table, keys, "content_sha256", lookup)
         known = pl.DataFrame(
             [(*k, v) for k, v in stored.items()],
             schema=[*records.select(keys).schema.items(), ("_stored", pl.String)],
@@ -265,14 +258,33 @@ class Importer:
             pl.col("_status") == "conflict"
         )
 
-    def _conflicts(
-        self, prepared: Prepared, conflicts: pl.DataFrame, field: str, reason: str
-    ) -> list[Rejected]:
-        """Quarantine entries for records whose key is stored with other content."""
-        if conflicts.is_empty() or prepared.valid is None:
+    def _with_consignment(self, records: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """Split records into those whose consignment is stored and those, with a reason, not."""
+        keys = ["consignment_id", "version"]
+        lookup = records.select(keys).unique().rows()
+        stored = self.store.existing(self.conn, tables.consignments, keys, "version", lookup)
+        known = pl.DataFrame(
+            list(stored), schema=records.select(keys).schema, orient="row"
+        ).with_columns(pl.lit(True).alias("_stored"))
+        records = records.join(known, on=keys, how="left")
+        orphans = records.filter(pl.col("_stored").is_null()).with_columns(
+            pl.format(
+                "unknown consignment {} v{} (import the consignment first)",
+                "consignment_id", "version",
+            ).alias("_reason")
+        )  # fmt: skip
+        return records.filter(pl.col("_stored")).drop("_stored"), orphans
+
+    def _refused(self, prepared: Prepared, refused: pl.DataFrame, field: str) -> list[Rejected]:
+        """Quarantine entries for valid records the store refuses, with each one's ``_reason``."""
+        if refused.is_empty() or prepared.valid is None:
             return []
-        found = self._rejects(prepared.frame, prepared.valid, conflicts["_run"])
-        return [Rejected(r.location, r.record_id, [(field, reason)], r.raw) for r in found]
+        refused = refused.sort("_run")
+        found = self._rejects(prepared.frame, prepared.valid, refused["_run"])
+        return [
+            Rejected(r.location, r.record_id, [(field, reason)], r.raw)
+            for r, reason in zip(found, refused["_reason"], strict=True)
+        ]
 
     def _write_parties(self, parties: pl.DataFrame) -> None:
         # Parties recur across consignments: look each up (or write it) once per import.
@@ -346,44 +358,6 @@ class Importer:
                      "new": s.new, "unchanged": s.unchanged, "quarantined": s.quarantined,
                      "resolved": s.resolved},
         )  # fmt: skip
-
-
-def _consignment_frames(rows: pl.DataFrame) -> dict[Table, pl.DataFrame]:
-    """The rows of every consignment table, each with ``_run``, in foreign-key order."""
-    boxes = rows.unique(["_run", "container_number"], keep="first", maintain_order=True)
-    return {
-        tables.consignments: rows.unique("_run", keep="first", maintain_order=True).select(
-            "_run", *[c.name for c in tables.consignments.columns]
-        ),
-        tables.goods_items: rows.rename({"item_sequence": "sequence"}).select(
-            "_run", *[c.name for c in tables.goods_items.columns]
-        ),
-        tables.containers: boxes.select(
-            "_run",
-            "consignment_id",
-            "version",
-            "container_number",
-            pl.col("container_size_type").alias("size_type"),
-            pl.col("container_status").alias("status"),
-        ),  # fmt: skip
-        tables.seals: _seals(boxes, ["_run", "consignment_id", "version", "container_number"]),
-    }
-
-
-def _seals(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
-    """Explode ``SOURCE:TYPE:NUMBER|...`` into one seal row per seal."""
-    parts = (
-        frame.select(*keys, pl.col("seals").str.split(f.LIST_SEP))
-        .explode("seals")
-        .filter(pl.col("seals").is_not_null())
-        .with_columns(pl.col("seals").str.splitn(":", 3).alias("_s"))
-    )
-    return parts.select(
-        *keys,
-        pl.col("_s").struct.field("field_2").alias("seal_number"),
-        pl.col("_s").struct.field("field_0").alias("source"),
-        pl.col("_s").struct.field("field_1").alias("type"),
-    ).unique([*keys, "seal_number"], keep="first", maintain_order=True)
 
 
 def quarantine_row(

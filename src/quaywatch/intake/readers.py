@@ -1,8 +1,9 @@
 """Readers: files to chunks of raw string rows, streaming, with the location of every record.
 
-Formats: consignments as CSV, JSON Lines or Parquet; container events as DCSA JSON (an array
-or one object per line). A record the reader cannot split into fields (a CSV row with the wrong
-number of fields, a line that is not JSON) is rejected here; everything else goes on to checks.
+Formats: consignments and control outcomes as CSV, JSON Lines or Parquet; container events as
+DCSA JSON (an array or one object per line). A record the reader cannot split into fields (a
+CSV row with the wrong number of fields, a line that is not JSON) is rejected here; everything
+else goes on to checks.
 """
 
 from __future__ import annotations
@@ -20,12 +21,15 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from quaywatch.errors import InputError
-from quaywatch.intake import consignments, csvscan, events
+from quaywatch.intake import csvscan
+from quaywatch.intake.kinds import KINDS
 from quaywatch.intake.records import Chunk, RecordKind, Rejected, as_text
 
 _EXTENSIONS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl",
                ".ndjson": "jsonl", ".json": "json"}  # fmt: skip
 _EVENT_KEYS = {"eventID", "eventType", "eventClassifierCode"}
+#: A column only control outcomes have: it tells an outcome file from a consignment file.
+_OUTCOME_KEY = "control_id"
 #: Bytes the fast CSV path scans first; later blocks hold about ``batch_size`` records.
 _CSV_FIRST_BLOCK = 1 << 20
 _CSV_MAX_BLOCK = 64 << 20
@@ -271,23 +275,17 @@ def _ragged(line: int, values: list[str] | str, expected: int) -> Rejected:
 
 def columns_of(kind: RecordKind) -> list[str]:
     """Input columns of a record kind."""
-    return consignments.COLUMNS if kind is RecordKind.CONSIGNMENTS else events.COLUMNS
+    return KINDS[kind].columns
 
 
 def required_columns(kind: RecordKind) -> list[str]:
     """Columns a flat file of this kind must have."""
-    return (
-        consignments.REQUIRED_COLUMNS
-        if kind is RecordKind.CONSIGNMENTS
-        else events.REQUIRED_COLUMNS
-    )
+    return KINDS[kind].required_columns
 
 
 def flatten(kind: RecordKind, record: dict[str, Any]) -> list[dict[str, Any]]:
     """A JSON record of ``kind`` to flat rows."""
-    if kind is RecordKind.CONSIGNMENTS:
-        return consignments.flatten(record)
-    return [events.flatten(record)]
+    return KINDS[kind].flatten(record)
 
 
 def open_file(path: Path, *, kind: RecordKind | None, batch_size: int) -> FileReader:
@@ -301,11 +299,7 @@ def open_file(path: Path, *, kind: RecordKind | None, batch_size: int) -> FileRe
     if fmt == "json" and _first_char(path) == "{":
         fmt = "jsonl"
     if kind is None:
-        kind = (
-            RecordKind.EVENTS
-            if fmt in ("json", "jsonl") and _looks_like_events(path, fmt)
-            else RecordKind.CONSIGNMENTS
-        )
+        kind = _detect_kind(path, fmt)
     if kind is RecordKind.EVENTS and fmt not in ("json", "jsonl"):
         raise InputError(
             "container events are read from DCSA JSON (array or lines)", source=str(path)
@@ -319,14 +313,35 @@ def _first_char(path: Path) -> str:
     return head[:1]
 
 
-def _looks_like_events(path: Path, fmt: str) -> bool:
-    with path.open("rb") as file:
+def _detect_kind(path: Path, fmt: str) -> RecordKind:
+    """The kind of records in a file, from its column names or its first JSON object.
+
+    Events carry DCSA keys, outcomes a ``control_id``; anything else is read as consignments,
+    whose checks then say what is missing.
+    """
+    names: set[str] = set()
+    if fmt == "csv":
+        with path.open("rb") as file:
+            header = file.readline().decode("utf-8-sig", errors="replace")
+        names = {name.strip() for name in next(csv.reader([header]), [])}
+    elif fmt == "parquet":
         try:
-            if fmt == "json":
-                first = next(ijson.items(file, "item", use_float=True), None)
-            else:
-                line = next((ln for ln in file if ln.strip()), b"{}")
-                first = json.loads(line)
-        except (ijson.JSONError, json.JSONDecodeError):
-            return False
-    return isinstance(first, dict) and bool(_EVENT_KEYS & first.keys())
+            names = set(pq.read_schema(path).names)
+        except Exception:  # a broken file: the reader reports it with its reason
+            names = set()
+    else:
+        with path.open("rb") as file:
+            try:
+                if fmt == "json":
+                    first = next(ijson.items(file, "item", use_float=True), None)
+                else:
+                    line = next((ln for ln in file if ln.strip()), b"{}")
+                    first = json.loads(line)
+            except (ijson.JSONError, json.JSONDecodeError):
+                first = None
+        names = set(first) if isinstance(first, dict) else set()
+    if _EVENT_KEYS & names:
+        return RecordKind.EVENTS
+    if _OUTCOME_KEY in names:
+        return RecordKind.OUTCOMES
+    return RecordKind.CONSIGNMENTS

@@ -11,10 +11,11 @@ import polars as pl
 
 
 class RecordKind(StrEnum):
-    """The two kinds of input quaywatch imports."""
+    """The kinds of input quaywatch imports: declarations, container events, control results."""
 
     CONSIGNMENTS = "consignments"
     EVENTS = "events"
+    OUTCOMES = "outcomes"
 
 
 @dataclass(frozen=True, slots=True)

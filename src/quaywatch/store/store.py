@@ -188,6 +188,7 @@ class Store:
             "seals",
             "parties",
             "events",
+            "control_outcomes",
             "import_batches",
             "audit_events",
         ]

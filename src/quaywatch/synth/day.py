@@ -3,7 +3,8 @@
 Everything is drawn column-wise with numpy for the whole day at once; pattern consignments are
 ordinary consignments whose lane, goods, parties, values or container journey are then
 rewritten the way the pattern rewrites them. The result is the flat intake rows, the box table
-``journeys.events`` turns into DCSA events, and one ground-truth row per consignment.
+``journeys.events`` turns into DCSA events, one ground-truth row per consignment, and the
+hidden facts ``controls`` needs to draw the legacy controls of the day and their outcomes.
 """
 
 from __future__ import annotations
@@ -46,11 +47,18 @@ _STAMP = "%Y-%m-%dT%H:%M:%SZ"
 
 @dataclass(frozen=True, slots=True)
 class Day:
-    """A generated day: flat intake rows, the box table for events, ground truth."""
+    """A generated day: flat intake rows, the box table for events, ground truth.
+
+    ``facts`` has one row per consignment with what a control can find out but the declaration
+    does not say: the fraud committed (a shell company's resolved to undervaluation or
+    counterfeit), the true goods and total mass, the ETA (µs since the epoch), the first
+    container, and whether the consignee is new (first seen in or just before the window).
+    """
 
     rows: pl.DataFrame
     boxes: pl.DataFrame
     truth: pl.DataFrame
+    facts: pl.DataFrame
 
 
 def _draw(rng: np.random.Generator, cumulative: np.ndarray) -> np.ndarray:
@@ -321,4 +329,14 @@ def generate_day(
         pl.Series("feeder2", world.vessel_imo[carrier, second][box_of]),
         *(pl.Series(name, values) for name, values in marks.items()),
     )
-    return Day(rows=rows, boxes=box_table, truth=truth)
+    lead = items.sequence == 1
+    facts = pl.DataFrame({
+        "consignment_id": header["consignment_id"],
+        "fraud": np.array(pt.PATTERN_NAMES)[fraud],
+        "new_consignee": (consignee >= parties.newcomer_ids[0]) & (consignee < parties.broker_ids[0]),
+        "eta": routes.eta,
+        "container_number": boxes["container_number"].to_numpy()[items.box[lead]],
+        "true_goods": world.goods_description[items.goods[lead]],
+        "mass_kg": np.bincount(c, weights=items.mass, minlength=n),
+    })  # fmt: skip
+    return Day(rows=rows, boxes=box_table, truth=truth, facts=facts)

@@ -7,6 +7,9 @@ Writes, under ``out``:
 
 - ``consignments/YYYY-MM-DD.csv``: the day's lodged consignments in the flat intake format;
 - ``events/YYYY-MM-DD.jsonl``: DCSA equipment events of those consignments' containers;
+- ``outcomes/YYYY-MM-DD.csv``: with ``legacy_controls``, the results of the controls made
+  that day by the administration's legacy selection (``controls``), in the intake outcome
+  format: ordinary administration records, with no truth beyond what the control found;
 - ``truth/truth.parquet``: one row per consignment (pattern, revenue at stake, ...), and
   ``truth/parties.parquet``: every generated party with its hidden attributes. Intake never
   reads ``truth/``; evaluation does.
@@ -29,14 +32,15 @@ import polars as pl
 from quaywatch.domain.reference import ports
 from quaywatch.errors import ConfigurationError
 from quaywatch.intake.consignments import COLUMNS
-from quaywatch.synth import journeys, world
+from quaywatch.intake.outcomes import COLUMNS as OUTCOME_COLUMNS
+from quaywatch.synth import controls, journeys, world
 from quaywatch.synth import noise as feed_noise
 from quaywatch.synth import parties as population
 from quaywatch.synth.day import generate_day
 from quaywatch.synth.patterns import PATTERN_NAMES, PatternRates
 
 #: Bumped whenever the same seed would give different traffic.
-GENERATOR_VERSION = "1.0"
+GENERATOR_VERSION = "1.1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +56,8 @@ class Traffic:
     goods_items: int
     events: int
     counts: dict[str, int] = field(default_factory=dict)
+    outcome_files: list[Path] = field(default_factory=list)
+    controls: int = 0
 
 
 def _check(days: int, per_day: int, seed: int, port_of_discharge: str, noise: float) -> None:
@@ -83,16 +89,20 @@ def generate(
     noise: float = 0.0,
     rates: PatternRates | None = None,
     with_events: bool = True,
+    legacy_controls: bool = True,
+    control_rates: controls.ControlRates | None = None,
 ) -> Traffic:
     """Generate ``days`` days of ``per_day`` consignments bound for ``port_of_discharge``.
 
     ``noise`` is the share of consignments with an invalid identifier (plus as many name typos
     and twice as many missing optional fields); ``rates`` sets how often each pattern occurs;
-    ``with_events`` false skips the DCSA events (faster, for pattern statistics).
+    ``with_events`` false skips the DCSA events (faster, for pattern statistics);
+    ``legacy_controls`` false skips the control history, ``control_rates`` sizes it.
     """
     port_of_discharge = port_of_discharge.strip().upper()
     _check(days, per_day, seed, port_of_discharge, noise)
     rates = rates or PatternRates()
+    control_rates = control_rates or controls.ControlRates()
     # Files of an earlier, longer run would be taken for part of this one: start afresh.
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ConfigurationError(f"{out} exists and is not an empty folder; choose a new one")
@@ -105,7 +115,7 @@ def generate(
             (out / folder).mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ConfigurationError(f"cannot write traffic into {out}: {exc.strerror}") from None
-    csv_files, event_files, truths = [], [], []
+    csv_files, event_files, truths, history = [], [], [], []
     items = events = boxes = 0
     issued: dict[str, int] = {}
     for index in range(days):
@@ -126,6 +136,9 @@ def generate(
             event_files.append(path)
             events += frame.height
         truths.append(generated.truth)
+        if legacy_controls:  # a stream of its own: the other files do not depend on it
+            history.append(controls.draw(np.random.default_rng([seed, 2, index]), generated,
+                                         control_rates))  # fmt: skip
 
     truth = pl.concat(truths).select(
         "consignment_id", "version", "lodged_at", "illicit", "pattern", "revenue_at_stake_eur",
@@ -134,6 +147,10 @@ def generate(
     truth_path = out / "truth" / "truth.parquet"
     truth.write_parquet(truth_path, statistics=False)
     people.table.write_parquet(out / "truth" / "parties.parquet", statistics=False)
+    outcome_files = _write_outcomes(out, history) if legacy_controls else []
+    outcomes = (
+        pl.concat(history) if history else pl.DataFrame({"result": []}, {"result": pl.String})
+    )
     tally = dict(truth.group_by("pattern").len().iter_rows())
     counts = {name: int(tally.get(name, 0)) for name in PATTERN_NAMES}
     manifest = out / "manifest.json"
@@ -146,6 +163,7 @@ def generate(
                     "days": days, "per_day": per_day, "start": start.isoformat(),
                     "port_of_discharge": port_of_discharge, "noise": noise,
                     "with_events": with_events, "rates": rates.as_dict(),
+                    "legacy_controls": control_rates.as_dict() if legacy_controls else None,
                 },
                 "consignments": truth.height,
                 "goods_items": items,
@@ -154,6 +172,8 @@ def generate(
                 "counts": counts,
                 "displaced": int(truth["displaced"].sum()),
                 "critical": int(truth["critical"].sum()),
+                "controls": outcomes.height,
+                "control_results": dict(sorted(outcomes.group_by("result").len().iter_rows())),
                 "revenue_at_stake_eur": round(float(truth["revenue_at_stake_eur"].sum()), 2),
             },
             indent=2,
@@ -161,4 +181,18 @@ def generate(
         + "\n"
     )  # fmt: skip
     return Traffic(out, csv_files, event_files, truth_path, manifest, truth.height, items,
-                   events, counts)  # fmt: skip
+                   events, counts, outcome_files, outcomes.height)  # fmt: skip
+
+
+def _write_outcomes(out: Path, history: list[pl.DataFrame]) -> list[Path]:
+    """Write the control outcomes into one file per day of control; return the files."""
+    folder = out / "outcomes"
+    folder.mkdir(parents=True, exist_ok=True)
+    outcomes = pl.concat(history).sort("_controlled", "control_id")
+    day = pl.from_epoch("_controlled", time_unit="us").dt.date().alias("_day")
+    paths = []
+    for (when,), part in outcomes.with_columns(day).partition_by("_day", as_dict=True).items():
+        path = folder / f"{when.isoformat()}.csv"
+        part.select(OUTCOME_COLUMNS).write_csv(path)
+        paths.append(path)
+    return sorted(paths)

@@ -1,0 +1,145 @@
+"""What differs between the record kinds intake imports, in one table the pipeline reads.
+
+The pipeline (``pipeline.Importer``) and the readers are the same for every kind: read raw
+string columns, check them, hash each valid record, look its natural key up, store the new ones
+in bulk, quarantine the rest. A ``Kind`` says, for one record kind, which columns it has, how
+to check and hash it, which table holds its natural key, and which rows of which tables a valid
+record becomes. Adding a kind is adding a module of checks and one entry in ``KINDS``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Table
+
+from quaywatch.intake import consignments, events, outcomes
+from quaywatch.intake import fields as f
+from quaywatch.intake.records import RecordKind
+from quaywatch.store import tables
+
+
+@dataclass(frozen=True, slots=True)
+class Kind:
+    """How intake reads, checks and stores one record kind.
+
+    ``multi_row``: a record is a run of adjacent rows sharing ``keys`` (a consignment's goods
+    items), so the pipeline keeps a run that may continue in the next chunk. ``needs_consignment``:
+    a record refers to a stored consignment and is quarantined if that consignment is unknown.
+    """
+
+    columns: list[str]
+    required_columns: list[str]
+    flatten: Callable[[dict[str, Any]], list[dict[str, Any]]]
+    validate: Callable[[pl.DataFrame], pl.DataFrame]
+    content_hashes: Callable[[pl.DataFrame], pl.DataFrame]
+    rows: Callable[[pl.DataFrame], dict[Table, pl.DataFrame]]
+    table: Table
+    keys: list[str]
+    conflict_field: str
+    conflict_reason: str
+    multi_row: bool = False
+    needs_consignment: bool = False
+
+
+def _columns(table: Table) -> list[str]:
+    return [column.name for column in table.columns]
+
+
+def consignment_rows(rows: pl.DataFrame) -> dict[Table, pl.DataFrame]:
+    """The rows of every consignment table, each with ``_run``, in foreign-key order."""
+    boxes = rows.unique(["_run", "container_number"], keep="first", maintain_order=True)
+    return {
+        tables.consignments: rows.unique("_run", keep="first", maintain_order=True).select(
+            "_run", *_columns(tables.consignments)
+        ),
+        tables.goods_items: rows.rename({"item_sequence": "sequence"}).select(
+            "_run", *_columns(tables.goods_items)
+        ),
+        tables.containers: boxes.select(
+            "_run",
+            "consignment_id",
+            "version",
+            "container_number",
+            pl.col("container_size_type").alias("size_type"),
+            pl.col("container_status").alias("status"),
+        ),  # fmt: skip
+        tables.seals: seals(boxes, ["_run", "consignment_id", "version", "container_number"]),
+    }
+
+
+def event_rows(rows: pl.DataFrame) -> dict[Table, pl.DataFrame]:
+    """An event row and its seals."""
+    return {
+        tables.events: rows.select("_run", *_columns(tables.events)),
+        tables.event_seals: seals(rows, ["_run", "event_id"]),
+    }
+
+
+def outcome_rows(rows: pl.DataFrame) -> dict[Table, pl.DataFrame]:
+    """One ``control_outcomes`` row per outcome; a seizure is part of its control's row."""
+    return {tables.control_outcomes: rows.select("_run", *_columns(tables.control_outcomes))}
+
+
+def seals(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    """Explode ``SOURCE:TYPE:NUMBER|...`` into one seal row per seal."""
+    parts = (
+        frame.select(*keys, pl.col("seals").str.split(f.LIST_SEP))
+        .explode("seals")
+        .filter(pl.col("seals").is_not_null())
+        .with_columns(pl.col("seals").str.splitn(":", 3).alias("_s"))
+    )
+    return parts.select(
+        *keys,
+        pl.col("_s").struct.field("field_2").alias("seal_number"),
+        pl.col("_s").struct.field("field_0").alias("source"),
+        pl.col("_s").struct.field("field_1").alias("type"),
+    ).unique([*keys, "seal_number"], keep="first", maintain_order=True)
+
+
+KINDS: dict[RecordKind, Kind] = {
+    RecordKind.CONSIGNMENTS: Kind(
+        columns=consignments.COLUMNS,
+        required_columns=consignments.REQUIRED_COLUMNS,
+        flatten=consignments.flatten,
+        validate=consignments.validate,
+        content_hashes=consignments.content_hashes,
+        rows=consignment_rows,
+        table=tables.consignments,
+        keys=["consignment_id", "version"],
+        conflict_field="version",
+        conflict_reason="already stored with different content; an amendment needs a new version",
+        multi_row=True,
+    ),
+    RecordKind.EVENTS: Kind(
+        columns=events.COLUMNS,
+        required_columns=events.REQUIRED_COLUMNS,
+        flatten=lambda record: [events.flatten(record)],
+        validate=events.validate,
+        content_hashes=events.content_hashes,
+        rows=event_rows,
+        table=tables.events,
+        keys=["event_id"],
+        conflict_field="event_id",
+        conflict_reason="an event with this id is already stored with different content",
+    ),
+    RecordKind.OUTCOMES: Kind(
+        columns=outcomes.COLUMNS,
+        required_columns=outcomes.REQUIRED_COLUMNS,
+        flatten=outcomes.flatten,
+        validate=outcomes.validate,
+        content_hashes=outcomes.content_hashes,
+        rows=outcome_rows,
+        table=tables.control_outcomes,
+        keys=["control_id"],
+        conflict_field="control_id",
+        conflict_reason=(
+            "a control with this id is already stored with a different outcome; "
+            "a corrected outcome needs a new control id"
+        ),
+        needs_consignment=True,
+    ),
+}
