@@ -62,3 +62,44 @@ def hs6_codes() -> frozenset[str]:
     """
     rows = _rows("harmonized-system.csv")
     return frozenset(r["hscode"] for r in rows if r["level"] == "6" and r["section"] != "TOTAL")
+
+
+#: Duty assumed for a subheading the tariff file does not list and whose chapter it does not
+#: know either: about the EU's simple average MFN duty (WTO tariff profiles).
+DEFAULT_DUTY_PCT = 5.0
+
+
+@cache
+def duty_rates() -> dict[str, float]:
+    """Ad valorem third-country duty, in percent, per HS6 subheading quaywatch knows.
+
+    Approximations of the EU Common Customs Tariff for risk analysis (duty exposure, revenue
+    at stake), not a substitute for TARIC when duty is assessed.
+    """
+    return {row["hs6"]: float(row["duty_pct"]) for row in _rows("tariff.csv")}
+
+
+def duty_pct(hs6: str) -> float:
+    """The duty of ``hs6``: listed, else the median of its chapter, else the default."""
+    rates = duty_rates()
+    if hs6 in rates:
+        return rates[hs6]
+    return _chapter_duty().get(hs6[:2], DEFAULT_DUTY_PCT)
+
+
+@cache
+def _chapter_duty() -> dict[str, float]:
+    by_chapter: dict[str, list[float]] = {}
+    for code, rate in duty_rates().items():
+        by_chapter.setdefault(code[:2], []).append(rate)
+    return {chapter: sorted(r)[len(r) // 2] for chapter, r in by_chapter.items()}
+
+
+@cache
+def exchange_rates() -> dict[str, float]:
+    """EUR per unit of each currency quaywatch converts declared values from.
+
+    Approximate reference rates; an administration replaces the file with the customs exchange
+    rates it publishes each month.
+    """
+    return {row["currency"]: float(row["eur_per_unit"]) for row in _rows("exchange-rates.csv")}
