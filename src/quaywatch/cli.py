@@ -409,6 +409,28 @@ def db_status(ctx: typer.Context) -> None:
     )
 
 
+benchmark_app = typer.Typer(cls=_Group, no_args_is_help=True, help="Public benchmarks.")
+app.add_typer(benchmark_app, name="benchmark")
+
+
+@benchmark_app.command("kcs")
+def benchmark_kcs(
+    data: Annotated[Path, typer.Option(help="Folder with the three KCS CSV files.")],
+    output: Annotated[Path, typer.Option(help="Write the report here as JSON.")],
+    sample: Annotated[
+        int | None, typer.Option(min=100, help="Use this many random rows of each split.")
+    ] = None,
+) -> None:
+    """Train on the KCS train split, stop early on valid, report on test (AUC, precision@n)."""
+    from quaywatch.risk import kcs_run  # lightgbm loads only for this command
+
+    report = kcs_run.run(data, sample=sample)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(report, indent=2), encoding="utf-8")
+    console.print(kcs_run.table(report))
+    console.print(f"report written to {output} ({report['seconds']} s)", highlight=False)
+
+
 def main() -> None:
     """Console entry point."""
     app()

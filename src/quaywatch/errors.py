@@ -10,6 +10,7 @@ with a non-zero exit code; the API (later) maps ``status`` to an HTTP response.
     │   └── RecordError            one record is bad: names file, location, record and field
     ├── NotFoundError              an id (quarantine entry, batch, ...) does not exist
     ├── StoreError                 the database refused or failed an operation
+    ├── ModelError                 a model file cannot be used, or data does not fit the model
     └── AuditChainError            the audit trail does not verify
 """
 
@@ -83,6 +84,13 @@ class StoreError(QuaywatchError):
     """The store could not complete an operation; nothing was written."""
 
     status = 503
+
+
+class ModelError(QuaywatchError):
+    """A saved model is incomplete or inconsistent, or the data handed to it does not fit it."""
+
+    status = 422
+    exit_code = 2
 
 
 class AuditChainError(QuaywatchError):

@@ -1,0 +1,1 @@
+"""Features for risk assessment, computed as of the assessment time (leak-free)."""

@@ -1,0 +1,1 @@
+"""Risk scoring: models (and later profiles, anomaly, screening) that rate a consignment."""
