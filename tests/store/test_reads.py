@@ -44,3 +44,34 @@ def test_an_empty_store_gives_typed_empty_frame(store: Store) -> None:
     assert latest.is_empty()
     assert latest.schema["lodged_at"] == pl.Datetime("us", "UTC")
     assert latest.schema["version"] == pl.Int64
+
+
+def test_goods_item_rows_and_control_outcomes_come_back_as_imported(
+    store: Store, tmp_path: Path
+) -> None:
+    from datetime import date
+
+    from quaywatch.synth import traffic
+
+    made = traffic.generate(tmp_path / "t", days=1, per_day=400, seed=3, start=date(2026, 10, 1))
+    for path in [*made.consignment_files, *(made.out / "outcomes").glob("*.csv")]:
+        ingest_file(store, path)
+    items = reads.goods_item_rows(store)
+    written = pl.concat([pl.read_csv(p, infer_schema=False) for p in made.consignment_files])
+    assert items.height == written.height
+    assert items.select("consignment_id", "sequence").is_unique().all()
+    assert (
+        items["consignee_aeo"].null_count() == 0 and items["container_size_type"].null_count() == 0
+    )
+    assert items.schema["value"] == pl.Float64 and items.schema["eta"] == pl.Datetime("us", "UTC")
+    half = items["lodged_at"].sort()[items.height // 2]
+    early = reads.goods_item_rows(store, lodged_before=half)
+    assert early.height == items.filter(pl.col("lodged_at") < half).height
+
+    outcomes = reads.control_outcomes(store)
+    files = list((made.out / "outcomes").glob("*.csv"))
+    assert outcomes.height == sum(pl.read_csv(p).height for p in files)
+    assert outcomes.height > 0 and outcomes["known_at"].is_sorted()
+    cut = outcomes["known_at"][outcomes.height // 2]
+    earlier = reads.control_outcomes(store, known_before=cut)
+    assert earlier.height == outcomes.filter(pl.col("known_at") < cut).height

@@ -63,3 +63,72 @@ def latest_consignments(store: Store, *, lodged_from: datetime | None = None) ->
             raise ValueError("lodged_from must be timezone-aware")
         query = query.where(c.c.lodged_at >= lodged_from)
     return _frame(store, query.order_by(c.c.consignment_id))
+
+
+def goods_item_rows(
+    store: Store, *, lodged_from: datetime | None = None, lodged_before: datetime | None = None
+) -> pl.DataFrame:
+    """One row per goods item of the newest version of every consignment, for risk analysis.
+
+    Each row carries its consignment's header (route, times, carrier, party keys), the AEO
+    status and country of the consignee, consignor and declarant, and the size/type of the
+    container holding the item. ``lodged_from`` (inclusive) and ``lodged_before`` (exclusive),
+    both timezone-aware, bound the lodging time. Ordered by consignment id and item sequence.
+    """
+    c, g, k = tables.consignments, tables.goods_items, tables.containers
+    newest = (
+        select(c.c.consignment_id, func.max(c.c.version).label("version"))
+        .group_by(c.c.consignment_id)
+        .subquery("newest")
+    )
+    roles = {role: tables.parties.alias(role) for role in ("consignee", "consignor", "declarant")}
+    header = [
+        c.c[name]
+        for name in ("consignment_id", "version", "lodged_at", "eta", "carrier_scac",
+                     "vessel_imo", "port_of_loading", "transshipment_ports",
+                     "port_of_discharge", "place_of_delivery", "consignee_key",
+                     "consignor_key", "declarant_key")
+    ]  # fmt: skip
+    party_columns = [
+        party.c[name].label(f"{role}_{name}")
+        for role, party in roles.items()
+        for name in ("aeo", "country")
+    ]
+    items = [
+        g.c[name]
+        for name in ("sequence", "hs6", "description", "packages", "package_type",
+                     "gross_mass_kg", "value", "currency", "origin_country", "container_number")
+    ]  # fmt: skip
+    joined = c.join(
+        newest,
+        (c.c.consignment_id == newest.c.consignment_id) & (c.c.version == newest.c.version),
+    ).join(g, (g.c.consignment_id == c.c.consignment_id) & (g.c.version == c.c.version))
+    for role, party in roles.items():
+        joined = joined.outerjoin(party, party.c.party_key == c.c[f"{role}_key"])
+    joined = joined.outerjoin(
+        k,
+        (k.c.consignment_id == g.c.consignment_id)
+        & (k.c.version == g.c.version)
+        & (k.c.container_number == g.c.container_number),
+    )
+    query = select(*header, *party_columns, *items, k.c.size_type.label("container_size_type"))
+    query = query.select_from(joined)
+    for bound in (lodged_from, lodged_before):
+        if bound is not None and bound.tzinfo is None:
+            raise ValueError("lodging bounds must be timezone-aware")
+    if lodged_from is not None:
+        query = query.where(c.c.lodged_at >= lodged_from)
+    if lodged_before is not None:
+        query = query.where(c.c.lodged_at < lodged_before)
+    return _frame(store, query.order_by(c.c.consignment_id, g.c.sequence))
+
+
+def control_outcomes(store: Store, *, known_before: datetime | None = None) -> pl.DataFrame:
+    """Every stored control outcome; with ``known_before``, only those recorded before then."""
+    o = tables.control_outcomes
+    query = select(*o.columns)
+    if known_before is not None:
+        if known_before.tzinfo is None:
+            raise ValueError("known_before must be timezone-aware")
+        query = query.where(o.c.known_at < known_before)
+    return _frame(store, query.order_by(o.c.known_at, o.c.control_id))

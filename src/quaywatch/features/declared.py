@@ -1,0 +1,229 @@
+"""Features from what a consignment declares: value, duty, goods, route and parties.
+
+A goods item declares a value, a currency, a gross mass and an HS6 subheading; the consignment a
+route and its parties. From those alone quaywatch derives the signals customs targeting has
+always used: goods declared far cheaper per kilogram than such goods usually are
+(undervaluation, or a misdeclared subheading), duty exposure, reefer cargo, transshipments and
+the hubs passed, origin region, a lodging made late before arrival, an origin that differs
+from the country of loading, and the AEO status of the trading parties.
+
+"Far cheaper than usual" needs a reference: ``ValueReference`` learns, per HS6 subheading, the
+median and a robust spread (1.4826 × MAD) of log value per kg from a training window, falling
+back to the HS chapter and then to all goods when a subheading has too few items. It is fitted
+on the training window only and saved with the model, so scoring never looks at the future.
+
+    reference = ValueReference.fit(item_features(train_items))
+    features = consignment_features(item_features(items), reference)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from quaywatch.domain import reference as ref
+
+#: Columns ``consignment_features`` produces besides the key and ``lodged_at``.
+FEATURES = (
+    "n_items", "n_containers", "total_value_eur", "total_mass_kg", "value_per_kg_eur",
+    "value_z", "value_ratio", "max_duty_pct", "duty_exposure_eur", "main_hs6", "main_chapter",
+    "origin_country", "port_of_loading", "origin_region", "transshipments", "hubs", "lane",
+    "reefer", "consignee_aeo", "consignor_aeo", "declarant_aeo", "lodged_hours_before_eta",
+    "origin_differs_from_loading",
+)  # fmt: skip
+#: Of those, the ones a model reads as categories.
+CATEGORICAL = ("main_hs6", "main_chapter", "origin_country", "port_of_loading", "origin_region",
+               "hubs", "lane")  # fmt: skip
+KEY = ("consignment_id", "version")
+#: Carried through for entity histories: who traded and carried, not features themselves.
+PARTIES = ("consignee_key", "consignor_key", "declarant_key", "carrier_scac")
+
+_MAD_TO_SIGMA = 1.4826
+#: Value per kg below this (EUR) is treated as this: a log needs a positive number.
+_FLOOR = 1e-3
+
+
+def item_features(items: pl.DataFrame) -> pl.DataFrame:
+    """Per goods item: value in EUR, value per kg and its log, duty rate and duty in EUR.
+
+    ``items`` has the columns of ``store.reads.goods_item_rows``. A currency without a
+    reference rate gives a null value in EUR (and null value features), never a guess.
+    """
+    rates = ref.exchange_rates()
+    hs6 = items.get_column("hs6").unique()
+    duty = pl.DataFrame(
+        {"hs6": hs6, "duty_pct": [ref.duty_pct(code) for code in hs6]},
+        schema={"hs6": pl.String, "duty_pct": pl.Float64},
+    )
+    value_eur = pl.col("value") * pl.col("currency").replace_strict(
+        list(rates), list(rates.values()), default=None, return_dtype=pl.Float64
+    )
+    return (
+        items.join(duty, on="hs6", how="left", maintain_order="left")
+        .with_columns(value_eur.alias("value_eur"))
+        .with_columns(
+            (pl.col("value_eur") / pl.col("gross_mass_kg")).alias("value_per_kg_eur"),
+            (pl.col("value_eur") * pl.col("duty_pct") / 100).alias("duty_eur"),
+        )
+        .with_columns(pl.col("value_per_kg_eur").clip(_FLOOR).log().alias("log_value_per_kg"))
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ValueReference:
+    """Median and robust spread of log value per kg, per HS6, per chapter, and overall.
+
+    A subheading with fewer than ``min_items`` items in the training window borrows its
+    chapter's figures; a chapter with too few, the overall ones.
+    """
+
+    by_hs6: dict[str, tuple[float, float]] = field(default_factory=dict)
+    by_chapter: dict[str, tuple[float, float]] = field(default_factory=dict)
+    overall: tuple[float, float] = (0.0, 1.0)
+    min_items: int = 30
+
+    @classmethod
+    def fit(cls, items: pl.DataFrame, *, min_items: int = 30) -> ValueReference:
+        """Learn the reference from ``item_features`` of the training window."""
+        known = items.filter(pl.col("log_value_per_kg").is_not_null())
+        if known.is_empty():
+            return cls(min_items=min_items)
+
+        def spread(group: str | None) -> dict[str, tuple[float, float]]:
+            log = pl.col("log_value_per_kg")
+            stats = (
+                known.group_by(group)
+                .agg(
+                    log.median().alias("median"),
+                    (log - log.median()).abs().median().alias("mad"),
+                    pl.len().alias("n"),
+                )
+                .filter(pl.col("n") >= min_items)
+            )
+            return {
+                str(key): (median, _scale(mad))
+                for key, median, mad in stats.select(group, "median", "mad").iter_rows()
+            }
+
+        known = known.with_columns(pl.col("hs6").str.slice(0, 2).alias("_chapter"))
+        overall = known.select(
+            pl.col("log_value_per_kg").median().alias("median"),
+            (pl.col("log_value_per_kg") - pl.col("log_value_per_kg").median())
+            .abs()
+            .median()
+            .alias("mad"),
+        ).row(0)
+        return cls(
+            by_hs6=spread("hs6"),
+            by_chapter=spread("_chapter"),
+            overall=(float(overall[0]), _scale(overall[1])),
+            min_items=min_items,
+        )
+
+    def table(self, hs6: pl.Series) -> pl.DataFrame:
+        """``hs6``'s distinct codes with the median and spread that apply to each."""
+        codes = hs6.unique().drop_nulls().to_list()
+        chosen = [
+            self.by_hs6.get(code) or self.by_chapter.get(code[:2]) or self.overall for code in codes
+        ]
+        return pl.DataFrame(
+            {
+                "hs6": codes,
+                "_median": [median for median, _ in chosen],
+                "_scale": [scale for _, scale in chosen],
+            },
+            schema={"hs6": pl.String, "_median": pl.Float64, "_scale": pl.Float64},
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready form, saved with the model."""
+        return {
+            "by_hs6": self.by_hs6, "by_chapter": self.by_chapter,
+            "overall": list(self.overall), "min_items": self.min_items,
+        }  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ValueReference:
+        """The reference ``to_dict`` saved."""
+
+        def pairs(mapping: dict[str, Any]) -> dict[str, tuple[float, float]]:
+            return {k: (float(v[0]), float(v[1])) for k, v in mapping.items()}
+
+        return cls(
+            by_hs6=pairs(data["by_hs6"]),
+            by_chapter=pairs(data["by_chapter"]),
+            overall=(float(data["overall"][0]), float(data["overall"][1])),
+            min_items=int(data["min_items"]),
+        )
+
+
+def _scale(mad: float | None) -> float:
+    """A robust standard deviation from a MAD; never zero, so a z-score stays finite."""
+    if mad is None or not math.isfinite(mad):
+        return 1.0
+    return max(_MAD_TO_SIGMA * mad, 0.05)
+
+
+def consignment_features(items: pl.DataFrame, reference: ValueReference) -> pl.DataFrame:
+    """One row per consignment (``KEY``): ``lodged_at``, ``PARTIES`` and every ``FEATURES``.
+
+    ``items`` comes from ``item_features``. ``value_z`` is the lowest robust z-score of an
+    item's log value per kg against its subheading (the most undervalued item speaks for the
+    consignment); ``value_ratio`` the matching ratio of value per kg to the reference median.
+    The main goods item, whose subheading, chapter and origin describe the consignment, is
+    the one with the highest declared value.
+    """
+    scored = items.join(
+        reference.table(items.get_column("hs6")), on="hs6", how="left"
+    ).with_columns(
+        ((pl.col("log_value_per_kg") - pl.col("_median")) / pl.col("_scale")).alias("_z"),
+        (pl.col("log_value_per_kg") - pl.col("_median")).exp().alias("_ratio"),
+    )
+    by_value = pl.col("value_eur").fill_null(-1.0)
+    ports = ref.ports()
+    regions = pl.DataFrame(
+        {"port_of_loading": list(ports), "origin_region": [p.region for p in ports.values()]}
+    )
+    aeo = [(pl.col(f"{role}_aeo").first().fill_null("NONE") != "NONE").alias(f"{role}_aeo")
+           for role in ("consignee", "consignor", "declarant")]  # fmt: skip
+    hubs = pl.col("transshipment_ports").fill_null("")
+    out = (
+        scored.group_by(*KEY, maintain_order=True)
+        .agg(
+            pl.col("lodged_at", "eta", "port_of_loading", "port_of_discharge", *PARTIES).first(),
+            hubs.first().alias("hubs"),
+            pl.len().cast(pl.Float64).alias("n_items"),
+            pl.col("container_number").n_unique().cast(pl.Float64).alias("n_containers"),
+            pl.col("value_eur").sum().alias("total_value_eur"),
+            pl.col("gross_mass_kg").sum().alias("total_mass_kg"),
+            pl.col("_z").min().alias("value_z"),
+            pl.col("_ratio").sort_by("_z").first().alias("value_ratio"),
+            pl.col("duty_pct").max().alias("max_duty_pct"),
+            pl.col("duty_eur").sum().alias("duty_exposure_eur"),
+            pl.col("hs6").sort_by(by_value, descending=True).first().alias("main_hs6"),
+            pl.col("origin_country").sort_by(by_value, descending=True).first(),
+            pl.col("container_size_type").str.slice(2, 1).eq("R").any().alias("reefer"),
+            *aeo,
+        )
+        .join(regions, on="port_of_loading", how="left", maintain_order="left")
+        .with_columns(
+            (pl.col("total_value_eur") / pl.col("total_mass_kg")).alias("value_per_kg_eur"),
+            pl.col("main_hs6").str.slice(0, 2).alias("main_chapter"),
+            pl.when(pl.col("hubs") == "")
+            .then(0)
+            .otherwise(pl.col("hubs").str.count_matches("|", literal=True) + 1)
+            .cast(pl.Float64)
+            .alias("transshipments"),
+            (pl.col("port_of_loading") + "-" + pl.col("port_of_discharge")).alias("lane"),
+            ((pl.col("eta") - pl.col("lodged_at")).dt.total_minutes() / 60)
+            .cast(pl.Float64)
+            .alias("lodged_hours_before_eta"),
+            (pl.col("origin_country") != pl.col("port_of_loading").str.slice(0, 2)).alias(
+                "origin_differs_from_loading"
+            ),
+        )
+    )
+    return out.select(*KEY, "lodged_at", *PARTIES, *FEATURES)
