@@ -19,6 +19,10 @@ import pytest
 from quaywatch.store.store import Store
 from quaywatch.synth import portday
 
+# Tests run in two xdist workers on two cores: LightGBM's OpenMP threads must not multiply on
+# top of that, or they spin against each other and a one-second fit takes thirty.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 PG_URL = os.environ.get("QUAYWATCH_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 

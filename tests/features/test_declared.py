@@ -73,6 +73,7 @@ def test_one_row_per_consignment_with_the_most_undervalued_item_speaking_for_it(
     assert row["value_z"] == pytest.approx(-2.0 / 0.5)
     assert row["value_ratio"] == pytest.approx(math.exp(-2.0))
     assert row["main_hs6"] == "610910" and row["main_chapter"] == "61"
+    assert row["value_hs6"] == "610910"
     assert row["origin_country"] == "CN" and row["origin_differs_from_loading"]
     assert row["transshipments"] == 2 and row["hubs"] == "SGSIN|PAMIT"
     assert row["lane"] == "ECGYE-BEANR" and row["origin_region"] == "South America"

@@ -13,7 +13,7 @@ from quaywatch.errors import ModelError
 from quaywatch.learning.metrics import brier
 from quaywatch.risk.model import FraudModel, RevenueModel, platt
 
-PARAMS = {"num_threads": 2, "learning_rate": 0.1, "num_leaves": 15}
+PARAMS = {"num_threads": 1, "learning_rate": 0.1, "num_leaves": 15}
 FAST = {"num_boost_round": 300, "early_stopping_rounds": 20}
 
 

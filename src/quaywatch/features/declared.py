@@ -29,14 +29,14 @@ from quaywatch.domain import reference as ref
 #: Columns ``consignment_features`` produces besides the key and ``lodged_at``.
 FEATURES = (
     "n_items", "n_containers", "total_value_eur", "total_mass_kg", "value_per_kg_eur",
-    "value_z", "value_ratio", "max_duty_pct", "duty_exposure_eur", "main_hs6", "main_chapter",
+    "value_z", "value_ratio", "value_hs6", "max_duty_pct", "duty_exposure_eur", "main_hs6", "main_chapter",
     "origin_country", "port_of_loading", "origin_region", "transshipments", "hubs", "lane",
     "reefer", "consignee_aeo", "consignor_aeo", "declarant_aeo", "lodged_hours_before_eta",
     "origin_differs_from_loading",
 )  # fmt: skip
 #: Of those, the ones a model reads as categories.
-CATEGORICAL = ("main_hs6", "main_chapter", "origin_country", "port_of_loading", "origin_region",
-               "hubs", "lane")  # fmt: skip
+CATEGORICAL = ("main_hs6", "value_hs6", "main_chapter", "origin_country", "port_of_loading",
+               "origin_region", "hubs", "lane")  # fmt: skip
 KEY = ("consignment_id", "version")
 #: Carried through for entity histories: who traded and carried, not features themselves.
 PARTIES = ("consignee_key", "consignor_key", "declarant_key", "carrier_scac")
@@ -172,7 +172,8 @@ def consignment_features(items: pl.DataFrame, reference: ValueReference) -> pl.D
 
     ``items`` comes from ``item_features``. ``value_z`` is the lowest robust z-score of an
     item's log value per kg against its subheading (the most undervalued item speaks for the
-    consignment); ``value_ratio`` the matching ratio of value per kg to the reference median.
+    consignment); ``value_ratio`` the matching ratio of value per kg to the reference median and
+    ``value_hs6`` that item's subheading.
     The main goods item, whose subheading, chapter and origin describe the consignment, is
     the one with the highest declared value.
     """
@@ -201,6 +202,7 @@ def consignment_features(items: pl.DataFrame, reference: ValueReference) -> pl.D
             pl.col("gross_mass_kg").sum().alias("total_mass_kg"),
             pl.col("_z").min().alias("value_z"),
             pl.col("_ratio").sort_by("_z").first().alias("value_ratio"),
+            pl.col("hs6").sort_by("_z").first().alias("value_hs6"),
             pl.col("duty_pct").max().alias("max_duty_pct"),
             pl.col("duty_eur").sum().alias("duty_exposure_eur"),
             pl.col("hs6").sort_by(by_value, descending=True).first().alias("main_hs6"),

@@ -31,7 +31,6 @@ PARAMS: dict[str, Any] = {
     "feature_fraction": 0.9,
     "cat_smooth": 10.0,
     "min_data_per_group": 50,
-    "num_threads": 2,
 }
 ROUNDS = 4_000
 

@@ -1,0 +1,390 @@
+"""Plain-word templates: the sentence a targeting officer reads for a feature that raised a score.
+
+A model reason is a feature and its contribution; an officer needs a sentence he can check
+against the documents ("consignee first seen 3 days ago", "value per kg 8× below the HS 0803.90
+median"). A ``Template`` turns one row of the feature frame into that sentence. It receives the
+whole row as a mapping of column → value, because a sentence often needs several columns (the
+value ratio and the HS6 it is measured against, the hits and the controls behind a hit rate),
+and the contribution, for a template whose words depend on how strongly the feature pushed.
+
+``Templates`` holds them per feature name or per name pattern (``fnmatch`` style, e.g.
+``*_hit_rate``): an exact name wins, then the most specific (longest) matching pattern. A feature
+without a template still gets a readable sentence, ``<feature> = <value> raises the risk``, so a
+new feature is explained from its first day and its template can follow.
+
+``TEMPLATES`` is the default registry: every entity-history feature of ``features/history.py``
+(the entity label comes from the prefix: ``hs6_origin_hit_rate`` → "HS6 × origin") and every
+declared feature of ``features/declared.py`` (value, duty, goods, route, container, parties,
+timing).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from fnmatch import fnmatchcase
+from numbers import Real
+from typing import Any
+
+Row = Mapping[str, Any]
+#: ``template(feature, row, contribution) -> text``.
+Template = Callable[[str, Row, float], str]
+
+#: Words for the parts of an entity prefix; a prefix is one or more of them joined by "_".
+ENTITY_WORDS = {
+    "consignee": "consignee", "consignor": "consignor", "notify_party": "notify party",
+    "carrier": "carrier", "declarant": "declarant", "importer": "importer", "seller": "seller",
+    "courier": "courier", "office": "office", "hs6": "HS6", "hs4": "HS4", "hs2": "HS chapter",
+    "chapter": "HS chapter", "origin": "origin", "origin_country": "origin country",
+    "origin_region": "origin region", "port_of_loading": "port of loading", "hub": "hub",
+    "route": "route", "lane": "lane", "vessel": "vessel", "container": "container",
+    "address": "address", "phone": "phone", "email": "email",
+}  # fmt: skip
+
+#: What a declared feature is called in a sentence that says its value is missing.
+NOUNS = {
+    "value_z": "value per kg", "value_ratio": "value per kg", "value_per_kg_eur": "value per kg",
+    "duty_exposure_eur": "duty at stake", "max_duty_pct": "duty rate", "transshipments": "route",
+    "hubs": "route", "lane": "lane", "origin_region": "origin region", "reefer": "container type",
+    "consignee_aeo": "consignee AEO status", "consignor_aeo": "consignor AEO status",
+    "declarant_aeo": "declarant AEO status", "lodged_hours_before_eta": "lodging time",
+    "origin_differs_from_loading": "origin", "n_items": "number of goods items",
+    "n_containers": "number of containers", "main_hs6": "HS6", "main_chapter": "HS chapter",
+    "port_of_loading": "port of loading", "origin_country": "origin country",
+    "total_value_eur": "declared value", "total_mass_kg": "gross mass",
+}  # fmt: skip
+
+
+def number(value: Any) -> float | None:
+    """``value`` as a float; None when it is missing (null, NaN) or not a number."""
+    if value is None or isinstance(value, str):
+        return None
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(x) else x
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, Real) and math.isnan(value))
+
+
+def format_number(x: float) -> str:
+    """A number as an officer reads it: ``1,234``, ``3.14``, ``0.042``."""
+    if math.isinf(x):
+        return "infinite" if x > 0 else "minus infinite"
+    if x == int(x) or abs(x) >= 100:
+        return f"{round(x):,}"
+    if abs(x) >= 1:
+        return f"{x:.2f}".rstrip("0").rstrip(".")
+    return f"{x:.2g}"
+
+
+def format_value(value: Any) -> str:
+    """Any cell as text: ``yes``/``no`` for booleans, ``missing`` for null or NaN."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if _missing(value):
+        return "missing"
+    x = number(value)
+    return format_number(x) if x is not None else str(value)
+
+
+def _times(n: float) -> str:
+    count = round(n)
+    return {1: "once", 2: "twice"}.get(count, f"{count:,} times")
+
+
+def _plural(n: float, word: str) -> str:
+    count = round(n)
+    return f"{count:,} {word}" if count == 1 else f"{count:,} {word}s"
+
+
+def _percent(x: float) -> str:
+    return f"{x * 100:.0f} %"
+
+
+def _factor(x: float) -> str:
+    return f"{x:,.0f}" if x >= 10 else f"{x:.1f}".removesuffix(".0")
+
+
+def entity_label(prefix: str) -> str:
+    """The words for an entity prefix: ``hs6_origin`` → ``HS6 × origin``.
+
+    Parts are matched longest first (``origin_country`` before ``origin``); a prefix with a part
+    outside ``ENTITY_WORDS`` is shown whole, underscores as spaces, rather than split wrongly.
+    """
+    words = sorted(ENTITY_WORDS, key=len, reverse=True)
+    parts: list[str] = []
+    rest = prefix
+    while rest:
+        for word in words:
+            if rest == word or rest.startswith(word + "_"):
+                parts.append(ENTITY_WORDS[word])
+                rest = rest[len(word) + 1 :]
+                break
+        else:
+            return prefix.replace("_", " ")
+    return " × ".join(parts)
+
+
+def _whose(label: str) -> str:
+    """``consignee's controls`` reads well; a pair reads better as ``controls of this A × B``."""
+    return f"controls of this {label}" if " × " in label else f"{label}'s controls"
+
+
+def _entity(feature: str, kind: str) -> tuple[str, str]:
+    """The entity prefix of ``{prefix}_{kind}`` and its label."""
+    prefix = feature.removesuffix(f"_{kind}")
+    return prefix, entity_label(prefix)
+
+
+def _records(feature: str, row: Row, contribution: float) -> str:
+    _, label = _entity(feature, "records")
+    n = number(row.get(feature))
+    if n is None:
+        return f"{label} history unknown"
+    return f"{label} never seen before" if n == 0 else f"{label} seen {_times(n)} before"
+
+
+def _days_since_first(feature: str, row: Row, contribution: float) -> str:
+    _, label = _entity(feature, "days_since_first")
+    days = number(row.get(feature))
+    if days is None:
+        return f"{label} never seen before"
+    if days < 1:
+        return f"{label} first seen less than a day ago"
+    if days >= 730:
+        return f"{label} first seen {days / 365.25:.0f} years ago"
+    return f"{label} first seen {_plural(math.floor(days), 'day')} ago"
+
+
+def _controls(feature: str, row: Row, contribution: float) -> str:
+    _, label = _entity(feature, "controls")
+    n = number(row.get(feature))
+    if n is None:
+        return f"{label} control history unknown"
+    return f"{label} never controlled before" if n == 0 else f"{label} controlled {_times(n)}"
+
+
+def _found(label: str, hits: float, controls: float | None) -> str:
+    """``consignee's controls found fraud 4 times in 6``."""
+    whose = _whose(label)
+    if controls is None:
+        return f"{whose} found fraud {_times(hits)}" if hits else f"{whose} never found fraud"
+    if hits == 0:
+        return f"{whose} found no fraud in {controls:,.0f}"
+    return f"{whose} found fraud {_times(hits)} in {controls:,.0f}"
+
+
+def _hits(feature: str, row: Row, contribution: float) -> str:
+    prefix, label = _entity(feature, "hits")
+    hits = number(row.get(feature))
+    if hits is None:
+        return f"{label} control results unknown"
+    controls = number(row.get(f"{prefix}_controls"))
+    if controls == 0:
+        return f"{label} never controlled before"
+    return _found(label, hits, controls)
+
+
+def _hit_rate(feature: str, row: Row, contribution: float) -> str:
+    prefix, label = _entity(feature, "hit_rate")
+    rate = number(row.get(feature))
+    hits = number(row.get(f"{prefix}_hits"))
+    controls = number(row.get(f"{prefix}_controls"))
+    if controls == 0 and rate is not None:
+        return f"{label} never controlled; the hit rate of all controls ({_percent(rate)}) applies"
+    if hits is not None and controls is not None:
+        return _found(label, hits, controls)
+    return (
+        f"{_whose(label)} hit rate {_percent(rate)}"
+        if rate is not None
+        else f"{label} hit rate unknown"
+    )
+
+
+def _revenue_per_control(feature: str, row: Row, contribution: float) -> str:
+    _, label = _entity(feature, "revenue_per_control")
+    euros = number(row.get(feature))
+    if euros is None:
+        return f"{label} never controlled before"
+    return f"{_whose(label)} recovered €{euros:,.0f} per control"
+
+
+def _hs(code: Any) -> str:
+    text = "" if _missing(code) else str(code)
+    if len(text) == 6 and text.isdigit():
+        return f"HS {text[:4]}.{text[4:]}"
+    return f"HS {text}" if text else "HS6"
+
+
+def _value(feature: str, row: Row, contribution: float) -> str:
+    """The value per kg against the declared HS6's reference, as a factor when it is known."""
+    ratio = number(row.get("value_ratio"))
+    reference = f"the {_hs(row.get('value_hs6'))} median"
+    if ratio is not None and ratio > 0:
+        if ratio <= 1 / 1.1:
+            return f"value per kg {_factor(1 / ratio)}× below {reference}"
+        if ratio >= 1.1:
+            return f"value per kg {_factor(ratio)}× above {reference}"
+        return f"value per kg close to {reference}"
+    if ratio == 0:
+        return "declared value is zero"
+    z = number(row.get("value_z"))
+    if z is None:
+        return f"value per kg unknown against {reference}"
+    side = "below" if z < 0 else "above"
+    return f"value per kg {abs(z):.1f} robust deviations {side} {reference}"
+
+
+def _main_hs6(feature: str, row: Row, contribution: float) -> str:
+    return f"main goods {_hs(row[feature])}"
+
+
+def _duty_exposure(feature: str, row: Row, contribution: float) -> str:
+    return f"€{number(row[feature]) or 0:,.0f} of duty at stake"
+
+
+def _max_duty(feature: str, row: Row, contribution: float) -> str:
+    return f"duty rate up to {format_number(number(row[feature]) or 0)} %"
+
+
+def _hub_list(value: Any) -> list[str]:
+    return [] if _missing(value) else [h for h in str(value).split("|") if h]
+
+
+def _transshipments(feature: str, row: Row, contribution: float) -> str:
+    n = number(row[feature]) or 0
+    if n == 0:
+        return "direct route, no transshipment"
+    hubs = _hub_list(row.get("hubs"))
+    return f"transshipped {_times(n)}" + (f" (via {', '.join(hubs)})" if hubs else "")
+
+
+def _hubs(feature: str, row: Row, contribution: float) -> str:
+    hubs = _hub_list(row[feature])
+    return f"routed via {', '.join(hubs)}" if hubs else "direct route, no transshipment hub"
+
+
+def _aeo(feature: str, row: Row, contribution: float) -> str:
+    party = feature.removesuffix("_aeo")
+    return f"{party} is an AEO" if row[feature] else f"{party} is not an AEO"
+
+
+def _lodged(feature: str, row: Row, contribution: float) -> str:
+    hours = number(row[feature]) or 0.0
+    side = "before" if hours >= 0 else "after"
+    hours = abs(hours)
+    if hours < 1:
+        return f"lodged less than an hour {side} arrival"
+    if hours >= 48:
+        return f"lodged {_plural(hours / 24, 'day')} {side} arrival"
+    return f"lodged {_plural(hours, 'hour')} {side} arrival"
+
+
+def _chapter(feature: str, row: Row, contribution: float) -> str:
+    value = row[feature]
+    code = f"{round(value):02d}" if number(value) is not None else str(value)
+    return f"main goods in HS chapter {code}"
+
+
+def _count(word: str) -> Template:
+    def template(feature: str, row: Row, contribution: float) -> str:
+        return _plural(number(row[feature]) or 0, word)
+
+    return template
+
+
+def _fixed(true_text: str, false_text: str) -> Template:
+    def template(feature: str, row: Row, contribution: float) -> str:
+        return true_text if row[feature] else false_text
+
+    return template
+
+
+def _labelled(before: str, after: str = "") -> Template:
+    def template(feature: str, row: Row, contribution: float) -> str:
+        return f"{before}{format_value(row[feature])}{after}"
+
+    return template
+
+
+def fallback(feature: str, row: Row, contribution: float) -> str:
+    """The sentence for a feature without a template: ``tax rate = 8 raises the risk``."""
+    return f"{feature.replace('_', ' ')} = {format_value(row.get(feature))} raises the risk"
+
+
+class Templates:
+    """Templates per feature name or name pattern; ``text`` picks one and writes the sentence."""
+
+    def __init__(self) -> None:
+        self._templates: dict[str, tuple[Template, bool]] = {}
+        self._chosen: dict[str, tuple[Template, bool] | None] = {}
+
+    def add(self, pattern: str, template: Template, *, handles_missing: bool = False) -> None:
+        """Use ``template`` for features named ``pattern`` (an exact name or an fnmatch pattern).
+
+        Unless ``handles_missing``, a row whose own value is null or NaN reads "<noun> unknown"
+        and the template only ever sees a value.
+        """
+        self._templates[pattern] = (template, handles_missing)
+        self._chosen.clear()
+
+    def lookup(self, feature: str) -> Template | None:
+        """The template for ``feature``: exact name, else the longest matching pattern, else None."""
+        found = self._find(feature)
+        return None if found is None else found[0]
+
+    def _find(self, feature: str) -> tuple[Template, bool] | None:
+        if feature not in self._chosen:
+            matching = [p for p in self._templates if fnmatchcase(feature, p)]
+            exact = feature if feature in self._templates else None
+            best = exact or max(matching, key=len, default=None)
+            self._chosen[feature] = None if best is None else self._templates[best]
+        return self._chosen[feature]
+
+    def text(self, feature: str, row: Row, contribution: float) -> str:
+        """The sentence for ``feature`` on ``row``; the generic fallback if it has no template."""
+        found = self._find(feature)
+        if found is None:
+            return fallback(feature, row, contribution)
+        template, handles_missing = found
+        if not handles_missing and _missing(row.get(feature)):
+            return f"{NOUNS.get(feature, feature.replace('_', ' '))} unknown"
+        return template(feature, row, contribution)
+
+
+TEMPLATES = Templates()
+#: Every suffix of ``features.history`` (``FEATURE_KINDS`` and ``revenue_per_control``).
+_HISTORY: dict[str, Template] = {
+    "records": _records, "days_since_first": _days_since_first, "controls": _controls,
+    "hits": _hits, "hit_rate": _hit_rate, "revenue_per_control": _revenue_per_control,
+}  # fmt: skip
+for _kind, _template in _HISTORY.items():
+    TEMPLATES.add(f"*_{_kind}", _template, handles_missing=True)
+TEMPLATES.add("value_z", _value, handles_missing=True)
+TEMPLATES.add("value_ratio", _value, handles_missing=True)
+TEMPLATES.add("duty_exposure_eur", _duty_exposure)
+TEMPLATES.add("max_duty_pct", _max_duty)
+TEMPLATES.add("transshipments", _transshipments)
+TEMPLATES.add("hubs", _hubs, handles_missing=True)
+TEMPLATES.add("origin_region", _labelled("origin in "))
+TEMPLATES.add("reefer", _fixed("reefer container", "not a reefer container"))
+TEMPLATES.add("*_aeo", _aeo)
+TEMPLATES.add("lodged_hours_before_eta", _lodged)
+TEMPLATES.add(
+    "origin_differs_from_loading",
+    _fixed("origin country differs from the country of loading", "loaded in the country of origin"),
+)
+TEMPLATES.add("n_items", _count("goods item"))
+TEMPLATES.add("n_containers", _count("container"))
+TEMPLATES.add("main_chapter", _chapter)
+TEMPLATES.add("main_hs6", _main_hs6)
+TEMPLATES.add("port_of_loading", _labelled("loaded at "))
+TEMPLATES.add("origin_country", _labelled("origin country "))
+TEMPLATES.add("lane", _labelled("lane "))
+TEMPLATES.add("total_value_eur", _labelled("declared value €"))
+TEMPLATES.add("total_mass_kg", _labelled("gross mass ", " kg"))
+TEMPLATES.add("value_per_kg_eur", _labelled("declared value €", " per kg"))
