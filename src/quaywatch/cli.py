@@ -21,6 +21,7 @@ from rich.progress import (
 from rich.table import Table
 from typer.core import TyperGroup
 
+from quaywatch import cli_risk
 from quaywatch.audit import chain
 from quaywatch.config import Settings, load_settings
 from quaywatch.errors import ConfigurationError, InputError, QuaywatchError
@@ -29,7 +30,7 @@ from quaywatch.intake.pipeline import ImportSummary, ingest_file
 from quaywatch.intake.records import RecordKind
 from quaywatch.learning import report as evaluation_report
 from quaywatch.learning.dataset import consignments_with_truth, load_truth
-from quaywatch.learning.evaluate import evaluate, time_split
+from quaywatch.learning.evaluate import ScoreColumn, evaluate, time_split
 from quaywatch.store import database
 from quaywatch.store.store import Store
 from quaywatch.synth import traffic
@@ -226,11 +227,16 @@ def evaluate_command(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the report as JSON instead of a table.")
     ] = False,
+    model: Annotated[
+        Path | None,
+        typer.Option(help="Also evaluate this trained model (a model or models folder)."),
+    ] = None,
 ) -> None:
     """Measure detection against ground truth on the stored consignments lodged since --split.
 
-    Shows the references every scorer will be compared with: random selection (the floor) and
-    a perfect oracle (the ceiling), at 1, 2, 5, 10 % and at the control capacity.
+    Shows the references every scorer is compared with: random selection (the floor) and a
+    perfect oracle (the ceiling), at 1, 2, 5, 10 % and at the control capacity; with --model,
+    the model's assessments too, using only the control outcomes known before --split.
     """
     settings = _settings(ctx)
     capacity = settings.control_capacity_pct if capacity_pct is None else capacity_pct
@@ -245,7 +251,15 @@ def evaluate_command(
             f"no stored consignment was lodged at or after {split_at.isoformat()} "
             f"({stored.height} stored in all)"
         )
-    result = evaluate(test, [], capacity_pct=capacity)
+    scorers = []
+    if model is not None:
+        test = test.join(
+            cli_risk.model_scores(_store(ctx), model, split_at),
+            on=["consignment_id", "version"],
+            how="left",
+        )
+        scorers.append(ScoreColumn("model", calibrated=True))
+    result = evaluate(test, scorers, capacity_pct=capacity)
     if as_json:
         typer.echo(evaluation_report.to_json(result))
     else:
@@ -429,6 +443,10 @@ def benchmark_kcs(
     output.write_text(json.dumps(report, indent=2), encoding="utf-8")
     console.print(kcs_run.table(report))
     console.print(f"report written to {output} ({report['seconds']} s)", highlight=False)
+
+
+app.command()(cli_risk.train)
+app.command()(cli_risk.score)
 
 
 def main() -> None:

@@ -5,6 +5,8 @@ Nothing else in quaywatch reads ``os.environ``: pass a ``Settings`` object down 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -46,6 +48,13 @@ class Settings(BaseSettings):
             "Share of consignments the control capacity can cover, in percent (scanners and "
             "officers available for the traffic). Evaluation reports precision, recall and "
             "revenue caught at this capacity; `quaywatch evaluate --capacity-pct` overrides it."
+        ),
+    )
+    model_dir: Path = Field(
+        default=Path("models"),
+        description=(
+            "Folder of trained risk models: `quaywatch train` adds a version there and makes it "
+            "current (the `CURRENT` file); `quaywatch score` uses the current one."
         ),
     )
     actor: str = Field(

@@ -243,6 +243,10 @@ def _main_hs6(feature: str, row: Row, contribution: float) -> str:
     return f"main goods {_hs(row[feature])}"
 
 
+def _value_hs6(feature: str, row: Row, contribution: float) -> str:
+    return f"the item furthest from its usual value is {_hs(row[feature])}"
+
+
 def _duty_exposure(feature: str, row: Row, contribution: float) -> str:
     return f"€{number(row[feature]) or 0:,.0f} of duty at stake"
 
@@ -382,6 +386,7 @@ TEMPLATES.add("n_items", _count("goods item"))
 TEMPLATES.add("n_containers", _count("container"))
 TEMPLATES.add("main_chapter", _chapter)
 TEMPLATES.add("main_hs6", _main_hs6)
+TEMPLATES.add("value_hs6", _value_hs6)
 TEMPLATES.add("port_of_loading", _labelled("loaded at "))
 TEMPLATES.add("origin_country", _labelled("origin country "))
 TEMPLATES.add("lane", _labelled("lane "))

@@ -132,3 +132,26 @@ def control_outcomes(store: Store, *, known_before: datetime | None = None) -> p
             raise ValueError("known_before must be timezone-aware")
         query = query.where(o.c.known_at < known_before)
     return _frame(store, query.order_by(o.c.known_at, o.c.control_id))
+
+
+def assessed(store: Store, model_version: str) -> pl.DataFrame:
+    """The (consignment_id, version) pairs ``model_version`` has assessed."""
+    a = tables.assessments
+    query = (
+        select(a.c.consignment_id, a.c.version).where(a.c.model_version == model_version).distinct()
+    )
+    return _frame(store, query)
+
+
+def latest_assessments(store: Store, *, run_id: str | None = None) -> pl.DataFrame:
+    """The newest assessment of every consignment (or every assessment of one run)."""
+    a = tables.assessments
+    if run_id is not None:
+        return _frame(store, select(*a.columns).where(a.c.run_id == run_id))
+    newest = (
+        select(func.max(a.c.assessment_id).label("assessment_id"))
+        .group_by(a.c.consignment_id, a.c.version)
+        .subquery("newest")
+    )
+    query = select(*a.columns).join(newest, a.c.assessment_id == newest.c.assessment_id)
+    return _frame(store, query.order_by(a.c.score.desc()))

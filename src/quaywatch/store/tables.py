@@ -237,6 +237,27 @@ control_outcomes = Table(
     Index(None, "known_at"),
 )
 
+assessments = Table(
+    "assessments",
+    metadata,
+    Column("assessment_id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(36), nullable=False, doc="the scoring run that made it"),
+    Column("consignment_id", String(35), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("assessed_at", UtcDateTime, nullable=False),
+    Column("model_version", String(64), nullable=False),
+    Column("profile_version", String(64), doc="the risk profile set, once profiles exist"),
+    Column("probability", Float, nullable=False, doc="calibrated probability of a hit"),
+    Column("score", Float, nullable=False, doc="0-100, what officers see and rank by"),
+    Column("revenue_at_stake_eur", Float, nullable=False, doc="expected duties and taxes"),
+    Column("reasons", Text, nullable=False, doc="JSON list of reasons, strongest first"),
+    Column("explained", Boolean, nullable=False, doc="whether reasons were computed"),
+    ForeignKeyConstraint(*_consignment_fk),
+    Index(None, "consignment_id", "version"),
+    Index(None, "run_id"),
+    Index(None, "assessed_at"),
+)
+
 quarantine = Table(
     "quarantine",
     metadata,

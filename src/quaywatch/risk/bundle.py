@@ -1,0 +1,88 @@
+"""A trained risk model: fraud and revenue models, the value reference, the review cut, saved.
+
+``quaywatch train`` writes one folder per model version; ``quaywatch score`` reads it. The
+folder holds everything a prediction needs (STYLE.md): the two LightGBM models with their
+metadata (``risk.model``), the value-per-kg reference learnt on the training window, the
+probability above which an assessment leaves the green lane and is explained, the training
+window and the held-out figures. ``models/CURRENT`` names the version in use.
+
+    models/
+      CURRENT                       fraud-20261125-104512-3f2a9c1e
+      fraud-20261125-104512-3f2a9c1e/
+        manifest.json  value_reference.json  fraud/  revenue/
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from quaywatch.errors import ModelError
+from quaywatch.features.declared import ValueReference
+from quaywatch.risk.model import FraudModel, RevenueModel
+
+_MANIFEST = "manifest.json"
+_REFERENCE = "value_reference.json"
+CURRENT = "CURRENT"
+
+
+@dataclass(slots=True)
+class RiskModel:
+    """Everything ``assess`` needs, and what it was trained on.
+
+    ``review_probability``: assessments at or above it leave the green lane (they are in the
+    top control-capacity share of the held-out consignments) and always carry reasons.
+    """
+
+    version: str
+    fraud: FraudModel
+    revenue: RevenueModel
+    reference: ValueReference
+    review_probability: float
+    trained_until: datetime
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    def save(self, models: Path) -> Path:
+        """Write the model under ``models/<version>`` and make it the current one."""
+        folder = models / self.version
+        if folder.exists():
+            raise ModelError(f"model {self.version} already exists in {models}")
+        folder.mkdir(parents=True)
+        self.fraud.save(folder / "fraud")
+        self.revenue.save(folder / "revenue")
+        (folder / _REFERENCE).write_text(json.dumps(self.reference.to_dict()), encoding="utf-8")
+        manifest = {
+            "version": self.version,
+            "review_probability": self.review_probability,
+            "trained_until": self.trained_until.isoformat(),
+            "metrics": self.metrics,
+        }
+        (folder / _MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+        (models / CURRENT).write_text(self.version + "\n", encoding="utf-8")
+        return folder
+
+    @classmethod
+    def load(cls, path: Path) -> RiskModel:
+        """The model in ``path``: a model folder, or a models folder (its current model)."""
+        if (path / CURRENT).is_file():
+            path = path / (path / CURRENT).read_text(encoding="utf-8").strip()
+        manifest_file = path / _MANIFEST
+        if not manifest_file.is_file():
+            raise ModelError(f"no trained model in {path} (run quaywatch train first)")
+        try:
+            manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
+            reference = json.loads((path / _REFERENCE).read_text(encoding="utf-8"))
+            return cls(
+                version=str(manifest["version"]),
+                fraud=FraudModel.load(path / "fraud"),
+                revenue=RevenueModel.load(path / "revenue"),
+                reference=ValueReference.from_dict(reference),
+                review_probability=float(manifest["review_probability"]),
+                trained_until=datetime.fromisoformat(manifest["trained_until"]),
+                metrics=dict(manifest.get("metrics", {})),
+            )
+        except (OSError, KeyError, ValueError, TypeError) as exc:
+            raise ModelError(f"model in {path} is incomplete or damaged: {exc}") from exc

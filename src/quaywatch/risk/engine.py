@@ -1,0 +1,142 @@
+"""The risk engine: one ``assess`` for every caller, and scoring runs against the store.
+
+``assess`` turns goods-item rows into one assessment per consignment: the calibrated
+probability that a control would find something, a 0-100 score officers rank by, the revenue
+at stake, and reasons. The CLI's ``score``, the evaluation harness and (later) the API and Spark
+all call it; there is no second implementation (ARCHITECTURE.md, invariant 3).
+
+Reasons cost a SHAP pass, so by default (``Explain.AUTO``) only assessments that leave the green
+lane, at or above the model's review probability, get them; ``ALL`` explains every row (an
+officer asking about one consignment), ``NONE`` none (bulk evaluation).
+
+``score_store`` is a scoring run: it reads what the store knows now, assesses the consignments
+asked for, appends their assessments and one audit event, in one transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+import numpy as np
+import polars as pl
+
+from quaywatch.audit import chain
+from quaywatch.features import assessment, declared
+from quaywatch.risk import explain
+from quaywatch.risk.bundle import RiskModel
+from quaywatch.store import reads, tables
+from quaywatch.store.store import Store
+
+#: Reasons kept per assessment.
+TOP_REASONS = 5
+
+
+class Explain(StrEnum):
+    """Which assessments carry reasons."""
+
+    AUTO = "auto"
+    ALL = "all"
+    NONE = "none"
+
+
+def assess(
+    items: pl.DataFrame,
+    *,
+    history: pl.DataFrame,
+    outcomes: pl.DataFrame,
+    model: RiskModel,
+    explain_rows: Explain = Explain.AUTO,
+) -> pl.DataFrame:
+    """Assess the consignments of ``items`` (goods-item rows, ``store.reads.goods_item_rows``).
+
+    ``history`` holds the goods-item rows of every consignment known (it may include
+    ``items``), ``outcomes`` the control outcomes known now. Returns, per consignment in the
+    order of ``items``: ``consignment_id``, ``version``, ``lodged_at``, ``probability``,
+    ``score``, ``revenue_at_stake_eur``, ``reasons`` (JSON) and ``explained``.
+    """
+    known = declared.consignment_features(declared.item_features(history), model.reference)
+    batch = declared.consignment_features(declared.item_features(items), model.reference)
+    inputs = assessment.model_inputs(batch, consignments=known, outcomes=outcomes)
+    x = inputs.select(assessment.COLUMNS)
+    probability = model.fraud.predict_proba(x)[:, 1]
+    revenue = np.maximum(model.revenue.predict(x), 0.0)
+    if explain_rows is Explain.ALL:
+        chosen = np.arange(x.height)
+    elif explain_rows is Explain.AUTO:
+        chosen = np.flatnonzero(probability >= model.review_probability)
+    else:
+        chosen = np.arange(0)
+    reasons: list[list[explain.Reason]] = [[] for _ in range(x.height)]
+    if chosen.size:
+        picked = x[chosen]
+        found = explain.model_reasons(model.fraud.contributions(picked), picked, top=TOP_REASONS)
+        for row, found_reasons in zip(chosen, found, strict=True):
+            reasons[row] = found_reasons
+    explained = np.zeros(x.height, dtype=np.bool_)
+    explained[chosen] = True
+    return batch.select(*declared.KEY, "lodged_at").with_columns(
+        pl.Series("probability", probability),
+        pl.Series("score", np.round(probability * 100, 1)),
+        pl.Series("revenue_at_stake_eur", np.round(revenue, 2)),
+        pl.Series("reasons", [explain.to_json(r) for r in reasons], pl.String),
+        pl.Series("explained", explained),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ScoringRun:
+    """What one scoring run did, and the assessments it stored."""
+
+    run_id: str
+    model_version: str
+    assessed: int
+    explained: int
+    assessments: pl.DataFrame
+
+
+def score_store(
+    store: Store,
+    model: RiskModel,
+    *,
+    now: datetime,
+    since: datetime | None = None,
+    rescore: bool = False,
+    actor: str = "system",
+    explain_rows: Explain = Explain.AUTO,
+) -> ScoringRun:
+    """Assess stored consignments with ``model`` and store the assessments.
+
+    Without ``rescore``, only consignments this model version has not assessed yet; with
+    ``since``, only those lodged at or after it. Outcomes are those known at ``now``.
+    """
+    history = reads.goods_item_rows(store)
+    outcomes = reads.control_outcomes(store, known_before=now)
+    items = history if since is None else history.filter(pl.col("lodged_at") >= since)
+    if not rescore:
+        done = reads.assessed(store, model.version)
+        items = items.join(done, on=list(declared.KEY), how="anti")
+    run_id = str(uuid.uuid4())
+    if items.is_empty():
+        return ScoringRun(run_id, model.version, 0, 0, pl.DataFrame())
+    found = assess(
+        items, history=history, outcomes=outcomes, model=model, explain_rows=explain_rows
+    )
+    rows = found.drop("lodged_at").with_columns(
+        pl.lit(run_id).alias("run_id"),
+        pl.lit(now).alias("assessed_at"),
+        pl.lit(model.version).alias("model_version"),
+        pl.lit(None, pl.String).alias("profile_version"),
+    )
+    columns = [c.name for c in tables.assessments.columns if c.name != "assessment_id"]
+    explained = int(found.get_column("explained").sum())
+    with store.transaction() as conn:
+        store.bulk_insert(conn, tables.assessments, rows.select(columns))
+        chain.append(
+            conn, actor=actor, action="score", object_type="scoring_run", object_id=run_id,
+            details={"model_version": model.version, "assessed": found.height,
+                     "explained": explained, "since": since.isoformat() if since else None},
+        )  # fmt: skip
+    return ScoringRun(run_id, model.version, found.height, explained, found)

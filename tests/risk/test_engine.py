@@ -1,0 +1,124 @@
+"""Train on controlled consignments, score the store, evaluate the model: the user's path.
+
+One module-scoped store holds five weeks of generated traffic whose legacy selection controls a
+fifth of the consignments (so a model has enough labels at test size), imported as a user would.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import polars as pl
+import pytest
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from quaywatch.cli import app
+from quaywatch.errors import InputError, ModelError
+from quaywatch.intake.pipeline import ingest_file
+from quaywatch.risk import engine, explain, train
+from quaywatch.risk.bundle import RiskModel
+from quaywatch.store import reads, tables
+from quaywatch.store.store import Store
+from quaywatch.synth import traffic
+from quaywatch.synth.controls import ControlRates
+
+UNTIL = datetime(2026, 11, 10, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, Path]]:
+    root = tmp_path_factory.mktemp("engine")
+    made = traffic.generate(
+        root / "traffic", days=45, per_day=800, seed=21, start=date(2026, 10, 1),
+        control_rates=ControlRates(random_share=0.1, rule_share=0.15),
+    )  # fmt: skip
+    store = Store.open(f"sqlite:///{root / 'q.db'}")
+    for path in [*made.consignment_files, *sorted((made.out / "outcomes").glob("*.csv"))]:
+        ingest_file(store, path)
+    yield store, root
+    store.close()
+
+
+def test_train_save_load_score_and_explain(world: tuple[Store, Path]) -> None:
+    store, root = world
+    items = reads.goods_item_rows(store, lodged_before=UNTIL)
+    outcomes = reads.control_outcomes(store, known_before=UNTIL)
+    model = train.fit(items, outcomes, until=UNTIL, capacity_pct=3.0, params={"num_threads": 1})
+    assert model.metrics["labelled"] >= train.MIN_LABELLED
+    assert 0 < model.review_probability < 1
+    folder = model.save(root / "models")
+    loaded = RiskModel.load(root / "models")  # the current one
+    assert loaded.version == model.version and folder.name == model.version
+    with pytest.raises(ModelError, match="already exists"):
+        model.save(root / "models")
+
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    run = engine.score_store(store, loaded, now=now, since=UNTIL)
+    stored = reads.latest_assessments(store, run_id=run.run_id)
+    assert run.assessed == stored.height > 0
+    assert stored["probability"].is_between(0, 1).all()
+    assert (stored["score"] == (stored["probability"] * 100).round(1)).all()
+    review = stored.filter(pl.col("probability") >= loaded.review_probability)
+    assert review["explained"].all() and run.explained == review.height > 0
+    first = explain.from_json(review.sort("score", descending=True)["reasons"][0])
+    assert first and all(r.weight > 0 for r in first)
+    assert not stored.filter(~pl.col("explained"))["reasons"].str.contains("model:").any()
+
+    again = engine.score_store(store, loaded, now=now, since=UNTIL)
+    assert again.assessed == 0  # already assessed by this model version
+    with store.reading() as conn:
+        actions = conn.execute(select(tables.audit_events.c.action)).scalars().all()
+    assert actions.count("score") == 1
+
+
+def test_assessments_do_not_depend_on_the_batch_they_are_in(world: tuple[Store, Path]) -> None:
+    store, root = world
+    model = RiskModel.load(root / "models")
+    history = reads.goods_item_rows(store)
+    outcomes = reads.control_outcomes(store, known_before=UNTIL)
+    later = history.filter(pl.col("lodged_at") >= UNTIL)
+    whole = engine.assess(later, history=history, outcomes=outcomes, model=model)
+    one = later.filter(pl.col("consignment_id") == later["consignment_id"][5])
+    alone = engine.assess(one, history=history, outcomes=outcomes, model=model)
+    match = whole.filter(pl.col("consignment_id") == one["consignment_id"][0])
+    assert alone["probability"][0] == pytest.approx(match["probability"][0])
+
+
+def test_too_few_labels_is_a_clear_error(world: tuple[Store, Path]) -> None:
+    store, _ = world
+    early = datetime(2026, 10, 3, tzinfo=UTC)
+    with pytest.raises(InputError, match="controlled consignments with a known outcome"):
+        train.fit(
+            reads.goods_item_rows(store, lodged_before=early),
+            reads.control_outcomes(store, known_before=early),
+            until=early, capacity_pct=3.0,
+        )  # fmt: skip
+
+
+def test_cli_train_score_and_evaluate_the_model(world: tuple[Store, Path]) -> None:
+    store, root = world
+    url = str(store.engine.url)
+    runner = CliRunner()
+    models = root / "cli-models"
+    out = runner.invoke(
+        app, ["--database", url, "train", "--until", "2026-11-10", "--models", str(models)]
+    )
+    assert out.exit_code == 0, out.output
+    assert "Trained fraud-" in out.output and "(now current)" in out.output
+    out = runner.invoke(app, ["--database", url, "score", "--model", str(models), "--top", "3"])
+    assert out.exit_code == 0, out.output
+    assert "consignments assessed" in out.output and "Highest 3 scores" in out.output
+    report = root / "report.json"
+    out = runner.invoke(app, [
+        "--database", url, "evaluate", "--truth", str(root / "traffic/truth/truth.parquet"),
+        "--split", "2026-11-10", "--model", str(models), "--report", str(report),
+    ])  # fmt: skip
+    assert out.exit_code == 0, out.output
+    results = {r["name"]: r for r in json.loads(report.read_text())["results"]}
+    assert results["model"]["auc"] > 0.6
+    out = runner.invoke(app, ["--database", url, "score", "--model", str(root / "nothing")])
+    assert out.exit_code != 0 and "no trained model" in out.output
