@@ -101,13 +101,7 @@ def validate(frame: pl.DataFrame) -> pl.DataFrame:
             ),
         ),
     ]
-    key = pl.coalesce(pl.col("event_id"), pl.format("at {}", pl.col("_loc"))).alias("_key")
-    return checked.with_columns(
-        key,
-        pl.concat_str([pl.col("_problems"), *rules], separator=f.PROBLEM_SEP, ignore_nulls=True)
-        .replace("", None)
-        .alias("_problems"),
-    )
+    return f.with_rules(checked, rules, "event_id")
 
 
 def content_hashes(valid: pl.DataFrame) -> pl.DataFrame:

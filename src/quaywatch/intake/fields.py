@@ -198,6 +198,19 @@ def check(frame: pl.DataFrame, fields: Sequence[Field]) -> pl.DataFrame:
     )
 
 
+def with_rules(checked: pl.DataFrame, rules: Sequence[pl.Expr], key: str) -> pl.DataFrame:
+    """``checked`` with cross-field ``rules`` added to ``_problems`` and the record id ``_key``.
+
+    ``_key`` is the ``key`` column, or the record's location where that is missing.
+    """
+    return checked.with_columns(
+        pl.coalesce(pl.col(key), pl.format("at {}", pl.col("_loc"))).alias("_key"),
+        pl.concat_str([pl.col("_problems"), *rules], separator=PROBLEM_SEP, ignore_nulls=True)
+        .replace("", None)
+        .alias("_problems"),
+    )
+
+
 def blanks_to_null(frame: pl.DataFrame, names: Iterable[str]) -> pl.DataFrame:
     """Strip every raw field and treat an empty one as absent."""
     return frame.with_columns(
