@@ -330,3 +330,15 @@ def test_the_feature_driving_a_real_model_is_the_top_reason() -> None:
     assert all(reasons[i][0].text.startswith("consignee first seen") for i in high)
     assert all(reasons[i] == [] for i in np.flatnonzero(~mask))
     assert all(days[i] < 30 for i in high)
+
+
+def test_two_features_telling_one_fact_make_one_reason_with_both_pushes() -> None:
+    frame = pl.DataFrame({"value_z": [-3.1], "value_ratio": [0.125], "value_hs6": ["080390"]})
+    contributions = np.array([[0.9, 0.4, 0.0, -1.0]])
+    (reasons,) = model_reasons(
+        contributions, frame, names=["value_z", "value_ratio", "value_hs6"], top=3
+    )
+    assert [(r.code, r.text) for r in reasons] == [
+        ("model:value_z", "value per kg 8× below the HS 0803.90 median")
+    ]
+    assert reasons[0].weight == pytest.approx(1.3)

@@ -34,7 +34,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
@@ -235,7 +235,12 @@ def model_reasons(
         feature = feature_names[j]
         weight = float(values[i, j])
         text = templates.text(feature, record_of[i], weight)
-        result[int(index[i])].append(Reason(f"model:{feature}", text, weight, Source.MODEL))
+        row = result[int(index[i])]
+        same = next((n for n, r in enumerate(row) if r.text == text), None)
+        if same is None:
+            row.append(Reason(f"model:{feature}", text, weight, Source.MODEL))
+        else:  # two features telling one fact (value_z and value_ratio): one reason, both pushes
+            row[same] = replace(row[same], weight=row[same].weight + weight)
     return result
 
 
