@@ -58,7 +58,13 @@ def assess(
     ``score``, ``revenue_at_stake_eur``, ``reasons`` (JSON) and ``explained``.
     """
     known = declared.consignment_features(declared.item_features(history), model.reference)
-    batch = declared.consignment_features(declared.item_features(items), model.reference)
+    keys = items.select(declared.KEY).unique(maintain_order=True)
+    batch = keys.join(known, on=list(declared.KEY), how="inner", maintain_order="left")
+    if batch.height < keys.height:  # consignments not in the history: computed, and known too
+        fresh = items.join(batch.select(declared.KEY), on=list(declared.KEY), how="anti")
+        extra = declared.consignment_features(declared.item_features(fresh), model.reference)
+        known = pl.concat([known, extra])
+        batch = keys.join(known, on=list(declared.KEY), how="inner", maintain_order="left")
     inputs = assessment.model_inputs(batch, consignments=known, outcomes=outcomes)
     x = inputs.select(assessment.COLUMNS)
     probability = model.fraud.predict_proba(x)[:, 1]
@@ -69,19 +75,19 @@ def assess(
         chosen = np.flatnonzero(probability >= model.review_probability)
     else:
         chosen = np.arange(0)
-    reasons: list[list[explain.Reason]] = [[] for _ in range(x.height)]
+    # Most rows carry no reason: their JSON is a constant, not a serialisation each.
+    reasons = np.full(x.height, "[]", dtype=object)
     if chosen.size:
         picked = x[chosen]
         found = explain.model_reasons(model.fraud.contributions(picked), picked, top=TOP_REASONS)
-        for row, found_reasons in zip(chosen, found, strict=True):
-            reasons[row] = found_reasons
+        reasons[chosen] = [explain.to_json(r) for r in found]
     explained = np.zeros(x.height, dtype=np.bool_)
     explained[chosen] = True
     return batch.select(*declared.KEY, "lodged_at").with_columns(
         pl.Series("probability", probability),
         pl.Series("score", np.round(probability * 100, 1)),
         pl.Series("revenue_at_stake_eur", np.round(revenue, 2)),
-        pl.Series("reasons", [explain.to_json(r) for r in reasons], pl.String),
+        pl.Series("reasons", reasons.tolist(), pl.String),
         pl.Series("explained", explained),
     )
 

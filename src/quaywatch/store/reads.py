@@ -70,9 +70,9 @@ def goods_item_rows(
 ) -> pl.DataFrame:
     """One row per goods item of the newest version of every consignment, for risk analysis.
 
-    Each row carries its consignment's header (route, times, carrier, party keys), the AEO
-    status and country of the consignee, consignor and declarant, and the size/type of the
-    container holding the item. ``lodged_from`` (inclusive) and ``lodged_before`` (exclusive),
+    Each row carries what risk features read, and nothing more (a year of items is millions of
+    rows): its consignment's route, times, carrier and party keys, the AEO status of the
+    consignee, consignor and declarant, and the size/type of the container holding the item. ``lodged_from`` (inclusive) and ``lodged_before`` (exclusive),
     both timezone-aware, bound the lodging time. Ordered by consignment id and item sequence.
     """
     c, g, k = tables.consignments, tables.goods_items, tables.containers
@@ -85,19 +85,16 @@ def goods_item_rows(
     header = [
         c.c[name]
         for name in ("consignment_id", "version", "lodged_at", "eta", "carrier_scac",
-                     "vessel_imo", "port_of_loading", "transshipment_ports",
-                     "port_of_discharge", "place_of_delivery", "consignee_key",
-                     "consignor_key", "declarant_key")
+                     "port_of_loading", "transshipment_ports", "port_of_discharge",
+                     "consignee_key", "consignor_key", "declarant_key")
     ]  # fmt: skip
     party_columns = [
-        party.c[name].label(f"{role}_{name}")
-        for role, party in roles.items()
-        for name in ("aeo", "country")
+        party.c[name].label(f"{role}_{name}") for role, party in roles.items() for name in ("aeo",)
     ]
     items = [
         g.c[name]
-        for name in ("sequence", "hs6", "description", "packages", "package_type",
-                     "gross_mass_kg", "value", "currency", "origin_country", "container_number")
+        for name in ("sequence", "hs6", "gross_mass_kg", "value", "currency", "origin_country",
+                     "container_number")
     ]  # fmt: skip
     joined = c.join(
         newest,

@@ -1,0 +1,295 @@
+"""Scoring benchmark: a million consignments through ``engine.assess``, raw LightGBM as reference.
+
+    python benchmarks/scoring.py [--count 1000000] [--per-day 20000] [--train-days 35]
+                                 [--capacity-pct 3.0] [--workdir DIR]
+
+Generates TRAIN_DAYS + COUNT / PER_DAY days of synthetic traffic with legacy controls (at higher
+control rates than the default, so a short training window has enough labels), turns the CSV
+files into frames shaped like ``store.reads.goods_item_rows`` and ``reads.control_outcomes``
+without a database (ingest is measured by ``benchmarks/ingest.py``), and trains a model on the
+training days. A second process, whose peak RSS is the one reported, then times
+``engine.assess`` on the COUNT consignments lodged after the training window (history: every
+consignment; outcomes: every one known; reasons for the rows at or above the review cut), times
+its steps one by one, and times ``booster.predict`` of the fraud model on the same feature
+matrix, built beforehand. Last line: JSON with ``rows_per_s``, ``raw_predict_rows_per_s``,
+``ratio`` (raw / end to end), ``peak_rss_mb``, ``explained`` and the seconds of each step.
+Targets (issue "risk engine core"): >= 200,000 rows/s on two cores, within 3x raw predict,
+<= 4 GiB peak; the script measures them, it does not assert them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import resource
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from queue import Empty
+from typing import Any
+
+import polars as pl
+
+_ITEMS = "items.parquet"
+_OUTCOMES = "outcomes.parquet"
+_MODELS = "models"
+
+
+# --- Benchmark-only adapter: generator CSV -> the frames the store reads would return. -------
+# Intake validates, normalises and stores; the store joins parties and containers back. With
+# noise=0 every generated record is valid and already normalised, so casting is enough. Party
+# keys: intake hashes the party fields with SHA-256 in Python (``party_frame``); here polars'
+# ``hash`` of the same fields stands in: a stable key per distinct party within this run, which
+# is all the entity histories need.
+
+
+def _utc(column: str) -> pl.Expr:
+    return (
+        pl.col(column)
+        .str.to_datetime("%Y-%m-%dT%H:%M:%SZ", time_unit="us")
+        .dt.replace_time_zone("UTC")
+    )
+
+
+def _party_key(role: str) -> pl.Expr:
+    fields = [pl.col(f"{role}_{name}").fill_null("") for name in
+              ("name", "address", "country", "eori", "aeo", "phone", "email")]  # fmt: skip
+    return pl.concat_str(fields, separator="\x1f").hash().cast(pl.String).alias(f"{role}_key")
+
+
+def goods_item_rows(files: list[Path]) -> pl.DataFrame:
+    """The generated consignment CSVs as ``reads.goods_item_rows`` would return them."""
+    roles = ("consignee", "consignor", "declarant")
+    columns = [
+        "consignment_id", pl.col("version").cast(pl.Int64), _utc("lodged_at"), _utc("eta"),
+        "carrier_scac", "vessel_imo", "port_of_loading", "transshipment_ports",
+        "port_of_discharge", "place_of_delivery", *(_party_key(role) for role in roles),
+        *(c for role in roles for c in (pl.col(f"{role}_aeo").fill_null("NONE"),
+                                        pl.col(f"{role}_country"))),
+        pl.col("item_sequence").cast(pl.Int64).alias("sequence"), "hs6", "description",
+        pl.col("packages").cast(pl.Int64), "package_type",
+        pl.col("gross_mass_kg", "value").cast(pl.Float64), "currency", "origin_country",
+        "container_number", "container_size_type",
+    ]  # fmt: skip
+    frame = pl.scan_csv(files, infer_schema=False).select(columns)
+    return frame.sort("consignment_id", "sequence").collect()
+
+
+def control_outcomes(files: list[Path]) -> pl.DataFrame:
+    """The generated outcome CSVs as ``reads.control_outcomes`` would return them."""
+    return (
+        pl.scan_csv(files, infer_schema=False)
+        .with_columns(
+            pl.col("version").cast(pl.Int64),
+            pl.col("propensity", "seizure_quantity").cast(pl.Float64),
+            pl.col("revenue_recovered_eur").cast(pl.Float64).fill_null(0.0),
+            _utc("controlled_at"),
+            _utc("known_at"),
+        )
+        .sort("known_at", "control_id")
+        .collect()
+    )
+
+
+# --- Child processes. -------------------------------------------------------------------------
+
+
+def _train(traffic: str, work: str, until: str, capacity_pct: float, queue: Any) -> None:
+    """Adapt the CSVs once (saved as Parquet for the scoring process) and train a model."""
+    from quaywatch.risk import train
+
+    out = Path(traffic)
+    started = time.perf_counter()
+    items = goods_item_rows(sorted((out / "consignments").glob("*.csv")))
+    outcomes = control_outcomes(sorted((out / "outcomes").glob("*.csv")))
+    items.write_parquet(Path(work) / _ITEMS)
+    outcomes.write_parquet(Path(work) / _OUTCOMES)
+    adapted = time.perf_counter() - started
+    started = time.perf_counter()
+    model = train.fit(
+        items, outcomes, until=datetime.fromisoformat(until), capacity_pct=capacity_pct
+    )
+    model.save(Path(work) / _MODELS)
+    queue.put((adapted, time.perf_counter() - started, model.metrics))
+
+
+def _timed(figures: dict[str, float], name: str, started: float) -> float:
+    now = time.perf_counter()
+    figures[name] = round(now - started, 3)
+    return now
+
+
+def _score(work: str, until: str, count: int, queue: Any) -> None:
+    """Time ``assess`` end to end, then its steps, then raw predict on the same matrix."""
+    import numpy as np
+
+    from quaywatch.features import assessment, declared
+    from quaywatch.risk import engine, explain
+    from quaywatch.risk import frame as fr
+    from quaywatch.risk.bundle import RiskModel
+
+    history = pl.read_parquet(Path(work) / _ITEMS)
+    outcomes = pl.read_parquet(Path(work) / _OUTCOMES)
+    model = RiskModel.load(Path(work) / _MODELS)
+    # The ``count`` first consignments lodged from the end of the training window on.
+    chosen = (
+        history.filter(pl.col("lodged_at") >= datetime.fromisoformat(until))
+        .select("consignment_id")
+        .unique(maintain_order=True)
+        .head(count)
+    )
+    items = history.join(chosen, on="consignment_id", how="semi", maintain_order="left")
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    started = time.perf_counter()
+    found = engine.assess(items, history=history, outcomes=outcomes, model=model,
+                          explain_rows=engine.Explain.AUTO)  # fmt: skip
+    seconds = time.perf_counter() - started
+    peak_assess = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rows = found.height
+    explained = int(found.get_column("explained").sum())
+    del found
+
+    # The same steps as ``assess``, one by one: where the time goes.
+    parts: dict[str, float] = {}
+    t = time.perf_counter()
+    known = declared.consignment_features(declared.item_features(history), model.reference)
+    t = _timed(parts, "history_features_s", t)
+    batch = declared.consignment_features(declared.item_features(items), model.reference)
+    t = _timed(parts, "batch_features_s", t)
+    x = assessment.model_inputs(batch, consignments=known, outcomes=outcomes).select(
+        assessment.COLUMNS
+    )
+    t = _timed(parts, "as_of_history_s", t)
+    # Not a step of its own in ``assess``: each predict below builds this matrix again.
+    matrix = fr.matrix(x, model.fraud.features)
+    t = _timed(parts, "matrix_s", t)
+    probability = model.fraud.predict_proba(x)[:, 1]
+    t = _timed(parts, "fraud_predict_proba_s", t)
+    model.revenue.predict(x)
+    t = _timed(parts, "revenue_predict_s", t)
+    review = np.flatnonzero(probability >= model.review_probability)
+    picked = x[review]
+    contributions = model.fraud.contributions(picked)
+    t = _timed(parts, "contributions_s", t)
+    reasons = explain.model_reasons(contributions, picked, top=engine.TOP_REASONS)
+    t = _timed(parts, "reasons_s", t)
+    # As ``assess`` does: one JSON text per row, ``[]`` for the rows left unexplained.
+    slots: list[list[explain.Reason]] = [[] for _ in range(x.height)]
+    for row, found_reasons in zip(review, reasons, strict=True):
+        slots[row] = found_reasons
+    pl.Series("reasons", [explain.to_json(r) for r in slots], pl.String)
+    _timed(parts, "reasons_json_s", t)
+
+    # Reference: LightGBM alone on the fraud model's matrix of the same rows (built above).
+    booster = model.fraud.booster
+    started = time.perf_counter()
+    booster.predict(matrix)
+    raw_s = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    queue.put({"rows": rows, "history_rows": known.height, "goods_items": items.height,
+               "explained": explained, "seconds": seconds, "raw_predict_s": raw_s,
+               "rss_before_mb": rss_before, "peak_rss_mb": peak_assess,
+               "peak_rss_with_profile_mb": peak,
+               "fraud_trees": model.fraud.booster.num_trees(), **parts})  # fmt: skip
+
+
+def _child(target: Any, *args: Any) -> Any:
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    child = ctx.Process(target=target, args=(*args, queue))
+    child.start()
+    while True:  # a child that dies would leave a plain ``queue.get()`` waiting for ever
+        try:
+            result = queue.get(timeout=5)
+            break
+        except Empty:
+            if not child.is_alive():
+                raise SystemExit(f"{target.__name__} failed (exit code {child.exitcode})") from None
+    child.join()
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=1_000_000, help="Consignments to score.")
+    parser.add_argument("--per-day", type=int, default=20_000)
+    parser.add_argument("--train-days", type=int, default=35)
+    parser.add_argument("--capacity-pct", type=float, default=3.0)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--workdir", type=Path, default=None)
+    args = parser.parse_args()
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="quaywatch-scoring-"))
+    work.mkdir(parents=True, exist_ok=True)
+
+    from quaywatch.synth import controls, traffic
+
+    score_days = -(-args.count // args.per_day)
+    per_day = -(-args.count // score_days)
+    start = datetime(2026, 10, 1, tzinfo=UTC)
+    until = start + timedelta(days=args.train_days)
+    started = time.perf_counter()
+    generated = traffic.generate(
+        work / "traffic", days=args.train_days + score_days, per_day=per_day, seed=args.seed,
+        start=start.date(), with_events=False, legacy_controls=True,
+        control_rates=controls.ControlRates(random_share=0.05, rule_share=0.10),
+    )  # fmt: skip
+    print(
+        f"generated {generated.consignments:,} consignments ({generated.goods_items:,} goods "
+        f"items, {generated.controls:,} controls) in {time.perf_counter() - started:.1f} s"
+    )
+
+    adapt_s, train_s, metrics = _child(
+        _train, str(work / "traffic"), str(work), until.isoformat(), args.capacity_pct
+    )
+    print(
+        f"adapted CSV to frames in {adapt_s:.1f} s; trained until {until:%Y-%m-%d} in "
+        f"{train_s:.1f} s on {metrics['labelled']:,} labelled ({metrics['hits']:,} hits), "
+        f"held-out AUC {metrics['held_out_auc']:.3f}"
+    )
+
+    r = _child(_score, str(work), until.isoformat(), args.count)
+    rows_per_s = r["rows"] / r["seconds"]
+    raw_per_s = r["rows"] / r["raw_predict_s"]
+    steps = {k: v for k, v in r.items() if k.endswith("_s") and k != "raw_predict_s"}
+    groups = {
+        "features_s": ("history_features_s", "batch_features_s", "as_of_history_s"),
+        "predict_s": ("fraud_predict_proba_s", "revenue_predict_s"),
+        "explain_s": ("contributions_s", "reasons_s", "reasons_json_s"),
+    }
+    totals = {name: round(sum(steps[k] for k in keys), 3) for name, keys in groups.items()}
+    print(
+        f"assess: {r['rows']:,} consignments ({r['goods_items']:,} goods items, history "
+        f"{r['history_rows']:,}) in {r['seconds']:.1f} s, {rows_per_s:,.0f} rows/s, "
+        f"{r['explained']:,} explained; peak RSS {r['peak_rss_mb']:,.0f} MB "
+        f"({r['rss_before_mb']:,.0f} MB before scoring)"
+    )
+    print("steps: " + ", ".join(f"{k} {v:.2f}" for k, v in steps.items()))
+    print(f"raw LightGBM predict: {r['raw_predict_s']:.2f} s, {raw_per_s:,.0f} rows/s")
+    print(
+        json.dumps(
+            {
+                "rows": r["rows"],
+                "rows_per_s": round(rows_per_s),
+                "raw_predict_rows_per_s": round(raw_per_s),
+                "ratio": round(raw_per_s / rows_per_s, 2),
+                "peak_rss_mb": round(r["peak_rss_mb"], 1),
+                "explained": r["explained"],
+                "seconds": round(r["seconds"], 2),
+                "raw_predict_s": round(r["raw_predict_s"], 3),
+                "history_rows": r["history_rows"],
+                "goods_items": r["goods_items"],
+                "rss_before_scoring_mb": round(r["rss_before_mb"], 1),
+                "peak_rss_with_profile_mb": round(r["peak_rss_with_profile_mb"], 1),
+                "fraud_trees": r["fraud_trees"],
+                **totals,
+                **steps,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
