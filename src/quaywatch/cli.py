@@ -171,7 +171,8 @@ def demo(
     """Generate a port day at Antwerp-Bruges, import it, show what was stored and what it hid.
 
     The day comes from the synthetic traffic generator with a 1 % noisy feed (so the quarantine
-    has work) and fraud patterns whose ground truth only the evaluation reads.
+    has work), its container events, the results of the legacy controls made on it, and fraud
+    patterns whose ground truth only the evaluation reads.
     """
     settings = _settings(ctx)
     store = _store(ctx)
@@ -182,7 +183,8 @@ def demo(
         f"in {directory}",
         highlight=False,
     )
-    _print_summaries(_ingest(store, settings, [*day.consignment_files, *day.event_files], None))
+    files = [*day.consignment_files, *day.event_files, *day.outcome_files]
+    _print_summaries(_ingest(store, settings, files, None))
     _print_store(store)
     with store.reading() as conn:
         result = chain.verify(conn)
