@@ -14,6 +14,7 @@ import polars as pl
 import typer
 from rich.table import Table
 
+from quaywatch.audit import chain
 from quaywatch.store.store import Store
 
 _DATE_FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z"]
@@ -57,8 +58,6 @@ def train(
         highlight=False,
     )
     with store.transaction() as conn:
-        from quaywatch.audit import chain
-
         chain.append(
             conn, actor=settings.actor, action="train", object_type="model",
             object_id=model.version, details={"until": moment.isoformat(), **m},
