@@ -14,6 +14,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Column,
+    Date,
     Dialect,
     Float,
     ForeignKeyConstraint,
@@ -256,6 +257,52 @@ assessments = Table(
     Index(None, "consignment_id", "version"),
     Index(None, "run_id"),
     Index(None, "assessed_at"),
+)
+
+risk_profiles = Table(
+    "risk_profiles",
+    metadata,
+    Column("profile_id", String(64), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("content_sha256", String(64), nullable=False),
+    Column("source", Text, nullable=False, doc="the YAML file it was loaded from"),
+    Column("body", Text, nullable=False, doc="the profile's YAML exactly as loaded"),
+    Column("description", Text, nullable=False),
+    Column("owner", String(128), nullable=False),
+    Column("valid_from", UtcDateTime),
+    Column("valid_to", UtcDateTime),
+    Column("status", String(8), nullable=False, doc="draft, active or retired"),
+    Column("loaded_at", UtcDateTime, nullable=False),
+    Column("changed_at", UtcDateTime, nullable=False, doc="when the status last changed"),
+    Column("changed_by", String(128), nullable=False),
+    Index(None, "status"),
+)
+
+watchlists = Table(
+    "watchlists",
+    metadata,
+    Column("watchlist_id", String(64), primary_key=True),
+    Column("source", Text, nullable=False, doc="who publishes the list, and its licence"),
+    Column("list_date", Date, nullable=False, doc="the date the list was published"),
+    Column("file", Text, nullable=False),
+    Column("content_sha256", String(64), nullable=False),
+    Column("entries", Integer, nullable=False),
+    Column("loaded_at", UtcDateTime, nullable=False),
+    Column("loaded_by", String(128), nullable=False),
+)
+
+watchlist_entries = Table(
+    "watchlist_entries",
+    metadata,
+    Column("watchlist_id", String(64), primary_key=True),
+    Column("entry_id", String(64), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("address", Text),
+    Column("country", String(2)),
+    Column("identifiers", Text, doc="EORI, phone, e-mail, ... separated by |"),
+    Column("category", String(32), nullable=False, doc="e.g. drugs, counterfeit, sanctions"),
+    Column("note", Text),
+    ForeignKeyConstraint(["watchlist_id"], ["watchlists.watchlist_id"], ondelete="CASCADE"),
 )
 
 quarantine = Table(
