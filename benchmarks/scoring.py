@@ -127,7 +127,6 @@ def _score(work: str, until: str, count: int, queue: Any) -> None:
 
     from quaywatch.features import assessment, declared
     from quaywatch.risk import engine, explain
-    from quaywatch.risk import frame as fr
     from quaywatch.risk.bundle import RiskModel
 
     history = pl.read_parquet(Path(work) / _ITEMS)
@@ -155,33 +154,40 @@ def _score(work: str, until: str, count: int, queue: Any) -> None:
     # The same steps as ``assess``, one by one: where the time goes.
     parts: dict[str, float] = {}
     t = time.perf_counter()
-    known = declared.consignment_features(declared.item_features(history), model.reference)
-    t = _timed(parts, "history_features_s", t)
+    known = declared.entity_keys(history)
+    t = _timed(parts, "history_keys_s", t)
     batch = declared.consignment_features(declared.item_features(items), model.reference)
     t = _timed(parts, "batch_features_s", t)
     x = assessment.model_inputs(batch, consignments=known, outcomes=outcomes).select(
         assessment.COLUMNS
     )
     t = _timed(parts, "as_of_history_s", t)
-    # Not a step of its own in ``assess``: each predict below builds this matrix again.
-    matrix = fr.matrix(x, model.fraud.features)
+    matrix = model.fraud.matrix(x)
     t = _timed(parts, "matrix_s", t)
-    probability = model.fraud.predict_proba(x)[:, 1]
+    probability = model.fraud.predict_proba(matrix)[:, 1]
     t = _timed(parts, "fraud_predict_proba_s", t)
-    model.revenue.predict(x)
+    model.revenue.predict(matrix)
     t = _timed(parts, "revenue_predict_s", t)
     review = np.flatnonzero(probability >= model.review_probability)
     picked = x[review]
-    contributions = model.fraud.contributions(picked)
+    contributions = model.fraud.contributions(matrix[review])
     t = _timed(parts, "contributions_s", t)
     reasons = explain.model_reasons(contributions, picked, top=engine.TOP_REASONS)
     t = _timed(parts, "reasons_s", t)
-    # As ``assess`` does: one JSON text per row, ``[]`` for the rows left unexplained.
-    slots: list[list[explain.Reason]] = [[] for _ in range(x.height)]
-    for row, found_reasons in zip(review, reasons, strict=True):
-        slots[row] = found_reasons
-    pl.Series("reasons", [explain.to_json(r) for r in slots], pl.String)
-    _timed(parts, "reasons_json_s", t)
+    texts = np.full(x.height, "[]", dtype=object)
+    texts[review] = [explain.to_json(r) for r in reasons]
+    pl.Series("reasons", texts.tolist(), pl.String)
+    t = _timed(parts, "reasons_json_s", t)
+    # How far the path attributions stray from TreeSHAP on the rows they explain (a sample).
+    sample = review[:: max(1, review.size // 2_000)]
+    shap = model.fraud.contributions(matrix[sample], method="shap").drop("bias").to_numpy()
+    path = model.fraud.contributions(matrix[sample]).drop("bias").to_numpy()
+    top3 = [len(set(a) & set(b)) / 3 for a, b in zip(np.argsort(-shap)[:, :3],
+                                                      np.argsort(-path)[:, :3], strict=True)]  # fmt: skip
+    agreement = {
+        "top1_same_as_shap": float((shap.argmax(1) == path.argmax(1)).mean()),
+        "top3_overlap_with_shap": float(np.mean(top3)),
+    }
 
     # Reference: LightGBM alone on the fraud model's matrix of the same rows (built above).
     booster = model.fraud.booster
@@ -193,7 +199,8 @@ def _score(work: str, until: str, count: int, queue: Any) -> None:
                "explained": explained, "seconds": seconds, "raw_predict_s": raw_s,
                "rss_before_mb": rss_before, "peak_rss_mb": peak_assess,
                "peak_rss_with_profile_mb": peak,
-               "fraud_trees": model.fraud.booster.num_trees(), **parts})  # fmt: skip
+               "fraud_trees": model.fraud.booster.num_trees(), **agreement,
+               **parts})  # fmt: skip
 
 
 def _child(target: Any, *args: Any) -> Any:
@@ -212,27 +219,15 @@ def _child(target: Any, *args: Any) -> Any:
     return result
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--count", type=int, default=1_000_000, help="Consignments to score.")
-    parser.add_argument("--per-day", type=int, default=20_000)
-    parser.add_argument("--train-days", type=int, default=35)
-    parser.add_argument("--capacity-pct", type=float, default=3.0)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--workdir", type=Path, default=None)
-    args = parser.parse_args()
-    work = args.workdir or Path(tempfile.mkdtemp(prefix="quaywatch-scoring-"))
-    work.mkdir(parents=True, exist_ok=True)
-
+def _prepare(
+    work: Path, args: argparse.Namespace, days: int, per_day: int, start: datetime, until: datetime
+) -> None:
+    """Generate the traffic and train the model the scoring process loads."""
     from quaywatch.synth import controls, traffic
 
-    score_days = -(-args.count // args.per_day)
-    per_day = -(-args.count // score_days)
-    start = datetime(2026, 10, 1, tzinfo=UTC)
-    until = start + timedelta(days=args.train_days)
     started = time.perf_counter()
     generated = traffic.generate(
-        work / "traffic", days=args.train_days + score_days, per_day=per_day, seed=args.seed,
+        work / "traffic", days=days, per_day=per_day, seed=args.seed,
         start=start.date(), with_events=False, legacy_controls=True,
         control_rates=controls.ControlRates(random_share=0.05, rule_share=0.10),
     )  # fmt: skip
@@ -250,12 +245,37 @@ def main() -> None:
         f"held-out AUC {metrics['held_out_auc']:.3f}"
     )
 
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=1_000_000, help="Consignments to score.")
+    parser.add_argument("--per-day", type=int, default=20_000)
+    parser.add_argument("--train-days", type=int, default=35)
+    parser.add_argument("--capacity-pct", type=float, default=3.0)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument(
+        "--reuse", action="store_true",
+        help="Score again the traffic and model an earlier run left in --workdir.",
+    )  # fmt: skip
+    args = parser.parse_args()
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="quaywatch-scoring-"))
+    work.mkdir(parents=True, exist_ok=True)
+
+    score_days = -(-args.count // args.per_day)
+    per_day = -(-args.count // score_days)
+    start = datetime(2026, 10, 1, tzinfo=UTC)
+    until = start + timedelta(days=args.train_days)
+    if args.reuse and (work / _MODELS).is_dir():
+        print(f"reusing the traffic and model in {work}")
+    else:
+        _prepare(work, args, args.train_days + score_days, per_day, start, until)
     r = _child(_score, str(work), until.isoformat(), args.count)
     rows_per_s = r["rows"] / r["seconds"]
     raw_per_s = r["rows"] / r["raw_predict_s"]
     steps = {k: v for k, v in r.items() if k.endswith("_s") and k != "raw_predict_s"}
     groups = {
-        "features_s": ("history_features_s", "batch_features_s", "as_of_history_s"),
+        "features_s": ("history_keys_s", "batch_features_s", "as_of_history_s"),
         "predict_s": ("fraud_predict_proba_s", "revenue_predict_s"),
         "explain_s": ("contributions_s", "reasons_s", "reasons_json_s"),
     }
@@ -284,6 +304,8 @@ def main() -> None:
                 "rss_before_scoring_mb": round(r["rss_before_mb"], 1),
                 "peak_rss_with_profile_mb": round(r["peak_rss_with_profile_mb"], 1),
                 "fraud_trees": r["fraud_trees"],
+                "top1_same_as_shap": round(r["top1_same_as_shap"], 3),
+                "top3_overlap_with_shap": round(r["top3_overlap_with_shap"], 3),
                 **totals,
                 **steps,
             }

@@ -154,6 +154,33 @@ def test_matches_naive_reference_on_random_data(seed: int) -> None:
         assert [a for a, _ in present] == pytest.approx([b for _, b in present], rel=1e-12), name
 
 
+@pytest.mark.parametrize(
+    "kinds",
+    [("hit_rate", "controls", "days_since_first"), ("days_since_first",), ("records", "hits")],
+)
+def test_a_subset_of_kinds_gives_the_same_values(kinds: tuple[str, ...]) -> None:
+    """Leaving ``records`` out takes another path to the first sighting: same figures."""
+    rng = random.Random(11)
+
+    def key() -> tuple[str | None, int]:
+        return rng.choice(["A", "B", "C", None]), rng.randint(1, 3)
+
+    rows, history, outcomes = _frames(
+        rows=[(rng.randint(0, 30), *key()) for _ in range(80)],
+        history=[(rng.randint(0, 30), *key()) for _ in range(150)],
+        outcomes=[(rng.randint(0, 30), *key(), rng.random() < 0.3, 1.0) for _ in range(60)],
+    )
+    full = _features(rows, history, outcomes)
+    part = as_of_history(
+        rows, history=history, outcomes=outcomes, entities=ENTITIES, prior_weight=4.0, kinds=kinds
+    )
+    names = [n for e in ENTITIES for n in feature_names(e, kinds=kinds)]
+    assert part.columns == [*rows.columns, *names]
+    assert part.select(names).equals(full.select(names))
+    with pytest.raises(ValueError, match="unknown history feature kind"):
+        as_of_history(rows, history=history, outcomes=outcomes, entities=ENTITIES, kinds=["age"])
+
+
 _keys = st.tuples(st.sampled_from(["A", "B", None]), st.integers(1, 2))
 _rows = st.lists(st.tuples(st.integers(0, 20), _keys), min_size=1, max_size=8)
 _history = st.lists(st.tuples(st.integers(0, 20), _keys), max_size=12)

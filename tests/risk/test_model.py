@@ -126,14 +126,30 @@ def test_platt_recovers_a_known_miscalibration() -> None:
     assert a == pytest.approx(2.0, abs=0.15) and b == pytest.approx(-2.0, abs=0.15)
 
 
-def test_contributions_add_up_to_the_raw_score(data) -> None:
+@pytest.mark.parametrize("method", ["path", "shap"])
+def test_contributions_add_up_to_the_raw_score(data, method) -> None:
     x, _, _ = data
     model = _fit(data)
-    contributions = model.contributions(x[:50])
+    contributions = model.contributions(x[:50], method=method)
     assert contributions.columns == ["value", "origin", "count", "bias"]
     log_odds = contributions.sum_horizontal().to_numpy()
     raw = model.predict_raw(x[:50])
     assert np.allclose(1 / (1 + np.exp(-log_odds)), raw)
+
+
+def test_path_and_shap_contributions_agree_on_what_raised_a_score(data) -> None:
+    """The cheap path attributions name the same strongest feature as TreeSHAP on most rows."""
+    x, _, _ = data
+    model = _fit(data)
+    risky = np.argsort(-model.predict_raw(x))[:300]
+    path = model.contributions(x[risky]).drop("bias").to_numpy()
+    shap = model.contributions(x[risky], method="shap").drop("bias").to_numpy()
+    assert (path.argmax(axis=1) == shap.argmax(axis=1)).mean() >= 0.8
+    # The matrix a caller built once is accepted in place of the frame.
+    assert np.array_equal(model.contributions(model.matrix(x[risky])).to_numpy(),
+                          model.contributions(x[risky]).to_numpy())  # fmt: skip
+    with pytest.raises(ModelError, match="needs 3 columns"):
+        model.predict_proba(np.zeros((2, 5)))
 
 
 def test_scoring_refuses_data_that_does_not_fit(data) -> None:

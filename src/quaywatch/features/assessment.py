@@ -80,5 +80,32 @@ def model_inputs(
         at="lodged_at",
         seen_at="lodged_at",
         known_at="known_at",
+        kinds=HISTORY_KINDS,
     )
     return history.select(*declared.KEY, *COLUMNS)
+
+
+def assessment_frame(
+    items: pl.DataFrame,
+    *,
+    history: pl.DataFrame,
+    outcomes: pl.DataFrame,
+    reference: declared.ValueReference,
+) -> pl.DataFrame:
+    """The consignments of ``items`` as the risk engine sees them, one row each in their order.
+
+    ``items`` and ``history`` are goods-item rows (``store.reads.goods_item_rows``); ``history``
+    holds every consignment known (it may include ``items``; those it lacks count as known too),
+    ``outcomes`` the control outcomes known now. Returns ``declared.KEY``, ``lodged_at``,
+    ``declared.PARTIES``, ``declared.FEATURES`` and the entity histories: ``COLUMNS`` is the
+    model's input, the rest serves risk profiles and reasons. Only the batch gets its declared
+    features computed; of the history, only the entity keys (``declared.entity_keys``).
+    """
+    batch = declared.consignment_features(declared.item_features(items), reference)
+    known = declared.entity_keys(history)
+    fresh = batch.join(known.select(declared.KEY), on=list(declared.KEY), how="anti")
+    if fresh.height:
+        known = pl.concat([known, fresh.select(known.columns)])
+    inputs = model_inputs(batch, consignments=known, outcomes=outcomes)
+    names = [c for c in COLUMNS if c not in batch.columns]
+    return pl.concat([batch, inputs.select(names)], how="horizontal")

@@ -52,24 +52,56 @@ def item_features(items: pl.DataFrame) -> pl.DataFrame:
     ``items`` has the columns of ``store.reads.goods_item_rows``. A currency without a
     reference rate gives a null value in EUR (and null value features), never a guess.
     """
-    rates = ref.exchange_rates()
     hs6 = items.get_column("hs6").unique()
     duty = pl.DataFrame(
         {"hs6": hs6, "duty_pct": [ref.duty_pct(code) for code in hs6]},
         schema={"hs6": pl.String, "duty_pct": pl.Float64},
     )
-    value_eur = pl.col("value") * pl.col("currency").replace_strict(
-        list(rates), list(rates.values()), default=None, return_dtype=pl.Float64
-    )
     return (
         items.join(duty, on="hs6", how="left", maintain_order="left")
-        .with_columns(value_eur.alias("value_eur"))
+        .with_columns(_value_eur().alias("value_eur"))
         .with_columns(
             (pl.col("value_eur") / pl.col("gross_mass_kg")).alias("value_per_kg_eur"),
             (pl.col("value_eur") * pl.col("duty_pct") / 100).alias("duty_eur"),
         )
         .with_columns(pl.col("value_per_kg_eur").clip(_FLOOR).log().alias("log_value_per_kg"))
     )
+
+
+def _value_eur() -> pl.Expr:
+    """A goods item's declared value in EUR; null for a currency without a reference rate."""
+    rates = ref.exchange_rates()
+    return pl.col("value") * pl.col("currency").replace_strict(
+        list(rates), list(rates.values()), default=None, return_dtype=pl.Float64
+    )
+
+
+def _main_item(column: str, value: pl.Expr) -> pl.Expr:
+    """``column`` of the consignment's main goods item: the one of highest declared value."""
+    return pl.col(column).sort_by(value.fill_null(-1.0), descending=True).first()
+
+
+def entity_keys(items: pl.DataFrame) -> pl.DataFrame:
+    """Per consignment: ``KEY``, ``lodged_at``, ``PARTIES``, ``main_hs6``, ``origin_country``, ``lane``.
+
+    What entity histories need of the consignments known so far, and nothing else: a fraction
+    of ``consignment_features``' work for the large history a scoring run reads.
+    ``items`` are goods-item rows (``store.reads.goods_item_rows``).
+    """
+    return (
+        items.group_by(*KEY, maintain_order=True)
+        .agg(
+            pl.col("lodged_at", "port_of_loading", "port_of_discharge", *PARTIES).first(),
+            _main_item("hs6", _value_eur()).alias("main_hs6"),
+            _main_item("origin_country", _value_eur()),
+        )
+        .with_columns(_lane())
+        .drop("port_of_loading", "port_of_discharge")
+    )
+
+
+def _lane() -> pl.Expr:
+    return (pl.col("port_of_loading") + "-" + pl.col("port_of_discharge")).alias("lane")
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,7 +215,6 @@ def consignment_features(items: pl.DataFrame, reference: ValueReference) -> pl.D
         ((pl.col("log_value_per_kg") - pl.col("_median")) / pl.col("_scale")).alias("_z"),
         (pl.col("log_value_per_kg") - pl.col("_median")).exp().alias("_ratio"),
     )
-    by_value = pl.col("value_eur").fill_null(-1.0)
     ports = ref.ports()
     regions = pl.DataFrame(
         {"port_of_loading": list(ports), "origin_region": [p.region for p in ports.values()]}
@@ -205,8 +236,8 @@ def consignment_features(items: pl.DataFrame, reference: ValueReference) -> pl.D
             pl.col("hs6").sort_by("_z").first().alias("value_hs6"),
             pl.col("duty_pct").max().alias("max_duty_pct"),
             pl.col("duty_eur").sum().alias("duty_exposure_eur"),
-            pl.col("hs6").sort_by(by_value, descending=True).first().alias("main_hs6"),
-            pl.col("origin_country").sort_by(by_value, descending=True).first(),
+            _main_item("hs6", pl.col("value_eur")).alias("main_hs6"),
+            _main_item("origin_country", pl.col("value_eur")),
             pl.col("container_size_type").str.slice(2, 1).eq("R").any().alias("reefer"),
             *aeo,
         )
@@ -219,7 +250,7 @@ def consignment_features(items: pl.DataFrame, reference: ValueReference) -> pl.D
             .otherwise(pl.col("hubs").str.count_matches("|", literal=True) + 1)
             .cast(pl.Float64)
             .alias("transshipments"),
-            (pl.col("port_of_loading") + "-" + pl.col("port_of_discharge")).alias("lane"),
+            _lane(),
             ((pl.col("eta") - pl.col("lodged_at")).dt.total_minutes() / 60)
             .cast(pl.Float64)
             .alias("lodged_hours_before_eta"),

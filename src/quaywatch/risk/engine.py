@@ -57,18 +57,15 @@ def assess(
     order of ``items``: ``consignment_id``, ``version``, ``lodged_at``, ``probability``,
     ``score``, ``revenue_at_stake_eur``, ``reasons`` (JSON) and ``explained``.
     """
-    known = declared.consignment_features(declared.item_features(history), model.reference)
-    keys = items.select(declared.KEY).unique(maintain_order=True)
-    batch = keys.join(known, on=list(declared.KEY), how="inner", maintain_order="left")
-    if batch.height < keys.height:  # consignments not in the history: computed, and known too
-        fresh = items.join(batch.select(declared.KEY), on=list(declared.KEY), how="anti")
-        extra = declared.consignment_features(declared.item_features(fresh), model.reference)
-        known = pl.concat([known, extra])
-        batch = keys.join(known, on=list(declared.KEY), how="inner", maintain_order="left")
-    inputs = assessment.model_inputs(batch, consignments=known, outcomes=outcomes)
-    x = inputs.select(assessment.COLUMNS)
-    probability = model.fraud.predict_proba(x)[:, 1]
-    revenue = np.maximum(model.revenue.predict(x), 0.0)
+    batch = assessment.assessment_frame(
+        items, history=history, outcomes=outcomes, reference=model.reference
+    )
+    x = batch.select(assessment.COLUMNS)
+    matrix = model.fraud.matrix(x)
+    # Both models are trained on the same columns: one matrix serves both (built once).
+    same = model.revenue.features == model.fraud.features
+    probability = model.fraud.predict_proba(matrix)[:, 1]
+    revenue = np.maximum(model.revenue.predict(matrix if same else x), 0.0)
     if explain_rows is Explain.ALL:
         chosen = np.arange(x.height)
     elif explain_rows is Explain.AUTO:
@@ -79,7 +76,8 @@ def assess(
     reasons = np.full(x.height, "[]", dtype=object)
     if chosen.size:
         picked = x[chosen]
-        found = explain.model_reasons(model.fraud.contributions(picked), picked, top=TOP_REASONS)
+        contributions = model.fraud.contributions(matrix[chosen])
+        found = explain.model_reasons(contributions, picked, top=TOP_REASONS)
         reasons[chosen] = [explain.to_json(r) for r in found]
     explained = np.zeros(x.height, dtype=np.bool_)
     explained[chosen] = True
