@@ -1,0 +1,91 @@
+"""CLI command of the event anomalies: ``quaywatch anomalies``.
+
+Kept apart from ``cli.py`` so that each file stays readable; ``cli.py`` registers it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+import polars as pl
+import typer
+from rich.table import Table
+
+from quaywatch.errors import InputError
+
+_DATE_FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z"]
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def anomalies(
+    ctx: typer.Context,
+    since: Annotated[
+        datetime | None,
+        typer.Option(
+            help="Only consignments lodged at or after this moment (UTC unless it says).",
+            formats=_DATE_FORMATS,
+        ),
+    ] = None,
+    at: Annotated[
+        datetime | None,
+        typer.Option(
+            help="Look with the events known at this moment (default now).", formats=_DATE_FORMATS
+        ),
+    ] = None,
+    code: Annotated[
+        str | None, typer.Option(help="Only this detector, e.g. seal_changed or hub_dwell.")
+    ] = None,
+    stale: Annotated[
+        bool,
+        typer.Option(
+            "--stale", help="Only consignments with events received since their last assessment."
+        ),
+    ] = False,
+    limit: Annotated[int, typer.Option(min=1, help="Rows to show, heaviest first.")] = 50,
+) -> None:
+    """List consignments whose container events show anomalies, with the reasons."""
+    from quaywatch.cli import _store, console
+    from quaywatch.risk import anomaly
+    from quaywatch.risk.anomaly import reads
+
+    if code is not None and code.removeprefix("anomaly:") not in anomaly.DETECTORS:
+        known = ", ".join(anomaly.DETECTORS)
+        raise InputError(f"unknown detector {code!r}; the detectors are {known}", source="--code")
+    store = _store(ctx)
+    moment = _utc(at) if at else datetime.now(UTC)
+    boxes = reads.boxes(store)
+    keys = boxes.select("consignment_id", "version", "lodged_at").unique()
+    if since is not None:
+        keys = keys.filter(pl.col("lodged_at") >= _utc(since))
+    if stale:
+        keys = keys.join(reads.stale(store), on=["consignment_id", "version"], how="semi")
+    found = anomaly.detect(reads.events(store), boxes, at=moment, keys=keys)
+    if code is not None:
+        found = found.filter(pl.col("code") == f"anomaly:{code.removeprefix('anomaly:')}")
+    flagged = found.select("consignment_id", "version").n_unique()
+    console.print(
+        f"{flagged:,} of {keys.height:,} consignments show anomalies ({found.height:,} reasons) "
+        f"with the events known at {moment:%Y-%m-%d %H:%M} UTC.",
+        highlight=False,
+    )
+    if found.is_empty():
+        return
+    total = found.group_by("consignment_id", "version").agg(pl.col("weight").sum().alias("total"))
+    rows = (
+        found.join(total, on=["consignment_id", "version"])
+        .sort(["total", "consignment_id", "weight"], descending=[True, False, True])
+        .head(limit)
+    )
+    table = Table(title=f"Anomalies, heaviest first (up to {limit})")
+    for column in ("consignment", "detector", "weight", "lane", "reason"):
+        table.add_column(column, justify="right" if column == "weight" else "left")
+    for row in rows.iter_rows(named=True):
+        table.add_row(
+            f"{row['consignment_id']} v{row['version']}", row["code"].removeprefix("anomaly:"),
+            f"{row['weight']:.1f}", row["lane"] or "", row["text"],
+        )  # fmt: skip
+    console.print(table)
