@@ -350,6 +350,44 @@ audit_head = Table(
 )
 
 
+selection_runs = Table(
+    "selection_runs",
+    metadata,
+    Column("run_id", String(36), primary_key=True),
+    Column("window_from", UtcDateTime, nullable=False, doc="ETAs from (inclusive)"),
+    Column("window_to", UtcDateTime, nullable=False, doc="ETAs before (exclusive)"),
+    Column("capacity_source", Text, nullable=False, doc="the capacity file used"),
+    Column("capacity_sha256", String(64), nullable=False),
+    Column("random_rate", Float, nullable=False),
+    Column("seed", Integer, nullable=False),
+    Column("objective", Float, nullable=False, doc="expected detected value, EUR"),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("candidates", Integer, nullable=False),
+    Column("selected", Integer, nullable=False),
+    Column("overloads", Integer, nullable=False, doc="terminal shift resources rules overrun"),
+)
+
+control_decisions = Table(
+    "control_decisions",
+    metadata,
+    Column("run_id", String(36), primary_key=True),
+    Column("consignment_id", String(35), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("assessment_id", Integer, doc="the assessment decided on"),
+    Column("lane", String(6), nullable=False, doc="green, yellow, orange, red or blue"),
+    Column("control_type", String(11), doc="DOCUMENTARY, SCAN or PHYSICAL; null if none"),
+    Column("selected_by", String(7), nullable=False, doc="RULE, RANDOM, MODEL or NONE"),
+    Column("propensity", Float, nullable=False, doc="probability the policy selected it"),
+    Column("expected_value", Float, nullable=False, doc="expected detected value, EUR"),
+    Column("terminal", String(16), nullable=False),
+    Column("shift_start", UtcDateTime, nullable=False),
+    ForeignKeyConstraint(["run_id"], ["selection_runs.run_id"], ondelete="CASCADE"),
+    ForeignKeyConstraint(*_consignment_fk),
+    Index(None, "consignment_id", "version"),
+)
+
+
 def utcnow() -> datetime:
     """Now, timezone-aware, at the microsecond the store can keep."""
     return datetime.now(UTC)
