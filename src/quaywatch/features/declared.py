@@ -78,7 +78,7 @@ def _value_eur() -> pl.Expr:
 
 def _main_item(column: str, value: pl.Expr) -> pl.Expr:
     """``column`` of the consignment's main goods item: the one of highest declared value."""
-    return pl.col(column).sort_by(value.fill_null(-1.0), descending=True).first()
+    return pl.col(column).get(value.fill_null(-1.0).arg_max())
 
 
 def entity_keys(items: pl.DataFrame) -> pl.DataFrame:
