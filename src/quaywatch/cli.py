@@ -21,7 +21,7 @@ from rich.progress import (
 from rich.table import Table
 from typer.core import TyperGroup
 
-from quaywatch import cli_risk
+from quaywatch import cli_anomaly, cli_profiles, cli_risk, cli_screening, cli_select
 from quaywatch.audit import chain
 from quaywatch.config import Settings, load_settings
 from quaywatch.errors import ConfigurationError, InputError, QuaywatchError
@@ -261,6 +261,12 @@ def evaluate_command(
             how="left",
         )
         scorers.append(ScoreColumn("model", calibrated=True))
+        if test.get_column("rules").fill_null(0.0).abs().max() or 0.0 > 0:
+            # Profiles, anomalies, screening or the graph found something: show them apart
+            # and combined with the model, side by side.
+            scorers += [ScoreColumn("rules"), ScoreColumn("combined", calibrated=True)]
+        else:
+            test = test.drop("rules", "combined")
     result = evaluate(test, scorers, capacity_pct=capacity)
     if as_json:
         typer.echo(evaluation_report.to_json(result))
@@ -286,6 +292,9 @@ def generate(
     noise: Annotated[
         float, typer.Option(help="Share of consignments with an invalid identifier.")
     ] = 0.0,
+    watchlist_share: Annotated[
+        float, typer.Option(help="Share of known offenders on watchlists/offenders.csv.")
+    ] = 0.4,
 ) -> None:
     """Generate synthetic port traffic with injected fraud patterns and its ground truth."""
     try:
@@ -294,7 +303,7 @@ def generate(
         raise ConfigurationError(f"--start {start!r} is not a date (YYYY-MM-DD)") from None
     result = traffic.generate(
         out, days=days, per_day=per_day, seed=seed, start=first_day, port_of_discharge=port,
-        noise=noise,
+        noise=noise, watchlist_share=watchlist_share,
     )  # fmt: skip
     table = Table(title=f"Generated traffic in {out}")
     table.add_column("pattern")
@@ -449,6 +458,11 @@ def benchmark_kcs(
 
 app.command()(cli_risk.train)
 app.command()(cli_risk.score)
+app.command()(cli_anomaly.anomalies)
+app.command()(cli_screening.screen)
+app.command()(cli_select.select)
+app.add_typer(cli_profiles.app, name="profiles")
+app.add_typer(cli_screening.watchlists_app, name="watchlists")
 
 
 def main() -> None:

@@ -82,6 +82,13 @@ def score(
         Path | None, typer.Option("--model", help="Model or models folder (default: current).")
     ] = None,
     top: Annotated[int, typer.Option(help="Highest scores to show with their reasons.")] = 10,
+    at: Annotated[
+        datetime | None,
+        typer.Option(
+            help="Assess as of this moment: outcomes, events and lists known then (default now).",
+            formats=_DATE_FORMATS,
+        ),
+    ] = None,
 ) -> None:
     """Assess stored consignments with the current model; store score, revenue and reasons."""
     from quaywatch.cli import _settings, _store, console
@@ -92,7 +99,8 @@ def score(
     store = _store(ctx)
     model = RiskModel.load(model_path or settings.model_dir)
     run = engine.score_store(
-        store, model, now=datetime.now(UTC), since=_utc(since) if since else None,
+        store, model, now=_utc(at) if at else datetime.now(UTC),
+        since=_utc(since) if since else None,
         rescore=rescore, actor=settings.actor,
         explain_rows=engine.Explain.ALL if explain_all else engine.Explain.AUTO,
     )  # fmt: skip
@@ -121,13 +129,19 @@ def score(
 
 
 def model_scores(store: Store, path: Path, split_at: datetime) -> pl.DataFrame:
-    """The probability ``assess`` gives each consignment lodged at or after ``split_at``.
+    """What ``assess`` gives each consignment lodged at or after ``split_at``.
 
     As a live run on ``split_at`` would have: the control outcomes known before then, and every
-    consignment's own lodging time for the entity histories. Columns: key and ``model``.
+    consignment's own lodging time for the entity histories. The other sources read what the
+    store holds now: the active profiles, and the container events and party links of the
+    evaluated consignments (an assessment is re-run as events arrive, up to discharge and
+    gate-out). Columns: key, ``model`` (the fraud model alone), ``rules`` (log-odds added by
+    profiles, anomalies, screening and graph) and ``combined`` (``risk.combine``).
     """
-    from quaywatch.risk import engine
+    from quaywatch.risk import engine, signals
     from quaywatch.risk.bundle import RiskModel
+    from quaywatch.risk.profiles.frame import read_parties
+    from quaywatch.risk.profiles.registry import active_profiles
     from quaywatch.store import reads
 
     model = RiskModel.load(path)
@@ -136,6 +150,14 @@ def model_scores(store: Store, path: Path, split_at: datetime) -> pl.DataFrame:
     items = history.filter(pl.col("lodged_at") >= split_at)
     found = engine.assess(
         items, history=history, outcomes=outcomes, model=model,
-        explain_rows=engine.Explain.NONE,
+        explain_rows=engine.Explain.NONE, profiles=active_profiles(store),
+        parties=read_parties(store),
+        hits=signals.store_hits(store, items, outcomes=outcomes, now=signals.EVERYTHING),
     )  # fmt: skip
-    return found.select("consignment_id", "version", pl.col("probability").alias("model"))
+    rules = (pl.col("probability") / (1 - pl.col("probability"))) / (
+        pl.col("model_probability") / (1 - pl.col("model_probability"))
+    )
+    return found.select(
+        "consignment_id", "version", pl.col("model_probability").alias("model"),
+        rules.log().fill_nan(0.0).alias("rules"), pl.col("probability").alias("combined"),
+    )  # fmt: skip

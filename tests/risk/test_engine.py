@@ -7,6 +7,8 @@ fifth of the consignments (so a model has enough labels at test size), imported 
 from __future__ import annotations
 
 import json
+import math
+import shutil
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -43,6 +45,17 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, Pat
     store.close()
 
 
+def trained(world: tuple[Store, Path]) -> RiskModel:
+    """The model trained on the module's store until ``UNTIL``, trained once per worker."""
+    store, root = world
+    if not (root / "models").is_dir():
+        items = reads.goods_item_rows(store, lodged_before=UNTIL)
+        outcomes = reads.control_outcomes(store, known_before=UNTIL)
+        train.fit(items, outcomes, until=UNTIL, capacity_pct=3.0,
+                  params={"num_threads": 1}).save(root / "models")  # fmt: skip
+    return RiskModel.load(root / "models")
+
+
 def test_train_save_load_score_and_explain(world: tuple[Store, Path]) -> None:
     store, root = world
     items = reads.goods_item_rows(store, lodged_before=UNTIL)
@@ -50,11 +63,11 @@ def test_train_save_load_score_and_explain(world: tuple[Store, Path]) -> None:
     model = train.fit(items, outcomes, until=UNTIL, capacity_pct=3.0, params={"num_threads": 1})
     assert model.metrics["labelled"] >= train.MIN_LABELLED
     assert 0 < model.review_probability < 1
-    folder = model.save(root / "models")
-    loaded = RiskModel.load(root / "models")  # the current one
+    folder = model.save(root / "first-models")
+    loaded = RiskModel.load(root / "first-models")  # the current one
     assert loaded.version == model.version and folder.name == model.version
     with pytest.raises(ModelError, match="already exists"):
-        model.save(root / "models")
+        model.save(root / "first-models")
 
     now = datetime(2026, 12, 1, tzinfo=UTC)
     run = engine.score_store(store, loaded, now=now, since=UNTIL)
@@ -63,7 +76,12 @@ def test_train_save_load_score_and_explain(world: tuple[Store, Path]) -> None:
     assert stored["probability"].is_between(0, 1).all()
     assert (stored["score"] == (stored["probability"] * 100).round(1)).all()
     review = stored.filter(pl.col("probability") >= loaded.review_probability)
-    assert review["explained"].all() and run.explained == review.height > 0
+    assert review["explained"].all() and review.height > 0
+    # Below the review probability, only consignments another source hit carry reasons.
+    flagged = stored.filter(pl.col("probability") < loaded.review_probability, "explained")
+    assert run.explained == review.height + flagged.height
+    for text in flagged["reasons"]:
+        assert any(r.source is not explain.Source.MODEL for r in explain.from_json(text))
     first = explain.from_json(review.sort("score", descending=True)["reasons"][0])
     assert first and all(r.weight > 0 for r in first)
     assert not stored.filter(~pl.col("explained"))["reasons"].str.contains("model:").any()
@@ -77,7 +95,7 @@ def test_train_save_load_score_and_explain(world: tuple[Store, Path]) -> None:
 
 def test_assessments_do_not_depend_on_the_batch_they_are_in(world: tuple[Store, Path]) -> None:
     store, root = world
-    model = RiskModel.load(root / "models")
+    model = trained(world)
     history = reads.goods_item_rows(store)
     outcomes = reads.control_outcomes(store, known_before=UNTIL)
     later = history.filter(pl.col("lodged_at") >= UNTIL)
@@ -122,3 +140,76 @@ def test_cli_train_score_and_evaluate_the_model(world: tuple[Store, Path]) -> No
     assert results["model"]["auc"] > 0.6
     out = runner.invoke(app, ["--database", url, "score", "--model", str(root / "nothing")])
     assert out.exit_code != 0 and "no trained model" in out.output
+
+
+PROFILE = """\
+id: TEST-REEFERS
+version: 1
+description: Every reefer
+owner: tests
+reason: "reefer loaded at {port_of_loading}"
+condition: reefer
+action:
+  weight: 2.0
+"""
+
+
+def test_scoring_combines_profiles_and_screening_with_the_model(
+    world: tuple[Store, Path], tmp_path: Path
+) -> None:
+    """The user's path: a profile activated and a watchlist loaded change the next scoring run."""
+    _, root = world
+    shutil.copy(root / "q.db", tmp_path / "q.db")  # the module's store stays as it was
+    url = f"sqlite:///{tmp_path / 'q.db'}"
+    store = Store.open(url)
+    runner = CliRunner()
+    (tmp_path / "reefers.yaml").write_text(PROFILE)
+    for args in (["profiles", "load", str(tmp_path / "reefers.yaml")],
+                 ["profiles", "activate", "TEST-REEFERS"]):  # fmt: skip
+        out = runner.invoke(app, ["--database", url, *args])
+        assert out.exit_code == 0, out.output
+    items = reads.goods_item_rows(store).filter(
+        pl.col("lodged_at") >= datetime(2026, 11, 13, tzinfo=UTC)
+    )
+    target = items.row(0, named=True)
+    phone = store_party_phone(store, target["consignee_key"])
+    (tmp_path / "list.csv").write_text(
+        "entry_id,name,address,country,identifiers,category,note\n"
+        f"T1,Somebody Else Entirely,,BE,{phone},drugs,test entry\n"
+    )
+    out = runner.invoke(app, ["--database", url, "watchlists", "load", str(tmp_path / "list.csv"),
+                              "--id", "TEST", "--source", "tests", "--date", "2026-10-01"])  # fmt: skip
+    assert out.exit_code == 0, out.output
+
+    model = trained(world)
+    run = engine.score_store(store, model, now=datetime(2026, 12, 1, tzinfo=UTC),
+                             since=datetime(2026, 11, 13, tzinfo=UTC), rescore=True)  # fmt: skip
+    found = run.assessments
+    stored = reads.latest_assessments(store, run_id=run.run_id)
+    assert stored.height == found.height and stored["profile_version"].is_not_null().all()
+    reefers = items.filter(pl.col("container_size_type").str.slice(2, 1) == "R")
+    hit = found.filter(pl.col("consignment_id").is_in(reefers["consignment_id"].implode()))
+    assert hit.height > 0 and hit["explained"].all()
+    # The profile's weight multiplies the model's odds by e² (other hits only add to it).
+    odds = (hit["probability"] / (1 - hit["probability"])) / (
+        hit["model_probability"] / (1 - hit["model_probability"]))  # fmt: skip
+    assert (odds >= math.exp(2.0) * 0.999).all()
+    assert (odds - math.exp(2.0)).abs().min() < 1e-6
+    others = found.filter(~pl.col("consignment_id").is_in(reefers["consignment_id"].implode()))
+    assert (others["probability"] >= others["model_probability"]).all()
+    reasons = explain.from_json(hit["reasons"][0])
+    assert any(r.code == "profile:TEST-REEFERS" and r.text.startswith("reefer loaded at")
+               for r in reasons)  # fmt: skip
+    listed = found.filter(pl.col("consignment_id") == target["consignment_id"]).row(0, named=True)
+    assert listed["lane_floor"] == "red" and listed["critical"]
+    assert any(r.code == "screening:TEST" for r in explain.from_json(listed["reasons"]))
+    store.close()
+
+
+def store_party_phone(store: Store, party_key: str) -> str:
+    with store.reading() as conn:
+        phone = conn.execute(
+            select(tables.parties.c.phone).where(tables.parties.c.party_key == party_key)
+        ).scalar_one()
+    assert phone
+    return str(phone)

@@ -25,8 +25,12 @@ import polars as pl
 
 from quaywatch.audit import chain
 from quaywatch.features import assessment, declared
-from quaywatch.risk import explain
+from quaywatch.risk import anomaly, combine, explain, signals
+from quaywatch.risk import hits as hitframe
 from quaywatch.risk.bundle import RiskModel
+from quaywatch.risk.profiles.apply import ProfileSet
+from quaywatch.risk.profiles.frame import read_parties, with_extras
+from quaywatch.risk.profiles.registry import active_profiles
 from quaywatch.store import reads, tables
 from quaywatch.store.store import Store
 
@@ -49,13 +53,20 @@ def assess(
     outcomes: pl.DataFrame,
     model: RiskModel,
     explain_rows: Explain = Explain.AUTO,
+    profiles: ProfileSet | None = None,
+    parties: pl.DataFrame | None = None,
+    hits: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Assess the consignments of ``items`` (goods-item rows, ``store.reads.goods_item_rows``).
 
     ``history`` holds the goods-item rows of every consignment known (it may include
-    ``items``), ``outcomes`` the control outcomes known now. Returns, per consignment in the
-    order of ``items``: ``consignment_id``, ``version``, ``lodged_at``, ``probability``,
-    ``score``, ``revenue_at_stake_eur``, ``reasons`` (JSON) and ``explained``.
+    ``items``), ``outcomes`` the control outcomes known now. ``profiles`` run on the batch
+    (``parties``, from ``profiles.frame.read_parties``, gives them party names); ``hits`` are
+    what the other sources found (anomalies, screening, graph; a hits frame, ``risk.hits``).
+    Returns, per consignment in the order of ``items``: ``consignment_id``, ``version``,
+    ``lodged_at``, ``probability`` (combined, ``risk.combine``), ``model_probability``,
+    ``score``, ``revenue_at_stake_eur``, ``lane_floor``, ``referral``, ``critical``,
+    ``reasons`` (JSON) and ``explained``.
     """
     batch = assessment.assessment_frame(
         items, history=history, outcomes=outcomes, reference=model.reference
@@ -66,10 +77,19 @@ def assess(
     same = model.revenue.features == model.fraud.features
     probability = model.fraud.predict_proba(matrix)[:, 1]
     revenue = np.maximum(model.revenue.predict(matrix if same else x), 0.0)
+    found = [] if hits is None else [hits]
+    if profiles is not None and len(profiles):
+        found.append(profiles.apply(with_extras(batch, items, parties)))
+    keys = batch.select(declared.KEY)
+    every = pl.concat([hitframe.conform(h) for h in found]) if found else hitframe.empty()
+    every = every.join(keys, on=list(declared.KEY), how="semi")
+    combined = combine.combine(keys.with_columns(pl.Series("probability", probability)), every)
+    probability = combined.get_column("probability").to_numpy()
     if explain_rows is Explain.ALL:
         chosen = np.arange(x.height)
     elif explain_rows is Explain.AUTO:
-        chosen = np.flatnonzero(probability >= model.review_probability)
+        flagged = combined.select(pl.col("added") > 0).to_series().to_numpy()
+        chosen = np.flatnonzero((probability >= model.review_probability) | flagged)
     else:
         chosen = np.arange(0)
     # Most rows carry no reason: their JSON is a constant, not a serialisation each.
@@ -77,14 +97,20 @@ def assess(
     if chosen.size:
         picked = x[chosen]
         contributions = model.fraud.contributions(matrix[chosen])
-        found = explain.model_reasons(contributions, picked, top=TOP_REASONS)
-        reasons[chosen] = [explain.to_json(r) for r in found]
+        from_model = explain.model_reasons(contributions, picked, top=TOP_REASONS)
+        from_hits = combine.hit_reasons(keys[chosen], every)
+        merged = explain.merge(from_model, from_hits, top=TOP_REASONS)
+        reasons[chosen] = [explain.to_json(r) for r in merged]
     explained = np.zeros(x.height, dtype=np.bool_)
     explained[chosen] = True
     return batch.select(*declared.KEY, "lodged_at").with_columns(
         pl.Series("probability", probability),
+        combined.get_column("model_probability"),
         pl.Series("score", np.round(probability * 100, 1)),
         pl.Series("revenue_at_stake_eur", np.round(revenue, 2)),
+        combined.get_column("lane_floor"),
+        combined.get_column("referral"),
+        combined.get_column("critical"),
         pl.Series("reasons", reasons.tolist(), pl.String),
         pl.Series("explained", explained),
     )
@@ -111,28 +137,34 @@ def score_store(
     actor: str = "system",
     explain_rows: Explain = Explain.AUTO,
 ) -> ScoringRun:
-    """Assess stored consignments with ``model`` and store the assessments.
+    """Assess stored consignments with ``model`` and every active source; store the results.
 
-    Without ``rescore``, only consignments this model version has not assessed yet; with
-    ``since``, only those lodged at or after it. Outcomes are those known at ``now``.
+    Without ``rescore``: consignments this model version has not assessed yet, and those whose
+    containers received events since their latest assessment (re-assessment); with ``since``,
+    only those lodged at or after it. Outcomes are those known at ``now``; so are the events,
+    watchlists and party links the other sources read (``risk.signals``).
     """
     history = reads.goods_item_rows(store)
     outcomes = reads.control_outcomes(store, known_before=now)
     items = history if since is None else history.filter(pl.col("lodged_at") >= since)
     if not rescore:
         done = reads.assessed(store, model.version)
-        items = items.join(done, on=list(declared.KEY), how="anti")
+        due = done.join(anomaly.stale(store), on=list(declared.KEY), how="anti")
+        items = items.join(due, on=list(declared.KEY), how="anti")
     run_id = str(uuid.uuid4())
     if items.is_empty():
         return ScoringRun(run_id, model.version, 0, 0, pl.DataFrame())
+    profiles = active_profiles(store)
     found = assess(
-        items, history=history, outcomes=outcomes, model=model, explain_rows=explain_rows
-    )
+        items, history=history, outcomes=outcomes, model=model, explain_rows=explain_rows,
+        profiles=profiles, parties=read_parties(store),
+        hits=signals.store_hits(store, items, outcomes=outcomes, now=now),
+    )  # fmt: skip
     rows = found.drop("lodged_at").with_columns(
         pl.lit(run_id).alias("run_id"),
         pl.lit(now).alias("assessed_at"),
         pl.lit(model.version).alias("model_version"),
-        pl.lit(None, pl.String).alias("profile_version"),
+        pl.lit(profiles.version if len(profiles) else None, pl.String).alias("profile_version"),
     )
     columns = [c.name for c in tables.assessments.columns if c.name != "assessment_id"]
     explained = int(found.get_column("explained").sum())
@@ -141,6 +173,7 @@ def score_store(
         chain.append(
             conn, actor=actor, action="score", object_type="scoring_run", object_id=run_id,
             details={"model_version": model.version, "assessed": found.height,
-                     "explained": explained, "since": since.isoformat() if since else None},
+                     "explained": explained, "since": since.isoformat() if since else None,
+                     "profile_version": profiles.version if len(profiles) else None},
         )  # fmt: skip
     return ScoringRun(run_id, model.version, found.height, explained, found)

@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 from sqlalchemy import DateTime as _DateTime
 from sqlalchemy.types import TypeDecorator
@@ -253,6 +254,16 @@ assessments = Table(
     Column("revenue_at_stake_eur", Float, nullable=False, doc="expected duties and taxes"),
     Column("reasons", Text, nullable=False, doc="JSON list of reasons, strongest first"),
     Column("explained", Boolean, nullable=False, doc="whether reasons were computed"),
+    Column("model_probability", Float, doc="the fraud model's probability alone"),
+    Column("lane_floor", String(6), doc="the lowest lane a profile or anomaly demands"),
+    Column("referral", String(3), doc="pre-loading referral demanded: RFI, RFS or DNL"),
+    Column(
+        "critical",
+        Boolean,
+        nullable=False,
+        server_default=false(),
+        doc="a security or health threat, weighed above revenue by selection",
+    ),  # fmt: skip
     ForeignKeyConstraint(*_consignment_fk),
     Index(None, "consignment_id", "version"),
     Index(None, "run_id"),

@@ -13,6 +13,8 @@ Writes, under ``out``:
 - ``truth/truth.parquet``: one row per consignment (pattern, revenue at stake, ...), and
   ``truth/parties.parquet``: every generated party with its hidden attributes. Intake never
   reads ``truth/``; evaluation does.
+- ``watchlists/offenders.csv``: with ``watchlist_share``, a watchlist of part of the known
+  offenders (``synth.watchlist``), for ``quaywatch watchlists load``;
 - ``manifest.json``: seed, parameters, counts per pattern and the generator version.
 
 The same arguments give byte-identical files. Days are generated one at a time from a
@@ -36,6 +38,7 @@ from quaywatch.intake.outcomes import COLUMNS as OUTCOME_COLUMNS
 from quaywatch.synth import controls, journeys, world
 from quaywatch.synth import noise as feed_noise
 from quaywatch.synth import parties as population
+from quaywatch.synth import watchlist as offenders
 from quaywatch.synth.day import generate_day
 from quaywatch.synth.patterns import PATTERN_NAMES, PatternRates
 
@@ -91,13 +94,15 @@ def generate(
     with_events: bool = True,
     legacy_controls: bool = True,
     control_rates: controls.ControlRates | None = None,
+    watchlist_share: float = 0.0,
 ) -> Traffic:
     """Generate ``days`` days of ``per_day`` consignments bound for ``port_of_discharge``.
 
     ``noise`` is the share of consignments with an invalid identifier (plus as many name typos
     and twice as many missing optional fields); ``rates`` sets how often each pattern occurs;
     ``with_events`` false skips the DCSA events (faster, for pattern statistics);
-    ``legacy_controls`` false skips the control history, ``control_rates`` sizes it.
+    ``legacy_controls`` false skips the control history, ``control_rates`` sizes it;
+    ``watchlist_share`` above 0 also writes a watchlist of that share of the known offenders.
     """
     port_of_discharge = port_of_discharge.strip().upper()
     _check(days, per_day, seed, port_of_discharge, noise)
@@ -147,6 +152,9 @@ def generate(
     truth_path = out / "truth" / "truth.parquet"
     truth.write_parquet(truth_path, statistics=False)
     people.table.write_parquet(out / "truth" / "parties.parquet", statistics=False)
+    if watchlist_share > 0:  # its own stream [seed, 3]: the other files do not depend on it
+        offenders.write(out / "watchlists" / "offenders.csv", people.table,
+                        np.random.default_rng([seed, 3]), start, watchlist_share)  # fmt: skip
     outcome_files = _write_outcomes(out, history) if legacy_controls else []
     outcomes = (
         pl.concat(history) if history else pl.DataFrame({"result": []}, {"result": pl.String})

@@ -1,0 +1,119 @@
+"""Combination: one score, lane floor and referral from the model and every other risk source.
+
+The fraud model gives a calibrated probability ``p`` from what it learnt on past controls. Risk
+profiles, event anomalies, watchlist screening and the party graph report *hits*
+(``risk.hits``), each with a weight on the log-odds scale: how many times more likely a hit
+makes fraud, as a logarithm (0.7 ≈ twice, 2.3 ≈ ten times). The combined probability is
+
+    logit(p_combined) = logit(p_model) + Σ weight of the consignment's hits
+
+where each hit code counts once (its heaviest hit) and the sum is capped at ``MAX_ADDED``
+log-odds so that a pile of weak hits cannot outrank everything. This is the rule an analyst can
+check by hand: the model's odds, multiplied by each hit's factor. It treats the sources as
+independent evidence; they mostly are (the model reads declarations and track records, the
+anomalies read container events, screening reads watchlists, the graph reads contact links), and
+where a profile restates what the model already knows (low value per kg), its author should
+give it a modest weight (docs/risk-engine.md, "How the score is made").
+
+Besides the score, hits can demand more than a score can express:
+
+- ``lane_floor``: the lowest lane the consignment may get (``green`` < ``yellow`` < ``orange``
+  < ``red``), the strictest demanded by any hit;
+- ``referral``: a pre-loading referral, the strongest demanded (``RFI`` < ``RFS`` < ``DNL``);
+- ``critical``: a threat to security or health (drugs, weapons, protected species) rather than
+  revenue, which selection weighs above money: any hit demanding ``orange`` or ``red`` or a
+  ``DNL``.
+
+Selection honours lane floors and referrals before it optimises (docs/selection.md).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from quaywatch.features import declared
+from quaywatch.risk import hits as hitframe
+from quaywatch.risk.explain import Reason, Source
+
+LANES = ("green", "yellow", "orange", "red")
+REFERRALS = ("RFI", "RFS", "DNL")
+#: The most log-odds all hits together may add (e¹⁰ ≈ 22,000×: enough to top any list).
+MAX_ADDED = 10.0
+_EPS = 1e-9
+
+
+def _rank(column: str, order: tuple[str, ...]) -> pl.Expr:
+    ranks = list(range(1, len(order) + 1))
+    return pl.col(column).replace_strict(list(order), ranks, default=0, return_dtype=pl.Int8)
+
+
+def per_consignment(hits: pl.DataFrame) -> pl.DataFrame:
+    """Per consignment hit: ``added`` log-odds, ``lane_floor``, ``referral``, ``critical``.
+
+    ``hits`` is a hits frame; a code hitting one consignment twice counts once, its heaviest.
+    """
+    frame = hitframe.conform(hits)
+    strongest = frame.group_by(*declared.KEY, "code").agg(
+        pl.col("weight").max(),
+        _rank("lane", LANES).max().alias("lane_rank"),
+        _rank("referral", REFERRALS).max().alias("referral_rank"),
+    )
+    totals = strongest.group_by(*declared.KEY).agg(
+        pl.col("weight").clip(lower_bound=0.0).sum().clip(upper_bound=MAX_ADDED).alias("added"),
+        pl.col("lane_rank").max(),
+        pl.col("referral_rank").max(),
+    )
+    return totals.select(
+        *declared.KEY,
+        "added",
+        _label("lane_rank", LANES).alias("lane_floor"),
+        _label("referral_rank", REFERRALS).alias("referral"),
+        ((pl.col("lane_rank") >= LANES.index("orange") + 1)
+         | (pl.col("referral_rank") == REFERRALS.index("DNL") + 1)).alias("critical"),
+    )  # fmt: skip
+
+
+def _label(column: str, order: tuple[str, ...]) -> pl.Expr:
+    ranks = list(range(1, len(order) + 1))
+    return pl.col(column).replace_strict(ranks, list(order), default=None, return_dtype=pl.String)
+
+
+def combine(assessed: pl.DataFrame, hits: pl.DataFrame) -> pl.DataFrame:
+    """``assessed`` (``declared.KEY`` and the model's ``probability``) with every source merged.
+
+    Adds ``model_probability`` (the model alone), replaces ``probability`` with the combined one
+    and adds ``added`` (log-odds from hits), ``lane_floor``, ``referral`` and ``critical``, in the
+    order of ``assessed``. A consignment without hits keeps the model's probability.
+    """
+    merged = assessed.join(
+        per_consignment(hits), on=list(declared.KEY), how="left", maintain_order="left"
+    )
+    p = merged.get_column("probability").to_numpy().astype(np.float64)
+    added = merged.get_column("added").fill_null(0.0).to_numpy()
+    clipped = np.clip(p, _EPS, 1 - _EPS)
+    combined = 1 / (1 + np.exp(-(np.log(clipped / (1 - clipped)) + added)))
+    combined = np.where(added > 0, combined, p)
+    return merged.with_columns(
+        pl.col("probability").alias("model_probability"),
+        pl.Series("probability", combined),
+        pl.col("added").fill_null(0.0),
+        pl.col("critical").fill_null(False),
+    )
+
+
+def hit_reasons(keys: pl.DataFrame, hits: pl.DataFrame) -> list[list[Reason]]:
+    """Per row of ``keys`` (``declared.KEY``), its hits as reasons, heaviest first."""
+    frame = hitframe.conform(hits)
+    if frame.is_empty():
+        return [[] for _ in range(keys.height)]
+    indexed = keys.select(declared.KEY).with_row_index("__row")
+    rows = frame.join(indexed, on=list(declared.KEY), how="inner").sort(
+        "__row", "weight", descending=[False, True]
+    )
+    result: list[list[Reason]] = [[] for _ in range(keys.height)]
+    for row, code, text, weight, source in rows.select(
+        "__row", "code", "text", "weight", "source"
+    ).iter_rows():
+        result[row].append(Reason(code, text, float(weight), Source(source)))
+    return result

@@ -1,0 +1,74 @@
+"""What the risk sources other than the model and the profiles say about stored consignments.
+
+``store_hits`` gathers, for the consignments a scoring run assesses, the hits of every source
+that reads the store beyond the declarations, each as of the moment it would have been used:
+
+- container-event anomalies (``risk.anomaly``) with the events received by ``now``: an
+  assessment is re-run as events arrive (``anomaly.stale``), up to discharge and gate-out;
+- watchlist screening of the parties (``risk.screening``) against the lists published by
+  ``now``;
+- risk propagated through the party graph (``risk.graph``) as of the end of each consignment's
+  lodging day, capped at ``now``: the parties and links known then, the outcomes given. A
+  party is "young" relative to that day, as a daily run would have seen it.
+
+A party on a watchlist is reported by screening; the graph's ``offender`` hit (the party is
+itself a seed of the propagation) would say the same again, so it is dropped where screening
+hit the consignment. The engine merges what remains with the model and the profiles
+(``risk.combine``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import polars as pl
+
+from quaywatch.features import declared
+from quaywatch.risk import anomaly, graph, screening
+from quaywatch.risk import hits as hitframe
+from quaywatch.store.store import Store
+
+_ROLES = ("consignee", "consignor", "declarant", "notify_party")
+#: ``now`` for an evaluation that looks at everything the store holds (generated traffic may
+#: lie in the future of the wall clock).
+EVERYTHING = datetime(9999, 12, 30, tzinfo=UTC)
+
+
+def store_hits(
+    store: Store, items: pl.DataFrame, *, outcomes: pl.DataFrame, now: datetime
+) -> pl.DataFrame:
+    """The hits of every store-reading source for the consignments of ``items``.
+
+    ``items`` are goods-item rows (``store.reads.goods_item_rows``) of the consignments to
+    assess; ``outcomes`` the control outcomes the graph may seed from (known at ``now``, or
+    before an evaluation split).
+    """
+    roles = [f"{role}_key" for role in _ROLES if f"{role}_key" in items.columns]
+    consignments = items.group_by(*declared.KEY).agg(pl.col("lodged_at", *roles).first())
+    keys = consignments.select(declared.KEY)
+    found = [
+        anomaly.detect_store(store, keys, now=now),
+        screened := screening.screen_store(store, consignments, at=now),
+        _graph_hits(store, consignments, outcomes=outcomes, now=now).join(
+            screened.select(declared.KEY).unique().with_columns(pl.lit("graph:offender").alias("code")),
+            on=[*declared.KEY, "code"], how="anti",
+        ),
+    ]  # fmt: skip
+    return pl.concat([hitframe.conform(h) for h in found])
+
+
+def _graph_hits(
+    store: Store, consignments: pl.DataFrame, *, outcomes: pl.DataFrame, now: datetime
+) -> pl.DataFrame:
+    """Graph hits per lodging day, each as of that day's end (at most ``now``)."""
+    data = graph.load(store)
+    entries = screening.watchlist_entries(store, as_of=now.date())
+    days = consignments.with_columns(pl.col("lodged_at").dt.truncate("1d").alias("__day"))
+    found = [hitframe.empty()]
+    for (day,), batch in days.partition_by("__day", as_dict=True, maintain_order=True).items():
+        at = min(day + timedelta(days=1), now)
+        scores = graph.party_risk(
+            data, outcomes.filter(pl.col("known_at") < at), at=at, entries=entries
+        )
+        found.append(hitframe.conform(graph.graph_hits(batch.drop("__day"), scores)))
+    return pl.concat(found)
