@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import tempfile
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,6 +23,7 @@ from typer.core import TyperGroup
 
 from quaywatch import cli_anomaly, cli_profiles, cli_risk, cli_screening, cli_select
 from quaywatch.audit import chain
+from quaywatch.cli_common import DATE_FORMATS, utc
 from quaywatch.config import Settings, load_settings
 from quaywatch.errors import ConfigurationError, InputError, QuaywatchError
 from quaywatch.intake import quarantine
@@ -212,7 +213,7 @@ def evaluate_command(
         datetime,
         typer.Option(
             help="Evaluate consignments lodged at or after this moment (UTC unless it says).",
-            formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z"],
+            formats=DATE_FORMATS,
         ),
     ],
     capacity_pct: Annotated[
@@ -244,7 +245,7 @@ def evaluate_command(
     capacity = settings.control_capacity_pct if capacity_pct is None else capacity_pct
     if not 0 < capacity <= 100:
         raise ConfigurationError(f"--capacity-pct must be above 0 and at most 100, got {capacity}")
-    split_at = split.replace(tzinfo=UTC) if split.tzinfo is None else split.astimezone(UTC)
+    split_at = utc(split)
     known = load_truth(truth)
     stored = consignments_with_truth(_store(ctx), known)
     _, test = time_split(stored, split_at)

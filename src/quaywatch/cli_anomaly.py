@@ -12,13 +12,8 @@ import polars as pl
 import typer
 from rich.table import Table
 
+from quaywatch.cli_common import DATE_FORMATS, utc
 from quaywatch.errors import InputError
-
-_DATE_FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z"]
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def anomalies(
@@ -27,13 +22,13 @@ def anomalies(
         datetime | None,
         typer.Option(
             help="Only consignments lodged at or after this moment (UTC unless it says).",
-            formats=_DATE_FORMATS,
+            formats=DATE_FORMATS,
         ),
     ] = None,
     at: Annotated[
         datetime | None,
         typer.Option(
-            help="Look with the events known at this moment (default now).", formats=_DATE_FORMATS
+            help="Look with the events known at this moment (default now).", formats=DATE_FORMATS
         ),
     ] = None,
     code: Annotated[
@@ -56,11 +51,11 @@ def anomalies(
         known = ", ".join(anomaly.DETECTORS)
         raise InputError(f"unknown detector {code!r}; the detectors are {known}", source="--code")
     store = _store(ctx)
-    moment = _utc(at) if at else datetime.now(UTC)
+    moment = utc(at) if at else datetime.now(UTC)
     boxes = reads.boxes(store)
     keys = boxes.select("consignment_id", "version", "lodged_at").unique()
     if since is not None:
-        keys = keys.filter(pl.col("lodged_at") >= _utc(since))
+        keys = keys.filter(pl.col("lodged_at") >= utc(since))
     if stale:
         keys = keys.join(reads.stale(store), on=["consignment_id", "version"], how="semi")
     found = anomaly.detect(reads.events(store), boxes, at=moment, keys=keys)

@@ -7,23 +7,19 @@ when it has served. ``cli.py`` registers this sub-app as ``profiles``.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
+from quaywatch.cli_common import DATE_FORMATS, utc
 from quaywatch.errors import ModelError, QuaywatchError
 
 app = typer.Typer(no_args_is_help=True, help="Analysts' risk profiles (YAML rules).")
 
-_DATE_FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z"]
 Files = Annotated[list[Path], typer.Argument(help="Profile YAML files.", show_default=False)]
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _percent(value: float | None) -> str:
@@ -68,11 +64,11 @@ def test_command(
     files: Files,
     since: Annotated[
         datetime,
-        typer.Option(help="First lodging moment of the traffic to test on.", formats=_DATE_FORMATS),
+        typer.Option(help="First lodging moment of the traffic to test on.", formats=DATE_FORMATS),
     ],
     until: Annotated[
         datetime | None,
-        typer.Option(help="End of the period (exclusive; default: now).", formats=_DATE_FORMATS),
+        typer.Option(help="End of the period (exclusive; default: now).", formats=DATE_FORMATS),
     ] = None,
     show: Annotated[int, typer.Option(help="Hits to show per profile.")] = 5,
 ) -> None:
@@ -88,8 +84,8 @@ def test_command(
         reference = RiskModel.load(settings.model_dir).reference
     except ModelError:
         reference = None  # no trained model yet: the trial fits its own reference
-    data = trial.trial_frame(_store(ctx), since=_utc(since),
-                             until=_utc(until) if until else None, reference=reference)  # fmt: skip
+    data = trial.trial_frame(_store(ctx), since=utc(since),
+                             until=utc(until) if until else None, reference=reference)  # fmt: skip
     report = trial.trial(profiles, data)
     table = Table(
         title=f"Profiles on {data.frame.height:,} consignments lodged from {since:%Y-%m-%d}"

@@ -15,13 +15,8 @@ import typer
 from rich.table import Table
 
 from quaywatch.audit import chain
+from quaywatch.cli_common import DATE_FORMATS, utc
 from quaywatch.store.store import Store
-
-_DATE_FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z"]
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def train(
@@ -30,7 +25,7 @@ def train(
         datetime | None,
         typer.Option(
             help="Learn from outcomes known before this moment (UTC unless it says; default now).",
-            formats=_DATE_FORMATS,
+            formats=DATE_FORMATS,
         ),
     ] = None,
     models: Annotated[
@@ -44,7 +39,7 @@ def train(
 
     settings = _settings(ctx)
     store = _store(ctx)
-    moment = _utc(until) if until else datetime.now(UTC)
+    moment = utc(until) if until else datetime.now(UTC)
     items = reads.goods_item_rows(store, lodged_before=moment)
     outcomes = reads.control_outcomes(store, known_before=moment)
     model = training.fit(items, outcomes, until=moment, capacity_pct=settings.control_capacity_pct)
@@ -69,7 +64,7 @@ def score(
     since: Annotated[
         datetime | None,
         typer.Option(
-            help="Only consignments lodged at or after this moment.", formats=_DATE_FORMATS
+            help="Only consignments lodged at or after this moment.", formats=DATE_FORMATS
         ),
     ] = None,
     rescore: Annotated[
@@ -86,7 +81,7 @@ def score(
         datetime | None,
         typer.Option(
             help="Assess as of this moment: outcomes, events and lists known then (default now).",
-            formats=_DATE_FORMATS,
+            formats=DATE_FORMATS,
         ),
     ] = None,
 ) -> None:
@@ -99,8 +94,8 @@ def score(
     store = _store(ctx)
     model = RiskModel.load(model_path or settings.model_dir)
     run = engine.score_store(
-        store, model, now=_utc(at) if at else datetime.now(UTC),
-        since=_utc(since) if since else None,
+        store, model, now=utc(at) if at else datetime.now(UTC),
+        since=utc(since) if since else None,
         rescore=rescore, actor=settings.actor,
         explain_rows=engine.Explain.ALL if explain_all else engine.Explain.AUTO,
     )  # fmt: skip

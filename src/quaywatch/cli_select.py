@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from quaywatch.cli_risk import _DATE_FORMATS, _utc
+from quaywatch.cli_common import DATE_FORMATS, utc
 
 
 def select(
@@ -19,12 +19,12 @@ def select(
         typer.Option(
             "--from",
             help="Consignments arriving (ETA) from this moment (UTC unless it says).",
-            formats=_DATE_FORMATS,
+            formats=DATE_FORMATS,
         ),
     ],
     window_to: Annotated[
         datetime,
-        typer.Option("--to", help="... until before this moment.", formats=_DATE_FORMATS),
+        typer.Option("--to", help="... until before this moment.", formats=DATE_FORMATS),
     ],
     capacity_file: Annotated[
         Path | None,
@@ -44,7 +44,7 @@ def select(
     settings = _settings(ctx)
     capacity = capacities.load(capacity_file)
     run = select_store(
-        _store(ctx), _utc(window_from), _utc(window_to), capacity,
+        _store(ctx), utc(window_from), utc(window_to), capacity,
         random_rate=random_rate, seed=seed, actor=settings.actor,
     )  # fmt: skip
     c = run.counts

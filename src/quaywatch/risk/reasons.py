@@ -20,6 +20,7 @@ timing).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Mapping
 from fnmatch import fnmatchcase
@@ -109,6 +110,7 @@ def _factor(x: float) -> str:
     return f"{x:,.0f}" if x >= 10 else f"{x:.1f}".removesuffix(".0")
 
 
+@functools.cache
 def entity_label(prefix: str) -> str:
     """The words for an entity prefix: ``hs6_origin`` → ``HS6 × origin``.
 
