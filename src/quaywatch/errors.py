@@ -9,6 +9,7 @@ with a non-zero exit code; the API (later) maps ``status`` to an HTTP response.
     ├── InputError                 a file a user handed us cannot be read as a whole
     │   └── RecordError            one record is bad: names file, location, record and field
     ├── NotFoundError              an id (quarantine entry, batch, ...) does not exist
+    ├── ConflictError              the action does not fit the object's state (an order done)
     ├── StoreError                 the database refused or failed an operation
     ├── ModelError                 a model file cannot be used, or data does not fit the model
     └── AuditChainError            the audit trail does not verify
@@ -78,6 +79,13 @@ class NotFoundError(QuaywatchError):
 
     status = 404
     exit_code = 3
+
+
+class ConflictError(QuaywatchError):
+    """The object exists but its state forbids the action (a finished order started again)."""
+
+    status = 409
+    exit_code = 2
 
 
 class StoreError(QuaywatchError):

@@ -398,6 +398,61 @@ control_decisions = Table(
     Index(None, "consignment_id", "version"),
 )
 
+inspection_orders = Table(
+    "inspection_orders",
+    metadata,
+    Column("order_id", String(35), primary_key=True, doc="also the control_id of its outcome"),
+    Column("run_id", String(36), nullable=False, doc="the selection run that asked for it"),
+    Column("consignment_id", String(35), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("decided_type", String(11), nullable=False, doc="the control the run decided"),
+    Column("control_type", String(11), nullable=False, doc="the control to make, after overrides"),
+    Column("lane", String(6), nullable=False),
+    Column("selected_by", String(7), nullable=False),
+    Column("propensity", Float, nullable=False),
+    Column("terminal", String(16), nullable=False),
+    Column("shift_start", UtcDateTime, nullable=False),
+    Column("state", String(11), nullable=False, doc="planned, in_progress, done or cancelled"),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("started_at", UtcDateTime),
+    Column("finished_at", UtcDateTime, doc="done or cancelled"),
+    Column("released_at", UtcDateTime, doc="when CUSR was emitted"),
+    ForeignKeyConstraint(["run_id"], ["selection_runs.run_id"]),
+    ForeignKeyConstraint(*_consignment_fk),
+    Index(None, "consignment_id", "decided_type", unique=True),
+    Index(None, "state"),
+)
+
+scan_results = Table(
+    "scan_results",
+    metadata,
+    Column("scan_id", String(35), primary_key=True),
+    Column("order_id", String(35), nullable=False),
+    Column("image_ref", Text, nullable=False, doc="where the NII image is kept"),
+    Column("verdict", String(10), nullable=False, doc="clear or suspicious"),
+    Column("analyst", String(128), nullable=False, doc="the image analyst"),
+    Column("recorded_at", UtcDateTime, nullable=False),
+    Column("recorded_by", String(128), nullable=False),
+    ForeignKeyConstraint(["order_id"], ["inspection_orders.order_id"]),
+    Index(None, "order_id"),
+)
+
+order_history = Table(
+    "order_history",
+    metadata,
+    Column("entry_id", Integer, primary_key=True, autoincrement=True),
+    Column("order_id", String(35), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("action", String(16), nullable=False, doc="create, start, scan, finding, override, ..."),
+    Column("from_state", String(11)),
+    Column("to_state", String(11)),
+    Column("reason", Text, doc="an officer's reason, mandatory for overrides"),
+    Column("details", Text, nullable=False, doc="canonical JSON"),
+    ForeignKeyConstraint(["order_id"], ["inspection_orders.order_id"]),
+    Index(None, "order_id"),
+)
+
 
 def utcnow() -> datetime:
     """Now, timezone-aware, at the microsecond the store can keep."""

@@ -91,6 +91,20 @@ def test_stale_lists_consignments_with_events_since_their_assessment(
             pl.lit("[]").alias("reasons"), pl.lit(False).alias("explained"),
         ))  # fmt: skip
     assert stale(store).is_empty()
+    # quaywatch's own customs events (selected for scan...) are decisions, not news.
+    box = boxes.join(assessed, on=["consignment_id", "version"]).row(0, named=True)
+    now = tables.utcnow()
+    with store.transaction() as conn:
+        conn.execute(tables.events.insert(), [{
+            "event_id": "own-cuss-1", "content_sha256": "0" * 64, "event_type": "EQUIPMENT",
+            "classifier": "ACT", "event_code": "CUSS", "event_time": now, "created_time": now,
+            "un_locode": "BEANR", "facility_type": "POTE", "container_number":
+            box["container_number"], "empty_indicator": "LADEN", "vessel_imo": None,
+            "transport_document": box["transport_document"], "is_transshipment": False,
+            "received_at": now, "batch_id": "own",
+        }])  # fmt: skip
+    assert stale(store).is_empty()
+    assert "own-cuss-1" not in reads.events(store)["event_id"].to_list()
     _ingest(store, second)
     later = [json.loads(line) for line in second.read_text().splitlines()]
     touched = pl.DataFrame({

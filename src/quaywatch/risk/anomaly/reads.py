@@ -28,12 +28,18 @@ def _frame(
         raise StoreError(f"cannot read from the store: {exc.orig}") from exc
 
 
+#: The customs events quaywatch emits itself (selected for scan, for inspection, released):
+#: decisions about a container, not news of its journey, so they neither feed the detectors
+#: nor make a consignment due for re-assessment.
+OWN_EVENTS = ("CUSS", "CUSI", "CUSR")
+
+
 def events(store: Store) -> pl.DataFrame:
-    """Every stored container event with its seals (``frames.EVENTS``)."""
+    """Every stored container event with its seals (``frames.EVENTS``), but ``OWN_EVENTS``."""
     e, s = tables.events, tables.event_seals
     names = [n for n in EVENTS.names() if n != "seals"]
-    rows = _frame(store, select(*(e.c[n] for n in names)),
-                  {n: EVENTS[n] for n in names})  # fmt: skip
+    query = select(*(e.c[n] for n in names)).where(e.c.event_code.not_in(OWN_EVENTS))
+    rows = _frame(store, query, {n: EVENTS[n] for n in names})
     seals = _frame(
         store,
         select(s.c.event_id, s.c.seal_number, s.c.source),
@@ -86,7 +92,7 @@ def stale(store: Store) -> pl.DataFrame:
     events after the consignment's latest assessment (``assessed_at``).
 
     An event counts for a consignment when it names one of its containers and either its
-    transport document or none. One query on either backend.
+    transport document or none, and is not one of ``OWN_EVENTS``. One query on either backend.
     """
     a, c, k, e = tables.assessments, tables.consignments, tables.containers, tables.events
     latest = (
@@ -106,7 +112,8 @@ def stale(store: Store) -> pl.DataFrame:
             & or_(
                 e.c.transport_document == c.c.transport_document, e.c.transport_document.is_(None)
             )  # fmt: skip
-            & (e.c.received_at > latest.c.assessed_at),
+            & (e.c.received_at > latest.c.assessed_at)
+            & e.c.event_code.not_in(OWN_EVENTS),
         )
         .distinct()
         .order_by(latest.c.consignment_id, latest.c.version)

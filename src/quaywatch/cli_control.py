@@ -1,0 +1,302 @@
+"""CLI of the control workflow (``quaywatch control ...``) and of the KPIs (``quaywatch kpis``).
+
+An officer's day: ``control orders --run ID`` turns a selection run into inspection orders,
+``control list --state planned`` shows the work, ``control start`` begins a control,
+``control scan`` / ``control findings`` record what it showed, ``control outcome`` ends it and
+``control override`` changes or cancels it with a reason. ``cli.py`` registers the sub-app as
+``control`` and ``kpis`` as a command. docs/control.md walks through it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from quaywatch.cli_common import DATE_FORMATS, utc
+from quaywatch.control.results import Verdict
+from quaywatch.control.states import State
+from quaywatch.domain.models import (
+    Concealment,
+    ControlResult,
+    ControlType,
+    Irregularity,
+    SeizureUnit,
+)
+
+app = typer.Typer(no_args_is_help=True, help="Inspection orders, scan results and outcomes.")
+
+OrderId = Annotated[str, typer.Argument(help="The order id (QW...), as `control list` shows.")]
+
+
+def _orders_table(orders: list[Any], title: str) -> Table:
+    table = Table(title=title)
+    for column in ("order", "consignment", "control", "lane", "selected by", "terminal",
+                   "shift (UTC)", "state"):  # fmt: skip
+        # Ids are what officers type next: fold them, never cut them short.
+        table.add_column(column, overflow="fold")
+    for o in orders:
+        control = o.control_type if o.control_type == o.decided_type else (
+            f"{o.control_type} (was {o.decided_type})"
+        )  # fmt: skip
+        table.add_row(o.order_id, o.consignment_id, control, o.lane, o.selected_by, o.terminal,
+                      f"{o.shift_start:%Y-%m-%d %H:%M}", o.state)  # fmt: skip
+    return table
+
+
+@app.command("orders")
+def orders_command(
+    ctx: typer.Context,
+    run: Annotated[str, typer.Option("--run", help="The selection run (id printed by select).")],
+) -> None:
+    """Create the inspection orders of a selection run (again: nothing new) and list them."""
+    from quaywatch.cli import _settings, _store, console
+    from quaywatch.control import orders
+
+    store = _store(ctx)
+    created = orders.create_orders(store, run, actor=_settings(ctx).actor)
+    console.print(
+        f"Selection run {run}: {len(created.order_ids):,} orders created, {created.existing:,} "
+        f"already existed; {created.events:,} customs events (CUSS/CUSI) emitted.",
+        highlight=False,
+    )
+    console.print(_orders_table(orders.list_orders(store, run_id=run), f"Orders of run {run}"))
+
+
+@app.command("list")
+def list_command(
+    ctx: typer.Context,
+    state: Annotated[State | None, typer.Option(help="Only orders in this state.")] = None,
+    run: Annotated[str | None, typer.Option("--run", help="Only orders of this run.")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 200,
+) -> None:
+    """Inspection orders, oldest shift first."""
+    from quaywatch.cli import _store, console
+    from quaywatch.control import orders
+
+    found = orders.list_orders(_store(ctx), state=state, run_id=run, limit=limit)
+    console.print(_orders_table(found, f"{len(found)} orders" + (f" {state}" if state else "")))
+
+
+@app.command("start")
+def start_command(ctx: typer.Context, order_id: OrderId) -> None:
+    """Begin the control of a planned order (it becomes in_progress)."""
+    from quaywatch.cli import _settings, _store, console
+    from quaywatch.control import orders
+
+    order = orders.start(_store(ctx), order_id, actor=_settings(ctx).actor)
+    console.print(f"order {order.order_id}: {order.control_type} control in progress")
+
+
+@app.command("scan")
+def scan_command(
+    ctx: typer.Context,
+    order_id: OrderId,
+    verdict: Annotated[Verdict, typer.Option(help="The image analyst's verdict.")],
+    image: Annotated[str, typer.Option(help="Where the NII image is kept (path or URI).")],
+    analyst: Annotated[str, typer.Option(help="The image analyst.")],
+    scan_id: Annotated[
+        str | None,
+        typer.Option(help="The scanner's id of the scan (default: derived from the image)."),
+    ] = None,
+) -> None:
+    """Record the NII scan result of an order in progress."""
+    from quaywatch.cli import _settings, _store, console
+    from quaywatch.control import results
+
+    sid = scan_id or f"{order_id}-{hashlib.sha256(image.encode()).hexdigest()[:8].upper()}"
+    done = results.record_scan(_store(ctx), order_id, scan_id=sid, image_ref=image,
+                               verdict=verdict, analyst=analyst, actor=_settings(ctx).actor)  # fmt: skip
+    what = "recorded" if done.created else "already recorded, unchanged"
+    console.print(f"scan {done.scan_id} of order {order_id} ({done.verdict}): {what}")
+
+
+@app.command("findings")
+def findings_command(
+    ctx: typer.Context,
+    order_id: OrderId,
+    note: Annotated[str, typer.Option(help="What the examination found, in words.")],
+    seals_intact: Annotated[
+        bool | None, typer.Option("--seals-intact/--seals-broken", help="Seals as found.")
+    ] = None,
+    goods_as_declared: Annotated[
+        bool | None, typer.Option("--goods-as-declared/--goods-differ", help="Goods as found.")
+    ] = None,
+) -> None:
+    """Record the findings of a physical examination in progress."""
+    from quaywatch.cli import _settings, _store, console
+    from quaywatch.control import results
+
+    results.record_findings(_store(ctx), order_id, note=note, seals_intact=seals_intact,
+                            goods_as_declared=goods_as_declared, actor=_settings(ctx).actor)  # fmt: skip
+    console.print(f"findings recorded for order {order_id}")
+
+
+@app.command("outcome")
+def outcome_command(
+    ctx: typer.Context,
+    order_id: OrderId,
+    result: Annotated[ControlResult, typer.Option(help="What the control found.")],
+    irregularity: Annotated[
+        Irregularity | None, typer.Option(help="What was wrong (IRREGULAR or SEIZURE).")
+    ] = None,
+    revenue: Annotated[float, typer.Option(min=0.0, help="Duties and taxes recovered, EUR.")] = 0.0,
+    goods: Annotated[str | None, typer.Option(help="Goods seized (SEIZURE).")] = None,
+    quantity: Annotated[float | None, typer.Option(help="Quantity seized (SEIZURE).")] = None,
+    unit: Annotated[SeizureUnit | None, typer.Option(help="Unit of the quantity.")] = None,
+    hs6: Annotated[str | None, typer.Option(help="HS6 code of the goods seized.")] = None,
+    concealment: Annotated[Concealment | None, typer.Option(help="How they were hidden.")] = None,
+) -> None:
+    """Record the outcome of an order in progress; it is done and, unless seized, released."""
+    from quaywatch.cli import _settings, _store, console
+    from quaywatch.control import outcome
+
+    done = outcome.record_outcome(
+        _store(ctx), order_id, result=result, irregularity=irregularity,
+        revenue_recovered_eur=revenue, seizure_goods=goods, seizure_quantity=quantity,
+        seizure_unit=unit, seizure_hs6=hs6, concealment=concealment, actor=_settings(ctx).actor,
+    )  # fmt: skip
+    if not done.created:
+        console.print(f"order {order_id}: outcome {done.result} already recorded, unchanged")
+        return
+    released = "consignment released (CUSR)" if done.released else "consignment still held"
+    console.print(f"order {order_id} done: {done.result}; {released}", highlight=False)
+
+
+@app.command("override")
+def override_command(
+    ctx: typer.Context,
+    order_id: OrderId,
+    reason: Annotated[str, typer.Option(help="Why (mandatory; kept in the audit trail).")],
+    control_type: Annotated[
+        ControlType | None, typer.Option("--type", help="The control to make instead.")
+    ] = None,
+    cancel: Annotated[bool, typer.Option("--cancel", help="Cancel the order.")] = False,
+) -> None:
+    """Change an order's control type, or cancel it, giving a reason."""
+    from quaywatch.cli import _settings, _store, console
+    from quaywatch.control import orders
+
+    order = orders.override(_store(ctx), order_id, reason=reason, control_type=control_type,
+                            cancel=cancel, actor=_settings(ctx).actor)  # fmt: skip
+    what = "cancelled" if cancel else f"now a {order.control_type} control"
+    console.print(f"order {order_id} {what}")
+
+
+@app.command("show")
+def show_command(ctx: typer.Context, order_id: OrderId) -> None:
+    """One order: what was decided, its steps, scans and outcome."""
+    from quaywatch.cli import _store, console
+    from quaywatch.control import orders, outcome, results
+
+    store = _store(ctx)
+    o = orders.get_order(store, order_id)
+    console.print(
+        f"[bold]order {o.order_id}[/] ({o.state}): {o.control_type} control of consignment "
+        f"{o.consignment_id} v{o.version}, lane {o.lane}, selected by {o.selected_by} "
+        f"(propensity {o.propensity:.3f}), {o.terminal} shift {o.shift_start:%Y-%m-%d %H:%M} "
+        f"UTC, selection run {o.run_id}",
+        highlight=False,
+    )
+    steps = Table(title="History")
+    for column in ("at (UTC)", "actor", "action", "state", "reason", "details"):
+        steps.add_column(column)
+    for h in orders.history(store, order_id):
+        moved = f"{h['from_state'] or ''} → {h['to_state']}" if h["to_state"] else ""
+        details = ", ".join(f"{k}={v}" for k, v in h["details"].items() if k != "consignment_id")
+        steps.add_row(f"{h['at']:%Y-%m-%d %H:%M:%S}", h["actor"], h["action"], moved,
+                      h["reason"] or "", details)  # fmt: skip
+    console.print(steps)
+    for s in results.scans(store, order_id):
+        console.print(f"scan {s.scan_id}: {s.verdict} by {s.analyst}, image {s.image_ref}",
+                      highlight=False)  # fmt: skip
+    found = outcome.get_outcome(store, order_id)
+    if found:
+        extra = ", ".join(
+            f"{k}={found[k]}" for k in outcome.STATED[1:] if found[k] not in (None, 0.0)
+        )
+        console.print(f"outcome {found['result']}" + (f": {extra}" if extra else ""),
+                      highlight=False)  # fmt: skip
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def _group_table(title: str, rows: list[dict[str, Any]], key: str) -> Table:
+    table = Table(title=title)
+    for column in (key.replace("_", " "), "controls", "hits", "hit rate", "revenue EUR",
+                   "seizures"):  # fmt: skip
+        table.add_column(column, justify="left" if column == key.replace("_", " ") else "right")
+    for r in rows:
+        table.add_row(str(r[key]), f"{r['controls']:,}", f"{r['hits']:,}", _percent(r["hit_rate"]),
+                      f"{r['revenue_recovered_eur']:,.0f}", f"{r['seizures']:,}")  # fmt: skip
+    return table
+
+
+def kpis(
+    ctx: typer.Context,
+    period_from: Annotated[
+        datetime,
+        typer.Option("--from", help="Period from (UTC unless it says).", formats=DATE_FORMATS),
+    ],
+    period_to: Annotated[
+        datetime, typer.Option("--to", help="... until before this moment.", formats=DATE_FORMATS)
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+) -> None:
+    """Control KPIs over a period: hit rates, revenue, seizures, capacity, release, AEO burden."""
+    from quaywatch.cli import _store, console
+    from quaywatch.learning import kpis as measures
+
+    k = measures.compute(_store(ctx), utc(period_from), utc(period_to))
+    if as_json:
+        typer.echo(measures.to_json(k))
+        return
+    console.print(
+        f"{k['period']['from']} to {k['period']['to']}: {k['controls']:,} controls, "
+        f"{k['hits']:,} hits ({_percent(k['hit_rate'])}), €{k['revenue_recovered_eur']:,.0f} "
+        f"recovered, {k['seizures']['count']:,} seizures",
+        highlight=False,
+    )
+    for title, key in (("Hit rate by lane", "lane"), ("By control type", "control_type"),
+                       ("By selected_by", "selected_by")):  # fmt: skip
+        console.print(_group_table(title, k[f"by_{key}"], key))
+    profiles = Table(title="Profile effectiveness")
+    for column in ("profile", "flagged", "selections", "controls", "hits", "hit rate",
+                   "hits/selection", "revenue EUR"):  # fmt: skip
+        profiles.add_column(column, justify="left" if column == "profile" else "right")
+    for p in k["profiles"]:
+        profiles.add_row(p["profile"], f"{p['flagged']:,}", f"{p['selections']:,}",
+                         f"{p['controls']:,}", f"{p['hits']:,}", _percent(p["hit_rate"]),
+                         _percent(p["hits_per_selection"]), f"{p['revenue_recovered_eur']:,.0f}")  # fmt: skip
+    console.print(profiles)
+    for s in k["seizures"]["by_goods"]:
+        console.print(f"  seized: {s['goods']}: {s['seizures']} × total {s['quantity']:g} "
+                      f"{s['unit']}", highlight=False)  # fmt: skip
+    states = k["capacity"]["orders"]
+    console.print("Orders: " + ", ".join(f"{n} {s}" for s, n in states.items()), highlight=False)
+    capacity = Table(title="Capacity use per terminal and shift")
+    for column in ("shift start (UTC)", "terminal", "decisions", "selected", "orders", "done",
+                   "cancelled", "completion"):  # fmt: skip
+        capacity.add_column(column, justify="left" if column == "terminal" else "right")
+    for c in k["capacity"]["by_terminal_shift"]:
+        capacity.add_row(c["shift_start"][:16].replace("T", " "), c["terminal"],
+                         str(c["decisions"]), str(c["selected"]), str(c["orders"]),
+                         str(c["done"]), str(c["cancelled"]), _percent(c["completion"]))  # fmt: skip
+    console.print(capacity)
+    for name, label in (("outcome_hours", "order to outcome"), ("release_hours", "order to CUSR")):
+        t = k["time_to_release"][name]
+        if t["count"]:
+            console.print(f"Time {label}: {t['count']} orders, median {t['median']} h, "
+                          f"mean {t['mean']} h, 90th percentile {t['p90']} h", highlight=False)  # fmt: skip
+    a = k["aeo_burden"]
+    console.print(
+        f"AEO burden: {_percent(a['aeo']['control_rate'])} of {a['aeo']['consignments']:,} AEO "
+        f"consignments controlled vs {_percent(a['non_aeo']['control_rate'])} of "
+        f"{a['non_aeo']['consignments']:,} others (ratio {a['ratio']})",
+        highlight=False,
+    )

@@ -1,0 +1,316 @@
+"""Inspection orders: created from a selection run's decisions, started, overridden, read.
+
+One order per consignment and decided control: its id is derived from the consignment id and
+the control type the run decided, so creating the orders of a run again, or of a later run that
+decides the same control for the same consignment, adds nothing (``create_orders`` is
+idempotent). The id is also the ``control_id`` of the outcome the order ends with, which ties
+the ``control_outcomes`` row the learning loop reads back to the order and its decision.
+
+Each step here (and in ``results`` and ``outcome``) is one transaction that changes the order,
+appends a row to ``order_history`` and appends an audit event (``chain.append``). The order row
+is read ``FOR UPDATE`` first, so two officers acting on the same order on PostgreSQL take turns.
+
+>>> created = create_orders(store, run_id, actor="ana")  # doctest: +SKIP
+>>> start(store, created.order_ids[0], actor="ben")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from quaywatch.audit import chain
+from quaywatch.control import events
+from quaywatch.control.states import OPEN, State, check, require_open
+from quaywatch.domain.models import ControlType, EquipmentEventCode
+from quaywatch.errors import NotFoundError, RecordError
+from quaywatch.store import tables
+from quaywatch.store.store import Store
+
+#: The audit trail's name for an order.
+OBJECT_TYPE = "inspection_order"
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    """One inspection order as stored (``tables.inspection_orders``)."""
+
+    order_id: str
+    run_id: str
+    consignment_id: str
+    version: int
+    decided_type: str
+    control_type: str
+    lane: str
+    selected_by: str
+    propensity: float
+    terminal: str
+    shift_start: datetime
+    state: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    released_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedOrders:
+    """What ``create_orders`` did: the new orders' ids, how many existed, events emitted."""
+
+    run_id: str
+    order_ids: list[str]
+    existing: int
+    events: int
+
+
+def order_id_for(consignment_id: str, control_type: str) -> str:
+    """The order id of ``control_type`` on ``consignment_id``: ``QW`` and 12 hex digits."""
+    digest = hashlib.sha256(f"{consignment_id}\x1f{control_type}".encode()).hexdigest()
+    return f"QW{digest[:12].upper()}"
+
+
+def load(conn: Connection, order_id: str, *, lock: bool = False) -> Order:
+    """The order ``order_id``, locked for update with ``lock``; a ``NotFoundError`` if none."""
+    o = tables.inspection_orders
+    query = select(o).where(o.c.order_id == order_id)
+    row = conn.execute(query.with_for_update() if lock else query).mappings().first()
+    if row is None:
+        raise NotFoundError(f"no inspection order {order_id!r}")
+    return Order(**row)
+
+
+def log(
+    conn: Connection,
+    order: Order,
+    action: str,
+    *,
+    actor: str,
+    at: datetime,
+    to_state: State | None = None,
+    reason: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Append the step to the order's history and to the audit trail, in ``conn``'s transaction."""
+    body = {"consignment_id": order.consignment_id, **(details or {})}
+    conn.execute(
+        insert(tables.order_history).values(
+            order_id=order.order_id, at=at, actor=actor, action=action, from_state=order.state,
+            to_state=to_state, reason=reason,
+            details=json.dumps(body, sort_keys=True, separators=(",", ":"), default=str),
+        )
+    )  # fmt: skip
+    audited = {**body, "from": order.state, "to": to_state, "reason": reason}
+    chain.append(conn, actor=actor, action=f"order_{action}", object_type=OBJECT_TYPE,
+                 object_id=order.order_id,
+                 details={k: v for k, v in audited.items() if v is not None})  # fmt: skip
+
+
+def set_state(conn: Connection, order_id: str, **values: Any) -> None:
+    """Update columns of one order."""
+    o = tables.inspection_orders
+    conn.execute(update(o).where(o.c.order_id == order_id).values(**values))
+
+
+def release(conn: Connection, order: Order, at: datetime) -> bool:
+    """Emit CUSR for the order's consignment unless another order on it is still open.
+
+    Returns whether the consignment was released (and ``released_at`` set on the order).
+    """
+    o = tables.inspection_orders
+    others = conn.execute(
+        select(func.count()).where(
+            o.c.consignment_id == order.consignment_id,
+            o.c.order_id != order.order_id,
+            o.c.state.in_([str(s) for s in OPEN]),
+        )
+    ).scalar_one()
+    if others:
+        return False
+    events.emit(conn, {order.order_id: EquipmentEventCode.CUSR}, at)
+    set_state(conn, order.order_id, released_at=at)
+    return True
+
+
+def create_orders(
+    store: Store, run_id: str, *, actor: str = "system", now: datetime | None = None
+) -> CreatedOrders:
+    """An order, planned, for every control the selection run ``run_id`` decided.
+
+    Skips consignments that already have an order for the same decided control type (from this
+    run or an earlier one), emits CUSS (scan) or CUSI (physical or documentary) for each new
+    order's containers, and appends one audit event for the run naming the orders created.
+    """
+    at = now or tables.utcnow()
+    d, o = tables.control_decisions, tables.inspection_orders
+    with store.transaction() as conn:
+        found = conn.execute(
+            select(tables.selection_runs.c.run_id).where(tables.selection_runs.c.run_id == run_id)
+        ).first()
+        if found is None:
+            raise NotFoundError(f"no selection run {run_id!r}")
+        decided = conn.execute(
+            select(
+                d.c.consignment_id,
+                d.c.version,
+                d.c.control_type,
+                d.c.lane,
+                d.c.selected_by,
+                d.c.propensity,
+                d.c.terminal,
+                d.c.shift_start,
+            )  # fmt: skip
+            .where(d.c.run_id == run_id, d.c.control_type.is_not(None))
+            .order_by(d.c.consignment_id)
+        ).all()
+        known = {
+            (row.consignment_id, row.decided_type)
+            for row in conn.execute(
+                select(o.c.consignment_id, o.c.decided_type).join(
+                    d, (d.c.consignment_id == o.c.consignment_id)
+                    & (d.c.control_type == o.c.decided_type),
+                ).where(d.c.run_id == run_id)
+            )
+        }  # fmt: skip
+        rows = [
+            {"order_id": order_id_for(r.consignment_id, r.control_type), "run_id": run_id,
+             "consignment_id": r.consignment_id, "version": r.version,
+             "decided_type": r.control_type, "control_type": r.control_type, "lane": r.lane,
+             "selected_by": r.selected_by, "propensity": r.propensity, "terminal": r.terminal,
+             "shift_start": r.shift_start, "state": State.PLANNED.value, "created_at": at,
+             "started_at": None, "finished_at": None, "released_at": None}
+            for r in decided
+            if (r.consignment_id, r.control_type) not in known
+        ]  # fmt: skip
+        emitted = 0
+        if rows:
+            conn.execute(insert(o), rows)
+            conn.execute(
+                insert(tables.order_history),
+                [{"order_id": r["order_id"], "at": at, "actor": actor, "action": "create",
+                  "from_state": None, "to_state": State.PLANNED.value, "reason": None,
+                  "details": json.dumps({"run_id": run_id, "control_type": r["control_type"]},
+                                        sort_keys=True, separators=(",", ":"))}
+                 for r in rows],
+            )  # fmt: skip
+            codes = {r["order_id"]: events.selection_code(r["control_type"]) for r in rows}
+            emitted = events.emit(conn, codes, at)
+        ids = [r["order_id"] for r in rows]
+        chain.append(
+            conn, actor=actor, action="create_orders", object_type="selection_run",
+            object_id=run_id,
+            details={"orders": len(ids), "existing": len(decided) - len(ids), "events": emitted,
+                     "order_ids": ids},
+        )  # fmt: skip
+    return CreatedOrders(run_id, ids, len(decided) - len(ids), emitted)
+
+
+def start(
+    store: Store, order_id: str, *, actor: str = "system", now: datetime | None = None
+) -> Order:
+    """Move a planned order to ``in_progress``: the officer has begun the control."""
+    at = now or tables.utcnow()
+    with store.transaction() as conn:
+        order = load(conn, order_id, lock=True)
+        check(order_id, order.state, State.IN_PROGRESS)
+        set_state(conn, order_id, state=State.IN_PROGRESS.value, started_at=at)
+        log(conn, order, "start", actor=actor, at=at, to_state=State.IN_PROGRESS)
+        return load(conn, order_id)
+
+
+def override(
+    store: Store,
+    order_id: str,
+    *,
+    reason: str,
+    control_type: str | None = None,
+    cancel: bool = False,
+    actor: str = "system",
+    now: datetime | None = None,
+) -> Order:
+    """An officer changes the order's control type, or cancels it; ``reason`` is mandatory.
+
+    A new type that needs another customs event (a scan becoming a physical examination: CUSI)
+    emits it; a cancellation releases the consignment (CUSR) unless another order holds it.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise RecordError("an override needs a reason", record_id=order_id, field="reason")
+    if cancel == (control_type is not None):
+        raise RecordError(
+            "an override either changes the control type or cancels, exactly one",
+            record_id=order_id, field="control_type",
+        )  # fmt: skip
+    at = now or tables.utcnow()
+    with store.transaction() as conn:
+        order = load(conn, order_id, lock=True)
+        if cancel:
+            check(order_id, order.state, State.CANCELLED)
+            set_state(conn, order_id, state=State.CANCELLED.value, finished_at=at)
+            released = release(conn, order, at)
+            log(conn, order, "cancel", actor=actor, at=at, to_state=State.CANCELLED,
+                reason=reason, details={"released": released})  # fmt: skip
+            return load(conn, order_id)
+        try:
+            new_type = ControlType(str(control_type).upper())
+        except ValueError:
+            raise RecordError(
+                f"unknown control type {control_type!r} (DOCUMENTARY, SCAN or PHYSICAL)",
+                record_id=order_id, field="control_type",
+            ) from None  # fmt: skip
+        require_open(order_id, order.state, "change the control type of")
+        if new_type == order.control_type:
+            raise RecordError(
+                f"the order is already a {new_type} control", record_id=order_id,
+                field="control_type",
+            )  # fmt: skip
+        set_state(conn, order_id, control_type=new_type.value)
+        code = events.selection_code(new_type)
+        emitted = 0
+        if code != events.selection_code(order.control_type):
+            emitted = events.emit(conn, {order_id: code}, at)
+        log(conn, order, "override", actor=actor, at=at, reason=reason,
+            details={"from_type": order.control_type, "to_type": new_type.value,
+                     "events": emitted})  # fmt: skip
+        return load(conn, order_id)
+
+
+def get_order(store: Store, order_id: str) -> Order:
+    """The order ``order_id``; a ``NotFoundError`` if there is none."""
+    with store.reading() as conn:
+        return load(conn, order_id)
+
+
+def list_orders(
+    store: Store, *, state: str | None = None, run_id: str | None = None, limit: int | None = None
+) -> list[Order]:
+    """Orders, oldest shift first; only those in ``state`` or from ``run_id`` when given."""
+    o = tables.inspection_orders
+    query = select(o).order_by(o.c.shift_start, o.c.terminal, o.c.order_id)
+    if state is not None:
+        try:
+            query = query.where(o.c.state == State(state).value)
+        except ValueError:
+            known = ", ".join(State)
+            raise RecordError(f"unknown state {state!r} ({known})", field="state") from None
+    if run_id is not None:
+        query = query.where(o.c.run_id == run_id)
+    if limit is not None:
+        query = query.limit(limit)
+    with store.reading() as conn:
+        return [Order(**row) for row in conn.execute(query).mappings()]
+
+
+def history(store: Store, order_id: str) -> list[dict[str, Any]]:
+    """The order's steps, oldest first, each with its details decoded."""
+    h = tables.order_history
+    with store.reading() as conn:
+        load(conn, order_id)
+        rows = conn.execute(
+            select(h).where(h.c.order_id == order_id).order_by(h.c.entry_id)
+        ).mappings()
+        return [{**row, "details": json.loads(row["details"])} for row in rows]

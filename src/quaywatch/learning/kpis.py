@@ -1,0 +1,270 @@
+"""Key performance indicators of the control set-up over a period: what the controls found.
+
+``compute(store, period_from, period_to)`` reads three things that fall in the period
+[``period_from``, ``period_to``):
+
+- the **outcomes** of controls made in it (``controlled_at``): those recorded through the
+  control workflow, which lead back through their order to the selection decision, its lane
+  and the assessment decided on; and legacy outcomes imported by intake, which have no
+  decision (their lane is ``unrecorded``, their profiles unknown) but count by control type
+  and by ``selected_by`` as recorded;
+- the selection **decisions** for shifts starting in it, for selections per profile, capacity
+  and the burden on AEOs (a consignment decided by several runs counts once);
+- the inspection **orders** for shifts starting in it, for capacity use and the time from an
+  order's creation to its outcome and to the release of the consignment (CUSR).
+
+A hit is what the models learn from (``features.assessment.hit``): a seizure, or an
+irregularity that recovered at least ``SIGNIFICANT_EUR``. The result is a dict with stable
+keys (``KEYS``; docs/control.md explains each figure), which ``to_json`` writes.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Select, and_, select
+
+from quaywatch.errors import RecordError
+from quaywatch.features.assessment import hit
+from quaywatch.store import reads, tables
+from quaywatch.store.store import Store
+
+#: Top-level keys of the KPI dict, in order.
+KEYS = (
+    "period", "controls", "hits", "hit_rate", "revenue_recovered_eur", "by_lane",
+    "by_control_type", "by_selected_by", "profiles", "seizures", "capacity", "time_to_release",
+    "aeo_burden",
+)  # fmt: skip
+#: The lane of an outcome that no selection decision led to (a legacy import).
+UNRECORDED = "unrecorded"
+_REASONS = pl.List(pl.Struct({"code": pl.String, "text": pl.String, "weight": pl.Float64,
+                              "source": pl.String}))  # fmt: skip
+
+
+def _profiles(reasons: pl.Expr) -> pl.Expr:
+    """The profile ids among the reason codes ``profile:<id>`` of a reasons JSON column."""
+    codes = reasons.str.json_decode(_REASONS).list.eval(pl.element().struct.field("code"))
+    return codes.list.eval(
+        pl.element().filter(pl.element().str.starts_with("profile:")).str.strip_prefix("profile:")
+    ).fill_null([])
+
+
+def _outcomes(store: Store, start: datetime, end: datetime) -> pl.DataFrame:
+    co, o, d, a = (tables.control_outcomes, tables.inspection_orders, tables.control_decisions,
+                   tables.assessments)  # fmt: skip
+    query: Select[tuple[object, ...]] = (
+        select(
+            co.c.control_id,
+            co.c.consignment_id,
+            co.c.control_type,
+            co.c.selected_by,
+            co.c.result,
+            co.c.revenue_recovered_eur,
+            co.c.seizure_goods,
+            co.c.seizure_quantity,
+            co.c.seizure_unit,
+            d.c.lane,
+            a.c.reasons,
+        )  # fmt: skip
+        .outerjoin(o, o.c.order_id == co.c.control_id)
+        .outerjoin(d, and_(d.c.run_id == o.c.run_id, d.c.consignment_id == o.c.consignment_id))
+        .outerjoin(a, a.c.assessment_id == d.c.assessment_id)
+        .where(co.c.controlled_at >= start, co.c.controlled_at < end)
+    )
+    return reads._frame(store, query).with_columns(
+        hit().alias("hit"),
+        pl.col("lane").fill_null(UNRECORDED),
+        _profiles(pl.col("reasons")).alias("profiles"),
+    )
+
+
+def _decisions(store: Store, start: datetime, end: datetime) -> pl.DataFrame:
+    d, a, c = tables.control_decisions, tables.assessments, tables.consignments
+    consignee, declarant = tables.parties.alias("consignee"), tables.parties.alias("declarant")
+    aeo = (consignee.c.aeo.is_not(None) & (consignee.c.aeo != "NONE")) | (
+        declarant.c.aeo.is_not(None) & (declarant.c.aeo != "NONE")
+    )
+    query: Select[tuple[object, ...]] = (
+        select(
+            d.c.consignment_id,
+            d.c.control_type,
+            d.c.terminal,
+            d.c.shift_start,
+            a.c.reasons,
+            aeo.label("aeo"),
+        )  # fmt: skip
+        .join(c, and_(c.c.consignment_id == d.c.consignment_id, c.c.version == d.c.version))
+        .outerjoin(a, a.c.assessment_id == d.c.assessment_id)
+        .outerjoin(consignee, consignee.c.party_key == c.c.consignee_key)
+        .outerjoin(declarant, declarant.c.party_key == c.c.declarant_key)
+        .where(d.c.shift_start >= start, d.c.shift_start < end)
+    )
+    return reads._frame(store, query).with_columns(
+        pl.col("control_type").is_not_null().alias("selected"),
+        _profiles(pl.col("reasons")).alias("profiles"),
+        pl.col("aeo").fill_null(False),
+    )
+
+
+def _orders(store: Store, start: datetime, end: datetime) -> pl.DataFrame:
+    o = tables.inspection_orders
+    query: Select[tuple[object, ...]] = select(
+        o.c.order_id, o.c.state, o.c.terminal, o.c.shift_start, o.c.created_at, o.c.finished_at,
+        o.c.released_at,
+    ).where(o.c.shift_start >= start, o.c.shift_start < end)  # fmt: skip
+    return reads._frame(store, query)
+
+
+def _rate(num: float, den: float) -> float | None:
+    return round(num / den, 4) if den else None
+
+
+def _groups(outcomes: pl.DataFrame, key: str) -> list[dict[str, Any]]:
+    """Controls, hits, hit rate, revenue and seizures per value of ``key``."""
+    grouped = (
+        outcomes.group_by(key)
+        .agg(
+            pl.len().alias("controls"),
+            pl.col("hit").sum().alias("hits"),
+            pl.col("revenue_recovered_eur").sum().round(2).alias("revenue_recovered_eur"),
+            (pl.col("result") == "SEIZURE").sum().alias("seizures"),
+        )
+        .sort(key)
+    )
+    return [
+        {key: row[key], "controls": row["controls"], "hits": row["hits"],
+         "hit_rate": _rate(row["hits"], row["controls"]),
+         "revenue_recovered_eur": row["revenue_recovered_eur"], "seizures": row["seizures"]}
+        for row in grouped.iter_rows(named=True)
+    ]  # fmt: skip
+
+
+def _profile_table(outcomes: pl.DataFrame, decisions: pl.DataFrame) -> list[dict[str, Any]]:
+    """Per profile: consignments it flagged and that were selected, controls, hits."""
+    decided = (
+        decisions.group_by("consignment_id")
+        .agg(
+            pl.col("selected").any(),
+            pl.col("profiles").list.explode(keep_nulls=False, empty_as_null=False).unique(),
+        )
+        .explode("profiles")
+        .drop_nulls("profiles")
+        .group_by(pl.col("profiles").alias("profile"))
+        .agg(pl.len().alias("flagged"), pl.col("selected").sum().alias("selections"))
+    )
+    found = (
+        outcomes.explode("profiles")
+        .drop_nulls("profiles")
+        .group_by(pl.col("profiles").alias("profile"))
+        .agg(
+            pl.len().alias("controls"),
+            pl.col("hit").sum().alias("hits"),
+            pl.col("revenue_recovered_eur").sum().round(2).alias("revenue_recovered_eur"),
+        )
+    )
+    table = (
+        decided.join(found, on="profile", how="full", coalesce=True).fill_null(0).sort("profile")
+    )
+    return [
+        {"profile": row["profile"], "flagged": row["flagged"], "selections": row["selections"],
+         "controls": row["controls"], "hits": row["hits"],
+         "hit_rate": _rate(row["hits"], row["controls"]),
+         "hits_per_selection": _rate(row["hits"], row["selections"]),
+         "revenue_recovered_eur": row["revenue_recovered_eur"]}
+        for row in table.iter_rows(named=True)
+    ]  # fmt: skip
+
+
+def _hours(orders: pl.DataFrame, column: str) -> dict[str, Any]:
+    """Count, mean, median and 90th percentile of hours from order creation to ``column``."""
+    hours = orders.select(
+        ((pl.col(column) - pl.col("created_at")).dt.total_seconds() / 3600).alias("h")
+    ).drop_nulls()["h"]
+    if hours.is_empty():
+        return {"count": 0, "mean": None, "median": None, "p90": None}
+    stats = [hours.mean(), hours.median(), hours.quantile(0.9, "linear")]
+    mean, median, p90 = (round(float(v), 2) for v in stats)  # type: ignore[arg-type]
+    return {"count": hours.len(), "mean": mean, "median": median, "p90": p90}
+
+
+def _capacity(decisions: pl.DataFrame, orders: pl.DataFrame) -> dict[str, Any]:
+    keys = ["terminal", "shift_start"]
+    selected = decisions.group_by(keys).agg(
+        pl.len().alias("decisions"), pl.col("selected").sum().alias("selected")
+    )
+    worked = orders.group_by(keys).agg(
+        pl.len().alias("orders"),
+        *((pl.col("state") == s).sum().alias(s) for s in ("done", "cancelled")),
+    )
+    table = selected.join(worked, on=keys, how="full", coalesce=True).fill_null(0).sort(keys)
+    rows = [
+        {**row, "shift_start": row["shift_start"].isoformat(),
+         "completion": _rate(row["done"], row["orders"])}
+        for row in table.iter_rows(named=True)
+    ]  # fmt: skip
+    states = {s: int((orders["state"] == s).sum()) for s in ("planned", "in_progress", "done",
+                                                            "cancelled")}  # fmt: skip
+    return {"orders": states, "by_terminal_shift": rows}
+
+
+def _aeo(decisions: pl.DataFrame) -> dict[str, Any]:
+    per = decisions.group_by("consignment_id").agg(pl.col("aeo").any(), pl.col("selected").any())
+    groups: dict[str, Any] = {}
+    for name, flag in (("aeo", True), ("non_aeo", False)):
+        part = per.filter(pl.col("aeo") == flag)
+        controlled = int(part["selected"].sum())
+        groups[name] = {"consignments": part.height, "controlled": controlled,
+                        "control_rate": _rate(controlled, part.height)}  # fmt: skip
+    aeo_rate, other = groups["aeo"]["control_rate"], groups["non_aeo"]["control_rate"]
+    groups["ratio"] = _rate(aeo_rate, other) if aeo_rate is not None and other else None
+    return groups
+
+
+def compute(store: Store, period_from: datetime, period_to: datetime) -> dict[str, Any]:
+    """The KPIs of [``period_from``, ``period_to``) (timezone-aware), keys as ``KEYS``."""
+    for name, moment in (("from", period_from), ("to", period_to)):
+        if moment.tzinfo is None:
+            raise RecordError("the period needs timezone-aware times", field=name)
+    if period_to <= period_from:
+        raise RecordError("the period ends before it starts", field="to")
+    outcomes = _outcomes(store, period_from, period_to)
+    decisions = _decisions(store, period_from, period_to)
+    orders = _orders(store, period_from, period_to)
+    done = orders.filter(pl.col("state") == "done")
+    seized = outcomes.filter(pl.col("result") == "SEIZURE")
+    by_goods = (
+        seized.group_by(
+            pl.col("seizure_goods").alias("goods"), pl.col("seizure_unit").alias("unit")
+        )
+        .agg(pl.len().alias("seizures"), pl.col("seizure_quantity").sum().alias("quantity"))
+        .sort("seizures", "goods", descending=[True, False])
+    )
+    controls, hits = outcomes.height, int(outcomes["hit"].sum())
+    kpis = {
+        "period": {"from": period_from.isoformat(), "to": period_to.isoformat()},
+        "controls": controls,
+        "hits": hits,
+        "hit_rate": _rate(hits, controls),
+        "revenue_recovered_eur": round(float(outcomes["revenue_recovered_eur"].sum()), 2),
+        "by_lane": _groups(outcomes, "lane"),
+        "by_control_type": _groups(outcomes, "control_type"),
+        "by_selected_by": _groups(outcomes, "selected_by"),
+        "profiles": _profile_table(outcomes, decisions),
+        "seizures": {"count": seized.height, "by_goods": by_goods.to_dicts()},
+        "capacity": _capacity(decisions, orders),
+        "time_to_release": {
+            "outcome_hours": _hours(done, "finished_at"),
+            "release_hours": _hours(orders, "released_at"),
+        },  # fmt: skip
+        "aeo_burden": _aeo(decisions),
+    }
+    assert tuple(kpis) == KEYS
+    return kpis
+
+
+def to_json(kpis: dict[str, Any]) -> str:
+    """The KPIs as indented JSON, keys in the documented order."""
+    return json.dumps(kpis, indent=2, ensure_ascii=False)
