@@ -6,8 +6,8 @@
 Generates TRAIN_DAYS + COUNT / PER_DAY days of synthetic traffic with legacy controls (at higher
 control rates than the default, so a short training window has enough labels), turns the CSV
 files into frames shaped like ``store.reads.goods_item_rows`` and ``reads.control_outcomes``
-without a database (ingest is measured by ``benchmarks/ingest.py``), and trains a model on the
-training days. A second process, whose peak RSS is the one reported, then times
+without a database (``synth.frames``; ingest is measured by ``benchmarks/ingest.py``), and
+trains a model on the training days. A second process, whose peak RSS is the one reported, then times
 ``engine.assess`` on the COUNT consignments lodged after the training window (history: every
 consignment; outcomes: every one known; reasons for the rows at or above the review cut), times
 its steps one by one, and times ``booster.predict`` of the fraud model on the same feature
@@ -37,73 +37,18 @@ _OUTCOMES = "outcomes.parquet"
 _MODELS = "models"
 
 
-# --- Benchmark-only adapter: generator CSV -> the frames the store reads would return. -------
-# Intake validates, normalises and stores; the store joins parties and containers back. With
-# noise=0 every generated record is valid and already normalised, so casting is enough. Party
-# keys: intake hashes the party fields with SHA-256 in Python (``party_frame``); here polars'
-# ``hash`` of the same fields stands in: a stable key per distinct party within this run, which
-# is all the entity histories need.
-
-
-def _utc(column: str) -> pl.Expr:
-    return (
-        pl.col(column)
-        .str.to_datetime("%Y-%m-%dT%H:%M:%SZ", time_unit="us")
-        .dt.replace_time_zone("UTC")
-    )
-
-
-def _party_key(role: str) -> pl.Expr:
-    fields = [pl.col(f"{role}_{name}").fill_null("") for name in
-              ("name", "address", "country", "eori", "aeo", "phone", "email")]  # fmt: skip
-    return pl.concat_str(fields, separator="\x1f").hash().cast(pl.String).alias(f"{role}_key")
-
-
-def goods_item_rows(files: list[Path]) -> pl.DataFrame:
-    """The generated consignment CSVs as ``reads.goods_item_rows`` would return them."""
-    roles = ("consignee", "consignor", "declarant")
-    columns = [
-        "consignment_id", pl.col("version").cast(pl.Int64), _utc("lodged_at"), _utc("eta"),
-        "carrier_scac", "vessel_imo", "port_of_loading", "transshipment_ports",
-        "port_of_discharge", "place_of_delivery", *(_party_key(role) for role in roles),
-        *(c for role in roles for c in (pl.col(f"{role}_aeo").fill_null("NONE"),
-                                        pl.col(f"{role}_country"))),
-        pl.col("item_sequence").cast(pl.Int64).alias("sequence"), "hs6", "description",
-        pl.col("packages").cast(pl.Int64), "package_type",
-        pl.col("gross_mass_kg", "value").cast(pl.Float64), "currency", "origin_country",
-        "container_number", "container_size_type",
-    ]  # fmt: skip
-    frame = pl.scan_csv(files, infer_schema=False).select(columns)
-    return frame.sort("consignment_id", "sequence").collect()
-
-
-def control_outcomes(files: list[Path]) -> pl.DataFrame:
-    """The generated outcome CSVs as ``reads.control_outcomes`` would return them."""
-    return (
-        pl.scan_csv(files, infer_schema=False)
-        .with_columns(
-            pl.col("version").cast(pl.Int64),
-            pl.col("propensity", "seizure_quantity").cast(pl.Float64),
-            pl.col("revenue_recovered_eur").cast(pl.Float64).fill_null(0.0),
-            _utc("controlled_at"),
-            _utc("known_at"),
-        )
-        .sort("known_at", "control_id")
-        .collect()
-    )
-
-
 # --- Child processes. -------------------------------------------------------------------------
 
 
 def _train(traffic: str, work: str, until: str, capacity_pct: float, queue: Any) -> None:
     """Adapt the CSVs once (saved as Parquet for the scoring process) and train a model."""
     from quaywatch.risk import train
+    from quaywatch.synth import frames
 
     out = Path(traffic)
     started = time.perf_counter()
-    items = goods_item_rows(sorted((out / "consignments").glob("*.csv")))
-    outcomes = control_outcomes(sorted((out / "outcomes").glob("*.csv")))
+    items = frames.goods_item_rows(sorted((out / "consignments").glob("*.csv")))
+    outcomes = frames.control_outcomes(sorted((out / "outcomes").glob("*.csv")))
     items.write_parquet(Path(work) / _ITEMS)
     outcomes.write_parquet(Path(work) / _OUTCOMES)
     adapted = time.perf_counter() - started

@@ -21,7 +21,16 @@ from rich.progress import (
 from rich.table import Table
 from typer.core import TyperGroup
 
-from quaywatch import cli_anomaly, cli_profiles, cli_risk, cli_screening, cli_select
+from quaywatch import (
+    cli_anomaly,
+    cli_control,
+    cli_learning,
+    cli_profiles,
+    cli_risk,
+    cli_screening,
+    cli_select,
+    cli_simulate,
+)
 from quaywatch.audit import chain
 from quaywatch.cli_common import DATE_FORMATS, utc
 from quaywatch.config import Settings, load_settings
@@ -462,8 +471,13 @@ app.command()(cli_risk.score)
 app.command()(cli_anomaly.anomalies)
 app.command()(cli_screening.screen)
 app.command()(cli_select.select)
+app.command()(cli_simulate.simulate)
+app.command()(cli_learning.retrain)
+app.command()(cli_learning.drift)
 app.add_typer(cli_profiles.app, name="profiles")
 app.add_typer(cli_screening.watchlists_app, name="watchlists")
+app.add_typer(cli_control.app, name="control")
+app.command()(cli_control.kpis)
 
 
 def main() -> None:

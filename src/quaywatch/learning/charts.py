@@ -6,7 +6,7 @@ in HTML needs no namespace declaration, so the page carries no URL at all.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from html import escape
 
 from quaywatch.learning.evaluate import AtPercent, Kind, Report, ScorerResult
@@ -138,3 +138,22 @@ def reliability_chart(results: Sequence[ScorerResult]) -> str:
         parts.append(f'<circle cx="{_WIDTH - _RIGHT + 16}" cy="{y}" r="4" fill="{colour}"/>')
         parts.append(f'<text x="{_WIDTH - _RIGHT + 26}" y="{y + 4}">{escape(result.name)}</text>')
     return _svg(parts, "reliability diagram")
+
+
+def weekly_chart(series: Mapping[str, Sequence[float | None]], title: str) -> str:
+    """One line per named series of shares (0-1), week by week; a missing week breaks no line.
+
+    Used by the policy lab: each strategy's weekly figure, on a shared 0-100 % scale.
+    """
+    weeks = max((len(values) for values in series.values()), default=1)
+    x_max = float(max(weeks, 2))
+    parts = _axes(x_max, "week", "share", [float(w) for w in range(1, weeks + 1)])
+    for i, (name, values) in enumerate(series.items()):
+        colour = _PALETTE[i % len(_PALETTE)]
+        points = [(_x(w + 1, x_max), _y(v)) for w, v in enumerate(values) if v is not None]
+        parts.append(_polyline(points, colour, "", 2.0))
+        y = _TOP + 14 * i + 6
+        x = _WIDTH - _RIGHT + 10
+        parts.append(_polyline([(x, y), (x + 18, y)], colour, "", 2))
+        parts.append(f'<text x="{x + 22}" y="{y + 4}">{escape(name)}</text>')
+    return _svg(parts, title)

@@ -1,0 +1,183 @@
+"""CLI commands of the learning loop: ``quaywatch retrain`` and ``quaywatch drift``.
+
+Kept apart from ``cli.py`` so that each file stays readable; ``cli.py`` registers them. See
+``docs/learning-loop.md``.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from quaywatch.cli_common import DATE_FORMATS, utc
+from quaywatch.learning.champion import Criterion, Figures
+from quaywatch.learning.weights import MAX_WEIGHT, Weighting
+
+#: Default evaluation window of ``retrain``: the last four weeks before ``--to``.
+EVALUATION_DAYS = 28
+
+
+def _number(value: float | None, spec: str) -> str:
+    return "n/a" if value is None else format(value, spec)
+
+
+def retrain(
+    ctx: typer.Context,
+    until: Annotated[
+        datetime | None,
+        typer.Option(
+            help="Train the challenger on outcomes known before this moment (default: four "
+            "weeks before --to); the random sample after it judges.",
+            formats=DATE_FORMATS,
+        ),
+    ] = None,
+    to: Annotated[
+        datetime | None,
+        typer.Option(help="End of the evaluation window (default now).", formats=DATE_FORMATS),
+    ] = None,
+    weighting: Annotated[
+        Weighting, typer.Option(help="ipw: inverse-propensity weights; none: as controlled.")
+    ] = Weighting.IPW,
+    max_weight: Annotated[
+        float, typer.Option(min=1.0, help="Largest inverse-propensity weight (clipping).")
+    ] = MAX_WEIGHT,
+    criterion: Annotated[
+        Criterion,
+        typer.Option(
+            help="auc: AUC gain significant; precision: higher at capacity, AUC no worse."
+        ),
+    ] = Criterion.AUC,
+    promote: Annotated[
+        bool, typer.Option(help="Make the challenger current when it wins (--no-promote: never).")
+    ] = True,
+    force: Annotated[
+        bool, typer.Option(help="Make the challenger current whatever the comparison says.")
+    ] = False,
+    models: Annotated[
+        Path | None, typer.Option(help="Models folder (default: QUAYWATCH_MODEL_DIR).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Train a challenger with bias correction; promote it only if it beats the current model."""
+    from quaywatch.cli import _settings, _store, console
+    from quaywatch.learning import retrain as cycle
+
+    settings = _settings(ctx)
+    store = _store(ctx)
+    end = utc(to) if to else datetime.now(UTC)
+    start = utc(until) if until else end - timedelta(days=EVALUATION_DAYS)
+    result = cycle.retrain(
+        store, models=models or settings.model_dir, until=start, to=end,
+        capacity_pct=settings.control_capacity_pct, actor=settings.actor, weighting=weighting,
+        max_weight=max_weight, criterion=criterion, promote=promote, force=force,
+    )  # fmt: skip
+    if as_json:
+        console.print_json(json.dumps(result.to_dict()))
+        return
+    c, m = result.comparison, result.challenger.metrics
+    console.print(
+        f"Challenger {result.challenger.version}: {m['labelled']:,} controlled consignments "
+        f"({m['hits']:,} hits), weighting {m['weighting']}"
+        + (f", effective size {m['effective_size']:,}" if "effective_size" in m else "")
+        + f". Champion: {result.champion_version or 'none'}.",
+        highlight=False,
+    )
+    console.print(
+        f"Random sample lodged {result.evaluated_from:%Y-%m-%d} to {result.evaluated_to:%Y-%m-%d}: "
+        f"{c.sample:,} consignments, {c.hits:,} hits.",
+        highlight=False,
+    )
+    if not c.enough:
+        console.print(
+            "[yellow]warning:[/] too few random-sample outcomes to judge the challenger; "
+            "widen the window or raise the random control rate.",
+            highlight=False,
+        )
+    table = Table(title=f"On the random sample (capacity {c.capacity_pct:g} %)")
+    for column in ("", "champion", "challenger", "difference", "95 % interval"):
+        table.add_column(column, justify="left" if not column else "right")
+    rows: list[tuple[str, str, str]] = [
+        ("AUC", "auc", ".3f"), ("precision at capacity", "precision_at_capacity", ".1%"),
+        ("Brier (lower is better)", "brier", ".4f"),
+    ]  # fmt: skip
+    for label, name, spec in rows:
+        old: Figures = c.champion
+        new: Figures = c.challenger
+        gap = getattr(c, name)
+        interval = (
+            "n/a"
+            if gap.low is None
+            else f"[{_number(gap.low, '+' + spec)}, {_number(gap.high, '+' + spec)}]"
+        )
+        table.add_row(
+            label, _number(getattr(old, name), spec), _number(getattr(new, name), spec),
+            _number(gap.value, "+" + spec), interval,
+        )  # fmt: skip
+    console.print(table)
+    verdict = "PROMOTED (now current)" if result.promoted else "KEPT the champion"
+    console.print(f"{verdict}: {result.decision.reason}.", highlight=False)
+
+
+def drift(
+    ctx: typer.Context,
+    reference_from: Annotated[
+        datetime,
+        typer.Option(help="Start of the reference window (lodging).", formats=DATE_FORMATS),
+    ],
+    reference_to: Annotated[
+        datetime,
+        typer.Option(help="End of the reference window (exclusive).", formats=DATE_FORMATS),
+    ],
+    from_: Annotated[
+        datetime, typer.Option("--from", help="Start of the recent window.", formats=DATE_FORMATS)
+    ],
+    to: Annotated[
+        datetime, typer.Option(help="End of the recent window (exclusive).", formats=DATE_FORMATS)
+    ],
+    models: Annotated[
+        Path | None, typer.Option(help="Models folder (default: QUAYWATCH_MODEL_DIR).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Population stability of the model features and scores: reference against recent window."""
+    from quaywatch.cli import _settings, _store, console
+    from quaywatch.learning import drift as monitor
+    from quaywatch.learning.retrain import current_version
+    from quaywatch.risk.bundle import RiskModel
+
+    settings = _settings(ctx)
+    store = _store(ctx)
+    folder = models or settings.model_dir
+    model = RiskModel.load(folder) if current_version(folder) else None
+    report = monitor.drift_report(
+        store, reference=(utc(reference_from), utc(reference_to)),
+        recent=(utc(from_), utc(to)), model=model,
+    )  # fmt: skip
+    monitor.record(store, report, actor=settings.actor)
+    if as_json:
+        console.print_json(json.dumps(report.to_dict()))
+        return
+    table = Table(title="Population stability index, recent against reference")
+    for column in ("feature", "kind", "PSI", "level"):
+        table.add_column(column, justify="right" if column == "PSI" else "left")
+    colour = {"stable": "green", "watch": "yellow", "alert": "bold red"}
+    for d in report.drifts:
+        table.add_row(d.name, d.kind, f"{d.psi:.3f}", f"[{colour[d.level]}]{d.level}[/]")
+    console.print(table)
+    for note in report.notes:
+        console.print(f"note: {note}", highlight=False)
+    alerts = report.alerts()
+    if alerts:
+        names = ", ".join(d.name for d in alerts)
+        console.print(
+            f"[bold red]ALERT[/]: {len(alerts)} distributions moved (PSI > "
+            f"{monitor.ALERT_AT}): {names}. Recorded in the audit log; see docs/learning-loop.md.",
+            highlight=False,
+        )
+    else:
+        console.print(f"Overall: {report.level.value.upper()}", highlight=False)
