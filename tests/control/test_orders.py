@@ -19,7 +19,7 @@ from quaywatch.store.store import Store
 
 def events_of(store: Store, order_id: str) -> pl.DataFrame:
     e = tables.events
-    return reads._frame(store, select(*e.columns).where(e.c.batch_id == order_id))
+    return reads.frame(store, select(*e.columns).where(e.c.batch_id == order_id))
 
 
 def test_create_orders_one_per_decided_control_and_idempotent(ordered: Ordered) -> None:

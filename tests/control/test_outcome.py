@@ -104,7 +104,7 @@ def test_same_outcome_twice_is_idempotent_a_different_one_refused(ordered: Order
         )
     assert reads.control_outcomes(store).height == 1
     e = tables.events
-    cusr = reads._frame(store, select(e.c.event_code).where(e.c.batch_id == order.order_id,
+    cusr = reads.frame(store, select(e.c.event_code).where(e.c.batch_id == order.order_id,
                                                             e.c.event_code == "CUSR"))  # fmt: skip
     assert cusr.height >= 1  # one per container, once
     with pytest.raises(

@@ -74,7 +74,7 @@ def _outcomes(store: Store, start: datetime, end: datetime) -> pl.DataFrame:
         .outerjoin(a, a.c.assessment_id == d.c.assessment_id)
         .where(co.c.controlled_at >= start, co.c.controlled_at < end)
     )
-    return reads._frame(store, query).with_columns(
+    return reads.frame(store, query).with_columns(
         hit().alias("hit"),
         pl.col("lane").fill_null(UNRECORDED),
         _profiles(pl.col("reasons")).alias("profiles"),
@@ -102,7 +102,7 @@ def _decisions(store: Store, start: datetime, end: datetime) -> pl.DataFrame:
         .outerjoin(declarant, declarant.c.party_key == c.c.declarant_key)
         .where(d.c.shift_start >= start, d.c.shift_start < end)
     )
-    return reads._frame(store, query).with_columns(
+    return reads.frame(store, query).with_columns(
         pl.col("control_type").is_not_null().alias("selected"),
         _profiles(pl.col("reasons")).alias("profiles"),
         pl.col("aeo").fill_null(False),
@@ -115,7 +115,7 @@ def _orders(store: Store, start: datetime, end: datetime) -> pl.DataFrame:
         o.c.order_id, o.c.state, o.c.terminal, o.c.shift_start, o.c.created_at, o.c.finished_at,
         o.c.released_at,
     ).where(o.c.shift_start >= start, o.c.shift_start < end)  # fmt: skip
-    return reads._frame(store, query)
+    return reads.frame(store, query)
 
 
 def _rate(num: float, den: float) -> float | None:

@@ -5,9 +5,11 @@ probability that a control would find something, a 0-100 score officers rank by,
 at stake, and reasons. The CLI's ``score``, the evaluation harness and (later) the API and Spark
 all call it; there is no second implementation (ARCHITECTURE.md, invariant 3).
 
-Reasons cost a SHAP pass, so by default (``Explain.AUTO``) only assessments that leave the green
-lane, at or above the model's review probability, get them; ``ALL`` explains every row (an
-officer asking about one consignment), ``NONE`` none (bulk evaluation).
+Reasons cost a contributions pass and a sentence each, so by default (``Explain.AUTO``) only
+assessments that leave the green lane get them: at or above the model's review probability (the
+combined probability, every source counted), or demanded into a lane or a referral by a hit;
+``ALL`` explains every row (an officer asking about one consignment), ``NONE`` none (bulk
+evaluation).
 
 ``score_store`` is a scoring run: it reads what the store knows now, assesses the consignments
 asked for, appends their assessments and one audit event, in one transaction.
@@ -88,8 +90,13 @@ def assess(
     if explain_rows is Explain.ALL:
         chosen = np.arange(x.height)
     elif explain_rows is Explain.AUTO:
-        flagged = combined.select(pl.col("added") > 0).to_series().to_numpy()
-        chosen = np.flatnonzero((probability >= model.review_probability) | flagged)
+        # Out of the green lane: by score, or because a hit demands a lane or a referral.
+        demanded = (
+            combined.select(pl.col("lane_floor").is_not_null() | pl.col("referral").is_not_null())
+            .to_series()
+            .to_numpy()
+        )
+        chosen = np.flatnonzero((probability >= model.review_probability) | demanded)
     else:
         chosen = np.arange(0)
     # Most rows carry no reason: their JSON is a constant, not a serialisation each.

@@ -53,7 +53,7 @@ from quaywatch.risk.explain import Source
 from quaywatch.risk.screening import normalise as nz
 from quaywatch.risk.screening import party_roles, read_parties, watchlist_entries
 from quaywatch.store import reads, tables
-from quaywatch.store.reads import _frame
+from quaywatch.store.reads import frame as read_frame
 from quaywatch.store.store import Store
 
 LINK_KINDS = ("address", "phone", "email", "eori", "container")
@@ -111,7 +111,7 @@ def load(store: Store) -> GraphData:
         .drop("_first", "batch_id")
     )
     k = tables.containers
-    boxes = _frame(store, k.select().with_only_columns(k.c.consignment_id, k.c.version,
+    boxes = read_frame(store, k.select().with_only_columns(k.c.consignment_id, k.c.version,
                                                        k.c.container_number))  # fmt: skip
     containers = boxes.join(consignments.select("consignment_id", "version", "lodged_at",
                                                 pl.col("consignee_key").alias("party_key")),

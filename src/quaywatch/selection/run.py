@@ -71,7 +71,7 @@ def candidates(store: Store, window_from: datetime, window_to: datetime) -> pl.D
         .where(c.c.eta >= window_from, c.c.eta < window_to)
         .order_by(a.c.consignment_id)
     )
-    return reads._frame(store, query)
+    return reads.frame(store, query)
 
 
 def select_store(

@@ -1,20 +1,24 @@
 """Reads of whole tables into polars frames, the same query on SQLite and PostgreSQL.
 
-The queries are SQLAlchemy Core, so the store's column types apply on the way out (times come
-back as timezone-aware UTC on both backends), and each frame is given the table's types
-explicitly: an empty result has the same columns and types as a full one.
+The queries are SQLAlchemy Core, fetched without SQLAlchemy's per-value processing where the
+store allows it (``store.fastread``: ADBC on PostgreSQL, the raw ``sqlite3`` cursor on SQLite)
+and through SQLAlchemy otherwise; either way each frame is given the table's
+types explicitly (times timezone-aware UTC on both backends), so an empty result has the same
+columns and types as a full one.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 import polars as pl
+from adbc_driver_manager import Error as AdbcError
 from sqlalchemy import Boolean, Column, Float, Integer, Select, func, select
 from sqlalchemy.exc import DBAPIError
 
 from quaywatch.errors import StoreError
-from quaywatch.store import tables
+from quaywatch.store import fastread, tables
 from quaywatch.store.store import Store
 
 
@@ -31,11 +35,27 @@ def _dtype(column: Column[object]) -> pl.DataType:
     return pl.String()
 
 
-def _frame(store: Store, query: Select[tuple[object, ...]]) -> pl.DataFrame:
-    schema = {column.name: _dtype(column) for column in query.selected_columns}  # type: ignore[arg-type]
+def frame(
+    store: Store,
+    query: Select[tuple[object, ...]],
+    schema: Mapping[str, pl.DataType] | None = None,
+) -> pl.DataFrame:
+    """The result of ``query`` as a frame, typed by ``schema`` (default: the columns' types).
+
+    Through ``store.fastread`` where it applies, else through SQLAlchemy; the same frame
+    either way.
+    """
+    if schema is None:
+        schema = {column.name: _dtype(column) for column in query.selected_columns}  # type: ignore[arg-type]
+    try:
+        fast = fastread.read(store, query, schema)
+    except AdbcError as exc:
+        raise StoreError(f"cannot read from the store: {exc}") from exc
+    if fast is not None:
+        return fast
     try:
         with store.reading() as conn:
-            return pl.read_database(query, conn, schema_overrides=schema)
+            return pl.read_database(query, conn, schema_overrides=dict(schema))
     except DBAPIError as exc:
         raise StoreError(f"cannot read from the store: {exc.orig}") from exc
 
@@ -62,7 +82,7 @@ def latest_consignments(store: Store, *, lodged_from: datetime | None = None) ->
         if lodged_from.tzinfo is None:
             raise ValueError("lodged_from must be timezone-aware")
         query = query.where(c.c.lodged_at >= lodged_from)
-    return _frame(store, query.order_by(c.c.consignment_id))
+    return frame(store, query.order_by(c.c.consignment_id))
 
 
 def goods_item_rows(
@@ -117,7 +137,7 @@ def goods_item_rows(
         query = query.where(c.c.lodged_at >= lodged_from)
     if lodged_before is not None:
         query = query.where(c.c.lodged_at < lodged_before)
-    return _frame(store, query.order_by(c.c.consignment_id, g.c.sequence))
+    return frame(store, query.order_by(c.c.consignment_id, g.c.sequence))
 
 
 def control_outcomes(store: Store, *, known_before: datetime | None = None) -> pl.DataFrame:
@@ -128,7 +148,7 @@ def control_outcomes(store: Store, *, known_before: datetime | None = None) -> p
         if known_before.tzinfo is None:
             raise ValueError("known_before must be timezone-aware")
         query = query.where(o.c.known_at < known_before)
-    return _frame(store, query.order_by(o.c.known_at, o.c.control_id))
+    return frame(store, query.order_by(o.c.known_at, o.c.control_id))
 
 
 def assessed(store: Store, model_version: str) -> pl.DataFrame:
@@ -137,18 +157,18 @@ def assessed(store: Store, model_version: str) -> pl.DataFrame:
     query = (
         select(a.c.consignment_id, a.c.version).where(a.c.model_version == model_version).distinct()
     )
-    return _frame(store, query)
+    return frame(store, query)
 
 
 def latest_assessments(store: Store, *, run_id: str | None = None) -> pl.DataFrame:
     """The newest assessment of every consignment (or every assessment of one run)."""
     a = tables.assessments
     if run_id is not None:
-        return _frame(store, select(*a.columns).where(a.c.run_id == run_id))
+        return frame(store, select(*a.columns).where(a.c.run_id == run_id))
     newest = (
         select(func.max(a.c.assessment_id).label("assessment_id"))
         .group_by(a.c.consignment_id, a.c.version)
         .subquery("newest")
     )
     query = select(*a.columns).join(newest, a.c.assessment_id == newest.c.assessment_id)
-    return _frame(store, query.order_by(a.c.score.desc()))
+    return frame(store, query.order_by(a.c.score.desc()))

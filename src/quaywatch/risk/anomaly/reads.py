@@ -9,24 +9,12 @@ a scoring run assesses them again with what the events now say.
 from __future__ import annotations
 
 import polars as pl
-from sqlalchemy import Select, func, or_, select
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import func, or_, select
 
-from quaywatch.errors import StoreError
 from quaywatch.risk.anomaly.frames import BOXES, EVENTS, SEAL
 from quaywatch.store import tables
+from quaywatch.store.reads import frame
 from quaywatch.store.store import Store
-
-
-def _frame(
-    store: Store, query: Select[tuple[object, ...]], schema: dict[str, pl.DataType]
-) -> pl.DataFrame:
-    try:
-        with store.reading() as conn:
-            return pl.read_database(query, conn, schema_overrides=schema)
-    except DBAPIError as exc:
-        raise StoreError(f"cannot read from the store: {exc.orig}") from exc
-
 
 #: The customs events quaywatch emits itself (selected for scan, for inspection, released):
 #: decisions about a container, not news of its journey, so they neither feed the detectors
@@ -39,8 +27,8 @@ def events(store: Store) -> pl.DataFrame:
     e, s = tables.events, tables.event_seals
     names = [n for n in EVENTS.names() if n != "seals"]
     query = select(*(e.c[n] for n in names)).where(e.c.event_code.not_in(OWN_EVENTS))
-    rows = _frame(store, query, {n: EVENTS[n] for n in names})
-    seals = _frame(
+    rows = frame(store, query, {n: EVENTS[n] for n in names})
+    seals = frame(
         store,
         select(s.c.event_id, s.c.seal_number, s.c.source),
         {"event_id": pl.String(), "seal_number": pl.String(), "source": pl.String()},
@@ -66,8 +54,8 @@ def boxes(store: Store) -> pl.DataFrame:
         k, c, (k.c.consignment_id == c.c.consignment_id) & (k.c.version == c.c.version)
     )  # fmt: skip
     schema = {n: dtype for n, dtype in BOXES.items() if n != "declared_seals"}
-    rows = _frame(store, query, schema)
-    declared = _frame(
+    rows = frame(store, query, schema)
+    declared = frame(
         store,
         select(s.c.consignment_id, s.c.version, s.c.container_number, s.c.seal_number),
         {
@@ -118,4 +106,4 @@ def stale(store: Store) -> pl.DataFrame:
         .distinct()
         .order_by(latest.c.consignment_id, latest.c.version)
     )
-    return _frame(store, query, {"consignment_id": pl.String(), "version": pl.Int64()})
+    return frame(store, query, {"consignment_id": pl.String(), "version": pl.Int64()})

@@ -14,12 +14,10 @@ from __future__ import annotations
 
 import polars as pl
 from sqlalchemy import select
-from sqlalchemy.exc import DBAPIError
 
-from quaywatch.errors import StoreError
 from quaywatch.features import assessment, declared
 from quaywatch.risk.profiles.compiler import Kind
-from quaywatch.store import tables
+from quaywatch.store import reads, tables
 from quaywatch.store.store import Store
 
 N, T, B, L = Kind.NUMBER, Kind.TEXT, Kind.BOOL, Kind.TEXT_LIST
@@ -102,14 +100,7 @@ _ROLES = ("consignee", "consignor", "declarant")
 def read_parties(store: Store) -> pl.DataFrame:
     """Every stored party's key, name, country and EORI, for the party fields of the frame."""
     p = tables.parties
-    query = select(p.c.party_key, p.c.name, p.c.country, p.c.eori)
-    try:
-        with store.reading() as conn:
-            return pl.read_database(query, conn, schema_overrides={
-                "party_key": pl.String, "name": pl.String, "country": pl.String,
-                "eori": pl.String})  # fmt: skip
-    except DBAPIError as exc:
-        raise StoreError(f"cannot read parties from the store: {exc.orig}") from exc
+    return reads.frame(store, select(p.c.party_key, p.c.name, p.c.country, p.c.eori))
 
 
 def with_extras(

@@ -39,7 +39,7 @@ from quaywatch.risk.screening.lists import (
 )
 from quaywatch.risk.screening.matching import THRESHOLD, Screener, best
 from quaywatch.store import tables
-from quaywatch.store.reads import _frame
+from quaywatch.store.reads import frame as read_frame
 from quaywatch.store.store import Store
 
 __all__ = [
@@ -150,7 +150,7 @@ def screening_hits(
 def read_parties(store: Store, keys: pl.Series | None = None) -> pl.DataFrame:
     """The stored parties (all, or those whose ``party_key`` is in ``keys``)."""
     p = tables.parties
-    frame = _frame(store, p.select())
+    frame = read_frame(store, p.select())
     return frame if keys is None else frame.filter(pl.col("party_key").is_in(keys.implode()))
 
 

@@ -29,7 +29,7 @@ from sqlalchemy import ColumnElement, String, cast, delete, select
 from quaywatch.audit import chain
 from quaywatch.errors import InputError, NotFoundError, RecordError
 from quaywatch.store import tables
-from quaywatch.store.reads import _frame
+from quaywatch.store.reads import frame as read_frame
 from quaywatch.store.store import Store
 
 COLUMNS = ("entry_id", "name", "address", "country", "identifiers", "category", "note")
@@ -148,7 +148,7 @@ def list_watchlists(store: Store) -> pl.DataFrame:
     w = tables.watchlists
     columns = [c for c in w.columns if c.name != "list_date"]
     query = select(*columns, _date_text(w.c.list_date)).order_by(w.c.watchlist_id)
-    frame = _frame(store, query).select(c.name for c in w.columns)
+    frame = read_frame(store, query).select(c.name for c in w.columns)
     return frame.with_columns(pl.col("list_date").str.to_date(strict=False))
 
 
@@ -171,5 +171,5 @@ def watchlist_entries(
         if unknown:
             raise NotFoundError(f"no watchlist {', '.join(unknown)} is loaded")
         query = query.where(w.c.watchlist_id.in_(watchlist_ids))
-    frame = _frame(store, query.order_by(e.c.watchlist_id, e.c.entry_id))
+    frame = read_frame(store, query.order_by(e.c.watchlist_id, e.c.entry_id))
     return frame.with_columns(pl.col("list_date").str.to_date(strict=False))
