@@ -28,6 +28,10 @@ PRESETS: dict[str, Strategy] = {
         # itself, with neither a random sample nor weights.
         Strategy("hybrid-selected-only", random_rate=0.0, weighting=Weighting.NONE),
         Strategy("hybrid-unweighted", weighting=Weighting.NONE),
+        Strategy(
+            "model-selected-only", scorer=Scorer.MODEL, random_rate=0.0, weighting=Weighting.NONE
+        ),
+        Strategy("model-unweighted", scorer=Scorer.MODEL, weighting=Weighting.NONE),
         Strategy("hybrid-random-5", random_rate=0.05),
         Strategy("hybrid-capacity-half", capacity_scale=0.5),
         Strategy("hybrid-capacity-double", capacity_scale=2.0),
