@@ -143,6 +143,13 @@ def drift(
         Path | None, typer.Option(help="Models folder (default: QUAYWATCH_MODEL_DIR).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    history: Annotated[
+        bool,
+        typer.Option(
+            "--history",
+            help="Also the entity track records (they grow with the calendar: expect movement).",
+        ),
+    ] = False,
 ) -> None:
     """Population stability of the model features and scores: reference against recent window."""
     from quaywatch.cli import _settings, _store, console
@@ -156,7 +163,7 @@ def drift(
     model = RiskModel.load(folder) if current_version(folder) else None
     report = monitor.drift_report(
         store, reference=(utc(reference_from), utc(reference_to)),
-        recent=(utc(from_), utc(to)), model=model,
+        recent=(utc(from_), utc(to)), model=model, track_records=history,
     )  # fmt: skip
     monitor.record(store, report, actor=settings.actor)
     if as_json:

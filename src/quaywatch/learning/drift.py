@@ -189,11 +189,14 @@ def drift_report(
     reference: tuple[datetime, datetime],
     recent: tuple[datetime, datetime],
     model: RiskModel | None = None,
+    track_records: bool = False,
 ) -> DriftReport:
     """Drift of the model features and of the stored scores of consignments lodged in each window.
 
     Features are those a live assessment computes (``features.assessment``), with ``model``'s
-    value reference (without a model, one fitted on the reference window). Scores are the newest
+    value reference (without a model, one fitted on the reference window). The entity track
+    records (days since first seen, controls, hit rates) grow with the calendar, so their PSI
+    rises between any two windows by construction: they are left out unless ``track_records``. Scores are the newest
     stored assessment of each consignment; the entry is left out, with a note, when a window has
     none. Raises ``InputError`` when a window holds no consignment.
     """
@@ -215,6 +218,8 @@ def drift_report(
         else declared.ValueReference.fit(declared.item_features(windows[0]))
     )
     columns = [f.name for f in model.fraud.features] if model else list(assessment.COLUMNS)
+    if not track_records:
+        columns = [c for c in columns if c in declared.FEATURES]
     frames = [
         assessment.assessment_frame(
             rows, history=history, outcomes=outcomes, reference=value_reference
