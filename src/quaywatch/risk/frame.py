@@ -105,7 +105,9 @@ def matrix(frame: pl.DataFrame, specs: Sequence[FeatureSpec]) -> Matrix:
                 raise ModelError(f"feature {spec.name!r} was numeric in training, got {dtype}")
             columns.append(pl.col(spec.name).cast(pl.Float64))
     selected = frame.select(columns).fill_null(float("nan"))
-    return np.ascontiguousarray(selected.to_numpy(), dtype=np.float64)
+    # polars hands the columns over as they are (column-major); LightGBM reads that layout as
+    # fast as rows, so no transposing copy (a second of a million-row scoring run).
+    return np.asarray(selected.to_numpy(), dtype=np.float64)
 
 
 def vector(values: npt.ArrayLike | None, rows: int, name: str) -> npt.NDArray[np.float64] | None:
