@@ -36,15 +36,14 @@ def _party_key(role: str) -> pl.Expr:
 
 
 def goods_item_rows(files: list[Path]) -> pl.DataFrame:
-    """The generated consignment CSVs as ``reads.goods_item_rows`` would return them."""
+    """The generated consignment CSVs as ``reads.goods_item_rows`` returns them: same columns,
+    same types, same order (what risk features read, nothing more)."""
     columns = [
         "consignment_id", pl.col("version").cast(pl.Int64), _utc("lodged_at"), _utc("eta"),
-        "carrier_scac", "vessel_imo", "port_of_loading", "transshipment_ports",
-        "port_of_discharge", "place_of_delivery", *(_party_key(role) for role in _ROLES),
-        *(c for role in _ROLES for c in (pl.col(f"{role}_aeo").fill_null("NONE"),
-                                         pl.col(f"{role}_country"))),
-        pl.col("item_sequence").cast(pl.Int64).alias("sequence"), "hs6", "description",
-        pl.col("packages").cast(pl.Int64), "package_type",
+        "carrier_scac", "port_of_loading", "transshipment_ports", "port_of_discharge",
+        *(_party_key(role) for role in _ROLES),
+        *(pl.col(f"{role}_aeo").fill_null("NONE") for role in _ROLES),
+        pl.col("item_sequence").cast(pl.Int64).alias("sequence"), "hs6",
         pl.col("gross_mass_kg", "value").cast(pl.Float64), "currency", "origin_country",
         "container_number", "container_size_type",
     ]  # fmt: skip
