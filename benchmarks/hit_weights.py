@@ -101,7 +101,7 @@ def main() -> None:
     frame = assessment.assessment_frame(
         items, history=history, outcomes=outcomes, reference=reference
     )
-    found = [signals.store_hits(store, items, outcomes=outcomes, now=signals.EVERYTHING)]
+    found = [signals.store_hits(store, items, outcomes=outcomes, now=signals.data_end(store))]
     profiles = active_profiles(store)
     if len(profiles):
         found.append(profiles.apply(with_extras(frame, items, read_parties(store))))

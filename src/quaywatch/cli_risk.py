@@ -147,7 +147,7 @@ def model_scores(store: Store, path: Path, split_at: datetime) -> pl.DataFrame:
         items, history=history, outcomes=outcomes, model=model,
         explain_rows=engine.Explain.NONE, profiles=active_profiles(store),
         parties=read_parties(store),
-        hits=signals.store_hits(store, items, outcomes=outcomes, now=signals.EVERYTHING),
+        hits=signals.store_hits(store, items, outcomes=outcomes, now=signals.data_end(store)),
     )  # fmt: skip
     rules = (pl.col("probability") / (1 - pl.col("probability"))) / (
         pl.col("model_probability") / (1 - pl.col("model_probability"))

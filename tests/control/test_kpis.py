@@ -154,3 +154,17 @@ def test_kpis_of_an_empty_period_and_bad_periods(ordered: Ordered) -> None:
         kpis.compute(ordered.store, DAY_TO, DAY_FROM)
     with pytest.raises(RecordError, match="timezone-aware"):
         kpis.compute(ordered.store, datetime(2026, 11, 1), DAY_TO)
+
+
+def test_a_consignment_decided_by_two_runs_counts_once_in_capacity(ordered: Ordered) -> None:
+    from control_scenario import small_capacity
+
+    from quaywatch.selection.run import select_store
+
+    store = ordered.store
+    before = kpis.compute(store, DAY_FROM, DAY_TO)["capacity"]["by_terminal_shift"]
+    select_store(store, DAY_FROM, DAY_TO, small_capacity(), random_rate=0.1, seed=1, actor="ana",
+                 now=T0 + timedelta(hours=1))  # fmt: skip
+    after = kpis.compute(store, DAY_FROM, DAY_TO)["capacity"]["by_terminal_shift"]
+    assert sum(r["decisions"] for r in after) == sum(r["decisions"] for r in before) > 0
+    assert sum(r["selected"] for r in after) == sum(r["selected"] for r in before)

@@ -154,3 +154,32 @@ def test_every_illegal_transition_is_refused_on_the_store(ordered: Ordered) -> N
         results.record_findings(store, done, note="late note")
     with pytest.raises(NotFoundError, match="no inspection order 'QW000'"):
         orders.start(store, "QW000")
+
+
+def test_seized_goods_stay_held_when_another_order_on_them_ends(ordered: Ordered) -> None:
+    """A second order on a seized consignment, cancelled or done, must not release it."""
+    store = ordered.store
+    first = orders.get_order(store, ordered.order_ids[0])
+    other = "PHYSICAL" if first.control_type != "PHYSICAL" else "SCAN"
+    d, r = tables.control_decisions, tables.selection_runs
+    with store.transaction() as conn:  # a later run decides another control for it
+        run = conn.execute(select(r).where(r.c.run_id == ordered.run_id)).mappings().one()
+        conn.execute(r.insert().values(**{**run, "run_id": "run-2"}))
+        decision = conn.execute(select(d).where(
+            d.c.run_id == ordered.run_id, d.c.consignment_id == first.consignment_id,
+        )).mappings().one()  # fmt: skip
+        conn.execute(d.insert().values(**{**decision, "run_id": "run-2", "control_type": other}))
+    second = orders.create_orders(store, "run-2", actor="ana", now=T0).order_ids[0]
+    orders.start(store, first.order_id, now=T0 + timedelta(hours=1))
+    seized = outcome.record_outcome(
+        store, first.order_id, result="SEIZURE", irregularity="DRUGS", seizure_goods="cocaine",
+        seizure_quantity=10.0, seizure_unit="KGM", now=T0 + timedelta(hours=2),
+    )  # fmt: skip
+    assert not seized.released
+    cancelled = orders.override(store, second, reason="goods already seized", cancel=True,
+                                now=T0 + timedelta(hours=3))  # fmt: skip
+    assert cancelled.released_at is None
+    e = tables.events
+    released = reads.frame(store, select(e.c.event_code).where(
+        e.c.event_code == "CUSR", e.c.batch_id.in_([first.order_id, second])))  # fmt: skip
+    assert released.is_empty()

@@ -52,13 +52,13 @@ def test_weights_multiply_the_odds_and_a_code_counts_once() -> None:
         ("C0", "profile:A", 1.0, None, None, "profile"),
         ("C0", "profile:A", 0.4, None, None, "profile"),  # the same code again: its heaviest
         ("C0", "anomaly:seal_changed", 2.0, "orange", None, "anomaly"),
-        ("C1", "graph:offender", -0.5, None, None, "graph"),  # a negative weight adds nothing
+        ("C1", "profile:TRUSTED", -0.5, None, None, "profile"),  # facilitation lowers the odds
     )
     out = combine.combine(_assessed(0.02, 0.3, 0.7), found)
     p0, p1, p2 = out["probability"].to_list()
     assert _odds(p0) == pytest.approx(_odds(0.02) * math.exp(3.0))
-    assert p1 == 0.3 and p2 == 0.7
-    assert out["added"].to_list() == [3.0, 0.0, 0.0]
+    assert _odds(p1) == pytest.approx(_odds(0.3) * math.exp(-0.5)) and p2 == 0.7
+    assert out["added"].to_list() == [3.0, -0.5, 0.0]
     assert out["lane_floor"].to_list() == ["orange", None, None]
     assert out["critical"].to_list() == [True, False, False]
 

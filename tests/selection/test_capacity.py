@@ -117,3 +117,14 @@ def test_any_edit_loads_or_is_a_record_error(path: tuple[object, ...], value: ob
         assert err.source == "edited.yaml" and err.location and err.location.startswith("line ")
     else:
         assert (loaded.amount >= 0).all() and loaded.use.any(axis=1).all()
+
+
+def test_a_night_shift_keeps_one_start_when_the_clocks_change() -> None:
+    """Europe/Brussels: 30 March and 26 October 2025; the night shift starts at 22:00 local."""
+    shipped = capacity.load()
+    etas = [datetime(2025, 3, 30, 0, 30, tzinfo=UTC), datetime(2025, 3, 30, 2, 30, tzinfo=UTC),
+            datetime(2025, 10, 26, 0, 30, tzinfo=UTC), datetime(2025, 10, 26, 3, 30, tzinfo=UTC)]  # fmt: skip
+    frame = pl.DataFrame({"carrier_scac": ["MAEU"] * 4, "eta": etas})
+    starts = shipped.assign(frame)["shift_start"].to_list()
+    assert starts[0] == starts[1] == datetime(2025, 3, 29, 21, tzinfo=UTC)  # 22:00 CET
+    assert starts[2] == starts[3] == datetime(2025, 10, 25, 20, tzinfo=UTC)  # 22:00 CEST

@@ -117,11 +117,12 @@ def set_state(conn: Connection, order_id: str, **values: Any) -> None:
 
 
 def release(conn: Connection, order: Order, at: datetime) -> bool:
-    """Emit CUSR for the order's consignment unless another order on it is still open.
+    """Emit CUSR for the order's consignment unless another order on it is still open, or
+    any control of it ended in a seizure (seized goods stay held, whatever else is closed).
 
     Returns whether the consignment was released (and ``released_at`` set on the order).
     """
-    o = tables.inspection_orders
+    o, c = tables.inspection_orders, tables.control_outcomes
     others = conn.execute(
         select(func.count()).where(
             o.c.consignment_id == order.consignment_id,
@@ -129,7 +130,12 @@ def release(conn: Connection, order: Order, at: datetime) -> bool:
             o.c.state.in_([str(s) for s in OPEN]),
         )
     ).scalar_one()
-    if others:
+    seized = conn.execute(
+        select(func.count()).where(
+            c.c.consignment_id == order.consignment_id, c.c.result == "SEIZURE"
+        )
+    ).scalar_one()
+    if others or seized:
         return False
     events.emit(conn, {order.order_id: EquipmentEventCode.CUSR}, at)
     set_state(conn, order.order_id, released_at=at)

@@ -171,7 +171,11 @@ def as_of_history(
     # entity's key becomes a 64-bit hash (two distinct keys share one with probability about
     # n²/2⁶⁵, 3·10⁻⁸ for a million keys), null where any key column is null (never seen).
     hashed = [_hashed(entity) for entity in entities]
-    left, seen, known = (f.with_columns(hashed) for f in (left, seen, known))
+    # Only the hashed keys travel on: the key columns themselves (text, on millions of history
+    # rows) are dropped here rather than copied into every plan.
+    left = left.select(_ROW, _TIME, "__prior", *hashed)
+    seen = seen.select(seen_at, *hashed)
+    known = known.select(known_at, hit, *([revenue] if revenue else []), *hashed)
     plans = [
         _entity_plan(left, seen, known, entity, seen_at, known_at, outcome_sums, kinds,
                      revenue=revenue is not None, prior_weight=prior_weight)

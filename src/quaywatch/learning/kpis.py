@@ -83,6 +83,7 @@ def _outcomes(store: Store, start: datetime, end: datetime) -> pl.DataFrame:
 
 def _decisions(store: Store, start: datetime, end: datetime) -> pl.DataFrame:
     d, a, c = tables.control_decisions, tables.assessments, tables.consignments
+    r = tables.selection_runs
     consignee, declarant = tables.parties.alias("consignee"), tables.parties.alias("declarant")
     aeo = (consignee.c.aeo.is_not(None) & (consignee.c.aeo != "NONE")) | (
         declarant.c.aeo.is_not(None) & (declarant.c.aeo != "NONE")
@@ -95,7 +96,9 @@ def _decisions(store: Store, start: datetime, end: datetime) -> pl.DataFrame:
             d.c.shift_start,
             a.c.reasons,
             aeo.label("aeo"),
+            r.c.created_at.label("decided_at"),
         )  # fmt: skip
+        .join(r, r.c.run_id == d.c.run_id)
         .join(c, and_(c.c.consignment_id == d.c.consignment_id, c.c.version == d.c.version))
         .outerjoin(a, a.c.assessment_id == d.c.assessment_id)
         .outerjoin(consignee, consignee.c.party_key == c.c.consignee_key)
@@ -192,7 +195,9 @@ def _hours(orders: pl.DataFrame, column: str) -> dict[str, Any]:
 
 def _capacity(decisions: pl.DataFrame, orders: pl.DataFrame) -> dict[str, Any]:
     keys = ["terminal", "shift_start"]
-    selected = decisions.group_by(keys).agg(
+    # A consignment decided by several runs counts once: by the latest run's decision.
+    latest = decisions.sort("decided_at").unique("consignment_id", keep="last")
+    selected = latest.group_by(keys).agg(
         pl.len().alias("decisions"), pl.col("selected").sum().alias("selected")
     )
     worked = orders.group_by(keys).agg(

@@ -164,8 +164,6 @@ def retrain(
         decision = cc.Decision(True, f"forced by the operator ({decision.reason})")
     elif not promote:
         decision = cc.Decision(False, f"promotion not asked for ({decision.reason})")
-    if decision.promote:
-        make_current(models, challenger.version)
     result = Retrain(challenger, champion_version, start, to, comparison, decision,
                      decision.promote)  # fmt: skip
     with store.transaction() as conn:
@@ -174,4 +172,8 @@ def retrain(
             object_type="model", object_id=challenger.version,
             details={**result.to_dict(), "criterion": criterion.value, "forced": force},
         )  # fmt: skip
+        # The live model switches inside the audit transaction: if the audit event cannot be
+        # written, nothing changed; if the switch fails, the event is rolled back with it.
+        if decision.promote:
+            make_current(models, challenger.version)
     return result

@@ -145,12 +145,18 @@ def _capacity(capacity: Capacity, world: World, strategy: Strategy) -> Capacity:
 
 
 def _rules_only(
-    week: pl.DataFrame, history: pl.DataFrame, outcomes: pl.DataFrame, profiles: ProfileSet
+    week: pl.DataFrame,
+    history: pl.DataFrame,
+    outcomes: pl.DataFrame,
+    profiles: ProfileSet,
+    t0: datetime,
 ) -> pl.DataFrame:
     """Assessments without a model: the overall hit rate, moved by the profiles' hits."""
     known = outcomes.select(assessment.hit().mean()).item()
     base = float(known) if known is not None else 0.03
-    reference = declared.ValueReference.fit(declared.item_features(history))
+    # The value reference from what was lodged before the week, as a model's would be.
+    before = history.filter(pl.col("lodged_at") < t0)
+    reference = declared.ValueReference.fit(declared.item_features(before))
     frame = assessment.assessment_frame(week, history=history, outcomes=outcomes,
                                         reference=reference)  # fmt: skip
     hits = profiles.apply(with_extras(frame, week)) if len(profiles) else None
@@ -167,9 +173,10 @@ def _assess(
     outcomes: pl.DataFrame,
     model: RiskModel | None,
     profiles: ProfileSet,
+    t0: datetime,
 ) -> pl.DataFrame:
     if strategy.scorer is Scorer.RULES or model is None:
-        return _rules_only(week, history, outcomes, profiles)
+        return _rules_only(week, history, outcomes, profiles, t0)
     return engine.assess(
         week, history=history, outcomes=outcomes, model=model,
         explain_rows=engine.Explain.NONE,
@@ -273,7 +280,7 @@ def run(
                                   params=dict(params or {}), weighting=strategy.weighting)  # fmt: skip
         history = items.filter(pl.col("lodged_at") < t0 + WEEK)
         week = history.filter(pl.col("eta").is_between(t0, t0 + WEEK, closed="left"))
-        scores = _assess(strategy, week, history, known, model, profiles)
+        scores = _assess(strategy, week, history, known, model, profiles, t0)
         candidates = scores.join(aeo, on=list(declared.KEY), how="left")
         chosen = selection.select(candidates, cap, random_rate=strategy.random_rate,
                                   seed=seed * 1_000 + w).decisions  # fmt: skip

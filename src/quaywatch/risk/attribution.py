@@ -63,9 +63,9 @@ class PathTable:
             stack: list[tuple[dict[str, Any], dict[int, float]]] = [(root, {})]
             while stack:
                 node, credit = stack.pop()
-                if "leaf_index" in node:
+                if "split_feature" not in node:  # a leaf (a one-leaf tree's has no index)
                     for feature, amount in credit.items():
-                        rows.append(base + int(node["leaf_index"]))
+                        rows.append(base + int(node.get("leaf_index", 0)))
                         columns.append(feature)
                         values.append(amount)
                     continue
@@ -96,4 +96,4 @@ class PathTable:
 
 
 def _value(node: dict[str, Any]) -> float:
-    return float(node["leaf_value"] if "leaf_index" in node else node["internal_value"])
+    return float(node["leaf_value"] if "leaf_value" in node else node["internal_value"])

@@ -7,8 +7,10 @@ makes fraud, as a logarithm (0.7 ≈ twice, 2.3 ≈ ten times). The combined pro
 
     logit(p_combined) = logit(p_model) + Σ weight of the consignment's hits
 
-where each hit code counts once (its heaviest hit) and the sum is capped at ``MAX_ADDED``
-log-odds so that a pile of weak hits cannot outrank everything. This is the rule an analyst can
+where each hit code counts once (its heaviest hit) and the sum is capped at ±``MAX_ADDED``
+log-odds so that a pile of weak hits cannot outrank everything. A weight may be negative: a
+facilitation profile (a trusted trader's regular flow) lowers the odds the same way; such hits
+lower the score but are never listed as reasons (reasons say why a consignment was selected). This is the rule an analyst can
 check by hand: the model's odds, multiplied by each hit's factor. It treats the sources as
 independent evidence; they mostly are (the model reads declarations and track records, the
 anomalies read container events, screening reads watchlists, the graph reads contact links), and
@@ -38,7 +40,7 @@ from quaywatch.risk.explain import Reason, Source
 
 LANES = ("green", "yellow", "orange", "red")
 REFERRALS = ("RFI", "RFS", "DNL")
-#: The most log-odds all hits together may add (e¹⁰ ≈ 22,000×: enough to top any list).
+#: The most log-odds all hits together may add or take (e¹⁰ ≈ 22,000×: enough to top any list).
 MAX_ADDED = 10.0
 _EPS = 1e-9
 
@@ -49,7 +51,7 @@ def _rank(column: str, order: tuple[str, ...]) -> pl.Expr:
 
 
 def per_consignment(hits: pl.DataFrame) -> pl.DataFrame:
-    """Per consignment hit: ``added`` log-odds, ``lane_floor``, ``referral``, ``critical``.
+    """Per consignment hit: ``added`` log-odds (signed), ``lane_floor``, ``referral``, ``critical``.
 
     ``hits`` is a hits frame; a code hitting one consignment twice counts once, its heaviest.
     """
@@ -60,7 +62,7 @@ def per_consignment(hits: pl.DataFrame) -> pl.DataFrame:
         _rank("referral", REFERRALS).max().alias("referral_rank"),
     )
     totals = strongest.group_by(*declared.KEY).agg(
-        pl.col("weight").clip(lower_bound=0.0).sum().clip(upper_bound=MAX_ADDED).alias("added"),
+        pl.col("weight").sum().clip(-MAX_ADDED, MAX_ADDED).alias("added"),
         pl.col("lane_rank").max(),
         pl.col("referral_rank").max(),
     )
@@ -93,7 +95,7 @@ def combine(assessed: pl.DataFrame, hits: pl.DataFrame) -> pl.DataFrame:
     added = merged.get_column("added").fill_null(0.0).to_numpy()
     clipped = np.clip(p, _EPS, 1 - _EPS)
     combined = 1 / (1 + np.exp(-(np.log(clipped / (1 - clipped)) + added)))
-    combined = np.where(added > 0, combined, p)
+    combined = np.where(added != 0, combined, p)
     return merged.with_columns(
         pl.col("probability").alias("model_probability"),
         pl.Series("probability", combined),

@@ -22,16 +22,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import polars as pl
+from sqlalchemy import func, select
 
 from quaywatch.features import declared
 from quaywatch.risk import anomaly, graph, screening
 from quaywatch.risk import hits as hitframe
+from quaywatch.store import tables
 from quaywatch.store.store import Store
 
 _ROLES = ("consignee", "consignor", "declarant", "notify_party")
-#: ``now`` for an evaluation that looks at everything the store holds (generated traffic may
-#: lie in the future of the wall clock).
-EVERYTHING = datetime(9999, 12, 30, tzinfo=UTC)
 
 
 def store_hits(
@@ -55,6 +54,22 @@ def store_hits(
         ),
     ]  # fmt: skip
     return pl.concat([hitframe.conform(h) for h in found])
+
+
+def data_end(store: Store) -> datetime:
+    """The latest moment the store's container events speak of (created or received), or now.
+
+    An evaluation looks at everything the store holds as of this moment: generated traffic
+    may lie in the future of the wall clock, and a far-off "now" would make a box still
+    waiting at a hub at the end of the data look as if it had waited for ever.
+    """
+    e = tables.events
+    with store.reading() as conn:
+        created, received = conn.execute(
+            select(func.max(e.c.created_time), func.max(e.c.received_at))
+        ).one()
+    known = [t for t in (created, received) if t is not None]
+    return max(known) if known else datetime.now(UTC)
 
 
 def _graph_hits(

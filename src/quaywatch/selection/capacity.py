@@ -103,7 +103,12 @@ class Capacity:
         back = hour.replace_strict(
             range(24), [(h - s.start) % 24 for h, s in enumerate(hour_shift)]
         )
-        start = (local.dt.truncate("1h") - pl.duration(hours=back)).dt.convert_time_zone("UTC")
+        # Wall-clock arithmetic, then the zone: on the nights the clocks change, a shift must
+        # keep one start (subtracting elapsed hours would split it in two, capacity doubled).
+        wall = local.dt.replace_time_zone(None).dt.truncate("1h") - pl.duration(hours=back)
+        start = wall.dt.replace_time_zone(self.timezone, ambiguous="earliest").dt.convert_time_zone(
+            "UTC"
+        )
         return frame.join(
             carriers, on="carrier_scac", how="left", maintain_order="left"
         ).with_columns(

@@ -22,6 +22,7 @@ ROWS = pl.DataFrame(
         "flag": [True, False, None, True],
         "route": [["ECGYE", "PAMIT", "BEANR"], ["CMDLA", "BEANR"], [], None],
         "at": [datetime(2026, 10, d, tzinfo=UTC) for d in (1, 2, 3, 4)],
+        "version": pl.Series([1, 2, 3, 1], dtype=pl.Int64),
     }
 )
 KINDS = kinds_of(ROWS.schema)
@@ -45,6 +46,8 @@ def rows(condition: str) -> list[int]:
         ("-n < -6", [3]),
         ("n in [1, 10]", [0, 3]),
         ("n in @sizes", [1, 3]),
+        ("version in [1, 3]", [0, 2, 3]),  # an integer field against the list's numbers
+        ("version not in [1]", [1, 2]),
         ("n is null", [2]),
         ("port is not null and not flag", [1, 2]),
         ("port in ['ECGYE', 'CNSHA']", [0, 2]),
@@ -102,6 +105,7 @@ def test_conditions_select_the_rows_they_say(condition: str, expected: list[int]
         ("port in [1, 'a']", "a list mixes numbers and texts", 9),
         ("n in ['a']", "cannot look for a number in a list of texts", 3),
         ("route in @hubs", "use 'contains'", 1),
+        ("any_in(route, [080390])", "needs a list of texts", 15),
         ("n contains 'a'", "'contains' needs a text or a list of texts, not a number", 3),
         ("n and flag", "expected a yes/no test here, found a number", 1),
         ("n", "expected a yes/no test", 1),

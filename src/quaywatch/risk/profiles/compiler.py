@@ -242,7 +242,9 @@ class _Compiler:
                                 node.operand)  # fmt: skip
             if kind is not element:
                 raise self.fail(f"cannot look for a {kind} in a list of {element}s", node)
-            result = operand.is_in(_collection(values)).fill_null(False)
+            # Numbers are compared as floats: an integer field (version) against [1, 2] too.
+            probe = operand.cast(pl.Float64) if kind is Kind.NUMBER else operand
+            result = probe.is_in(_collection(values)).fill_null(False)
         else:
             result = self.text_test(node, operand, kind)
         return (~result if node.negated else result), Kind.BOOL
@@ -290,7 +292,10 @@ class _Compiler:
             operand, kind = self.visit(args[0])
             if kind is not Kind.TEXT_LIST:
                 raise self.fail(f"{name}() needs a list field first, not a {kind}", args[0])
-            values, _ = self.collection(args[1])
+            values, element = self.collection(args[1])
+            if element is not Kind.TEXT:  # 080390 unquoted is the number 80390
+                raise self.fail(f"{name}() needs a list of texts (quote codes: \"080390\")",
+                                args[1])  # fmt: skip
             inside = operand.list.eval(pl.element().is_in(_collection(values)))
             if name == "count_in":
                 return inside.list.sum().cast(pl.Float64), Kind.NUMBER

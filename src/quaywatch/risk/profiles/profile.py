@@ -146,10 +146,12 @@ def _shown(name: str, spec: str | None, kind: Kind) -> pl.Expr:
         digits = int(spec[1:-1])
         scaled = column * 100 if spec.endswith("%") else column
         text = scaled.round(digits).cast(pl.Float64)
-        text = (text.cast(pl.Int64) if digits == 0 else text).cast(pl.String)
+        # Not strict: a NaN or infinite value (a zero reference median) reads "?", not a crash.
+        text = (text.cast(pl.Int64, strict=False) if digits == 0 else text).cast(pl.String)
         text = text + "%" if spec.endswith("%") else text
     elif kind is Kind.NUMBER:
-        text = pl.when(column.abs() >= 100).then(column.round(0).cast(pl.Int64).cast(pl.String))
+        whole = column.round(0).cast(pl.Int64, strict=False).cast(pl.String)
+        text = pl.when(column.abs() >= 100).then(whole)
         text = text.otherwise(column.round(2).cast(pl.String))
     else:
         text = column.cast(pl.String)
