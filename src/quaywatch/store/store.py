@@ -16,7 +16,7 @@ from typing import Any
 
 import polars as pl
 from sqlalchemy import Connection, Engine, Table, func, select
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from quaywatch.errors import StoreError
 from quaywatch.store import database, tables
@@ -71,6 +71,13 @@ class Store:
                 yield conn
         except OperationalError as exc:
             raise StoreError(f"database error, nothing was written: {exc.orig}") from exc
+        except IntegrityError as exc:
+            # Two writers raced for the same key (two operators creating one run's orders):
+            # the loser is told plainly; the winner's write stands.
+            raise StoreError(
+                f"the store refused a conflicting write, nothing was written; run it again: "
+                f"{exc.orig}"
+            ) from exc
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:
