@@ -31,7 +31,7 @@ from quaywatch.features import assessment, declared
 from quaywatch.learning.dataset import load_truth
 from quaywatch.risk import engine, signals
 from quaywatch.risk.bundle import RiskModel
-from quaywatch.risk.profiles.frame import read_parties, with_extras
+from quaywatch.risk.profiles.frame import with_extras
 from quaywatch.risk.profiles.registry import active_profiles
 from quaywatch.store import reads
 from quaywatch.store.store import Store
@@ -104,7 +104,7 @@ def main() -> None:
     found = [signals.store_hits(store, items, outcomes=outcomes, now=signals.data_end(store))]
     profiles = active_profiles(store)
     if len(profiles):
-        found.append(profiles.apply(with_extras(frame, items, read_parties(store))))
+        found.append(profiles.apply(with_extras(frame, items, reads.parties(store))))
     hits = pl.concat(found).unique([*declared.KEY, "code"])
     truth = load_truth(args.truth).select(*declared.KEY, "illicit", "pattern")
     test = frame.select(declared.KEY).join(truth, on=list(declared.KEY), how="inner")

@@ -135,7 +135,6 @@ def model_scores(store: Store, path: Path, split_at: datetime) -> pl.DataFrame:
     """
     from quaywatch.risk import engine, signals
     from quaywatch.risk.bundle import RiskModel
-    from quaywatch.risk.profiles.frame import read_parties
     from quaywatch.risk.profiles.registry import active_profiles
     from quaywatch.store import reads
 
@@ -146,7 +145,7 @@ def model_scores(store: Store, path: Path, split_at: datetime) -> pl.DataFrame:
     found = engine.assess(
         items, history=history, outcomes=outcomes, model=model,
         explain_rows=engine.Explain.NONE, profiles=active_profiles(store),
-        parties=read_parties(store),
+        parties=reads.parties(store),
         hits=signals.store_hits(store, items, outcomes=outcomes, now=signals.data_end(store)),
     )  # fmt: skip
     rules = (pl.col("probability") / (1 - pl.col("probability"))) / (

@@ -40,7 +40,7 @@ def _shells(store: Store, generated: traffic.Traffic) -> pl.DataFrame:
     listed = pl.read_csv(generated.out / "watchlists" / "offenders.csv")["entry_id"]
     ids = listed.str.slice(4).cast(pl.Int64)
     shells = truth.filter((pl.col("kind") == "shell") & pl.col("linked_to").is_in(ids.implode()))
-    return screening.read_parties(store).join(shells.select("name", "address", "phone"),
+    return reads.parties(store).join(shells.select("name", "address", "phone"),
                                               on=["name", "address", "phone"])  # fmt: skip
 
 

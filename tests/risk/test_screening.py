@@ -18,7 +18,7 @@ from quaywatch.errors import RecordError
 from quaywatch.intake.pipeline import ingest_file
 from quaywatch.risk import hits, screening
 from quaywatch.risk.screening import normalise as nz
-from quaywatch.store import tables
+from quaywatch.store import reads, tables
 from quaywatch.store.store import Store
 from quaywatch.synth import portday
 
@@ -140,7 +140,7 @@ def test_screen_store_gives_hits_for_consignments_of_a_listed_party(
 ) -> None:
     day = portday.generate(tmp_path / "day", count=60, seed=4, noise=0.0, with_events=False)
     ingest_file(store, day.consignments, actor="tester")
-    parties = screening.read_parties(store)
+    parties = reads.parties(store)
     target = parties.filter(pl.col("phone").is_not_null()).row(0, named=True)
     listed = _write(tmp_path / "list.csv", [
         f"L1,\"{target['name'].upper()}\",,{target['country']},,fraud,",

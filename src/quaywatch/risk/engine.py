@@ -31,7 +31,7 @@ from quaywatch.risk import anomaly, combine, explain, signals
 from quaywatch.risk import hits as hitframe
 from quaywatch.risk.bundle import RiskModel
 from quaywatch.risk.profiles.apply import ProfileSet
-from quaywatch.risk.profiles.frame import read_parties, with_extras
+from quaywatch.risk.profiles.frame import with_extras
 from quaywatch.risk.profiles.registry import active_profiles
 from quaywatch.store import reads, tables
 from quaywatch.store.store import Store
@@ -63,7 +63,7 @@ def assess(
 
     ``history`` holds the goods-item rows of every consignment known (it may include
     ``items``), ``outcomes`` the control outcomes known now. ``profiles`` run on the batch
-    (``parties``, from ``profiles.frame.read_parties``, gives them party names); ``hits`` are
+    (``parties``, from ``store.reads.parties``, gives them party names); ``hits`` are
     what the other sources found (anomalies, screening, graph; a hits frame, ``risk.hits``).
     Returns, per consignment in the order of ``items``: ``consignment_id``, ``version``,
     ``lodged_at``, ``probability`` (combined, ``risk.combine``), ``model_probability``,
@@ -164,7 +164,7 @@ def score_store(
     profiles = active_profiles(store)
     found = assess(
         items, history=history, outcomes=outcomes, model=model, explain_rows=explain_rows,
-        profiles=profiles, parties=read_parties(store),
+        profiles=profiles, parties=reads.parties(store),
         hits=signals.store_hits(store, items, outcomes=outcomes, now=now),
     )  # fmt: skip
     rows = found.drop("lodged_at").with_columns(

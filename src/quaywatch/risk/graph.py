@@ -51,7 +51,7 @@ from quaywatch.features.assessment import hit
 from quaywatch.risk import hits as hits_frame
 from quaywatch.risk.explain import Source
 from quaywatch.risk.screening import normalise as nz
-from quaywatch.risk.screening import party_roles, read_parties, watchlist_entries
+from quaywatch.risk.screening import party_roles, watchlist_entries
 from quaywatch.store import reads, tables
 from quaywatch.store.reads import frame as read_frame
 from quaywatch.store.store import Store
@@ -105,7 +105,7 @@ def load(store: Store) -> GraphData:
     )
     first = roles.group_by("party_key").agg(pl.col("lodged_at").min().alias("_first"))
     parties = (
-        read_parties(store)
+        reads.parties(store)
         .join(first, on="party_key", how="left")
         .with_columns(pl.min_horizontal("first_seen_at", "_first").alias("first_seen_at"))
         .drop("_first", "batch_id")

@@ -30,8 +30,6 @@ from quaywatch.risk import hits as hitframe
 from quaywatch.store import tables
 from quaywatch.store.store import Store
 
-_ROLES = ("consignee", "consignor", "declarant", "notify_party")
-
 
 def store_hits(
     store: Store, items: pl.DataFrame, *, outcomes: pl.DataFrame, now: datetime
@@ -42,7 +40,7 @@ def store_hits(
     assess; ``outcomes`` the control outcomes the graph may seed from (known at ``now``, or
     before an evaluation split).
     """
-    roles = [f"{role}_key" for role in _ROLES if f"{role}_key" in items.columns]
+    roles = [f"{role}_key" for role in screening.ROLES if f"{role}_key" in items.columns]
     consignments = items.group_by(*declared.KEY).agg(pl.col("lodged_at", *roles).first())
     keys = consignments.select(declared.KEY)
     found = [

@@ -172,3 +172,8 @@ def latest_assessments(store: Store, *, run_id: str | None = None) -> pl.DataFra
     )
     query = select(*a.columns).join(newest, a.c.assessment_id == newest.c.assessment_id)
     return frame(store, query.order_by(a.c.score.desc()))
+
+
+def parties(store: Store) -> pl.DataFrame:
+    """Every stored party, every column: for profiles' party fields, screening and the graph."""
+    return frame(store, select(*tables.parties.columns).order_by(tables.parties.c.party_key))

@@ -13,6 +13,6 @@ The pieces, in the order data flows (``docs/profiles.md`` is the analysts' guide
 For the engine::
 
     profiles = registry.active_profiles(store)          # ProfileSet; .version for assessments
-    frame = frame.with_extras(batch, items, frame.read_parties(store))
+    frame = frame.with_extras(batch, items, reads.parties(store))
     found = profiles.apply(frame)                        # hits frame
 """

@@ -13,12 +13,9 @@ country and EORI of the consignee, consignor and declarant.
 from __future__ import annotations
 
 import polars as pl
-from sqlalchemy import select
 
 from quaywatch.features import assessment, declared
 from quaywatch.risk.profiles.compiler import Kind
-from quaywatch.store import reads, tables
-from quaywatch.store.store import Store
 
 N, T, B, L = Kind.NUMBER, Kind.TEXT, Kind.BOOL, Kind.TEXT_LIST
 _DECLARED: dict[str, tuple[Kind, str]] = {
@@ -97,19 +94,13 @@ FIELD_KINDS: dict[str, Kind] = {name: kind for name, (kind, _) in FIELDS.items()
 _ROLES = ("consignee", "consignor", "declarant")
 
 
-def read_parties(store: Store) -> pl.DataFrame:
-    """Every stored party's key, name, country and EORI, for the party fields of the frame."""
-    p = tables.parties
-    return reads.frame(store, select(p.c.party_key, p.c.name, p.c.country, p.c.eori))
-
-
 def with_extras(
     frame: pl.DataFrame, items: pl.DataFrame, parties: pl.DataFrame | None = None
 ) -> pl.DataFrame:
     """``frame`` (one row per consignment) with the profile-only columns (``_EXTRAS``).
 
     ``items`` are goods-item rows (``store.reads.goods_item_rows``) covering the consignments
-    of ``frame``; ``parties`` is ``read_parties`` (without it, the party fields are missing).
+    of ``frame``; ``parties`` is ``store.reads.parties`` (without it, the party fields are missing).
     """
     hubs = pl.col("transshipment_ports")
     extras = (

@@ -17,7 +17,7 @@ import polars as pl
 from quaywatch.errors import InputError
 from quaywatch.features import assessment, declared
 from quaywatch.risk.profiles.apply import ProfileSet
-from quaywatch.risk.profiles.frame import profile_frame, read_parties
+from quaywatch.risk.profiles.frame import profile_frame
 from quaywatch.store import reads
 from quaywatch.store.store import Store
 
@@ -61,7 +61,7 @@ def trial_frame(
         reference = declared.ValueReference.fit(declared.item_features(before))
     outcomes = reads.control_outcomes(store)
     frame = profile_frame(window, history=history, outcomes=outcomes, reference=reference,
-                          parties=read_parties(store))  # fmt: skip
+                          parties=reads.parties(store))  # fmt: skip
     controlled = (
         outcomes.with_columns(assessment.hit().alias("found"))
         .group_by(*declared.KEY)

@@ -38,8 +38,7 @@ from quaywatch.risk.screening.lists import (
     watchlist_entries,
 )
 from quaywatch.risk.screening.matching import THRESHOLD, Screener, best
-from quaywatch.store import tables
-from quaywatch.store.reads import frame as read_frame
+from quaywatch.store import reads
 from quaywatch.store.store import Store
 
 __all__ = [
@@ -50,7 +49,6 @@ __all__ = [
     "list_watchlists",
     "lists",
     "load_watchlist",
-    "read_parties",
     "read_watchlist",
     "screen_store",
     "screening_hits",
@@ -147,13 +145,6 @@ def screening_hits(
     )
 
 
-def read_parties(store: Store, keys: pl.Series | None = None) -> pl.DataFrame:
-    """The stored parties (all, or those whose ``party_key`` is in ``keys``)."""
-    p = tables.parties
-    frame = read_frame(store, p.select())
-    return frame if keys is None else frame.filter(pl.col("party_key").is_in(keys.implode()))
-
-
 def screen_store(
     store: Store,
     consignments: pl.DataFrame,
@@ -166,5 +157,6 @@ def screen_store(
     if entries.is_empty():
         return hits_frame.empty()
     keys = party_roles(consignments)["party_key"].unique()
-    return screening_hits(consignments, read_parties(store, keys), Screener.build(entries),
+    known = reads.parties(store).filter(pl.col("party_key").is_in(keys.implode()))
+    return screening_hits(consignments, known, Screener.build(entries),
                           threshold=threshold)  # fmt: skip
