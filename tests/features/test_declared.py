@@ -74,6 +74,9 @@ def test_one_row_per_consignment_with_the_most_undervalued_item_speaking_for_it(
     assert row["value_ratio"] == pytest.approx(math.exp(-2.0))
     assert row["main_hs6"] == "610910" and row["main_chapter"] == "61"
     assert row["value_hs6"] == "610910"
+    assert row["value_z_max"] == pytest.approx(0.0) and row["value_hs6_max"] == "080390"
+    assert row["value_ratio_max"] == pytest.approx(1.0)
+    assert row["box_mismatch"] is None  # the reference knows no reefer shares
     assert row["origin_country"] == "CN" and row["origin_differs_from_loading"]
     assert row["transshipments"] == 2 and row["hubs"] == "SGSIN|PAMIT"
     assert row["lane"] == "ECGYE-BEANR" and row["origin_region"] == "South America"
@@ -85,4 +88,39 @@ def test_one_row_per_consignment_with_the_most_undervalued_item_speaking_for_it(
         "lodged_at",
         *declared.PARTIES,
         *declared.FEATURES,
+        *declared.CONTEXT,
     ]
+
+
+def test_goods_declared_above_their_subheading_and_in_the_wrong_box_are_flagged() -> None:
+    # Frozen tuna loins travel in reefers, bananas too; T-shirts travel dry.
+    train = [{"sequence": i, "hs6": "030487", "value": 1000.0, "container_size_type": "45R1"}
+             for i in range(30)]  # fmt: skip
+    train += [{"sequence": 100 + i, "hs6": "610910", "container_size_type": "45G1"}
+              for i in range(29)]  # fmt: skip
+    train += [{"sequence": 200, "hs6": "610910", "container_size_type": "45R1"}]
+    fitted = declared.ValueReference.fit(declared.item_features(_items(train)), min_items=30)
+    assert fitted.reefer_share == {"030487": 1.0, "610910": pytest.approx(1 / 30)}
+    assert declared.ValueReference.from_dict(fitted.to_dict()) == fitted
+    saved_before = {k: v for k, v in fitted.to_dict().items() if k != "reefer_share"}
+    assert declared.ValueReference.from_dict(saved_before).reefer_share == {}
+
+    items = _items([
+        # Canned tuna declared as frozen loins, in a dry box, at 8x the loins' value per kg.
+        {"sequence": 1, "hs6": "030487", "value": 8000.0, "container_size_type": "22G1"},
+        {"sequence": 2, "hs6": "610910", "value": 500.0, "currency": "XXX",
+         "container_size_type": "22G1"},  # unknown currency: no value features, usual box
+    ])  # fmt: skip
+    row = declared.consignment_features(declared.item_features(items), fitted).row(0, named=True)
+    scale = fitted.by_hs6["030487"][1]
+    assert row["value_z_max"] == pytest.approx(math.log(8.0) / scale)
+    assert row["value_z"] == row["value_z_max"]  # the item with a null z never speaks
+    assert row["value_ratio"] == pytest.approx(8.0) and row["value_hs6"] == "030487"
+    assert row["value_ratio_max"] == pytest.approx(8.0) and row["value_hs6_max"] == "030487"
+    assert row["box_mismatch"] == pytest.approx(1.0) and row["box_hs6"] == "030487"
+
+    reefer_shirts = _items([{"hs6": "610910", "container_size_type": "45R1"}])
+    row = declared.consignment_features(declared.item_features(reefer_shirts), fitted).row(
+        0, named=True
+    )
+    assert row["box_mismatch"] == pytest.approx(1 / 30 - 1) and row["box_hs6"] == "610910"

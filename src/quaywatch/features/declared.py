@@ -32,9 +32,11 @@ FEATURES = (
     "value_z", "value_ratio", "value_hs6", "max_duty_pct", "duty_exposure_eur", "main_hs6", "main_chapter",
     "origin_country", "port_of_loading", "origin_region", "transshipments", "hubs", "lane",
     "reefer", "consignee_aeo", "consignor_aeo", "declarant_aeo", "lodged_hours_before_eta",
-    "origin_differs_from_loading",
+    "origin_differs_from_loading", "value_z_max", "value_ratio_max", "box_mismatch",
 )  # fmt: skip
-#: Of those, the ones a model reads as categories.
+#: Columns ``consignment_features`` also produces for reasons and profiles; no model reads them.
+CONTEXT = ("value_hs6_max", "box_hs6")
+#: Of the features, the ones a model reads as categories.
 CATEGORICAL = ("main_hs6", "value_hs6", "main_chapter", "origin_country", "port_of_loading",
                "origin_region", "hubs", "lane")  # fmt: skip
 KEY = ("consignment_id", "version")
@@ -116,13 +118,24 @@ class ValueReference:
     by_chapter: dict[str, tuple[float, float]] = field(default_factory=dict)
     overall: tuple[float, float] = (0.0, 1.0)
     min_items: int = 30
+    #: Per HS6 with at least ``min_items`` items: the share of its items carried in a reefer.
+    reefer_share: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def fit(cls, items: pl.DataFrame, *, min_items: int = 30) -> ValueReference:
         """Learn the reference from ``item_features`` of the training window."""
+        reefer_share: dict[str, float] = {}
+        if "container_size_type" in items.columns:
+            boxes = (
+                items.filter(pl.col("container_size_type").is_not_null())
+                .group_by("hs6")
+                .agg(_item_reefer().mean().alias("share"), pl.len().alias("n"))
+                .filter(pl.col("n") >= min_items)
+            )
+            reefer_share = {str(k): float(v) for k, v in boxes.select("hs6", "share").iter_rows()}
         known = items.filter(pl.col("log_value_per_kg").is_not_null())
         if known.is_empty():
-            return cls(min_items=min_items)
+            return cls(min_items=min_items, reefer_share=reefer_share)
 
         def spread(group: str | None) -> dict[str, tuple[float, float]]:
             log = pl.col("log_value_per_kg")
@@ -153,10 +166,12 @@ class ValueReference:
             by_chapter=spread("_chapter"),
             overall=(float(overall[0]), _scale(overall[1])),
             min_items=min_items,
+            reefer_share=reefer_share,
         )
 
     def table(self, hs6: pl.Series) -> pl.DataFrame:
-        """``hs6``'s distinct codes with the median and spread that apply to each."""
+        """``hs6``'s distinct codes with the median and spread that apply to each, and the
+        reefer share (null where the subheading had too few items)."""
         codes = hs6.unique().drop_nulls().to_list()
         chosen = [
             self.by_hs6.get(code) or self.by_chapter.get(code[:2]) or self.overall for code in codes
@@ -166,15 +181,18 @@ class ValueReference:
                 "hs6": codes,
                 "_median": [median for median, _ in chosen],
                 "_scale": [scale for _, scale in chosen],
+                "_reefer_share": [self.reefer_share.get(code) for code in codes],
             },
-            schema={"hs6": pl.String, "_median": pl.Float64, "_scale": pl.Float64},
-        )
+            schema={"hs6": pl.String, "_median": pl.Float64, "_scale": pl.Float64,
+                    "_reefer_share": pl.Float64},
+        )  # fmt: skip
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready form, saved with the model."""
         return {
             "by_hs6": self.by_hs6, "by_chapter": self.by_chapter,
             "overall": list(self.overall), "min_items": self.min_items,
+            "reefer_share": self.reefer_share,
         }  # fmt: skip
 
     @classmethod
@@ -189,7 +207,14 @@ class ValueReference:
             by_chapter=pairs(data["by_chapter"]),
             overall=(float(data["overall"][0]), float(data["overall"][1])),
             min_items=int(data["min_items"]),
+            # A reference saved before reefer shares were learnt has none: box_mismatch is null.
+            reefer_share={k: float(v) for k, v in data.get("reefer_share", {}).items()},
         )
+
+
+def _item_reefer() -> pl.Expr:
+    """Whether a goods item travels in a reefer (ISO 6346 size/type group ``R``)."""
+    return pl.col("container_size_type").str.slice(2, 1).eq("R")
 
 
 def _scale(mad: float | None) -> float:
@@ -205,7 +230,14 @@ def consignment_features(items: pl.DataFrame, reference: ValueReference) -> pl.D
     ``items`` comes from ``item_features``. ``value_z`` is the lowest robust z-score of an
     item's log value per kg against its subheading (the most undervalued item speaks for the
     consignment); ``value_ratio`` the matching ratio of value per kg to the reference median and
-    ``value_hs6`` that item's subheading.
+    ``value_hs6`` that item's subheading. ``value_z_max``, ``value_ratio_max`` and
+    ``value_hs6_max`` are the same for the item declared most *above* its subheading's usual
+    value: goods worth more per kg than what they are declared as is how a misclassification
+    into a cheaper, lower-duty subheading shows. ``box_mismatch`` compares each item's
+    container with how its subheading usually travels: the subheading's reefer share minus 1
+    for an item in a reefer, minus 0 for one in a dry box, for the item furthest from usual
+    (0.97: goods that travel in reefers 97 % of the time, declared in a dry box; -0.95: goods
+    that nearly always travel dry, in a reefer); ``box_hs6`` is that item's subheading.
     The main goods item, whose subheading, chapter and origin describe the consignment, is
     the one with the highest declared value.
     """
@@ -214,6 +246,7 @@ def consignment_features(items: pl.DataFrame, reference: ValueReference) -> pl.D
     ).with_columns(
         ((pl.col("log_value_per_kg") - pl.col("_median")) / pl.col("_scale")).alias("_z"),
         (pl.col("log_value_per_kg") - pl.col("_median")).exp().alias("_ratio"),
+        (pl.col("_reefer_share") - _item_reefer().cast(pl.Float64)).alias("_box"),
     )
     ports = ref.ports()
     regions = pl.DataFrame(
@@ -232,8 +265,13 @@ def consignment_features(items: pl.DataFrame, reference: ValueReference) -> pl.D
             pl.col("value_eur").sum().alias("total_value_eur"),
             pl.col("gross_mass_kg").sum().alias("total_mass_kg"),
             pl.col("_z").min().alias("value_z"),
-            pl.col("_ratio").sort_by("_z").first().alias("value_ratio"),
-            pl.col("hs6").sort_by("_z").first().alias("value_hs6"),
+            _at_extreme("_ratio", "_z").alias("value_ratio"),
+            _at_extreme("hs6", "_z").alias("value_hs6"),
+            pl.col("_z").max().alias("value_z_max"),
+            _at_extreme("_ratio", "_z", highest=True).alias("value_ratio_max"),
+            _at_extreme("hs6", "_z", highest=True).alias("value_hs6_max"),
+            _at_extreme("_box", pl.col("_box").abs(), highest=True).alias("box_mismatch"),
+            _at_extreme("hs6", pl.col("_box").abs(), highest=True).alias("box_hs6"),
             pl.col("duty_pct").max().alias("max_duty_pct"),
             pl.col("duty_eur").sum().alias("duty_exposure_eur"),
             _main_item("hs6", pl.col("value_eur")).alias("main_hs6"),
@@ -259,4 +297,11 @@ def consignment_features(items: pl.DataFrame, reference: ValueReference) -> pl.D
             ),
         )
     )
-    return out.select(*KEY, "lodged_at", *PARTIES, *FEATURES)
+    return out.select(*KEY, "lodged_at", *PARTIES, *FEATURES, *CONTEXT)
+
+
+def _at_extreme(column: str, by: str | pl.Expr, *, highest: bool = False) -> pl.Expr:
+    """``column`` of the item where ``by`` is lowest (or highest); items where it is null never
+    speak for the consignment (null only when it is null for every item)."""
+    key = pl.col(by) if isinstance(by, str) else by
+    return pl.col(column).sort_by(key, descending=highest, nulls_last=True).first()

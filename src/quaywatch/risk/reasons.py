@@ -45,6 +45,8 @@ ENTITY_WORDS = {
 #: What a declared feature is called in a sentence that says its value is missing.
 NOUNS = {
     "value_z": "value per kg", "value_ratio": "value per kg", "value_per_kg_eur": "value per kg",
+    "value_z_max": "value per kg", "value_ratio_max": "value per kg",
+    "box_mismatch": "usual container type",
     "duty_exposure_eur": "duty at stake", "max_duty_pct": "duty rate", "transshipments": "route",
     "hubs": "route", "lane": "lane", "origin_region": "origin region", "reefer": "container type",
     "consignee_aeo": "consignee AEO status", "consignor_aeo": "consignor AEO status",
@@ -223,9 +225,14 @@ def _hs(code: Any) -> str:
 
 
 def _value(feature: str, row: Row, contribution: float) -> str:
-    """The value per kg against the declared HS6's reference, as a factor when it is known."""
-    ratio = number(row.get("value_ratio"))
-    reference = f"the {_hs(row.get('value_hs6'))} median"
+    """The value per kg against the declared HS6's reference, as a factor when it is known.
+
+    ``value_z``/``value_ratio`` speak of the item most below its reference, ``value_z_max``/
+    ``value_ratio_max`` of the one most above (read with ``value_hs6`` or ``value_hs6_max``).
+    """
+    suffix = "_max" if feature.endswith("_max") else ""
+    ratio = number(row.get(f"value_ratio{suffix}"))
+    reference = f"the {_hs(row.get(f'value_hs6{suffix}'))} median"
     if ratio is not None and ratio > 0:
         if ratio <= 1 / 1.1:
             return f"value per kg {_factor(1 / ratio)}× below {reference}"
@@ -234,11 +241,22 @@ def _value(feature: str, row: Row, contribution: float) -> str:
         return f"value per kg close to {reference}"
     if ratio == 0:
         return "declared value is zero"
-    z = number(row.get("value_z"))
+    z = number(row.get(f"value_z{suffix}"))
     if z is None:
         return f"value per kg unknown against {reference}"
     side = "below" if z < 0 else "above"
     return f"value per kg {abs(z):.1f} robust deviations {side} {reference}"
+
+
+def _box(feature: str, row: Row, contribution: float) -> str:
+    """An item's container against how its subheading usually travels (``box_mismatch``)."""
+    mismatch = number(row.get(feature))
+    goods = _hs(row.get("box_hs6"))
+    if mismatch is None:
+        return f"usual container type of {goods} unknown"
+    if mismatch > 0:
+        return f"{goods} travels in a reefer {mismatch:.0%} of the time; declared in a dry box"
+    return f"{goods} travels dry {-mismatch:.0%} of the time; declared in a reefer"
 
 
 def _main_hs6(feature: str, row: Row, contribution: float) -> str:
@@ -372,6 +390,9 @@ for _kind, _template in _HISTORY.items():
     TEMPLATES.add(f"*_{_kind}", _template, handles_missing=True)
 TEMPLATES.add("value_z", _value, handles_missing=True)
 TEMPLATES.add("value_ratio", _value, handles_missing=True)
+TEMPLATES.add("value_z_max", _value, handles_missing=True)
+TEMPLATES.add("value_ratio_max", _value, handles_missing=True)
+TEMPLATES.add("box_mismatch", _box, handles_missing=True)
 TEMPLATES.add("duty_exposure_eur", _duty_exposure)
 TEMPLATES.add("max_duty_pct", _max_duty)
 TEMPLATES.add("transshipments", _transshipments)

@@ -36,6 +36,14 @@ _DECLARED: dict[str, tuple[Kind, str]] = {
     "value_ratio": (N, "value per kg of that item divided by the HS6 reference median (0.2: "
                     "declared at a fifth of the usual price)"),
     "value_hs6": (T, "the HS6 of that most undervalued item"),
+    "value_z_max": (N, "robust z-score of value per kg of the item declared most above its HS6 "
+                    "reference (3: worth far more per kg than such goods usually are)"),
+    "value_ratio_max": (N, "value per kg of that item divided by the HS6 reference median"),
+    "value_hs6_max": (T, "the HS6 of that item"),
+    "box_mismatch": (N, "how far an item's container is from how its HS6 usually travels: "
+                     "the HS6's reefer share, minus 1 if the item is in a reefer (0.95: "
+                     "reefer goods in a dry box; -0.95: dry goods in a reefer)"),
+    "box_hs6": (T, "the HS6 of that item"),
     "max_duty_pct": (N, "highest duty rate of the goods, percent"),
     "duty_exposure_eur": (N, "duty on the declared value, EUR"),
     "main_hs6": (T, "HS6 of the goods item with the highest value"),
