@@ -146,8 +146,8 @@ def test_a_one_line_condition_reports_its_own_line(write: Writer) -> None:
 def test_every_starter_profile_is_valid() -> None:
     folder = resources.files("quaywatch.risk.profiles") / "starter"
     names = sorted(p.name for p in folder.iterdir() if p.name.endswith(".yaml"))
-    assert names == ["cocaine-routes.yaml", "counterfeits.yaml", "undervaluation.yaml",
-                     "wildlife.yaml"]  # fmt: skip
+    assert names == ["cocaine-routes.yaml", "cold-chain.yaml", "counterfeits.yaml",
+                     "misclassification.yaml", "undervaluation.yaml", "wildlife.yaml"]  # fmt: skip
     for name in names:
         p = loader.parse((folder / name).read_text(encoding="utf-8"), name)
         assert p.id.startswith("STARTER-") and p.reason and p.action.weight > 0
