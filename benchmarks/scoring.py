@@ -99,10 +99,10 @@ def _score(work: str, until: str, count: int, queue: Any) -> None:
     # The same steps as ``assess``, one by one: where the time goes.
     parts: dict[str, float] = {}
     t = time.perf_counter()
-    known = declared.entity_keys(history)
-    t = _timed(parts, "history_keys_s", t)
     batch = declared.consignment_features(declared.item_features(items), model.reference)
     t = _timed(parts, "batch_features_s", t)
+    known = assessment.known_consignments(batch, history)
+    t = _timed(parts, "history_keys_s", t)
     x = assessment.model_inputs(batch, consignments=known, outcomes=outcomes).select(
         assessment.COLUMNS
     )
@@ -119,9 +119,10 @@ def _score(work: str, until: str, count: int, queue: Any) -> None:
     t = _timed(parts, "contributions_s", t)
     reasons = explain.model_reasons(contributions, picked, top=engine.TOP_REASONS)
     t = _timed(parts, "reasons_s", t)
-    texts = np.full(x.height, "[]", dtype=object)
-    texts[review] = [explain.to_json(r) for r in reasons]
-    pl.Series("reasons", texts.tolist(), pl.String)
+    texts = [explain.to_json(r) for r in explain.merge(reasons, top=engine.TOP_REASONS)]
+    slot = np.full(x.height, len(texts))
+    slot[review] = np.arange(review.size)
+    pl.Series("reasons", [*texts, "[]"], pl.String).gather(slot)
     t = _timed(parts, "reasons_json_s", t)
     # How far the path attributions stray from TreeSHAP on the rows they explain (a sample).
     sample = review[:: max(1, review.size // 2_000)]

@@ -99,13 +99,53 @@ def assessment_frame(
     ``outcomes`` the control outcomes known now. Returns ``declared.KEY``, ``lodged_at``,
     ``declared.PARTIES``, ``declared.FEATURES`` and the entity histories: ``COLUMNS`` is the
     model's input, the rest serves risk profiles and reasons. Only the batch gets its declared
-    features computed; of the history, only the entity keys (``declared.entity_keys``).
+    features computed; of the history's other consignments, only the entity keys
+    (``known_consignments``).
     """
     batch = declared.consignment_features(declared.item_features(items), reference)
-    known = declared.entity_keys(history)
-    fresh = batch.join(known.select(declared.KEY), on=list(declared.KEY), how="anti")
-    if fresh.height:
-        known = pl.concat([known, fresh.select(known.columns)])
-    inputs = model_inputs(batch, consignments=known, outcomes=outcomes)
+    inputs = model_inputs(batch, consignments=known_consignments(batch, history), outcomes=outcomes)
     names = [c for c in COLUMNS if c not in batch.columns]
     return pl.concat([batch, inputs.select(names)], how="horizontal")
+
+
+def known_consignments(batch: pl.DataFrame, history: pl.DataFrame) -> pl.DataFrame:
+    """``declared.entity_keys`` of every consignment in ``batch`` or ``history``, once each.
+
+    ``batch`` holds the declared features of the consignments assessed, which include their
+    entity keys (the same expressions as ``entity_keys``); only the history's other
+    consignments are grouped again (on the scoring benchmark, 1.4 of 3.3 million goods items).
+    A consignment in both is taken from ``batch``: a ``declared.KEY`` names one version of one
+    consignment, so its goods items are the same in both.
+    """
+    key = list(declared.KEY)
+    columns = [*declared.KEY, "lodged_at", *declared.PARTIES, "main_hs6", "origin_country", "lane"]
+    rest = history.filter(~_in_batch(history, batch.select(key)))
+    return pl.concat([batch.select(columns), declared.entity_keys(rest).select(columns)])
+
+
+def _in_batch(history: pl.DataFrame, keys: pl.DataFrame) -> pl.Series:
+    """Per row of ``history``, whether its ``declared.KEY`` is one of ``keys``.
+
+    Exact, but several times cheaper than a join on the text ids: rows are matched on a 64-bit
+    hash of the key, then the one candidate's id and version compared. Should two of ``keys``
+    share a hash (about 3 chances in 10⁸ for a million distinct keys) or one appear twice, the
+    plain join decides instead.
+    """
+    key = list(declared.KEY)
+    hashed = pl.struct(key).hash(seed=0x5EED).alias("__key_hash")
+    right = keys.select(hashed, *(pl.col(c).alias(f"__batch_{c}") for c in key))
+    if right.get_column("__key_hash").n_unique() < right.height:
+        marked = keys.unique().with_columns(pl.lit(True).alias("__in_batch"))
+        return (
+            history.select(key)
+            .join(marked, on=key, how="left", maintain_order="left")
+            .get_column("__in_batch")
+            .fill_null(False)
+        )
+    same = pl.all_horizontal(pl.col(c) == pl.col(f"__batch_{c}") for c in key).fill_null(False)
+    return (
+        history.select(*key, hashed)
+        .join(right, on="__key_hash", how="left", maintain_order="left")
+        .select(same.alias("__in_batch"))
+        .to_series()
+    )

@@ -11,10 +11,13 @@ everywhere: a history record counts if its ``seen_at < t``, an outcome if its ``
 It is generic: an ``Entity`` is a feature prefix and one or more key columns, so the same code
 serves the consignee of a quaywatch consignment, an HS6 × origin pair or a KCS importer.
 
-How (vectorised, no Python loop over rows): per entity, the history and outcomes are summed per
-key and timestamp, cumulated over time within each key, and each assessment row picks the last
-cumulated state strictly before its time with ``join_asof`` (``by`` the key, backward, exact
-matches excluded). The global hit rate used as the prior is cumulated the same way.
+How (vectorised, no Python loop over rows): each entity's key becomes one 64-bit hash. The
+outcomes are sorted by time once and cumulated within each key (one pass for every entity); each
+assessment row picks the last cumulated state strictly before its time with ``join_asof`` (``by``
+the key, backward, exact matches excluded; the last of outcomes known in one instant holds them
+all). The global hit rate used as the prior is cumulated the same way. The first sighting of a key
+is the minimum of its history times, joined to the rows; a running count of records, when asked
+for, is cumulated per key and timestamp like the outcomes.
 
 Features per entity ``name`` (all ``Float64``; counts are 0 for a never-seen entity):
 
@@ -43,6 +46,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 
 #: The features computed for every entity, as suffixes of ``{name}_``.
@@ -149,41 +153,126 @@ def as_of_history(
     if len(times) != 1:
         raise ValueError(f"{at}, {seen_at} and {known_at} must share one dtype, got {times}")
 
-    left = rows.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias(_ROW), pl.col(at).alias(_TIME))
-    left = left.with_columns(rows.select(keys_needed)).sort(_TIME)
-    seen = history.drop_nulls(seen_at)
-    # An outcome without a time or a result is not known yet; it counts nowhere.
-    known = outcomes.drop_nulls([known_at, hit]).with_columns(pl.col(hit).cast(pl.Boolean))
-    outcome_sums = {"__controls": pl.len(), "__hits": pl.col(hit).sum()}
-    if revenue:
-        outcome_sums["__revenue"] = pl.col(revenue).fill_null(0).sum()
-
-    totals = _cumulated(known, [], known_at, outcome_sums).select(_TIME, "__controls", "__hits")
-    left = _as_of(left, totals, []).select(
-        pl.exclude("__controls", "__hits"),
-        ((pl.col("__hits").fill_null(0) + 1) / (pl.col("__controls").fill_null(0) + 2)).alias(
-            "__prior"
-        ),
-    )
-    # Every entity's features come out in the order of ``left`` (as-of joins and left joins
-    # keep it), so they are computed as one lazy plan, in parallel, and put side by side.
     # Joins on one integer are several times faster than on strings or several columns: each
     # entity's key becomes a 64-bit hash (two distinct keys share one with probability about
-    # n²/2⁶⁵, 3·10⁻⁸ for a million keys), null where any key column is null (never seen).
+    # n²/2⁶⁵, 3·10⁻⁸ for a million keys), null where any key column is null (never seen). Only
+    # the hashes travel on, never the key columns themselves (text, on millions of rows).
     hashed = [_hashed(entity) for entity in entities]
-    # Only the hashed keys travel on: the key columns themselves (text, on millions of history
-    # rows) are dropped here rather than copied into every plan.
-    left = left.select(_ROW, _TIME, "__prior", *hashed)
-    seen = seen.select(seen_at, *hashed)
-    known = known.select(known_at, hit, *([revenue] if revenue else []), *hashed)
-    plans = [
-        _entity_plan(left, seen, known, entity, seen_at, known_at, outcome_sums, kinds,
-                     revenue=revenue is not None, prior_weight=prior_weight)
+    left = rows.select(
+        pl.int_range(pl.len(), dtype=pl.UInt32).alias(_ROW), pl.col(at).alias(_TIME), *hashed
+    )
+    seen = history.drop_nulls(seen_at).select(seen_at, *hashed)
+    # An outcome without a time or a result is not known yet; it counts nowhere. Sorted by time
+    # once, then cumulated within every entity's key in the same pass.
+    known = (
+        outcomes.drop_nulls([known_at, hit])
+        .select(
+            pl.col(known_at).alias(_TIME),
+            pl.col(hit).cast(pl.Boolean),
+            *([pl.col(revenue).fill_null(0)] if revenue else []),
+            *hashed,
+        )
+        .sort(_TIME)
+    )
+    counted = bool({"controls", "hits", "hit_rate"} & set(kinds)) or revenue is not None
+    states = known.select(
+        _TIME,
+        pl.int_range(1, pl.len() + 1, dtype=pl.UInt32).alias("__controls"),
+        pl.col(hit).cum_sum().alias("__hits"),
+    )
+    # ``join_asof`` needs the rows in time order: only their hashes and times are sorted, and
+    # what comes out is put back in input order once, with one sort on the row number.
+    ordered = left.select(_ROW, _TIME, *(f"__key_{e.name}" for e in entities)).sort(_TIME)
+    prior = _as_of(ordered.select(_TIME), states, [])
+    by_time = [
+        ordered.select(_ROW),
+        prior.select(
+            ((pl.col("__hits").fill_null(0) + 1) / (pl.col("__controls").fill_null(0) + 2)).alias(
+                "__prior"
+            )
+        ),
+    ]
+    plans = []
+    for entity in entities:
+        key = f"__key_{entity.name}"
+        if "records" in kinds:
+            records = _cumulated(seen.select(seen_at, key), [key], seen_at, {"__records": pl.len()})
+            names = {c: f"{c}_{entity.name}" for c in ("__records", "__first")}
+            plans.append(_as_of_plan(ordered, records.rename(names), key))
+        if counted:
+            running = _running(known.select(_TIME, key, hit, *([revenue] if revenue else [])))
+            names = {c: f"{c}_{entity.name}" for c in running.columns if c not in (_TIME, key)}
+            plans.append(_as_of_plan(ordered, running.rename(names), key))
+    first_seen = "days_since_first" in kinds and "records" not in kinds
+    in_order = []
+    if first_seen:
+        # Only the first sighting matters: one group-by, no running count. The join keeps the
+        # input order; a key first seen at or after the row's time was not seen before it.
+        for entity in entities:
+            key = f"__key_{entity.name}"
+            first = (
+                seen.lazy().group_by(key).agg(pl.col(seen_at).min().alias(f"__first_{entity.name}"))
+            )
+            in_order.append(
+                left.lazy()
+                .select(key)
+                .join(first, on=key, how="left", maintain_order="left", nulls_equal=False)
+                .drop(key)
+            )
+    # Every plan's rows come out in its input's order (as-of and left joins keep it), so they
+    # are computed in parallel and put side by side.
+    found = pl.collect_all([*plans, *in_order])
+    back = pl.concat([*by_time, *found[: len(plans)]], how="horizontal").sort(_ROW).drop(_ROW)
+    state_of = pl.concat([left.select(_TIME), back, *found[len(plans) :]], how="horizontal")
+    columns = [
+        expr
         for entity in entities
+        for expr in _formulas(entity, kinds, revenue=revenue is not None,
+                              prior_weight=prior_weight, first_seen=first_seen)
     ]  # fmt: skip
-    computed = pl.concat([left.select(_ROW), *pl.collect_all(plans)], how="horizontal")
-    ordered = computed.sort(_ROW).drop(_ROW)
-    return pl.concat([rows, ordered], how="horizontal")
+    return pl.concat([rows, state_of.select(columns)], how="horizontal")
+
+
+def _running(events: pl.DataFrame) -> pl.DataFrame:
+    """Outcomes of one entity (time, key, hit[, revenue], in time order) with running totals.
+
+    Per outcome with a key: ``__controls``, ``__hits`` (and ``__revenue``), the totals of its
+    key's outcomes up to it in that order. The last of several outcomes known in the same
+    instant holds them all, which is the one ``join_asof`` picks. The counts come from numpy
+    over the outcomes sorted by key (stable, so in time order within a key): a third of the
+    cost of polars window functions, nine entities over.
+    """
+    time, key, hit, *revenue = events.columns
+    events = events.drop_nulls(key)
+    codes = events.get_column(key).to_numpy()
+    order = np.argsort(codes, kind="stable")
+    codes = codes[order]
+    position = np.arange(codes.size)
+    starts = np.ones(codes.size, dtype=np.bool_)
+    starts[1:] = codes[1:] != codes[:-1]
+    first = np.maximum.accumulate(np.where(starts, position, 0))
+    hits = events.get_column(hit).to_numpy().astype(np.int64)[order]
+    running = np.cumsum(hits)
+    controls = np.empty(codes.size, dtype=np.int64)
+    controls[order] = position - first + 1
+    found = np.empty(codes.size, dtype=np.int64)
+    found[order] = running - running[first] + hits[first]  # integers: exact
+    totals = events.select(time, key).with_columns(
+        pl.Series("__controls", controls), pl.Series("__hits", found)
+    )
+    if revenue:  # money: summed in order within the key, not by difference of running sums
+        totals = totals.with_columns(events.select(pl.col(revenue[0]).cum_sum().over(key)))
+        totals = totals.rename({revenue[0]: "__revenue"})
+    return totals
+
+
+def _as_of_plan(ordered: pl.DataFrame, state: pl.DataFrame, key: str) -> pl.LazyFrame:
+    """For every row of ``ordered`` (in time order), the last ``state`` of its key before it."""
+    joined = ordered.lazy().select(_TIME, key).join_asof(
+        state.lazy(), on=_TIME, by=key, strategy="backward",
+        allow_exact_matches=False, check_sortedness=False,
+    )  # fmt: skip
+    return joined.drop(_TIME, key)
 
 
 def _hashed(entity: Entity) -> pl.Expr:
@@ -193,55 +282,27 @@ def _hashed(entity: Entity) -> pl.Expr:
     return pl.when(any_null).then(None).otherwise(value).alias(f"__key_{entity.name}")
 
 
-def _entity_plan(
-    left: pl.DataFrame,
-    seen: pl.DataFrame,
-    known: pl.DataFrame,
-    entity: Entity,
-    seen_at: str,
-    known_at: str,
-    outcome_sums: dict[str, pl.Expr],
-    kinds: Sequence[str],
-    *,
-    revenue: bool,
-    prior_weight: float,
-) -> pl.LazyFrame:
-    """The features of one entity for every row of ``left``, in its order, as a lazy plan."""
-    keys = [f"__key_{entity.name}"]
-    state = left.lazy().select(_TIME, "__prior", *keys)
-    if "records" in kinds:
-        seen_state = _cumulated(seen, keys, seen_at, {"__records": pl.len()})
-        state = state.join_asof(
-            seen_state.lazy(), on=_TIME, by=keys, strategy="backward",
-            allow_exact_matches=False, check_sortedness=False,
-        )  # fmt: skip
-    elif "days_since_first" in kinds:
-        # Only the first sighting matters: one group-by, no running count. A key first seen
-        # at or after the row's time was not seen before it.
-        first = seen.lazy().drop_nulls(keys).group_by(keys).agg(pl.col(seen_at).min())
-        state = state.join(
-            first, on=keys, how="left", maintain_order="left", nulls_equal=False
-        ).with_columns(
-            pl.when(pl.col(seen_at) < pl.col(_TIME)).then(pl.col(seen_at)).alias("__first")
-        )
-    if {"controls", "hits", "hit_rate"} & set(kinds) or revenue:
-        known_state = _cumulated(known, keys, known_at, outcome_sums).drop("__first")
-        state = state.join_asof(
-            known_state.lazy(), on=_TIME, by=keys, strategy="backward",
-            allow_exact_matches=False, check_sortedness=False,
-        )  # fmt: skip
-    controls = pl.col("__controls").fill_null(0).cast(pl.Float64)
-    hits = pl.col("__hits").fill_null(0).cast(pl.Float64)
+def _formulas(
+    entity: Entity, kinds: Sequence[str], *, revenue: bool, prior_weight: float, first_seen: bool
+) -> list[pl.Expr]:
+    """The features of ``entity`` from the states ``as_of_history`` gathered, in their order."""
+    name = entity.name
+    controls = pl.col(f"__controls_{name}").fill_null(0).cast(pl.Float64)
+    hits = pl.col(f"__hits_{name}").fill_null(0).cast(pl.Float64)
+    if first_seen:
+        first = pl.col(f"__first_{name}")
+        first = pl.when(first < pl.col(_TIME)).then(first)
+    else:
+        first = pl.col(f"__first_{name}")
     formulas = {
-        "records": pl.col("__records").fill_null(0).cast(pl.Float64),
-        "days_since_first": (pl.col(_TIME) - pl.col("__first")).dt.total_milliseconds()
-        / _MS_PER_DAY,
-        "controls": controls,
-        "hits": hits,
-        "hit_rate": (hits + prior_weight * pl.col("__prior")) / (controls + prior_weight),
+        "records": lambda: pl.col(f"__records_{name}").fill_null(0).cast(pl.Float64),
+        "days_since_first": lambda: (pl.col(_TIME) - first).dt.total_milliseconds() / _MS_PER_DAY,
+        "controls": lambda: controls,
+        "hits": lambda: hits,
+        "hit_rate": lambda: (hits + prior_weight * pl.col("__prior")) / (controls + prior_weight),
     }
-    columns = [formulas[k] for k in kinds]
+    columns = [formulas[k]() for k in kinds]
     if revenue:
-        columns.append(pl.when(controls > 0).then(pl.col("__revenue") / controls))
+        columns.append(pl.when(controls > 0).then(pl.col(f"__revenue_{name}") / controls))
     names = feature_names(entity, revenue=revenue, kinds=kinds)
-    return state.select(c.cast(pl.Float64).alias(n) for c, n in zip(columns, names, strict=True))
+    return [c.cast(pl.Float64).alias(n) for c, n in zip(columns, names, strict=True)]

