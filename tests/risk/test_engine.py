@@ -6,13 +6,16 @@ fifth of the consignments (so a model has enough labels at test size), imported 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
+import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 from sqlalchemy import select
@@ -23,6 +26,7 @@ from quaywatch.errors import InputError, ModelError
 from quaywatch.intake.pipeline import ingest_file
 from quaywatch.risk import engine, explain, train
 from quaywatch.risk.bundle import RiskModel
+from quaywatch.risk.reasons import Templates
 from quaywatch.store import reads, tables
 from quaywatch.store.store import Store
 from quaywatch.synth import traffic
@@ -103,6 +107,25 @@ def test_assessments_do_not_depend_on_the_batch_they_are_in(world: tuple[Store, 
     alone = engine.assess(one, history=history, outcomes=outcomes, model=model)
     match = whole.filter(pl.col("consignment_id") == one["consignment_id"][0])
     assert alone["probability"][0] == pytest.approx(match["probability"][0])
+
+
+def test_reasons_name_the_item_their_context_columns_point_at(world: tuple[Store, Path]) -> None:
+    store, _ = world
+    model = trained(world)
+    history = reads.goods_item_rows(store)
+    outcomes = reads.control_outcomes(store, known_before=UNTIL)
+    later = history.filter(pl.col("lodged_at") >= UNTIL)
+    scored = engine.assess(later, history=history, outcomes=outcomes, model=model,
+                           explain_rows=engine.Explain.ALL)  # fmt: skip
+    texts = [
+        r.text
+        for cell in scored["reasons"]
+        for r in explain.from_json(cell)
+        if r.code in ("model:value_z_max", "model:value_ratio_max", "model:box_mismatch")
+    ]
+    assert texts, "no reason from the highest-valued item or the container type"
+    # value_hs6_max and box_hs6 are not model inputs; the sentence still names the subheading.
+    assert all(re.search(r"HS \d{4}\.\d{2}", t) for t in texts), texts[:5]
 
 
 def test_too_few_labels_is_a_clear_error(world: tuple[Store, Path]) -> None:
@@ -212,3 +235,57 @@ def store_party_phone(store: Store, party_key: str) -> str:
         ).scalar_one()
     assert phone
     return str(phone)
+
+
+@pytest.mark.parametrize(
+    "reasons",
+    [
+        [],
+        [explain.Reason("model:value_z", "value per kg 8× below the HS 0803.90 median", 0.7,
+                        explain.Source.MODEL)],
+        [explain.Reason("profile:X", 'quotes " and \\ backslash, tab\t, é €', 1e-300,
+                        explain.Source.PROFILE),
+         explain.Reason("graph:y", "line\nbreak \x00 \u2028", 123456789.125, explain.Source.GRAPH),
+         explain.Reason("anomaly:z", "", 2.0, explain.Source.ANOMALY)],
+        # Not a plain float: written by json.dumps itself.
+        [explain.Reason("screening:T", "int weight", 3, explain.Source.SCREENING)],
+    ],
+)  # fmt: skip
+def test_stored_reasons_are_exactly_what_json_dumps_writes(reasons: list[explain.Reason]) -> None:
+    text = explain.to_json(reasons)
+    assert text == json.dumps([r.to_json() for r in reasons], ensure_ascii=False, allow_nan=False)
+    assert explain.from_json(text) == [
+        dataclasses.replace(r, weight=float(r.weight)) for r in reasons
+    ]
+
+
+def test_templates_read_each_row_as_to_dicts_gives_it() -> None:
+    """The explainer hands templates lazy rows: same values, same missing keys as plain dicts."""
+    features = pl.DataFrame(
+        {
+            "a": [1.5, None, float("nan")],
+            "b": ["x", None, "z"],
+            "c": [True, False, None],
+            "t": [datetime(2026, 1, 1, tzinfo=UTC), None, datetime(2026, 1, 3, tzinfo=UTC)],
+        }
+    )
+    seen: list[tuple[dict[str, object], object, object]] = []
+
+    def record(feature: str, row: object, contribution: float) -> str:
+        assert isinstance(row, Mapping)
+        seen.append((dict(row), row.get("absent", "default"), row.get(feature)))
+        with pytest.raises(KeyError):
+            row["absent"]
+        return f"{feature} {len(seen)}"
+
+    templates = Templates()
+    templates.add("*", record, handles_missing=True)
+    contributions = np.array([[0.1, 0.2, 0.0, 0.0, 0.0], [0.0, 0.0, 0.3, 0.0, 0.0],
+                              [0.0, 0.0, 0.0, 0.4, 0.0]])  # fmt: skip
+    explain.model_reasons(contributions, features, top=2, templates=templates)
+    dicts = features.to_dicts()
+    want = [(0, "b"), (0, "a"), (1, "c"), (2, "t")]
+    assert len(seen) == len(want)
+    for (row, default, value), (i, feature) in zip(seen, want, strict=True):
+        assert str(row) == str(dicts[i])  # str: NaN is not equal to itself
+        assert default == "default" and str(value) == str(dicts[i][feature])

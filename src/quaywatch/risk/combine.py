@@ -88,9 +88,15 @@ def combine(assessed: pl.DataFrame, hits: pl.DataFrame) -> pl.DataFrame:
     and adds ``added`` (log-odds from hits), ``lane_floor``, ``referral`` and ``critical``, in the
     order of ``assessed``. A consignment without hits keeps the model's probability.
     """
-    merged = assessed.join(
-        per_consignment(hits), on=list(declared.KEY), how="left", maintain_order="left"
-    )
+    summary = per_consignment(hits)
+    if summary.is_empty():  # nothing hit: the same columns, all empty, without a join
+        merged = assessed.with_columns(
+            pl.lit(None, dtype).alias(name)
+            for name, dtype in summary.schema.items()
+            if name not in declared.KEY
+        )
+    else:
+        merged = assessed.join(summary, on=list(declared.KEY), how="left", maintain_order="left")
     p = merged.get_column("probability").to_numpy().astype(np.float64)
     added = merged.get_column("added").fill_null(0.0).to_numpy()
     clipped = np.clip(p, _EPS, 1 - _EPS)

@@ -84,7 +84,8 @@ def assess(
         found.append(profiles.apply(with_extras(batch, items, parties)))
     keys = batch.select(declared.KEY)
     every = pl.concat([hitframe.conform(h) for h in found]) if found else hitframe.empty()
-    every = every.join(keys, on=list(declared.KEY), how="semi")
+    if not every.is_empty():
+        every = every.join(keys, on=list(declared.KEY), how="semi")
     combined = combine.combine(keys.with_columns(pl.Series("probability", probability)), every)
     probability = combined.get_column("probability").to_numpy()
     if explain_rows is Explain.ALL:
@@ -99,17 +100,22 @@ def assess(
         chosen = np.flatnonzero((probability >= model.review_probability) | demanded)
     else:
         chosen = np.arange(0)
-    # Most rows carry no reason: their JSON is a constant, not a serialisation each.
-    reasons = np.full(x.height, "[]", dtype=object)
+    texts = []
     if chosen.size:
-        picked = x[chosen]
+        # The model's columns, and the context its reason templates name (which item, which HS6).
+        picked = batch.select(*assessment.COLUMNS, *declared.CONTEXT)[chosen]
         contributions = model.fraud.contributions(matrix[chosen])
         from_model = explain.model_reasons(contributions, picked, top=TOP_REASONS)
-        from_hits = combine.hit_reasons(keys[chosen], every)
-        merged = explain.merge(from_model, from_hits, top=TOP_REASONS)
-        reasons[chosen] = [explain.to_json(r) for r in merged]
+        from_hits = [] if every.is_empty() else [combine.hit_reasons(keys[chosen], every)]
+        merged = explain.merge(from_model, *from_hits, top=TOP_REASONS)
+        texts = [explain.to_json(r) for r in merged]
     explained = np.zeros(x.height, dtype=np.bool_)
     explained[chosen] = True
+    # Most rows carry no reason: their JSON is one constant, gathered like the others rather
+    # than written a million times.
+    slot = np.full(x.height, len(texts), dtype=np.int64)
+    slot[chosen] = np.arange(chosen.size)
+    reasons = pl.Series("reasons", [*texts, "[]"], pl.String).gather(slot)
     return batch.select(*declared.KEY, "lodged_at").with_columns(
         pl.Series("probability", probability),
         combined.get_column("model_probability"),
@@ -118,7 +124,7 @@ def assess(
         combined.get_column("lane_floor"),
         combined.get_column("referral"),
         combined.get_column("critical"),
-        pl.Series("reasons", reasons.tolist(), pl.String),
+        reasons,
         pl.Series("explained", explained),
     )
 

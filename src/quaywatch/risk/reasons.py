@@ -70,7 +70,14 @@ def number(value: Any) -> float | None:
 
 
 def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, Real) and math.isnan(value))
+    # Exact types first: the abstract ``Real`` check is slow and runs for every template cell.
+    if value is None:
+        return True
+    if type(value) is float:
+        return math.isnan(value)
+    if type(value) in (str, bool, int):
+        return False
+    return isinstance(value, Real) and math.isnan(value)
 
 
 def format_number(x: float) -> str:
