@@ -124,3 +124,18 @@ def test_goods_declared_above_their_subheading_and_in_the_wrong_box_are_flagged(
         0, named=True
     )
     assert row["box_mismatch"] == pytest.approx(1 / 30 - 1) and row["box_hs6"] == "610910"
+
+
+@pytest.mark.parametrize("order", [[0, 1, 2, 3], [0, 2, 1, 3], [3, 0, 1, 2]])
+def test_per_consignment_is_a_group_by_in_order_of_first_appearance(order: list[int]) -> None:
+    rows = _items([
+        {"consignment_id": "C1", "sequence": 1, "value": 10.0},
+        {"consignment_id": "C1", "sequence": 2, "value": 20.0},
+        {"consignment_id": "C2", "sequence": 1, "value": 5.0},
+        {"consignment_id": "C1", "version": 2, "sequence": 1, "value": 7.0},
+    ])[order]  # fmt: skip
+    aggregations = (pl.col("value").sum().alias("total"), pl.len().alias("n"))
+    expected = rows.group_by(*declared.KEY, maintain_order=True).agg(*aggregations)
+    got = declared.per_consignment(rows, *aggregations)
+    assert got.equals(expected)
+    assert got.height == 3  # C1 v1 split in two runs ([0, 2, 1, 3]) is still one consignment

@@ -91,8 +91,8 @@ def entity_keys(items: pl.DataFrame) -> pl.DataFrame:
     ``items`` are goods-item rows (``store.reads.goods_item_rows``).
     """
     return (
-        items.group_by(*KEY, maintain_order=True)
-        .agg(
+        per_consignment(
+            items,
             pl.col("lodged_at", "port_of_loading", "port_of_discharge", *PARTIES).first(),
             _main_item("hs6", _value_eur()).alias("main_hs6"),
             _main_item("origin_country", _value_eur()),
@@ -100,6 +100,24 @@ def entity_keys(items: pl.DataFrame) -> pl.DataFrame:
         .with_columns(_lane())
         .drop("port_of_loading", "port_of_discharge")
     )
+
+
+def per_consignment(items: pl.DataFrame, *aggregations: pl.Expr) -> pl.DataFrame:
+    """``KEY`` and ``aggregations`` per consignment of ``items``, in order of first appearance.
+
+    The same as ``items.group_by(*KEY, maintain_order=True).agg(...)``, but the readers return
+    a consignment's items next to each other, and grouping runs of equal keys is then exact and
+    cheaper than hashing the text key (``entity_keys`` of 3.3 million items: 1.3 s against 2.0
+    s). Items of one consignment found in two places (a frame put together by hand) show as a
+    key in two runs; such a frame is grouped the ordinary way. Where the aggregations dominate
+    (``consignment_features``), the ordinary group-by is as fast and is kept.
+    """
+    runs = items.with_columns(pl.struct(*KEY).rle_id().alias("_run"))
+    out = runs.group_by("_run", maintain_order=True).agg(pl.col(*KEY).first(), *aggregations)
+    # A key in two runs repeats its hash; a collision of two keys only costs the slow path.
+    if out.select(pl.struct(*KEY).hash().n_unique()).item() == out.height:
+        return out.drop("_run")
+    return items.group_by(*KEY, maintain_order=True).agg(*aggregations)
 
 
 def _lane() -> pl.Expr:
@@ -301,7 +319,10 @@ def consignment_features(items: pl.DataFrame, reference: ValueReference) -> pl.D
 
 
 def _at_extreme(column: str, by: str | pl.Expr, *, highest: bool = False) -> pl.Expr:
-    """``column`` of the item where ``by`` is lowest (or highest); items where it is null never
-    speak for the consignment (null only when it is null for every item)."""
+    """``column`` of the item where ``by`` is lowest (or highest), the first such on a tie;
+    items where it is null never speak for the consignment (when it is null for every item,
+    the first item does, and its ``by`` is null)."""
     key = pl.col(by) if isinstance(by, str) else by
-    return pl.col(column).sort_by(key, descending=highest, nulls_last=True).first()
+    if highest:
+        return pl.col(column).get(key.fill_null(float("-inf")).arg_max())
+    return pl.col(column).get(key.fill_null(float("inf")).arg_min())
