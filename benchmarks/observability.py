@@ -1,16 +1,18 @@
-"""How much of each injected pattern the declaration itself shows: a ceiling for any scorer.
+"""How much of each injected pattern the declared features show: a truth-trained reference.
 
     python benchmarks/observability.py --traffic traffic --split 2026-12-10 [--folds 2]
 
 The evaluation's oracle ranks by the truth, so it shows what capacity allows, not what the data
-allows. This script measures the second: a LightGBM classifier trained **on the ground truth of
-the test period itself** (every consignment labelled, cross-fitted in ``--folds`` random folds so
-no row is scored by a model that saw its label) over the declared features quaywatch computes
-(``features.declared``, value reference fitted before ``--split``). No deployable scorer has
-that many labels, nor labels for every pattern, so its recall per pattern at n % of traffic is
-an upper reference for what the declaration alone can reveal. A pattern it cannot find at a
-capacity is one that needs more than the declaration (container events, lists, the graph, a
-control) or more capacity. It reads the generator's CSVs (``synth.frames``), not a store.
+allows. This script gives a reference for the second: a LightGBM classifier trained **on the
+ground truth of the test period itself** (every consignment labelled illicit or not,
+cross-fitted in ``--folds`` random folds so no row is scored by a model that saw its label)
+over the declared features quaywatch computes (``features.declared``: ``FEATURES`` and
+``CONTEXT``, value reference fitted before ``--split``). No deployable scorer has that many
+labels, so its recall per pattern at n % of traffic says what a learner can draw from the
+declared features with every label there is. It is not a proof of a bound: knowledge put in
+by hand (a risk profile's list of subheadings) can add to it, and a classifier per pattern
+could rank one pattern higher at the expense of the others. It reads the generator's CSVs
+(``synth.frames``), not a store.
 
 Prints, per capacity (1, 2, 3, 5, 10 %), recall per pattern and overall, next to the
 arithmetic bound ``capacity / share illicit`` that even the oracle cannot pass; last line JSON.
@@ -37,15 +39,21 @@ _PARAMS = {"objective": "binary", "learning_rate": 0.05, "num_leaves": 63,
            "min_data_in_leaf": 20, "verbose": -1, "seed": 7}  # fmt: skip
 
 
+#: What the classifier reads: the model's declared features and the context columns (the
+#: subheadings of the items at the extremes), categorical ones as integer codes.
+_COLUMNS = (*declared.FEATURES, *declared.CONTEXT)
+_CATEGORICAL = (*declared.CATEGORICAL, *declared.CONTEXT)
+
+
 def _matrix(features: pl.DataFrame) -> tuple[np.ndarray, list[int]]:
-    """The declared features as one float matrix; categorical columns as integer codes."""
+    """The declared columns as one float matrix; categorical columns as integer codes."""
     columns = [
         pl.col(c).cast(pl.String).cast(pl.Categorical).to_physical().cast(pl.Float64)
-        if c in declared.CATEGORICAL
+        if c in _CATEGORICAL
         else pl.col(c).cast(pl.Float64)
-        for c in declared.FEATURES
+        for c in _COLUMNS
     ]
-    categorical = [i for i, c in enumerate(declared.FEATURES) if c in declared.CATEGORICAL]
+    categorical = [i for i, c in enumerate(_COLUMNS) if c in _CATEGORICAL]
     return features.select(columns).to_numpy(), categorical
 
 

@@ -114,7 +114,8 @@ def _score(work: str, until: str, count: int, queue: Any) -> None:
     model.revenue.predict(matrix)
     t = _timed(parts, "revenue_predict_s", t)
     review = np.flatnonzero(probability >= model.review_probability)
-    picked = x[review]
+    # As in ``assess``: the model's columns and the context its templates name.
+    picked = pl.concat([x, batch.select(declared.CONTEXT)], how="horizontal")[review]
     contributions = model.fraud.contributions(matrix[review])
     t = _timed(parts, "contributions_s", t)
     reasons = explain.model_reasons(contributions, picked, top=engine.TOP_REASONS)

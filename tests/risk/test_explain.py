@@ -63,6 +63,8 @@ TEXTS = [
     ("box_mismatch", {"box_mismatch": 0.97, "box_hs6": "030487"}, "HS 0304.87 travels in a reefer 97% of the time; declared in a dry box"),
     ("box_mismatch", {"box_mismatch": -0.9, "box_hs6": "610910"}, "HS 6109.10 travels dry 90% of the time; declared in a reefer"),
     ("box_mismatch", {"box_mismatch": None, "box_hs6": None}, "usual container type of HS6 unknown"),
+    ("box_mismatch", {"box_mismatch": 0.0, "box_hs6": "610910"}, "HS 6109.10 in its usual container type"),
+    ("box_mismatch", {"box_mismatch": -0.2, "box_hs6": "030487"}, "HS 0304.87 in its usual container type"),
     ("max_duty_pct", {"max_duty_pct": 12.0}, "duty rate up to 12 %"),
     ("max_duty_pct", {"max_duty_pct": 3.7}, "duty rate up to 3.7 %"),
     ("transshipments", {"transshipments": 2, "hubs": "PAONX|MAPTM"}, "transshipped twice (via PAONX, MAPTM)"),

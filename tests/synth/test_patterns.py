@@ -11,8 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from quaywatch.features import declared
+from quaywatch.synth import frames, traffic, world
 from quaywatch.synth import patterns as pt
-from quaywatch.synth import traffic, world
 from quaywatch.synth.patterns import Pattern, PatternRates
 from quaywatch.synth.traffic import Traffic
 
@@ -61,6 +62,23 @@ def test_value_frauds_are_where_the_rules_put_them(large: Traffic) -> None:
     mis = frame.filter(pl.col("pattern") == "misdeclaration")
     assert (mis["true_hs6"].replace_strict(world.MISDECLARED) == mis["declared_hs6"]).all()
     assert ((mis["declared_eur"] - mis["true_value_eur"]).abs() < 1.0).all()
+
+
+def test_misclassified_goods_show_in_the_declared_features(large: Traffic) -> None:
+    items = declared.item_features(frames.goods_item_rows(large.consignment_files))
+    reference = declared.ValueReference.fit(items)
+    features = declared.consignment_features(items, reference).join(
+        pl.read_parquet(large.truth).select(*declared.KEY, "pattern"), on=list(declared.KEY)
+    )
+    # Canned tuna declared as frozen loins travels dry: the only goods the generator puts in
+    # the wrong box, so the cold-chain signal is exact here.
+    cold = features.filter(pl.col("box_mismatch") > 0.8)
+    assert cold.height >= 20 and (cold["pattern"] == "misdeclaration").all()
+    assert set(cold["box_hs6"]) == {"030487"}
+    # Goods worth more per kg than the cheaper subheading they are declared under.
+    high = features.group_by("pattern").agg((pl.col("value_z_max") > 2).mean().alias("share"))
+    share = dict(high.iter_rows())
+    assert share["misdeclaration"] > 4 * share["none"], share
 
 
 def test_smuggling_patterns_have_their_lanes_and_goods(rich: Traffic) -> None:

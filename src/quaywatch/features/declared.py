@@ -145,7 +145,9 @@ class ValueReference:
         reefer_share: dict[str, float] = {}
         if "container_size_type" in items.columns:
             boxes = (
-                items.filter(pl.col("container_size_type").is_not_null())
+                items.filter(
+                    pl.col("container_size_type").is_not_null(), pl.col("hs6").is_not_null()
+                )
                 .group_by("hs6")
                 .agg(_item_reefer().mean().alias("share"), pl.len().alias("n"))
                 .filter(pl.col("n") >= min_items)
@@ -253,9 +255,10 @@ def consignment_features(items: pl.DataFrame, reference: ValueReference) -> pl.D
     value: goods worth more per kg than what they are declared as is how a misclassification
     into a cheaper, lower-duty subheading shows. ``box_mismatch`` compares each item's
     container with how its subheading usually travels: the subheading's reefer share minus 1
-    for an item in a reefer, minus 0 for one in a dry box, for the item furthest from usual
-    (0.97: goods that travel in reefers 97 % of the time, declared in a dry box; -0.95: goods
-    that nearly always travel dry, in a reefer); ``box_hs6`` is that item's subheading.
+    for an item in a reefer, minus 0 for one in a dry box; the highest over the items speaks,
+    so reefer goods in a dry box are never hidden by another item (0.97: goods that travel in
+    reefers 97 % of the time, declared in a dry box; -0.95: goods that nearly always travel dry,
+    in a reefer, and no item the other way); ``box_hs6`` is that item's subheading.
     The main goods item, whose subheading, chapter and origin describe the consignment, is
     the one with the highest declared value.
     """
@@ -288,8 +291,8 @@ def consignment_features(items: pl.DataFrame, reference: ValueReference) -> pl.D
             pl.col("_z").max().alias("value_z_max"),
             _at_extreme("_ratio", "_z", highest=True).alias("value_ratio_max"),
             _at_extreme("hs6", "_z", highest=True).alias("value_hs6_max"),
-            _at_extreme("_box", pl.col("_box").abs(), highest=True).alias("box_mismatch"),
-            _at_extreme("hs6", pl.col("_box").abs(), highest=True).alias("box_hs6"),
+            _at_extreme("_box", "_box", highest=True).alias("box_mismatch"),
+            _at_extreme("hs6", "_box", highest=True).alias("box_hs6"),
             pl.col("duty_pct").max().alias("max_duty_pct"),
             pl.col("duty_eur").sum().alias("duty_exposure_eur"),
             _main_item("hs6", pl.col("value_eur")).alias("main_hs6"),
@@ -321,7 +324,8 @@ def consignment_features(items: pl.DataFrame, reference: ValueReference) -> pl.D
 def _at_extreme(column: str, by: str | pl.Expr, *, highest: bool = False) -> pl.Expr:
     """``column`` of the item where ``by`` is lowest (or highest), the first such on a tie;
     items where it is null never speak for the consignment (when it is null for every item,
-    the first item does, and its ``by`` is null)."""
+    the first item does, and its ``by`` is null). Stored items have a positive mass, so ``by``
+    (a log value per kg against a reference) is finite or null, never infinite or NaN."""
     key = pl.col(by) if isinstance(by, str) else by
     if highest:
         return pl.col(column).get(key.fill_null(float("-inf")).arg_max())

@@ -261,6 +261,8 @@ def _box(feature: str, row: Row, contribution: float) -> str:
     goods = _hs(row.get("box_hs6"))
     if mismatch is None:
         return f"usual container type of {goods} unknown"
+    if abs(mismatch) < 0.5:  # the item is in the box its subheading mostly travels in
+        return f"{goods} in its usual container type"
     if mismatch > 0:
         return f"{goods} travels in a reefer {mismatch:.0%} of the time; declared in a dry box"
     return f"{goods} travels dry {-mismatch:.0%} of the time; declared in a reefer"

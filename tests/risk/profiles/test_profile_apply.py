@@ -53,10 +53,10 @@ def test_starter_profiles_find_their_patterns_in_a_small_share_of_traffic(
         pattern = TARGET[p.id]
         recall = matches.filter(pattern=pattern).get_column(p.id).mean()
         share = matches.get_column(p.id).mean()
-        if p.id == "STARTER-COLDCHAIN":  # a case or none here: whatever it hits is one
-            found = matches.filter(pl.col(p.id)).get_column("pattern")
-            assert (found == pattern).all(), found.value_counts()
-        else:
+        # The cold chain catches one misclassification of twelve: none in this small frame
+        # (test_the_cold_chain_profile_flags_reefer_goods_in_a_dry_box and the generator's
+        # tests/synth/test_patterns.py check it).
+        if p.id != "STARTER-COLDCHAIN":
             assert recall is not None and recall >= FLOOR.get(pattern, 0.8), (p.id, recall)
         # Generated here with 5 % of cocaine, wildlife and counterfeit cases together.
         assert share is not None and share < 0.12, (p.id, share)
