@@ -1,12 +1,13 @@
 """Ingest benchmark: a million consignments into SQLite and PostgreSQL, DuckDB as reference.
 
-    python benchmarks/ingest.py [--count 1000000] [--workdir DIR]
+    python benchmarks/ingest.py [--count 1000000] [--workdir DIR] [--reuse]
 
 Generates COUNT consignments (one goods item and one container each) plus a 10,000-consignment
 file with 1% bad records, imports both into a fresh SQLite file and a fresh PostgreSQL schema
 (each import in its own process, so its peak RSS is its own), and loads the same CSV with
 DuckDB's ``read_csv`` into a table as the reference. Last line: JSON with ``sqlite_s``,
-``postgres_s``, ``duckdb_s`` and ``peak_rss_mb``.
+``postgres_s``, ``duckdb_s`` and ``peak_rss_mb``. With ``--reuse`` the files a previous run
+generated in ``--workdir`` for the same ``--count`` are read again instead of regenerated.
 """
 
 from __future__ import annotations
@@ -49,26 +50,43 @@ def _run(url: str, paths: list[Path]) -> tuple[float, float, list[tuple[str, int
     return result  # type: ignore[no-any-return]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--count", type=int, default=1_000_000)
-    parser.add_argument("--workdir", type=Path, default=None)
-    args = parser.parse_args()
-    work = args.workdir or Path(tempfile.mkdtemp(prefix="quaywatch-bench-"))
-
+def _generated(work: Path, count: int, *, reuse: bool) -> list[Path]:
+    """The big and the small consignment file, generated unless ``reuse`` finds them."""
+    paths = [work / "big" / "consignments.csv", work / "small" / "consignments.csv"]
+    marker = work / "count.txt"
+    found = marker.is_file() and all(path.is_file() for path in paths)
+    if reuse and found and marker.read_text() == str(count):
+        print(f"reusing {count:,} + 10,000 consignments in {work}")
+        return paths
     from quaywatch.synth import portday
 
     started = time.perf_counter()
-    big = portday.generate(work / "big", count=args.count, seed=1, noise=0.0,
+    marker.unlink(missing_ok=True)
+    big = portday.generate(work / "big", count=count, seed=1, noise=0.0,
                            items_per_consignment=1, with_events=False)  # fmt: skip
     # A different day, so its consignment ids do not collide with the big file's.
     small = portday.generate(work / "small", count=10_000, seed=2, noise=0.01,
                              day=datetime(2026, 11, 3, tzinfo=UTC),
                              items_per_consignment=1, with_events=False)  # fmt: skip
-    print(
-        f"generated {args.count:,} + 10,000 consignments in {time.perf_counter() - started:.1f} s"
+    marker.write_text(str(count))
+    print(f"generated {count:,} + 10,000 consignments in {time.perf_counter() - started:.1f} s")
+    return [big.consignments, small.consignments]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=1_000_000)
+    parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="read the files a run with this count left in --workdir",
     )
-    paths = [big.consignments, small.consignments]
+    args = parser.parse_args()
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="quaywatch-bench-"))
+    paths = _generated(work, args.count, reuse=args.reuse)
+    for stale in ("bench.db", "bench.db-wal", "bench.db-shm", "bench.duckdb"):
+        (work / stale).unlink(missing_ok=True)
     figures: dict[str, float] = {}
 
     sqlite_s, sqlite_rss, results = _run(f"sqlite:///{work / 'bench.db'}", paths)

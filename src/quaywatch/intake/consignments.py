@@ -7,7 +7,6 @@ A consignment is accepted whole or quarantined whole.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 import polars as pl
@@ -26,8 +25,8 @@ def _party_fields(role: str) -> list[f.Field]:
     return [
         f.Field(f"{role}_name", f.text(512), required),
         f.Field(f"{role}_address", f.text(512)),
-        f.Field(f"{role}_country", f.code(ids.country_problem), required),
-        f.Field(f"{role}_eori", f.code(ids.eori_problem)),
+        f.Field(f"{role}_country", f.code(ids.country_problem), required, repeats=True),
+        f.Field(f"{role}_eori", f.code(ids.eori_problem), repeats=True),
         f.Field(f"{role}_aeo", f.enum(AeoStatus)),
         f.Field(f"{role}_phone", f.text(64)),
         f.Field(
@@ -47,30 +46,35 @@ CONSIGNMENT_FIELDS: list[f.Field] = [
     f.Field("version", f.integer(1)),
     f.Field("transport_document", f.text(35), required=True),
     f.Field("master_transport_document", f.text(35)),
-    f.Field("lodged_at", f.timestamp(), required=True),
+    f.Field("lodged_at", f.timestamp(), required=True, repeats=True),
     *(field for role in ROLES for field in _party_fields(role)),
-    f.Field("carrier_scac", f.code(ids.scac_problem), required=True),
-    f.Field("vessel_imo", f.code(ids.imo_problem, ids.normalise_imo_expr), required=True),
+    f.Field("carrier_scac", f.code(ids.scac_problem), required=True, repeats=True),
+    f.Field(
+        "vessel_imo",
+        f.code(ids.imo_problem, ids.normalise_imo_expr),
+        required=True,
+        repeats=True,
+    ),
     f.Field("vessel_name", f.text(128)),
     f.Field("voyage", f.text(35)),
-    f.Field("port_of_loading", f.code(ids.port_problem), required=True),
-    f.Field("transshipment_ports", f.code_list(ids.port_problem)),
-    f.Field("port_of_discharge", f.code(ids.port_problem), required=True),
-    f.Field("place_of_delivery", f.code(ids.locode_problem)),
-    f.Field("eta", f.timestamp(), required=True),
+    f.Field("port_of_loading", f.code(ids.port_problem), required=True, repeats=True),
+    f.Field("transshipment_ports", f.code_list(ids.port_problem), repeats=True),
+    f.Field("port_of_discharge", f.code(ids.port_problem), required=True, repeats=True),
+    f.Field("place_of_delivery", f.code(ids.locode_problem), repeats=True),
+    f.Field("eta", f.timestamp(), required=True, repeats=True),
 ]
 ITEM_FIELDS: list[f.Field] = [
     f.Field("item_sequence", f.integer(1, 9999), required=True),
-    f.Field("hs6", f.code(ids.hs6_problem), required=True),
+    f.Field("hs6", f.code(ids.hs6_problem), required=True, repeats=True),
     f.Field("description", f.text(512), required=True),
     f.Field("packages", f.integer(0), required=True),
-    f.Field("package_type", f.code(ids.package_type_problem), required=True),
+    f.Field("package_type", f.code(ids.package_type_problem), required=True, repeats=True),
     f.Field("gross_mass_kg", f.number(0, strict=True), required=True),
     f.Field("value", f.number(0), required=True),
-    f.Field("currency", f.code(ids.currency_problem), required=True),
-    f.Field("origin_country", f.code(ids.country_problem), required=True),
+    f.Field("currency", f.code(ids.currency_problem), required=True, repeats=True),
+    f.Field("origin_country", f.code(ids.country_problem), required=True, repeats=True),
     f.Field("container_number", f.code(ids.container_number_problem), required=True),
-    f.Field("container_size_type", f.code(ids.size_type_problem), required=True),
+    f.Field("container_size_type", f.code(ids.size_type_problem), required=True, repeats=True),
     f.Field("container_status", f.enum(EmptyIndicator)),
     f.Field("seals", f.seal_list()),
 ]
@@ -220,9 +224,7 @@ def content_hashes(valid: pl.DataFrame) -> pl.DataFrame:
     The hash does not depend on the input format, on row order or on spelling a normaliser
     absorbs (case of codes, surrounding spaces), so the same declaration re-sent is recognised.
     """
-    row_text = pl.concat_str(
-        [pl.col(name).cast(pl.String).fill_null("") for name in COLUMNS], separator=f.FIELD_SEP
-    ).alias("_canonical")
+    row_text = f.joined(COLUMNS).alias("_canonical")
     if valid.select(pl.col("_run").n_unique()).item() == valid.height:  # one row per record
         canonical = valid.select("_run", "_key", "consignment_id", "version", row_text)
     else:
@@ -237,8 +239,9 @@ def content_hashes(valid: pl.DataFrame) -> pl.DataFrame:
                 pl.col("_canonical").str.join(f.PROBLEM_SEP),
             )
         )
-    digests = [hashlib.sha256(text.encode()).hexdigest() for text in canonical["_canonical"]]
-    return canonical.drop("_canonical").with_columns(pl.Series("content_sha256", digests))
+    return canonical.with_columns(
+        f.sha256_hex(canonical["_canonical"]).alias("content_sha256")
+    ).drop("_canonical")
 
 
 def party_frame(valid: pl.DataFrame) -> pl.DataFrame:
@@ -252,11 +255,8 @@ def party_frame(valid: pl.DataFrame) -> pl.DataFrame:
             ).filter(pl.col("name").is_not_null())
         )
     distinct = pl.concat(parts).unique(maintain_order=True)
-    canonical = distinct.select(
-        pl.concat_str([pl.col(n).fill_null("") for n in PARTY_FIELDS], separator=f.FIELD_SEP)
-    ).to_series()
-    keys = [hashlib.sha256(text.encode()).hexdigest()[:32] for text in canonical]
-    return distinct.with_columns(pl.Series("party_key", keys))
+    canonical = distinct.select(f.joined(PARTY_FIELDS)).to_series()
+    return distinct.with_columns(f.sha256_hex(canonical).str.slice(0, 32).alias("party_key"))
 
 
 def with_party_keys(valid: pl.DataFrame, parties: pl.DataFrame) -> pl.DataFrame:

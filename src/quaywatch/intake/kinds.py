@@ -51,11 +51,16 @@ def _columns(table: Table) -> list[str]:
 
 def consignment_rows(rows: pl.DataFrame) -> dict[Table, pl.DataFrame]:
     """The rows of every consignment table, each with ``_run``, in foreign-key order."""
-    boxes = rows.unique(["_run", "container_number"], keep="first", maintain_order=True)
+    # Where every consignment has one goods item, each is one row already: nothing to dedupe.
+    single = rows.select(pl.col("_run").n_unique()).item() == rows.height
+    boxes = (
+        rows
+        if single
+        else rows.unique(["_run", "container_number"], keep="first", maintain_order=True)
+    )
+    heads = rows if single else rows.unique("_run", keep="first", maintain_order=True)
     return {
-        tables.consignments: rows.unique("_run", keep="first", maintain_order=True).select(
-            "_run", *_columns(tables.consignments)
-        ),
+        tables.consignments: heads.select("_run", *_columns(tables.consignments)),
         tables.goods_items: rows.rename({"item_sequence": "sequence"}).select(
             "_run", *_columns(tables.goods_items)
         ),

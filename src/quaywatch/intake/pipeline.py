@@ -118,6 +118,8 @@ class Importer:
         self, original: pl.DataFrame, checked: pl.DataFrame, runs: pl.Series
     ) -> list[Rejected]:
         """Quarantine entries for the records (``runs``) of a chunk, with their raw input."""
+        if runs.is_empty():
+            return []
         columns = self.kind.columns
         bad = checked.filter(pl.col("_run").is_in(runs.implode())).select(
             "_row", "_run", "_key", "_loc", "_problems"
@@ -174,7 +176,11 @@ class Importer:
         prepared.read += checked["_run"].n_unique()
         bad_runs = checked.filter(pl.col("_problems").is_not_null())["_run"].unique()
         prepared.rejected += self._rejects(frame, checked, bad_runs)
-        valid = prepared.valid = checked.filter(~pl.col("_run").is_in(bad_runs.implode()))
+        valid = prepared.valid = (
+            checked.filter(~pl.col("_run").is_in(bad_runs.implode()))
+            if bad_runs.len()
+            else checked  # the usual chunk: no copy of every column to drop nothing
+        )
         if valid.is_empty():
             return prepared
         stamp = [
@@ -235,13 +241,9 @@ class Importer:
         self, records: pl.DataFrame, keys: list[str]
     ) -> tuple[pl.DataFrame, pl.DataFrame]:
         """Mark each record new, unchanged or conflicting; return the new and the conflicting."""
-        lookup = records.select(keys).unique().rows()
-        stored = self.store.existing(self.conn, self.kind.table, keys, "content_sha256", lookup)
-        known = pl.DataFrame(
-            [(*k, v) for k, v in stored.items()],
-            schema=[*records.select(keys).schema.items(), ("_stored", pl.String)],
-            orient="row",
-        )
+        known = self.store.lookup(
+            self.conn, self.kind.table, records.select(keys), "content_sha256"
+        ).rename({"content_sha256": "_stored"})
         first = pl.col("content_sha256").first().over(keys)
         records = records.join(known, on=keys, how="left").with_columns(
             pl.when(pl.col("_stored").is_null() & pl.int_range(pl.len()).over(keys).eq(0))
@@ -253,7 +255,7 @@ class Importer:
         )
         self.summary.new += records.filter(pl.col("_status") == "new").height
         self.summary.unchanged += records.filter(pl.col("_status") == "unchanged").height
-        self._resolve(records.filter(pl.col("_status") != "conflict")["_key"].to_list())
+        self._resolve(records.filter(pl.col("_status") != "conflict")["_key"])
         return records.filter(pl.col("_status") == "new"), records.filter(
             pl.col("_status") == "conflict"
         )
@@ -261,10 +263,8 @@ class Importer:
     def _with_consignment(self, records: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         """Split records into those whose consignment is stored and those, with a reason, not."""
         keys = ["consignment_id", "version"]
-        lookup = records.select(keys).unique().rows()
-        stored = self.store.existing(self.conn, tables.consignments, keys, "version", lookup)
-        known = pl.DataFrame(
-            list(stored), schema=records.select(keys).schema, orient="row"
+        known = self.store.lookup(
+            self.conn, tables.consignments, records.select(keys), "version"
         ).with_columns(pl.lit(True).alias("_stored"))
         records = records.join(known, on=keys, how="left")
         orphans = records.filter(pl.col("_stored").is_null()).with_columns(
@@ -289,11 +289,10 @@ class Importer:
     def _write_parties(self, parties: pl.DataFrame) -> None:
         # Parties recur across consignments: look each up (or write it) once per import.
         unseen = parties.filter(~pl.col("party_key").is_in(self._parties_seen.implode()))
-        known = self.store.existing(
-            self.conn, tables.parties, ["party_key"], "party_key",
-            [(k,) for k in unseen["party_key"]],
-        )  # fmt: skip
-        fresh = unseen.filter(~pl.col("party_key").is_in(list(known.values())))
+        known = self.store.lookup(
+            self.conn, tables.parties, unseen.select("party_key"), "party_key"
+        )
+        fresh = unseen.filter(~pl.col("party_key").is_in(known["party_key"].implode()))
         self._parties_seen.append(unseen["party_key"])
         self.store.bulk_insert(
             self.conn,
@@ -328,13 +327,13 @@ class Importer:
             self.conn.execute(insert(tables.quarantine), rows)
             self._open_quarantine = True
 
-    def _resolve(self, record_ids: list[str]) -> None:
-        if not record_ids or not self._open_quarantine:
+    def _resolve(self, record_ids: pl.Series) -> None:
+        if record_ids.is_empty() or not self._open_quarantine:
             return
-        found = self.store.existing(
-            self.conn, tables.quarantine, ["record_id"], "status", [(r,) for r in set(record_ids)]
+        found = self.store.lookup(
+            self.conn, tables.quarantine, record_ids.rename("record_id").to_frame(), "status"
         )
-        ids = [k[0] for k, status in found.items() if status == "open"]
+        ids = found.filter(pl.col("status") == "open")["record_id"].unique().to_list()
         if not ids:
             return
         q = tables.quarantine

@@ -33,6 +33,8 @@ _OUTCOME_KEY = "control_id"
 #: Bytes the fast CSV path scans first; later blocks hold about ``batch_size`` records.
 _CSV_FIRST_BLOCK = 1 << 20
 _CSV_MAX_BLOCK = 64 << 20
+#: Share of ``batch_size`` records a block aims at (record lengths vary from block to block).
+_CSV_BLOCK_FILL = 0.95
 
 
 class _CountingReader(io.RawIOBase):
@@ -119,9 +121,12 @@ class FileReader:
                 offset += scanned.consumed
                 line += scanned.newlines
                 pending = data[scanned.consumed :]
-                if scanned.frame.height:  # then read about one chunk's worth at a time
+                if scanned.frame.height:  # then read a little under a chunk's worth at a time
                     per_record = scanned.consumed / scanned.frame.height
-                    size = int(min(max(per_record * self.batch_size, 1 << 16), _CSV_MAX_BLOCK))
+                    # Just under, so that a block seldom leaves a sliver of a chunk over, to be
+                    # checked and stored as a batch of its own.
+                    wanted = per_record * self.batch_size * _CSV_BLOCK_FILL
+                    size = int(min(max(wanted, 1 << 16), _CSV_MAX_BLOCK))
                 self.position = offset
                 yield from self._csv_chunks(header, scanned)
                 if final:

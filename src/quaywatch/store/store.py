@@ -9,31 +9,68 @@ Both run inside the caller's transaction, so a failure leaves nothing behind.
 from __future__ import annotations
 
 import io
+import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, Engine, Table, func, select
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy import Column, Connection, Engine, Table, func, select
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from quaywatch.errors import StoreError
 from quaywatch.store import database, tables
 
 #: Bound values per lookup query, under SQLite's limit of 32,766.
 _LOOKUP_VALUES = 30_000
+#: Keys per PostgreSQL lookup query: each key column travels as one array literal.
+_LITERAL_KEYS = 200_000
 #: SQLAlchemy's storage format for datetimes on SQLite, which ``UtcDateTime`` reads back.
 _SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S%.6f"
 
 
 @dataclass(frozen=True, slots=True)
 class Encoded:
-    """Rows of one table ready for its backend: tuples for SQLite, CSV bytes for ``COPY``."""
+    """Rows of one table ready for its backend: CSV bytes for ``COPY``, or for SQLite.
+
+    For SQLite ``rows`` holds one list of values per column, zipped into rows only as
+    ``executemany`` binds them: building every row tuple ahead costs about twice as much.
+    """
 
     columns: tuple[str, ...]
-    rows: list[tuple[Any, ...]] | bytes
+    rows: list[list[Any]] | bytes
     count: int
+
+
+def _polars_type(column: Column[Any]) -> pl.DataType:
+    """The polars dtype a lookup returns for ``column``: text or a number, as drivers give them."""
+    python_type = column.type.python_type
+    types: dict[type, pl.DataType] = {int: pl.Int64(), float: pl.Float64(), str: pl.String()}
+    if python_type not in types:
+        raise TypeError(f"a lookup returns text or number columns, not {column.name}")
+    return types[python_type]
+
+
+def _array_literals(keys: pl.DataFrame) -> tuple[str, ...]:
+    """Each column of ``keys`` as a PostgreSQL array literal, ``{"a","b"}``, built by polars.
+
+    Quoted elements parse as any array type, so every key column goes the same way.
+    """
+    literals = keys.select(
+        pl.concat_str(
+            pl.lit('"'),
+            pl.col(name)
+            .cast(pl.String)
+            .str.replace_all("\\", "\\\\", literal=True)
+            .str.replace_all('"', '\\"', literal=True),
+            pl.lit('"'),
+        )
+        .str.join(",")
+        .alias(name)
+        for name in keys.columns
+    ).row(0)
+    return tuple("{" + literal + "}" for literal in literals)
 
 
 class Store:
@@ -111,7 +148,8 @@ class Store:
             frame = frame.with_columns(
                 pl.col(datetimes).dt.convert_time_zone("UTC").dt.strftime(_SQLITE_DATETIME)
             )
-        return Encoded(tuple(frame.columns), frame.rows(), frame.height)
+        values = [series.to_list() for series in frame.get_columns()]
+        return Encoded(tuple(frame.columns), values, frame.height)
 
     def bulk_insert(self, conn: Connection, table: Table, rows: pl.DataFrame | Encoded) -> None:
         """Insert ``rows`` (a frame with columns named as ``table``'s, or one encoded ahead)."""
@@ -130,10 +168,13 @@ class Store:
             return
         placeholders = ", ".join("?" for _ in encoded.columns)
         sql = f"INSERT INTO {table.name} ({names}) VALUES ({placeholders})"
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
-            conn.exec_driver_sql(sql, encoded.rows)
-        except DBAPIError as exc:
-            raise StoreError(f"cannot write {table.name}: {exc.orig}") from exc
+            cursor.executemany(sql, zip(*encoded.rows, strict=True))
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot write {table.name}: {exc}") from exc
+        finally:
+            cursor.close()
 
     def existing(
         self,
@@ -183,6 +224,69 @@ class Store:
             for row in conn.exec_driver_sql(sql, params):
                 found[tuple(row[:-1])] = row[-1]
         return found
+
+    def lookup(
+        self, conn: Connection, table: Table, keys: pl.DataFrame, value_column: str
+    ) -> pl.DataFrame:
+        """The rows of ``keys`` (columns named as ``table``'s key columns) found in ``table``.
+
+        Returns the key columns, with the dtypes of ``keys``, plus ``value_column`` where it is
+        not a key. ``existing`` for a frame, with two savings for bulk imports: one probe of
+        the index on the first key column first (see ``_may_hold``), and on PostgreSQL every
+        key column as one array literal that polars writes, not one Python object per key.
+        """
+        names = list(keys.columns)
+        selected = [*names, *([value_column] if value_column not in names else [])]
+        types = {**keys.schema, value_column: _polars_type(table.c[value_column])}
+        schema = {name: types[name] for name in selected}
+        keys = keys.drop_nulls().unique()  # a null key matches nothing
+        if keys.is_empty() or not self._may_hold(conn, table, keys):
+            return pl.DataFrame(schema=schema)
+        rows: list[tuple[Any, ...]] = []
+        if self.dialect == "postgresql":
+            on = " AND ".join(f"t.{name} = k.{name}" for name in names)
+            sql = (
+                f"SELECT {', '.join(f't.{name}' for name in selected)} FROM {table.name} AS t "
+                f"JOIN unnest({self._arrays(table, names)}) AS k({', '.join(names)}) ON {on}"
+            )
+            for start in range(0, keys.height, _LITERAL_KEYS):
+                params = _array_literals(keys.slice(start, _LITERAL_KEYS))
+                rows += [tuple(row) for row in conn.exec_driver_sql(sql, params)]
+        else:
+            found = self.existing(conn, table, names, value_column, keys.rows())
+            rows = [(*key, value) for key, value in found.items()]
+            if value_column in names:
+                rows = [row[:-1] for row in rows]
+        return pl.DataFrame(rows, schema=schema, orient="row")
+
+    def _may_hold(self, conn: Connection, table: Table, keys: pl.DataFrame) -> bool:
+        """Whether ``table`` has a row whose first key column lies within the range of ``keys``.
+
+        One descent of the index that the first key column leads (the primary key): new
+        declarations carry ids above the stored ones, so most chunks of a fresh file need no
+        lookup at all. The range is taken in the database's own collation.
+        """
+        first = keys.columns[0]
+        if self.dialect == "postgresql":
+            sql = (
+                f"SELECT t.{first} <= r.hi FROM (SELECT min(k) AS lo, max(k) AS hi "
+                f"FROM unnest({self._arrays(table, [first])}) AS k) AS r, "
+                f"LATERAL (SELECT {first} FROM {table.name} WHERE {first} >= r.lo "
+                f"ORDER BY {first} LIMIT 1) AS t"
+            )
+            params: tuple[Any, ...] = _array_literals(keys.select(first))
+        else:  # SQLite compares text byte by byte, as polars does
+            sql = (
+                f"SELECT {first} <= ? FROM {table.name} WHERE {first} >= ? ORDER BY {first} LIMIT 1"
+            )
+            low, high = keys.select(pl.col(first).min().alias("low"), pl.col(first).max()).row(0)
+            params = (high, low)
+        return bool(conn.exec_driver_sql(sql, params).scalar())
+
+    def _arrays(self, table: Table, names: list[str]) -> str:
+        return ", ".join(
+            f"CAST(%s AS {table.c[name].type.compile(self.engine.dialect)}[])" for name in names
+        )
 
     # --- reads ---------------------------------------------------------------------------
 
