@@ -96,12 +96,18 @@ def test_train_save_load_score_and_explain(world: tuple[Store, Path]) -> None:
     assert actions.count("score") == 1
 
 
-def test_assessments_do_not_depend_on_the_batch_they_are_in(world: tuple[Store, Path]) -> None:
-    store, root = world
+def _after_training(
+    world: tuple[Store, Path],
+) -> tuple[RiskModel, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """The trained model, every stored item, the outcomes known at ``UNTIL``, the items after."""
     model = trained(world)
-    history = reads.goods_item_rows(store)
-    outcomes = reads.control_outcomes(store, known_before=UNTIL)
-    later = history.filter(pl.col("lodged_at") >= UNTIL)
+    history = reads.goods_item_rows(world[0])
+    outcomes = reads.control_outcomes(world[0], known_before=UNTIL)
+    return model, history, outcomes, history.filter(pl.col("lodged_at") >= UNTIL)
+
+
+def test_assessments_do_not_depend_on_the_batch_they_are_in(world: tuple[Store, Path]) -> None:
+    model, history, outcomes, later = _after_training(world)
     whole = engine.assess(later, history=history, outcomes=outcomes, model=model)
     one = later.filter(pl.col("consignment_id") == later["consignment_id"][5])
     alone = engine.assess(one, history=history, outcomes=outcomes, model=model)
@@ -110,11 +116,7 @@ def test_assessments_do_not_depend_on_the_batch_they_are_in(world: tuple[Store, 
 
 
 def test_reasons_name_the_item_their_context_columns_point_at(world: tuple[Store, Path]) -> None:
-    store, _ = world
-    model = trained(world)
-    history = reads.goods_item_rows(store)
-    outcomes = reads.control_outcomes(store, known_before=UNTIL)
-    later = history.filter(pl.col("lodged_at") >= UNTIL)
+    model, history, outcomes, later = _after_training(world)
     scored = engine.assess(later, history=history, outcomes=outcomes, model=model,
                            explain_rows=engine.Explain.ALL)  # fmt: skip
     texts = [
