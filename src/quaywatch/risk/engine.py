@@ -18,16 +18,19 @@ asked for, appends their assessments and one audit event, in one transaction.
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
 import numpy as np
+import numpy.typing as npt
 import polars as pl
 
 from quaywatch.audit import chain
 from quaywatch.features import assessment, declared
 from quaywatch.risk import anomaly, combine, explain, signals
+from quaywatch.risk import frame as fr
 from quaywatch.risk import hits as hitframe
 from quaywatch.risk.bundle import RiskModel
 from quaywatch.risk.profiles.apply import ProfileSet
@@ -78,7 +81,35 @@ def assess(
     # Both models are trained on the same columns: one matrix serves both (built once).
     same = model.revenue.features == model.fraud.features
     probability = model.fraud.predict_proba(matrix)[:, 1]
-    revenue = np.maximum(model.revenue.predict(matrix if same else x), 0.0)
+    # Nothing below needs the revenue until the end: LightGBM runs it on another core while
+    # this thread combines and writes reasons (Python, one core).
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="quaywatch-revenue") as pool:
+        revenue_at_stake = pool.submit(model.revenue.predict, matrix if same else x)
+        scored = _combine_and_explain(
+            batch, items, x, matrix, probability, model,
+            explain_rows=explain_rows, profiles=profiles, parties=parties, hits=hits,
+        )  # fmt: skip
+        revenue = np.round(np.maximum(revenue_at_stake.result(), 0.0), 2)
+    return scored.with_columns(pl.Series("revenue_at_stake_eur", revenue)).select(
+        *declared.KEY, "lodged_at", "probability", "model_probability", "score",
+        "revenue_at_stake_eur", "lane_floor", "referral", "critical", "reasons", "explained",
+    )  # fmt: skip
+
+
+def _combine_and_explain(
+    batch: pl.DataFrame,
+    items: pl.DataFrame,
+    x: pl.DataFrame,
+    matrix: fr.Matrix,
+    probability: npt.NDArray[np.float64],
+    model: RiskModel,
+    *,
+    explain_rows: Explain,
+    profiles: ProfileSet | None,
+    parties: pl.DataFrame | None,
+    hits: pl.DataFrame | None,
+) -> pl.DataFrame:
+    """The model's probabilities combined with every source's hits, and the reasons."""
     found = [] if hits is None else [hits]
     if profiles is not None and len(profiles):
         found.append(profiles.apply(with_extras(batch, items, parties)))
@@ -120,7 +151,6 @@ def assess(
         pl.Series("probability", probability),
         combined.get_column("model_probability"),
         pl.Series("score", np.round(probability * 100, 1)),
-        pl.Series("revenue_at_stake_eur", np.round(revenue, 2)),
         combined.get_column("lane_floor"),
         combined.get_column("referral"),
         combined.get_column("critical"),
