@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -38,3 +40,21 @@ def test_times_come_back_aware_and_in_utc(store: Store) -> None:
     with store.reading() as conn:
         got = conn.execute(select(tables.import_batches.c.started_at)).scalar_one()
     assert got == local and got.tzinfo == UTC
+
+
+def test_a_new_sqlite_store_has_16_kib_pages_and_an_old_one_keeps_its_own(tmp_path: Path) -> None:
+    fresh = Store.open(f"sqlite:///{tmp_path / 'new.db'}")
+    with fresh.reading() as conn:
+        assert conn.exec_driver_sql("PRAGMA page_size").scalar_one() == 16384
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar_one() == "wal"
+    fresh.close()
+    old = tmp_path / "old.db"
+    made = sqlite3.connect(old)  # a store created before: default pages, WAL already on
+    made.execute("PRAGMA journal_mode=WAL")
+    made.execute("CREATE TABLE t (x)")
+    made.close()
+    reopened = Store.open(f"sqlite:///{old}")
+    with reopened.reading() as conn:
+        assert conn.exec_driver_sql("PRAGMA page_size").scalar_one() == 4096
+    assert database.current_revision(reopened.engine) == database.head_revision()
+    reopened.close()
