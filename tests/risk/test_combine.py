@@ -87,3 +87,15 @@ def test_hit_reasons_follow_the_rows_heaviest_first() -> None:
     assert reasons[0] == []
     assert [r.code for r in reasons[1]] == ["anomaly:rare_route", "profile:A"]
     assert reasons[1][0].source is Source.ANOMALY and reasons[1][0].text.startswith("text of")
+
+
+def test_heaviest_keeps_one_hit_per_consignment_and_code_the_strongest() -> None:
+    found = pl.DataFrame({
+        "consignment_id": ["C2", "C1", "C1", "C1"], "version": [1, 1, 1, 1],
+        "code": ["x", "x", "x", "y"], "weight": [0.5, 0.3, 1.2, 0.1],
+        "text": ["c2", "weak", "strong", "other"],
+    })  # fmt: skip
+    kept = hits.heaviest(found)
+    assert kept.select("consignment_id", "code", "text").rows() == [
+        ("C1", "x", "strong"), ("C1", "y", "other"), ("C2", "x", "c2"),
+    ]  # fmt: skip

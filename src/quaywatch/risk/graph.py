@@ -378,11 +378,7 @@ def graph_hits(
             pl.format("{} {} {}", "role", "name", "reason").alias("text"),
             "weight",
             pl.lit(Source.GRAPH.value).alias("source"),
-        )  # fmt: skip
-        .sort(
-            ["consignment_id", "version", "code", "weight"], descending=[False, False, False, True]
-        )
-        .unique(["consignment_id", "version", "code"], keep="first", maintain_order=True)
+        ).pipe(hits_frame.heaviest)  # fmt: skip
     )
 
 

@@ -51,3 +51,15 @@ def conform(hits: pl.DataFrame) -> pl.DataFrame:
     return hits.with_columns(missing).select(
         pl.col(name).cast(dtype) for name, dtype in SCHEMA.items()
     )
+
+
+def heaviest(hits: pl.DataFrame) -> pl.DataFrame:
+    """``hits`` with one row per consignment and code: the heaviest, in key and code order.
+
+    A source that finds the same thing several ways (a name on two list entries, a phone shared
+    with two offenders) reports it once, at its strongest.
+    """
+    key = ["consignment_id", "version", "code"]
+    return hits.sort([*key, "weight"], descending=[False, False, False, True]).unique(
+        key, keep="first", maintain_order=True
+    )

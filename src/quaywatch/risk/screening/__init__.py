@@ -137,11 +137,7 @@ def screening_hits(
             pl.when(pl.col("strong") & pl.col("category").str.to_lowercase().is_in(RED_CATEGORIES))
             .then(pl.lit("red"))
             .alias("lane"),
-        )  # fmt: skip
-        .sort(
-            ["consignment_id", "version", "code", "weight"], descending=[False, False, False, True]
-        )
-        .unique(["consignment_id", "version", "code"], keep="first", maintain_order=True)
+        ).pipe(hits_frame.heaviest)  # fmt: skip
     )
 
 
