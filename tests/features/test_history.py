@@ -128,8 +128,10 @@ def _naive(
     return pl.DataFrame(result, schema={n: pl.Float64 for n in result})
 
 
+@pytest.mark.parametrize("in_time_order", [False, True])
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_matches_naive_reference_on_random_data(seed: int) -> None:
+def test_matches_naive_reference_on_random_data(seed: int, in_time_order: bool) -> None:
+    """Rows in any order, or already in time order (the path that skips sorting them)."""
     rng = random.Random(seed)
     people = ["A", "B", "C", None]
 
@@ -144,6 +146,8 @@ def test_matches_naive_reference_on_random_data(seed: int) -> None:
             for _ in range(80)
         ],
     )
+    if in_time_order:
+        rows = rows.sort("at", maintain_order=True)
     got = _features(rows, history, outcomes, w=3.0).drop("at", "importer", "hs6")
     want = _naive(rows, history, outcomes, 3.0)
     assert got.columns == want.columns
