@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
 import math
+from collections import defaultdict
+from typing import Any
 
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from quaywatch.errors import InputError, ModelError
 from quaywatch.features.history import FEATURE_KINDS
@@ -21,7 +27,7 @@ from quaywatch.risk.explain import (
     top_contributions,
 )
 from quaywatch.risk.model import FraudModel
-from quaywatch.risk.reasons import TEMPLATES, Templates, entity_label
+from quaywatch.risk.reasons import TEMPLATES, Cells, Templates, entity_label
 
 NAN = float("nan")
 
@@ -108,6 +114,43 @@ TEXTS = [
 @pytest.mark.parametrize(("feature", "row", "expected"), TEXTS)
 def test_template_text(feature: str, row: dict[str, object], expected: str) -> None:
     assert TEMPLATES.text(feature, row, 0.5) == expected
+
+
+def _column(rows: list[Any], name: str) -> list[Any]:
+    return [row.get(name) for row in rows]
+
+
+def test_a_batch_of_rows_reads_as_each_row_does() -> None:
+    """``texts`` (the batch path) writes what ``text`` writes row by row, gaps included."""
+    rows_of: defaultdict[str, list[Any]] = defaultdict(list)
+    for feature, row, _ in TEXTS:
+        rows_of[feature].append(row)
+    for feature, rows in rows_of.items():
+        texts = TEMPLATES.texts(feature, functools.partial(_column, rows))
+        assert texts == [TEMPLATES.text(feature, row, 0.5) for row in rows]
+
+
+def test_a_batch_writes_each_distinct_string_once() -> None:
+    calls: list[object] = []
+
+    def write(feature: str, value: object) -> str:
+        calls.append(value)
+        return f"at {value}"
+
+    templates = Templates()
+    templates.add("port", Cells(write), handles_missing=True)
+    ports = ["A", "B", "A", None, "A"]
+    assert templates.texts("port", lambda name: ports) == [f"at {p}" for p in ports]
+    assert calls == ["A", "B", None]
+    # 0.0 and -0.0 are one dict key but two texts: numbers are written one by one.
+    assert templates.texts("port", lambda name: [0.0, -0.0]) == ["at 0.0", "at -0.0"]
+    assert Cells(write)("port", {"port": "C"}, 1.0) == "at C"
+
+
+def test_a_plain_template_is_left_to_rows() -> None:
+    templates = Templates()
+    templates.add("*", lambda f, r, c: f)
+    assert templates.texts("anything", lambda name: [1.0]) is None
 
 
 @pytest.mark.parametrize("kind", FEATURE_KINDS)
@@ -349,3 +392,122 @@ def test_two_features_telling_one_fact_make_one_reason_with_both_pushes() -> Non
         ("model:value_z", "value per kg 8× below the HS 0803.90 median")
     ]
     assert reasons[0].weight == pytest.approx(1.3)
+
+
+def _row_by_row(
+    values: np.ndarray[Any, Any], frame: pl.DataFrame, names: list[str], top: int
+) -> list[list[Reason]]:
+    """``model_reasons`` written the plain way: a row, a template call and a Reason at a time."""
+    columns, valid = top_contributions(values, top)
+    result = []
+    for i, row in enumerate(frame.to_dicts()):
+        reasons: list[Reason] = []
+        for j in columns[i][valid[i]].tolist():
+            weight = float(values[i, j])
+            text = TEMPLATES.text(names[j], row, weight)
+            same = [n for n, earlier in enumerate(reasons) if earlier.text == text]
+            if same:
+                earlier = reasons[same[0]]
+                reasons[same[0]] = dataclasses.replace(earlier, weight=earlier.weight + weight)
+            else:
+                reasons.append(Reason(f"model:{names[j]}", text, weight, Source.MODEL))
+        result.append(reasons)
+    return result
+
+
+def _maybe(values: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.one_of(st.none(), values)
+
+
+# A column per kind of template (several cells, one cell, strings, gaps, no template at all).
+_CELLS: dict[str, tuple[st.SearchStrategy[Any], type[pl.DataType]]] = {
+    "value_z": (_maybe(st.sampled_from([-3.1, 0.0, 2.5, NAN])), pl.Float64),
+    "value_ratio": (_maybe(st.sampled_from([0.0, 0.125, 0.95, 2.5])), pl.Float64),
+    "value_hs6": (_maybe(st.sampled_from(["080390", "12"])), pl.String),
+    "port_of_loading": (_maybe(st.sampled_from(["COBUN", "NLRTM"])), pl.String),
+    "n_items": (_maybe(st.sampled_from([1.0, 3.0, NAN])), pl.Float64),
+    "consignee_days_since_first": (_maybe(st.sampled_from([0.2, 3.7, 1100.0])), pl.Float64),
+    "consignee_hits": (_maybe(st.sampled_from([0.0, 2.0])), pl.Float64),
+    "consignee_controls": (_maybe(st.sampled_from([0.0, 6.0])), pl.Float64),
+    "reefer": (_maybe(st.booleans()), pl.Boolean),
+    "weird": (_maybe(st.sampled_from([0.0421, 8.0])), pl.Float64),
+}
+
+
+@st.composite
+def _batches(draw: st.DrawFn) -> tuple[pl.DataFrame, np.ndarray[Any, Any], list[bool]]:
+    n = draw(st.integers(1, 8))
+    frame = pl.DataFrame(
+        [
+            pl.Series(name, draw(st.lists(cells, min_size=n, max_size=n)), dtype)
+            for name, (cells, dtype) in _CELLS.items()
+        ]
+    )
+    # Few distinct contributions: ties, and value_z and value_ratio often both kept.
+    pushes = st.sampled_from([-1.0, 0.0, 1e-16, 0.3, 0.7, 1.5])
+    width = len(_CELLS) + 1
+    values = np.array(draw(st.lists(st.lists(pushes, min_size=width, max_size=width),
+                                    min_size=n, max_size=n)))  # fmt: skip
+    return frame, values, draw(st.lists(st.booleans(), min_size=n, max_size=n))
+
+
+@given(_batches(), st.integers(1, 6))
+@settings(max_examples=200, deadline=None)
+def test_model_reasons_are_what_row_by_row_writing_gives(
+    batch: tuple[pl.DataFrame, np.ndarray[Any, Any], list[bool]], top: int
+) -> None:
+    frame, values, chosen = batch
+    names = frame.columns
+    expected = _row_by_row(values[:, :-1], frame, names, top)
+    got = model_reasons(values, frame, names=names, top=top)
+    # Weights bit for bit: equal floats, and the same sums in the same order.
+    assert [[(r.code, r.text, r.weight.hex(), r.source) for r in row] for row in got] == [
+        [(r.code, r.text, r.weight.hex(), r.source) for r in row] for row in expected
+    ]
+    some = model_reasons(values, frame, names=names, top=top, rows=np.array(chosen))
+    assert some == [row if keep else [] for row, keep in zip(expected, chosen, strict=True)]
+
+
+def test_pushes_of_one_fact_add_up_in_rank_order() -> None:
+    templates = Templates()
+    templates.add("*", Cells(lambda feature, value: "one fact"))
+    frame = pl.DataFrame({"a": [1.0], "b": [1.0], "c": [1.0]})
+    # Chosen so that each order of the two additions rounds differently.
+    b, c = 5 * 2.0**-55, 2.0**-53
+    (reasons,) = model_reasons(np.array([[1.0, b, c, 0.0]]), frame, top=3, templates=templates)
+    assert [(r.code, r.weight) for r in reasons] == [("model:a", (1.0 + b) + c)]
+    assert (1.0 + b) + c not in {(1.0 + c) + b, 1.0 + (b + c)}
+
+
+def test_an_infinite_contribution_is_refused() -> None:
+    with pytest.raises(ValueError, match="model:value_z.*finite"):
+        model_reasons(np.array([[0.5, math.inf, 0.1, 0.0, 0.0]]), FEATURES[:1], top=2)
+
+
+def test_model_reasons_are_ordinary_reasons() -> None:
+    reason = model_reasons(CONTRIBUTIONS, FEATURES, top=1)[0][0]
+    same = Reason(reason.code, reason.text, reason.weight, Source.MODEL)
+    assert reason == same and hash(reason) == hash(same)
+    assert type(reason.weight) is float and reason.source is Source.MODEL
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        reason.weight = 2.0  # type: ignore[misc]
+    assert dataclasses.replace(reason, weight=2.0).weight == 2.0
+
+
+_rows_of_reasons = st.lists(
+    st.lists(
+        st.builds(
+            _r,
+            st.sampled_from(["model:a", "model:b", "profile:c", "graph:d"]),
+            st.sampled_from([-1.0, 0.0, 0.5, 1.0, 1.0, 2.0]),
+        ),
+        max_size=6,
+    ),
+    max_size=6,
+)
+
+
+@given(_rows_of_reasons, st.integers(1, 6))
+def test_merge_of_one_source_is_the_general_merge(rows: list[list[Reason]], top: int) -> None:
+    """One source takes a shortcut for rows already in order; an empty second one does not."""
+    assert merge(rows, top=top) == merge(rows, [[] for _ in rows], top=top)

@@ -7,6 +7,12 @@ whole row as a mapping of column → value, because a sentence often needs sever
 value ratio and the HS6 it is measured against, the hits and the controls behind a hit rate),
 and the contribution, for a template whose words depend on how strongly the feature pushed.
 
+Most sentences depend on a few cells and nothing else: such a template is a ``Cells``, which
+names the columns it reads and writes the sentence from their values. It is a ``Template`` like
+any other, and it can also write a whole column of rows at once (``Templates.texts``): the batch
+explainer writes tens of thousands of sentences without a mapping and a look-up per reason, and
+writes each distinct port, lane or HS6 once.
+
 ``Templates`` holds them per feature name or per name pattern (``fnmatch`` style, e.g.
 ``*_hit_rate``): an exact name wins, then the most specific (longest) matching pattern. A feature
 without a template still gets a readable sentence, ``<feature> = <value> raises the risk``, so a
@@ -22,7 +28,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from fnmatch import fnmatchcase
 from numbers import Real
 from typing import Any
@@ -30,6 +36,9 @@ from typing import Any
 Row = Mapping[str, Any]
 #: ``template(feature, row, contribution) -> text``.
 Template = Callable[[str, Row, float], str]
+#: ``column(name)``: the values of column ``name`` in the rows being written, in order (each
+#: None if the frame has no such column, as ``row.get`` reads it).
+Column = Callable[[str], Sequence[Any]]
 
 #: Words for the parts of an entity prefix; a prefix is one or more of them joined by "_".
 ENTITY_WORDS = {
@@ -60,6 +69,8 @@ NOUNS = {
 
 def number(value: Any) -> float | None:
     """``value`` as a float; None when it is missing (null, NaN) or not a number."""
+    if type(value) is float:  # nearly every cell a template reads: spare it the generic path
+        return None if math.isnan(value) else value
     if value is None or isinstance(value, str):
         return None
     try:
@@ -119,6 +130,49 @@ def _factor(x: float) -> str:
     return f"{x:,.0f}" if x >= 10 else f"{x:.1f}".removesuffix(".0")
 
 
+def _own(feature: str) -> tuple[str, ...]:
+    return (feature,)
+
+
+class Cells:
+    """A template whose sentence depends only on a few cells of the row.
+
+    ``reads(feature)`` names the columns (by default the feature's own); ``write(feature,
+    *values)`` writes the sentence from their values, None for a column the row lacks. It must
+    depend on nothing else: a batch writes each distinct string value of a one-column template
+    once. Called with a row, a ``Cells`` is a ``Template``; ``Templates.texts`` hands it whole
+    columns instead.
+
+    >>> port = Cells(lambda feature, value: f"loaded at {value}")
+    >>> port("port_of_loading", {"port_of_loading": "COBUN"}, 0.4)
+    'loaded at COBUN'
+    """
+
+    __slots__ = ("write", "reads")
+
+    def __init__(
+        self, write: Callable[..., str], reads: Callable[[str], tuple[str, ...]] = _own
+    ) -> None:
+        self.write = write
+        self.reads = reads
+
+    def __call__(self, feature: str, row: Row, contribution: float) -> str:
+        return self.write(feature, *[row.get(name) for name in self.reads(feature)])
+
+    def texts(self, feature: str, cells: Sequence[Sequence[Any]]) -> list[str]:
+        """The sentences for rows whose values are ``cells`` (one list per column of ``reads``)."""
+        write = functools.partial(self.write, feature)
+        if len(cells) == 1 and cells[0] and type(cells[0][0]) is str:
+            values = cells[0]
+            distinct = dict.fromkeys(values)
+            # Only strings (and None) as keys: 0.0 and -0.0, or 1 and True, are equal keys that
+            # a template may write differently.
+            if all(value is None or type(value) is str for value in distinct):
+                written = {value: write(value) for value in distinct}
+                return [written[value] for value in values]
+        return list(map(write, *cells))
+
+
 @functools.cache
 def entity_label(prefix: str) -> str:
     """The words for an entity prefix: ``hs6_origin`` → ``HS6 × origin``.
@@ -145,23 +199,43 @@ def _whose(label: str) -> str:
     return f"controls of this {label}" if " × " in label else f"{label}'s controls"
 
 
+@functools.cache
 def _entity(feature: str, kind: str) -> tuple[str, str]:
     """The entity prefix of ``{prefix}_{kind}`` and its label."""
     prefix = feature.removesuffix(f"_{kind}")
     return prefix, entity_label(prefix)
 
 
-def _records(feature: str, row: Row, contribution: float) -> str:
+def _counts(kind: str, *counts: str) -> Callable[[str], tuple[str, ...]]:
+    """``reads`` for ``{prefix}_{kind}``: itself, then the entity's ``counts`` (hits, controls)."""
+
+    def reads(feature: str) -> tuple[str, ...]:
+        prefix = feature.removesuffix(f"_{kind}")
+        return (feature, *(f"{prefix}_{count}" for count in counts))
+
+    return reads
+
+
+def _also(*names: str) -> Callable[[str], tuple[str, ...]]:
+    """``reads`` for a template that needs its own cell and the columns ``names``."""
+
+    def reads(feature: str) -> tuple[str, ...]:
+        return (feature, *names)
+
+    return reads
+
+
+def _records(feature: str, value: Any) -> str:
     _, label = _entity(feature, "records")
-    n = number(row.get(feature))
+    n = number(value)
     if n is None:
         return f"{label} history unknown"
     return f"{label} never seen before" if n == 0 else f"{label} seen {_times(n)} before"
 
 
-def _days_since_first(feature: str, row: Row, contribution: float) -> str:
+def _days_since_first(feature: str, value: Any) -> str:
     _, label = _entity(feature, "days_since_first")
-    days = number(row.get(feature))
+    days = number(value)
     if days is None:
         return f"{label} never seen before"
     if days < 1:
@@ -171,9 +245,9 @@ def _days_since_first(feature: str, row: Row, contribution: float) -> str:
     return f"{label} first seen {_plural(math.floor(days), 'day')} ago"
 
 
-def _controls(feature: str, row: Row, contribution: float) -> str:
+def _controls(feature: str, value: Any) -> str:
     _, label = _entity(feature, "controls")
-    n = number(row.get(feature))
+    n = number(value)
     if n is None:
         return f"{label} control history unknown"
     return f"{label} never controlled before" if n == 0 else f"{label} controlled {_times(n)}"
@@ -189,22 +263,22 @@ def _found(label: str, hits: float, controls: float | None) -> str:
     return f"{whose} found fraud {_times(hits)} in {controls:,.0f}"
 
 
-def _hits(feature: str, row: Row, contribution: float) -> str:
-    prefix, label = _entity(feature, "hits")
-    hits = number(row.get(feature))
+def _hits(feature: str, value: Any, controls_value: Any) -> str:
+    _, label = _entity(feature, "hits")
+    hits = number(value)
     if hits is None:
         return f"{label} control results unknown"
-    controls = number(row.get(f"{prefix}_controls"))
+    controls = number(controls_value)
     if controls == 0:
         return f"{label} never controlled before"
     return _found(label, hits, controls)
 
 
-def _hit_rate(feature: str, row: Row, contribution: float) -> str:
-    prefix, label = _entity(feature, "hit_rate")
-    rate = number(row.get(feature))
-    hits = number(row.get(f"{prefix}_hits"))
-    controls = number(row.get(f"{prefix}_controls"))
+def _hit_rate(feature: str, value: Any, hits_value: Any, controls_value: Any) -> str:
+    _, label = _entity(feature, "hit_rate")
+    rate = number(value)
+    hits = number(hits_value)
+    controls = number(controls_value)
     if controls == 0 and rate is not None:
         return f"{label} never controlled; the hit rate of all controls ({_percent(rate)}) applies"
     if hits is not None and controls is not None:
@@ -216,30 +290,39 @@ def _hit_rate(feature: str, row: Row, contribution: float) -> str:
     )
 
 
-def _revenue_per_control(feature: str, row: Row, contribution: float) -> str:
+def _revenue_per_control(feature: str, value: Any) -> str:
     _, label = _entity(feature, "revenue_per_control")
-    euros = number(row.get(feature))
+    euros = number(value)
     if euros is None:
         return f"{label} never controlled before"
     return f"{_whose(label)} recovered €{euros:,.0f} per control"
 
 
 def _hs(code: Any) -> str:
-    text = "" if _missing(code) else str(code)
+    return _hs_text(code if type(code) is str else "" if _missing(code) else str(code))
+
+
+@functools.lru_cache(maxsize=8192)
+def _hs_text(text: str) -> str:
+    # Cached: a batch names the same few hundred subheadings tens of thousands of times.
     if len(text) == 6 and text.isdigit():
         return f"HS {text[:4]}.{text[4:]}"
     return f"HS {text}" if text else "HS6"
 
 
-def _value(feature: str, row: Row, contribution: float) -> str:
+def _value_reads(feature: str) -> tuple[str, ...]:
+    suffix = "_max" if feature.endswith("_max") else ""
+    return f"value_ratio{suffix}", f"value_hs6{suffix}", f"value_z{suffix}"
+
+
+def _value(feature: str, ratio_value: Any, code: Any, z_value: Any) -> str:
     """The value per kg against the declared HS6's reference, as a factor when it is known.
 
     ``value_z``/``value_ratio`` speak of the item most below its reference, ``value_z_max``/
     ``value_ratio_max`` of the one most above (read with ``value_hs6`` or ``value_hs6_max``).
     """
-    suffix = "_max" if feature.endswith("_max") else ""
-    ratio = number(row.get(f"value_ratio{suffix}"))
-    reference = f"the {_hs(row.get(f'value_hs6{suffix}'))} median"
+    ratio = number(ratio_value)
+    reference = f"the {_hs(code)} median"
     if ratio is not None and ratio > 0:
         if ratio <= 1 / 1.1:
             return f"value per kg {_factor(1 / ratio)}× below {reference}"
@@ -248,17 +331,17 @@ def _value(feature: str, row: Row, contribution: float) -> str:
         return f"value per kg close to {reference}"
     if ratio == 0:
         return "declared value is zero"
-    z = number(row.get(f"value_z{suffix}"))
+    z = number(z_value)
     if z is None:
         return f"value per kg unknown against {reference}"
     side = "below" if z < 0 else "above"
     return f"value per kg {abs(z):.1f} robust deviations {side} {reference}"
 
 
-def _box(feature: str, row: Row, contribution: float) -> str:
+def _box(feature: str, value: Any, code: Any) -> str:
     """An item's container against how its subheading usually travels (``box_mismatch``)."""
-    mismatch = number(row.get(feature))
-    goods = _hs(row.get("box_hs6"))
+    mismatch = number(value)
+    goods = _hs(code)
     if mismatch is None:
         return f"usual container type of {goods} unknown"
     if abs(mismatch) < 0.5:  # the item is in the box its subheading mostly travels in
@@ -268,46 +351,46 @@ def _box(feature: str, row: Row, contribution: float) -> str:
     return f"{goods} travels dry {-mismatch:.0%} of the time; declared in a reefer"
 
 
-def _main_hs6(feature: str, row: Row, contribution: float) -> str:
-    return f"main goods {_hs(row[feature])}"
+def _main_hs6(feature: str, value: Any) -> str:
+    return f"main goods {_hs(value)}"
 
 
-def _value_hs6(feature: str, row: Row, contribution: float) -> str:
-    return f"the item furthest from its usual value is {_hs(row[feature])}"
+def _value_hs6(feature: str, value: Any) -> str:
+    return f"the item furthest from its usual value is {_hs(value)}"
 
 
-def _duty_exposure(feature: str, row: Row, contribution: float) -> str:
-    return f"€{number(row[feature]) or 0:,.0f} of duty at stake"
+def _duty_exposure(feature: str, value: Any) -> str:
+    return f"€{number(value) or 0:,.0f} of duty at stake"
 
 
-def _max_duty(feature: str, row: Row, contribution: float) -> str:
-    return f"duty rate up to {format_number(number(row[feature]) or 0)} %"
+def _max_duty(feature: str, value: Any) -> str:
+    return f"duty rate up to {format_number(number(value) or 0)} %"
 
 
 def _hub_list(value: Any) -> list[str]:
     return [] if _missing(value) else [h for h in str(value).split("|") if h]
 
 
-def _transshipments(feature: str, row: Row, contribution: float) -> str:
-    n = number(row[feature]) or 0
+def _transshipments(feature: str, value: Any, hubs_value: Any) -> str:
+    n = number(value) or 0
     if n == 0:
         return "direct route, no transshipment"
-    hubs = _hub_list(row.get("hubs"))
+    hubs = _hub_list(hubs_value)
     return f"transshipped {_times(n)}" + (f" (via {', '.join(hubs)})" if hubs else "")
 
 
-def _hubs(feature: str, row: Row, contribution: float) -> str:
-    hubs = _hub_list(row[feature])
+def _hubs(feature: str, value: Any) -> str:
+    hubs = _hub_list(value)
     return f"routed via {', '.join(hubs)}" if hubs else "direct route, no transshipment hub"
 
 
-def _aeo(feature: str, row: Row, contribution: float) -> str:
+def _aeo(feature: str, value: Any) -> str:
     party = feature.removesuffix("_aeo")
-    return f"{party} is an AEO" if row[feature] else f"{party} is not an AEO"
+    return f"{party} is an AEO" if value else f"{party} is not an AEO"
 
 
-def _lodged(feature: str, row: Row, contribution: float) -> str:
-    hours = number(row[feature]) or 0.0
+def _lodged(feature: str, value: Any) -> str:
+    hours = number(value) or 0.0
     side = "before" if hours >= 0 else "after"
     hours = abs(hours)
     if hours < 1:
@@ -317,36 +400,42 @@ def _lodged(feature: str, row: Row, contribution: float) -> str:
     return f"lodged {_plural(hours, 'hour')} {side} arrival"
 
 
-def _chapter(feature: str, row: Row, contribution: float) -> str:
-    value = row[feature]
+def _chapter(feature: str, value: Any) -> str:
     code = f"{round(value):02d}" if number(value) is not None else str(value)
     return f"main goods in HS chapter {code}"
 
 
-def _count(word: str) -> Template:
-    def template(feature: str, row: Row, contribution: float) -> str:
-        return _plural(number(row[feature]) or 0, word)
+def _count(word: str) -> Cells:
+    def write(feature: str, value: Any) -> str:
+        return _plural(number(value) or 0, word)
 
-    return template
-
-
-def _fixed(true_text: str, false_text: str) -> Template:
-    def template(feature: str, row: Row, contribution: float) -> str:
-        return true_text if row[feature] else false_text
-
-    return template
+    return Cells(write)
 
 
-def _labelled(before: str, after: str = "") -> Template:
-    def template(feature: str, row: Row, contribution: float) -> str:
-        return f"{before}{format_value(row[feature])}{after}"
+def _fixed(true_text: str, false_text: str) -> Cells:
+    def write(feature: str, value: Any) -> str:
+        return true_text if value else false_text
 
-    return template
+    return Cells(write)
+
+
+def _labelled(before: str, after: str = "") -> Cells:
+    def write(feature: str, value: Any) -> str:
+        return f"{before}{format_value(value)}{after}"
+
+    return Cells(write)
+
+
+def _fallback(feature: str, value: Any) -> str:
+    return f"{feature.replace('_', ' ')} = {format_value(value)} raises the risk"
+
+
+_FALLBACK = Cells(_fallback)
 
 
 def fallback(feature: str, row: Row, contribution: float) -> str:
     """The sentence for a feature without a template: ``tax rate = 8 raises the risk``."""
-    return f"{feature.replace('_', ' ')} = {format_value(row.get(feature))} raises the risk"
+    return _FALLBACK(feature, row, contribution)
 
 
 class Templates:
@@ -385,40 +474,72 @@ class Templates:
             return fallback(feature, row, contribution)
         template, handles_missing = found
         if not handles_missing and _missing(row.get(feature)):
-            return f"{NOUNS.get(feature, feature.replace('_', ' '))} unknown"
+            return _unknown(feature)
         return template(feature, row, contribution)
+
+    def texts(self, feature: str, column: Column) -> list[str] | None:
+        """The sentences ``text`` writes for ``feature``, for many rows at once.
+
+        ``column(name)`` reads a column of those rows. None if the feature's template is not a
+        ``Cells``: it reads whole rows, one by one with ``text``.
+        """
+        found = self._find(feature)
+        template, handles_missing = (_FALLBACK, True) if found is None else found
+        if not isinstance(template, Cells):
+            return None
+        names = template.reads(feature)
+        cells = [column(name) for name in names]
+        if handles_missing:
+            return template.texts(feature, cells)
+        own = cells[names.index(feature)] if feature in names else column(feature)
+        present = [i for i, value in enumerate(own) if not _missing(value)]
+        if len(present) == len(own):
+            return template.texts(feature, cells)
+        texts = [_unknown(feature)] * len(own)
+        written = template.texts(feature, [[values[i] for i in present] for values in cells])
+        for i, text in zip(present, written, strict=True):
+            texts[i] = text
+        return texts
+
+
+def _unknown(feature: str) -> str:
+    """What a template that needs its value writes when the value is missing."""
+    return f"{NOUNS.get(feature, feature.replace('_', ' '))} unknown"
 
 
 TEMPLATES = Templates()
 #: Every suffix of ``features.history`` (``FEATURE_KINDS`` and ``revenue_per_control``).
-_HISTORY: dict[str, Template] = {
-    "records": _records, "days_since_first": _days_since_first, "controls": _controls,
-    "hits": _hits, "hit_rate": _hit_rate, "revenue_per_control": _revenue_per_control,
+_HISTORY: dict[str, Cells] = {
+    "records": Cells(_records), "days_since_first": Cells(_days_since_first),
+    "controls": Cells(_controls), "hits": Cells(_hits, _counts("hits", "controls")),
+    "hit_rate": Cells(_hit_rate, _counts("hit_rate", "hits", "controls")),
+    "revenue_per_control": Cells(_revenue_per_control),
 }  # fmt: skip
 for _kind, _template in _HISTORY.items():
     TEMPLATES.add(f"*_{_kind}", _template, handles_missing=True)
-TEMPLATES.add("value_z", _value, handles_missing=True)
-TEMPLATES.add("value_ratio", _value, handles_missing=True)
-TEMPLATES.add("value_z_max", _value, handles_missing=True)
-TEMPLATES.add("value_ratio_max", _value, handles_missing=True)
-TEMPLATES.add("box_mismatch", _box, handles_missing=True)
-TEMPLATES.add("duty_exposure_eur", _duty_exposure)
-TEMPLATES.add("max_duty_pct", _max_duty)
-TEMPLATES.add("transshipments", _transshipments)
-TEMPLATES.add("hubs", _hubs, handles_missing=True)
+_VALUE = Cells(_value, _value_reads)
+TEMPLATES.add("value_z", _VALUE, handles_missing=True)
+TEMPLATES.add("value_ratio", _VALUE, handles_missing=True)
+TEMPLATES.add("value_z_max", _VALUE, handles_missing=True)
+TEMPLATES.add("value_ratio_max", _VALUE, handles_missing=True)
+TEMPLATES.add("box_mismatch", Cells(_box, _also("box_hs6")), handles_missing=True)
+TEMPLATES.add("duty_exposure_eur", Cells(_duty_exposure))
+TEMPLATES.add("max_duty_pct", Cells(_max_duty))
+TEMPLATES.add("transshipments", Cells(_transshipments, _also("hubs")))
+TEMPLATES.add("hubs", Cells(_hubs), handles_missing=True)
 TEMPLATES.add("origin_region", _labelled("origin in "))
 TEMPLATES.add("reefer", _fixed("reefer container", "not a reefer container"))
-TEMPLATES.add("*_aeo", _aeo)
-TEMPLATES.add("lodged_hours_before_eta", _lodged)
+TEMPLATES.add("*_aeo", Cells(_aeo))
+TEMPLATES.add("lodged_hours_before_eta", Cells(_lodged))
 TEMPLATES.add(
     "origin_differs_from_loading",
     _fixed("origin country differs from the country of loading", "loaded in the country of origin"),
 )
 TEMPLATES.add("n_items", _count("goods item"))
 TEMPLATES.add("n_containers", _count("container"))
-TEMPLATES.add("main_chapter", _chapter)
-TEMPLATES.add("main_hs6", _main_hs6)
-TEMPLATES.add("value_hs6", _value_hs6)
+TEMPLATES.add("main_chapter", Cells(_chapter))
+TEMPLATES.add("main_hs6", Cells(_main_hs6))
+TEMPLATES.add("value_hs6", Cells(_value_hs6))
 TEMPLATES.add("port_of_loading", _labelled("loaded at "))
 TEMPLATES.add("origin_country", _labelled("origin country "))
 TEMPLATES.add("lane", _labelled("lane "))
