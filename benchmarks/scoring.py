@@ -11,8 +11,11 @@ trains a model on the training days. A second process, whose peak RSS is the one
 ``engine.assess`` on the COUNT consignments lodged after the training window (history: every
 consignment; outcomes: every one known; reasons for the rows at or above the review cut), times
 its steps one by one, and times ``booster.predict`` of the fraud model on the same feature
-matrix, built beforehand. Last line: JSON with ``rows_per_s``, ``raw_predict_rows_per_s``,
-``ratio`` (raw / end to end), ``peak_rss_mb``, ``explained`` and the seconds of each step.
+matrix, built beforehand, and the same through ``predict_raw`` (the compiled model where
+``risk.compiled`` could build it, as ``assess`` uses it). Models are compiled when trained, as
+``quaywatch train`` does; the time is printed, not counted. Last line: JSON with ``rows_per_s``,
+``raw_predict_rows_per_s``, ``ratio`` (raw / end to end), ``peak_rss_mb``, ``explained``,
+``compiled`` and the seconds of each step.
 Targets (issue "risk engine core"): >= 200,000 rows/s on two cores, within 3x raw predict,
 <= 4 GiB peak; the script measures them, it does not assert them.
 """
@@ -57,7 +60,10 @@ def _train(traffic: str, work: str, until: str, capacity_pct: float, queue: Any)
         items, outcomes, until=datetime.fromisoformat(until), capacity_pct=capacity_pct
     )
     model.save(Path(work) / _MODELS)
-    queue.put((adapted, time.perf_counter() - started, model.metrics))
+    trained = time.perf_counter() - started
+    started = time.perf_counter()
+    model.compile()  # as ``quaywatch train`` does: kept in the model's folder
+    queue.put((adapted, trained, time.perf_counter() - started, model.metrics))
 
 
 def _timed(figures: dict[str, float], name: str, started: float) -> float:
@@ -77,6 +83,10 @@ def _score(work: str, until: str, count: int, queue: Any) -> None:
     history = pl.read_parquet(Path(work) / _ITEMS)
     outcomes = pl.read_parquet(Path(work) / _OUTCOMES)
     model = RiskModel.load(Path(work) / _MODELS)
+    # Loads the compiled models ``_train`` kept (compiles them for a model saved without).
+    started = time.perf_counter()
+    compiled = model.compile()
+    compile_s = time.perf_counter() - started
     # The ``count`` first consignments lodged from the end of the training window on.
     chosen = (
         history.filter(pl.col("lodged_at") >= datetime.fromisoformat(until))
@@ -141,12 +151,18 @@ def _score(work: str, until: str, count: int, queue: Any) -> None:
     started = time.perf_counter()
     booster.predict(matrix)
     raw_s = time.perf_counter() - started
+    # What ``assess`` runs instead where the model compiled (``risk.compiled``): same figures.
+    started = time.perf_counter()
+    model.fraud.predict_raw(matrix)
+    compiled_s = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     queue.put({"rows": rows, "history_rows": known.height, "goods_items": items.height,
                "explained": explained, "seconds": seconds, "raw_predict_s": raw_s,
                "rss_before_mb": rss_before, "peak_rss_mb": peak_assess,
                "peak_rss_with_profile_mb": peak,
                "fraud_trees": model.fraud.booster.num_trees(), **agreement,
+               "compiled": compiled, "compile_or_load_s": compile_s,
+               "compiled_predict_s": compiled_s,
                **parts})  # fmt: skip
 
 
@@ -183,13 +199,13 @@ def _prepare(
         f"items, {generated.controls:,} controls) in {time.perf_counter() - started:.1f} s"
     )
 
-    adapt_s, train_s, metrics = _child(
+    adapt_s, train_s, compile_s, metrics = _child(
         _train, str(work / "traffic"), str(work), until.isoformat(), args.capacity_pct
     )
     print(
         f"adapted CSV to frames in {adapt_s:.1f} s; trained until {until:%Y-%m-%d} in "
         f"{train_s:.1f} s on {metrics['labelled']:,} labelled ({metrics['hits']:,} hits), "
-        f"held-out AUC {metrics['held_out_auc']:.3f}"
+        f"held-out AUC {metrics['held_out_auc']:.3f}; compiled both models in {compile_s:.1f} s"
     )
 
 
@@ -220,7 +236,8 @@ def main() -> None:
     r = _child(_score, str(work), until.isoformat(), args.count)
     rows_per_s = r["rows"] / r["seconds"]
     raw_per_s = r["rows"] / r["raw_predict_s"]
-    steps = {k: v for k, v in r.items() if k.endswith("_s") and k != "raw_predict_s"}
+    others = ("raw_predict_s", "compiled_predict_s", "compile_or_load_s")
+    steps = {k: v for k, v in r.items() if k.endswith("_s") and k not in others}
     groups = {
         "features_s": ("history_keys_s", "batch_features_s", "as_of_history_s"),
         "predict_s": ("fraud_predict_proba_s", "revenue_predict_s"),
@@ -235,6 +252,11 @@ def main() -> None:
     )
     print("steps: " + ", ".join(f"{k} {v:.2f}" for k, v in steps.items()))
     print(f"raw LightGBM predict: {r['raw_predict_s']:.2f} s, {raw_per_s:,.0f} rows/s")
+    print(
+        f"compiled fraud model: {r['compiled_predict_s']:.2f} s"
+        if r["compiled"]
+        else "compiled models unavailable here: LightGBM predicts"
+    )
     print(
         json.dumps(
             {
@@ -251,6 +273,9 @@ def main() -> None:
                 "rss_before_scoring_mb": round(r["rss_before_mb"], 1),
                 "peak_rss_with_profile_mb": round(r["peak_rss_with_profile_mb"], 1),
                 "fraud_trees": r["fraud_trees"],
+                "compiled": r["compiled"],
+                "compiled_predict_s": round(r["compiled_predict_s"], 3),
+                "compile_or_load_s": round(r["compile_or_load_s"], 3),
                 "top1_same_as_shap": round(r["top1_same_as_shap"], 3),
                 "top3_overlap_with_shap": round(r["top3_overlap_with_shap"], 3),
                 **totals,

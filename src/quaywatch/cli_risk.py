@@ -44,6 +44,7 @@ def train(
     outcomes = reads.control_outcomes(store, known_before=moment)
     model = training.fit(items, outcomes, until=moment, capacity_pct=settings.control_capacity_pct)
     folder = model.save(models or settings.model_dir)
+    model.compile()  # for large scoring runs; kept in the model's folder
     m = model.metrics
     console.print(
         f"Trained {model.version} on {m['labelled']:,} controlled consignments ({m['hits']:,} "

@@ -64,6 +64,10 @@ class RiskModel:
         (models / CURRENT).write_text(self.version + "\n", encoding="utf-8")
         return folder
 
+    def compile(self) -> bool:
+        """Compile both models for large batches now (``risk.compiled``); whether both are."""
+        return all([self.fraud.compile(), self.revenue.compile()])
+
     @classmethod
     def load(cls, path: Path) -> RiskModel:
         """The model in ``path``: a model folder, or a models folder (its current model)."""

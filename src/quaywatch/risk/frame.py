@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -79,11 +80,13 @@ def lightgbm_name(name: str) -> str:
     return re.sub(r"\W", "_", name)
 
 
-def matrix(frame: pl.DataFrame, specs: Sequence[FeatureSpec]) -> Matrix:
+def matrix(frame: pl.DataFrame, specs: Sequence[FeatureSpec], *, by_rows: bool = False) -> Matrix:
     """The float matrix for ``frame`` in the order of ``specs``; refuses a frame that does not fit.
 
     Extra columns are ignored (a scored batch carries ids and more); a missing column or one whose
     kind changed (text where a number was trained, or the reverse) is a ``ModelError``.
+    ``by_rows`` lays it out row by row (C order), as a compiled model reads it
+    (``risk.compiled``); otherwise column by column, as polars holds it.
     """
     missing = [s.name for s in specs if s.name not in frame.columns]
     if missing:
@@ -100,9 +103,34 @@ def matrix(frame: pl.DataFrame, specs: Sequence[FeatureSpec]) -> Matrix:
                 raise ModelError(f"feature {spec.name!r} was numeric in training, got {dtype}")
             columns.append(pl.col(spec.name).cast(pl.Float64))
     selected = frame.select(columns).fill_null(float("nan"))
+    if by_rows:
+        return _by_rows([c.to_numpy() for c in selected.iter_columns()], frame.height)
     # polars hands the columns over as they are (column-major); LightGBM reads that layout as
     # fast as rows, so no transposing copy (a second of a million-row scoring run).
     return np.asarray(selected.to_numpy(), dtype=np.float64)
+
+
+#: Rows copied together by ``_by_rows``: 64 Ki rows of ~80 columns, 40 MiB, fit a core's cache.
+_BLOCK = 1 << 16
+
+
+def _by_rows(columns: list[npt.NDArray[Any]], height: int) -> Matrix:
+    """The columns side by side in a row-major matrix, copied a block of rows at a time.
+
+    Without the column-major matrix in between: half the memory of converting one, and as
+    fast. Two threads share the blocks (numpy copies without the GIL).
+    """
+    out = np.empty((height, len(columns)), dtype=np.float64)
+
+    def copy(first: int) -> None:
+        for start in range(first * _BLOCK, height, 2 * _BLOCK):
+            end = min(start + _BLOCK, height)
+            for j, column in enumerate(columns):
+                out[start:end, j] = column[start:end]
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(copy, (0, 1)))
+    return out
 
 
 def _codes(name: str, categories: tuple[str, ...]) -> pl.Expr:

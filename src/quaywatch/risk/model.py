@@ -39,6 +39,7 @@ import numpy.typing as npt
 import polars as pl
 
 from quaywatch.errors import ModelError
+from quaywatch.risk import compiled
 from quaywatch.risk import frame as fr
 from quaywatch.risk.attribution import PathTable
 
@@ -114,6 +115,12 @@ class _Booster:
         self.metadata: dict[str, Any] = {}
         self._booster: lgb.Booster | None = None
         self._paths: PathTable | None = None
+        # The folder the model was saved to or loaded from (where its compiled object is kept),
+        # the compiled model (``risk.compiled``) and how far it got: not built yet, built,
+        # checked against LightGBM, or not available (cannot be built, or predicts otherwise).
+        self._folder: Path | None = None
+        self._forest: compiled.Forest | None = None
+        self._forest_state: Literal["unbuilt", "built", "checked", "unavailable"] = "unbuilt"
 
     @property
     def booster(self) -> lgb.Booster:
@@ -181,6 +188,8 @@ class _Booster:
         # one ``save`` writes, so a loaded model predicts bit for bit the same.
         self._booster = lgb.Booster(model_str=fitted.model_to_string(num_iteration=best))
         self._paths = None
+        self._folder = None
+        self._forest, self._forest_state = None, "unbuilt"
         score = {
             f"held_out_{k}": float(v) for k, v in fitted.best_score.get("held_out", {}).items()
         }
@@ -199,7 +208,9 @@ class _Booster:
         same features (``features`` compare equal) builds it once.
         """
         if isinstance(x, pl.DataFrame):
-            return fr.matrix(x, self.features)
+            # A batch the compiled model will predict gets the layout it reads (row by row).
+            by_rows = x.height >= compiled.MIN_ROWS and self.compile()
+            return fr.matrix(x, self.features, by_rows=by_rows)
         if x.ndim != 2 or x.shape[1] != len(self.features):
             raise ModelError(
                 f"a matrix for the {self.kind} model needs {len(self.features)} columns, "
@@ -208,8 +219,34 @@ class _Booster:
         return x
 
     def _raw(self, x: pl.DataFrame | fr.Matrix) -> Floats:
-        prediction = self.booster.predict(self.matrix(x))
+        matrix = self.matrix(x)
+        forest = self._compiled(matrix) if len(matrix) >= compiled.MIN_ROWS else None
+        prediction = self.booster.predict(matrix) if forest is None else forest.predict(matrix)
         return np.asarray(prediction, dtype=np.float64)
+
+    def compile(self) -> bool:
+        """Compile the model now (``risk.compiled``) and keep it in the model's folder.
+
+        ``quaywatch train`` calls it so that the first large batch does not wait for it.
+        Returns whether the compiled model is available here.
+        """
+        if self._forest_state == "unbuilt":
+            text = self.booster.model_to_string()
+            self._forest = compiled.compile_model(text, self.booster.num_trees(), self._folder)
+            self._forest_state = "unavailable" if self._forest is None else "built"
+        return self._forest is not None
+
+    def _compiled(self, matrix: fr.Matrix) -> compiled.Forest | None:
+        """The compiled model, once it gave LightGBM's predictions on the first rows of
+        ``matrix``; None where it is not available (LightGBM predicts)."""
+        if self._forest_state == "built" or (self._forest_state == "unbuilt" and self.compile()):
+            assert self._forest is not None
+            probe = matrix[: compiled.CHECK_ROWS]
+            if np.array_equal(self._forest.predict(probe), self.booster.predict(probe)):
+                self._forest_state = "checked"
+            else:
+                self._forest, self._forest_state = None, "unavailable"
+        return self._forest
 
     def contributions(
         self, x: pl.DataFrame | fr.Matrix, *, method: Literal["path", "shap"] = "path"
@@ -257,6 +294,7 @@ class _Booster:
         }
         (path / MODEL_FILE).write_text(text, encoding="utf-8")
         (path / METADATA_FILE).write_text(json.dumps(metadata, indent=2), encoding="utf-8")
+        self._folder = path
 
     @classmethod
     def load(cls, path: Path) -> Self:
@@ -280,6 +318,7 @@ class _Booster:
         if booster.feature_name() != [fr.lightgbm_name(f.name) for f in model.features]:
             raise ModelError(f"{path}: the feature names in metadata do not match the model")
         model._booster = booster
+        model._folder = path
         model._restore(metadata)
         return model
 
