@@ -60,3 +60,17 @@ def test_codes_match_a_plain_lookup(categories: list[str], values: list[str | No
     index = {c: float(i) for i, c in enumerate(sorted(categories))}
     expected = [index.get(v, math.nan) if v is not None else math.nan for v in values]
     assert np.array_equal(x[:, 0], np.array(expected, dtype=np.float64), equal_nan=True)
+
+
+def test_row_major_layout_holds_the_same_values_across_blocks() -> None:
+    """More rows than one conversion block, ending mid-block, with categories and gaps."""
+    n = 40_000
+    rng = np.random.default_rng(5)
+    lanes = np.array(["NLRTM-BEANR", "COBUN-BEANR", "CNSHA-BEANR", "SGSIN-BEANR"])
+    kg = rng.normal(size=n)
+    kg[rng.random(n) < 0.1] = np.nan
+    frame = pl.DataFrame({"lane": rng.choice(lanes, size=n), "kg": kg})
+    by_columns = fr.matrix(frame, SPECS)
+    by_rows = fr.matrix(frame, SPECS, by_rows=True)
+    assert by_rows.flags["C_CONTIGUOUS"] and not by_columns.flags["C_CONTIGUOUS"]
+    assert np.array_equal(by_rows, by_columns, equal_nan=True)

@@ -104,29 +104,30 @@ def matrix(frame: pl.DataFrame, specs: Sequence[FeatureSpec], *, by_rows: bool =
             columns.append(pl.col(spec.name).cast(pl.Float64))
     selected = frame.select(columns).fill_null(float("nan"))
     if by_rows:
-        return _by_rows([c.to_numpy() for c in selected.iter_columns()], frame.height)
+        return _by_rows(selected)
     # polars hands the columns over as they are (column-major); LightGBM reads that layout as
     # fast as rows, so no transposing copy (a second of a million-row scoring run).
     return np.asarray(selected.to_numpy(), dtype=np.float64)
 
 
-#: Rows copied together by ``_by_rows``: 64 Ki rows of ~80 columns, 40 MiB, fit a core's cache.
-_BLOCK = 1 << 16
+#: Rows converted together by ``_by_rows``: 16 Ki rows of ~80 columns, 10 MiB, small enough
+#: that the allocator reuses the same memory for every block instead of mapping fresh pages.
+_BLOCK = 1 << 14
 
 
-def _by_rows(columns: list[npt.NDArray[Any]], height: int) -> Matrix:
-    """The columns side by side in a row-major matrix, copied a block of rows at a time.
+def _by_rows(selected: pl.DataFrame) -> Matrix:
+    """``selected`` (all ``Float64``) as a row-major matrix, converted a block of rows at a time.
 
-    Without the column-major matrix in between: half the memory of converting one, and as
-    fast. Two threads share the blocks (numpy copies without the GIL).
+    Neither a column-major matrix nor a copy of each column in between: only the result is
+    new memory. On the first million-row batch of a process, where every new page costs a
+    fault, that halves the time of the conversion (0.7-0.85 s to 0.3-0.5 s, measured inside
+    ``assess``). Two threads share the blocks (polars and numpy copy without the GIL).
     """
-    out = np.empty((height, len(columns)), dtype=np.float64)
+    out = np.empty((selected.height, selected.width), dtype=np.float64)
 
     def copy(first: int) -> None:
-        for start in range(first * _BLOCK, height, 2 * _BLOCK):
-            end = min(start + _BLOCK, height)
-            for j, column in enumerate(columns):
-                out[start:end, j] = column[start:end]
+        for start in range(first * _BLOCK, selected.height, 2 * _BLOCK):
+            out[start : start + _BLOCK] = selected.slice(start, _BLOCK).to_numpy()
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         list(pool.map(copy, (0, 1)))
