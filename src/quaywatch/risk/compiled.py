@@ -20,7 +20,8 @@ with the number of leaves (11 s for 300 trees of 63). Inlining the trees into th
 predict faster still but compiles in time that grows much faster than the model; it is off.
 The compiled object is kept in the model's folder, under ``compiled/``, named by a hash of the
 model text, the compiler versions and the host CPU (it is machine code for this CPU), so a model
-folder copied to another machine compiles again there. ``quaywatch train`` compiles both models
+folder copied to another machine compiles again there; deleting ``compiled/`` only costs a
+compilation. ``quaywatch train`` compiles both models
 right away; a model without a compiled object compiles at its first large batch. Batches of
 fewer than ``MIN_ROWS`` rows call LightGBM: on them the compilation would not pay back and a
 few milliseconds do not matter.
@@ -73,7 +74,15 @@ class Forest:
     def predict(self, matrix: Floats) -> Floats:
         """Predictions for the rows of ``matrix`` (any memory layout; read row by row)."""
         rows = np.ascontiguousarray(matrix, dtype=np.float64)
-        return np.asarray(self._model.predict(rows, n_jobs=os.cpu_count()), dtype=np.float64)
+        return np.asarray(self._model.predict(rows, n_jobs=_cores()), dtype=np.float64)
+
+
+def _cores() -> int:
+    """The cores this process may run on (a container's CPU set, not the host's count)."""
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def key(text: str) -> str | None:
