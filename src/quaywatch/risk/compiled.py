@@ -10,7 +10,7 @@ revenue model (``benchmarks/scoring.py``, ``compiled_predict_s``).
 the number of trees), the function adds the trees' outputs one after the other from zero, as
 LightGBM does, and applies the same objective function (sigmoid, exp) through the same C
 library. lleaves' default blocks of 34 trees add them in another order and differ in the last
-bit; so does nothing else. The tests check it on models with categorical splits and missing
+bit (a test shows it). The tests check the equality on models with categorical splits and missing
 values; each compiled model is checked again, on the first rows of its first batch, before its
 predictions are used. Any difference, a missing lleaves (it needs llvmlite, which has no wheel
 for every Python) or a failed compilation, and LightGBM predicts, as before.
@@ -21,10 +21,9 @@ predict faster still but compiles in time that grows much faster than the model;
 The compiled object is kept in the model's folder, under ``compiled/``, named by a hash of the
 model text, the compiler versions and the host CPU (it is machine code for this CPU), so a model
 folder copied to another machine compiles again there; deleting ``compiled/`` only costs a
-compilation. ``quaywatch train`` compiles both models
-right away; a model without a compiled object compiles at its first large batch. Batches of
-fewer than ``MIN_ROWS`` rows call LightGBM: on them the compilation would not pay back and a
-few milliseconds do not matter.
+compilation. ``quaywatch train`` compiles both models right away; a model without a compiled
+object compiles at its first large batch. Batches of fewer than ``MIN_ROWS`` rows call
+LightGBM: on them the compilation would not pay back and a few milliseconds do not matter.
 
 The object is machine code that the scoring process loads: whoever can write a model folder can
 run code as quaywatch. Model folders are written by ``quaywatch train``; give them the same
