@@ -115,3 +115,19 @@ def test_without_lleaves_lightgbm_predicts(models, monkeypatch) -> None:
     assert not fraud.compile()
     assert np.array_equal(fraud.predict_raw(scored), fraud.booster.predict(fraud.matrix(scored)))
     fraud._forest_state = "unbuilt"
+
+
+def test_a_failed_compilation_leaves_lightgbm_to_predict(models, monkeypatch) -> None:
+    import lleaves
+
+    fraud, _, scored = models
+
+    def broken(self: object, *args: object, **kwargs: object) -> None:
+        raise RuntimeError("LLVM failed")
+
+    monkeypatch.setattr(compiled, "MIN_ROWS", 1_000)
+    monkeypatch.setattr(lleaves.Model, "compile", broken)
+    fraud._forest, fraud._forest_state = None, "unbuilt"
+    assert not fraud.compile()
+    assert np.array_equal(fraud.predict_raw(scored), fraud.booster.predict(fraud.matrix(scored)))
+    fraud._forest_state = "unbuilt"
