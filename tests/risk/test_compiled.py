@@ -85,6 +85,17 @@ def test_the_object_is_kept_in_the_model_folder_and_reused(models, tmp_path: Pat
     assert np.array_equal(again._compiled(matrix).predict(matrix), fraud.booster.predict(matrix))
 
 
+def test_a_model_compiled_before_it_was_saved_keeps_its_object_in_the_folder(
+    models, tmp_path: Path
+) -> None:
+    fraud, _, _ = models
+    fraud._forest, fraud._forest_state = None, "unbuilt"
+    assert fraud.compile()  # in memory: no folder yet
+    fraud.save(tmp_path / "fraud")
+    assert fraud.compile()
+    assert len(list((tmp_path / "fraud" / compiled.FOLDER).glob("*.o"))) == 1
+
+
 def test_large_batches_use_the_compiled_model(models, monkeypatch) -> None:
     fraud, money, scored = models
     monkeypatch.setattr(compiled, "MIN_ROWS", 1_000)

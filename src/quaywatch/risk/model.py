@@ -294,7 +294,10 @@ class _Booster:
         }
         (path / MODEL_FILE).write_text(text, encoding="utf-8")
         (path / METADATA_FILE).write_text(json.dumps(metadata, indent=2), encoding="utf-8")
+        # From now on the compiled model is kept in this folder: one built before (in memory)
+        # is built again there, or loaded, at the next ``compile``.
         self._folder = path
+        self._forest, self._forest_state = None, "unbuilt"
 
     @classmethod
     def load(cls, path: Path) -> Self:
