@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import lightgbm as lgb
@@ -13,7 +14,7 @@ from quaywatch.risk import compiled
 from quaywatch.risk.model import FraudModel, RevenueModel
 
 pytestmark = pytest.mark.skipif(
-    compiled.key("probe") is None, reason="lleaves is not installed for this Python"
+    not compiled.available(), reason="lleaves is not installed for this Python"
 )
 PARAMS = {"num_threads": 1, "learning_rate": 0.1, "num_leaves": 15}
 FAST = {"num_boost_round": 60, "early_stopping_rounds": 60}
@@ -39,6 +40,16 @@ def models() -> tuple[FraudModel, RevenueModel, pl.DataFrame]:
     fraud = FraudModel(PARAMS, **FAST).fit(x[:2_000], y[:2_000], eval_set=(x[2_000:], y[2_000:]))
     money = RevenueModel(PARAMS, **FAST).fit(x, revenue)
     return fraud, money, _frame(20_000, seed=1)[0]
+
+
+@pytest.fixture(autouse=True)
+def _fresh(models) -> Iterator[None]:
+    """Each test starts, and leaves, the shared models with nothing compiled and no folder."""
+    for model in models[:2]:
+        model._forest, model._forest_state, model._folder = None, "unbuilt", None
+    yield
+    for model in models[:2]:
+        model._forest, model._forest_state, model._folder = None, "unbuilt", None
 
 
 def test_compiled_predictions_equal_lightgbm_bit_for_bit(models) -> None:
@@ -115,7 +126,6 @@ def test_a_compiled_model_that_differs_is_dropped_for_lightgbm(models, monkeypat
     fraud._forest, fraud._forest_state = None, "unbuilt"
     assert np.array_equal(fraud.predict_raw(scored), fraud.booster.predict(fraud.matrix(scored)))
     assert fraud._forest_state == "unavailable"
-    fraud._forest_state = "unbuilt"
 
 
 def test_without_lleaves_lightgbm_predicts(models, monkeypatch) -> None:
@@ -125,7 +135,6 @@ def test_without_lleaves_lightgbm_predicts(models, monkeypatch) -> None:
     fraud._forest, fraud._forest_state = None, "unbuilt"
     assert not fraud.compile()
     assert np.array_equal(fraud.predict_raw(scored), fraud.booster.predict(fraud.matrix(scored)))
-    fraud._forest_state = "unbuilt"
 
 
 def test_a_failed_compilation_leaves_lightgbm_to_predict(models, monkeypatch) -> None:
@@ -141,4 +150,33 @@ def test_a_failed_compilation_leaves_lightgbm_to_predict(models, monkeypatch) ->
     fraud._forest, fraud._forest_state = None, "unbuilt"
     assert not fraud.compile()
     assert np.array_equal(fraud.predict_raw(scored), fraud.booster.predict(fraud.matrix(scored)))
-    fraud._forest_state = "unbuilt"
+
+
+def test_the_name_changes_with_the_model_and_the_options(monkeypatch) -> None:
+    import llvmlite.binding as llvm
+
+    text = "tree\nTree=0\n"
+    assert compiled.key(text, 1) != compiled.key(text + " ", 1)
+    assert compiled.key(text, 1) != compiled.key(text, 2)
+
+    def unreadable() -> object:
+        raise RuntimeError("LLVM cannot read the host CPU features")
+
+    monkeypatch.setattr(llvm, "get_host_cpu_features", unreadable)
+    assert compiled.key(text, 1) is not None
+
+
+def test_an_object_cut_short_is_compiled_again_not_loaded(models, tmp_path: Path) -> None:
+    fraud, _, scored = models
+    fraud.save(tmp_path / "fraud")
+    assert fraud.compile()
+    (kept,) = (tmp_path / "fraud" / compiled.FOLDER).glob("*.o")
+    kept.write_bytes(kept.read_bytes()[:100])  # a copy that stopped halfway
+    again = FraudModel.load(tmp_path / "fraud")
+    assert again.compile()
+    # Compiled again and saved under the same name (the compilation is deterministic), whole.
+    (rewritten,) = (tmp_path / "fraud" / compiled.FOLDER).glob("*.o")
+    assert rewritten == kept and kept.stat().st_size > 100
+    assert compiled._sound(kept.parent, kept.stem.rsplit("-", 1)[0]) == kept
+    matrix = again.matrix(scored)
+    assert np.array_equal(again._compiled(matrix).predict(matrix), fraud.booster.predict(matrix))

@@ -18,13 +18,14 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 from sqlalchemy import select
 from typer.testing import CliRunner
 
 from quaywatch.cli import app
 from quaywatch.errors import InputError, ModelError
 from quaywatch.intake.pipeline import ingest_file
-from quaywatch.risk import engine, explain, train
+from quaywatch.risk import compiled, engine, explain, train
 from quaywatch.risk.bundle import RiskModel
 from quaywatch.risk.reasons import Templates
 from quaywatch.store import reads, tables
@@ -113,6 +114,21 @@ def test_assessments_do_not_depend_on_the_batch_they_are_in(world: tuple[Store, 
     alone = engine.assess(one, history=history, outcomes=outcomes, model=model)
     match = whole.filter(pl.col("consignment_id") == one["consignment_id"][0])
     assert alone["probability"][0] == pytest.approx(match["probability"][0])
+
+
+@pytest.mark.skipif(not compiled.available(), reason="lleaves is not installed for this Python")
+def test_compiled_models_write_the_same_assessments(
+    world: tuple[Store, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both models compiled (the revenue one predicting on the engine's other thread, from the
+    row-major matrix both share): the assessments LightGBM gives, to the last bit."""
+    model, history, outcomes, later = _after_training(world)
+    plain = engine.assess(later, history=history, outcomes=outcomes, model=model)
+    monkeypatch.setattr(compiled, "MIN_ROWS", 100)
+    fast = RiskModel.load(world[1] / "models")
+    found = engine.assess(later, history=history, outcomes=outcomes, model=fast)
+    assert fast.fraud._forest_state == fast.revenue._forest_state == "checked"
+    assert_frame_equal(found, plain)
 
 
 def test_reasons_name_the_item_their_context_columns_point_at(world: tuple[Store, Path]) -> None:

@@ -511,3 +511,9 @@ _rows_of_reasons = st.lists(
 def test_merge_of_one_source_is_the_general_merge(rows: list[list[Reason]], top: int) -> None:
     """One source takes a shortcut for rows already in order; an empty second one does not."""
     assert merge(rows, top=top) == merge(rows, [[] for _ in rows], top=top)
+
+
+def test_the_fast_constructor_sets_every_field_of_a_reason() -> None:
+    from quaywatch.risk import explain
+
+    assert tuple(f.name for f in dataclasses.fields(explain.Reason)) == explain._FIELDS

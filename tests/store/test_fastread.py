@@ -56,6 +56,7 @@ def test_sqlite_chunks_take_the_stored_types_or_infer_when_a_value_does_not_fit(
     stored = {"n": pl.Int64(), "x": pl.Float64(), "t": pl.String()}
     typed = fastread._rows([(1, 2, "a"), (None, 2.5, None)], names, stored)
     assert typed.schema == pl.Schema(stored) and typed["x"].to_list() == [2.0, 2.5]
-    # SQLite does not enforce column types: text in an integer column is read as it is.
+    # SQLite does not enforce column types: a chunk with text in an integer column is inferred
+    # instead, and that column comes back as text (typed later, as on the inferring path).
     odd = fastread._rows([(1, 2.0, "a"), ("seven", 2.5, "b")], names, stored)
     assert odd["n"].to_list() == ["1", "seven"]

@@ -109,7 +109,10 @@ def _check_finite(code: str, weight: float) -> None:
 
 
 #: Setting a slot directly: what ``Reason.__init__`` does, less its per-field overhead.
-_SLOTS = tuple(vars(Reason)[name].__set__ for name in ("code", "text", "weight", "source"))
+#: The fields ``_reasons`` sets, in order: a field added to ``Reason`` must be set there too
+#: (a test compares them with the dataclass).
+_FIELDS = ("code", "text", "weight", "source")
+_SLOTS = tuple(vars(Reason)[name].__set__ for name in _FIELDS)
 
 
 def _reasons(

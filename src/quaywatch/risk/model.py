@@ -208,8 +208,13 @@ class _Booster:
         same features (``features`` compare equal) builds it once.
         """
         if isinstance(x, pl.DataFrame):
-            # A batch the compiled model will predict gets the layout it reads (row by row).
-            by_rows = x.height >= compiled.MIN_ROWS and self.compile()
+            # A batch the compiled model will predict gets the layout it reads (row by row);
+            # LightGBM reads either as fast, so nothing is lost if it cannot be compiled.
+            by_rows = (
+                x.height >= compiled.MIN_ROWS
+                and self._forest_state != "unavailable"
+                and compiled.available()
+            )
             return fr.matrix(x, self.features, by_rows=by_rows)
         if x.ndim != 2 or x.shape[1] != len(self.features):
             raise ModelError(
