@@ -5,7 +5,7 @@
 Runs the same code as ``quaywatch benchmark kcs`` (train on 2020, early-stop and calibrate on
 2021 Q1, score 2021 Q2) and prints the test figures with the dataset authors' XGBoost and a
 plain LightGBM beside them. ``--ablation`` instead trains every feature variant of
-``risk.kcs_run.VARIANTS`` and prints its figures on **valid**, which is how the default was
+``learning.kcs_run.VARIANTS`` and prints its figures on **valid**, which is how the default was
 chosen; it never reads a test label. Last line: the report as JSON.
 """
 
@@ -18,7 +18,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from quaywatch.risk import kcs_run
+from quaywatch.cli.evaluate import kcs_table
+from quaywatch.learning import kcs_run
 
 DATA = Path("/work/shared/data/benchmarks/kcs")
 
@@ -50,7 +51,7 @@ def main() -> None:
         print(json.dumps(ablation(args.data, args.sample)))
         return
     report = kcs_run.run(args.data, sample=args.sample)
-    Console().print(kcs_run.table(report))
+    Console().print(kcs_table(report))
     if args.output:
         args.output.write_text(json.dumps(report, indent=2), encoding="utf-8")
     print(json.dumps(report))

@@ -45,7 +45,7 @@ _MODELS = "models"
 
 def _train(traffic: str, work: str, until: str, capacity_pct: float, queue: Any) -> None:
     """Adapt the CSVs once (saved as Parquet for the scoring process) and train a model."""
-    from quaywatch.risk import train
+    from quaywatch.learning import train
     from quaywatch.synth import frames
 
     out = Path(traffic)

@@ -29,8 +29,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import polars as pl
 
-from quaywatch.selection import capacity as capacities
-from quaywatch.selection import exact, policy, solver
+from quaywatch.selection import capacity as capacities, exact, policy, solver
 
 
 def candidates(count: int, seed: int) -> pl.DataFrame:

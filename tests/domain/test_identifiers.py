@@ -2,8 +2,7 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
-from hypothesis import assume, given
-from hypothesis import strategies as st
+from hypothesis import assume, given, strategies as st
 from stdnum import iso6346
 
 from quaywatch.domain import identifiers as ids

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from quaywatch.domain import identifiers as ids
-from quaywatch.domain import reference
+from quaywatch.domain import identifiers as ids, reference
 
 
 def test_every_tariff_line_is_a_real_subheading_with_a_plausible_duty() -> None:

@@ -7,8 +7,7 @@ from datetime import date, timedelta
 
 import polars as pl
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from quaywatch.features.history import Entity, as_of_history, feature_names
 

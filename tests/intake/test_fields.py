@@ -11,12 +11,10 @@ import dataclasses
 import hashlib
 
 import polars as pl
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 from polars.testing import assert_frame_equal
 
-from quaywatch.intake import consignments
-from quaywatch.intake import fields as f
+from quaywatch.intake import consignments, fields as f
 
 # Values valid and invalid for the repeated fields (ports, countries, times, IMO numbers, HS
 # codes...), in several spellings, so that a chunk repeats some and not others.

@@ -21,10 +21,9 @@ from typer.testing import CliRunner
 from quaywatch.cli import app
 from quaywatch.features import assessment
 from quaywatch.intake.pipeline import ingest_file
-from quaywatch.learning import retrain as cycle
+from quaywatch.learning import retrain as cycle, train
 from quaywatch.learning.champion import MIN_SAMPLE
 from quaywatch.learning.weights import Weighting, with_weights
-from quaywatch.risk import train
 from quaywatch.risk.bundle import RiskModel
 from quaywatch.store import reads, tables
 from quaywatch.store.store import Store

@@ -12,8 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from quaywatch.cli import app
-from quaywatch.learning import lab
-from quaywatch.learning import simulate as sim
+from quaywatch.learning import lab, simulate as sim
 from quaywatch.risk.profiles import loader
 from quaywatch.risk.profiles.apply import ProfileSet
 from quaywatch.selection import capacity

@@ -25,7 +25,8 @@ from typer.testing import CliRunner
 from quaywatch.cli import app
 from quaywatch.errors import InputError, ModelError
 from quaywatch.intake.pipeline import ingest_file
-from quaywatch.risk import compiled, engine, explain, train
+from quaywatch.learning import train
+from quaywatch.risk import compiled, engine, explain
 from quaywatch.risk.bundle import RiskModel
 from quaywatch.risk.reasons import Templates
 from quaywatch.store import reads, tables

@@ -8,8 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 import yaml
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from quaywatch.errors import RecordError
 from quaywatch.selection import capacity

@@ -6,8 +6,7 @@ from datetime import UTC, datetime
 
 import polars as pl
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 from sqlalchemy import insert
 
 from quaywatch.errors import StoreError

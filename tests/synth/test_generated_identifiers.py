@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
-from quaywatch.domain import identifiers as ids
-from quaywatch.domain import reference
+from quaywatch.domain import identifiers as ids, reference
 from quaywatch.intake.consignments import ROLES
 from quaywatch.synth import parties, world
 from quaywatch.synth.traffic import Traffic

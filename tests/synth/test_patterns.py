@@ -8,12 +8,10 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from quaywatch.features import declared
-from quaywatch.synth import frames, traffic, world
-from quaywatch.synth import patterns as pt
+from quaywatch.synth import frames, patterns as pt, traffic, world
 from quaywatch.synth.patterns import Pattern, PatternRates
 from quaywatch.synth.traffic import Traffic
 

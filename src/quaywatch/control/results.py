@@ -12,23 +12,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import insert, select
 
 from quaywatch.control.orders import load, log
 from quaywatch.control.states import State
 from quaywatch.domain.models import ControlType
+from quaywatch.domain.vocabulary import Verdict as Verdict
 from quaywatch.errors import ConflictError, RecordError
 from quaywatch.store import tables
 from quaywatch.store.store import Store
-
-
-class Verdict(StrEnum):
-    """The image analyst's reading of an NII scan."""
-
-    CLEAR = "clear"
-    SUSPICIOUS = "suspicious"
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,8 +16,7 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Table
 
-from quaywatch.intake import consignments, events, outcomes
-from quaywatch.intake import fields as f
+from quaywatch.intake import consignments, events, fields as f, outcomes
 from quaywatch.intake.records import RecordKind
 from quaywatch.store import tables
 

@@ -24,8 +24,7 @@ import polars as pl
 from sqlalchemy import Connection, Table, insert, select, update
 
 from quaywatch.audit import chain
-from quaywatch.intake import consignments, readers
-from quaywatch.intake import fields as f
+from quaywatch.intake import consignments, fields as f, readers
 from quaywatch.intake.kinds import KINDS, Kind
 from quaywatch.intake.records import Chunk, RecordKind, Rejected
 from quaywatch.store import tables

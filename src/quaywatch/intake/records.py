@@ -4,18 +4,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
 import polars as pl
 
-
-class RecordKind(StrEnum):
-    """The kinds of input quaywatch imports: declarations, container events, control results."""
-
-    CONSIGNMENTS = "consignments"
-    EVENTS = "events"
-    OUTCOMES = "outcomes"
+from quaywatch.domain.vocabulary import RecordKind as RecordKind
 
 
 @dataclass(frozen=True, slots=True)

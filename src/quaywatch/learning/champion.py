@@ -25,7 +25,6 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 import numpy as np
@@ -34,18 +33,12 @@ import polars as pl
 
 from quaywatch.features import assessment, declared
 from quaywatch.learning import metrics
+from quaywatch.learning.options import Criterion as Criterion
 
 #: A random sample smaller than this, or with fewer hits, is reported but decides nothing.
 MIN_SAMPLE, MIN_HITS = 300, 10
 ROUNDS, LEVEL = 1_000, 0.95
 RANDOM = "RANDOM"
-
-
-class Criterion(StrEnum):
-    """What a challenger must show to replace the champion (see the module docstring)."""
-
-    AUC = "auc"
-    PRECISION = "precision"
 
 
 def random_sample(

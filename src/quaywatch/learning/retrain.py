@@ -2,7 +2,7 @@
 
 ``retrain`` runs one cycle of the learning loop against the store:
 
-1. train a **challenger** on the outcomes known before ``until`` (``risk.train.fit`` with
+1. train a **challenger** on the outcomes known before ``until`` (``learning.train.fit`` with
    ``Weighting.IPW`` by default) and save it beside the other models, *without* making it
    current;
 2. score the **random control sample** of the evaluation window with the champion (the model
@@ -31,9 +31,9 @@ import polars as pl
 from quaywatch.audit import chain
 from quaywatch.errors import ConfigurationError, ModelError
 from quaywatch.features import declared
-from quaywatch.learning import champion as cc
+from quaywatch.learning import champion as cc, train
 from quaywatch.learning.weights import MAX_WEIGHT, Weighting
-from quaywatch.risk import engine, train
+from quaywatch.risk import engine
 from quaywatch.risk.bundle import CURRENT, RiskModel
 from quaywatch.store import reads
 from quaywatch.store.store import Store

@@ -38,9 +38,9 @@ import polars as pl
 
 from quaywatch.errors import InputError
 from quaywatch.features import assessment, declared
-from quaywatch.learning import metrics
+from quaywatch.learning import metrics, train
 from quaywatch.learning.weights import Weighting
-from quaywatch.risk import combine, engine, train
+from quaywatch.risk import combine, engine
 from quaywatch.risk.bundle import RiskModel
 from quaywatch.risk.profiles.apply import ProfileSet
 from quaywatch.risk.profiles.frame import with_extras

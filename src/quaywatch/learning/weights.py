@@ -35,7 +35,6 @@ controlled consignments estimates what a model does on the whole traffic.
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Any
 
 import numpy as np
@@ -43,18 +42,9 @@ import numpy.typing as npt
 import polars as pl
 
 from quaywatch.errors import InputError
+from quaywatch.learning.options import MAX_WEIGHT as MAX_WEIGHT, Weighting as Weighting
 
 FloatArray = npt.NDArray[np.float64]
-
-#: Largest weight a controlled consignment gets (its propensity floored at 1 / MAX_WEIGHT).
-MAX_WEIGHT = 100.0
-
-
-class Weighting(StrEnum):
-    """How the controlled consignments of a training set are weighted."""
-
-    NONE = "none"
-    IPW = "ipw"
 
 
 def _check_max(max_weight: float) -> None:

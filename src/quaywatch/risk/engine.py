@@ -29,9 +29,7 @@ import polars as pl
 
 from quaywatch.audit import chain
 from quaywatch.features import assessment, declared
-from quaywatch.risk import anomaly, combine, explain, signals
-from quaywatch.risk import frame as fr
-from quaywatch.risk import hits as hitframe
+from quaywatch.risk import anomaly, combine, explain, frame as fr, hits as hitframe, signals
 from quaywatch.risk.bundle import RiskModel
 from quaywatch.risk.profiles.apply import ProfileSet
 from quaywatch.risk.profiles.frame import with_extras

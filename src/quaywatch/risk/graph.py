@@ -50,8 +50,7 @@ from scipy.sparse.csgraph import connected_components
 from quaywatch.features.assessment import hit
 from quaywatch.risk import hits as hits_frame
 from quaywatch.risk.explain import Source
-from quaywatch.risk.screening import normalise as nz
-from quaywatch.risk.screening import party_roles, watchlist_entries
+from quaywatch.risk.screening import normalise as nz, party_roles, watchlist_entries
 from quaywatch.store import reads, tables
 from quaywatch.store.reads import frame as read_frame
 from quaywatch.store.store import Store

@@ -39,8 +39,7 @@ import numpy.typing as npt
 import polars as pl
 
 from quaywatch.errors import ModelError
-from quaywatch.risk import compiled
-from quaywatch.risk import frame as fr
+from quaywatch.risk import compiled, frame as fr
 from quaywatch.risk.attribution import PathTable
 
 FORMAT = 1

@@ -25,8 +25,7 @@ import polars as pl
 from sqlalchemy import func, select
 
 from quaywatch.features import declared
-from quaywatch.risk import anomaly, graph, screening
-from quaywatch.risk import hits as hitframe
+from quaywatch.risk import anomaly, graph, hits as hitframe, screening
 from quaywatch.store import tables
 from quaywatch.store.store import Store
 

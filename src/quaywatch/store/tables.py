@@ -15,6 +15,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Date,
+    DateTime as _DateTime,
     Dialect,
     Float,
     ForeignKeyConstraint,
@@ -26,7 +27,6 @@ from sqlalchemy import (
     Text,
     false,
 )
-from sqlalchemy import DateTime as _DateTime
 from sqlalchemy.types import TypeDecorator
 
 metadata = MetaData(

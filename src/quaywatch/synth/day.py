@@ -15,8 +15,7 @@ from datetime import UTC, date, datetime
 import numpy as np
 import polars as pl
 
-from quaywatch.synth import cargo, journeys
-from quaywatch.synth import patterns as pt
+from quaywatch.synth import cargo, journeys, patterns as pt
 from quaywatch.synth.journeys import DAY
 from quaywatch.synth.parties import Parties
 from quaywatch.synth.patterns import Pattern, PatternRates

@@ -35,10 +35,14 @@ from quaywatch.domain.reference import ports
 from quaywatch.errors import ConfigurationError
 from quaywatch.intake.consignments import COLUMNS
 from quaywatch.intake.outcomes import COLUMNS as OUTCOME_COLUMNS
-from quaywatch.synth import controls, journeys, world
-from quaywatch.synth import noise as feed_noise
-from quaywatch.synth import parties as population
-from quaywatch.synth import watchlist as offenders
+from quaywatch.synth import (
+    controls,
+    journeys,
+    noise as feed_noise,
+    parties as population,
+    watchlist as offenders,
+    world,
+)
 from quaywatch.synth.day import generate_day
 from quaywatch.synth.patterns import PATTERN_NAMES, PatternRates
 

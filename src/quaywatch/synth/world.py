@@ -15,8 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from quaywatch.domain import identifiers as ids
-from quaywatch.domain import reference
+from quaywatch.domain import identifiers as ids, reference
 from quaywatch.domain.reference import ports
 
 #: EU member states: their ports are not origins (no entry summary declaration for EU goods),

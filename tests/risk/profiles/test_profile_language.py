@@ -7,8 +7,7 @@ from datetime import UTC, datetime
 
 import polars as pl
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from quaywatch.errors import InputError
 from quaywatch.risk.profiles.compiler import Kind, compile_condition, kinds_of

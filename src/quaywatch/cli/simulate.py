@@ -1,6 +1,6 @@
 """``quaywatch simulate``: the policy lab, control set-ups compared on generated traffic.
 
-Kept apart from ``cli.py`` so that each file stays readable; ``cli.py`` registers it.
+Kept apart from ``app.py`` so that each file stays readable; ``app.py`` registers it.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from quaywatch.cli.context import console, errors
 from quaywatch.errors import ConfigurationError
 
 _FIGURES = {
@@ -53,9 +54,7 @@ def simulate(
     """Replay generated weeks through select → control → retrain for several control set-ups."""
     import polars as pl
 
-    from quaywatch.cli import console, errors
-    from quaywatch.learning import lab
-    from quaywatch.learning import simulate as sim
+    from quaywatch.learning import lab, simulate as sim
     from quaywatch.risk.profiles import loader
     from quaywatch.risk.profiles.apply import ProfileSet
     from quaywatch.selection import capacity

@@ -2,7 +2,7 @@
 
 The workflow the guide (``docs/profiles.md``) walks through: ``validate`` a file as it is
 written, ``test`` it on past traffic, ``load`` it as a draft, ``activate`` it, ``retire`` it
-when it has served. ``cli.py`` registers this sub-app as ``profiles``.
+when it has served. ``app.py`` registers this sub-app as ``profiles``.
 """
 
 from __future__ import annotations
@@ -14,10 +14,18 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from quaywatch.cli_common import DATE_FORMATS, utc
+from quaywatch.cli.context import (
+    DATE_FORMATS,
+    console,
+    errors,
+    get_settings,
+    open_store,
+    sub_app,
+    utc,
+)
 from quaywatch.errors import ModelError, QuaywatchError
 
-app = typer.Typer(no_args_is_help=True, help="Analysts' risk profiles (YAML rules).")
+app = sub_app("Analysts' risk profiles (YAML rules).")
 
 Files = Annotated[list[Path], typer.Argument(help="Profile YAML files.", show_default=False)]
 
@@ -29,7 +37,6 @@ def _percent(value: float | None) -> str:
 @app.command()
 def validate(files: Files) -> None:
     """Check profile files: every error with its file, line and reason; exit 2 if any."""
-    from quaywatch.cli import console, errors
     from quaywatch.risk.profiles import loader
 
     failed = 0
@@ -48,11 +55,10 @@ def validate(files: Files) -> None:
 @app.command()
 def load(ctx: typer.Context, files: Files) -> None:
     """Store profile files as drafts (all or none); loading a file again changes nothing."""
-    from quaywatch.cli import _settings, _store, console
     from quaywatch.risk.profiles import loader, registry
 
     profiles = [loader.read(path) for path in files]
-    done = registry.load(_store(ctx), profiles, actor=_settings(ctx).actor)
+    done = registry.load(open_store(ctx), profiles, actor=get_settings(ctx).actor)
     for item in done:
         what = "loaded as draft" if item.new else f"already stored ({item.status})"
         console.print(f"{item.profile_id} v{item.version}: {what}", highlight=False)
@@ -73,18 +79,17 @@ def test_command(
     show: Annotated[int, typer.Option(help="Hits to show per profile.")] = 5,
 ) -> None:
     """Run profiles over stored traffic: hits, share of traffic, hit rate of their controls."""
-    from quaywatch.cli import _settings, _store, console
     from quaywatch.risk.bundle import RiskModel
     from quaywatch.risk.profiles import loader, trial
     from quaywatch.risk.profiles.apply import ProfileSet
 
     profiles = ProfileSet.of(loader.read(path) for path in files)
-    settings = _settings(ctx)
+    settings = get_settings(ctx)
     try:
         reference = RiskModel.load(settings.model_dir).reference
     except ModelError:
         reference = None  # no trained model yet: the trial fits its own reference
-    data = trial.trial_frame(_store(ctx), since=utc(since),
+    data = trial.trial_frame(open_store(ctx), since=utc(since),
                              until=utc(until) if until else None, reference=reference)  # fmt: skip
     report = trial.trial(profiles, data)
     table = Table(
@@ -113,10 +118,9 @@ def test_command(
 @app.command("list")
 def list_command(ctx: typer.Context) -> None:
     """Every stored profile version with its status."""
-    from quaywatch.cli import _store, console
     from quaywatch.risk.profiles import registry
 
-    rows = registry.listing(_store(ctx))
+    rows = registry.listing(open_store(ctx))
     table = Table(title="Risk profiles")
     for column in ("id", "version", "status", "owner", "valid", "description", "changed"):
         table.add_column(column, justify="right" if column == "version" else "left",
@@ -139,10 +143,9 @@ def activate(
     version: Annotated[int | None, typer.Option(help="Version (default: the highest).")] = None,
 ) -> None:
     """Put a profile version in force; the version in force until now is retired."""
-    from quaywatch.cli import _settings, _store, console
     from quaywatch.risk.profiles import registry
 
-    chosen = registry.activate(_store(ctx), profile_id, actor=_settings(ctx).actor,
+    chosen = registry.activate(open_store(ctx), profile_id, actor=get_settings(ctx).actor,
                                version=version)  # fmt: skip
     console.print(f"{profile_id} v{chosen} is active", highlight=False)
 
@@ -153,8 +156,7 @@ def retire(
     profile_id: Annotated[str, typer.Argument(metavar="ID", show_default=False)],
 ) -> None:
     """Take a profile out of force."""
-    from quaywatch.cli import _settings, _store, console
     from quaywatch.risk.profiles import registry
 
-    versions = registry.retire(_store(ctx), profile_id, actor=_settings(ctx).actor)
+    versions = registry.retire(open_store(ctx), profile_id, actor=get_settings(ctx).actor)
     console.print(f"{profile_id} v{', v'.join(map(str, versions))} retired", highlight=False)

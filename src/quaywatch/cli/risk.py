@@ -1,6 +1,6 @@
 """CLI commands of the risk engine: ``quaywatch train`` and ``quaywatch score``.
 
-Kept apart from ``cli.py`` so that each file stays readable; ``cli.py`` registers them. Both
+Kept apart from ``app.py`` so that each file stays readable; ``app.py`` registers them. Both
 load LightGBM only when run.
 """
 
@@ -10,13 +10,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
-import polars as pl
 import typer
 from rich.table import Table
 
-from quaywatch.audit import chain
-from quaywatch.cli_common import DATE_FORMATS, utc
-from quaywatch.store.store import Store
+from quaywatch.cli.context import DATE_FORMATS, console, get_settings, open_store, utc
 
 
 def train(
@@ -33,12 +30,12 @@ def train(
     ] = None,
 ) -> None:
     """Train the fraud and revenue models on the controlled consignments and their outcomes."""
-    from quaywatch.cli import _settings, _store, console
-    from quaywatch.risk import train as training
+    from quaywatch.audit import chain
+    from quaywatch.learning import train as training
     from quaywatch.store import reads
 
-    settings = _settings(ctx)
-    store = _store(ctx)
+    settings = get_settings(ctx)
+    store = open_store(ctx)
     moment = utc(until) if until else datetime.now(UTC)
     items = reads.goods_item_rows(store, lodged_before=moment)
     outcomes = reads.control_outcomes(store, known_before=moment)
@@ -87,12 +84,11 @@ def score(
     ] = None,
 ) -> None:
     """Assess stored consignments with the current model; store score, revenue and reasons."""
-    from quaywatch.cli import _settings, _store, console
     from quaywatch.risk import engine, explain
     from quaywatch.risk.bundle import RiskModel
 
-    settings = _settings(ctx)
-    store = _store(ctx)
+    settings = get_settings(ctx)
+    store = open_store(ctx)
     model = RiskModel.load(model_path or settings.model_dir)
     run = engine.score_store(
         store, model, now=utc(at) if at else datetime.now(UTC),
@@ -120,39 +116,7 @@ def score(
             f"€{row['revenue_at_stake_eur']:,.0f}", reasons,
         )  # fmt: skip
     console.print(table)
+    import polars as pl
+
     share = run.assessments.select((pl.col("probability") >= model.review_probability).mean())
     console.print(f"Share above the review probability: {share.item():.1%}", highlight=False)
-
-
-def model_scores(store: Store, path: Path, split_at: datetime) -> pl.DataFrame:
-    """What ``assess`` gives each consignment lodged at or after ``split_at``.
-
-    As a live run on ``split_at`` would have: the control outcomes known before then, and every
-    consignment's own lodging time for the entity histories. The other sources read what the
-    store holds now: the active profiles, and the container events and party links of the
-    evaluated consignments (an assessment is re-run as events arrive, up to discharge and
-    gate-out). Columns: key, ``model`` (the fraud model alone), ``rules`` (log-odds added by
-    profiles, anomalies, screening and graph) and ``combined`` (``risk.combine``).
-    """
-    from quaywatch.risk import engine, signals
-    from quaywatch.risk.bundle import RiskModel
-    from quaywatch.risk.profiles.registry import active_profiles
-    from quaywatch.store import reads
-
-    model = RiskModel.load(path)
-    history = reads.goods_item_rows(store)
-    outcomes = reads.control_outcomes(store, known_before=split_at)
-    items = history.filter(pl.col("lodged_at") >= split_at)
-    found = engine.assess(
-        items, history=history, outcomes=outcomes, model=model,
-        explain_rows=engine.Explain.NONE, profiles=active_profiles(store),
-        parties=reads.parties(store),
-        hits=signals.store_hits(store, items, outcomes=outcomes, now=signals.data_end(store)),
-    )  # fmt: skip
-    rules = (pl.col("probability") / (1 - pl.col("probability"))) / (
-        pl.col("model_probability") / (1 - pl.col("model_probability"))
-    )
-    return found.select(
-        "consignment_id", "version", pl.col("model_probability").alias("model"),
-        rules.log().fill_nan(0.0).alias("rules"), pl.col("probability").alias("combined"),
-    )  # fmt: skip

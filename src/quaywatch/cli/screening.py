@@ -1,6 +1,6 @@
 """CLI commands of watchlist screening: ``quaywatch screen`` and ``quaywatch watchlists``.
 
-Kept apart from ``cli.py`` so that each file stays readable; ``cli.py`` registers them.
+Kept apart from ``app.py`` so that each file stays readable; ``app.py`` registers them.
 """
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from quaywatch.cli.context import console, get_settings, open_store, sub_app
 from quaywatch.errors import ConfigurationError
 
-watchlists_app = typer.Typer(no_args_is_help=True, help="Watchlists screened against parties.")
+watchlists_app = sub_app("Watchlists screened against parties.")
 
 
 def screen(
@@ -29,10 +30,9 @@ def screen(
     top: Annotated[int, typer.Option(min=1, help="Best matches shown.")] = 10,
 ) -> None:
     """Screen NAME against every loaded watchlist; show the best matches and why."""
-    from quaywatch.cli import _store, console
     from quaywatch.risk import screening
 
-    entries = screening.watchlist_entries(_store(ctx))
+    entries = screening.watchlist_entries(open_store(ctx))
     if entries.is_empty():
         console.print("No watchlist is loaded: quaywatch watchlists load FILE --id ...")
         raise typer.Exit(1)
@@ -64,7 +64,6 @@ def load(
     ],
 ) -> None:
     """Load a watchlist; the same file again changes nothing, a new one replaces the old."""
-    from quaywatch.cli import _settings, _store, console
     from quaywatch.risk import screening
 
     try:
@@ -72,8 +71,8 @@ def load(
     except ValueError:
         raise ConfigurationError(f"--date {list_date!r} is not a date (YYYY-MM-DD)") from None
     result = screening.load_watchlist(
-        _store(ctx), file, watchlist_id=watchlist_id, source=source, list_date=published,
-        actor=_settings(ctx).actor,
+        open_store(ctx), file, watchlist_id=watchlist_id, source=source, list_date=published,
+        actor=get_settings(ctx).actor,
     )  # fmt: skip
     if not result.changed:
         console.print(f"Watchlist {watchlist_id} is already loaded from this file "
@@ -87,10 +86,9 @@ def load(
 @watchlists_app.command("list")
 def list_command(ctx: typer.Context) -> None:
     """The loaded watchlists."""
-    from quaywatch.cli import _store, console
     from quaywatch.risk import screening
 
-    frame = screening.list_watchlists(_store(ctx))
+    frame = screening.list_watchlists(open_store(ctx))
     table = Table(title="Watchlists")
     for column in ("id", "source", "list date", "entries", "loaded", "by", "file"):
         table.add_column(column, justify="right" if column == "entries" else "left")

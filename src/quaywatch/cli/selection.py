@@ -1,4 +1,4 @@
-"""CLI command of the selection: ``quaywatch select``. ``cli.py`` registers it."""
+"""CLI command of the selection: ``quaywatch select``. ``app.py`` registers it."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from quaywatch.cli_common import DATE_FORMATS, utc
+from quaywatch.cli.context import DATE_FORMATS, console, get_settings, open_store, utc
 
 
 def select(
@@ -37,14 +37,13 @@ def select(
     seed: Annotated[int, typer.Option(min=0, max=2**31 - 1, help="Seed of the random draw.")] = 0,
 ) -> None:
     """Choose controls for the assessed consignments arriving in a window, within capacity."""
-    from quaywatch.cli import _settings, _store, console
     from quaywatch.selection import capacity as capacities
     from quaywatch.selection.run import select_store
 
-    settings = _settings(ctx)
+    settings = get_settings(ctx)
     capacity = capacities.load(capacity_file)
     run = select_store(
-        _store(ctx), utc(window_from), utc(window_to), capacity,
+        open_store(ctx), utc(window_from), utc(window_to), capacity,
         random_rate=random_rate, seed=seed, actor=settings.actor,
     )  # fmt: skip
     c = run.counts

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from quaywatch.cli import app
 from quaywatch.errors import InputError, RecordError
-from quaywatch.risk import kcs, kcs_run
+from quaywatch.learning import kcs, kcs_run
 
 #: 800 rows of each split, in date order (see data/kcs/README.md).
 KCS = Path(__file__).parent / "data" / "kcs"

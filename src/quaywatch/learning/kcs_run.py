@@ -14,11 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from rich.table import Table
 
 from quaywatch.features.history import FEATURE_KINDS, Entity
+from quaywatch.learning import kcs
 from quaywatch.learning.metrics import at_ks, cutoff, recall_at_k, roc_auc
-from quaywatch.risk import kcs
 from quaywatch.risk.model import FraudModel
 
 PERCENTS = (1, 2, 5, 10)
@@ -136,21 +135,3 @@ def run(
             "features": [f.name for f in model.features],
         },
     }
-
-
-def table(report: dict[str, Any]) -> Table:
-    """Test figures beside the references, one row per cut-off."""
-    out = Table(title="KCS benchmark (test split)")
-    for column in ("top", "precision", "recall", "critical recall", "ref. P (XGB / LGBM)"):
-        out.add_column(column, justify="right")
-    xgb, lgbm = REFERENCE["xgboost_dataset_authors"], REFERENCE["lightgbm_native_categoricals"]
-
-    def show(value: float | None) -> str:
-        return "-" if value is None else f"{value:.3f}"
-
-    for p in map(str, PERCENTS):
-        ref = f"{show(xgb.get(f'p@{p}'))} / {show(lgbm.get(f'p@{p}'))}"
-        out.add_row(f"{p} %", show(report["precision_at_pct"][p]), show(report["recall_at_pct"][p]),
-                    show(report["critical_recall_at_pct"][p]), ref)  # fmt: skip
-    out.add_row("AUC", show(report["auc"]), "", "", f"{xgb['auc']:.3f} / {lgbm['auc']:.3f}")
-    return out

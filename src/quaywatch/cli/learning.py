@@ -1,6 +1,6 @@
 """CLI commands of the learning loop: ``quaywatch retrain`` and ``quaywatch drift``.
 
-Kept apart from ``cli.py`` so that each file stays readable; ``cli.py`` registers them. See
+Kept apart from ``app.py`` so that each file stays readable; ``app.py`` registers them. See
 ``docs/learning-loop.md``.
 """
 
@@ -14,9 +14,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from quaywatch.cli_common import DATE_FORMATS, utc
-from quaywatch.learning.champion import Criterion, Figures
-from quaywatch.learning.weights import MAX_WEIGHT, Weighting
+from quaywatch.cli.context import DATE_FORMATS, console, get_settings, open_store, utc
+from quaywatch.learning.options import MAX_WEIGHT, Criterion, Weighting
 
 #: Default evaluation window of ``retrain``: the last four weeks before ``--to``.
 EVALUATION_DAYS = 28
@@ -64,11 +63,10 @@ def retrain(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Train a challenger with bias correction; promote it only if it beats the current model."""
-    from quaywatch.cli import _settings, _store, console
     from quaywatch.learning import retrain as cycle
 
-    settings = _settings(ctx)
-    store = _store(ctx)
+    settings = get_settings(ctx)
+    store = open_store(ctx)
     end = utc(to) if to else datetime.now(UTC)
     start = utc(until) if until else end - timedelta(days=EVALUATION_DAYS)
     result = cycle.retrain(
@@ -106,8 +104,8 @@ def retrain(
         ("Brier (lower is better)", "brier", ".4f"),
     ]  # fmt: skip
     for label, name, spec in rows:
-        old: Figures = c.champion
-        new: Figures = c.challenger
+        old = c.champion
+        new = c.challenger
         gap = getattr(c, name)
         interval = (
             "n/a"
@@ -152,13 +150,12 @@ def drift(
     ] = False,
 ) -> None:
     """Population stability of the model features and scores: reference against recent window."""
-    from quaywatch.cli import _settings, _store, console
     from quaywatch.learning import drift as monitor
     from quaywatch.learning.retrain import current_version
     from quaywatch.risk.bundle import RiskModel
 
-    settings = _settings(ctx)
-    store = _store(ctx)
+    settings = get_settings(ctx)
+    store = open_store(ctx)
     folder = models or settings.model_dir
     model = RiskModel.load(folder) if current_version(folder) else None
     report = monitor.drift_report(

@@ -1,6 +1,6 @@
 """CLI command of the event anomalies: ``quaywatch anomalies``.
 
-Kept apart from ``cli.py`` so that each file stays readable; ``cli.py`` registers it.
+Kept apart from ``app.py`` so that each file stays readable; ``app.py`` registers it.
 """
 
 from __future__ import annotations
@@ -8,11 +8,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-import polars as pl
 import typer
 from rich.table import Table
 
-from quaywatch.cli_common import DATE_FORMATS, utc
+from quaywatch.cli.context import DATE_FORMATS, console, open_store, utc
 from quaywatch.errors import InputError
 
 
@@ -43,14 +42,15 @@ def anomalies(
     limit: Annotated[int, typer.Option(min=1, help="Rows to show, heaviest first.")] = 50,
 ) -> None:
     """List consignments whose container events show anomalies, with the reasons."""
-    from quaywatch.cli import _store, console
+    import polars as pl
+
     from quaywatch.risk import anomaly
     from quaywatch.risk.anomaly import reads
 
     if code is not None and code.removeprefix("anomaly:") not in anomaly.DETECTORS:
         known = ", ".join(anomaly.DETECTORS)
         raise InputError(f"unknown detector {code!r}; the detectors are {known}", source="--code")
-    store = _store(ctx)
+    store = open_store(ctx)
     moment = utc(at) if at else datetime.now(UTC)
     boxes = reads.boxes(store)
     keys = boxes.select("consignment_id", "version", "lodged_at").unique()

@@ -3,7 +3,7 @@
 An officer's day: ``control orders --run ID`` turns a selection run into inspection orders,
 ``control list --state planned`` shows the work, ``control start`` begins a control,
 ``control scan`` / ``control findings`` record what it showed, ``control outcome`` ends it and
-``control override`` changes or cancels it with a reason. ``cli.py`` registers the sub-app as
+``control override`` changes or cancels it with a reason. ``app.py`` registers the sub-app as
 ``control`` and ``kpis`` as a command. docs/control.md walks through it.
 """
 
@@ -16,18 +16,18 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from quaywatch.cli_common import DATE_FORMATS, utc
-from quaywatch.control.results import Verdict
+from quaywatch.cli.context import DATE_FORMATS, console, get_settings, open_store, sub_app, utc
 from quaywatch.control.states import State
-from quaywatch.domain.models import (
+from quaywatch.domain.vocabulary import (
     Concealment,
     ControlResult,
     ControlType,
     Irregularity,
     SeizureUnit,
+    Verdict,
 )
 
-app = typer.Typer(no_args_is_help=True, help="Inspection orders, scan results and outcomes.")
+app = sub_app("Inspection orders, scan results and outcomes.")
 
 OrderId = Annotated[str, typer.Argument(help="The order id (QW...), as `control list` shows.")]
 
@@ -53,11 +53,10 @@ def orders_command(
     run: Annotated[str, typer.Option("--run", help="The selection run (id printed by select).")],
 ) -> None:
     """Create the inspection orders of a selection run (again: nothing new) and list them."""
-    from quaywatch.cli import _settings, _store, console
     from quaywatch.control import orders
 
-    store = _store(ctx)
-    created = orders.create_orders(store, run, actor=_settings(ctx).actor)
+    store = open_store(ctx)
+    created = orders.create_orders(store, run, actor=get_settings(ctx).actor)
     console.print(
         f"Selection run {run}: {len(created.order_ids):,} orders created, {created.existing:,} "
         f"already existed; {created.events:,} customs events (CUSS/CUSI) emitted.",
@@ -74,20 +73,18 @@ def list_command(
     limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 200,
 ) -> None:
     """Inspection orders, oldest shift first."""
-    from quaywatch.cli import _store, console
     from quaywatch.control import orders
 
-    found = orders.list_orders(_store(ctx), state=state, run_id=run, limit=limit)
+    found = orders.list_orders(open_store(ctx), state=state, run_id=run, limit=limit)
     console.print(_orders_table(found, f"{len(found)} orders" + (f" {state}" if state else "")))
 
 
 @app.command("start")
 def start_command(ctx: typer.Context, order_id: OrderId) -> None:
     """Begin the control of a planned order (it becomes in_progress)."""
-    from quaywatch.cli import _settings, _store, console
     from quaywatch.control import orders
 
-    order = orders.start(_store(ctx), order_id, actor=_settings(ctx).actor)
+    order = orders.start(open_store(ctx), order_id, actor=get_settings(ctx).actor)
     console.print(f"order {order.order_id}: {order.control_type} control in progress")
 
 
@@ -104,12 +101,11 @@ def scan_command(
     ] = None,
 ) -> None:
     """Record the NII scan result of an order in progress."""
-    from quaywatch.cli import _settings, _store, console
     from quaywatch.control import results
 
     sid = scan_id or f"{order_id}-{hashlib.sha256(image.encode()).hexdigest()[:8].upper()}"
-    done = results.record_scan(_store(ctx), order_id, scan_id=sid, image_ref=image,
-                               verdict=verdict, analyst=analyst, actor=_settings(ctx).actor)  # fmt: skip
+    done = results.record_scan(open_store(ctx), order_id, scan_id=sid, image_ref=image,
+                               verdict=verdict, analyst=analyst, actor=get_settings(ctx).actor)  # fmt: skip
     what = "recorded" if done.created else "already recorded, unchanged"
     console.print(f"scan {done.scan_id} of order {order_id} ({done.verdict}): {what}")
 
@@ -127,11 +123,10 @@ def findings_command(
     ] = None,
 ) -> None:
     """Record the findings of a physical examination in progress."""
-    from quaywatch.cli import _settings, _store, console
     from quaywatch.control import results
 
-    results.record_findings(_store(ctx), order_id, note=note, seals_intact=seals_intact,
-                            goods_as_declared=goods_as_declared, actor=_settings(ctx).actor)  # fmt: skip
+    results.record_findings(open_store(ctx), order_id, note=note, seals_intact=seals_intact,
+                            goods_as_declared=goods_as_declared, actor=get_settings(ctx).actor)  # fmt: skip
     console.print(f"findings recorded for order {order_id}")
 
 
@@ -151,13 +146,12 @@ def outcome_command(
     concealment: Annotated[Concealment | None, typer.Option(help="How they were hidden.")] = None,
 ) -> None:
     """Record the outcome of an order in progress; it is done and, unless seized, released."""
-    from quaywatch.cli import _settings, _store, console
     from quaywatch.control import outcome
 
     done = outcome.record_outcome(
-        _store(ctx), order_id, result=result, irregularity=irregularity,
+        open_store(ctx), order_id, result=result, irregularity=irregularity,
         revenue_recovered_eur=revenue, seizure_goods=goods, seizure_quantity=quantity,
-        seizure_unit=unit, seizure_hs6=hs6, concealment=concealment, actor=_settings(ctx).actor,
+        seizure_unit=unit, seizure_hs6=hs6, concealment=concealment, actor=get_settings(ctx).actor,
     )  # fmt: skip
     if not done.created:
         console.print(f"order {order_id}: outcome {done.result} already recorded, unchanged")
@@ -177,11 +171,10 @@ def override_command(
     cancel: Annotated[bool, typer.Option("--cancel", help="Cancel the order.")] = False,
 ) -> None:
     """Change an order's control type, or cancel it, giving a reason."""
-    from quaywatch.cli import _settings, _store, console
     from quaywatch.control import orders
 
-    order = orders.override(_store(ctx), order_id, reason=reason, control_type=control_type,
-                            cancel=cancel, actor=_settings(ctx).actor)  # fmt: skip
+    order = orders.override(open_store(ctx), order_id, reason=reason, control_type=control_type,
+                            cancel=cancel, actor=get_settings(ctx).actor)  # fmt: skip
     what = "cancelled" if cancel else f"now a {order.control_type} control"
     console.print(f"order {order_id} {what}")
 
@@ -189,10 +182,9 @@ def override_command(
 @app.command("show")
 def show_command(ctx: typer.Context, order_id: OrderId) -> None:
     """One order: what was decided, its steps, scans and outcome."""
-    from quaywatch.cli import _store, console
     from quaywatch.control import orders, outcome, results
 
-    store = _store(ctx)
+    store = open_store(ctx)
     o = orders.get_order(store, order_id)
     console.print(
         f"[bold]order {o.order_id}[/] ({o.state}): {o.control_type} control of consignment "
@@ -249,10 +241,9 @@ def kpis(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
 ) -> None:
     """Control KPIs over a period: hit rates, revenue, seizures, capacity, release, AEO burden."""
-    from quaywatch.cli import _store, console
     from quaywatch.learning import kpis as measures
 
-    k = measures.compute(_store(ctx), utc(period_from), utc(period_to))
+    k = measures.compute(open_store(ctx), utc(period_from), utc(period_to))
     if as_json:
         typer.echo(measures.to_json(k))
         return

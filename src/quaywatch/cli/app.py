@@ -1,0 +1,77 @@
+"""The ``quaywatch`` command line: the root command and where every command group is attached.
+
+Each group lives in its own module over ``context`` (which imports none of them); a command
+reads its arguments, calls the service that does the work and prints the result. Errors a user
+can cause are printed in one place, ``context.Group``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from quaywatch.cli import (
+    anomaly,
+    audit,
+    control,
+    demo,
+    evaluate,
+    intake,
+    learning,
+    profiles,
+    risk,
+    screening,
+    selection,
+    simulate,
+)
+from quaywatch.cli.context import Group
+
+app = typer.Typer(
+    cls=Group, no_args_is_help=True, help="quaywatch: customs risk management for container ports.",
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)  # fmt: skip
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    database_url: Annotated[
+        str | None, typer.Option("--database", help="Store URL (default: QUAYWATCH_DATABASE_URL).")
+    ] = None,
+) -> None:
+    """quaywatch: customs risk management for container ports."""
+    from quaywatch.config import load_settings
+
+    settings = load_settings()
+    if database_url:
+        settings = settings.model_copy(update={"database_url": database_url})
+    ctx.obj = settings
+
+
+app.command()(intake.ingest)
+app.add_typer(intake.quarantine_app, name="quarantine")
+app.add_typer(audit.audit_app, name="audit")
+app.add_typer(audit.db_app, name="db")
+app.command()(demo.demo)
+app.command()(demo.generate)
+app.command("evaluate")(evaluate.evaluate_command)
+app.add_typer(evaluate.benchmark_app, name="benchmark")
+app.command()(risk.train)
+app.command()(risk.score)
+app.command()(anomaly.anomalies)
+app.command()(screening.screen)
+app.add_typer(screening.watchlists_app, name="watchlists")
+app.add_typer(profiles.app, name="profiles")
+app.command()(selection.select)
+app.add_typer(control.app, name="control")
+app.command()(control.kpis)
+app.command()(learning.retrain)
+app.command()(learning.drift)
+app.command()(simulate.simulate)
+
+
+def main() -> None:
+    """Console entry point."""
+    app()

@@ -1,0 +1,181 @@
+"""The vocabularies of quaywatch's records, as string enums with no heavy imports.
+
+Kept apart from ``models`` so that code which only needs a vocabulary (the command line's
+choices, above all) loads in milliseconds; ``models`` re-exports every name.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class AeoStatus(StrEnum):
+    """Authorised Economic Operator status: customs simplifications (C), security (S), both (F)."""
+
+    NONE = "NONE"
+    AEOC = "AEOC"
+    AEOS = "AEOS"
+    AEOF = "AEOF"
+
+
+class SealSource(StrEnum):
+    """Who applied a seal (DCSA): carrier, shipper, phytosanitary, veterinary, customs."""
+
+    CAR = "CAR"
+    SHI = "SHI"
+    PHY = "PHY"
+    VET = "VET"
+    CUS = "CUS"
+
+
+class SealType(StrEnum):
+    """Kind of seal (DCSA): keyless padlock, bolt, wire."""
+
+    KLP = "KLP"
+    BLT = "BLT"
+    WIR = "WIR"
+
+
+class EmptyIndicator(StrEnum):
+    """Whether a container is laden or empty."""
+
+    LADEN = "LADEN"
+    EMPTY = "EMPTY"
+
+
+class EventType(StrEnum):
+    """DCSA event type: something done to a container, or to the vessel carrying it."""
+
+    EQUIPMENT = "EQUIPMENT"
+    TRANSPORT = "TRANSPORT"
+
+
+class EventClassifier(StrEnum):
+    """DCSA classifier: actual, planned or estimated."""
+
+    ACT = "ACT"
+    PLN = "PLN"
+    EST = "EST"
+
+
+class EquipmentEventCode(StrEnum):
+    """DCSA equipment event codes, including the customs selection and release codes."""
+
+    LOAD = "LOAD"
+    DISC = "DISC"
+    GTIN = "GTIN"
+    GTOT = "GTOT"
+    STUF = "STUF"
+    STRP = "STRP"
+    PICK = "PICK"
+    DROP = "DROP"
+    INSP = "INSP"
+    RSEA = "RSEA"
+    RMVD = "RMVD"
+    CUSS = "CUSS"
+    CUSI = "CUSI"
+    CUSR = "CUSR"
+
+
+class TransportEventCode(StrEnum):
+    """DCSA transport event codes: vessel arrival and departure."""
+
+    ARRI = "ARRI"
+    DEPA = "DEPA"
+
+
+class FacilityType(StrEnum):
+    """DCSA facility type codes."""
+
+    BOCR = "BOCR"
+    BORD = "BORD"
+    BRTH = "BRTH"
+    CLOC = "CLOC"
+    COFS = "COFS"
+    DEPO = "DEPO"
+    INTE = "INTE"
+    OFFD = "OFFD"
+    PBPL = "PBPL"
+    POTE = "POTE"
+    RAMP = "RAMP"
+
+
+class ControlType(StrEnum):
+    """How a container was controlled: papers only, X-ray (NII) scan, or opened and examined."""
+
+    DOCUMENTARY = "DOCUMENTARY"
+    SCAN = "SCAN"
+    PHYSICAL = "PHYSICAL"
+
+
+class SelectedBy(StrEnum):
+    """What chose a control: the random sample, a risk rule, an officer, or a risk model."""
+
+    RANDOM = "RANDOM"
+    RULE = "RULE"
+    OFFICER = "OFFICER"
+    MODEL = "MODEL"
+
+
+class ControlResult(StrEnum):
+    """The result of a control: nothing found, an irregularity (duties, papers), or a seizure."""
+
+    COMPLIANT = "COMPLIANT"
+    IRREGULAR = "IRREGULAR"
+    SEIZURE = "SEIZURE"
+
+
+class Irregularity(StrEnum):
+    """What a control found wrong.
+
+    VALUE (undervaluation), CLASSIFICATION (wrong tariff heading), QUANTITY and DOCUMENTS
+    (minor discrepancies), IPR (counterfeit goods), DRUGS, CITES (protected species and timber).
+    """
+
+    VALUE = "VALUE"
+    CLASSIFICATION = "CLASSIFICATION"
+    QUANTITY = "QUANTITY"
+    DOCUMENTS = "DOCUMENTS"
+    IPR = "IPR"
+    DRUGS = "DRUGS"
+    CITES = "CITES"
+    OTHER = "OTHER"
+
+
+class SeizureUnit(StrEnum):
+    """Unit of a seized quantity (UN/ECE Recommendation 20): kilogram, articles, cubic metre."""
+
+    KGM = "KGM"
+    NAR = "NAR"
+    MTQ = "MTQ"
+
+
+class Concealment(StrEnum):
+    """Where seized goods were hidden.
+
+    RIP_ON_RIP_OFF: a bag put behind the doors of a legitimate container, meant to be taken out
+    before customs; FALSE_WALL: a built-in hide; REEFER_UNIT: inside the refrigeration machinery;
+    MIXED_IN_CARGO: among or inside the declared goods; NOT_CONCEALED: declared openly as
+    something else or without the permit it needs.
+    """
+
+    RIP_ON_RIP_OFF = "RIP_ON_RIP_OFF"
+    FALSE_WALL = "FALSE_WALL"
+    REEFER_UNIT = "REEFER_UNIT"
+    MIXED_IN_CARGO = "MIXED_IN_CARGO"
+    NOT_CONCEALED = "NOT_CONCEALED"
+
+
+class Verdict(StrEnum):
+    """The image analyst's reading of an NII scan."""
+
+    CLEAR = "clear"
+    SUSPICIOUS = "suspicious"
+
+
+class RecordKind(StrEnum):
+    """The kinds of input quaywatch imports: declarations, container events, control results."""
+
+    CONSIGNMENTS = "consignments"
+    EVENTS = "events"
+    OUTCOMES = "outcomes"
