@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test check lint typecheck pytest bench clean
+.PHONY: install demo test check lint typecheck layers pytest bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,10 +25,13 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+layers: install
+	$(BIN)/lint-imports
+
 pytest: install
 	$(BIN)/pytest -n 2
 
-check: lint typecheck
+check: lint typecheck layers
 
 test: check pytest
 

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from quaywatch.errors import ConfigurationError
 
 
 class Settings(BaseSettings):
@@ -64,5 +66,16 @@ class Settings(BaseSettings):
 
 
 def load_settings() -> Settings:
-    """Read settings from the environment and ``.env``."""
-    return Settings()
+    """Read settings from the environment and ``.env``.
+
+    A value that cannot be used raises ``ConfigurationError`` naming the variable, never a
+    traceback (and never echoing the value: it may be a database password).
+    """
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"QUAYWATCH_{'_'.join(str(part) for part in e['loc']).upper()}: {e['msg']}"
+            for e in exc.errors()
+        )
+        raise ConfigurationError(f"invalid setting: {problems}") from None

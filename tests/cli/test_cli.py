@@ -3,6 +3,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
@@ -17,15 +18,21 @@ def run(url: str, *args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
+@pytest.mark.slow
 def test_demo_then_reingest_then_quarantine_then_audit(store_url: str, tmp_path: Path) -> None:
-    code, out = run(store_url, "demo", "--count", "120", "--out", str(tmp_path / "day"))
+    code, out = run(store_url, "demo", "--count", "1000", "--out", str(tmp_path / "day"))
     assert code == 0, out
-    batches = 2 + len(list((tmp_path / "day" / "outcomes").glob("*.csv")))  # + legacy controls
-    assert f"Audit trail verified: {batches} events" in out
+    assert re.search(r"│ consignments\s*│\s*6\s*│\s*6,000\s*│", out), out  # the import table
+    assert "Trained fraud-" in out and "Active risk profiles: STARTER-" in out
+    assert "Worklist: highest 10 scores" in out  # the worklist, with lanes and reasons
+    assert re.search(r"│ 261006-BEANR-\S+ v1\s*│\s*\d+\.\d\s*│", out), out
+    assert re.search(r"│ model\s+│ precision", out) and re.search(r"│ combined\s+│ precision", out)
     assert "oracle" in out and "random" in out  # the references on the day's ground truth
-    (consignments,) = (tmp_path / "day" / "consignments").glob("*.csv")
+    events = int(re.search(r"Audit trail verified: (\d+) events", out).group(1))
+    assert any((tmp_path / "day" / "models").iterdir())  # models stay in the demo's folder
+    consignments = sorted((tmp_path / "day" / "consignments").glob("*.csv"))[0]
     code, out = run(store_url, "ingest", str(consignments))
-    assert code == 0 and re.search(r"│\s*120\s*│\s*0\s*│", out), out  # read 120, new 0
+    assert code == 0 and re.search(r"│\s*1000\s*│\s*0\s*│", out), out  # read 1000, new 0
 
     code, out = run(store_url, "quarantine", "list")
     assert code == 0
@@ -36,7 +43,7 @@ def test_demo_then_reingest_then_quarantine_then_audit(store_url: str, tmp_path:
     assert code == 1 and "still invalid" in out
 
     code, out = run(store_url, "audit", "verify")
-    assert code == 0 and f"audit trail intact: {batches + 3} events" in out
+    assert code == 0 and f"audit trail intact: {events + 3} events" in out
     engine = create_engine(store_url.replace("postgresql://", "postgresql+psycopg://"))
     with engine.begin() as conn:
         conn.execute(text("UPDATE audit_events SET actor = 'mallory' WHERE seq = 1"))

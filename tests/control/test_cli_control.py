@@ -42,6 +42,9 @@ def test_an_officers_day_on_the_command_line(
     scan = next(o for o in made if o.control_type == "SCAN")
     assert scan.order_id in out
 
+    work = qw("control", "worklist", "--run", run_id)
+    assert f"Worklist of run {run_id}" in work and scan.order_id in work and "cocaine route" in work
+    assert "no selection run 'nope'" in qw("control", "worklist", "--run", "nope", code=3)
     assert "no inspection order 'QWX'" in qw("control", "start", "QWX", code=3)
     assert "is planned; it cannot move to done" in qw(
         "control", "outcome", scan.order_id, "--result", "COMPLIANT", code=2)  # fmt: skip
@@ -51,7 +54,7 @@ def test_an_officers_day_on_the_command_line(
     assert "needs a reason" in qw("control", "override", scan.order_id, "--type", "PHYSICAL",
                                   "--reason", " ", code=2)  # fmt: skip
     assert "now a PHYSICAL control" in qw("control", "override", scan.order_id, "--type",
-                                          "PHYSICAL", "--reason", "dense image")  # fmt: skip
+                                          "PHYSICAL", "--reason", "dense [red]image[/]")  # fmt: skip
     qw("control", "findings", scan.order_id, "--note", "false wall", "--seals-broken")
     seizure = ["control", "outcome", scan.order_id, "--result", "SEIZURE", "--irregularity",
                "DRUGS", "--goods", "cocaine", "--quantity", "120", "--unit", "KGM", "--hs6",
@@ -61,7 +64,7 @@ def test_an_officers_day_on_the_command_line(
     assert "a different outcome is refused" in qw(
         "control", "outcome", scan.order_id, "--result", "COMPLIANT", code=2)  # fmt: skip
     shown = qw("control", "show", scan.order_id)
-    assert "dense image" in shown and "outcome SEIZURE" in shown and "nii://a/1" in shown
+    assert "dense [red]image[/]" in shown and "outcome SEIZURE" in shown and "nii://a/1" in shown
     assert scan.order_id not in qw("control", "list", "--state", "planned")
     assert scan.order_id in qw("control", "list", "--state", "done")
 

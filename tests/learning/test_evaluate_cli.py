@@ -99,6 +99,6 @@ def test_evaluate_errors_are_messages(
     code, out = run(url, "evaluate", "--truth", str(truth), "--split", "2030-01-01")
     assert code == 2 and "no stored consignment was lodged at or after 2030-01-01" in out
     code, out = run(url, *args, "--capacity-pct", "0")
-    assert code == 2 and "--capacity-pct must be above 0" in out
+    assert code == 2 and "capacity_pct must be above 0" in out
     code, out = run(url, *args)
     assert code == 0 and "Detection on 10 consignments" in out

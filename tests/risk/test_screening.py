@@ -180,3 +180,26 @@ def test_cli_load_list_and_screen(tmp_path: Path) -> None:
     assert "No match" in none.output
     bad = runner.invoke(app, [*load[:-1], "yesterday"])
     assert bad.exit_code == 2 and "not a date" in bad.output
+
+
+def test_cli_prints_names_and_ids_with_markup_literally(tmp_path: Path) -> None:
+    """A listed name, a watchlist id or a source holding console markup is data: printed as
+    written, never rendered as a link or style, and "[/]" does not crash the command."""
+    runner = CliRunner()
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    evil = "[link=https://evil.example]Crown[/link] Shipping"
+    listed = _write(tmp_path / "evil.csv", [f'E1,"{evil}",,BE,,drugs,"[/]"'])
+    load = runner.invoke(app, ["--database", url, "watchlists", "load", str(listed), "--id",
+                               "EVIL[/]", "--source", "[bold]x[/]", "--date", "2026-01-01"])  # fmt: skip
+    assert load.exit_code == 0, load.output
+    assert "Loaded watchlist EVIL[/]: 1 entries." in load.output
+    shown = runner.invoke(app, ["--database", url, "watchlists", "list"])
+    assert shown.exit_code == 0, shown.output
+    assert all(text in shown.output for text in ("EVIL[/]", "[bold]x[/]", "evil.csv"))
+    screened = runner.invoke(app, ["--database", url, "screen", evil])
+    assert screened.exit_code == 0, screened.output
+    assert f"Matches for '{evil}'" in screened.output
+    assert screened.output.count(evil) == 3  # the title, the listed name, the reason
+    odd = runner.invoke(app, ["--database", url, "screen", "[/]"])
+    assert odd.exit_code == 0, odd.output
+    assert "No match for '[/]' on 1 watchlist(s)" in odd.output

@@ -25,7 +25,7 @@ from quaywatch.cli import (
     selection,
     simulate,
 )
-from quaywatch.cli.context import Group
+from quaywatch.cli.context import Group, RootOptions
 
 app = typer.Typer(
     cls=Group, no_args_is_help=True, help="quaywatch: customs risk management for container ports.",
@@ -42,12 +42,8 @@ def _root(
     ] = None,
 ) -> None:
     """quaywatch: customs risk management for container ports."""
-    from quaywatch.config import load_settings
-
-    settings = load_settings()
-    if database_url:
-        settings = settings.model_copy(update={"database_url": database_url})
-    ctx.obj = settings
+    # Settings are read when a command first needs them, not for a group's --help.
+    ctx.obj = RootOptions(database_url=database_url)
 
 
 app.command()(intake.ingest)

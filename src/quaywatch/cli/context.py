@@ -13,6 +13,7 @@ so that ``quaywatch --help`` answers at once.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -66,13 +67,26 @@ def sub_app(help: str) -> typer.Typer:
     return typer.Typer(cls=Group, no_args_is_help=True, help=help, rich_markup_mode=None)
 
 
-def get_settings(ctx: typer.Context) -> Settings:
-    """The settings the root command read (environment, ``.env``, ``--database``)."""
-    from quaywatch.config import Settings
+@dataclass
+class RootOptions:
+    """The root command's options, and the settings once a command has read them."""
 
-    settings = ctx.find_root().obj
-    assert isinstance(settings, Settings)
-    return settings
+    database_url: str | None = None
+    settings: Settings | None = None
+
+
+def get_settings(ctx: typer.Context) -> Settings:
+    """The settings (environment, ``.env``), with the root command's ``--database`` applied."""
+    from quaywatch.config import load_settings
+
+    root = ctx.find_root().obj
+    assert isinstance(root, RootOptions)
+    if root.settings is None:
+        settings = load_settings()
+        if root.database_url:
+            settings = settings.model_copy(update={"database_url": root.database_url})
+        root.settings = settings
+    return root.settings
 
 
 def open_store(ctx: typer.Context, *, migrate: bool | None = None) -> Store:

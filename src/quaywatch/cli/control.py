@@ -1,20 +1,24 @@
 """CLI of the control workflow (``quaywatch control ...``) and of the KPIs (``quaywatch kpis``).
 
 An officer's day: ``control orders --run ID`` turns a selection run into inspection orders,
-``control list --state planned`` shows the work, ``control start`` begins a control,
-``control scan`` / ``control findings`` record what it showed, ``control outcome`` ends it and
-``control override`` changes or cancels it with a reason. ``app.py`` registers the sub-app as
-``control`` and ``kpis`` as a command. docs/control.md walks through it.
+``control worklist --run ID`` shows what the run selected and why, ``control list --state
+planned`` shows the work, ``control start`` begins a control, ``control scan`` / ``control
+findings`` record what it showed, ``control outcome`` ends it and ``control override`` changes
+or cancels it with a reason. Each command calls one function of ``services.control`` (the KPIs:
+``services.kpis``) and prints its result. ``app.py`` registers the sub-app as ``control`` and
+``kpis`` as a command. docs/control.md walks through it.
 """
 
 from __future__ import annotations
 
-import hashlib
+import json
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from quaywatch.cli.context import DATE_FORMATS, console, get_settings, open_store, sub_app, utc
 from quaywatch.control.states import State
@@ -27,13 +31,21 @@ from quaywatch.domain.vocabulary import (
     Verdict,
 )
 
+if TYPE_CHECKING:
+    from quaywatch.control.orders import Order
+
 app = sub_app("Inspection orders, scan results and outcomes.")
 
 OrderId = Annotated[str, typer.Argument(help="The order id (QW...), as `control list` shows.")]
 
 
-def _orders_table(orders: list[Any], title: str) -> Table:
-    table = Table(title=title)
+def _say(text: str) -> None:
+    """A line that carries data: printed as it is, never read as markup."""
+    console.print(text, markup=False, highlight=False)
+
+
+def _orders_table(orders: list[Order], title: str) -> Table:
+    table = Table(title=Text(title))
     for column in ("order", "consignment", "control", "lane", "selected by", "terminal",
                    "shift (UTC)", "state"):  # fmt: skip
         # Ids are what officers type next: fold them, never cut them short.
@@ -42,8 +54,9 @@ def _orders_table(orders: list[Any], title: str) -> Table:
         control = o.control_type if o.control_type == o.decided_type else (
             f"{o.control_type} (was {o.decided_type})"
         )  # fmt: skip
-        table.add_row(o.order_id, o.consignment_id, control, o.lane, o.selected_by, o.terminal,
-                      f"{o.shift_start:%Y-%m-%d %H:%M}", o.state)  # fmt: skip
+        table.add_row(*(Text(cell) for cell in (
+            o.order_id, o.consignment_id, control, o.lane, o.selected_by, o.terminal,
+            f"{o.shift_start:%Y-%m-%d %H:%M}", o.state)))  # fmt: skip
     return table
 
 
@@ -53,16 +66,37 @@ def orders_command(
     run: Annotated[str, typer.Option("--run", help="The selection run (id printed by select).")],
 ) -> None:
     """Create the inspection orders of a selection run (again: nothing new) and list them."""
-    from quaywatch.control import orders
+    from quaywatch.services import control
 
-    store = open_store(ctx)
-    created = orders.create_orders(store, run, actor=get_settings(ctx).actor)
-    console.print(
-        f"Selection run {run}: {len(created.order_ids):,} orders created, {created.existing:,} "
-        f"already existed; {created.events:,} customs events (CUSS/CUSI) emitted.",
-        highlight=False,
+    made = control.create_orders(open_store(ctx), run, actor=get_settings(ctx).actor)
+    _say(
+        f"Selection run {made.run_id}: {len(made.created):,} orders created, {made.existing:,} "
+        f"already existed; {made.events:,} customs events (CUSS/CUSI) emitted."
     )
-    console.print(_orders_table(orders.list_orders(store, run_id=run), f"Orders of run {run}"))
+    console.print(_orders_table(made.orders, f"Orders of run {made.run_id}"))
+
+
+@app.command("worklist")
+def worklist_command(
+    ctx: typer.Context,
+    run: Annotated[str, typer.Option("--run", help="The selection run (id printed by select).")],
+    limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 200,
+) -> None:
+    """The consignments a selection run chose for control: why, where and when."""
+    from quaywatch.services import selection
+
+    found = selection.worklist(open_store(ctx), run, limit=limit)
+    table = Table(title=Text(f"Worklist of run {run}: {len(found)} consignments"))
+    for column in ("shift (UTC)", "terminal", "consignment", "control", "lane", "selected by",
+                   "score", "referral", "reasons", "order"):  # fmt: skip
+        table.add_column(column, overflow="fold", justify="right" if column == "score" else "left")
+    for w in found:
+        order = "" if w.order_id is None else f"{w.order_id} ({w.order_state})"
+        table.add_row(*(Text(cell) for cell in (
+            f"{w.shift_start:%Y-%m-%d %H:%M}", w.terminal, w.consignment_id, w.control_type,
+            w.lane, w.selected_by, "-" if w.score is None else f"{w.score:.0f}",
+            w.referral or "", "; ".join(r.text for r in w.reasons), order)))  # fmt: skip
+    console.print(table)
 
 
 @app.command("list")
@@ -73,19 +107,19 @@ def list_command(
     limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 200,
 ) -> None:
     """Inspection orders, oldest shift first."""
-    from quaywatch.control import orders
+    from quaywatch.services import control
 
-    found = orders.list_orders(open_store(ctx), state=state, run_id=run, limit=limit)
+    found = control.list_orders(open_store(ctx), state=state, run_id=run, limit=limit)
     console.print(_orders_table(found, f"{len(found)} orders" + (f" {state}" if state else "")))
 
 
 @app.command("start")
 def start_command(ctx: typer.Context, order_id: OrderId) -> None:
     """Begin the control of a planned order (it becomes in_progress)."""
-    from quaywatch.control import orders
+    from quaywatch.services import control
 
-    order = orders.start(open_store(ctx), order_id, actor=get_settings(ctx).actor)
-    console.print(f"order {order.order_id}: {order.control_type} control in progress")
+    order = control.start_order(open_store(ctx), order_id, actor=get_settings(ctx).actor)
+    _say(f"order {order.order_id}: {order.control_type} control in progress")
 
 
 @app.command("scan")
@@ -101,13 +135,12 @@ def scan_command(
     ] = None,
 ) -> None:
     """Record the NII scan result of an order in progress."""
-    from quaywatch.control import results
+    from quaywatch.services import control
 
-    sid = scan_id or f"{order_id}-{hashlib.sha256(image.encode()).hexdigest()[:8].upper()}"
-    done = results.record_scan(open_store(ctx), order_id, scan_id=sid, image_ref=image,
-                               verdict=verdict, analyst=analyst, actor=get_settings(ctx).actor)  # fmt: skip
+    done = control.record_scan(open_store(ctx), order_id, verdict=verdict, image_ref=image,
+                               analyst=analyst, scan_id=scan_id, actor=get_settings(ctx).actor)  # fmt: skip
     what = "recorded" if done.created else "already recorded, unchanged"
-    console.print(f"scan {done.scan_id} of order {order_id} ({done.verdict}): {what}")
+    _say(f"scan {done.scan_id} of order {done.order_id} ({done.verdict}): {what}")
 
 
 @app.command("findings")
@@ -123,11 +156,12 @@ def findings_command(
     ] = None,
 ) -> None:
     """Record the findings of a physical examination in progress."""
-    from quaywatch.control import results
+    from quaywatch.services import control
 
-    results.record_findings(open_store(ctx), order_id, note=note, seals_intact=seals_intact,
-                            goods_as_declared=goods_as_declared, actor=get_settings(ctx).actor)  # fmt: skip
-    console.print(f"findings recorded for order {order_id}")
+    done = control.record_findings(open_store(ctx), order_id, note=note,
+                                   seals_intact=seals_intact, goods_as_declared=goods_as_declared,
+                                   actor=get_settings(ctx).actor)  # fmt: skip
+    _say(f"findings recorded for order {done.order_id}")
 
 
 @app.command("outcome")
@@ -146,18 +180,18 @@ def outcome_command(
     concealment: Annotated[Concealment | None, typer.Option(help="How they were hidden.")] = None,
 ) -> None:
     """Record the outcome of an order in progress; it is done and, unless seized, released."""
-    from quaywatch.control import outcome
+    from quaywatch.services import control
 
-    done = outcome.record_outcome(
+    done = control.record_outcome(
         open_store(ctx), order_id, result=result, irregularity=irregularity,
         revenue_recovered_eur=revenue, seizure_goods=goods, seizure_quantity=quantity,
         seizure_unit=unit, seizure_hs6=hs6, concealment=concealment, actor=get_settings(ctx).actor,
     )  # fmt: skip
     if not done.created:
-        console.print(f"order {order_id}: outcome {done.result} already recorded, unchanged")
+        _say(f"order {done.order_id}: outcome {done.result} already recorded, unchanged")
         return
     released = "consignment released (CUSR)" if done.released else "consignment still held"
-    console.print(f"order {order_id} done: {done.result}; {released}", highlight=False)
+    _say(f"order {done.order_id} done: {done.result}; {released}")
 
 
 @app.command("override")
@@ -171,47 +205,44 @@ def override_command(
     cancel: Annotated[bool, typer.Option("--cancel", help="Cancel the order.")] = False,
 ) -> None:
     """Change an order's control type, or cancel it, giving a reason."""
-    from quaywatch.control import orders
+    from quaywatch.services import control
 
-    order = orders.override(open_store(ctx), order_id, reason=reason, control_type=control_type,
-                            cancel=cancel, actor=get_settings(ctx).actor)  # fmt: skip
-    what = "cancelled" if cancel else f"now a {order.control_type} control"
-    console.print(f"order {order_id} {what}")
+    order = control.override_order(open_store(ctx), order_id, reason=reason,
+                                   control_type=control_type, cancel=cancel,
+                                   actor=get_settings(ctx).actor)  # fmt: skip
+    what = "cancelled" if order.state == State.CANCELLED else f"now a {order.control_type} control"
+    _say(f"order {order.order_id} {what}")
 
 
 @app.command("show")
 def show_command(ctx: typer.Context, order_id: OrderId) -> None:
     """One order: what was decided, its steps, scans and outcome."""
-    from quaywatch.control import orders, outcome, results
+    from quaywatch.services import control
 
-    store = open_store(ctx)
-    o = orders.get_order(store, order_id)
+    dossier = control.order_dossier(open_store(ctx), order_id)
+    o = dossier.order
     console.print(
-        f"[bold]order {o.order_id}[/] ({o.state}): {o.control_type} control of consignment "
-        f"{o.consignment_id} v{o.version}, lane {o.lane}, selected by {o.selected_by} "
-        f"(propensity {o.propensity:.3f}), {o.terminal} shift {o.shift_start:%Y-%m-%d %H:%M} "
-        f"UTC, selection run {o.run_id}",
+        f"[bold]order {escape(o.order_id)}[/] ({escape(o.state)}): {escape(o.control_type)} "
+        f"control of consignment {escape(o.consignment_id)} v{o.version}, lane {escape(o.lane)}, "
+        f"selected by {escape(o.selected_by)} (propensity {o.propensity:.3f}), "
+        f"{escape(o.terminal)} shift {o.shift_start:%Y-%m-%d %H:%M} UTC, selection run "
+        f"{escape(o.run_id)}",
         highlight=False,
     )
     steps = Table(title="History")
     for column in ("at (UTC)", "actor", "action", "state", "reason", "details"):
         steps.add_column(column)
-    for h in orders.history(store, order_id):
-        moved = f"{h['from_state'] or ''} → {h['to_state']}" if h["to_state"] else ""
-        details = ", ".join(f"{k}={v}" for k, v in h["details"].items() if k != "consignment_id")
-        steps.add_row(f"{h['at']:%Y-%m-%d %H:%M:%S}", h["actor"], h["action"], moved,
-                      h["reason"] or "", details)  # fmt: skip
+    for h in dossier.history:
+        moved = f"{h.from_state or ''} → {h.to_state}" if h.to_state else ""
+        details = ", ".join(f"{k}={v}" for k, v in h.details.items() if k != "consignment_id")
+        steps.add_row(*(Text(cell) for cell in (
+            f"{h.at:%Y-%m-%d %H:%M:%S}", h.actor, h.action, moved, h.reason or "", details)))  # fmt: skip
     console.print(steps)
-    for s in results.scans(store, order_id):
-        console.print(f"scan {s.scan_id}: {s.verdict} by {s.analyst}, image {s.image_ref}",
-                      highlight=False)  # fmt: skip
-    found = outcome.get_outcome(store, order_id)
-    if found:
-        extra = ", ".join(
-            f"{k}={found[k]}" for k in outcome.STATED[1:] if found[k] not in (None, 0.0)
-        )
-        console.print(f"outcome {found['result']}" + (f": {extra}" if extra else ""),
-                      highlight=False)  # fmt: skip
+    for s in dossier.scans:
+        _say(f"scan {s.scan_id}: {s.verdict} by {s.analyst}, image {s.image_ref}")
+    if dossier.outcome:
+        extra = ", ".join(f"{k}={v}" for k, v in dossier.outcome.details.items())
+        _say(f"outcome {dossier.outcome.result}" + (f": {extra}" if extra else ""))
 
 
 def _percent(value: float | None) -> str:
@@ -224,8 +255,9 @@ def _group_table(title: str, rows: list[dict[str, Any]], key: str) -> Table:
                    "seizures"):  # fmt: skip
         table.add_column(column, justify="left" if column == key.replace("_", " ") else "right")
     for r in rows:
-        table.add_row(str(r[key]), f"{r['controls']:,}", f"{r['hits']:,}", _percent(r["hit_rate"]),
-                      f"{r['revenue_recovered_eur']:,.0f}", f"{r['seizures']:,}")  # fmt: skip
+        table.add_row(Text(str(r[key])), f"{r['controls']:,}", f"{r['hits']:,}",
+                      _percent(r["hit_rate"]), f"{r['revenue_recovered_eur']:,.0f}",
+                      f"{r['seizures']:,}")  # fmt: skip
     return table
 
 
@@ -241,17 +273,16 @@ def kpis(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
 ) -> None:
     """Control KPIs over a period: hit rates, revenue, seizures, capacity, release, AEO burden."""
-    from quaywatch.learning import kpis as measures
+    from quaywatch.services.kpis import compute_kpis
 
-    k = measures.compute(open_store(ctx), utc(period_from), utc(period_to))
+    k = compute_kpis(open_store(ctx), period_from=utc(period_from), period_to=utc(period_to))
     if as_json:
-        typer.echo(measures.to_json(k))
+        typer.echo(json.dumps(k, indent=2, ensure_ascii=False))
         return
-    console.print(
+    _say(
         f"{k['period']['from']} to {k['period']['to']}: {k['controls']:,} controls, "
         f"{k['hits']:,} hits ({_percent(k['hit_rate'])}), €{k['revenue_recovered_eur']:,.0f} "
-        f"recovered, {k['seizures']['count']:,} seizures",
-        highlight=False,
+        f"recovered, {k['seizures']['count']:,} seizures"
     )
     for title, key in (("Hit rate by lane", "lane"), ("By control type", "control_type"),
                        ("By selected_by", "selected_by")):  # fmt: skip
@@ -261,33 +292,31 @@ def kpis(
                    "hits/selection", "revenue EUR"):  # fmt: skip
         profiles.add_column(column, justify="left" if column == "profile" else "right")
     for p in k["profiles"]:
-        profiles.add_row(p["profile"], f"{p['flagged']:,}", f"{p['selections']:,}",
+        profiles.add_row(Text(str(p["profile"])), f"{p['flagged']:,}", f"{p['selections']:,}",
                          f"{p['controls']:,}", f"{p['hits']:,}", _percent(p["hit_rate"]),
                          _percent(p["hits_per_selection"]), f"{p['revenue_recovered_eur']:,.0f}")  # fmt: skip
     console.print(profiles)
     for s in k["seizures"]["by_goods"]:
-        console.print(f"  seized: {s['goods']}: {s['seizures']} × total {s['quantity']:g} "
-                      f"{s['unit']}", highlight=False)  # fmt: skip
+        _say(f"  seized: {s['goods']}: {s['seizures']} × total {s['quantity']:g} {s['unit']}")
     states = k["capacity"]["orders"]
-    console.print("Orders: " + ", ".join(f"{n} {s}" for s, n in states.items()), highlight=False)
+    _say("Orders: " + ", ".join(f"{n} {s}" for s, n in states.items()))
     capacity = Table(title="Capacity use per terminal and shift")
     for column in ("shift start (UTC)", "terminal", "decisions", "selected", "orders", "done",
                    "cancelled", "completion"):  # fmt: skip
         capacity.add_column(column, justify="left" if column == "terminal" else "right")
     for c in k["capacity"]["by_terminal_shift"]:
-        capacity.add_row(c["shift_start"][:16].replace("T", " "), c["terminal"],
+        capacity.add_row(c["shift_start"][:16].replace("T", " "), Text(str(c["terminal"])),
                          str(c["decisions"]), str(c["selected"]), str(c["orders"]),
                          str(c["done"]), str(c["cancelled"]), _percent(c["completion"]))  # fmt: skip
     console.print(capacity)
     for name, label in (("outcome_hours", "order to outcome"), ("release_hours", "order to CUSR")):
         t = k["time_to_release"][name]
         if t["count"]:
-            console.print(f"Time {label}: {t['count']} orders, median {t['median']} h, "
-                          f"mean {t['mean']} h, 90th percentile {t['p90']} h", highlight=False)  # fmt: skip
+            _say(f"Time {label}: {t['count']} orders, median {t['median']} h, mean {t['mean']} h, "
+                 f"90th percentile {t['p90']} h")  # fmt: skip
     a = k["aeo_burden"]
-    console.print(
+    _say(
         f"AEO burden: {_percent(a['aeo']['control_rate'])} of {a['aeo']['consignments']:,} AEO "
         f"consignments controlled vs {_percent(a['non_aeo']['control_rate'])} of "
-        f"{a['non_aeo']['consignments']:,} others (ratio {a['ratio']})",
-        highlight=False,
+        f"{a['non_aeo']['consignments']:,} others (ratio {a['ratio']})"
     )

@@ -1,62 +1,117 @@
-"""``quaywatch demo`` (a port day, end to end) and ``quaywatch generate`` (synthetic traffic)."""
+"""``quaywatch demo`` (the engine, end to end) and ``quaywatch generate`` (synthetic traffic).
+
+Thin adapters over ``services.demo``: they call one service and print its result.
+"""
 
 from __future__ import annotations
 
-import tempfile
-from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from quaywatch.cli.context import console, get_settings, open_store
-from quaywatch.cli.intake import ingest_paths, print_store, print_summaries
-from quaywatch.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from quaywatch.services.demo import DemoResult
 
 
 def demo(
     ctx: typer.Context,
-    count: Annotated[int, typer.Option(help="Consignments in the port day.")] = 2_000,
-    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same day.")] = 7,
-    out: Annotated[Path | None, typer.Option(help="Keep the generated files here.")] = None,
+    count: Annotated[int, typer.Option(help="Consignments lodged each day.")] = 2_000,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same days.")] = 7,
+    out: Annotated[
+        Path | None, typer.Option(help="Keep the generated files and models here.")
+    ] = None,
 ) -> None:
-    """Generate a port day at Antwerp-Bruges, import it, show what was stored and what it hid.
+    """Show what quaywatch does on six generated days at Antwerp-Bruges, in about a minute.
 
-    The day comes from the synthetic traffic generator with a 1 % noisy feed (so the quarantine
-    has work), its container events, the results of the legacy controls made on it, and fraud
-    patterns whose ground truth only the evaluation reads.
+    Generates the days (with a 1 % noisy feed, container events and the results of the legacy
+    controls), imports them, trains the models on the legacy controls of the first five days,
+    activates the starter risk profiles, assesses the last day, selects controls within
+    capacity, and measures the assessments against the day's ground truth, which only the
+    evaluation reads.
     """
-    from quaywatch.audit import chain
-    from quaywatch.learning import report as evaluation_report
-    from quaywatch.learning.dataset import consignments_with_truth, load_truth
-    from quaywatch.learning.evaluate import evaluate
-    from quaywatch.synth import traffic
+    from quaywatch.services.demo import run_demo
 
     settings = get_settings(ctx)
-    store = open_store(ctx)
-    directory = out or Path(tempfile.mkdtemp(prefix="quaywatch-demo-"))
-    day = traffic.generate(directory, days=1, per_day=count, seed=seed, noise=0.01)
+    result = run_demo(
+        open_store(ctx), out=out, count=count, seed=seed,
+        capacity_pct=settings.control_capacity_pct, actor=settings.actor,
+    )  # fmt: skip
+    print_demo(result)
+
+
+def print_demo(result: DemoResult) -> None:
+    """The demo's story: imports, model, worklist, audit, detection figures."""
+    from quaywatch.learning import report as evaluation_report
+
     console.print(
-        f"Generated {day.consignments:,} consignments and {day.events:,} container events "
-        f"in {directory}",
+        f"Generated {result.days} days: {result.consignments:,} consignments, "
+        f"{result.events:,} container events and {result.legacy_controls:,} legacy control "
+        f"results in {result.out}",
+        markup=False,
         highlight=False,
     )
-    files = [*day.consignment_files, *day.event_files, *day.outcome_files]
-    print_summaries(ingest_paths(store, settings, files, None))
-    print_store(store)
-    with store.reading() as conn:
-        result = chain.verify(conn)
+    imports = Table(title="Import")
+    for column in ("kind", "files", "read", "new", "unchanged", "quarantined"):
+        imports.add_column(column, justify="left" if column == "kind" else "right")
+    for t in result.import_totals:
+        imports.add_row(t.kind, f"{t.files:,}", f"{t.read:,}", f"{t.new:,}", f"{t.unchanged:,}",
+                        f"{t.quarantined:,}")  # fmt: skip
+    console.print(imports)
+    rejected = [(s.source, r) for s in result.imports for r in s.rejected][:5]
+    for source, r in rejected:
+        where = ", ".join(x for x in (Path(source).name, r.location, r.record_id, r.field) if x)
+        console.print(f"  quarantined {where}: {r.reason}", markup=False, highlight=False)
+    if rejected:
+        console.print("  ... every quarantined record: quaywatch quarantine list")
+    m = result.model_metrics
     console.print(
-        f"Audit trail verified: {result.events} events, head {result.head_seq}:{result.head_hash}"
+        f"Trained {result.model_version} on {m['labelled']:,} controlled consignments "
+        f"({m['hits']:,} hits) lodged before {result.assessed_day}; held out {m['held_out']:,}: "
+        f"AUC {m['held_out_auc']:.3f}. Saved in {result.model_folder}.",
+        markup=False,
+        highlight=False,
     )
-    stored = consignments_with_truth(store, load_truth(day.truth))
-    report = evaluate(stored, [], capacity_pct=settings.control_capacity_pct)
-    console.print(evaluation_report.render_table(report))
     console.print(
-        "The ground truth above is what a customs administration never sees; quaywatch uses it "
-        "only to measure detection. Next: quaywatch evaluate --truth "
-        f"{day.truth} --split {day.consignment_files[0].stem}",
+        f"Active risk profiles: {', '.join(result.profiles)}", markup=False, highlight=False
+    )
+    c = result.selection_counts
+    console.print(
+        f"Assessed {result.assessed:,} consignments lodged on {result.assessed_day}; selected "
+        f"{c['selected']:,} controls ({c['by_rule']:,} by rule, {c['by_random']:,} random, "
+        f"{c['by_model']:,} by the model) within the capacity file sized to this traffic.",
+        markup=False,
+        highlight=False,
+    )
+    table = Table(title=f"Worklist: highest {len(result.worklist)} scores")
+    for column in ("consignment", "score", "revenue at stake", "lane", "control", "reasons"):
+        table.add_column(
+            column, justify="right" if column in ("score", "revenue at stake") else "left"
+        )
+    for row in result.worklist:
+        table.add_row(
+            Text(f"{row.consignment_id} v{row.version}"), f"{row.score:.1f}",
+            f"€{row.revenue_at_stake_eur:,.0f}", Text(row.lane), Text(row.control_type or "-"),
+            Text("; ".join(row.reasons)),
+        )  # fmt: skip
+    console.print(table)
+    a = result.audit
+    console.print(
+        f"Audit trail verified: {a.events} events, head {a.head_seq}:{a.head_hash}",
+        markup=False,
+        highlight=False,
+    )
+    console.print(evaluation_report.render_table(result.evaluation))
+    console.print(
+        "model is the fraud model alone; combined adds the starter profiles, anomalies, "
+        "screening and the party graph. The ground truth is what a customs administration "
+        "never sees; quaywatch reads it only to measure detection. Next: quaywatch evaluate "
+        f"--truth {result.truth} --split {result.assessed_day} --model {result.model_folder}",
+        markup=False,
         highlight=False,
     )
 
@@ -76,17 +131,13 @@ def generate(
     ] = 0.4,
 ) -> None:
     """Generate synthetic port traffic with injected fraud patterns and its ground truth."""
-    try:
-        first_day = date.fromisoformat(start)
-    except ValueError:
-        raise ConfigurationError(f"--start {start!r} is not a date (YYYY-MM-DD)") from None
-    from quaywatch.synth import traffic
+    from quaywatch.services.demo import generate_traffic
 
-    result = traffic.generate(
-        out, days=days, per_day=per_day, seed=seed, start=first_day, port_of_discharge=port,
+    result = generate_traffic(
+        out, days=days, per_day=per_day, seed=seed, start=start, port_of_discharge=port,
         noise=noise, watchlist_share=watchlist_share,
     )  # fmt: skip
-    table = Table(title=f"Generated traffic in {out}")
+    table = Table(title=Text(f"Generated traffic in {out}"))
     table.add_column("pattern")
     table.add_column("consignments", justify="right")
     table.add_column("share", justify="right")
@@ -97,5 +148,6 @@ def generate(
     console.print(
         f"{result.goods_items:,} goods items in {len(result.consignment_files)} consignment files, "
         f"{result.events:,} container events; ground truth in {result.truth}",
+        markup=False,
         highlight=False,
     )

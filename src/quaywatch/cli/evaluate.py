@@ -1,4 +1,7 @@
-"""``quaywatch evaluate`` (detection against ground truth) and ``quaywatch benchmark kcs``."""
+"""``quaywatch evaluate`` (detection against ground truth) and ``quaywatch benchmark kcs``.
+
+Thin adapters over ``services.evaluation``; ``kcs_table`` renders the benchmark report.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +22,6 @@ from quaywatch.cli.context import (
     sub_app,
     utc,
 )
-from quaywatch.errors import ConfigurationError, InputError
 
 benchmark_app = sub_app("Public benchmarks.")
 
@@ -62,38 +64,14 @@ def evaluate_command(
     the model's assessments too, using only the control outcomes known before --split.
     """
     from quaywatch.learning import report as evaluation_report
-    from quaywatch.learning.dataset import consignments_with_truth, load_truth
-    from quaywatch.learning.evaluate import ScoreColumn, evaluate, time_split
-    from quaywatch.services.evaluation import model_scores
+    from quaywatch.services.evaluation import evaluate_detection
 
     settings = get_settings(ctx)
-    capacity = settings.control_capacity_pct if capacity_pct is None else capacity_pct
-    if not 0 < capacity <= 100:
-        raise ConfigurationError(f"--capacity-pct must be above 0 and at most 100, got {capacity}")
-    split_at = utc(split)
-    known = load_truth(truth)
-    stored = consignments_with_truth(open_store(ctx), known)
-    _, test = time_split(stored, split_at)
-    if test.is_empty():
-        raise InputError(
-            f"no stored consignment was lodged at or after {split_at.isoformat()} "
-            f"({stored.height} stored in all)"
-        )
-    scorers = []
-    if model is not None:
-        test = test.join(
-            model_scores(open_store(ctx), model, split_at),
-            on=["consignment_id", "version"],
-            how="left",
-        )
-        scorers.append(ScoreColumn("model", calibrated=True))
-        if test.get_column("rules").fill_null(0.0).abs().max() or 0.0 > 0:
-            # Profiles, anomalies, screening or the graph found something: show them apart
-            # and combined with the model, side by side.
-            scorers += [ScoreColumn("rules"), ScoreColumn("combined", calibrated=True)]
-        else:
-            test = test.drop("rules", "combined")
-    result = evaluate(test, scorers, capacity_pct=capacity)
+    result = evaluate_detection(
+        open_store(ctx), truth_path=truth, split_at=utc(split),
+        capacity_pct=settings.control_capacity_pct if capacity_pct is None else capacity_pct,
+        model_path=model,
+    )  # fmt: skip
     if as_json:
         typer.echo(evaluation_report.to_json(result))
     else:
@@ -101,10 +79,10 @@ def evaluate_command(
     written = errors if as_json else console
     if report:
         evaluation_report.write_json(result, report)
-        written.print(f"report written to {report}", highlight=False)
+        written.print(f"report written to {report}", markup=False, highlight=False)
     if html:
         evaluation_report.write_html(result, html)
-        written.print(f"HTML report written to {html}", highlight=False)
+        written.print(f"HTML report written to {html}", markup=False, highlight=False)
 
 
 @benchmark_app.command("kcs")
@@ -116,13 +94,15 @@ def benchmark_kcs(
     ] = None,
 ) -> None:
     """Train on the KCS train split, stop early on valid, report on test (AUC, precision@n)."""
-    from quaywatch.learning import kcs_run  # lightgbm loads only for this command
+    from quaywatch.services.evaluation import run_kcs_benchmark
 
-    report = kcs_run.run(data, sample=sample)
+    report = run_kcs_benchmark(data, sample=sample)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(report, indent=2), encoding="utf-8")
     console.print(kcs_table(report))
-    console.print(f"report written to {output} ({report['seconds']} s)", highlight=False)
+    console.print(
+        f"report written to {output} ({report['seconds']} s)", markup=False, highlight=False
+    )
 
 
 def kcs_table(report: dict[str, Any]) -> Table:

@@ -1,59 +1,33 @@
-"""``quaywatch ingest`` and ``quaywatch quarantine``: files in, and what could not be stored."""
+"""``quaywatch ingest`` and ``quaywatch quarantine``: files in, and what could not be stored.
+
+Thin adapters over ``services.intake``; ``print_summaries`` and ``print_counts`` render its
+results (the demo prints them too).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-)
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from quaywatch.cli.context import console, errors, get_settings, open_store, sub_app
 from quaywatch.domain.vocabulary import RecordKind
-from quaywatch.errors import ConfigurationError
+from quaywatch.errors import InputError
 
 if TYPE_CHECKING:
-    from quaywatch.config import Settings
     from quaywatch.intake.pipeline import ImportSummary
-    from quaywatch.store.store import Store
 
 quarantine_app = sub_app("Records intake could not store.")
 
 
-def ingest_paths(
-    store: Store, settings: Settings, paths: list[Path], kind: RecordKind | None
-) -> list[ImportSummary]:
-    from quaywatch.intake.pipeline import ingest_file
-
-    summaries = []
-    with Progress(
-        TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
-        console=errors, transient=True,
-    ) as bar:  # fmt: skip
-        for path in paths:
-            task = bar.add_task(path.name, total=path.stat().st_size if path.is_file() else None)
-
-            def advance(done: int, total: int, task: TaskID = task) -> None:
-                bar.update(task, completed=done, total=total)
-
-            summaries.append(
-                ingest_file(
-                    store, path, kind=kind, batch_size=settings.batch_size, actor=settings.actor,
-                    progress=advance,
-                )
-            )  # fmt: skip
-    return summaries
-
-
-def print_summaries(summaries: list[ImportSummary]) -> None:
+def print_summaries(summaries: Iterable[ImportSummary]) -> None:
+    """The import table, then the first few quarantined records of each file."""
+    summaries = list(summaries)
     table = Table(title="Import")
     for column in ("file", "kind", "read", "new", "unchanged", "quarantined", "resolved"):
         left = column in ("file", "kind")
@@ -62,27 +36,31 @@ def print_summaries(summaries: list[ImportSummary]) -> None:
         quarantined = f"{s.quarantined}" + (
             f" ({s.already_quarantined} already)" if s.already_quarantined else ""
         )
-        table.add_row(Path(s.source).name, s.kind.value, str(s.read), str(s.new), str(s.unchanged),
-                      quarantined, str(s.resolved))  # fmt: skip
+        table.add_row(Text(Path(s.source).name), s.kind.value, str(s.read), str(s.new),
+                      str(s.unchanged), quarantined, str(s.resolved))  # fmt: skip
     console.print(table)
     for s in summaries:
+        name = Path(s.source).name
         for r in s.rejected[:5]:
             where = ", ".join(x for x in (r.location, r.record_id, r.field) if x)
             console.print(
-                f"  [yellow]quarantined[/] {Path(s.source).name} {where}: {r.reason}",
+                f"  [yellow]quarantined[/] {escape(name)} {escape(where)}: {escape(r.reason)}",
                 highlight=False,
             )
         if s.quarantined > 5:
             console.print(
-                f"  ... {s.quarantined - 5} more in {Path(s.source).name}: quaywatch quarantine list"
+                f"  ... {s.quarantined - 5} more in {name}: quaywatch quarantine list",
+                markup=False,
+                highlight=False,
             )
 
 
-def print_store(store: Store) -> None:
+def print_counts(counts: Mapping[str, int]) -> None:
+    """Rows per table."""
     table = Table(title="Store")
     table.add_column("table")
     table.add_column("rows", justify="right")
-    for name, count in store.counts().items():
+    for name, count in counts.items():
         table.add_row(name, str(count))
     console.print(table)
 
@@ -97,9 +75,35 @@ def ingest(
     ] = None,
 ) -> None:
     """Import consignments and container events; bad records go to quarantine."""
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TaskID,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    from quaywatch.services.intake import ingest_files
+
     settings = get_settings(ctx)
     store = open_store(ctx)
-    print_summaries(ingest_paths(store, settings, paths, kind))
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
+        console=errors, transient=True,
+    ) as bar:  # fmt: skip
+        tasks: dict[Path, TaskID] = {}
+
+        def advance(path: Path, done: int, total: int) -> None:
+            if path not in tasks:
+                tasks[path] = bar.add_task(escape(path.name), total=total)
+            bar.update(tasks[path], completed=done, total=total)
+
+        summaries = ingest_files(
+            store, paths, kind=kind, batch_size=settings.batch_size, actor=settings.actor,
+            progress=advance,
+        )  # fmt: skip
+    print_summaries(summaries)
 
 
 @quarantine_app.command("list")
@@ -109,34 +113,38 @@ def quarantine_list(
     limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 50,
 ) -> None:
     """Quarantined records with their reasons."""
-    from quaywatch.intake import quarantine
+    from quaywatch.services.intake import list_quarantine
 
-    rows = quarantine.list_entries(
-        open_store(ctx), status=None if status == "all" else status, limit=limit
-    )
+    entries = list_quarantine(open_store(ctx), status=status, limit=limit)
     table = Table()
     for column in ("id", "status", "source", "location", "record", "field", "reason"):
         table.add_column(column)
-    for r in rows:
-        table.add_row(str(r.quarantine_id), r.status, Path(r.source).name, r.location,
-                      r.record_id or "", r.field or "", r.reason)  # fmt: skip
+    for e in entries:
+        table.add_row(
+            str(e.quarantine_id), e.status, Text(Path(e.source).name), Text(e.location),
+            Text(e.record_id or ""), Text(e.field or ""), Text(e.reason),
+        )  # fmt: skip
     console.print(table)
 
 
 @quarantine_app.command("show")
 def quarantine_show(ctx: typer.Context, quarantine_id: Annotated[int, typer.Argument()]) -> None:
     """One quarantined record: every problem, and the record as read (JSON, ready to edit)."""
-    from quaywatch.intake import quarantine
+    from quaywatch.services.intake import get_quarantine
 
-    r = quarantine.get_entry(open_store(ctx), quarantine_id)
+    e = get_quarantine(open_store(ctx), quarantine_id)
     console.print(
-        f"[bold]quarantine {r.quarantine_id}[/] ({r.status}) {r.kind} from {r.source}, {r.location}"
+        f"[bold]quarantine {e.quarantine_id}[/] ({e.status}) {escape(e.kind)} from "
+        f"{escape(e.source)}, {escape(e.location)}"
     )
-    if r.record_id:
-        console.print(f"record {r.record_id}", highlight=False)
-    for field, reason in r.errors:
-        console.print(f"  {field or '(record)'}: {reason}", highlight=False)
-    console.print_json(r.raw) if r.raw.startswith(("{", "[")) else console.print(r.raw)
+    if e.record_id:
+        console.print(f"record {e.record_id}", markup=False, highlight=False)
+    for field, reason in e.errors:
+        console.print(f"  {field or '(record)'}: {reason}", markup=False, highlight=False)
+    if e.raw.startswith(("{", "[")):
+        console.print_json(e.raw)  # JSON rendering: values are never read as markup
+    else:
+        console.print(e.raw, markup=False, highlight=False)
 
 
 @quarantine_app.command("retry")
@@ -149,20 +157,23 @@ def quarantine_retry(
     ] = None,
 ) -> None:
     """Check and store quarantined records again, as they are or as corrected."""
-    from quaywatch.intake import quarantine
+    from quaywatch.services.intake import retry_quarantine
 
-    if record is not None and len(quarantine_ids) != 1:
-        raise ConfigurationError("--record corrects exactly one quarantine entry")
     settings = get_settings(ctx)
-    store = open_store(ctx)
-    text = record.read_text("utf-8") if record else None
-    failed = 0
-    for qid in quarantine_ids:
-        result = quarantine.retry(store, qid, record=text, actor=settings.actor)
-        if result.stored:
+    try:
+        text = record.read_text("utf-8") if record else None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read the corrected record: {exc}", source=str(record)) from None
+    result = retry_quarantine(
+        open_store(ctx), quarantine_ids, record_text=text, actor=settings.actor
+    )
+    for outcome in result.outcomes:
+        qid = outcome.quarantine_id
+        if outcome.stored:
             console.print(f"quarantine {qid}: stored, entry resolved")
         else:
-            failed += 1
-            console.print(f"quarantine {qid}: still invalid: {result.reason}", highlight=False)
-    if failed:
+            console.print(
+                f"quarantine {qid}: still invalid: {outcome.reason}", markup=False, highlight=False
+            )
+    if result.failed:
         raise typer.Exit(1)

@@ -1,5 +1,6 @@
 """CLI commands of the learning loop: ``quaywatch retrain`` and ``quaywatch drift``.
 
+Each reads its options, calls one function of ``services.learning`` and prints the result.
 Kept apart from ``app.py`` so that each file stays readable; ``app.py`` registers them. See
 ``docs/learning-loop.md``.
 """
@@ -7,18 +8,17 @@ Kept apart from ``app.py`` so that each file stays readable; ``app.py`` register
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from quaywatch.cli.context import DATE_FORMATS, console, get_settings, open_store, utc
 from quaywatch.learning.options import MAX_WEIGHT, Criterion, Weighting
-
-#: Default evaluation window of ``retrain``: the last four weeks before ``--to``.
-EVALUATION_DAYS = 28
 
 
 def _number(value: float | None, spec: str) -> str:
@@ -63,26 +63,25 @@ def retrain(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Train a challenger with bias correction; promote it only if it beats the current model."""
-    from quaywatch.learning import retrain as cycle
+    from quaywatch.services import learning
 
     settings = get_settings(ctx)
-    store = open_store(ctx)
-    end = utc(to) if to else datetime.now(UTC)
-    start = utc(until) if until else end - timedelta(days=EVALUATION_DAYS)
-    result = cycle.retrain(
-        store, models=models or settings.model_dir, until=start, to=end,
-        capacity_pct=settings.control_capacity_pct, actor=settings.actor, weighting=weighting,
-        max_weight=max_weight, criterion=criterion, promote=promote, force=force,
+    result = learning.retrain(
+        open_store(ctx), models=models or settings.model_dir,
+        capacity_pct=settings.control_capacity_pct, until=utc(until) if until else None,
+        to=utc(to) if to else None, weighting=weighting, max_weight=max_weight,
+        criterion=criterion, promote=promote, force=force, actor=settings.actor,
     )  # fmt: skip
     if as_json:
         console.print_json(json.dumps(result.to_dict()))
         return
-    c, m = result.comparison, result.challenger.metrics
+    c, m = result.comparison, result.challenger_metrics
     console.print(
-        f"Challenger {result.challenger.version}: {m['labelled']:,} controlled consignments "
+        f"Challenger {result.challenger_version}: {m['labelled']:,} controlled consignments "
         f"({m['hits']:,} hits), weighting {m['weighting']}"
         + (f", effective size {m['effective_size']:,}" if "effective_size" in m else "")
         + f". Champion: {result.champion_version or 'none'}.",
+        markup=False,
         highlight=False,
     )
     console.print(
@@ -118,7 +117,7 @@ def retrain(
         )  # fmt: skip
     console.print(table)
     verdict = "PROMOTED (now current)" if result.promoted else "KEPT the champion"
-    console.print(f"{verdict}: {result.decision.reason}.", highlight=False)
+    console.print(f"{verdict}: {result.decision.reason}.", markup=False, highlight=False)
 
 
 def drift(
@@ -150,37 +149,34 @@ def drift(
     ] = False,
 ) -> None:
     """Population stability of the model features and scores: reference against recent window."""
-    from quaywatch.learning import drift as monitor
-    from quaywatch.learning.retrain import current_version
-    from quaywatch.risk.bundle import RiskModel
+    from quaywatch.services import learning
 
     settings = get_settings(ctx)
-    store = open_store(ctx)
-    folder = models or settings.model_dir
-    model = RiskModel.load(folder) if current_version(folder) else None
-    report = monitor.drift_report(
-        store, reference=(utc(reference_from), utc(reference_to)),
-        recent=(utc(from_), utc(to)), model=model, track_records=history,
+    found = learning.drift(
+        open_store(ctx), reference_from=utc(reference_from), reference_to=utc(reference_to),
+        recent_from=utc(from_), recent_to=utc(to), models=models or settings.model_dir,
+        track_records=history, actor=settings.actor,
     )  # fmt: skip
-    monitor.record(store, report, actor=settings.actor)
     if as_json:
-        console.print_json(json.dumps(report.to_dict()))
+        console.print_json(json.dumps(found.to_dict()))
         return
+    report = found.report
     table = Table(title="Population stability index, recent against reference")
     for column in ("feature", "kind", "PSI", "level"):
         table.add_column(column, justify="right" if column == "PSI" else "left")
     colour = {"stable": "green", "watch": "yellow", "alert": "bold red"}
     for d in report.drifts:
-        table.add_row(d.name, d.kind, f"{d.psi:.3f}", f"[{colour[d.level]}]{d.level}[/]")
+        table.add_row(Text(d.name), d.kind, f"{d.psi:.3f}", f"[{colour[d.level]}]{d.level}[/]")
     console.print(table)
     for note in report.notes:
-        console.print(f"note: {note}", highlight=False)
+        console.print(f"note: {note}", markup=False, highlight=False)
     alerts = report.alerts()
     if alerts:
-        names = ", ".join(d.name for d in alerts)
+        names = escape(", ".join(d.name for d in alerts))
+        recorded = "Recorded in the audit log" if found.alert_recorded else "Not recorded"
         console.print(
             f"[bold red]ALERT[/]: {len(alerts)} distributions moved (PSI > "
-            f"{monitor.ALERT_AT}): {names}. Recorded in the audit log; see docs/learning-loop.md.",
+            f"{learning.ALERT_AT}): {names}. {recorded}; see docs/learning-loop.md.",
             highlight=False,
         )
     else:

@@ -2,7 +2,8 @@
 
 The workflow the guide (``docs/profiles.md``) walks through: ``validate`` a file as it is
 written, ``test`` it on past traffic, ``load`` it as a draft, ``activate`` it, ``retire`` it
-when it has served. ``app.py`` registers this sub-app as ``profiles``.
+when it has served. ``app.py`` registers this sub-app as ``profiles``. Each command calls one
+service of ``quaywatch.services.profiles`` and prints its result.
 """
 
 from __future__ import annotations
@@ -13,17 +14,9 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
-from quaywatch.cli.context import (
-    DATE_FORMATS,
-    console,
-    errors,
-    get_settings,
-    open_store,
-    sub_app,
-    utc,
-)
-from quaywatch.errors import ModelError, QuaywatchError
+from quaywatch.cli.context import DATE_FORMATS, console, errors, get_settings, open_store, sub_app
 
 app = sub_app("Analysts' risk profiles (YAML rules).")
 
@@ -37,31 +30,29 @@ def _percent(value: float | None) -> str:
 @app.command()
 def validate(files: Files) -> None:
     """Check profile files: every error with its file, line and reason; exit 2 if any."""
-    from quaywatch.risk.profiles import loader
+    from quaywatch.services.profiles import validate_profiles
 
-    failed = 0
-    for path in files:
-        try:
-            p = loader.read(path)
-        except QuaywatchError as exc:
-            failed += 1
-            errors.print(f"[bold red]invalid:[/] {exc.message}", highlight=False, soft_wrap=True)
-            continue
-        console.print(f"ok {path}: {p.id} v{p.version} — {p.description}", highlight=False)
-    if failed:
+    result = validate_profiles(files)
+    for check in result.files:
+        if check.ok:
+            console.print(f"ok {check.file}: {check.profile_id} v{check.version} — "
+                          f"{check.description}", markup=False, highlight=False)  # fmt: skip
+        else:
+            errors.print("[bold red]invalid:[/] ", end="")
+            errors.print(check.error, markup=False, highlight=False, soft_wrap=True)
+    if result.failed:
         raise typer.Exit(2)
 
 
 @app.command()
 def load(ctx: typer.Context, files: Files) -> None:
     """Store profile files as drafts (all or none); loading a file again changes nothing."""
-    from quaywatch.risk.profiles import loader, registry
+    from quaywatch.services.profiles import load_profiles
 
-    profiles = [loader.read(path) for path in files]
-    done = registry.load(open_store(ctx), profiles, actor=get_settings(ctx).actor)
-    for item in done:
+    for item in load_profiles(open_store(ctx), files, actor=get_settings(ctx).actor):
         what = "loaded as draft" if item.new else f"already stored ({item.status})"
-        console.print(f"{item.profile_id} v{item.version}: {what}", highlight=False)
+        console.print(f"{item.profile_id} v{item.version}: {what}", markup=False,
+                      highlight=False)  # fmt: skip
 
 
 @app.command("test")
@@ -79,59 +70,48 @@ def test_command(
     show: Annotated[int, typer.Option(help="Hits to show per profile.")] = 5,
 ) -> None:
     """Run profiles over stored traffic: hits, share of traffic, hit rate of their controls."""
-    from quaywatch.risk.bundle import RiskModel
-    from quaywatch.risk.profiles import loader, trial
-    from quaywatch.risk.profiles.apply import ProfileSet
+    from quaywatch.services.profiles import trial_profiles
 
-    profiles = ProfileSet.of(loader.read(path) for path in files)
-    settings = get_settings(ctx)
-    try:
-        reference = RiskModel.load(settings.model_dir).reference
-    except ModelError:
-        reference = None  # no trained model yet: the trial fits its own reference
-    data = trial.trial_frame(open_store(ctx), since=utc(since),
-                             until=utc(until) if until else None, reference=reference)  # fmt: skip
-    report = trial.trial(profiles, data)
+    result = trial_profiles(open_store(ctx), files, since=since, until=until,
+                            model_dir=get_settings(ctx).model_dir, examples=show)  # fmt: skip
     table = Table(
-        title=f"Profiles on {data.frame.height:,} consignments lodged from {since:%Y-%m-%d}"
+        title=f"Profiles on {result.consignments:,} consignments lodged from "
+        f"{result.since:%Y-%m-%d}"
     )
     for column in ("profile", "hits", "traffic", "controlled", "found", "hit rate", "overall",
                    "lift"):  # fmt: skip
         left = column == "profile"  # the id stays on one line; numbers give way
         table.add_column(column, justify="left" if left else "right", no_wrap=left)
-    for row in report.iter_rows(named=True):
+    for row in result.profiles:
         table.add_row(
-            row["profile"], f"{row['hits']:,}", _percent(row["traffic_share"]),
-            f"{row['controlled_hits']:,}", f"{row['found']:,}", _percent(row["hit_rate"]),
-            _percent(row["overall_hit_rate"]),
-            "-" if row["lift"] is None else f"{row['lift']:.1f}×",
+            Text(f"{row.profile_id} v{row.version}"), f"{row.hits:,}",
+            _percent(row.traffic_share), f"{row.controlled_hits:,}", f"{row.found:,}",
+            _percent(row.hit_rate), _percent(row.overall_hit_rate),
+            "-" if row.lift is None else f"{row.lift:.1f}×",
         )  # fmt: skip
     console.print(table)
-    console.print(f"Value ratios use {data.reference_note}.", highlight=False)
-    found = profiles.apply(data.frame)
-    for p in profiles.profiles:
-        for row in found.filter(code=p.code).head(show).iter_rows(named=True):
-            console.print(f"  {p.id}: {row['consignment_id']} v{row['version']}: {row['text']}",
-                          highlight=False, soft_wrap=True)  # fmt: skip
+    console.print(f"Value ratios use {result.reference_note}.", markup=False, highlight=False)
+    for hit in result.examples:
+        console.print(f"  {hit.profile_id}: {hit.consignment_id} v{hit.version}: {hit.reason}",
+                      markup=False, highlight=False, soft_wrap=True)  # fmt: skip
 
 
 @app.command("list")
 def list_command(ctx: typer.Context) -> None:
     """Every stored profile version with its status."""
-    from quaywatch.risk.profiles import registry
+    from quaywatch.services.profiles import list_profiles
 
-    rows = registry.listing(open_store(ctx))
     table = Table(title="Risk profiles")
     for column in ("id", "version", "status", "owner", "valid", "description", "changed"):
         table.add_column(column, justify="right" if column == "version" else "left",
                          no_wrap=column in ("id", "version", "status"))  # fmt: skip
-    for row in rows.iter_rows(named=True):
-        start = f"{row['valid_from']:%Y-%m-%d}" if row["valid_from"] else "…"
-        end = f"{row['valid_to']:%Y-%m-%d}" if row["valid_to"] else "…"
+    for row in list_profiles(open_store(ctx)):
+        start = f"{row.valid_from:%Y-%m-%d}" if row.valid_from else "…"
+        end = f"{row.valid_to:%Y-%m-%d}" if row.valid_to else "…"
         table.add_row(
-            row["profile_id"], str(row["version"]), row["status"], row["owner"],
-            f"{start} – {end}", row["description"],
-            f"{row['changed_at']:%Y-%m-%d %H:%M} by {row['changed_by']}",
+            Text(row.profile_id), str(row.version), Text(row.status), Text(row.owner),
+            f"{start} – {end}", Text(row.description),
+            Text(f"{row.changed_at:%Y-%m-%d %H:%M} by {row.changed_by}"),
         )  # fmt: skip
     console.print(table)
 
@@ -143,11 +123,12 @@ def activate(
     version: Annotated[int | None, typer.Option(help="Version (default: the highest).")] = None,
 ) -> None:
     """Put a profile version in force; the version in force until now is retired."""
-    from quaywatch.risk.profiles import registry
+    from quaywatch.services.profiles import activate_profile
 
-    chosen = registry.activate(open_store(ctx), profile_id, actor=get_settings(ctx).actor,
-                               version=version)  # fmt: skip
-    console.print(f"{profile_id} v{chosen} is active", highlight=False)
+    done = activate_profile(open_store(ctx), profile_id, version=version,
+                            actor=get_settings(ctx).actor)  # fmt: skip
+    console.print(f"{done.profile_id} v{done.versions[0]} is active", markup=False,
+                  highlight=False)  # fmt: skip
 
 
 @app.command()
@@ -156,7 +137,8 @@ def retire(
     profile_id: Annotated[str, typer.Argument(metavar="ID", show_default=False)],
 ) -> None:
     """Take a profile out of force."""
-    from quaywatch.risk.profiles import registry
+    from quaywatch.services.profiles import retire_profile
 
-    versions = registry.retire(open_store(ctx), profile_id, actor=get_settings(ctx).actor)
-    console.print(f"{profile_id} v{', v'.join(map(str, versions))} retired", highlight=False)
+    done = retire_profile(open_store(ctx), profile_id, actor=get_settings(ctx).actor)
+    console.print(f"{done.profile_id} v{', v'.join(map(str, done.versions))} retired",
+                  markup=False, highlight=False)  # fmt: skip

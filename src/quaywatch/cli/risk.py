@@ -1,19 +1,21 @@
 """CLI commands of the risk engine: ``quaywatch train`` and ``quaywatch score``.
 
-Kept apart from ``app.py`` so that each file stays readable; ``app.py`` registers them. Both
-load LightGBM only when run.
+Kept apart from ``app.py`` so that each file stays readable; ``app.py`` registers them. Each
+reads its options, calls one service of ``quaywatch.services.risk`` and prints its result; the
+service (and LightGBM) is loaded only when the command runs.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
-from quaywatch.cli.context import DATE_FORMATS, console, get_settings, open_store, utc
+from quaywatch.cli.context import DATE_FORMATS, console, get_settings, open_store
 
 
 def train(
@@ -30,31 +32,21 @@ def train(
     ] = None,
 ) -> None:
     """Train the fraud and revenue models on the controlled consignments and their outcomes."""
-    from quaywatch.audit import chain
-    from quaywatch.learning import train as training
-    from quaywatch.store import reads
+    from quaywatch.services.risk import train_models
 
     settings = get_settings(ctx)
-    store = open_store(ctx)
-    moment = utc(until) if until else datetime.now(UTC)
-    items = reads.goods_item_rows(store, lodged_before=moment)
-    outcomes = reads.control_outcomes(store, known_before=moment)
-    model = training.fit(items, outcomes, until=moment, capacity_pct=settings.control_capacity_pct)
-    folder = model.save(models or settings.model_dir)
-    model.compile()  # for large scoring runs; kept in the model's folder
-    m = model.metrics
+    result = train_models(
+        open_store(ctx), until=until, model_dir=models or settings.model_dir,
+        capacity_pct=settings.control_capacity_pct, actor=settings.actor,
+    )  # fmt: skip
     console.print(
-        f"Trained {model.version} on {m['labelled']:,} controlled consignments ({m['hits']:,} "
-        f"hits) lodged {m['training_window'][0][:10]} to {m['training_window'][1][:10]}; "
-        f"held out {m['held_out']:,}: AUC {m['held_out_auc']:.3f}, precision at capacity "
-        f"{m['held_out_precision_at_capacity']:.1%}. Saved in {folder} (now current).",
-        highlight=False,
-    )
-    with store.transaction() as conn:
-        chain.append(
-            conn, actor=settings.actor, action="train", object_type="model",
-            object_id=model.version, details={"until": moment.isoformat(), **m},
-        )  # fmt: skip
+        f"Trained {result.version} on {result.labelled:,} controlled consignments "
+        f"({result.hits:,} hits) lodged {result.window_start:%Y-%m-%d} to "
+        f"{result.window_end:%Y-%m-%d}; held out {result.held_out:,}: AUC "
+        f"{result.held_out_auc:.3f}, precision at capacity "
+        f"{result.held_out_precision_at_capacity:.1%}. Saved in {result.folder} (now current).",
+        markup=False, highlight=False,
+    )  # fmt: skip
 
 
 def score(
@@ -84,39 +76,32 @@ def score(
     ] = None,
 ) -> None:
     """Assess stored consignments with the current model; store score, revenue and reasons."""
-    from quaywatch.risk import engine, explain
-    from quaywatch.risk.bundle import RiskModel
+    from quaywatch.services.risk import score_period
 
     settings = get_settings(ctx)
-    store = open_store(ctx)
-    model = RiskModel.load(model_path or settings.model_dir)
-    run = engine.score_store(
-        store, model, now=utc(at) if at else datetime.now(UTC),
-        since=utc(since) if since else None,
-        rescore=rescore, actor=settings.actor,
-        explain_rows=engine.Explain.ALL if explain_all else engine.Explain.AUTO,
+    result = score_period(
+        open_store(ctx), model_path=model_path or settings.model_dir, at=at, since=since,
+        rescore=rescore, explain_all=explain_all, top=top, actor=settings.actor,
     )  # fmt: skip
     console.print(
-        f"Scoring run {run.run_id}: {run.assessed:,} consignments assessed with {model.version}, "
-        f"{run.explained:,} at or above the review probability {model.review_probability:.3f} "
-        "explained.",
-        highlight=False,
-    )
-    if not run.assessed:
+        f"Scoring run {result.run_id}: {result.assessed:,} consignments assessed with "
+        f"{result.model_version}, {result.explained:,} at or above the review probability "
+        f"{result.review_probability:.3f} explained.",
+        markup=False, highlight=False,
+    )  # fmt: skip
+    if not result.assessed or result.share_above_review is None:
         return
     table = Table(title=f"Highest {top} scores")
     for column in ("consignment", "score", "revenue at stake", "reasons"):
         table.add_column(
             column, justify="right" if column in ("score", "revenue at stake") else "left"
         )
-    for row in run.assessments.sort("score", descending=True).head(top).iter_rows(named=True):
-        reasons = "; ".join(r.text for r in explain.from_json(row["reasons"])[:3])
+    for row in result.top:
         table.add_row(
-            f"{row['consignment_id']} v{row['version']}", f"{row['score']:.1f}",
-            f"€{row['revenue_at_stake_eur']:,.0f}", reasons,
+            Text(f"{row.consignment_id} v{row.version}"), f"{row.score:.1f}",
+            f"€{row.revenue_at_stake_eur:,.0f}", Text("; ".join(row.reasons)),
         )  # fmt: skip
     console.print(table)
-    import polars as pl
-
-    share = run.assessments.select((pl.col("probability") >= model.review_probability).mean())
-    console.print(f"Share above the review probability: {share.item():.1%}", highlight=False)
+    console.print(
+        f"Share above the review probability: {result.share_above_review:.1%}", highlight=False
+    )

@@ -1,19 +1,19 @@
 """CLI commands of watchlist screening: ``quaywatch screen`` and ``quaywatch watchlists``.
 
-Kept apart from ``app.py`` so that each file stays readable; ``app.py`` registers them.
+Kept apart from ``app.py`` so that each file stays readable; ``app.py`` registers them. Each
+command calls one service of ``quaywatch.services.screening`` and prints its result.
 """
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from quaywatch.cli.context import console, get_settings, open_store, sub_app
-from quaywatch.errors import ConfigurationError
 
 watchlists_app = sub_app("Watchlists screened against parties.")
 
@@ -24,32 +24,28 @@ def screen(
     country: Annotated[
         str | None, typer.Option(help="Its country (ISO 3166 alpha-2), if known.")
     ] = None,
-    threshold: Annotated[
-        float, typer.Option(min=50, max=100, help="Lowest name score (0-100) shown.")
-    ] = 88.0,
-    top: Annotated[int, typer.Option(min=1, help="Best matches shown.")] = 10,
+    threshold: Annotated[float, typer.Option(help="Lowest name score (50-100) shown.")] = 88.0,
+    top: Annotated[int, typer.Option(help="Best matches shown.")] = 10,
 ) -> None:
     """Screen NAME against every loaded watchlist; show the best matches and why."""
-    from quaywatch.risk import screening
+    from quaywatch.services.screening import screen_name
 
-    entries = screening.watchlist_entries(open_store(ctx))
-    if entries.is_empty():
-        console.print("No watchlist is loaded: quaywatch watchlists load FILE --id ...")
+    result = screen_name(open_store(ctx), name, country=country, threshold=threshold, limit=top)
+    if not result.watchlists:
+        console.print("No watchlist is loaded: quaywatch watchlists load FILE --id ...",
+                      markup=False, highlight=False)  # fmt: skip
         raise typer.Exit(1)
-    matches = screening.Screener.build(entries).screen_name(
-        name, country=country.upper() if country else None, threshold=threshold
-    )
-    if matches.is_empty():
-        console.print(f"No match for {name!r} on {entries['watchlist_id'].n_unique()} "
-                      f"watchlist(s) at score {threshold:g} or above.", highlight=False)  # fmt: skip
+    if not result.matches:
+        console.print(f"No match for {result.name!r} on {result.watchlists} watchlist(s) at "
+                      f"score {result.threshold:g} or above.", markup=False,
+                      highlight=False)  # fmt: skip
         return
-    table = Table(title=f"Matches for {name!r}")
+    table = Table(title=Text(f"Matches for {result.name!r}"))
     for column in ("watchlist", "entry", "listed name", "category", "score", "reason"):
         table.add_column(column, justify="right" if column == "score" else "left")
-    best = screening.best(matches).sort("score", descending=True).head(top)
-    for r in best.iter_rows(named=True):
-        table.add_row(r["watchlist_id"], r["entry_id"], r["entry_name"], r["category"],
-                      f"{r['score']:.0f}", r["reason"])  # fmt: skip
+    for m in result.matches:
+        table.add_row(Text(m.watchlist_id), Text(m.entry_id), Text(m.entry_name),
+                      Text(m.category), f"{m.score:.0f}", Text(m.reason))  # fmt: skip
     console.print(table)
 
 
@@ -64,36 +60,30 @@ def load(
     ],
 ) -> None:
     """Load a watchlist; the same file again changes nothing, a new one replaces the old."""
-    from quaywatch.risk import screening
+    from quaywatch.services.screening import load_watchlist
 
-    try:
-        published = date.fromisoformat(list_date)
-    except ValueError:
-        raise ConfigurationError(f"--date {list_date!r} is not a date (YYYY-MM-DD)") from None
-    result = screening.load_watchlist(
-        open_store(ctx), file, watchlist_id=watchlist_id, source=source, list_date=published,
-        actor=get_settings(ctx).actor,
-    )  # fmt: skip
+    result = load_watchlist(open_store(ctx), file, watchlist_id=watchlist_id, source=source,
+                            list_date=list_date, actor=get_settings(ctx).actor)  # fmt: skip
     if not result.changed:
-        console.print(f"Watchlist {watchlist_id} is already loaded from this file "
-                      f"({result.entries:,} entries): nothing changed.", highlight=False)  # fmt: skip
+        console.print(f"Watchlist {result.watchlist_id} is already loaded from this file "
+                      f"({result.entries:,} entries): nothing changed.", markup=False,
+                      highlight=False)  # fmt: skip
         return
     replaced = f", replacing {result.replaced:,}" if result.replaced else ""
-    console.print(f"Loaded watchlist {watchlist_id}: {result.entries:,} entries{replaced}.",
-                  highlight=False)  # fmt: skip
+    console.print(f"Loaded watchlist {result.watchlist_id}: {result.entries:,} entries{replaced}.",
+                  markup=False, highlight=False)  # fmt: skip
 
 
 @watchlists_app.command("list")
 def list_command(ctx: typer.Context) -> None:
     """The loaded watchlists."""
-    from quaywatch.risk import screening
+    from quaywatch.services.screening import list_watchlists
 
-    frame = screening.list_watchlists(open_store(ctx))
     table = Table(title="Watchlists")
     for column in ("id", "source", "list date", "entries", "loaded", "by", "file"):
         table.add_column(column, justify="right" if column == "entries" else "left")
-    for r in frame.iter_rows(named=True):
-        table.add_row(r["watchlist_id"], r["source"], str(r["list_date"]), f"{r['entries']:,}",
-                      r["loaded_at"].isoformat(timespec="seconds"), r["loaded_by"],
-                      Path(r["file"]).name)  # fmt: skip
+    for w in list_watchlists(open_store(ctx)):
+        table.add_row(Text(w.watchlist_id), Text(w.source), w.list_date.isoformat(),
+                      f"{w.entries:,}", w.loaded_at.isoformat(timespec="seconds"),
+                      Text(w.loaded_by), Text(Path(w.file).name))  # fmt: skip
     console.print(table)

@@ -1,4 +1,8 @@
-"""CLI command of the selection: ``quaywatch select``. ``app.py`` registers it."""
+"""CLI command of the selection: ``quaywatch select``. ``app.py`` registers it.
+
+The command reads its options, calls ``services.selection.select_controls`` and prints the
+run: its counts, the capacity used per terminal shift, the lanes and any overload.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from quaywatch.cli.context import DATE_FORMATS, console, get_settings, open_store, utc
 
@@ -37,55 +43,45 @@ def select(
     seed: Annotated[int, typer.Option(min=0, max=2**31 - 1, help="Seed of the random draw.")] = 0,
 ) -> None:
     """Choose controls for the assessed consignments arriving in a window, within capacity."""
-    from quaywatch.selection import capacity as capacities
-    from quaywatch.selection.run import select_store
+    from quaywatch.services.selection import LANES, select_controls
 
-    settings = get_settings(ctx)
-    capacity = capacities.load(capacity_file)
-    run = select_store(
-        open_store(ctx), utc(window_from), utc(window_to), capacity,
-        random_rate=random_rate, seed=seed, actor=settings.actor,
+    run = select_controls(
+        open_store(ctx), window_from=utc(window_from), window_to=utc(window_to),
+        capacity_file=capacity_file, random_rate=random_rate, seed=seed,
+        actor=get_settings(ctx).actor,
     )  # fmt: skip
     c = run.counts
     console.print(
-        f"Selection run {run.run_id}: {c['candidates']:,} consignments, {c['selected']:,} "
-        f"controlled ({c['by_rule']:,} by rule, {c['by_random']:,} random, {c['by_model']:,} "
-        f"by the model); expected detected value €{run.selection.objective:,.0f}.",
+        f"Selection run {escape(run.run_id)}: {c['candidates']:,} consignments, "
+        f"{c['selected']:,} controlled ({c['by_rule']:,} by rule, {c['by_random']:,} random, "
+        f"{c['by_model']:,} by the model); expected detected value €{run.objective_eur:,.0f}.",
         highlight=False,
     )
     if not c["candidates"]:
         console.print("No assessed consignment arrives in this window.")
         return
-    usage = run.selection.usage
-    wide = usage.pivot("resource", index=["terminal", "shift", "shift_start", "candidates",
-                                          "documentary", "scan", "physical"], values="used")  # fmt: skip
-    caps = usage.pivot("resource", index=["terminal", "shift_start"], values="capacity")
     table = Table(title="Capacity use per terminal and shift")
     for column in ("shift start (UTC)", "terminal", "shift", "candidates", "documentary", "scan",
-                   "physical", *capacity.resources):  # fmt: skip
+                   "physical", *run.resources):  # fmt: skip
         table.add_column(column, justify="left" if column in ("terminal", "shift") else "right")
-    for row, cap in zip(wide.iter_rows(named=True), caps.iter_rows(named=True), strict=True):
+    for u in run.usage:
         table.add_row(
-            f"{row['shift_start']:%Y-%m-%d %H:%M}", row["terminal"], row["shift"],
-            f"{row['candidates']:,}", str(row["documentary"]), str(row["scan"]),
-            str(row["physical"]),
-            *(f"{row[r]:g} / {cap[r]:g}" for r in capacity.resources),
+            f"{u.shift_start:%Y-%m-%d %H:%M}", Text(u.terminal), Text(u.shift),
+            f"{u.candidates:,}", str(u.controls["documentary"]), str(u.controls["scan"]),
+            str(u.controls["physical"]),
+            *(f"{u.used[r]:g} / {u.capacity[r]:g}" for r in run.resources),
         )  # fmt: skip
     console.print(table)
-    lanes = ", ".join(
-        f"{lane} {c['lane_' + lane]:,}" for lane in ("green", "yellow", "orange", "red", "blue")
-    )
+    lanes = ", ".join(f"{lane} {run.lanes[lane]:,}" for lane in LANES)
     console.print(f"Lanes: {lanes}", highlight=False)
-    over = run.selection.overloads
-    if over.height:
+    if run.overloads:
         console.print(
-            f"[bold red]Rules and the random sample alone exceed capacity in {over.height} "
-            "terminal shift resource(s); all were kept:[/]"
+            f"[bold red]Rules and the random sample alone exceed capacity in "
+            f"{len(run.overloads)} terminal shift resource(s); all were kept:[/]"
         )
-        for row in over.sort("shift_start", "terminal").iter_rows(named=True):
+        for o in run.overloads:
             console.print(
-                f"  {row['shift_start']:%Y-%m-%d %H:%M} {row['terminal']} {row['shift']}: "
-                f"{row['resource']} needs {row['required']:g} of {row['capacity']:g} "
-                f"({row['required_by_rules']:g} by rules)",
-                highlight=False,
-            )
+                f"  {o.shift_start:%Y-%m-%d %H:%M} {o.terminal} {o.shift}: {o.resource} needs "
+                f"{o.required:g} of {o.capacity:g} ({o.required_by_rules:g} by rules)",
+                markup=False, highlight=False,
+            )  # fmt: skip

@@ -1,21 +1,20 @@
 """``quaywatch simulate``: the policy lab, control set-ups compared on generated traffic.
 
-Kept apart from ``app.py`` so that each file stays readable; ``app.py`` registers it.
+It reads its options, calls ``services.lab.simulate`` and prints the comparison. Kept apart
+from ``app.py`` so that each file stays readable; ``app.py`` registers it.
 """
 
 from __future__ import annotations
 
 import json
-import tempfile
-import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from quaywatch.cli.context import console, errors
-from quaywatch.errors import ConfigurationError
 
 _FIGURES = {
     "controls": "controls", "detected_share": "illicit found", "precision": "hit rate",
@@ -52,53 +51,26 @@ def simulate(
     ] = False,
 ) -> None:
     """Replay generated weeks through select → control → retrain for several control set-ups."""
-    import polars as pl
+    from quaywatch.services import lab
 
-    from quaywatch.learning import lab, simulate as sim
-    from quaywatch.risk.profiles import loader
-    from quaywatch.risk.profiles.apply import ProfileSet
-    from quaywatch.selection import capacity
-
-    names = strategy or list(lab.DEFAULT)
-    unknown = [n for n in names if n not in lab.PRESETS]
-    if unknown:
-        raise ConfigurationError(
-            f"unknown strategy {unknown[0]!r}; the strategies are {', '.join(lab.PRESETS)}"
-        )
-    files = profiles or sorted((Path(loader.__file__).parent / "starter").glob("*.yaml"))
-    rules = ProfileSet.of([loader.read(path) for path in files])
-    cap = capacity.load(capacity_file)
     say = errors if as_json else console
-    with tempfile.TemporaryDirectory(prefix="quaywatch-lab-") as folder:
-        started = time.perf_counter()
-        world = sim.prepare(Path(folder) / "traffic", weeks=weeks, warmup_weeks=warmup_weeks,
-                            per_day=per_day, seed=seed, displacement=displacement)  # fmt: skip
-        say.print(f"Generated {world.items['consignment_id'].n_unique():,} consignments in "
-                  f"{time.perf_counter() - started:.0f} s; replaying {weeks} weeks from "
-                  f"{world.start:%Y-%m-%d}.", highlight=False)  # fmt: skip
-        weekly = []
-        for name in names:
-            started = time.perf_counter()
-            weekly.append(sim.run(world, lab.PRESETS[name], capacity=cap, profiles=rules,
-                                  seed=seed))  # fmt: skip
-            say.print(f"  {name}: {time.perf_counter() - started:.0f} s", highlight=False)
-    every = pl.concat(weekly)
-    summary = lab.summarise(every)
-    title = f"Policy lab: {weeks} weeks of {per_day:,} consignments a day, seed {seed}" + (
-        ", cocaine routes displaced" if displacement else ""
-    )
-    if html:
-        html.write_text(lab.html(every, summary, title=title), encoding="utf-8")
-        say.print(f"HTML report written to {html}", highlight=False)
+    result = lab.simulate(
+        weeks=weeks, warmup_weeks=warmup_weeks, per_day=per_day, seed=seed, strategies=strategy,
+        displacement=displacement, capacity_file=capacity_file, profile_files=profiles,
+        with_html=html is not None,
+        progress=lambda line: say.print(line, markup=False, highlight=False),
+    )  # fmt: skip
+    if html and result.html is not None:
+        html.write_text(result.html, encoding="utf-8")
+        say.print(f"HTML report written to {html}", markup=False, highlight=False)
     if as_json:
-        typer.echo(json.dumps({"weekly": every.to_dicts(), "summary": summary.to_dicts()},
-                              default=str))  # fmt: skip
+        typer.echo(json.dumps({"weekly": result.weekly, "summary": result.summary}, default=str))
         return
-    table = Table(title=title)
+    table = Table(title=result.title)
     table.add_column("strategy")
     for label in _FIGURES.values():
         table.add_column(label, justify="right")
-    for row in summary.iter_rows(named=True):
+    for row in result.summary:
         cells = [
             f"{row[key]:,}" if key == "controls"
             else "-" if row[key] is None
@@ -106,5 +78,5 @@ def simulate(
             else f"{row[key]:.1%}"
             for key in _FIGURES
         ]  # fmt: skip
-        table.add_row(row["strategy"], *cells)
+        table.add_row(Text(row["strategy"]), *cells)
     console.print(table)

@@ -1,17 +1,31 @@
-"""Use cases of measurement: detection against ground truth on the stored consignments."""
+"""Use cases of measurement: detection against ground truth, and the public KCS benchmark.
+
+- ``evaluate_detection``: the stored consignments lodged since a moment, against the ground
+  truth the traffic generator wrote, with the random and oracle references and, given a
+  trained model, its assessments (``model_scores``);
+- ``run_kcs_benchmark``: train, early-stop and report on the KCS customs data set.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
+from quaywatch.errors import ConfigurationError, InputError
+from quaywatch.learning import kcs_run
+from quaywatch.learning.dataset import consignments_with_truth, load_truth
+from quaywatch.learning.evaluate import Report, ScoreColumn, evaluate, time_split
 from quaywatch.risk import engine, signals
 from quaywatch.risk.bundle import RiskModel
 from quaywatch.risk.profiles.registry import active_profiles
 from quaywatch.store import reads
 from quaywatch.store.store import Store
+
+#: Fewer rows per split than this and the benchmark's top 1 % holds a single row.
+MIN_KCS_SAMPLE = 100
 
 
 def model_scores(store: Store, path: Path, split_at: datetime) -> pl.DataFrame:
@@ -41,3 +55,62 @@ def model_scores(store: Store, path: Path, split_at: datetime) -> pl.DataFrame:
         "consignment_id", "version", pl.col("model_probability").alias("model"),
         rules.log().fill_nan(0.0).alias("rules"), pl.col("probability").alias("combined"),
     )  # fmt: skip
+
+
+def check_capacity_pct(capacity_pct: float) -> None:
+    """``ConfigurationError`` unless the share of consignments controlled is in (0, 100]."""
+    if not 0 < capacity_pct <= 100:
+        raise ConfigurationError(
+            f"capacity_pct must be above 0 and at most 100, got {capacity_pct:g}"
+        )
+
+
+def evaluate_detection(
+    store: Store,
+    *,
+    truth_path: Path,
+    split_at: datetime,
+    capacity_pct: float,
+    model_path: Path | None = None,
+) -> Report:
+    """Detection on the stored consignments lodged at or after ``split_at``, against the truth.
+
+    Always the references: random selection (the floor) and a perfect oracle (the ceiling), at
+    1, 2, 5, 10 % and at ``capacity_pct``. With ``model_path`` (a model or a models folder),
+    the model's assessments too, using only the control outcomes known before ``split_at``;
+    the other risk sources (profiles, anomalies, screening, graph) are shown apart and combined
+    with the model only when they found something. A naive ``split_at`` is taken as UTC.
+    """
+    check_capacity_pct(capacity_pct)
+    split_at = split_at.replace(tzinfo=UTC) if split_at.tzinfo is None else split_at
+    stored = consignments_with_truth(store, load_truth(truth_path))
+    _, test = time_split(stored, split_at)
+    if test.is_empty():
+        raise InputError(
+            f"no stored consignment was lodged at or after {split_at.isoformat()} "
+            f"({stored.height} stored in all)"
+        )
+    scorers = []
+    if model_path is not None:
+        test = test.join(
+            model_scores(store, model_path, split_at), on=["consignment_id", "version"], how="left"
+        )
+        scorers.append(ScoreColumn("model", calibrated=True))
+        found = test.select(pl.col("rules").fill_null(0.0).abs().max()).item()
+        if found:
+            # Profiles, anomalies, screening or the graph found something: show them apart
+            # and combined with the model, side by side.
+            scorers += [ScoreColumn("rules"), ScoreColumn("combined", calibrated=True)]
+        else:
+            test = test.drop("rules", "combined")
+    return evaluate(test, scorers, capacity_pct=capacity_pct)
+
+
+def run_kcs_benchmark(data: Path, *, sample: int | None = None) -> dict[str, Any]:
+    """The KCS benchmark report (JSON-ready): train on train, stop early on valid, test on test.
+
+    ``sample``: use that many random rows of each split (at least 100), for a quick run.
+    """
+    if sample is not None and sample < MIN_KCS_SAMPLE:
+        raise ConfigurationError(f"sample must be at least {MIN_KCS_SAMPLE} rows, got {sample}")
+    return kcs_run.run(data, sample=sample)

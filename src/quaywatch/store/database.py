@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from importlib import resources
 from typing import Any
 
@@ -37,8 +38,24 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+_CREDENTIALS = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^:/@]*):[^/]*@")
+
+
+def redact(url: str) -> str:
+    """``url`` with its password replaced by ``***``: what a message may show of a store URL.
+
+    >>> redact("postgresql://quaywatch:s3cret@db:5432/quaywatch")
+    'postgresql://quaywatch:***@db:5432/quaywatch'
+    """
+    return _CREDENTIALS.sub(r"\g<scheme>\g<user>:***@", url)
+
+
 def make_engine(url: str) -> Engine:
-    """An engine for ``url`` with quaywatch's per-backend settings."""
+    """An engine for ``url`` with quaywatch's per-backend settings.
+
+    Messages about a URL that cannot be used show it with its password redacted.
+    """
+    shown = redact(url)
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     try:
@@ -50,10 +67,12 @@ def make_engine(url: str) -> Engine:
             engine = create_engine(url, pool_pre_ping=True)
         else:
             raise ConfigurationError(
-                f"unsupported database URL {url!r}: use sqlite:///PATH or postgresql://..."
+                f"unsupported database URL {shown!r}: use sqlite:///PATH or postgresql://..."
             )
-    except (ArgumentError, NoSuchModuleError) as exc:
-        raise ConfigurationError(f"cannot use database URL {url!r}: {exc}") from exc
+    except (ArgumentError, NoSuchModuleError, ValueError) as exc:
+        # SQLAlchemy's message quotes the URL whole: never let the password through.
+        reason = redact(str(exc).replace(url, shown))
+        raise ConfigurationError(f"cannot use database URL {shown!r}: {reason}") from None
     return engine
 
 

@@ -54,7 +54,7 @@ def trial_frame(
     note = "the current model's value reference"
     if reference is None:
         before = history.filter(pl.col("lodged_at") < since)
-        note = f"a value reference fitted on {before.height:,} goods items lodged before --since"
+        note = f"a value reference fitted on {before.height:,} goods items lodged before the period"
         if before.is_empty():
             before = window
             note = "a value reference fitted on the period itself (nothing is stored before it)"

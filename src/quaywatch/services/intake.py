@@ -1,0 +1,223 @@
+"""Use cases of intake: import files or JSON records, work the quarantine, count the store.
+
+- ``ingest_files``: files (CSV, JSON Lines, Parquet, DCSA JSON) in, one import each;
+- ``ingest_records``: records that arrive as JSON objects (what an HTTP client posts), imported
+  through the same JSON Lines reader and pipeline as a file, so that checks, quarantine and
+  idempotency are exactly those of a file;
+- ``list_quarantine`` / ``get_quarantine`` / ``retry_quarantine``: the records intake could not
+  store, and storing them again as they are or as an operator corrected them;
+- ``store_counts``: rows per table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Row
+
+from quaywatch.domain.vocabulary import RecordKind
+from quaywatch.errors import ConfigurationError, InputError
+from quaywatch.intake import pipeline, quarantine, readers
+from quaywatch.intake.pipeline import Importer, ImportSummary
+from quaywatch.store import tables
+from quaywatch.store.store import Store
+
+#: Records read and stored per chunk when the caller does not say.
+DEFAULT_BATCH_SIZE = 50_000
+#: What ``list_quarantine`` accepts as ``status``.
+QUARANTINE_STATUSES = ("open", "resolved", "all")
+
+#: Called during ``ingest_files`` with the file, the bytes read so far and the file's size.
+FileProgress = Callable[[Path, int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantineEntry:
+    """One quarantined record: where it came from, every problem, and the record as read."""
+
+    quarantine_id: int
+    status: str
+    kind: str
+    source: str
+    location: str
+    record_id: str | None
+    field: str | None
+    reason: str
+    errors: tuple[tuple[str, str], ...]
+    raw: str
+    created_at: datetime
+    resolved_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class RetryOutcome:
+    """What retrying one quarantine entry did: stored (entry resolved) or still invalid."""
+
+    quarantine_id: int
+    stored: bool
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RetryResult:
+    """What a retry of several entries did, entry by entry."""
+
+    outcomes: tuple[RetryOutcome, ...]
+
+    @property
+    def failed(self) -> int:
+        """Entries still invalid."""
+        return sum(not o.stored for o in self.outcomes)
+
+
+def _check_batch_size(batch_size: int) -> None:
+    if batch_size < 1:
+        raise ConfigurationError(f"batch_size must be at least 1, got {batch_size}")
+
+
+def ingest_files(
+    store: Store,
+    paths: Sequence[Path],
+    *,
+    kind: RecordKind | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    actor: str,
+    progress: FileProgress | None = None,
+) -> list[ImportSummary]:
+    """Import each file in its own transaction; return what happened to its records.
+
+    ``kind`` overrides the detection of the record kind from the file's columns.
+    """
+    _check_batch_size(batch_size)
+    summaries = []
+    for path in paths:
+
+        def advance(done: int, total: int, path: Path = path) -> None:
+            if progress is not None:
+                progress(path, done, total)
+
+        summaries.append(
+            pipeline.ingest_file(
+                store, path, kind=kind, batch_size=batch_size, actor=actor, progress=advance
+            )
+        )
+    return summaries
+
+
+def _json_lines(records: Sequence[dict[str, Any]]) -> str:
+    lines = []
+    for number, record in enumerate(records, start=1):
+        try:
+            lines.append(json.dumps(record, ensure_ascii=False, allow_nan=False))
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"record {number} is not JSON: {exc}") from None
+    return "".join(f"{line}\n" for line in lines)
+
+
+def ingest_records(
+    store: Store,
+    records: Sequence[dict[str, Any]],
+    *,
+    kind: RecordKind,
+    source: str,
+    actor: str,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> ImportSummary:
+    """Import records given as JSON objects (one per record), in one transaction.
+
+    The records are read as a JSON Lines file holding them would be, one line each (a
+    quarantine entry's location ``line 3`` is the third record), and ``source`` names the
+    import in the batch, the quarantine and the audit trail. Importing the same records again
+    changes nothing: they are counted unchanged (or already quarantined).
+    """
+    _check_batch_size(batch_size)
+    if not source.strip():
+        raise ConfigurationError("source must name where the records come from")
+    text = _json_lines(records)
+    summary = ImportSummary(source, kind, str(uuid.uuid4()))
+    started_at = tables.utcnow()
+    with tempfile.TemporaryDirectory(prefix="quaywatch-records-") as folder:
+        path = Path(folder) / "records.jsonl"
+        path.write_text(text, encoding="utf-8")
+        reader = readers.open_file(path, kind=kind, batch_size=batch_size)
+        with store.transaction() as conn:
+            importer = Importer(store, conn, summary, "line")
+            chunks = reader.chunks()
+            chunk = next(chunks, None)
+            while chunk is not None:
+                following = next(chunks, None)
+                importer.quarantine(importer.process(chunk, last=following is None))
+                chunk = following
+            importer.finish(
+                source_sha256=hashlib.sha256(text.encode()).hexdigest(),
+                actor=actor,
+                started_at=started_at,
+            )
+    return summary
+
+
+def _entry(row: Row[Any]) -> QuarantineEntry:
+    return QuarantineEntry(
+        quarantine_id=row.quarantine_id, status=row.status, kind=row.kind, source=row.source,
+        location=row.location, record_id=row.record_id, field=row.field, reason=row.reason,
+        errors=tuple((str(f), str(r)) for f, r in row.errors), raw=row.raw,
+        created_at=row.created_at, resolved_at=row.resolved_at,
+    )  # fmt: skip
+
+
+def list_quarantine(
+    store: Store, *, status: str = "open", limit: int = 50
+) -> list[QuarantineEntry]:
+    """Quarantine entries with ``status`` (open, resolved or all), newest first."""
+    if status not in QUARANTINE_STATUSES:
+        raise ConfigurationError(
+            f"status must be one of {', '.join(QUARANTINE_STATUSES)}, got {status!r}"
+        )
+    if limit < 1:
+        raise ConfigurationError(f"limit must be at least 1, got {limit}")
+    rows = quarantine.list_entries(store, status=None if status == "all" else status, limit=limit)
+    return [_entry(row) for row in rows]
+
+
+def get_quarantine(store: Store, quarantine_id: int) -> QuarantineEntry:
+    """One quarantine entry, or ``NotFoundError``."""
+    return _entry(quarantine.get_entry(store, quarantine_id))
+
+
+def retry_quarantine(
+    store: Store,
+    quarantine_ids: Sequence[int],
+    *,
+    record_text: str | None = None,
+    actor: str,
+) -> RetryResult:
+    """Check and store quarantined records again, as they are or, for one entry, as corrected.
+
+    ``record_text`` is a corrected record (JSON, as ``get_quarantine`` gives ``raw``); it
+    corrects exactly one entry. Each attempt is audited; an entry still invalid stays open with
+    its new reasons.
+    """
+    if not quarantine_ids:
+        raise ConfigurationError("quarantine_ids must name at least one quarantine entry")
+    if record_text is not None and len(quarantine_ids) != 1:
+        raise ConfigurationError(
+            f"a corrected record corrects exactly one quarantine entry, got {len(quarantine_ids)}"
+        )
+    outcomes = []
+    for qid in quarantine_ids:
+        done = quarantine.retry(store, qid, record=record_text, actor=actor)
+        outcomes.append(RetryOutcome(done.quarantine_id, done.stored, done.reason))
+    return RetryResult(tuple(outcomes))
+
+
+def store_counts(store: Store) -> dict[str, int]:
+    """Rows per table, and the open quarantine entries."""
+    return store.counts()

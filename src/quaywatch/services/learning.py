@@ -1,0 +1,162 @@
+"""Use cases of the learning loop: ``retrain`` (a challenger trained with bias correction,
+promoted only if it beats the current model) and ``drift`` (population stability of the model
+features and scores between two windows, alerts appended to the audit trail).
+
+``docs/learning-loop.md`` explains both in a customs officer's words.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from quaywatch.errors import InputError
+from quaywatch.learning import champion as cc, drift as monitor, retrain as cycle
+from quaywatch.learning.drift import DriftReport
+from quaywatch.learning.options import MAX_WEIGHT, Criterion, Weighting
+from quaywatch.risk.bundle import RiskModel
+from quaywatch.store.store import Store
+
+#: Default evaluation window of ``retrain``: the four weeks before its end.
+EVALUATION_DAYS = 28
+#: Level above which a drift is an alert (population stability index).
+ALERT_AT = monitor.ALERT_AT
+
+
+@dataclass(frozen=True, slots=True)
+class RetrainResult:
+    """What one retraining cycle did: the challenger, how it compared, whether it went live."""
+
+    challenger_version: str
+    challenger_metrics: dict[str, Any]
+    trained_until: datetime
+    champion_version: str | None
+    evaluated_from: datetime
+    evaluated_to: datetime
+    comparison: cc.Comparison
+    decision: cc.Decision
+    promoted: bool
+    criterion: Criterion
+    forced: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict: what the audit event records."""
+        return {
+            "challenger": self.challenger_version,
+            "champion": self.champion_version,
+            "trained_until": self.trained_until.isoformat(),
+            "evaluated": [self.evaluated_from.isoformat(), self.evaluated_to.isoformat()],
+            "promoted": self.promoted,
+            "reason": self.decision.reason,
+            "comparison": self.comparison.to_dict(),
+            "challenger_metrics": self.challenger_metrics,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class DriftResult:
+    """A drift report, and whether its alert was appended to the audit trail."""
+
+    report: DriftReport
+    alert_recorded: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as a JSON-ready dict."""
+        return self.report.to_dict()
+
+
+def _aware(name: str, moment: datetime | None) -> None:
+    if moment is not None and moment.tzinfo is None:
+        raise InputError(f"{name} must be a timezone-aware time, got {moment.isoformat()}")
+
+
+def retrain(
+    store: Store,
+    *,
+    models: Path,
+    capacity_pct: float,
+    until: datetime | None = None,
+    to: datetime | None = None,
+    weighting: Weighting = Weighting.IPW,
+    max_weight: float = MAX_WEIGHT,
+    criterion: Criterion = Criterion.AUC,
+    promote: bool = True,
+    force: bool = False,
+    actor: str,
+    now: datetime | None = None,
+    params: dict[str, Any] | None = None,
+    rounds: int = cc.ROUNDS,
+) -> RetrainResult:
+    """Train a challenger on the outcomes known before ``until`` and judge it against the
+    current model on the random control sample from ``until`` to ``to``.
+
+    ``to`` defaults to ``now`` (the present), ``until`` to ``EVALUATION_DAYS`` before ``to``.
+    ``promote`` false never changes the current model; ``force`` makes the challenger current
+    whatever the comparison says. ``capacity_pct`` is the share of consignments the controls
+    cover, for precision at capacity. Raises ``InputError`` naming the argument for a bad
+    value, and (from training) when there is too little to learn from.
+    """
+    for name, moment in (("until", until), ("to", to), ("now", now)):
+        _aware(name, moment)
+    if not 0 < capacity_pct <= 100:
+        raise InputError(f"capacity_pct must be above 0 and at most 100, got {capacity_pct:g}")
+    if max_weight < 1:
+        raise InputError(f"max_weight must be at least 1, got {max_weight:g}")
+    if force and not promote:
+        raise InputError("force and promote=False contradict each other: choose one")
+    end = to or now or datetime.now(UTC)
+    start = until or end - timedelta(days=EVALUATION_DAYS)
+    if not start < end:
+        raise InputError(
+            f"to ({end.isoformat()}) must be after until ({start.isoformat()}): the random "
+            "sample after the training cut judges the challenger"
+        )
+    done = cycle.retrain(
+        store, models=models, until=start, to=end, capacity_pct=capacity_pct, actor=actor,
+        weighting=weighting, max_weight=max_weight, criterion=criterion, promote=promote,
+        force=force, params=params, rounds=rounds,
+    )  # fmt: skip
+    return RetrainResult(
+        done.challenger.version, dict(done.challenger.metrics), done.challenger.trained_until,
+        done.champion_version, done.evaluated_from, done.evaluated_to, done.comparison,
+        done.decision, done.promoted, criterion, force,
+    )  # fmt: skip
+
+
+def drift(
+    store: Store,
+    *,
+    reference_from: datetime,
+    reference_to: datetime,
+    recent_from: datetime,
+    recent_to: datetime,
+    models: Path,
+    track_records: bool = False,
+    actor: str,
+) -> DriftResult:
+    """Population stability of the model features and the stored scores: the consignments
+    lodged in the recent window against those of the reference window.
+
+    Features use the current model in ``models`` (without one, a value reference fitted on the
+    reference window, with a note). The entity track records grow with the calendar and are
+    left out unless ``track_records``. An alert is appended to the audit trail in the name of
+    ``actor``. Raises ``InputError`` naming the argument for a naive time or a window that
+    ends before it starts, and when a window holds no consignment.
+    """
+    windows = {"reference": (reference_from, reference_to), "recent": (recent_from, recent_to)}
+    for window, (lo, hi) in windows.items():
+        _aware(f"{window}_from", lo)
+        _aware(f"{window}_to", hi)
+        if not lo < hi:
+            raise InputError(
+                f"the {window} window must end after it starts: {window}_to {hi.isoformat()} "
+                f"is not after {window}_from {lo.isoformat()}"
+            )
+    model = RiskModel.load(models) if cycle.current_version(models) else None
+    report = monitor.drift_report(
+        store, reference=windows["reference"], recent=windows["recent"], model=model,
+        track_records=track_records,
+    )  # fmt: skip
+    return DriftResult(report, monitor.record(store, report, actor=actor))

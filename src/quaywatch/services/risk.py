@@ -1,0 +1,265 @@
+"""Use cases of the risk engine: train a model, score the stored traffic, list event anomalies.
+
+- ``train_models``: fit the fraud and revenue models on the controlled consignments and their
+  outcomes known before a moment, save them as the current model, compile them for large
+  batches, append the audit event ``train``;
+- ``score_period``: assess stored consignments with a model and every active source, store the
+  assessments (the engine appends the audit event ``score``), and give the highest scores;
+- ``list_anomalies``: the consignments whose container events show anomalies, heaviest first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from quaywatch.audit import chain
+from quaywatch.errors import ConfigurationError, InputError
+from quaywatch.learning import train as training
+from quaywatch.risk import anomaly, engine, explain
+from quaywatch.risk.anomaly import reads as anomaly_reads
+from quaywatch.risk.bundle import RiskModel
+from quaywatch.store import reads
+from quaywatch.store.store import Store
+
+#: Reasons given with each of the highest scores.
+TOP_REASONS = 3
+
+
+def _utc(moment: datetime | None) -> datetime:
+    """``moment`` as an aware UTC time (a naive one is UTC already); now when None."""
+    if moment is None:
+        return datetime.now(UTC)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _check_capacity_pct(capacity_pct: float) -> None:
+    if not 0 < capacity_pct <= 100:
+        raise ConfigurationError(
+            f"capacity_pct must be above 0 and at most 100, got {capacity_pct:g}"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TrainResult:
+    """A trained model: its version, what it learnt from, how it did on held-out consignments.
+
+    ``window_start`` / ``window_end``: lodging times of the first and last training
+    consignment; ``compiled``: whether both models are compiled for large batches here;
+    ``metrics``: every figure stored in the model's manifest.
+    """
+
+    version: str
+    folder: Path
+    until: datetime
+    labelled: int
+    hits: int
+    window_start: datetime
+    window_end: datetime
+    held_out: int
+    held_out_auc: float
+    held_out_precision_at_capacity: float
+    capacity_pct: float
+    compiled: bool
+    metrics: dict[str, Any]
+
+
+def train_models(
+    store: Store,
+    *,
+    until: datetime | None = None,
+    model_dir: Path,
+    capacity_pct: float,
+    actor: str,
+) -> TrainResult:
+    """Train on the goods items lodged and the control outcomes known before ``until`` (now).
+
+    The model is saved under ``model_dir/<version>`` and becomes the current one; both models
+    are compiled right away so that the first large scoring run does not wait. A naive
+    ``until`` is UTC. Raises ``InputError`` when too few controlled consignments are known.
+    """
+    _check_capacity_pct(capacity_pct)
+    moment = _utc(until)
+    items = reads.goods_item_rows(store, lodged_before=moment)
+    outcomes = reads.control_outcomes(store, known_before=moment)
+    model = training.fit(items, outcomes, until=moment, capacity_pct=capacity_pct)
+    folder = model.save(model_dir)
+    compiled = model.compile()
+    m = model.metrics
+    with store.transaction() as conn:
+        chain.append(
+            conn, actor=actor, action="train", object_type="model", object_id=model.version,
+            details={"until": moment.isoformat(), **m},
+        )  # fmt: skip
+    start, end = (datetime.fromisoformat(t) for t in m["training_window"])
+    return TrainResult(
+        version=model.version, folder=folder, until=moment, labelled=int(m["labelled"]),
+        hits=int(m["hits"]), window_start=start, window_end=end, held_out=int(m["held_out"]),
+        held_out_auc=float(m["held_out_auc"]),
+        held_out_precision_at_capacity=float(m["held_out_precision_at_capacity"]),
+        capacity_pct=capacity_pct, compiled=compiled, metrics=dict(m),
+    )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class ScoredConsignment:
+    """One assessment of a scoring run: score (0-100), revenue at stake, its first reasons."""
+
+    consignment_id: str
+    version: int
+    score: float
+    probability: float
+    revenue_at_stake_eur: float
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreResult:
+    """What a scoring run did.
+
+    ``explained``: assessments given reasons (those at or above ``review_probability``, and
+    those a hit demands a lane or referral for); ``share_above_review``: of the assessed, the
+    share at or above ``review_probability`` (None when nothing was assessed); ``top``: the
+    highest scores, highest first.
+    """
+
+    run_id: str
+    model_version: str
+    assessed: int
+    explained: int
+    review_probability: float
+    share_above_review: float | None
+    top: tuple[ScoredConsignment, ...]
+
+
+def score_period(
+    store: Store,
+    *,
+    model_path: Path,
+    at: datetime | None = None,
+    since: datetime | None = None,
+    rescore: bool = False,
+    explain_all: bool = False,
+    top: int = 10,
+    actor: str,
+) -> ScoreResult:
+    """Assess stored consignments with the model in ``model_path`` and store the assessments.
+
+    ``model_path`` is a model folder or a models folder (its current model). Outcomes, events
+    and watchlists are those known at ``at`` (now); with ``since``, only consignments lodged at
+    or after it. Without ``rescore``, only what this model version has not assessed yet (and
+    what received events since). ``explain_all`` gives reasons to every assessment.
+    """
+    if top < 0:
+        raise InputError(f"top must be 0 or more, got {top}")
+    model = RiskModel.load(model_path)
+    run = engine.score_store(
+        store, model, now=_utc(at), since=None if since is None else _utc(since),
+        rescore=rescore, actor=actor,
+        explain_rows=engine.Explain.ALL if explain_all else engine.Explain.AUTO,
+    )  # fmt: skip
+    if not run.assessed:
+        return ScoreResult(run.run_id, run.model_version, 0, 0, model.review_probability, None, ())
+    found = run.assessments
+    share = found.select((pl.col("probability") >= model.review_probability).mean()).item()
+    best = found.sort("score", descending=True).head(top)
+    rows = tuple(
+        ScoredConsignment(
+            consignment_id=row["consignment_id"],
+            version=int(row["version"]),
+            score=float(row["score"]),
+            probability=float(row["probability"]),
+            revenue_at_stake_eur=float(row["revenue_at_stake_eur"]),
+            reasons=tuple(r.text for r in explain.from_json(row["reasons"])[:TOP_REASONS]),
+        )  # fmt: skip
+        for row in best.iter_rows(named=True)
+    )
+    return ScoreResult(run.run_id, run.model_version, run.assessed, run.explained,
+                       model.review_probability, float(share), rows)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Anomaly:
+    """One anomaly of a consignment: its detector, weight and reason; ``total_weight`` is the
+    sum of the weights of every anomaly of that consignment (what the listing sorts by)."""
+
+    consignment_id: str
+    version: int
+    detector: str
+    weight: float
+    total_weight: float
+    lane: str | None
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class AnomalyListing:
+    """The anomalies found with the events known at ``at``.
+
+    ``consignments``: those looked at; ``flagged``: those with at least one anomaly;
+    ``found``: anomalies in all; ``rows``: up to ``limit`` of them, heaviest consignment first.
+    """
+
+    at: datetime
+    consignments: int
+    flagged: int
+    found: int
+    limit: int
+    rows: tuple[Anomaly, ...]
+
+
+def list_anomalies(
+    store: Store,
+    *,
+    since: datetime | None = None,
+    at: datetime | None = None,
+    code: str | None = None,
+    stale: bool = False,
+    limit: int = 50,
+) -> AnomalyListing:
+    """The consignments whose container events, as known at ``at`` (now), show anomalies.
+
+    ``since``: only consignments lodged at or after it; ``code``: only this detector (e.g.
+    ``seal_changed``, with or without its ``anomaly:`` prefix); ``stale``: only consignments
+    with events received since their last assessment; ``limit``: rows given, heaviest first.
+    """
+    detector = None if code is None else code.removeprefix("anomaly:")
+    if detector is not None and detector not in anomaly.DETECTORS:
+        known = ", ".join(anomaly.DETECTORS)
+        raise InputError(f"unknown detector {code!r}; the detectors are {known}")
+    if limit < 1:
+        raise InputError(f"limit must be at least 1, got {limit}")
+    moment = _utc(at)
+    boxes = anomaly_reads.boxes(store)
+    keys = boxes.select("consignment_id", "version", "lodged_at").unique()
+    if since is not None:
+        keys = keys.filter(pl.col("lodged_at") >= _utc(since))
+    if stale:
+        keys = keys.join(anomaly.stale(store), on=["consignment_id", "version"], how="semi")
+    found = anomaly.detect(anomaly_reads.events(store), boxes, at=moment, keys=keys)
+    if detector is not None:
+        found = found.filter(pl.col("code") == f"anomaly:{detector}")
+    total = found.group_by("consignment_id", "version").agg(pl.col("weight").sum().alias("total"))
+    heaviest = (
+        found.join(total, on=["consignment_id", "version"])
+        .sort(["total", "consignment_id", "weight"], descending=[True, False, True])
+        .head(limit)
+    )
+    rows = tuple(
+        Anomaly(
+            consignment_id=row["consignment_id"],
+            version=int(row["version"]),
+            detector=row["code"].removeprefix("anomaly:"),
+            weight=float(row["weight"]),
+            total_weight=float(row["total"]),
+            lane=row["lane"],
+            reason=row["text"],
+        )  # fmt: skip
+        for row in heaviest.iter_rows(named=True)
+    )
+    flagged = found.select("consignment_id", "version").n_unique()
+    return AnomalyListing(moment, keys.height, flagged, found.height, limit, rows)

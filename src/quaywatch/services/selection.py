@@ -1,0 +1,289 @@
+"""Use cases of selection: run a selection over a window (``select_controls``) and read the
+worklist of a run (``worklist``): the consignments it selected, with why and where.
+
+A selection run takes every assessed consignment arriving (ETA) in a window, chooses controls
+within the capacity of each terminal shift, draws the random control sample and stores one
+decision per consignment (``selection.run``). Its result here carries what an officer and an
+API client need: the counts per ``selected_by`` and per lane, the capacity used per terminal
+shift, the resources that rules alone overran, and the selected consignments.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import polars as pl
+from sqlalchemy import Select, select
+
+from quaywatch.errors import InputError, NotFoundError
+from quaywatch.risk import explain
+from quaywatch.risk.explain import Reason
+from quaywatch.selection import capacity as capacities
+from quaywatch.selection.run import select_store
+from quaywatch.store import tables
+from quaywatch.store.store import Store
+
+#: The lanes, from release to post-clearance audit, in the order they are reported.
+LANES = ("green", "yellow", "orange", "red", "blue")
+#: The kinds of control a run decides, as the capacity use counts them.
+CONTROL_KINDS = ("documentary", "scan", "physical")
+#: The largest seed of the random draw (what the store keeps, a 32-bit integer).
+MAX_SEED = 2**31 - 1
+#: Reasons a worklist row shows, strongest first.
+TOP_REASONS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class CapacityUse:
+    """One terminal shift of a run: its candidates, the controls chosen, each resource's use."""
+
+    shift_start: datetime
+    terminal: str
+    shift: str
+    candidates: int
+    controls: dict[str, int]
+    used: dict[str, float]
+    capacity: dict[str, float]
+
+
+@dataclass(frozen=True, slots=True)
+class Overload:
+    """A resource of a terminal shift that the rules and the random sample alone overran."""
+
+    shift_start: datetime
+    terminal: str
+    shift: str
+    resource: str
+    required: float
+    capacity: float
+    required_by_rules: float
+
+
+@dataclass(frozen=True, slots=True)
+class SelectedConsignment:
+    """One consignment a run selected for control."""
+
+    consignment_id: str
+    version: int
+    control_type: str
+    lane: str
+    selected_by: str
+    propensity: float
+    probability: float
+    expected_value_eur: float
+    terminal: str
+    shift: str
+    shift_start: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SelectionResult:
+    """What a selection run decided.
+
+    ``counts`` holds ``candidates``, ``selected``, ``by_rule``, ``by_random``, ``by_model``,
+    ``overloads`` and ``lane_<lane>``; ``lanes`` the same lane counts by lane name.
+    """
+
+    run_id: str
+    window_from: datetime
+    window_to: datetime
+    capacity_source: str
+    capacity_sha256: str
+    resources: tuple[str, ...]
+    random_rate: float
+    seed: int
+    objective_eur: float
+    counts: dict[str, int]
+    lanes: dict[str, int]
+    usage: list[CapacityUse]
+    overloads: list[Overload]
+    selected: list[SelectedConsignment]
+
+
+@dataclass(frozen=True, slots=True)
+class WorklistEntry:
+    """A consignment a run selected, as an officer's worklist shows it.
+
+    ``score`` (0-100) and ``probability`` come from the assessment the run decided on (None
+    when the run had none), ``reasons`` are its strongest reasons; ``order_id`` and
+    ``order_state`` are the inspection order once ``create_orders`` has made it.
+    """
+
+    consignment_id: str
+    version: int
+    control_type: str
+    lane: str
+    selected_by: str
+    propensity: float
+    expected_value_eur: float
+    score: float | None
+    probability: float | None
+    revenue_at_stake_eur: float | None
+    referral: str | None
+    reasons: tuple[Reason, ...]
+    terminal: str
+    shift_start: datetime
+    order_id: str | None
+    order_state: str | None
+
+
+def _check_window(window_from: datetime, window_to: datetime) -> None:
+    for name, moment in (("window_from", window_from), ("window_to", window_to)):
+        if moment.tzinfo is None:
+            raise InputError(f"{name} must be a timezone-aware time, got {moment.isoformat()}")
+    if window_to <= window_from:
+        raise InputError(
+            f"the window ends before it starts: window_to {window_to.isoformat()} is not after "
+            f"window_from {window_from.isoformat()}"
+        )
+
+
+def _usage(frame: pl.DataFrame, resources: tuple[str, ...]) -> list[CapacityUse]:
+    found: dict[tuple[datetime, str], CapacityUse] = {}
+    for row in frame.sort("shift_start", "terminal", "resource").iter_rows(named=True):
+        key = (row["shift_start"], row["terminal"])
+        if key not in found:
+            found[key] = CapacityUse(
+                row["shift_start"], row["terminal"], row["shift"], int(row["candidates"]),
+                {kind: int(row[kind]) for kind in CONTROL_KINDS}, {}, {},
+            )  # fmt: skip
+        found[key].used[row["resource"]] = float(row["used"])
+        found[key].capacity[row["resource"]] = float(row["capacity"])
+    return list(found.values())
+
+
+def select_controls(
+    store: Store,
+    *,
+    window_from: datetime,
+    window_to: datetime,
+    capacity_file: Path | None = None,
+    random_rate: float = 0.02,
+    seed: int = 0,
+    actor: str,
+) -> SelectionResult:
+    """Choose controls for the assessed consignments arriving in [``window_from``, ``window_to``).
+
+    ``capacity_file`` is a capacity YAML (None: the one shipped); ``random_rate`` the share of
+    consignments drawn for random control, ``seed`` the seed of that draw. The run, its
+    decisions and one audit event are stored in one transaction. Raises ``InputError`` naming
+    the argument for a naive or inverted window, a rate outside [0, 1] or a seed outside
+    [0, 2**31 - 1], and a ``RecordError`` naming the field for a bad capacity file.
+    """
+    _check_window(window_from, window_to)
+    if not 0.0 <= random_rate <= 1.0:
+        raise InputError(f"random_rate must be between 0 and 1, got {random_rate:g}")
+    if not 0 <= seed <= MAX_SEED:
+        raise InputError(f"seed must be between 0 and {MAX_SEED}, got {seed}")
+    capacity = capacities.load(capacity_file)
+    run = select_store(store, window_from, window_to, capacity, random_rate=random_rate,
+                       seed=seed, actor=actor)  # fmt: skip
+    chosen = run.selection.decisions.filter(pl.col("control_type").is_not_null()).sort(
+        "shift_start", "terminal", "expected_value", "consignment_id",
+        descending=[False, False, True, False],
+    )  # fmt: skip
+    selected = [
+        SelectedConsignment(
+            r["consignment_id"],
+            int(r["version"]),
+            r["control_type"],
+            r["lane"],
+            r["selected_by"],
+            float(r["propensity"]),
+            float(r["probability"]),
+            float(r["expected_value"]),
+            r["terminal"],
+            r["shift"],
+            r["shift_start"],
+        )  # fmt: skip
+        for r in chosen.iter_rows(named=True)
+    ]
+    overloads = [
+        Overload(
+            r["shift_start"],
+            r["terminal"],
+            r["shift"],
+            r["resource"],
+            float(r["required"]),
+            float(r["capacity"]),
+            float(r["required_by_rules"]),
+        )  # fmt: skip
+        for r in run.selection.overloads.sort("shift_start", "terminal").iter_rows(named=True)
+    ]
+    return SelectionResult(
+        run_id=run.run_id, window_from=window_from, window_to=window_to,
+        capacity_source=capacity.source, capacity_sha256=capacity.sha256,
+        resources=capacity.resources, random_rate=random_rate, seed=seed,
+        objective_eur=float(run.selection.objective), counts=dict(run.counts),
+        lanes={lane: run.counts[f"lane_{lane}"] for lane in LANES},
+        usage=_usage(run.selection.usage, capacity.resources), overloads=overloads,
+        selected=selected,
+    )  # fmt: skip
+
+
+def worklist(store: Store, run_id: str, *, limit: int | None = None) -> list[WorklistEntry]:
+    """The consignments the run ``run_id`` selected: oldest shift first, then by terminal and
+    the expected detected value, highest first; at most ``limit``.
+
+    Raises ``NotFoundError`` naming the run when there is none, ``InputError`` for a ``limit``
+    below 1.
+    """
+    if limit is not None and limit < 1:
+        raise InputError(f"limit must be at least 1, got {limit}")
+    d, a, o = tables.control_decisions, tables.assessments, tables.inspection_orders
+    runs = tables.selection_runs
+    query: Select[tuple[object, ...]] = (
+        select(
+            d.c.consignment_id,
+            d.c.version,
+            d.c.control_type,
+            d.c.lane,
+            d.c.selected_by,
+            d.c.propensity,
+            d.c.expected_value,
+            d.c.terminal,
+            d.c.shift_start,
+            a.c.score,
+            a.c.probability,
+            a.c.revenue_at_stake_eur,
+            a.c.referral,
+            a.c.reasons,
+            o.c.order_id,
+            o.c.state.label("order_state"),
+        )  # fmt: skip
+        .outerjoin(a, a.c.assessment_id == d.c.assessment_id)
+        .outerjoin(
+            o, (o.c.consignment_id == d.c.consignment_id) & (o.c.decided_type == d.c.control_type)
+        )
+        .where(d.c.run_id == run_id, d.c.control_type.is_not(None))
+        .order_by(d.c.shift_start, d.c.terminal, d.c.expected_value.desc(), d.c.consignment_id)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    with store.reading() as conn:
+        if conn.execute(select(runs.c.run_id).where(runs.c.run_id == run_id)).first() is None:
+            raise NotFoundError(f"no selection run {run_id!r}")
+        rows = conn.execute(query).mappings().all()
+    return [
+        WorklistEntry(
+            r["consignment_id"],
+            int(r["version"]),
+            r["control_type"],
+            r["lane"],
+            r["selected_by"],
+            float(r["propensity"]),
+            float(r["expected_value"]),
+            r["score"],
+            r["probability"],
+            r["revenue_at_stake_eur"],
+            r["referral"],
+            tuple(explain.from_json(r["reasons"])[:TOP_REASONS]) if r["reasons"] else (),
+            r["terminal"],
+            r["shift_start"],
+            r["order_id"],
+            r["order_state"],
+        )  # fmt: skip
+        for r in rows
+    ]
