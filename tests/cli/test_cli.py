@@ -24,7 +24,9 @@ def test_demo_then_reingest_then_quarantine_then_audit(store_url: str, tmp_path:
     assert code == 0, out
     assert re.search(r"│ consignments\s*│\s*6\s*│\s*6,000\s*│", out), out  # the import table
     assert "Trained fraud-" in out and "Active risk profiles: STARTER-" in out
-    assert "Worklist: highest 10 scores" in out  # the worklist, with lanes and reasons
+    assert (
+        "Worklist: the 10 selected controls with the highest scores" in out
+    )  # the worklist, with lanes and reasons
     assert re.search(r"│ 261006-BEANR-\S+ v1\s*│\s*\d+\.\d\s*│", out), out
     assert re.search(r"│ model\s+│ precision", out) and re.search(r"│ combined\s+│ precision", out)
     assert "oracle" in out and "random" in out  # the references on the day's ground truth

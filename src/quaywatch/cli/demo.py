@@ -87,8 +87,11 @@ def print_demo(result: DemoResult) -> None:
         markup=False,
         highlight=False,
     )
-    table = Table(title=f"Worklist: highest {len(result.worklist)} scores")
-    for column in ("consignment", "score", "revenue at stake", "lane", "control", "reasons"):
+    table = Table(
+        title=f"Worklist: the {len(result.worklist)} selected controls with the highest scores"
+    )
+    for column in ("consignment", "score", "revenue at stake", "lane", "control", "selected by",
+                   "reasons"):  # fmt: skip
         table.add_column(
             column, justify="right" if column in ("score", "revenue at stake") else "left"
         )
@@ -96,7 +99,7 @@ def print_demo(result: DemoResult) -> None:
         table.add_row(
             Text(f"{row.consignment_id} v{row.version}"), f"{row.score:.1f}",
             f"€{row.revenue_at_stake_eur:,.0f}", Text(row.lane), Text(row.control_type or "-"),
-            Text("; ".join(row.reasons)),
+            Text(row.selected_by), Text("; ".join(row.reasons)),
         )  # fmt: skip
     console.print(table)
     a = result.audit

@@ -69,7 +69,7 @@ STARTER_PROFILES = Path(loader.__file__).parent / "starter"
 
 @dataclass(frozen=True, slots=True)
 class WorklistRow:
-    """One assessed consignment as an officer's worklist shows it, riskiest first."""
+    """One selected control as an officer's worklist shows it, riskiest first."""
 
     consignment_id: str
     version: int
@@ -232,8 +232,11 @@ def _worklist(scored: pl.DataFrame, decisions: pl.DataFrame) -> tuple[WorklistRo
         scored.join(
             decisions.select("consignment_id", "version", "lane", "control_type", "selected_by"),
             on=["consignment_id", "version"],
-            how="left",
+            # The worklist is what was selected: a high score released green (selection weighs
+            # revenue at stake and capacity per shift too) is not an officer's work.
+            how="inner",
         )
+        .filter(pl.col("control_type").is_not_null())
         .sort("score", "consignment_id", descending=[True, False])
         .head(WORKLIST_ROWS)
     )
