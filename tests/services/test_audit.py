@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import update
 
-from quaywatch.errors import AuditChainError, ConfigurationError
+from quaywatch.errors import AuditChainError, InputError
 from quaywatch.services import audit, schema
 from quaywatch.services.intake import ingest_files
 from quaywatch.store import tables
@@ -36,7 +36,7 @@ def test_verify_reports_the_head_and_checks_an_anchor(store: Store, port_day: Po
 
 @pytest.mark.parametrize("anchor", ["", "12", "x:" + "a" * 64, "3:abc", "3:" + "g" * 64])
 def test_a_malformed_anchor_names_the_field(store: Store, anchor: str) -> None:
-    with pytest.raises(ConfigurationError, match="anchor must be SEQ:HASH"):
+    with pytest.raises(InputError, match="anchor must be SEQ:HASH"):
         audit.verify_audit(store, anchor=anchor)
 
 
@@ -47,7 +47,7 @@ def test_log_lists_the_newest_events_first(store: Store, port_day: PortDay) -> N
     assert (newest.seq, newest.actor, newest.action) == (2, "bob", "import")
     assert oldest.actor == "[bold]alice[/]" and oldest.details["kind"] == "consignments"
     assert [e.seq for e in audit.audit_log(store, limit=1)] == [2]
-    with pytest.raises(ConfigurationError, match="limit must be at least 1, got 0"):
+    with pytest.raises(InputError, match="limit must be at least 1, got 0"):
         audit.audit_log(store, limit=0)
 
 

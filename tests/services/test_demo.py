@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from quaywatch.errors import ConfigurationError, InputError
+from quaywatch.errors import InputError
 from quaywatch.services import demo
 from quaywatch.services.intake import store_counts
 from quaywatch.store.store import Store
@@ -36,6 +36,7 @@ def test_demo_trains_assesses_selects_and_measures(store: Store, tmp_path: Path)
     assert [r.score for r in rows] == sorted((r.score for r in rows), reverse=True)
     assert all(r.lane in ("green", "yellow", "orange", "red", "blue") for r in rows)
     assert all(r.reasons for r in rows)  # the top of the worklist is explained
+    assert all(r.control_type and r.selected_by != "NONE" for r in rows)  # only selected ones
 
     names = [r.name for r in result.evaluation.results]
     assert names == ["random", "model", "combined", "oracle"]
@@ -47,13 +48,13 @@ def test_demo_trains_assesses_selects_and_measures(store: Store, tmp_path: Path)
 
 
 def test_demo_arguments_are_checked(store: Store, tmp_path: Path) -> None:
-    with pytest.raises(ConfigurationError, match="count must be at least 1"):
+    with pytest.raises(InputError, match="count must be at least 1"):
         demo.run_demo(store, out=tmp_path / "a", count=0, actor="demo")
-    with pytest.raises(ConfigurationError, match="capacity_pct must be above 0"):
+    with pytest.raises(InputError, match="capacity_pct must be above 0"):
         demo.run_demo(store, out=tmp_path / "a", capacity_pct=0, actor="demo")
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "x").write_text("")
-    with pytest.raises(ConfigurationError, match="out .* exists and is not an empty folder"):
+    with pytest.raises(InputError, match="out .* exists and is not an empty folder"):
         demo.run_demo(store, out=tmp_path / "full", actor="demo")
     assert store_counts(store)["import_batches"] == 0
 
@@ -67,5 +68,5 @@ def test_generate_traffic(tmp_path: Path) -> None:
     made = demo.generate_traffic(tmp_path / "t", days=2, per_day=30, seed=3, start="2026-11-01")
     assert made.consignments == 60 and len(made.consignment_files) == 2
     assert made.consignment_files[0].name == "2026-11-01.csv" and made.truth.is_file()
-    with pytest.raises(ConfigurationError, match="start '2026-13-01' is not a date"):
+    with pytest.raises(InputError, match="start '2026-13-01' is not a date"):
         demo.generate_traffic(tmp_path / "u", start="2026-13-01")

@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from quaywatch.errors import ConfigurationError, InputError
+from quaywatch.errors import InputError
 from quaywatch.learning.evaluate import Kind
 from quaywatch.services.evaluation import evaluate_detection, run_kcs_benchmark
 from quaywatch.services.intake import ingest_files
@@ -64,7 +64,7 @@ def test_references_on_the_consignments_lodged_since_the_split(
 @pytest.mark.parametrize("capacity_pct", [0, -1, 100.5])
 def test_capacity_must_be_a_share(stored: tuple[Store, Path, int], capacity_pct: float) -> None:
     store, truth, _ = stored
-    with pytest.raises(ConfigurationError, match="capacity_pct must be above 0 and at most 100"):
+    with pytest.raises(InputError, match="capacity_pct must be above 0 and at most 100"):
         evaluate_detection(store, truth_path=truth, split_at=SPLIT, capacity_pct=capacity_pct)
 
 
@@ -81,5 +81,5 @@ def test_an_empty_test_period_and_a_missing_truth_are_errors(
 
 
 def test_kcs_sample_must_be_large_enough(tmp_path: Path) -> None:
-    with pytest.raises(ConfigurationError, match="sample must be at least 100 rows, got 50"):
+    with pytest.raises(InputError, match="sample must be at least 100 rows, got 50"):
         run_kcs_benchmark(tmp_path, sample=50)

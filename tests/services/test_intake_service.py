@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from quaywatch.domain.vocabulary import RecordKind
-from quaywatch.errors import ConfigurationError, InputError, NotFoundError
+from quaywatch.errors import InputError, NotFoundError
 from quaywatch.services import intake
 from quaywatch.store.store import Store
 from quaywatch.synth.portday import PortDay
@@ -53,11 +53,9 @@ def test_ingest_files_imports_each_file_and_reports_progress(
 
 @pytest.mark.parametrize("batch_size", [0, -5])
 def test_batch_size_must_be_positive(store: Store, port_day: PortDay, batch_size: int) -> None:
-    with pytest.raises(
-        ConfigurationError, match=f"batch_size must be at least 1, got {batch_size}"
-    ):
+    with pytest.raises(InputError, match=f"batch_size must be at least 1, got {batch_size}"):
         intake.ingest_files(store, [port_day.consignments], actor=ACTOR, batch_size=batch_size)
-    with pytest.raises(ConfigurationError, match="batch_size"):
+    with pytest.raises(InputError, match="batch_size"):
         intake.ingest_records(store, [], kind=RecordKind.CONSIGNMENTS, source="api",
                               actor=ACTOR, batch_size=batch_size)  # fmt: skip
     assert intake.store_counts(store)["import_batches"] == 0
@@ -107,7 +105,7 @@ def test_ingest_records_refuses_what_is_not_json(store: Store) -> None:
     with pytest.raises(InputError, match="record 2 is not JSON"):
         intake.ingest_records(store, [{}, {"when": {1, 2}}], kind=RecordKind.OUTCOMES,
                               source="api", actor=ACTOR)  # fmt: skip
-    with pytest.raises(ConfigurationError, match="source must name"):
+    with pytest.raises(InputError, match="source must name"):
         intake.ingest_records(store, [{}], kind=RecordKind.OUTCOMES, source=" ", actor=ACTOR)
     assert intake.store_counts(store)["import_batches"] == 0
 
@@ -135,15 +133,15 @@ def test_quarantine_list_get_and_retry(store: Store) -> None:
 
 
 def test_quarantine_errors_name_the_field(store: Store) -> None:
-    with pytest.raises(ConfigurationError, match="status must be one of open, resolved, all"):
+    with pytest.raises(InputError, match="status must be one of open, resolved, all"):
         intake.list_quarantine(store, status="closed")
-    with pytest.raises(ConfigurationError, match="limit must be at least 1"):
+    with pytest.raises(InputError, match="limit must be at least 1"):
         intake.list_quarantine(store, limit=0)
     with pytest.raises(NotFoundError, match="no quarantine entry 999"):
         intake.get_quarantine(store, 999)
     with pytest.raises(NotFoundError, match="no quarantine entry 999"):
         intake.retry_quarantine(store, [999], actor=ACTOR)
-    with pytest.raises(ConfigurationError, match="corrects exactly one quarantine entry, got 2"):
+    with pytest.raises(InputError, match="corrects exactly one quarantine entry, got 2"):
         intake.retry_quarantine(store, [1, 2], record_text="{}", actor=ACTOR)
-    with pytest.raises(ConfigurationError, match="quarantine_ids"):
+    with pytest.raises(InputError, match="quarantine_ids"):
         intake.retry_quarantine(store, [], actor=ACTOR)

@@ -132,8 +132,8 @@ def test_drift_reports_and_records_an_alert(store: Store, drift_files: list[Path
 @pytest.mark.parametrize(
     ("window", "message"),
     [
-        ({"reference_to": at(1)}, "the reference window must end after it starts: reference_to"),
-        ({"recent_from": at(6)}, "the recent window must end after it starts: recent_to"),
+        ({"reference_to": at(1)}, "the reference window ends before it starts: reference_to"),
+        ({"recent_from": at(6)}, "the recent window ends before it starts: recent_to"),
         ({"recent_to": datetime(2026, 10, 5)}, "recent_to must be a timezone-aware time"),
     ],
 )  # fmt: skip

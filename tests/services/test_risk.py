@@ -14,7 +14,7 @@ import polars as pl
 import pytest
 from sqlalchemy import select
 
-from quaywatch.errors import ConfigurationError, InputError, ModelError
+from quaywatch.errors import InputError, ModelError
 from quaywatch.intake.pipeline import ingest_file
 from quaywatch.risk.bundle import RiskModel
 from quaywatch.services.risk import list_anomalies, score_period, train_models
@@ -108,7 +108,7 @@ def test_train_then_score_the_stored_traffic(
 
 def test_training_needs_enough_outcomes_and_a_sound_capacity(store: Store, tmp_path: Path) -> None:
     models = tmp_path / "models"
-    with pytest.raises(ConfigurationError, match="capacity_pct must be above 0 and at most 100"):
+    with pytest.raises(InputError, match="capacity_pct must be above 0 and at most 100"):
         train_models(store, until=UNTIL, model_dir=models, capacity_pct=120, actor="t")
     with pytest.raises(InputError, match="controlled consignments with a known outcome"):
         train_models(store, until=UNTIL, model_dir=models, capacity_pct=3.0, actor="t")

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from quaywatch.audit import chain
 from quaywatch.audit.chain import AuditEvent, Verification
-from quaywatch.errors import ConfigurationError
+from quaywatch.errors import InputError
+from quaywatch.services.arguments import check_at_least
 from quaywatch.store.store import Store
 
 __all__ = ["AuditEvent", "Verification", "audit_log", "parse_anchor", "verify_audit"]
@@ -17,7 +18,7 @@ _HASH_LENGTH = 64
 
 
 def parse_anchor(anchor: str) -> tuple[int, str]:
-    """``SEQ:HASH`` as ``(seq, hash)``, or ``ConfigurationError`` naming ``anchor``."""
+    """``SEQ:HASH`` as ``(seq, hash)``, or ``InputError`` naming ``anchor``."""
     seq, _, digest = anchor.strip().partition(":")
     digest = digest.lower()
     if (
@@ -25,7 +26,7 @@ def parse_anchor(anchor: str) -> tuple[int, str]:
         or len(digest) != _HASH_LENGTH
         or any(c not in "0123456789abcdef" for c in digest)
     ):
-        raise ConfigurationError(
+        raise InputError(
             f"anchor must be SEQ:HASH as an earlier verification printed it "
             f"(a number, a colon, 64 hexadecimal digits), got {anchor!r}"
         )
@@ -41,7 +42,6 @@ def verify_audit(store: Store, *, anchor: str | None = None) -> Verification:
 
 def audit_log(store: Store, *, limit: int = 20) -> list[AuditEvent]:
     """The newest ``limit`` audit events, newest first."""
-    if limit < 1:
-        raise ConfigurationError(f"limit must be at least 1, got {limit}")
+    check_at_least("limit", limit)
     with store.reading() as conn:
         return chain.recent(conn, limit)

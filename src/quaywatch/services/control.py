@@ -23,6 +23,7 @@ from quaywatch.control.orders import Order
 from quaywatch.control.outcome import RecordedOutcome
 from quaywatch.control.results import ScanResult
 from quaywatch.errors import InputError
+from quaywatch.services.arguments import check_at_least
 from quaywatch.store.store import Store
 
 #: Orders ``list_orders`` returns when no limit is given.
@@ -113,8 +114,7 @@ def list_orders(
     Raises ``InputError`` for a ``limit`` below 1, a ``RecordError`` naming ``state`` for an
     unknown state.
     """
-    if limit < 1:
-        raise InputError(f"limit must be at least 1, got {limit}")
+    check_at_least("limit", limit)
     return orders.list_orders(store, state=state, run_id=run_id, limit=limit)
 
 

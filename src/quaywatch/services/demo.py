@@ -33,20 +33,21 @@ import polars as pl
 
 from quaywatch.audit import chain
 from quaywatch.audit.chain import Verification
-from quaywatch.errors import ConfigurationError, InputError
+from quaywatch.errors import InputError
 from quaywatch.intake.pipeline import ImportSummary
 from quaywatch.learning import train
 from quaywatch.learning.dataset import consignments_with_truth, load_truth
 from quaywatch.learning.evaluate import Report, ScoreColumn, evaluate
 from quaywatch.learning.simulate import CAPACITY_DAY, LEGACY
-from quaywatch.risk import engine, explain
+from quaywatch.risk import engine
 from quaywatch.risk.bundle import RiskModel
 from quaywatch.risk.profiles import loader, registry
 from quaywatch.selection import capacity as capacities, policy
 from quaywatch.selection.capacity import Capacity
 from quaywatch.selection.run import candidates, select_store
-from quaywatch.services.evaluation import check_capacity_pct
+from quaywatch.services.arguments import check_capacity_pct
 from quaywatch.services.intake import ingest_files
+from quaywatch.services.selection import WorklistEntry, worklist
 from quaywatch.store import reads
 from quaywatch.store.store import Store
 from quaywatch.synth import traffic
@@ -60,26 +61,9 @@ DEMO_NOISE = 0.01
 RANDOM_RATE = 0.02
 #: Rows of the worklist the result carries.
 WORKLIST_ROWS = 10
-#: Reasons shown per worklist row.
-REASONS_PER_ROW = 3
 #: Multiples of the capacity's fair share tried, smallest first (see ``_sized_capacity``).
 _CAPACITY_STEPS = (1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0, 32.0)
 STARTER_PROFILES = Path(loader.__file__).parent / "starter"
-
-
-@dataclass(frozen=True, slots=True)
-class WorklistRow:
-    """One selected control as an officer's worklist shows it, riskiest first."""
-
-    consignment_id: str
-    version: int
-    score: float
-    probability: float
-    revenue_at_stake_eur: float
-    lane: str
-    control_type: str | None
-    selected_by: str
-    reasons: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +100,7 @@ class DemoResult:
     selection_run_id: str
     selection_counts: dict[str, int]
     capacity_scale: float
-    worklist: tuple[WorklistRow, ...]
+    worklist: tuple[WorklistEntry, ...]
     audit: Verification
     store_counts: dict[str, int]
     evaluation: Report
@@ -140,7 +124,7 @@ def generate_traffic(
     try:
         first_day = date.fromisoformat(start)
     except ValueError:
-        raise ConfigurationError(f"start {start!r} is not a date (YYYY-MM-DD)") from None
+        raise InputError(f"start {start!r} is not a date (YYYY-MM-DD)") from None
     return traffic.generate(
         out, days=days, per_day=per_day, seed=seed, start=first_day,
         port_of_discharge=port_of_discharge, noise=noise, watchlist_share=watchlist_share,
@@ -151,7 +135,7 @@ def _folder(out: Path | None) -> Path:
     if out is None:
         return Path(tempfile.mkdtemp(prefix="quaywatch-demo-"))
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise ConfigurationError(f"out {out} exists and is not an empty folder; choose a new one")
+        raise InputError(f"out {out} exists and is not an empty folder; choose a new one")
     return out
 
 
@@ -227,35 +211,11 @@ def _totals(imports: list[ImportSummary]) -> tuple[ImportTotal, ...]:
     )
 
 
-def _worklist(scored: pl.DataFrame, decisions: pl.DataFrame) -> tuple[WorklistRow, ...]:
-    top = (
-        scored.join(
-            decisions.select("consignment_id", "version", "lane", "control_type", "selected_by"),
-            on=["consignment_id", "version"],
-            # The worklist is what was selected: a high score released green (selection weighs
-            # revenue at stake and capacity per shift too) is not an officer's work.
-            how="inner",
-        )
-        .filter(pl.col("control_type").is_not_null())
-        .sort("score", "consignment_id", descending=[True, False])
-        .head(WORKLIST_ROWS)
-    )
-    return tuple(
-        WorklistRow(
-            consignment_id=row["consignment_id"],
-            version=row["version"],
-            score=row["score"],
-            probability=row["probability"],
-            revenue_at_stake_eur=row["revenue_at_stake_eur"],
-            lane=row["lane"] or "green",
-            control_type=row["control_type"],
-            selected_by=row["selected_by"] or "NONE",
-            reasons=tuple(r.text for r in explain.from_json(row["reasons"])[:REASONS_PER_ROW])
-            if row["reasons"]
-            else (),
-        )  # fmt: skip
-        for row in top.iter_rows(named=True)
-    )
+def _riskiest(entries: list[WorklistEntry]) -> tuple[WorklistEntry, ...]:
+    # The selection run's worklist (what was selected, not every high score: selection weighs
+    # revenue at stake and the capacity of each shift too), riskiest first.
+    ranked = sorted(entries, key=lambda e: (-(e.score or 0.0), e.consignment_id))
+    return tuple(ranked[:WORKLIST_ROWS])
 
 
 def run_demo(
@@ -276,7 +236,7 @@ def run_demo(
     """
     check_capacity_pct(capacity_pct)
     if count < 1:
-        raise ConfigurationError(f"count must be at least 1 consignment a day, got {count}")
+        raise InputError(f"count must be at least 1 consignment a day, got {count}")
     folder = _folder(out)
     made = traffic.generate(
         folder, days=DEMO_DAYS, per_day=count, seed=seed, start=DEMO_START, noise=DEMO_NOISE,
@@ -328,6 +288,6 @@ def run_demo(
         model_metrics=dict(model.metrics), profiles=profiles, scoring_run_id=scored.run_id,
         assessed=scored.assessed, selection_run_id=selected.run_id,
         selection_counts=dict(selected.counts), capacity_scale=round(scale, 6),
-        worklist=_worklist(scored.assessments, selected.selection.decisions), audit=verified,
+        worklist=_riskiest(worklist(store, selected.run_id)), audit=verified,
         store_counts=store.counts(), evaluation=report,
     )  # fmt: skip

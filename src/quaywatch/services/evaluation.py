@@ -8,19 +8,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from quaywatch.errors import ConfigurationError, InputError
+from quaywatch.errors import InputError
 from quaywatch.learning import kcs_run
 from quaywatch.learning.dataset import consignments_with_truth, load_truth
 from quaywatch.learning.evaluate import Report, ScoreColumn, evaluate, time_split
 from quaywatch.risk import engine, signals
 from quaywatch.risk.bundle import RiskModel
 from quaywatch.risk.profiles.registry import active_profiles
+from quaywatch.services.arguments import check_capacity_pct, utc
 from quaywatch.store import reads
 from quaywatch.store.store import Store
 
@@ -57,14 +58,6 @@ def model_scores(store: Store, path: Path, split_at: datetime) -> pl.DataFrame:
     )  # fmt: skip
 
 
-def check_capacity_pct(capacity_pct: float) -> None:
-    """``ConfigurationError`` unless the share of consignments controlled is in (0, 100]."""
-    if not 0 < capacity_pct <= 100:
-        raise ConfigurationError(
-            f"capacity_pct must be above 0 and at most 100, got {capacity_pct:g}"
-        )
-
-
 def evaluate_detection(
     store: Store,
     *,
@@ -82,7 +75,7 @@ def evaluate_detection(
     with the model only when they found something. A naive ``split_at`` is taken as UTC.
     """
     check_capacity_pct(capacity_pct)
-    split_at = split_at.replace(tzinfo=UTC) if split_at.tzinfo is None else split_at
+    split_at = utc(split_at)
     stored = consignments_with_truth(store, load_truth(truth_path))
     _, test = time_split(stored, split_at)
     if test.is_empty():
@@ -112,5 +105,5 @@ def run_kcs_benchmark(data: Path, *, sample: int | None = None) -> dict[str, Any
     ``sample``: use that many random rows of each split (at least 100), for a quick run.
     """
     if sample is not None and sample < MIN_KCS_SAMPLE:
-        raise ConfigurationError(f"sample must be at least {MIN_KCS_SAMPLE} rows, got {sample}")
+        raise InputError(f"sample must be at least {MIN_KCS_SAMPLE} rows, got {sample}")
     return kcs_run.run(data, sample=sample)

@@ -24,9 +24,10 @@ from typing import Any
 from sqlalchemy import Row
 
 from quaywatch.domain.vocabulary import RecordKind
-from quaywatch.errors import ConfigurationError, InputError
+from quaywatch.errors import InputError
 from quaywatch.intake import pipeline, quarantine, readers
 from quaywatch.intake.pipeline import Importer, ImportSummary
+from quaywatch.services.arguments import check_at_least
 from quaywatch.store import tables
 from quaywatch.store.store import Store
 
@@ -79,8 +80,7 @@ class RetryResult:
 
 
 def _check_batch_size(batch_size: int) -> None:
-    if batch_size < 1:
-        raise ConfigurationError(f"batch_size must be at least 1, got {batch_size}")
+    check_at_least("batch_size", batch_size)
 
 
 def ingest_files(
@@ -140,7 +140,7 @@ def ingest_records(
     """
     _check_batch_size(batch_size)
     if not source.strip():
-        raise ConfigurationError("source must name where the records come from")
+        raise InputError("source must name where the records come from")
     text = _json_lines(records)
     summary = ImportSummary(source, kind, str(uuid.uuid4()))
     started_at = tables.utcnow()
@@ -178,11 +178,8 @@ def list_quarantine(
 ) -> list[QuarantineEntry]:
     """Quarantine entries with ``status`` (open, resolved or all), newest first."""
     if status not in QUARANTINE_STATUSES:
-        raise ConfigurationError(
-            f"status must be one of {', '.join(QUARANTINE_STATUSES)}, got {status!r}"
-        )
-    if limit < 1:
-        raise ConfigurationError(f"limit must be at least 1, got {limit}")
+        raise InputError(f"status must be one of {', '.join(QUARANTINE_STATUSES)}, got {status!r}")
+    check_at_least("limit", limit)
     rows = quarantine.list_entries(store, status=None if status == "all" else status, limit=limit)
     return [_entry(row) for row in rows]
 
@@ -206,9 +203,9 @@ def retry_quarantine(
     its new reasons.
     """
     if not quarantine_ids:
-        raise ConfigurationError("quarantine_ids must name at least one quarantine entry")
+        raise InputError("quarantine_ids must name at least one quarantine entry")
     if record_text is not None and len(quarantine_ids) != 1:
-        raise ConfigurationError(
+        raise InputError(
             f"a corrected record corrects exactly one quarantine entry, got {len(quarantine_ids)}"
         )
     outcomes = []

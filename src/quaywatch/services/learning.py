@@ -17,6 +17,7 @@ from quaywatch.learning import champion as cc, drift as monitor, retrain as cycl
 from quaywatch.learning.drift import DriftReport
 from quaywatch.learning.options import MAX_WEIGHT, Criterion, Weighting
 from quaywatch.risk.bundle import RiskModel
+from quaywatch.services.arguments import check_capacity_pct, check_interval, require_aware
 from quaywatch.store.store import Store
 
 #: Default evaluation window of ``retrain``: the four weeks before its end.
@@ -67,11 +68,6 @@ class DriftResult:
         return self.report.to_dict()
 
 
-def _aware(name: str, moment: datetime | None) -> None:
-    if moment is not None and moment.tzinfo is None:
-        raise InputError(f"{name} must be a timezone-aware time, got {moment.isoformat()}")
-
-
 def retrain(
     store: Store,
     *,
@@ -99,9 +95,8 @@ def retrain(
     value, and (from training) when there is too little to learn from.
     """
     for name, moment in (("until", until), ("to", to), ("now", now)):
-        _aware(name, moment)
-    if not 0 < capacity_pct <= 100:
-        raise InputError(f"capacity_pct must be above 0 and at most 100, got {capacity_pct:g}")
+        require_aware(name, moment)
+    check_capacity_pct(capacity_pct)
     if max_weight < 1:
         raise InputError(f"max_weight must be at least 1, got {max_weight:g}")
     if force and not promote:
@@ -147,13 +142,7 @@ def drift(
     """
     windows = {"reference": (reference_from, reference_to), "recent": (recent_from, recent_to)}
     for window, (lo, hi) in windows.items():
-        _aware(f"{window}_from", lo)
-        _aware(f"{window}_to", hi)
-        if not lo < hi:
-            raise InputError(
-                f"the {window} window must end after it starts: {window}_to {hi.isoformat()} "
-                f"is not after {window}_from {lo.isoformat()}"
-            )
+        check_interval(f"{window} window", (f"{window}_from", lo), (f"{window}_to", hi))
     model = RiskModel.load(models) if cycle.current_version(models) else None
     report = monitor.drift_report(
         store, reference=windows["reference"], recent=windows["recent"], model=model,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from quaywatch.errors import InputError, ModelError, QuaywatchError, RecordError
@@ -22,6 +22,7 @@ from quaywatch.risk.bundle import RiskModel
 from quaywatch.risk.profiles import loader, registry, trial
 from quaywatch.risk.profiles.apply import ProfileSet
 from quaywatch.risk.profiles.registry import Loaded, Status
+from quaywatch.services.arguments import utc
 from quaywatch.store.store import Store
 
 __all__ = [
@@ -40,10 +41,6 @@ __all__ = [
     "trial_profiles",
     "validate_profiles",
 ]
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _check_files(paths: Sequence[Path]) -> None:
@@ -172,7 +169,7 @@ def trial_profiles(
     _check_files(paths)
     if examples < 0:
         raise InputError(f"examples must be 0 or more, got {examples}")
-    start, end = _utc(since), None if until is None else _utc(until)
+    start, end = utc(since), None if until is None else utc(until)
     if end is not None and end <= start:
         raise InputError(f"until ({end:%Y-%m-%d %H:%M}) must come after since "
                          f"({start:%Y-%m-%d %H:%M})")  # fmt: skip

@@ -18,11 +18,12 @@ from typing import Any
 import polars as pl
 
 from quaywatch.audit import chain
-from quaywatch.errors import ConfigurationError, InputError
+from quaywatch.errors import InputError
 from quaywatch.learning import train as training
 from quaywatch.risk import anomaly, engine, explain
 from quaywatch.risk.anomaly import reads as anomaly_reads
 from quaywatch.risk.bundle import RiskModel
+from quaywatch.services.arguments import check_at_least, check_capacity_pct, utc
 from quaywatch.store import reads
 from quaywatch.store.store import Store
 
@@ -30,18 +31,8 @@ from quaywatch.store.store import Store
 TOP_REASONS = 3
 
 
-def _utc(moment: datetime | None) -> datetime:
-    """``moment`` as an aware UTC time (a naive one is UTC already); now when None."""
-    if moment is None:
-        return datetime.now(UTC)
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def _check_capacity_pct(capacity_pct: float) -> None:
-    if not 0 < capacity_pct <= 100:
-        raise ConfigurationError(
-            f"capacity_pct must be above 0 and at most 100, got {capacity_pct:g}"
-        )
+def _utc_or_now(moment: datetime | None) -> datetime:
+    return datetime.now(UTC) if moment is None else utc(moment)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,8 +73,8 @@ def train_models(
     are compiled right away so that the first large scoring run does not wait. A naive
     ``until`` is UTC. Raises ``InputError`` when too few controlled consignments are known.
     """
-    _check_capacity_pct(capacity_pct)
-    moment = _utc(until)
+    check_capacity_pct(capacity_pct)
+    moment = _utc_or_now(until)
     items = reads.goods_item_rows(store, lodged_before=moment)
     outcomes = reads.control_outcomes(store, known_before=moment)
     model = training.fit(items, outcomes, until=moment, capacity_pct=capacity_pct)
@@ -158,7 +149,7 @@ def score_period(
         raise InputError(f"top must be 0 or more, got {top}")
     model = RiskModel.load(model_path)
     run = engine.score_store(
-        store, model, now=_utc(at), since=None if since is None else _utc(since),
+        store, model, now=_utc_or_now(at), since=None if since is None else utc(since),
         rescore=rescore, actor=actor,
         explain_rows=engine.Explain.ALL if explain_all else engine.Explain.AUTO,
     )  # fmt: skip
@@ -231,13 +222,12 @@ def list_anomalies(
     if detector is not None and detector not in anomaly.DETECTORS:
         known = ", ".join(anomaly.DETECTORS)
         raise InputError(f"unknown detector {code!r}; the detectors are {known}")
-    if limit < 1:
-        raise InputError(f"limit must be at least 1, got {limit}")
-    moment = _utc(at)
+    check_at_least("limit", limit)
+    moment = _utc_or_now(at)
     boxes = anomaly_reads.boxes(store)
     keys = boxes.select("consignment_id", "version", "lodged_at").unique()
     if since is not None:
-        keys = keys.filter(pl.col("lodged_at") >= _utc(since))
+        keys = keys.filter(pl.col("lodged_at") >= utc(since))
     if stale:
         keys = keys.join(anomaly.stale(store), on=["consignment_id", "version"], how="semi")
     found = anomaly.detect(anomaly_reads.events(store), boxes, at=moment, keys=keys)

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from quaywatch.errors import InputError
 from quaywatch.risk import screening
 from quaywatch.risk.screening import THRESHOLD, LoadResult
+from quaywatch.services.arguments import check_at_least, utc
 from quaywatch.store.store import Store
 
 __all__ = [
@@ -90,11 +91,10 @@ def screen_name(
         raise InputError(f"country must be a two-letter ISO 3166 code, got {country!r}")
     if not MIN_THRESHOLD <= threshold <= 100:
         raise InputError(f"threshold must be from {MIN_THRESHOLD:g} to 100, got {threshold:g}")
-    if limit < 1:
-        raise InputError(f"limit must be at least 1, got {limit}")
+    check_at_least("limit", limit)
     day = None
     if at is not None:
-        day = (at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)).date()
+        day = utc(at).date()
     entries = screening.watchlist_entries(store, as_of=day)
     if entries.is_empty():
         return ScreeningResult(name, code, threshold, 0, 0, ())

@@ -22,6 +22,7 @@ from quaywatch.risk import explain
 from quaywatch.risk.explain import Reason
 from quaywatch.selection import capacity as capacities
 from quaywatch.selection.run import select_store
+from quaywatch.services.arguments import check_at_least, check_interval
 from quaywatch.store import tables
 from quaywatch.store.store import Store
 
@@ -129,17 +130,6 @@ class WorklistEntry:
     order_state: str | None
 
 
-def _check_window(window_from: datetime, window_to: datetime) -> None:
-    for name, moment in (("window_from", window_from), ("window_to", window_to)):
-        if moment.tzinfo is None:
-            raise InputError(f"{name} must be a timezone-aware time, got {moment.isoformat()}")
-    if window_to <= window_from:
-        raise InputError(
-            f"the window ends before it starts: window_to {window_to.isoformat()} is not after "
-            f"window_from {window_from.isoformat()}"
-        )
-
-
 def _usage(frame: pl.DataFrame, resources: tuple[str, ...]) -> list[CapacityUse]:
     found: dict[tuple[datetime, str], CapacityUse] = {}
     for row in frame.sort("shift_start", "terminal", "resource").iter_rows(named=True):
@@ -172,7 +162,7 @@ def select_controls(
     the argument for a naive or inverted window, a rate outside [0, 1] or a seed outside
     [0, 2**31 - 1], and a ``RecordError`` naming the field for a bad capacity file.
     """
-    _check_window(window_from, window_to)
+    check_interval("window", ("window_from", window_from), ("window_to", window_to))
     if not 0.0 <= random_rate <= 1.0:
         raise InputError(f"random_rate must be between 0 and 1, got {random_rate:g}")
     if not 0 <= seed <= MAX_SEED:
@@ -230,8 +220,8 @@ def worklist(store: Store, run_id: str, *, limit: int | None = None) -> list[Wor
     Raises ``NotFoundError`` naming the run when there is none, ``InputError`` for a ``limit``
     below 1.
     """
-    if limit is not None and limit < 1:
-        raise InputError(f"limit must be at least 1, got {limit}")
+    if limit is not None:
+        check_at_least("limit", limit)
     d, a, o = tables.control_decisions, tables.assessments, tables.inspection_orders
     runs = tables.selection_runs
     query: Select[tuple[object, ...]] = (
