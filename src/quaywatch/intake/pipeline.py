@@ -386,11 +386,16 @@ def ingest_file(
     batch_size: int = 50_000,
     actor: str = "system",
     progress: Progress | None = None,
+    source: str | None = None,
 ) -> ImportSummary:
-    """Import one file in one transaction; return what happened to its records."""
+    """Import one file in one transaction; return what happened to its records.
+
+    ``source`` names the import in the batch, the quarantine and the audit trail (default: the
+    file's path; records posted to the API are written to a temporary file and keep their name).
+    """
     reader = readers.open_file(path, kind=kind, batch_size=batch_size)
     source_sha256 = _file_sha256(path)
-    summary = ImportSummary(str(path), reader.kind, str(uuid.uuid4()))
+    summary = ImportSummary(source or str(path), reader.kind, str(uuid.uuid4()))
     started_at = tables.utcnow()
     unit = {"csv": "line", "jsonl": "line", "json": "item", "parquet": "row"}[reader.fmt]
     # Checking the next chunk (native polars work, mostly outside the GIL) overlaps with storing

@@ -11,10 +11,8 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import tempfile
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,10 +23,9 @@ from sqlalchemy import Row
 
 from quaywatch.domain.vocabulary import RecordKind
 from quaywatch.errors import InputError
-from quaywatch.intake import pipeline, quarantine, readers
-from quaywatch.intake.pipeline import Importer, ImportSummary
+from quaywatch.intake import pipeline, quarantine
+from quaywatch.intake.pipeline import ImportSummary
 from quaywatch.services.arguments import check_at_least
-from quaywatch.store import tables
 from quaywatch.store.store import Store
 
 #: Records read and stored per chunk when the caller does not say.
@@ -142,26 +139,12 @@ def ingest_records(
     if not source.strip():
         raise InputError("source must name where the records come from")
     text = _json_lines(records)
-    summary = ImportSummary(source, kind, str(uuid.uuid4()))
-    started_at = tables.utcnow()
     with tempfile.TemporaryDirectory(prefix="quaywatch-records-") as folder:
         path = Path(folder) / "records.jsonl"
         path.write_text(text, encoding="utf-8")
-        reader = readers.open_file(path, kind=kind, batch_size=batch_size)
-        with store.transaction() as conn:
-            importer = Importer(store, conn, summary, "line")
-            chunks = reader.chunks()
-            chunk = next(chunks, None)
-            while chunk is not None:
-                following = next(chunks, None)
-                importer.quarantine(importer.process(chunk, last=following is None))
-                chunk = following
-            importer.finish(
-                source_sha256=hashlib.sha256(text.encode()).hexdigest(),
-                actor=actor,
-                started_at=started_at,
-            )
-    return summary
+        return pipeline.ingest_file(
+            store, path, kind=kind, batch_size=batch_size, actor=actor, source=source
+        )
 
 
 def _entry(row: Row[Any]) -> QuarantineEntry:
