@@ -126,4 +126,4 @@ def test_drift_cli_prints_alert_and_exits_zero(
     report = json.loads(result.output)
     assert report["level"] == "alert" and report["thresholds"] == {"watch": 0.1, "alert": 0.25}
     result = runner.invoke(app, [*args[:5], "--reference-to", "2026-09-01", *args[7:]])
-    assert result.exit_code != 0 and "must end after it starts" in result.output
+    assert result.exit_code != 0 and "ends before it starts" in result.output

@@ -29,7 +29,7 @@ from typing import Any
 import polars as pl
 
 from quaywatch.audit import chain
-from quaywatch.errors import ConfigurationError, ModelError
+from quaywatch.errors import InputError, ModelError
 from quaywatch.features import declared
 from quaywatch.learning import champion as cc, train
 from quaywatch.learning.weights import MAX_WEIGHT, Weighting
@@ -129,15 +129,17 @@ def retrain(
     """One cycle: train a challenger until ``until``, compare on the random sample to ``to``.
 
     ``promote`` false never moves ``CURRENT``; ``force`` promotes whatever the comparison says
-    (both recorded). Raises ``ConfigurationError`` when ``to`` is not after ``until`` or both
-    flags are given, ``InputError`` (from ``train.fit``) when there is too little to learn from.
+    (both recorded). Raises ``InputError`` naming the arguments when ``to`` is not after
+    ``until`` or ``force`` comes with ``promote`` false, and (from ``train.fit``) when there is
+    too little to learn from.
     """
     if not until < to:
-        raise ConfigurationError(
-            f"--to ({to.isoformat()}) must be after --until ({until.isoformat()})"
+        raise InputError(
+            f"to ({to.isoformat()}) must be after until ({until.isoformat()}): the random "
+            "sample after the training cut judges the challenger"
         )
     if force and not promote:
-        raise ConfigurationError("--force and --no-promote contradict each other")
+        raise InputError("force and promote=False contradict each other: choose one")
     champion_version = current_version(models)
     champ = RiskModel.load(models) if champion_version else None
     history = reads.goods_item_rows(store, lodged_before=to)

@@ -99,15 +99,8 @@ def retrain(
     check_capacity_pct(capacity_pct)
     if max_weight < 1:
         raise InputError(f"max_weight must be at least 1, got {max_weight:g}")
-    if force and not promote:
-        raise InputError("force and promote=False contradict each other: choose one")
     end = to or now or datetime.now(UTC)
     start = until or end - timedelta(days=EVALUATION_DAYS)
-    if not start < end:
-        raise InputError(
-            f"to ({end.isoformat()}) must be after until ({start.isoformat()}): the random "
-            "sample after the training cut judges the challenger"
-        )
     done = cycle.retrain(
         store, models=models, until=start, to=end, capacity_pct=capacity_pct, actor=actor,
         weighting=weighting, max_weight=max_weight, criterion=criterion, promote=promote,
