@@ -8,6 +8,9 @@ with a non-zero exit code; the API (later) maps ``status`` to an HTTP response.
     ├── ConfigurationError         a setting or the database URL is unusable
     ├── InputError                 a file a user handed us cannot be read as a whole
     │   └── RecordError            one record is bad: names file, location, record and field
+    ├── AuthenticationError        no valid credentials (unknown token, wrong password, expired)
+    ├── PermissionDeniedError      the caller's roles do not allow the action
+    ├── TooManyAttemptsError       too many failed logins in a short time; try again later
     ├── NotFoundError              an id (quarantine entry, batch, ...) does not exist
     ├── ConflictError              the action does not fit the object's state (an order done)
     ├── StoreError                 the database refused or failed an operation
@@ -72,6 +75,35 @@ class RecordError(InputError):
         self.location = location
         self.record_id = record_id
         self.field = field
+
+
+class AuthenticationError(QuaywatchError):
+    """The caller could not be identified: no, unknown, expired or revoked credentials.
+
+    The message never says which of these it was to the caller beyond what is safe (a wrong
+    password and an unknown user read the same).
+    """
+
+    status = 401
+    exit_code = 5
+
+
+class PermissionDeniedError(QuaywatchError):
+    """The caller is known, but none of their roles allows the action."""
+
+    status = 403
+    exit_code = 5
+
+
+class TooManyAttemptsError(QuaywatchError):
+    """Too many failed logins for one account or client in a short time."""
+
+    status = 429
+    exit_code = 5
+
+    def __init__(self, message: str, *, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 class NotFoundError(QuaywatchError):
