@@ -31,6 +31,8 @@ def test_demo_then_reingest_then_quarantine_then_audit(store_url: str, tmp_path:
     assert re.search(r"│ model\s+│ precision", out) and re.search(r"│ combined\s+│ precision", out)
     assert "oracle" in out and "random" in out  # the references on the day's ground truth
     events = int(re.search(r"Audit trail verified: (\d+) events", out).group(1))
+    assert "Demo login: username demo, password demo-password-not-for-production" in out
+    assert "WARNING: the demo account's password is published" in out
     assert any((tmp_path / "day" / "models").iterdir())  # models stay in the demo's folder
     consignments = sorted((tmp_path / "day" / "consignments").glob("*.csv"))[0]
     code, out = run(store_url, "ingest", str(consignments))

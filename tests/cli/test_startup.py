@@ -26,7 +26,9 @@ print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {heavy})))
 """
 
 
-@pytest.mark.parametrize("args", [["--help"], ["control", "--help"], ["profiles", "--help"]])
+@pytest.mark.parametrize(
+    "args", [["--help"], ["control", "--help"], ["profiles", "--help"], ["users", "--help"]]
+)
 def test_help_imports_no_heavy_library(args: list[str]) -> None:
     probe = PROBE.format(heavy=set(HEAVY))
     done = subprocess.run(

@@ -24,6 +24,7 @@ from quaywatch.intake.pipeline import ingest_file
 from quaywatch.learning import retrain as cycle, train
 from quaywatch.learning.champion import MIN_SAMPLE
 from quaywatch.learning.weights import Weighting, with_weights
+from quaywatch.risk import compiled
 from quaywatch.risk.bundle import RiskModel
 from quaywatch.store import reads, tables
 from quaywatch.store.store import Store
@@ -106,7 +107,12 @@ def test_retrain_promotes_the_first_model_then_judges_on_the_random_sample(
                           to=UNTIL, capacity_pct=3.0, actor="analyst", params=PARAMS)  # fmt: skip
     assert first.promoted and first.champion_version is None
     assert cycle.current_version(models) == first.challenger.version
-    assert RiskModel.load(models).metrics["weighting"] == "ipw"
+    promoted = RiskModel.load(models)
+    assert promoted.metrics["weighting"] == "ipw"
+    # Compiled when promoted, into the version's own folder (not the staging folder it was
+    # saved in first, which is gone): loading finds the objects.
+    assert promoted.is_compiled == compiled.available()
+    assert not list(models.glob(".candidate-*"))
 
     second = cycle.retrain(world, models=models, until=UNTIL, to=END, capacity_pct=3.0,
                            actor="analyst", params=PARAMS, rounds=300)  # fmt: skip
@@ -142,6 +148,7 @@ def test_no_promote_keeps_and_force_promotes_and_a_small_sample_decides_nothing(
                          actor="a", params=PARAMS, promote=False, rounds=100)  # fmt: skip
     assert not kept.promoted and "promotion not asked for" in kept.decision.reason
     assert cycle.current_version(models) == champion.version
+    assert not RiskModel.load(models / kept.challenger.version).is_compiled  # not promoted
     small = cycle.retrain(world, models=models, until=datetime(2026, 11, 13, tzinfo=UTC),
                           to=datetime(2026, 11, 20, tzinfo=UTC), capacity_pct=3.0, actor="a",
                           params=PARAMS, rounds=100)  # fmt: skip
@@ -152,6 +159,7 @@ def test_no_promote_keeps_and_force_promotes_and_a_small_sample_decides_nothing(
                            rounds=100)  # fmt: skip
     assert forced.promoted and forced.decision.reason.startswith("forced")
     assert cycle.current_version(models) == forced.challenger.version
+    assert RiskModel.load(models).is_compiled == compiled.available()
     actions = [e["action"] for e in audit(world) if e["object_type"] == "model"][-3:]
     assert actions == ["model_keep", "model_keep", "model_promote"]
     forced_details = json.loads(str(audit(world)[-1]["details"]))

@@ -1,8 +1,16 @@
-"""Compiled models (risk.compiled): LightGBM's predictions bit for bit, cached, or LightGBM."""
+"""Compiled models (risk.compiled): LightGBM's predictions bit for bit, compiled only when asked,
+kept in the model's folder, loaded without writing; or LightGBM.
+
+The module's models are fitted once and saved to a source folder; each test works on its own
+copy of that folder, so nothing one test compiles is seen by another.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import hashlib
+import shutil
+import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import lightgbm as lgb
@@ -10,14 +18,16 @@ import numpy as np
 import polars as pl
 import pytest
 
+from quaywatch.errors import ModelError
 from quaywatch.risk import compiled
 from quaywatch.risk.model import FraudModel, RevenueModel
 
-pytestmark = pytest.mark.skipif(
+needs_lleaves = pytest.mark.skipif(
     not compiled.available(), reason="lleaves is not installed for this Python"
 )
 PARAMS = {"num_threads": 1, "learning_rate": 0.1, "num_leaves": 15}
 FAST = {"num_boost_round": 60, "early_stopping_rounds": 60}
+Models = tuple[Path, pl.DataFrame]
 
 
 def _frame(n: int, seed: int) -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
@@ -34,35 +44,72 @@ def _frame(n: int, seed: int) -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
     return x, fraud, revenue
 
 
+def _fit_fraud() -> FraudModel:
+    x, y, _ = _frame(3_000, seed=0)
+    return FraudModel(PARAMS, **FAST).fit(x[:2_000], y[:2_000], eval_set=(x[2_000:], y[2_000:]))
+
+
 @pytest.fixture(scope="module")
-def models() -> tuple[FraudModel, RevenueModel, pl.DataFrame]:
-    x, y, revenue = _frame(3_000, seed=0)
-    fraud = FraudModel(PARAMS, **FAST).fit(x[:2_000], y[:2_000], eval_set=(x[2_000:], y[2_000:]))
-    money = RevenueModel(PARAMS, **FAST).fit(x, revenue)
-    return fraud, money, _frame(20_000, seed=1)[0]
+def source(tmp_path_factory: pytest.TempPathFactory) -> Models:
+    """A folder with ``fraud/`` and ``revenue/`` saved (nothing compiled), and rows to score."""
+    x, _, revenue = _frame(3_000, seed=0)
+    root = tmp_path_factory.mktemp("models")
+    _fit_fraud().save(root / "fraud")
+    RevenueModel(PARAMS, **FAST).fit(x, revenue).save(root / "revenue")
+    return root, _frame(20_000, seed=1)[0]
 
 
-@pytest.fixture(autouse=True)
-def _fresh(models) -> Iterator[None]:
-    """Each test starts, and leaves, the shared models with nothing compiled and no folder."""
-    for model in models[:2]:
-        model._forest, model._forest_state, model._folder = None, "unbuilt", None
-    yield
-    for model in models[:2]:
-        model._forest, model._forest_state, model._folder = None, "unbuilt", None
+@pytest.fixture
+def models(source: Models, tmp_path: Path) -> Models:
+    """This test's own copy of the saved models."""
+    root, scored = source
+    return shutil.copytree(root, tmp_path / "models"), scored
 
 
-def test_compiled_predictions_equal_lightgbm_bit_for_bit(models) -> None:
-    fraud, money, scored = models
-    for model in (fraud, money):
-        booster = model.booster
-        forest = compiled.compile_model(booster.model_to_string(), booster.num_trees(), None)
+def _files(folder: Path) -> dict[str, str]:
+    """Every file under ``folder``, by relative path, with the SHA-256 of its bytes."""
+    return {
+        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+def _objects(folder: Path) -> list[Path]:
+    return sorted((folder / compiled.FOLDER).glob("*.o"))
+
+
+@pytest.fixture
+def forest_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The row counts of every compiled prediction made during the test."""
+    calls: list[int] = []
+    predict = compiled.Forest.predict
+
+    def spy(self: compiled.Forest, matrix: np.ndarray) -> np.ndarray:
+        calls.append(len(matrix))
+        return predict(self, matrix)
+
+    monkeypatch.setattr(compiled.Forest, "predict", spy)
+    return calls
+
+
+@needs_lleaves
+def test_compiled_predictions_equal_lightgbm_bit_for_bit(models: Models) -> None:
+    root, scored = models
+    for model in (FraudModel.load(root / "fraud"), RevenueModel.load(root / "revenue")):
+        forest = compiled.compile_model(model.booster, None)
         assert forest is not None
         matrix = model.matrix(scored)
         assert np.isnan(matrix).any()  # missing values and the unseen category are in it
-        assert np.array_equal(forest.predict(matrix), booster.predict(matrix))
+        assert np.array_equal(forest.predict(matrix), model.booster.predict(matrix))
+        # The probe reaches both sides of every split, missing and infinite values included.
+        probe = compiled.probe(model.booster)
+        assert probe.shape == (compiled.CHECK_ROWS, len(model.features))
+        assert np.isnan(probe).any() and np.isinf(probe).any()
+        assert np.array_equal(forest.predict(probe), model.booster.predict(probe))
 
 
+@needs_lleaves
 def test_default_blocks_would_not_be_exact(tmp_path: Path) -> None:
     """Why every tree goes in one block: lleaves' blocks add the trees in another order."""
     import lleaves
@@ -72,86 +119,128 @@ def test_default_blocks_would_not_be_exact(tmp_path: Path) -> None:
     y = (x[:, 0] + x[:, 1] * x[:, 2] + rng.normal(size=4_000) > 0).astype(float)
     booster = lgb.train({"objective": "binary", "verbosity": -1, "num_leaves": 15},
                         lgb.Dataset(x, y), num_boost_round=120)  # fmt: skip
-    text = booster.model_to_string()
-    exact = compiled.compile_model(text, booster.num_trees(), None)
+    exact = compiled.compile_model(booster, None)
     assert exact is not None
     assert np.array_equal(exact.predict(x), booster.predict(x))
-    (tmp_path / "model.txt").write_text(text, encoding="utf-8")
+    (tmp_path / "model.txt").write_text(booster.model_to_string(), encoding="utf-8")
     blocked = lleaves.Model(model_file=str(tmp_path / "model.txt"))
     blocked.compile(fblocksize=34, finline=False)
     assert not np.array_equal(blocked.predict(x, n_jobs=1), booster.predict(x))
 
 
-def test_the_object_is_kept_in_the_model_folder_and_reused(models, tmp_path: Path) -> None:
-    fraud, _, scored = models
-    fraud.save(tmp_path / "fraud")
-    loaded = FraudModel.load(tmp_path / "fraud")
-    assert loaded.compile()
-    (kept,) = (tmp_path / "fraud" / compiled.FOLDER).glob("*.o")
-    stamp = kept.stat().st_mtime_ns
-    again = FraudModel.load(tmp_path / "fraud")
-    assert again.compile()
-    assert kept.stat().st_mtime_ns == stamp  # loaded, not compiled and written again
-    matrix = again.matrix(scored)
-    assert np.array_equal(again._compiled(matrix).predict(matrix), fraud.booster.predict(matrix))
+def test_loading_never_compiles_nor_writes(models: Models, monkeypatch, forest_calls) -> None:
+    root, scored = models
+    monkeypatch.setattr(compiled, "MIN_ROWS", 1_000)
+    before = _files(root)
+    fraud = FraudModel.load(root / "fraud")
+    assert not fraud.is_compiled
+    assert np.array_equal(fraud.predict_raw(scored), fraud.booster.predict(fraud.matrix(scored)))
+    assert forest_calls == []  # a large batch, and still LightGBM: no compiling on the way
+    assert _files(root) == before
 
 
-def test_a_model_compiled_before_it_was_saved_keeps_its_object_in_the_folder(
-    models, tmp_path: Path
+@needs_lleaves
+def test_compile_keeps_the_object_that_loading_then_uses(
+    models: Models, monkeypatch, forest_calls
 ) -> None:
-    fraud, _, _ = models
-    fraud._forest, fraud._forest_state = None, "unbuilt"
+    root, scored = models
+    monkeypatch.setattr(compiled, "MIN_ROWS", 1_000)
+    assert FraudModel.load(root / "fraud").compile()
+    (kept,) = _objects(root / "fraud")
+    stamp = kept.stat().st_mtime_ns
+    again = FraudModel.load(root / "fraud")
+    assert again.is_compiled
+    assert again.compile()  # loaded, not compiled and written again
+    assert _objects(root / "fraud") == [kept] and kept.stat().st_mtime_ns == stamp
+    assert not list((root / "fraud" / compiled.FOLDER).glob(".*"))  # no temporary file left
+    forest_calls.clear()
+    assert np.array_equal(again.predict_raw(scored), again.booster.predict(again.matrix(scored)))
+    assert forest_calls == [compiled.CHECK_ROWS, len(scored)]  # the check, then the batch
+    small = scored[:999]  # below MIN_ROWS: LightGBM, the same figures
+    assert np.array_equal(again.predict_proba(small), again.predict_proba(scored)[:999])
+    assert forest_calls[2:] == [compiled.CHECK_ROWS, len(scored)]
+
+
+@needs_lleaves
+def test_a_model_compiled_before_it_was_saved_keeps_its_object_in_the_folder(
+    tmp_path: Path,
+) -> None:
+    fraud = _fit_fraud()
     assert fraud.compile()  # in memory: no folder yet
+    assert fraud.is_compiled
     fraud.save(tmp_path / "fraud")
     assert fraud.compile()
-    assert len(list((tmp_path / "fraud" / compiled.FOLDER).glob("*.o"))) == 1
+    assert len(_objects(tmp_path / "fraud")) == 1
+    assert FraudModel.load(tmp_path / "fraud").is_compiled
 
 
-def test_large_batches_use_the_compiled_model(models, monkeypatch) -> None:
-    fraud, money, scored = models
-    monkeypatch.setattr(compiled, "MIN_ROWS", 1_000)
-    for model in (fraud, money):
-        model._forest, model._forest_state = None, "unbuilt"
-    assert np.array_equal(fraud.predict_raw(scored), fraud.booster.predict(fraud.matrix(scored)))
-    assert np.array_equal(money.predict(scored), money.booster.predict(money.matrix(scored)))
-    assert fraud._forest_state == money._forest_state == "checked"
-    small = scored[:999]  # below MIN_ROWS: LightGBM, the same figures
-    assert np.array_equal(fraud.predict_proba(small), fraud.predict_proba(scored)[:999])
+@needs_lleaves
+def test_compile_refuses_a_folder_that_holds_another_model(models: Models) -> None:
+    root, _ = models
+    fraud = FraudModel.load(root / "fraud")
+    with pytest.raises(ModelError, match="another fraud model"):
+        fraud.compile(root / "revenue")
+    with pytest.raises(ModelError, match="holds no saved fraud model"):
+        fraud.compile(root / "elsewhere")
+    assert not (root / "elsewhere").exists() and not _objects(root / "revenue")
 
 
-def test_a_compiled_model_that_differs_is_dropped_for_lightgbm(models, monkeypatch) -> None:
-    fraud, _, scored = models
+@needs_lleaves
+def test_a_compiled_model_that_differs_is_not_kept_nor_used(models: Models, monkeypatch) -> None:
+    root, scored = models
     monkeypatch.setattr(compiled, "MIN_ROWS", 1_000)
     monkeypatch.setattr(compiled.Forest, "predict", lambda self, m: np.zeros(len(m)))
-    fraud._forest, fraud._forest_state = None, "unbuilt"
+    fraud = FraudModel.load(root / "fraud")
+    assert not fraud.compile()
+    assert not fraud.is_compiled and not _objects(root / "fraud")
     assert np.array_equal(fraud.predict_raw(scored), fraud.booster.predict(fraud.matrix(scored)))
-    assert fraud._forest_state == "unavailable"
 
 
-def test_without_lleaves_lightgbm_predicts(models, monkeypatch) -> None:
-    fraud, _, scored = models
+@needs_lleaves
+def test_a_batch_whose_first_rows_differ_is_predicted_by_lightgbm(
+    models: Models, monkeypatch
+) -> None:
+    root, scored = models
+    assert FraudModel.load(root / "fraud").compile()
+    fraud = FraudModel.load(root / "fraud")
+    assert fraud.is_compiled
     monkeypatch.setattr(compiled, "MIN_ROWS", 1_000)
-    monkeypatch.setattr(compiled, "_compiler", lambda: None)
-    fraud._forest, fraud._forest_state = None, "unbuilt"
+    monkeypatch.setattr(compiled.Forest, "predict", lambda self, m: np.zeros(len(m)))
+    assert np.array_equal(fraud.predict_raw(scored), fraud.booster.predict(fraud.matrix(scored)))
+
+
+def test_without_lleaves_lightgbm_predicts(models: Models, monkeypatch) -> None:
+    """The extra ``compiled`` not installed: the import fails, and nothing else changes."""
+    root, scored = models
+    if compiled.available():  # an object compiled while lleaves was there is not loaded then
+        assert FraudModel.load(root / "fraud").compile()
+    monkeypatch.setitem(sys.modules, "lleaves", None)  # ``import lleaves`` raises ImportError
+    monkeypatch.setattr(compiled, "MIN_ROWS", 1_000)
+    assert not compiled.available()
+    fraud = FraudModel.load(root / "fraud")
+    assert not fraud.is_compiled
     assert not fraud.compile()
     assert np.array_equal(fraud.predict_raw(scored), fraud.booster.predict(fraud.matrix(scored)))
 
 
-def test_a_failed_compilation_leaves_lightgbm_to_predict(models, monkeypatch) -> None:
+@needs_lleaves
+def test_a_failed_compilation_leaves_lightgbm_to_predict(models: Models, monkeypatch) -> None:
     import lleaves
 
-    fraud, _, scored = models
+    root, scored = models
 
     def broken(self: object, *args: object, **kwargs: object) -> None:
         raise RuntimeError("LLVM failed")
 
     monkeypatch.setattr(compiled, "MIN_ROWS", 1_000)
     monkeypatch.setattr(lleaves.Model, "compile", broken)
-    fraud._forest, fraud._forest_state = None, "unbuilt"
+    fraud = FraudModel.load(root / "fraud")
     assert not fraud.compile()
+    assert not _objects(root / "fraud")
     assert np.array_equal(fraud.predict_raw(scored), fraud.booster.predict(fraud.matrix(scored)))
 
 
+@needs_lleaves
 def test_the_name_changes_with_the_model_and_the_options(monkeypatch) -> None:
     import llvmlite.binding as llvm
 
@@ -166,17 +255,65 @@ def test_the_name_changes_with_the_model_and_the_options(monkeypatch) -> None:
     assert compiled.key(text, 1) is not None
 
 
-def test_an_object_cut_short_is_compiled_again_not_loaded(models, tmp_path: Path) -> None:
-    fraud, _, scored = models
-    fraud.save(tmp_path / "fraud")
-    assert fraud.compile()
-    (kept,) = (tmp_path / "fraud" / compiled.FOLDER).glob("*.o")
+@needs_lleaves
+def test_an_object_for_another_cpu_is_not_loaded(models: Models, monkeypatch) -> None:
+    """A model folder copied to another machine: LightGBM until it is compiled there."""
+    import llvmlite.binding as llvm
+
+    root, _ = models
+    assert FraudModel.load(root / "fraud").compile()
+    monkeypatch.setattr(llvm, "get_host_cpu_name", lambda: "another-cpu")
+    before = _files(root)
+    assert not FraudModel.load(root / "fraud").is_compiled
+    assert _files(root) == before
+    assert FraudModel.load(root / "fraud").compile()
+    assert len(_objects(root / "fraud")) == 2  # one per CPU
+
+
+@needs_lleaves
+def test_an_object_cut_short_is_never_loaded_and_compiled_again(models: Models) -> None:
+    root, scored = models
+    assert FraudModel.load(root / "fraud").compile()
+    (kept,) = _objects(root / "fraud")
     kept.write_bytes(kept.read_bytes()[:100])  # a copy that stopped halfway
-    again = FraudModel.load(tmp_path / "fraud")
+    assert not FraudModel.load(root / "fraud").is_compiled
+    again = FraudModel.load(root / "fraud")
     assert again.compile()
     # Compiled again and saved under the same name (the compilation is deterministic), whole.
-    (rewritten,) = (tmp_path / "fraud" / compiled.FOLDER).glob("*.o")
-    assert rewritten == kept and kept.stat().st_size > 100
-    assert compiled._sound(kept.parent, kept.stem.rsplit("-", 1)[0]) == kept
-    matrix = again.matrix(scored)
-    assert np.array_equal(again._compiled(matrix).predict(matrix), fraud.booster.predict(matrix))
+    assert _objects(root / "fraud") == [kept] and kept.stat().st_size > 100
+    assert FraudModel.load(root / "fraud").is_compiled
+
+
+@pytest.mark.parametrize("compile_first", [False, pytest.param(True, marks=needs_lleaves)])
+def test_a_loaded_model_is_a_value_that_threads_share(
+    models: Models, monkeypatch, compile_first: bool
+) -> None:
+    """Small and large batches from four threads at once: the single-threaded figures, no
+    attribute of a model assigned, not a byte of the model folder changed or added."""
+    root, scored = models
+    monkeypatch.setattr(compiled, "MIN_ROWS", 10_000)
+    if compile_first:
+        assert FraudModel.load(root / "fraud").compile()
+        assert RevenueModel.load(root / "revenue").compile()
+    before = _files(root)
+    fraud, revenue = FraudModel.load(root / "fraud"), RevenueModel.load(root / "revenue")
+    assert fraud.is_compiled == revenue.is_compiled == compile_first
+    batches = [scored[:500], scored, scored[:10_000], scored[7:11]]
+
+    def run(batch: pl.DataFrame) -> list[np.ndarray]:
+        return [fraud.predict_proba(batch), revenue.predict(batch),
+                fraud.contributions(batch[:50]).to_numpy()]  # fmt: skip
+
+    alone = [run(batch) for batch in batches]
+
+    def forbidden(self: object, name: str, value: object) -> None:
+        raise AssertionError(f"predicting assigned {name} on the model")
+
+    for kind in (FraudModel, RevenueModel):
+        monkeypatch.setattr(kind, "__setattr__", forbidden)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        together = list(pool.map(run, batches * 4))
+    for i, found in enumerate(together):
+        for got, expected in zip(found, alone[i % len(batches)], strict=True):
+            assert np.array_equal(got, expected)
+    assert _files(root) == before

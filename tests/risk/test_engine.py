@@ -119,17 +119,26 @@ def test_assessments_do_not_depend_on_the_batch_they_are_in(world: tuple[Store, 
 
 @pytest.mark.skipif(not compiled.available(), reason="lleaves is not installed for this Python")
 def test_compiled_models_write_the_same_assessments(
-    world: tuple[Store, Path], monkeypatch: pytest.MonkeyPatch
+    world: tuple[Store, Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """Both models compiled (the revenue one predicting on the engine's other thread, from the
     row-major matrix both share): the assessments LightGBM gives, to the last bit."""
     model, history, outcomes, later = _after_training(world)
     plain = engine.assess(later, history=history, outcomes=outcomes, model=model)
     monkeypatch.setattr(compiled, "MIN_ROWS", 100)
-    fast = RiskModel.load(world[1] / "models")
+    # A copy: the module's model folder stays without compiled objects for the other tests.
+    folder = shutil.copytree(world[1] / "models" / model.version, tmp_path / model.version)
+    assert RiskModel.load(folder).compile()
+    fast = RiskModel.load(folder)  # loads the objects ``compile`` kept
+    assert fast.is_compiled
+    used: list[int] = []
+    predict = compiled.Forest.predict
+    monkeypatch.setattr(
+        compiled.Forest, "predict", lambda f, m: used.append(len(m)) or predict(f, m)
+    )
     found = engine.assess(later, history=history, outcomes=outcomes, model=fast)
-    assert fast.fraud._forest_state == fast.revenue._forest_state == "checked"
     assert_frame_equal(found, plain)
+    assert sum(n > compiled.CHECK_ROWS for n in used) == 2  # each model, its whole batch
 
 
 def test_reasons_name_the_item_their_context_columns_point_at(world: tuple[Store, Path]) -> None:
@@ -168,6 +177,19 @@ def test_cli_train_score_and_evaluate_the_model(world: tuple[Store, Path]) -> No
     )
     assert out.exit_code == 0, out.output
     assert "Trained fraud-" in out.output and "(now current)" in out.output
+    assert RiskModel.load(models).is_compiled == compiled.available()  # train compiles
+    # The folder copied to a machine without its objects: LightGBM, until compiled there.
+    folder = models / (models / "CURRENT").read_text().strip()
+    for kind in ("fraud", "revenue"):
+        shutil.rmtree(folder / kind / compiled.FOLDER, ignore_errors=True)
+    assert not RiskModel.load(models).is_compiled
+    out = runner.invoke(app, ["model", "compile", str(models)])
+    if compiled.available():
+        assert out.exit_code == 0, out.output
+        assert f"Compiled {folder.name} for large batches" in out.output
+        assert RiskModel.load(folder).is_compiled
+    else:
+        assert out.exit_code == 1 and "quaywatch[compiled]" in out.output
     out = runner.invoke(app, ["--database", url, "score", "--model", str(models), "--top", "3"])
     assert out.exit_code == 0, out.output
     assert "consignments assessed" in out.output and "Highest 3 scores" in out.output

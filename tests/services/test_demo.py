@@ -44,6 +44,7 @@ def test_demo_trains_assesses_selects_and_measures(store: Store, tmp_path: Path)
     model_auc = result.evaluation.result("model").auc
     assert model_auc is not None and model_auc > 0.6  # better than chance on the day's truth
     assert result.audit.events == result.store_counts["audit_events"]
+    assert result.account == ("demo", "demo-password-not-for-production")
     assert result.store_counts == store_counts(store)
 
 

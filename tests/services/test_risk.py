@@ -16,8 +16,9 @@ from sqlalchemy import select
 
 from quaywatch.errors import InputError, ModelError
 from quaywatch.intake.pipeline import ingest_file
+from quaywatch.risk import compiled
 from quaywatch.risk.bundle import RiskModel
-from quaywatch.services.risk import list_anomalies, score_period, train_models
+from quaywatch.services.risk import compile_models, list_anomalies, score_period, train_models
 from quaywatch.store import reads, tables
 from quaywatch.store.store import Store
 from quaywatch.synth import traffic
@@ -75,6 +76,7 @@ def test_train_then_score_the_stored_traffic(
     assert 0 <= trained.held_out_auc <= 1 and 0 <= trained.held_out_precision_at_capacity <= 1
     assert trained.metrics["labelled"] == trained.labelled
     assert RiskModel.load(models).version == trained.version  # now current
+    assert trained.compiled == compiled.available() == RiskModel.load(models).is_compiled
     assert _actions(store).count(("train", "analyst")) == 1
 
     at = datetime(2026, 12, 2, tzinfo=UTC)
@@ -120,6 +122,8 @@ def test_scoring_needs_a_model_and_a_sound_top(store: Store, tmp_path: Path) -> 
         score_period(store, model_path=tmp_path / "nothing", actor="t")
     with pytest.raises(InputError, match="top must be 0 or more, got -1"):
         score_period(store, model_path=tmp_path, top=-1, actor="t")
+    with pytest.raises(ModelError, match="no trained model"):
+        compile_models(tmp_path / "nothing")
 
 
 @pytest.mark.slow  # 1 s on SQLite, 5-6 s on PostgreSQL (the events)

@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from quaywatch.cli import (
+    accounts,
     anomaly,
     audit,
     control,
@@ -50,6 +51,8 @@ app.command()(intake.ingest)
 app.add_typer(intake.quarantine_app, name="quarantine")
 app.add_typer(audit.audit_app, name="audit")
 app.add_typer(audit.db_app, name="db")
+app.add_typer(accounts.users_app, name="users")
+app.add_typer(accounts.tokens_app, name="tokens")
 app.command()(demo.demo)
 app.command()(demo.generate)
 app.command("evaluate")(evaluate.evaluate_command)

@@ -119,6 +119,19 @@ def print_demo(result: DemoResult) -> None:
         markup=False,
         highlight=False,
     )
+    account = result.account
+    console.print(
+        f"Demo login: username {account.username}, password {account.password}",
+        markup=False,
+        highlight=False,
+    )
+    console.print(
+        Text(
+            "WARNING: the demo account's password is published: never run the demo on a store "
+            "people rely on; disable it there with: quaywatch users disable demo",
+            style="bold yellow",
+        )
+    )
 
 
 def generate(

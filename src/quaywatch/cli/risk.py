@@ -1,4 +1,5 @@
-"""CLI commands of the risk engine: ``quaywatch train`` and ``quaywatch score``.
+"""CLI commands of the risk engine: ``quaywatch train``, ``quaywatch score`` and
+``quaywatch model compile``.
 
 Kept apart from ``app.py`` so that each file stays readable; ``app.py`` registers them. Each
 reads its options, calls one service of ``quaywatch.services.risk`` and prints its result; the
@@ -15,7 +16,9 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from quaywatch.cli.context import DATE_FORMATS, console, get_settings, open_store
+from quaywatch.cli.context import DATE_FORMATS, console, get_settings, open_store, sub_app
+
+model_app = sub_app("Trained models.")
 
 
 def train(
@@ -105,3 +108,40 @@ def score(
     console.print(
         f"Share above the review probability: {result.share_above_review:.1%}", highlight=False
     )
+
+
+@model_app.command("compile")
+def model_compile(
+    ctx: typer.Context,
+    path: Annotated[
+        Path | None,
+        typer.Argument(
+            help="Model folder, or models folder (its current model); default QUAYWATCH_MODEL_DIR."
+        ),
+    ] = None,
+) -> None:
+    """Compile a model for large batches on this machine (a model folder copied from another).
+
+    quaywatch train and a promotion compile the model they make; scoring never compiles.
+    Exit code 1 when the model could not be compiled here (LightGBM then predicts).
+    """
+    from quaywatch.services.risk import compile_models
+
+    result = compile_models(path or get_settings(ctx).model_dir)
+    if result.compiled:
+        console.print(
+            f"Compiled {result.version} for large batches on this machine in "
+            f"{result.seconds:.1f} s; kept in {result.folder}.",
+            markup=False, highlight=False,
+        )  # fmt: skip
+        return
+    why = (
+        "the compiled models differ from LightGBM or the compiler failed"
+        if result.compiler_installed
+        else "lleaves is not installed (pip install 'quaywatch[compiled]')"
+    )
+    console.print(
+        f"{result.version} is not compiled here: {why}; LightGBM predicts every batch.",
+        markup=False, highlight=False,
+    )  # fmt: skip
+    raise typer.Exit(1)

@@ -31,29 +31,55 @@ class Role(StrEnum):
 
 
 class Permission(StrEnum):
-    """One kind of action on one kind of object."""
+    """One kind of action on one kind of object (``PERMISSION_HELP`` says what each allows)."""
 
-    DATA_SUBMIT = "data:submit"  # post consignments, container events, control outcomes
-    ASSESSMENT_READ = "assessment:read"  # assessments, their reasons and history
-    ASSESSMENT_RUN = "assessment:run"  # score a period
-    MODEL_TRAIN = "model:train"  # train and promote models
-    SELECTION_READ = "selection:read"  # selection runs and their worklists
-    SELECTION_RUN = "selection:run"  # select controls within capacity
-    ORDER_READ = "order:read"  # inspection orders and their dossiers
-    ORDER_CREATE = "order:create"  # turn a selection run into inspection orders
-    ORDER_WORK = "order:work"  # start an order, record the scan, findings and outcome
-    ORDER_OVERRIDE = "order:override"  # change an order's control type with a reason
+    DATA_SUBMIT = "data:submit"
+    ASSESSMENT_READ = "assessment:read"
+    ASSESSMENT_RUN = "assessment:run"
+    MODEL_TRAIN = "model:train"
+    SELECTION_READ = "selection:read"
+    SELECTION_RUN = "selection:run"
+    ORDER_READ = "order:read"
+    ORDER_CREATE = "order:create"
+    ORDER_WORK = "order:work"
+    ORDER_OVERRIDE = "order:override"
     PROFILE_READ = "profile:read"
-    PROFILE_WRITE = "profile:write"  # create drafts, validate, test on a period
-    PROFILE_ACTIVATE = "profile:activate"  # activate and retire
-    WATCHLIST_READ = "watchlist:read"  # list watchlists, screen names
-    WATCHLIST_WRITE = "watchlist:write"  # load a watchlist
+    PROFILE_WRITE = "profile:write"
+    PROFILE_ACTIVATE = "profile:activate"
+    WATCHLIST_READ = "watchlist:read"
+    WATCHLIST_WRITE = "watchlist:write"
     KPI_READ = "kpi:read"
     QUARANTINE_READ = "quarantine:read"
     QUARANTINE_RETRY = "quarantine:retry"
-    AUDIT_READ = "audit:read"  # verify the chain, read the trail
-    ACCOUNT_MANAGE = "account:manage"  # users and tokens of others
-    EXCHANGE = "exchange"  # messages with partner administrations
+    AUDIT_READ = "audit:read"
+    ACCOUNT_MANAGE = "account:manage"
+    EXCHANGE = "exchange"
+
+
+#: What each permission allows, in words (the table in ``docs/permissions.md``).
+PERMISSION_HELP: dict[Permission, str] = {
+    Permission.DATA_SUBMIT: "post consignments, container events, control outcomes",
+    Permission.ASSESSMENT_READ: "read assessments, their reasons and history",
+    Permission.ASSESSMENT_RUN: "score a period",
+    Permission.MODEL_TRAIN: "train and promote models",
+    Permission.SELECTION_READ: "read selection runs and their worklists",
+    Permission.SELECTION_RUN: "select controls within capacity",
+    Permission.ORDER_READ: "read inspection orders and their dossiers",
+    Permission.ORDER_CREATE: "turn a selection run into inspection orders",
+    Permission.ORDER_WORK: "start an order, record the scan, findings and outcome",
+    Permission.ORDER_OVERRIDE: "change an order's control type with a reason",
+    Permission.PROFILE_READ: "read risk profiles",
+    Permission.PROFILE_WRITE: "create profile drafts, validate them, test them on a period",
+    Permission.PROFILE_ACTIVATE: "activate and retire risk profiles",
+    Permission.WATCHLIST_READ: "list watchlists, screen names",
+    Permission.WATCHLIST_WRITE: "load a watchlist",
+    Permission.KPI_READ: "read the KPIs",
+    Permission.QUARANTINE_READ: "read the quarantine",
+    Permission.QUARANTINE_RETRY: "retry quarantined records",
+    Permission.AUDIT_READ: "verify the audit chain, read the trail",
+    Permission.ACCOUNT_MANAGE: "manage users, and the tokens of others",
+    Permission.EXCHANGE: "exchange messages with partner administrations",
+}
 
 
 _P = Permission
@@ -139,3 +165,20 @@ class Principal:
 def local_operator(name: str) -> Principal:
     """A principal with every role: the operator at the machine (the CLI's own commands)."""
     return Principal(name=name, roles=frozenset(Role), all_terminals=True)
+
+
+def permission_table_markdown() -> str:
+    """``ROLE_PERMISSIONS`` as a Markdown table: one row per permission, one column per role.
+
+    ``docs/permissions.md`` holds exactly this table (a test compares them), so the page and
+    the code cannot drift apart.
+    """
+    roles = list(Role)
+    lines = [
+        "| permission | allows | " + " | ".join(f"`{r.value}`" for r in roles) + " |",
+        "|---|---|" + "|".join(":-:" for _ in roles) + "|",
+    ]
+    for p in Permission:
+        marks = " | ".join("✓" if p in ROLE_PERMISSIONS[r] else " " for r in roles)
+        lines.append(f"| `{p.value}` | {PERMISSION_HELP[p]} | {marks} |")
+    return "\n".join(lines) + "\n"

@@ -10,7 +10,9 @@
    champion's own training cut, if later, so that neither has seen their outcomes) to ``to``,
    whose random control's outcome was known before ``to`` (``learning.champion``);
 3. **promote** the challenger (rewrite ``CURRENT``) only when it wins by the criterion, or when
-   forced, or when there is no champion yet;
+   forced, or when there is no champion yet; a promoted challenger is compiled for large
+   batches first (``RiskModel.compile``, objects kept in its final folder), so that it goes
+   live as fast as ``quaywatch train`` leaves a model;
 4. append the decision, ``model_promote`` or ``model_keep``, with every figure, to the audit log.
 
 The promoted model is the one that was evaluated, trained up to ``until``: what was measured is
@@ -149,7 +151,7 @@ def retrain(
         until=until, capacity_pct=capacity_pct, params=params, weighting=weighting,
         max_weight=max_weight,
     )  # fmt: skip
-    save_candidate(challenger, models)
+    folder = save_candidate(challenger, models)
     start = max(until, champ.trained_until) if champ else until
     sample = cc.random_sample(outcomes, history, start=start, end=to)
     new = sample_scores(challenger, sample, history=history, outcomes=outcomes)
@@ -166,6 +168,10 @@ def retrain(
         decision = cc.Decision(True, f"forced by the operator ({decision.reason})")
     elif not promote:
         decision = cc.Decision(False, f"promotion not asked for ({decision.reason})")
+    if decision.promote:
+        # Into the folder the version was moved to (not the staging folder it was saved in),
+        # and before the transaction: compiling takes seconds, it holds no lock meanwhile.
+        challenger.compile(folder)
     result = Retrain(challenger, champion_version, start, to, comparison, decision,
                      decision.promote)  # fmt: skip
     with store.transaction() as conn:

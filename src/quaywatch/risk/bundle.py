@@ -10,6 +10,12 @@ window and the held-out figures. ``models/CURRENT`` names the version in use.
       CURRENT                       fraud-20261125-104512-3f2a9c1e
       fraud-20261125-104512-3f2a9c1e/
         manifest.json  value_reference.json  fraud/  revenue/
+                                    (each: model.txt  metadata.json  compiled/)
+
+A ``RiskModel`` is a value: frozen, and its models never change while they predict (see
+``risk.model``), so one loaded model serves concurrent requests. Loading reads the folder and
+never writes it; ``compile`` is the explicit step that writes the compiled objects
+(``risk.compiled``) into ``fraud/compiled`` and ``revenue/compiled``.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ _REFERENCE = "value_reference.json"
 CURRENT = "CURRENT"
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class RiskModel:
     """Everything ``assess`` needs, and what it was trained on.
 
@@ -64,15 +70,30 @@ class RiskModel:
         (models / CURRENT).write_text(self.version + "\n", encoding="utf-8")
         return folder
 
-    def compile(self) -> bool:
-        """Compile both models for large batches now (``risk.compiled``); whether both are."""
-        return all([self.fraud.compile(), self.revenue.compile()])
+    def compile(self, folder: Path | None = None) -> bool:
+        """Compile both models for large batches (``risk.compiled``), keep the objects in the
+        model folder ``folder`` and use them; whether both are used.
+
+        ``folder`` defaults to the folder the models were saved to or loaded from. A
+        ``ModelError`` when it does not hold this model or cannot be written.
+        """
+        fraud = None if folder is None else folder / "fraud"
+        revenue = None if folder is None else folder / "revenue"
+        return all([self.fraud.compile(fraud), self.revenue.compile(revenue)])
+
+    @property
+    def is_compiled(self) -> bool:
+        """Whether both models predict large batches with their compiled form."""
+        return self.fraud.is_compiled and self.revenue.is_compiled
 
     @classmethod
     def load(cls, path: Path) -> RiskModel:
-        """The model in ``path``: a model folder, or a models folder (its current model)."""
-        if (path / CURRENT).is_file():
-            path = path / (path / CURRENT).read_text(encoding="utf-8").strip()
+        """The model in ``path``: a model folder, or a models folder (its current model).
+
+        Uses the compiled objects kept in the folder for this machine; never compiles, never
+        writes (``compile`` does).
+        """
+        path = folder_of(path)
         manifest_file = path / _MANIFEST
         if not manifest_file.is_file():
             raise ModelError(f"no trained model in {path} (run quaywatch train first)")
@@ -90,3 +111,10 @@ class RiskModel:
             )
         except (OSError, KeyError, ValueError, TypeError) as exc:
             raise ModelError(f"model in {path} is incomplete or damaged: {exc}") from exc
+
+
+def folder_of(path: Path) -> Path:
+    """The model folder ``path`` means: itself, or for a models folder its current model's."""
+    if (path / CURRENT).is_file():
+        return path / (path / CURRENT).read_text(encoding="utf-8").strip()
+    return path

@@ -15,6 +15,14 @@ reproduce a prediction:
 ``model.txt``, other feature names, another lightgbm major version) with a ``ModelError``: a
 silently wrong score is worse than none.
 
+**A fitted or loaded model is a value.** ``predict``, ``predict_proba``, ``predict_raw``,
+``matrix`` and ``contributions`` read the model and never assign to it, nor write a file:
+one loaded model serves any number of threads at once. What they need is built when the model
+is fitted or loaded (the path table of ``contributions``, the compiled model ``load`` finds in
+the folder). Only ``fit``, ``save`` and ``compile`` change a model; ``compile`` (the explicit
+step that compiles it for large batches, ``risk.compiled``) attaches the compiled model in one
+assignment, so a prediction running meanwhile uses LightGBM or the whole compiled model.
+
 Calibration (``FraudModel``): Platt scaling, a logistic regression of the outcome on the logit of
 the raw LightGBM probability, fitted on the held-out ``eval_set``. It is chosen over isotonic
 regression because it is strictly increasing, so it never changes the ranking (precision@n and
@@ -114,12 +122,10 @@ class _Booster:
         self.metadata: dict[str, Any] = {}
         self._booster: lgb.Booster | None = None
         self._paths: PathTable | None = None
-        # The folder the model was saved to or loaded from (where its compiled object is kept),
-        # the compiled model (``risk.compiled``) and how far it got: not built yet, built,
-        # checked against LightGBM, or not available (cannot be built, or predicts otherwise).
+        # The folder the model was saved to or loaded from (where ``compile`` keeps its
+        # compiled object) and the compiled model for large batches (``risk.compiled``), if any.
         self._folder: Path | None = None
         self._forest: compiled.Forest | None = None
-        self._forest_state: Literal["unbuilt", "built", "checked", "unavailable"] = "unbuilt"
 
     @property
     def booster(self) -> lgb.Booster:
@@ -186,9 +192,9 @@ class _Booster:
         # Reparse the text cut at the best iteration: the model in memory is then exactly the
         # one ``save`` writes, so a loaded model predicts bit for bit the same.
         self._booster = lgb.Booster(model_str=fitted.model_to_string(num_iteration=best))
-        self._paths = None
+        self._paths = PathTable.of(self._booster)
         self._folder = None
-        self._forest, self._forest_state = None, "unbuilt"
+        self._forest = None
         score = {
             f"held_out_{k}": float(v) for k, v in fitted.best_score.get("held_out", {}).items()
         }
@@ -208,12 +214,8 @@ class _Booster:
         """
         if isinstance(x, pl.DataFrame):
             # A batch the compiled model will predict gets the layout it reads (row by row);
-            # LightGBM reads either as fast, so nothing is lost if it cannot be compiled.
-            by_rows = (
-                x.height >= compiled.MIN_ROWS
-                and self._forest_state != "unavailable"
-                and compiled.available()
-            )
+            # LightGBM reads either as fast.
+            by_rows = x.height >= compiled.MIN_ROWS and self._forest is not None
             return fr.matrix(x, self.features, by_rows=by_rows)
         if x.ndim != 2 or x.shape[1] != len(self.features):
             raise ModelError(
@@ -224,33 +226,44 @@ class _Booster:
 
     def _raw(self, x: pl.DataFrame | fr.Matrix) -> Floats:
         matrix = self.matrix(x)
-        forest = self._compiled(matrix) if len(matrix) >= compiled.MIN_ROWS else None
-        prediction = self.booster.predict(matrix) if forest is None else forest.predict(matrix)
-        return np.asarray(prediction, dtype=np.float64)
+        forest = self._forest  # read once: ``compile`` may attach one meanwhile
+        if forest is not None and len(matrix) >= compiled.MIN_ROWS:
+            fast = compiled.checked_predict(forest, self.booster, matrix)
+            if fast is not None:
+                return fast
+        return np.asarray(self.booster.predict(matrix), dtype=np.float64)
 
-    def compile(self) -> bool:
-        """Compile the model now (``risk.compiled``) and keep it in the model's folder.
-
-        ``quaywatch train`` calls it so that the first large batch does not wait for it.
-        Returns whether the compiled model is available here.
-        """
-        if self._forest_state == "unbuilt":
-            text = self.booster.model_to_string()
-            self._forest = compiled.compile_model(text, self.booster.num_trees(), self._folder)
-            self._forest_state = "unavailable" if self._forest is None else "built"
+    @property
+    def is_compiled(self) -> bool:
+        """Whether large batches predict with the compiled model (``risk.compiled``)."""
         return self._forest is not None
 
-    def _compiled(self, matrix: fr.Matrix) -> compiled.Forest | None:
-        """The compiled model, once it gave LightGBM's predictions on the first rows of
-        ``matrix``; None where it is not available (LightGBM predicts)."""
-        if self._forest_state == "built" or (self._forest_state == "unbuilt" and self.compile()):
-            assert self._forest is not None
-            probe = matrix[: compiled.CHECK_ROWS]
-            if np.array_equal(self._forest.predict(probe), self.booster.predict(probe)):
-                self._forest_state = "checked"
-            else:
-                self._forest, self._forest_state = None, "unavailable"
-        return self._forest
+    def compile(self, folder: Path | None = None) -> bool:
+        """Compile the model for large batches (``risk.compiled``), keep it in ``folder`` and
+        use it; whether it is used (False where lleaves is missing or it differs from LightGBM).
+
+        ``folder`` is the model's folder: by default the one it was saved to or loaded from
+        (neither: compiled in memory only). A sound object already there is loaded, not compiled
+        again. The explicit step that ``quaywatch train``, a promotion and ``quaywatch model
+        compile`` run; predicting never compiles. A ``ModelError`` when ``folder`` does not
+        hold this model or cannot be written.
+        """
+        target = self._folder if folder is None else folder
+        if target is not None:
+            self._check_folder(target)
+        self._forest = compiled.compile_model(self.booster, target)
+        if target is not None:
+            self._folder = target
+        return self._forest is not None
+
+    def _check_folder(self, folder: Path) -> None:
+        """A ``ModelError`` unless ``folder`` holds this model (its ``model.txt``)."""
+        try:
+            text = (folder / MODEL_FILE).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ModelError(f"{folder} holds no saved {self.kind} model: {exc}") from None
+        if text != self.booster.model_to_string():
+            raise ModelError(f"{folder} holds another {self.kind} model than this one")
 
     def contributions(
         self, x: pl.DataFrame | fr.Matrix, *, method: Literal["path", "shap"] = "path"
@@ -266,8 +279,8 @@ class _Booster:
         if method == "shap":
             values = self.booster.predict(matrix, pred_contrib=True)
         else:
-            if self._paths is None:
-                self._paths = PathTable.of(self.booster)
+            if self._paths is None:  # built by ``fit`` and ``load``: only before ``fit``
+                raise ModelError(f"the {self.kind} model is not fitted")
             leaves = np.asarray(self.booster.predict(matrix, pred_leaf=True))
             values = self._paths.contributions(leaves.reshape(len(matrix), -1))
         names = [f.name for f in self.features] + ["bias"]
@@ -298,10 +311,9 @@ class _Booster:
         }
         (path / MODEL_FILE).write_text(text, encoding="utf-8")
         (path / METADATA_FILE).write_text(json.dumps(metadata, indent=2), encoding="utf-8")
-        # From now on the compiled model is kept in this folder: one built before (in memory)
-        # is built again there, or loaded, at the next ``compile``.
+        # From now on ``compile`` keeps the compiled model in this folder. One compiled before
+        # (in memory) stays in use: it is the same model.
         self._folder = path
-        self._forest, self._forest_state = None, "unbuilt"
 
     @classmethod
     def load(cls, path: Path) -> Self:
@@ -325,7 +337,10 @@ class _Booster:
         if booster.feature_name() != [fr.lightgbm_name(f.name) for f in model.features]:
             raise ModelError(f"{path}: the feature names in metadata do not match the model")
         model._booster = booster
+        model._paths = PathTable.of(booster)
         model._folder = path
+        # Only an object already compiled for this machine: loading never compiles or writes.
+        model._forest = compiled.load(booster, path)
         model._restore(metadata)
         return model
 

@@ -11,7 +11,9 @@ The demo shows the engine end to end on a few generated days at Antwerp-Bruges:
 4. load and activate the starter risk profiles, assess the last day's consignments as at the
    end of that day (no outcome of the day's own controls is known then), and select controls
    for them within the shipped capacity file sized to the demo's volume;
-5. verify the audit trail, and measure the assessments against the day's ground truth beside
+5. create the demo account (``demo``, every role but admin; its password is
+   published, so never run the demo on a store people rely on);
+6. verify the audit trail, and measure the assessments against the day's ground truth beside
    random selection (the floor) and a perfect oracle (the ceiling).
 
 A generated consignment arrives four to seven weeks after it is lodged, and its controls are
@@ -45,6 +47,7 @@ from quaywatch.risk.profiles import loader, registry
 from quaywatch.selection import capacity as capacities, policy
 from quaywatch.selection.capacity import Capacity
 from quaywatch.selection.run import candidates, select_store
+from quaywatch.services.accounts import DemoAccount, ensure_demo_user
 from quaywatch.services.arguments import check_capacity_pct
 from quaywatch.services.intake import ingest_files
 from quaywatch.services.selection import WorklistEntry, worklist
@@ -104,6 +107,7 @@ class DemoResult:
     audit: Verification
     store_counts: dict[str, int]
     evaluation: Report
+    account: DemoAccount
 
 
 def generate_traffic(
@@ -279,6 +283,7 @@ def run_demo(
         [ScoreColumn("model", calibrated=True), ScoreColumn("combined", calibrated=True)],
         capacity_pct=capacity_pct,
     )
+    account = ensure_demo_user(store, actor=actor, terminals=sized.terminals)
     with store.reading() as conn:
         verified = chain.verify(conn)
     return DemoResult(
@@ -289,5 +294,5 @@ def run_demo(
         assessed=scored.assessed, selection_run_id=selected.run_id,
         selection_counts=dict(selected.counts), capacity_scale=round(scale, 6),
         worklist=_riskiest(worklist(store, selected.run_id)), audit=verified,
-        store_counts=store.counts(), evaluation=report,
+        store_counts=store.counts(), evaluation=report, account=account,
     )  # fmt: skip

@@ -3,6 +3,8 @@
 - ``train_models``: fit the fraud and revenue models on the controlled consignments and their
   outcomes known before a moment, save them as the current model, compile them for large
   batches, append the audit event ``train``;
+- ``compile_models``: compile a saved model for large batches on this machine (a model folder
+  copied from another machine, where the compiled objects are machine code for its CPU);
 - ``score_period``: assess stored consignments with a model and every active source, store the
   assessments (the engine appends the audit event ``score``), and give the highest scores;
 - ``list_anomalies``: the consignments whose container events show anomalies, heaviest first.
@@ -10,6 +12,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,9 +23,9 @@ import polars as pl
 from quaywatch.audit import chain
 from quaywatch.errors import InputError
 from quaywatch.learning import train as training
-from quaywatch.risk import anomaly, engine, explain
+from quaywatch.risk import anomaly, compiled as compiler, engine, explain
 from quaywatch.risk.anomaly import reads as anomaly_reads
-from quaywatch.risk.bundle import RiskModel
+from quaywatch.risk.bundle import RiskModel, folder_of
 from quaywatch.services.arguments import check_at_least, check_capacity_pct, utc
 from quaywatch.store import reads
 from quaywatch.store.store import Store
@@ -79,7 +82,7 @@ def train_models(
     outcomes = reads.control_outcomes(store, known_before=moment)
     model = training.fit(items, outcomes, until=moment, capacity_pct=capacity_pct)
     folder = model.save(model_dir)
-    compiled = model.compile()
+    compiled = model.compile(folder)
     m = model.metrics
     with store.transaction() as conn:
         chain.append(
@@ -94,6 +97,36 @@ def train_models(
         held_out_precision_at_capacity=float(m["held_out_precision_at_capacity"]),
         capacity_pct=capacity_pct, compiled=compiled, metrics=dict(m),
     )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class CompileResult:
+    """A model compiled for large batches: which, where, whether both models are compiled
+    here and the seconds it took. Not compiled (LightGBM then predicts) where the compiler is
+    not installed (``compiler_installed``: the extra ``quaywatch[compiled]``), or where it
+    failed or a compiled model differed from LightGBM."""
+
+    version: str
+    folder: Path
+    compiled: bool
+    compiler_installed: bool
+    seconds: float
+
+
+def compile_models(model_path: Path) -> CompileResult:
+    """Compile the model in ``model_path`` (a model folder, or a models folder: its current
+    model) for large batches on this machine, keeping the objects in its folder.
+
+    Objects already compiled for this machine are loaded, not compiled again. Writes only
+    into ``compiled/`` of the two models (no store record changes, so no audit event). A
+    ``ModelError`` when there is no model there or its folder cannot be written.
+    """
+    folder = folder_of(model_path)
+    model = RiskModel.load(folder)
+    started = time.perf_counter()
+    compiled = model.compile(folder)
+    seconds = time.perf_counter() - started
+    return CompileResult(model.version, folder, compiled, compiler.available(), seconds)
 
 
 @dataclass(frozen=True, slots=True)

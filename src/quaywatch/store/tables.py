@@ -454,6 +454,71 @@ order_history = Table(
 )
 
 
+# --- accounts: users, their API tokens, login sessions and login attempts -----------------
+# Secrets are never stored: passwords as argon2id hashes, tokens and session cookies as the
+# SHA-256 of their random secret (services/accounts.py says why each).
+
+users = Table(
+    "users",
+    metadata,
+    Column("user_id", String(36), primary_key=True),
+    Column("username", String(64), nullable=False, doc="lower case, [a-z0-9._-]{2,64}"),
+    Column("display_name", String(128), nullable=False),
+    Column("roles", JSON, nullable=False, doc="list of role names"),
+    Column("terminals", JSON, nullable=False, doc="terminal codes an inspector works at"),
+    Column("password_hash", Text, doc="argon2id; none for a machine account (tokens only)"),
+    Column("disabled", Boolean, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("password_changed_at", UtcDateTime),
+    Index(None, "username", unique=True),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("token_id", String(16), primary_key=True, doc="public part of the token"),
+    Column("user_id", String(36), nullable=False),
+    Column("name", String(128), nullable=False, doc="what the token is for"),
+    Column("token_hash", String(64), nullable=False, doc="SHA-256 of the secret, hex"),
+    Column("roles", JSON, nullable=False, doc="roles it carries, a subset of its user's"),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime),
+    Column("last_used_at", UtcDateTime, doc="updated at most once a minute"),
+    ForeignKeyConstraint(["user_id"], ["users.user_id"]),
+    Index(None, "token_hash", unique=True),
+    Index(None, "user_id"),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("session_id_hash", String(64), primary_key=True, doc="SHA-256 of the cookie, hex"),
+    Column("user_id", String(36), nullable=False),
+    Column("client", String(64), nullable=False, doc="address the login came from"),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_seen_at", UtcDateTime, nullable=False, doc="updated at most once a minute"),
+    Column("expires_at", UtcDateTime, nullable=False, doc="absolute end, whatever the use"),
+    Column("revoked_at", UtcDateTime, doc="logout, password reset or user disabled"),
+    ForeignKeyConstraint(["user_id"], ["users.user_id"]),
+    Index(None, "user_id"),
+)
+
+login_attempts = Table(
+    "login_attempts",
+    metadata,
+    Column("attempt_id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(128), nullable=False, doc="as typed, lower case, cut to 128"),
+    Column("client", String(64), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("succeeded", Boolean, nullable=False),
+    Index(None, "username", "at"),
+    Index(None, "client", "at"),
+    Index(None, "at"),
+)
+
+
 def utcnow() -> datetime:
     """Now, timezone-aware, at the microsecond the store can keep."""
     return datetime.now(UTC)

@@ -1,0 +1,342 @@
+"""Users and their passwords: add, list, disable, enable, reset, set roles; the demo account.
+
+Also the checks and lookups that tokens and sessions share (usernames, roles, password
+hashing, a user's principal). The package docstring gives the decisions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from typing import Any, NamedTuple
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import Connection, Row, insert, select, update
+
+from quaywatch.audit import chain
+from quaywatch.domain.access import Principal, Role
+from quaywatch.errors import ConflictError, InputError, NotFoundError
+from quaywatch.services.arguments import require_aware
+from quaywatch.store import tables
+from quaywatch.store.store import Store
+
+MIN_PASSWORD = 12
+#: Longer passwords are refused: hashing megabytes at each login attempt is a denial of service.
+MAX_PASSWORD = 1024
+
+DEMO_USERNAME = "demo"
+DEMO_PASSWORD = "demo-password-not-for-production"
+DEMO_DISPLAY_NAME = "DEMO ACCOUNT - not for production"
+DEMO_ROLES = tuple(r for r in Role if r is not Role.ADMIN)
+
+_USERNAME = re.compile(r"[a-z0-9._-]{2,64}")
+_TERMINAL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,15}")
+_U, _T, _S = tables.users, tables.api_tokens, tables.sessions
+_HASHER = PasswordHasher()
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    """A user as others may see it: never a password hash."""
+
+    user_id: str
+    username: str
+    display_name: str
+    roles: tuple[Role, ...]
+    terminals: tuple[str, ...]
+    has_password: bool
+    disabled: bool
+    created_at: datetime
+    updated_at: datetime
+    password_changed_at: datetime | None
+
+
+class DemoAccount(NamedTuple):
+    """The demo's login, printed by ``quaywatch demo``."""
+
+    username: str
+    password: str
+
+
+# --- shared by users, tokens and sessions --------------------------------------------------
+
+
+def now_or(now: datetime | None) -> datetime:
+    """``now`` (which must be timezone-aware) or the current time."""
+    require_aware("now", now)
+    return now if now is not None else tables.utcnow()
+
+
+def sha256_hex(text: str) -> str:
+    """The SHA-256 of ``text`` (UTF-8), in hex: how token and session secrets are stored."""
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def parse_roles(values: Iterable[str | Role]) -> tuple[Role, ...]:
+    """Role names as roles, in ``Role`` order; ``InputError`` naming ``roles`` otherwise."""
+    if isinstance(values, str):
+        values = [values]
+    found: set[Role] = set()
+    for value in values:
+        try:
+            found.add(Role(str(value).strip().lower()))
+        except ValueError:
+            raise InputError(
+                f"roles: unknown role {value!r}; the roles are {', '.join(Role)}"
+            ) from None
+    if not found:
+        raise InputError(f"roles: give at least one role of {', '.join(Role)}")
+    return tuple(r for r in Role if r in found)
+
+
+def stored_roles(values: Any) -> tuple[Role, ...]:
+    """Roles as stored (a JSON list); a name a later version no longer knows grants nothing."""
+    names = set(values or ())
+    return tuple(r for r in Role if r.value in names)
+
+
+def hash_password(password: str) -> str:
+    """The argon2id hash of ``password``."""
+    return _HASHER.hash(password.encode("utf-8", "surrogatepass"))
+
+
+@cache
+def _dummy_hash() -> str:
+    """A hash no password matches, verified for unknown users so they take as long as others."""
+    return hash_password(secrets.token_urlsafe(32))
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """Whether ``password`` matches; with no hash, the same work and ``False``."""
+    try:
+        _HASHER.verify(password_hash or _dummy_hash(), password.encode("utf-8", "surrogatepass"))
+    except (VerificationError, InvalidHashError):
+        return False
+    return password_hash is not None
+
+
+def needs_rehash(password_hash: str) -> bool:
+    """Whether a verified hash was made with other parameters than today's."""
+    return _HASHER.check_needs_rehash(password_hash)
+
+
+def find_user(conn: Connection, username: str) -> Row[Any] | None:
+    """The stored user whose name is ``username`` in any case, if any."""
+    name = username.strip().lower()
+    if not _USERNAME.fullmatch(name):
+        return None
+    return conn.execute(select(_U).where(_U.c.username == name)).first()
+
+
+def require_user(conn: Connection, username: str) -> Row[Any]:
+    """``find_user``, or ``NotFoundError`` naming the user."""
+    row = find_user(conn, username)
+    if row is None:
+        raise NotFoundError(f"no user {username!r}")
+    return row
+
+
+def principal_of(user: Any) -> Principal:
+    """The principal of a stored user acting with all their roles (by password or session)."""
+    return Principal(
+        name=user.username, roles=frozenset(stored_roles(user.roles)),
+        terminals=frozenset(user.terminals or ()),
+    )  # fmt: skip
+
+
+# --- checks -------------------------------------------------------------------------------
+
+
+def _username(username: str) -> str:
+    name = username.strip().lower()
+    if not _USERNAME.fullmatch(name):
+        raise InputError(
+            f"username must be 2 to 64 characters of a-z, 0-9, '.', '_' and '-', got {username!r}"
+        )
+    return name
+
+
+def _terminals(values: Iterable[str]) -> list[str]:
+    if isinstance(values, str):
+        values = [values]
+    codes = {str(v).strip() for v in values}
+    for code in codes:
+        if not _TERMINAL.fullmatch(code):
+            raise InputError(
+                f"terminals: {code!r} is not a terminal code (1 to 16 letters, digits, '.', "
+                "'_' or '-', starting with a letter or digit)"
+            )
+    return sorted(codes)
+
+
+def _display_name(display_name: str | None, username: str) -> str:
+    shown = (display_name or "").strip() or username
+    if len(shown) > 128 or not shown.isprintable():
+        raise InputError("display_name must be at most 128 printable characters")
+    return shown
+
+
+def _password_hash(password: str, username: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise InputError(f"password must have at least {MIN_PASSWORD} characters")
+    if len(password) > MAX_PASSWORD:
+        raise InputError(f"password must have at most {MAX_PASSWORD} characters")
+    if password.strip().lower() == username:
+        raise InputError("password must not be the username")
+    return hash_password(password)
+
+
+def _user(row: Any) -> User:
+    return User(
+        row.user_id, row.username, row.display_name, stored_roles(row.roles),
+        tuple(row.terminals or ()), row.password_hash is not None, bool(row.disabled),
+        row.created_at, row.updated_at, row.password_changed_at,
+    )  # fmt: skip
+
+
+# --- use cases ----------------------------------------------------------------------------
+
+
+def add_user(
+    store: Store,
+    username: str,
+    *,
+    roles: Iterable[str | Role],
+    password: str | None = None,
+    display_name: str | None = None,
+    terminals: Iterable[str] = (),
+    actor: str,
+) -> User:
+    """Create a user with ``roles`` (at least one); without ``password``, a machine account.
+
+    ``InputError`` names the field that cannot be used (``username``, ``roles``, ``password``,
+    ``terminals``, ``display_name``); ``ConflictError`` if the username is taken, in any case.
+    """
+    name = _username(username)
+    granted = [r.value for r in parse_roles(roles)]
+    places, shown = _terminals(terminals), _display_name(display_name, name)
+    hashed = None if password is None else _password_hash(password, name)
+    moment = tables.utcnow()
+    with store.transaction() as conn:
+        if find_user(conn, name) is not None:
+            raise ConflictError(f"user {name} already exists")
+        conn.execute(insert(_U).values(
+            user_id=str(uuid.uuid4()), username=name, display_name=shown, roles=granted,
+            terminals=places, password_hash=hashed, disabled=False, created_at=moment,
+            updated_at=moment, password_changed_at=moment if hashed else None,
+        ))  # fmt: skip
+        chain.append(
+            conn, actor=actor, action="user_add", object_type="user", object_id=name,
+            details={"display_name": shown, "roles": granted, "terminals": places,
+                     "password": hashed is not None},
+        )  # fmt: skip
+    return get_user(store, name)
+
+
+def get_user(store: Store, username: str) -> User:
+    """The user ``username`` (any case); ``NotFoundError`` if there is none."""
+    with store.reading() as conn:
+        return _user(require_user(conn, username))
+
+
+def list_users(store: Store) -> tuple[User, ...]:
+    """Every user, by username."""
+    with store.reading() as conn:
+        return tuple(_user(r) for r in conn.execute(select(_U).order_by(_U.c.username)))
+
+
+def _change(
+    store: Store, username: str, changes: dict[str, Any], *, actor: str, action: str,
+    disabled: bool | None = None, revoke: tuple[Any, ...] = (),
+) -> User:  # fmt: skip
+    """Update one user and revoke its credentials in ``revoke`` (tables), audited, at once.
+
+    ``disabled`` is the state the user must be in before (``ConflictError`` if not).
+    """
+    moment = tables.utcnow()
+    with store.transaction() as conn:
+        row = require_user(conn, username)
+        if disabled is not None and bool(row.disabled) != disabled:
+            state = "disabled" if row.disabled else "enabled"
+            raise ConflictError(f"user {row.username} is already {state}")
+        conn.execute(
+            update(_U).where(_U.c.user_id == row.user_id).values(**changes, updated_at=moment)
+        )
+        details = {k: v for k, v in changes.items() if k in ("roles", "terminals")}
+        for table in revoke:
+            details[f"{table.name}_revoked"] = conn.execute(
+                update(table).where(table.c.user_id == row.user_id, table.c.revoked_at.is_(None))
+                .values(revoked_at=moment)
+            ).rowcount  # fmt: skip
+        chain.append(conn, actor=actor, action=action, object_type="user",
+                     object_id=row.username, details=details)  # fmt: skip
+    return get_user(store, row.username)
+
+
+def disable_user(store: Store, username: str, *, actor: str) -> User:
+    """Disable ``username``: it can no longer log in, and its tokens and sessions are revoked.
+
+    ``ConflictError`` if it is disabled already.
+    """
+    return _change(store, username, {"disabled": True}, actor=actor, action="user_disable",
+                   disabled=False, revoke=(_T, _S))  # fmt: skip
+
+
+def enable_user(store: Store, username: str, *, actor: str) -> User:
+    """Enable ``username`` again (its old tokens stay revoked); ``ConflictError`` if enabled."""
+    return _change(
+        store, username, {"disabled": False}, actor=actor, action="user_enable", disabled=True
+    )
+
+
+def reset_password(store: Store, username: str, password: str, *, actor: str) -> User:
+    """Set ``username``'s password (the policy of ``add_user``) and end its sessions.
+
+    Also clears the username's failed logins, so a locked-out user can log in at once.
+    """
+    with store.reading() as conn:
+        name = require_user(conn, username).username
+    changes = {"password_hash": _password_hash(password, name),
+               "password_changed_at": tables.utcnow()}  # fmt: skip
+    return _change(store, name, changes, actor=actor, action="user_password_reset", revoke=(_S,))
+
+
+def set_roles(
+    store: Store,
+    username: str,
+    *,
+    roles: Iterable[str | Role],
+    terminals: Iterable[str] | None = None,
+    actor: str,
+) -> User:
+    """Give ``username`` exactly ``roles``, and ``terminals`` unless ``None`` (kept).
+
+    Its tokens then grant only the roles they carry that the user still holds.
+    """
+    changes: dict[str, Any] = {"roles": [r.value for r in parse_roles(roles)]}
+    if terminals is not None:
+        changes["terminals"] = _terminals(terminals)
+    return _change(store, username, changes, actor=actor, action="user_roles_set")
+
+
+def ensure_demo_user(store: Store, *, actor: str, terminals: Iterable[str] = ()) -> DemoAccount:
+    """The demo account (every role but admin), created if missing; for ``quaywatch demo`` only.
+
+    Its password is published: never run the demo against a store people rely on. An existing
+    ``demo`` user is left as it is.
+    """
+    with store.reading() as conn:
+        found = find_user(conn, DEMO_USERNAME)
+    if found is None:
+        add_user(
+            store, DEMO_USERNAME, roles=DEMO_ROLES, password=DEMO_PASSWORD,
+            display_name=DEMO_DISPLAY_NAME, terminals=terminals, actor=actor,
+        )  # fmt: skip
+    return DemoAccount(DEMO_USERNAME, DEMO_PASSWORD)
