@@ -59,6 +59,14 @@ class Settings(BaseSettings):
             "current (the `CURRENT` file); `quaywatch score` uses the current one."
         ),
     )
+    capacity_file: Path | None = Field(
+        default=None,
+        description=(
+            "Capacity file (YAML: scanners and officers per terminal and shift) that selection "
+            "runs started through the API use; unset: the one shipped with quaywatch. "
+            "`quaywatch select --capacity` names one per run."
+        ),
+    )
     actor: str = Field(
         default="system",
         description="Name recorded in the audit trail for changes made by this process.",

@@ -14,6 +14,7 @@ with a non-zero exit code; the API (later) maps ``status`` to an HTTP response.
     ├── NotFoundError              an id (quarantine entry, batch, ...) does not exist
     ├── ConflictError              the action does not fit the object's state (an order done)
     ├── StoreError                 the database refused or failed an operation
+    │   └── WriteConflictError     another writer stored the same key first; nothing was written
     ├── ModelError                 a model file cannot be used, or data does not fit the model
     └── AuditChainError            the audit trail does not verify
 """
@@ -124,6 +125,15 @@ class StoreError(QuaywatchError):
     """The store could not complete an operation; nothing was written."""
 
     status = 503
+
+
+class WriteConflictError(StoreError):
+    """Two writers raced for the same key and this one lost; its transaction was rolled back.
+
+    Idempotent writers (imports) run again and find the winner's rows; others report it.
+    """
+
+    status = 409
 
 
 class ModelError(QuaywatchError):

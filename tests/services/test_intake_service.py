@@ -11,6 +11,7 @@ import pytest
 from quaywatch.domain.vocabulary import RecordKind
 from quaywatch.errors import InputError, NotFoundError
 from quaywatch.services import intake
+from quaywatch.services.intake import FieldProblem
 from quaywatch.store.store import Store
 from quaywatch.synth.portday import PortDay
 
@@ -117,7 +118,7 @@ def test_quarantine_list_get_and_retry(store: Store) -> None:
     (entry,) = intake.list_quarantine(store, status="open", limit=5)
     shown = intake.get_quarantine(store, entry.quarantine_id)
     assert shown == entry and shown.status == "open" and shown.kind == "consignments"
-    assert shown.field == "hs6" and ("hs6", shown.reason) in shown.errors
+    assert shown.field == "hs6" and FieldProblem("hs6", shown.reason) in shown.errors
     assert json.loads(shown.raw)["consignment_id"] == good["consignment_id"]
 
     still = intake.retry_quarantine(store, [entry.quarantine_id], actor=ACTOR)

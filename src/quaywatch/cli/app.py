@@ -24,6 +24,7 @@ from quaywatch.cli import (
     risk,
     screening,
     selection,
+    serve,
     simulate,
 )
 from quaywatch.cli.context import Group, RootOptions
@@ -70,6 +71,7 @@ app.command()(control.kpis)
 app.command()(learning.retrain)
 app.command()(learning.drift)
 app.command()(simulate.simulate)
+app.command()(serve.serve)
 
 
 def main() -> None:

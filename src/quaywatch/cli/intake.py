@@ -139,8 +139,9 @@ def quarantine_show(ctx: typer.Context, quarantine_id: Annotated[int, typer.Argu
     )
     if e.record_id:
         console.print(f"record {e.record_id}", markup=False, highlight=False)
-    for field, reason in e.errors:
-        console.print(f"  {field or '(record)'}: {reason}", markup=False, highlight=False)
+    for problem in e.errors:
+        console.print(f"  {problem.field or '(record)'}: {problem.reason}", markup=False,
+                      highlight=False)  # fmt: skip
     if e.raw.startswith(("{", "[")):
         console.print_json(e.raw)  # JSON rendering: values are never read as markup
     else:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -292,11 +293,19 @@ def get_order(store: Store, order_id: str) -> Order:
 
 
 def list_orders(
-    store: Store, *, state: str | None = None, run_id: str | None = None, limit: int | None = None
+    store: Store,
+    *,
+    state: str | None = None,
+    run_id: str | None = None,
+    terminals: Collection[str] | None = None,
+    limit: int | None = None,
 ) -> list[Order]:
-    """Orders, oldest shift first; only those in ``state`` or from ``run_id`` when given."""
+    """Orders, oldest shift first; only those in ``state``, from ``run_id`` or at one of
+    ``terminals`` when given."""
     o = tables.inspection_orders
     query = select(o).order_by(o.c.shift_start, o.c.terminal, o.c.order_id)
+    if terminals is not None:
+        query = query.where(o.c.terminal.in_(sorted(terminals)))
     if state is not None:
         try:
             query = query.where(o.c.state == State(state).value)

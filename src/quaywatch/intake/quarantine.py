@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from dataclasses import dataclass
@@ -37,6 +38,18 @@ def list_entries(store: Store, *, status: str | None = "open", limit: int = 50) 
         query = query.where(q.c.status == status)
     with store.reading() as conn:
         return list(conn.execute(query))
+
+
+def open_ids(store: Store, raws: list[str]) -> dict[str, int]:
+    """The open entry holding each of these records as read (``Rejected.raw``), by raw text."""
+    digests = {hashlib.sha256(raw.encode()).hexdigest(): raw for raw in raws}
+    if not digests:
+        return {}
+    query = select(q.c.raw_sha256, q.c.quarantine_id).where(
+        q.c.status == "open", q.c.raw_sha256.in_(list(digests))
+    )
+    with store.reading() as conn:
+        return {digests[digest]: qid for digest, qid in conn.execute(query)}
 
 
 def get_entry(store: Store, quarantine_id: int) -> Row[Any]:

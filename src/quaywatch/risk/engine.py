@@ -174,6 +174,7 @@ def score_store(
     *,
     now: datetime,
     since: datetime | None = None,
+    keys: pl.DataFrame | None = None,
     rescore: bool = False,
     actor: str = "system",
     explain_rows: Explain = Explain.AUTO,
@@ -182,12 +183,15 @@ def score_store(
 
     Without ``rescore``: consignments this model version has not assessed yet, and those whose
     containers received events since their latest assessment (re-assessment); with ``since``,
-    only those lodged at or after it. Outcomes are those known at ``now``; so are the events,
-    watchlists and party links the other sources read (``risk.signals``).
+    only those lodged at or after it; with ``keys`` (``consignment_id``, ``version``), only
+    those. Outcomes are those known at ``now``; so are the events, watchlists and party links
+    the other sources read (``risk.signals``).
     """
     history = reads.goods_item_rows(store)
     outcomes = reads.control_outcomes(store, known_before=now)
     items = history if since is None else history.filter(pl.col("lodged_at") >= since)
+    if keys is not None:
+        items = items.join(keys.select(declared.KEY), on=list(declared.KEY), how="semi")
     if not rescore:
         done = reads.assessed(store, model.version)
         due = done.join(anomaly.stale(store), on=list(declared.KEY), how="anti")

@@ -48,3 +48,11 @@ def check_at_least(name: str, value: int, minimum: int = 1) -> None:
     """Refuse a count below ``minimum``."""
     if value < minimum:
         raise InputError(f"{name} must be at least {minimum}, got {value}")
+
+
+def check_identifier(name: str, value: str, *, max_length: int = 35) -> None:
+    """An id as the store keeps them: 1 to ``max_length`` characters, no control character."""
+    if not value or len(value) > max_length:
+        raise InputError(f"{name} must have 1 to {max_length} characters, got {len(value)}")
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise InputError(f"{name} {value!r} contains a control character")

@@ -22,6 +22,7 @@ from quaywatch.control import orders, outcome, results
 from quaywatch.control.orders import Order
 from quaywatch.control.outcome import RecordedOutcome
 from quaywatch.control.results import ScanResult
+from quaywatch.domain.access import Permission, Principal
 from quaywatch.errors import InputError
 from quaywatch.services.arguments import check_at_least
 from quaywatch.store.store import Store
@@ -108,14 +109,30 @@ def list_orders(
     state: str | None = None,
     run_id: str | None = None,
     limit: int = DEFAULT_LIMIT,
+    viewer: Principal | None = None,
 ) -> list[Order]:
     """Orders, oldest shift first; only those in ``state`` or of ``run_id`` when given.
 
-    Raises ``InputError`` for a ``limit`` below 1, a ``RecordError`` naming ``state`` for an
-    unknown state.
+    With ``viewer``, only the orders that principal may read: an inspector sees the orders of
+    their own terminals. Raises ``InputError`` for a ``limit`` below 1, a ``RecordError``
+    naming ``state`` for an unknown state.
     """
     check_at_least("limit", limit)
-    return orders.list_orders(store, state=state, run_id=run_id, limit=limit)
+    terminals = None
+    if viewer is not None:
+        viewer.require(Permission.ORDER_READ)
+        if viewer.bound_to_terminals(Permission.ORDER_READ) and not viewer.all_terminals:
+            terminals = viewer.terminals
+    return orders.list_orders(store, state=state, run_id=run_id, terminals=terminals, limit=limit)
+
+
+def check_order_access(
+    store: Store, order_id: str, principal: Principal, permission: Permission
+) -> None:
+    """Raise ``PermissionDeniedError`` unless ``principal`` holds ``permission`` for this order
+    (an inspector: at one of their terminals); ``NotFoundError`` if there is no such order."""
+    principal.require(permission)
+    principal.require_terminal(permission, orders.get_order(store, order_id).terminal)
 
 
 def start_order(store: Store, order_id: str, *, actor: str) -> Order:

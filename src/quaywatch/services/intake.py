@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Row
 
 from quaywatch.domain.vocabulary import RecordKind
-from quaywatch.errors import InputError
+from quaywatch.errors import InputError, NotFoundError, WriteConflictError
 from quaywatch.intake import pipeline, quarantine
 from quaywatch.intake.pipeline import ImportSummary
 from quaywatch.services.arguments import check_at_least
@@ -38,6 +38,14 @@ FileProgress = Callable[[Path, int, int], None]
 
 
 @dataclass(frozen=True, slots=True)
+class FieldProblem:
+    """One problem of a record: the field at fault (empty for the record as a whole) and why."""
+
+    field: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class QuarantineEntry:
     """One quarantined record: where it came from, every problem, and the record as read."""
 
@@ -49,7 +57,7 @@ class QuarantineEntry:
     record_id: str | None
     field: str | None
     reason: str
-    errors: tuple[tuple[str, str], ...]
+    errors: tuple[FieldProblem, ...]
     raw: str
     created_at: datetime
     resolved_at: datetime | None
@@ -147,11 +155,130 @@ def ingest_records(
         )
 
 
+@dataclass(frozen=True, slots=True)
+class RejectedRecord:
+    """A submitted record that was quarantined: its position in the submission (from 0), the
+    quarantine entry that holds it, and every problem as (field, reason)."""
+
+    index: int
+    record_id: str | None
+    quarantine_id: int | None
+    errors: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """What a submission of records did.
+
+    ``summary``: the import's counts; ``stored_ids``: the record ids (consignment ids for
+    consignments) of the submitted records now stored, new or unchanged, in submission order;
+    ``rejected``: the quarantined ones (the first ``MAX_REJECTED_SHOWN`` of them).
+    """
+
+    summary: ImportSummary
+    stored_ids: tuple[str, ...]
+    rejected: tuple[RejectedRecord, ...]
+
+
+#: Records one submission may hold (larger sets are files).
+MAX_SUBMITTED = 1_000
+#: Quarantined records listed one by one in a submission's result (the import keeps as many).
+MAX_REJECTED_SHOWN = 100
+#: Times a submission runs again after losing a race with a writer of the same records.
+CONFLICT_RETRIES = 3
+
+
+def submit_records(
+    store: Store,
+    records: Sequence[dict[str, Any]],
+    *,
+    kind: RecordKind,
+    source: str,
+    actor: str,
+) -> Submission:
+    """Import records a client submitted (at most ``MAX_SUBMITTED``), as ``ingest_records``.
+
+    Submitting the same records again, or at the same moment as another client, stores them
+    once: the import that loses a race for the same key runs again and finds them stored
+    (``unchanged``).
+    """
+    if not records:
+        raise InputError("a submission must hold at least one record")
+    if len(records) > MAX_SUBMITTED:
+        raise InputError(
+            f"a submission holds at most {MAX_SUBMITTED} records, got {len(records)}; "
+            "send larger sets as files"
+        )
+    for attempt in range(CONFLICT_RETRIES + 1):
+        try:
+            summary = ingest_records(store, records, kind=kind, source=source, actor=actor)
+            break
+        except WriteConflictError:
+            if attempt == CONFLICT_RETRIES:
+                raise
+    ids = quarantine.open_ids(store, [r.raw for r in summary.rejected])
+    rejected = tuple(
+        RejectedRecord(
+            index=_line(r.location) - 1,
+            record_id=r.record_id,
+            quarantine_id=ids.get(r.raw),
+            errors=tuple(r.problems),
+        )  # fmt: skip
+        for r in summary.rejected[:MAX_REJECTED_SHOWN]
+    )
+    bad = {r.index for r in rejected}
+    key = KEY_FIELD[kind]
+    stored = tuple(
+        dict.fromkeys(
+            str(record[key])
+            for index, record in enumerate(records)
+            if index not in bad and isinstance(record.get(key), str)
+        )
+    )
+    return Submission(
+        summary, stored if len(summary.rejected) == summary.quarantined else (), rejected
+    )
+
+
+def records_of(body: Any, *, wrapper: str | None = None) -> list[dict[str, Any]]:
+    """The records of a submitted JSON document: one object, an array of objects, or (with
+    ``wrapper``) an object holding the array under that key (DCSA Track & Trace 3's
+    ``{"events": [...]}``). ``InputError`` for anything else, naming what was found."""
+    if isinstance(body, dict) and wrapper is not None and isinstance(body.get(wrapper), list):
+        body = body[wrapper]
+    if isinstance(body, dict):
+        return [body]
+    if isinstance(body, list):
+        bad = [i for i, record in enumerate(body) if not isinstance(record, dict)]
+        if bad:
+            raise InputError(f"record {bad[0]} is not a JSON object; each record must be one")
+        return body
+    expected = "an object or an array of objects"
+    if wrapper is not None:
+        expected += f" (or an object with an array {wrapper!r})"
+    found = {str: "a string", bool: "a boolean", int: "a number", float: "a number"}
+    raise InputError(f"expected {expected}, found {found.get(type(body), 'null')}")
+
+
+#: The field naming each record of a kind.
+KEY_FIELD = {
+    RecordKind.CONSIGNMENTS: "consignment_id",
+    RecordKind.EVENTS: "eventID",
+    RecordKind.OUTCOMES: "control_id",
+}
+
+
+def _line(location: str) -> int:
+    """The first line number of a reader's location (``line 3``, ``lines 3-5``)."""
+    digits = location.split()[-1].split("-")[0]
+    return int(digits) if digits.isdigit() else 0
+
+
 def _entry(row: Row[Any]) -> QuarantineEntry:
     return QuarantineEntry(
         quarantine_id=row.quarantine_id, status=row.status, kind=row.kind, source=row.source,
         location=row.location, record_id=row.record_id, field=row.field, reason=row.reason,
-        errors=tuple((str(f), str(r)) for f, r in row.errors), raw=row.raw,
+        errors=tuple(FieldProblem(str(f), str(r)) for f, r in row.errors), raw=row.raw,
         created_at=row.created_at, resolved_at=row.resolved_at,
     )  # fmt: skip
 
@@ -167,8 +294,18 @@ def list_quarantine(
     return [_entry(row) for row in rows]
 
 
+#: Quarantine ids are the store's 32-bit integers.
+MAX_QUARANTINE_ID = 2**31 - 1
+
+
+def _check_quarantine_id(quarantine_id: int) -> None:
+    if not 1 <= quarantine_id <= MAX_QUARANTINE_ID:
+        raise NotFoundError(f"no quarantine entry {quarantine_id}")
+
+
 def get_quarantine(store: Store, quarantine_id: int) -> QuarantineEntry:
     """One quarantine entry, or ``NotFoundError``."""
+    _check_quarantine_id(quarantine_id)
     return _entry(quarantine.get_entry(store, quarantine_id))
 
 
@@ -191,6 +328,8 @@ def retry_quarantine(
         raise InputError(
             f"a corrected record corrects exactly one quarantine entry, got {len(quarantine_ids)}"
         )
+    for qid in quarantine_ids:
+        _check_quarantine_id(qid)
     outcomes = []
     for qid in quarantine_ids:
         done = quarantine.retry(store, qid, record=record_text, actor=actor)

@@ -21,6 +21,7 @@ from quaywatch.errors import InputError, ModelError, QuaywatchError, RecordError
 from quaywatch.risk.bundle import RiskModel
 from quaywatch.risk.profiles import loader, registry, trial
 from quaywatch.risk.profiles.apply import ProfileSet
+from quaywatch.risk.profiles.profile import Profile
 from quaywatch.risk.profiles.registry import Loaded, Status
 from quaywatch.services.arguments import utc
 from quaywatch.store.store import Store
@@ -32,6 +33,8 @@ __all__ = [
     "ProfileStatusChange",
     "ProfileTrial",
     "ProfileTrialRow",
+    "ProfileSource",
+    "ProfileText",
     "ProfileValidation",
     "ProfileVersion",
     "activate_profile",
@@ -43,9 +46,31 @@ __all__ = [
 ]
 
 
-def _check_files(paths: Sequence[Path]) -> None:
+@dataclass(frozen=True, slots=True)
+class ProfileText:
+    """A profile given as text (what an analyst posts or types), named for its messages."""
+
+    name: str
+    text: str
+
+
+#: A profile file, or a profile's text.
+ProfileSource = Path | ProfileText
+
+
+def _check_files(paths: Sequence[ProfileSource]) -> None:
     if not paths:
         raise InputError("paths must name at least one profile file")
+
+
+def _read(source: ProfileSource) -> Profile:
+    if isinstance(source, ProfileText):
+        return loader.parse(source.text, source.name)
+    return loader.read(source)
+
+
+def _name(source: ProfileSource) -> str:
+    return source.name if isinstance(source, ProfileText) else str(source)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,24 +99,27 @@ class ProfileValidation:
     failed: int
 
 
-def validate_profiles(paths: Sequence[Path]) -> ProfileValidation:
-    """Check the profile files ``paths``; each gives its profile or its error, none stops."""
+def validate_profiles(paths: Sequence[ProfileSource]) -> ProfileValidation:
+    """Check the profile files (or texts) ``paths``; each gives its profile or its error, none
+    stops."""
     _check_files(paths)
     checks: list[ProfileCheck] = []
     for path in paths:
         try:
-            p = loader.read(path)
+            p = _read(path)
         except RecordError as exc:
-            checks.append(ProfileCheck(str(path), False, error=exc.message,
+            checks.append(ProfileCheck(_name(path), False, error=exc.message,
                                        location=exc.location, field=exc.field))  # fmt: skip
         except QuaywatchError as exc:
-            checks.append(ProfileCheck(str(path), False, error=exc.message))
+            checks.append(ProfileCheck(_name(path), False, error=exc.message))
         else:
-            checks.append(ProfileCheck(str(path), True, p.id, p.version, p.description))
+            checks.append(ProfileCheck(_name(path), True, p.id, p.version, p.description))
     return ProfileValidation(tuple(checks), sum(not c.ok for c in checks))
 
 
-def load_profiles(store: Store, paths: Sequence[Path], *, actor: str) -> tuple[Loaded, ...]:
+def load_profiles(
+    store: Store, paths: Sequence[ProfileSource], *, actor: str
+) -> tuple[Loaded, ...]:
     """Store the profile files ``paths`` as drafts, all or none.
 
     A file loaded again changes nothing (its ``Loaded.new`` is False, with its stored status);
@@ -99,7 +127,7 @@ def load_profiles(store: Store, paths: Sequence[Path], *, actor: str) -> tuple[L
     that does not validate stops the load before anything is written.
     """
     _check_files(paths)
-    profiles = [loader.read(path) for path in paths]
+    profiles = [_read(path) for path in paths]
     return tuple(registry.load(store, profiles, actor=actor))
 
 
@@ -153,7 +181,7 @@ class ProfileTrial:
 
 def trial_profiles(
     store: Store,
-    paths: Sequence[Path],
+    paths: Sequence[ProfileSource],
     *,
     since: datetime,
     until: datetime | None = None,
@@ -173,7 +201,7 @@ def trial_profiles(
     if end is not None and end <= start:
         raise InputError(f"until ({end:%Y-%m-%d %H:%M}) must come after since "
                          f"({start:%Y-%m-%d %H:%M})")  # fmt: skip
-    profiles = ProfileSet.of(loader.read(path) for path in paths)
+    profiles = ProfileSet.of(_read(path) for path in paths)
     reference = None
     if model_dir is not None:
         try:

@@ -12,6 +12,7 @@ How names are compared, and what a watchlist file holds: ``quaywatch.risk.screen
 from __future__ import annotations
 
 import re
+import tempfile
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -144,6 +145,23 @@ def load_watchlist(
         raise InputError("source must say who publishes the list")
     return screening.load_watchlist(store, path, watchlist_id=watchlist_id, source=source,
                                     list_date=list_date, actor=actor)  # fmt: skip
+
+
+def load_watchlist_text(
+    store: Store,
+    text: str,
+    *,
+    watchlist_id: str,
+    source: str,
+    list_date: date | str,
+    actor: str,
+) -> LoadResult:
+    """``load_watchlist`` for a watchlist given as CSV text (what a client posts)."""
+    with tempfile.TemporaryDirectory(prefix="quaywatch-watchlist-") as folder:
+        path = Path(folder) / "watchlist.csv"
+        path.write_text(text, encoding="utf-8")
+        return load_watchlist(store, path, watchlist_id=watchlist_id, source=source,
+                              list_date=list_date, actor=actor)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

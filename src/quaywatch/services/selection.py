@@ -213,6 +213,41 @@ def select_controls(
     )  # fmt: skip
 
 
+@dataclass(frozen=True, slots=True)
+class SelectionRun:
+    """One stored selection run: its window, capacity file, sample and what it chose."""
+
+    run_id: str
+    window_from: datetime
+    window_to: datetime
+    capacity_source: str
+    capacity_sha256: str
+    random_rate: float
+    seed: int
+    objective_eur: float
+    created_at: datetime
+    actor: str
+    candidates: int
+    selected: int
+    overloads: int
+
+
+def list_selection_runs(store: Store, *, limit: int = 50) -> tuple[SelectionRun, ...]:
+    """The newest selection runs first."""
+    check_at_least("limit", limit)
+    r = tables.selection_runs
+    query = select(r).order_by(r.c.created_at.desc(), r.c.run_id).limit(limit)
+    with store.reading() as conn:
+        rows = conn.execute(query).mappings().all()
+    return tuple(
+        SelectionRun(
+            **{k: v for k, v in row.items() if k != "objective"},
+            objective_eur=float(row["objective"]),
+        )  # fmt: skip
+        for row in rows
+    )
+
+
 def worklist(store: Store, run_id: str, *, limit: int | None = None) -> list[WorklistEntry]:
     """The consignments the run ``run_id`` selected: oldest shift first, then by terminal and
     the expected detected value, highest first; at most ``limit``.

@@ -174,6 +174,25 @@ def latest_assessments(store: Store, *, run_id: str | None = None) -> pl.DataFra
     return frame(store, query.order_by(a.c.score.desc()))
 
 
+def newest_versions(store: Store, consignment_ids: list[str]) -> pl.DataFrame:
+    """``consignment_id``, ``version``: the newest stored version of each of these consignments
+    (an id not stored has no row)."""
+    c = tables.consignments
+    query = (
+        select(c.c.consignment_id, func.max(c.c.version).label("version"))
+        .where(c.c.consignment_id.in_(consignment_ids))
+        .group_by(c.c.consignment_id)
+    )
+    return frame(store, query, {"consignment_id": pl.String(), "version": pl.Int64()})
+
+
+def assessments_of(store: Store, consignment_ids: list[str]) -> pl.DataFrame:
+    """Every assessment of these consignments, every version, oldest first."""
+    a = tables.assessments
+    query = select(*a.columns).where(a.c.consignment_id.in_(consignment_ids))
+    return frame(store, query.order_by(a.c.assessment_id))
+
+
 def parties(store: Store) -> pl.DataFrame:
     """Every stored party, every column: for profiles' party fields, screening and the graph."""
     return frame(store, select(*tables.parties.columns).order_by(tables.parties.c.party_key))

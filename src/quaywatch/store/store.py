@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import io
 import sqlite3
+import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
+import psycopg
 from sqlalchemy import Column, Connection, Engine, Table, func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from quaywatch.errors import StoreError
+from quaywatch.errors import StoreError, WriteConflictError
 from quaywatch.store import database, tables
 
 #: Bound values per lookup query, under SQLite's limit of 32,766.
@@ -73,11 +75,24 @@ def _array_literals(keys: pl.DataFrame) -> tuple[str, ...]:
     return tuple("{" + literal + "}" for literal in literals)
 
 
+def unique_violation(error: BaseException | None) -> bool:
+    """Whether a driver's error is a duplicate key (a race two writers ran), not another
+    constraint (a missing foreign key, a null) that running again would not cure."""
+    if isinstance(error, psycopg.errors.UniqueViolation):
+        return True
+    return isinstance(error, sqlite3.IntegrityError) and "UNIQUE constraint failed" in str(error)
+
+
 class Store:
     """Access to one quaywatch database, SQLite or PostgreSQL."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # One writer at a time on SQLite (see ``transaction``); re-entrant, so that a
+        # transaction opened inside another in the same thread does not wait for itself.
+        self._writer: AbstractContextManager[object] = (
+            threading.RLock() if engine.dialect.name == "sqlite" else nullcontext()
+        )
 
     @classmethod
     def open(cls, url: str, *, migrate: bool = True) -> Store:
@@ -102,19 +117,30 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
-        """One database transaction: committed if the block ends normally, else rolled back."""
-        try:
-            with self.engine.begin() as conn:
-                yield conn
-        except OperationalError as exc:
-            raise StoreError(f"database error, nothing was written: {exc.orig}") from exc
-        except IntegrityError as exc:
-            # Two writers raced for the same key (two operators creating one run's orders):
-            # the loser is told plainly; the winner's write stands.
-            raise StoreError(
-                f"the store refused a conflicting write, nothing was written; run it again: "
-                f"{exc.orig}"
-            ) from exc
+        """One database transaction: committed if the block ends normally, else rolled back.
+
+        On SQLite, the transactions of one process take turns (one writer at a time, in the
+        order they asked): SQLite allows a single writer, and two transactions that both read
+        before writing would otherwise fail with "database is locked" rather than wait. Other
+        processes wait on SQLite's busy timeout. PostgreSQL runs them side by side.
+        """
+        with self._writer:
+            try:
+                with self.engine.begin() as conn:
+                    yield conn
+            except OperationalError as exc:
+                raise StoreError(f"database error, nothing was written: {exc.orig}") from exc
+            except IntegrityError as exc:
+                if not unique_violation(exc.orig):
+                    raise StoreError(
+                        f"the store refused the write, nothing was written: {exc.orig}"
+                    ) from exc
+                # Two writers raced for the same key (two operators creating one run's orders):
+                # the loser is told plainly; the winner's write stands.
+                raise WriteConflictError(
+                    f"the store refused a conflicting write, nothing was written; run it again: "
+                    f"{exc.orig}"
+                ) from exc
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:
@@ -163,6 +189,9 @@ class Store:
             try:
                 with raw.cursor() as cursor, cursor.copy(sql) as copy:  # type: ignore[union-attr]
                     copy.write(encoded.rows)
+            except psycopg.errors.UniqueViolation as exc:
+                # Another transaction stored the same key first (see ``transaction``).
+                raise WriteConflictError(f"cannot write {table.name}: {exc}") from exc
             except Exception as exc:  # psycopg errors are not DBAPIError wrapped here
                 raise StoreError(f"cannot write {table.name}: {exc}") from exc
             return
@@ -172,6 +201,8 @@ class Store:
         try:
             cursor.executemany(sql, zip(*encoded.rows, strict=True))
         except sqlite3.Error as exc:
+            if unique_violation(exc):
+                raise WriteConflictError(f"cannot write {table.name}: {exc}") from exc
             raise StoreError(f"cannot write {table.name}: {exc}") from exc
         finally:
             cursor.close()

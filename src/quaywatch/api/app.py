@@ -1,0 +1,165 @@
+"""The FastAPI application: ``create_app(settings)``.
+
+The store is opened (and migrated when ``auto_migrate`` is on) when the application starts
+and closed when it stops; the current model is loaded at start and again whenever another
+becomes current. Every route is under ``/api/v1`` but the probes (``/health``, ``/ready``,
+``/metrics``), which orchestrators and Prometheus call without credentials and which say
+nothing about the traffic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
+
+from quaywatch import __version__
+from quaywatch.api import metrics, problems, schemas
+from quaywatch.api.context import ModelSlot, Requires, Service
+from quaywatch.api.routes import (
+    assessments,
+    audit,
+    intake,
+    kpis,
+    ops,
+    orders,
+    profiles,
+    quarantine,
+    selection,
+    session,
+    watchlists,
+)
+from quaywatch.config import Settings
+from quaywatch.domain.access import Permission
+from quaywatch.store.store import Store
+
+#: Every router of the application.
+ROUTERS: tuple[APIRouter, ...] = tuple(
+    module.router
+    for module in (ops, intake, assessments, selection, orders, profiles, watchlists, kpis,
+                   quarantine, audit, session)
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """One operation of the API: method, path template, and who may call it (``guarded``:
+    credentials needed; ``permission``: the one needed, None for any caller)."""
+
+    method: str
+    path: str
+    guarded: bool
+    permission: Permission | None
+    route: APIRoute
+
+
+def _requirement(route: APIRoute) -> Requires | None:
+    stack = list(route.dependant.dependencies)
+    while stack:
+        dependency = stack.pop()
+        if isinstance(dependency.call, Requires):
+            return dependency.call
+        stack.extend(dependency.dependencies)
+    return None
+
+
+def operations() -> list[Operation]:
+    """Every operation of the API, in the order of its routers."""
+    found: list[Operation] = []
+    for router in ROUTERS:
+        for route in router.routes:
+            if isinstance(route, APIRoute):
+                needed = _requirement(route)
+                permission = None if needed is None else needed.permission
+                found.extend(
+                    Operation(method, route.path, needed is not None, permission, route)
+                    for method in sorted(route.methods or ())
+                )
+    return found
+
+
+DESCRIPTION = """\
+Customs risk management for maritime container traffic: submit cargo data and container
+events, get assessments with their reasons, select controls within capacity, work inspection
+orders, manage risk profiles and watchlists, read KPIs and verify the audit trail.
+
+**Authentication**: an API token (`quaywatch tokens create`) as `Authorization: Bearer <token>`,
+or a session (`POST /api/v1/session`) whose cookie is sent back, with its CSRF token in the
+`X-CSRF-Token` header on every write. What each role may do: `docs/permissions.md`.
+
+**Errors** are RFC 9457 problem details (`application/problem+json`).
+"""
+
+TAGS: list[dict[str, Any]] = [
+    {"name": "intake", "description": "Consignments, container events and control outcomes in."},
+    {"name": "assessments", "description": "Risk assessments and scoring runs."},
+    {"name": "selection", "description": "Selection of controls within capacity."},
+    {"name": "orders", "description": "Inspection orders and their steps."},
+    {"name": "profiles", "description": "Analysts' risk profiles."},
+    {"name": "watchlists", "description": "Watchlists and name screening."},
+    {"name": "kpis", "description": "Key performance indicators."},
+    {"name": "quarantine", "description": "Records intake could not store."},
+    {"name": "audit", "description": "The tamper-evident audit trail."},
+    {"name": "session", "description": "Logging in and out."},
+    {"name": "operations", "description": "Probes and metrics."},
+]
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """The OpenAPI document, with the schemas of the bodies intake reads itself."""
+    if app.openapi_schema is None:
+        document = get_openapi(
+            title=app.title, version=app.version, description=app.description,
+            routes=app.routes, tags=app.openapi_tags,
+        )  # fmt: skip
+        components = document.setdefault("components", {}).setdefault("schemas", {})
+        for name, schema in schemas.component_schemas().items():
+            components.setdefault(name, schema)
+        app.openapi_schema = document
+    return app.openapi_schema
+
+
+def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
+    """The application serving ``settings``' store and models.
+
+    ``store``: an open store to serve instead of opening the one the settings name (it is then
+    left open when the application stops).
+    """
+    measured = metrics.Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        opened = store or Store.open(settings.database_url, migrate=settings.auto_migrate)
+        models = ModelSlot(settings.model_dir)
+        models.get()
+        app.state.service = Service(settings=settings, store=opened, models=models)
+        try:
+            yield
+        finally:
+            if store is None:
+                opened.close()
+
+    app = FastAPI(
+        title="quaywatch",
+        version=__version__,
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        lifespan=lifespan,
+    )
+    app.state.metrics = measured
+    problems.install(app)
+    for operation in operations():
+        if operation.permission is not None:
+            # Each operation says in the OpenAPI document which permission it needs.
+            extra = operation.route.openapi_extra or {}
+            operation.route.openapi_extra = {**extra, "x-permission": operation.permission.value}
+    for router in ROUTERS:
+        app.include_router(router)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    app.add_middleware(metrics.MetricsMiddleware, metrics=measured)
+    return app

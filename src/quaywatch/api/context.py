@@ -1,0 +1,140 @@
+"""What every route shares: the service's state, who is calling, and what they may do.
+
+- ``Service``: the settings, the store and the current model of one running application,
+  kept on ``app.state.service``;
+- ``Requires(permission)``: a dependency giving the ``Principal`` of the request (a bearer
+  token, or a session cookie with its CSRF token on writes) after checking that one of its
+  roles holds ``permission`` (the table of ``domain.access``); a route declares its caller
+  as ``Annotated[Principal, Depends(Requires(Permission.X))]`` and never decides itself;
+- ``ModelSlot``: the current model, loaded once and again only when ``train`` or a promotion
+  made another one current (the ``CURRENT`` file changed), so requests never load a model.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+
+from quaywatch.config import Settings
+from quaywatch.domain.access import Permission, Principal
+from quaywatch.errors import AuthenticationError, ModelError, PermissionDeniedError
+from quaywatch.risk.bundle import RiskModel
+from quaywatch.services import accounts
+from quaywatch.services.assessments import current_model
+from quaywatch.store.store import Store
+
+#: Where every route but the probes lives.
+PREFIX = "/api/v1"
+#: The session cookie the web application and ``POST /api/v1/session`` set.
+SESSION_COOKIE = "quaywatch_session"
+#: The header that must carry the session's CSRF token on every write made with a session.
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass
+class ModelSlot:
+    """The current model of ``model_dir``, reloaded when ``CURRENT`` names another."""
+
+    model_dir: Path
+    _model: RiskModel | None = None
+    _stamp: tuple[float, int] | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _current_stamp(self) -> tuple[float, int] | None:
+        try:
+            found = (self.model_dir / "CURRENT").stat()
+        except OSError:
+            return None
+        return found.st_mtime, found.st_size
+
+    def get(self) -> RiskModel | None:
+        """The current model (None before the first ``train``)."""
+        stamp = self._current_stamp()
+        if stamp == self._stamp:
+            return self._model
+        with self._lock:
+            if stamp != self._stamp:
+                self._model = current_model(self.model_dir) if stamp is not None else None
+                self._stamp = stamp
+            return self._model
+
+    def require(self) -> RiskModel:
+        """The current model, or ``ModelError`` (there is none yet)."""
+        model = self.get()
+        if model is None:
+            raise ModelError(f"no current model in {self.model_dir}: train one first")
+        return model
+
+
+@dataclass
+class Service:
+    """The state of one running application."""
+
+    settings: Settings
+    store: Store
+    models: ModelSlot
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+def service(request: Request) -> Service:
+    """The application's state."""
+    found = request.app.state.service
+    assert isinstance(found, Service)
+    return found
+
+
+_bearer = HTTPBearer(auto_error=False, description="An API token: `quaywatch tokens create`.")
+_cookie = APIKeyCookie(
+    name=SESSION_COOKIE, auto_error=False, description="A session from POST /api/v1/session."
+)
+
+
+def authenticate(
+    request: Request,
+    bearer: HTTPAuthorizationCredentials | None,
+    cookie: str | None,
+) -> Principal:
+    """The principal of the request: its bearer token, else its session (whose CSRF token must
+    come with every write); ``AuthenticationError`` when there is neither."""
+    store = service(request).store
+    if bearer is not None:
+        return accounts.authenticate_token(store, bearer.credentials)
+    if cookie:
+        session = accounts.authenticate_session(store, cookie)
+        if request.method not in SAFE_METHODS and not session.csrf_ok(
+            request.headers.get(CSRF_HEADER)
+        ):
+            raise PermissionDeniedError(
+                f"a write with a session must carry its CSRF token in the {CSRF_HEADER} header"
+            )
+        return session.principal
+    raise AuthenticationError("authentication required: send a bearer token or log in")
+
+
+class Requires:
+    """A dependency: the caller, if one of its roles holds ``permission``."""
+
+    def __init__(self, permission: Permission | None) -> None:
+        self.permission = permission
+
+    def __call__(
+        self,
+        request: Request,
+        bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+        cookie: Annotated[str | None, Depends(_cookie)],
+    ) -> Principal:
+        principal = authenticate(request, bearer, cookie)
+        if self.permission is not None:
+            principal.require(self.permission)
+        request.state.principal = principal
+        return principal
+
+
+ServiceState = Annotated[Service, Depends(service)]

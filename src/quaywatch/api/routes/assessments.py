@@ -1,0 +1,79 @@
+"""Assessments over HTTP: assess consignments now, read one's history, run a scoring run."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path
+from pydantic import BaseModel, Field
+
+from quaywatch.api import problems
+from quaywatch.api.context import PREFIX, Requires, ServiceState
+from quaywatch.domain.access import Permission, Principal
+from quaywatch.services import assessments, risk
+
+router = APIRouter(
+    prefix=PREFIX, tags=["assessments"], responses=problems.documented(401, 403, 404, 422, 503)
+)
+
+Reader = Annotated[Principal, Depends(Requires(Permission.ASSESSMENT_READ))]
+Runner = Annotated[Principal, Depends(Requires(Permission.ASSESSMENT_RUN))]
+ConsignmentId = Annotated[str, Path(min_length=1, max_length=35, examples=["261102-BEANR-0000000"])]
+
+
+class AssessRequest(BaseModel):
+    """Consignments to assess (their newest stored versions)."""
+
+    consignment_ids: list[str] = Field(
+        min_length=1, max_length=assessments.MAX_CONSIGNMENTS,
+        examples=[["261102-BEANR-0000000", "261102-BEANR-0000001"]],
+    )  # fmt: skip
+
+
+class ScoringRequest(BaseModel):
+    """A scoring run over the stored consignments."""
+
+    at: datetime | None = Field(
+        None, description="What is known at this moment (outcomes, events); default now."
+    )
+    since: datetime | None = Field(None, description="Only consignments lodged from then.")
+    rescore: bool = Field(False, description="Assess again what this model assessed already.")
+    explain_all: bool = Field(False, description="Give reasons to every assessment.")
+    top: int = Field(10, ge=0, le=1000, description="Highest scores to return.")
+
+
+@router.post("/assessments", summary="Assess consignments now")
+def assess(body: AssessRequest, state: ServiceState, who: Reader) -> list[assessments.Assessment]:
+    """The assessment of each consignment's newest version, with reasons: made now if the
+    current model has not assessed it yet or container events arrived since, else the stored
+    one. Stored and audited like any assessment."""
+    model = state.models.require()
+    return list(
+        assessments.assess_consignments(
+            state.store, body.consignment_ids, model=model, actor=who.name
+        )
+    )
+
+
+@router.get(
+    "/consignments/{consignment_id}/assessments",
+    summary="Every assessment of a consignment",
+)
+def history(
+    consignment_id: ConsignmentId, state: ServiceState, who: Reader
+) -> list[assessments.Assessment]:
+    """Every assessment of every version, oldest first, with the model and profile versions
+    that made it."""
+    return list(assessments.assessment_history(state.store, consignment_id))
+
+
+@router.post("/scoring-runs", summary="Score the stored consignments", status_code=201)
+def score(body: ScoringRequest, state: ServiceState, who: Runner) -> risk.ScoreResult:
+    """Assess what the current model has not assessed yet (or everything, with ``rescore``),
+    store the assessments, and give the highest scores."""
+    state.models.require()
+    return risk.score_period(
+        state.store, model_path=state.settings.model_dir, at=body.at, since=body.since,
+        rescore=body.rescore, explain_all=body.explain_all, top=body.top, actor=who.name,
+    )  # fmt: skip

@@ -1,0 +1,183 @@
+"""Intake over HTTP: consignments, container events and control outcomes in.
+
+Each submission goes through the same reader, checks, quarantine and idempotency as a file
+(``services.intake.submit_records``). A consignment submitted alone answers 201 with its
+assessment when it is new (or a new version), 200 with it when it was stored already, and 422
+naming each field at fault, with the quarantine entry that now holds it, when it is invalid.
+An array answers with the counts, the quarantined records and the stored consignments'
+assessments (201 when something was new, 422 when nothing could be stored).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Request, Response
+from fastapi.responses import JSONResponse
+
+from quaywatch.api import problems
+from quaywatch.api.context import PREFIX, Requires, ServiceState
+from quaywatch.api.problems import RecordProblem
+from quaywatch.api.schemas import (
+    EXAMPLE_CONSIGNMENT,
+    EXAMPLE_EVENT,
+    EXAMPLE_OUTCOME,
+    ConsignmentReceipt,
+    SubmissionReceipt,
+    one_or_many,
+)
+from quaywatch.domain.access import Permission, Principal
+from quaywatch.domain.vocabulary import RecordKind
+from quaywatch.services import intake
+from quaywatch.services.assessments import Assessment, assess_consignments
+
+router = APIRouter(
+    prefix=PREFIX, tags=["intake"], responses=problems.documented(401, 403, 422, 503)
+)
+
+Submitter = Annotated[Principal, Depends(Requires(Permission.DATA_SUBMIT))]
+NO_MODEL = "stored, not assessed: no model is current yet (quaywatch train)"
+
+
+def _rejected(found: intake.Submission) -> list[RecordProblem]:
+    return [
+        RecordProblem(
+            index=r.index,
+            record_id=r.record_id,
+            field=f or None,
+            reason=reason,
+            quarantine_id=r.quarantine_id,
+        )  # fmt: skip
+        for r in found.rejected
+        for f, reason in r.errors
+    ]
+
+
+def _submit(
+    state: ServiceState, who: Principal, body: Any, kind: RecordKind, wrapper: str | None = None
+) -> intake.Submission:
+    records = intake.records_of(body, wrapper=wrapper)
+    return intake.submit_records(
+        state.store, records, kind=kind, source=f"api:{kind.value}:{who.name}", actor=who.name
+    )
+
+
+def _refused(request: Request, found: intake.Submission) -> JSONResponse:
+    detail = "; ".join(
+        f"record {r.index}" + (f" ({r.record_id})" if r.record_id else "") + ": "
+        + ", ".join(f"{f}: {reason}" if f else reason for f, reason in r.errors)
+        for r in found.rejected[:5]
+    )  # fmt: skip
+    return problems.response(
+        422, "invalid-record", "The records are invalid and were quarantined",
+        detail or "invalid records", request, errors_=_rejected(found),
+    )  # fmt: skip
+
+
+def _receipt(found: intake.Submission, assessments: list[Assessment], note: str | None) -> Any:
+    s = found.summary
+    return SubmissionReceipt(
+        batch_id=s.batch_id, read=s.read, new=s.new, unchanged=s.unchanged,
+        quarantined=s.quarantined, rejected=_rejected(found), assessments=assessments,
+        note=note,
+    )  # fmt: skip
+
+
+@router.post(
+    "/consignments",
+    summary="Submit consignments and get their assessments",
+    status_code=201,
+    openapi_extra=one_or_many("Consignment", EXAMPLE_CONSIGNMENT),
+    responses={
+        201: {
+            "model": ConsignmentReceipt | SubmissionReceipt,
+            "description": "Stored (something new), with the assessments",
+        },
+        200: {
+            "model": ConsignmentReceipt | SubmissionReceipt,
+            "description": "Stored already: unchanged, with the assessments",
+        },
+    },  # fmt: skip
+    response_model=ConsignmentReceipt | SubmissionReceipt,
+)
+def submit_consignments(
+    request: Request,
+    response: Response,
+    state: ServiceState,
+    who: Submitter,
+    body: Annotated[Any, Body()],
+) -> Any:
+    """One consignment (an object) or up to 1,000 (an array), as in a JSON Lines file."""
+    found = _submit(state, who, body, RecordKind.CONSIGNMENTS)
+    s = found.summary
+    if s.quarantined == s.read:
+        return _refused(request, found)
+    model = state.models.get()
+    assessments: list[Assessment] = []
+    if model is not None and found.stored_ids:
+        assessments = list(
+            assess_consignments(state.store, list(found.stored_ids), model=model, actor=who.name)
+        )
+    response.status_code = 201 if s.new else 200
+    note = None if model is not None else NO_MODEL
+    if isinstance(body, dict) and len(found.stored_ids) == 1:
+        return ConsignmentReceipt(
+            consignment_id=found.stored_ids[0], status="new" if s.new else "unchanged",
+            assessment=assessments[0] if assessments else None, note=note,
+        )  # fmt: skip
+    return _receipt(found, assessments, note)
+
+
+def _records(kind: RecordKind, wrapper: str | None = None) -> Any:
+    def submit(
+        request: Request,
+        response: Response,
+        state: ServiceState,
+        who: Submitter,
+        body: Annotated[Any, Body()],
+    ) -> Any:
+        found = _submit(state, who, body, kind, wrapper)
+        if found.summary.quarantined == found.summary.read:
+            return _refused(request, found)
+        response.status_code = 201 if found.summary.new else 200
+        return _receipt(found, [], None)
+
+    return submit
+
+
+router.add_api_route(
+    "/events",
+    _records(RecordKind.EVENTS, wrapper="events"),
+    methods=["POST"],
+    summary="Submit DCSA Track & Trace container events",
+    description=(
+        "DCSA Track & Trace events (2.2 or 3.x): one event, an array (what an event "
+        'subscription\'s callback receives) or a 3.x response `{"events": [...]}`. Events '
+        "make the assessments of their consignments stale: the next scoring run, or the next "
+        "assessment asked for, takes them into account."
+    ),
+    status_code=201,
+    response_model=SubmissionReceipt,
+    responses={200: {"model": SubmissionReceipt, "description": "Stored already: unchanged"}},
+    openapi_extra=one_or_many("DcsaEvent", EXAMPLE_EVENT, wrapper="events"),
+)
+router.add_api_route(
+    "/outcomes",
+    _records(RecordKind.OUTCOMES),
+    methods=["POST"],
+    summary="Submit control outcomes",
+    description=(
+        "Outcomes of controls made outside quaywatch's orders (the declaration system's): one "
+        "or an array. Outcomes of quaywatch's own orders are recorded on the order."
+    ),
+    status_code=201,
+    response_model=SubmissionReceipt,
+    responses={200: {"model": SubmissionReceipt, "description": "Stored already: unchanged"}},
+    openapi_extra=one_or_many("ControlOutcomeRecord", EXAMPLE_OUTCOME),
+)
+
+
+@router.head("/events", status_code=204, summary="Check the event callback")
+def events_callback_check(who: Submitter) -> Response:
+    """Answers 204: what a DCSA event publisher checks before it sends events to a callback."""
+    return Response(status_code=204)

@@ -1,0 +1,63 @@
+"""Selection over HTTP: choose controls within capacity, list the runs, read a worklist."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query
+from pydantic import BaseModel, Field
+
+from quaywatch.api import problems
+from quaywatch.api.context import PREFIX, Requires, ServiceState
+from quaywatch.domain.access import Permission, Principal
+from quaywatch.services import selection
+
+router = APIRouter(
+    prefix=PREFIX, tags=["selection"], responses=problems.documented(401, 403, 404, 422, 503)
+)
+
+Reader = Annotated[Principal, Depends(Requires(Permission.SELECTION_READ))]
+Selector = Annotated[Principal, Depends(Requires(Permission.SELECTION_RUN))]
+RunId = Annotated[str, Path(min_length=1, max_length=36)]
+
+
+class SelectionRequest(BaseModel):
+    """The arrivals to select controls for, and the random sample."""
+
+    window_from: datetime = Field(examples=["2026-12-10T00:00:00Z"],
+                                  description="ETAs from (inclusive), with a time zone.")  # fmt: skip
+    window_to: datetime = Field(examples=["2026-12-11T00:00:00Z"],
+                                description="ETAs before (exclusive), with a time zone.")  # fmt: skip
+    random_rate: float = Field(0.02, ge=0, le=1, description="Share drawn for random control.")
+    seed: int = Field(0, ge=0, le=2**31 - 1, description="Seed of the random draw.")
+
+
+@router.post("/selection-runs", summary="Select controls within capacity", status_code=201)
+def select(body: SelectionRequest, state: ServiceState, who: Selector) -> selection.SelectionResult:
+    """Choose the controls of the assessed consignments arriving in the window, within the
+    capacity of each terminal shift (the site's capacity file), with the random sample."""
+    return selection.select_controls(
+        state.store, window_from=body.window_from, window_to=body.window_to,
+        capacity_file=state.settings.capacity_file, random_rate=body.random_rate,
+        seed=body.seed, actor=who.name,
+    )  # fmt: skip
+
+
+@router.get("/selection-runs", summary="Selection runs, newest first")
+def runs(
+    state: ServiceState, who: Reader, limit: Annotated[int, Query(ge=1, le=1000)] = 50
+) -> list[selection.SelectionRun]:
+    """The stored selection runs."""
+    return list(selection.list_selection_runs(state.store, limit=limit))
+
+
+@router.get("/selection-runs/{run_id}/worklist", summary="The worklist of a run")
+def worklist(
+    run_id: RunId,
+    state: ServiceState,
+    who: Reader,
+    limit: Annotated[int | None, Query(ge=1, le=100_000)] = None,
+) -> list[selection.WorklistEntry]:
+    """The consignments the run selected, riskiest first, with lanes, reasons and orders."""
+    return selection.worklist(state.store, run_id, limit=limit)
