@@ -112,3 +112,33 @@ def test_logins_are_rate_limited(api: Api) -> None:
         "/api/v1/session", json={"username": "pieter", "password": "another long secret"}
     )
     assert limited.status_code == 429 and int(limited.headers["Retry-After"]) > 0
+
+
+def test_an_administrator_manages_users_and_tokens(api: Api) -> None:
+    admin = api.as_roles(Role.ADMIN)
+    made = api.client.post("/api/v1/users", headers=admin, json={
+        "username": "ivo", "roles": ["inspector"], "terminals": ["BEANRDP"],
+        "password": "short"})  # fmt: skip
+    assert made.status_code == 422 and "password" in made.json()["detail"]
+    made = api.client.post("/api/v1/users", headers=admin, json={
+        "username": "ivo", "roles": ["inspector"], "terminals": ["BEANRDP"]})  # fmt: skip
+    assert made.status_code == 201 and made.json()["roles"] == ["inspector"]
+    again = api.client.post("/api/v1/users", headers=admin,
+                            json={"username": "ivo", "roles": ["inspector"]})  # fmt: skip
+    assert again.status_code == 409
+    issued = api.client.post("/api/v1/users/ivo/tokens", headers=admin,
+                             json={"name": "handheld", "expires_in_days": 30})  # fmt: skip
+    assert issued.status_code == 201
+    secret, token_id = issued.json()["token"], issued.json()["info"]["token_id"]
+    ivo = {"Authorization": f"Bearer {secret}"}
+    assert api.client.get("/api/v1/me", headers=ivo).json()["terminals"] == ["BEANRDP"]
+    listed = api.client.get("/api/v1/tokens", headers=admin, params={"username": "ivo"}).json()
+    assert [t["token_id"] for t in listed] == [token_id] and "token" not in listed[0]
+    changed = api.client.put("/api/v1/users/ivo/roles", headers=admin,
+                             json={"roles": ["inspector", "analyst"]})  # fmt: skip
+    assert changed.status_code == 200 and changed.json()["terminals"] == ["BEANRDP"]
+    assert api.client.delete(f"/api/v1/tokens/{token_id}", headers=admin).status_code == 204
+    assert api.client.get("/api/v1/me", headers=ivo).status_code == 401
+    assert api.client.post("/api/v1/users/ivo/disable", headers=admin).json()["disabled"]
+    assert api.client.post("/api/v1/users/nobody/disable", headers=admin).status_code == 404
+    assert "ivo" in {u["username"] for u in api.client.get("/api/v1/users", headers=admin).json()}

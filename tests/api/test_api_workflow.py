@@ -3,7 +3,10 @@ work them (an inspector only at their terminals), profiles, watchlists, KPIs and
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from conftest import Api, consignment
+from quaywatch.api.app import operations_markdown
 from quaywatch.domain.access import Role
 
 OFFICER, INSPECTOR, ANALYST = Role.TARGETING_OFFICER, Role.INSPECTOR, Role.ANALYST
@@ -163,3 +166,8 @@ def test_probes_and_metrics(api: Api, api_without_model: Api) -> None:
     assert operation["x-permission"] == "data:submit"
     assert "examples" in operation["requestBody"]["content"]["application/json"]
     assert "Consignment" in spec["components"]["schemas"]
+
+
+def test_docs_list_every_operation_with_its_permission() -> None:
+    text = (Path(__file__).parents[2] / "docs" / "api.md").read_text(encoding="utf-8")
+    assert operations_markdown() in text

@@ -22,6 +22,7 @@ from quaywatch import __version__
 from quaywatch.api import metrics, problems, schemas
 from quaywatch.api.context import ModelSlot, Requires, Service
 from quaywatch.api.routes import (
+    accounts,
     assessments,
     audit,
     intake,
@@ -42,7 +43,7 @@ from quaywatch.store.store import Store
 ROUTERS: tuple[APIRouter, ...] = tuple(
     module.router
     for module in (ops, intake, assessments, selection, orders, profiles, watchlists, kpis,
-                   quarantine, audit, session)
+                   quarantine, audit, accounts, session)
 )  # fmt: skip
 
 
@@ -105,9 +106,19 @@ TAGS: list[dict[str, Any]] = [
     {"name": "kpis", "description": "Key performance indicators."},
     {"name": "quarantine", "description": "Records intake could not store."},
     {"name": "audit", "description": "The tamper-evident audit trail."},
+    {"name": "accounts", "description": "Users, roles and tokens (administrators)."},
     {"name": "session", "description": "Logging in and out."},
     {"name": "operations", "description": "Probes and metrics."},
 ]
+
+
+def operations_markdown() -> str:
+    """The table of every operation and the permission it needs, as docs/api.md shows it."""
+    lines = ["| Method | Path | Permission | What it does |", "|---|---|---|---|"]
+    for o in operations():
+        needed = (o.permission.value if o.permission else "any user") if o.guarded else "none"
+        lines.append(f"| {o.method} | `{o.path}` | {needed} | {o.route.summary or ''} |")
+    return "\n".join(lines) + "\n"
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
