@@ -26,7 +26,7 @@ from quaywatch.control.orders import Order, load, log, release, set_state
 from quaywatch.control.states import State, check
 from quaywatch.domain.models import ControlResult
 from quaywatch.errors import ConflictError, RecordError
-from quaywatch.intake import fields, outcomes
+from quaywatch.intake import entity_state, fields, outcomes
 from quaywatch.store import tables
 from quaywatch.store.store import Store
 
@@ -140,6 +140,7 @@ def record_outcome(
         check(order_id, order.state, State.DONE)
         row.update(received_at=at, batch_id=order_id)
         conn.execute(insert(co).values(**row))
+        entity_state.outcomes_stored(store, conn, [order_id])
         set_state(conn, order_id, state=State.DONE.value, finished_at=at)
         released = row["result"] != ControlResult.SEIZURE and release(conn, order, at)
         log(conn, order, "outcome", actor=actor, at=at, to_state=State.DONE,

@@ -19,36 +19,20 @@ import polars as pl
 
 from quaywatch.features import declared
 from quaywatch.features.history import Entity, as_of_history
+from quaywatch.intake.entities import (
+    ENTITY_COLUMNS,
+    SIGNIFICANT_EUR as SIGNIFICANT_EUR,
+    hit as hit,
+)
 
 #: Entities whose track record informs an assessment.
-ENTITIES = (
-    Entity("consignee", ("consignee_key",)),
-    Entity("consignor", ("consignor_key",)),
-    Entity("declarant", ("declarant_key",)),
-    Entity("carrier", ("carrier_scac",)),
-    Entity("hs6", ("main_hs6",)),
-    Entity("origin", ("origin_country",)),
-    Entity("lane", ("lane",)),
-    Entity("hs6_origin", ("main_hs6", "origin_country")),
-    Entity("consignee_hs6", ("consignee_key", "main_hs6")),
-)
+ENTITIES = tuple(Entity(name, columns) for name, columns in ENTITY_COLUMNS)
 HISTORY_KINDS = ("hit_rate", "controls", "days_since_first")
 #: Columns of the model input, in order; categorical ones are ``declared.CATEGORICAL``.
 COLUMNS = (
     *declared.FEATURES,
     *(f"{entity.name}_{kind}" for entity in ENTITIES for kind in HISTORY_KINDS),
 )
-#: Revenue recovered from which an irregularity counts as a hit. Below it are the clerical and
-#: quantity discrepancies every large flow has; targeting is not for them, and as labels they
-#: drown the fraud signal (a third of the irregularities in the legacy history, measured).
-SIGNIFICANT_EUR = 1_000.0
-
-
-def hit() -> pl.Expr:
-    """Whether a control outcome is a hit: a seizure, or an irregularity worth recovering."""
-    return (pl.col("result") == "SEIZURE") | (
-        (pl.col("result") == "IRREGULAR") & (pl.col("revenue_recovered_eur") >= SIGNIFICANT_EUR)
-    )
 
 
 def outcome_keys(consignments: pl.DataFrame, outcomes: pl.DataFrame) -> pl.DataFrame:

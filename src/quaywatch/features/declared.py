@@ -25,6 +25,15 @@ from typing import Any
 import polars as pl
 
 from quaywatch.domain import reference as ref
+from quaywatch.intake.entities import (
+    KEY as KEY,
+    PARTIES as PARTIES,
+    entity_keys as entity_keys,
+    lane as _lane,
+    main_item as _main_item,
+    per_consignment as per_consignment,
+    value_eur as _value_eur,
+)
 
 #: Columns ``consignment_features`` produces besides the key and ``lodged_at``.
 FEATURES = (
@@ -39,9 +48,6 @@ CONTEXT = ("value_hs6_max", "box_hs6")
 #: Of the features, the ones a model reads as categories.
 CATEGORICAL = ("main_hs6", "value_hs6", "main_chapter", "origin_country", "port_of_loading",
                "origin_region", "hubs", "lane")  # fmt: skip
-KEY = ("consignment_id", "version")
-#: Carried through for entity histories: who traded and carried, not features themselves.
-PARTIES = ("consignee_key", "consignor_key", "declarant_key", "carrier_scac")
 
 _MAD_TO_SIGMA = 1.4826
 #: Value per kg below this (EUR) is treated as this: a log needs a positive number.
@@ -68,60 +74,6 @@ def item_features(items: pl.DataFrame) -> pl.DataFrame:
         )
         .with_columns(pl.col("value_per_kg_eur").clip(_FLOOR).log().alias("log_value_per_kg"))
     )
-
-
-def _value_eur() -> pl.Expr:
-    """A goods item's declared value in EUR; null for a currency without a reference rate."""
-    rates = ref.exchange_rates()
-    return pl.col("value") * pl.col("currency").replace_strict(
-        list(rates), list(rates.values()), default=None, return_dtype=pl.Float64
-    )
-
-
-def _main_item(column: str, value: pl.Expr) -> pl.Expr:
-    """``column`` of the consignment's main goods item: the one of highest declared value."""
-    return pl.col(column).get(value.fill_null(-1.0).arg_max())
-
-
-def entity_keys(items: pl.DataFrame) -> pl.DataFrame:
-    """Per consignment: ``KEY``, ``lodged_at``, ``PARTIES``, ``main_hs6``, ``origin_country``, ``lane``.
-
-    What entity histories need of the consignments known so far, and nothing else: a fraction
-    of ``consignment_features``' work for the large history a scoring run reads.
-    ``items`` are goods-item rows (``store.reads.goods_item_rows``).
-    """
-    return (
-        per_consignment(
-            items,
-            pl.col("lodged_at", "port_of_loading", "port_of_discharge", *PARTIES).first(),
-            _main_item("hs6", _value_eur()).alias("main_hs6"),
-            _main_item("origin_country", _value_eur()),
-        )
-        .with_columns(_lane())
-        .drop("port_of_loading", "port_of_discharge")
-    )
-
-
-def per_consignment(items: pl.DataFrame, *aggregations: pl.Expr) -> pl.DataFrame:
-    """``KEY`` and ``aggregations`` per consignment of ``items``, in order of first appearance.
-
-    The same as ``items.group_by(*KEY, maintain_order=True).agg(...)``, but the readers return
-    a consignment's items next to each other, and grouping runs of equal keys is then exact and
-    cheaper than hashing the text key (``entity_keys`` of 3.3 million items: 1.3 s against 2.0
-    s). Items of one consignment found in two places (a frame put together by hand) show as a
-    key in two runs; such a frame is grouped the ordinary way. Where the aggregations dominate
-    (``consignment_features``), the ordinary group-by is as fast and is kept.
-    """
-    runs = items.with_columns(pl.struct(*KEY).rle_id().alias("_run"))
-    out = runs.group_by("_run", maintain_order=True).agg(pl.col(*KEY).first(), *aggregations)
-    # A key in two runs repeats its hash; a collision of two keys only costs the slow path.
-    if out.select(pl.struct(*KEY).hash().n_unique()).item() == out.height:
-        return out.drop("_run")
-    return items.group_by(*KEY, maintain_order=True).agg(*aggregations)
-
-
-def _lane() -> pl.Expr:
-    return (pl.col("port_of_loading") + "-" + pl.col("port_of_discharge")).alias("lane")
 
 
 @dataclass(frozen=True, slots=True)

@@ -237,6 +237,30 @@ def as_of_history(
     return pl.concat([rows, state_of.select(columns)], how="horizontal")
 
 
+def from_states(
+    states: pl.DataFrame,
+    entities: Sequence[Entity],
+    *,
+    kinds: Sequence[str] = FEATURE_KINDS,
+    prior_weight: float = 10.0,
+) -> pl.DataFrame:
+    """The features of ``entities`` from states gathered elsewhere (``features.entity_state``).
+
+    ``states`` has ``__time`` (the assessment time), ``__prior`` and, per entity ``name``,
+    ``__records_{name}``, ``__first_{name}`` (first sighting before ``__time``, else null),
+    ``__controls_{name}`` and ``__hits_{name}`` (null for none). The same formulas as
+    ``as_of_history``, so the same features to the last bit.
+    """
+    kinds = [k for k in FEATURE_KINDS if k in kinds]
+    columns = [
+        expr
+        for entity in entities
+        for expr in _formulas(entity, kinds, revenue=False, prior_weight=prior_weight,
+                              first_seen=False)
+    ]  # fmt: skip
+    return states.rename({"__time": _TIME}).select(columns)
+
+
 def _running(events: pl.DataFrame) -> pl.DataFrame:
     """Outcomes of one entity (time, key, hit[, revenue], in time order) with running totals.
 

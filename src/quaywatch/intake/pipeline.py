@@ -24,7 +24,7 @@ import polars as pl
 from sqlalchemy import Connection, Table, insert, select, update
 
 from quaywatch.audit import chain
-from quaywatch.intake import consignments, fields as f, readers
+from quaywatch.intake import consignments, entity_state, fields as f, readers
 from quaywatch.intake.kinds import KINDS, Kind
 from quaywatch.intake.records import Chunk, RecordKind, Rejected
 from quaywatch.store import tables
@@ -229,6 +229,15 @@ class Importer:
                 rows.encoded
                 if everything
                 else rows.frame.filter(pl.col("_run").is_in(runs)).drop("_run"),
+            )
+        # The entities' track records follow in the same transaction (``entity_state``).
+        if self.summary.kind is RecordKind.CONSIGNMENTS:
+            entity_state.consignments_stored(
+                self.store, self.conn, new.select("consignment_id", "version")
+            )
+        elif self.summary.kind is RecordKind.OUTCOMES:
+            entity_state.outcomes_stored(
+                self.store, self.conn, new.get_column("control_id").to_list()
             )
         return rejected
 

@@ -519,6 +519,18 @@ login_attempts = Table(
 )
 
 
+entity_states = Table(
+    "entity_states",
+    metadata,
+    Column("entity", String(16), primary_key=True, doc="entity name, or * for all outcomes"),
+    Column("entity_key", String(160), primary_key=True, doc="key columns joined by U+001F"),
+    Column("at", UtcDateTime, primary_key=True, doc="a moment the entity's state changed"),
+    Column("records", Integer, nullable=False, doc="consignments lodged at or before then"),
+    Column("controls", Integer, nullable=False, doc="outcomes known at or before then"),
+    Column("hits", Integer, nullable=False, doc="of those outcomes, the hits"),
+)
+
+
 def utcnow() -> datetime:
     """Now, timezone-aware, at the microsecond the store can keep."""
     return datetime.now(UTC)

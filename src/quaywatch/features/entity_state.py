@@ -1,0 +1,143 @@
+"""Entity track records read from the kept state: ``as_of_history``'s features in O(1) rows.
+
+``features.history.as_of_history`` gives the track record of every entity on a row as of its
+time ``t`` by reading the whole history. The state ``intake.entity_state`` keeps as data arrives
+holds the same figures at every moment they changed, so here each (entity, key, ``t``) of a batch
+is one indexed lookup: the latest state row strictly before ``t`` (records, controls, hits), the
+earliest row with a record (first sighting), and the global counts before ``t`` for the prior.
+The features come out of the same formulas as ``as_of_history``'s (``history.from_states``), so
+they are equal to the last bit; ``tests/features/test_entity_state.py`` checks it.
+
+One statement per 500 lookups (a ``VALUES`` list joined to the table's primary key), the same
+SQL on SQLite and PostgreSQL: meant for the consignments of one request or one day, not for
+re-scoring the whole history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Connection, Integer, bindparam, column, text
+
+from quaywatch.features.history import FEATURE_KINDS, Entity, from_states
+from quaywatch.intake.entity_state import GLOBAL, key_expr
+from quaywatch.store import tables
+
+_CHUNK = 500
+_TIME = pl.Datetime("us", "UTC")
+_FOUND = {
+    "i": pl.Int64(), "records": pl.Int64(), "controls": pl.Int64(), "hits": pl.Int64(),
+    "first": _TIME,
+}  # fmt: skip
+
+
+def entity_features(
+    conn: Connection,
+    rows: pl.DataFrame,
+    *,
+    entities: Sequence[Entity],
+    at: str = "lodged_at",
+    known_before: datetime | None = None,
+    prior_weight: float = 10.0,
+    kinds: Sequence[str] = FEATURE_KINDS,
+) -> pl.DataFrame:
+    """``rows`` with the track-record features of ``entities`` appended, as ``as_of_history``.
+
+    Equal to ``as_of_history(rows, history=..., outcomes=..., at=at, seen_at="lodged_at",
+    known_at="known_at")`` over the stored history (``features.assessment.model_inputs``);
+    ``known_before`` also leaves out outcomes known at or after it, as reading only the outcomes
+    known before it does. Reads only the state rows of the keys on ``rows``.
+    """
+    if rows[at].null_count():
+        raise ValueError(f"rows has a null assessment time in {at!r}")
+    times = rows.select(pl.col(at).cast(_TIME).alias("__time"))
+    outcome_time = pl.col("__time")
+    if known_before is not None:
+        outcome_time = pl.min_horizontal(pl.col("__time"), pl.lit(known_before, _TIME))
+    times = times.with_columns(outcome_time.alias("__known"))
+    wanted = [
+        rows.select(pl.lit(e.name).alias("entity"), key_expr(e.columns).alias("entity_key"))
+        .with_columns(times)
+        .with_row_index("__row")
+        for e in entities
+    ]
+    lookups = pl.concat(
+        [
+            *(w.select("entity", "entity_key", pl.col("__time").alias("t")) for w in wanted),
+            *(w.select("entity", "entity_key", pl.col("__known").alias("t")) for w in wanted),
+            times.select(
+                pl.lit(GLOBAL).alias("entity"), pl.lit("").alias("entity_key"),
+                pl.col("__known").alias("t"),
+            ),
+        ]
+    ).drop_nulls("entity_key").unique()  # fmt: skip
+    found = _lookup(conn, lookups)
+    states = times.select("__time")
+    prior = times.join(
+        found.filter(pl.col("entity") == GLOBAL).select(pl.col("t").alias("__known"), "controls", "hits"),
+        on="__known", how="left", maintain_order="left",
+    )  # fmt: skip
+    states = states.with_columns(
+        ((prior["hits"].fill_null(0) + 1) / (prior["controls"].fill_null(0) + 2)).alias("__prior")
+    )
+    for entity, w in zip(entities, wanted, strict=True):
+        mine = found.filter(pl.col("entity") == entity.name).drop("entity")
+        seen = w.join(
+            mine.select("entity_key", pl.col("t").alias("__time"), "records", "first"),
+            on=["entity_key", "__time"], how="left", maintain_order="left",
+        )  # fmt: skip
+        known = w.join(
+            mine.select("entity_key", pl.col("t").alias("__known"), "controls", "hits"),
+            on=["entity_key", "__known"], how="left", maintain_order="left",
+        )  # fmt: skip
+        states = states.with_columns(
+            seen["records"].alias(f"__records_{entity.name}"),
+            seen.select(pl.when(pl.col("first") < pl.col("__time")).then(pl.col("first")))
+            .to_series()
+            .alias(f"__first_{entity.name}"),
+            known["controls"].alias(f"__controls_{entity.name}"),
+            known["hits"].alias(f"__hits_{entity.name}"),
+        )
+    return pl.concat(
+        [rows, from_states(states, entities, kinds=kinds, prior_weight=prior_weight)],
+        how="horizontal",
+    )
+
+
+def _lookup(conn: Connection, lookups: pl.DataFrame) -> pl.DataFrame:
+    """Per (entity, entity_key, t): the latest state before ``t`` and the first sighting."""
+    indexed = lookups.with_row_index("i")
+    frames = [pl.DataFrame(schema=_FOUND)]
+    rows = list(indexed.iter_rows())
+    for start in range(0, len(rows), _CHUNK):
+        chunk = rows[start : start + _CHUNK]
+        query, params = _query(chunk)
+        frames.append(pl.DataFrame(conn.execute(query, params).all(), schema=_FOUND, orient="row"))
+    found = pl.concat(frames).with_columns(pl.col("i").cast(pl.UInt32))
+    return indexed.join(found, on="i", how="left").drop("i")
+
+
+def _query(chunk: list[tuple[Any, ...]]) -> tuple[Any, dict[str, Any]]:
+    values = ", ".join(f"(:i{n}, :e{n}, :k{n}, :t{n})" for n in range(len(chunk)))
+    sql = (
+        f"WITH v(i, e, k, t) AS (VALUES {values}) "
+        "SELECT v.i, s.records, s.controls, s.hits, "
+        "(SELECT f.at FROM entity_states f WHERE f.entity = v.e AND f.entity_key = v.k "
+        "AND f.records > 0 ORDER BY f.at LIMIT 1) AS first "
+        "FROM v LEFT JOIN entity_states s ON s.entity = v.e AND s.entity_key = v.k "
+        "AND s.at = (SELECT p.at FROM entity_states p WHERE p.entity = v.e "
+        "AND p.entity_key = v.k AND p.at < v.t ORDER BY p.at DESC LIMIT 1)"
+    )
+    params: dict[str, Any] = {}
+    binds = []
+    for n, (i, entity, key, t) in enumerate(chunk):
+        params |= {f"i{n}": int(i), f"e{n}": entity, f"k{n}": key, f"t{n}": t}
+        binds.append(bindparam(f"t{n}", type_=tables.UtcDateTime()))
+    query = text(sql).bindparams(*binds).columns(
+        column("i", Integer), column("records", Integer), column("controls", Integer),
+        column("hits", Integer), column("first", tables.UtcDateTime()),
+    )  # fmt: skip
+    return query, params

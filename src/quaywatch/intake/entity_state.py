@@ -1,0 +1,357 @@
+"""Entity state kept as data arrives: each entity's track record at every moment it changed.
+
+``features.history.as_of_history`` computes an entity's track record at time ``t`` from the whole
+history: the consignments lodged before ``t`` that name it, the outcomes of their controls known
+before ``t``. Assessing one consignment that way reads every goods item ever stored. The
+``entity_states`` table keeps the same figures as they change, so an assessment reads one row
+per entity key (``features.entity_state``).
+
+Layout: one row per ``(entity, entity_key, at)``, the cumulative ``records`` (consignments
+lodged at or before ``at``), ``controls`` and ``hits`` (outcomes known at or before ``at``) of
+that key, written at every moment one of them changed. The state strictly before ``t`` is the
+latest row with ``at < t`` (the primary key is the index that finds it); the first sighting is
+the earliest row with ``records > 0``, a row exists at every lodging time. Pair entities join
+their key columns with U+001F; a key with a null column is not kept (never seen, as in
+``as_of_history``). The global counts that the hit-rate prior needs are entity ``*``, key ``''``.
+
+What counts mirrors the from-history computation exactly (``features.assessment``): the history
+is the newest version of each consignment with its goods items (``store.reads.goods_item_rows``)
+and its keys are those of ``intake.entities.entity_keys``; an outcome counts, for the keys of the
+version it names, only while that version is its consignment's newest. So:
+
+- a new version that becomes the newest (an amendment) takes back the old version's record (at
+  the old lodging time, under the old keys) and its outcomes, and adds its own record;
+- an older version stored late changes nothing;
+- an outcome adds to the keys of its version if that version is the newest.
+
+Every change is a set of deltas ``(entity, key, at, records, controls, hits)``; ``apply`` folds
+them in: for each key touched, the stored rows from the last one before the earliest delta on,
+merged with the deltas, cumulated again and written back in place of the old ones. A delta
+later than everything stored (the usual case) reads one row and writes one; a late outcome or
+an amendment rewrites the key's rows after its time. Deltas are computed and applied in the
+transaction that stores the records, so a rolled-back import leaves no state, and an import of
+records already stored (nothing new) changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, text
+
+from quaywatch.intake.entities import ENTITY_COLUMNS, KEY, PARTIES, entity_keys, hit
+from quaywatch.store import tables
+from quaywatch.store.store import Store
+
+#: The entity whose single key holds every counted outcome (the prior of the hit rates).
+GLOBAL = "*"
+SEPARATOR = "\x1f"
+_CHUNK = 500
+_TIME = pl.Datetime("us", "UTC")
+_STATE_SCHEMA = {
+    "entity": pl.String(),
+    "entity_key": pl.String(),
+    "at": _TIME,
+    "records": pl.Int64(),
+    "controls": pl.Int64(),
+    "hits": pl.Int64(),
+}
+_COUNTS = ("records", "controls", "hits")
+
+
+def key_expr(columns: tuple[str, ...]) -> pl.Expr:
+    """The state's text key of an entity with these key columns; null if any of them is."""
+    if len(columns) == 1:
+        return pl.col(columns[0]).cast(pl.String)
+    return pl.concat_str([pl.col(c).cast(pl.String) for c in columns], separator=SEPARATOR)
+
+
+def long_keys(keys: pl.DataFrame) -> pl.DataFrame:
+    """``KEY``, ``lodged_at``, ``entity``, ``entity_key``: one row per entity of each version.
+
+    ``keys`` has the columns of ``intake.entities.entity_keys``; null keys are left out.
+    """
+    parts = [
+        keys.select(
+            *KEY, "lodged_at", pl.lit(name).alias("entity"), key_expr(columns).alias("entity_key")
+        )
+        for name, columns in ENTITY_COLUMNS
+    ]
+    return pl.concat(parts).drop_nulls("entity_key")
+
+
+def _chunks(values: list[Any]) -> Iterator[list[Any]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
+
+
+def _items_of(conn: Connection, versions: pl.DataFrame) -> pl.DataFrame:
+    """Goods-item rows (the columns ``entity_keys`` reads) of these consignment versions."""
+    c, g = tables.consignments, tables.goods_items
+    header = ["consignment_id", "version", "lodged_at", "port_of_loading", "port_of_discharge"]
+    columns = [*(c.c[n] for n in header), *(c.c[n] for n in PARTIES)]
+    columns += [g.c[n] for n in ("sequence", "hs6", "value", "currency", "origin_country")]
+    schema = {
+        "consignment_id": pl.String(), "version": pl.Int64(), "lodged_at": _TIME,
+        "port_of_loading": pl.String(), "port_of_discharge": pl.String(),
+        **{n: pl.String() for n in PARTIES}, "sequence": pl.Int64(), "hs6": pl.String(),
+        "value": pl.Float64(), "currency": pl.String(), "origin_country": pl.String(),
+    }  # fmt: skip
+    joined = c.join(g, (g.c.consignment_id == c.c.consignment_id) & (g.c.version == c.c.version))
+    frames = [pl.DataFrame(schema=schema)]
+    for ids in _chunks(versions.get_column("consignment_id").unique().sort().to_list()):
+        query = (
+            select(*columns)
+            .select_from(joined)
+            .where(c.c.consignment_id.in_(ids))
+            .order_by(c.c.consignment_id, c.c.version, g.c.sequence)
+        )
+        frames.append(pl.DataFrame(conn.execute(query).all(), schema=schema, orient="row"))
+    found = pl.concat(frames)
+    return found.join(
+        versions.select(KEY).unique(), on=list(KEY), how="semi", maintain_order="left"
+    )
+
+
+def _outcomes_of(conn: Connection, ids: list[str]) -> pl.DataFrame:
+    """``KEY``, ``control_id``, ``known_at``, ``hit`` of the outcomes of these consignments."""
+    o = tables.control_outcomes
+    columns = ["control_id", "consignment_id", "version", "known_at", "result"]
+    schema = {
+        "control_id": pl.String(), "consignment_id": pl.String(), "version": pl.Int64(),
+        "known_at": _TIME, "result": pl.String(), "revenue_recovered_eur": pl.Float64(),
+    }  # fmt: skip
+    frames = [pl.DataFrame(schema=schema)]
+    for chunk in _chunks(sorted(set(ids))):
+        query = select(*(o.c[n] for n in [*columns, "revenue_recovered_eur"])).where(
+            o.c.consignment_id.in_(chunk)
+        )
+        frames.append(pl.DataFrame(conn.execute(query).all(), schema=schema, orient="row"))
+    return (
+        pl.concat(frames).with_columns(hit().alias("hit")).drop("result", "revenue_recovered_eur")
+    )
+
+
+def _contributions(keys: pl.DataFrame, outcomes: pl.DataFrame, sign: int) -> pl.DataFrame:
+    """The deltas of consignment versions (their ``long_keys``) and of their ``outcomes``.
+
+    Each version is a record of each of its keys at its lodging time; each outcome of a version
+    a control (and maybe a hit) of its keys, and of the global counts, at its ``known_at``.
+    """
+    records = keys.drop_nulls("lodged_at").select(
+        "entity", "entity_key", pl.col("lodged_at").alias("at"),
+        pl.lit(sign, pl.Int64).alias("records"), pl.lit(0, pl.Int64).alias("controls"),
+        pl.lit(0, pl.Int64).alias("hits"),
+    )  # fmt: skip
+    known = outcomes.drop_nulls(["known_at", "hit"]).join(
+        keys.select(KEY).unique(), on=list(KEY), how="semi"
+    )
+    counted = pl.concat(
+        [
+            known.join(keys.select(*KEY, "entity", "entity_key"), on=list(KEY)),
+            known.with_columns(pl.lit(GLOBAL).alias("entity"), pl.lit("").alias("entity_key")),
+        ]
+    ).select(
+        "entity", "entity_key", pl.col("known_at").alias("at"), pl.lit(0, pl.Int64).alias("records"),
+        pl.lit(sign, pl.Int64).alias("controls"), (pl.col("hit").cast(pl.Int64) * sign).alias("hits"),
+    )  # fmt: skip
+    return pl.concat([records, counted])
+
+
+def consignments_stored(store: Store, conn: Connection, stored: pl.DataFrame) -> None:
+    """Fold in consignment versions just stored in ``conn``'s transaction (``KEY`` columns).
+
+    Call it once the versions' goods items are stored, before outcomes on them are.
+    """
+    if stored.is_empty():
+        return
+    stored = stored.select(pl.col("consignment_id"), pl.col("version").cast(pl.Int64)).unique()
+    c = tables.consignments
+    ids = stored.get_column("consignment_id").unique().sort().to_list()
+    frames = [pl.DataFrame(schema={"consignment_id": pl.String(), "version": pl.Int64()})]
+    for chunk in _chunks(ids):
+        rows = conn.execute(
+            select(c.c.consignment_id, c.c.version).where(c.c.consignment_id.in_(chunk))
+        ).all()
+        frames.append(pl.DataFrame(rows, schema=frames[0].schema, orient="row"))
+    versions = pl.concat(frames).join(
+        stored.with_columns(pl.lit(True).alias("new")), on=list(KEY), how="left"
+    )
+    newest = versions.group_by("consignment_id").agg(
+        pl.col("version").max().alias("after"),
+        pl.col("version").filter(pl.col("new").is_null()).max().alias("before"),
+    )
+    changed = newest.filter(pl.col("after") != pl.col("before").fill_null(-1))
+    if changed.is_empty():
+        return
+    before = changed.drop_nulls("before").select(
+        "consignment_id", pl.col("before").alias("version")
+    )
+    after = changed.select("consignment_id", pl.col("after").alias("version"))
+    every = pl.concat([before, after])
+    keys = long_keys(entity_keys(_items_of(conn, every)))
+    outcomes = _outcomes_of(conn, changed.get_column("consignment_id").to_list())
+    deltas = [
+        _contributions(keys.join(part, on=list(KEY), how="semi"), outcomes, sign)
+        for part, sign in ((before, -1), (after, 1))
+    ]
+    apply(store, conn, pl.concat(deltas))
+
+
+def outcomes_stored(store: Store, conn: Connection, control_ids: list[str]) -> None:
+    """Fold in control outcomes just stored in ``conn``'s transaction (their ``control_id``).
+
+    An outcome counts for the keys of the version it names while that version is the newest of
+    its consignment (as ``features.assessment.outcome_keys`` joins it to the history).
+    """
+    if not control_ids:
+        return
+    o = tables.control_outcomes
+    ids: list[str] = []
+    for chunk in _chunks(sorted(set(control_ids))):
+        found = conn.execute(
+            select(o.c.consignment_id).where(o.c.control_id.in_(chunk)).distinct()
+        ).scalars()
+        ids.extend(found)
+    outcomes = _outcomes_of(conn, ids).filter(pl.col("control_id").is_in(control_ids))
+    c = tables.consignments
+    newest: list[tuple[str, int]] = []
+    for chunk in _chunks(sorted(set(ids))):
+        query = (
+            select(c.c.consignment_id, func.max(c.c.version))
+            .where(c.c.consignment_id.in_(chunk))
+            .group_by(c.c.consignment_id)
+        )
+        newest.extend((r[0], r[1]) for r in conn.execute(query).all())
+    current = pl.DataFrame(
+        newest, schema={"consignment_id": pl.String(), "version": pl.Int64()}, orient="row"
+    )
+    outcomes = outcomes.join(current, on=list(KEY), how="semi")
+    if outcomes.is_empty():
+        return
+    keys = long_keys(entity_keys(_items_of(conn, outcomes.select(KEY).unique())))
+    # Only the outcomes' deltas: the versions' records are counted already.
+    apply(store, conn, _contributions(keys, outcomes, 1).filter(pl.col("controls") != 0))
+
+
+def apply(
+    store: Store | None, conn: Connection, deltas: pl.DataFrame, *, fresh: bool = False
+) -> None:
+    """Fold ``deltas`` (entity, entity_key, at, records, controls, hits) into the state.
+
+    ``fresh``: the table holds nothing for these keys (a rebuild), so nothing is read.
+    ``store`` loads the rows in bulk; without it (a migration) they are inserted plainly.
+    """
+    deltas = (
+        deltas.group_by("entity", "entity_key", "at")
+        .agg(pl.col(n).sum() for n in _COUNTS)
+        .filter(pl.any_horizontal(pl.col(n) != 0 for n in _COUNTS))
+    )
+    if deltas.is_empty():
+        return
+    starts = deltas.group_by("entity", "entity_key").agg(pl.col("at").min().alias("start"))
+    stored = pl.DataFrame(schema=_STATE_SCHEMA) if fresh else _stored_from(conn, starts)
+    # The stored rows (the last one before each key's first delta, and all after it) give the
+    # state at any moment; the deltas cumulated per key are added to it at every moment either
+    # has a row.
+    by = ["entity", "entity_key"]
+    moments = (
+        pl.concat([stored.select(*by, "at"), deltas.select(*by, "at")]).unique().sort("at")
+        .join(starts, on=by).filter(pl.col("at") >= pl.col("start")).drop("start")
+    )  # fmt: skip
+    running = deltas.sort("at").with_columns(pl.col(n).cum_sum().over(by) for n in _COUNTS)
+    base = moments.join_asof(
+        stored.sort("at"), on="at", by=by, strategy="backward", check_sortedness=False
+    ).join_asof(
+        running.rename({n: f"d_{n}" for n in _COUNTS}), on="at", by=by, strategy="backward",
+        check_sortedness=False,
+    )  # fmt: skip
+    rows = base.select(
+        *by,
+        "at",
+        *((pl.col(n).fill_null(0) + pl.col(f"d_{n}").fill_null(0)).alias(n) for n in _COUNTS),
+    )
+    # A row the same as the one before it (an amendment took back what it added) is left out,
+    # so the state is the same whatever order the data came in (``rebuild`` gives it too).
+    before = stored.join(starts, on=by).filter(pl.col("at") < pl.col("start")).drop("start")
+    same = pl.all_horizontal(
+        (pl.col(n) == pl.col(n).shift().over(by)).fill_null(pl.col(n) == 0) for n in _COUNTS
+    )
+    rows = (
+        pl.concat([before.with_columns(pl.lit(True).alias("__old")), rows.with_columns(
+            pl.lit(False).alias("__old"))]).sort(*by, "at")
+        .filter(~same & ~pl.col("__old")).drop("__old")
+    )  # fmt: skip
+    if not fresh and not stored.is_empty():
+        s = tables.entity_states
+        conn.execute(
+            delete(s).where(
+                s.c.entity == bindparam("e"),
+                s.c.entity_key == bindparam("k"),
+                s.c.at >= bindparam("t", type_=tables.UtcDateTime()),
+            ),
+            [{"e": e, "k": k, "t": t} for e, k, t in starts.iter_rows()],
+        )
+    if store is None:
+        if not rows.is_empty():
+            conn.execute(insert(tables.entity_states), rows.select(list(_STATE_SCHEMA)).to_dicts())
+    else:
+        store.bulk_insert(conn, tables.entity_states, rows.select(list(_STATE_SCHEMA)))
+
+
+def _stored_from(conn: Connection, starts: pl.DataFrame) -> pl.DataFrame:
+    """Per (entity, entity_key, start): its stored rows from the last one before ``start`` on."""
+    frames = [pl.DataFrame(schema=_STATE_SCHEMA)]
+    for chunk in _chunks(list(starts.iter_rows())):
+        query, params = _from_query(chunk)
+        found = conn.execute(query, params).all()
+        frames.append(pl.DataFrame(found, schema=_STATE_SCHEMA, orient="row"))
+    return pl.concat(frames)
+
+
+def _from_query(chunk: list[tuple[Any, ...]]) -> tuple[Any, dict[str, Any]]:
+    values = ", ".join(f"(:e{i}, :k{i}, :t{i})" for i in range(len(chunk)))
+    sql = (
+        f"WITH v(e, k, t) AS (VALUES {values}) "
+        "SELECT s.entity, s.entity_key, s.at, s.records, s.controls, s.hits "
+        "FROM v JOIN entity_states s ON s.entity = v.e AND s.entity_key = v.k "
+        "AND s.at >= COALESCE((SELECT p.at FROM entity_states p WHERE p.entity = v.e "
+        "AND p.entity_key = v.k AND p.at < v.t ORDER BY p.at DESC LIMIT 1), v.t)"
+    )
+    params: dict[str, Any] = {}
+    binds = []
+    for i, (entity, key, at) in enumerate(chunk):
+        params |= {f"e{i}": entity, f"k{i}": key, f"t{i}": at}
+        binds.append(bindparam(f"t{i}", type_=tables.UtcDateTime()))
+    query = text(sql).bindparams(*binds).columns(
+        tables.entity_states.c.entity, tables.entity_states.c.entity_key,
+        tables.entity_states.c.at, tables.entity_states.c.records,
+        tables.entity_states.c.controls, tables.entity_states.c.hits,
+    )  # fmt: skip
+    return query, params
+
+
+def rebuild(store: Store | None, conn: Connection) -> int:
+    """Compute the whole state afresh from the stored history; return the rows written.
+
+    For a store that existed before the table did, and to check the kept state: the result
+    equals what keeping it as data arrived gives.
+    """
+    conn.execute(delete(tables.entity_states))
+    c = tables.consignments
+    newest = conn.execute(
+        select(c.c.consignment_id, func.max(c.c.version)).group_by(c.c.consignment_id)
+    ).all()
+    versions = pl.DataFrame(
+        newest, schema={"consignment_id": pl.String(), "version": pl.Int64()}, orient="row"
+    )
+    if versions.is_empty():
+        return 0
+    keys = long_keys(entity_keys(_items_of(conn, versions)))
+    outcomes = _outcomes_of(conn, versions.get_column("consignment_id").to_list())
+    deltas = _contributions(keys, outcomes.join(versions, on=list(KEY), how="semi"), 1)
+    apply(store, conn, deltas, fresh=True)
+    counted = conn.execute(select(func.count()).select_from(tables.entity_states)).scalar_one()
+    return int(counted)

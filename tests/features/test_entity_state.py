@@ -1,0 +1,157 @@
+"""The entity state kept as data arrives gives exactly the features recomputed from history.
+
+Generated traffic is imported as it would arrive, with amendments (new versions that change the
+lodging time and the consignee, some of consignments already controlled) and outcome files
+imported late, after consignments lodged later than they became known; then, at several
+assessment times, the features read from the state must equal ``as_of_history``'s over the
+whole stored history, on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+from sqlalchemy import select
+
+from quaywatch.features import declared
+from quaywatch.features.assessment import ENTITIES, outcome_keys
+from quaywatch.features.entity_state import entity_features
+from quaywatch.features.history import as_of_history
+from quaywatch.intake import entity_state, pipeline
+from quaywatch.intake.pipeline import ingest_file
+from quaywatch.store import reads, tables
+from quaywatch.store.store import Store
+from quaywatch.synth import traffic
+from quaywatch.synth.controls import ControlRates
+
+CONSIGNEE = [f"consignee_{n}" for n in ("name", "address", "country", "eori", "aeo", "phone",
+                                         "email")]  # fmt: skip
+
+
+def _amendments(first: Path, controlled: set[str], out: Path) -> Path:
+    """Version 2 of some consignments of ``first``: lodged two days later, another consignee."""
+    frame = pl.read_csv(first, infer_schema=False)
+    ids = frame.get_column("consignment_id").unique(maintain_order=True).to_list()
+    chosen = [i for i in ids if i in controlled][:4] + [i for i in ids if i not in controlled][:4]
+    donor = frame.filter(pl.col("consignment_id") == ids[-1]).row(0, named=True)
+    lodged = pl.col("lodged_at").str.to_datetime(time_zone="UTC") + timedelta(days=2)
+    amended = frame.filter(pl.col("consignment_id").is_in(chosen)).with_columns(
+        pl.lit("2").alias("version"),
+        lodged.dt.strftime("%Y-%m-%dT%H:%M:%SZ").alias("lodged_at"),
+        *(pl.lit(donor[c], pl.String).alias(c) for c in CONSIGNEE),
+    )
+    path = out / "amendments.csv"
+    amended.write_csv(path)
+    return path
+
+
+@pytest.fixture
+def arrived(store: Store, tmp_path: Path) -> Store:
+    made = traffic.generate(
+        tmp_path / "traffic", days=24, per_day=30, seed=5, start=date(2026, 10, 1),
+        with_events=False, control_rates=ControlRates(random_share=0.2, rule_share=0.2),
+    )  # fmt: skip
+    outcome_files = sorted((made.out / "outcomes").glob("*.csv"))
+    controlled = set(
+        pl.concat([pl.read_csv(p, infer_schema=False) for p in outcome_files])
+        .get_column("consignment_id")
+        .to_list()
+    )
+    files = made.consignment_files
+    for path in files[:12]:
+        ingest_file(store, path)
+    # Half of the outcomes now, the rest after later consignments: late outcomes.
+    for path in outcome_files[::2]:
+        ingest_file(store, path)
+    for path in files[12:]:
+        ingest_file(store, path)
+    ingest_file(store, _amendments(files[0], controlled, tmp_path))
+    for path in outcome_files[1::2]:
+        ingest_file(store, path)
+    return store
+
+
+def _expected(store: Store, rows: pl.DataFrame, known_before: datetime | None) -> pl.DataFrame:
+    known = declared.entity_keys(reads.goods_item_rows(store))
+    outcomes = reads.control_outcomes(store, known_before=known_before)
+    return as_of_history(
+        rows, history=known, outcomes=outcome_keys(known, outcomes), entities=ENTITIES,
+        at="lodged_at", seen_at="lodged_at", known_at="known_at",
+    )  # fmt: skip
+
+
+def _assessed(store: Store) -> pl.DataFrame:
+    """Every stored consignment at its lodging time, and a sample at fixed times besides."""
+    known = declared.entity_keys(reads.goods_item_rows(store))
+    assert known.get_column("version").max() == 2  # the amendments are there
+    times = [datetime(2026, 10, d, h, tzinfo=UTC) for d, h in ((1, 0), (9, 12), (18, 6), (31, 0))]
+    sample = known.head(150)
+    return pl.concat([known, *(sample.with_columns(pl.lit(t).alias("lodged_at")) for t in times)])
+
+
+def test_state_features_equal_history(arrived: Store) -> None:
+    rows = _assessed(arrived)
+    for known_before in (None, datetime(2026, 10, 20, tzinfo=UTC)):
+        with arrived.reading() as conn:
+            found = entity_features(conn, rows, entities=ENTITIES, known_before=known_before)
+        expected = _expected(arrived, rows, known_before)
+        assert_frame_equal(found, expected)
+        assert found.get_column("origin_controls").sum() > 0
+        assert found.get_column("origin_hit_rate").n_unique() > 1
+        assert found.get_column("consignee_records").sum() > 0
+
+
+def _state(store: Store) -> list[tuple[object, ...]]:
+    s = tables.entity_states
+    with store.reading() as conn:
+        return list(conn.execute(select(s).order_by(s.c.entity, s.c.entity_key, s.c.at)).all())
+
+
+def test_rebuild_gives_the_kept_state(arrived: Store) -> None:
+    kept = _state(arrived)
+    with arrived.transaction() as conn:
+        entity_state.rebuild(arrived, conn)
+    assert _state(arrived) == kept and kept
+
+
+def test_imports_again_and_rolled_back_leave_the_state(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made = traffic.generate(
+        tmp_path / "traffic", days=2, per_day=30, seed=8, with_events=False,
+        control_rates=ControlRates(random_share=0.3, rule_share=0.2),
+    )  # fmt: skip
+    outcome_files = sorted((made.out / "outcomes").glob("*.csv"))
+    ingest_file(store, made.consignment_files[0])
+    ingest_file(store, outcome_files[0])
+    before = _state(store)
+    assert before
+    ingest_file(store, made.consignment_files[0])
+    ingest_file(store, outcome_files[0])
+    assert _state(store) == before
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("cut off")
+
+    monkeypatch.setattr(pipeline.Importer, "finish", fail)
+    with pytest.raises(RuntimeError, match="cut off"):
+        ingest_file(store, made.consignment_files[1])
+    assert _state(store) == before
+
+
+def test_the_migration_computes_the_state_of_an_existing_store(arrived: Store) -> None:
+    from alembic import command
+
+    from quaywatch.store import database
+
+    kept = _state(arrived)
+    config = database._alembic_config()
+    with arrived.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0008")
+    arrived.upgrade()
+    assert _state(arrived) == kept and kept
