@@ -155,3 +155,21 @@ def test_the_migration_computes_the_state_of_an_existing_store(arrived: Store) -
         command.downgrade(config, "0008")
     arrived.upgrade()
     assert _state(arrived) == kept and kept
+
+
+def test_assessment_frame_from_state_is_the_assessment_frame(arrived: Store) -> None:
+    from quaywatch.features.assessment import assessment_frame, assessment_frame_from_state
+
+    history = reads.goods_item_rows(arrived)
+    reference = declared.ValueReference.fit(declared.item_features(history))
+    ids = history.get_column("consignment_id").unique().sort().to_list()[::40]
+    items = reads.goods_item_rows(arrived, consignment_ids=ids)
+    now = datetime(2026, 10, 22, tzinfo=UTC)
+    expected = assessment_frame(
+        items, history=history, outcomes=reads.control_outcomes(arrived, known_before=now),
+        reference=reference,
+    )  # fmt: skip
+    with arrived.reading() as conn:
+        found = assessment_frame_from_state(items, conn=conn, reference=reference, known_before=now)
+    assert items.height and found.height == len(ids)
+    assert_frame_equal(found, expected)

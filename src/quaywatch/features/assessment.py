@@ -15,9 +15,13 @@ benchmark, docs/kcs-benchmark.md).
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import polars as pl
+from sqlalchemy import Connection
 
 from quaywatch.features import declared
+from quaywatch.features.entity_state import entity_features
 from quaywatch.features.history import Entity, as_of_history
 from quaywatch.intake.entities import (
     ENTITY_COLUMNS,
@@ -88,6 +92,28 @@ def assessment_frame(
     """
     batch = declared.consignment_features(declared.item_features(items), reference)
     inputs = model_inputs(batch, consignments=known_consignments(batch, history), outcomes=outcomes)
+    names = [c for c in COLUMNS if c not in batch.columns]
+    return pl.concat([batch, inputs.select(names)], how="horizontal")
+
+
+def assessment_frame_from_state(
+    items: pl.DataFrame,
+    *,
+    conn: Connection,
+    reference: declared.ValueReference,
+    known_before: datetime | None = None,
+) -> pl.DataFrame:
+    """``assessment_frame`` with the entity histories read from the kept entity state.
+
+    The same frame as ``assessment_frame(items, history=<every stored consignment>,
+    outcomes=<the outcomes known before known_before>)``, reading only the state rows of the
+    batch's keys (``features.entity_state``), not the history.
+    """
+    batch = declared.consignment_features(declared.item_features(items), reference)
+    inputs = entity_features(
+        conn, batch, entities=ENTITIES, at="lodged_at", known_before=known_before,
+        kinds=HISTORY_KINDS,
+    )  # fmt: skip
     names = [c for c in COLUMNS if c not in batch.columns]
     return pl.concat([batch, inputs.select(names)], how="horizontal")
 

@@ -52,13 +52,14 @@ class Explain(StrEnum):
 def assess(
     items: pl.DataFrame,
     *,
-    history: pl.DataFrame,
+    history: pl.DataFrame | None,
     outcomes: pl.DataFrame,
     model: RiskModel,
     explain_rows: Explain = Explain.AUTO,
     profiles: ProfileSet | None = None,
     parties: pl.DataFrame | None = None,
     hits: pl.DataFrame | None = None,
+    state: tuple[Store, datetime] | None = None,
 ) -> pl.DataFrame:
     """Assess the consignments of ``items`` (goods-item rows, ``store.reads.goods_item_rows``).
 
@@ -69,11 +70,20 @@ def assess(
     Returns, per consignment in the order of ``items``: ``consignment_id``, ``version``,
     ``lodged_at``, ``probability`` (combined, ``risk.combine``), ``model_probability``,
     ``score``, ``revenue_at_stake_eur``, ``lane_floor``, ``referral``, ``critical``,
-    ``reasons`` (JSON) and ``explained``.
+    ``reasons`` (JSON) and ``explained``. Without ``history``, ``state`` (a store and the
+    moment outcomes are known before) gives the entity histories from the kept entity state.
     """
-    batch = assessment.assessment_frame(
-        items, history=history, outcomes=outcomes, reference=model.reference
-    )
+    if history is None:
+        if state is None:
+            raise ValueError("assess needs the history or the store's entity state")
+        with state[0].reading() as conn:
+            batch = assessment.assessment_frame_from_state(
+                items, conn=conn, reference=model.reference, known_before=state[1]
+            )
+    else:
+        batch = assessment.assessment_frame(
+            items, history=history, outcomes=outcomes, reference=model.reference
+        )
     x = batch.select(assessment.COLUMNS)
     matrix = model.fraud.matrix(x)
     # Both models are trained on the same columns: one matrix serves both (built once).
@@ -187,11 +197,18 @@ def score_store(
     those. Outcomes are those known at ``now``; so are the events, watchlists and party links
     the other sources read (``risk.signals``).
     """
-    history = reads.goods_item_rows(store)
     outcomes = reads.control_outcomes(store, known_before=now)
-    items = history if since is None else history.filter(pl.col("lodged_at") >= since)
+    history: pl.DataFrame | None = None
     if keys is not None:
+        # A few consignments: their goods items only, entity histories from the kept state.
+        ids = keys.get_column("consignment_id").unique().to_list()
+        items = reads.goods_item_rows(store, consignment_ids=ids)
+        if since is not None:
+            items = items.filter(pl.col("lodged_at") >= since)
         items = items.join(keys.select(declared.KEY), on=list(declared.KEY), how="semi")
+    else:
+        history = reads.goods_item_rows(store)
+        items = history if since is None else history.filter(pl.col("lodged_at") >= since)
     if not rescore:
         done = reads.assessed(store, model.version)
         due = done.join(anomaly.stale(store), on=list(declared.KEY), how="anti")
@@ -203,7 +220,7 @@ def score_store(
     found = assess(
         items, history=history, outcomes=outcomes, model=model, explain_rows=explain_rows,
         profiles=profiles, parties=reads.parties(store),
-        hits=signals.store_hits(store, items, outcomes=outcomes, now=now),
+        hits=signals.store_hits(store, items, outcomes=outcomes, now=now), state=(store, now),
     )  # fmt: skip
     rows = found.drop("lodged_at").with_columns(
         pl.lit(run_id).alias("run_id"),

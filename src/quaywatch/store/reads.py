@@ -86,21 +86,25 @@ def latest_consignments(store: Store, *, lodged_from: datetime | None = None) ->
 
 
 def goods_item_rows(
-    store: Store, *, lodged_from: datetime | None = None, lodged_before: datetime | None = None
+    store: Store,
+    *,
+    lodged_from: datetime | None = None,
+    lodged_before: datetime | None = None,
+    consignment_ids: list[str] | None = None,
 ) -> pl.DataFrame:
     """One row per goods item of the newest version of every consignment, for risk analysis.
 
     Each row carries what risk features read, and nothing more (a year of items is millions of
     rows): its consignment's route, times, carrier and party keys, the AEO status of the
     consignee, consignor and declarant, and the size/type of the container holding the item. ``lodged_from`` (inclusive) and ``lodged_before`` (exclusive),
-    both timezone-aware, bound the lodging time. Ordered by consignment id and item sequence.
+    both timezone-aware, bound the lodging time; ``consignment_ids`` keeps only these
+    consignments. Ordered by consignment id and item sequence.
     """
     c, g, k = tables.consignments, tables.goods_items, tables.containers
-    newest = (
-        select(c.c.consignment_id, func.max(c.c.version).label("version"))
-        .group_by(c.c.consignment_id)
-        .subquery("newest")
-    )
+    newest_query = select(c.c.consignment_id, func.max(c.c.version).label("version"))
+    if consignment_ids is not None:
+        newest_query = newest_query.where(c.c.consignment_id.in_(consignment_ids))
+    newest = newest_query.group_by(c.c.consignment_id).subquery("newest")
     roles = {role: tables.parties.alias(role) for role in ("consignee", "consignor", "declarant")}
     header = [
         c.c[name]
