@@ -20,6 +20,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from quaywatch.config import Settings
 from quaywatch.domain.access import Permission, Principal
@@ -36,6 +37,9 @@ SESSION_COOKIE = "quaywatch_session"
 #: The header that must carry the session's CSRF token on every write made with a session.
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: The headers of a signed DCSA event delivery.
+SIGNATURE_HEADER = "Notification-Signature"
+SUBSCRIPTION_HEADER = "Subscription-ID"
 
 
 @dataclass
@@ -133,6 +137,36 @@ class Requires:
         principal = authenticate(request, bearer, cookie)
         if self.permission is not None:
             principal.require(self.permission)
+        request.state.principal = principal
+        return principal
+
+
+class SignedDelivery(Requires):
+    """A dependency for the DCSA event callback: a feed's bearer token or session as anywhere,
+    or a delivery signed with the subscription's shared secret (``Notification-Signature``,
+    ``Subscription-ID``), which is how a DCSA publisher authenticates its callbacks."""
+
+    def __init__(self) -> None:
+        super().__init__(Permission.DATA_SUBMIT)
+
+    async def __call__(  # type: ignore[override]
+        self,
+        request: Request,
+        bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+        cookie: Annotated[str | None, Depends(_cookie)],
+    ) -> Principal:
+        if bearer is None and not cookie and SIGNATURE_HEADER in request.headers:
+            body = await request.body()
+            principal = await run_in_threadpool(
+                accounts.authenticate_callback, service(request).store,
+                str(request.path_params.get("subscription_id", "")),
+                signature=request.headers.get(SIGNATURE_HEADER),
+                header_id=request.headers.get(SUBSCRIPTION_HEADER), body=body,
+            )  # fmt: skip
+        else:
+            principal = await run_in_threadpool(authenticate, request, bearer, cookie)
+        assert self.permission is not None
+        principal.require(self.permission)
         request.state.principal = principal
         return principal
 

@@ -1,11 +1,11 @@
-"""``quaywatch users`` and ``quaywatch tokens``: the accounts of the API's users and feeds.
+"""``quaywatch users``, ``tokens`` and ``callbacks``: the accounts of the API's users and feeds.
 
 Thin adapters over ``services.accounts``, run by the operator at the machine (the changes are
 audited in the name of the ``actor`` setting). A password is typed twice at a hidden prompt,
 or read from standard input (``--password-stdin``) by scripts; it never appears on a command
 line, where other users of the machine and the shell's history would see it. A new token is
 printed once, alone on standard output, with what it is on standard error.
-``app.py`` registers the sub-apps as ``users`` and ``tokens``; docs/permissions.md explains
+``app.py`` registers the sub-apps as ``users``, ``tokens`` and ``callbacks``; docs/permissions.md explains
 roles, tokens and sessions.
 """
 
@@ -214,3 +214,65 @@ def tokens_revoke(
 
     info = revoke_token(open_store(ctx), token_id, actor=get_settings(ctx).actor)
     _say(f"revoked token {info.token_id} ({info.name}) of {info.username}")
+
+
+callbacks_app = sub_app("DCSA event-subscription callbacks: signed deliveries from publishers.")
+
+
+@callbacks_app.command("add")
+def callbacks_add(
+    ctx: typer.Context,
+    subscription_id: Annotated[
+        str, typer.Argument(help="The publisher's id of the event subscription.")
+    ],
+    user: Annotated[str, typer.Option(help="The feed account its events post as.")],
+    secret_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--secret-stdin",
+            help="Read the shared secret (base64) agreed with the publisher from "
+            "standard input; without it one is generated.",
+        ),
+    ] = False,  # fmt: skip
+) -> None:
+    """Register a subscription's callback; prints the secret to give the publisher once."""
+    from quaywatch.services.accounts import register_callback
+
+    secret = typer.get_text_stream("stdin").readline().strip() if secret_stdin else None
+    made = register_callback(open_store(ctx), subscription_id, username=user, secret=secret,
+                             actor=get_settings(ctx).actor)  # fmt: skip
+    errors.print(
+        f"callback for subscription {made.callback.subscription_id} posts as "
+        f"{made.callback.username}: callback URL <service>/api/v1/events/callbacks/"
+        f"{made.callback.subscription_id}. "
+        + ("" if secret_stdin else "The shared secret (base64) follows, shown this once."),
+        markup=False, highlight=False, soft_wrap=True,
+    )  # fmt: skip
+    if not secret_stdin:
+        console.print(made.secret, markup=False, highlight=False, soft_wrap=True)
+
+
+@callbacks_app.command("list")
+def callbacks_list(ctx: typer.Context) -> None:
+    """Registered callbacks (never their secrets)."""
+    from quaywatch.services.accounts import list_callbacks
+
+    table = Table()
+    for column in ("subscription", "feed", "registered (UTC)", "revoked (UTC)"):
+        table.add_column(column, overflow="fold")
+    for c in list_callbacks(open_store(ctx)):
+        table.add_row(*(Text(cell) for cell in (
+            c.subscription_id, c.username, _when(c.created_at), _when(c.revoked_at))))  # fmt: skip
+    console.print(table)
+
+
+@callbacks_app.command("revoke")
+def callbacks_revoke(
+    ctx: typer.Context,
+    subscription_id: Annotated[str, typer.Argument(help="The subscription's id.")],
+) -> None:
+    """Refuse a subscription's deliveries from now on."""
+    from quaywatch.services.accounts import revoke_callback
+
+    done = revoke_callback(open_store(ctx), subscription_id, actor=get_settings(ctx).actor)
+    _say(f"revoked the callback of subscription {done.subscription_id} ({done.username})")

@@ -160,6 +160,22 @@ def _contributions(keys: pl.DataFrame, outcomes: pl.DataFrame, sign: int) -> pl.
     return pl.concat([records, counted])
 
 
+#: The PostgreSQL advisory lock that makes state upkeep take turns (``one_at_a_time``).
+_STATE_LOCK = 0x7177_6573_7461_7465  # "qwestate"
+
+
+def one_at_a_time(conn: Connection) -> None:
+    """Make the state upkeep of concurrent transactions take turns, until this one ends.
+
+    Upkeep reads the state, adds to it and writes it back: two imports doing that at once on
+    PostgreSQL would each add to what they read and one would lose the other's counts. A
+    transaction-scoped advisory lock, taken before anything is read, orders them; the second
+    reads what the first committed. SQLite's writers take turns already (``Store.transaction``).
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _STATE_LOCK})
+
+
 def consignments_stored(store: Store, conn: Connection, stored: pl.DataFrame) -> None:
     """Fold in consignment versions just stored in ``conn``'s transaction (``KEY`` columns).
 
@@ -167,6 +183,7 @@ def consignments_stored(store: Store, conn: Connection, stored: pl.DataFrame) ->
     """
     if stored.is_empty():
         return
+    one_at_a_time(conn)
     stored = stored.select(pl.col("consignment_id"), pl.col("version").cast(pl.Int64)).unique()
     c = tables.consignments
     ids = stored.get_column("consignment_id").unique().sort().to_list()
@@ -208,6 +225,7 @@ def outcomes_stored(store: Store, conn: Connection, control_ids: list[str]) -> N
     """
     if not control_ids:
         return
+    one_at_a_time(conn)
     o = tables.control_outcomes
     ids: list[str] = []
     for chunk in _chunks(sorted(set(control_ids))):

@@ -185,7 +185,7 @@ MAX_SUBMITTED = 1_000
 #: Quarantined records listed one by one in a submission's result (the import keeps as many).
 MAX_REJECTED_SHOWN = 100
 #: Times a submission runs again after losing a race with a writer of the same records.
-CONFLICT_RETRIES = 3
+CONFLICT_RETRIES = 5
 
 
 def submit_records(

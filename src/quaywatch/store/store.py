@@ -75,10 +75,16 @@ def _array_literals(keys: pl.DataFrame) -> tuple[str, ...]:
     return tuple("{" + literal + "}" for literal in literals)
 
 
-def unique_violation(error: BaseException | None) -> bool:
-    """Whether a driver's error is a duplicate key (a race two writers ran), not another
-    constraint (a missing foreign key, a null) that running again would not cure."""
-    if isinstance(error, psycopg.errors.UniqueViolation):
+def lost_race(error: BaseException | None) -> bool:
+    """Whether a driver's error means this transaction lost a race with another writer (a
+    duplicate key, a deadlock, a serialization failure), which running again cures; not a
+    constraint (a missing foreign key, a null) that running again would not."""
+    if isinstance(
+        error,
+        psycopg.errors.UniqueViolation
+        | psycopg.errors.DeadlockDetected
+        | psycopg.errors.SerializationFailure,
+    ):
         return True
     return isinstance(error, sqlite3.IntegrityError) and "UNIQUE constraint failed" in str(error)
 
@@ -129,9 +135,13 @@ class Store:
                 with self.engine.begin() as conn:
                     yield conn
             except OperationalError as exc:
+                if lost_race(exc.orig):
+                    raise WriteConflictError(
+                        f"a concurrent write won, nothing was written; run it again: {exc.orig}"
+                    ) from exc
                 raise StoreError(f"database error, nothing was written: {exc.orig}") from exc
             except IntegrityError as exc:
-                if not unique_violation(exc.orig):
+                if not lost_race(exc.orig):
                     raise StoreError(
                         f"the store refused the write, nothing was written: {exc.orig}"
                     ) from exc
@@ -189,7 +199,11 @@ class Store:
             try:
                 with raw.cursor() as cursor, cursor.copy(sql) as copy:  # type: ignore[union-attr]
                     copy.write(encoded.rows)
-            except psycopg.errors.UniqueViolation as exc:
+            except (
+                psycopg.errors.UniqueViolation,
+                psycopg.errors.DeadlockDetected,
+                psycopg.errors.SerializationFailure,
+            ) as exc:
                 # Another transaction stored the same key first (see ``transaction``).
                 raise WriteConflictError(f"cannot write {table.name}: {exc}") from exc
             except Exception as exc:  # psycopg errors are not DBAPIError wrapped here
@@ -201,7 +215,7 @@ class Store:
         try:
             cursor.executemany(sql, zip(*encoded.rows, strict=True))
         except sqlite3.Error as exc:
-            if unique_violation(exc):
+            if lost_race(exc):
                 raise WriteConflictError(f"cannot write {table.name}: {exc}") from exc
             raise StoreError(f"cannot write {table.name}: {exc}") from exc
         finally:

@@ -531,6 +531,20 @@ entity_states = Table(
 )
 
 
+event_callbacks = Table(
+    "event_callbacks",
+    metadata,
+    Column("subscription_id", String(100), primary_key=True,
+           doc="the publisher's id of the DCSA event subscription"),
+    Column("user_id", String(36), nullable=False, doc="the feed account its events post as"),
+    Column("secret", String(128), nullable=False,
+           doc="the shared HMAC key, base64: the publisher signs with it, so it is kept"),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime),
+    ForeignKeyConstraint(["user_id"], ["users.user_id"]),
+)  # fmt: skip
+
+
 def utcnow() -> datetime:
     """Now, timezone-aware, at the microsecond the store can keep."""
     return datetime.now(UTC)

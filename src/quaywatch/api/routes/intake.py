@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Request, Response
+from fastapi import APIRouter, Body, Depends, Path, Request, Response
 from fastapi.responses import JSONResponse
 
 from quaywatch.api import problems
-from quaywatch.api.context import PREFIX, Requires, ServiceState
+from quaywatch.api.context import PREFIX, Requires, ServiceState, SignedDelivery
 from quaywatch.api.problems import RecordProblem
 from quaywatch.api.schemas import (
     EXAMPLE_CONSIGNMENT,
@@ -177,7 +177,46 @@ router.add_api_route(
 )
 
 
-@router.head("/events", status_code=204, summary="Check the event callback")
-def events_callback_check(who: Submitter) -> Response:
-    """Answers 204: what a DCSA event publisher checks before it sends events to a callback."""
+Delivery = Annotated[Principal, Depends(SignedDelivery())]
+SubscriptionId = Annotated[str, Path(min_length=1, max_length=100)]
+
+
+@router.head("/events", status_code=204, summary="Check the event endpoint")
+def events_check(who: Submitter) -> Response:
+    """Answers 204 to a feed that checks its credentials before sending."""
+    return Response(status_code=204)
+
+
+@router.post(
+    "/events/callbacks/{subscription_id}",
+    summary="Receive a DCSA event subscription's deliveries",
+    status_code=201,
+    response_model=SubmissionReceipt,
+    responses={200: {"model": SubmissionReceipt, "description": "Stored already: unchanged"}},
+    openapi_extra=one_or_many("DcsaEvent", EXAMPLE_EVENT, wrapper="events"),
+)
+def event_callback(
+    subscription_id: SubscriptionId,
+    request: Request,
+    response: Response,
+    state: ServiceState,
+    who: Delivery,
+    body: Annotated[Any, Body()],
+) -> Any:
+    """The callback URL to give a DCSA Track & Trace publisher for a subscription registered
+    with `quaywatch callbacks add`: each delivery is checked against the subscription's shared
+    secret (`Notification-Signature: sha256=<hex>` over the body, `Subscription-ID`) and its
+    events stored as by `POST /events`, as the subscription's feed account. A feed's token is
+    accepted too."""
+    found = _submit(state, who, body, RecordKind.EVENTS, "events")
+    if found.summary.quarantined == found.summary.read:
+        return _refused(request, found)
+    response.status_code = 201 if found.summary.new else 200
+    return _receipt(found, [], None)
+
+
+@router.head("/events/callbacks/{subscription_id}", status_code=204, summary="Check a callback URL")
+def event_callback_check(subscription_id: SubscriptionId) -> Response:
+    """Answers 204: what a publisher may check before it registers the callback URL. Stores
+    nothing and says nothing about the subscription."""
     return Response(status_code=204)

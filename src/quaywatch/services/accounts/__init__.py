@@ -5,8 +5,8 @@ Who someone is gets decided here, and only here: the adapters hand in what a cal
 ``domain.access`` turns into permissions. Checking that the caller may manage accounts
 (``Permission.ACCOUNT_MANAGE``) is the adapter's part; these functions take the ``actor`` to
 record, and every change appends an audit event in its own transaction. Three modules:
-``users`` (users, passwords, the demo account), ``tokens`` and ``sessions`` (logins); import
-the functions from here.
+``users`` (users, passwords, the demo account), ``tokens``, ``sessions`` (logins) and
+``callbacks`` (signed DCSA event deliveries); import the functions from here.
 
 Decisions, and why:
 
@@ -44,6 +44,14 @@ Decisions, and why:
 
 from __future__ import annotations
 
+from quaywatch.services.accounts.callbacks import (
+    Callback,
+    RegisteredCallback,
+    authenticate_callback,
+    list_callbacks,
+    register_callback,
+    revoke_callback,
+)
 from quaywatch.services.accounts.sessions import (
     LoginSession,
     SessionPrincipal,
@@ -74,6 +82,8 @@ from quaywatch.services.accounts.users import (
 )
 
 __all__ = [
+    "Callback", "RegisteredCallback", "authenticate_callback", "list_callbacks",
+    "register_callback", "revoke_callback",
     "DemoAccount", "IssuedToken", "LoginSession", "SessionPrincipal", "TokenInfo", "User",
     "add_user", "authenticate_session", "authenticate_token", "create_token", "disable_user",
     "enable_user", "ensure_demo_user", "get_user", "list_tokens", "list_users", "login",
