@@ -5,27 +5,17 @@
 # - `api`: the application over the `store` fixture (SQLite and PostgreSQL) with that model,
 #   through Starlette's test client on https://testserver; `api.as_roles(...)` gives the
 #   headers of a new user holding those roles (a bearer token).
-# - `consignment(n)`: a valid consignment record, different for each n.
+# Helpers (consignment records, the Api wrapper) are in api_support.py.
 from __future__ import annotations
 
-import copy
-import itertools
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
-from stdnum import iso6346
+from api_support import Api, make_api
 
-from quaywatch.api.app import create_app
-from quaywatch.api.schemas import EXAMPLE_CONSIGNMENT
-from quaywatch.config import Settings
-from quaywatch.domain.access import Role
 from quaywatch.intake.pipeline import ingest_file
-from quaywatch.services import accounts
 from quaywatch.services.risk import train_models
 from quaywatch.store.store import Store
 from quaywatch.synth import traffic
@@ -33,7 +23,6 @@ from quaywatch.synth.controls import ControlRates
 from quaywatch.synth.patterns import PatternRates
 
 UNTIL = datetime(2026, 12, 1, tzinfo=UTC)
-_users = itertools.count(1)
 
 
 @pytest.fixture(scope="session")
@@ -55,58 +44,6 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> Path:
     finally:
         store.close()
     return folder / "models"
-
-
-def container(n: int) -> str:
-    prefix = f"MSCU{n % 1_000_000:06d}"
-    return prefix + iso6346.calc_check_digit(prefix)
-
-
-def consignment(n: int, **changes: Any) -> dict[str, Any]:
-    """A valid consignment record, different for each ``n``."""
-    record = copy.deepcopy(EXAMPLE_CONSIGNMENT)
-    box = container(n)
-    record["consignment_id"] = f"261206-BEANR-{n:07d}"
-    record["transport_document"] = f"MSCU{n:010d}"
-    record["goods_items"][0]["container_number"] = box
-    record["goods_items"][0]["value"] = 1000.0 + n
-    record["containers"][0]["number"] = box
-    record["containers"][0]["seals"][0]["number"] = f"SL{n:08d}"
-    record.update(changes)
-    return record
-
-
-@dataclass
-class Api:
-    """The application under test, its store and settings, and users made on demand."""
-
-    client: TestClient
-    store: Store
-    settings: Settings
-    made: dict[tuple[frozenset[Role], frozenset[str]], dict[str, str]] = field(default_factory=dict)
-
-    def as_roles(self, *roles: Role, terminals: tuple[str, ...] = ()) -> dict[str, str]:
-        """Authorization headers of a user holding ``roles`` (made once per set of roles)."""
-        key = (frozenset(roles), frozenset(terminals))
-        if key not in self.made:
-            name = f"user{next(_users)}"
-            accounts.add_user(self.store, name, roles=list(roles), terminals=terminals,
-                              actor="admin")  # fmt: skip
-            issued = accounts.create_token(self.store, name, name="tests", actor="admin")
-            self.made[key] = {"Authorization": f"Bearer {issued.token}"}
-        return self.made[key]
-
-    def get(self, path: str, *roles: Role, **kwargs: Any) -> Any:
-        return self.client.get(path, headers=self.as_roles(*roles), **kwargs)
-
-    def post(self, path: str, *roles: Role, **kwargs: Any) -> Any:
-        return self.client.post(path, headers=self.as_roles(*roles), **kwargs)
-
-
-def make_api(store: Store, store_url: str, model_dir: Path) -> Iterator[Api]:
-    settings = Settings(database_url=store_url, model_dir=model_dir)
-    with TestClient(create_app(settings, store=store), base_url="https://testserver") as client:
-        yield Api(client, store, settings)
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ import re
 from typing import Any
 
 import pytest
+from api_support import Api, consignment
 
-from conftest import Api, consignment
 from quaywatch.api.app import operations
 from quaywatch.api.context import CSRF_HEADER, SESSION_COOKIE
 from quaywatch.domain.access import ROLE_PERMISSIONS, Permission, Role

@@ -14,9 +14,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from api_support import Api, consignment
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from conftest import Api, consignment
 from quaywatch.domain.access import Role
 from quaywatch.errors import AuthenticationError, ConflictError, InputError
 from quaywatch.services import accounts

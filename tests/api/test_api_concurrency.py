@@ -17,9 +17,9 @@ from pathlib import Path
 import httpx2
 import pytest
 import uvicorn
+from api_support import consignment
 from sqlalchemy import select
 
-from conftest import consignment
 from quaywatch.api.app import create_app
 from quaywatch.config import Settings
 from quaywatch.domain.access import Role

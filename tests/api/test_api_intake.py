@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from conftest import Api, consignment
+from api_support import Api, consignment
+
 from quaywatch.domain.access import Role
 
 FEED, ADMIN, ANALYST = Role.FEED, Role.ADMIN, Role.ANALYST

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import schemathesis
+from api_support import Api
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -20,7 +21,6 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from conftest import Api
 from quaywatch.domain.access import Role
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,

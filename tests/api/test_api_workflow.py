@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import Api, consignment
+from api_support import Api, consignment
+
 from quaywatch.api.app import operations_markdown
 from quaywatch.domain.access import Role
 

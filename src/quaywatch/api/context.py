@@ -137,7 +137,6 @@ class Requires:
         principal = authenticate(request, bearer, cookie)
         if self.permission is not None:
             principal.require(self.permission)
-        request.state.principal = principal
         return principal
 
 
@@ -167,7 +166,6 @@ class SignedDelivery(Requires):
             principal = await run_in_threadpool(authenticate, request, bearer, cookie)
         assert self.permission is not None
         principal.require(self.permission)
-        request.state.principal = principal
         return principal
 
 

@@ -122,14 +122,18 @@ def _lookup(conn: Connection, lookups: pl.DataFrame) -> pl.DataFrame:
 
 def _query(chunk: list[tuple[Any, ...]]) -> tuple[Any, dict[str, Any]]:
     values = ", ".join(f"(:i{n}, :e{n}, :k{n}, :t{n})" for n in range(len(chunk)))
+    # The moment of each lookup's state first (one index lookup each), then its row by that
+    # moment: a subquery in the join's condition would run for every row of the key.
     sql = (
-        f"WITH v(i, e, k, t) AS (VALUES {values}) "
-        "SELECT v.i, s.records, s.controls, s.hits, "
+        f"WITH v(i, e, k, t) AS (VALUES {values}), "
+        "b AS MATERIALIZED (SELECT v.i, v.e, v.k, "
+        "(SELECT p.at FROM entity_states p WHERE p.entity = v.e AND p.entity_key = v.k "
+        "AND p.at < v.t ORDER BY p.at DESC LIMIT 1) AS at, "
         "(SELECT f.at FROM entity_states f WHERE f.entity = v.e AND f.entity_key = v.k "
-        "AND f.records > 0 ORDER BY f.at LIMIT 1) AS first "
-        "FROM v LEFT JOIN entity_states s ON s.entity = v.e AND s.entity_key = v.k "
-        "AND s.at = (SELECT p.at FROM entity_states p WHERE p.entity = v.e "
-        "AND p.entity_key = v.k AND p.at < v.t ORDER BY p.at DESC LIMIT 1)"
+        "AND f.records > 0 ORDER BY f.at LIMIT 1) AS first FROM v) "
+        "SELECT b.i, s.records, s.controls, s.hits, b.first "
+        "FROM b LEFT JOIN entity_states s ON s.entity = b.e AND s.entity_key = b.k "
+        "AND s.at = b.at"
     )
     params: dict[str, Any] = {}
     binds = []

@@ -331,12 +331,16 @@ def _stored_from(conn: Connection, starts: pl.DataFrame) -> pl.DataFrame:
 
 def _from_query(chunk: list[tuple[Any, ...]]) -> tuple[Any, dict[str, Any]]:
     values = ", ".join(f"(:e{i}, :k{i}, :t{i})" for i in range(len(chunk)))
+    # Each key's lower bound first (one index lookup per key), then its rows from there: a
+    # bound written into the join's condition is evaluated for every row of every key, which
+    # made the upkeep grow with the history of the busiest keys (a lane has a row per day).
     sql = (
-        f"WITH v(e, k, t) AS (VALUES {values}) "
+        f"WITH v(e, k, t) AS (VALUES {values}), "
+        "b AS MATERIALIZED (SELECT v.e, v.k, COALESCE((SELECT p.at FROM entity_states p "
+        "WHERE p.entity = v.e AND p.entity_key = v.k AND p.at < v.t ORDER BY p.at DESC "
+        "LIMIT 1), v.t) AS lo FROM v) "
         "SELECT s.entity, s.entity_key, s.at, s.records, s.controls, s.hits "
-        "FROM v JOIN entity_states s ON s.entity = v.e AND s.entity_key = v.k "
-        "AND s.at >= COALESCE((SELECT p.at FROM entity_states p WHERE p.entity = v.e "
-        "AND p.entity_key = v.k AND p.at < v.t ORDER BY p.at DESC LIMIT 1), v.t)"
+        "FROM b JOIN entity_states s ON s.entity = b.e AND s.entity_key = b.k AND s.at >= b.lo"
     )
     params: dict[str, Any] = {}
     binds = []

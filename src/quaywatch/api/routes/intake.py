@@ -128,6 +128,15 @@ def submit_consignments(
     return _receipt(found, assessments, note)
 
 
+def _answer(request: Request, response: Response, found: intake.Submission) -> Any:
+    """The answer to a submission of events or outcomes: 422 when nothing could be stored,
+    else 201 (something new) or 200 with the receipt."""
+    if found.summary.quarantined == found.summary.read:
+        return _refused(request, found)
+    response.status_code = 201 if found.summary.new else 200
+    return _receipt(found, [], None)
+
+
 def _records(kind: RecordKind, wrapper: str | None = None) -> Any:
     def submit(
         request: Request,
@@ -136,11 +145,7 @@ def _records(kind: RecordKind, wrapper: str | None = None) -> Any:
         who: Submitter,
         body: Annotated[Any, Body()],
     ) -> Any:
-        found = _submit(state, who, body, kind, wrapper)
-        if found.summary.quarantined == found.summary.read:
-            return _refused(request, found)
-        response.status_code = 201 if found.summary.new else 200
-        return _receipt(found, [], None)
+        return _answer(request, response, _submit(state, who, body, kind, wrapper))
 
     return submit
 
@@ -208,11 +213,7 @@ def event_callback(
     secret (`Notification-Signature: sha256=<hex>` over the body, `Subscription-ID`) and its
     events stored as by `POST /events`, as the subscription's feed account. A feed's token is
     accepted too."""
-    found = _submit(state, who, body, RecordKind.EVENTS, "events")
-    if found.summary.quarantined == found.summary.read:
-        return _refused(request, found)
-    response.status_code = 201 if found.summary.new else 200
-    return _receipt(found, [], None)
+    return _answer(request, response, _submit(state, who, body, RecordKind.EVENTS, "events"))
 
 
 @router.head("/events/callbacks/{subscription_id}", status_code=204, summary="Check a callback URL")

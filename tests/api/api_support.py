@@ -1,0 +1,80 @@
+"""Helpers of the HTTP API tests (the fixtures are in conftest.py).
+
+- ``consignment(n)``: a valid consignment record, different for each n;
+- ``Api``: the application under test through Starlette's test client, with users made on
+  demand (``as_roles``);
+- ``make_api``: that ``Api`` over a store, with a models folder.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+from stdnum import iso6346
+
+from quaywatch.api.app import create_app
+from quaywatch.api.schemas import EXAMPLE_CONSIGNMENT
+from quaywatch.config import Settings
+from quaywatch.domain.access import Role
+from quaywatch.services import accounts
+from quaywatch.store.store import Store
+
+_users = itertools.count(1)
+
+
+def container(n: int) -> str:
+    prefix = f"MSCU{n % 1_000_000:06d}"
+    return prefix + iso6346.calc_check_digit(prefix)
+
+
+def consignment(n: int, **changes: Any) -> dict[str, Any]:
+    """A valid consignment record, different for each ``n``."""
+    record = copy.deepcopy(EXAMPLE_CONSIGNMENT)
+    box = container(n)
+    record["consignment_id"] = f"261206-BEANR-{n:07d}"
+    record["transport_document"] = f"MSCU{n:010d}"
+    record["goods_items"][0]["container_number"] = box
+    record["goods_items"][0]["value"] = 1000.0 + n
+    record["containers"][0]["number"] = box
+    record["containers"][0]["seals"][0]["number"] = f"SL{n:08d}"
+    record.update(changes)
+    return record
+
+
+@dataclass
+class Api:
+    """The application under test, its store and settings, and users made on demand."""
+
+    client: TestClient
+    store: Store
+    settings: Settings
+    made: dict[tuple[frozenset[Role], frozenset[str]], dict[str, str]] = field(default_factory=dict)
+
+    def as_roles(self, *roles: Role, terminals: tuple[str, ...] = ()) -> dict[str, str]:
+        """Authorization headers of a user holding ``roles`` (made once per set of roles)."""
+        key = (frozenset(roles), frozenset(terminals))
+        if key not in self.made:
+            name = f"user{next(_users)}"
+            accounts.add_user(self.store, name, roles=list(roles), terminals=terminals,
+                              actor="admin")  # fmt: skip
+            issued = accounts.create_token(self.store, name, name="tests", actor="admin")
+            self.made[key] = {"Authorization": f"Bearer {issued.token}"}
+        return self.made[key]
+
+    def get(self, path: str, *roles: Role, **kwargs: Any) -> Any:
+        return self.client.get(path, headers=self.as_roles(*roles), **kwargs)
+
+    def post(self, path: str, *roles: Role, **kwargs: Any) -> Any:
+        return self.client.post(path, headers=self.as_roles(*roles), **kwargs)
+
+
+def make_api(store: Store, store_url: str, model_dir: Path) -> Iterator[Api]:
+    settings = Settings(database_url=store_url, model_dir=model_dir)
+    with TestClient(create_app(settings, store=store), base_url="https://testserver") as client:
+        yield Api(client, store, settings)
