@@ -114,16 +114,23 @@ def _lookup(conn: Connection, lookups: pl.DataFrame) -> pl.DataFrame:
     rows = list(indexed.iter_rows())
     for start in range(0, len(rows), _CHUNK):
         chunk = rows[start : start + _CHUNK]
-        query, params = _query(chunk)
+        query, params = _query(chunk, conn.dialect.name)
         frames.append(pl.DataFrame(conn.execute(query, params).all(), schema=_FOUND, orient="row"))
     found = pl.concat(frames).with_columns(pl.col("i").cast(pl.UInt32))
     return indexed.join(found, on="i", how="left").drop("i")
 
 
-def _query(chunk: list[tuple[Any, ...]]) -> tuple[Any, dict[str, Any]]:
+def _query(chunk: list[tuple[Any, ...]], dialect: str) -> tuple[Any, dict[str, Any]]:
     values = ", ".join(f"(:i{n}, :e{n}, :k{n}, :t{n})" for n in range(len(chunk)))
     # The moment of each lookup's state first (one index lookup each), then its row by that
-    # moment: a subquery in the join's condition would run for every row of the key.
+    # moment, by index: a subquery in the join's condition would run for every row of the
+    # key, and a hash join would read the whole table. PostgreSQL is told so by LATERAL.
+    state = (
+        "LEFT JOIN LATERAL (SELECT * FROM entity_states s WHERE s.entity = b.e "
+        "AND s.entity_key = b.k AND s.at = b.at) s ON TRUE"
+        if dialect == "postgresql"
+        else "LEFT JOIN entity_states s ON s.entity = b.e AND s.entity_key = b.k AND s.at = b.at"
+    )
     sql = (
         f"WITH v(i, e, k, t) AS (VALUES {values}), "
         "b AS MATERIALIZED (SELECT v.i, v.e, v.k, "
@@ -131,9 +138,7 @@ def _query(chunk: list[tuple[Any, ...]]) -> tuple[Any, dict[str, Any]]:
         "AND p.at < v.t ORDER BY p.at DESC LIMIT 1) AS at, "
         "(SELECT f.at FROM entity_states f WHERE f.entity = v.e AND f.entity_key = v.k "
         "AND f.records > 0 ORDER BY f.at LIMIT 1) AS first FROM v) "
-        "SELECT b.i, s.records, s.controls, s.hits, b.first "
-        "FROM b LEFT JOIN entity_states s ON s.entity = b.e AND s.entity_key = b.k "
-        "AND s.at = b.at"
+        f"SELECT b.i, s.records, s.controls, s.hits, b.first FROM b {state}"
     )
     params: dict[str, Any] = {}
     binds = []

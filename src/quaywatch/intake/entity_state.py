@@ -317,30 +317,60 @@ def apply(
             conn.execute(insert(tables.entity_states), rows.select(list(_STATE_SCHEMA)).to_dicts())
     else:
         store.bulk_insert(conn, tables.entity_states, rows.select(list(_STATE_SCHEMA)))
+    _keep_statistics(conn, rows.height)
+
+
+#: Rows written at once from which PostgreSQL's statistics of the table are refreshed, when
+#: they are also a tenth of what the statistics last counted (or it never counted).
+_ANALYZE_FROM_ROWS = 1_000
+
+
+def _keep_statistics(conn: Connection, written: int) -> None:
+    """Refresh PostgreSQL's statistics of the state table when it has grown much since.
+
+    The lookups are index lookups only if the planner knows the table is large: with the
+    statistics of a table a tenth of its size, it reads the whole table for each key instead,
+    and an import of a growing history slows down file after file (measured: 0.17 s against
+    1.0 s for the same lookups after 25 days of traffic). Autovacuum refreshes them too, but
+    only every minute or so, behind a bulk load. SQLite plans by its indexes anyway.
+    """
+    if conn.dialect.name != "postgresql" or written < _ANALYZE_FROM_ROWS:
+        return
+    counted = conn.execute(
+        text("SELECT reltuples FROM pg_class WHERE oid = to_regclass('entity_states')")
+    ).scalar()
+    if counted is None or counted < 0 or written >= 0.1 * counted:
+        conn.execute(text("ANALYZE entity_states"))
 
 
 def _stored_from(conn: Connection, starts: pl.DataFrame) -> pl.DataFrame:
     """Per (entity, entity_key, start): its stored rows from the last one before ``start`` on."""
     frames = [pl.DataFrame(schema=_STATE_SCHEMA)]
     for chunk in _chunks(list(starts.iter_rows())):
-        query, params = _from_query(chunk)
+        query, params = _from_query(chunk, conn.dialect.name)
         found = conn.execute(query, params).all()
         frames.append(pl.DataFrame(found, schema=_STATE_SCHEMA, orient="row"))
     return pl.concat(frames)
 
 
-def _from_query(chunk: list[tuple[Any, ...]]) -> tuple[Any, dict[str, Any]]:
+def _from_query(chunk: list[tuple[Any, ...]], dialect: str) -> tuple[Any, dict[str, Any]]:
     values = ", ".join(f"(:e{i}, :k{i}, :t{i})" for i in range(len(chunk)))
-    # Each key's lower bound first (one index lookup per key), then its rows from there: a
-    # bound written into the join's condition is evaluated for every row of every key, which
-    # made the upkeep grow with the history of the busiest keys (a lane has a row per day).
+    # Each key's lower bound first (one index lookup per key), then its rows from there by
+    # index: a bound written into the join's condition is evaluated for every row of every
+    # key, and a hash join reads the whole table; either made the upkeep grow with the state.
+    # SQLite's joins are index lookups; PostgreSQL is told so by LATERAL.
+    rows = (
+        "CROSS JOIN LATERAL (SELECT * FROM entity_states s WHERE s.entity = b.e "
+        "AND s.entity_key = b.k AND s.at >= b.lo) s"
+        if dialect == "postgresql"
+        else "JOIN entity_states s ON s.entity = b.e AND s.entity_key = b.k AND s.at >= b.lo"
+    )
     sql = (
         f"WITH v(e, k, t) AS (VALUES {values}), "
         "b AS MATERIALIZED (SELECT v.e, v.k, COALESCE((SELECT p.at FROM entity_states p "
         "WHERE p.entity = v.e AND p.entity_key = v.k AND p.at < v.t ORDER BY p.at DESC "
         "LIMIT 1), v.t) AS lo FROM v) "
-        "SELECT s.entity, s.entity_key, s.at, s.records, s.controls, s.hits "
-        "FROM b JOIN entity_states s ON s.entity = b.e AND s.entity_key = b.k AND s.at >= b.lo"
+        f"SELECT s.entity, s.entity_key, s.at, s.records, s.controls, s.hits FROM b {rows}"
     )
     params: dict[str, Any] = {}
     binds = []
