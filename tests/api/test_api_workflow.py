@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from api_support import Api, consignment
+from api_support import Api, consignment, make_api
 
 from quaywatch.api.app import operations_markdown
 from quaywatch.domain.access import Role
+from quaywatch.store.store import Store
 
 OFFICER, INSPECTOR, ANALYST = Role.TARGETING_OFFICER, Role.INSPECTOR, Role.ANALYST
 WINDOW = {"window_from": "2026-12-20T00:00:00Z", "window_to": "2026-12-21T00:00:00Z"}
@@ -172,3 +173,20 @@ def test_probes_and_metrics(api: Api, api_without_model: Api) -> None:
 def test_docs_list_every_operation_with_its_permission() -> None:
     text = (Path(__file__).parents[2] / "docs" / "api.md").read_text(encoding="utf-8")
     assert operations_markdown() in text
+
+
+def test_a_broken_model_folder_is_not_ready_and_says_why(
+    store: Store, store_url: str, tmp_path: Path
+) -> None:
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "CURRENT").write_text("fraud-missing\n")
+    for api in make_api(store, store_url, models):
+        ready = api.client.get("/ready")
+        assert ready.status_code == 503
+        [model] = [c for c in ready.json()["checks"] if c["name"] == "model"]
+        assert model["ok"] is False and "fraud-missing" in model["detail"]
+        assert "quaywatch_model_loaded 0.0" in api.client.get("/metrics").text
+        answer = api.post("/api/v1/assessments", ANALYST,
+                          json={"consignment_ids": ["261206-BEANR-0000001"]})  # fmt: skip
+        assert answer.status_code == 422 and answer.json()["type"].endswith(":model")

@@ -37,6 +37,7 @@ from quaywatch.api.routes import (
 )
 from quaywatch.config import Settings
 from quaywatch.domain.access import Permission
+from quaywatch.errors import ModelError
 from quaywatch.store.store import Store
 
 #: Every router of the application.
@@ -147,7 +148,11 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         opened = store or Store.open(settings.database_url, migrate=settings.auto_migrate)
         models = ModelSlot(settings.model_dir)
-        models.get()
+        try:
+            models.get()
+        except ModelError as exc:
+            # Serve anyway: /ready says what is wrong, and a fixed folder is picked up.
+            problems.log.error("the current model cannot be loaded: %s", exc.message)
         app.state.service = Service(settings=settings, store=opened, models=models)
         try:
             yield

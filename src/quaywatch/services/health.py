@@ -30,8 +30,11 @@ class Readiness:
     checks: tuple[Check, ...]
 
 
-def readiness(store: Store, *, model_version: str | None) -> Readiness:
-    """Check the store, its schema and the model (``model_version`` of the one loaded)."""
+def readiness(
+    store: Store, *, model_version: str | None, model_problem: str | None = None
+) -> Readiness:
+    """Check the store, its schema and the model (``model_version`` of the one loaded, or
+    ``model_problem``: why the current one cannot be loaded)."""
     checks = []
     try:
         found = schema.status(store)
@@ -48,10 +51,10 @@ def readiness(store: Store, *, model_version: str | None) -> Readiness:
                 f"code at {found.code_revision}",
             )  # fmt: skip
         )
-    checks.append(
-        Check("model", model_version is not None,
-              f"model {model_version}" if model_version else "no current model: train one")
-    )  # fmt: skip
+    if model_version is not None:
+        checks.append(Check("model", True, f"model {model_version}"))
+    else:
+        checks.append(Check("model", False, model_problem or "no current model: train one"))
     return Readiness(all(c.ok for c in checks), tuple(checks))
 
 

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 
 from quaywatch.api.context import ServiceState
 from quaywatch.api.metrics import CONTENT_TYPE, Metrics
+from quaywatch.errors import ModelError
 from quaywatch.services.health import Readiness, readiness
 
 router = APIRouter(tags=["operations"])
@@ -30,8 +31,12 @@ def health() -> dict[str, str]:
 def ready(state: ServiceState) -> Any:
     """Readiness: the store answers, its schema is current and a risk model is loaded; 503
     with the failed checks otherwise."""
-    model = state.models.get()
-    found = readiness(state.store, model_version=None if model is None else model.version)
+    try:
+        model, problem = state.models.get(), None
+    except ModelError as exc:
+        model, problem = None, exc.message
+    found = readiness(state.store, model_version=None if model is None else model.version,
+                      model_problem=problem)  # fmt: skip
     if found.ready:
         return found
     return JSONResponse(jsonable_encoder(found), status_code=503)
@@ -47,5 +52,9 @@ def metrics(request: Request, state: ServiceState) -> Response:
     """Requests by route and status, their duration, and whether a model is loaded."""
     measured = request.app.state.metrics
     assert isinstance(measured, Metrics)
-    measured.model_loaded.set(1 if state.models.get() is not None else 0)
+    try:
+        loaded = state.models.get() is not None
+    except ModelError:
+        loaded = False
+    measured.model_loaded.set(1 if loaded else 0)
     return Response(measured.text(), media_type=CONTENT_TYPE)
