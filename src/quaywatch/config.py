@@ -12,6 +12,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from quaywatch.errors import ConfigurationError
 
+#: Addresses that only this machine reaches: ``quaywatch serve``'s default, and where the API
+#: may set its session cookie without ``Secure`` (plain HTTP never leaves the machine).
+LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
+
 
 class Settings(BaseSettings):
     """quaywatch settings with safe defaults for one analyst on one machine."""

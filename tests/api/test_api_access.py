@@ -56,12 +56,6 @@ def test_each_role_is_denied_what_it_may_not_do(api: Api, role: Role) -> None:
             assert permission.value in answer.json()["detail"]
 
 
-def test_an_inspector_sees_and_works_only_the_orders_of_their_terminals(api: Api) -> None:
-    # Covered with real orders in test_api_workflow; here: no terminal, no order.
-    answer = api.get("/api/v1/orders", Role.INSPECTOR)
-    assert answer.status_code == 200 and answer.json() == []
-
-
 def test_a_revoked_or_unknown_token_is_refused(api: Api) -> None:
     headers = api.as_roles(Role.FEED)
     token = headers["Authorization"].removeprefix("Bearer ")

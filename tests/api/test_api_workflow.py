@@ -3,11 +3,13 @@ work them (an inspector only at their terminals), profiles, watchlists, KPIs and
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from api_support import Api, consignment, make_api
 
 from quaywatch.api.app import operations_markdown
+from quaywatch.api.schemas import EXAMPLE_CONSIGNMENT
 from quaywatch.domain.access import Role
 from quaywatch.store.store import Store
 
@@ -90,7 +92,7 @@ def test_an_override_needs_a_reason_and_an_officer(api: Api) -> None:
                          json={"cancel": True, "reason": "vessel diverted"})  # fmt: skip
     assert cancelled.status_code == 200 and cancelled.json()["state"] == "cancelled"
     unknown = api.post("/api/v1/orders/NO-SUCH-ORDER/start", Role.INSPECTOR)
-    assert unknown.status_code in (403, 404)
+    assert unknown.status_code == 404
 
 
 PROFILE = """\
@@ -190,3 +192,8 @@ def test_a_broken_model_folder_is_not_ready_and_says_why(
         answer = api.post("/api/v1/assessments", ANALYST,
                           json={"consignment_ids": ["261206-BEANR-0000001"]})  # fmt: skip
         assert answer.status_code == 422 and answer.json()["type"].endswith(":model")
+
+
+def test_the_shipped_example_is_the_documented_example() -> None:
+    shipped = Path(__file__).parents[2] / "examples" / "consignment.json"
+    assert json.loads(shipped.read_text(encoding="utf-8")) == EXAMPLE_CONSIGNMENT

@@ -48,6 +48,7 @@ class ModelSlot:
 
     model_dir: Path
     _model: RiskModel | None = None
+    _error: ModelError | None = None
     _stamp: tuple[float, int] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -59,15 +60,21 @@ class ModelSlot:
         return found.st_mtime, found.st_size
 
     def get(self) -> RiskModel | None:
-        """The current model (None before the first ``train``)."""
+        """The current model (None before the first ``train``); ``ModelError`` while the
+        current one cannot be loaded (tried again once ``CURRENT`` changes, not per request)."""
         stamp = self._current_stamp()
-        if stamp == self._stamp:
-            return self._model
-        with self._lock:
-            if stamp != self._stamp:
-                self._model = current_model(self.model_dir) if stamp is not None else None
-                self._stamp = stamp
-            return self._model
+        if stamp != self._stamp:
+            with self._lock:
+                if stamp != self._stamp:
+                    try:
+                        model = current_model(self.model_dir) if stamp is not None else None
+                        self._model, self._error = model, None
+                    except ModelError as exc:
+                        self._model, self._error = None, exc
+                    self._stamp = stamp
+        if self._error is not None:
+            raise self._error
+        return self._model
 
     def require(self) -> RiskModel:
         """The current model, or ``ModelError`` (there is none yet)."""
@@ -170,3 +177,28 @@ class SignedDelivery(Requires):
 
 
 ServiceState = Annotated[Service, Depends(service)]
+
+
+# The callers of the routes, one alias per permission a route needs (the routes only name
+# one; ``Requires`` checks it).
+Anyone = Annotated[Principal, Depends(Requires(None))]
+AccountManager = Annotated[Principal, Depends(Requires(Permission.ACCOUNT_MANAGE))]
+AssessmentReader = Annotated[Principal, Depends(Requires(Permission.ASSESSMENT_READ))]
+AssessmentRunner = Annotated[Principal, Depends(Requires(Permission.ASSESSMENT_RUN))]
+AuditReader = Annotated[Principal, Depends(Requires(Permission.AUDIT_READ))]
+Submitter = Annotated[Principal, Depends(Requires(Permission.DATA_SUBMIT))]
+KpiReader = Annotated[Principal, Depends(Requires(Permission.KPI_READ))]
+OrderReader = Annotated[Principal, Depends(Requires(Permission.ORDER_READ))]
+OrderCreator = Annotated[Principal, Depends(Requires(Permission.ORDER_CREATE))]
+OrderWorker = Annotated[Principal, Depends(Requires(Permission.ORDER_WORK))]
+OrderOverrider = Annotated[Principal, Depends(Requires(Permission.ORDER_OVERRIDE))]
+ProfileReader = Annotated[Principal, Depends(Requires(Permission.PROFILE_READ))]
+ProfileWriter = Annotated[Principal, Depends(Requires(Permission.PROFILE_WRITE))]
+ProfileActivator = Annotated[Principal, Depends(Requires(Permission.PROFILE_ACTIVATE))]
+QuarantineReader = Annotated[Principal, Depends(Requires(Permission.QUARANTINE_READ))]
+QuarantineRetrier = Annotated[Principal, Depends(Requires(Permission.QUARANTINE_RETRY))]
+SelectionReader = Annotated[Principal, Depends(Requires(Permission.SELECTION_READ))]
+Selector = Annotated[Principal, Depends(Requires(Permission.SELECTION_RUN))]
+WatchlistReader = Annotated[Principal, Depends(Requires(Permission.WATCHLIST_READ))]
+WatchlistWriter = Annotated[Principal, Depends(Requires(Permission.WATCHLIST_WRITE))]
+SignedSubmitter = Annotated[Principal, Depends(SignedDelivery())]

@@ -157,7 +157,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(Exception, bug)
 
 
-#: The ``responses`` entry of an operation that may answer these statuses with a problem.
 def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` for problem answers with these statuses."""
     return {

@@ -9,8 +9,6 @@ import typer
 
 from quaywatch.cli.context import console, get_settings
 
-LOOPBACK = ("127.0.0.1", "::1", "localhost")
-
 
 def serve(
     ctx: typer.Context,
@@ -26,6 +24,7 @@ def serve(
     """Serve the HTTP API: OpenAPI document at /docs, probes at /health and /ready."""
     import uvicorn
 
+    from quaywatch.config import LOOPBACK
     from quaywatch.services.health import check_serving
     from quaywatch.store.database import redact
     from quaywatch.store.store import Store

@@ -20,9 +20,10 @@ from datetime import datetime
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, Integer, bindparam, column, text
+from sqlalchemy import Connection, Integer, column, text
 
 from quaywatch.features.history import FEATURE_KINDS, Entity, from_states
+from quaywatch.intake import entity_state
 from quaywatch.intake.entity_state import GLOBAL, key_expr
 from quaywatch.store import tables
 
@@ -121,7 +122,7 @@ def _lookup(conn: Connection, lookups: pl.DataFrame) -> pl.DataFrame:
 
 
 def _query(chunk: list[tuple[Any, ...]], dialect: str) -> tuple[Any, dict[str, Any]]:
-    values = ", ".join(f"(:i{n}, :e{n}, :k{n}, :t{n})" for n in range(len(chunk)))
+    values, params, binds = entity_state.values_cte(chunk, ("i", "e", "k", "t"))
     # The moment of each lookup's state first (one index lookup each), then its row by that
     # moment, by index: a subquery in the join's condition would run for every row of the
     # key, and a hash join would read the whole table. PostgreSQL is told so by LATERAL.
@@ -132,19 +133,11 @@ def _query(chunk: list[tuple[Any, ...]], dialect: str) -> tuple[Any, dict[str, A
         else "LEFT JOIN entity_states s ON s.entity = b.e AND s.entity_key = b.k AND s.at = b.at"
     )
     sql = (
-        f"WITH v(i, e, k, t) AS (VALUES {values}), "
-        "b AS MATERIALIZED (SELECT v.i, v.e, v.k, "
-        "(SELECT p.at FROM entity_states p WHERE p.entity = v.e AND p.entity_key = v.k "
-        "AND p.at < v.t ORDER BY p.at DESC LIMIT 1) AS at, "
+        f"{values}, b AS MATERIALIZED (SELECT v.i, v.e, v.k, {entity_state.LATEST_BEFORE} AS at, "
         "(SELECT f.at FROM entity_states f WHERE f.entity = v.e AND f.entity_key = v.k "
         "AND f.records > 0 ORDER BY f.at LIMIT 1) AS first FROM v) "
         f"SELECT b.i, s.records, s.controls, s.hits, b.first FROM b {state}"
     )
-    params: dict[str, Any] = {}
-    binds = []
-    for n, (i, entity, key, t) in enumerate(chunk):
-        params |= {f"i{n}": int(i), f"e{n}": entity, f"k{n}": key, f"t{n}": t}
-        binds.append(bindparam(f"t{n}", type_=tables.UtcDateTime()))
     query = text(sql).bindparams(*binds).columns(
         column("i", Integer), column("records", Integer), column("controls", Integer),
         column("hits", Integer), column("first", tables.UtcDateTime()),

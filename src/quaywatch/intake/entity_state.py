@@ -35,11 +35,11 @@ records already stored (nothing new) changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, bindparam, delete, func, insert, select, text
+from sqlalchemy import BindParameter, Connection, bindparam, delete, func, insert, select, text
 
 from quaywatch.intake.entities import ENTITY_COLUMNS, KEY, PARTIES, entity_keys, hit
 from quaywatch.store import tables
@@ -353,8 +353,28 @@ def _stored_from(conn: Connection, starts: pl.DataFrame) -> pl.DataFrame:
     return pl.concat(frames)
 
 
+#: The moment of a lookup's latest state strictly before its ``v.t`` (one index lookup);
+#: ``features.entity_state`` reads with it too.
+LATEST_BEFORE = (
+    "(SELECT p.at FROM entity_states p WHERE p.entity = v.e AND p.entity_key = v.k "
+    "AND p.at < v.t ORDER BY p.at DESC LIMIT 1)"
+)
+
+
+def values_cte(
+    chunk: Sequence[tuple[Any, ...]], names: Sequence[str]
+) -> tuple[str, dict[str, Any], list[BindParameter[Any]]]:
+    """``WITH v(<names>) AS (VALUES ...)`` over the rows of ``chunk``, its parameters, and the
+    typed binds of its time column ``t`` (one statement for a chunk of lookups, the same SQL
+    on SQLite and PostgreSQL)."""
+    rows = ", ".join("(" + ", ".join(f":{n}{r}" for n in names) + ")" for r in range(len(chunk)))
+    params = {f"{n}{r}": v for r, row in enumerate(chunk) for n, v in zip(names, row, strict=True)}
+    binds = [bindparam(f"t{r}", type_=tables.UtcDateTime()) for r in range(len(chunk))]
+    return f"WITH v({', '.join(names)}) AS (VALUES {rows})", params, binds
+
+
 def _from_query(chunk: list[tuple[Any, ...]], dialect: str) -> tuple[Any, dict[str, Any]]:
-    values = ", ".join(f"(:e{i}, :k{i}, :t{i})" for i in range(len(chunk)))
+    values, params, binds = values_cte(chunk, ("e", "k", "t"))
     # Each key's lower bound first (one index lookup per key), then its rows from there by
     # index: a bound written into the join's condition is evaluated for every row of every
     # key, and a hash join reads the whole table; either made the upkeep grow with the state.
@@ -366,17 +386,9 @@ def _from_query(chunk: list[tuple[Any, ...]], dialect: str) -> tuple[Any, dict[s
         else "JOIN entity_states s ON s.entity = b.e AND s.entity_key = b.k AND s.at >= b.lo"
     )
     sql = (
-        f"WITH v(e, k, t) AS (VALUES {values}), "
-        "b AS MATERIALIZED (SELECT v.e, v.k, COALESCE((SELECT p.at FROM entity_states p "
-        "WHERE p.entity = v.e AND p.entity_key = v.k AND p.at < v.t ORDER BY p.at DESC "
-        "LIMIT 1), v.t) AS lo FROM v) "
-        f"SELECT s.entity, s.entity_key, s.at, s.records, s.controls, s.hits FROM b {rows}"
+        f"{values}, b AS MATERIALIZED (SELECT v.e, v.k, COALESCE({LATEST_BEFORE}, v.t) AS lo "
+        f"FROM v) SELECT s.entity, s.entity_key, s.at, s.records, s.controls, s.hits FROM b {rows}"
     )
-    params: dict[str, Any] = {}
-    binds = []
-    for i, (entity, key, at) in enumerate(chunk):
-        params |= {f"e{i}": entity, f"k{i}": key, f"t{i}": at}
-        binds.append(bindparam(f"t{i}", type_=tables.UtcDateTime()))
     query = text(sql).bindparams(*binds).columns(
         tables.entity_states.c.entity, tables.entity_states.c.entity_key,
         tables.entity_states.c.at, tables.entity_states.c.records,

@@ -8,18 +8,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field
 
 from quaywatch.api import problems
-from quaywatch.api.context import PREFIX, Requires, ServiceState
-from quaywatch.domain.access import Permission, Principal, Role
+from quaywatch.api.context import PREFIX, AccountManager, ServiceState
+from quaywatch.domain.access import Role
 from quaywatch.services import accounts
 
 router = APIRouter(prefix=PREFIX, tags=["accounts"],
                    responses=problems.documented(401, 403, 404, 409, 422))  # fmt: skip
 
-Admin = Annotated[Principal, Depends(Requires(Permission.ACCOUNT_MANAGE))]
 Username = Annotated[str, Path(min_length=2, max_length=64, examples=["olga.peeters"])]
 TokenId = Annotated[str, Path(min_length=1, max_length=64)]
 
@@ -51,13 +50,13 @@ class NewToken(BaseModel):
 
 
 @router.get("/users", summary="Every user")
-def users(state: ServiceState, who: Admin) -> list[accounts.User]:
+def users(state: ServiceState, who: AccountManager) -> list[accounts.User]:
     """Users with their roles, terminals and state; never a password hash."""
     return list(accounts.list_users(state.store))
 
 
 @router.post("/users", summary="Create a user", status_code=201)
-def add(body: NewUser, state: ServiceState, who: Admin) -> accounts.User:
+def add(body: NewUser, state: ServiceState, who: AccountManager) -> accounts.User:
     """A person (with a password) or a machine account (without)."""
     return accounts.add_user(
         state.store, body.username, roles=body.roles, password=body.password,
@@ -66,27 +65,29 @@ def add(body: NewUser, state: ServiceState, who: Admin) -> accounts.User:
 
 
 @router.put("/users/{username}/roles", summary="Change a user's roles")
-def roles(username: Username, body: Roles, state: ServiceState, who: Admin) -> accounts.User:
+def roles(
+    username: Username, body: Roles, state: ServiceState, who: AccountManager
+) -> accounts.User:
     """The roles (and terminals) from now on; the user's tokens lose the roles removed."""
     return accounts.set_roles(state.store, username, roles=body.roles,
                               terminals=body.terminals, actor=who.name)  # fmt: skip
 
 
 @router.post("/users/{username}/disable", summary="Disable a user")
-def disable(username: Username, state: ServiceState, who: Admin) -> accounts.User:
+def disable(username: Username, state: ServiceState, who: AccountManager) -> accounts.User:
     """The user can no longer log in; their tokens and sessions are revoked."""
     return accounts.disable_user(state.store, username, actor=who.name)
 
 
 @router.post("/users/{username}/enable", summary="Enable a user again")
-def enable(username: Username, state: ServiceState, who: Admin) -> accounts.User:
+def enable(username: Username, state: ServiceState, who: AccountManager) -> accounts.User:
     """The user may log in again; revoked tokens stay revoked."""
     return accounts.enable_user(state.store, username, actor=who.name)
 
 
 @router.post("/users/{username}/tokens", summary="Issue a token", status_code=201)
 def issue(
-    username: Username, body: NewToken, state: ServiceState, who: Admin
+    username: Username, body: NewToken, state: ServiceState, who: AccountManager
 ) -> accounts.IssuedToken:
     """The token's secret is in this answer only: store it now."""
     return accounts.create_token(
@@ -98,7 +99,7 @@ def issue(
 @router.get("/tokens", summary="Tokens, without their secrets")
 def tokens(
     state: ServiceState,
-    who: Admin,
+    who: AccountManager,
     username: Annotated[str | None, Query(max_length=64)] = None,
 ) -> list[accounts.TokenInfo]:
     """Every token (or a user's), with its roles, expiry and last use."""
@@ -106,7 +107,7 @@ def tokens(
 
 
 @router.delete("/tokens/{token_id}", summary="Revoke a token", status_code=204)
-def revoke(token_id: TokenId, state: ServiceState, who: Admin) -> Response:
+def revoke(token_id: TokenId, state: ServiceState, who: AccountManager) -> Response:
     """The token stops working at once."""
     accounts.revoke_token(state.store, token_id, actor=who.name)
     return Response(status_code=204)

@@ -5,20 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
 from quaywatch.api import problems
-from quaywatch.api.context import PREFIX, Requires, ServiceState
-from quaywatch.domain.access import Permission, Principal
+from quaywatch.api.context import PREFIX, AssessmentReader, AssessmentRunner, ServiceState
 from quaywatch.services import assessments, risk
 
 router = APIRouter(
     prefix=PREFIX, tags=["assessments"], responses=problems.documented(401, 403, 404, 422, 503)
 )
 
-Reader = Annotated[Principal, Depends(Requires(Permission.ASSESSMENT_READ))]
-Runner = Annotated[Principal, Depends(Requires(Permission.ASSESSMENT_RUN))]
 ConsignmentId = Annotated[str, Path(min_length=1, max_length=35, examples=["261102-BEANR-0000000"])]
 
 
@@ -44,7 +41,9 @@ class ScoringRequest(BaseModel):
 
 
 @router.post("/assessments", summary="Assess consignments now")
-def assess(body: AssessRequest, state: ServiceState, who: Reader) -> list[assessments.Assessment]:
+def assess(
+    body: AssessRequest, state: ServiceState, who: AssessmentReader
+) -> list[assessments.Assessment]:
     """The assessment of each consignment's newest version, with reasons: made now if the
     current model has not assessed it yet or container events arrived since, else the stored
     one. Stored and audited like any assessment."""
@@ -61,7 +60,7 @@ def assess(body: AssessRequest, state: ServiceState, who: Reader) -> list[assess
     summary="Every assessment of a consignment",
 )
 def history(
-    consignment_id: ConsignmentId, state: ServiceState, who: Reader
+    consignment_id: ConsignmentId, state: ServiceState, who: AssessmentReader
 ) -> list[assessments.Assessment]:
     """Every assessment of every version, oldest first, with the model and profile versions
     that made it."""
@@ -69,7 +68,7 @@ def history(
 
 
 @router.post("/scoring-runs", summary="Score the stored consignments", status_code=201)
-def score(body: ScoringRequest, state: ServiceState, who: Runner) -> risk.ScoreResult:
+def score(body: ScoringRequest, state: ServiceState, who: AssessmentRunner) -> risk.ScoreResult:
     """Assess what the current model has not assessed yet (or everything, with ``rescore``),
     store the assessments, and give the highest scores."""
     state.models.require()

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
 from quaywatch.api import problems
-from quaywatch.api.context import PREFIX, Requires, ServiceState
+from quaywatch.api.context import PREFIX, AuditReader, ServiceState
 from quaywatch.audit.chain import AuditEvent, Verification
-from quaywatch.domain.access import Permission, Principal
 from quaywatch.services import audit
 
 router = APIRouter(prefix=PREFIX, tags=["audit"], responses=problems.documented(401, 403, 422))
-
-Reader = Annotated[Principal, Depends(Requires(Permission.AUDIT_READ))]
 
 
 @router.get(
@@ -24,7 +21,7 @@ Reader = Annotated[Principal, Depends(Requires(Permission.AUDIT_READ))]
 )
 def verify(
     state: ServiceState,
-    who: Reader,
+    who: AuditReader,
     anchor: Annotated[
         str | None, Query(max_length=200, description="SEQ:HASH from an earlier verify.")
     ] = None,
@@ -36,7 +33,7 @@ def verify(
 
 @router.get("/audit/events", summary="The newest audit events")
 def events(
-    state: ServiceState, who: Reader, limit: Annotated[int, Query(ge=1, le=10_000)] = 20
+    state: ServiceState, who: AuditReader, limit: Annotated[int, Query(ge=1, le=10_000)] = 20
 ) -> list[AuditEvent]:
     """Newest first: who did what to which object, when."""
     return audit.audit_log(state.store, limit=limit)

@@ -12,11 +12,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Path, Request, Response
+from fastapi import APIRouter, Body, Path, Request, Response
 from fastapi.responses import JSONResponse
 
 from quaywatch.api import problems
-from quaywatch.api.context import PREFIX, Requires, ServiceState, SignedDelivery
+from quaywatch.api.context import (
+    PREFIX,
+    ServiceState,
+    SignedSubmitter,
+    Submitter,
+)
 from quaywatch.api.problems import RecordProblem
 from quaywatch.api.schemas import (
     EXAMPLE_CONSIGNMENT,
@@ -26,7 +31,7 @@ from quaywatch.api.schemas import (
     SubmissionReceipt,
     one_or_many,
 )
-from quaywatch.domain.access import Permission, Principal
+from quaywatch.domain.access import Principal
 from quaywatch.domain.vocabulary import RecordKind
 from quaywatch.services import intake
 from quaywatch.services.assessments import Assessment, assess_consignments
@@ -35,7 +40,6 @@ router = APIRouter(
     prefix=PREFIX, tags=["intake"], responses=problems.documented(401, 403, 422, 503)
 )
 
-Submitter = Annotated[Principal, Depends(Requires(Permission.DATA_SUBMIT))]
 NO_MODEL = "stored, not assessed: no model is current yet (quaywatch train)"
 
 
@@ -182,7 +186,6 @@ router.add_api_route(
 )
 
 
-Delivery = Annotated[Principal, Depends(SignedDelivery())]
 SubscriptionId = Annotated[str, Path(min_length=1, max_length=100)]
 
 
@@ -205,7 +208,7 @@ def event_callback(
     request: Request,
     response: Response,
     state: ServiceState,
-    who: Delivery,
+    who: SignedSubmitter,
     body: Annotated[Any, Body()],
 ) -> Any:
     """The callback URL to give a DCSA Track & Trace publisher for a subscription registered

@@ -5,22 +5,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
 from quaywatch.api import problems
-from quaywatch.api.context import PREFIX, Requires, ServiceState
-from quaywatch.domain.access import Permission, Principal
+from quaywatch.api.context import PREFIX, KpiReader, ServiceState
 from quaywatch.services import kpis
 
 router = APIRouter(prefix=PREFIX, tags=["kpis"], responses=problems.documented(401, 403, 422))
-
-Reader = Annotated[Principal, Depends(Requires(Permission.KPI_READ))]
 
 
 @router.get("/kpis", summary="KPIs of a period")
 def period_kpis(
     state: ServiceState,
-    who: Reader,
+    who: KpiReader,
     period_from: Annotated[datetime, Query(alias="from", examples=["2026-11-01T00:00:00Z"])],
     period_to: Annotated[datetime, Query(alias="to", examples=["2026-12-01T00:00:00Z"])],
 ) -> dict[str, Any]:

@@ -9,16 +9,23 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from quaywatch.api import problems
-from quaywatch.api.context import PREFIX, Requires, ServiceState
+from quaywatch.api.context import (
+    PREFIX,
+    OrderCreator,
+    OrderOverrider,
+    OrderReader,
+    OrderWorker,
+    ServiceState,
+)
 from quaywatch.control.orders import Order
 from quaywatch.control.outcome import RecordedOutcome
 from quaywatch.control.results import ScanResult
 from quaywatch.control.states import State
-from quaywatch.domain.access import Permission, Principal
+from quaywatch.domain.access import Permission
 from quaywatch.domain.vocabulary import (
     Concealment,
     ControlResult,
@@ -33,10 +40,6 @@ router = APIRouter(
     prefix=PREFIX, tags=["orders"], responses=problems.documented(401, 403, 404, 409, 422, 503)
 )
 
-Reader = Annotated[Principal, Depends(Requires(Permission.ORDER_READ))]
-Creator = Annotated[Principal, Depends(Requires(Permission.ORDER_CREATE))]
-Worker = Annotated[Principal, Depends(Requires(Permission.ORDER_WORK))]
-Overrider = Annotated[Principal, Depends(Requires(Permission.ORDER_OVERRIDE))]
 OrderId = Annotated[str, Path(min_length=1, max_length=35)]
 RunId = Annotated[str, Path(min_length=1, max_length=36)]
 
@@ -84,7 +87,7 @@ class OverrideBody(BaseModel):
 
 
 @router.post("/selection-runs/{run_id}/orders", summary="Make the orders of a run", status_code=201)
-def create(run_id: RunId, state: ServiceState, who: Creator) -> control.OrdersCreated:
+def create(run_id: RunId, state: ServiceState, who: OrderCreator) -> control.OrdersCreated:
     """One inspection order per selected consignment; again for the same run: nothing new."""
     return control.create_orders(state.store, run_id, actor=who.name)
 
@@ -92,7 +95,7 @@ def create(run_id: RunId, state: ServiceState, who: Creator) -> control.OrdersCr
 @router.get("/orders", summary="Inspection orders, oldest shift first")
 def list_orders(
     state: ServiceState,
-    who: Reader,
+    who: OrderReader,
     order_state: Annotated[State | None, Query(alias="state")] = None,
     run_id: Annotated[str | None, Query(max_length=36)] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = control.DEFAULT_LIMIT,
@@ -108,21 +111,21 @@ def list_orders(
 
 
 @router.get("/orders/{order_id}", summary="One order whole")
-def dossier(order_id: OrderId, state: ServiceState, who: Reader) -> control.OrderDossier:
+def dossier(order_id: OrderId, state: ServiceState, who: OrderReader) -> control.OrderDossier:
     """The order, its steps, its scans and its outcome."""
     control.check_order_access(state.store, order_id, who, Permission.ORDER_READ)
     return control.order_dossier(state.store, order_id)
 
 
 @router.post("/orders/{order_id}/start", summary="Start working an order")
-def start(order_id: OrderId, state: ServiceState, who: Worker) -> Order:
+def start(order_id: OrderId, state: ServiceState, who: OrderWorker) -> Order:
     """The order moves to IN_PROGRESS."""
     control.check_order_access(state.store, order_id, who, Permission.ORDER_WORK)
     return control.start_order(state.store, order_id, actor=who.name)
 
 
 @router.post("/orders/{order_id}/scan", summary="Record an NII scan", status_code=201)
-def scan(order_id: OrderId, body: ScanBody, state: ServiceState, who: Worker) -> ScanResult:
+def scan(order_id: OrderId, body: ScanBody, state: ServiceState, who: OrderWorker) -> ScanResult:
     """The scan's verdict and image; the same image again changes nothing."""
     control.check_order_access(state.store, order_id, who, Permission.ORDER_WORK)
     return control.record_scan(
@@ -133,7 +136,7 @@ def scan(order_id: OrderId, body: ScanBody, state: ServiceState, who: Worker) ->
 
 @router.post("/orders/{order_id}/findings", summary="Record examination findings")
 def findings(
-    order_id: OrderId, body: FindingsBody, state: ServiceState, who: Worker
+    order_id: OrderId, body: FindingsBody, state: ServiceState, who: OrderWorker
 ) -> control.FindingsRecorded:
     """What the examination found, for an order in progress."""
     control.check_order_access(state.store, order_id, who, Permission.ORDER_WORK)
@@ -145,7 +148,7 @@ def findings(
 
 @router.post("/orders/{order_id}/outcome", summary="Record the outcome")
 def outcome(
-    order_id: OrderId, body: OutcomeBody, state: ServiceState, who: Worker
+    order_id: OrderId, body: OutcomeBody, state: ServiceState, who: OrderWorker
 ) -> RecordedOutcome:
     """The control's outcome; it becomes a label for learning. The same again changes nothing;
     another outcome for a finished order is refused."""
@@ -160,7 +163,9 @@ def outcome(
 
 
 @router.post("/orders/{order_id}/override", summary="Change or cancel an order")
-def override(order_id: OrderId, body: OverrideBody, state: ServiceState, who: Overrider) -> Order:
+def override(
+    order_id: OrderId, body: OverrideBody, state: ServiceState, who: OrderOverrider
+) -> Order:
     """Another control type, or cancellation, with a mandatory reason."""
     return control.override_order(
         state.store, order_id, reason=body.reason, control_type=_value(body.control_type),

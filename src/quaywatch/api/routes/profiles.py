@@ -7,12 +7,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
 from quaywatch.api import problems
-from quaywatch.api.context import PREFIX, Requires, ServiceState
-from quaywatch.domain.access import Permission, Principal
+from quaywatch.api.context import (
+    PREFIX,
+    ProfileActivator,
+    ProfileReader,
+    ProfileWriter,
+    ServiceState,
+)
 from quaywatch.risk.profiles.registry import Loaded
 from quaywatch.services import profiles
 from quaywatch.services.profiles import ProfileSource, ProfileText as Source
@@ -21,9 +26,6 @@ router = APIRouter(
     prefix=PREFIX, tags=["profiles"], responses=problems.documented(401, 403, 404, 409, 422)
 )
 
-Reader = Annotated[Principal, Depends(Requires(Permission.PROFILE_READ))]
-Writer = Annotated[Principal, Depends(Requires(Permission.PROFILE_WRITE))]
-Activator = Annotated[Principal, Depends(Requires(Permission.PROFILE_ACTIVATE))]
 ProfileId = Annotated[str, Path(min_length=1, max_length=64)]
 
 EXAMPLE = """\
@@ -69,19 +71,19 @@ class ActivateRequest(BaseModel):
 
 
 @router.get("/profiles", summary="Every stored profile version")
-def listing(state: ServiceState, who: Reader) -> list[profiles.ProfileVersion]:
+def listing(state: ServiceState, who: ProfileReader) -> list[profiles.ProfileVersion]:
     """Every version of every profile, with its status."""
     return list(profiles.list_profiles(state.store))
 
 
 @router.post("/profiles/validate", summary="Check profiles")
-def validate(body: ProfileTexts, who: Writer) -> profiles.ProfileValidation:
+def validate(body: ProfileTexts, who: ProfileWriter) -> profiles.ProfileValidation:
     """Each profile's id and version, or its error with the line and field at fault."""
     return profiles.validate_profiles(body.sources())
 
 
 @router.post("/profiles/trial", summary="Try profiles on a period of stored traffic")
-def trial(body: TrialRequest, state: ServiceState, who: Writer) -> profiles.ProfileTrial:
+def trial(body: TrialRequest, state: ServiceState, who: ProfileWriter) -> profiles.ProfileTrial:
     """Hits, share of traffic and hit rate on the controlled ones, against all controls."""
     return profiles.trial_profiles(
         state.store, body.sources(), since=body.since, until=body.until,
@@ -90,7 +92,7 @@ def trial(body: TrialRequest, state: ServiceState, who: Writer) -> profiles.Prof
 
 
 @router.post("/profiles", summary="Store profiles as drafts", status_code=201)
-def store_drafts(body: ProfileTexts, state: ServiceState, who: Writer) -> list[Loaded]:
+def store_drafts(body: ProfileTexts, state: ServiceState, who: ProfileWriter) -> list[Loaded]:
     """All or none; a profile stored again changes nothing, a changed one needs a new
     version."""
     return list(profiles.load_profiles(state.store, body.sources(), actor=who.name))
@@ -98,7 +100,7 @@ def store_drafts(body: ProfileTexts, state: ServiceState, who: Writer) -> list[L
 
 @router.post("/profiles/{profile_id}/activate", summary="Put a profile version in force")
 def activate(
-    profile_id: ProfileId, body: ActivateRequest, state: ServiceState, who: Activator
+    profile_id: ProfileId, body: ActivateRequest, state: ServiceState, who: ProfileActivator
 ) -> profiles.ProfileStatusChange:
     """The version becomes active; the profile's other versions retire."""
     return profiles.activate_profile(state.store, profile_id, version=body.version, actor=who.name)
@@ -106,7 +108,7 @@ def activate(
 
 @router.post("/profiles/{profile_id}/retire", summary="Take a profile out of force")
 def retire(
-    profile_id: ProfileId, state: ServiceState, who: Activator
+    profile_id: ProfileId, state: ServiceState, who: ProfileActivator
 ) -> profiles.ProfileStatusChange:
     """Every version of the profile retires."""
     return profiles.retire_profile(state.store, profile_id, actor=who.name)

@@ -5,20 +5,22 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from quaywatch.api import problems
-from quaywatch.api.context import PREFIX, Requires, ServiceState
-from quaywatch.domain.access import Permission, Principal
+from quaywatch.api.context import (
+    PREFIX,
+    QuarantineReader,
+    QuarantineRetrier,
+    ServiceState,
+)
 from quaywatch.services import intake
 
 router = APIRouter(
     prefix=PREFIX, tags=["quarantine"], responses=problems.documented(401, 403, 404, 422)
 )
 
-Reader = Annotated[Principal, Depends(Requires(Permission.QUARANTINE_READ))]
-Retrier = Annotated[Principal, Depends(Requires(Permission.QUARANTINE_RETRY))]
 QuarantineId = Annotated[int, Path(ge=1, le=intake.MAX_QUARANTINE_ID)]
 
 
@@ -32,7 +34,7 @@ class RetryRequest(BaseModel):
 @router.get("/quarantine", summary="Quarantined records, newest first")
 def listing(
     state: ServiceState,
-    who: Reader,
+    who: QuarantineReader,
     status: Literal["open", "resolved", "all"] = "open",
     limit: Annotated[int, Query(ge=1, le=10_000)] = 50,
 ) -> list[intake.QuarantineEntry]:
@@ -41,14 +43,16 @@ def listing(
 
 
 @router.get("/quarantine/{quarantine_id}", summary="One quarantined record")
-def entry(quarantine_id: QuarantineId, state: ServiceState, who: Reader) -> intake.QuarantineEntry:
+def entry(
+    quarantine_id: QuarantineId, state: ServiceState, who: QuarantineReader
+) -> intake.QuarantineEntry:
     """The entry, its problems and the record as read."""
     return intake.get_quarantine(state.store, quarantine_id)
 
 
 @router.post("/quarantine/{quarantine_id}/retry", summary="Store a quarantined record again")
 def retry(
-    quarantine_id: QuarantineId, body: RetryRequest, state: ServiceState, who: Retrier
+    quarantine_id: QuarantineId, body: RetryRequest, state: ServiceState, who: QuarantineRetrier
 ) -> intake.RetryOutcome:
     """Stored: the entry is resolved; still invalid: it stays open with its new reasons."""
     text = None if body.record is None else json.dumps(body.record, ensure_ascii=False)

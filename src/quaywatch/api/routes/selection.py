@@ -5,20 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from quaywatch.api import problems
-from quaywatch.api.context import PREFIX, Requires, ServiceState
-from quaywatch.domain.access import Permission, Principal
+from quaywatch.api.context import PREFIX, SelectionReader, Selector, ServiceState
 from quaywatch.services import selection
 
 router = APIRouter(
     prefix=PREFIX, tags=["selection"], responses=problems.documented(401, 403, 404, 422, 503)
 )
 
-Reader = Annotated[Principal, Depends(Requires(Permission.SELECTION_READ))]
-Selector = Annotated[Principal, Depends(Requires(Permission.SELECTION_RUN))]
 RunId = Annotated[str, Path(min_length=1, max_length=36)]
 
 
@@ -46,7 +43,7 @@ def select(body: SelectionRequest, state: ServiceState, who: Selector) -> select
 
 @router.get("/selection-runs", summary="Selection runs, newest first")
 def runs(
-    state: ServiceState, who: Reader, limit: Annotated[int, Query(ge=1, le=1000)] = 50
+    state: ServiceState, who: SelectionReader, limit: Annotated[int, Query(ge=1, le=1000)] = 50
 ) -> list[selection.SelectionRun]:
     """The stored selection runs."""
     return list(selection.list_selection_runs(state.store, limit=limit))
@@ -56,7 +53,7 @@ def runs(
 def worklist(
     run_id: RunId,
     state: ServiceState,
-    who: Reader,
+    who: SelectionReader,
     limit: Annotated[int | None, Query(ge=1, le=100_000)] = None,
 ) -> list[selection.WorklistEntry]:
     """The consignments the run selected, riskiest first, with lanes, reasons and orders."""

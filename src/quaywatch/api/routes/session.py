@@ -9,20 +9,23 @@ body; every write made with the session must carry it in ``X-CSRF-Token``.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
 from quaywatch.api import problems
-from quaywatch.api.context import CSRF_HEADER, PREFIX, SESSION_COOKIE, Requires, ServiceState
+from quaywatch.api.context import (
+    CSRF_HEADER,
+    PREFIX,
+    SESSION_COOKIE,
+    Anyone,
+    ServiceState,
+)
+from quaywatch.config import LOOPBACK
 from quaywatch.domain.access import Principal
 from quaywatch.services import accounts
 
 router = APIRouter(prefix=PREFIX, tags=["session"])
-
-LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
-Anyone = Annotated[Principal, Depends(Requires(None))]
 
 
 class Credentials(BaseModel):

@@ -9,19 +9,16 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
 from quaywatch.api import problems
-from quaywatch.api.context import PREFIX, Requires, ServiceState
-from quaywatch.domain.access import Permission, Principal
+from quaywatch.api.context import PREFIX, ServiceState, WatchlistReader, WatchlistWriter
 from quaywatch.risk.screening import THRESHOLD, LoadResult
 from quaywatch.services import screening
 
 router = APIRouter(prefix=PREFIX, tags=["watchlists"], responses=problems.documented(401, 403, 422))
 
-Reader = Annotated[Principal, Depends(Requires(Permission.WATCHLIST_READ))]
-Writer = Annotated[Principal, Depends(Requires(Permission.WATCHLIST_WRITE))]
 WatchlistId = Annotated[str, Path(min_length=1, max_length=64, examples=["national-ipr"])]
 
 
@@ -56,14 +53,14 @@ class MatchResponse(BaseModel):
 
 
 @router.get("/watchlists", summary="The loaded watchlists")
-def listing(state: ServiceState, who: Reader) -> list[screening.Watchlist]:
+def listing(state: ServiceState, who: WatchlistReader) -> list[screening.Watchlist]:
     """Every loaded watchlist with its source, date and entries."""
     return list(screening.list_watchlists(state.store))
 
 
 @router.put("/watchlists/{watchlist_id}", summary="Load or replace a watchlist")
 def load(
-    watchlist_id: WatchlistId, body: WatchlistUpload, state: ServiceState, who: Writer
+    watchlist_id: WatchlistId, body: WatchlistUpload, state: ServiceState, who: WatchlistWriter
 ) -> LoadResult:
     """The same file, source and date again changes nothing; another replaces every entry."""
     return screening.load_watchlist_text(
@@ -73,7 +70,7 @@ def load(
 
 
 @router.post("/match", summary="Screen names against the watchlists")
-def match(body: MatchRequest, state: ServiceState, who: Reader) -> MatchResponse:
+def match(body: MatchRequest, state: ServiceState, who: WatchlistReader) -> MatchResponse:
     """The best matches of each name, highest score first."""
     return MatchResponse(
         responses={
