@@ -3,7 +3,9 @@
 - ``consignment(n)``: a valid consignment record, different for each n;
 - ``Api``: the application under test through Starlette's test client, with users made on
   demand (``as_roles``);
-- ``make_api``: that ``Api`` over a store, with a models folder.
+- ``make_api``: that ``Api`` over a store, with a models folder;
+- ``kept_state_is_rebuilt``: whether the entity state kept as data arrived equals the one
+  computed afresh from the stored history (and is not empty).
 """
 
 from __future__ import annotations
@@ -16,13 +18,16 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from stdnum import iso6346
 
 from quaywatch.api.app import create_app
 from quaywatch.api.schemas import EXAMPLE_CONSIGNMENT
 from quaywatch.config import Settings
 from quaywatch.domain.access import Role
+from quaywatch.intake import entity_state
 from quaywatch.services import accounts
+from quaywatch.store import tables
 from quaywatch.store.store import Store
 
 _users = itertools.count(1)
@@ -78,3 +83,18 @@ def make_api(store: Store, store_url: str, model_dir: Path) -> Iterator[Api]:
     settings = Settings(database_url=store_url, model_dir=model_dir)
     with TestClient(create_app(settings, store=store), base_url="https://testserver") as client:
         yield Api(client, store, settings)
+
+
+def _state_rows(store: Store) -> list[tuple[object, ...]]:
+    s = tables.entity_states
+    with store.reading() as conn:
+        return [tuple(r) for r in conn.execute(select(s).order_by(s.c.entity, s.c.entity_key,
+                                                                  s.c.at))]  # fmt: skip
+
+
+def kept_state_is_rebuilt(store: Store) -> bool:
+    """Whether the kept entity state equals a rebuild from the history (and holds rows)."""
+    kept = _state_rows(store)
+    with store.transaction() as conn:
+        entity_state.rebuild(store, conn)
+    return bool(kept) and _state_rows(store) == kept

@@ -17,16 +17,13 @@ from pathlib import Path
 import httpx2
 import pytest
 import uvicorn
-from api_support import consignment
-from sqlalchemy import select
+from api_support import consignment, kept_state_is_rebuilt
 
 from quaywatch.api.app import create_app
 from quaywatch.config import Settings
 from quaywatch.domain.access import Role
-from quaywatch.intake import entity_state
 from quaywatch.services import accounts
 from quaywatch.services.audit import verify_audit
-from quaywatch.store import tables
 from quaywatch.store.store import Store
 
 CLIENTS = 8
@@ -86,14 +83,4 @@ def test_eight_clients_at_once_lose_and_duplicate_nothing(store: Store, server: 
     assert counts["goods_items"] == CLIENTS * OWN + SHARED
     assert verify_audit(store).events > 0
     # The track records kept while the clients raced are those the history gives.
-    kept = _state(store)
-    with store.transaction() as conn:
-        entity_state.rebuild(store, conn)
-    assert _state(store) == kept and kept
-
-
-def _state(store: Store) -> list[tuple[object, ...]]:
-    s = tables.entity_states
-    with store.reading() as conn:
-        return [tuple(r) for r in conn.execute(select(s).order_by(s.c.entity, s.c.entity_key,
-                                                                  s.c.at))]  # fmt: skip
+    assert kept_state_is_rebuilt(store)

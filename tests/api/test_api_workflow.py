@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from api_support import Api, consignment, make_api
+from api_support import Api, consignment, kept_state_is_rebuilt, make_api
 
 from quaywatch.api.app import operations_markdown
 from quaywatch.api.schemas import EXAMPLE_CONSIGNMENT
@@ -68,6 +68,8 @@ def test_select_then_work_an_order_to_its_outcome(api: Api) -> None:
     assert again.status_code == 409
     dossier = api.client.get(f"/api/v1/orders/{order_id}", headers=here).json()
     assert dossier["outcome"]["result"] == "SEIZURE"
+    # The seizure is in the track records at once, as a rebuild from the history has it.
+    assert kept_state_is_rebuilt(api.store)
     assert [s["action"] for s in dossier["history"]][:2] == ["create", "start"]
 
     kpis = api.get(
