@@ -32,10 +32,17 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+#: Execution option of the connections ``Store.reading`` hands out: their transactions only read.
+READ_ONLY = "quaywatch_read_only"
+
+
 def _sqlite_begin(conn: Any) -> None:
-    # pysqlite's own transaction handling is off (isolation_level=None below); BEGIN IMMEDIATE
-    # takes the write lock up front so two importers queue instead of failing half-way.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # pysqlite's own transaction handling is off (isolation_level=None below). A write
+    # transaction begins IMMEDIATE: it takes the write lock up front, so two importers queue
+    # instead of failing half-way. A read begins DEFERRED: in WAL mode it reads a snapshot and
+    # never waits for a writer (nor makes one wait).
+    read_only = conn.get_execution_options().get(READ_ONLY, False)
+    conn.exec_driver_sql("BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE")
 
 
 _CREDENTIALS = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^:/@]*):[^/]*@")

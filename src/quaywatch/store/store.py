@@ -154,9 +154,12 @@ class Store:
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:
-        """A connection for reads."""
+        """A connection for reads: one consistent snapshot that never waits for a writer (on
+        SQLite, a deferred transaction in WAL mode; an import in progress is not seen until it
+        commits). Nothing may be written through it."""
         try:
             with self.engine.connect() as conn:
+                conn.execution_options(**{database.READ_ONLY: True})
                 yield conn
         except OperationalError as exc:
             raise StoreError(f"database error: {exc.orig}") from exc
