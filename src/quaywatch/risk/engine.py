@@ -39,6 +39,8 @@ from quaywatch.store.store import Store
 
 #: Reasons kept per assessment.
 TOP_REASONS = 5
+#: The roles whose parties the profiles read (``risk.profiles.frame.with_extras``).
+_NAMED = ("consignee", "consignor", "declarant")
 
 
 class Explain(StrEnum):
@@ -210,16 +212,22 @@ def score_store(
         history = reads.goods_item_rows(store)
         items = history if since is None else history.filter(pl.col("lodged_at") >= since)
     if not rescore:
-        done = reads.assessed(store, model.version)
-        due = done.join(anomaly.stale(store), on=list(declared.KEY), how="anti")
+        asked = None if keys is None else items.get_column("consignment_id").unique().to_list()
+        done = reads.assessed(store, model.version, asked)
+        due = done.join(anomaly.stale(store, asked), on=list(declared.KEY), how="anti")
         items = items.join(due, on=list(declared.KEY), how="anti")
     run_id = str(uuid.uuid4())
     if items.is_empty():
         return ScoringRun(run_id, model.version, 0, 0, pl.DataFrame())
     profiles = active_profiles(store)
+    # Profiles name the parties of the consignments assessed: of a few, only theirs are read.
+    party_keys = None
+    if history is None:
+        named = [items.get_column(f"{role}_key") for role in _NAMED if f"{role}_key" in items]
+        party_keys = sorted({key for column in named for key in column.drop_nulls()})
     found = assess(
         items, history=history, outcomes=outcomes, model=model, explain_rows=explain_rows,
-        profiles=profiles, parties=reads.parties(store),
+        profiles=profiles, parties=reads.parties(store, party_keys),
         hits=signals.store_hits(store, items, outcomes=outcomes, now=now), state=(store, now),
     )  # fmt: skip
     rows = found.drop("lodged_at").with_columns(

@@ -50,7 +50,7 @@ from scipy.sparse.csgraph import connected_components
 from quaywatch.features.assessment import hit
 from quaywatch.risk import hits as hits_frame
 from quaywatch.risk.explain import Source
-from quaywatch.risk.screening import normalise as nz, party_roles, watchlist_entries
+from quaywatch.risk.screening import ROLES, normalise as nz, party_roles, watchlist_entries
 from quaywatch.store import reads, tables
 from quaywatch.store.reads import frame as read_frame
 from quaywatch.store.store import Store
@@ -97,7 +97,10 @@ class GraphData:
 
 def load(store: Store) -> GraphData:
     """Read the graph's inputs from the store (newest version of every consignment)."""
-    consignments = reads.latest_consignments(store)
+    keys = [f"{role}_key" for role in ROLES if f"{role}_key" in tables.consignments.c]
+    consignments = reads.latest_consignments(
+        store, columns=["consignment_id", "version", "lodged_at", *keys]
+    )
     roles = party_roles(consignments).join(
         consignments.select("consignment_id", "version", "lodged_at"),
         on=["consignment_id", "version"],

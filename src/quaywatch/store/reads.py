@@ -9,7 +9,7 @@ columns and types as a full one.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 
 import polars as pl
@@ -60,8 +60,11 @@ def frame(
         raise StoreError(f"cannot read from the store: {exc.orig}") from exc
 
 
-def latest_consignments(store: Store, *, lodged_from: datetime | None = None) -> pl.DataFrame:
-    """The newest version of every stored consignment: one row each, every consignment column.
+def latest_consignments(
+    store: Store, *, lodged_from: datetime | None = None, columns: Sequence[str] | None = None
+) -> pl.DataFrame:
+    """The newest version of every stored consignment: one row each, every consignment column
+    (or these ``columns``).
 
     An amendment is stored as a new version of the same consignment id; what the consignment
     says now is its highest version. ``lodged_from`` (timezone-aware) keeps only consignments
@@ -73,7 +76,8 @@ def latest_consignments(store: Store, *, lodged_from: datetime | None = None) ->
         .group_by(c.c.consignment_id)
         .subquery("newest")
     )
-    query = select(*c.columns).join_from(
+    chosen = list(c.columns) if columns is None else [c.c[name] for name in columns]
+    query = select(*chosen).join_from(
         c,
         newest,
         (c.c.consignment_id == newest.c.consignment_id) & (c.c.version == newest.c.version),
@@ -155,13 +159,16 @@ def control_outcomes(store: Store, *, known_before: datetime | None = None) -> p
     return frame(store, query.order_by(o.c.known_at, o.c.control_id))
 
 
-def assessed(store: Store, model_version: str) -> pl.DataFrame:
-    """The (consignment_id, version) pairs ``model_version`` has assessed."""
+def assessed(
+    store: Store, model_version: str, consignment_ids: Collection[str] | None = None
+) -> pl.DataFrame:
+    """The (consignment_id, version) pairs ``model_version`` has assessed (of these
+    consignments only, when given)."""
     a = tables.assessments
-    query = (
-        select(a.c.consignment_id, a.c.version).where(a.c.model_version == model_version).distinct()
-    )
-    return frame(store, query)
+    query = select(a.c.consignment_id, a.c.version).where(a.c.model_version == model_version)
+    if consignment_ids is not None:
+        query = query.where(a.c.consignment_id.in_(sorted(consignment_ids)))
+    return frame(store, query.distinct())
 
 
 def latest_assessments(store: Store, *, run_id: str | None = None) -> pl.DataFrame:
@@ -197,6 +204,11 @@ def assessments_of(store: Store, consignment_ids: list[str]) -> pl.DataFrame:
     return frame(store, query.order_by(a.c.assessment_id))
 
 
-def parties(store: Store) -> pl.DataFrame:
-    """Every stored party, every column: for profiles' party fields, screening and the graph."""
-    return frame(store, select(*tables.parties.columns).order_by(tables.parties.c.party_key))
+def parties(store: Store, party_keys: Collection[str] | None = None) -> pl.DataFrame:
+    """Every stored party (or these), every column: for profiles' party fields, screening and
+    the graph."""
+    p = tables.parties
+    query = select(*p.columns)
+    if party_keys is not None:
+        query = query.where(p.c.party_key.in_(sorted(party_keys)))
+    return frame(store, query.order_by(p.c.party_key))

@@ -61,6 +61,43 @@ def test_detect_store_finds_the_rip_on_rip_off_cases(store: Store, day: traffic.
     assert_frame_equal(limited, found.filter(pl.col("consignment_id").is_in(some.implode())))
 
 
+@pytest.fixture(scope="module")
+def days(tmp_path_factory: pytest.TempPathFactory) -> traffic.Traffic:
+    """Sixteen days of 300 consignments, cocaine routes displaced in the third week: enough
+    history for the hub-dwell baseline and the route frequencies to speak."""
+    rates = PatternRates(cocaine=0.1, displacement_week=2)
+    return traffic.generate(tmp_path_factory.mktemp("anomaly-days"), days=16, per_day=300,
+                            seed=11, rates=rates, legacy_controls=False)  # fmt: skip
+
+
+@pytest.mark.slow
+def test_detect_store_for_a_few_consignments_reads_less_and_finds_the_same(
+    store: Store, days: traffic.Traffic
+) -> None:
+    """Consignments looked at one by one (as the API does), each with only its containers'
+    events and the baselines' history read, get exactly the hits of a run over everything."""
+    _ingest(store, *days.consignment_files, *days.event_files)
+    now = datetime.now(UTC)
+    found = detect_store(store, None, now=now)
+    codes = set(found["code"])
+    # Journeys, and both baselines learnt from the history.
+    assert {"anomaly:seal_changed", "anomaly:hub_dwell", "anomaly:rare_route"} <= codes
+    baselined = found.filter(pl.col("code").is_in(["anomaly:hub_dwell", "anomaly:rare_route"]))
+    others = found.filter(~pl.col("consignment_id").is_in(baselined["consignment_id"].implode()))
+    quiet = reads.boxes(store).filter(
+        ~pl.col("consignment_id").is_in(found["consignment_id"].implode())
+    )
+    chosen = [
+        *baselined["consignment_id"].unique().sort().to_list(),
+        *others["consignment_id"].unique().sort()[:20].to_list(),
+        *quiet["consignment_id"].unique().sort()[:10].to_list(),
+    ]
+    for cid in chosen:
+        keys = pl.DataFrame({"consignment_id": [cid], "version": [1]})
+        alone = detect_store(store, keys, now=now)
+        assert_frame_equal(alone, found.filter(pl.col("consignment_id") == cid))
+
+
 def test_generated_traffic_is_leak_free(store: Store, day: traffic.Traffic) -> None:
     """Fed live (each event received as created), events after `at` change nothing."""
     _ingest(store, *day.consignment_files, *day.event_files)
@@ -122,6 +159,8 @@ def test_stale_lists_consignments_with_events_since_their_assessment(
     found = stale(store)
     assert found.height > 0
     assert_frame_equal(found, expected)
+    asked = [*found["consignment_id"][:3], *assessed["consignment_id"][-2:]]
+    assert_frame_equal(stale(store, asked), expected.filter(pl.col("consignment_id").is_in(asked)))
 
 
 def test_cli_lists_anomalies(day: traffic.Traffic, tmp_path: Path) -> None:

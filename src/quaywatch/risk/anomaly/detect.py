@@ -56,22 +56,35 @@ DETECTORS: dict[str, Detector] = {
 }
 
 
-def findings(events: pl.DataFrame, consignments: pl.DataFrame, *, at: datetime) -> pl.DataFrame:
+def findings(
+    events: pl.DataFrame,
+    consignments: pl.DataFrame,
+    *,
+    at: datetime,
+    calls: pl.DataFrame | None = None,
+    routes: pl.DataFrame | None = None,
+) -> pl.DataFrame:
     """Every detector's findings per container (``frames.FOUND``), before weighting.
 
     ``events`` (``frames.EVENTS``) and ``consignments`` (``frames.BOXES``, one row per
     container) may hold the whole history: the dwell baseline and the route frequencies are
-    learnt from it, as of ``at``.
+    learnt from it, as of ``at``. Or they hold only the boxes to look at and their containers'
+    events, and the history comes apart: ``calls``, the events the hub-dwell baseline is learnt
+    from (at least every transshipment discharge and loading), and ``routes``, the boxes the
+    route frequencies are learnt from (at least every version of every consignment on the
+    lanes looked at); the findings on those boxes are the same.
     """
     boxes = frames.conform(consignments, frames.BOXES).filter(pl.col("lodged_at") <= at)
     seen = frames.known(frames.conform(events, frames.EVENTS), at)
+    usual = seen if calls is None else frames.known(frames.conform(calls, frames.EVENTS), at)
+    lanes = boxes if routes is None else frames.conform(routes, frames.BOXES)
     journeys = frames.journeys(seen, boxes)
     found = [
         seals.detect(journeys),
         hubs.restuffed(journeys),
-        hubs.dwell(journeys, hubs.baseline(seen), at=at),
+        hubs.dwell(journeys, hubs.baseline(usual), at=at),
         route.off_route(journeys),
-        route.rare_route(boxes, at=at),
+        route.rare_route(lanes, at=at),
         timing.seen_before_lodging(journeys),
         timing.gate_out_no_discharge(journeys),
     ]
@@ -84,13 +97,16 @@ def detect(
     *,
     at: datetime,
     keys: pl.DataFrame | None = None,
+    calls: pl.DataFrame | None = None,
+    routes: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Anomaly hits (``risk.hits`` frame) of the consignments known at ``at``.
 
     ``keys`` (``consignment_id``, ``version``) limits the hits to those consignments; the
-    history in ``events`` and ``consignments`` still informs the baselines.
+    history in ``events`` and ``consignments`` (or in ``calls`` and ``routes``: ``findings``)
+    still informs the baselines.
     """
-    found = findings(events, consignments, at=at)
+    found = findings(events, consignments, at=at, calls=calls, routes=routes)
     if keys is not None:
         found = found.join(keys.select(frames.KEY).unique(), on=list(frames.KEY), how="semi")
     weights = pl.DataFrame(
@@ -116,5 +132,17 @@ def detect(
 
 
 def detect_store(store: Store, keys: pl.DataFrame | None, *, now: datetime) -> pl.DataFrame:
-    """``detect`` over what the store knows at ``now``, for ``keys`` (None: every consignment)."""
-    return detect(reads.events(store), reads.boxes(store), at=now, keys=keys)
+    """``detect`` over what the store knows at ``now``, for ``keys`` (None: every consignment).
+
+    For a few consignments it reads their containers and those containers' events, and of the
+    history only what the baselines learn from (``reads.transshipments``, ``reads.lane_boxes``),
+    not every event.
+    """
+    if keys is None:
+        return detect(reads.events(store), reads.boxes(store), at=now)
+    boxes = reads.boxes(store, keys)
+    return detect(
+        reads.events(store, containers=boxes.get_column("container_number").unique().to_list()),
+        boxes, at=now, keys=keys, calls=reads.transshipments(store),
+        routes=reads.lane_boxes(store, boxes),
+    )  # fmt: skip

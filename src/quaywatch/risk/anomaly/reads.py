@@ -1,17 +1,23 @@
 """What the anomaly detectors read from the store, and which consignments need a new look.
 
 ``events`` and ``boxes`` return the two frames of ``frames`` (the same queries on SQLite and
-PostgreSQL; times come back timezone-aware UTC). ``stale`` answers the re-assessment question:
-which consignments have container events that arrived after their latest assessment, so that
-a scoring run assesses them again with what the events now say.
+PostgreSQL; times come back timezone-aware UTC), of the whole store or of a few consignments:
+``boxes(store, keys)`` their containers, ``events(store, containers)`` those containers'
+events. What the detectors learn from the whole history has reads of its own that fetch no
+more than it needs: ``transshipments`` (the hub-dwell baseline's events) and
+``lane_boxes`` (the route frequencies of a few lanes). ``stale`` answers the re-assessment
+question: which consignments have container events that arrived after their latest
+assessment, so that a scoring run assesses them again with what the events now say.
 """
 
 from __future__ import annotations
 
-import polars as pl
-from sqlalchemy import func, or_, select
+from collections.abc import Collection
 
-from quaywatch.risk.anomaly.frames import BOXES, EVENTS, SEAL
+import polars as pl
+from sqlalchemy import ColumnElement, false, func, or_, select, true
+
+from quaywatch.risk.anomaly.frames import BOXES, EVENTS, KEY, SEAL
 from quaywatch.store import tables
 from quaywatch.store.reads import frame
 from quaywatch.store.store import Store
@@ -22,15 +28,23 @@ from quaywatch.store.store import Store
 OWN_EVENTS = ("CUSS", "CUSI", "CUSR")
 
 
-def events(store: Store) -> pl.DataFrame:
-    """Every stored container event with its seals (``frames.EVENTS``), but ``OWN_EVENTS``."""
+def events(store: Store, containers: Collection[str] | None = None) -> pl.DataFrame:
+    """Every stored container event with its seals (``frames.EVENTS``), but ``OWN_EVENTS``;
+    with ``containers``, only the events of those container numbers."""
     e, s = tables.events, tables.event_seals
     names = [n for n in EVENTS.names() if n != "seals"]
-    query = select(*(e.c[n] for n in names)).where(e.c.event_code.not_in(OWN_EVENTS))
-    rows = frame(store, query, {n: EVENTS[n] for n in names})
+    which: ColumnElement[bool] = e.c.event_code.not_in(OWN_EVENTS)
+    if containers is not None:
+        which = which & e.c.container_number.in_(sorted(containers))
+    rows = frame(
+        store, select(*(e.c[n] for n in names)).where(which), {n: EVENTS[n] for n in names}
+    )
+    seal_rows = select(s.c.event_id, s.c.seal_number, s.c.source)
+    if containers is not None:
+        seal_rows = seal_rows.where(s.c.event_id.in_(select(e.c.event_id).where(which)))
     seals = frame(
         store,
-        select(s.c.event_id, s.c.seal_number, s.c.source),
+        seal_rows,
         {"event_id": pl.String(), "seal_number": pl.String(), "source": pl.String()},
     )
     lists = seals.group_by("event_id").agg(
@@ -44,20 +58,65 @@ def events(store: Store) -> pl.DataFrame:
     )
 
 
-def boxes(store: Store) -> pl.DataFrame:
-    """Every container of every stored consignment version, with route and declared seals."""
+def boxes(store: Store, keys: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Every container of every stored consignment version, with route and declared seals;
+    with ``keys`` (``consignment_id``, ``version``), only those versions' containers."""
+    if keys is None:
+        return _boxes(store, true())
+    c = tables.consignments
+    found = _boxes(store, c.c.consignment_id.in_(keys.get_column("consignment_id").unique().sort()))
+    return found.join(keys.select(KEY).unique(), on=list(KEY), how="semi")
+
+
+def lane_boxes(store: Store, lanes: pl.DataFrame) -> pl.DataFrame:
+    """The containers (``frames.BOXES``) of every version of every stored consignment that
+    has a version on one of the lanes of ``lanes`` (``port_of_loading``, of which the country
+    counts, and ``port_of_discharge``): what the route frequencies of those lanes are learnt
+    from (a consignment counts on the lane of its newest version, which may be another)."""
+    c = tables.consignments
+    origin = func.substr(c.c.port_of_loading, 1, 2)
+    pairs = (
+        lanes.select(pl.col("port_of_loading").str.slice(0, 2).alias("origin"), "port_of_discharge")
+        .unique()
+        .drop_nulls()
+        .sort("origin", "port_of_discharge")
+    )
+    on_lane = or_(false(), *(
+        (origin == country) & (c.c.port_of_discharge == port)
+        for country, port in pairs.iter_rows()
+    ))  # fmt: skip
+    return _boxes(store, c.c.consignment_id.in_(select(c.c.consignment_id).where(on_lane)))
+
+
+def transshipments(store: Store) -> pl.DataFrame:
+    """The transshipment discharges and loadings (``frames.EVENTS``, without seals): the
+    events the hub-dwell baseline is learnt from."""
+    e = tables.events
+    names = [n for n in EVENTS.names() if n != "seals"]
+    query = select(*(e.c[n] for n in names)).where(
+        e.c.is_transshipment.is_(True) & e.c.event_code.in_(("DISC", "LOAD"))
+    )
+    rows = frame(store, query, {n: EVENTS[n] for n in names})
+    return rows.with_columns(pl.lit([], pl.List(SEAL)).alias("seals")).cast(EVENTS)
+
+
+def _boxes(store: Store, which: ColumnElement[bool]) -> pl.DataFrame:
+    """The containers of the consignment versions for which ``which`` (on ``consignments``)
+    holds, with route and declared seals."""
     c, k, s = tables.consignments, tables.containers, tables.seals
     header = ["transport_document", "lodged_at", "eta", "port_of_loading",
               "transshipment_ports", "port_of_discharge", "place_of_delivery"]  # fmt: skip
+    same = (k.c.consignment_id == c.c.consignment_id) & (k.c.version == c.c.version)
     query = select(k.c.consignment_id, k.c.version, k.c.container_number,
-                   *(c.c[n] for n in header)).join_from(
-        k, c, (k.c.consignment_id == c.c.consignment_id) & (k.c.version == c.c.version)
-    )  # fmt: skip
+                   *(c.c[n] for n in header)).join_from(k, c, same).where(which)  # fmt: skip
     schema = {n: dtype for n, dtype in BOXES.items() if n != "declared_seals"}
     rows = frame(store, query, schema)
+    sealed = (s.c.consignment_id == c.c.consignment_id) & (s.c.version == c.c.version)
     declared = frame(
         store,
-        select(s.c.consignment_id, s.c.version, s.c.container_number, s.c.seal_number),
+        select(s.c.consignment_id, s.c.version, s.c.container_number, s.c.seal_number)
+        .join_from(s, c, sealed)
+        .where(which),
         {
             "consignment_id": pl.String(),
             "version": pl.Int64(),
@@ -75,19 +134,20 @@ def boxes(store: Store) -> pl.DataFrame:
     )
 
 
-def stale(store: Store) -> pl.DataFrame:
-    """``consignment_id``, ``version`` of assessed consignments whose containers received
-    events after the consignment's latest assessment (``assessed_at``).
+def stale(store: Store, consignment_ids: Collection[str] | None = None) -> pl.DataFrame:
+    """``consignment_id``, ``version`` of assessed consignments (of these, when given) whose
+    containers received events after the consignment's latest assessment (``assessed_at``).
 
     An event counts for a consignment when it names one of its containers and either its
     transport document or none, and is not one of ``OWN_EVENTS``. One query on either backend.
     """
     a, c, k, e = tables.assessments, tables.consignments, tables.containers, tables.events
-    latest = (
-        select(a.c.consignment_id, a.c.version, func.max(a.c.assessed_at).label("assessed_at"))
-        .group_by(a.c.consignment_id, a.c.version)
-        .subquery("latest")
+    latest_of = select(
+        a.c.consignment_id, a.c.version, func.max(a.c.assessed_at).label("assessed_at")
     )
+    if consignment_ids is not None:
+        latest_of = latest_of.where(a.c.consignment_id.in_(sorted(consignment_ids)))
+    latest = latest_of.group_by(a.c.consignment_id, a.c.version).subquery("latest")
     same = (latest.c.consignment_id == k.c.consignment_id) & (latest.c.version == k.c.version)
     query = (
         select(latest.c.consignment_id, latest.c.version)

@@ -153,6 +153,6 @@ def screen_store(
     if entries.is_empty():
         return hits_frame.empty()
     keys = party_roles(consignments)["party_key"].unique()
-    known = reads.parties(store).filter(pl.col("party_key").is_in(keys.implode()))
+    known = reads.parties(store, keys.to_list())
     return screening_hits(consignments, known, Screener.build(entries),
                           threshold=threshold)  # fmt: skip
