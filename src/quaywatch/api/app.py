@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from anyio import to_thread
 from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
@@ -38,8 +39,11 @@ from quaywatch.api.routes import (
 from quaywatch.config import Settings
 from quaywatch.domain.access import Permission
 from quaywatch.errors import ModelError
+from quaywatch.services.filing import FilingDesk
 from quaywatch.store.store import Store
 
+#: Threads that run the synchronous routes (Starlette's default is 40).
+WORKER_THREADS = 200
 #: Every router of the application.
 ROUTERS: tuple[APIRouter, ...] = tuple(
     module.router
@@ -153,10 +157,15 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
         except ModelError as exc:
             # Serve anyway: /ready says what is wrong, and a fixed folder is picked up.
             problems.log.error("the current model cannot be loaded: %s", exc.message)
-        app.state.service = Service(settings=settings, store=opened, models=models)
+        filing = FilingDesk(opened, models.get)
+        app.state.service = Service(settings=settings, store=opened, models=models, filing=filing)
+        # Requests waiting for their batch (``services.filing``) each hold a worker thread:
+        # enough of them that a batch can fill up under load.
+        to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS
         try:
             yield
         finally:
+            filing.close()
             if store is None:
                 opened.close()
 

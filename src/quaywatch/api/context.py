@@ -1,7 +1,7 @@
 """What every route shares: the service's state, who is calling, and what they may do.
 
-- ``Service``: the settings, the store and the current model of one running application,
-  kept on ``app.state.service``;
+- ``Service``: the settings, the store, the current model and the filing desk of one running
+  application, kept on ``app.state.service``;
 - ``Requires(permission)``: a dependency giving the ``Principal`` of the request (a bearer
   token, or a session cookie with its CSRF token on writes) after checking that one of its
   roles holds ``permission`` (the table of ``domain.access``); a route declares its caller
@@ -28,6 +28,7 @@ from quaywatch.errors import AuthenticationError, ModelError, PermissionDeniedEr
 from quaywatch.risk.bundle import RiskModel
 from quaywatch.services import accounts
 from quaywatch.services.assessments import current_model
+from quaywatch.services.filing import FilingDesk
 from quaywatch.store.store import Store
 
 #: Where every route but the probes lives.
@@ -86,11 +87,13 @@ class ModelSlot:
 
 @dataclass
 class Service:
-    """The state of one running application."""
+    """The state of one running application: its settings, store and current model, and the
+    desk that files consignments posted one at a time (``services.filing``)."""
 
     settings: Settings
     store: Store
     models: ModelSlot
+    filing: FilingDesk
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 

@@ -117,14 +117,19 @@ def ingest_files(
     return summaries
 
 
+def json_line(record: dict[str, Any], number: int) -> str:
+    """``record`` as one line of a JSON Lines file; ``InputError`` naming record ``number``
+    if it cannot be written as JSON (a value that is not JSON, NaN, infinity)."""
+    try:
+        return json.dumps(record, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"record {number} is not JSON: {exc}") from None
+
+
 def _json_lines(records: Sequence[dict[str, Any]]) -> str:
-    lines = []
-    for number, record in enumerate(records, start=1):
-        try:
-            lines.append(json.dumps(record, ensure_ascii=False, allow_nan=False))
-        except (TypeError, ValueError) as exc:
-            raise InputError(f"record {number} is not JSON: {exc}") from None
-    return "".join(f"{line}\n" for line in lines)
+    return "".join(
+        f"{json_line(record, number)}\n" for number, record in enumerate(records, start=1)
+    )
 
 
 def ingest_records(

@@ -197,6 +197,17 @@ def newest_versions(store: Store, consignment_ids: list[str]) -> pl.DataFrame:
     return frame(store, query, {"consignment_id": pl.String(), "version": pl.Int64()})
 
 
+def stored_by(store: Store, batch_id: str, consignment_ids: Collection[str]) -> list[str]:
+    """Which of these consignments import ``batch_id`` stored (a version of)."""
+    c = tables.consignments
+    query = (
+        select(c.c.consignment_id)
+        .where(c.c.consignment_id.in_(sorted(consignment_ids)) & (c.c.batch_id == batch_id))
+        .distinct()
+    )
+    return frame(store, query).get_column("consignment_id").to_list()
+
+
 def assessments_of(store: Store, consignment_ids: list[str]) -> pl.DataFrame:
     """Every assessment of these consignments, every version, oldest first."""
     a = tables.assessments

@@ -43,7 +43,7 @@ router = APIRouter(
 NO_MODEL = "stored, not assessed: no model is current yet (quaywatch train)"
 
 
-def _rejected(found: intake.Submission) -> list[RecordProblem]:
+def _problems(rejected: tuple[intake.RejectedRecord, ...]) -> list[RecordProblem]:
     return [
         RecordProblem(
             index=r.index,
@@ -52,7 +52,7 @@ def _rejected(found: intake.Submission) -> list[RecordProblem]:
             reason=reason,
             quarantine_id=r.quarantine_id,
         )  # fmt: skip
-        for r in found.rejected
+        for r in rejected
         for f, reason in r.errors
     ]
 
@@ -62,19 +62,23 @@ def _submit(
 ) -> intake.Submission:
     records = intake.records_of(body, wrapper=wrapper)
     return intake.submit_records(
-        state.store, records, kind=kind, source=f"api:{kind.value}:{who.name}", actor=who.name
+        state.store, records, kind=kind, source=_source(who, kind), actor=who.name
     )
 
 
-def _refused(request: Request, found: intake.Submission) -> JSONResponse:
+def _source(who: Principal, kind: RecordKind) -> str:
+    return f"api:{kind.value}:{who.name}"
+
+
+def _refused(request: Request, rejected: tuple[intake.RejectedRecord, ...]) -> JSONResponse:
     detail = "; ".join(
         f"record {r.index}" + (f" ({r.record_id})" if r.record_id else "") + ": "
         + ", ".join(f"{f}: {reason}" if f else reason for f, reason in r.errors)
-        for r in found.rejected[:5]
+        for r in rejected[:5]
     )  # fmt: skip
     return problems.response(
         422, "invalid-record", "The records are invalid and were quarantined",
-        detail or "invalid records", request, errors_=_rejected(found),
+        detail or "invalid records", request, errors_=_problems(rejected),
     )  # fmt: skip
 
 
@@ -82,7 +86,7 @@ def _receipt(found: intake.Submission, assessments: list[Assessment], note: str 
     s = found.summary
     return SubmissionReceipt(
         batch_id=s.batch_id, read=s.read, new=s.new, unchanged=s.unchanged,
-        quarantined=s.quarantined, rejected=_rejected(found), assessments=assessments,
+        quarantined=s.quarantined, rejected=_problems(found.rejected), assessments=assessments,
         note=note,
     )  # fmt: skip
 
@@ -111,11 +115,27 @@ def submit_consignments(
     who: Submitter,
     body: Annotated[Any, Body()],
 ) -> Any:
-    """One consignment (an object) or up to 1,000 (an array), as in a JSON Lines file."""
+    """One consignment (an object) or up to 1,000 (an array), as in a JSON Lines file.
+
+    Consignments posted one at a time by several clients at once are stored and assessed
+    together, in one import and one scoring run (``services.filing``); each answer is still
+    about its own consignment.
+    """
+    if isinstance(body, dict):
+        filed = state.filing.file(
+            body, actor=who.name, source=_source(who, RecordKind.CONSIGNMENTS)
+        )
+        if filed.rejected is not None:
+            return _refused(request, (filed.rejected,))
+        response.status_code = 201 if filed.status == "new" else 200
+        return ConsignmentReceipt(
+            consignment_id=filed.consignment_id, status=filed.status,
+            assessment=filed.assessment, note=None if filed.assessment else NO_MODEL,
+        )  # fmt: skip
     found = _submit(state, who, body, RecordKind.CONSIGNMENTS)
     s = found.summary
     if s.quarantined == s.read:
-        return _refused(request, found)
+        return _refused(request, found.rejected)
     model = state.models.get()
     assessments: list[Assessment] = []
     if model is not None and found.stored_ids:
@@ -123,20 +143,14 @@ def submit_consignments(
             assess_consignments(state.store, list(found.stored_ids), model=model, actor=who.name)
         )
     response.status_code = 201 if s.new else 200
-    note = None if model is not None else NO_MODEL
-    if isinstance(body, dict) and len(found.stored_ids) == 1:
-        return ConsignmentReceipt(
-            consignment_id=found.stored_ids[0], status="new" if s.new else "unchanged",
-            assessment=assessments[0] if assessments else None, note=note,
-        )  # fmt: skip
-    return _receipt(found, assessments, note)
+    return _receipt(found, assessments, None if model is not None else NO_MODEL)
 
 
 def _answer(request: Request, response: Response, found: intake.Submission) -> Any:
     """The answer to a submission of events or outcomes: 422 when nothing could be stored,
     else 201 (something new) or 200 with the receipt."""
     if found.summary.quarantined == found.summary.read:
-        return _refused(request, found)
+        return _refused(request, found.rejected)
     response.status_code = 201 if found.summary.new else 200
     return _receipt(found, [], None)
 
