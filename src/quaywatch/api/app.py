@@ -14,7 +14,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from anyio import to_thread
 from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
@@ -42,8 +41,6 @@ from quaywatch.errors import ModelError
 from quaywatch.services.filing import FilingDesk
 from quaywatch.store.store import Store
 
-#: Threads that run the synchronous routes (Starlette's default is 40).
-WORKER_THREADS = 200
 #: Every router of the application.
 ROUTERS: tuple[APIRouter, ...] = tuple(
     module.router
@@ -159,9 +156,6 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
             problems.log.error("the current model cannot be loaded: %s", exc.message)
         filing = FilingDesk(opened, models.get)
         app.state.service = Service(settings=settings, store=opened, models=models, filing=filing)
-        # Requests waiting for their batch (``services.filing``) each hold a worker thread:
-        # enough of them that a batch can fill up under load.
-        to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS
         try:
             yield
         finally:

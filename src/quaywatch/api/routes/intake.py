@@ -10,14 +10,17 @@ assessments (201 when something was new, 422 when nothing could be stored).
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Request, Response
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from quaywatch.api import problems
 from quaywatch.api.context import (
     PREFIX,
+    Service,
     ServiceState,
     SignedSubmitter,
     Submitter,
@@ -108,7 +111,7 @@ def _receipt(found: intake.Submission, assessments: list[Assessment], note: str 
     },  # fmt: skip
     response_model=ConsignmentReceipt | SubmissionReceipt,
 )
-def submit_consignments(
+async def submit_consignments(
     request: Request,
     response: Response,
     state: ServiceState,
@@ -122,8 +125,9 @@ def submit_consignments(
     about its own consignment.
     """
     if isinstance(body, dict):
-        filed = state.filing.file(
-            body, actor=who.name, source=_source(who, RecordKind.CONSIGNMENTS)
+        # Awaited, not waited for in a worker thread: many requests wait for one batch.
+        filed = await asyncio.wrap_future(
+            state.filing.submit(body, actor=who.name, source=_source(who, RecordKind.CONSIGNMENTS))
         )
         if filed.rejected is not None:
             return _refused(request, (filed.rejected,))
@@ -132,6 +136,12 @@ def submit_consignments(
             consignment_id=filed.consignment_id, status=filed.status,
             assessment=filed.assessment, note=None if filed.assessment else NO_MODEL,
         )  # fmt: skip
+    return await run_in_threadpool(_submit_many, request, response, state, who, body)
+
+
+def _submit_many(
+    request: Request, response: Response, state: Service, who: Principal, body: Any
+) -> Any:
     found = _submit(state, who, body, RecordKind.CONSIGNMENTS)
     s = found.summary
     if s.quarantined == s.read:
