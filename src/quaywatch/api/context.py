@@ -18,11 +18,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
-from quaywatch.config import Settings
+from quaywatch.config import LOOPBACK, Settings
 from quaywatch.domain.access import Permission, Principal
 from quaywatch.errors import AuthenticationError, ModelError, PermissionDeniedError
 from quaywatch.risk.bundle import RiskModel
@@ -95,6 +95,24 @@ class Service:
     models: ModelSlot
     filing: FilingDesk
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+def served_on_loopback(request: Request) -> bool:
+    """Whether the server answers on a loopback address over plain HTTP (its own address, not
+    the client's Host header, which the client chooses): development on this machine."""
+    server = request.scope.get("server") or ("", None)
+    return bool(server[0] in LOOPBACK) and request.url.scheme == "http"
+
+
+def set_session_cookie(
+    request: Request, response: Response, session: str, expires_at: datetime
+) -> None:
+    """Set the session cookie: HttpOnly, SameSite=Strict, and Secure unless the service is
+    reached on this machine itself (``served_on_loopback``)."""
+    response.set_cookie(
+        SESSION_COOKIE, session, expires=expires_at, httponly=True,
+        secure=not served_on_loopback(request), samesite="strict", path="/",
+    )  # fmt: skip
 
 
 def service(request: Request) -> Service:

@@ -1,4 +1,4 @@
-"""``quaywatch serve``: the HTTP API (and, later, the web application) under uvicorn."""
+"""``quaywatch serve``: the web application and the HTTP API under uvicorn."""
 
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ def serve(
     ] = 1,
     log_level: Annotated[str, typer.Option(help="uvicorn's log level.")] = "info",
 ) -> None:
-    """Serve the HTTP API: OpenAPI document at /docs, probes at /health and /ready."""
+    """Serve the web application (at /) and the HTTP API (/api/v1, OpenAPI document at /docs,
+    probes at /health and /ready)."""
     import uvicorn
 
     from quaywatch.config import LOOPBACK
@@ -46,10 +47,11 @@ def serve(
             markup=False, highlight=False,
         )  # fmt: skip
     console.print(
-        f"quaywatch API on http://{host}:{port} (store {redact(settings.database_url)})",
+        f"quaywatch on http://{host}:{port}: the application at /, the API at /api/v1 "
+        f"(store {redact(settings.database_url)})",
         markup=False, highlight=False,
     )  # fmt: skip
     uvicorn.run(
-        "quaywatch.api.asgi:create", factory=True, host=host, port=port, workers=workers,
+        "quaywatch.web.asgi:create", factory=True, host=host, port=port, workers=workers,
         log_level=log_level, proxy_headers=False,
     )  # fmt: skip

@@ -20,8 +20,8 @@ from quaywatch.api.context import (
     SESSION_COOKIE,
     Anyone,
     ServiceState,
+    set_session_cookie,
 )
-from quaywatch.config import LOOPBACK
 from quaywatch.domain.access import Principal
 from quaywatch.services import accounts
 
@@ -52,13 +52,6 @@ class SessionOpened(BaseModel):
     expires_at: datetime
 
 
-def _on_loopback(request: Request) -> bool:
-    """Whether the server answers on a loopback address only (its own address, not the
-    client's Host header, which the client chooses)."""
-    server = request.scope.get("server") or ("", None)
-    return bool(server[0] in LOOPBACK) and request.url.scheme == "http"
-
-
 def _caller(who: Principal) -> Caller:
     return Caller(
         name=who.name, roles=sorted(who.roles), terminals=sorted(who.terminals),
@@ -79,10 +72,7 @@ def login(
     while (429 with ``Retry-After``)."""
     client = request.client.host if request.client else "unknown"
     opened = accounts.login(state.store, body.username, body.password, client=client)
-    response.set_cookie(
-        SESSION_COOKIE, opened.session, expires=opened.expires_at, httponly=True,
-        secure=not _on_loopback(request), samesite="strict", path="/",
-    )  # fmt: skip
+    set_session_cookie(request, response, opened.session, opened.expires_at)
     return SessionOpened(
         caller=_caller(opened.principal), csrf_token=opened.csrf_token,
         expires_at=opened.expires_at,

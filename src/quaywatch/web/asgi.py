@@ -1,4 +1,5 @@
-"""The application factory uvicorn's workers call: settings from the environment.
+"""The application factory uvicorn's workers call (API and web application): settings from
+the environment.
 
 ``quaywatch serve`` puts what its command line changed (``--database``) into the environment
 before it starts the workers, and migrates the store once itself.
@@ -8,8 +9,8 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from quaywatch.api.app import create_app
 from quaywatch.config import load_settings
+from quaywatch.web.app import create_app
 
 
 def create() -> FastAPI:

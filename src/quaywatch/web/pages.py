@@ -1,0 +1,333 @@
+"""The pages of the web application: logging in and out, the language switch, the worklist.
+
+Every page is rendered on the server from a Jinja2 template (``templates/``), escaped by
+default, in the user's language (``web.i18n``); htmx swaps parts of a page where a form
+changes them (the worklist's filters), and every form works without it. A page asks the
+services what to show and shows it: it decides nothing.
+
+People log in with a username and password (``services.accounts.login``) and get the same
+session cookie as the API's ``POST /api/v1/session``. Every form that changes something
+carries a CSRF token: the session's; before login, the login form's own (a random value in a
+cookie that the form repeats). A page a role may not open answers 403 and says which
+permission it needs; without a session, a page sends the browser to the login form and back.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.concurrency import run_in_threadpool
+
+from quaywatch.api.context import (
+    SESSION_COOKIE,
+    Service,
+    served_on_loopback,
+    service,
+    set_session_cookie,
+)
+from quaywatch.domain.access import Permission, Principal
+from quaywatch.errors import (
+    AuthenticationError,
+    NotFoundError,
+    TooManyAttemptsError,
+)
+from quaywatch.services import accounts, selection
+from quaywatch.web import i18n
+
+router = APIRouter(include_in_schema=False)
+
+#: The cookie of the login form's CSRF token (before there is a session).
+LOGIN_CSRF_COOKIE = "quaywatch_login_csrf"
+#: The form field every form's CSRF token travels in.
+CSRF_FIELD = "csrf_token"
+#: Worklist rows shown at most on one page.
+WORKLIST_ROWS = 500
+#: Selection runs offered in the worklist's run picker.
+RUNS_OFFERED = 20
+
+#: What every page's answer carries: no script or style from elsewhere and none inline, no
+#: framing, no guessing of content types, no referrer beyond this site.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
+        "object-src 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+def _environment(language: str) -> Environment:
+    environment = Environment(
+        loader=PackageLoader("quaywatch.web", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.install_gettext_translations(i18n.translations(language), newstyle=True)  # type: ignore[attr-defined]
+    return environment
+
+
+_ENVIRONMENTS = {language: _environment(language) for language in i18n.LANGUAGES}
+
+
+def gettext(language: str, message: str) -> str:
+    """``message`` (an English source string) in ``language``. The catalogs take the strings
+    of this package's code from calls of this function (its second argument)."""
+    return str(i18n.translations(language).gettext(message))
+
+
+@dataclass(frozen=True, slots=True)
+class Visitor:
+    """Who asks for a page: their language, and their session when they are logged in."""
+
+    language: str
+    session: accounts.SessionPrincipal | None
+
+    @property
+    def principal(self) -> Principal | None:
+        return None if self.session is None else self.session.principal
+
+
+def _visitor(request: Request, state: Service) -> Visitor:
+    language = i18n.negotiate(
+        request.cookies.get(i18n.LANGUAGE_COOKIE), request.headers.get("accept-language")
+    )
+    cookie = request.cookies.get(SESSION_COOKIE)
+    session = None
+    if cookie:
+        try:
+            session = accounts.authenticate_session(state.store, cookie)
+        except AuthenticationError:
+            session = None
+    return Visitor(language, session)
+
+
+def _local(target: str | None, default: str = "/worklist") -> str:
+    """``target`` if it is a path of this site (never another site: ``//host`` or a URL)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    return target
+
+
+def render(
+    request: Request,
+    visitor: Visitor,
+    template: str,
+    context: Mapping[str, Any],
+    *,
+    status: int = 200,
+    csrf: str | None = None,
+) -> HTMLResponse:
+    """A page (or, for an htmx request that names a fragment, only that block), with the
+    security headers."""
+    environment = _ENVIRONMENTS[visitor.language]
+    page = environment.get_template(template)
+    principal = visitor.principal
+    values = {
+        "language": visitor.language,
+        "languages": i18n.LANGUAGES,
+        "principal": principal,
+        "csrf": csrf
+        if csrf is not None
+        else (visitor.session.csrf_token if visitor.session else ""),
+        "csrf_field": CSRF_FIELD,
+        "here": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+        "request_path": request.url.path,
+        "may": (lambda p: principal is not None and principal.allows(Permission(p))),
+        **context,
+    }
+    html = page.render(values)
+    return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+
+
+def _to_login(request: Request) -> RedirectResponse:
+    back = quote(_local(request.url.path + (f"?{request.url.query}" if request.url.query else "")))
+    return RedirectResponse(f"/login?next={back}", status_code=303, headers=SECURITY_HEADERS)
+
+
+def _refused(request: Request, visitor: Visitor, permission: Permission) -> HTMLResponse:
+    return render(request, visitor, "refused.html", {"permission": permission.value}, status=403)
+
+
+async def _form(request: Request) -> dict[str, str]:
+    form = await request.form()
+    return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+def _csrf_ok(request: Request, visitor: Visitor, sent: str | None) -> bool:
+    """Whether a form's CSRF token is the session's, or (no session) the login form's."""
+    if not sent:
+        return False
+    if visitor.session is not None:
+        return visitor.session.csrf_ok(sent)
+    expected = request.cookies.get(LOGIN_CSRF_COOKIE)
+    return expected is not None and secrets.compare_digest(expected, sent)
+
+
+def _bad_form(request: Request, visitor: Visitor) -> HTMLResponse:
+    return render(request, visitor, "refused.html", {"permission": None}, status=403)
+
+
+# --- Routes --------------------------------------------------------------------------------
+
+
+@router.get("/")
+def home(request: Request) -> Response:
+    """The worklist for someone logged in, else the login form."""
+    visitor = _visitor(request, service(request))
+    target = "/worklist" if visitor.session is not None else "/login"
+    return RedirectResponse(target, status_code=303, headers=SECURITY_HEADERS)
+
+
+@router.get("/login")
+def login_form(request: Request, next: str | None = None) -> Response:  # noqa: A002
+    """The login form (a logged-in visitor goes on to where they were going)."""
+    visitor = _visitor(request, service(request))
+    if visitor.session is not None:
+        return RedirectResponse(_local(next), status_code=303, headers=SECURITY_HEADERS)
+    return _login_page(request, visitor, _local(next), error=None, status=200)
+
+
+def _login_page(
+    request: Request, visitor: Visitor, target: str, *, error: str | None, status: int
+) -> HTMLResponse:
+    token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(32)
+    page = render(
+        request, visitor, "login.html", {"next": target, "error": error}, status=status,
+        csrf=token,
+    )  # fmt: skip
+    page.set_cookie(
+        LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", path="/",
+        secure=not served_on_loopback(request),
+    )  # fmt: skip
+    return page
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    """Check the username and password; open a session and go on, or show the form again."""
+    state = service(request)
+    visitor = await run_in_threadpool(_visitor, request, state)
+    form = await _form(request)
+    target = _local(form.get("next"))
+    if not _csrf_ok(request, Visitor(visitor.language, None), form.get(CSRF_FIELD)):
+        return _login_page(
+            request, visitor, target, status=403,
+            error=gettext(visitor.language, "The form expired. Please log in again."),
+        )  # fmt: skip
+    client = request.client.host if request.client else "unknown"
+    try:
+        opened = await run_in_threadpool(
+            accounts.login, state.store, form.get("username", ""), form.get("password", ""),
+            client=client,
+        )  # fmt: skip
+    except TooManyAttemptsError:
+        return _login_page(
+            request, visitor, target, status=429,
+            error=gettext(visitor.language, "Too many failed logins. Try again later."),
+        )  # fmt: skip
+    except AuthenticationError:
+        return _login_page(
+            request, visitor, target, status=401,
+            error=gettext(visitor.language, "Invalid username or password."),
+        )  # fmt: skip
+    answer = RedirectResponse(target, status_code=303, headers=SECURITY_HEADERS)
+    set_session_cookie(request, answer, opened.session, opened.expires_at)
+    answer.delete_cookie(LOGIN_CSRF_COOKIE, path="/")
+    return answer
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    """End the session and go back to the login form."""
+    state = service(request)
+    visitor = await run_in_threadpool(_visitor, request, state)
+    form = await _form(request)
+    if visitor.session is not None:
+        if not _csrf_ok(request, visitor, form.get(CSRF_FIELD)):
+            return _bad_form(request, visitor)
+        await run_in_threadpool(accounts.logout, state.store, request.cookies[SESSION_COOKIE])
+    answer = RedirectResponse("/login", status_code=303, headers=SECURITY_HEADERS)
+    answer.delete_cookie(SESSION_COOKIE, path="/")
+    return answer
+
+
+@router.post("/language")
+async def choose_language(request: Request) -> Response:
+    """Remember the language chosen and show the same page again in it."""
+    state = service(request)
+    visitor = await run_in_threadpool(_visitor, request, state)
+    form = await _form(request)
+    chosen = form.get("language", "")
+    if chosen not in i18n.LANGUAGES or not _csrf_ok(request, visitor, form.get(CSRF_FIELD)):
+        return _bad_form(request, visitor)
+    answer = RedirectResponse(_local(form.get("next")), status_code=303, headers=SECURITY_HEADERS)
+    answer.set_cookie(
+        i18n.LANGUAGE_COOKIE, chosen, max_age=365 * 86_400, samesite="strict", path="/",
+        secure=not served_on_loopback(request), httponly=True,
+    )  # fmt: skip
+    return answer
+
+
+@dataclass(frozen=True, slots=True)
+class WorklistView:
+    """What the worklist page shows: the runs to pick from, the run shown, its rows after the
+    filters, and the choices of each filter."""
+
+    runs: tuple[selection.SelectionRun, ...]
+    run: selection.SelectionRun | None
+    rows: list[selection.WorklistEntry]
+    total: int
+    terminals: list[str]
+    lanes: list[str]
+    terminal: str
+    lane: str
+
+
+def _worklist_view(state: Service, run_id: str | None, terminal: str, lane: str) -> WorklistView:
+    runs = selection.list_selection_runs(state.store, limit=RUNS_OFFERED)
+    run = next((r for r in runs if r.run_id == run_id), runs[0] if runs and not run_id else None)
+    if run is None and run_id:
+        raise NotFoundError(f"no selection run {run_id!r}")
+    entries = [] if run is None else selection.worklist(state.store, run.run_id)
+    terminals = sorted({e.terminal for e in entries})
+    lanes = sorted({e.lane for e in entries})
+    shown = [
+        e for e in entries
+        if (not terminal or e.terminal == terminal) and (not lane or e.lane == lane)
+    ]  # fmt: skip
+    return WorklistView(
+        runs, run, shown[:WORKLIST_ROWS], len(shown), terminals, lanes, terminal, lane
+    )
+
+
+@router.get("/worklist")
+async def worklist(
+    request: Request, run: str | None = None, terminal: str = "", lane: str = ""
+) -> Response:
+    """The consignments a selection run chose, by shift and terminal, with their score, lane
+    and strongest reasons; filters by terminal and lane."""
+    state = service(request)
+    visitor = await run_in_threadpool(_visitor, request, state)
+    if visitor.principal is None:
+        return _to_login(request)
+    if not visitor.principal.allows(Permission.SELECTION_READ):
+        return _refused(request, visitor, Permission.SELECTION_READ)
+    try:
+        view = await run_in_threadpool(_worklist_view, state, run, terminal, lane)
+    except NotFoundError:
+        return render(request, visitor, "refused.html", {"missing": run}, status=404)
+    template = "worklist_rows.html" if request.headers.get("hx-request") else "worklist.html"
+    return render(request, visitor, template, {"view": view})

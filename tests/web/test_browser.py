@@ -1,0 +1,123 @@
+"""The web application in a real browser: headless Chromium (Debian's package) driven by
+Playwright, against `quaywatch serve`'s application under uvicorn on a loopback port.
+
+A targeting officer logs in with the keyboard, reads the worklist, filters it (htmx swaps the
+table and the address follows), switches to Dutch and logs out; the browser reports no error
+(a script or style refused by the Content-Security-Policy would be one). Screenshots of each
+screen at 1280×800 and 768×1024 are saved under test-artifacts/web/.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from playwright.sync_api import Page, sync_playwright
+from web_support import PASSWORD, Demo
+
+from quaywatch.config import Settings
+from quaywatch.domain.access import Role
+from quaywatch.services import accounts, selection
+from quaywatch.store.store import Store
+from quaywatch.web.app import create_app
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).parents[2] / "test-artifacts" / "web"
+SIZES = {"desktop": (1280, 800), "tablet": (768, 1024)}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def served(demo_db: Demo, tmp_path: Path) -> Iterator[tuple[str, Store]]:
+    db = tmp_path / "browser.db"
+    shutil.copy(demo_db.db, db)
+    settings = Settings(database_url=f"sqlite:///{db}", model_dir=demo_db.models)
+    store = Store.open(settings.database_url)
+    port = _free_port()
+    config = uvicorn.Config(create_app(settings, store=store), host="127.0.0.1", port=port,
+                            log_level="warning", lifespan="on")  # fmt: skip
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}", store
+    finally:
+        server.should_exit = True
+        thread.join(timeout=20)
+        store.close()
+
+
+def _shoot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for size, (width, height) in SIZES.items():
+        page.set_viewport_size({"width": width, "height": height})
+        page.screenshot(path=str(ARTIFACTS / f"{name}-{size}.png"), full_page=False)
+    page.set_viewport_size({"width": 1280, "height": 800})
+
+
+def test_an_officer_logs_in_filters_the_worklist_and_switches_language(
+    served: tuple[str, Store],
+) -> None:
+    base, store = served
+    assert CHROMIUM.exists(), "Debian's chromium is not installed: run `make install`"
+    accounts.add_user(store, "olga", roles=[Role.TARGETING_OFFICER], password=PASSWORD,
+                      actor="admin")  # fmt: skip
+    run = selection.list_selection_runs(store)[0]
+    entries = selection.worklist(store, run.run_id)
+    lane = entries[0].lane
+    wanted = sum(1 for e in entries if e.lane == lane)
+    problems: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: problems.append(str(e)))
+            page.goto(f"{base}/worklist")
+            assert page.url.startswith(f"{base}/login?next=")
+            _shoot(page, "login")
+            page.keyboard.type("olga")  # the username field has the focus
+            page.keyboard.press("Tab")
+            page.keyboard.type(PASSWORD)
+            page.keyboard.press("Enter")
+            page.wait_for_url(f"{base}/worklist")
+            rows = page.locator("table.worklist tbody tr")
+            assert rows.count() == len(entries)
+            assert page.locator("h1").inner_text() == "Worklist"
+            _shoot(page, "worklist")
+
+            page.select_option("#lane", lane)  # htmx: only the table is swapped
+            page.wait_for_url(f"**/worklist?*lane={lane}*")
+            page.wait_for_function(
+                "n => document.querySelectorAll('table.worklist tbody tr').length === n", arg=wanted
+            )
+            assert page.locator(".count").inner_text().startswith(f"{wanted} consignments")
+            _shoot(page, "worklist-filtered")
+
+            page.select_option("#language", "nl")
+            page.click("form.language button")
+            page.wait_for_load_state()
+            assert page.locator("h1").inner_text() == "Werklijst"
+            assert page.locator("html").get_attribute("lang") == "nl"
+            _shoot(page, "worklist-nl")
+
+            page.click("form.inline button[type=submit] >> text=Afmelden")
+            page.wait_for_url(f"{base}/login")
+        finally:
+            browser.close()
+    assert problems == []

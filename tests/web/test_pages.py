@@ -1,0 +1,124 @@
+"""The web application's pages over a demo store: logging in and out, CSRF, what each role may
+open, the worklist and its filters, languages, and the security headers of every answer."""
+
+from __future__ import annotations
+
+from web_support import PASSWORD, Site, csrf_of
+
+from quaywatch.domain.access import Role
+from quaywatch.services import selection
+from quaywatch.web.pages import SECURITY_HEADERS
+
+
+def _secured(answer: object) -> None:
+    headers = answer.headers  # type: ignore[attr-defined]
+    for name, value in SECURITY_HEADERS.items():
+        assert headers.get(name) == value, name
+    assert "'unsafe-inline'" not in headers["Content-Security-Policy"]
+
+
+def test_a_visitor_is_sent_to_the_login_form_and_back(site: Site) -> None:
+    first = site.client.get("/worklist?lane=red", follow_redirects=False)
+    assert first.status_code == 303
+    assert first.headers["location"] == "/login?next=/worklist%3Flane%3Dred"
+    form = site.client.get(first.headers["location"])
+    assert form.status_code == 200 and 'name="password"' in form.text
+    _secured(form)
+    name = site.user(Role.TARGETING_OFFICER)
+    answer = site.login(name, next_page="/worklist?lane=red")
+    assert answer.status_code == 303 and answer.headers["location"] == "/worklist?lane=red"
+    cookie = answer.headers["set-cookie"]
+    assert "quaywatch_session=" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie
+    page = site.client.get("/worklist")
+    assert page.status_code == 200 and "<h1>Worklist</h1>" in page.text
+    _secured(page)
+
+
+def test_login_refuses_a_wrong_password_a_form_without_its_token_and_a_foreign_next(
+    site: Site,
+) -> None:
+    name = site.user(Role.TARGETING_OFFICER)
+    form = site.client.get("/login")
+    token = csrf_of(form.text)
+    wrong = site.client.post(
+        "/login", data={"username": name, "password": "nope", "csrf_token": token}
+    )
+    assert wrong.status_code == 401 and "Invalid username or password." in wrong.text
+    forged = site.client.post("/login", data={"username": name, "password": PASSWORD})
+    assert forged.status_code == 403 and "The form expired" in forged.text
+    assert site.client.get("/worklist", follow_redirects=False).status_code == 303
+    elsewhere = site.login(name, next_page="//evil.example/x")
+    assert elsewhere.headers["location"] == "/worklist"
+
+
+def test_the_worklist_shows_the_run_and_filters_by_lane(site: Site) -> None:
+    site.login(site.user(Role.TARGETING_OFFICER))
+    run = selection.list_selection_runs(site.store)[0]
+    entries = selection.worklist(site.store, run.run_id)
+    page = site.client.get("/worklist")
+    assert f"{len(entries)} consignments" in page.text
+    for entry in entries[:20]:
+        assert entry.consignment_id in page.text
+    lane = entries[0].lane
+    wanted = [e for e in entries if e.lane == lane]
+    only = site.client.get(
+        f"/worklist?run={run.run_id}&lane={lane}", headers={"HX-Request": "true"}
+    )
+    assert only.status_code == 200
+    assert only.text.lstrip().startswith('<section id="worklist-rows"')  # the fragment alone
+    assert f"{len(wanted)} consignments" in only.text
+    others = {e.consignment_id for e in entries if e.lane != lane}
+    assert not any(cid in only.text for cid in others)
+    missing = site.client.get("/worklist?run=no-such-run")
+    assert missing.status_code == 404 and "no-such-run" in missing.text
+
+
+def test_a_role_without_the_permission_is_refused_the_worklist(site: Site) -> None:
+    site.login(site.user(Role.INSPECTOR))
+    page = site.client.get("/worklist")
+    assert page.status_code == 403 and "selection:read" in page.text
+    assert 'href="/worklist"' not in page.text  # not offered in the navigation either
+
+
+def test_logging_out_ends_the_session(site: Site) -> None:
+    site.login(site.user(Role.ANALYST))
+    page = site.client.get("/worklist")
+    cookie = site.client.cookies.get("quaywatch_session")
+    assert site.client.post("/logout", data={}).status_code == 403  # no CSRF token: refused
+    out = site.client.post(
+        "/logout", data={"csrf_token": csrf_of(page.text)}, follow_redirects=False
+    )
+    assert out.status_code == 303 and out.headers["location"] == "/login"
+    site.client.cookies.set("quaywatch_session", cookie or "")
+    assert site.client.get("/worklist", follow_redirects=False).status_code == 303
+
+
+def test_pages_speak_the_browsers_language_and_the_one_chosen(site: Site) -> None:
+    site.login(site.user(Role.TARGETING_OFFICER))
+    dutch = site.client.get("/worklist", headers={"Accept-Language": "nl-BE,nl;q=0.9,en;q=0.5"})
+    assert '<html lang="nl">' in dutch.text and "<h1>Werklijst</h1>" in dutch.text
+    chosen = site.client.post(
+        "/language",
+        data={"language": "fr", "next": "/worklist", "csrf_token": csrf_of(dutch.text)},
+        follow_redirects=False,
+    )
+    assert chosen.status_code == 303 and chosen.headers["location"] == "/worklist"
+    french = site.client.get("/worklist", headers={"Accept-Language": "nl"})
+    assert '<html lang="fr">' in french.text and "<h1>Liste de travail</h1>" in french.text
+    refused = site.client.post("/language", data={"language": "fr", "next": "/worklist"})
+    assert refused.status_code == 403
+    unknown = site.client.post(
+        "/language", data={"language": "xx", "csrf_token": csrf_of(french.text)}
+    )
+    assert unknown.status_code == 403
+
+
+def test_the_language_can_be_chosen_before_logging_in(site: Site) -> None:
+    form = site.client.get("/login")
+    chosen = site.client.post(
+        "/language",
+        data={"language": "nl", "next": "/login", "csrf_token": csrf_of(form.text)},
+        follow_redirects=False,
+    )
+    assert chosen.status_code == 303
+    assert "<h1>Aanmelden</h1>" in site.client.get("/login").text
