@@ -1,8 +1,9 @@
 """The web application in a real browser: headless Chromium (Debian's package) driven by
 Playwright, against `quaywatch serve`'s application under uvicorn on a loopback port.
 
-A targeting officer logs in with the keyboard, reads the worklist, filters it (htmx swaps the
-table and the address follows), switches to Dutch and logs out; the browser reports no error
+A targeting officer logs in with the keyboard, reads the worklist, opens a consignment's
+dossier by keyboard alone, filters the worklist (htmx swaps the table and the address
+follows), switches to Dutch and logs out; the browser reports no error
 (a script or style refused by the Content-Security-Policy would be one). Screenshots of each
 screen at 1280×800 and 768×1024 are saved under test-artifacts/web/.
 """
@@ -100,6 +101,21 @@ def test_an_officer_logs_in_filters_the_worklist_and_switches_language(
             assert rows.count() == len(entries)
             assert page.locator("h1").inner_text() == "Worklist"
             _shoot(page, "worklist")
+
+            # By keyboard alone: Tab to the first consignment's link, Enter opens its dossier.
+            first = entries[0].consignment_id
+            for _ in range(40):
+                page.keyboard.press("Tab")
+                if page.evaluate("document.activeElement.textContent") == first:
+                    break
+            assert page.evaluate("document.activeElement.textContent") == first
+            page.keyboard.press("Enter")
+            page.wait_for_url(f"{base}/consignments/{first}")
+            assert page.locator("h1").inner_text() == f"Consignment {first}"
+            assert page.locator("ol.route li").count() >= 2
+            _shoot(page, "dossier")
+            page.go_back()
+            page.wait_for_url(f"{base}/worklist")
 
             page.select_option("#lane", lane)  # htmx: only the table is swapped
             page.wait_for_url(f"**/worklist?*lane={lane}*")

@@ -3,10 +3,17 @@ open, the worklist and its filters, languages, and the security headers of every
 
 from __future__ import annotations
 
+import html
+from datetime import UTC, datetime
+
+import polars as pl
 from web_support import PASSWORD, Site, csrf_of
 
 from quaywatch.domain.access import Role
+from quaywatch.risk.anomaly import detect_store
 from quaywatch.services import selection
+from quaywatch.services.assessments import current_model
+from quaywatch.services.dossier import consignment_dossier
 from quaywatch.web.pages import SECURITY_HEADERS
 
 
@@ -122,3 +129,56 @@ def test_the_language_can_be_chosen_before_logging_in(site: Site) -> None:
     )
     assert chosen.status_code == 303
     assert "<h1>Aanmelden</h1>" in site.client.get("/login").text
+
+
+def test_the_dossier_shows_route_parties_goods_events_assessments(site: Site) -> None:
+    site.login(site.user(Role.TARGETING_OFFICER))
+    run = selection.list_selection_runs(site.store)[0]
+    entry = selection.worklist(site.store, run.run_id)[0]
+    listed = site.client.get("/worklist")
+    assert f'href="/consignments/{entry.consignment_id}"' in listed.text
+    model = current_model(site.settings.model_dir)
+    assert model is not None
+    found = consignment_dossier(site.store, entry.consignment_id, reference=model.reference)
+    page = site.client.get(f"/consignments/{entry.consignment_id}")
+    assert page.status_code == 200
+    _secured(page)
+    text = page.text
+    assert f"Consignment {entry.consignment_id}" in text
+    for port in found.route:
+        assert f'<span class="port">{port}</span>' in text
+    for party in found.parties:
+        assert html.escape(party.name) in text
+    for item in found.items:
+        assert item.usual_value_per_kg_eur is not None
+        assert f"{item.usual_value_per_kg_eur:,.2f}" in text
+    assert found.events and text.count("<td>" + found.events[0].event_code + "</td>") >= 1
+    assert found.assessments and found.assessments[-1].model_version in text
+
+
+def test_a_seal_change_is_marked_on_the_timeline(site: Site) -> None:
+    site.login(site.user(Role.ANALYST))
+    changed = detect_store(site.store, None, now=datetime.now(UTC)).filter(
+        pl.col("code") == "anomaly:seal_changed"
+    )
+    assert not changed.is_empty()  # the demo's traffic has rip-on/rip-off cases
+    cid = changed["consignment_id"][0]
+    found = consignment_dossier(site.store, cid)
+    assert any(e.seals_changed for e in found.events)
+    page = site.client.get(f"/consignments/{cid}")
+    assert page.status_code == 200 and "seal changed" in page.text
+
+
+def test_the_dossier_is_refused_without_the_permission_and_unknown_ids_are_named(
+    site: Site,
+) -> None:
+    site.login(site.user(Role.MANAGER))
+    refused = site.client.get("/consignments/ANY-1")
+    assert refused.status_code == 403 and "assessment:read" in refused.text
+    site.client.cookies.clear()
+    site.login(site.user(Role.TARGETING_OFFICER))
+    unknown = site.client.get("/consignments/NO-SUCH-1")
+    assert unknown.status_code == 404 and "There is no consignment NO-SUCH-1." in unknown.text
+    hostile = site.client.get("/consignments/%3Cscript%3Ealert(1)")
+    assert hostile.status_code == 404
+    assert "<script>alert" not in hostile.text and "&lt;script&gt;alert(1)" in hostile.text

@@ -1,4 +1,5 @@
-"""The pages of the web application: logging in and out, the language switch, the worklist.
+"""The pages of the web application: logging in and out, the language switch, the worklist,
+a consignment's dossier.
 
 Every page is rendered on the server from a Jinja2 template (``templates/``), escaped by
 default, in the user's language (``web.i18n``); htmx swaps parts of a page where a form
@@ -35,10 +36,12 @@ from quaywatch.api.context import (
 from quaywatch.domain.access import Permission, Principal
 from quaywatch.errors import (
     AuthenticationError,
+    InputError,
     NotFoundError,
     TooManyAttemptsError,
 )
 from quaywatch.services import accounts, selection
+from quaywatch.services.dossier import consignment_dossier
 from quaywatch.web import i18n
 
 router = APIRouter(include_in_schema=False)
@@ -328,6 +331,31 @@ async def worklist(
     try:
         view = await run_in_threadpool(_worklist_view, state, run, terminal, lane)
     except NotFoundError:
-        return render(request, visitor, "refused.html", {"missing": run}, status=404)
+        missing = gettext(visitor.language, "There is no selection run %(run)s.") % {"run": run}
+        return render(request, visitor, "refused.html", {"missing": missing}, status=404)
     template = "worklist_rows.html" if request.headers.get("hx-request") else "worklist.html"
     return render(request, visitor, template, {"view": view})
+
+
+@router.get("/consignments/{consignment_id}")
+async def dossier(request: Request, consignment_id: str) -> Response:
+    """The dossier of a consignment: transport and route, parties, goods against the usual
+    value of their HS code, containers and their events, assessments, past controls."""
+    state = service(request)
+    visitor = await run_in_threadpool(_visitor, request, state)
+    if visitor.principal is None:
+        return _to_login(request)
+    if not visitor.principal.allows(Permission.ASSESSMENT_READ):
+        return _refused(request, visitor, Permission.ASSESSMENT_READ)
+    model = state.models.get()
+    try:
+        found = await run_in_threadpool(
+            consignment_dossier, state.store, consignment_id,
+            reference=None if model is None else model.reference,
+        )  # fmt: skip
+    except (NotFoundError, InputError):
+        missing = gettext(visitor.language, "There is no consignment %(id)s.") % {
+            "id": consignment_id
+        }
+        return render(request, visitor, "refused.html", {"missing": missing}, status=404)
+    return render(request, visitor, "dossier.html", {"d": found})
