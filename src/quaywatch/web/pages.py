@@ -157,16 +157,38 @@ def render(
 
 def _to_login(request: Request) -> RedirectResponse:
     back = quote(_local(request.url.path + (f"?{request.url.query}" if request.url.query else "")))
-    return RedirectResponse(f"/login?next={back}", status_code=303, headers=SECURITY_HEADERS)
+    return _redirect(f"/login?next={back}")
+
+
+async def _admitted(
+    request: Request, permission: Permission
+) -> tuple[Service, Visitor, Response | None]:
+    """The service and the visitor of a page that needs ``permission``, and the answer that
+    keeps them out: to the login form without a session, 403 without the permission."""
+    state = service(request)
+    visitor = await run_in_threadpool(_visitor, request, state)
+    if visitor.principal is None:
+        return state, visitor, _to_login(request)
+    if not visitor.principal.allows(permission):
+        return state, visitor, _refused(request, visitor, permission)
+    return state, visitor, None
 
 
 def _refused(request: Request, visitor: Visitor, permission: Permission) -> HTMLResponse:
     return render(request, visitor, "refused.html", {"permission": permission.value}, status=403)
 
 
-async def _form(request: Request) -> dict[str, str]:
+async def _posted(request: Request) -> tuple[Service, Visitor, dict[str, str]]:
+    """The service, the visitor and the text fields of a posted form."""
+    state = service(request)
+    visitor = await run_in_threadpool(_visitor, request, state)
     form = await request.form()
-    return {k: v for k, v in form.items() if isinstance(v, str)}
+    return state, visitor, {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+def _redirect(target: str) -> RedirectResponse:
+    """Go on to ``target`` (a path of this site) after a form: 303, so the browser GETs it."""
+    return RedirectResponse(target, status_code=303, headers=SECURITY_HEADERS)
 
 
 def _csrf_ok(request: Request, visitor: Visitor, sent: str | None) -> bool:
@@ -190,8 +212,7 @@ def _bad_form(request: Request, visitor: Visitor) -> HTMLResponse:
 def home(request: Request) -> Response:
     """The worklist for someone logged in, else the login form."""
     visitor = _visitor(request, service(request))
-    target = "/worklist" if visitor.session is not None else "/login"
-    return RedirectResponse(target, status_code=303, headers=SECURITY_HEADERS)
+    return _redirect("/worklist" if visitor.session is not None else "/login")
 
 
 @router.get("/login")
@@ -199,7 +220,7 @@ def login_form(request: Request, next: str | None = None) -> Response:  # noqa: 
     """The login form (a logged-in visitor goes on to where they were going)."""
     visitor = _visitor(request, service(request))
     if visitor.session is not None:
-        return RedirectResponse(_local(next), status_code=303, headers=SECURITY_HEADERS)
+        return _redirect(_local(next))
     return _login_page(request, visitor, _local(next), error=None, status=200)
 
 
@@ -221,9 +242,7 @@ def _login_page(
 @router.post("/login")
 async def login(request: Request) -> Response:
     """Check the username and password; open a session and go on, or show the form again."""
-    state = service(request)
-    visitor = await run_in_threadpool(_visitor, request, state)
-    form = await _form(request)
+    state, visitor, form = await _posted(request)
     target = _local(form.get("next"))
     if not _csrf_ok(request, Visitor(visitor.language, None), form.get(CSRF_FIELD)):
         return _login_page(
@@ -246,7 +265,7 @@ async def login(request: Request) -> Response:
             request, visitor, target, status=401,
             error=gettext(visitor.language, "Invalid username or password."),
         )  # fmt: skip
-    answer = RedirectResponse(target, status_code=303, headers=SECURITY_HEADERS)
+    answer = _redirect(target)
     set_session_cookie(request, answer, opened.session, opened.expires_at)
     answer.delete_cookie(LOGIN_CSRF_COOKIE, path="/")
     return answer
@@ -255,14 +274,12 @@ async def login(request: Request) -> Response:
 @router.post("/logout")
 async def logout(request: Request) -> Response:
     """End the session and go back to the login form."""
-    state = service(request)
-    visitor = await run_in_threadpool(_visitor, request, state)
-    form = await _form(request)
+    state, visitor, form = await _posted(request)
     if visitor.session is not None:
         if not _csrf_ok(request, visitor, form.get(CSRF_FIELD)):
             return _bad_form(request, visitor)
         await run_in_threadpool(accounts.logout, state.store, request.cookies[SESSION_COOKIE])
-    answer = RedirectResponse("/login", status_code=303, headers=SECURITY_HEADERS)
+    answer = _redirect("/login")
     answer.delete_cookie(SESSION_COOKIE, path="/")
     return answer
 
@@ -270,13 +287,11 @@ async def logout(request: Request) -> Response:
 @router.post("/language")
 async def choose_language(request: Request) -> Response:
     """Remember the language chosen and show the same page again in it."""
-    state = service(request)
-    visitor = await run_in_threadpool(_visitor, request, state)
-    form = await _form(request)
+    _, visitor, form = await _posted(request)
     chosen = form.get("language", "")
     if chosen not in i18n.LANGUAGES or not _csrf_ok(request, visitor, form.get(CSRF_FIELD)):
         return _bad_form(request, visitor)
-    answer = RedirectResponse(_local(form.get("next")), status_code=303, headers=SECURITY_HEADERS)
+    answer = _redirect(_local(form.get("next")))
     answer.set_cookie(
         i18n.LANGUAGE_COOKIE, chosen, max_age=365 * 86_400, samesite="strict", path="/",
         secure=not served_on_loopback(request), httponly=True,
@@ -322,12 +337,9 @@ async def worklist(
 ) -> Response:
     """The consignments a selection run chose, by shift and terminal, with their score, lane
     and strongest reasons; filters by terminal and lane."""
-    state = service(request)
-    visitor = await run_in_threadpool(_visitor, request, state)
-    if visitor.principal is None:
-        return _to_login(request)
-    if not visitor.principal.allows(Permission.SELECTION_READ):
-        return _refused(request, visitor, Permission.SELECTION_READ)
+    state, visitor, refusal = await _admitted(request, Permission.SELECTION_READ)
+    if refusal is not None:
+        return refusal
     try:
         view = await run_in_threadpool(_worklist_view, state, run, terminal, lane)
     except NotFoundError:
@@ -341,12 +353,9 @@ async def worklist(
 async def dossier(request: Request, consignment_id: str) -> Response:
     """The dossier of a consignment: transport and route, parties, goods against the usual
     value of their HS code, containers and their events, assessments, past controls."""
-    state = service(request)
-    visitor = await run_in_threadpool(_visitor, request, state)
-    if visitor.principal is None:
-        return _to_login(request)
-    if not visitor.principal.allows(Permission.ASSESSMENT_READ):
-        return _refused(request, visitor, Permission.ASSESSMENT_READ)
+    state, visitor, refusal = await _admitted(request, Permission.ASSESSMENT_READ)
+    if refusal is not None:
+        return refusal
     model = state.models.get()
     try:
         found = await run_in_threadpool(
