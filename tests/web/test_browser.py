@@ -3,9 +3,10 @@ Playwright, against `quaywatch serve`'s application under uvicorn on a loopback 
 
 A targeting officer logs in with the keyboard, reads the worklist, opens a consignment's
 dossier by keyboard alone, filters the worklist (htmx swaps the table and the address
-follows), switches to Dutch and logs out; the browser reports no error
-(a script or style refused by the Content-Security-Policy would be one). Screenshots of each
-screen at 1280×800 and 768×1024 are saved under test-artifacts/web/.
+follows), switches to Dutch and logs out. The browser reports no error (a script or style
+refused by the Content-Security-Policy would be one), and axe-core (vendored in
+tests/web/vendor) finds no serious or critical accessibility violation on any screen.
+Screenshots of each screen at 1280×800 and 768×1024 are saved under test-artifacts/web/.
 """
 
 from __future__ import annotations
@@ -63,7 +64,24 @@ def served(demo_db: Demo, tmp_path: Path) -> Iterator[tuple[str, Store]]:
         store.close()
 
 
+AXE = Path(__file__).parent / "vendor" / "axe-4.14.1.min.js"
+
+
+def _accessible(page: Page) -> None:
+    """axe-core finds no serious or critical violation on the page (its script is evaluated
+    through the browser's debugging protocol, not loaded by the page, whose CSP forbids it)."""
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.evaluate(AXE.read_text(encoding="utf-8"))
+    found = page.evaluate(
+        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+        ".map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' '))}))"
+    )
+    bad = [v for v in found if v["impact"] in ("serious", "critical")]
+    assert bad == [], bad
+
+
 def _shoot(page: Page, name: str) -> None:
+    _accessible(page)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     for size, (width, height) in SIZES.items():
         page.set_viewport_size({"width": width, "height": height})
