@@ -34,10 +34,11 @@ class Site:
     store: Store
     settings: Settings
 
-    def user(self, *roles: Role) -> str:
-        """A new user with ``roles`` and the password ``PASSWORD``."""
+    def user(self, *roles: Role, terminals: tuple[str, ...] = ()) -> str:
+        """A new user with ``roles`` (at ``terminals``) and the password ``PASSWORD``."""
         name = f"user{next(_users)}"
-        accounts.add_user(self.store, name, roles=list(roles), password=PASSWORD, actor="admin")
+        accounts.add_user(self.store, name, roles=list(roles), terminals=terminals,
+                          password=PASSWORD, actor="admin")  # fmt: skip
         return name
 
     def login(self, name: str, *, next_page: str = "/worklist") -> object:

@@ -41,6 +41,7 @@ from quaywatch.errors import (
     TooManyAttemptsError,
 )
 from quaywatch.services import accounts, selection
+from quaywatch.services.control import create_orders as selection_orders
 from quaywatch.services.dossier import consignment_dossier
 from quaywatch.web import i18n
 
@@ -157,10 +158,10 @@ def render(
 
 def _to_login(request: Request) -> RedirectResponse:
     back = quote(_local(request.url.path + (f"?{request.url.query}" if request.url.query else "")))
-    return _redirect(f"/login?next={back}")
+    return redirect_to(f"/login?next={back}")
 
 
-async def _admitted(
+async def admitted(
     request: Request, permission: Permission
 ) -> tuple[Service, Visitor, Response | None]:
     """The service and the visitor of a page that needs ``permission``, and the answer that
@@ -178,7 +179,7 @@ def _refused(request: Request, visitor: Visitor, permission: Permission) -> HTML
     return render(request, visitor, "refused.html", {"permission": permission.value}, status=403)
 
 
-async def _posted(request: Request) -> tuple[Service, Visitor, dict[str, str]]:
+async def posted(request: Request) -> tuple[Service, Visitor, dict[str, str]]:
     """The service, the visitor and the text fields of a posted form."""
     state = service(request)
     visitor = await run_in_threadpool(_visitor, request, state)
@@ -186,12 +187,12 @@ async def _posted(request: Request) -> tuple[Service, Visitor, dict[str, str]]:
     return state, visitor, {k: v for k, v in form.items() if isinstance(v, str)}
 
 
-def _redirect(target: str) -> RedirectResponse:
+def redirect_to(target: str) -> RedirectResponse:
     """Go on to ``target`` (a path of this site) after a form: 303, so the browser GETs it."""
     return RedirectResponse(target, status_code=303, headers=SECURITY_HEADERS)
 
 
-def _csrf_ok(request: Request, visitor: Visitor, sent: str | None) -> bool:
+def csrf_ok(request: Request, visitor: Visitor, sent: str | None) -> bool:
     """Whether a form's CSRF token is the session's, or (no session) the login form's."""
     if not sent:
         return False
@@ -201,7 +202,7 @@ def _csrf_ok(request: Request, visitor: Visitor, sent: str | None) -> bool:
     return expected is not None and secrets.compare_digest(expected, sent)
 
 
-def _bad_form(request: Request, visitor: Visitor) -> HTMLResponse:
+def bad_form(request: Request, visitor: Visitor) -> HTMLResponse:
     return render(request, visitor, "refused.html", {"permission": None}, status=403)
 
 
@@ -212,7 +213,7 @@ def _bad_form(request: Request, visitor: Visitor) -> HTMLResponse:
 def home(request: Request) -> Response:
     """The worklist for someone logged in, else the login form."""
     visitor = _visitor(request, service(request))
-    return _redirect("/worklist" if visitor.session is not None else "/login")
+    return redirect_to("/worklist" if visitor.session is not None else "/login")
 
 
 @router.get("/login")
@@ -220,7 +221,7 @@ def login_form(request: Request, next: str | None = None) -> Response:  # noqa: 
     """The login form (a logged-in visitor goes on to where they were going)."""
     visitor = _visitor(request, service(request))
     if visitor.session is not None:
-        return _redirect(_local(next))
+        return redirect_to(_local(next))
     return _login_page(request, visitor, _local(next), error=None, status=200)
 
 
@@ -242,9 +243,9 @@ def _login_page(
 @router.post("/login")
 async def login(request: Request) -> Response:
     """Check the username and password; open a session and go on, or show the form again."""
-    state, visitor, form = await _posted(request)
+    state, visitor, form = await posted(request)
     target = _local(form.get("next"))
-    if not _csrf_ok(request, Visitor(visitor.language, None), form.get(CSRF_FIELD)):
+    if not csrf_ok(request, Visitor(visitor.language, None), form.get(CSRF_FIELD)):
         return _login_page(
             request, visitor, target, status=403,
             error=gettext(visitor.language, "The form expired. Please log in again."),
@@ -265,7 +266,7 @@ async def login(request: Request) -> Response:
             request, visitor, target, status=401,
             error=gettext(visitor.language, "Invalid username or password."),
         )  # fmt: skip
-    answer = _redirect(target)
+    answer = redirect_to(target)
     set_session_cookie(request, answer, opened.session, opened.expires_at)
     answer.delete_cookie(LOGIN_CSRF_COOKIE, path="/")
     return answer
@@ -274,12 +275,12 @@ async def login(request: Request) -> Response:
 @router.post("/logout")
 async def logout(request: Request) -> Response:
     """End the session and go back to the login form."""
-    state, visitor, form = await _posted(request)
+    state, visitor, form = await posted(request)
     if visitor.session is not None:
-        if not _csrf_ok(request, visitor, form.get(CSRF_FIELD)):
-            return _bad_form(request, visitor)
+        if not csrf_ok(request, visitor, form.get(CSRF_FIELD)):
+            return bad_form(request, visitor)
         await run_in_threadpool(accounts.logout, state.store, request.cookies[SESSION_COOKIE])
-    answer = _redirect("/login")
+    answer = redirect_to("/login")
     answer.delete_cookie(SESSION_COOKIE, path="/")
     return answer
 
@@ -287,11 +288,11 @@ async def logout(request: Request) -> Response:
 @router.post("/language")
 async def choose_language(request: Request) -> Response:
     """Remember the language chosen and show the same page again in it."""
-    _, visitor, form = await _posted(request)
+    _, visitor, form = await posted(request)
     chosen = form.get("language", "")
-    if chosen not in i18n.LANGUAGES or not _csrf_ok(request, visitor, form.get(CSRF_FIELD)):
-        return _bad_form(request, visitor)
-    answer = _redirect(_local(form.get("next")))
+    if chosen not in i18n.LANGUAGES or not csrf_ok(request, visitor, form.get(CSRF_FIELD)):
+        return bad_form(request, visitor)
+    answer = redirect_to(_local(form.get("next")))
     answer.set_cookie(
         i18n.LANGUAGE_COOKIE, chosen, max_age=365 * 86_400, samesite="strict", path="/",
         secure=not served_on_loopback(request), httponly=True,
@@ -337,7 +338,7 @@ async def worklist(
 ) -> Response:
     """The consignments a selection run chose, by shift and terminal, with their score, lane
     and strongest reasons; filters by terminal and lane."""
-    state, visitor, refusal = await _admitted(request, Permission.SELECTION_READ)
+    state, visitor, refusal = await admitted(request, Permission.SELECTION_READ)
     if refusal is not None:
         return refusal
     try:
@@ -353,7 +354,7 @@ async def worklist(
 async def dossier(request: Request, consignment_id: str) -> Response:
     """The dossier of a consignment: transport and route, parties, goods against the usual
     value of their HS code, containers and their events, assessments, past controls."""
-    state, visitor, refusal = await _admitted(request, Permission.ASSESSMENT_READ)
+    state, visitor, refusal = await admitted(request, Permission.ASSESSMENT_READ)
     if refusal is not None:
         return refusal
     model = state.models.get()
@@ -368,3 +369,23 @@ async def dossier(request: Request, consignment_id: str) -> Response:
         }
         return render(request, visitor, "refused.html", {"missing": missing}, status=404)
     return render(request, visitor, "dossier.html", {"d": found})
+
+
+@router.post("/worklist/orders")
+async def create_orders(request: Request) -> Response:
+    """Turn the selection run shown into inspection orders (again: nothing new), and show the
+    worklist with each consignment's order."""
+    state, visitor, form = await posted(request)
+    if visitor.principal is None:
+        return redirect_to("/login")
+    if not csrf_ok(request, visitor, form.get(CSRF_FIELD)):
+        return bad_form(request, visitor)
+    if not visitor.principal.allows(Permission.ORDER_CREATE):
+        return _refused(request, visitor, Permission.ORDER_CREATE)
+    run_id = form.get("run", "")
+    try:
+        await run_in_threadpool(selection_orders, state.store, run_id, actor=visitor.principal.name)
+    except NotFoundError:
+        missing = gettext(visitor.language, "There is no selection run %(run)s.") % {"run": run_id}
+        return render(request, visitor, "refused.html", {"missing": missing}, status=404)
+    return redirect_to(f"/worklist?run={quote(run_id)}")
