@@ -152,6 +152,19 @@ def test_an_officer_logs_in_filters_the_worklist_and_switches_language(
 
             page.click("form.inline button[type=submit] >> text=Afmelden")
             page.wait_for_url(f"{base}/login")
+
+            # A manager's key figures, and an inspector's order, in English again.
+            accounts.add_user(store, "maria", roles=[Role.MANAGER], password=PASSWORD,
+                              actor="admin")  # fmt: skip
+            page.select_option("#language", "en")
+            page.click("form.language button")
+            page.wait_for_load_state()
+            page.fill("#username", "maria")
+            page.fill("#password", PASSWORD)
+            page.click("form.login button")
+            page.wait_for_url(f"{base}/kpis")  # the first screen her role opens
+            assert page.locator("dl.figures dd").count() == 5
+            _shoot(page, "kpis")
         finally:
             browser.close()
     assert problems == []

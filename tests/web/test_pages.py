@@ -55,7 +55,7 @@ def test_login_refuses_a_wrong_password_a_form_without_its_token_and_a_foreign_n
     assert forged.status_code == 403 and "The form expired" in forged.text
     assert site.client.get("/worklist", follow_redirects=False).status_code == 303
     elsewhere = site.login(name, next_page="//evil.example/x")
-    assert elsewhere.headers["location"] == "/worklist"
+    assert elsewhere.headers["location"] == "/"
 
 
 def test_the_worklist_shows_the_run_and_filters_by_lane(site: Site) -> None:
@@ -182,3 +182,19 @@ def test_the_dossier_is_refused_without_the_permission_and_unknown_ids_are_named
     hostile = site.client.get("/consignments/%3Cscript%3Ealert(1)")
     assert hostile.status_code == 404
     assert "<script>alert" not in hostile.text and "&lt;script&gt;alert(1)" in hostile.text
+
+
+def test_after_login_each_role_lands_on_its_first_screen(site: Site) -> None:
+    for roles, screen in (
+        ((Role.TARGETING_OFFICER,), "/worklist"),
+        ((Role.INSPECTOR,), "/orders"),
+        ((Role.MANAGER,), "/kpis"),
+    ):
+        site.client.cookies.clear()
+        site.login(site.user(*roles))
+        landing = site.client.get("/", follow_redirects=False)
+        assert landing.status_code == 303 and landing.headers["location"] == screen, roles
+    site.client.cookies.clear()
+    site.login(site.user(Role.FEED))
+    nothing = site.client.get("/")
+    assert nothing.status_code == 403 and "no screen" in nothing.text

@@ -41,7 +41,7 @@ class Site:
                           password=PASSWORD, actor="admin")  # fmt: skip
         return name
 
-    def login(self, name: str, *, next_page: str = "/worklist") -> object:
+    def login(self, name: str, *, next_page: str = "/") -> object:
         """Log in through the login form, as a browser would."""
         page = self.client.get(f"/login?next={next_page}")
         token = csrf_of(page.text)

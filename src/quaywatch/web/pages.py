@@ -53,6 +53,12 @@ LOGIN_CSRF_COOKIE = "quaywatch_login_csrf"
 CSRF_FIELD = "csrf_token"
 #: Worklist rows shown at most on one page.
 WORKLIST_ROWS = 500
+#: The screens a visitor lands on after logging in: the first their roles open.
+HOME_SCREENS = (
+    ("/worklist", Permission.SELECTION_READ),
+    ("/orders", Permission.ORDER_READ),
+    ("/kpis", Permission.KPI_READ),
+)
 #: Selection runs offered in the worklist's run picker.
 RUNS_OFFERED = 20
 
@@ -118,7 +124,7 @@ def _visitor(request: Request, state: Service) -> Visitor:
     return Visitor(language, session)
 
 
-def _local(target: str | None, default: str = "/worklist") -> str:
+def _local(target: str | None, default: str = "/") -> str:
     """``target`` if it is a path of this site (never another site: ``//host`` or a URL)."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return default
@@ -211,9 +217,16 @@ def bad_form(request: Request, visitor: Visitor) -> HTMLResponse:
 
 @router.get("/")
 def home(request: Request) -> Response:
-    """The worklist for someone logged in, else the login form."""
+    """The first screen the visitor's roles open (worklist, orders, key figures), else the
+    login form."""
     visitor = _visitor(request, service(request))
-    return redirect_to("/worklist" if visitor.session is not None else "/login")
+    principal = visitor.principal
+    if principal is None:
+        return redirect_to("/login")
+    for path, permission in HOME_SCREENS:
+        if principal.allows(permission):
+            return redirect_to(path)
+    return render(request, visitor, "refused.html", {"nothing": True}, status=403)
 
 
 @router.get("/login")
