@@ -165,6 +165,24 @@ def test_an_officer_logs_in_filters_the_worklist_and_switches_language(
             page.wait_for_url(f"{base}/kpis")  # the first screen her role opens
             assert page.locator("dl.figures dd").count() == 5
             _shoot(page, "kpis")
+            page.click("form.inline button[type=submit] >> text=Log out")
+            page.wait_for_url(f"{base}/login")
+
+            # An analyst types a profile: its error appears at its line as she types.
+            accounts.add_user(store, "ana", roles=[Role.ANALYST], password=PASSWORD,
+                              actor="admin")  # fmt: skip
+            page.fill("#username", "ana")
+            page.fill("#password", PASSWORD)
+            page.click("form.login button")
+            page.wait_for_url(f"{base}/worklist")
+            page.goto(f"{base}/profiles/editor")
+            assert page.locator("#check .ok").count() == 1
+            page.click("#text")
+            page.keyboard.press("Control+End")
+            page.keyboard.type("\nbogus: [")
+            page.wait_for_selector("#check .error")
+            assert page.locator("#check .error").inner_text().startswith("Line ")
+            _shoot(page, "profile-editor")
         finally:
             browser.close()
     assert problems == []

@@ -14,16 +14,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
-from quaywatch.errors import InputError, ModelError, QuaywatchError, RecordError
+from sqlalchemy import func, select
+
+from quaywatch.errors import InputError, ModelError, NotFoundError, QuaywatchError, RecordError
 from quaywatch.risk.bundle import RiskModel
 from quaywatch.risk.profiles import loader, registry, trial
 from quaywatch.risk.profiles.apply import ProfileSet
 from quaywatch.risk.profiles.profile import Profile
 from quaywatch.risk.profiles.registry import Loaded, Status
 from quaywatch.services.arguments import utc
+from quaywatch.store import tables
 from quaywatch.store.store import Store
 
 __all__ = [
@@ -179,6 +182,20 @@ class ProfileTrial:
     examples: tuple[ProfileExample, ...]
 
 
+def recent_start(store: Store, days: int) -> datetime:
+    """The start of the last ``days`` days of stored traffic: ``days`` before the latest
+    lodging (now, in a store of live traffic; the end of the history, in one of past traffic).
+    ``InputError`` when no consignment is stored."""
+    if days < 1:
+        raise InputError(f"days must be 1 or more, got {days}")
+    c = tables.consignments
+    with store.reading() as conn:
+        latest: datetime | None = conn.execute(select(func.max(c.c.lodged_at))).scalar_one()
+    if latest is None:
+        raise InputError("no consignment is stored yet")
+    return latest - timedelta(days=days)
+
+
 def trial_profiles(
     store: Store,
     paths: Sequence[ProfileSource],
@@ -271,6 +288,18 @@ def list_profiles(store: Store) -> tuple[ProfileVersion, ...]:
         )  # fmt: skip
         for r in registry.listing(store).iter_rows(named=True)
     )
+
+
+def profile_text(store: Store, profile_id: str, *, version: int | None = None) -> ProfileText:
+    """The text of ``version`` (default: the highest stored) of ``profile_id``, exactly as it
+    was loaded, named ``<id>@<version>``; ``NotFoundError`` when there is none."""
+    if version is not None and version < 1:
+        raise InputError(f"version must be 1 or more, got {version}")
+    found = registry.body(store, profile_id, version)
+    if found is None:
+        which = f" version {version}" if version is not None else ""
+        raise NotFoundError(f"no profile {profile_id}{which}")
+    return ProfileText(f"{profile_id}@{found[0]}", found[1])
 
 
 @dataclass(frozen=True, slots=True)

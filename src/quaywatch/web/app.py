@@ -12,7 +12,7 @@ from starlette.types import Scope
 from quaywatch.api.app import create_app as create_api
 from quaywatch.config import Settings
 from quaywatch.store.store import Store
-from quaywatch.web import dashboard, inspection, pages
+from quaywatch.web import dashboard, inspection, pages, profiles
 
 
 class _Static(StaticFiles):
@@ -33,6 +33,7 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(inspection.router)
     app.include_router(dashboard.router)
+    app.include_router(profiles.router)
     folder = resources.files("quaywatch.web").joinpath("static")
     app.mount("/static", _Static(directory=str(folder)), name="static")
     return app

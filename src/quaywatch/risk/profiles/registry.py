@@ -157,6 +157,17 @@ def listing(store: Store) -> pl.DataFrame:
     return pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
 
 
+def body(store: Store, profile_id: str, version: int | None = None) -> tuple[int, str] | None:
+    """The version (default: the highest stored) of ``profile_id`` and its text as loaded, or
+    None when there is no such profile or version."""
+    query = select(_T.c.version, _T.c.body).where(_T.c.profile_id == profile_id)
+    if version is not None:
+        query = query.where(_T.c.version == version)
+    with store.reading() as conn:
+        row = conn.execute(query.order_by(_T.c.version.desc()).limit(1)).first()
+    return None if row is None else (int(row.version), str(row.body))
+
+
 def active_profiles(store: Store) -> ProfileSet:
     """The profiles in force now, compiled: what an assessment runs.
 

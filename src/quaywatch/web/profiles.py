@@ -1,0 +1,205 @@
+"""The analyst's profile screens: write a profile, see its errors at their line as it is
+typed, test it on the last 30 days of traffic, store it as a draft, put it in force, retire it,
+and read its versions side by side.
+
+The checks, the trial, storing, activating and retiring are the profile services'
+(``services.profiles``); an error names its line (``line 5``), and the page quotes that line
+of the text under the message. ``/profiles/check`` answers the editor's live check (htmx,
+half a second after typing stops) with the result alone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from quaywatch.domain.access import Permission
+from quaywatch.errors import InputError, NotFoundError, RecordError
+from quaywatch.services import profiles
+from quaywatch.services.profiles import ProfileText
+from quaywatch.web.pages import (
+    CSRF_FIELD,
+    Visitor,
+    admitted,
+    bad_form,
+    csrf_ok,
+    gettext,
+    posted,
+    redirect_to,
+    render,
+)
+
+router = APIRouter(include_in_schema=False)
+
+#: Days of traffic a profile is tested on: the last ones stored (``profiles.recent_start``).
+TRIAL_DAYS = 30
+#: The text a new profile starts from.
+TEMPLATE = """\
+id: MY-PROFILE
+version: 1
+description: What this profile looks for, in one line
+owner: risk analysis
+reason: "{main_hs6} from {port_of_loading}: why an officer should look"
+condition: |
+  hs6_codes contains "940360" and origin_countries contains "CM"
+action:
+  weight: 1.0
+"""
+
+
+def _checked(name: str, text: str) -> dict[str, Any]:
+    """The check of one profile text: ok, or the error with its line number and that line."""
+    check = profiles.validate_profiles([ProfileText(name, text)]).files[0]
+    line_no: int | None = None
+    if check.location and check.location.startswith("line "):
+        digits = check.location.split()[1].split("-")[0]
+        line_no = int(digits) if digits.isdigit() else None
+    lines = text.splitlines()
+    quoted = lines[line_no - 1] if line_no and 0 < line_no <= len(lines) else None
+    # The message without what the page says around it: the text's name and the line.
+    message = (check.error or "").removeprefix(f"{name}: ")
+    if check.location:
+        message = message.removeprefix(f"{check.location}, ").removeprefix(f"{check.location}: ")
+    return {"check": check, "line": line_no, "quoted": quoted, "message": message}
+
+
+def _editor(
+    request: Request, visitor: Visitor, text: str, *, trial: Any = None, error: str | None = None,
+    status: int = 200,
+) -> Response:  # fmt: skip
+    return render(
+        request, visitor, "profile_editor.html",
+        {"text": text, "checked": _checked("profile", text), "trial": trial, "error": error,
+         "trial_days": TRIAL_DAYS},
+        status=status,
+    )  # fmt: skip
+
+
+@router.get("/profiles")
+async def profile_list(request: Request) -> Response:
+    """Every stored profile version, by id, newest first, with its status."""
+    state, visitor, refusal = await admitted(request, Permission.PROFILE_READ)
+    if refusal is not None:
+        return refusal
+    found = await run_in_threadpool(profiles.list_profiles, state.store)
+    return render(request, visitor, "profiles.html", {"versions": found})
+
+
+@router.get("/profiles/editor")
+async def editor(request: Request, start: str = "", version: int | None = None) -> Response:
+    """The editor: a new profile, or the text of a stored one (``start``, ``version``) to
+    write its next version from."""
+    state, visitor, refusal = await admitted(request, Permission.PROFILE_WRITE)
+    if refusal is not None:
+        return refusal
+    text = TEMPLATE
+    if start:
+        try:
+            text = (await run_in_threadpool(
+                lambda: profiles.profile_text(state.store, start, version=version)
+            )).text  # fmt: skip
+        except (NotFoundError, InputError) as exc:
+            return render(request, visitor, "refused.html", {"missing": exc.message}, status=404)
+    return _editor(request, visitor, text)
+
+
+@router.post("/profiles/check")
+async def check(request: Request) -> Response:
+    """The live check of the editor's text: the result alone (an htmx fragment)."""
+    _, visitor, form = await posted(request)
+    principal = visitor.principal
+    if principal is None or not principal.allows(Permission.PROFILE_WRITE):
+        return render(request, visitor, "refused.html", {"permission": "profile:write"},
+                      status=403)  # fmt: skip
+    if not csrf_ok(request, visitor, form.get(CSRF_FIELD)):
+        return bad_form(request, visitor)
+    text = form.get("text", "")
+    return render(request, visitor, "profile_check.html", {"checked": _checked("profile", text)})
+
+
+@router.post("/profiles/editor")
+async def editor_action(request: Request) -> Response:
+    """The editor's buttons: test the text on the last ``TRIAL_DAYS`` days, or store it as a
+    draft (then to its page)."""
+    state, visitor, form = await posted(request)
+    principal = visitor.principal
+    if principal is None or not principal.allows(Permission.PROFILE_WRITE):
+        return render(request, visitor, "refused.html", {"permission": "profile:write"},
+                      status=403)  # fmt: skip
+    if not csrf_ok(request, visitor, form.get(CSRF_FIELD)):
+        return bad_form(request, visitor)
+    text, action = form.get("text", ""), form.get("action", "")
+    source = ProfileText("profile", text)
+    try:
+        if action == "trial":
+
+            def tried() -> profiles.ProfileTrial:
+                since = profiles.recent_start(state.store, TRIAL_DAYS)
+                return profiles.trial_profiles(
+                    state.store, [source], since=since, model_dir=state.settings.model_dir
+                )
+
+            found = await run_in_threadpool(tried)
+            return _editor(request, visitor, text, trial=found)
+        if action == "save":
+            stored = await run_in_threadpool(
+                lambda: profiles.load_profiles(state.store, [source], actor=principal.name)
+            )
+            return redirect_to(f"/profiles/{stored[0].profile_id}")
+    except (RecordError, InputError) as exc:
+        return _editor(request, visitor, text, error=exc.message, status=422)
+    return bad_form(request, visitor)
+
+
+@router.get("/profiles/{profile_id}")
+async def profile_page(request: Request, profile_id: str) -> Response:
+    """A profile's versions, the newest two side by side, and (for those who may) the buttons
+    that put a version in force or retire the profile."""
+    state, visitor, refusal = await admitted(request, Permission.PROFILE_READ)
+    if refusal is not None:
+        return refusal
+    versions = [
+        v for v in await run_in_threadpool(profiles.list_profiles, state.store)
+        if v.profile_id == profile_id
+    ]  # fmt: skip
+    if not versions:
+        missing = gettext(visitor.language, "There is no profile %(id)s.") % {"id": profile_id}
+        return render(request, visitor, "refused.html", {"missing": missing}, status=404)
+    newest = [v.version for v in versions[:2]]
+
+    def texts_of() -> list[ProfileText]:
+        return [profiles.profile_text(state.store, profile_id, version=v) for v in newest]
+
+    texts = await run_in_threadpool(texts_of)
+    return render(request, visitor, "profile.html",
+                  {"profile_id": profile_id, "versions": versions, "texts": texts})  # fmt: skip
+
+
+@router.post("/profiles/{profile_id}/{change}")
+async def change_status(request: Request, profile_id: str, change: str) -> Response:
+    """Put a version of the profile in force (``activate``), or take it out (``retire``)."""
+    state, visitor, form = await posted(request)
+    principal = visitor.principal
+    if principal is None or not principal.allows(Permission.PROFILE_ACTIVATE):
+        return render(request, visitor, "refused.html", {"permission": "profile:activate"},
+                      status=403)  # fmt: skip
+    if not csrf_ok(request, visitor, form.get(CSRF_FIELD)) or change not in ("activate", "retire"):
+        return bad_form(request, visitor)
+    try:
+        if change == "activate":
+            version = int(form["version"]) if form.get("version", "").isdigit() else None
+            await run_in_threadpool(
+                lambda: profiles.activate_profile(
+                    state.store, profile_id, version=version, actor=principal.name
+                )
+            )
+        else:
+            await run_in_threadpool(
+                lambda: profiles.retire_profile(state.store, profile_id, actor=principal.name)
+            )
+    except (NotFoundError, InputError) as exc:
+        return render(request, visitor, "refused.html", {"missing": exc.message}, status=404)
+    return redirect_to(f"/profiles/{profile_id}")
