@@ -1,4 +1,5 @@
-# One entry point for people and CI. `make demo` installs everything and runs the demo;
+# One entry point for people and CI. `make demo` installs everything, runs the demo and serves it
+# at http://127.0.0.1:8000 (Ctrl-C stops);
 # `make test` installs everything, lints, type-checks and runs the whole suite.
 PYTHON ?= python3
 VENV := .venv
@@ -25,7 +26,7 @@ $(CHROMIUM):
 install: $(STAMP) $(CHROMIUM)
 
 demo: install
-	$(BIN)/quaywatch demo
+	$(BIN)/quaywatch demo --serve
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks

@@ -5,6 +5,7 @@ Thin adapters over ``services.demo``: they call one service and print its result
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -25,6 +26,14 @@ def demo(
     out: Annotated[
         Path | None, typer.Option(help="Keep the generated files and models here.")
     ] = None,
+    serve_after: Annotated[
+        bool,
+        typer.Option(
+            "--serve",
+            help="Then serve the demo's store and model on this machine (Ctrl-C stops).",
+        ),
+    ] = False,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to serve on.")] = 8000,
 ) -> None:
     """Show what quaywatch does on six generated days at Antwerp-Bruges, in about a minute.
 
@@ -42,6 +51,18 @@ def demo(
         capacity_pct=settings.control_capacity_pct, actor=settings.actor,
     )  # fmt: skip
     print_demo(result)
+    if serve_after:
+        from quaywatch.cli.serve import serve
+
+        # The service assesses with the model the demo trained (its workers read the setting
+        # from the environment, as `serve` hands them the store's).
+        os.environ["QUAYWATCH_MODEL_DIR"] = str(result.model_folder.parent)
+        console.print(
+            f"Open http://127.0.0.1:{port} and log in as {result.account.username} with the "
+            "password above; Ctrl-C stops the service.",
+            markup=False, highlight=False,
+        )  # fmt: skip
+        serve(ctx, port=port)
 
 
 def print_demo(result: DemoResult) -> None:
