@@ -186,3 +186,70 @@ def test_an_officer_logs_in_filters_the_worklist_and_switches_language(
         finally:
             browser.close()
     assert problems == []
+
+
+def _log_in(page: Page, base: str, name: str) -> None:
+    page.goto(f"{base}/login")
+    page.fill("#username", name)
+    page.fill("#password", PASSWORD)
+    page.click("form.login button")
+    page.wait_for_load_state()
+
+
+def test_an_inspectors_seizure_shows_on_the_managers_dashboard(
+    served: tuple[str, Store],
+) -> None:
+    """The officer turns the run into orders, the inspector at the order's terminal works a
+    physical examination to a seizure, the manager sees one seizure more."""
+    base, store = served
+    run = selection.list_selection_runs(store)[0]
+    physical = next(e for e in selection.worklist(store, run.run_id)
+                    if e.control_type == "PHYSICAL")  # fmt: skip
+    for name, roles, terminals in (
+        ("olga", [Role.TARGETING_OFFICER], ()),
+        ("ivan", [Role.INSPECTOR], (physical.terminal,)),
+        ("maria", [Role.MANAGER], ()),
+    ):
+        accounts.add_user(store, name, roles=roles, terminals=terminals, password=PASSWORD,
+                          actor="admin")  # fmt: skip
+    problems: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+            _log_in(page, base, "maria")
+            before = int(page.locator("dl.figures div:nth-child(4) dd").inner_text())
+            page.click("form.inline button[type=submit] >> text=Log out")
+
+            _log_in(page, base, "olga")
+            page.click("text=Create the inspection orders of this run")
+            page.wait_for_load_state()
+            page.click("form.inline button[type=submit] >> text=Log out")
+
+            _log_in(page, base, "ivan")
+            assert page.url == f"{base}/orders"
+            row = page.locator("table.data tbody tr", has_text=physical.consignment_id)
+            row.locator("a").first.click()
+            page.click("text=Start the control")
+            page.wait_for_load_state()
+            page.select_option("#result", "SEIZURE")
+            page.select_option("#irregularity", "DRUGS")
+            page.fill("#seizure_goods", "cocaine")
+            page.fill("#seizure_hs6", "293979")
+            page.fill("#seizure_quantity", "42.5")
+            page.select_option("#seizure_unit", "KGM")
+            page.select_option("#concealment", "RIP_ON_RIP_OFF")
+            _shoot(page, "order")
+            page.click("text=Record the outcome")
+            page.wait_for_load_state()
+            assert page.locator("ol.states li.current").inner_text() == "done"
+            page.click("form.inline button[type=submit] >> text=Log out")
+
+            _log_in(page, base, "maria")
+            after = int(page.locator("dl.figures div:nth-child(4) dd").inner_text())
+            assert after == before + 1
+            assert page.locator("text=cocaine").count() >= 1
+        finally:
+            browser.close()
+    assert problems == []

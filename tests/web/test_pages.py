@@ -198,3 +198,18 @@ def test_after_login_each_role_lands_on_its_first_screen(site: Site) -> None:
     site.login(site.user(Role.FEED))
     nothing = site.client.get("/")
     assert nothing.status_code == 403 and "no screen" in nothing.text
+
+
+def test_the_worklist_service_filters_and_counts_in_the_store(site: Site) -> None:
+    run = selection.list_selection_runs(site.store)[0].run_id
+    every = selection.worklist(site.store, run)
+    summary = selection.worklist_summary(site.store, run)
+    assert summary.total == len(every)
+    assert summary.terminals == tuple(sorted({e.terminal for e in every}))
+    assert summary.lanes == tuple(sorted({e.lane for e in every}))
+    terminal, lane = every[0].terminal, every[0].lane
+    wanted = [e for e in every if e.terminal == terminal and e.lane == lane]
+    assert selection.worklist(site.store, run, terminal=terminal, lane=lane) == wanted
+    assert selection.worklist(site.store, run, terminal=terminal, lane=lane, limit=2) == wanted[:2]
+    counted = selection.worklist_summary(site.store, run, terminal=terminal, lane=lane)
+    assert counted.total == len(wanted) and counted.terminals == summary.terminals

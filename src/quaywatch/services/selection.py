@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 import polars as pl
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 
 from quaywatch.errors import InputError, NotFoundError
 from quaywatch.risk import explain
@@ -248,9 +248,53 @@ def list_selection_runs(store: Store, *, limit: int = 50) -> tuple[SelectionRun,
     )
 
 
-def worklist(store: Store, run_id: str, *, limit: int | None = None) -> list[WorklistEntry]:
-    """The consignments the run ``run_id`` selected: oldest shift first, then by terminal and
-    the expected detected value, highest first; at most ``limit``.
+@dataclass(frozen=True, slots=True)
+class WorklistSummary:
+    """What a run's worklist holds: how many consignments (with the filters given), and the
+    terminals and lanes of all of them (what a filter may choose)."""
+
+    total: int
+    terminals: tuple[str, ...]
+    lanes: tuple[str, ...]
+
+
+def worklist_summary(
+    store: Store, run_id: str, *, terminal: str | None = None, lane: str | None = None
+) -> WorklistSummary:
+    """The size of ``worklist(store, run_id, terminal=..., lane=...)`` and the terminals and
+    lanes of the whole worklist, without reading its rows. ``NotFoundError`` naming the run
+    when there is none."""
+    d, runs = tables.control_decisions, tables.selection_runs
+    chosen = (d.c.run_id == run_id) & d.c.control_type.is_not(None)
+    filtered = chosen
+    if terminal:
+        filtered = filtered & (d.c.terminal == terminal)
+    if lane:
+        filtered = filtered & (d.c.lane == lane)
+    with store.reading() as conn:
+        if conn.execute(select(runs.c.run_id).where(runs.c.run_id == run_id)).first() is None:
+            raise NotFoundError(f"no selection run {run_id!r}")
+        total = conn.execute(select(func.count()).select_from(d).where(filtered)).scalar_one()
+        terminals = conn.execute(
+            select(d.c.terminal).where(chosen).distinct().order_by(d.c.terminal)
+        ).scalars().all()  # fmt: skip
+        lanes = conn.execute(
+            select(d.c.lane).where(chosen).distinct().order_by(d.c.lane)
+        ).scalars().all()  # fmt: skip
+    return WorklistSummary(int(total), tuple(terminals), tuple(lanes))
+
+
+def worklist(
+    store: Store,
+    run_id: str,
+    *,
+    limit: int | None = None,
+    terminal: str | None = None,
+    lane: str | None = None,
+) -> list[WorklistEntry]:
+    """The consignments the run ``run_id`` selected (at ``terminal``, in ``lane``, when
+    given): oldest shift first, then by terminal and the expected detected value, highest
+    first; at most ``limit``.
 
     Raises ``NotFoundError`` naming the run when there is none, ``InputError`` for a ``limit``
     below 1.
@@ -285,6 +329,10 @@ def worklist(store: Store, run_id: str, *, limit: int | None = None) -> list[Wor
         .where(d.c.run_id == run_id, d.c.control_type.is_not(None))
         .order_by(d.c.shift_start, d.c.terminal, d.c.expected_value.desc(), d.c.consignment_id)
     )
+    if terminal:
+        query = query.where(d.c.terminal == terminal)
+    if lane:
+        query = query.where(d.c.lane == lane)
     if limit is not None:
         query = query.limit(limit)
     with store.reading() as conn:

@@ -333,16 +333,19 @@ def _worklist_view(state: Service, run_id: str | None, terminal: str, lane: str)
     run = next((r for r in runs if r.run_id == run_id), runs[0] if runs and not run_id else None)
     if run is None and run_id:
         raise NotFoundError(f"no selection run {run_id!r}")
-    entries = [] if run is None else selection.worklist(state.store, run.run_id)
-    terminals = sorted({e.terminal for e in entries})
-    lanes = sorted({e.lane for e in entries})
-    shown = [
-        e for e in entries
-        if (not terminal or e.terminal == terminal) and (not lane or e.lane == lane)
-    ]  # fmt: skip
-    return WorklistView(
-        runs, run, shown[:WORKLIST_ROWS], len(shown), terminals, lanes, terminal, lane
+    if run is None:
+        return WorklistView(runs, None, [], 0, [], [], terminal, lane)
+    summary = selection.worklist_summary(
+        state.store, run.run_id, terminal=terminal or None, lane=lane or None
     )
+    shown = selection.worklist(
+        state.store, run.run_id, limit=WORKLIST_ROWS, terminal=terminal or None,
+        lane=lane or None,
+    )  # fmt: skip
+    return WorklistView(
+        runs, run, shown, summary.total, list(summary.terminals), list(summary.lanes), terminal,
+        lane,
+    )  # fmt: skip
 
 
 @router.get("/worklist")
