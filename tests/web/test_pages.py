@@ -7,11 +7,13 @@ import html
 from datetime import UTC, datetime
 
 import polars as pl
+import pytest
 from web_support import PASSWORD, Site, csrf_of
 
 from quaywatch.domain.access import Role
+from quaywatch.errors import InputError
 from quaywatch.risk.anomaly import detect_store
-from quaywatch.services import selection
+from quaywatch.services import accounts, selection
 from quaywatch.services.assessments import current_model
 from quaywatch.services.dossier import consignment_dossier
 from quaywatch.web.pages import SECURITY_HEADERS
@@ -213,3 +215,20 @@ def test_the_worklist_service_filters_and_counts_in_the_store(site: Site) -> Non
     assert selection.worklist(site.store, run, terminal=terminal, lane=lane, limit=2) == wanted[:2]
     counted = selection.worklist_summary(site.store, run, terminal=terminal, lane=lane)
     assert counted.total == len(wanted) and counted.terminals == summary.terminals
+
+
+def test_the_language_chosen_is_kept_with_the_account(site: Site) -> None:
+    name = site.user(Role.TARGETING_OFFICER)
+    site.login(name)
+    page = site.client.get("/worklist")
+    site.client.post("/language", data={"language": "fr", "next": "/worklist",
+                                        "csrf_token": csrf_of(page.text)})  # fmt: skip
+    assert accounts.get_user(site.store, name).language == "fr"
+    # Another browser: no cookie, a Dutch browser; the account's French wins once logged in.
+    site.client.cookies.clear()
+    assert '<html lang="nl">' in site.client.get("/login", headers={"Accept-Language": "nl"}).text
+    site.login(name)
+    later = site.client.get("/worklist", headers={"Accept-Language": "nl"})
+    assert "<h1>Liste de travail</h1>" in later.text
+    with pytest.raises(InputError, match="two-letter"):
+        accounts.set_language(site.store, name, "français", actor="admin")

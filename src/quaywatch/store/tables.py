@@ -471,6 +471,7 @@ users = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Column("password_changed_at", UtcDateTime),
+    Column("language", String(8), doc="the web application's language chosen; null: the browser's"),
     Index(None, "username", unique=True),
 )
 

@@ -111,9 +111,8 @@ class Visitor:
 
 
 def _visitor(request: Request, state: Service) -> Visitor:
-    language = i18n.negotiate(
-        request.cookies.get(i18n.LANGUAGE_COOKIE), request.headers.get("accept-language")
-    )
+    """The visitor's session (if the cookie names a live one) and language: the one they
+    chose (saved with their account, else in a cookie before login), else their browser's."""
     cookie = request.cookies.get(SESSION_COOKIE)
     session = None
     if cookie:
@@ -121,6 +120,10 @@ def _visitor(request: Request, state: Service) -> Visitor:
             session = accounts.authenticate_session(state.store, cookie)
         except AuthenticationError:
             session = None
+    chosen = session.language if session is not None and session.language else None
+    language = i18n.negotiate(
+        chosen or request.cookies.get(i18n.LANGUAGE_COOKIE), request.headers.get("accept-language")
+    )
     return Visitor(language, session)
 
 
@@ -300,11 +303,18 @@ async def logout(request: Request) -> Response:
 
 @router.post("/language")
 async def choose_language(request: Request) -> Response:
-    """Remember the language chosen and show the same page again in it."""
-    _, visitor, form = await posted(request)
+    """Remember the language chosen (with the account when logged in, and in a cookie) and
+    show the same page again in it."""
+    state, visitor, form = await posted(request)
     chosen = form.get("language", "")
     if chosen not in i18n.LANGUAGES or not csrf_ok(request, visitor, form.get(CSRF_FIELD)):
         return bad_form(request, visitor)
+    principal = visitor.principal
+    if principal is not None:  # kept with the account, for every browser they use
+        await run_in_threadpool(
+            lambda: accounts.set_language(state.store, principal.name, chosen,
+                                          actor=principal.name)
+        )  # fmt: skip
     answer = redirect_to(_local(form.get("next")))
     answer.set_cookie(
         i18n.LANGUAGE_COOKIE, chosen, max_age=365 * 86_400, samesite="strict", path="/",

@@ -78,6 +78,7 @@ from quaywatch.services.accounts.users import (
     get_user,
     list_users,
     reset_password,
+    set_language,
     set_roles,
 )
 
@@ -87,5 +88,5 @@ __all__ = [
     "DemoAccount", "IssuedToken", "LoginSession", "SessionPrincipal", "TokenInfo", "User",
     "add_user", "authenticate_session", "authenticate_token", "create_token", "disable_user",
     "enable_user", "ensure_demo_user", "get_user", "list_tokens", "list_users", "login",
-    "logout", "parse_token", "reset_password", "revoke_token", "set_roles",
+    "logout", "parse_token", "reset_password", "revoke_token", "set_language", "set_roles",
 ]  # fmt: skip

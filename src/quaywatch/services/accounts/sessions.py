@@ -58,6 +58,7 @@ class LoginSession:
     csrf_token: str
     expires_at: datetime
     principal: Principal
+    language: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +68,8 @@ class SessionPrincipal:
     principal: Principal
     csrf_token: str
     expires_at: datetime
+    #: The language the user chose for the web application (None: their browser's).
+    language: str | None = None
 
     def csrf_ok(self, presented: str | None) -> bool:
         """Whether ``presented`` is this session's CSRF token (compared in constant time)."""
@@ -182,7 +185,9 @@ def login(
             )  # fmt: skip
     if not ok or user is None:  # raised here: inside the block it would undo the attempt
         raise AuthenticationError(_INVALID_LOGIN)
-    return LoginSession(session, _csrf(session), moment + SESSION_LIFETIME, principal_of(user))
+    return LoginSession(
+        session, _csrf(session), moment + SESSION_LIFETIME, principal_of(user), user.language
+    )
 
 
 def authenticate_session(
@@ -215,7 +220,7 @@ def authenticate_session(
             conn.execute(
                 update(_S).where(_S.c.session_id_hash == digest).values(last_seen_at=moment)
             )
-    return SessionPrincipal(principal_of(row), _csrf(session_value), row.expires_at)
+    return SessionPrincipal(principal_of(row), _csrf(session_value), row.expires_at, row.language)
 
 
 def logout(store: Store, session_value: str, *, now: datetime | None = None) -> None:

@@ -56,6 +56,7 @@ class User:
     created_at: datetime
     updated_at: datetime
     password_changed_at: datetime | None
+    language: str | None = None
 
 
 class DemoAccount(NamedTuple):
@@ -197,7 +198,7 @@ def _user(row: Any) -> User:
     return User(
         row.user_id, row.username, row.display_name, stored_roles(row.roles),
         tuple(row.terminals or ()), row.password_hash is not None, bool(row.disabled),
-        row.created_at, row.updated_at, row.password_changed_at,
+        row.created_at, row.updated_at, row.password_changed_at, row.language,
     )  # fmt: skip
 
 
@@ -269,7 +270,7 @@ def _change(
         conn.execute(
             update(_U).where(_U.c.user_id == row.user_id).values(**changes, updated_at=moment)
         )
-        details = {k: v for k, v in changes.items() if k in ("roles", "terminals")}
+        details = {k: v for k, v in changes.items() if k in ("roles", "terminals", "language")}
         for table in revoke:
             details[f"{table.name}_revoked"] = conn.execute(
                 update(table).where(table.c.user_id == row.user_id, table.c.revoked_at.is_(None))
@@ -324,6 +325,19 @@ def set_roles(
     if terminals is not None:
         changes["terminals"] = _terminals(terminals)
     return _change(store, username, changes, actor=actor, action="user_roles_set")
+
+
+#: What a language setting looks like: a two-letter ISO 639-1 code.
+_LANGUAGE = re.compile(r"[a-z]{2}")
+
+
+def set_language(store: Store, username: str, language: str | None, *, actor: str) -> User:
+    """Remember ``language`` (a two-letter code; None: their browser's) as the language the
+    web application speaks to ``username``."""
+    if language is not None and not _LANGUAGE.fullmatch(language):
+        raise InputError(f"language must be a two-letter code such as nl, got {language!r}")
+    return _change(store, username, {"language": language}, actor=actor,
+                   action="user_language_set")  # fmt: skip
 
 
 def ensure_demo_user(store: Store, *, actor: str, terminals: Iterable[str] = ()) -> DemoAccount:
