@@ -89,7 +89,10 @@ def main() -> None:
             assert answer.status_code == 200
 
         def fragment() -> None:
-            answer = client.get(f"/worklist?run={run}&lane={lane}", headers={"HX-Request": "1"})
+            answer = client.get(
+                f"/worklist?run={run}&lane={lane}",
+                headers={"HX-Request": "1", "HX-Target": "worklist-rows"},
+            )
             assert answer.status_code == 200
 
         page()  # templates compiled, caches warm

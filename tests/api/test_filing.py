@@ -122,3 +122,29 @@ def test_without_a_model_consignments_are_stored_unassessed_and_a_closed_desk_re
     desk.close()
     with pytest.raises(Exception, match="stopping"):
         desk.file(consignment(501), actor="pcs", source=SOURCE)
+
+
+def test_a_caller_that_gives_up_does_not_stop_the_desk(store: Store) -> None:
+    """A request cancelled while it waits (a client gone, a timeout) is dropped from its batch;
+    the desk goes on filing for the others."""
+    gate = threading.Event()
+    calls: list[int] = []
+
+    def held() -> RiskModel | None:
+        calls.append(1)
+        if len(calls) == 1:
+            assert gate.wait(timeout=60)
+        return None
+
+    desk = FilingDesk(store, held)
+    first = desk.submit(consignment(600), actor="pcs", source=SOURCE)
+    time.sleep(0.5)  # the first batch is held at its model
+    gone = desk.submit(consignment(601), actor="pcs", source=SOURCE)
+    kept = desk.submit(consignment(602), actor="pcs", source=SOURCE)
+    assert gone.cancel()
+    gate.set()
+    assert first.result(timeout=60).status == "new"
+    assert kept.result(timeout=60).status == "new"
+    assert desk.file(consignment(603), actor="pcs", source=SOURCE).status == "new"
+    desk.close()
+    assert store_counts(store)["consignments"] == 3  # the cancelled one was never filed

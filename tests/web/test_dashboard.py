@@ -59,6 +59,8 @@ def test_a_bad_period_is_refused_with_its_reason_and_other_roles_are_kept_out(
     assert backwards.status_code == 422 and "ends before it starts" in backwards.text
     garbled = site.client.get("/kpis?from=yesterday")
     assert garbled.status_code == 422 and "YYYY-MM-DD" in garbled.text
+    far = site.client.get("/kpis?from=2026-10-01&to=9999-12-31")
+    assert far.status_code == 422 and "9999-12-31" in far.text
     site.client.cookies.clear()
     site.login(site.user(Role.INSPECTOR))
     assert site.client.get("/kpis").status_code == 403

@@ -70,9 +70,8 @@ def test_the_worklist_shows_the_run_and_filters_by_lane(site: Site) -> None:
         assert entry.consignment_id in page.text
     lane = entries[0].lane
     wanted = [e for e in entries if e.lane == lane]
-    only = site.client.get(
-        f"/worklist?run={run.run_id}&lane={lane}", headers={"HX-Request": "true"}
-    )
+    hx = {"HX-Request": "true", "HX-Target": "worklist-rows"}
+    only = site.client.get(f"/worklist?run={run.run_id}&lane={lane}", headers=hx)
     assert only.status_code == 200
     assert only.text.lstrip().startswith('<section id="worklist-rows"')  # the fragment alone
     assert f"{len(wanted)} consignments" in only.text
@@ -80,6 +79,10 @@ def test_the_worklist_shows_the_run_and_filters_by_lane(site: Site) -> None:
     assert not any(cid in only.text for cid in others)
     missing = site.client.get("/worklist?run=no-such-run")
     assert missing.status_code == 404 and "no-such-run" in missing.text
+    # Back in the browser: htmx restores the address from the server, which gets the page.
+    back = site.client.get(f"/worklist?run={run.run_id}&lane={lane}",
+                           headers={**hx, "HX-History-Restore-Request": "true"})  # fmt: skip
+    assert "<h1>Worklist</h1>" in back.text and back.headers["Vary"] == "HX-Request, HX-Target"
 
 
 def test_a_role_without_the_permission_is_refused_the_worklist(site: Site) -> None:
@@ -232,3 +235,20 @@ def test_the_language_chosen_is_kept_with_the_account(site: Site) -> None:
     assert "<h1>Liste de travail</h1>" in later.text
     with pytest.raises(InputError, match="two-letter"):
         accounts.set_language(site.store, name, "français", actor="admin")
+
+
+def test_errors_on_pages_are_pages_and_on_the_api_problems(site: Site) -> None:
+    site.login(site.user(Role.TARGETING_OFFICER))
+    page = site.client.get("/no-such-page")
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    _secured(page)
+    api = site.client.get("/api/v1/no-such-thing")
+    assert api.status_code == 404 and api.headers["content-type"].startswith(
+        "application/problem+json"
+    )
+    garbled = site.client.post("/login", data={"username": "x", "password": "y",
+                                               "csrf_token": "é"})  # fmt: skip
+    assert garbled.status_code in (401, 403)  # refused, not a crash
+    run = selection.list_selection_runs(site.store)[0].run_id
+    older = site.client.get(f"/worklist?run={run}")
+    assert older.status_code == 200

@@ -115,7 +115,7 @@ class FilingDesk:
             if self._closed:
                 raise StoreError("the service is stopping: file the consignment again")
             self._queue.append(waiting)
-            if self._worker is None:
+            if self._worker is None or not self._worker.is_alive():
                 self._worker = threading.Thread(
                     target=self._work, name="quaywatch-filing", daemon=True
                 )
@@ -140,6 +140,8 @@ class FilingDesk:
                 if not self._queue:
                     return
                 batch = self._take()
+            if not batch:
+                continue
             try:
                 answers = self._file_together(batch)
             except Exception as exc:  # every caller of the batch hears what went wrong
@@ -158,15 +160,22 @@ class FilingDesk:
         left: list[_Waiting] = []
         ids: set[str] = set()
         for waiting in self._queue:
+            if waiting.answer.cancelled():
+                continue  # the caller gave up (its request was cancelled): nothing to file
             cid = waiting.consignment_id
             fits = (
                 len(taken) < self._max_batch
                 and (waiting.actor, waiting.source) == (first.actor, first.source)
                 and cid not in ids
             )
-            (taken if fits else left).append(waiting)
-            if fits and cid is not None:
-                ids.add(cid)
+            if not fits:
+                left.append(waiting)
+                continue
+            # From here the caller's answer can no longer be cancelled (False: it just was).
+            if waiting.answer.set_running_or_notify_cancel():
+                taken.append(waiting)
+                if cid is not None:
+                    ids.add(cid)
         self._queue[:] = left
         return taken
 

@@ -248,6 +248,18 @@ def list_selection_runs(store: Store, *, limit: int = 50) -> tuple[SelectionRun,
     )
 
 
+def get_selection_run(store: Store, run_id: str) -> SelectionRun:
+    """The selection run ``run_id``; ``NotFoundError`` naming it when there is none."""
+    r = tables.selection_runs
+    with store.reading() as conn:
+        row = conn.execute(select(r).where(r.c.run_id == run_id)).mappings().first()
+    if row is None:
+        raise NotFoundError(f"no selection run {run_id!r}")
+    return SelectionRun(
+        **{k: v for k, v in row.items() if k != "objective"}, objective_eur=float(row["objective"])
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class WorklistSummary:
     """What a run's worklist holds: how many consignments (with the filters given), and the

@@ -32,9 +32,12 @@ def _day(text: str | None, default: date, name: str) -> date:
     if not text:
         return default
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise InputError(f"{name} must be a date as YYYY-MM-DD, got {text!r}") from None
+    if day >= date.max:
+        raise InputError(f"{name} must be a date before {date.max.isoformat()}, got {text!r}")
+    return day
 
 
 @router.get("/kpis")
@@ -48,10 +51,8 @@ async def kpis(request: Request) -> Response:
     try:
         first = _day(asked_from, today - timedelta(days=DEFAULT_DAYS - 1), "from")
         last = _day(asked_to, today, "to")
-        if last < first:
-            raise InputError("the period ends before it starts")
         start = datetime.combine(first, time(), UTC)
-        end = datetime.combine(last + timedelta(days=1), time(), UTC)
+        end = datetime.combine(last, time(), UTC) + timedelta(days=1)  # whole days
         figures = await run_in_threadpool(compute_kpis, state.store, period_from=start,
                                           period_to=end)  # fmt: skip
     except InputError as exc:

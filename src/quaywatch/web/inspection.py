@@ -18,7 +18,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from quaywatch.control.states import TRANSITIONS, State
+from quaywatch.control.states import State
 from quaywatch.domain.access import Permission
 from quaywatch.domain.vocabulary import (
     Concealment,
@@ -50,6 +50,8 @@ router = APIRouter(include_in_schema=False)
 
 #: Orders listed at most.
 ORDERS_SHOWN = 500
+#: The steps of an order a form posts.
+STEPS = ("start", "scan", "findings", "outcome")
 
 
 def _choices() -> dict[str, list[str]]:
@@ -75,7 +77,7 @@ async def order_list(request: Request, state: str = "") -> Response:
             viewer=visitor.principal,
         )  # fmt: skip
     except InputError as exc:
-        return render(request, visitor, "refused.html", {"missing": exc.message}, status=422)
+        return render(request, visitor, "refused.html", {"failure": exc.message}, status=422)
     return render(request, visitor, "orders.html", {"orders": found, "state": state,
                                                      **_choices()})  # fmt: skip
 
@@ -87,11 +89,10 @@ def _order_page(
     order = dossier.order
     principal = visitor.principal
     may_work = principal is not None and principal.may_act_at(Permission.ORDER_WORK, order.terminal)
-    current = State(order.state)
     return render(
         request, visitor, "order.html",
         {"d": dossier, "o": order, "error": error, "may_work": may_work,
-         "next_states": sorted(TRANSITIONS[current]), **_choices()},
+         **_choices()},
         status=status,
     )  # fmt: skip
 
@@ -175,6 +176,9 @@ async def order_step(request: Request, order_id: str, step: str) -> Response:
     if not csrf_ok(request, visitor, form.get(CSRF_FIELD)):
         return bad_form(request, visitor)
     principal = visitor.principal
+    if step not in STEPS:
+        missing = gettext(visitor.language, "There is no step %(step)s.") % {"step": step}
+        return render(request, visitor, "refused.html", {"missing": missing}, status=404)
     try:
         await run_in_threadpool(
             control.check_order_access, state.store, order_id, principal, Permission.ORDER_WORK

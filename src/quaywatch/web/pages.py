@@ -37,12 +37,13 @@ from quaywatch.domain.access import Permission, Principal
 from quaywatch.errors import (
     AuthenticationError,
     InputError,
+    ModelError,
     NotFoundError,
     TooManyAttemptsError,
 )
 from quaywatch.services import accounts, selection
 from quaywatch.services.control import create_orders as selection_orders
-from quaywatch.services.dossier import consignment_dossier
+from quaywatch.services.dossier import ConsignmentDossier, consignment_dossier
 from quaywatch.web import i18n
 
 router = APIRouter(include_in_schema=False)
@@ -165,6 +166,24 @@ def render(
     return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
 
 
+#: Paths that are not pages: the API and the probes answer their errors as problems (JSON).
+NOT_PAGES = ("/api/", "/health", "/ready", "/metrics", "/docs", "/redoc", "/openapi.json")
+
+
+def is_page(path: str) -> bool:
+    """Whether ``path`` is one of the web application's (its errors are pages, not JSON)."""
+    return not path.startswith(NOT_PAGES)
+
+
+async def error_page(request: Request, status: int, message: str) -> HTMLResponse:
+    """An error a page's service raised (or an unknown page), as a page with its status: not
+    found (404), or what cannot be done and why."""
+    visitor = await run_in_threadpool(_visitor, request, service(request))
+    if status == 404:
+        return render(request, visitor, "refused.html", {"missing": message}, status=404)
+    return render(request, visitor, "refused.html", {"failure": message}, status=status)
+
+
 def _to_login(request: Request) -> RedirectResponse:
     back = quote(_local(request.url.path + (f"?{request.url.query}" if request.url.query else "")))
     return redirect_to(f"/login?next={back}")
@@ -208,7 +227,7 @@ def csrf_ok(request: Request, visitor: Visitor, sent: str | None) -> bool:
     if visitor.session is not None:
         return visitor.session.csrf_ok(sent)
     expected = request.cookies.get(LOGIN_CSRF_COOKIE)
-    return expected is not None and secrets.compare_digest(expected, sent)
+    return expected is not None and secrets.compare_digest(expected.encode(), sent.encode())
 
 
 def bad_form(request: Request, visitor: Visitor) -> HTMLResponse:
@@ -340,9 +359,9 @@ class WorklistView:
 
 def _worklist_view(state: Service, run_id: str | None, terminal: str, lane: str) -> WorklistView:
     runs = selection.list_selection_runs(state.store, limit=RUNS_OFFERED)
-    run = next((r for r in runs if r.run_id == run_id), runs[0] if runs and not run_id else None)
-    if run is None and run_id:
-        raise NotFoundError(f"no selection run {run_id!r}")
+    run = selection.get_selection_run(state.store, run_id) if run_id else next(iter(runs), None)
+    if run is not None and run not in runs:
+        runs = (run, *runs)  # an older run asked for by its id is offered too
     if run is None:
         return WorklistView(runs, None, [], 0, [], [], terminal, lane)
     summary = selection.worklist_summary(
@@ -372,8 +391,15 @@ async def worklist(
     except NotFoundError:
         missing = gettext(visitor.language, "There is no selection run %(run)s.") % {"run": run}
         return render(request, visitor, "refused.html", {"missing": missing}, status=404)
-    template = "worklist_rows.html" if request.headers.get("hx-request") else "worklist.html"
-    return render(request, visitor, template, {"view": view})
+    # Only the filters' requests (htmx, aimed at the table) get the table alone; a history
+    # restore (Back) gets the whole page.
+    fragment = request.headers.get("hx-target") == "worklist-rows" and not request.headers.get(
+        "hx-history-restore-request"
+    )
+    page = render(request, visitor, "worklist_rows.html" if fragment else "worklist.html",
+                  {"view": view})  # fmt: skip
+    page.headers["Vary"] = "HX-Request, HX-Target"
+    return page
 
 
 @router.get("/consignments/{consignment_id}")
@@ -383,12 +409,17 @@ async def dossier(request: Request, consignment_id: str) -> Response:
     state, visitor, refusal = await admitted(request, Permission.ASSESSMENT_READ)
     if refusal is not None:
         return refusal
-    model = state.models.get()
+
+    def gathered() -> ConsignmentDossier:
+        try:
+            model = state.models.get()
+        except ModelError:
+            model = None  # the usual values are left out; the rest of the dossier stands
+        reference = None if model is None else model.reference
+        return consignment_dossier(state.store, consignment_id, reference=reference)
+
     try:
-        found = await run_in_threadpool(
-            consignment_dossier, state.store, consignment_id,
-            reference=None if model is None else model.reference,
-        )  # fmt: skip
+        found = await run_in_threadpool(gathered)
     except (NotFoundError, InputError):
         missing = gettext(visitor.language, "There is no consignment %(id)s.") % {
             "id": consignment_id

@@ -101,8 +101,10 @@ async def editor(request: Request, start: str = "", version: int | None = None) 
             text = (await run_in_threadpool(
                 lambda: profiles.profile_text(state.store, start, version=version)
             )).text  # fmt: skip
-        except (NotFoundError, InputError) as exc:
+        except NotFoundError as exc:
             return render(request, visitor, "refused.html", {"missing": exc.message}, status=404)
+        except InputError as exc:
+            return render(request, visitor, "refused.html", {"failure": exc.message}, status=422)
     return _editor(request, visitor, text)
 
 
@@ -200,6 +202,8 @@ async def change_status(request: Request, profile_id: str, change: str) -> Respo
             await run_in_threadpool(
                 lambda: profiles.retire_profile(state.store, profile_id, actor=principal.name)
             )
-    except (NotFoundError, InputError) as exc:
+    except NotFoundError as exc:
         return render(request, visitor, "refused.html", {"missing": exc.message}, status=404)
+    except InputError as exc:
+        return render(request, visitor, "refused.html", {"failure": exc.message}, status=422)
     return redirect_to(f"/profiles/{profile_id}")
