@@ -89,6 +89,14 @@ def _shoot(page: Page, name: str) -> None:
     page.set_viewport_size({"width": 1280, "height": 800})
 
 
+def _log_in(page: Page, base: str, name: str) -> None:
+    page.goto(f"{base}/login")
+    page.fill("#username", name)
+    page.fill("#password", PASSWORD)
+    page.click("form.login button")
+    page.wait_for_load_state()
+
+
 def test_an_officer_logs_in_filters_the_worklist_and_switches_language(
     served: tuple[str, Store],
 ) -> None:
@@ -159,10 +167,8 @@ def test_an_officer_logs_in_filters_the_worklist_and_switches_language(
             page.select_option("#language", "en")
             page.click("form.language button")
             page.wait_for_load_state()
-            page.fill("#username", "maria")
-            page.fill("#password", PASSWORD)
-            page.click("form.login button")
-            page.wait_for_url(f"{base}/kpis")  # the first screen her role opens
+            _log_in(page, base, "maria")
+            assert page.url == f"{base}/kpis"  # the first screen her role opens
             assert page.locator("dl.figures dd").count() == 5
             _shoot(page, "kpis")
             page.click("form.inline button[type=submit] >> text=Log out")
@@ -171,10 +177,8 @@ def test_an_officer_logs_in_filters_the_worklist_and_switches_language(
             # An analyst types a profile: its error appears at its line as she types.
             accounts.add_user(store, "ana", roles=[Role.ANALYST], password=PASSWORD,
                               actor="admin")  # fmt: skip
-            page.fill("#username", "ana")
-            page.fill("#password", PASSWORD)
-            page.click("form.login button")
-            page.wait_for_url(f"{base}/worklist")
+            _log_in(page, base, "ana")
+            assert page.url == f"{base}/worklist"
             page.goto(f"{base}/profiles/editor")
             assert page.locator("#check .ok").count() == 1
             page.click("#text")
@@ -186,14 +190,6 @@ def test_an_officer_logs_in_filters_the_worklist_and_switches_language(
         finally:
             browser.close()
     assert problems == []
-
-
-def _log_in(page: Page, base: str, name: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("#username", name)
-    page.fill("#password", PASSWORD)
-    page.click("form.login button")
-    page.wait_for_load_state()
 
 
 def test_an_inspectors_seizure_shows_on_the_managers_dashboard(

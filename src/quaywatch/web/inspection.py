@@ -35,13 +35,10 @@ from quaywatch.errors import (
 )
 from quaywatch.services import control
 from quaywatch.web.pages import (
-    CSRF_FIELD,
     Visitor,
     admitted,
-    bad_form,
-    csrf_ok,
     gettext,
-    posted,
+    posted_by,
     redirect_to,
     render,
 )
@@ -170,12 +167,10 @@ def _step(form: dict[str, str], step: str, actor: str) -> Callable[[Any, str], o
 async def order_step(request: Request, order_id: str, step: str) -> Response:
     """Do one step of an order (``start``, ``scan``, ``findings``, ``outcome``) and show the
     order again: moved on, or with the reason the step was refused."""
-    state, visitor, form = await posted(request)
-    if visitor.principal is None:
-        return redirect_to("/login")
-    if not csrf_ok(request, visitor, form.get(CSRF_FIELD)):
-        return bad_form(request, visitor)
+    state, visitor, form, refusal = await posted_by(request, Permission.ORDER_WORK)
     principal = visitor.principal
+    if refusal is not None or principal is None:
+        return refusal or redirect_to("/login")
     if step not in STEPS:
         missing = gettext(visitor.language, "There is no step %(step)s.") % {"step": step}
         return render(request, visitor, "refused.html", {"missing": missing}, status=404)

@@ -215,6 +215,21 @@ async def posted(request: Request) -> tuple[Service, Visitor, dict[str, str]]:
     return state, visitor, {k: v for k, v in form.items() if isinstance(v, str)}
 
 
+async def posted_by(
+    request: Request, permission: Permission
+) -> tuple[Service, Visitor, dict[str, str], Response | None]:
+    """``posted``, and the answer that refuses the form: to the login form without a session,
+    403 without ``permission`` or without the form's CSRF token."""
+    state, visitor, form = await posted(request)
+    if visitor.principal is None:
+        return state, visitor, form, redirect_to("/login")
+    if not visitor.principal.allows(permission):
+        return state, visitor, form, _refused(request, visitor, permission)
+    if not csrf_ok(request, visitor, form.get(CSRF_FIELD)):
+        return state, visitor, form, bad_form(request, visitor)
+    return state, visitor, form, None
+
+
 def redirect_to(target: str) -> RedirectResponse:
     """Go on to ``target`` (a path of this site) after a form: 303, so the browser GETs it."""
     return RedirectResponse(target, status_code=303, headers=SECURITY_HEADERS)
@@ -432,13 +447,9 @@ async def dossier(request: Request, consignment_id: str) -> Response:
 async def create_orders(request: Request) -> Response:
     """Turn the selection run shown into inspection orders (again: nothing new), and show the
     worklist with each consignment's order."""
-    state, visitor, form = await posted(request)
-    if visitor.principal is None:
-        return redirect_to("/login")
-    if not csrf_ok(request, visitor, form.get(CSRF_FIELD)):
-        return bad_form(request, visitor)
-    if not visitor.principal.allows(Permission.ORDER_CREATE):
-        return _refused(request, visitor, Permission.ORDER_CREATE)
+    state, visitor, form, refusal = await posted_by(request, Permission.ORDER_CREATE)
+    if refusal is not None or visitor.principal is None:
+        return refusal or redirect_to("/login")
     run_id = form.get("run", "")
     try:
         await run_in_threadpool(selection_orders, state.store, run_id, actor=visitor.principal.name)

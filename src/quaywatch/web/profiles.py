@@ -21,13 +21,11 @@ from quaywatch.errors import InputError, NotFoundError, RecordError
 from quaywatch.services import profiles
 from quaywatch.services.profiles import ProfileText
 from quaywatch.web.pages import (
-    CSRF_FIELD,
     Visitor,
     admitted,
     bad_form,
-    csrf_ok,
     gettext,
-    posted,
+    posted_by,
     redirect_to,
     render,
 )
@@ -111,13 +109,9 @@ async def editor(request: Request, start: str = "", version: int | None = None) 
 @router.post("/profiles/check")
 async def check(request: Request) -> Response:
     """The live check of the editor's text: the result alone (an htmx fragment)."""
-    _, visitor, form = await posted(request)
-    principal = visitor.principal
-    if principal is None or not principal.allows(Permission.PROFILE_WRITE):
-        return render(request, visitor, "refused.html", {"permission": "profile:write"},
-                      status=403)  # fmt: skip
-    if not csrf_ok(request, visitor, form.get(CSRF_FIELD)):
-        return bad_form(request, visitor)
+    _, visitor, form, refusal = await posted_by(request, Permission.PROFILE_WRITE)
+    if refusal is not None:
+        return refusal
     text = form.get("text", "")
     return render(request, visitor, "profile_check.html", {"checked": _checked("profile", text)})
 
@@ -126,13 +120,10 @@ async def check(request: Request) -> Response:
 async def editor_action(request: Request) -> Response:
     """The editor's buttons: test the text on the last ``TRIAL_DAYS`` days, or store it as a
     draft (then to its page)."""
-    state, visitor, form = await posted(request)
+    state, visitor, form, refusal = await posted_by(request, Permission.PROFILE_WRITE)
     principal = visitor.principal
-    if principal is None or not principal.allows(Permission.PROFILE_WRITE):
-        return render(request, visitor, "refused.html", {"permission": "profile:write"},
-                      status=403)  # fmt: skip
-    if not csrf_ok(request, visitor, form.get(CSRF_FIELD)):
-        return bad_form(request, visitor)
+    if refusal is not None or principal is None:
+        return refusal or redirect_to("/login")
     text, action = form.get("text", ""), form.get("action", "")
     source = ProfileText("profile", text)
     try:
@@ -183,12 +174,11 @@ async def profile_page(request: Request, profile_id: str) -> Response:
 @router.post("/profiles/{profile_id}/{change}")
 async def change_status(request: Request, profile_id: str, change: str) -> Response:
     """Put a version of the profile in force (``activate``), or take it out (``retire``)."""
-    state, visitor, form = await posted(request)
+    state, visitor, form, refusal = await posted_by(request, Permission.PROFILE_ACTIVATE)
     principal = visitor.principal
-    if principal is None or not principal.allows(Permission.PROFILE_ACTIVATE):
-        return render(request, visitor, "refused.html", {"permission": "profile:activate"},
-                      status=403)  # fmt: skip
-    if not csrf_ok(request, visitor, form.get(CSRF_FIELD)) or change not in ("activate", "retire"):
+    if refusal is not None or principal is None:
+        return refusal or redirect_to("/login")
+    if change not in ("activate", "retire"):
         return bad_form(request, visitor)
     try:
         if change == "activate":
