@@ -2,7 +2,8 @@
 #
 # - `store_url` / `store`: an empty, migrated store, once on SQLite (a file in tmp_path) and once
 #   on PostgreSQL (a schema of its own in database `test` on 127.0.0.1:5432, dropped afterwards).
-#   PostgreSQL cases are skipped, with the reason, only when that server cannot be reached.
+#   When that server cannot be reached, PostgreSQL cases fail in CI (CI set in the environment)
+#   and are skipped, with the reason, elsewhere.
 #   Override the server with QUAYWATCH_TEST_POSTGRES_URL.
 # - `port_day`: a small generated port day (consignments CSV + DCSA events JSON) in tmp_path.
 # - a clean environment: no QUAYWATCH_* variable of the developer leaks into a test.
@@ -51,6 +52,8 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield f"sqlite:///{tmp_path / 'quaywatch.db'}"
         return
     if _PG_UNREACHABLE:
+        if os.environ.get("CI"):  # in CI an unreachable PostgreSQL is a failure, not a skip
+            pytest.fail(_PG_UNREACHABLE, pytrace=False)
         pytest.skip(_PG_UNREACHABLE)
     schema = f"t_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(PG_URL, autocommit=True) as conn:
