@@ -6,6 +6,7 @@ import itertools
 
 import pytest
 
+from quaywatch.control import results
 from quaywatch.control.states import TRANSITIONS, State, check, require_open
 from quaywatch.errors import ConflictError
 
@@ -40,3 +41,21 @@ def test_final_states_allow_nothing(final: State) -> None:
         check("QW1", final, State.IN_PROGRESS)
     with pytest.raises(ConflictError, match="cannot override a finished order"):
         require_open("QW1", final, "override")
+
+
+@pytest.mark.parametrize(
+    ("state", "control_type", "steps"),
+    [
+        ("planned", "DOCUMENTARY", ("start",)),
+        ("planned", "PHYSICAL", ("start",)),
+        ("in_progress", "DOCUMENTARY", ("outcome",)),
+        ("in_progress", "SCAN", ("scan", "outcome")),
+        ("in_progress", "PHYSICAL", ("scan", "findings", "outcome")),
+        ("done", "PHYSICAL", ()),
+        ("cancelled", "SCAN", ()),
+    ],
+)
+def test_the_steps_an_order_allows_follow_its_state_and_control_type(
+    state: str, control_type: str, steps: tuple[str, ...]
+) -> None:
+    assert results.allowed_steps(state, control_type) == steps

@@ -36,6 +36,29 @@ class ScanResult:
     created: bool
 
 
+#: The control types whose order takes an NII scan result, and physical findings.
+SCANNED = frozenset({ControlType.SCAN, ControlType.PHYSICAL})
+EXAMINED = frozenset({ControlType.PHYSICAL})
+#: The steps of working an order, in the order they are done.
+STEPS = ("start", "scan", "findings", "outcome")
+
+
+def allowed_steps(state: str, control_type: str) -> tuple[str, ...]:
+    """The steps an order in ``state`` of ``control_type`` allows now: ``start`` while it is
+    planned; once in progress the ``scan`` (scan and physical controls), the ``findings``
+    (physical controls) and the ``outcome``; none once it is done or cancelled."""
+    if state == State.PLANNED:
+        return ("start",)
+    if state != State.IN_PROGRESS:
+        return ()
+    return tuple(
+        step for step, applies in (
+            ("scan", control_type in SCANNED), ("findings", control_type in EXAMINED),
+            ("outcome", True),
+        ) if applies
+    )  # fmt: skip
+
+
 def _require(value: str, field: str, order_id: str, limit: int) -> str:
     value = (value or "").strip()
     if not value:
@@ -88,7 +111,7 @@ def record_scan(
                 )
             return ScanResult(scan_id, order_id, image_ref, seen, analyst, created=False)
         _in_progress(order_id, order.state, "scan results")
-        if order.control_type == ControlType.DOCUMENTARY:
+        if order.control_type not in SCANNED:
             raise ConflictError(
                 f"order {order_id} is a DOCUMENTARY check; override its type to SCAN or "
                 "PHYSICAL before recording a scan"
@@ -120,7 +143,7 @@ def record_findings(
     with store.transaction() as conn:
         order = load(conn, order_id, lock=True)
         _in_progress(order_id, order.state, "physical findings")
-        if order.control_type != ControlType.PHYSICAL:
+        if order.control_type not in EXAMINED:
             raise ConflictError(
                 f"order {order_id} is a {order.control_type} control; override its type to "
                 "PHYSICAL before recording physical findings"

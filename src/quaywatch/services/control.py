@@ -222,6 +222,12 @@ def override_order(
                            cancel=cancel, actor=actor)  # fmt: skip
 
 
+def allowed_steps(order: Order) -> tuple[str, ...]:
+    """The steps ``order`` allows now (``start``, ``scan``, ``findings``, ``outcome``): what
+    its state and control type let be recorded (``control.results.allowed_steps``)."""
+    return results.allowed_steps(order.state, order.control_type)
+
+
 def order_dossier(store: Store, order_id: str) -> OrderDossier:
     """The order ``order_id`` with its history, scans and outcome; ``NotFoundError`` if none."""
     order = orders.get_order(store, order_id)

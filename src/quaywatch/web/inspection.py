@@ -18,6 +18,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from quaywatch.control import results
 from quaywatch.control.states import State
 from quaywatch.domain.access import Permission
 from quaywatch.domain.vocabulary import (
@@ -48,7 +49,7 @@ router = APIRouter(include_in_schema=False)
 #: Orders listed at most.
 ORDERS_SHOWN = 500
 #: The steps of an order a form posts.
-STEPS = ("start", "scan", "findings", "outcome")
+STEPS = results.STEPS
 
 
 def _choices() -> dict[str, list[str]]:
@@ -86,10 +87,10 @@ def _order_page(
     order = dossier.order
     principal = visitor.principal
     may_work = principal is not None and principal.may_act_at(Permission.ORDER_WORK, order.terminal)
+    steps = control.allowed_steps(order) if may_work else ()
     return render(
         request, visitor, "order.html",
-        {"d": dossier, "o": order, "error": error, "may_work": may_work,
-         **_choices()},
+        {"d": dossier, "o": order, "error": error, "steps": steps, **_choices()},
         status=status,
     )  # fmt: skip
 
