@@ -32,15 +32,13 @@ from quaywatch.features import assessment, declared
 from quaywatch.risk import anomaly, combine, explain, frame as fr, hits as hitframe, signals
 from quaywatch.risk.bundle import RiskModel
 from quaywatch.risk.profiles.apply import ProfileSet
-from quaywatch.risk.profiles.frame import with_extras
+from quaywatch.risk.profiles.frame import NAMED_ROLES, with_extras
 from quaywatch.risk.profiles.registry import active_profiles
 from quaywatch.store import reads, tables
 from quaywatch.store.store import Store
 
 #: Reasons kept per assessment.
 TOP_REASONS = 5
-#: The roles whose parties the profiles read (``risk.profiles.frame.with_extras``).
-_NAMED = ("consignee", "consignor", "declarant")
 
 
 class Explain(StrEnum):
@@ -223,7 +221,7 @@ def score_store(
     # Profiles name the parties of the consignments assessed: of a few, only theirs are read.
     party_keys = None
     if history is None:
-        named = [items.get_column(f"{role}_key") for role in _NAMED if f"{role}_key" in items]
+        named = [items.get_column(f"{role}_key") for role in NAMED_ROLES if f"{role}_key" in items]
         party_keys = sorted({key for column in named for key in column.drop_nulls()})
     found = assess(
         items, history=history, outcomes=outcomes, model=model, explain_rows=explain_rows,

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Collection
 
 import polars as pl
-from sqlalchemy import ColumnElement, false, func, or_, select, true
+from sqlalchemy import ColumnElement, false, func, or_, select
 
 from quaywatch.risk.anomaly.frames import BOXES, EVENTS, KEY, SEAL
 from quaywatch.store import tables
@@ -62,7 +62,7 @@ def boxes(store: Store, keys: pl.DataFrame | None = None) -> pl.DataFrame:
     """Every container of every stored consignment version, with route and declared seals;
     with ``keys`` (``consignment_id``, ``version``), only those versions' containers."""
     if keys is None:
-        return _boxes(store, true())
+        return _boxes(store, None)
     c = tables.consignments
     found = _boxes(store, c.c.consignment_id.in_(keys.get_column("consignment_id").unique().sort()))
     return found.join(keys.select(KEY).unique(), on=list(KEY), how="semi")
@@ -100,23 +100,26 @@ def transshipments(store: Store) -> pl.DataFrame:
     return rows.with_columns(pl.lit([], pl.List(SEAL)).alias("seals")).cast(EVENTS)
 
 
-def _boxes(store: Store, which: ColumnElement[bool]) -> pl.DataFrame:
+def _boxes(store: Store, which: ColumnElement[bool] | None) -> pl.DataFrame:
     """The containers of the consignment versions for which ``which`` (on ``consignments``)
-    holds, with route and declared seals."""
+    holds (None: all of them), with route and declared seals."""
     c, k, s = tables.consignments, tables.containers, tables.seals
     header = ["transport_document", "lodged_at", "eta", "port_of_loading",
               "transshipment_ports", "port_of_discharge", "place_of_delivery"]  # fmt: skip
     same = (k.c.consignment_id == c.c.consignment_id) & (k.c.version == c.c.version)
     query = select(k.c.consignment_id, k.c.version, k.c.container_number,
-                   *(c.c[n] for n in header)).join_from(k, c, same).where(which)  # fmt: skip
+                   *(c.c[n] for n in header)).join_from(k, c, same)  # fmt: skip
+    if which is not None:
+        query = query.where(which)
     schema = {n: dtype for n, dtype in BOXES.items() if n != "declared_seals"}
     rows = frame(store, query, schema)
-    sealed = (s.c.consignment_id == c.c.consignment_id) & (s.c.version == c.c.version)
+    seal_rows = select(s.c.consignment_id, s.c.version, s.c.container_number, s.c.seal_number)
+    if which is not None:  # a few consignments: their seals only (the whole store: no join)
+        sealed = (s.c.consignment_id == c.c.consignment_id) & (s.c.version == c.c.version)
+        seal_rows = seal_rows.join_from(s, c, sealed).where(which)
     declared = frame(
         store,
-        select(s.c.consignment_id, s.c.version, s.c.container_number, s.c.seal_number)
-        .join_from(s, c, sealed)
-        .where(which),
+        seal_rows,
         {
             "consignment_id": pl.String(),
             "version": pl.Int64(),

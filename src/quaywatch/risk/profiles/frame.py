@@ -99,7 +99,8 @@ FIELDS: dict[str, tuple[Kind, str]] = {
     **_EXTRAS,
 }
 FIELD_KINDS: dict[str, Kind] = {name: kind for name, (kind, _) in FIELDS.items()}
-_ROLES = ("consignee", "consignor", "declarant")
+#: The roles whose parties profiles name (``<role>_name``, ``_country``, ``_eori``).
+NAMED_ROLES = ("consignee", "consignor", "declarant")
 
 
 def with_extras(
@@ -145,7 +146,7 @@ def with_extras(
     )
     out = frame.drop([c for c in extras.columns if c in frame.columns and c not in declared.KEY])
     out = out.join(extras, on=list(declared.KEY), how="left", maintain_order="left")
-    for role in _ROLES:
+    for role in NAMED_ROLES:
         columns = [f"{role}_name", f"{role}_country", f"{role}_eori"]
         out = out.drop([c for c in columns if c in out.columns])
         if parties is None:
