@@ -6,16 +6,25 @@
 #   and are skipped, with the reason, elsewhere.
 #   Override the server with QUAYWATCH_TEST_POSTGRES_URL.
 # - `port_day`: a small generated port day (consignments CSV + DCSA events JSON) in tmp_path.
+# - `free_port`: a free TCP port on the loopback address.
+# - `serve_app`: `with serve_app(app) as base:` runs an ASGI application under uvicorn in a
+#   thread on a free loopback port (lifespan on) and stops it afterwards.
 # - a clean environment: no QUAYWATCH_* variable of the developer leaks into a test.
 from __future__ import annotations
 
 import os
+import socket
+import threading
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
+import uvicorn
 
 from quaywatch.store.store import Store
 from quaywatch.synth import portday
@@ -82,3 +91,37 @@ def port_day(tmp_path: Path) -> portday.PortDay:
 def clean_day(tmp_path: Path) -> portday.PortDay:
     """The same day as `port_day` (same seed) before noise was added: the records as intended."""
     return portday.generate(tmp_path / "clean", count=150, seed=11, noise=0.0)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def free_port() -> int:
+    return _free_port()
+
+
+@contextmanager
+def _serving(app: Any) -> Iterator[str]:
+    port = _free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=20)
+
+
+@pytest.fixture
+def serve_app() -> Callable[[Any], AbstractContextManager[str]]:
+    return _serving

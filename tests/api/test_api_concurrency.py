@@ -7,16 +7,14 @@ the same moment, consignments of their own and the same shared ones.
 
 from __future__ import annotations
 
-import socket
 import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import httpx2
 import pytest
-import uvicorn
 from api_support import consignment, kept_state_is_rebuilt
 
 from quaywatch.api.app import create_app
@@ -31,28 +29,11 @@ OWN = 6  # consignments each client posts alone, one request each
 SHARED = 4  # consignments every client posts
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
-def server(store: Store, store_url: str, models: Path) -> Iterator[str]:
+def server(store: Store, store_url: str, models: Path, serve_app: Any) -> Iterator[str]:
     settings = Settings(database_url=store_url, model_dir=models)
-    port = _free_port()
-    config = uvicorn.Config(create_app(settings, store=store), host="127.0.0.1", port=port,
-                            log_level="warning", lifespan="on")  # fmt: skip
-    running = uvicorn.Server(config)
-    thread = threading.Thread(target=running.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not running.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    running.should_exit = True
-    thread.join(timeout=20)
+    with serve_app(create_app(settings, store=store)) as base:
+        yield base
 
 
 @pytest.mark.slow  # 10-20 s per backend

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -19,26 +18,22 @@ ROOT = Path(__file__).parents[2]
 QUAYWATCH = [str(Path(sys.executable).parent / "quaywatch")]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*QUAYWATCH, *args], env=env, capture_output=True, text=True,
                           timeout=120)  # fmt: skip
 
 
 @pytest.mark.slow  # starts the server in its own process: 5-10 s
-def test_serve_with_a_token_answers_a_posted_consignment(store_url: str, models: Path) -> None:
+def test_serve_with_a_token_answers_a_posted_consignment(
+    store_url: str, models: Path, free_port: int
+) -> None:
     env = {**os.environ, "QUAYWATCH_DATABASE_URL": store_url, "QUAYWATCH_MODEL_DIR": str(models)}
     added = _run(["users", "add", "pcs-feed", "--role", "feed", "--no-password"], env)
     assert added.returncode == 0, added.stderr
     created = _run(["tokens", "create", "pcs-feed", "--name", "port community system"], env)
     assert created.returncode == 0, created.stderr
     token = created.stdout.strip()
-    port = _free_port()
+    port = free_port
     server = subprocess.Popen([*QUAYWATCH, "serve", "--port", str(port)], env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
     try:

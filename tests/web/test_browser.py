@@ -12,14 +12,12 @@ Screenshots of each screen at 1280×800 and 768×1024 are saved under test-artif
 from __future__ import annotations
 
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
-import uvicorn
 from playwright.sync_api import Page, sync_playwright
 from web_support import PASSWORD, Demo
 
@@ -34,33 +32,16 @@ ARTIFACTS = Path(__file__).parents[2] / "test-artifacts" / "web"
 SIZES = {"desktop": (1280, 800), "tablet": (768, 1024)}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
-def served(demo_db: Demo, tmp_path: Path) -> Iterator[tuple[str, Store]]:
+def served(demo_db: Demo, tmp_path: Path, serve_app: Any) -> Iterator[tuple[str, Store]]:
     db = tmp_path / "browser.db"
     shutil.copy(demo_db.db, db)
     settings = Settings(database_url=f"sqlite:///{db}", model_dir=demo_db.models)
     store = Store.open(settings.database_url)
-    port = _free_port()
-    config = uvicorn.Config(create_app(settings, store=store), host="127.0.0.1", port=port,
-                            log_level="warning", lifespan="on")  # fmt: skip
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
-        time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}", store
+        with serve_app(create_app(settings, store=store)) as base:
+            yield base, store
     finally:
-        server.should_exit = True
-        thread.join(timeout=20)
         store.close()
 
 
@@ -89,6 +70,24 @@ def _shoot(page: Page, name: str) -> None:
     page.set_viewport_size({"width": 1280, "height": 800})
 
 
+@contextmanager
+def _browser() -> Iterator[Page]:
+    """A page of headless Chromium; afterwards, the browser must have reported no error (a
+    script or style the Content-Security-Policy refused would be one)."""
+    assert CHROMIUM.exists(), "Debian's chromium is not installed: run `make install`"
+    problems: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: problems.append(str(e)))
+            yield page
+        finally:
+            browser.close()
+    assert problems == []
+
+
 def _log_in(page: Page, base: str, name: str) -> None:
     page.goto(f"{base}/login")
     page.fill("#username", name)
@@ -101,95 +100,85 @@ def test_an_officer_logs_in_filters_the_worklist_and_switches_language(
     served: tuple[str, Store],
 ) -> None:
     base, store = served
-    assert CHROMIUM.exists(), "Debian's chromium is not installed: run `make install`"
     accounts.add_user(store, "olga", roles=[Role.TARGETING_OFFICER], password=PASSWORD,
                       actor="admin")  # fmt: skip
     run = selection.list_selection_runs(store)[0]
     entries = selection.worklist(store, run.run_id)
     lane = entries[0].lane
     wanted = sum(1 for e in entries if e.lane == lane)
-    problems: list[str] = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 800})
-            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: problems.append(str(e)))
-            page.goto(f"{base}/worklist")
-            assert page.url.startswith(f"{base}/login?next=")
-            _shoot(page, "login")
-            page.keyboard.type("olga")  # the username field has the focus
+    with _browser() as page:
+        page.goto(f"{base}/worklist")
+        assert page.url.startswith(f"{base}/login?next=")
+        _shoot(page, "login")
+        page.keyboard.type("olga")  # the username field has the focus
+        page.keyboard.press("Tab")
+        page.keyboard.type(PASSWORD)
+        page.keyboard.press("Enter")
+        page.wait_for_url(f"{base}/worklist")
+        rows = page.locator("table.worklist tbody tr")
+        assert rows.count() == len(entries)
+        assert page.locator("h1").inner_text() == "Worklist"
+        _shoot(page, "worklist")
+
+        # By keyboard alone: Tab to the first consignment's link, Enter opens its dossier.
+        first = entries[0].consignment_id
+        for _ in range(40):
             page.keyboard.press("Tab")
-            page.keyboard.type(PASSWORD)
-            page.keyboard.press("Enter")
-            page.wait_for_url(f"{base}/worklist")
-            rows = page.locator("table.worklist tbody tr")
-            assert rows.count() == len(entries)
-            assert page.locator("h1").inner_text() == "Worklist"
-            _shoot(page, "worklist")
+            if page.evaluate("document.activeElement.textContent") == first:
+                break
+        assert page.evaluate("document.activeElement.textContent") == first
+        page.keyboard.press("Enter")
+        page.wait_for_url(f"{base}/consignments/{first}")
+        assert page.locator("h1").inner_text() == f"Consignment {first}"
+        assert page.locator("ol.route li").count() >= 2
+        _shoot(page, "dossier")
+        page.go_back()
+        page.wait_for_url(f"{base}/worklist")
 
-            # By keyboard alone: Tab to the first consignment's link, Enter opens its dossier.
-            first = entries[0].consignment_id
-            for _ in range(40):
-                page.keyboard.press("Tab")
-                if page.evaluate("document.activeElement.textContent") == first:
-                    break
-            assert page.evaluate("document.activeElement.textContent") == first
-            page.keyboard.press("Enter")
-            page.wait_for_url(f"{base}/consignments/{first}")
-            assert page.locator("h1").inner_text() == f"Consignment {first}"
-            assert page.locator("ol.route li").count() >= 2
-            _shoot(page, "dossier")
-            page.go_back()
-            page.wait_for_url(f"{base}/worklist")
+        page.select_option("#lane", lane)  # htmx: only the table is swapped
+        page.wait_for_url(f"**/worklist?*lane={lane}*")
+        page.wait_for_function(
+            "n => document.querySelectorAll('table.worklist tbody tr').length === n", arg=wanted
+        )
+        assert page.locator(".count").inner_text().startswith(f"{wanted} consignments")
+        _shoot(page, "worklist-filtered")
 
-            page.select_option("#lane", lane)  # htmx: only the table is swapped
-            page.wait_for_url(f"**/worklist?*lane={lane}*")
-            page.wait_for_function(
-                "n => document.querySelectorAll('table.worklist tbody tr').length === n", arg=wanted
-            )
-            assert page.locator(".count").inner_text().startswith(f"{wanted} consignments")
-            _shoot(page, "worklist-filtered")
+        page.select_option("#language", "nl")
+        page.click("form.language button")
+        page.wait_for_load_state()
+        assert page.locator("h1").inner_text() == "Werklijst"
+        assert page.locator("html").get_attribute("lang") == "nl"
+        _shoot(page, "worklist-nl")
 
-            page.select_option("#language", "nl")
-            page.click("form.language button")
-            page.wait_for_load_state()
-            assert page.locator("h1").inner_text() == "Werklijst"
-            assert page.locator("html").get_attribute("lang") == "nl"
-            _shoot(page, "worklist-nl")
+        page.click("form.inline button[type=submit] >> text=Afmelden")
+        page.wait_for_url(f"{base}/login")
 
-            page.click("form.inline button[type=submit] >> text=Afmelden")
-            page.wait_for_url(f"{base}/login")
+        # A manager's key figures, and an inspector's order, in English again.
+        accounts.add_user(store, "maria", roles=[Role.MANAGER], password=PASSWORD,
+                          actor="admin")  # fmt: skip
+        page.select_option("#language", "en")
+        page.click("form.language button")
+        page.wait_for_load_state()
+        _log_in(page, base, "maria")
+        assert page.url == f"{base}/kpis"  # the first screen her role opens
+        assert page.locator("dl.figures dd").count() == 5
+        _shoot(page, "kpis")
+        page.click("form.inline button[type=submit] >> text=Log out")
+        page.wait_for_url(f"{base}/login")
 
-            # A manager's key figures, and an inspector's order, in English again.
-            accounts.add_user(store, "maria", roles=[Role.MANAGER], password=PASSWORD,
-                              actor="admin")  # fmt: skip
-            page.select_option("#language", "en")
-            page.click("form.language button")
-            page.wait_for_load_state()
-            _log_in(page, base, "maria")
-            assert page.url == f"{base}/kpis"  # the first screen her role opens
-            assert page.locator("dl.figures dd").count() == 5
-            _shoot(page, "kpis")
-            page.click("form.inline button[type=submit] >> text=Log out")
-            page.wait_for_url(f"{base}/login")
-
-            # An analyst types a profile: its error appears at its line as she types.
-            accounts.add_user(store, "ana", roles=[Role.ANALYST], password=PASSWORD,
-                              actor="admin")  # fmt: skip
-            _log_in(page, base, "ana")
-            assert page.url == f"{base}/worklist"
-            page.goto(f"{base}/profiles/editor")
-            assert page.locator("#check .ok").count() == 1
-            page.click("#text")
-            page.keyboard.press("Control+End")
-            page.keyboard.type("\nbogus: [")
-            page.wait_for_selector("#check .error")
-            assert page.locator("#check .error").inner_text().startswith("Line ")
-            _shoot(page, "profile-editor")
-        finally:
-            browser.close()
-    assert problems == []
+        # An analyst types a profile: its error appears at its line as she types.
+        accounts.add_user(store, "ana", roles=[Role.ANALYST], password=PASSWORD,
+                          actor="admin")  # fmt: skip
+        _log_in(page, base, "ana")
+        assert page.url == f"{base}/worklist"
+        page.goto(f"{base}/profiles/editor")
+        assert page.locator("#check .ok").count() == 1
+        page.click("#text")
+        page.keyboard.press("Control+End")
+        page.keyboard.type("\nbogus: [")
+        page.wait_for_selector("#check .error")
+        assert page.locator("#check .error").inner_text().startswith("Line ")
+        _shoot(page, "profile-editor")
 
 
 def test_an_inspectors_seizure_shows_on_the_managers_dashboard(
@@ -208,44 +197,36 @@ def test_an_inspectors_seizure_shows_on_the_managers_dashboard(
     ):
         accounts.add_user(store, name, roles=roles, terminals=terminals, password=PASSWORD,
                           actor="admin")  # fmt: skip
-    problems: list[str] = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 800})
-            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-            _log_in(page, base, "maria")
-            before = int(page.locator("dl.figures div:nth-child(4) dd").inner_text())
-            page.click("form.inline button[type=submit] >> text=Log out")
+    with _browser() as page:
+        _log_in(page, base, "maria")
+        before = int(page.locator("dl.figures div:nth-child(4) dd").inner_text())
+        page.click("form.inline button[type=submit] >> text=Log out")
 
-            _log_in(page, base, "olga")
-            page.click("text=Create the inspection orders of this run")
-            page.wait_for_load_state()
-            page.click("form.inline button[type=submit] >> text=Log out")
+        _log_in(page, base, "olga")
+        page.click("text=Create the inspection orders of this run")
+        page.wait_for_load_state()
+        page.click("form.inline button[type=submit] >> text=Log out")
 
-            _log_in(page, base, "ivan")
-            assert page.url == f"{base}/orders"
-            row = page.locator("table.data tbody tr", has_text=physical.consignment_id)
-            row.locator("a").first.click()
-            page.click("text=Start the control")
-            page.wait_for_load_state()
-            page.select_option("#result", "SEIZURE")
-            page.select_option("#irregularity", "DRUGS")
-            page.fill("#seizure_goods", "cocaine")
-            page.fill("#seizure_hs6", "293979")
-            page.fill("#seizure_quantity", "42.5")
-            page.select_option("#seizure_unit", "KGM")
-            page.select_option("#concealment", "RIP_ON_RIP_OFF")
-            _shoot(page, "order")
-            page.click("text=Record the outcome")
-            page.wait_for_load_state()
-            assert page.locator("ol.states li.current").inner_text() == "done"
-            page.click("form.inline button[type=submit] >> text=Log out")
+        _log_in(page, base, "ivan")
+        assert page.url == f"{base}/orders"
+        row = page.locator("table.data tbody tr", has_text=physical.consignment_id)
+        row.locator("a").first.click()
+        page.click("text=Start the control")
+        page.wait_for_load_state()
+        page.select_option("#result", "SEIZURE")
+        page.select_option("#irregularity", "DRUGS")
+        page.fill("#seizure_goods", "cocaine")
+        page.fill("#seizure_hs6", "293979")
+        page.fill("#seizure_quantity", "42.5")
+        page.select_option("#seizure_unit", "KGM")
+        page.select_option("#concealment", "RIP_ON_RIP_OFF")
+        _shoot(page, "order")
+        page.click("text=Record the outcome")
+        page.wait_for_load_state()
+        assert page.locator("ol.states li.current").inner_text() == "done"
+        page.click("form.inline button[type=submit] >> text=Log out")
 
-            _log_in(page, base, "maria")
-            after = int(page.locator("dl.figures div:nth-child(4) dd").inner_text())
-            assert after == before + 1
-            assert page.locator("text=cocaine").count() >= 1
-        finally:
-            browser.close()
-    assert problems == []
+        _log_in(page, base, "maria")
+        after = int(page.locator("dl.figures div:nth-child(4) dd").inner_text())
+        assert after == before + 1
+        assert page.locator("text=cocaine").count() >= 1

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -17,15 +16,9 @@ import pytest
 QUAYWATCH = [str(Path(sys.executable).parent / "quaywatch")]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.mark.slow  # the demo (about 10 s) and a server start
-def test_demo_serve_serves_the_demo_and_its_login_works(tmp_path: Path) -> None:
-    port = _free_port()
+def test_demo_serve_serves_the_demo_and_its_login_works(tmp_path: Path, free_port: int) -> None:
+    port = free_port
     env = {**os.environ, "QUAYWATCH_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}"}
     printed: list[str] = []
     with subprocess.Popen(
