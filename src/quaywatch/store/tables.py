@@ -21,6 +21,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -544,6 +545,84 @@ event_callbacks = Table(
     Column("revoked_at", UtcDateTime),
     ForeignKeyConstraint(["user_id"], ["users.user_id"]),
 )  # fmt: skip
+
+
+# --- the targeting officer's decisions on a consignment, and evidence attached to orders ---
+
+lane_overrides = Table(
+    "lane_overrides",
+    metadata,
+    Column("override_id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(36), nullable=False, doc="the selection run whose lane it changes"),
+    Column("consignment_id", String(35), nullable=False),
+    Column("from_lane", String(6), nullable=False, doc="the lane before this override"),
+    Column("to_lane", String(6), nullable=False),
+    Column("control_type", String(11), doc="the control the new lane asks for; null if none"),
+    Column("reason_code", String(24), nullable=False, doc="domain.vocabulary: OVERRIDE_REASONS"),
+    Column("note", Text, doc="the officer's words beside the reason code"),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", String(128), nullable=False),
+    ForeignKeyConstraint(["run_id", "consignment_id"],
+                         ["control_decisions.run_id", "control_decisions.consignment_id"],
+                         ondelete="CASCADE"),
+    Index(None, "run_id", "consignment_id"),
+)  # fmt: skip
+
+examiner_instructions = Table(
+    "examiner_instructions",
+    metadata,
+    Column("instruction_id", Integer, primary_key=True, autoincrement=True),
+    Column("consignment_id", String(35), nullable=False),
+    Column("version", Integer, nullable=False, doc="the version the officer looked at"),
+    Column("text", Text, nullable=False, doc="what the examiner is to look for, and where"),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", String(128), nullable=False),
+    ForeignKeyConstraint(*_consignment_fk),
+    Index(None, "consignment_id"),
+)
+
+referrals = Table(
+    "referrals",
+    metadata,
+    Column("referral_id", String(36), primary_key=True),
+    Column("consignment_id", String(35), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("kind", String(3), nullable=False,
+           doc="ICS2 referral type: RFI (information), RFS (screening) or DNL (do not load)"),
+    Column("request", Text, nullable=False, doc="what is asked, in words"),
+    Column("state", String(6), nullable=False, doc="open or closed"),
+    Column("opened_at", UtcDateTime, nullable=False),
+    Column("opened_by", String(128), nullable=False),
+    Column("closed_at", UtcDateTime),
+    Column("closed_by", String(128)),
+    Column("result", Text, doc="the answer or result it was closed with"),
+    ForeignKeyConstraint(*_consignment_fk),
+    Index(None, "consignment_id"),
+    Index(None, "state"),
+)  # fmt: skip
+
+blobs = Table(
+    "blobs",
+    metadata,
+    Column("sha256", String(64), primary_key=True, doc="of the content: its name and its proof"),
+    Column("media_type", String(64), nullable=False),
+    Column("size", Integer, nullable=False, doc="bytes"),
+    Column("content", LargeBinary, nullable=False),
+    Column("stored_at", UtcDateTime, nullable=False),
+)
+
+order_attachments = Table(
+    "order_attachments",
+    metadata,
+    Column("order_id", String(35), primary_key=True),
+    Column("sha256", String(64), primary_key=True),
+    Column("filename", String(255), nullable=False, doc="the name it was uploaded under"),
+    Column("caption", Text),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", String(128), nullable=False),
+    ForeignKeyConstraint(["order_id"], ["inspection_orders.order_id"]),
+    ForeignKeyConstraint(["sha256"], ["blobs.sha256"]),
+)
 
 
 def utcnow() -> datetime:
