@@ -39,6 +39,7 @@ class Permission(StrEnum):
     MODEL_TRAIN = "model:train"
     SELECTION_READ = "selection:read"
     SELECTION_RUN = "selection:run"
+    SELECTION_DECIDE = "selection:decide"
     ORDER_READ = "order:read"
     ORDER_CREATE = "order:create"
     ORDER_WORK = "order:work"
@@ -49,6 +50,7 @@ class Permission(StrEnum):
     WATCHLIST_READ = "watchlist:read"
     WATCHLIST_WRITE = "watchlist:write"
     KPI_READ = "kpi:read"
+    LAB_RUN = "lab:run"
     QUARANTINE_READ = "quarantine:read"
     QUARANTINE_RETRY = "quarantine:retry"
     AUDIT_READ = "audit:read"
@@ -64,6 +66,10 @@ PERMISSION_HELP: dict[Permission, str] = {
     Permission.MODEL_TRAIN: "train and promote models",
     Permission.SELECTION_READ: "read selection runs and their worklists",
     Permission.SELECTION_RUN: "select controls within capacity",
+    Permission.SELECTION_DECIDE: (
+        "override a consignment's lane with a reason code, instruct the examiners, open and "
+        "close referrals"
+    ),
     Permission.ORDER_READ: "read inspection orders and their dossiers",
     Permission.ORDER_CREATE: "turn a selection run into inspection orders",
     Permission.ORDER_WORK: "start an order, record the scan, findings and outcome",
@@ -74,6 +80,7 @@ PERMISSION_HELP: dict[Permission, str] = {
     Permission.WATCHLIST_READ: "list watchlists, screen names",
     Permission.WATCHLIST_WRITE: "load a watchlist",
     Permission.KPI_READ: "read the KPIs",
+    Permission.LAB_RUN: "run the policy lab's simulations and read their results",
     Permission.QUARANTINE_READ: "read the quarantine",
     Permission.QUARANTINE_RETRY: "retry quarantined records",
     Permission.AUDIT_READ: "verify the audit chain, read the trail",
@@ -88,14 +95,15 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ANALYST: frozenset({
         _P.ASSESSMENT_READ, _P.ASSESSMENT_RUN, _P.MODEL_TRAIN, _P.SELECTION_READ, _P.ORDER_READ,
         _P.PROFILE_READ, _P.PROFILE_WRITE, _P.PROFILE_ACTIVATE, _P.WATCHLIST_READ,
-        _P.WATCHLIST_WRITE, _P.KPI_READ,
+        _P.WATCHLIST_WRITE, _P.KPI_READ, _P.LAB_RUN,
     }),
     Role.TARGETING_OFFICER: frozenset({
         _P.ASSESSMENT_READ, _P.SELECTION_READ, _P.SELECTION_RUN, _P.ORDER_READ, _P.ORDER_CREATE,
-        _P.ORDER_OVERRIDE, _P.PROFILE_READ, _P.WATCHLIST_READ, _P.KPI_READ,
+        _P.ORDER_OVERRIDE, _P.SELECTION_DECIDE, _P.PROFILE_READ, _P.WATCHLIST_READ,
+        _P.KPI_READ,
     }),
     Role.INSPECTOR: frozenset({_P.ORDER_READ, _P.ORDER_WORK}),
-    Role.MANAGER: frozenset({_P.KPI_READ, _P.AUDIT_READ}),
+    Role.MANAGER: frozenset({_P.KPI_READ, _P.LAB_RUN, _P.AUDIT_READ}),
     Role.PARTNER_LIAISON: frozenset({_P.ASSESSMENT_READ, _P.WATCHLIST_READ, _P.EXCHANGE}),
     Role.ADMIN: frozenset({
         _P.QUARANTINE_READ, _P.QUARANTINE_RETRY, _P.AUDIT_READ, _P.ACCOUNT_MANAGE,
