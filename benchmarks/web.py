@@ -11,7 +11,8 @@ Timed, in one process through the ASGI test client (no network): REQUESTS render
 ``GET /worklist`` (the whole page: the run's worklist read, filtered, the first
 ``web.pages.WORKLIST_ROWS`` rows rendered), REQUESTS renders of the htmx fragment filtered to
 one lane, and, as the baseline in the same run, REQUESTS reads of what the page shows
-(``services.selection.worklist_summary`` and ``worklist`` of those rows) without rendering;
+(``services.worklist``: ``worklist_summary``, ``worklist`` of those rows and the
+``capacity_meter``) without rendering;
 for reference, REQUESTS reads of the whole worklist.
 
 Last line: JSON with ``worklist_p95_ms``, ``worklist_p50_ms``, ``fragment_p95_ms``,
@@ -42,7 +43,7 @@ def main() -> None:
 
     from quaywatch.config import Settings
     from quaywatch.domain.access import Role
-    from quaywatch.services import accounts, selection
+    from quaywatch.services import accounts, selection, worklist as worklists
     from quaywatch.services.demo import run_demo
     from quaywatch.store.store import Store
     from quaywatch.web.app import create_app
@@ -62,7 +63,7 @@ def main() -> None:
     made = run_demo(store, out=workdir / "demo", count=args.count,
                     capacity_pct=args.capacity_pct, actor="benchmark")  # fmt: skip
     run = selection.list_selection_runs(store)[0].run_id
-    entries = selection.worklist(store, run)
+    entries = worklists.worklist(store, run)
     lane = entries[0].lane
     password = "benchmark password, not for production"
     accounts.add_user(store, "olga", roles=[Role.TARGETING_OFFICER], password=password,
@@ -100,11 +101,12 @@ def main() -> None:
         fragments = timed(fragment)
 
         def shown() -> None:
-            selection.worklist_summary(store, run)
-            selection.worklist(store, run, limit=WORKLIST_ROWS)
+            worklists.worklist_summary(store, run)
+            worklists.worklist(store, run, limit=WORKLIST_ROWS)
+            worklists.capacity_meter(store, run)
 
         data = timed(shown)
-        full = timed(lambda: selection.worklist(store, run))
+        full = timed(lambda: worklists.worklist(store, run))
     store.close()
     print(json.dumps({
         "worklist_p95_ms": _p(pages, 95), "worklist_p50_ms": _p(pages, 50),

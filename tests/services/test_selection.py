@@ -1,5 +1,5 @@
-"""Selection services on the store (SQLite and PostgreSQL): a run's result, its worklist, and
-each argument they refuse."""
+"""Selection services on the store (SQLite and PostgreSQL): a run's result and each argument
+they refuse (its worklist: test_worklist.py)."""
 
 from __future__ import annotations
 
@@ -11,14 +11,15 @@ from pathlib import Path
 import pytest
 
 from quaywatch.audit import chain
-from quaywatch.errors import InputError, NotFoundError, RecordError
+from quaywatch.errors import InputError, RecordError
 from quaywatch.selection import capacity
-from quaywatch.services import control, selection
+from quaywatch.services import selection
+from quaywatch.services.worklist import worklist
 from quaywatch.store.store import Store
 
 # The control tests' scenario (an assessed port day and a selection run) lives beside them.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "control"))
-from control_scenario import COC, DAY_FROM, DAY_TO, MODEL, assess_and_select  # noqa: E402
+from control_scenario import DAY_FROM, DAY_TO, assess_and_select  # noqa: E402
 
 SHIPPED = Path(capacity.__file__).parent / "capacity.yaml"
 
@@ -71,35 +72,7 @@ def test_a_window_without_arrivals_selects_nothing(assessed: Store) -> None:
     run = selection.select_controls(assessed, window_from=datetime(2027, 1, 1, tzinfo=UTC),
                                     window_to=datetime(2027, 1, 2, tzinfo=UTC), actor="ana")  # fmt: skip
     assert run.counts["candidates"] == 0 and run.selected == [] and run.usage == []
-    assert selection.worklist(assessed, run.run_id) == []
-
-
-def test_worklist_shows_score_reasons_and_orders_once_made(assessed: Store) -> None:
-    run = selection.select_controls(assessed, window_from=DAY_FROM, window_to=DAY_TO,
-                                    capacity_file=SHIPPED, actor="ana")  # fmt: skip
-    work = selection.worklist(assessed, run.run_id)
-    assert sorted(w.consignment_id for w in work) == sorted(s.consignment_id for s in run.selected)
-    keys = [(w.shift_start, w.terminal, -w.expected_value_eur) for w in work]
-    assert keys == sorted(keys)
-    for w in work:
-        assert w.score == 50.0 and w.probability is not None and 0 <= w.probability <= 1
-        assert 1 <= len(w.reasons) <= selection.TOP_REASONS
-        assert w.reasons[0] in (COC, MODEL)  # strongest first: the profile when it fired
-        assert w.order_id is None and w.order_state is None
-    assert len(selection.worklist(assessed, run.run_id, limit=2)) == min(2, len(work))
-    made = control.create_orders(assessed, run.run_id, actor="ana")
-    ordered = selection.worklist(assessed, run.run_id)
-    assert sorted(w.order_id for w in ordered if w.order_id) == sorted(
-        o.order_id for o in made.orders
-    )
-    assert {w.order_state for w in ordered} == {"planned"}
-
-
-def test_worklist_of_an_unknown_run_or_a_bad_limit(store: Store) -> None:
-    with pytest.raises(NotFoundError, match="no selection run 'nope'"):
-        selection.worklist(store, "nope")
-    with pytest.raises(InputError, match="limit must be at least 1, got 0"):
-        selection.worklist(store, "nope", limit=0)
+    assert worklist(assessed, run.run_id) == []
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,7 @@ from quaywatch.risk.anomaly import detect_store
 from quaywatch.services import accounts, selection
 from quaywatch.services.assessments import current_model
 from quaywatch.services.dossier import consignment_dossier
+from quaywatch.services.worklist import worklist
 from quaywatch.web.pages import SECURITY_HEADERS
 
 
@@ -63,7 +64,7 @@ def test_login_refuses_a_wrong_password_a_form_without_its_token_and_a_foreign_n
 def test_the_worklist_shows_the_run_and_filters_by_lane(site: Site) -> None:
     site.login(site.user(Role.TARGETING_OFFICER))
     run = selection.list_selection_runs(site.store)[0]
-    entries = selection.worklist(site.store, run.run_id)
+    entries = worklist(site.store, run.run_id)
     page = site.client.get("/worklist")
     assert f"{len(entries)} consignments" in page.text
     for entry in entries[:20]:
@@ -139,7 +140,7 @@ def test_the_language_can_be_chosen_before_logging_in(site: Site) -> None:
 def test_the_dossier_shows_route_parties_goods_events_assessments(site: Site) -> None:
     site.login(site.user(Role.TARGETING_OFFICER))
     run = selection.list_selection_runs(site.store)[0]
-    entry = selection.worklist(site.store, run.run_id)[0]
+    entry = worklist(site.store, run.run_id)[0]
     listed = site.client.get("/worklist")
     assert f'href="/consignments/{entry.consignment_id}"' in listed.text
     model = current_model(site.settings.model_dir)
@@ -203,21 +204,6 @@ def test_after_login_each_role_lands_on_its_first_screen(site: Site) -> None:
     site.login(site.user(Role.FEED))
     nothing = site.client.get("/")
     assert nothing.status_code == 403 and "no screen" in nothing.text
-
-
-def test_the_worklist_service_filters_and_counts_in_the_store(site: Site) -> None:
-    run = selection.list_selection_runs(site.store)[0].run_id
-    every = selection.worklist(site.store, run)
-    summary = selection.worklist_summary(site.store, run)
-    assert summary.total == len(every)
-    assert summary.terminals == tuple(sorted({e.terminal for e in every}))
-    assert summary.lanes == tuple(sorted({e.lane for e in every}))
-    terminal, lane = every[0].terminal, every[0].lane
-    wanted = [e for e in every if e.terminal == terminal and e.lane == lane]
-    assert selection.worklist(site.store, run, terminal=terminal, lane=lane) == wanted
-    assert selection.worklist(site.store, run, terminal=terminal, lane=lane, limit=2) == wanted[:2]
-    counted = selection.worklist_summary(site.store, run, terminal=terminal, lane=lane)
-    assert counted.total == len(wanted) and counted.terminals == summary.terminals
 
 
 def test_the_language_chosen_is_kept_with_the_account(site: Site) -> None:

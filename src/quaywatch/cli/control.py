@@ -83,9 +83,9 @@ def worklist_command(
     limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 200,
 ) -> None:
     """The consignments a selection run chose for control: why, where and when."""
-    from quaywatch.services import selection
+    from quaywatch.services import worklist
 
-    found = selection.worklist(open_store(ctx), run, limit=limit)
+    found = worklist.worklist(open_store(ctx), run, limit=limit)
     table = Table(title=Text(f"Worklist of run {run}: {len(found)} consignments"))
     for column in ("shift (UTC)", "terminal", "consignment", "control", "lane", "selected by",
                    "score", "referral", "reasons", "order"):  # fmt: skip

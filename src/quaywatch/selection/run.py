@@ -22,7 +22,7 @@ from sqlalchemy import Select, func, insert, select
 from quaywatch.audit import chain
 from quaywatch.errors import RecordError
 from quaywatch.selection import policy
-from quaywatch.selection.capacity import Capacity
+from quaywatch.selection.capacity import CONTROLS, Capacity
 from quaywatch.store import reads, tables
 from quaywatch.store.store import Store
 
@@ -115,6 +115,12 @@ def select_store(
             )
         )  # fmt: skip
         store.bulk_insert(conn, tables.control_decisions, rows)
+        usage = selection.usage.select(
+            pl.lit(run_id).alias("run_id"), "shift_start", "terminal", "resource", "shift",
+            "capacity", "used",
+        )  # fmt: skip
+        store.bulk_insert(conn, tables.selection_capacity, usage)
+        store.bulk_insert(conn, tables.selection_control_use, _control_use(run_id, capacity))
         chain.append(
             conn, actor=actor, action="select", object_type="selection_run", object_id=run_id,
             details={"from": window_from.isoformat(), "to": window_to.isoformat(),
@@ -122,3 +128,16 @@ def select_store(
                      "seed": seed, "objective": round(selection.objective, 2), **counts},
         )  # fmt: skip
     return SelectionRun(run_id, selection, counts)
+
+
+def _control_use(run_id: str, capacity: Capacity) -> pl.DataFrame:
+    """What one control of each type uses of each resource, as the run's capacity file says."""
+    rows = [
+        {"run_id": run_id, "control_type": control.upper(), "resource": resource,
+         "amount": float(capacity.use[k, q])}
+        for k, control in enumerate(CONTROLS)
+        for q, resource in enumerate(capacity.resources)
+        if capacity.use[k, q] > 0
+    ]  # fmt: skip
+    return pl.DataFrame(rows, schema={"run_id": pl.String, "control_type": pl.String,
+                                      "resource": pl.String, "amount": pl.Float64})  # fmt: skip

@@ -50,7 +50,7 @@ from quaywatch.selection.run import candidates, select_store
 from quaywatch.services.accounts import DemoAccount, ensure_demo_user
 from quaywatch.services.arguments import check_capacity_pct
 from quaywatch.services.intake import ingest_files
-from quaywatch.services.selection import WorklistEntry, worklist
+from quaywatch.services.worklist import WorklistEntry, worklist
 from quaywatch.store import reads
 from quaywatch.store.store import Store
 from quaywatch.synth import traffic

@@ -1,5 +1,6 @@
 """Use cases of selection: run a selection over a window (``select_controls``) and read the
-worklist of a run (``worklist``): the consignments it selected, with why and where.
+stored runs (``list_selection_runs``, ``get_selection_run``); a run's worklist is read by
+``services.worklist``.
 
 A selection run takes every assessed consignment arriving (ETA) in a window, chooses controls
 within the capacity of each terminal shift, draws the random control sample and stores one
@@ -15,11 +16,9 @@ from datetime import datetime
 from pathlib import Path
 
 import polars as pl
-from sqlalchemy import Select, func, select
+from sqlalchemy import select
 
 from quaywatch.errors import InputError, NotFoundError
-from quaywatch.risk import explain
-from quaywatch.risk.explain import Reason
 from quaywatch.selection import capacity as capacities
 from quaywatch.selection.run import select_store
 from quaywatch.services.arguments import check_at_least, check_interval
@@ -32,8 +31,6 @@ LANES = ("green", "yellow", "orange", "red", "blue")
 CONTROL_KINDS = ("documentary", "scan", "physical")
 #: The largest seed of the random draw (what the store keeps, a 32-bit integer).
 MAX_SEED = 2**31 - 1
-#: Reasons a worklist row shows, strongest first.
-TOP_REASONS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,33 +98,6 @@ class SelectionResult:
     usage: list[CapacityUse]
     overloads: list[Overload]
     selected: list[SelectedConsignment]
-
-
-@dataclass(frozen=True, slots=True)
-class WorklistEntry:
-    """A consignment a run selected, as an officer's worklist shows it.
-
-    ``score`` (0-100) and ``probability`` come from the assessment the run decided on (None
-    when the run had none), ``reasons`` are its strongest reasons; ``order_id`` and
-    ``order_state`` are the inspection order once ``create_orders`` has made it.
-    """
-
-    consignment_id: str
-    version: int
-    control_type: str
-    lane: str
-    selected_by: str
-    propensity: float
-    expected_value_eur: float
-    score: float | None
-    probability: float | None
-    revenue_at_stake_eur: float | None
-    referral: str | None
-    reasons: tuple[Reason, ...]
-    terminal: str
-    shift_start: datetime
-    order_id: str | None
-    order_state: str | None
 
 
 def _usage(frame: pl.DataFrame, resources: tuple[str, ...]) -> list[CapacityUse]:
@@ -258,117 +228,3 @@ def get_selection_run(store: Store, run_id: str) -> SelectionRun:
     return SelectionRun(
         **{k: v for k, v in row.items() if k != "objective"}, objective_eur=float(row["objective"])
     )
-
-
-@dataclass(frozen=True, slots=True)
-class WorklistSummary:
-    """What a run's worklist holds: how many consignments (with the filters given), and the
-    terminals and lanes of all of them (what a filter may choose)."""
-
-    total: int
-    terminals: tuple[str, ...]
-    lanes: tuple[str, ...]
-
-
-def worklist_summary(
-    store: Store, run_id: str, *, terminal: str | None = None, lane: str | None = None
-) -> WorklistSummary:
-    """The size of ``worklist(store, run_id, terminal=..., lane=...)`` and the terminals and
-    lanes of the whole worklist, without reading its rows. ``NotFoundError`` naming the run
-    when there is none."""
-    d, runs = tables.control_decisions, tables.selection_runs
-    chosen = (d.c.run_id == run_id) & d.c.control_type.is_not(None)
-    filtered = chosen
-    if terminal:
-        filtered = filtered & (d.c.terminal == terminal)
-    if lane:
-        filtered = filtered & (d.c.lane == lane)
-    with store.reading() as conn:
-        if conn.execute(select(runs.c.run_id).where(runs.c.run_id == run_id)).first() is None:
-            raise NotFoundError(f"no selection run {run_id!r}")
-        total = conn.execute(select(func.count()).select_from(d).where(filtered)).scalar_one()
-        terminals = conn.execute(
-            select(d.c.terminal).where(chosen).distinct().order_by(d.c.terminal)
-        ).scalars().all()  # fmt: skip
-        lanes = conn.execute(
-            select(d.c.lane).where(chosen).distinct().order_by(d.c.lane)
-        ).scalars().all()  # fmt: skip
-    return WorklistSummary(int(total), tuple(terminals), tuple(lanes))
-
-
-def worklist(
-    store: Store,
-    run_id: str,
-    *,
-    limit: int | None = None,
-    terminal: str | None = None,
-    lane: str | None = None,
-) -> list[WorklistEntry]:
-    """The consignments the run ``run_id`` selected (at ``terminal``, in ``lane``, when
-    given): oldest shift first, then by terminal and the expected detected value, highest
-    first; at most ``limit``.
-
-    Raises ``NotFoundError`` naming the run when there is none, ``InputError`` for a ``limit``
-    below 1.
-    """
-    if limit is not None:
-        check_at_least("limit", limit)
-    d, a, o = tables.control_decisions, tables.assessments, tables.inspection_orders
-    runs = tables.selection_runs
-    query: Select[tuple[object, ...]] = (
-        select(
-            d.c.consignment_id,
-            d.c.version,
-            d.c.control_type,
-            d.c.lane,
-            d.c.selected_by,
-            d.c.propensity,
-            d.c.expected_value,
-            d.c.terminal,
-            d.c.shift_start,
-            a.c.score,
-            a.c.probability,
-            a.c.revenue_at_stake_eur,
-            a.c.referral,
-            a.c.reasons,
-            o.c.order_id,
-            o.c.state.label("order_state"),
-        )  # fmt: skip
-        .outerjoin(a, a.c.assessment_id == d.c.assessment_id)
-        .outerjoin(
-            o, (o.c.consignment_id == d.c.consignment_id) & (o.c.decided_type == d.c.control_type)
-        )
-        .where(d.c.run_id == run_id, d.c.control_type.is_not(None))
-        .order_by(d.c.shift_start, d.c.terminal, d.c.expected_value.desc(), d.c.consignment_id)
-    )
-    if terminal:
-        query = query.where(d.c.terminal == terminal)
-    if lane:
-        query = query.where(d.c.lane == lane)
-    if limit is not None:
-        query = query.limit(limit)
-    with store.reading() as conn:
-        if conn.execute(select(runs.c.run_id).where(runs.c.run_id == run_id)).first() is None:
-            raise NotFoundError(f"no selection run {run_id!r}")
-        rows = conn.execute(query).mappings().all()
-    return [
-        WorklistEntry(
-            r["consignment_id"],
-            int(r["version"]),
-            r["control_type"],
-            r["lane"],
-            r["selected_by"],
-            float(r["propensity"]),
-            float(r["expected_value"]),
-            r["score"],
-            r["probability"],
-            r["revenue_at_stake_eur"],
-            r["referral"],
-            tuple(explain.from_json(r["reasons"])[:TOP_REASONS]) if r["reasons"] else (),
-            r["terminal"],
-            r["shift_start"],
-            r["order_id"],
-            r["order_state"],
-        )  # fmt: skip
-        for r in rows
-    ]

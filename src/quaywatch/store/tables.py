@@ -380,6 +380,29 @@ selection_runs = Table(
     Column("overloads", Integer, nullable=False, doc="terminal shift resources rules overrun"),
 )
 
+selection_capacity = Table(
+    "selection_capacity",
+    metadata,
+    Column("run_id", String(36), primary_key=True),
+    Column("shift_start", UtcDateTime, primary_key=True),
+    Column("terminal", String(16), primary_key=True),
+    Column("resource", String(64), primary_key=True),
+    Column("shift", String(32), nullable=False, doc="the shift's name in the capacity file"),
+    Column("capacity", Float, nullable=False, doc="what the shift offers of the resource"),
+    Column("used", Float, nullable=False, doc="what the run's controls use of it"),
+    ForeignKeyConstraint(["run_id"], ["selection_runs.run_id"], ondelete="CASCADE"),
+)
+
+selection_control_use = Table(
+    "selection_control_use",
+    metadata,
+    Column("run_id", String(36), primary_key=True),
+    Column("control_type", String(11), primary_key=True, doc="DOCUMENTARY, SCAN or PHYSICAL"),
+    Column("resource", String(64), primary_key=True),
+    Column("amount", Float, nullable=False, doc="what one control of the type uses"),
+    ForeignKeyConstraint(["run_id"], ["selection_runs.run_id"], ondelete="CASCADE"),
+)
+
 control_decisions = Table(
     "control_decisions",
     metadata,

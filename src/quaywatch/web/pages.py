@@ -18,8 +18,9 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -41,7 +42,7 @@ from quaywatch.errors import (
     NotFoundError,
     TooManyAttemptsError,
 )
-from quaywatch.services import accounts, selection
+from quaywatch.services import accounts, selection, worklist as worklists
 from quaywatch.services.control import create_orders as selection_orders
 from quaywatch.services.dossier import ConsignmentDossier, consignment_dossier
 from quaywatch.web import i18n
@@ -359,60 +360,98 @@ async def choose_language(request: Request) -> Response:
 
 @dataclass(frozen=True, slots=True)
 class WorklistView:
-    """What the worklist page shows: the runs to pick from, the run shown, its rows after the
-    filters, and the choices of each filter."""
+    """What the worklist page shows: the runs to pick from, the run shown, one page of its
+    rows after the filter and in the order chosen, the capacity meter of the shifts in view,
+    and the choices of each filter."""
 
     runs: tuple[selection.SelectionRun, ...]
     run: selection.SelectionRun | None
-    rows: list[selection.WorklistEntry]
-    total: int
-    terminals: list[str]
-    lanes: list[str]
-    terminal: str
-    lane: str
+    rows: list[worklists.WorklistEntry]
+    summary: worklists.WorklistSummary | None
+    meter: worklists.CapacityMeter | None
+    chosen: worklists.WorklistFilter
+    sort: str
+    offset: int
+
+    @property
+    def total(self) -> int:
+        return 0 if self.summary is None else self.summary.total
+
+    def link(self, **changed: object) -> str:
+        """This view's address with ``changed`` query values (a page, a sort)."""
+        values: dict[str, object] = {
+            "run": self.run.run_id if self.run else None, "terminal": self.chosen.terminal,
+            "lane": self.chosen.lane, "vessel": self.chosen.vessel_call,
+            "shift": self.chosen.shift_start.isoformat() if self.chosen.shift_start else None,
+            "sort": self.sort if self.sort != "shift" else None,
+            "offset": self.offset or None,
+        }  # fmt: skip
+        values.update(changed)
+        return "/worklist?" + urlencode({k: v for k, v in values.items() if v})
 
 
-def _worklist_view(state: Service, run_id: str | None, terminal: str, lane: str) -> WorklistView:
+def _worklist_view(
+    state: Service, run_id: str | None, chosen: worklists.WorklistFilter, sort: str, offset: int
+) -> WorklistView:
     runs = selection.list_selection_runs(state.store, limit=RUNS_OFFERED)
     run = selection.get_selection_run(state.store, run_id) if run_id else next(iter(runs), None)
     if run is not None and run not in runs:
         runs = (run, *runs)  # an older run asked for by its id is offered too
     if run is None:
-        return WorklistView(runs, None, [], 0, [], [], terminal, lane)
-    summary = selection.worklist_summary(
-        state.store, run.run_id, terminal=terminal or None, lane=lane or None
-    )
-    shown = selection.worklist(
-        state.store, run.run_id, limit=WORKLIST_ROWS, terminal=terminal or None,
-        lane=lane or None,
-    )  # fmt: skip
-    return WorklistView(
-        runs, run, shown, summary.total, list(summary.terminals), list(summary.lanes), terminal,
-        lane,
-    )  # fmt: skip
+        return WorklistView(runs, None, [], None, None, chosen, sort, 0)
+    summary = worklists.worklist_summary(state.store, run.run_id, chosen)
+    shown = worklists.worklist(state.store, run.run_id, chosen, sort=sort, offset=offset,
+                               limit=WORKLIST_ROWS)  # fmt: skip
+    meter = worklists.capacity_meter(state.store, run.run_id, chosen)
+    return WorklistView(runs, run, shown, summary, meter, chosen, sort, offset)
+
+
+def _moment(text: str) -> datetime | None:
+    """A shift's start as the filter sends it (ISO 8601 with its offset); None when empty."""
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"shift must be a time in ISO 8601, got {text!r}") from None
+    if moment.tzinfo is None:
+        raise InputError(f"shift must carry its time zone, got {text!r}")
+    return moment
 
 
 @router.get("/worklist")
 async def worklist(
-    request: Request, run: str | None = None, terminal: str = "", lane: str = ""
+    request: Request,
+    run: str | None = None,
+    terminal: str = "",
+    lane: str = "",
+    shift: str = "",
+    vessel: str = "",
+    sort: str = "shift",
+    offset: int = 0,
 ) -> Response:
-    """The consignments a selection run chose, by shift and terminal, with their score, lane
-    and strongest reasons; filters by terminal and lane."""
+    """The consignments a selection run chose, by shift and terminal, with their score, lane,
+    hits and strongest reasons, and the capacity meter of the shifts in view; filters by
+    terminal, lane, shift and vessel call, sorts, pages of ``WORKLIST_ROWS``."""
     state, visitor, refusal = await admitted(request, Permission.SELECTION_READ)
     if refusal is not None:
         return refusal
     try:
-        view = await run_in_threadpool(_worklist_view, state, run, terminal, lane)
+        chosen = worklists.WorklistFilter(terminal or None, lane or None, _moment(shift),
+                                          vessel or None)  # fmt: skip
+        view = await run_in_threadpool(_worklist_view, state, run, chosen, sort, max(offset, 0))
     except NotFoundError:
         missing = gettext(visitor.language, "There is no selection run %(run)s.") % {"run": run}
         return render(request, visitor, "refused.html", {"missing": missing}, status=404)
+    except InputError as exc:
+        return render(request, visitor, "refused.html", {"failure": exc.message}, status=422)
     # Only the filters' requests (htmx, aimed at the table) get the table alone; a history
     # restore (Back) gets the whole page.
     fragment = request.headers.get("hx-target") == "worklist-rows" and not request.headers.get(
         "hx-history-restore-request"
     )
     page = render(request, visitor, "worklist_rows.html" if fragment else "worklist.html",
-                  {"view": view})  # fmt: skip
+                  {"view": view, "sorts": worklists.SORTS, "page_rows": WORKLIST_ROWS})  # fmt: skip
     page.headers["Vary"] = "HX-Request, HX-Target"
     return page
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from quaywatch.api import problems
 from quaywatch.api.context import PREFIX, SelectionReader, Selector, ServiceState
-from quaywatch.services import selection
+from quaywatch.services import selection, worklist as worklists
 
 router = APIRouter(
     prefix=PREFIX, tags=["selection"], responses=problems.documented(401, 403, 404, 422, 503)
@@ -54,7 +54,32 @@ def worklist(
     run_id: RunId,
     state: ServiceState,
     who: SelectionReader,
+    terminal: Annotated[str | None, Query(max_length=16)] = None,
+    lane: Annotated[str | None, Query(max_length=6)] = None,
+    shift_start: Annotated[datetime | None, Query(description="A terminal shift's start.")] = None,
+    vessel_call: Annotated[
+        str | None, Query(max_length=60, description="IMO or IMO/voyage.")
+    ] = None,
+    sort: Annotated[str, Query(description="shift, score, value or eta.")] = "shift",
+    offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int | None, Query(ge=1, le=100_000)] = None,
-) -> list[selection.WorklistEntry]:
-    """The consignments the run selected, riskiest first, with lanes, reasons and orders."""
-    return selection.worklist(state.store, run_id, limit=limit)
+) -> list[worklists.WorklistEntry]:
+    """The consignments the run selected (those the filters let through), with lanes,
+    reasons, hits and orders, in the order ``sort`` names, one page at a time."""
+    chosen = worklists.WorklistFilter(terminal, lane, shift_start, vessel_call)
+    return worklists.worklist(state.store, run_id, chosen, sort=sort, offset=offset, limit=limit)
+
+
+@router.get("/selection-runs/{run_id}/capacity", summary="The capacity meter of a run")
+def capacity(
+    run_id: RunId,
+    state: ServiceState,
+    who: SelectionReader,
+    terminal: Annotated[str | None, Query(max_length=16)] = None,
+    shift_start: Annotated[datetime | None, Query(description="A terminal shift's start.")] = None,
+) -> worklists.CapacityMeter | None:
+    """The controls the run planned in the terminal shifts asked for, by type and of the
+    random sample, against what those shifts offer of each resource (null for a run stored
+    before the capacity was kept)."""
+    chosen = worklists.WorklistFilter(terminal=terminal, shift_start=shift_start)
+    return worklists.capacity_meter(state.store, run_id, chosen)

@@ -1,4 +1,5 @@
-"""The targeting officer's decision panel (lane overrides with a reason code, examiner
+"""What each selection run's terminal shifts offered and used (the worklist's capacity meter),
+the targeting officer's decision panel (lane overrides with a reason code, examiner
 instructions, referrals with their state) and attachments to inspection orders (content kept
 once, named by its SHA-256).
 
@@ -24,6 +25,41 @@ _CONSIGNMENT = (
 
 
 def upgrade() -> None:
+    op.create_table(
+        "selection_capacity",
+        sa.Column("run_id", sa.String(length=36), nullable=False),
+        sa.Column("shift_start", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("terminal", sa.String(length=16), nullable=False),
+        sa.Column("resource", sa.String(length=64), nullable=False),
+        sa.Column("shift", sa.String(length=32), nullable=False),
+        sa.Column("capacity", sa.Float(), nullable=False),
+        sa.Column("used", sa.Float(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["run_id"],
+            ["selection_runs.run_id"],
+            name=op.f("fk_selection_capacity_run_id_selection_runs"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint(
+            "run_id", "shift_start", "terminal", "resource", name=op.f("pk_selection_capacity")
+        ),
+    )
+    op.create_table(
+        "selection_control_use",
+        sa.Column("run_id", sa.String(length=36), nullable=False),
+        sa.Column("control_type", sa.String(length=11), nullable=False),
+        sa.Column("resource", sa.String(length=64), nullable=False),
+        sa.Column("amount", sa.Float(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["run_id"],
+            ["selection_runs.run_id"],
+            name=op.f("fk_selection_control_use_run_id_selection_runs"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint(
+            "run_id", "control_type", "resource", name=op.f("pk_selection_control_use")
+        ),
+    )
     op.create_table(
         "lane_overrides",
         sa.Column("override_id", sa.Integer(), autoincrement=True, nullable=False),
@@ -135,3 +171,5 @@ def downgrade() -> None:
     with op.batch_alter_table("lane_overrides", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_lane_overrides_run_id_consignment_id"))
     op.drop_table("lane_overrides")
+    op.drop_table("selection_control_use")
+    op.drop_table("selection_capacity")

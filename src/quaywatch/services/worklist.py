@@ -1,0 +1,385 @@
+"""Use cases of the worklist: the consignments a selection run chose for control, as the
+targeting officer works them (``worklist``), what a filter may choose (``worklist_summary``)
+and how much of the capacity the planned controls take (``capacity_meter``).
+
+One filter (``WorklistFilter``: terminal, lane, shift, vessel call) applies to all three, so
+the rows, their count and the meter always speak of the same consignments. Rows come in one of
+``SORTS`` and in pages (``offset``, ``limit``); every order ends with the consignment id, so
+pages neither repeat nor skip a row.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, func, select
+
+from quaywatch.errors import InputError, NotFoundError
+from quaywatch.risk import explain
+from quaywatch.risk.explain import Reason, Source
+from quaywatch.services.arguments import check_at_least
+from quaywatch.store import tables
+from quaywatch.store.store import Store
+
+#: Reasons a worklist row shows, strongest first.
+TOP_REASONS = 3
+#: The orders a worklist can be read in: shift (oldest shift first, then terminal and the
+#: expected detected value, highest first), score (highest first), value (expected detected
+#: value, highest first), eta (earliest arrival first).
+SORTS = ("shift", "score", "value", "eta")
+#: The sources of reasons counted as a row's hits (the model's own reasons are not hits).
+HIT_SOURCES = (Source.PROFILE, Source.SCREENING, Source.ANOMALY, Source.GRAPH)
+
+
+@dataclass(frozen=True, slots=True)
+class WorklistFilter:
+    """Which of a run's selected consignments to show: at ``terminal``, in ``lane``, in the
+    terminal shift that starts at ``shift_start``, on the vessel call ``vessel_call`` (the
+    vessel's IMO number, or ``IMO/voyage``); None: any."""
+
+    terminal: str | None = None
+    lane: str | None = None
+    shift_start: datetime | None = None
+    vessel_call: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.shift_start is not None and self.shift_start.tzinfo is None:
+            raise InputError("shift_start must be a timezone-aware time")
+
+    def where(self, needs_vessel: bool = True) -> ColumnElement[bool]:
+        """The condition on ``control_decisions`` (and, for a vessel call, ``consignments``)."""
+        d, c = tables.control_decisions, tables.consignments
+        found: list[ColumnElement[bool]] = [d.c.control_type.is_not(None)]
+        if self.terminal:
+            found.append(d.c.terminal == self.terminal)
+        if self.lane:
+            found.append(d.c.lane == self.lane)
+        if self.shift_start is not None:
+            found.append(d.c.shift_start == self.shift_start)
+        if self.vessel_call and needs_vessel:
+            imo, _, voyage = self.vessel_call.partition("/")
+            found.append(c.c.vessel_imo == imo)
+            if voyage:
+                found.append(c.c.voyage == voyage)
+        return and_(*found)
+
+
+@dataclass(frozen=True, slots=True)
+class WorklistEntry:
+    """A consignment a run selected, as an officer's worklist shows it.
+
+    ``score`` (0-100) and ``probability`` come from the assessment the run decided on (None
+    when the run had none), ``reasons`` are its strongest reasons and ``hits`` how many of all
+    its reasons came from profiles, watchlist screening, anomaly detectors and the party graph
+    (by source name); ``order_id`` and ``order_state`` are the inspection order once
+    ``create_orders`` has made it.
+    """
+
+    consignment_id: str
+    version: int
+    control_type: str
+    lane: str
+    selected_by: str
+    propensity: float
+    expected_value_eur: float
+    score: float | None
+    probability: float | None
+    revenue_at_stake_eur: float | None
+    referral: str | None
+    reasons: tuple[Reason, ...]
+    hits: dict[str, int]
+    terminal: str
+    shift_start: datetime
+    eta: datetime
+    vessel_imo: str
+    vessel_name: str | None
+    voyage: str | None
+    order_id: str | None
+    order_state: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class VesselCall:
+    """A vessel call of a run's worklist: ``key`` is what ``WorklistFilter.vessel_call``
+    takes; ``first_eta`` the earliest arrival of its selected consignments."""
+
+    key: str
+    vessel_imo: str
+    vessel_name: str | None
+    voyage: str | None
+    first_eta: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class WorklistSummary:
+    """What a run's worklist holds: how many consignments (with the filter given), and the
+    terminals, lanes, terminal shifts and vessel calls of all of them (what a filter may
+    choose)."""
+
+    total: int
+    terminals: tuple[str, ...]
+    lanes: tuple[str, ...]
+    shifts: tuple[datetime, ...]
+    vessel_calls: tuple[VesselCall, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceUse:
+    """One resource over the terminal shifts in view: what they offer, what the run's
+    controls planned there use of it."""
+
+    resource: str
+    capacity: float
+    planned: float
+
+    @property
+    def share(self) -> float | None:
+        """``planned`` over ``capacity`` (None when nothing is offered)."""
+        return self.planned / self.capacity if self.capacity > 0 else None
+
+
+@dataclass(frozen=True, slots=True)
+class CapacityMeter:
+    """The controls planned in the terminal shifts in view against what those shifts offer.
+
+    ``controls`` counts the planned controls by type, ``random`` those of the random sample
+    (``random_rate`` is the share of candidates the run drew); ``resources`` the use of each
+    resource. ``shifts`` is how many terminal shifts the figures add up.
+    """
+
+    shifts: int
+    controls: dict[str, int]
+    selected: int
+    random: int
+    random_rate: float
+    resources: tuple[ResourceUse, ...]
+
+    @property
+    def random_share(self) -> float | None:
+        """The share of the planned controls that the random sample drew."""
+        return self.random / self.selected if self.selected else None
+
+
+def _run_exists(store: Store, run_id: str) -> float:
+    """The run's random rate; ``NotFoundError`` naming the run when there is none."""
+    runs = tables.selection_runs
+    with store.reading() as conn:
+        rate = conn.execute(
+            select(runs.c.random_rate).where(runs.c.run_id == run_id)
+        ).scalar_one_or_none()  # fmt: skip
+    if rate is None:
+        raise NotFoundError(f"no selection run {run_id!r}")
+    return float(rate)
+
+
+def _joined_consignments(query: Select[Any]) -> Select[Any]:
+    d, c = tables.control_decisions, tables.consignments
+    return query.join(c, (c.c.consignment_id == d.c.consignment_id) & (c.c.version == d.c.version))
+
+
+def worklist_summary(
+    store: Store, run_id: str, chosen: WorklistFilter | None = None
+) -> WorklistSummary:
+    """The size of ``worklist(store, run_id, chosen)`` and the terminals, lanes, shifts and
+    vessel calls of the whole worklist, without reading its rows. ``NotFoundError`` naming
+    the run when there is none."""
+    chosen = chosen or WorklistFilter()
+    _run_exists(store, run_id)
+    d, c = tables.control_decisions, tables.consignments
+    mine = d.c.run_id == run_id
+    every = mine & d.c.control_type.is_not(None)
+    count = select(func.count()).select_from(d).where(mine, chosen.where())
+    if chosen.vessel_call:
+        count = _joined_consignments(count)
+    calls = _joined_consignments(
+        select(c.c.vessel_imo, c.c.voyage, func.max(c.c.vessel_name), func.min(c.c.eta))
+        .select_from(d)
+        .where(every)
+        .group_by(c.c.vessel_imo, c.c.voyage)
+    ).order_by(func.min(c.c.eta), c.c.vessel_imo, c.c.voyage)
+    with store.reading() as conn:
+        total = conn.execute(count).scalar_one()
+
+        def distinct(column: ColumnElement[object]) -> tuple[object, ...]:
+            query = select(column).where(every).distinct().order_by(column)
+            return tuple(conn.execute(query).scalars().all())
+
+        terminals, lanes, shifts = (
+            distinct(d.c.terminal),
+            distinct(d.c.lane),
+            distinct(d.c.shift_start),
+        )
+        vessel_calls = tuple(
+            VesselCall(f"{imo}/{voyage}" if voyage else imo, imo, name, voyage, eta)
+            for imo, voyage, name, eta in conn.execute(calls).all()
+        )
+    return WorklistSummary(
+        int(total), tuple(map(str, terminals)), tuple(map(str, lanes)),
+        tuple(s for s in shifts if isinstance(s, datetime)), vessel_calls,
+    )  # fmt: skip
+
+
+def _order(sort: str) -> tuple[ColumnElement[object], ...]:
+    d, a, c = tables.control_decisions, tables.assessments, tables.consignments
+    if sort not in SORTS:
+        raise InputError(f"sort must be one of {', '.join(SORTS)}, got {sort!r}")
+    first: tuple[ColumnElement[object], ...] = {
+        "shift": (d.c.shift_start, d.c.terminal, d.c.expected_value.desc()),
+        "score": (a.c.score.desc().nulls_last(),),
+        "value": (d.c.expected_value.desc(),),
+        "eta": (c.c.eta,),
+    }[sort]  # fmt: skip
+    return (*first, d.c.consignment_id)
+
+
+def _hits(reasons: list[Reason]) -> dict[str, int]:
+    counted = Counter(r.source.value for r in reasons if r.source in HIT_SOURCES)
+    return {source.value: counted[source.value] for source in HIT_SOURCES if counted[source.value]}
+
+
+def worklist(
+    store: Store,
+    run_id: str,
+    chosen: WorklistFilter | None = None,
+    *,
+    sort: str = "shift",
+    offset: int = 0,
+    limit: int | None = None,
+) -> list[WorklistEntry]:
+    """The consignments the run ``run_id`` selected that ``chosen`` lets through, in the order
+    ``sort`` names (one of ``SORTS``), from the ``offset``-th on, at most ``limit``.
+
+    Raises ``NotFoundError`` naming the run when there is none, ``InputError`` naming the
+    argument for an unknown sort, a negative offset or a ``limit`` below 1.
+    """
+    chosen = chosen or WorklistFilter()
+    if limit is not None:
+        check_at_least("limit", limit)
+    if offset < 0:
+        raise InputError(f"offset must be 0 or more, got {offset}")
+    order = _order(sort)
+    d, a, o, c = (tables.control_decisions, tables.assessments, tables.inspection_orders,
+                  tables.consignments)  # fmt: skip
+    query: Select[tuple[object, ...]] = _joined_consignments(
+        select(
+            d.c.consignment_id,
+            d.c.version,
+            d.c.control_type,
+            d.c.lane,
+            d.c.selected_by,
+            d.c.propensity,
+            d.c.expected_value,
+            d.c.terminal,
+            d.c.shift_start,
+            a.c.score,
+            a.c.probability,
+            a.c.revenue_at_stake_eur,
+            a.c.referral,
+            a.c.reasons,
+            c.c.eta,
+            c.c.vessel_imo,
+            c.c.vessel_name,
+            c.c.voyage,
+            o.c.order_id,
+            o.c.state.label("order_state"),
+        ).select_from(d)  # fmt: skip
+    )
+    query = (
+        query.outerjoin(a, a.c.assessment_id == d.c.assessment_id)
+        .outerjoin(
+            o, (o.c.consignment_id == d.c.consignment_id) & (o.c.decided_type == d.c.control_type)
+        )
+        .where(d.c.run_id == run_id, chosen.where())
+        .order_by(*order)
+        .offset(offset)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    _run_exists(store, run_id)
+    with store.reading() as conn:
+        rows = conn.execute(query).mappings().all()
+    entries = []
+    for r in rows:
+        reasons = explain.from_json(r["reasons"]) if r["reasons"] else []
+        entries.append(
+            WorklistEntry(
+                r["consignment_id"],
+                int(r["version"]),
+                r["control_type"],
+                r["lane"],
+                r["selected_by"],
+                float(r["propensity"]),
+                float(r["expected_value"]),
+                r["score"],
+                r["probability"],
+                r["revenue_at_stake_eur"],
+                r["referral"],
+                tuple(reasons[:TOP_REASONS]),
+                _hits(reasons),
+                r["terminal"],
+                r["shift_start"],
+                r["eta"],
+                r["vessel_imo"],
+                r["vessel_name"],
+                r["voyage"],
+                r["order_id"],
+                r["order_state"],
+            )  # fmt: skip
+        )
+    return entries
+
+
+def capacity_meter(
+    store: Store, run_id: str, chosen: WorklistFilter | None = None
+) -> CapacityMeter | None:
+    """The controls the run planned in the terminal shifts ``chosen`` names (its terminal and
+    shift; lane and vessel call narrow the rows, not the shifts) against what those shifts
+    offer. None for a run stored before quaywatch kept its capacity. ``NotFoundError`` naming
+    the run when there is none."""
+    chosen = chosen or WorklistFilter()
+    shifts = WorklistFilter(terminal=chosen.terminal, shift_start=chosen.shift_start)
+    random_rate = _run_exists(store, run_id)
+    d, cap, use = tables.control_decisions, tables.selection_capacity, tables.selection_control_use
+    in_view = [cap.c.run_id == run_id]
+    if shifts.terminal:
+        in_view.append(cap.c.terminal == shifts.terminal)
+    if shifts.shift_start is not None:
+        in_view.append(cap.c.shift_start == shifts.shift_start)
+    offered = (
+        select(cap.c.resource, func.sum(cap.c.capacity), func.count())
+        .where(*in_view)
+        .group_by(cap.c.resource)
+        .order_by(cap.c.resource)
+    )
+    planned = (
+        select(d.c.control_type, d.c.selected_by, func.count())
+        .where(d.c.run_id == run_id, shifts.where(needs_vessel=False))
+        .group_by(d.c.control_type, d.c.selected_by)
+    )
+    amounts = select(use.c.control_type, use.c.resource, use.c.amount).where(use.c.run_id == run_id)
+    terminal_shifts = (
+        select(func.count())
+        .select_from(select(cap.c.terminal, cap.c.shift_start).where(*in_view).distinct().subquery())
+    )  # fmt: skip
+    with store.reading() as conn:
+        capacity = conn.execute(offered).all()
+        counts = conn.execute(planned).all()
+        per_control = conn.execute(amounts).all()
+        n_shifts = int(conn.execute(terminal_shifts).scalar_one())
+    if not capacity:
+        return None
+    controls: Counter[str] = Counter()
+    random = 0
+    for control_type, selected_by, n in counts:
+        controls[str(control_type)] += int(n)
+        random += int(n) if selected_by == "RANDOM" else 0
+    used: defaultdict[str, float] = defaultdict(float)
+    for control_type, resource, amount in per_control:
+        used[str(resource)] += controls[str(control_type)] * float(amount)
+    return CapacityMeter(
+        n_shifts, dict(sorted(controls.items())), sum(controls.values()), random, random_rate,
+        tuple(ResourceUse(str(r), float(total), used[str(r)]) for r, total, _ in capacity),
+    )  # fmt: skip
