@@ -24,6 +24,7 @@ from web_support import PASSWORD, Demo
 from quaywatch.config import Settings
 from quaywatch.domain.access import Role
 from quaywatch.services import accounts, selection
+from quaywatch.services.worklist import worklist
 from quaywatch.store.store import Store
 from quaywatch.web.app import create_app
 
@@ -103,7 +104,7 @@ def test_an_officer_logs_in_filters_the_worklist_and_switches_language(
     accounts.add_user(store, "olga", roles=[Role.TARGETING_OFFICER], password=PASSWORD,
                       actor="admin")  # fmt: skip
     run = selection.list_selection_runs(store)[0]
-    entries = selection.worklist(store, run.run_id)
+    entries = worklist(store, run.run_id)
     lane = entries[0].lane
     wanted = sum(1 for e in entries if e.lane == lane)
     with _browser() as page:
@@ -188,7 +189,7 @@ def test_an_inspectors_seizure_shows_on_the_managers_dashboard(
     physical examination to a seizure, the manager sees one seizure more."""
     base, store = served
     run = selection.list_selection_runs(store)[0]
-    physical = next(e for e in selection.worklist(store, run.run_id)
+    physical = next(e for e in worklist(store, run.run_id)
                     if e.control_type == "PHYSICAL")  # fmt: skip
     for name, roles, terminals in (
         ("olga", [Role.TARGETING_OFFICER], ()),

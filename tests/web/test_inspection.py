@@ -10,6 +10,7 @@ from web_support import Site, csrf_of
 
 from quaywatch.domain.access import Role
 from quaywatch.services import control, selection
+from quaywatch.services.worklist import worklist
 
 
 def _orders_made(site: Site) -> str:
@@ -29,7 +30,7 @@ def _orders_made(site: Site) -> str:
 def test_an_officer_creates_the_orders_of_a_run_once(site: Site) -> None:
     run = _orders_made(site)
     orders = control.list_orders(site.store, run_id=run)
-    assert orders and len(orders) == len(selection.worklist(site.store, run))
+    assert orders and len(orders) == len(worklist(site.store, run))
     site.login(site.user(Role.TARGETING_OFFICER))
     page = site.client.get(f"/worklist?run={run}")
     assert f'href="/orders/{orders[0].order_id}"' in page.text and "planned" in page.text
