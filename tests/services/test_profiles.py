@@ -161,3 +161,25 @@ def test_trial_on_stored_traffic(store: Store, made: traffic.Traffic, tmp_path: 
         trial_profiles(store, [WILDLIFE], since=SINCE, until=datetime(2026, 10, 2, tzinfo=UTC))
     with pytest.raises(InputError, match="examples must be 0 or more, got -1"):
         trial_profiles(store, [WILDLIFE], since=SINCE, examples=-1)
+
+
+def test_trial_names_the_profiles_in_force_that_hit_the_same(
+    store: Store, made: traffic.Traffic, tmp_path: Path
+) -> None:
+    for path in made.consignment_files:
+        ingest_file(store, path)
+    load_profiles(store, [WILDLIFE, COUNTERFEITS], actor="analyst")
+    activate_profile(store, "STARTER-WILDLIFE", actor="analyst")
+    copy = tmp_path / "copy.yaml"
+    text = WILDLIFE.read_text(encoding="utf-8").replace("STARTER-WILDLIFE", "MY-WILDLIFE")
+    copy.write_text(text, encoding="utf-8")
+    result = trial_profiles(store, [copy, WILDLIFE, COUNTERFEITS], since=SINCE, examples=0)
+    rows = {r.profile_id: r for r in result.profiles}
+    mine = rows["MY-WILDLIFE"]
+    assert mine.hits > 0 and mine.already_hit == mine.hits
+    assert [(o.profile_id, o.shared) for o in mine.overlaps] == [("STARTER-WILDLIFE", mine.hits)]
+    # A tried profile is not compared with its own version in force, nor with a draft.
+    assert rows["STARTER-WILDLIFE"].overlaps == () and rows["STARTER-WILDLIFE"].already_hit == 0
+    counterfeit = rows["STARTER-COUNTERFEIT"]
+    assert counterfeit.already_hit == sum(o.shared for o in counterfeit.overlaps)
+    assert all(o.profile_id == "STARTER-WILDLIFE" for o in counterfeit.overlaps)

@@ -41,6 +41,13 @@ def test_an_analyst_writes_tests_stores_activates_and_retires_a_profile(site: Si
         "/profiles/editor", data={"text": WRITTEN, "action": "trial", "csrf_token": token}
     )
     assert tried.status_code == 200 and "Test on " in tried.text and "WEB-TIMBER v1" in tried.text
+    since = profiles.recent_start(site.store, 30)
+    row = profiles.trial_profiles(site.store, [ProfileText("t", WRITTEN)], since=since).profiles[0]
+    assert "Also hit by profiles in force" in tried.text
+    if row.hits:
+        assert f"{row.already_hit} of {row.hits} hits" in tried.text
+        for overlap in row.overlaps[:3]:
+            assert f"{overlap.profile_id}</a> ({overlap.shared})" in tried.text
     stored = site.client.post(
         "/profiles/editor", data={"text": WRITTEN, "action": "save", "csrf_token": token},
         follow_redirects=False,

@@ -13,10 +13,11 @@ Loading, activating and retiring append audit events (``risk.profiles.registry``
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import polars as pl
 from sqlalchemy import func, select
 
 from quaywatch.errors import InputError, ModelError, NotFoundError, QuaywatchError, RecordError
@@ -141,7 +142,9 @@ class ProfileTrialRow:
     ``hits``: consignments it fires on, ``traffic_share`` of all; ``controlled_hits``: of
     those, the controlled ones, and ``found`` the controls that found something; ``hit_rate``
     (found / controlled_hits, None without one) against ``overall_hit_rate`` (every control of
-    the period, None without one): ``lift`` is their ratio.
+    the period, None without one): ``lift`` is their ratio. ``already_hit``: of its hits, those
+    a profile in force (other than this one) fires on too; ``overlaps`` those profiles, the
+    most shared hits first.
     """
 
     profile_id: str
@@ -154,6 +157,16 @@ class ProfileTrialRow:
     hit_rate: float | None
     overall_hit_rate: float | None
     lift: float | None
+    already_hit: int = 0
+    overlaps: tuple[ProfileOverlap, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileOverlap:
+    """A profile in force that fires on ``shared`` of the consignments a tried profile hits."""
+
+    profile_id: str
+    shared: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,12 +256,49 @@ def trial_profiles(
         for p, row in zip(profiles.profiles, report.iter_rows(named=True), strict=True)
     )
     found = profiles.apply(data.frame)
+    already, overlaps = _overlaps(store, profiles, found, data.frame)
+    rows = tuple(
+        replace(row, already_hit=already.get(row.profile_id, 0),
+                overlaps=overlaps.get(row.profile_id, ()))
+        for row in rows
+    )  # fmt: skip
     shown = tuple(
         ProfileExample(p.id, row["consignment_id"], int(row["version"]), row["text"])
         for p in profiles.profiles
         for row in found.filter(code=p.code).head(examples).iter_rows(named=True)
     )
     return ProfileTrial(start, end, data.frame.height, data.reference_note, rows, shown)
+
+
+def _overlaps(
+    store: Store, tried: ProfileSet, found: pl.DataFrame, frame: pl.DataFrame
+) -> tuple[dict[str, int], dict[str, tuple[ProfileOverlap, ...]]]:
+    """For each tried profile: how many of its hits the profiles in force fire on too (a
+    profile's own version in force left out: it is the one being changed), and which of
+    them, the most shared first."""
+    active = registry.active_profiles(store)
+    key = ["consignment_id", "version"]
+    codes = {p.code: p.id for p in (*tried.profiles, *active.profiles)}
+    mine = found.select(
+        pl.col("code").replace_strict(codes, return_dtype=pl.String).alias("tried"), *key
+    ).unique()  # fmt: skip
+    theirs = active.apply(frame).select(
+        pl.col("code").replace_strict(codes, return_dtype=pl.String).alias("other"), *key
+    ).unique()  # fmt: skip
+    pairs = mine.join(theirs, on=key).filter(pl.col("tried") != pl.col("other"))
+    already = pairs.select("tried", *key).unique().group_by("tried").len()
+    counted = (
+        pairs.group_by("tried", "other")
+        .agg(pl.len().alias("shared"))
+        .sort("tried", "shared", "other", descending=[False, True, False])
+    )
+    shared: dict[str, list[ProfileOverlap]] = {}
+    for row in counted.iter_rows(named=True):
+        shared.setdefault(row["tried"], []).append(ProfileOverlap(row["other"], row["shared"]))
+    return (
+        {row["tried"]: int(row["len"]) for row in already.iter_rows(named=True)},
+        {k: tuple(v) for k, v in shared.items()},
+    )
 
 
 @dataclass(frozen=True, slots=True)
