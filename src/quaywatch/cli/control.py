@@ -93,7 +93,7 @@ def worklist_command(
     for w in found:
         order = "" if w.order_id is None else f"{w.order_id} ({w.order_state})"
         table.add_row(*(Text(cell) for cell in (
-            f"{w.shift_start:%Y-%m-%d %H:%M}", w.terminal, w.consignment_id, w.control_type,
+            f"{w.shift_start:%Y-%m-%d %H:%M}", w.terminal, w.consignment_id, w.control_type or "-",
             w.lane, w.selected_by, "-" if w.score is None else f"{w.score:.0f}",
             w.referral or "", "; ".join(r.text for r in w.reasons), order)))  # fmt: skip
     console.print(table)

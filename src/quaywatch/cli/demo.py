@@ -121,7 +121,7 @@ def print_demo(result: DemoResult) -> None:
             Text(f"{row.consignment_id} v{row.version}"),
             "-" if row.score is None else f"{row.score:.1f}",
             "-" if row.revenue_at_stake_eur is None else f"€{row.revenue_at_stake_eur:,.0f}",
-            Text(row.lane), Text(row.control_type), Text(row.selected_by),
+            Text(row.lane), Text(row.control_type or "-"), Text(row.selected_by),
             Text("; ".join(r.text for r in row.reasons)),
         )  # fmt: skip
     console.print(table)

@@ -23,14 +23,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, case, func, insert, select, update
 
 from quaywatch.audit import chain
 from quaywatch.control import events
 from quaywatch.control.states import OPEN, State, check, require_open
-from quaywatch.domain.models import ControlType, EquipmentEventCode
+from quaywatch.domain.models import ControlType, EquipmentEventCode, SelectedBy
 from quaywatch.errors import NotFoundError, RecordError
-from quaywatch.store import tables
+from quaywatch.store import reads, tables
 from quaywatch.store.store import Store
 
 #: The audit trail's name for an order.
@@ -146,7 +146,10 @@ def release(conn: Connection, order: Order, at: datetime) -> bool:
 def create_orders(
     store: Store, run_id: str, *, actor: str = "system", now: datetime | None = None
 ) -> CreatedOrders:
-    """An order, planned, for every control the selection run ``run_id`` decided.
+    """An order, planned, for every control the selection run ``run_id`` decided, as the
+    officers' lane overrides left it (``control.decisions``): of the control type of the
+    consignment's newest override; none for a consignment lowered to no control; and for one
+    raised from no control, an order ``selected_by`` OFFICER with propensity 1.
 
     Skips consignments that already have an order for the same decided control type (from this
     run or an earlier one), emits CUSS (scan) or CUSI (physical or documentary) for each new
@@ -160,39 +163,53 @@ def create_orders(
         ).first()
         if found is None:
             raise NotFoundError(f"no selection run {run_id!r}")
+        lo = reads.latest_lane_overrides(run_id)
+        control = case((lo.c.override_id.is_not(None), lo.c.control_type),
+                       else_=d.c.control_type)  # fmt: skip
         decided = conn.execute(
             select(
                 d.c.consignment_id,
                 d.c.version,
-                d.c.control_type,
-                d.c.lane,
+                d.c.control_type.label("decided_type"),
+                control.label("control_type"),
+                func.coalesce(lo.c.to_lane, d.c.lane).label("lane"),
                 d.c.selected_by,
                 d.c.propensity,
                 d.c.terminal,
                 d.c.shift_start,
             )  # fmt: skip
-            .where(d.c.run_id == run_id, d.c.control_type.is_not(None))
+            .select_from(d.outerjoin(lo, (lo.c.run_id == d.c.run_id)
+                                     & (lo.c.consignment_id == d.c.consignment_id)))
+            .where(d.c.run_id == run_id, control.is_not(None))
             .order_by(d.c.consignment_id)
-        ).all()
-        known = {
-            (row.consignment_id, row.decided_type)
-            for row in conn.execute(
-                select(o.c.consignment_id, o.c.decided_type).join(
-                    d, (d.c.consignment_id == o.c.consignment_id)
-                    & (d.c.control_type == o.c.decided_type),
-                ).where(d.c.run_id == run_id)
-            )
-        }  # fmt: skip
-        rows = [
-            {"order_id": order_id_for(r.consignment_id, r.control_type), "run_id": run_id,
-             "consignment_id": r.consignment_id, "version": r.version,
-             "decided_type": r.control_type, "control_type": r.control_type, "lane": r.lane,
-             "selected_by": r.selected_by, "propensity": r.propensity, "terminal": r.terminal,
-             "shift_start": r.shift_start, "state": State.PLANNED.value, "created_at": at,
-             "started_at": None, "finished_at": None, "released_at": None}
-            for r in decided
-            if (r.consignment_id, r.control_type) not in known
-        ]  # fmt: skip
+        ).all()  # fmt: skip
+        in_run = select(d.c.consignment_id).where(d.c.run_id == run_id)
+        held = conn.execute(
+            select(o.c.consignment_id, o.c.decided_type, o.c.run_id, o.c.selected_by)
+            .where(o.c.consignment_id.in_(in_run))
+        ).all()  # fmt: skip
+        known = {(h.consignment_id, h.decided_type) for h in held}
+        raised = {h.consignment_id for h in held
+                  if h.run_id == run_id and h.selected_by == SelectedBy.OFFICER}  # fmt: skip
+        rows = []
+        for r in decided:
+            # A consignment the run decided no control for and an officer raised: the order
+            # is the officer's, made once (``control.decisions``).
+            by_officer = r.decided_type is None
+            decided_type = r.control_type if by_officer else r.decided_type
+            if (r.consignment_id, decided_type) in known or (
+                by_officer and r.consignment_id in raised
+            ):
+                continue
+            rows.append(
+                {"order_id": order_id_for(r.consignment_id, decided_type), "run_id": run_id,
+                 "consignment_id": r.consignment_id, "version": r.version,
+                 "decided_type": decided_type, "control_type": r.control_type, "lane": r.lane,
+                 "selected_by": SelectedBy.OFFICER.value if by_officer else r.selected_by,
+                 "propensity": 1.0 if by_officer else r.propensity, "terminal": r.terminal,
+                 "shift_start": r.shift_start, "state": State.PLANNED.value, "created_at": at,
+                 "started_at": None, "finished_at": None, "released_at": None}
+            )  # fmt: skip
         emitted = 0
         if rows:
             conn.execute(insert(o), rows)
@@ -255,35 +272,53 @@ def override(
     at = now or tables.utcnow()
     with store.transaction() as conn:
         order = load(conn, order_id, lock=True)
-        if cancel:
-            check(order_id, order.state, State.CANCELLED)
-            set_state(conn, order_id, state=State.CANCELLED.value, finished_at=at)
-            released = release(conn, order, at)
-            log(conn, order, "cancel", actor=actor, at=at, to_state=State.CANCELLED,
-                reason=reason, details={"released": released})  # fmt: skip
-            return load(conn, order_id)
-        try:
-            new_type = ControlType(str(control_type).upper())
-        except ValueError:
-            raise RecordError(
-                f"unknown control type {control_type!r} (DOCUMENTARY, SCAN or PHYSICAL)",
-                record_id=order_id, field="control_type",
-            ) from None  # fmt: skip
-        require_open(order_id, order.state, "change the control type of")
-        if new_type == order.control_type:
-            raise RecordError(
-                f"the order is already a {new_type} control", record_id=order_id,
-                field="control_type",
-            )  # fmt: skip
-        set_state(conn, order_id, control_type=new_type.value)
-        code = events.selection_code(new_type)
-        emitted = 0
-        if code != events.selection_code(order.control_type):
-            emitted = events.emit(conn, {order_id: code}, at)
-        log(conn, order, "override", actor=actor, at=at, reason=reason,
-            details={"from_type": order.control_type, "to_type": new_type.value,
-                     "events": emitted})  # fmt: skip
+        apply_override(conn, order, reason=reason, control_type=control_type, actor=actor, at=at)
         return load(conn, order_id)
+
+
+def apply_override(
+    conn: Connection,
+    order: Order,
+    *,
+    reason: str,
+    control_type: str | None,
+    actor: str,
+    at: datetime,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """``override`` inside the caller's transaction, on ``order`` read locked: change its
+    control type to ``control_type``, or cancel it (``control_type`` None), and log the step
+    with ``reason`` (and ``details``, added to the history's). A lane override
+    (``control.decisions``) moves an order this way in its own transaction."""
+    order_id = order.order_id
+    if control_type is None:
+        check(order_id, order.state, State.CANCELLED)
+        set_state(conn, order_id, state=State.CANCELLED.value, finished_at=at)
+        released = release(conn, order, at)
+        log(conn, order, "cancel", actor=actor, at=at, to_state=State.CANCELLED,
+            reason=reason, details={**(details or {}), "released": released})  # fmt: skip
+        return
+    try:
+        new_type = ControlType(str(control_type).upper())
+    except ValueError:
+        raise RecordError(
+            f"unknown control type {control_type!r} (DOCUMENTARY, SCAN or PHYSICAL)",
+            record_id=order_id, field="control_type",
+        ) from None  # fmt: skip
+    require_open(order_id, order.state, "change the control type of")
+    if new_type == order.control_type:
+        raise RecordError(
+            f"the order is already a {new_type} control", record_id=order_id,
+            field="control_type",
+        )  # fmt: skip
+    set_state(conn, order_id, control_type=new_type.value)
+    code = events.selection_code(new_type)
+    emitted = 0
+    if code != events.selection_code(order.control_type):
+        emitted = events.emit(conn, {order_id: code}, at)
+    log(conn, order, "override", actor=actor, at=at, reason=reason,
+        details={**(details or {}), "from_type": order.control_type, "to_type": new_type.value,
+                 "events": emitted})  # fmt: skip
 
 
 def get_order(store: Store, order_id: str) -> Order:

@@ -117,6 +117,50 @@ class SelectedBy(StrEnum):
     MODEL = "MODEL"
 
 
+class OverrideReason(StrEnum):
+    """Why a targeting officer moved a consignment to another lane than the selection chose
+    (``OVERRIDE_REASONS`` says what each means)."""
+
+    NEW_INTELLIGENCE = "NEW_INTELLIGENCE"
+    PARTNER_REQUEST = "PARTNER_REQUEST"
+    DOCUMENTS_CLARIFIED = "DOCUMENTS_CLARIFIED"
+    CONTROLLED_ELSEWHERE = "CONTROLLED_ELSEWHERE"
+    AEO_FACILITATION = "AEO_FACILITATION"
+    OPERATIONAL = "OPERATIONAL"
+    OFFICER_JUDGEMENT = "OFFICER_JUDGEMENT"
+
+
+#: What each lane override reason means, as the officer's screen explains it.
+OVERRIDE_REASONS: dict[OverrideReason, str] = {
+    OverrideReason.NEW_INTELLIGENCE: (
+        "Information received after the selection (an alert, a tip-off, a seizure on a related "
+        "consignment) changes the risk"
+    ),
+    OverrideReason.PARTNER_REQUEST: (
+        "Another administration or agency (a partner customs service, the police, a health or "
+        "veterinary service) asked for the control, or for it to be lifted"
+    ),
+    OverrideReason.DOCUMENTS_CLARIFIED: (
+        "The declarant supplied documents or corrections that answer the risk the selection saw"
+    ),
+    OverrideReason.CONTROLLED_ELSEWHERE: (
+        "The goods are or were controlled elsewhere (at transshipment, at another office, by "
+        "another agency): a second control adds nothing"
+    ),
+    OverrideReason.AEO_FACILITATION: (
+        "The trader is an authorised economic operator and the facilitation it is entitled to "
+        "applies to this control"
+    ),
+    OverrideReason.OPERATIONAL: (
+        "The control cannot be made as planned at this terminal (scanner out of service, no "
+        "examination bay): another control replaces it"
+    ),
+    OverrideReason.OFFICER_JUDGEMENT: (
+        "The officer's own judgement of the risk, explained in the note (a note is required)"
+    ),
+}
+
+
 class ControlResult(StrEnum):
     """The result of a control: nothing found, an irregularity (duties, papers), or a seizure."""
 

@@ -15,8 +15,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, select
+from sqlalchemy import (
+    ColumnElement,
+    ScalarSelect,
+    Select,
+    and_,
+    case,
+    exists,
+    func,
+    literal,
+    select,
+)
 
+from quaywatch.control.decisions import OPEN
+from quaywatch.domain.vocabulary import SelectedBy
 from quaywatch.errors import InputError, NotFoundError
 from quaywatch.risk import explain
 from quaywatch.risk.explain import Reason, Source
@@ -34,6 +46,28 @@ SORTS = ("shift", "score", "value", "eta")
 HIT_SOURCES = (Source.PROFILE, Source.SCREENING, Source.ANOMALY, Source.GRAPH)
 
 
+def _newest_override(column: ColumnElement[Any]) -> ScalarSelect[Any]:
+    """``column`` of the newest lane override of a decision's consignment in its run."""
+    d, lo = tables.control_decisions, tables.lane_overrides
+    return (
+        select(column)
+        .where(lo.c.run_id == d.c.run_id, lo.c.consignment_id == d.c.consignment_id)
+        .order_by(lo.c.override_id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+_d, _lo = tables.control_decisions, tables.lane_overrides
+#: Whether an officer overrode a decision's lane (``control.decisions``), and the lane and
+#: control in force: the newest override's, else the run's.
+OVERRIDDEN = exists().where(
+    _lo.c.run_id == _d.c.run_id, _lo.c.consignment_id == _d.c.consignment_id
+)
+LANE = func.coalesce(_newest_override(_lo.c.to_lane), _d.c.lane)
+CONTROL = case((OVERRIDDEN, _newest_override(_lo.c.control_type)), else_=_d.c.control_type)
+
+
 @dataclass(frozen=True, slots=True)
 class WorklistFilter:
     """Which of a run's selected consignments to show: at ``terminal``, in ``lane``, in the
@@ -49,14 +83,18 @@ class WorklistFilter:
         if self.shift_start is not None and self.shift_start.tzinfo is None:
             raise InputError("shift_start must be a timezone-aware time")
 
-    def where(self, needs_vessel: bool = True) -> ColumnElement[bool]:
-        """The condition on ``control_decisions`` (and, for a vessel call, ``consignments``)."""
+    def where(self, needs_vessel: bool = True, *, overrides: bool = False) -> ColumnElement[bool]:
+        """The condition on ``control_decisions`` (and, for a vessel call, ``consignments``).
+        With ``overrides``, as the officers' lane overrides left the run: the lane is the one
+        in force (``LANE``), and a consignment raised from no control or lowered to none is in
+        (a lowered one stays in sight, marked)."""
         d, c = tables.control_decisions, tables.consignments
-        found: list[ColumnElement[bool]] = [d.c.control_type.is_not(None)]
+        selected = d.c.control_type.is_not(None)
+        found: list[ColumnElement[bool]] = [selected | OVERRIDDEN if overrides else selected]
         if self.terminal:
             found.append(d.c.terminal == self.terminal)
         if self.lane:
-            found.append(d.c.lane == self.lane)
+            found.append((LANE if overrides else d.c.lane) == self.lane)
         if self.shift_start is not None:
             found.append(d.c.shift_start == self.shift_start)
         if self.vessel_call and needs_vessel:
@@ -75,12 +113,15 @@ class WorklistEntry:
     when the run had none), ``reasons`` are its strongest reasons and ``hits`` how many of all
     its reasons came from profiles, watchlist screening, anomaly detectors and the party graph
     (by source name); ``order_id`` and ``order_state`` are the inspection order once
-    ``create_orders`` has made it.
+    ``create_orders`` has made it. ``lane`` and ``control_type`` are those in force:
+    ``overridden`` says an officer changed the run's (a consignment raised from no control is
+    the officer's pick: ``selected_by`` OFFICER, propensity 1); ``open_referrals`` counts the
+    consignment's referrals still open.
     """
 
     consignment_id: str
     version: int
-    control_type: str
+    control_type: str | None
     lane: str
     selected_by: str
     propensity: float
@@ -99,6 +140,8 @@ class WorklistEntry:
     voyage: str | None
     order_id: str | None
     order_state: str | None
+    overridden: bool = False
+    open_referrals: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,8 +233,8 @@ def worklist_summary(
     _run_exists(store, run_id)
     d, c = tables.control_decisions, tables.consignments
     mine = d.c.run_id == run_id
-    every = mine & d.c.control_type.is_not(None)
-    count = select(func.count()).select_from(d).where(mine, chosen.where())
+    every = mine & (d.c.control_type.is_not(None) | OVERRIDDEN)
+    count = select(func.count()).select_from(d).where(mine, chosen.where(overrides=True))
     if chosen.vessel_call:
         count = _joined_consignments(count)
     calls = _joined_consignments(
@@ -209,7 +252,7 @@ def worklist_summary(
 
         terminals, lanes, shifts = (
             distinct(d.c.terminal),
-            distinct(d.c.lane),
+            distinct(LANE),
             distinct(d.c.shift_start),
         )
         vessel_calls = tuple(
@@ -263,14 +306,23 @@ def worklist(
     order = _order(sort)
     d, a, o, c = (tables.control_decisions, tables.assessments, tables.inspection_orders,
                   tables.consignments)  # fmt: skip
+    raised = d.c.control_type.is_(None)
+    ref = tables.referrals
+    open_referrals = (
+        select(func.count())
+        .where(ref.c.consignment_id == d.c.consignment_id, ref.c.state == OPEN)
+        .scalar_subquery()
+    )
     query: Select[tuple[object, ...]] = _joined_consignments(
         select(
             d.c.consignment_id,
             d.c.version,
-            d.c.control_type,
-            d.c.lane,
-            d.c.selected_by,
-            d.c.propensity,
+            CONTROL.label("control_type"),
+            LANE.label("lane"),
+            case((raised, literal(SelectedBy.OFFICER.value)), else_=d.c.selected_by).label(
+                "selected_by"
+            ),
+            case((raised, literal(1.0)), else_=d.c.propensity).label("propensity"),
             d.c.expected_value,
             d.c.terminal,
             d.c.shift_start,
@@ -285,14 +337,19 @@ def worklist(
             c.c.voyage,
             o.c.order_id,
             o.c.state.label("order_state"),
+            OVERRIDDEN.label("overridden"),
+            open_referrals.label("open_referrals"),
         ).select_from(d)  # fmt: skip
+    )
+    # The order carrying the decision: made for the control the run decided, or for one an
+    # officer raised from none (``control.decisions``).
+    carried = (o.c.decided_type == d.c.control_type) | (
+        raised & (o.c.run_id == d.c.run_id) & (o.c.selected_by == SelectedBy.OFFICER.value)
     )
     query = (
         query.outerjoin(a, a.c.assessment_id == d.c.assessment_id)
-        .outerjoin(
-            o, (o.c.consignment_id == d.c.consignment_id) & (o.c.decided_type == d.c.control_type)
-        )
-        .where(d.c.run_id == run_id, chosen.where())
+        .outerjoin(o, (o.c.consignment_id == d.c.consignment_id) & carried)
+        .where(d.c.run_id == run_id, chosen.where(overrides=True))
         .order_by(*order)
         .offset(offset)
     )
@@ -327,6 +384,8 @@ def worklist(
                 r["voyage"],
                 r["order_id"],
                 r["order_state"],
+                bool(r["overridden"]),
+                int(r["open_referrals"]),
             )  # fmt: skip
         )
     return entries

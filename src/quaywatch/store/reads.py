@@ -14,7 +14,7 @@ from datetime import datetime
 
 import polars as pl
 from adbc_driver_manager import Error as AdbcError
-from sqlalchemy import Boolean, Column, Float, Integer, Select, func, select
+from sqlalchemy import Boolean, Column, Float, Integer, Select, Subquery, func, select
 from sqlalchemy.exc import DBAPIError
 
 from quaywatch.errors import StoreError
@@ -223,3 +223,20 @@ def parties(store: Store, party_keys: Collection[str] | None = None) -> pl.DataF
     if party_keys is not None:
         query = query.where(p.c.party_key.in_(sorted(party_keys)))
     return frame(store, query.order_by(p.c.party_key))
+
+
+def latest_lane_overrides(run_id: str | None = None) -> Subquery:
+    """The newest lane override of each consignment of each selection run (of ``run_id`` only,
+    when given): ``run_id``, ``consignment_id``, ``override_id``, ``to_lane`` and
+    ``control_type``. Joined to ``control_decisions`` on both keys, where a row matches, its
+    lane and control are the consignment's in that run: the officer's, not the policy's."""
+    lo = tables.lane_overrides
+    newest = select(func.max(lo.c.override_id)).group_by(lo.c.run_id, lo.c.consignment_id)
+    if run_id is not None:
+        newest = newest.where(lo.c.run_id == run_id)
+    return (
+        select(lo.c.run_id, lo.c.consignment_id, lo.c.override_id, lo.c.to_lane,
+               lo.c.control_type)
+        .where(lo.c.override_id.in_(newest))
+        .subquery("latest_override")
+    )  # fmt: skip
