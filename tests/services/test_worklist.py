@@ -11,7 +11,8 @@ import pytest
 
 from quaywatch.errors import InputError, NotFoundError
 from quaywatch.selection import capacity
-from quaywatch.services import control, selection
+from quaywatch.domain.vocabulary import OverrideReason
+from quaywatch.services import control, decisions, selection
 from quaywatch.services.worklist import (
     SORTS,
     TOP_REASONS,
@@ -136,6 +137,23 @@ def test_the_capacity_meter_adds_up_the_shifts_in_view(
     # A lane narrows the rows, not the shifts: the meter stays the shift's.
     assert capacity_meter(store, run.run_id, WorklistFilter(terminal=one.terminal,
                           shift_start=one.shift_start, lane="red")) == shift  # fmt: skip
+
+
+def test_the_capacity_meter_follows_the_officers_lane_overrides(
+    store: Store, run: selection.SelectionResult
+) -> None:
+    before = capacity_meter(store, run.run_id)
+    assert before is not None
+    lowered = next(s for s in run.selected if s.selected_by != "RANDOM")
+    decisions.override_lane(store, run.run_id, lowered.consignment_id, lane="green",
+                            reason_code=OverrideReason.NEW_INTELLIGENCE, actor="olga")  # fmt: skip
+    after = capacity_meter(store, run.run_id)
+    assert after is not None and after.selected == before.selected - 1
+    assert after.controls.get(lowered.control_type, 0) == before.controls[lowered.control_type] - 1
+    use = {r.resource: r.planned for r in before.resources}
+    for resource in after.resources:
+        assert resource.planned <= use[resource.resource]
+    assert sum(r.planned for r in after.resources) < sum(use.values())
 
 
 def test_unknown_run_bad_limit_offset_sort_or_naive_shift(store: Store) -> None:

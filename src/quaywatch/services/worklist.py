@@ -395,8 +395,8 @@ def capacity_meter(
     store: Store, run_id: str, chosen: WorklistFilter | None = None
 ) -> CapacityMeter | None:
     """The controls the run planned in the terminal shifts ``chosen`` names (its terminal and
-    shift; lane and vessel call narrow the rows, not the shifts) against what those shifts
-    offer. None for a run stored before quaywatch kept its capacity. ``NotFoundError`` naming
+    shift; lane and vessel call narrow the rows, not the shifts), as the officers' lane
+    overrides left them, against what those shifts offer. None for a run stored before quaywatch kept its capacity. ``NotFoundError`` naming
     the run when there is none."""
     chosen = chosen or WorklistFilter()
     shifts = WorklistFilter(terminal=chosen.terminal, shift_start=chosen.shift_start)
@@ -413,11 +413,14 @@ def capacity_meter(
         .group_by(cap.c.resource)
         .order_by(cap.c.resource)
     )
+    # The controls in force: the officers' lane overrides change and cancel the run's.
+    control = CONTROL.label("control")
     planned = (
-        select(d.c.control_type, d.c.selected_by, func.count())
-        .where(d.c.run_id == run_id, shifts.where(needs_vessel=False))
-        .group_by(d.c.control_type, d.c.selected_by)
-    )
+        select(control, d.c.selected_by, func.count())
+        .where(d.c.run_id == run_id, shifts.where(needs_vessel=False, overrides=True),
+               CONTROL.is_not(None))
+        .group_by(control, d.c.selected_by)
+    )  # fmt: skip
     amounts = select(use.c.control_type, use.c.resource, use.c.amount).where(use.c.run_id == run_id)
     terminal_shifts = (
         select(func.count())
