@@ -8,8 +8,9 @@ from web_support import Site, csrf_of
 
 from quaywatch.domain.access import Role
 from quaywatch.risk.profiles.registry import active_profiles
-from quaywatch.services import profiles
+from quaywatch.services import profiles, selection
 from quaywatch.services.profiles import ProfileText
+from quaywatch.services.worklist import worklist
 from quaywatch.web.profiles import TEMPLATE
 
 WRITTEN = TEMPLATE.replace("MY-PROFILE", "WEB-TIMBER").replace(
@@ -96,3 +97,38 @@ def test_an_officer_reads_profiles_but_may_not_write_or_activate_them(site: Site
     )
     assert forced.status_code == 403
     assert "STARTER-COCAINE" in {p.id for p in active_profiles(site.store).profiles}
+
+
+def test_a_profile_put_in_force_reorders_the_worklist_once_assessed_and_selected_again(
+    site: Site,
+) -> None:
+    strong = WRITTEN.replace("WEB-TIMBER", "WEB-STRONG").replace("weight: 1.0", "weight: 6.0")
+    assert "weight: 6.0" in strong
+    run = selection.list_selection_runs(site.store)[0]
+    before = worklist(site.store, run.run_id, sort="score")
+    site.login(site.user(Role.ANALYST))
+    editor = site.client.get("/profiles/editor")
+    token = csrf_of(editor.text)
+    site.client.post("/profiles/editor", data={"text": strong, "action": "save",
+                                               "csrf_token": token})  # fmt: skip
+    site.client.post("/profiles/WEB-STRONG/activate", data={"version": "1", "csrf_token": token})
+    page = site.client.get("/profiles/WEB-STRONG")
+    assert "Assess the last 30 days again with the profiles in force" in page.text
+    done = site.client.post("/profiles/reassess", data={"profile": "WEB-STRONG",
+                                                        "csrf_token": token})  # fmt: skip
+    assert done.status_code == 200 and "consignments assessed again" in done.text
+
+    site.client.cookies.clear()
+    site.login(site.user(Role.TARGETING_OFFICER))
+    listed = site.client.get(f"/worklist?run={run.run_id}")
+    again = site.client.post("/worklist/select", data={"run": run.run_id,
+                                                       "csrf_token": csrf_of(listed.text)})  # fmt: skip
+    assert again.status_code == 200 and "<h1>Worklist</h1>" in again.text
+    newest = selection.list_selection_runs(site.store)[0]
+    assert newest.run_id != run.run_id and newest.window_from == run.window_from
+    after = worklist(site.store, newest.run_id, sort="score")
+    flagged = [e for e in after if any(r.code == "profile:WEB-STRONG" for r in e.reasons)]
+    assert flagged and all(e.hits.get("profile") for e in flagged)
+    assert [e.consignment_id for e in after] != [e.consignment_id for e in before]
+    refused = site.client.post("/worklist/select", data={"run": run.run_id})
+    assert refused.status_code == 403  # no CSRF token

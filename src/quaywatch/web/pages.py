@@ -40,6 +40,7 @@ from quaywatch.errors import (
     InputError,
     ModelError,
     NotFoundError,
+    RecordError,
     TooManyAttemptsError,
 )
 from quaywatch.services import accounts, selection, worklist as worklists
@@ -60,6 +61,7 @@ HOME_SCREENS = (
     ("/worklist", Permission.SELECTION_READ),
     ("/orders", Permission.ORDER_READ),
     ("/kpis", Permission.KPI_READ),
+    ("/audit", Permission.AUDIT_READ),
 )
 #: Selection runs offered in the worklist's run picker.
 RUNS_OFFERED = 20
@@ -463,23 +465,68 @@ async def dossier(request: Request, consignment_id: str) -> Response:
     state, visitor, refusal = await admitted(request, Permission.ASSESSMENT_READ)
     if refusal is not None:
         return refusal
+    return await dossier_page(request, visitor, state, consignment_id)
 
-    def gathered() -> ConsignmentDossier:
-        try:
-            model = state.models.get()
-        except ModelError:
-            model = None  # the usual values are left out; the rest of the dossier stands
-        reference = None if model is None else model.reference
-        return consignment_dossier(state.store, consignment_id, reference=reference)
 
+def gather_dossier(state: Service, consignment_id: str) -> ConsignmentDossier:
+    """The dossier of ``consignment_id``, its goods valued against the current model's
+    reference (left out while no model can be loaded: the rest of the dossier stands)."""
     try:
-        found = await run_in_threadpool(gathered)
+        model = state.models.get()
+    except ModelError:
+        model = None
+    reference = None if model is None else model.reference
+    return consignment_dossier(state.store, consignment_id, reference=reference)
+
+
+async def dossier_page(
+    request: Request,
+    visitor: Visitor,
+    state: Service,
+    consignment_id: str,
+    *,
+    status: int = 200,
+    **context: Any,
+) -> Response:
+    """The dossier page of ``consignment_id`` (``context``: what a refused form of its
+    decision panel shows again, ``web.decisions``); 404 for a consignment not stored."""
+    try:
+        found = await run_in_threadpool(gather_dossier, state, consignment_id)
     except (NotFoundError, InputError):
         missing = gettext(visitor.language, "There is no consignment %(id)s.") % {
             "id": consignment_id
         }
         return render(request, visitor, "refused.html", {"missing": missing}, status=404)
-    return render(request, visitor, "dossier.html", {"d": found})
+    return render(request, visitor, "dossier.html", {"d": found, **context}, status=status)
+
+
+@router.post("/worklist/select")
+async def select_again(request: Request) -> Response:
+    """A new selection run over the window of the run shown, with its random rate and seed,
+    on the newest assessment of each consignment (after a profile change, say); the worklist
+    then shows the new run. The old run keeps its overrides and orders."""
+    state, visitor, form, refusal = await posted_by(request, Permission.SELECTION_RUN)
+    principal = visitor.principal
+    if refusal is not None or principal is None:
+        return refusal or redirect_to("/login")
+    run_id = form.get("run", "")
+
+    def selected() -> str:
+        run = selection.get_selection_run(state.store, run_id)
+        return selection.select_controls(
+            state.store, window_from=run.window_from, window_to=run.window_to,
+            capacity_file=state.settings.capacity_file, random_rate=run.random_rate,
+            seed=run.seed, actor=principal.name,
+        ).run_id  # fmt: skip
+
+    try:
+        new_run = await run_in_threadpool(selected)
+    except NotFoundError:
+        missing = gettext(visitor.language, "There is no selection run %(run)s.") % {"run": run_id}
+        return render(request, visitor, "refused.html", {"missing": missing}, status=404)
+    except (InputError, RecordError) as exc:
+        return render(request, visitor, "refused.html", {"failure": exc.message}, status=422)
+    return redirect_to(f"/worklist?run={quote(new_run)}")
 
 
 @router.post("/worklist/orders")

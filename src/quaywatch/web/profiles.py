@@ -11,14 +11,15 @@ half a second after typing stops) with the result alone.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from quaywatch.domain.access import Permission
-from quaywatch.errors import InputError, NotFoundError, RecordError
-from quaywatch.services import profiles
+from quaywatch.errors import InputError, ModelError, NotFoundError, RecordError
+from quaywatch.services import profiles, risk
 from quaywatch.services.profiles import ProfileText
 from quaywatch.web.pages import (
     Visitor,
@@ -147,8 +148,34 @@ async def editor_action(request: Request) -> Response:
     return bad_form(request, visitor)
 
 
+@router.post("/profiles/reassess")
+async def reassess(request: Request) -> Response:
+    """Assess again, with the profiles now in force, the consignments lodged in the last
+    ``TRIAL_DAYS`` days, and say how many on the profile page the form was sent from; a new
+    selection run then plans the controls on the new assessments."""
+    state, visitor, form, refusal = await posted_by(request, Permission.ASSESSMENT_RUN)
+    principal = visitor.principal
+    if refusal is not None or principal is None:
+        return refusal or redirect_to("/login")
+
+    def scored() -> int:
+        since = profiles.recent_start(state.store, TRIAL_DAYS)
+        return risk.score_period(state.store, model_path=state.settings.model_dir, since=since,
+                                 rescore=True, top=0, actor=principal.name).assessed  # fmt: skip
+
+    try:
+        assessed = await run_in_threadpool(scored)
+    except (InputError, ModelError) as exc:
+        return render(request, visitor, "refused.html", {"failure": exc.message}, status=422)
+    back = form.get("profile", "")
+    target = f"/profiles/{quote(back)}" if back else "/profiles"
+    return redirect_to(f"{target}?reassessed={assessed}")
+
+
 @router.get("/profiles/{profile_id}")
-async def profile_page(request: Request, profile_id: str) -> Response:
+async def profile_page(
+    request: Request, profile_id: str, reassessed: int | None = None
+) -> Response:
     """A profile's versions, the newest two side by side, and (for those who may) the buttons
     that put a version in force or retire the profile."""
     state, visitor, refusal = await admitted(request, Permission.PROFILE_READ)
@@ -168,7 +195,8 @@ async def profile_page(request: Request, profile_id: str) -> Response:
 
     texts = await run_in_threadpool(texts_of)
     return render(request, visitor, "profile.html",
-                  {"profile_id": profile_id, "versions": versions, "texts": texts})  # fmt: skip
+                  {"profile_id": profile_id, "versions": versions, "texts": texts,
+                   "reassessed": reassessed, "trial_days": TRIAL_DAYS})  # fmt: skip
 
 
 @router.post("/profiles/{profile_id}/{change}")
