@@ -71,6 +71,17 @@ class Settings(BaseSettings):
             "`quaywatch select --capacity` names one per run."
         ),
     )
+    attachment_max_bytes: int = Field(
+        default=10 * 1024 * 1024,
+        ge=1,
+        le=100 * 1024 * 1024,
+        description=(
+            "Largest file, in bytes, that may be attached to an inspection order (a photo of the "
+            "findings, a scanned document): 10 MiB by default, at most 100 MiB, since the "
+            "content is kept in the database itself. A larger upload is refused with the limit "
+            "named."
+        ),
+    )
     actor: str = Field(
         default="system",
         description="Name recorded in the audit trail for changes made by this process.",

@@ -16,7 +16,8 @@ with a non-zero exit code; the API (later) maps ``status`` to an HTTP response.
     ├── StoreError                 the database refused or failed an operation
     │   └── WriteConflictError     another writer stored the same key first; nothing was written
     ├── ModelError                 a model file cannot be used, or data does not fit the model
-    └── AuditChainError            the audit trail does not verify
+    ├── AuditChainError            the audit trail does not verify
+    └── TamperedError              stored content no longer matches the hash it is kept under
 """
 
 from __future__ import annotations
@@ -145,6 +146,14 @@ class ModelError(QuaywatchError):
 
 class AuditChainError(QuaywatchError):
     """The audit log has been edited, had rows inserted or deleted, or lost its head."""
+
+    status = 500
+    exit_code = 4
+
+
+class TamperedError(QuaywatchError):
+    """Stored content (an order's attachment) no longer hashes to the SHA-256 it is kept under:
+    it was changed in the database after it was stored, so it is reported, never served."""
 
     status = 500
     exit_code = 4

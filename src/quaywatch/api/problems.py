@@ -39,6 +39,7 @@ KINDS: tuple[tuple[type[errors.QuaywatchError], str, str], ...] = (
     (errors.StoreError, "store-unavailable", "The store could not complete the request"),
     (errors.ModelError, "model", "The model cannot be used"),
     (errors.AuditChainError, "audit-chain-broken", "The audit chain does not verify"),
+    (errors.TamperedError, "tampered-content", "Stored content does not match its hash"),
     (errors.QuaywatchError, "error", "Error"),
 )
 

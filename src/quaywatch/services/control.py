@@ -2,8 +2,10 @@
 
 ``create_orders`` turns a selection run into inspection orders, ``list_orders`` shows the work,
 ``start_order`` begins a control, ``record_scan`` / ``record_findings`` record what it showed,
-``record_outcome`` ends it, ``override_order`` changes or cancels it with a reason and
-``order_dossier`` reads one order whole: what was decided, its steps, scans and outcome.
+``record_outcome`` ends it, ``override_order`` changes or cancels it with a reason,
+``attach_file`` adds a photo or a PDF to it (``list_attachments``, ``attachment_content`` read
+them back, the content checked against its hash) and ``order_dossier`` reads one order whole:
+what was decided, its steps, scans, outcome and attachments.
 
 Each write is one transaction that changes the order, appends to its history and to the audit
 trail in the name of ``actor`` (``control.orders``, ``control.results``, ``control.outcome``).
@@ -18,7 +20,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from quaywatch.control import orders, outcome, results
+from quaywatch.control import attachments, decisions, orders, outcome, results
+from quaywatch.control.attachments import Attachment, AttachmentContent
+from quaywatch.control.decisions import ExaminerInstruction
 from quaywatch.control.orders import Order
 from quaywatch.control.outcome import RecordedOutcome
 from quaywatch.control.results import ScanResult
@@ -77,12 +81,16 @@ class StoredOutcome:
 
 @dataclass(frozen=True, slots=True)
 class OrderDossier:
-    """One order whole: as stored, its steps oldest first, its scans and its outcome."""
+    """One order whole: as stored, its steps oldest first, its scans, its outcome, the
+    files attached to it and the targeting officers' instructions for the examiners of its
+    consignment (``control.decisions``; both oldest first)."""
 
     order: Order
     history: list[HistoryStep]
     scans: list[ScanResult]
     outcome: StoredOutcome | None
+    attachments: list[Attachment]
+    instructions: list[ExaminerInstruction]
 
 
 def default_scan_id(order_id: str, image_ref: str) -> str:
@@ -222,6 +230,54 @@ def override_order(
                            cancel=cancel, actor=actor)  # fmt: skip
 
 
+def attach_file(
+    store: Store,
+    order_id: str,
+    content: bytes,
+    *,
+    filename: str | None,
+    caption: str | None = None,
+    max_bytes: int,
+    principal: Principal,
+) -> Attachment:
+    """Attach a photo (JPEG, PNG, WebP) or a PDF to an order in progress or done, in the name
+    of ``principal``, who must hold ``order:work`` at the order's terminal.
+
+    The type is read from the content, the SHA-256 computed here; the same file on the same
+    order again changes nothing (``created`` False). ``InputError`` naming the file for an empty
+    one, one over ``max_bytes`` or of another type; ``ConflictError`` naming the state of a
+    planned or cancelled order; ``PermissionDeniedError``, ``NotFoundError`` as for any step.
+    """
+    check_order_access(store, order_id, principal, Permission.ORDER_WORK)
+    return attachments.attach(store, order_id, content, filename=filename, caption=caption,
+                              max_bytes=max_bytes, actor=principal.name)  # fmt: skip
+
+
+def list_attachments(store: Store, order_id: str, *, principal: Principal) -> list[Attachment]:
+    """The files attached to an order, oldest first, for a ``principal`` who may read it."""
+    check_order_access(store, order_id, principal, Permission.ORDER_READ)
+    return attachments.attachments(store, order_id)
+
+
+def attachment_content(
+    store: Store, order_id: str, sha256: str, *, principal: Principal
+) -> AttachmentContent:
+    """One attached file with its content, for a ``principal`` who may read the order.
+
+    The content is hashed again as it is read: ``TamperedError`` naming the order and the hash
+    when it no longer matches (it is then not returned); ``NotFoundError`` for an unknown order
+    or a hash it has no attachment under.
+    """
+    check_order_access(store, order_id, principal, Permission.ORDER_READ)
+    return attachments.content(store, order_id, sha256)
+
+
+def attachable(order: Order) -> bool:
+    """Whether files may be attached to ``order`` now: while in progress or once done
+    (``control.attachments.attachable``)."""
+    return attachments.attachable(order.state)
+
+
 def allowed_steps(order: Order) -> tuple[str, ...]:
     """The steps ``order`` allows now (``start``, ``scan``, ``findings``, ``outcome``): what
     its state and control type let be recorded (``control.results.allowed_steps``)."""
@@ -229,7 +285,8 @@ def allowed_steps(order: Order) -> tuple[str, ...]:
 
 
 def order_dossier(store: Store, order_id: str) -> OrderDossier:
-    """The order ``order_id`` with its history, scans and outcome; ``NotFoundError`` if none."""
+    """The order ``order_id`` with its history, scans, outcome and attachments;
+    ``NotFoundError`` if none."""
     order = orders.get_order(store, order_id)
     steps = [
         HistoryStep(
@@ -248,4 +305,8 @@ def order_dossier(store: Store, order_id: str) -> OrderDossier:
     if found is not None:
         details = {k: found[k] for k in outcome.STATED[1:] if found[k] not in (None, 0.0)}
         stored = StoredOutcome(found["result"], found["known_at"], details)
-    return OrderDossier(order, steps, results.scans(store, order_id), stored)
+    return OrderDossier(
+        order, steps, results.scans(store, order_id), stored,
+        attachments.attachments(store, order_id),
+        decisions.instructions(store, order.consignment_id),
+    )  # fmt: skip

@@ -6,6 +6,9 @@ scans and outcome, and the forms of the steps its state allows: start it, record
 verdict, the examination's findings, and the outcome (with the seizure: goods, HS code,
 quantity and unit, concealment). Each step is the service's (``services.control``), which
 checks the order's state and the fields; a refused step shows the page again with the reason.
+Photos and PDF documents are attached to an order in progress or done (``attach``), listed on
+its page with their SHA-256, and served to those who may read the order (``attachment``),
+photos as thumbnails.
 Officers turn a selection run into orders from the worklist (``create_orders``).
 """
 
@@ -13,12 +16,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 
+from quaywatch.api.context import service
+from quaywatch.api.routes.orders import file_response
 from quaywatch.control import results
+from quaywatch.control.attachments import megabytes
 from quaywatch.control.states import State
 from quaywatch.domain.access import Permission
 from quaywatch.domain.vocabulary import (
@@ -88,9 +96,11 @@ def _order_page(
     principal = visitor.principal
     may_work = principal is not None and principal.may_act_at(Permission.ORDER_WORK, order.terminal)
     steps = control.allowed_steps(order) if may_work else ()
+    limit = megabytes(service(request).settings.attachment_max_bytes)
     return render(
         request, visitor, "order.html",
-        {"d": dossier, "o": order, "error": error, "steps": steps, **_choices()},
+        {"d": dossier, "o": order, "error": error, "steps": steps,
+         "attach": may_work and control.attachable(order), "limit": limit, **_choices()},
         status=status,
     )  # fmt: skip
 
@@ -162,6 +172,69 @@ def _step(form: dict[str, str], step: str, actor: str) -> Callable[[Any, str], o
             seizure_unit=unit, seizure_hs6=hs6, concealment=concealment, actor=actor,
         )  # fmt: skip
     raise NotFoundError(f"no step {step!r}")
+
+
+@router.get("/orders/{order_id}/attachments/{sha256}")
+async def attachment(request: Request, order_id: str, sha256: str) -> Response:
+    """One file attached to an order, for a visitor who may read the order: its content,
+    checked against its SHA-256, with the type that content shows (a photo inline, a PDF as
+    a download). Content changed in the store is refused with the reason, never served."""
+    state, visitor, refusal = await admitted(request, Permission.ORDER_READ)
+    principal = visitor.principal
+    if refusal is not None or principal is None:
+        return refusal or redirect_to("/login")
+    try:
+        found = await run_in_threadpool(
+            lambda: control.attachment_content(state.store, order_id, sha256,
+                                               principal=principal)
+        )  # fmt: skip
+    except NotFoundError:
+        missing = gettext(visitor.language, "Order %(id)s has no attachment %(sha256)s.") % {
+            "id": order_id, "sha256": sha256,
+        }  # fmt: skip
+        return render(request, visitor, "refused.html", {"missing": missing}, status=404)
+    except PermissionDeniedError:
+        return render(request, visitor, "refused.html", {"terminal": True}, status=403)
+    return file_response(found)
+
+
+# Before ``order_step``, whose ``{step}`` would take ``attachments`` for a step's name.
+@router.post("/orders/{order_id}/attachments")
+async def attach(request: Request, order_id: str) -> Response:
+    """Attach the posted file (a photo or a PDF) with its caption to the order, and show the
+    order again: with the file listed, or with the reason it was refused."""
+    state, visitor, fields, refusal = await posted_by(request, Permission.ORDER_WORK)
+    # ``posted_by`` keeps the form's text fields; the form it parsed (kept by the request)
+    # holds the file, spooled to a temporary file that is closed whatever the answer.
+    form = await request.form()
+    try:
+        principal = visitor.principal
+        if refusal is not None or principal is None:
+            return refusal or redirect_to("/login")
+        upload = form.get("file")
+        limit = state.settings.attachment_max_bytes
+        content, filename = b"", None
+        if isinstance(upload, UploadFile):
+            content, filename = await upload.read(limit + 1), upload.filename
+        caption = fields.get("caption")
+        await run_in_threadpool(
+            lambda: control.attach_file(
+                state.store, order_id, content, filename=filename, caption=caption,
+                max_bytes=limit, principal=principal,
+            )
+        )  # fmt: skip
+    except NotFoundError:
+        missing = gettext(visitor.language, "There is no order %(id)s.") % {"id": order_id}
+        return render(request, visitor, "refused.html", {"missing": missing}, status=404)
+    except PermissionDeniedError:
+        return render(request, visitor, "refused.html", {"terminal": True}, status=403)
+    except (InputError, ConflictError) as exc:
+        dossier = await run_in_threadpool(control.order_dossier, state.store, order_id)
+        status = 409 if isinstance(exc, ConflictError) else 422
+        return _order_page(request, visitor, dossier, error=exc.message, status=status)
+    finally:
+        await form.close()
+    return redirect_to(f"/orders/{quote(order_id, safe='')}")
 
 
 @router.post("/orders/{order_id}/{step}")
