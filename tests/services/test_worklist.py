@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from quaywatch.domain.vocabulary import OverrideReason
 from quaywatch.errors import InputError, NotFoundError
 from quaywatch.selection import capacity
-from quaywatch.domain.vocabulary import OverrideReason
 from quaywatch.services import control, decisions, selection
 from quaywatch.services.worklist import (
     SORTS,
