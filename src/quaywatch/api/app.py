@@ -2,7 +2,9 @@
 
 The store is opened (and migrated when ``auto_migrate`` is on) when the application starts
 and closed when it stops; the current model is loaded at start and again whenever another
-becomes current. Every route is under ``/api/v1`` but the probes (``/health``, ``/ready``,
+becomes current; the policy lab's worker (``services.lab_runs``) starts with the application,
+after marking the runs a stopped process left running as failed, and stops before the store
+closes. Every route is under ``/api/v1`` but the probes (``/health``, ``/ready``,
 ``/metrics``), which orchestrators and Prometheus call without credentials and which say
 nothing about the traffic.
 """
@@ -27,6 +29,7 @@ from quaywatch.api.routes import (
     audit,
     intake,
     kpis,
+    lab,
     ops,
     orders,
     profiles,
@@ -39,13 +42,14 @@ from quaywatch.config import Settings
 from quaywatch.domain.access import Permission
 from quaywatch.errors import ModelError
 from quaywatch.services.filing import FilingDesk
+from quaywatch.services.lab_runs import LabWorker
 from quaywatch.store.store import Store
 
 #: Every router of the application.
 ROUTERS: tuple[APIRouter, ...] = tuple(
     module.router
     for module in (ops, intake, assessments, selection, orders, profiles, watchlists, kpis,
-                   quarantine, audit, accounts, session)
+                   lab, quarantine, audit, accounts, session)
 )  # fmt: skip
 
 
@@ -106,6 +110,7 @@ TAGS: list[dict[str, Any]] = [
     {"name": "profiles", "description": "Analysts' risk profiles."},
     {"name": "watchlists", "description": "Watchlists and name screening."},
     {"name": "kpis", "description": "Key performance indicators."},
+    {"name": "lab", "description": "Policy lab runs: control set-ups compared on generated traffic."},
     {"name": "quarantine", "description": "Records intake could not store."},
     {"name": "audit", "description": "The tamper-evident audit trail."},
     {"name": "accounts", "description": "Users, roles and tokens (administrators)."},
@@ -155,10 +160,14 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
             # Serve anyway: /ready says what is wrong, and a fixed folder is picked up.
             problems.log.error("the current model cannot be loaded: %s", exc.message)
         filing = FilingDesk(opened, models.get)
-        app.state.service = Service(settings=settings, store=opened, models=models, filing=filing)
+        lab_worker = LabWorker(opened)
+        lab_worker.start()  # runs left running by a stopped process are marked failed first
+        app.state.service = Service(settings=settings, store=opened, models=models, filing=filing,
+                                    lab=lab_worker)  # fmt: skip
         try:
             yield
         finally:
+            lab_worker.close()
             filing.close()
             if store is None:
                 opened.close()

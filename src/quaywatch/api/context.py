@@ -1,7 +1,7 @@
 """What every route shares: the service's state, who is calling, and what they may do.
 
-- ``Service``: the settings, the store, the current model and the filing desk of one running
-  application, kept on ``app.state.service``;
+- ``Service``: the settings, the store, the current model, the filing desk and the policy
+  lab's worker of one running application, kept on ``app.state.service``;
 - ``Requires(permission)``: a dependency giving the ``Principal`` of the request (a bearer
   token, or a session cookie with its CSRF token on writes) after checking that one of its
   roles holds ``permission`` (the table of ``domain.access``); a route declares its caller
@@ -29,6 +29,7 @@ from quaywatch.risk.bundle import RiskModel
 from quaywatch.services import accounts
 from quaywatch.services.assessments import current_model
 from quaywatch.services.filing import FilingDesk
+from quaywatch.services.lab_runs import LabWorker
 from quaywatch.store.store import Store
 
 #: Where every route but the probes lives.
@@ -87,13 +88,15 @@ class ModelSlot:
 
 @dataclass
 class Service:
-    """The state of one running application: its settings, store and current model, and the
-    desk that files consignments posted one at a time (``services.filing``)."""
+    """The state of one running application: its settings, store and current model, the
+    desk that files consignments posted one at a time (``services.filing``) and the thread
+    that runs the policy lab's runs (``services.lab_runs``)."""
 
     settings: Settings
     store: Store
     models: ModelSlot
     filing: FilingDesk
+    lab: LabWorker
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
@@ -209,6 +212,7 @@ AssessmentRunner = Annotated[Principal, Depends(Requires(Permission.ASSESSMENT_R
 AuditReader = Annotated[Principal, Depends(Requires(Permission.AUDIT_READ))]
 Submitter = Annotated[Principal, Depends(Requires(Permission.DATA_SUBMIT))]
 KpiReader = Annotated[Principal, Depends(Requires(Permission.KPI_READ))]
+LabRunner = Annotated[Principal, Depends(Requires(Permission.LAB_RUN))]
 OrderReader = Annotated[Principal, Depends(Requires(Permission.ORDER_READ))]
 OrderCreator = Annotated[Principal, Depends(Requires(Permission.ORDER_CREATE))]
 OrderWorker = Annotated[Principal, Depends(Requires(Permission.ORDER_WORK))]

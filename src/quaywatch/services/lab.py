@@ -29,6 +29,34 @@ from quaywatch.selection import capacity
 DEFAULT_STRATEGIES = lab.DEFAULT
 #: Every set-up the lab knows, by name.
 STRATEGIES = tuple(lab.PRESETS)
+#: What each set-up is, in a programme manager's words (``docs/policy-lab.md`` says more).
+#: The base of every ``hybrid-`` and ``model-`` variant draws a 2 % random sample, weights
+#: outcomes by their inverse selection propensity and facilitates AEOs by a factor 0.5.
+DESCRIPTIONS: dict[str, str] = {
+    "rules": "Risk profiles only, on top of the overall hit rate.",
+    "model": "The fraud model only, retrained every week with inverse-propensity weights.",
+    "hybrid": "Model and profiles combined, as in production.",
+    "hybrid-selected-only": (
+        "Model and profiles, retrained only on what it selected itself: no random sample, "
+        "no weights."
+    ),
+    "hybrid-unweighted": (
+        "Model and profiles with the random sample, but outcomes not weighted by their "
+        "selection propensity."
+    ),
+    "model-selected-only": (
+        "The model alone, retrained only on what it selected itself: no random sample, no weights."
+    ),
+    "model-unweighted": (
+        "The model alone with the random sample, but outcomes not weighted by their "
+        "selection propensity."
+    ),
+    "hybrid-random-5": "Model and profiles with a 5 % random sample instead of 2 %.",
+    "hybrid-capacity-half": "Model and profiles with half the scanners and officers.",
+    "hybrid-capacity-double": "Model and profiles with twice the scanners and officers.",
+    "hybrid-no-aeo-facilitation": "Model and profiles without AEO facilitation (factor 1).",
+    "hybrid-strong-aeo-facilitation": "Model and profiles with strong AEO facilitation (factor 0.2).",
+}
 #: The smallest replay the lab runs: weeks, legacy weeks before it, consignments a day.
 MIN_WEEKS, MIN_WARMUP_WEEKS, MIN_PER_DAY = 1, 2, 100
 

@@ -648,6 +648,34 @@ order_attachments = Table(
 )
 
 
+# --- the policy lab's runs: simulations started from the web application or the API -------
+
+lab_runs = Table(
+    "lab_runs",
+    metadata,
+    Column("run_id", String(36), primary_key=True),
+    Column("title", String(200), doc="the name its author gave it, if any"),
+    Column("parameters", Text, nullable=False,
+           doc="canonical JSON: weeks, warmup_weeks, per_day, seed, strategies, displacement"),
+    Column("state", String(7), nullable=False, doc="queued, running, done or failed"),
+    Column("running", Integer,
+           doc="1 while the run runs, else null: unique, so one run at most runs at a time"),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("created_by", String(128), nullable=False),
+    Column("started_at", UtcDateTime),
+    Column("finished_at", UtcDateTime, doc="when it was done or failed"),
+    Column("strategies_done", Integer, nullable=False, doc="set-ups replayed so far"),
+    Column("consignments", Integer, doc="consignments generated for the replay"),
+    Column("replay_start", UtcDateTime, doc="the first day of the replayed weeks"),
+    Column("summary", Text, doc="JSON: the figures of each strategy over the replay"),
+    Column("weekly", Text, doc="JSON: the figures of each strategy and week"),
+    Column("seconds", Text, doc="JSON: the seconds each strategy's replay took"),
+    Column("error", Text, doc="why it failed"),
+    Index(None, "running", unique=True),
+    Index(None, "state"),
+    Index(None, "created_at"),
+)  # fmt: skip
+
 def utcnow() -> datetime:
     """Now, timezone-aware, at the microsecond the store can keep."""
     return datetime.now(UTC)
