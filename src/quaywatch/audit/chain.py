@@ -134,9 +134,37 @@ def verify(conn: Connection, *, anchor: tuple[int, str] | None = None) -> Verifi
     return Verification(count, head_seq, head_hash)
 
 
-def recent(conn: Connection, limit: int = 20) -> list[AuditEvent]:
-    """The newest ``limit`` events, newest first."""
-    rows = conn.execute(select(audit_events).order_by(audit_events.c.seq.desc()).limit(limit))
+@dataclass(frozen=True, slots=True)
+class EventFilter:
+    """Which events to read: each field that is set must match (``since`` inclusive, ``until``
+    exclusive, ``before`` a sequence number the events lie below)."""
+
+    actor: str | None = None
+    action: str | None = None
+    object_type: str | None = None
+    object_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    before: int | None = None
+
+
+def recent(conn: Connection, limit: int = 20, where: EventFilter | None = None) -> list[AuditEvent]:
+    """The newest ``limit`` events (that pass ``where``), newest first."""
+    e = audit_events
+    query = select(e)
+    if where is not None:
+        exact = (("actor", where.actor), ("action", where.action),
+                 ("object_type", where.object_type), ("object_id", where.object_id))  # fmt: skip
+        for name, value in exact:
+            if value is not None:
+                query = query.where(e.c[name] == value)
+        if where.since is not None:
+            query = query.where(e.c.at >= where.since)
+        if where.until is not None:
+            query = query.where(e.c.at < where.until)
+        if where.before is not None:
+            query = query.where(e.c.seq < where.before)
+    rows = conn.execute(query.order_by(e.c.seq.desc()).limit(limit))
     return [
         AuditEvent(
             r.seq,
@@ -151,3 +179,11 @@ def recent(conn: Connection, limit: int = 20) -> list[AuditEvent]:
         )  # fmt: skip
         for r in rows
     ]
+
+
+def vocabulary(conn: Connection) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Every action and every object type in the log, sorted."""
+    e = audit_events
+    actions = conn.execute(select(e.c.action).distinct().order_by(e.c.action)).scalars()
+    kinds = conn.execute(select(e.c.object_type).distinct().order_by(e.c.object_type)).scalars()
+    return tuple(actions), tuple(kinds)

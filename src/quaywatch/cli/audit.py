@@ -37,14 +37,26 @@ def audit_verify(
 
 
 @audit_app.command("log")
-def audit_log(ctx: typer.Context, limit: Annotated[int, typer.Option()] = 20) -> None:
-    """The newest audit events."""
+def audit_log(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option()] = 20,
+    actor: Annotated[str | None, typer.Option(help="Only this actor's events.")] = None,
+    action: Annotated[str | None, typer.Option(help="Only this action (import, ...).")] = None,
+    object_type: Annotated[str | None, typer.Option(help="Only objects of this kind.")] = None,
+    object_id: Annotated[str | None, typer.Option(help="Only the object of this id.")] = None,
+    before: Annotated[int | None, typer.Option(help="Only events below this seq.")] = None,
+) -> None:
+    """The newest audit events (those that pass the filters given)."""
     from quaywatch.services.audit import audit_log as newest_events
 
     table = Table()
     for column in ("seq", "at", "actor", "action", "object", "details"):
         table.add_column(column)
-    for e in newest_events(open_store(ctx), limit=limit):
+    found = newest_events(
+        open_store(ctx), limit=limit, actor=actor, action=action, object_type=object_type,
+        object_id=object_id, before=before,
+    )  # fmt: skip
+    for e in found:
         table.add_row(
             str(e.seq), e.at.isoformat(timespec="seconds"), Text(e.actor), Text(e.action),
             Text(f"{e.object_type} {e.object_id}"), Text(json.dumps(e.details, default=str)),

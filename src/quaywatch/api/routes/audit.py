@@ -1,7 +1,8 @@
-"""The audit trail over HTTP: verify the chain, read the newest events."""
+"""The audit trail over HTTP: verify the chain, read the events newest first, filtered."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -33,7 +34,30 @@ def verify(
 
 @router.get("/audit/events", summary="The newest audit events")
 def events(
-    state: ServiceState, who: AuditReader, limit: Annotated[int, Query(ge=1, le=10_000)] = 20
+    state: ServiceState,
+    who: AuditReader,
+    limit: Annotated[int, Query(ge=1, le=audit.MAX_PAGE)] = 20,
+    actor: Annotated[str | None, Query(max_length=140, description="Who acted.")] = None,
+    action: Annotated[
+        str | None, Query(max_length=140, description="What they did.", examples=["import"])
+    ] = None,
+    object_type: Annotated[
+        str | None, Query(max_length=140, description="The kind of object.", examples=["user"])
+    ] = None,
+    object_id: Annotated[str | None, Query(max_length=140, description="The object's id.")] = None,
+    since: Annotated[
+        datetime | None, Query(alias="from", description="Events at or after this moment.")
+    ] = None,
+    until: Annotated[
+        datetime | None, Query(alias="to", description="Events before this moment.")
+    ] = None,
+    before: Annotated[
+        int | None, Query(ge=1, description="Cursor: events below this `seq` (a page's last).")
+    ] = None,
 ) -> list[AuditEvent]:
-    """Newest first: who did what to which object, when."""
-    return audit.audit_log(state.store, limit=limit)
+    """Newest first: who did what to which object, when. Each filter given must match; the
+    next (older) page is ``before`` = the last event's ``seq``."""
+    return audit.audit_log(
+        state.store, limit=limit, actor=actor, action=action, object_type=object_type,
+        object_id=object_id, since=since, until=until, before=before,
+    )  # fmt: skip
