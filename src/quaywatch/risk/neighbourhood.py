@@ -1,0 +1,202 @@
+"""A party's neighbourhood in the party graph: the parties it shares something with, and
+those they share something with in turn, each link named by what is shared.
+
+The links are the graph's own (``risk.graph``): the same normalised address, phone, e-mail or
+EORI (``graph.attributes``), or containers two consignees used within
+``GraphParams.container_window_days`` of each other; an attribute shared by more than
+``GraphParams.max_shared`` parties (a registered agent's address, a broker's switchboard)
+links no one, and ``identifiers`` says so for the reviewed party's own.
+
+Only what the walk needs is read: the parties (a phone written two ways is the same phone only
+once normalised, so every party's linking columns are compared), the containers of the parties
+on the walk's edge and every other consignee's use of those boxes (newest consignment
+versions, as the graph reads them). No control outcome, score or history.
+
+The walk is bounded: ``hops`` links out, and at most ``limit`` parties kept besides the one
+reviewed: nearer ones first, then those with more links to the parties kept one hop nearer,
+then by name. ``found`` counts every party reached, kept or not.
+
+>>> near = neighbourhood(store, "bb71ac282b8c2fbc79dd587204ae1ab1", hops=2, limit=40)  # doctest: +SKIP
+>>> near.links.columns  # doctest: +SKIP
+['source', 'target', 'kind', 'shown', 'hop']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+
+import polars as pl
+from sqlalchemy import exists, select
+
+from quaywatch.errors import NotFoundError
+from quaywatch.risk import graph
+from quaywatch.store import reads, tables
+from quaywatch.store.store import Store
+
+_ATTRIBUTES = {"node": pl.String, "kind": pl.String, "value": pl.String, "shown": pl.String}
+_NO_BOXES = pl.DataFrame(
+    schema={
+        "container_number": pl.String,
+        "lodged_at": pl.Datetime("us", "UTC"),
+        "party_key": pl.String,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Neighbourhood:
+    """The reviewed party and the parties kept around it.
+
+    ``parties``: their rows of the parties table (``batch_id`` left out) with ``hop`` (0 for the
+    reviewed party), nearest first, in the order kept. ``links``: ``source`` (the party one hop
+    nearer), ``target``, ``kind`` (``address``, ``phone``, ``email``, ``eori``,
+    ``container``), ``shown`` (the value as the source declared it), ``hop`` (the target's).
+    ``identifiers``: the reviewed party's own attributes, ``kind``, ``shown``, ``shared_with``
+    (other parties sharing it) and ``linking`` (whether it links: shared, and by no more than
+    ``max_shared`` parties). ``found``: parties reached within the hops, kept or not.
+    """
+
+    parties: pl.DataFrame
+    links: pl.DataFrame
+    identifiers: pl.DataFrame
+    found: int
+
+
+def neighbourhood(
+    store: Store,
+    party_key: str,
+    *,
+    hops: int = 2,
+    limit: int = 40,
+    params: graph.GraphParams | None = None,
+) -> Neighbourhood:
+    """The parties within ``hops`` links of ``party_key``, at most ``limit`` of them kept (see
+    the module). ``NotFoundError`` if no such party is stored."""
+    if hops < 1:
+        raise ValueError(f"hops must be at least 1, got {hops}")
+    params = params or graph.GraphParams()
+    parties = reads.parties(store).drop("batch_id")
+    if parties.filter(pl.col("party_key") == party_key).is_empty():
+        raise NotFoundError(f"no party {party_key}")
+    own = graph.attributes(parties, _NO_BOXES, params)
+    reached: dict[str, int] = {party_key: 0}
+    frontier = [party_key]
+    walked: list[pl.DataFrame] = []
+    identifiers = pl.DataFrame()
+    for hop in range(1, hops + 1):
+        if not frontier:
+            break
+        attrs = pl.concat([own, _box_attributes(store, frontier, params)]).unique(
+            ["node", "kind", "value"], maintain_order=True
+        )
+        counted = attrs.join(
+            attrs.group_by("kind", "value").agg(pl.col("node").n_unique().alias("_n")),
+            on=["kind", "value"],
+        )
+        if hop == 1:
+            identifiers = _identifiers(counted, party_key, params)
+        linking = counted.filter(pl.col("_n").is_between(2, params.max_shared)).drop("_n")
+        pairs = (
+            linking.filter(pl.col("node").is_in(frontier))
+            .join(
+                linking.select("kind", "value", pl.col("node").alias("target")),
+                on=["kind", "value"],
+            )
+            .filter(~pl.col("target").is_in(list(reached)))
+            .select(
+                pl.col("node").alias("source"),
+                "target",
+                "kind",
+                "shown",
+                pl.lit(hop, pl.Int64).alias("hop"),
+            )
+            .unique(maintain_order=True)
+        )
+        walked.append(pairs)
+        frontier = pairs.get_column("target").unique().sort().to_list()
+        reached.update(dict.fromkeys(frontier, hop))
+    links = pl.concat(walked)
+    kept = _keep(links, parties, party_key, hops, limit)
+    shown = links.filter(pl.col("source").is_in(kept) & pl.col("target").is_in(kept))
+    order = pl.DataFrame({"party_key": kept, "hop": [reached[k] for k in kept]})
+    return Neighbourhood(
+        parties=order.join(parties, on="party_key", how="left", maintain_order="left"),
+        links=shown.sort("hop", "source", "target", "kind", "shown"),
+        identifiers=identifiers,
+        found=len(reached) - 1,
+    )
+
+
+def _identifiers(counted: pl.DataFrame, party_key: str, params: graph.GraphParams) -> pl.DataFrame:
+    """The reviewed party's attributes with how many other parties share each."""
+    return (
+        counted.filter(pl.col("node") == party_key)
+        .select(
+            "kind",
+            "shown",
+            (pl.col("_n") - 1).alias("shared_with"),
+            pl.col("_n").is_between(2, params.max_shared).alias("linking"),
+        )
+        .sort("kind", "shown")
+    )
+
+
+def _keep(
+    links: pl.DataFrame, parties: pl.DataFrame, party_key: str, hops: int, limit: int
+) -> list[str]:
+    """The reviewed party, then at most ``limit`` others: hop by hop, those with the most
+    links to the parties kept one hop nearer first, then by name and key."""
+    kept = [party_key]
+    names = parties.select("party_key", "name")
+    for hop in range(1, hops + 1):
+        room = limit - (len(kept) - 1)
+        if room <= 0:
+            break
+        ranked = (
+            links.filter((pl.col("hop") == hop) & pl.col("source").is_in(kept))
+            .group_by("target")
+            .agg(pl.struct("source", "kind", "shown").n_unique().alias("_links"))
+            .join(names, left_on="target", right_on="party_key", how="left")
+            .sort(["_links", "name", "target"], descending=[True, False, False])
+            .head(room)
+        )
+        kept.extend(ranked.get_column("target").to_list())
+    return kept
+
+
+def _box_attributes(store: Store, keys: Collection[str], params: graph.GraphParams) -> pl.DataFrame:
+    """The ``container`` attributes of every consignee that used a box these parties used (as
+    consignee, in a consignment's newest version) within the window of another consignee."""
+    c, k = tables.consignments, tables.containers
+    newer = c.alias("newer")
+    current = ~exists(
+        select(newer.c.version).where(
+            (newer.c.consignment_id == c.c.consignment_id) & (newer.c.version > c.c.version)
+        )
+    )
+    on = (k.c.consignment_id == c.c.consignment_id) & (k.c.version == c.c.version)
+    theirs = (
+        select(k.c.container_number)
+        .join_from(k, c, on)
+        .where(c.c.consignee_key.in_(sorted(keys)) & current)
+    )
+    uses = reads.frame(
+        store,
+        select(k.c.container_number, c.c.lodged_at, c.c.consignee_key.label("party_key"))
+        .join_from(k, c, on)
+        .where(k.c.container_number.in_(theirs) & current),
+    )
+    if uses.is_empty():
+        return pl.DataFrame(schema=_ATTRIBUTES)
+    # Only the container links are wanted here: the users' own attributes are left blank
+    # rather than normalised again.
+    users = (
+        uses.select("party_key")
+        .unique()
+        .with_columns(
+            pl.lit(None, pl.String).alias(name) for name in ("address", "phone", "email", "eori")
+        )
+    )
+    found = graph.attributes(users, uses, params).filter(pl.col("kind") == "container")
+    return found.cast(_ATTRIBUTES)  # type: ignore[arg-type]
