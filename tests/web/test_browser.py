@@ -23,7 +23,7 @@ from web_support import PASSWORD, Demo
 
 from quaywatch.config import Settings
 from quaywatch.domain.access import Role
-from quaywatch.services import accounts, selection
+from quaywatch.services import accounts, control, selection
 from quaywatch.services.worklist import worklist
 from quaywatch.store.store import Store
 from quaywatch.web.app import create_app
@@ -71,10 +71,14 @@ def _shoot(page: Page, name: str) -> None:
     page.set_viewport_size({"width": 1280, "height": 800})
 
 
+REFUSED = "Failed to load resource: the server responded with a status of 403 (Forbidden)"
+
+
 @contextmanager
-def _browser() -> Iterator[Page]:
+def _browser(*, refusals: bool = False) -> Iterator[Page]:
     """A page of headless Chromium; afterwards, the browser must have reported no error (a
-    script or style the Content-Security-Policy refused would be one)."""
+    script or style the Content-Security-Policy refused would be one), except, with
+    ``refusals``, the 403 of a page the test expects to be refused."""
     assert CHROMIUM.exists(), "Debian's chromium is not installed: run `make install`"
     problems: list[str] = []
     with sync_playwright() as playwright:
@@ -86,7 +90,7 @@ def _browser() -> Iterator[Page]:
             yield page
         finally:
             browser.close()
-    assert problems == []
+    assert [p for p in problems if not (refusals and p == REFUSED)] == []
 
 
 def _log_in(page: Page, base: str, name: str) -> None:
@@ -231,3 +235,37 @@ def test_an_inspectors_seizure_shows_on_the_managers_dashboard(
         after = int(page.locator("dl.figures div:nth-child(4) dd").inner_text())
         assert after == before + 1
         assert page.locator("text=cocaine").count() >= 1
+
+
+def test_an_inspector_cannot_open_another_terminals_order(served: tuple[str, Store]) -> None:
+    """Orders are made; an inspector of one terminal sees only that terminal's, and the
+    address of another terminal's order answers that it is not theirs. The profiles list and
+    a profile's page are shot on the way (an analyst's screens)."""
+    base, store = served
+    run = selection.list_selection_runs(store)[0]
+    made = control.create_orders(store, run.run_id, actor="olga")
+    terminals = sorted({o.terminal for o in made.orders})
+    assert len(terminals) >= 2, "the demo run should plan controls at two terminals at least"
+    mine, other = terminals[0], terminals[1]
+    theirs = next(o for o in made.orders if o.terminal == other)
+    accounts.add_user(store, "ivan", roles=[Role.INSPECTOR], terminals=(mine,),
+                      password=PASSWORD, actor="admin")  # fmt: skip
+    accounts.add_user(store, "ana", roles=[Role.ANALYST], password=PASSWORD, actor="admin")
+    with _browser(refusals=True) as page:
+        _log_in(page, base, "ivan")
+        assert page.url == f"{base}/orders"
+        cells = page.locator("table.data tbody tr td:nth-child(3)").all_inner_texts()
+        assert cells and set(cells) <= {mine}
+        _shoot(page, "orders")
+        answer = page.goto(f"{base}/orders/{theirs.order_id}")
+        assert answer is not None and answer.status == 403
+        assert theirs.consignment_id not in page.content()
+        _shoot(page, "order-refused")
+        page.click("form.inline button[type=submit] >> text=Log out")
+
+        _log_in(page, base, "ana")
+        page.goto(f"{base}/profiles")
+        _shoot(page, "profiles")
+        page.goto(f"{base}/profiles/STARTER-COCAINE")
+        assert page.locator("h1").inner_text() == "Profile STARTER-COCAINE"
+        _shoot(page, "profile")
