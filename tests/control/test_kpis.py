@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -109,8 +109,16 @@ def test_kpis_match_hand_counts(ordered: Ordered, tmp_path: Path) -> None:
     assert {p["profile"] for p in k["profiles"]} == {"COC-001", "UND-002"}
 
     seized = kinds.count(0)
-    assert k["seizures"] == {"count": seized, "by_goods": [
-        {"goods": "cocaine", "unit": "KGM", "seizures": seized, "quantity": 10.0 * seized}]}  # fmt: skip
+    assert k["seizures"]["count"] == seized and k["seizures"]["by_goods"] == [
+        {"goods": "cocaine", "unit": "KGM", "seizures": seized, "quantity": 10.0 * seized}]  # fmt: skip
+    assert sum(w["seizures"] for w in k["seizures"]["by_week"]) == seized
+    assert all(date.fromisoformat(w["week"]).weekday() == 0 for w in k["seizures"]["by_week"])
+    resources = k["capacity"]["resources"]
+    assert {r["resource"] for r in resources} == {"scanner_slots", "officer_hours",
+                                                  "documentary_slots"}  # fmt: skip
+    for r in resources:
+        assert r["capacity"] > 0 and r["planned"] >= 0
+        assert r["use"] == pytest.approx(r["planned"] / r["capacity"], abs=1e-3)
     assert k["capacity"]["orders"] == {
         "planned": 0,
         "in_progress": 1,
@@ -163,8 +171,16 @@ def test_a_consignment_decided_by_two_runs_counts_once_in_capacity(ordered: Orde
 
     store = ordered.store
     before = kpis.compute(store, DAY_FROM, DAY_TO)["capacity"]["by_terminal_shift"]
-    select_store(store, DAY_FROM, DAY_TO, small_capacity(), random_rate=0.1, seed=1, actor="ana",
-                 now=T0 + timedelta(hours=1))  # fmt: skip
-    after = kpis.compute(store, DAY_FROM, DAY_TO)["capacity"]["by_terminal_shift"]
+    small = small_capacity()
+    again = select_store(store, DAY_FROM, DAY_TO, small, random_rate=0.1, seed=1, actor="ana",
+                         now=T0 + timedelta(hours=1))  # fmt: skip
+    figures = kpis.compute(store, DAY_FROM, DAY_TO)["capacity"]
+    after = figures["by_terminal_shift"]
+    # Capacity use: each shift as the newest run planned it, with that run's capacity file.
+    usage = again.selection.usage
+    for r in figures["resources"]:
+        mine = usage.filter(pl.col("resource") == r["resource"])
+        assert r["capacity"] == pytest.approx(mine["capacity"].sum(), abs=0.01)
+        assert r["planned"] == pytest.approx(mine["used"].sum(), abs=0.01)
     assert sum(r["decisions"] for r in after) == sum(r["decisions"] for r in before) > 0
     assert sum(r["selected"] for r in after) == sum(r["selected"] for r in before)

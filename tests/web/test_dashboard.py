@@ -5,7 +5,7 @@ roles that read KPIs let in."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from web_support import Site
 
@@ -64,3 +64,29 @@ def test_a_bad_period_is_refused_with_its_reason_and_other_roles_are_kept_out(
     site.client.cookies.clear()
     site.login(site.user(Role.INSPECTOR))
     assert site.client.get("/kpis").status_code == 403
+
+
+def test_capacity_use_and_seizures_by_week_are_those_of_the_service(site: Site) -> None:
+    run = selection.list_selection_runs(site.store)[0].run_id
+    control.create_orders(site.store, run, actor="olga")
+    order = next(o for o in control.list_orders(site.store, run_id=run)
+                 if o.control_type == "PHYSICAL")  # fmt: skip
+    control.start_order(site.store, order.order_id, actor="ivan")
+    control.record_outcome(site.store, order.order_id, result="SEIZURE", irregularity="DRUGS",
+                           seizure_goods="cocaine", seizure_quantity=3, seizure_unit="KGM",
+                           actor="ivan")  # fmt: skip
+    shift = order.shift_start.date().isoformat()
+    site.login(site.user(Role.MANAGER), next_page="/kpis")
+    page = site.client.get(f"/kpis?from={shift}&to={shift}")
+    start = datetime.fromisoformat(shift).replace(tzinfo=UTC)
+    figures = compute_kpis(site.store, period_from=start, period_to=start + timedelta(days=1))
+    resources = figures["capacity"]["resources"]
+    assert resources, "the demo's selection run planned this day"
+    for r in resources:
+        assert f'<span class="code">{r["resource"]}</span>' in page.text
+        assert f"{r['capacity']:,.1f}" in page.text and f"{r['planned']:,.1f}" in page.text
+    weeks = figures["seizures"]["by_week"]
+    assert weeks and sum(w["seizures"] for w in weeks) == figures["seizures"]["count"] >= 1
+    assert '<svg class="weeks"' in page.text
+    for w in weeks:
+        assert f"Week of {w['week']}: {w['seizures']} seizures" in page.text

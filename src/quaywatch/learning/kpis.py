@@ -11,7 +11,9 @@
 - the selection **decisions** for shifts starting in it, for selections per profile, capacity
   and the burden on AEOs (a consignment decided by several runs counts once);
 - the inspection **orders** for shifts starting in it, for capacity use and the time from an
-  order's creation to its outcome and to the release of the consignment (CUSR).
+  order's creation to its outcome and to the release of the consignment (CUSR);
+- the **capacity** the terminal shifts starting in it offered, and what the controls their
+  newest selection run planned used of it, per resource.
 
 A hit is what the models learn from (``features.assessment.hit``): a seizure, or an
 irregularity that recovered at least ``SIGNIFICANT_EUR``. The result is a dict with stable
@@ -62,6 +64,7 @@ def _outcomes(store: Store, start: datetime, end: datetime) -> pl.DataFrame:
             co.c.control_type,
             co.c.selected_by,
             co.c.result,
+            co.c.controlled_at,
             co.c.revenue_recovered_eur,
             co.c.seizure_goods,
             co.c.seizure_quantity,
@@ -215,6 +218,40 @@ def _capacity(decisions: pl.DataFrame, orders: pl.DataFrame) -> dict[str, Any]:
     return {"orders": states, "by_terminal_shift": rows}
 
 
+def _resources(store: Store, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """Per resource of the capacity files: what the terminal shifts starting in the period
+    offered and what the controls planned for them used, each shift as its newest selection
+    run planned it (a shift selected again counts once)."""
+    cap, runs = tables.selection_capacity, tables.selection_runs
+    query: Select[tuple[object, ...]] = (
+        select(cap.c.terminal, cap.c.shift_start, cap.c.resource, cap.c.capacity, cap.c.used,
+               runs.c.created_at)
+        .join(runs, runs.c.run_id == cap.c.run_id)
+        .where(cap.c.shift_start >= start, cap.c.shift_start < end)
+    )  # fmt: skip
+    found = reads.frame(store, query)
+    if found.is_empty():
+        return []
+    newest = found.sort("created_at").unique(["terminal", "shift_start", "resource"], keep="last")
+    totals = newest.group_by("resource").agg(pl.col("capacity").sum(), pl.col("used").sum())
+    return [
+        {"resource": row["resource"], "capacity": round(row["capacity"], 2),
+         "planned": round(row["used"], 2), "use": _rate(row["used"], row["capacity"])}
+        for row in totals.sort("resource").iter_rows(named=True)
+    ]  # fmt: skip
+
+
+def _by_week(seized: pl.DataFrame) -> list[dict[str, Any]]:
+    """Seizures per calendar week (ISO, from Monday) of the control that made them."""
+    weeks = (
+        seized.group_by(pl.col("controlled_at").dt.truncate("1w").dt.date().alias("week"))
+        .agg(pl.len().alias("seizures"))
+        .sort("week")
+    )
+    return [{"week": row["week"].isoformat(), "seizures": row["seizures"]}
+            for row in weeks.iter_rows(named=True)]  # fmt: skip
+
+
 def _aeo(decisions: pl.DataFrame) -> dict[str, Any]:
     per = decisions.group_by("consignment_id").agg(pl.col("aeo").any(), pl.col("selected").any())
     groups: dict[str, Any] = {}
@@ -258,8 +295,15 @@ def compute(store: Store, period_from: datetime, period_to: datetime) -> dict[st
         "by_control_type": _groups(outcomes, "control_type"),
         "by_selected_by": _groups(outcomes, "selected_by"),
         "profiles": _profile_table(outcomes, decisions),
-        "seizures": {"count": seized.height, "by_goods": by_goods.to_dicts()},
-        "capacity": _capacity(decisions, orders),
+        "seizures": {
+            "count": seized.height,
+            "by_goods": by_goods.to_dicts(),
+            "by_week": _by_week(seized),
+        },
+        "capacity": {
+            **_capacity(decisions, orders),
+            "resources": _resources(store, period_from, period_to),
+        },
         "time_to_release": {
             "outcome_hours": _hours(done, "finished_at"),
             "release_hours": _hours(orders, "released_at"),
