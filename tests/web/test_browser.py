@@ -269,3 +269,61 @@ def test_an_inspector_cannot_open_another_terminals_order(served: tuple[str, Sto
         page.goto(f"{base}/profiles/STARTER-COCAINE")
         assert page.locator("h1").inner_text() == "Profile STARTER-COCAINE"
         _shoot(page, "profile")
+
+
+def test_an_analysts_profile_put_in_force_reorders_the_worklist(
+    served: tuple[str, Store],
+) -> None:
+    """An analyst writes a profile with an error, sees it at its line, fixes it, tests it on
+    the last 30 days, stores it, puts it in force and assesses the traffic again; an officer
+    selects again and the worklist, by score, puts the profile's hits first."""
+    base, store = served
+    accounts.add_user(store, "ana", roles=[Role.ANALYST], password=PASSWORD, actor="admin")
+    accounts.add_user(store, "olga", roles=[Role.TARGETING_OFFICER], password=PASSWORD,
+                      actor="admin")  # fmt: skip
+    run = selection.list_selection_runs(store)[0]
+    before = [e.consignment_id for e in worklist(store, run.run_id, sort="score")]
+    with _browser() as page:
+        _log_in(page, base, "ana")
+        page.goto(f"{base}/profiles/editor")
+        text = page.locator("#text")
+        written = (text.input_value().replace("MY-PROFILE", "BROWSER-CM")
+                   .replace("weight: 1.0", "weight: 6.0"))  # fmt: skip
+        condition = next(line for line in written.splitlines() if "contains" in line)
+        broken = written.replace(condition, '  origin_countries containz "CM"')
+        text.fill(broken)
+        text.press("End")  # a key typed: the live check runs
+        page.wait_for_selector("#check .error")
+        line = 1 + broken.splitlines().index('  origin_countries containz "CM"')
+        assert page.locator("#check .error").inner_text().startswith(f"Line {line}")
+        text.fill(broken.replace("containz", "contains"))
+        text.press("End")
+        page.wait_for_selector("#check .ok")
+        page.click("button[value=trial]")
+        page.wait_for_selector("#trial-h")
+        assert page.locator("table.data tbody th", has_text="BROWSER-CM v1").count() == 1
+        page.click("button[value=save]")
+        page.wait_for_url(f"{base}/profiles/BROWSER-CM")
+        page.click("text=Put version 1 in force")
+        page.wait_for_load_state()
+        page.click("text=Assess the last 30 days again with the profiles in force")
+        page.wait_for_selector("p.ok[role=status]")
+        _shoot(page, "profile-in-force")
+        page.click("form.inline button[type=submit] >> text=Log out")
+
+        _log_in(page, base, "olga")
+        page.click("text=Select again on the newest assessments")
+        page.wait_for_load_state()
+        page.select_option("#sort", "score")
+        page.wait_for_url("**/worklist?*sort=score*")
+        newest = selection.list_selection_runs(store)[0]
+        after = [e.consignment_id for e in worklist(store, newest.run_id, sort="score")]
+        assert newest.run_id != run.run_id and after != before
+        page.wait_for_function(
+            "first => document.querySelector('table.worklist tbody a.row-link')"
+            ".textContent === first", arg=after[0],
+        )  # fmt: skip
+        flagged = [e for e in worklist(store, newest.run_id, sort="score")
+                   if any(r.code == "profile:BROWSER-CM" for r in e.reasons)]  # fmt: skip
+        assert flagged and page.locator("tr", has_text=flagged[0].consignment_id).count() == 1
+        _shoot(page, "worklist-reordered")
