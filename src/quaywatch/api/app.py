@@ -27,11 +27,13 @@ from quaywatch.api.routes import (
     accounts,
     assessments,
     audit,
+    decisions,
     intake,
     kpis,
     lab,
     ops,
     orders,
+    parties,
     profiles,
     quarantine,
     selection,
@@ -48,8 +50,8 @@ from quaywatch.store.store import Store
 #: Every router of the application.
 ROUTERS: tuple[APIRouter, ...] = tuple(
     module.router
-    for module in (ops, intake, assessments, selection, orders, profiles, watchlists, kpis,
-                   lab, quarantine, audit, accounts, session)
+    for module in (ops, intake, assessments, parties, selection, orders, decisions, profiles,
+                   watchlists, kpis, lab, quarantine, audit, accounts, session)
 )  # fmt: skip
 
 
@@ -105,8 +107,10 @@ or a session (`POST /api/v1/session`) whose cookie is sent back, with its CSRF t
 TAGS: list[dict[str, Any]] = [
     {"name": "intake", "description": "Consignments, container events and control outcomes in."},
     {"name": "assessments", "description": "Risk assessments and scoring runs."},
+    {"name": "parties", "description": "Parties: their neighbourhood and track record."},
     {"name": "selection", "description": "Selection of controls within capacity."},
     {"name": "orders", "description": "Inspection orders and their steps."},
+    {"name": "decisions", "description": "Lane overrides, examiner instructions, referrals."},
     {"name": "profiles", "description": "Analysts' risk profiles."},
     {"name": "watchlists", "description": "Watchlists and name screening."},
     {"name": "kpis", "description": "Key performance indicators."},

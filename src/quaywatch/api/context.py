@@ -224,6 +224,7 @@ QuarantineReader = Annotated[Principal, Depends(Requires(Permission.QUARANTINE_R
 QuarantineRetrier = Annotated[Principal, Depends(Requires(Permission.QUARANTINE_RETRY))]
 SelectionReader = Annotated[Principal, Depends(Requires(Permission.SELECTION_READ))]
 Selector = Annotated[Principal, Depends(Requires(Permission.SELECTION_RUN))]
+Decider = Annotated[Principal, Depends(Requires(Permission.SELECTION_DECIDE))]
 WatchlistReader = Annotated[Principal, Depends(Requires(Permission.WATCHLIST_READ))]
 WatchlistWriter = Annotated[Principal, Depends(Requires(Permission.WATCHLIST_WRITE))]
 SignedSubmitter = Annotated[Principal, Depends(SignedDelivery())]

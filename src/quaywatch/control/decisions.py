@@ -486,19 +486,28 @@ def _referral(conn: Connection, referral_id: str, *, lock: bool = False) -> Refe
 
 
 def close_referral(
-    store: Store, referral_id: str, *, result: str, actor: str, now: datetime | None = None
+    store: Store,
+    referral_id: str,
+    *,
+    result: str,
+    actor: str,
+    consignment_id: str | None = None,
+    now: datetime | None = None,
 ) -> Referral:
-    """Close the open referral ``referral_id`` with its ``result``.
+    """Close the open referral ``referral_id`` (of ``consignment_id``, when given) with its
+    ``result``.
 
     ``RecordError`` naming ``result`` for a bad one, ``NotFoundError`` for an unknown
-    referral, ``ConflictError`` for one closed already (a closed referral stays closed: open
-    another).
+    referral (or one of another consignment), ``ConflictError`` for one closed already (a
+    closed referral stays closed: open another).
     """
     answer = checked_text(result, field="result", record_id=referral_id, maximum=TEXT_MAX)
     at = now or tables.utcnow()
     r = tables.referrals
     with store.transaction() as conn:
         found = _referral(conn, referral_id, lock=True)
+        if consignment_id is not None and found.consignment_id != consignment_id:
+            raise NotFoundError(f"no referral {referral_id!r} of consignment {consignment_id}")
         if found.state == CLOSED:
             closed = found.closed_at.strftime("%Y-%m-%d %H:%M UTC") if found.closed_at else ""
             raise ConflictError(

@@ -117,6 +117,17 @@ class SelectedBy(StrEnum):
     MODEL = "MODEL"
 
 
+class Lane(StrEnum):
+    """Selectivity lanes: green (release), yellow (documentary check), orange (NII scan), red
+    (physical examination), blue (released, for post-clearance audit)."""
+
+    GREEN = "green"
+    YELLOW = "yellow"
+    ORANGE = "orange"
+    RED = "red"
+    BLUE = "blue"
+
+
 class OverrideReason(StrEnum):
     """Why a targeting officer moved a consignment to another lane than the selection chose
     (``OVERRIDE_REASONS`` says what each means)."""

@@ -26,12 +26,13 @@ from quaywatch.control import decisions
 from quaywatch.control.decisions import (
     NOTE_MAX as NOTE_MAX,
     TEXT_MAX as TEXT_MAX,
-    ExaminerInstruction,
-    LaneOverridden,
-    Referral,
-    RunDecision,
+    ExaminerInstruction as ExaminerInstruction,
+    LaneOverridden as LaneOverridden,
+    Referral as Referral,
+    RunDecision as RunDecision,
 )
-from quaywatch.domain.vocabulary import OVERRIDE_REASONS
+from quaywatch.domain.vocabulary import OVERRIDE_REASONS, OverrideReason
+from quaywatch.risk.profiles.profile import Referral as ReferralKind
 from quaywatch.services.arguments import check_identifier
 from quaywatch.store.store import Store
 
@@ -51,12 +52,16 @@ class ReasonCode:
 class DecisionPanel:
     """The decision panel of one consignment: each selection run's decision on it (newest
     run first) with the lane in force and its overrides, the examiner instructions and the
-    referrals (oldest first)."""
+    referrals (oldest first); and what an officer may choose: the lanes, the reason codes of
+    an override, the referral types."""
 
     consignment_id: str
     decisions: list[RunDecision]
     instructions: list[ExaminerInstruction]
     referrals: list[Referral]
+    lanes: tuple[str, ...] = LANES
+    reason_codes: tuple[str, ...] = tuple(OverrideReason)
+    referral_kinds: tuple[str, ...] = tuple(ReferralKind)
 
     @property
     def open_referrals(self) -> int:
@@ -122,8 +127,17 @@ def open_referral(
                                    actor=actor)  # fmt: skip
 
 
-def close_referral(store: Store, referral_id: str, *, result: str, actor: str) -> Referral:
-    """Close the open referral ``referral_id`` with its ``result`` (1 to ``TEXT_MAX``
-    characters); closing a closed one is a ``ConflictError``."""
+def close_referral(
+    store: Store,
+    referral_id: str,
+    *,
+    result: str,
+    actor: str,
+    consignment_id: str | None = None,
+) -> Referral:
+    """Close the open referral ``referral_id`` (of ``consignment_id``, when given: else
+    ``NotFoundError``) with its ``result`` (1 to ``TEXT_MAX`` characters); closing a closed
+    one is a ``ConflictError``."""
     check_identifier("referral_id", referral_id, max_length=36)
-    return decisions.close_referral(store, referral_id, result=result, actor=actor)
+    return decisions.close_referral(store, referral_id, result=result, actor=actor,
+                                    consignment_id=consignment_id)  # fmt: skip
