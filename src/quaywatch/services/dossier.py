@@ -9,7 +9,8 @@ the container events that belong to it (``risk.anomaly.frames.journeys``: same c
 transport document, or a bare container number within the consignment's time frame), in time
 order, each with its place on the declared route and whether its seals differ from that
 container's previous event; every assessment of every version with the model and profile
-versions and reasons; and its past controls.
+versions and reasons; its past controls; and its decision panel (``services.decisions``:
+each selection run's lane with the officers' overrides, examiner instructions, referrals).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from quaywatch.features import declared
 from quaywatch.risk.anomaly import frames, reads as anomaly_reads
 from quaywatch.services.arguments import check_identifier
 from quaywatch.services.assessments import Assessment, assessment_history
+from quaywatch.services.decisions import DecisionPanel, decision_panel
 from quaywatch.store import reads, tables
 from quaywatch.store.store import Store
 
@@ -134,6 +136,7 @@ class ConsignmentDossier:
     events: tuple[DossierEvent, ...]
     assessments: tuple[Assessment, ...]
     controls: tuple[DossierControl, ...]
+    panel: DecisionPanel
 
 
 def consignment_dossier(
@@ -168,6 +171,7 @@ def consignment_dossier(
         events=_events(store, keys),
         assessments=assessment_history(store, consignment_id),
         controls=_controls(store, consignment_id),
+        panel=decision_panel(store, consignment_id),
     )  # fmt: skip
 
 

@@ -16,7 +16,7 @@ from quaywatch.api.app import create_app as create_api
 from quaywatch.config import Settings
 from quaywatch.errors import QuaywatchError
 from quaywatch.store.store import Store
-from quaywatch.web import dashboard, inspection, lab, pages, profiles
+from quaywatch.web import audit, dashboard, decisions, entities, inspection, lab, pages, profiles
 
 
 class _Static(StaticFiles):
@@ -63,6 +63,9 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
     app.include_router(inspection.router)
     app.include_router(dashboard.router)
     app.include_router(profiles.router)
+    app.include_router(decisions.router)
+    app.include_router(entities.router)
+    app.include_router(audit.router)
     app.include_router(lab.router)
     folder = resources.files("quaywatch.web").joinpath("static")
     app.mount("/static", _Static(directory=str(folder)), name="static")

@@ -1,0 +1,101 @@
+"""The decision panel in a real browser (headless Chromium, the helpers of test_browser.py): a
+targeting officer moves a consignment to another lane with the keyboard alone, a refused form
+puts the focus on the field at fault, and axe-core finds no serious violation on either page."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, sync_playwright
+from test_browser import CHROMIUM, _log_in, _shoot
+from web_support import PASSWORD, Demo
+
+from quaywatch.config import Settings
+from quaywatch.domain.access import Role
+from quaywatch.services import accounts, decisions, selection
+from quaywatch.services.worklist import worklist
+from quaywatch.store.store import Store
+from quaywatch.web.app import create_app
+
+
+@pytest.fixture
+def panel_served(demo_db: Demo, tmp_path: Path, serve_app: Any) -> Iterator[tuple[str, Store]]:
+    db = tmp_path / "panel.db"
+    shutil.copy(demo_db.db, db)
+    settings = Settings(database_url=f"sqlite:///{db}", model_dir=demo_db.models)
+    store = Store.open(settings.database_url)
+    try:
+        with serve_app(create_app(settings, store=store)) as base:
+            yield base, store
+    finally:
+        store.close()
+
+
+@contextmanager
+def _browser(*, refused: int) -> Iterator[Page]:
+    """``test_browser._browser``, where the browser reports ``refused`` answers of 422 (a
+    refused form's page) and no other error."""
+    problems: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: problems.append(str(e)))
+            yield page
+        finally:
+            browser.close()
+    unexpected = [p for p in problems if "status of 422" not in p]
+    assert unexpected == [] and len(problems) == refused, problems
+
+
+def _tab_to(page: Page, element_id: str) -> None:
+    for _ in range(300):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == element_id:
+            return
+    raise AssertionError(f"#{element_id} is not reached with the Tab key")
+
+
+def test_an_officer_overrides_a_lane_by_keyboard(panel_served: tuple[str, Store]) -> None:
+    base, store = panel_served
+    accounts.add_user(store, "olga", roles=[Role.TARGETING_OFFICER], password=PASSWORD,
+                      actor="admin")  # fmt: skip
+    run = selection.list_selection_runs(store)[0].run_id
+    row = next(e for e in worklist(store, run) if e.lane == "yellow" and e.selected_by == "MODEL")
+    with _browser(refused=1) as page:
+        _log_in(page, base, "olga")
+        page.goto(f"{base}/consignments/{row.consignment_id}")
+        _tab_to(page, "lane-to")
+        page.keyboard.type("red")  # a focused select picks the option its text starts with
+        _tab_to(page, "lane-reason")
+        page.keyboard.type("new")
+        _tab_to(page, "lane-note")
+        page.keyboard.type("Alert from the port of loading")
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.textContent") == "Override the lane"
+        page.keyboard.press("Enter")
+        page.wait_for_url(f"{base}/consignments/{row.consignment_id}#lane")
+        assert "(overridden)" in page.locator("#lane table").first.inner_text()
+        _shoot(page, "decision-panel")
+
+        # Officer's judgement without a note: the page comes back with the focus on the note.
+        _tab_to(page, "lane-to")
+        page.keyboard.type("orange")
+        _tab_to(page, "lane-reason")
+        page.keyboard.type("off")
+        _tab_to(page, "lane-note")
+        page.keyboard.press("Tab")
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        assert page.evaluate("document.activeElement.id") == "lane-note"
+        assert page.locator("#lane-note-error").inner_text() == "must not be empty"
+        _shoot(page, "decision-panel-error")
+    shown = next(d for d in decisions.decision_panel(store, row.consignment_id).decisions
+                 if d.run_id == run)  # fmt: skip
+    assert (shown.lane, [o.reason_code for o in shown.overrides]) == ("red", ["NEW_INTELLIGENCE"])
