@@ -114,7 +114,10 @@ TAGS: list[dict[str, Any]] = [
     {"name": "profiles", "description": "Analysts' risk profiles."},
     {"name": "watchlists", "description": "Watchlists and name screening."},
     {"name": "kpis", "description": "Key performance indicators."},
-    {"name": "lab", "description": "Policy lab runs: control set-ups compared on generated traffic."},
+    {
+        "name": "lab",
+        "description": "Policy lab runs: control set-ups compared on generated traffic.",
+    },
     {"name": "quarantine", "description": "Records intake could not store."},
     {"name": "audit", "description": "The tamper-evident audit trail."},
     {"name": "accounts", "description": "Users, roles and tokens (administrators)."},

@@ -676,6 +676,7 @@ lab_runs = Table(
     Index(None, "created_at"),
 )  # fmt: skip
 
+
 def utcnow() -> datetime:
     """Now, timezone-aware, at the microsecond the store can keep."""
     return datetime.now(UTC)
