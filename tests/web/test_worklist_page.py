@@ -65,7 +65,8 @@ def test_rows_show_their_hits_and_the_table_moves_by_keyboard(site: Site) -> Non
     site.login(site.user(Role.TARGETING_OFFICER))
     run = selection.list_selection_runs(site.store)[0].run_id
     hit = next(e for e in worklist(site.store, run) if e.hits)
-    page = site.client.get(f"/worklist?run={run}&vessel={quote(hit.vessel_imo)}")
+    call = f"{hit.vessel_imo}/{hit.voyage}" if hit.voyage else hit.vessel_imo
+    page = site.client.get(f"/worklist?run={run}&vessel={quote(call)}")
     row = page.text[page.text.index(f"/consignments/{quote(hit.consignment_id)}") :]
     row = row[: row.index("</tr>")]
     labels = {"profile": "profile", "screening": "watchlist", "anomaly": "anomaly",

@@ -59,6 +59,10 @@ class Source(StrEnum):
     GRAPH = "graph"
 
 
+#: The values of ``Source``, for checking a stored reason's source.
+_SOURCES = frozenset(s.value for s in Source)
+
+
 @dataclass(frozen=True, slots=True)
 class Reason:
     """One reason an assessment scored high.
@@ -95,7 +99,7 @@ class Reason:
             raise InputError(f"reason code and text must be strings: {data!r}", source="reasons")
         if isinstance(weight, bool) or not isinstance(weight, int | float):
             raise InputError(f"reason weight must be a number: {data!r}", source="reasons")
-        if source not in set(Source):
+        if source not in _SOURCES:
             raise InputError(f"unknown reason source {source!r}", source="reasons")
         try:
             return cls(code, text, float(weight), Source(source))

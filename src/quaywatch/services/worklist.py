@@ -10,27 +10,28 @@ pages neither repeat nor skip a row.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+import json
+import threading
+from collections import Counter, OrderedDict, defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import polars as pl
 from sqlalchemy import (
     ColumnElement,
-    ScalarSelect,
     Select,
     and_,
     case,
-    exists,
     func,
     literal,
     select,
 )
+from sqlalchemy.sql import Subquery
 
 from quaywatch.control.decisions import OPEN
 from quaywatch.domain.vocabulary import SelectedBy
 from quaywatch.errors import InputError, NotFoundError
-from quaywatch.risk import explain
 from quaywatch.risk.explain import Reason, Source
 from quaywatch.services.arguments import check_at_least
 from quaywatch.store import tables
@@ -46,26 +47,47 @@ SORTS = ("shift", "score", "value", "eta")
 HIT_SOURCES = (Source.PROFILE, Source.SCREENING, Source.ANOMALY, Source.GRAPH)
 
 
-def _newest_override(column: ColumnElement[Any]) -> ScalarSelect[Any]:
-    """``column`` of the newest lane override of a decision's consignment in its run."""
-    d, lo = tables.control_decisions, tables.lane_overrides
-    return (
-        select(column)
-        .where(lo.c.run_id == d.c.run_id, lo.c.consignment_id == d.c.consignment_id)
-        .order_by(lo.c.override_id.desc())
-        .limit(1)
-        .scalar_subquery()
+@dataclass(frozen=True, slots=True)
+class InForce:
+    """A run's decisions as the officers' lane overrides (``control.decisions``) left them:
+    ``newest`` is the newest override of each overridden consignment of the run (a few rows,
+    joined to the decisions by ``join``); ``overridden``, ``lane`` and ``control`` are then
+    the columns of a decision row in force."""
+
+    newest: Subquery
+
+    @property
+    def overridden(self) -> ColumnElement[bool]:
+        column: ColumnElement[Any] = self.newest.c.consignment_id
+        return column.is_not(None)
+
+    @property
+    def lane(self) -> ColumnElement[Any]:
+        return func.coalesce(self.newest.c.to_lane, tables.control_decisions.c.lane)
+
+    @property
+    def control(self) -> ColumnElement[Any]:
+        d = tables.control_decisions
+        return case((self.overridden, self.newest.c.control_type), else_=d.c.control_type)
+
+    def join(self, query: Select[Any]) -> Select[Any]:
+        """``query`` (over ``control_decisions``) with each decision's newest override."""
+        d = tables.control_decisions
+        return query.outerjoin(self.newest, self.newest.c.consignment_id == d.c.consignment_id)
+
+
+def in_force(run_id: str) -> InForce:
+    """The newest lane override of each consignment of the run ``run_id``."""
+    lo = tables.lane_overrides
+    last = select(func.max(lo.c.override_id)).where(lo.c.run_id == run_id).group_by(
+        lo.c.consignment_id
+    )  # fmt: skip
+    newest = (
+        select(lo.c.consignment_id, lo.c.to_lane, lo.c.control_type)
+        .where(lo.c.run_id == run_id, lo.c.override_id.in_(last))
+        .subquery("newest")
     )
-
-
-_d, _lo = tables.control_decisions, tables.lane_overrides
-#: Whether an officer overrode a decision's lane (``control.decisions``), and the lane and
-#: control in force: the newest override's, else the run's.
-OVERRIDDEN = exists().where(
-    _lo.c.run_id == _d.c.run_id, _lo.c.consignment_id == _d.c.consignment_id
-)
-LANE = func.coalesce(_newest_override(_lo.c.to_lane), _d.c.lane)
-CONTROL = case((OVERRIDDEN, _newest_override(_lo.c.control_type)), else_=_d.c.control_type)
+    return InForce(newest)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,26 +105,45 @@ class WorklistFilter:
         if self.shift_start is not None and self.shift_start.tzinfo is None:
             raise InputError("shift_start must be a timezone-aware time")
 
-    def where(self, needs_vessel: bool = True, *, overrides: bool = False) -> ColumnElement[bool]:
+    def where(
+        self, needs_vessel: bool = True, *, overrides: InForce | None = None
+    ) -> ColumnElement[bool]:
         """The condition on ``control_decisions`` (and, for a vessel call, ``consignments``).
-        With ``overrides``, as the officers' lane overrides left the run: the lane is the one
-        in force (``LANE``), and a consignment raised from no control or lowered to none is in
-        (a lowered one stays in sight, marked)."""
+        With ``overrides`` (joined to the query), as the officers' lane overrides left the
+        run: the lane is the one in force, and a consignment raised from no control or lowered
+        to none is in (a lowered one stays in sight, marked)."""
         d, c = tables.control_decisions, tables.consignments
         selected = d.c.control_type.is_not(None)
-        found: list[ColumnElement[bool]] = [selected | OVERRIDDEN if overrides else selected]
+        found: list[ColumnElement[bool]] = [
+            selected | overrides.overridden if overrides is not None else selected
+        ]
         if self.terminal:
             found.append(d.c.terminal == self.terminal)
         if self.lane:
-            found.append((LANE if overrides else d.c.lane) == self.lane)
+            found.append((overrides.lane if overrides is not None else d.c.lane) == self.lane)
         if self.shift_start is not None:
             found.append(d.c.shift_start == self.shift_start)
         if self.vessel_call and needs_vessel:
             imo, _, voyage = self.vessel_call.partition("/")
             found.append(c.c.vessel_imo == imo)
-            if voyage:
-                found.append(c.c.voyage == voyage)
+            found.append(c.c.voyage == voyage if voyage else c.c.voyage.is_(None))
         return and_(*found)
+
+    def keeps(self) -> pl.Expr:
+        """The same filter over a frame of the worklist's rows (``terminal``, ``lane`` in
+        force, ``shift_start``, ``vessel_imo``, ``voyage``)."""
+        found = [pl.lit(True)]
+        if self.terminal:
+            found.append(pl.col("terminal") == self.terminal)
+        if self.lane:
+            found.append(pl.col("lane") == self.lane)
+        if self.shift_start is not None:
+            found.append(pl.col("shift_start") == self.shift_start)
+        if self.vessel_call:
+            imo, _, voyage = self.vessel_call.partition("/")
+            found.append(pl.col("vessel_imo") == imo)
+            found.append(pl.col("voyage") == voyage if voyage else pl.col("voyage").is_null())
+        return pl.all_horizontal(found)
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,9 +199,9 @@ class VesselCall:
 
 @dataclass(frozen=True, slots=True)
 class WorklistSummary:
-    """What a run's worklist holds: how many consignments (with the filter given), and the
-    terminals, lanes, terminal shifts and vessel calls of all of them (what a filter may
-    choose)."""
+    """What a run's worklist holds: how many consignments (with the filter given), the
+    terminals, lanes and terminal shifts of all of them, and the vessel calls of the run
+    (what a filter may choose)."""
 
     total: int
     terminals: tuple[str, ...]
@@ -231,38 +272,65 @@ def worklist_summary(
     the run when there is none."""
     chosen = chosen or WorklistFilter()
     _run_exists(store, run_id)
-    d, c = tables.control_decisions, tables.consignments
-    mine = d.c.run_id == run_id
-    every = mine & (d.c.control_type.is_not(None) | OVERRIDDEN)
-    count = select(func.count()).select_from(d).where(mine, chosen.where(overrides=True))
+    d = tables.control_decisions
+    force = in_force(run_id)
+    every = (d.c.run_id == run_id) & (d.c.control_type.is_not(None) | force.overridden)
+    count = force.join(
+        select(func.count()).select_from(d).where(d.c.run_id == run_id,
+                                                  chosen.where(overrides=force))
+    )  # fmt: skip
     if chosen.vessel_call:
         count = _joined_consignments(count)
-    calls = _joined_consignments(
-        select(c.c.vessel_imo, c.c.voyage, func.max(c.c.vessel_name), func.min(c.c.eta))
-        .select_from(d)
-        .where(every)
-        .group_by(c.c.vessel_imo, c.c.voyage)
-    ).order_by(func.min(c.c.eta), c.c.vessel_imo, c.c.voyage)
     with store.reading() as conn:
         total = conn.execute(count).scalar_one()
 
-        def distinct(column: ColumnElement[object]) -> tuple[object, ...]:
-            query = select(column).where(every).distinct().order_by(column)
-            return tuple(conn.execute(query).scalars().all())
+        def distinct(column: ColumnElement[Any]) -> tuple[Any, ...]:
+            query = force.join(select(column).select_from(d)).where(every).distinct()
+            return tuple(conn.execute(query.order_by(column)).scalars().all())
 
         terminals, lanes, shifts = (
-            distinct(d.c.terminal),
-            distinct(LANE),
-            distinct(d.c.shift_start),
-        )
-        vessel_calls = tuple(
-            VesselCall(f"{imo}/{voyage}" if voyage else imo, imo, name, voyage, eta)
-            for imo, voyage, name, eta in conn.execute(calls).all()
-        )
+            distinct(d.c.terminal), distinct(force.lane), distinct(d.c.shift_start)
+        )  # fmt: skip
     return WorklistSummary(
         int(total), tuple(map(str, terminals)), tuple(map(str, lanes)),
-        tuple(s for s in shifts if isinstance(s, datetime)), vessel_calls,
+        tuple(s for s in shifts if isinstance(s, datetime)), vessel_calls(store, run_id),
     )  # fmt: skip
+
+
+#: The vessel calls of the runs read lately (``vessel_calls``), by store and run.
+_CALLS: OrderedDict[tuple[str, str], tuple[VesselCall, ...]] = OrderedDict()
+_CALLS_KEPT = 64
+_CALLS_LOCK = threading.Lock()
+
+
+def vessel_calls(store: Store, run_id: str) -> tuple[VesselCall, ...]:
+    """The vessel calls of every consignment the run ``run_id`` decided on (selected or not:
+    an officer may raise any of them), earliest first. A run's decisions and a consignment
+    version's vessel never change, so the answer is kept for the runs read lately: the
+    join of a large run's decisions to their consignments is the worklist page's dearest
+    read."""
+    key = (str(store.engine.url), run_id)
+    with _CALLS_LOCK:
+        if key in _CALLS:
+            _CALLS.move_to_end(key)
+            return _CALLS[key]
+    d, c = tables.control_decisions, tables.consignments
+    query = _joined_consignments(
+        select(c.c.vessel_imo, c.c.voyage, func.max(c.c.vessel_name), func.min(c.c.eta))
+        .select_from(d)
+        .where(d.c.run_id == run_id)
+        .group_by(c.c.vessel_imo, c.c.voyage)
+    ).order_by(func.min(c.c.eta), c.c.vessel_imo, c.c.voyage)
+    with store.reading() as conn:
+        found = tuple(
+            VesselCall(f"{imo}/{voyage}" if voyage else imo, imo, name, voyage, eta)
+            for imo, voyage, name, eta in conn.execute(query).all()
+        )
+    with _CALLS_LOCK:
+        _CALLS[key] = found
+        while len(_CALLS) > _CALLS_KEPT:
+            _CALLS.popitem(last=False)
+    return found
 
 
 def _order(sort: str) -> tuple[ColumnElement[object], ...]:
@@ -278,9 +346,21 @@ def _order(sort: str) -> tuple[ColumnElement[object], ...]:
     return (*first, d.c.consignment_id)
 
 
-def _hits(reasons: list[Reason]) -> dict[str, int]:
-    counted = Counter(r.source.value for r in reasons if r.source in HIT_SOURCES)
-    return {source.value: counted[source.value] for source in HIT_SOURCES if counted[source.value]}
+def _reasons(text: str | None) -> tuple[tuple[Reason, ...], dict[str, int]]:
+    """A stored assessment's strongest reasons (``TOP_REASONS``) and how many of all its
+    reasons each hit source gave. Only the strongest are made ``Reason`` values: a page of a
+    large worklist would spend most of its time making the others."""
+    if not text:
+        return (), {}
+    try:
+        items = json.loads(text)
+    except ValueError:
+        items = None
+    if not isinstance(items, list):
+        raise InputError("stored reasons are not a JSON array", source="reasons")
+    top = tuple(Reason.from_json(item) for item in items[:TOP_REASONS])
+    counted = Counter(item.get("source") for item in items if isinstance(item, dict))
+    return top, {s.value: counted[s.value] for s in HIT_SOURCES if counted[s.value]}
 
 
 def worklist(
@@ -307,6 +387,7 @@ def worklist(
     d, a, o, c = (tables.control_decisions, tables.assessments, tables.inspection_orders,
                   tables.consignments)  # fmt: skip
     raised = d.c.control_type.is_(None)
+    force = in_force(run_id)
     ref = tables.referrals
     open_referrals = (
         select(func.count())
@@ -317,8 +398,8 @@ def worklist(
         select(
             d.c.consignment_id,
             d.c.version,
-            CONTROL.label("control_type"),
-            LANE.label("lane"),
+            force.control.label("control_type"),
+            force.lane.label("lane"),
             case((raised, literal(SelectedBy.OFFICER.value)), else_=d.c.selected_by).label(
                 "selected_by"
             ),
@@ -337,7 +418,7 @@ def worklist(
             c.c.voyage,
             o.c.order_id,
             o.c.state.label("order_state"),
-            OVERRIDDEN.label("overridden"),
+            force.overridden.label("overridden"),
             open_referrals.label("open_referrals"),
         ).select_from(d)  # fmt: skip
     )
@@ -346,21 +427,31 @@ def worklist(
     carried = (o.c.decided_type == d.c.control_type) | (
         raised & (o.c.run_id == d.c.run_id) & (o.c.selected_by == SelectedBy.OFFICER.value)
     )
-    query = (
-        query.outerjoin(a, a.c.assessment_id == d.c.assessment_id)
-        .outerjoin(o, (o.c.consignment_id == d.c.consignment_id) & carried)
-        .where(d.c.run_id == run_id, chosen.where(overrides=True))
+    # The page's consignments first, sorting only their keys; then their columns (sorting
+    # whole rows, reasons and all, costs several times more on a large run).
+    keys = (
+        force.join(_joined_consignments(select(d.c.consignment_id).select_from(d)))
+        .outerjoin(a, a.c.assessment_id == d.c.assessment_id)
+        .where(d.c.run_id == run_id, chosen.where(overrides=force))
         .order_by(*order)
         .offset(offset)
     )
     if limit is not None:
-        query = query.limit(limit)
+        keys = keys.limit(limit)
+    page = keys.subquery("page")
+    query = (
+        force.join(query.join(page, page.c.consignment_id == d.c.consignment_id))
+        .outerjoin(a, a.c.assessment_id == d.c.assessment_id)
+        .outerjoin(o, (o.c.consignment_id == d.c.consignment_id) & carried)
+        .where(d.c.run_id == run_id)
+        .order_by(*order)
+    )
     _run_exists(store, run_id)
     with store.reading() as conn:
         rows = conn.execute(query).mappings().all()
     entries = []
     for r in rows:
-        reasons = explain.from_json(r["reasons"]) if r["reasons"] else []
+        top, hits = _reasons(r["reasons"])
         entries.append(
             WorklistEntry(
                 r["consignment_id"],
@@ -374,8 +465,8 @@ def worklist(
                 r["probability"],
                 r["revenue_at_stake_eur"],
                 r["referral"],
-                tuple(reasons[:TOP_REASONS]),
-                _hits(reasons),
+                top,
+                hits,
                 r["terminal"],
                 r["shift_start"],
                 r["eta"],
@@ -396,8 +487,8 @@ def capacity_meter(
 ) -> CapacityMeter | None:
     """The controls the run planned in the terminal shifts ``chosen`` names (its terminal and
     shift; lane and vessel call narrow the rows, not the shifts), as the officers' lane
-    overrides left them, against what those shifts offer. None for a run stored before quaywatch kept its capacity. ``NotFoundError`` naming
-    the run when there is none."""
+    overrides left them, against what those shifts offer. None for a run stored before
+    quaywatch kept its capacity. ``NotFoundError`` naming the run when there is none."""
     chosen = chosen or WorklistFilter()
     shifts = WorklistFilter(terminal=chosen.terminal, shift_start=chosen.shift_start)
     random_rate = _run_exists(store, run_id)
@@ -414,11 +505,12 @@ def capacity_meter(
         .order_by(cap.c.resource)
     )
     # The controls in force: the officers' lane overrides change and cancel the run's.
-    control = CONTROL.label("control")
+    force = in_force(run_id)
+    control = force.control.label("control")
     planned = (
-        select(control, d.c.selected_by, func.count())
-        .where(d.c.run_id == run_id, shifts.where(needs_vessel=False, overrides=True),
-               CONTROL.is_not(None))
+        force.join(select(control, d.c.selected_by, func.count()).select_from(d))
+        .where(d.c.run_id == run_id, shifts.where(needs_vessel=False, overrides=force),
+               force.control.is_not(None))
         .group_by(control, d.c.selected_by)
     )  # fmt: skip
     amounts = select(use.c.control_type, use.c.resource, use.c.amount).where(use.c.run_id == run_id)
