@@ -75,3 +75,14 @@ def test_rows_show_their_hits_and_the_table_moves_by_keyboard(site: Site) -> Non
         assert f'<span class="hit">{labels[source]}{f" ×{n}" if n > 1 else ""}</span>' in row
     assert "data-keyed" in page.text and '<script src="/static/keys.js" defer>' in page.text
     assert site.client.get("/static/keys.js").status_code == 200
+
+
+def test_bad_numbers_in_page_addresses_are_refused_as_pages(site: Site) -> None:
+    site.login(site.user(Role.TARGETING_OFFICER, Role.MANAGER))
+    for path in ("/worklist?offset=abc", "/worklist?offset=99999999999999999999",
+                 "/worklist?offset=%C2%B2", "/audit?before=%C2%B2",
+                 "/audit?before=99999999999999999999"):  # fmt: skip
+        page = site.client.get(path)
+        assert page.status_code == 422, path
+        assert page.headers["content-type"].startswith("text/html"), path
+    assert site.client.get("/profiles/STARTER-COCAINE?reassessed=%C2%B2").status_code == 200

@@ -36,6 +36,10 @@ MAX_PAGE = 10_000
 _HASH_LENGTH = 64
 
 
+#: The largest event sequence number the stores keep (a signed 64-bit integer).
+MAX_SEQ = 2**63 - 1
+
+
 def parse_anchor(anchor: str) -> tuple[int, str]:
     """``SEQ:HASH`` as ``(seq, hash)``, or ``InputError`` naming ``anchor``."""
     seq, _, digest = anchor.strip().partition(":")
@@ -83,6 +87,8 @@ def _filter(
         check_interval("period", ("since", since), ("until", until))
     if before is not None:
         check_at_least("before", before)
+        if before > MAX_SEQ:
+            raise InputError(f"before must be at most {MAX_SEQ}, got {before}")
     return EventFilter(actor, action, object_type, object_id, since, until, before)
 
 

@@ -43,6 +43,8 @@ TOP_REASONS = 3
 #: expected detected value, highest first), score (highest first), value (expected detected
 #: value, highest first), eta (earliest arrival first).
 SORTS = ("shift", "score", "value", "eta")
+#: The largest offset a page of a worklist may start at.
+MAX_OFFSET = 10**9
 #: The sources of reasons counted as a row's hits (the model's own reasons are not hits).
 HIT_SOURCES = (Source.PROFILE, Source.SCREENING, Source.ANOMALY, Source.GRAPH)
 
@@ -381,8 +383,8 @@ def worklist(
     chosen = chosen or WorklistFilter()
     if limit is not None:
         check_at_least("limit", limit)
-    if offset < 0:
-        raise InputError(f"offset must be 0 or more, got {offset}")
+    if not 0 <= offset <= MAX_OFFSET:
+        raise InputError(f"offset must be between 0 and {MAX_OFFSET}, got {offset}")
     order = _order(sort)
     d, a, o, c = (tables.control_decisions, tables.assessments, tables.inspection_orders,
                   tables.consignments)  # fmt: skip

@@ -13,6 +13,7 @@ to keep, or names the first event that breaks the chain.
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -48,7 +49,7 @@ def _page(state: Service, asked: dict[str, str]) -> AuditPage:
     filter that cannot be used."""
     first, last = _day(asked["from"], "from"), _day(asked["to"], "to")
     before = asked.get("before", "")
-    if before and not before.isdigit():
+    if before and not re.fullmatch(r"[0-9]{1,19}", before):
         raise InputError(f"before must be an event's sequence number, got {before!r}")
     if last is not None and last >= date.max:
         raise InputError(f"to must be a date before {date.max.isoformat()}, got {asked['to']!r}")

@@ -15,6 +15,7 @@ permission it needs; without a session, a page sends the browser to the login fo
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -408,6 +409,16 @@ def _worklist_view(
     return WorklistView(runs, run, shown, summary, meter, chosen, sort, offset)
 
 
+def _number(text: str, name: str) -> int:
+    """A whole number as a page's address gives it (empty: 0); ``InputError`` naming it for
+    anything else (the page answers 422, never a JSON problem)."""
+    if not text:
+        return 0
+    if not re.fullmatch(r"[0-9]{1,18}", text):
+        raise InputError(f"{name} must be a whole number, got {text!r}")
+    return int(text)
+
+
 def _moment(text: str) -> datetime | None:
     """A shift's start as the filter sends it (ISO 8601 with its offset); None when empty."""
     if not text:
@@ -430,7 +441,7 @@ async def worklist(
     shift: str = "",
     vessel: str = "",
     sort: str = "shift",
-    offset: int = 0,
+    offset: str = "",
 ) -> Response:
     """The consignments a selection run chose, by shift and terminal, with their score, lane,
     hits and strongest reasons, and the capacity meter of the shifts in view; filters by
@@ -441,7 +452,8 @@ async def worklist(
     try:
         chosen = worklists.WorklistFilter(terminal or None, lane or None, _moment(shift),
                                           vessel or None)  # fmt: skip
-        view = await run_in_threadpool(_worklist_view, state, run, chosen, sort, max(offset, 0))
+        first = _number(offset, "offset")
+        view = await run_in_threadpool(_worklist_view, state, run, chosen, sort, first)
     except NotFoundError:
         missing = gettext(visitor.language, "There is no selection run %(run)s.") % {"run": run}
         return render(request, visitor, "refused.html", {"missing": missing}, status=404)

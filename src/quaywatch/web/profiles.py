@@ -173,9 +173,7 @@ async def reassess(request: Request) -> Response:
 
 
 @router.get("/profiles/{profile_id}")
-async def profile_page(
-    request: Request, profile_id: str, reassessed: int | None = None
-) -> Response:
+async def profile_page(request: Request, profile_id: str, reassessed: str = "") -> Response:
     """A profile's versions, the newest two side by side, and (for those who may) the buttons
     that put a version in force or retire the profile."""
     state, visitor, refusal = await admitted(request, Permission.PROFILE_READ)
@@ -196,7 +194,8 @@ async def profile_page(
     texts = await run_in_threadpool(texts_of)
     return render(request, visitor, "profile.html",
                   {"profile_id": profile_id, "versions": versions, "texts": texts,
-                   "reassessed": reassessed, "trial_days": TRIAL_DAYS})  # fmt: skip
+                   "reassessed": int(reassessed) if reassessed.isascii() and reassessed.isdigit()
+                   else None, "trial_days": TRIAL_DAYS})  # fmt: skip
 
 
 @router.post("/profiles/{profile_id}/{change}")

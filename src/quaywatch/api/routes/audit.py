@@ -52,7 +52,8 @@ def events(
         datetime | None, Query(alias="to", description="Events before this moment.")
     ] = None,
     before: Annotated[
-        int | None, Query(ge=1, description="Cursor: events below this `seq` (a page's last).")
+        int | None,
+        Query(ge=1, le=2**63 - 1, description="Cursor: events below this `seq` (a page's last)."),
     ] = None,
 ) -> list[AuditEvent]:
     """Newest first: who did what to which object, when. Each filter given must match; the

@@ -61,7 +61,7 @@ def worklist(
         str | None, Query(max_length=60, description="IMO or IMO/voyage.")
     ] = None,
     sort: Annotated[str, Query(description="shift, score, value or eta.")] = "shift",
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=worklists.MAX_OFFSET)] = 0,
     limit: Annotated[int | None, Query(ge=1, le=100_000)] = None,
 ) -> list[worklists.WorklistEntry]:
     """The consignments the run selected (those the filters let through), with lanes,
