@@ -40,6 +40,7 @@ from quaywatch.api.routes import (
     session,
     watchlists,
 )
+from quaywatch.api.uploads import UploadLimit
 from quaywatch.config import Settings
 from quaywatch.domain.access import Permission
 from quaywatch.errors import ModelError
@@ -197,4 +198,5 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
         app.include_router(router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     app.add_middleware(metrics.MetricsMiddleware, metrics=measured)
+    app.add_middleware(UploadLimit, max_bytes=settings.attachment_max_bytes)
     return app

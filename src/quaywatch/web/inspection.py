@@ -203,6 +203,10 @@ async def attachment(request: Request, order_id: str, sha256: str) -> Response:
 async def attach(request: Request, order_id: str) -> Response:
     """Attach the posted file (a photo or a PDF) with its caption to the order, and show the
     order again: with the file listed, or with the reason it was refused."""
+    # Who asks, before the form (and its file) is read: a stranger's upload is not spooled.
+    _, _, stranger = await admitted(request, Permission.ORDER_WORK)
+    if stranger is not None:
+        return stranger
     state, visitor, fields, refusal = await posted_by(request, Permission.ORDER_WORK)
     # ``posted_by`` keeps the form's text fields; the form it parsed (kept by the request)
     # holds the file, spooled to a temporary file that is closed whatever the answer.
