@@ -201,9 +201,9 @@ class VesselCall:
 
 @dataclass(frozen=True, slots=True)
 class WorklistSummary:
-    """What a run's worklist holds: how many consignments (with the filter given), the
-    terminals, lanes and terminal shifts of all of them, and the vessel calls of the run
-    (what a filter may choose)."""
+    """What a run's worklist holds: how many consignments (with the filter given), the lanes
+    of all of them, and the terminals, terminal shifts and vessel calls of the run (what a
+    filter may choose)."""
 
     total: int
     terminals: tuple[str, ...]
@@ -283,6 +283,7 @@ def worklist_summary(
     )  # fmt: skip
     if chosen.vessel_call:
         count = _joined_consignments(count)
+    cap = tables.selection_capacity
     with store.reading() as conn:
         total = conn.execute(count).scalar_one()
 
@@ -290,9 +291,17 @@ def worklist_summary(
             query = force.join(select(column).select_from(d)).where(every).distinct()
             return tuple(conn.execute(query.order_by(column)).scalars().all())
 
-        terminals, lanes, shifts = (
-            distinct(d.c.terminal), distinct(force.lane), distinct(d.c.shift_start)
-        )  # fmt: skip
+        # The run's terminal shifts are those its capacity was kept for (a few dozen rows);
+        # a run stored before then has its decisions read for them.
+        kept = conn.execute(
+            select(cap.c.terminal, cap.c.shift_start).where(cap.c.run_id == run_id).distinct()
+        ).all()  # fmt: skip
+        if kept:
+            terminals = tuple(sorted({t for t, _ in kept}))
+            shifts = tuple(sorted({s for _, s in kept}))
+        else:
+            terminals, shifts = distinct(d.c.terminal), distinct(d.c.shift_start)
+        lanes = distinct(force.lane)
     return WorklistSummary(
         int(total), tuple(map(str, terminals)), tuple(map(str, lanes)),
         tuple(s for s in shifts if isinstance(s, datetime)), vessel_calls(store, run_id),

@@ -56,7 +56,7 @@ LOGIN_CSRF_COOKIE = "quaywatch_login_csrf"
 #: The form field every form's CSRF token travels in.
 CSRF_FIELD = "csrf_token"
 #: Worklist rows shown at most on one page.
-WORKLIST_ROWS = 500
+WORKLIST_ROWS = 200
 #: The screens a visitor lands on after logging in: the first their roles open.
 HOME_SCREENS = (
     ("/worklist", Permission.SELECTION_READ),
