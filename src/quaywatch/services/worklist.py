@@ -515,15 +515,24 @@ def capacity_meter(
         .group_by(cap.c.resource)
         .order_by(cap.c.resource)
     )
-    # The controls in force: the officers' lane overrides change and cancel the run's.
-    force = in_force(run_id)
-    control = force.control.label("control")
+    # The controls in force: the run's, counted in the store, then corrected by the officers'
+    # lane overrides (a few rows) that changed or cancelled some and raised others.
     planned = (
-        force.join(select(control, d.c.selected_by, func.count()).select_from(d))
-        .where(d.c.run_id == run_id, shifts.where(needs_vessel=False, overrides=force),
-               force.control.is_not(None))
-        .group_by(control, d.c.selected_by)
-    )  # fmt: skip
+        select(d.c.control_type, d.c.selected_by, func.count())
+        .where(d.c.run_id == run_id, shifts.where(needs_vessel=False))
+        .group_by(d.c.control_type, d.c.selected_by)
+    )
+    force = in_force(run_id)
+    changed = (
+        select(d.c.control_type, d.c.selected_by, force.newest.c.control_type)
+        .select_from(d)
+        .join(force.newest, force.newest.c.consignment_id == d.c.consignment_id)
+        .where(d.c.run_id == run_id)
+    )
+    if shifts.terminal:
+        changed = changed.where(d.c.terminal == shifts.terminal)
+    if shifts.shift_start is not None:
+        changed = changed.where(d.c.shift_start == shifts.shift_start)
     amounts = select(use.c.control_type, use.c.resource, use.c.amount).where(use.c.run_id == run_id)
     terminal_shifts = (
         select(func.count())
@@ -532,6 +541,7 @@ def capacity_meter(
     with store.reading() as conn:
         capacity = conn.execute(offered).all()
         counts = conn.execute(planned).all()
+        overridden = conn.execute(changed).all()
         per_control = conn.execute(amounts).all()
         n_shifts = int(conn.execute(terminal_shifts).scalar_one())
     if not capacity:
@@ -541,6 +551,12 @@ def capacity_meter(
     for control_type, selected_by, n in counts:
         controls[str(control_type)] += int(n)
         random += int(n) if selected_by == "RANDOM" else 0
+    for decided, selected_by, in_force_now in overridden:
+        for kind, step in ((decided, -1), (in_force_now, 1)):
+            if kind is not None:
+                controls[str(kind)] += step
+                random += step if selected_by == "RANDOM" else 0
+    controls = +controls  # drop the types no control is left of
     used: defaultdict[str, float] = defaultdict(float)
     for control_type, resource, amount in per_control:
         used[str(resource)] += controls[str(control_type)] * float(amount)
