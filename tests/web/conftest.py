@@ -5,12 +5,15 @@
 #   gets its own copy.
 # - `site`: the web application (with the API) over a copy of that store, through Starlette's
 #   test client on http://127.0.0.1, with helpers to make users and log in.
+# - `served`: the same application under uvicorn on a loopback port (for the browser tests),
+#   as its base URL and its store.
 from __future__ import annotations
 
 import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
@@ -42,5 +45,18 @@ def site(demo_db: Demo, tmp_path: Path) -> Iterator[Site]:
     try:
         with TestClient(create_app(settings, store=store), base_url="http://127.0.0.1") as client:
             yield Site(client, store, settings)
+    finally:
+        store.close()
+
+
+@pytest.fixture
+def served(demo_db: Demo, tmp_path: Path, serve_app: Any) -> Iterator[tuple[str, Store]]:
+    db = tmp_path / "served.db"
+    shutil.copy(demo_db.db, db)
+    settings = Settings(database_url=f"sqlite:///{db}", model_dir=demo_db.models)
+    store = Store.open(settings.database_url)
+    try:
+        with serve_app(create_app(settings, store=store)) as base:
+            yield base, store
     finally:
         store.close()

@@ -11,39 +11,21 @@ Screenshots of each screen at 1280×800 and 768×1024 are saved under test-artif
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
-import pytest
 from playwright.sync_api import Page, sync_playwright
-from web_support import PASSWORD, Demo
+from web_support import PASSWORD
 
-from quaywatch.config import Settings
 from quaywatch.domain.access import Role
 from quaywatch.services import accounts, control, selection
 from quaywatch.services.worklist import worklist
 from quaywatch.store.store import Store
-from quaywatch.web.app import create_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).parents[2] / "test-artifacts" / "web"
 SIZES = {"desktop": (1280, 800), "tablet": (768, 1024)}
-
-
-@pytest.fixture
-def served(demo_db: Demo, tmp_path: Path, serve_app: Any) -> Iterator[tuple[str, Store]]:
-    db = tmp_path / "browser.db"
-    shutil.copy(demo_db.db, db)
-    settings = Settings(database_url=f"sqlite:///{db}", model_dir=demo_db.models)
-    store = Store.open(settings.database_url)
-    try:
-        with serve_app(create_app(settings, store=store)) as base:
-            yield base, store
-    finally:
-        store.close()
 
 
 AXE = Path(__file__).parent / "vendor" / "axe-4.14.1.min.js"

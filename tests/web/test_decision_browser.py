@@ -4,36 +4,17 @@ puts the focus on the field at fault, and axe-core finds no serious violation on
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
-from typing import Any
 
-import pytest
 from playwright.sync_api import Page, sync_playwright
 from test_browser import CHROMIUM, _log_in, _shoot
-from web_support import PASSWORD, Demo
+from web_support import PASSWORD
 
-from quaywatch.config import Settings
 from quaywatch.domain.access import Role
 from quaywatch.services import accounts, decisions, selection
 from quaywatch.services.worklist import worklist
 from quaywatch.store.store import Store
-from quaywatch.web.app import create_app
-
-
-@pytest.fixture
-def panel_served(demo_db: Demo, tmp_path: Path, serve_app: Any) -> Iterator[tuple[str, Store]]:
-    db = tmp_path / "panel.db"
-    shutil.copy(demo_db.db, db)
-    settings = Settings(database_url=f"sqlite:///{db}", model_dir=demo_db.models)
-    store = Store.open(settings.database_url)
-    try:
-        with serve_app(create_app(settings, store=store)) as base:
-            yield base, store
-    finally:
-        store.close()
 
 
 @contextmanager
@@ -62,8 +43,8 @@ def _tab_to(page: Page, element_id: str) -> None:
     raise AssertionError(f"#{element_id} is not reached with the Tab key")
 
 
-def test_an_officer_overrides_a_lane_by_keyboard(panel_served: tuple[str, Store]) -> None:
-    base, store = panel_served
+def test_an_officer_overrides_a_lane_by_keyboard(served: tuple[str, Store]) -> None:
+    base, store = served
     accounts.add_user(store, "olga", roles=[Role.TARGETING_OFFICER], password=PASSWORD,
                       actor="admin")  # fmt: skip
     run = selection.list_selection_runs(store)[0].run_id

@@ -4,37 +4,16 @@ charts once it is done, with no browser error and no serious accessibility viola
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
-
-import pytest
 from test_browser import _browser, _log_in, _shoot
-from web_support import PASSWORD, Demo
+from web_support import PASSWORD
 
-from quaywatch.config import Settings
 from quaywatch.domain.access import Role
 from quaywatch.services import accounts
 from quaywatch.store.store import Store
-from quaywatch.web.app import create_app
 
 
-@pytest.fixture
-def lab_served(demo_db: Demo, tmp_path: Path, serve_app: Any) -> Iterator[tuple[str, Store]]:
-    db = tmp_path / "lab.db"
-    shutil.copy(demo_db.db, db)
-    settings = Settings(database_url=f"sqlite:///{db}", model_dir=demo_db.models)
-    store = Store.open(settings.database_url)
-    try:
-        with serve_app(create_app(settings, store=store)) as base:
-            yield base, store
-    finally:
-        store.close()
-
-
-def test_an_analyst_runs_the_lab_and_reads_the_charts(lab_served: tuple[str, Store]) -> None:
-    base, store = lab_served
+def test_an_analyst_runs_the_lab_and_reads_the_charts(served: tuple[str, Store]) -> None:
+    base, store = served
     accounts.add_user(store, "ana", roles=[Role.ANALYST], password=PASSWORD, actor="admin")
     with _browser() as page:
         _log_in(page, base, "ana")

@@ -5,36 +5,16 @@ accessibility violation, screenshots of both screens at both sizes."""
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
-
 import pytest
 from sqlalchemy import select
 from test_browser import _browser, _log_in, _shoot
-from web_support import PASSWORD, Demo
+from web_support import PASSWORD
 
-from quaywatch.config import Settings
 from quaywatch.domain.access import Role
 from quaywatch.services import accounts
 from quaywatch.services.entities import party_review
 from quaywatch.store import tables
 from quaywatch.store.store import Store
-from quaywatch.web.app import create_app
-
-
-@pytest.fixture
-def review_served(demo_db: Demo, tmp_path: Path, serve_app: Any) -> Iterator[tuple[str, Store]]:
-    db = tmp_path / "review.db"
-    shutil.copy(demo_db.db, db)
-    settings = Settings(database_url=f"sqlite:///{db}", model_dir=demo_db.models)
-    store = Store.open(settings.database_url)
-    try:
-        with serve_app(create_app(settings, store=store)) as base:
-            yield base, store
-    finally:
-        store.close()
 
 
 def _linked_consignment(store: Store) -> tuple[str, str]:
@@ -50,8 +30,8 @@ def _linked_consignment(store: Store) -> tuple[str, str]:
 
 
 @pytest.mark.slow
-def test_an_officer_reviews_a_party_by_keyboard(review_served: tuple[str, Store]) -> None:
-    base, store = review_served
+def test_an_officer_reviews_a_party_by_keyboard(served: tuple[str, Store]) -> None:
+    base, store = served
     consignment_id, neighbour = _linked_consignment(store)
     accounts.add_user(store, "olga", roles=[Role.TARGETING_OFFICER], password=PASSWORD,
                       actor="admin")  # fmt: skip
@@ -72,8 +52,8 @@ def test_an_officer_reviews_a_party_by_keyboard(review_served: tuple[str, Store]
 
 
 @pytest.mark.slow
-def test_a_manager_verifies_the_audit_chain(review_served: tuple[str, Store]) -> None:
-    base, store = review_served
+def test_a_manager_verifies_the_audit_chain(served: tuple[str, Store]) -> None:
+    base, store = served
     accounts.add_user(store, "mia", roles=[Role.MANAGER], password=PASSWORD, actor="admin")
     with _browser() as page:
         _log_in(page, base, "mia")

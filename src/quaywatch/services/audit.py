@@ -36,8 +36,8 @@ MAX_PAGE = 10_000
 _HASH_LENGTH = 64
 
 
-#: The largest event sequence number the stores keep (a signed 64-bit integer).
-MAX_SEQ = 2**63 - 1
+#: The largest event sequence number the stores keep (a signed 32-bit integer).
+MAX_SEQ = 2**31 - 1
 
 
 def parse_anchor(anchor: str) -> tuple[int, str]:

@@ -53,7 +53,7 @@ def events(
     ] = None,
     before: Annotated[
         int | None,
-        Query(ge=1, le=2**63 - 1, description="Cursor: events below this `seq` (a page's last)."),
+        Query(ge=1, le=2**31 - 1, description="Cursor: events below this `seq` (a page's last)."),
     ] = None,
 ) -> list[AuditEvent]:
     """Newest first: who did what to which object, when. Each filter given must match; the
