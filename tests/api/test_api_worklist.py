@@ -46,3 +46,21 @@ def test_the_worklist_filters_sorts_pages_and_meters(api: Api) -> None:
     naive = api.get(f"{path}/worklist", OFFICER, params={"shift_start": "2026-12-20T06:00:00"})
     assert naive.status_code == 422 and "shift_start" in naive.json()["detail"]
     assert api.get(f"{path}/capacity", Role.INSPECTOR).status_code == 403
+
+
+def test_select_again_makes_a_new_run_over_the_same_window(api: Api) -> None:
+    sent = api.post("/api/v1/consignments", Role.FEED,
+                    json=[consignment(n) for n in range(300, 320)])  # fmt: skip
+    assert sent.status_code == 201
+    first = api.post("/api/v1/selection-runs", OFFICER, json={**WINDOW, "random_rate": 0.3,
+                                                             "seed": 9}).json()  # fmt: skip
+    again = api.post(f"/api/v1/selection-runs/{first['run_id']}/again", OFFICER)
+    assert again.status_code == 201, again.text
+    made = again.json()
+    assert made["run_id"] != first["run_id"]
+    assert (made["window_from"], made["window_to"], made["random_rate"], made["seed"]) == (
+        first["window_from"], first["window_to"], 0.3, 9)  # fmt: skip
+    assert made["counts"] == first["counts"]  # nothing was assessed again: the same choice
+    assert api.post("/api/v1/selection-runs/nope/again", OFFICER).status_code == 404
+    assert api.post(f"/api/v1/selection-runs/{first['run_id']}/again",
+                    Role.ANALYST).status_code == 403  # fmt: skip

@@ -26,6 +26,7 @@ from quaywatch.learning import train as training
 from quaywatch.risk import anomaly, compiled as compiler, engine, explain
 from quaywatch.risk.anomaly import reads as anomaly_reads
 from quaywatch.risk.bundle import RiskModel, folder_of
+from quaywatch.services import profiles
 from quaywatch.services.arguments import check_at_least, check_capacity_pct, utc
 from quaywatch.store import reads
 from quaywatch.store.store import Store
@@ -234,6 +235,16 @@ class AnomalyListing:
     found: int
     limit: int
     rows: tuple[Anomaly, ...]
+
+
+def reassess_recent(store: Store, *, model_path: Path, days: int, actor: str) -> ScoreResult:
+    """Assess again, with the model in ``model_path`` and the profiles now in force, every
+    consignment lodged in the last ``days`` days of stored traffic (``profiles.recent_start``):
+    what an analyst does after putting a profile in force, before a new selection run plans
+    the controls on the new assessments."""
+    since = profiles.recent_start(store, days)
+    return score_period(store, model_path=model_path, since=since, rescore=True, top=0,
+                        actor=actor)  # fmt: skip
 
 
 def list_anomalies(

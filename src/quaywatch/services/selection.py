@@ -183,6 +183,20 @@ def select_controls(
     )  # fmt: skip
 
 
+def select_again(
+    store: Store, run_id: str, *, capacity_file: Path | None = None, actor: str
+) -> SelectionResult:
+    """A new selection run over the window of the run ``run_id``, with its random rate and
+    seed, on the newest assessment of each consignment (after a profile was put in force and
+    the traffic assessed again, say). ``capacity_file`` is the site's capacity now, which may
+    differ from the old run's. The old run keeps its overrides and orders; ``NotFoundError``
+    naming it when there is none."""
+    run = get_selection_run(store, run_id)
+    return select_controls(store, window_from=run.window_from, window_to=run.window_to,
+                           capacity_file=capacity_file, random_rate=run.random_rate,
+                           seed=run.seed, actor=actor)  # fmt: skip
+
+
 @dataclass(frozen=True, slots=True)
 class SelectionRun:
     """One stored selection run: its window, capacity file, sample and what it chose."""

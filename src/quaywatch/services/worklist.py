@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import polars as pl
 from sqlalchemy import (
     ColumnElement,
     Select,
@@ -130,22 +129,6 @@ class WorklistFilter:
             found.append(c.c.vessel_imo == imo)
             found.append(c.c.voyage == voyage if voyage else c.c.voyage.is_(None))
         return and_(*found)
-
-    def keeps(self) -> pl.Expr:
-        """The same filter over a frame of the worklist's rows (``terminal``, ``lane`` in
-        force, ``shift_start``, ``vessel_imo``, ``voyage``)."""
-        found = [pl.lit(True)]
-        if self.terminal:
-            found.append(pl.col("terminal") == self.terminal)
-        if self.lane:
-            found.append(pl.col("lane") == self.lane)
-        if self.shift_start is not None:
-            found.append(pl.col("shift_start") == self.shift_start)
-        if self.vessel_call:
-            imo, _, voyage = self.vessel_call.partition("/")
-            found.append(pl.col("vessel_imo") == imo)
-            found.append(pl.col("voyage") == voyage if voyage else pl.col("voyage").is_null())
-        return pl.all_horizontal(found)
 
 
 @dataclass(frozen=True, slots=True)

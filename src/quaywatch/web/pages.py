@@ -524,12 +524,8 @@ async def select_again(request: Request) -> Response:
     run_id = form.get("run", "")
 
     def selected() -> str:
-        run = selection.get_selection_run(state.store, run_id)
-        return selection.select_controls(
-            state.store, window_from=run.window_from, window_to=run.window_to,
-            capacity_file=state.settings.capacity_file, random_rate=run.random_rate,
-            seed=run.seed, actor=principal.name,
-        ).run_id  # fmt: skip
+        return selection.select_again(state.store, run_id, actor=principal.name,
+                                      capacity_file=state.settings.capacity_file).run_id  # fmt: skip
 
     try:
         new_run = await run_in_threadpool(selected)

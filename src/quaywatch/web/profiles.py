@@ -159,9 +159,8 @@ async def reassess(request: Request) -> Response:
         return refusal or redirect_to("/login")
 
     def scored() -> int:
-        since = profiles.recent_start(state.store, TRIAL_DAYS)
-        return risk.score_period(state.store, model_path=state.settings.model_dir, since=since,
-                                 rescore=True, top=0, actor=principal.name).assessed  # fmt: skip
+        return risk.reassess_recent(state.store, model_path=state.settings.model_dir,
+                                    days=TRIAL_DAYS, actor=principal.name).assessed  # fmt: skip
 
     try:
         assessed = await run_in_threadpool(scored)

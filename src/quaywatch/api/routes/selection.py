@@ -41,6 +41,16 @@ def select(body: SelectionRequest, state: ServiceState, who: Selector) -> select
     )  # fmt: skip
 
 
+@router.post(
+    "/selection-runs/{run_id}/again", summary="Select again over a run's window", status_code=201
+)
+def select_again(run_id: RunId, state: ServiceState, who: Selector) -> selection.SelectionResult:
+    """A new run over the window of ``run_id``, with its random rate and seed, on the newest
+    assessments and the site's capacity file; the old run keeps its overrides and orders."""
+    return selection.select_again(state.store, run_id, actor=who.name,
+                                  capacity_file=state.settings.capacity_file)  # fmt: skip
+
+
 @router.get("/selection-runs", summary="Selection runs, newest first")
 def runs(
     state: ServiceState, who: SelectionReader, limit: Annotated[int, Query(ge=1, le=1000)] = 50
