@@ -33,6 +33,7 @@ from quaywatch.learning import metrics, weights
 from quaywatch.learning.weights import Weighting
 from quaywatch.risk.bundle import RiskModel
 from quaywatch.risk.model import EvalSet, FraudModel, RevenueModel
+from quaywatch.risk.norms import TrafficNorms
 
 #: Strong smoothing of categories: ports, lanes and subheadings have hundreds of values and few
 #: labelled controls each (chosen on the held-out fifth: AUC 0.80 -> 0.83).
@@ -134,7 +135,9 @@ def fit(
     trained = f"{fraud.metadata['data_sha256']}{until.isoformat()}"
     digest = hashlib.sha256(trained.encode()).hexdigest()
     version = f"fraud-{datetime.now(UTC):%Y%m%d-%H%M%S}-{digest[:8]}"
-    return RiskModel(version, fraud, revenue, reference, review, until, figures)
+    norms = TrafficNorms.fit(goods, consignments, suspect=rows.filter(pl.col("hit")))
+    figures["norms"] = norms.summary
+    return RiskModel(version, fraud, revenue, reference, review, until, figures, norms)
 
 
 def _eval_set(x: pl.DataFrame, y: np.ndarray, weight: np.ndarray | None) -> EvalSet:

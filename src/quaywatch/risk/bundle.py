@@ -9,8 +9,9 @@ window and the held-out figures. ``models/CURRENT`` names the version in use.
     models/
       CURRENT                       fraud-20261125-104512-3f2a9c1e
       fraud-20261125-104512-3f2a9c1e/
-        manifest.json  value_reference.json  fraud/  revenue/
+        manifest.json  value_reference.json  fraud/  revenue/  norms/
                                     (each: model.txt  metadata.json  compiled/)
+                                    (norms/: the traffic norms, Parquet, ``risk.norms``)
 
 A ``RiskModel`` is a value: frozen, and its models never change while they predict (see
 ``risk.model``), so one loaded model serves concurrent requests. Loading reads the folder and
@@ -26,12 +27,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
 from quaywatch.errors import ModelError
 from quaywatch.features.declared import ValueReference
 from quaywatch.risk.model import FraudModel, RevenueModel
+from quaywatch.risk.norms import TrafficNorms
 
 _MANIFEST = "manifest.json"
 _REFERENCE = "value_reference.json"
+_NORMS = "norms"
 CURRENT = "CURRENT"
 
 
@@ -50,6 +55,9 @@ class RiskModel:
     review_probability: float
     trained_until: datetime
     metrics: dict[str, Any] = field(default_factory=dict)
+    #: What the training window's reference traffic usually declares (``risk.norms``); None
+    #: for a model saved before norms were learnt: its assessments have no ``unusual`` hits.
+    norms: TrafficNorms | None = None
 
     def save(self, models: Path) -> Path:
         """Write the model under ``models/<version>`` and make it the current one."""
@@ -60,6 +68,8 @@ class RiskModel:
         self.fraud.save(folder / "fraud")
         self.revenue.save(folder / "revenue")
         (folder / _REFERENCE).write_text(json.dumps(self.reference.to_dict()), encoding="utf-8")
+        if self.norms is not None:
+            self.norms.save(folder / _NORMS)
         manifest = {
             "version": self.version,
             "review_probability": self.review_probability,
@@ -108,8 +118,9 @@ class RiskModel:
                 review_probability=float(manifest["review_probability"]),
                 trained_until=datetime.fromisoformat(manifest["trained_until"]),
                 metrics=dict(manifest.get("metrics", {})),
+                norms=TrafficNorms.load(path / _NORMS) if (path / _NORMS).is_dir() else None,
             )
-        except (OSError, KeyError, ValueError, TypeError) as exc:
+        except (OSError, KeyError, ValueError, TypeError, pl.exceptions.PolarsError) as exc:
             raise ModelError(f"model in {path} is incomplete or damaged: {exc}") from exc
 
 

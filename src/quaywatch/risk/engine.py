@@ -121,6 +121,8 @@ def _combine_and_explain(
     found = [] if hits is None else [hits]
     if profiles is not None and len(profiles):
         found.append(profiles.apply(with_extras(batch, items, parties)))
+    if model.norms is not None:  # risk without labels: the declaration against usual traffic
+        found.append(model.norms.hits(declared.item_features(items), batch))
     keys = batch.select(declared.KEY)
     every = pl.concat([hitframe.conform(h) for h in found]) if found else hitframe.empty()
     if not every.is_empty():

@@ -57,6 +57,7 @@ class Source(StrEnum):
     ANOMALY = "anomaly"
     SCREENING = "screening"
     GRAPH = "graph"
+    UNUSUAL = "unusual"
 
 
 #: The values of ``Source``, for checking a stored reason's source.

@@ -45,7 +45,7 @@ SORTS = ("shift", "score", "value", "eta")
 #: The largest offset a page of a worklist may start at.
 MAX_OFFSET = 10**9
 #: The sources of reasons counted as a row's hits (the model's own reasons are not hits).
-HIT_SOURCES = (Source.PROFILE, Source.SCREENING, Source.ANOMALY, Source.GRAPH)
+HIT_SOURCES = (Source.PROFILE, Source.SCREENING, Source.ANOMALY, Source.GRAPH, Source.UNUSUAL)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,370 @@
+"""Risk without labels: how unusual a declaration is against the port's own traffic.
+
+A port adopting quaywatch has few control outcomes, and those it has describe yesterday's
+methods. What it always has is its traffic: thousands of declarations a day, nearly all of them
+honest. ``TrafficNorms`` learns from them, with no outcome at all, what is *usual*, and reports
+a declaration that departs from it as a hit (source ``unusual``) with a reason an officer can
+check against the figures it quotes:
+
+``unusual:value_low`` / ``unusual:value_high``
+    an item's value per kg far below (undervaluation, a cheap look-alike) or far above (goods
+    declared under a cheaper subheading than they are) what the same subheading from the same
+    origin usually declares: a robust z-score (median and 1.4826 × MAD of log value per kg)
+    against HS6 × origin, or HS6 alone where that pair is thin;
+``unusual:value_own_past``
+    an item declared at a fraction of what its own consignor usually declares for that
+    subheading: a trader's own history is the sharpest norm there is;
+``unusual:route``
+    transshipment hubs that traffic from that origin country almost never takes;
+``unusual:goods_origin``
+    goods (HS chapter) that the origin country almost never ships here;
+``unusual:consignee_goods``, ``unusual:consignee_origin``
+    an established consignee receiving goods, or from a country, it has never received before.
+
+**Reference traffic.** The norms are learnt from the traffic of a window (the model's training
+window) *without* the consignments whose own control found something by then: a method that
+was caught does not get to define normal. Everything else counts, because without labels there
+is nothing else to go on; a flow that is both frequent and criminal will look usual, which is
+what the learned model and the analysts' profiles are for.
+
+**Weights.** Each hit carries a shipped weight (log-odds, ``risk.combine``) growing with how
+far the declaration departs from the norm, modest on purpose: unusual is not illicit, and most
+unusual declarations are honest. They are priors: ``quaywatch weights fit`` refits every hit
+code's weight on the site's own outcomes, shrunk toward these, so where a signal proves strong
+(or redundant with the model) locally its weight follows the evidence.
+
+**Thresholds.** A norm needs support before it speaks: ``MIN_PAIR`` items for an HS6 × origin
+value norm (``MIN_HS6`` for HS6 alone), ``MIN_OWN`` items for a consignor's own norm,
+``MIN_ORIGIN`` consignments from an origin for a route or goods share, ``MIN_PARTY``
+consignments of a consignee before its novelties count. A declaration unlike anything seen
+but with no norm to compare is left to the model (a never-seen party is one of its features).
+
+The norms are a value, saved with the model (``risk.bundle``) and fitted only on the window
+before the model's ``until``; assessing with them reads nothing else, so scoring one
+consignment costs a few joins.
+
+    norms = TrafficNorms.fit(item_features(items), consignments, suspect=keys_with_hits)
+    hits = norms.hits(item_features(batch_items), batch_consignments)
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from quaywatch.features import declared
+from quaywatch.risk import hits as hitframe
+from quaywatch.risk.explain import Source
+
+#: Support a norm needs before it speaks (see the module docstring).
+MIN_PAIR, MIN_HS6, MIN_OWN, MIN_ORIGIN, MIN_PARTY = 20, 30, 5, 200, 10
+#: Robust z-score beyond which an item's value per kg is unusual for its goods and origin.
+Z_UNUSUAL = 3.5
+#: A consignor's item at or below this share of its own usual value per kg for the subheading.
+OWN_SHARE = 0.4
+#: Chance of a novelty below which a consignee's new goods or origin is unusual (Good-Turing).
+NOVEL_P = 0.05
+#: Share of an origin's traffic below which its route (hubs) or goods chapter is unusual.
+RARE_SHARE = 0.005
+_MAD_TO_SIGMA = 1.4826
+#: Smallest robust spread of log value per kg: identical declarations would make any z infinite.
+_MIN_SCALE = 0.1
+_FILES = ("value", "own", "routes", "goods", "consignee_goods", "consignee_origin")
+
+
+def _weight_value(z: pl.Expr) -> pl.Expr:
+    """Shipped weight of a value hit: 0.5 at the threshold, +0.25 per z beyond, at most 1.5."""
+    return (0.5 + 0.25 * (z.abs() - Z_UNUSUAL)).clip(0.5, 1.5)
+
+
+#: Shipped weights of the other hits (log-odds: 0.7 ≈ doubles the odds).
+WEIGHTS = {"value_own_past": 0.9, "route": 0.6, "goods_origin": 0.5,
+           "consignee_goods": 0.5, "consignee_origin": 0.4}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class TrafficNorms:
+    """What the port's reference traffic usually declares (see the module docstring).
+
+    Tables (polars frames): ``value`` (``hs6``, ``origin_country`` (null: HS6 alone),
+    ``median``, ``scale``, ``n``), ``own`` (``consignor_key``, ``hs6``, ``median``, ``n``),
+    ``routes`` (``origin_country``, ``hubs``, ``share``, ``total``), ``goods``
+    (``origin_country``, ``main_chapter``, ``share``, ``total``), ``consignee_goods``
+    (``consignee_key``, ``main_chapter``), ``consignee_origin`` (``consignee_key``,
+    ``origin_country``), and ``parties`` (established consignees and their consignment
+    count, inside ``consignee_goods``' companion column ``seen``).
+    """
+
+    value: pl.DataFrame
+    own: pl.DataFrame
+    routes: pl.DataFrame
+    goods: pl.DataFrame
+    consignee_goods: pl.DataFrame
+    consignee_origin: pl.DataFrame
+    established: pl.DataFrame
+    summary: dict[str, Any]
+
+    @classmethod
+    def fit(
+        cls, items: pl.DataFrame, consignments: pl.DataFrame, *, suspect: pl.DataFrame | None = None
+    ) -> TrafficNorms:
+        """Learn the norms from a window's ``declared.item_features`` and consignment features.
+
+        ``suspect`` (``declared.KEY`` rows) are left out: consignments whose control found
+        something before the window closed.
+        """
+        key = list(declared.KEY)
+        left_out = 0
+        if suspect is not None and not suspect.is_empty():
+            suspect = suspect.select(key).unique()
+            before = consignments.height
+            consignments = consignments.join(suspect, on=key, how="anti")
+            items = items.join(suspect, on=key, how="anti")
+            left_out = before - consignments.height
+        known = items.filter(
+            pl.col("log_value_per_kg").is_not_null() & pl.col("hs6").is_not_null()
+        ).select("hs6", "origin_country", "consignor_key", "log_value_per_kg")
+        log = pl.col("log_value_per_kg")
+        robust = (
+            log.median().alias("median"),
+            ((log - log.median()).abs().median() * _MAD_TO_SIGMA)
+            .clip(_MIN_SCALE)
+            .fill_null(_MIN_SCALE)
+            .alias("scale"),
+            pl.len().alias("n"),
+        )
+        pair = (
+            known.filter(pl.col("origin_country").is_not_null())
+            .group_by("hs6", "origin_country")
+            .agg(*robust)
+            .filter(pl.col("n") >= MIN_PAIR)
+        )
+        alone = (
+            known.group_by("hs6")
+            .agg(*robust)
+            .filter(pl.col("n") >= MIN_HS6)
+            .with_columns(pl.lit(None, pl.String).alias("origin_country"))
+        )
+        value = pl.concat([pair, alone.select(pair.columns)]).sort("hs6", "origin_country")
+        own = (
+            known.filter(pl.col("consignor_key").is_not_null())
+            .group_by("consignor_key", "hs6")
+            .agg(log.median().alias("median"), pl.len().alias("n"))
+            .filter(pl.col("n") >= MIN_OWN)
+            .sort("consignor_key", "hs6")
+        )
+        routes = _shares(consignments.with_columns(pl.col("hubs").fill_null("")), "hubs")
+        goods = _shares(consignments, "main_chapter")
+        named = consignments.filter(pl.col("consignee_key").is_not_null())
+        consignee_goods = named.select("consignee_key", "main_chapter").drop_nulls()
+        consignee_origin = named.select("consignee_key", "origin_country").drop_nulls()
+        established = (
+            named.group_by("consignee_key")
+            .agg(pl.len().alias("seen"))
+            .filter(pl.col("seen") >= MIN_PARTY)
+            .join(_novelty(consignee_goods, "main_chapter"), on="consignee_key", how="left")
+            .join(_novelty(consignee_origin, "origin_country"), on="consignee_key", how="left")
+            .sort("consignee_key")
+        )
+        consignee_goods, consignee_origin = (
+            frame.join(established.select("consignee_key"), on="consignee_key", how="semi").unique()
+            for frame in (consignee_goods, consignee_origin)
+        )
+        summary = {
+            "consignments": consignments.height,
+            "items": items.height,
+            "left_out_suspect": left_out,
+            "value_norms": value.height,
+            "own_norms": own.height,
+            "established_consignees": established.height,
+        }
+        return cls(
+            value=value,
+            own=own,
+            routes=routes,
+            goods=goods,
+            consignee_goods=consignee_goods.sort("consignee_key", "main_chapter"),
+            consignee_origin=consignee_origin.sort("consignee_key", "origin_country"),
+            established=established,
+            summary=summary,
+        )
+
+    def hits(self, items: pl.DataFrame, consignments: pl.DataFrame) -> pl.DataFrame:
+        """The ``unusual`` hits of the consignments (``declared.item_features`` of their goods
+        items and their consignment features), as a hits frame (``risk.hits``)."""
+        found = [
+            self._value_hits(items),
+            self._own_hits(items),
+            self._share_hits(consignments, self.routes, "hubs", "route"),
+            self._share_hits(consignments, self.goods, "main_chapter", "goods_origin"),
+            self._novelty_hits(consignments, self.consignee_goods, "main_chapter", "goods"),
+            self._novelty_hits(consignments, self.consignee_origin, "origin_country", "origin"),
+        ]
+        return pl.concat([hitframe.conform(frame) for frame in found])
+
+    def _value_hits(self, items: pl.DataFrame) -> pl.DataFrame:
+        rows = _item_rows(items)
+        pair = rows.join(
+            self.value.filter(pl.col("origin_country").is_not_null()),
+            on=["hs6", "origin_country"], how="left",
+        )  # fmt: skip
+        alone = self.value.filter(pl.col("origin_country").is_null()).drop("origin_country")
+        both = pair.join(alone, on="hs6", how="left", suffix="_hs6").with_columns(
+            pl.col("n").is_not_null().alias("by_pair"),
+            pl.coalesce("median", "median_hs6").alias("median"),
+            pl.coalesce("scale", "scale_hs6").alias("scale"),
+            pl.coalesce("n", "n_hs6").alias("n"),
+        )
+        z = (pl.col("log_value_per_kg") - pl.col("median")) / pl.col("scale")
+        flagged = both.with_columns(z.alias("z")).filter(pl.col("z").abs() >= Z_UNUSUAL)
+        low = pl.col("z") < 0
+        usual = pl.col("median").exp()
+        where = (
+            pl.when(pl.col("by_pair"))
+            .then(pl.format(" for HS {} from {}", "hs6", "origin_country"))
+            .otherwise(pl.format(" for HS {} (all origins)", "hs6"))
+        )
+        text = pl.format(
+            "item {}: {} EUR/kg declared, {} usual{} ({} items of reference traffic){}",
+            "sequence", _money(pl.col("log_value_per_kg").exp()), _money(usual), where,
+            "n", pl.when(low).then(pl.lit(": far cheaper")).otherwise(pl.lit(": far dearer")),
+        )  # fmt: skip
+        return flagged.select(
+            *declared.KEY,
+            pl.when(low).then(pl.lit("unusual:value_low")).otherwise(pl.lit("unusual:value_high"))
+            .alias("code"),
+            text.alias("text"),
+            _weight_value(pl.col("z")).alias("weight"),
+            pl.lit(Source.UNUSUAL.value).alias("source"),
+        )  # fmt: skip
+
+    def _own_hits(self, items: pl.DataFrame) -> pl.DataFrame:
+        rows = _item_rows(items).join(self.own, on=["consignor_key", "hs6"], how="inner")
+        share = (pl.col("log_value_per_kg") - pl.col("median")).exp()
+        flagged = rows.with_columns(share.alias("share")).filter(pl.col("share") <= OWN_SHARE)
+        text = pl.format(
+            "item {}: {} EUR/kg declared for HS {}, {} % of the {} EUR/kg this consignor usually "
+            "declares for it ({} items)",
+            "sequence", _money(pl.col("log_value_per_kg").exp()), "hs6",
+            (pl.col("share") * 100).round(0).cast(pl.Int64), _money(pl.col("median").exp()), "n",
+        )  # fmt: skip
+        return flagged.select(
+            *declared.KEY,
+            pl.lit("unusual:value_own_past").alias("code"),
+            text.alias("text"),
+            pl.lit(WEIGHTS["value_own_past"]).alias("weight"),
+            pl.lit(Source.UNUSUAL.value).alias("source"),
+        )
+
+    def _share_hits(
+        self, consignments: pl.DataFrame, table: pl.DataFrame, column: str, name: str
+    ) -> pl.DataFrame:
+        totals = table.select("origin_country", "total").unique()
+        rows = (
+            consignments.select(*declared.KEY, "origin_country", pl.col(column).fill_null(""))
+            .join(totals, on="origin_country", how="inner")
+            .join(table.drop("total"), on=["origin_country", column], how="left")
+            .with_columns(pl.col("share").fill_null(0.0))
+            .filter(pl.col("share") < RARE_SHARE)
+        )
+        if column == "hubs":
+            what = pl.when(pl.col("hubs") == "").then(pl.lit("a direct call")).otherwise(
+                pl.format("transshipment via {}", pl.col("hubs").str.replace_all("|", ", ", literal=True))
+            )  # fmt: skip
+        else:
+            what = pl.format("goods of HS chapter {}", column)
+        text = pl.format(
+            "{}: {} % of the {} consignments from {} in reference traffic",
+            what, (pl.col("share") * 100).round(2), "total", "origin_country",
+        )  # fmt: skip
+        return rows.select(
+            *declared.KEY,
+            pl.lit(f"unusual:{name}").alias("code"),
+            text.alias("text"),
+            pl.lit(WEIGHTS[name]).alias("weight"),
+            pl.lit(Source.UNUSUAL.value).alias("source"),
+        )
+
+    def _novelty_hits(
+        self, consignments: pl.DataFrame, table: pl.DataFrame, column: str, name: str
+    ) -> pl.DataFrame:
+        rows = (
+            consignments.select(*declared.KEY, "consignee_key", column)
+            .drop_nulls(["consignee_key", column])
+            .join(self.established, on="consignee_key", how="inner")
+            .filter(pl.col(f"new_{column}") <= NOVEL_P)
+            .join(table, on=["consignee_key", column], how="anti")
+        )
+        what = "goods of HS chapter" if name == "goods" else "goods from"
+        text = pl.format(
+            "consignee {} receives {} {} for the first time ({} earlier consignments, all "
+            "within {} kinds)",
+            "consignee_key", pl.lit(what), column, "seen", f"kinds_{column}",
+        )  # fmt: skip
+        return rows.select(
+            *declared.KEY,
+            pl.lit(f"unusual:consignee_{name}").alias("code"),
+            text.alias("text"),
+            pl.lit(WEIGHTS[f"consignee_{name}"]).alias("weight"),
+            pl.lit(Source.UNUSUAL.value).alias("source"),
+        )
+
+    def save(self, folder: Path) -> None:
+        """Write the norms into ``folder`` (Parquet tables and a JSON summary)."""
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in _FILES:
+            getattr(self, name).write_parquet(folder / f"{name}.parquet")
+        self.established.write_parquet(folder / "established.parquet")
+        (folder / "summary.json").write_text(json.dumps(self.summary, indent=2), encoding="utf-8")
+
+    @classmethod
+    def load(cls, folder: Path) -> TrafficNorms:
+        """The norms ``save`` wrote."""
+        tables = {name: pl.read_parquet(folder / f"{name}.parquet") for name in _FILES}
+        return cls(
+            **tables,
+            established=pl.read_parquet(folder / "established.parquet"),
+            summary=json.loads((folder / "summary.json").read_text(encoding="utf-8")),
+        )
+
+
+def _shares(consignments: pl.DataFrame, column: str) -> pl.DataFrame:
+    """Per origin with at least ``MIN_ORIGIN`` consignments: each value's share of them."""
+    named = consignments.filter(pl.col("origin_country").is_not_null())
+    counts = named.group_by("origin_country", column).agg(pl.len().alias("n"))
+    return (
+        counts.with_columns(pl.col("n").sum().over("origin_country").alias("total"))
+        .filter(pl.col("total") >= MIN_ORIGIN)
+        .select("origin_country", column, (pl.col("n") / pl.col("total")).alias("share"), "total")
+        .sort("origin_country", column)
+    )
+
+
+def _novelty(pairs: pl.DataFrame, column: str) -> pl.DataFrame:
+    """Per consignee, how many kinds of ``column`` it had and the chance its next consignment
+    brings a new one: Good-Turing's estimate, the share of its consignments whose kind it had
+    only once, (singletons + 1) / (consignments + 1) so that it is never zero. A consignee
+    whose every consignment is of a kind seen many times is surprised by a new one; one
+    that keeps bringing new kinds is not."""
+    per_kind = pairs.group_by("consignee_key", column).agg(pl.len().alias("n"))
+    return per_kind.group_by("consignee_key").agg(
+        pl.len().alias(f"kinds_{column}"),
+        ((pl.col("n") == 1).sum() + 1).truediv(pl.col("n").sum() + 1).alias(f"new_{column}"),
+    )
+
+
+def _item_rows(items: pl.DataFrame) -> pl.DataFrame:
+    return items.filter(
+        pl.col("log_value_per_kg").is_not_null() & pl.col("hs6").is_not_null()
+    ).select(*declared.KEY, "sequence", "hs6", "origin_country", "consignor_key",
+             "log_value_per_kg")  # fmt: skip
+
+
+def _money(value: pl.Expr) -> pl.Expr:
+    """A value per kg as officers read it: whole from 10 up, to the cent below."""
+    whole = value.round(0).cast(pl.Int64).cast(pl.String)
+    return pl.when(value >= 10).then(whole).otherwise(value.round(2).cast(pl.String))
