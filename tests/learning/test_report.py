@@ -32,7 +32,7 @@ def test_json_round_trip(report: Report, tmp_path: Path) -> None:
 def test_json_keys_are_the_documented_ones(report: Report) -> None:
     data = json.loads(rp.to_json(report))
     assert list(data) == [
-        "format", "rows", "without_truth", "illicit", "base_rate", "critical",
+        "format", "rows", "without_truth", "unmatched_truth", "illicit", "base_rate", "critical",
         "revenue_at_stake_eur", "patterns", "capacity_pct", "capacity_k", "percents",
         "lodged_from", "lodged_to", "notes", "results",
     ]  # fmt: skip

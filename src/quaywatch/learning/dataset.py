@@ -8,11 +8,13 @@ store by (consignment_id, version). Only evaluation reads it; no scorer may.
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import polars as pl
 
 from quaywatch.errors import InputError
+from quaywatch.learning.evaluate import Unmatched
 from quaywatch.store import reads
 from quaywatch.store.store import Store
 
@@ -31,6 +33,8 @@ TRUTH_SCHEMA: dict[str, pl.DataType] = {
 }
 #: The natural key shared with the store's ``consignments`` table.
 KEY = ["consignment_id", "version"]
+#: Unmatched truth rows named in a report (the rest are counted).
+EXAMPLES = 5
 #: Columns that evaluation cannot do without: a missing value there is an error.
 _NOT_NULL = ["consignment_id", "version", "illicit", "pattern", "revenue_at_stake_eur", "critical"]
 
@@ -103,6 +107,40 @@ def consignments_with_truth(store: Store, truth: pl.DataFrame) -> pl.DataFrame:
     matching truth row (say truth was written for version 1 and an amendment made it version
     2) has null truth columns, and ``evaluate`` counts and reports those rather than letting
     them vanish. ``lodged_at`` is the store's, the time the consignment was known to customs.
+    The truth rows that match no stored consignment are ``unmatched_truth``'s to report.
     """
     consignments = reads.latest_consignments(store)
     return consignments.join(truth.drop("lodged_at"), on=KEY, how="left")
+
+
+def unmatched_truth(stored: pl.DataFrame, truth: pl.DataFrame, *, since: datetime) -> Unmatched:
+    """The ground-truth rows whose consignment the store never held, and what they were.
+
+    ``stored`` holds the stored consignments (``consignment_id`` at least, e.g. the frame of
+    ``consignments_with_truth``), ``truth`` the file's rows (``load_truth``). A truth row counts
+    when no version of its consignment is stored; it belongs to the evaluated period when the
+    truth file says it was lodged at or after ``since``. Those are the rows an evaluation
+    would otherwise lose without a word: a feed that dropped a day, a batch quarantined at
+    intake, an import that never ran. ``since`` must be timezone-aware.
+    """
+    if since.tzinfo is None:
+        raise ValueError("since must be timezone-aware")
+    missing = truth.join(stored.select("consignment_id").unique(), on="consignment_id", how="anti")
+    period = pl.col("lodged_at") >= since
+    inside = missing.filter(period)
+    illicit = inside.filter(pl.col("illicit"))
+    counts = illicit.group_by("pattern").len().sort("pattern")
+    # Illicit ones first: they are the ones whose absence flatters recall.
+    named = (
+        inside.sort(~pl.col("illicit"), "consignment_id")
+        .get_column("consignment_id")
+        .unique(maintain_order=True)
+        .head(EXAMPLES)
+    )
+    return Unmatched(
+        rows=inside.height,
+        illicit=illicit.height,
+        patterns=dict(zip(counts["pattern"].to_list(), counts["len"].to_list(), strict=True)),
+        examples=tuple(named.to_list()),
+        before_split=missing.height - inside.height,
+    )

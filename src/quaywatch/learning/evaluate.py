@@ -134,11 +134,44 @@ class ScorerResult:
 
 
 @dataclass(frozen=True, slots=True)
+class Unmatched:
+    """Ground-truth rows that match no stored consignment, so no figure can count them.
+
+    ``rows`` of them were lodged in the evaluated period (at or after the split, by the truth
+    file's own lodging time): consignments customs should have seen and the store never held
+    (not imported, or quarantined at intake). ``illicit`` of those are illicit,
+    ``patterns`` counts them per fraud pattern and ``examples`` names a few (illicit first).
+    ``before_split`` more were lodged before the evaluated period and do not touch its figures.
+    A truth row whose consignment is stored under another version is not counted here: that
+    consignment is in the evaluation, counted in ``Report.without_truth`` when its newest
+    version has no truth.
+    """
+
+    rows: int = 0
+    illicit: int = 0
+    patterns: dict[str, int] = field(default_factory=dict)
+    examples: tuple[str, ...] = ()
+    before_split: int = 0
+
+    def note(self) -> str | None:
+        """The sentence a report shows about them, or None when every truth row matched."""
+        if not self.rows:
+            return None
+        named = f", e.g. {', '.join(self.examples)}" if self.examples else ""
+        return (
+            f"{self.rows} ground-truth rows of consignments lodged in the evaluated period "
+            f"match no stored consignment ({self.illicit} illicit){named}: they were never "
+            "stored (not imported, or quarantined at intake), so no figure here counts them."
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Report:
     """The evaluation of several scorers against the references on one set of consignments.
 
     ``rows`` consignments were evaluated; ``without_truth`` more had no ground truth and were
-    left out (counted so that nothing disappears silently). ``patterns`` counts illicit
+    left out (counted so that nothing disappears silently), and ``unmatched`` describes the
+    ground-truth rows that found no stored consignment. ``patterns`` counts illicit
     consignments per fraud pattern; ``lodged_from``/``lodged_to`` bound the test period when
     the frame had a ``lodged_at`` column. ``results`` runs random, the scorers, oracle.
     """
@@ -157,6 +190,7 @@ class Report:
     lodged_from: datetime | None = None
     lodged_to: datetime | None = None
     notes: tuple[str, ...] = field(default=())
+    unmatched: Unmatched = field(default_factory=Unmatched)
 
     def result(self, name: str) -> ScorerResult:
         """The result named ``name``."""
@@ -307,13 +341,15 @@ def evaluate(
     *,
     capacity_pct: float,
     percents: Sequence[float] = DEFAULT_PERCENTS,
+    unmatched: Unmatched | None = None,
 ) -> Report:
     """Measure each fitted scorer, and the random and oracle references, on ``frame``.
 
     ``frame`` holds the test consignments with their ground truth (``REQUIRED_COLUMNS``) and
     whatever columns the scorers read. Rows without ground truth (null ``illicit``, as
     ``consignments_with_truth`` leaves them) are left out and counted in ``without_truth``.
-    ``capacity_pct`` is the share of consignments the control capacity covers.
+    ``capacity_pct`` is the share of consignments the control capacity covers. ``unmatched``
+    (``dataset.unmatched_truth``) reports the truth rows that found no consignment.
     """
     if not 0 < capacity_pct <= 100:
         raise ValueError(f"capacity_pct must be in (0, 100], got {capacity_pct}")
@@ -359,6 +395,9 @@ def evaluate(
     ]
     if without_truth:
         notes.append(f"{without_truth} consignments without ground truth were left out.")
+    unmatched = Unmatched() if unmatched is None else unmatched
+    if (sentence := unmatched.note()) is not None:
+        notes.append(sentence)
     return Report(
         rows=data.height,
         without_truth=without_truth,
@@ -374,4 +413,5 @@ def evaluate(
         lodged_from=first if isinstance(first, datetime) else None,
         lodged_to=last if isinstance(last, datetime) else None,
         notes=tuple(notes),
+        unmatched=unmatched,
     )

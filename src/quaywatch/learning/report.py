@@ -7,6 +7,12 @@ share is a number in [0, 1] or ``null`` when undefined; times are ISO 8601 UTC):
       "format": "quaywatch.evaluation/1",
       "rows": 2000,                      consignments evaluated (with ground truth)
       "without_truth": 0,                consignments left out for lack of ground truth
+      "unmatched_truth": {               truth rows whose consignment was never stored
+        "rows": 0,                       ... lodged in the evaluated period
+        "illicit": 0, "patterns": {},    ... of which illicit, per pattern
+        "examples": [],                  ... a few of their ids, illicit first
+        "before_split": 0                ... lodged before it (no figure depends on them)
+      },
       "illicit": 61, "base_rate": 0.0305, "critical": 9,
       "revenue_at_stake_eur": 812345.0,  total over illicit consignments
       "patterns": {"cocaine": 4, ...},   illicit consignments per fraud pattern
@@ -45,12 +51,13 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from rich.console import Group
 from rich.markup import escape as markup_escape
 from rich.table import Table
 
 from quaywatch.errors import InputError
 from quaywatch.learning.charts import curve_chart, reliability_chart
-from quaywatch.learning.evaluate import AtPercent, Kind, Report, ScorerResult
+from quaywatch.learning.evaluate import AtPercent, Kind, Report, ScorerResult, Unmatched
 from quaywatch.learning.metrics import AtK, ReliabilityBin
 
 FORMAT = "quaywatch.evaluation/1"
@@ -88,6 +95,10 @@ def to_dict(report: Report) -> dict[str, Any]:
         "format": FORMAT,
         "rows": report.rows,
         "without_truth": report.without_truth,
+        "unmatched_truth": {
+            **asdict(report.unmatched),
+            "examples": list(report.unmatched.examples),
+        },
         "illicit": report.illicit,
         "base_rate": report.base_rate,
         "critical": report.critical,
@@ -119,6 +130,15 @@ def _at_k(data: dict[str, Any]) -> AtK:
 
 def _at_percents(items: list[dict[str, Any]]) -> tuple[AtPercent, ...]:
     return tuple(AtPercent(item["percent"], _at_k(item)) for item in items)
+
+
+def _unmatched(data: dict[str, Any] | None) -> Unmatched:
+    if data is None:  # written before the key existed: nothing was counted then
+        return Unmatched()
+    return Unmatched(
+        rows=data["rows"], illicit=data["illicit"], patterns=dict(data["patterns"]),
+        examples=tuple(data["examples"]), before_split=data["before_split"],
+    )  # fmt: skip
 
 
 def from_dict(data: dict[str, Any]) -> Report:
@@ -154,6 +174,7 @@ def from_dict(data: dict[str, Any]) -> Report:
         lodged_from=datetime.fromisoformat(data["lodged_from"]) if data["lodged_from"] else None,
         lodged_to=datetime.fromisoformat(data["lodged_to"]) if data["lodged_to"] else None,
         notes=tuple(data["notes"]),
+        unmatched=_unmatched(data.get("unmatched_truth")),
     )
 
 
@@ -229,6 +250,48 @@ def render_table(report: Report) -> Table:
     return table
 
 
+def render_patterns(report: Report) -> Table:
+    """Recall at the control capacity per fraud pattern, each scorer beside what is reachable.
+
+    One row per pattern (with its number of illicit consignments), then the critical ones and
+    all illicit ones together; one column per scorer, then random and **reachable**: the
+    oracle's recall with the same controls, the most any selection can reach at this
+    capacity. A scorer's figure is read against that column, not against 100 %.
+    """
+    table = Table(
+        title=f"Recall per fraud pattern at capacity {report.capacity_pct:g}% "
+        f"= {report.capacity_k} controls",
+        caption="reachable: the oracle's recall with the same controls (the ceiling at this "
+        "capacity); random: the share controlled.",
+        caption_justify="left",
+    )
+    table.add_column("pattern", no_wrap=True)
+    table.add_column("illicit", justify="right", no_wrap=True)
+    scorers = [r for r in report.results if r.kind is Kind.SCORER]
+    for result in scorers:
+        table.add_column(markup_escape(result.name), justify="right", no_wrap=True)
+    random, oracle = report.result(Kind.RANDOM.value), report.result(Kind.ORACLE.value)
+    table.add_column("random", justify="right", no_wrap=True)
+    table.add_column("reachable", justify="right", no_wrap=True)
+    ordered = [*scorers, random, oracle]
+    for pattern in sorted(report.patterns):
+        cells = [_pct(r.pattern_recall.get(pattern)) for r in ordered]
+        table.add_row(markup_escape(pattern), f"{report.patterns[pattern]:,}", *cells)
+    table.add_row(
+        "critical", f"{report.critical:,}", *(_pct(r.critical_recall) for r in ordered),
+        end_section=False,
+    )  # fmt: skip
+    table.add_row(
+        "all illicit", f"{report.illicit:,}", *(_pct(r.at_capacity.recall) for r in ordered)
+    )
+    return table
+
+
+def render(report: Report) -> Group:
+    """What ``quaywatch evaluate`` prints: ``render_table`` then ``render_patterns``."""
+    return Group(render_table(report), render_patterns(report))
+
+
 # --- HTML and SVG ------------------------------------------------------------------------------
 
 _STYLE = """
@@ -297,7 +360,9 @@ def render_html(report: Report) -> str:
 <body>
 <h1>Detection evaluation</h1>
 <p>{escape(_title(report))}; revenue at stake {report.revenue_at_stake_eur:,.0f} EUR;
-{report.critical} critical; {escape(period)}; {report.without_truth} without ground truth.</p>
+{report.critical} critical; {escape(period)}; {report.without_truth} without ground truth;
+{report.unmatched.rows} ground-truth rows of the period never stored
+({report.unmatched.illicit} illicit).</p>
 <ul>{notes}</ul>
 <h2>Precision, recall and revenue caught</h2>
 <table><thead><tr>{header}</tr></thead><tbody>{"".join(rows)}</tbody></table>

@@ -3,11 +3,14 @@
 - ``evaluate_detection``: the stored consignments lodged since a moment, against the ground
   truth the traffic generator wrote, with the random and oracle references and, given a
   trained model, its assessments (``model_scores``);
+- ``evaluate_unseen_patterns``: leave-one-pattern-out (``learning.lopo``), each pattern's
+  recall when the model and the assessment knew none of its outcomes;
 - ``run_kcs_benchmark``: train, early-stop and report on the KCS customs data set.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -15,9 +18,10 @@ from typing import Any
 import polars as pl
 
 from quaywatch.errors import InputError
-from quaywatch.learning import kcs_run
-from quaywatch.learning.dataset import consignments_with_truth, load_truth
-from quaywatch.learning.evaluate import Report, ScoreColumn, evaluate, time_split
+from quaywatch.learning import kcs_run, lopo
+from quaywatch.learning.dataset import consignments_with_truth, load_truth, unmatched_truth
+from quaywatch.learning.evaluate import Report, ScoreColumn, Unmatched, evaluate, time_split
+from quaywatch.learning.lopo import LopoReport
 from quaywatch.risk import engine, signals
 from quaywatch.risk.bundle import RiskModel
 from quaywatch.risk.profiles.registry import active_profiles
@@ -29,7 +33,14 @@ from quaywatch.store.store import Store
 MIN_KCS_SAMPLE = 100
 
 
-def model_scores(store: Store, path: Path, split_at: datetime) -> pl.DataFrame:
+def model_scores(
+    store: Store,
+    path: Path | RiskModel,
+    split_at: datetime,
+    *,
+    outcomes: pl.DataFrame | None = None,
+    history: pl.DataFrame | None = None,
+) -> pl.DataFrame:
     """What ``assess`` gives each consignment lodged at or after ``split_at``.
 
     As a live run on ``split_at`` would have: the control outcomes known before then, and every
@@ -38,10 +49,16 @@ def model_scores(store: Store, path: Path, split_at: datetime) -> pl.DataFrame:
     evaluated consignments (an assessment is re-run as events arrive, up to discharge and
     gate-out). Columns: key, ``model`` (the fraud model alone), ``rules`` (log-odds added by
     profiles, anomalies, screening and graph) and ``combined`` (``risk.combine``).
+
+    ``path`` is a model or models folder, or a model in memory. ``outcomes`` replaces the
+    outcomes known before ``split_at`` (leave-one-pattern-out passes them less a pattern's);
+    ``history`` the store's goods-item rows, when the caller has read them already.
     """
-    model = RiskModel.load(path)
-    history = reads.goods_item_rows(store)
-    outcomes = reads.control_outcomes(store, known_before=split_at)
+    model = path if isinstance(path, RiskModel) else RiskModel.load(path)
+    if history is None:
+        history = reads.goods_item_rows(store)
+    if outcomes is None:
+        outcomes = reads.control_outcomes(store, known_before=split_at)
     items = history.filter(pl.col("lodged_at") >= split_at)
     found = engine.assess(
         items, history=history, outcomes=outcomes, model=model,
@@ -58,6 +75,28 @@ def model_scores(store: Store, path: Path, split_at: datetime) -> pl.DataFrame:
     )  # fmt: skip
 
 
+def _test_period(
+    store: Store, truth_path: Path, split_at: datetime
+) -> tuple[pl.DataFrame, pl.DataFrame, Unmatched]:
+    """The truth file, the stored consignments lodged since ``split_at`` with their truth, and
+    the truth rows of that period the store never held. ``InputError`` when none is stored."""
+    truth = load_truth(truth_path)
+    stored = consignments_with_truth(store, truth)
+    unmatched = unmatched_truth(stored, truth, since=split_at)
+    _, test = time_split(stored, split_at)
+    if test.is_empty():
+        lost = (
+            f"; {unmatched.rows} ground-truth rows of that period match no stored consignment"
+            if unmatched.rows
+            else ""
+        )
+        raise InputError(
+            f"no stored consignment was lodged at or after {split_at.isoformat()} "
+            f"({stored.height} stored in all{lost})"
+        )
+    return truth, test, unmatched
+
+
 def evaluate_detection(
     store: Store,
     *,
@@ -72,17 +111,13 @@ def evaluate_detection(
     1, 2, 5, 10 % and at ``capacity_pct``. With ``model_path`` (a model or a models folder),
     the model's assessments too, using only the control outcomes known before ``split_at``;
     the other risk sources (profiles, anomalies, screening, graph) are shown apart and combined
-    with the model only when they found something. A naive ``split_at`` is taken as UTC.
+    with the model only when they found something. Truth rows of consignments lodged since
+    ``split_at`` that the store never held are reported (``Report.unmatched``), not dropped
+    silently. A naive ``split_at`` is taken as UTC.
     """
     check_capacity_pct(capacity_pct)
     split_at = utc(split_at)
-    stored = consignments_with_truth(store, load_truth(truth_path))
-    _, test = time_split(stored, split_at)
-    if test.is_empty():
-        raise InputError(
-            f"no stored consignment was lodged at or after {split_at.isoformat()} "
-            f"({stored.height} stored in all)"
-        )
+    _, test, unmatched = _test_period(store, truth_path, split_at)
     scorers = []
     if model_path is not None:
         test = test.join(
@@ -96,7 +131,47 @@ def evaluate_detection(
             scorers += [ScoreColumn("rules"), ScoreColumn("combined", calibrated=True)]
         else:
             test = test.drop("rules", "combined")
-    return evaluate(test, scorers, capacity_pct=capacity_pct)
+    return evaluate(test, scorers, capacity_pct=capacity_pct, unmatched=unmatched)
+
+
+def evaluate_unseen_patterns(
+    store: Store,
+    *,
+    truth_path: Path,
+    split_at: datetime,
+    capacity_pct: float,
+    labels_until: datetime | None = None,
+    patterns: Sequence[str] | None = None,
+) -> LopoReport:
+    """Leave-one-pattern-out on the stored consignments lodged at or after ``split_at``.
+
+    For the baseline and for each pattern (default: every pattern with an illicit consignment
+    in the test period), a model is trained in memory as ``quaywatch train`` trains one, on the
+    consignments lodged before ``split_at`` and their control outcomes known before
+    ``labels_until`` (default ``split_at``, as a live run on that day), less every outcome of
+    the pattern's consignments; the test period is then assessed with every source, the
+    outcomes known before ``split_at`` less the same ones. A later ``labels_until`` lets
+    generated traffic, whose controls report weeks after lodging, learn from the training
+    period's outcomes as they were eventually known; the test period's own outcomes are never
+    used. Nothing is written: no model folder, no store record. Naive times are UTC.
+    """
+    check_capacity_pct(capacity_pct)
+    split_at = utc(split_at)
+    until = split_at if labels_until is None else utc(labels_until)
+    truth, test, unmatched = _test_period(store, truth_path, split_at)
+    history = reads.goods_item_rows(store)
+    items = history.filter(pl.col("lodged_at") < split_at)
+    outcomes = reads.control_outcomes(store, known_before=until).join(
+        items.select("consignment_id").unique(), on="consignment_id", how="semi"
+    )
+
+    def assess(model: RiskModel, known: pl.DataFrame) -> pl.DataFrame:
+        return model_scores(store, model, split_at, outcomes=known, history=history)
+
+    return lopo.leave_one_pattern_out(
+        items, outcomes, truth, test, split_at=split_at, labels_until=until,
+        capacity_pct=capacity_pct, assess=assess, patterns=patterns, unmatched=unmatched,
+    )  # fmt: skip
 
 
 def run_kcs_benchmark(data: Path, *, sample: int | None = None) -> dict[str, Any]:
