@@ -62,10 +62,14 @@ def test_a_subheading_mostly_declared_by_undervaluers_keeps_the_honest_price() -
     assert fitted.basis == {"ordinary": 39, "suspect": 61}
     # Recorded after the window's end, the result is not known to the reference.
     late = seizure.with_columns(pl.lit(UNTIL + timedelta(days=1)).alias("known_at"))
-    assert _median(declared.ValueReference.fit(items, outcomes=late, at=UNTIL)) != pytest.approx(0.80)
+    assert _median(declared.ValueReference.fit(items, outcomes=late, at=UNTIL)) != pytest.approx(
+        0.80
+    )
     # A clerical irregularity (nothing worth recovering) is no suspicion.
     minor = seizure.with_columns(pl.lit(10.0).alias("revenue_recovered_eur"))
-    assert _median(declared.ValueReference.fit(items, outcomes=minor, at=UNTIL)) != pytest.approx(0.80)
+    assert _median(declared.ValueReference.fit(items, outcomes=minor, at=UNTIL)) != pytest.approx(
+        0.80
+    )
 
 
 def test_without_labels_a_wave_of_newcomers_weighs_little() -> None:

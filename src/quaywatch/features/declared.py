@@ -231,7 +231,8 @@ def _weighed(
         "consignment_id", pl.col("standing").alias("_standing"), pl.col("weight").alias("_weight")
     )
     return items.join(weights, on="consignment_id", how="left").with_columns(
-        pl.col("_standing").fill_null(traffic.Standing.ORDINARY.value), pl.col("_weight").fill_null(1.0)
+        pl.col("_standing").fill_null(traffic.Standing.ORDINARY.value),
+        pl.col("_weight").fill_null(1.0),
     )
 
 

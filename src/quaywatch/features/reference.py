@@ -192,13 +192,16 @@ def weighted_quantiles(
         pl.when(spread > 0).then((w.cum_sum().over(groups) - w) / spread).otherwise(0.0).alias("_u")
     )
     rows = rows.with_columns(
-        x.shift(-1).over(groups).alias("_next_x"), pl.col("_u").shift(-1).over(groups).alias("_next_u")
+        x.shift(-1).over(groups).alias("_next_x"),
+        pl.col("_u").shift(-1).over(groups).alias("_next_u"),
     )
     figures = []
     for q in quantiles:
         u, nu, nx = pl.col("_u"), pl.col("_next_u"), pl.col("_next_x")
         here = (u <= q) & (nu.is_null() | (nu > q))
-        value_at = pl.when(nu.is_null() | (nu == u)).then(x).otherwise(x + (nx - x) * (q - u) / (nu - u))
+        value_at = (
+            pl.when(nu.is_null() | (nu == u)).then(x).otherwise(x + (nx - x) * (q - u) / (nu - u))
+        )
         figures.append(value_at.filter(here).first().alias(f"q{q}"))
     out = rows.group_by(groups, maintain_order=True).agg(
         *figures, w.sum().alias("weight"), pl.len().alias("n")

@@ -25,10 +25,16 @@ def _calls(trip: Trip, hub: str, n: int, days: float, *, prefix: str, start: flo
     parts = [
         trip(
             f"CNSHA|{hub}|BEANR",
-            [("LOAD", "CNSHA", 1, H), ("DISC", hub, 10, H),
-             ("LOAD", hub, 10 + days + (i % 5) / 10, H), ("DISC", "BEANR", 25, H)],
-            consignment=f"{prefix}{i:03d}", container=f"{prefix[:4]:X<4}{i:07d}",
-            document=f"{prefix}D{i}", declared=("H",),
+            [
+                ("LOAD", "CNSHA", 1, H),
+                ("DISC", hub, 10, H),
+                ("LOAD", hub, 10 + days + (i % 5) / 10, H),
+                ("DISC", "BEANR", 25, H),
+            ],
+            consignment=f"{prefix}{i:03d}",
+            container=f"{prefix[:4]:X<4}{i:07d}",
+            document=f"{prefix}D{i}",
+            declared=("H",),
             lodged=lodged + timedelta(days=start + i * 0.05),
         )  # fmt: skip
         for i in range(n)
@@ -85,7 +91,9 @@ def test_a_hub_used_only_by_suspicious_traffic_does_not_become_its_own_normal(tr
     # Before: learnt from all traffic, TGLFW's usual is the network's ten days.
     assert detect(events, boxes, at=LATER, keys=keys).is_empty()
     # After: the network's consignee had a seizure known at the assessment.
-    ref = _reference(boxes, parties, at=LATER, outcomes=_seizure("NETW000", LATER - timedelta(days=60)))
+    ref = _reference(
+        boxes, parties, at=LATER, outcomes=_seizure("NETW000", LATER - timedelta(days=60))
+    )
     found = detect(events, boxes, at=LATER, keys=keys, reference=ref)
     assert found["code"].to_list() == ["anomaly:hub_dwell"]
     assert found["text"][0] == (
@@ -120,13 +128,19 @@ def test_without_labels_newcomers_weigh_little(trip: Trip) -> None:
     assert detect(events, boxes, at=LATER, keys=keys).is_empty()
     found = detect(events, boxes, at=LATER, keys=keys, reference=ref)
     assert found["code"].to_list() == ["anomaly:hub_dwell"]
-    assert "port-wide" in found["text"][0] and "TGLFW has 6 boxes of reference traffic" in found["text"][0]
+    assert (
+        "port-wide" in found["text"][0]
+        and "TGLFW has 6 boxes of reference traffic" in found["text"][0]
+    )
 
 
 def test_a_hub_with_ample_clean_traffic_keeps_its_own_rhythm(trip: Trip) -> None:
     """A slow hub (five days) with 200 clean calls is judged on its own figures, not the
     port-wide two days: five and a half days there is ordinary, fifteen is not."""
-    fast, slow = _calls(trip, "MAPTM", 300, 2.0, prefix="FAST"), _calls(trip, "TGLFW", 200, 5.0, prefix="SLOW")
+    fast, slow = (
+        _calls(trip, "MAPTM", 300, 2.0, prefix="FAST"),
+        _calls(trip, "TGLFW", 200, 5.0, prefix="SLOW"),
+    )
     keys = pl.DataFrame({"consignment_id": ["C1"], "version": [1]})
 
     def found(days: float) -> pl.DataFrame:
@@ -142,7 +156,11 @@ def test_a_hub_with_ample_clean_traffic_keeps_its_own_rhythm(trip: Trip) -> None
                     "(95th pct 5.4; reference traffic, 201 boxes)"]  # fmt: skip
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(st.lists(st.floats(min_value=8.0, max_value=60.0), min_size=1, max_size=2))
 def test_a_few_outlying_dwells_do_not_move_the_baseline(trip: Trip, outliers: list[float]) -> None:
     """MAPTM: 60 clean two-day calls and one or two extreme ones (up to 3 %) (a box held for another
@@ -163,9 +181,14 @@ def _lane(trip: Trip, n_clean: int, n_network: int) -> tuple[pl.DataFrame, pl.Da
     """Boxes of a lane CO → BEANR: `n_clean` earlier consignments via PAMIT, then `n_network`
     of one network via TGLFW, then the one looked at (C1) via TGLFW; and their traders."""
     parts = [
-        trip(f"COBUN|{hub}|BEANR", [("LOAD", "COBUN", 2, [("S1", "CAR")])],
-                  consignment=cid, container=f"LANE{i:07d}", document=f"LD{i}",
-                  lodged=LODGED + timedelta(hours=i))  # fmt: skip
+        trip(
+            f"COBUN|{hub}|BEANR",
+            [("LOAD", "COBUN", 2, [("S1", "CAR")])],
+            consignment=cid,
+            container=f"LANE{i:07d}",
+            document=f"LD{i}",
+            lodged=LODGED + timedelta(hours=i),
+        )  # fmt: skip
         for i, (cid, hub) in enumerate(
             [(f"L{i:03d}", "PAMIT") for i in range(n_clean)]
             + [(f"N{i:03d}", "TGLFW") for i in range(n_network)]
@@ -184,7 +207,9 @@ def test_a_route_repeated_by_suspicious_traffic_stays_rare(trip: Trip) -> None:
     events = frames.EVENTS.to_frame()
     keys = pl.DataFrame({"consignment_id": ["C1"], "version": [1]})
     assert detect(events, boxes, at=LATER, keys=keys).is_empty()
-    ref = _reference(boxes, parties, at=LATER, outcomes=_seizure("N000", LODGED + timedelta(days=1)))
+    ref = _reference(
+        boxes, parties, at=LATER, outcomes=_seizure("N000", LODGED + timedelta(days=1))
+    )
     found = detect(events, boxes, at=LATER, keys=keys, reference=ref)
     assert found["text"].to_list() == [
         "route COBUN → TGLFW → BEANR through TGLFW: used by 20 of 140 earlier consignments from "

@@ -104,9 +104,7 @@ def transshipments(store: Store) -> pl.DataFrame:
     return rows.with_columns(pl.lit([], pl.List(SEAL)).alias("seals")).cast(EVENTS)
 
 
-def reference(
-    store: Store, *, at: datetime, outcomes: pl.DataFrame | None = None
-) -> pl.DataFrame:
+def reference(store: Store, *, at: datetime, outcomes: pl.DataFrame | None = None) -> pl.DataFrame:
     """Every container of every stored consignment lodged by ``at`` with its consignment's
     weight as reference traffic at ``at`` (``frames.REFERENCE``; ``features.reference``).
 
