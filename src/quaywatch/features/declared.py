@@ -9,10 +9,14 @@ from the country of loading, and the AEO status of the trading parties.
 
 "Far cheaper than usual" needs a reference: ``ValueReference`` learns, per HS6 subheading, the
 median and a robust spread (1.4826 × MAD) of log value per kg from a training window, falling
-back to the HS chapter and then to all goods when a subheading has too few items. It is fitted
-on the training window only and saved with the model, so scoring never looks at the future.
+back to the HS chapter and then to all goods when a subheading has too little reference
+traffic. It learns from **reference traffic** (``features.reference``): each item weighs as
+its consignment does at the window's end (under suspicion 0, a newcomer's 0.1, others 1), so
+undervaluers cannot make their own prices the usual ones; the median and MAD are weighted.
+It is fitted on the training window only and saved with the model, so scoring never looks at
+the future.
 
-    reference = ValueReference.fit(item_features(train_items))
+    reference = ValueReference.fit(item_features(train_items), outcomes=known, at=until)
     features = consignment_features(item_features(items), reference)
 """
 
@@ -20,11 +24,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import polars as pl
 
 from quaywatch.domain import reference as ref
+from quaywatch.features import reference as traffic
 from quaywatch.intake.entities import (
     KEY as KEY,
     PARTIES as PARTIES,
@@ -80,8 +86,9 @@ def item_features(items: pl.DataFrame) -> pl.DataFrame:
 class ValueReference:
     """Median and robust spread of log value per kg, per HS6, per chapter, and overall.
 
-    A subheading with fewer than ``min_items`` items in the training window borrows its
-    chapter's figures; a chapter with too few, the overall ones.
+    A subheading with less than ``min_items`` of reference weight (items of reference
+    traffic) in the training window borrows its chapter's figures; a chapter with too little,
+    the overall ones. ``basis`` counts the items it learnt from by standing.
     """
 
     by_hs6: dict[str, tuple[float, float]] = field(default_factory=dict)
@@ -90,10 +97,27 @@ class ValueReference:
     min_items: int = 30
     #: Per HS6 with at least ``min_items`` items: the share of its items carried in a reefer.
     reefer_share: dict[str, float] = field(default_factory=dict)
+    #: Items learnt from per standing (``features.reference.Standing``); empty in a reference
+    #: saved before baselines were learnt from reference traffic.
+    basis: dict[str, int] = field(default_factory=dict)
 
     @classmethod
-    def fit(cls, items: pl.DataFrame, *, min_items: int = 30) -> ValueReference:
-        """Learn the reference from ``item_features`` of the training window."""
+    def fit(
+        cls,
+        items: pl.DataFrame,
+        *,
+        min_items: int = 30,
+        outcomes: pl.DataFrame | None = None,
+        at: datetime | None = None,
+    ) -> ValueReference:
+        """Learn the reference from ``item_features`` of the training window.
+
+        Each item weighs as its consignment's standing as reference traffic at ``at`` (the
+        latest lodging of ``items`` when not given) says, from ``outcomes`` recorded by then
+        (``consignment_id``, ``result``, ``revenue_recovered_eur``, ``known_at``; None: no
+        labels, only AEO status and party age) and the items' parties. Items without party
+        keys (``consignee_key``, ``consignor_key``) all weigh 1.
+        """
         reefer_share: dict[str, float] = {}
         if "container_size_type" in items.columns:
             boxes = (
@@ -105,40 +129,40 @@ class ValueReference:
                 .filter(pl.col("n") >= min_items)
             )
             reefer_share = {str(k): float(v) for k, v in boxes.select("hs6", "share").iter_rows()}
-        known = items.filter(pl.col("log_value_per_kg").is_not_null())
+        known = _weighed(items.filter(pl.col("log_value_per_kg").is_not_null()), outcomes, at)
+        basis = {str(k): int(n) for k, n in known.group_by("_standing").len().iter_rows()}
+        known = known.filter(pl.col("_weight") > 0)
         if known.is_empty():
-            return cls(min_items=min_items, reefer_share=reefer_share)
-
-        def spread(group: str | None) -> dict[str, tuple[float, float]]:
-            log = pl.col("log_value_per_kg")
-            stats = (
-                known.group_by(group)
-                .agg(
-                    log.median().alias("median"),
-                    (log - log.median()).abs().median().alias("mad"),
-                    pl.len().alias("n"),
-                )
-                .filter(pl.col("n") >= min_items)
-            )
-            return {
-                str(key): (median, _scale(mad))
-                for key, median, mad in stats.select(group, "median", "mad").iter_rows()
-            }
-
+            return cls(min_items=min_items, reefer_share=reefer_share, basis=basis)
         known = known.with_columns(pl.col("hs6").str.slice(0, 2).alias("_chapter"))
-        overall = known.select(
-            pl.col("log_value_per_kg").median().alias("median"),
-            (pl.col("log_value_per_kg") - pl.col("log_value_per_kg").median())
-            .abs()
-            .median()
-            .alias("mad"),
-        ).row(0)
+
+        def spread(by: list[str]) -> pl.DataFrame:
+            """Weighted median and MAD of log value per kg per ``by`` (or overall)."""
+            middle = traffic.weighted_quantiles(known, "log_value_per_kg", "_weight", [0.5], by=by)
+            centred = (
+                known.join(middle.select(*by, "q0.5"), on=by) if by
+                else known.with_columns(pl.lit(middle["q0.5"][0]).alias("q0.5"))
+            ).with_columns((pl.col("log_value_per_kg") - pl.col("q0.5")).abs().alias("_dev"))  # fmt: skip
+            mad = traffic.weighted_quantiles(centred, "_dev", "_weight", [0.5], by=by)
+            joined = (
+                middle.join(mad.select(*by, pl.col("q0.5").alias("mad")), on=by) if by
+                else middle.with_columns(pl.lit(mad["q0.5"][0]).alias("mad"))
+            )  # fmt: skip
+            # Weighted sums of 0.1s are not exact: a hair's margin below any one weight.
+            return joined.filter(pl.col("weight") >= min_items - 1e-9)
+
+        def table(by: str) -> dict[str, tuple[float, float]]:
+            stats = spread([by]).select(by, "q0.5", "mad")
+            return {str(key): (median, _scale(mad)) for key, median, mad in stats.iter_rows()}
+
+        overall = spread([]).select("q0.5", "mad").row(0) if known.height else (0.0, None)
         return cls(
-            by_hs6=spread("hs6"),
-            by_chapter=spread("_chapter"),
+            by_hs6=table("hs6"),
+            by_chapter=table("_chapter"),
             overall=(float(overall[0]), _scale(overall[1])),
             min_items=min_items,
             reefer_share=reefer_share,
+            basis=basis,
         )
 
     def table(self, hs6: pl.Series) -> pl.DataFrame:
@@ -164,7 +188,7 @@ class ValueReference:
         return {
             "by_hs6": self.by_hs6, "by_chapter": self.by_chapter,
             "overall": list(self.overall), "min_items": self.min_items,
-            "reefer_share": self.reefer_share,
+            "reefer_share": self.reefer_share, "basis": self.basis,
         }  # fmt: skip
 
     @classmethod
@@ -181,7 +205,35 @@ class ValueReference:
             min_items=int(data["min_items"]),
             # A reference saved before reefer shares were learnt has none: box_mismatch is null.
             reefer_share={k: float(v) for k, v in data.get("reefer_share", {}).items()},
+            # Saved before baselines learnt from reference traffic: learnt from all traffic.
+            basis={k: int(v) for k, v in data.get("basis", {}).items()},
         )
+
+
+def _weighed(
+    items: pl.DataFrame, outcomes: pl.DataFrame | None, at: datetime | None
+) -> pl.DataFrame:
+    """``items`` with ``_standing`` and ``_weight``: how far each item's consignment is
+    reference traffic at ``at`` (``features.reference.weights``)."""
+    parties = [f"{role}_key" for role in traffic.TRADERS]
+    if items.is_empty() or any(c not in items.columns for c in parties):
+        return items.with_columns(
+            pl.lit(traffic.Standing.ORDINARY.value).alias("_standing"), pl.lit(1.0).alias("_weight")
+        )
+    moment = at if at is not None else items.get_column("lodged_at").max()
+    if not isinstance(moment, datetime):
+        raise ValueError("the goods items lack lodging times")
+    aeo = [f"{role}_aeo" for role in traffic.TRADERS if f"{role}_aeo" in items.columns]
+    per_consignment = items.select("consignment_id", "lodged_at", *parties, *aeo).unique(
+        "consignment_id", keep="first"
+    )
+    weights = traffic.weights(per_consignment, at=moment, outcomes=outcomes).select(
+        "consignment_id", pl.col("standing").alias("_standing"), pl.col("weight").alias("_weight")
+    )
+    return items.join(weights, on="consignment_id", how="left").with_columns(
+        pl.col("_standing").fill_null(traffic.Standing.ORDINARY.value),
+        pl.col("_weight").fill_null(1.0),
+    )
 
 
 def _item_reefer() -> pl.Expr:

@@ -82,7 +82,10 @@ def fit(
     """
     items = items.filter(pl.col("lodged_at") < until)
     goods = declared.item_features(items)
-    reference = declared.ValueReference.fit(goods)
+    # Learnt from reference traffic: what was under suspicion before ``until`` sets no price.
+    reference = declared.ValueReference.fit(
+        goods, outcomes=outcomes.filter(pl.col("known_at") < until), at=until
+    )
     consignments = declared.consignment_features(goods, reference)
     known = outcomes.filter(pl.col("known_at") < until)
     inputs = assessment.model_inputs(consignments, consignments=consignments, outcomes=known)

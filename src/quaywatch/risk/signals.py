@@ -5,6 +5,7 @@ that reads the store beyond the declarations, each as of the moment it would hav
 
 - container-event anomalies (``risk.anomaly``) with the events received by ``now``: an
   assessment is re-run as events arrive (``anomaly.stale``), up to discharge and gate-out;
+  their baselines learn from reference traffic, which ``outcomes`` may put under suspicion;
 - watchlist screening of the parties (``risk.screening``) against the lists published by
   ``now``;
 - risk propagated through the party graph (``risk.graph``) as of the end of each consignment's
@@ -43,7 +44,7 @@ def store_hits(
     consignments = items.group_by(*declared.KEY).agg(pl.col("lodged_at", *roles).first())
     keys = consignments.select(declared.KEY)
     found = [
-        anomaly.detect_store(store, keys, now=now),
+        anomaly.detect_store(store, keys, now=now, outcomes=outcomes),
         screened := screening.screen_store(store, consignments, at=now),
         _graph_hits(store, consignments, outcomes=outcomes, now=now).join(
             screened.select(declared.KEY).unique().with_columns(pl.lit("graph:offender").alias("code")),

@@ -274,7 +274,8 @@ def list_anomalies(
         keys = keys.filter(pl.col("lodged_at") >= utc(since))
     if stale:
         keys = keys.join(anomaly.stale(store), on=["consignment_id", "version"], how="semi")
-    found = anomaly.detect(anomaly_reads.events(store), boxes, at=moment, keys=keys)
+    found = anomaly.detect(anomaly_reads.events(store), boxes, at=moment, keys=keys,
+                           reference=anomaly_reads.reference(store, at=moment))  # fmt: skip
     if detector is not None:
         found = found.filter(pl.col("code") == f"anomaly:{detector}")
     total = found.group_by("consignment_id", "version").agg(pl.col("weight").sum().alias("total"))

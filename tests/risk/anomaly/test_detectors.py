@@ -121,7 +121,8 @@ def test_long_dwell_against_the_hub_baseline(trip: Trip, history: tuple) -> None
     found = _dwell(trip, history, 9.5)
     assert codes(found) == ["anomaly:hub_dwell"]
     assert found["text"][0] == (
-        "waited 9.5 days at MAPTM (13 Oct to 22 Oct), usual 2.2 days (95th pct 2.4)"
+        "waited 9.5 days at MAPTM (13 Oct to 22 Oct), usual 2.2 days for this hub "
+        "(95th pct 2.4; reference traffic, 41 boxes)"
     )
     assert _dwell(trip, history, 2.3).is_empty()  # an ordinary call
 
@@ -129,7 +130,8 @@ def test_long_dwell_against_the_hub_baseline(trip: Trip, history: tuple) -> None
 def test_dwell_still_waiting_counts_the_time_so_far(trip: Trip, history: tuple) -> None:
     found = _dwell(trip, history, 0, at=LODGED + timedelta(days=20))
     assert found["text"].to_list() == [
-        "has waited 8.0 days at MAPTM since 13 Oct, usual 2.2 days (95th pct 2.4)"
+        "has waited 8.0 days at MAPTM since 13 Oct, usual 2.2 days for this hub "
+        "(95th pct 2.4; reference traffic, 40 boxes)"
     ]
     assert _dwell(trip, history, 0, at=LODGED + timedelta(days=13)).is_empty()
 
@@ -189,7 +191,7 @@ def test_rare_route_for_the_lane_as_of_lodging(trip: Trip) -> None:
     assert found["consignment_id"].to_list() == ["L120"]
     assert found["text"][0] == (
         "route COBUN → TGLFW → BEANR through TGLFW: used by 0 of 120 earlier consignments "
-        "from CO to BEANR"
+        "from CO to BEANR (0.0 % of the reference traffic on that lane)"
     )
     assert detect(*_lane(trip, "PAMIT", 120), at=LATER).is_empty()
     assert detect(*_lane(trip, "TGLFW", 60), at=LATER).is_empty()  # too little history to judge

@@ -63,6 +63,7 @@ def findings(
     at: datetime,
     calls: pl.DataFrame | None = None,
     routes: pl.DataFrame | None = None,
+    reference: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Every detector's findings per container (``frames.FOUND``), before weighting.
 
@@ -73,18 +74,29 @@ def findings(
     from (at least every transshipment discharge and loading), and ``routes``, the boxes the
     route frequencies are learnt from (at least every version of every consignment on the
     lanes looked at); the findings on those boxes are the same.
+
+    ``reference`` (``frames.REFERENCE``: every box of the history with its consignment's weight
+    as reference traffic at ``at``, ``reads.reference``) keeps traffic under suspicion out of
+    both baselines; without it every consignment counts fully, as if none were suspect.
     """
     boxes = frames.conform(consignments, frames.BOXES).filter(pl.col("lodged_at") <= at)
     seen = frames.known(frames.conform(events, frames.EVENTS), at)
     usual = seen if calls is None else frames.known(frames.conform(calls, frames.EVENTS), at)
     lanes = boxes if routes is None else frames.conform(routes, frames.BOXES)
     journeys = frames.journeys(seen, boxes)
+    if reference is not None:
+        reference = frames.conform(reference, frames.REFERENCE)
+    weights = (
+        None
+        if reference is None
+        else reference.select("consignment_id", "weight").unique("consignment_id", keep="first")
+    )
     found = [
         seals.detect(journeys),
         hubs.restuffed(journeys),
-        hubs.dwell(journeys, hubs.baseline(usual), at=at),
+        hubs.dwell(journeys, hubs.baseline(usual, reference), at=at),
         route.off_route(journeys),
-        route.rare_route(lanes, at=at),
+        route.rare_route(lanes, at=at, weights=weights),
         timing.seen_before_lodging(journeys),
         timing.gate_out_no_discharge(journeys),
     ]
@@ -99,14 +111,16 @@ def detect(
     keys: pl.DataFrame | None = None,
     calls: pl.DataFrame | None = None,
     routes: pl.DataFrame | None = None,
+    reference: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Anomaly hits (``risk.hits`` frame) of the consignments known at ``at``.
 
     ``keys`` (``consignment_id``, ``version``) limits the hits to those consignments; the
     history in ``events`` and ``consignments`` (or in ``calls`` and ``routes``: ``findings``)
-    still informs the baselines.
+    still informs the baselines, learnt from the reference traffic ``reference`` says.
     """
-    found = findings(events, consignments, at=at, calls=calls, routes=routes)
+    found = findings(events, consignments, at=at, calls=calls, routes=routes,
+                     reference=reference)  # fmt: skip
     if keys is not None:
         found = found.join(keys.select(frames.KEY).unique(), on=list(frames.KEY), how="semi")
     weights = pl.DataFrame(
@@ -131,18 +145,27 @@ def detect(
     )
 
 
-def detect_store(store: Store, keys: pl.DataFrame | None, *, now: datetime) -> pl.DataFrame:
+def detect_store(
+    store: Store,
+    keys: pl.DataFrame | None,
+    *,
+    now: datetime,
+    outcomes: pl.DataFrame | None = None,
+) -> pl.DataFrame:
     """``detect`` over what the store knows at ``now``, for ``keys`` (None: every consignment).
 
     For a few consignments it reads their containers and those containers' events, and of the
-    history only what the baselines learn from (``reads.transshipments``, ``reads.lane_boxes``),
-    not every event.
+    history only what the baselines learn from (``reads.transshipments``, ``reads.lane_boxes``,
+    ``reads.reference``), not every event. The baselines learn from reference traffic as
+    known at ``now``: ``outcomes`` are the control outcomes that may put traffic under
+    suspicion (None: those stored, recorded by ``now``).
     """
+    reference = reads.reference(store, at=now, outcomes=outcomes)
     if keys is None:
-        return detect(reads.events(store), reads.boxes(store), at=now)
+        return detect(reads.events(store), reads.boxes(store), at=now, reference=reference)
     boxes = reads.boxes(store, keys)
     return detect(
         reads.events(store, containers=boxes.get_column("container_number").unique().to_list()),
         boxes, at=now, keys=keys, calls=reads.transshipments(store),
-        routes=reads.lane_boxes(store, boxes),
+        routes=reads.lane_boxes(store, boxes), reference=reference,
     )  # fmt: skip

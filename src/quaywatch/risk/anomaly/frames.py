@@ -54,6 +54,18 @@ BOXES = pl.Schema(
     }
 )
 KEY = ("consignment_id", "version")
+#: How far each box is reference traffic at the assessment (``features.reference``): one row
+#: per container of a consignment, with what links events to it and the consignment's weight.
+REFERENCE = pl.Schema(
+    {
+        "consignment_id": pl.String(),
+        "container_number": pl.String(),
+        "transport_document": pl.String(),
+        "lodged_at": pl.Datetime("us", "UTC"),
+        "eta": pl.Datetime("us", "UTC"),
+        "weight": pl.Float64(),
+    }
+)
 #: How far around a consignment's lodging and ETA an event without a transport document is
 #: taken to be about it: boxes are reused, so a container number alone is not enough.
 BEFORE_LODGING = timedelta(days=14)

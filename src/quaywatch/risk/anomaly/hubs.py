@@ -6,11 +6,18 @@ taken out of or put into a box in transit, and a long wait at the hub is the tim
 Both happen legitimately too (a consolidation, a missed connection), which is why they are
 reasons, not verdicts.
 
-The usual dwell is learnt per hub from history, as of the assessment: the completed
-transshipment calls (a DISC and the next LOAD of the same box at that place, both known) give
-a median and a 95th percentile per hub. A dwell counts as abnormal above
-``median + SPREADS × (p95 − median)``: a robust scale that follows each hub's own rhythm.
-A hub with fewer than ``MIN_CALLS`` known calls uses the figures of all hubs together.
+The usual dwell is learnt per hub from history, as of the assessment, and from **reference
+traffic** only (``features.reference``): the completed transshipment calls (a DISC and the
+next LOAD of the same box at that place, both known), each weighted by its consignment's
+standing at the assessment (a suspect box counts 0, a newcomer's 0.1, others 1; a call of a
+box declared nowhere here counts 1), give a weighted median and 95th percentile per hub and
+for all hubs together (the port-wide reference). A hub's figures are shrunk toward the
+port-wide ones by how much reference traffic it has, not how many boxes:
+``hub × w / (w + PRIOR_CALLS) + port-wide × PRIOR_CALLS / (w + PRIOR_CALLS)`` with ``w`` the
+hub's reference weight. So a hub used only by suspicious traffic inherits the port-wide
+normal, and its long dwells stand out against it instead of becoming its own normal; a hub
+with ample clean traffic keeps its own rhythm. A dwell counts as abnormal above
+``median + SPREADS × (p95 − median)``, a robust scale not moved by a few very long dwells.
 """
 
 from __future__ import annotations
@@ -19,14 +26,18 @@ from datetime import datetime
 
 import polars as pl
 
-from quaywatch.risk.anomaly.frames import FOUND, day
+from quaywatch.features.reference import weighted_quantiles
+from quaywatch.risk.anomaly.frames import AFTER_ETA, BEFORE_LODGING, FOUND, REFERENCE, day
 
 BOX = ["consignment_id", "version", "container_number"]
 DAY_US = 86_400_000_000
 #: How many (p95 − median) spreads above the median a dwell must be to count as abnormal.
 SPREADS = 2.0
-#: Known transshipment calls a hub needs before its own figures are trusted.
-MIN_CALLS = 30
+#: Reference weight (boxes of reference traffic) at which a hub's own figures and the
+#: port-wide ones count half each.
+PRIOR_CALLS = 30.0
+#: Below this share of its own figures, a reason calls the usual dwell the port-wide figure.
+OWN_SHARE = 0.5
 #: Codes of a box opened and packed again.
 OPENED = ("STRP", "STUF")
 
@@ -69,9 +80,15 @@ def _calls(frame: pl.DataFrame, group: list[str]) -> pl.DataFrame:
     )
 
 
-def baseline(events: pl.DataFrame) -> pl.DataFrame:
-    """Usual dwell per hub from the known transshipment calls: ``un_locode``, ``calls``,
-    ``median_days``, ``p95_days``; a row with ``un_locode`` null holds all hubs together."""
+def baseline(events: pl.DataFrame, reference: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Usual dwell per hub from the known transshipment calls of reference traffic.
+
+    Columns: ``un_locode``, ``calls`` (every completed call), ``weight`` (their reference
+    weight: boxes of reference traffic), ``median_days`` and ``p95_days`` (weighted, null
+    where no reference traffic called); a row with ``un_locode`` null holds all hubs together.
+    ``reference`` (``frames.REFERENCE``) weighs each call by its box's consignment; without
+    it every call counts 1.
+    """
     moves = events.filter(pl.col("is_transshipment")).with_columns(
         pl.col("transport_document").fill_null("")
     )
@@ -79,15 +96,57 @@ def baseline(events: pl.DataFrame) -> pl.DataFrame:
         pl.col("load").is_not_null()
     )
     days = ((pl.col("load") - pl.col("disc")).dt.total_microseconds() / DAY_US).alias("days")
-    calls = calls.with_columns(days)
-    figures = [
-        pl.len().alias("calls"),
-        pl.col("days").median().alias("median_days"),
-        pl.col("days").quantile(0.95, "linear").alias("p95_days"),
-    ]
-    per_hub = calls.group_by("un_locode").agg(figures)
-    overall = calls.select(pl.lit(None, pl.String).alias("un_locode"), *figures)
-    return pl.concat([per_hub, overall]).with_columns(pl.col("calls").cast(pl.Int64))
+    calls = _weighed(calls.with_columns(days), reference)
+    quantiles = [0.5, 0.95]
+    counts = [pl.len().alias("calls")]
+    per_hub = calls.group_by("un_locode").agg(counts).join(
+        weighted_quantiles(calls, "days", "weight", quantiles, by=["un_locode"]).drop("n"),
+        on="un_locode", how="left",
+    )  # fmt: skip
+    overall = calls.select(pl.lit(None, pl.String).alias("un_locode"), *counts)
+    port = weighted_quantiles(calls, "days", "weight", quantiles).drop("n")
+    overall = (
+        pl.concat([overall, port], how="horizontal")
+        if not port.is_empty()
+        else overall.with_columns(
+            pl.lit(None, pl.Float64).alias(c) for c in ("q0.5", "q0.95", "weight")
+        )
+    )
+    return (
+        pl.concat([per_hub, overall.select(per_hub.columns)], how="vertical_relaxed")
+        .rename({"q0.5": "median_days", "q0.95": "p95_days"})
+        .with_columns(pl.col("calls").cast(pl.Int64), pl.col("weight").fill_null(0.0))
+        .select("un_locode", "calls", "weight", "median_days", "p95_days")
+    )
+
+
+def _weighed(calls: pl.DataFrame, reference: pl.DataFrame | None) -> pl.DataFrame:
+    """``calls`` with the ``weight`` of the consignment each box belongs to: by container and
+    transport document, or for an event without a document by container and time (as
+    ``frames.journeys`` links them); 1 for a box declared nowhere here."""
+    if reference is None:
+        return calls.with_columns(pl.lit(1.0).alias("weight"))
+    call = ["container_number", "transport_document", "un_locode", "disc"]
+    boxes = reference.select(REFERENCE.names())
+    by_document = calls.filter(pl.col("transport_document") != "").join(
+        boxes.select("container_number", "transport_document", "weight"),
+        on=["container_number", "transport_document"], how="inner",
+    )  # fmt: skip
+    by_time = (
+        calls.filter(pl.col("transport_document") == "")
+        .join(boxes.drop("transport_document"), on="container_number", how="inner")
+        .filter(pl.col("disc").is_between(pl.col("lodged_at") - BEFORE_LODGING,
+                                          pl.col("eta") + AFTER_ETA))
+        .select(*calls.columns, "weight")
+    )  # fmt: skip
+    linked = (
+        pl.concat([by_document.select(*calls.columns, "weight"), by_time])
+        .sort([*call, "weight"])
+        .unique(subset=call, keep="first")  # boxes reused: the least trusted consignment speaks
+    )
+    return calls.join(linked.select(*call, "weight"), on=call, how="left").with_columns(
+        pl.col("weight").fill_null(1.0)
+    )
 
 
 def dwell(journeys: pl.DataFrame, usual: pl.DataFrame, *, at: datetime) -> pl.DataFrame:
@@ -99,17 +158,24 @@ def dwell(journeys: pl.DataFrame, usual: pl.DataFrame, *, at: datetime) -> pl.Da
     transit = journeys.filter(pl.col("role").is_in(["hub", "off"]))
     calls = _calls(transit, [*BOX, "un_locode"]).filter(pl.col("disc").is_not_null())
     later = journeys.group_by(BOX).agg(pl.col("event_time").max().alias("last_seen"))
-    overall = usual.filter(pl.col("un_locode").is_null()).drop("un_locode")
-    if overall.is_empty() or overall["calls"][0] == 0:
+    overall = usual.filter(pl.col("un_locode").is_null())
+    if overall.is_empty() or overall["weight"][0] <= 0 or overall["median_days"][0] is None:
         return FOUND.to_frame()
-    hubs = usual.filter(pl.col("un_locode").is_not_null() & (pl.col("calls") >= MIN_CALLS))
+    port_median, port_p95 = float(overall["median_days"][0]), float(overall["p95_days"][0])
+    hubs = usual.filter(pl.col("un_locode").is_not_null()).drop("calls")
+    own = (pl.col("weight") / (pl.col("weight") + PRIOR_CALLS)).fill_null(0.0)
     calls = (
         calls.join(later, on=BOX, how="left")
         .join(hubs, on="un_locode", how="left")
+        .with_columns(pl.col("weight").fill_null(0.0))
+        .with_columns(pl.when(pl.col("median_days").is_null()).then(0.0).otherwise(own).alias("own"))
         .with_columns(
-            pl.col(c).fill_null(overall[c][0]) for c in ("median_days", "p95_days", "calls")
+            (pl.col("own") * pl.col("median_days").fill_null(0.0)
+             + (1 - pl.col("own")) * port_median).alias("median_days"),
+            (pl.col("own") * pl.col("p95_days").fill_null(0.0)
+             + (1 - pl.col("own")) * port_p95).alias("p95_days"),
         )
-    )
+    )  # fmt: skip
     waiting = pl.col("load").is_null() & (pl.col("last_seen") <= pl.col("disc"))
     end = pl.when(waiting).then(pl.lit(at)).otherwise(pl.col("load"))
     days = (end - pl.col("disc")).dt.total_microseconds() / DAY_US
@@ -117,16 +183,12 @@ def dwell(journeys: pl.DataFrame, usual: pl.DataFrame, *, at: datetime) -> pl.Da
     found = calls.with_columns(days.alias("days"), waiting.alias("waiting")).filter(
         pl.col("days").is_not_null() & (pl.col("days") > limit)
     )
-    usual_text = pl.format(
-        "usual {} days (95th pct {})",
-        pl.col("median_days").round(1), pl.col("p95_days").round(1),
-    )  # fmt: skip
     text = (
         pl.when(pl.col("waiting"))
         .then(pl.format("has waited {} days at {} since {}, {}", pl.col("days").round(1),
-                        "un_locode", day("disc"), usual_text))
+                        "un_locode", day("disc"), _usual()))
         .otherwise(pl.format("waited {} days at {} ({} to {}), {}", pl.col("days").round(1),
-                             "un_locode", day("disc"), day("load"), usual_text))
+                             "un_locode", day("disc"), day("load"), _usual()))
     )  # fmt: skip
     return found.select(
         *BOX,
@@ -134,3 +196,18 @@ def dwell(journeys: pl.DataFrame, usual: pl.DataFrame, *, at: datetime) -> pl.Da
         text.alias("text"),
         (pl.col("days") / pl.col("p95_days")).alias("strength"),
     ).cast(FOUND)
+
+
+def _usual() -> pl.Expr:
+    """What the dwell was judged against, as an officer reads it: the usual dwell and its 95th
+    percentile, and whether they are the hub's own (with how much reference traffic they rest
+    on) or, for a hub with too little reference traffic, the port-wide figures."""
+    median, p95 = pl.col("median_days").round(1), pl.col("p95_days").round(1)
+    boxes = pl.col("weight").round(0).cast(pl.Int64)
+    return (
+        pl.when(pl.col("own") >= OWN_SHARE)
+        .then(pl.format("usual {} days for this hub (95th pct {}; reference traffic, {} boxes)",
+                        median, p95, boxes))
+        .otherwise(pl.format("usual {} days port-wide (95th pct {}; {} has {} boxes of "
+                             "reference traffic)", median, p95, "un_locode", boxes))
+    )  # fmt: skip

@@ -4,8 +4,9 @@
 PostgreSQL; times come back timezone-aware UTC), of the whole store or of a few consignments:
 ``boxes(store, keys)`` their containers, ``events(store, containers)`` those containers'
 events. What the detectors learn from the whole history has reads of its own that fetch no
-more than it needs: ``transshipments`` (the hub-dwell baseline's events) and
-``lane_boxes`` (the route frequencies of a few lanes). ``stale`` answers the re-assessment
+more than it needs: ``transshipments`` (the hub-dwell baseline's events),
+``lane_boxes`` (the route frequencies of a few lanes) and ``reference`` (how far each box is
+reference traffic at a moment, ``features.reference``: the baselines learn from it). ``stale`` answers the re-assessment
 question: which consignments have container events that arrived after their latest
 assessment, so that a scoring run assesses them again with what the events now say.
 """
@@ -13,12 +14,15 @@ assessment, so that a scoring run assesses them again with what the events now s
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import datetime
 
 import polars as pl
 from sqlalchemy import ColumnElement, false, func, or_, select
 
-from quaywatch.risk.anomaly.frames import BOXES, EVENTS, KEY, SEAL
-from quaywatch.store import tables
+from quaywatch.features import reference as standing
+from quaywatch.risk.anomaly.frames import BOXES, EVENTS, KEY, REFERENCE, SEAL
+from quaywatch.risk.screening import Screener, watchlist_entries
+from quaywatch.store import reads as store_reads, tables
 from quaywatch.store.reads import frame
 from quaywatch.store.store import Store
 
@@ -98,6 +102,49 @@ def transshipments(store: Store) -> pl.DataFrame:
     )
     rows = frame(store, query, {n: EVENTS[n] for n in names})
     return rows.with_columns(pl.lit([], pl.List(SEAL)).alias("seals")).cast(EVENTS)
+
+
+def reference(store: Store, *, at: datetime, outcomes: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Every container of every stored consignment lodged by ``at`` with its consignment's
+    weight as reference traffic at ``at`` (``frames.REFERENCE``; ``features.reference``).
+
+    ``outcomes`` are the control outcomes that may put traffic under suspicion (None: every
+    stored one; only those recorded by ``at`` count); the watchlists are those published by
+    ``at``, and only a strong match (an identifier, or a name at the same address) puts a
+    party's traffic under suspicion: a name alone is too weak to take traffic out of a baseline.
+    """
+    c, k = tables.consignments, tables.containers
+    roles = {role: tables.parties.alias(role) for role in standing.TRADERS}
+    header = ["consignment_id", "version", "transport_document", "lodged_at", "eta",
+              "consignee_key", "consignor_key"]  # fmt: skip
+    query = select(
+        k.c.container_number, *(c.c[n] for n in header),
+        *(party.c.aeo.label(f"{role}_aeo") for role, party in roles.items()),
+    ).join_from(k, c, (k.c.consignment_id == c.c.consignment_id) & (k.c.version == c.c.version))  # fmt: skip
+    for role, party in roles.items():
+        query = query.outerjoin(party, party.c.party_key == c.c[f"{role}_key"])
+    boxes = frame(store, query.where(c.c.lodged_at <= at))
+    if outcomes is None:
+        outcomes = store_reads.control_outcomes(store)
+    weights = standing.weights(boxes, at=at, outcomes=outcomes, listed=_listed(store, boxes, at))
+    return (
+        boxes.join(weights, on="consignment_id", how="inner")
+        .unique(["consignment_id", "container_number", "transport_document"], keep="first")
+        .sort("consignment_id", "container_number")
+        .select(REFERENCE.names())
+        .cast(REFERENCE)
+    )
+
+
+def _listed(store: Store, boxes: pl.DataFrame, at: datetime) -> list[str]:
+    """The keys of the traders of ``boxes`` strongly matched on a watchlist published by ``at``."""
+    entries = watchlist_entries(store, as_of=at.date())
+    if entries.is_empty():
+        return []
+    keys = pl.concat([boxes.get_column(f"{role}_key") for role in standing.TRADERS]).unique()
+    traders = store_reads.parties(store).filter(pl.col("party_key").is_in(keys.implode()))
+    matches = Screener.build(entries).screen(traders)
+    return sorted(set(matches.filter(pl.col("strong")).get_column("party_key").to_list()))
 
 
 def _boxes(store: Store, which: ColumnElement[bool] | None) -> pl.DataFrame:

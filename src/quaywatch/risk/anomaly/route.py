@@ -8,6 +8,15 @@
   new routes when the old ones are watched (displacement); the frequencies are counted as of
   each consignment's lodging, over the consignments lodged before it, so the reason says what
   an analyst would have seen that day.
+
+  Whether a hub is usual for a lane is learnt from **reference traffic** only
+  (``features.reference``): each earlier consignment counts with its weight at the assessment
+  (a suspect 0, a newcomer's 0.1, others 1), so traffic under suspicion cannot make its own
+  route usual by repeating it. Whether the lane has history enough to be judged counts every
+  earlier consignment: suspicious traffic gives a lane history but never a usual hub. The
+  share is not shrunk toward the port-wide use of the hub: a hub common on other lanes
+  (a Mediterranean hub for Asian cargo) is still new for a lane that never used it, which is
+  what displacement looks like.
 """
 
 from __future__ import annotations
@@ -42,38 +51,60 @@ def off_route(journeys: pl.DataFrame) -> pl.DataFrame:
     ).cast(FOUND)  # fmt: skip
 
 
-def rare_route(boxes: pl.DataFrame, *, at: datetime) -> pl.DataFrame:
+def rare_route(
+    boxes: pl.DataFrame, *, at: datetime, weights: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """Consignments whose declared route uses a hub that is rare for their lane, as of lodging.
 
     ``boxes`` are the consignments' containers (``frames.BOXES``), history included; only
-    consignments lodged at or before ``at`` count.
+    consignments lodged at or before ``at`` count. ``weights`` (``consignment_id``,
+    ``weight``) says how far each is reference traffic at ``at``; without it, or for a
+    consignment it does not name, the weight is 1.
     """
     origin = pl.col("port_of_loading").str.slice(0, 2).alias("origin")
+    lane = ["origin", "port_of_discharge"]
     routes = (
         boxes.filter(pl.col("lodged_at") <= at)
         .sort("version", descending=True)
         .unique(subset="consignment_id", keep="first")
         .sort("lodged_at", "consignment_id")
         .with_columns(origin)
-        .with_columns(pl.int_range(pl.len()).over("origin", "port_of_discharge").alias("earlier"))
+    )
+    if weights is None:
+        routes = routes.with_columns(pl.lit(1.0).alias("weight"))
+    else:
+        routes = routes.join(
+            weights.select("consignment_id", "weight"), on="consignment_id", how="left",
+            maintain_order="left",
+        ).with_columns(pl.col("weight").fill_null(1.0))  # fmt: skip
+    before = pl.col("weight").cum_sum() - pl.col("weight")  # earlier ones, weighted
+    routes = routes.with_columns(
+        pl.int_range(pl.len()).over(lane).alias("earlier"),
+        before.over(lane).alias("earlier_reference"),
     )
     hubs = (
         routes.with_columns(pl.col("transshipment_ports").fill_null("").str.split("|").alias("hub"))
         .explode("hub")
         .filter(pl.col("hub") != "")
         .with_columns(
-            pl.int_range(pl.len()).over("origin", "port_of_discharge", "hub").alias("via_hub")
+            pl.int_range(pl.len()).over(*lane, "hub").alias("via_hub"),
+            before.over(*lane, "hub").alias("via_reference"),
         )
     )
+    # Weighted sums of 0.1s are not exact: compare with a margin far below any one weight.
+    share = pl.col("via_reference") / pl.col("earlier_reference")
+    # A lane whose earlier traffic is all under suspicion has no usual hub at all.
+    seldom = pl.col("via_reference") < RARE_SHARE * pl.col("earlier_reference") - 1e-9
     rare = hubs.filter(
-        (pl.col("earlier") >= MIN_LANE) & (pl.col("via_hub") < RARE_SHARE * pl.col("earlier"))
+        (pl.col("earlier") >= MIN_LANE) & (seldom | (pl.col("earlier_reference") < 1e-9))
     )
+    percent = (100 * share).fill_nan(0.0).round(1)
     return rare.select(
         *KEY,
         "container_number",
         pl.lit("rare_route").alias("detector"),
-        pl.format("route {} through {}: used by {} of {} earlier consignments from {} to {}",
-                  route_text(), "hub", "via_hub", "earlier", "origin",
-                  "port_of_discharge").alias("text"),
-        (1.0 - pl.col("via_hub") / pl.col("earlier")).alias("strength"),
+        pl.format("route {} through {}: used by {} of {} earlier consignments from {} to {} "
+                  "({} % of the reference traffic on that lane)", route_text(), "hub",
+                  "via_hub", "earlier", "origin", "port_of_discharge", percent).alias("text"),
+        (1.0 - share.fill_nan(0.0)).alias("strength"),
     ).cast(FOUND)  # fmt: skip

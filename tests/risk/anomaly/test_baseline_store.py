@@ -1,0 +1,57 @@
+"""Reference traffic read from the store, on SQLite and PostgreSQL: a generated week with its
+legacy control history imported as a user would; the consignments of traders whose controls
+found something are kept out of the baselines from the moment the result was recorded."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import polars as pl
+import pytest
+
+from quaywatch.intake.entities import hit
+from quaywatch.intake.pipeline import ingest_file
+from quaywatch.risk import hits
+from quaywatch.risk.anomaly import detect_store, frames, reads
+from quaywatch.store import reads as store_reads
+from quaywatch.store.store import Store
+from quaywatch.synth import traffic
+from quaywatch.synth.patterns import PatternRates
+
+
+@pytest.fixture(scope="module")
+def week(tmp_path_factory: pytest.TempPathFactory) -> traffic.Traffic:
+    """Seven days of 300 consignments with the legacy controls (and their hits)."""
+    rates = PatternRates(cocaine=0.05, displacement_week=None)
+    return traffic.generate(tmp_path_factory.mktemp("reference"), days=7, per_day=300, seed=13,
+                            rates=rates)  # fmt: skip
+
+
+def test_reference_traffic_from_the_store(store: Store, week: traffic.Traffic) -> None:
+    for path in [*week.consignment_files, *week.event_files, *week.outcome_files]:
+        ingest_file(store, path)
+    outcomes = store_reads.control_outcomes(store)
+    found = outcomes.filter(hit())
+    assert not found.is_empty()
+    at = found["known_at"].sort()[found.height // 2]  # half the hits are known by then
+    ref = reads.reference(store, at=at)
+    assert ref.schema == frames.REFERENCE
+    parties = store_reads.latest_consignments(
+        store, columns=["consignment_id", "consignee_key", "consignor_key"]
+    )
+    known = found.filter(pl.col("known_at") <= at).join(parties, on="consignment_id")
+    traders = set(known["consignee_key"]) | set(known["consignor_key"])
+    weights = ref.unique("consignment_id").join(parties, on="consignment_id")
+    theirs = pl.col("consignee_key").is_in(list(traders)) | pl.col("consignor_key").is_in(
+        list(traders)
+    )
+    assert weights.filter(theirs)["weight"].max() == 0.0
+    assert weights.filter(~theirs)["weight"].min() > 0.0
+    # Nothing is suspect before any result was recorded; lodged later means not known yet.
+    early = reads.reference(store, at=outcomes["known_at"].min() - timedelta(seconds=1))
+    assert early.filter(pl.col("weight") == 0).is_empty()
+    assert ref["lodged_at"].max() <= at
+    # The detectors read it: same hits whether the outcomes are passed or read.
+    found_hits = detect_store(store, None, now=at)
+    assert found_hits.schema == hits.SCHEMA
+    assert found_hits.equals(detect_store(store, None, now=at, outcomes=outcomes))
