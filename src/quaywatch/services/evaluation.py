@@ -18,7 +18,7 @@ from quaywatch.errors import InputError
 from quaywatch.learning import kcs_run
 from quaywatch.learning.dataset import consignments_with_truth, load_truth
 from quaywatch.learning.evaluate import Report, ScoreColumn, evaluate, time_split
-from quaywatch.risk import engine, signals
+from quaywatch.risk import combine, engine, signals, weight_sets
 from quaywatch.risk.bundle import RiskModel
 from quaywatch.risk.profiles.registry import active_profiles
 from quaywatch.services.arguments import check_capacity_pct, utc
@@ -29,14 +29,17 @@ from quaywatch.store.store import Store
 MIN_KCS_SAMPLE = 100
 
 
-def model_scores(store: Store, path: Path, split_at: datetime) -> pl.DataFrame:
+def model_scores(
+    store: Store, path: Path, split_at: datetime, *, saturation_pct: float = combine.SATURATION_PCT
+) -> pl.DataFrame:
     """What ``assess`` gives each consignment lodged at or after ``split_at``.
 
     As a live run on ``split_at`` would have: the control outcomes known before then, and every
     consignment's own lodging time for the entity histories. The other sources read what the
     store holds now: the active profiles, and the container events and party links of the
     evaluated consignments (an assessment is re-run as events arrive, up to discharge and
-    gate-out). Columns: key, ``model`` (the fraud model alone), ``rules`` (log-odds added by
+    gate-out), with the active fitted hit weight set and saturation above ``saturation_pct`` %
+    (``risk.combine``), as a scoring run. Columns: key, ``model`` (the fraud model alone), ``rules`` (log-odds added by
     profiles, anomalies, screening and graph) and ``combined`` (``risk.combine``).
     """
     model = RiskModel.load(path)
@@ -48,6 +51,7 @@ def model_scores(store: Store, path: Path, split_at: datetime) -> pl.DataFrame:
         explain_rows=engine.Explain.NONE, profiles=active_profiles(store),
         parties=reads.parties(store),
         hits=signals.store_hits(store, items, outcomes=outcomes, now=signals.data_end(store)),
+        weighting=combine.HitWeighting(weight_sets.active(store), saturation_pct),
     )  # fmt: skip
     rules = (pl.col("probability") / (1 - pl.col("probability"))) / (
         pl.col("model_probability") / (1 - pl.col("model_probability"))
@@ -65,6 +69,7 @@ def evaluate_detection(
     split_at: datetime,
     capacity_pct: float,
     model_path: Path | None = None,
+    saturation_pct: float = combine.SATURATION_PCT,
 ) -> Report:
     """Detection on the stored consignments lodged at or after ``split_at``, against the truth.
 
@@ -86,7 +91,9 @@ def evaluate_detection(
     scorers = []
     if model_path is not None:
         test = test.join(
-            model_scores(store, model_path, split_at), on=["consignment_id", "version"], how="left"
+            model_scores(store, model_path, split_at, saturation_pct=saturation_pct),
+            on=["consignment_id", "version"],
+            how="left",
         )
         scorers.append(ScoreColumn("model", calibrated=True))
         found = test.select(pl.col("rules").fill_null(0.0).abs().max()).item()
