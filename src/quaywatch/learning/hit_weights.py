@@ -208,10 +208,14 @@ def fit(
     """
     _check(prior_strength, saturation_pct)
     consignments = scored.select(*_KEY, "model_probability").unique(_KEY, keep="first")
-    controls = labels.select(*_KEY, "hit", *(["propensity"] if "propensity" in labels else []))
+    controls = labels.select(
+        pl.col("consignment_id").cast(pl.String), pl.col("version").cast(pl.Int64),
+        pl.col("hit").cast(pl.Boolean),
+        *([pl.col("propensity").cast(pl.Float64)] if "propensity" in labels else []),
+    )  # fmt: skip
     controls = controls.join(consignments, on=_KEY, how="semi")
     controls = with_weights(controls, weighting, max_weight=max_weight).select(
-        *_KEY, pl.col("hit").cast(pl.Float64).alias("y"), "weight"
+        *_KEY, pl.col("hit").cast(pl.Float64).alias("y"), pl.col("weight").alias("w")
     )
     fired = hitframe.heaviest(hitframe.conform(hits).join(consignments, on=_KEY, how="semi"))
     fired = fired.join(consignments, on=_KEY, how="inner").with_columns(
@@ -224,15 +228,16 @@ def fit(
         pl.col("model_probability").mean().alias("m"),
     )
     evidence = (
-        fired.join(controls, on=_KEY, how="inner")
+        fired.drop("weight")
+        .join(controls, on=_KEY, how="inner")
         .group_by("code")
         .agg(
             pl.len().alias("controlled"),
             (pl.col("y") > 0).sum().alias("found"),
-            pl.col("weight").sum().alias("sw"),
-            (pl.col("weight") ** 2).sum().alias("sw2"),
-            (pl.col("weight") * pl.col("y")).sum().alias("swy"),
-            (pl.col("weight") * pl.col("model_probability")).sum().alias("swp"),
+            pl.col("w").sum().alias("sw"),
+            (pl.col("w") ** 2).sum().alias("sw2"),
+            (pl.col("w") * pl.col("y")).sum().alias("swy"),
+            (pl.col("w") * pl.col("model_probability")).sum().alias("swp"),
         )
     )
     table = per_code.join(evidence, on="code", how="left").sort(
