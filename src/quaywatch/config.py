@@ -56,6 +56,27 @@ class Settings(BaseSettings):
             "revenue caught at this capacity; `quaywatch evaluate --capacity-pct` overrides it."
         ),
     )
+    hit_saturation_pct: float = Field(
+        default=20.0,
+        gt=0,
+        le=100,
+        description=(
+            "Share of consignments, in percent, above which a hit code (a profile rule, an "
+            "anomaly detector, a screening or graph hit) saturates: its weight is damped and the "
+            "scoring run and `quaywatch weights fit` report it, so that a code firing on most of "
+            "the traffic cannot push it all above the review line (docs/risk-engine.md)."
+        ),
+    )
+    hit_prior_strength: float = Field(
+        default=30.0,
+        gt=0,
+        description=(
+            "How many controls the shipped weight of a hit code is worth when `quaywatch weights "
+            "fit` and `quaywatch retrain` fit it on the port's own outcomes: a code controlled "
+            "this many times moves half way from its shipped weight to what the port saw "
+            "(docs/learning-loop.md)."
+        ),
+    )
     model_dir: Path = Field(
         default=Path("models"),
         description=(

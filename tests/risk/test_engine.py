@@ -245,8 +245,13 @@ def test_scoring_combines_profiles_and_screening_with_the_model(
     assert out.exit_code == 0, out.output
 
     model = trained(world)
+    # The profile fires on every reefer, more than the default saturation share of this traffic:
+    # the threshold is raised so that its weight applies undamped (saturation has its own tests,
+    # tests/risk/test_hit_weighting.py).
     run = engine.score_store(store, model, now=datetime(2026, 12, 1, tzinfo=UTC),
-                             since=datetime(2026, 11, 13, tzinfo=UTC), rescore=True)  # fmt: skip
+                             since=datetime(2026, 11, 13, tzinfo=UTC), rescore=True,
+                             saturation_pct=100.0)  # fmt: skip
+    assert run.saturated == ()
     found = run.assessments
     stored = reads.latest_assessments(store, run_id=run.run_id)
     assert stored.height == found.height and stored["profile_version"].is_not_null().all()

@@ -71,6 +71,7 @@ app.add_typer(control.app, name="control")
 app.command()(control.kpis)
 app.command()(learning.retrain)
 app.command()(learning.drift)
+app.add_typer(learning.weights_app, name="weights")
 app.command()(simulate.simulate)
 app.command()(serve.serve)
 

@@ -98,7 +98,7 @@ def evaluate_command(
     result = evaluate_detection(
         open_store(ctx), truth_path=truth, split_at=utc(split),
         capacity_pct=settings.control_capacity_pct if capacity_pct is None else capacity_pct,
-        model_path=model,
+        model_path=model, saturation_pct=settings.hit_saturation_pct,
     )  # fmt: skip
     if as_json:
         typer.echo(evaluation_report.to_json(result))

@@ -1,8 +1,9 @@
-"""CLI commands of the learning loop: ``quaywatch retrain`` and ``quaywatch drift``.
+"""CLI commands of the learning loop: ``quaywatch retrain``, ``quaywatch drift`` and
+``quaywatch weights fit|show`` (hit weights fitted on the port's own outcomes).
 
-Each reads its options, calls one function of ``services.learning`` and prints the result.
-Kept apart from ``app.py`` so that each file stays readable; ``app.py`` registers them. See
-``docs/learning-loop.md``.
+Each reads its options, calls one function of ``services.learning`` or
+``services.hit_weights`` and prints the result. Kept apart from ``app.py`` so that each file
+stays readable; ``app.py`` registers them. See ``docs/learning-loop.md``.
 """
 
 from __future__ import annotations
@@ -10,15 +11,20 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from quaywatch.cli.context import DATE_FORMATS, console, get_settings, open_store, utc
+from quaywatch.cli.context import DATE_FORMATS, console, get_settings, open_store, sub_app, utc
 from quaywatch.learning.options import MAX_WEIGHT, Criterion, Weighting
+
+if TYPE_CHECKING:
+    from quaywatch.services.hit_weights import WeightSet
+
+weights_app = sub_app("Hit weights fitted on the port's own outcomes (docs/learning-loop.md).")
 
 
 def _number(value: float | None, spec: str) -> str:
@@ -71,6 +77,7 @@ def retrain(
         capacity_pct=settings.control_capacity_pct, until=utc(until) if until else None,
         to=utc(to) if to else None, weighting=weighting, max_weight=max_weight,
         criterion=criterion, promote=promote, force=force, actor=settings.actor,
+        prior_strength=settings.hit_prior_strength, saturation_pct=settings.hit_saturation_pct,
     )  # fmt: skip
     if as_json:
         console.print_json(json.dumps(result.to_dict()))
@@ -118,6 +125,16 @@ def retrain(
     console.print(table)
     verdict = "PROMOTED (now current)" if result.promoted else "KEPT the champion"
     console.print(f"{verdict}: {result.decision.reason}.", markup=False, highlight=False)
+    if result.weights is not None:
+        state = "active" if result.weights.active else "stored, not active (model kept)"
+        console.print(
+            f"Hit weights fitted given the challenger: set {result.weights.version} ({state}), "
+            f"{len(result.weights.fit.codes)} codes; quaywatch weights show "
+            f"--set {result.weights.version} lists them.",
+            markup=False, highlight=False,
+        )  # fmt: skip
+    for note in result.notes:
+        console.print(f"note: {note}", markup=False, highlight=False)
 
 
 def drift(
@@ -181,3 +198,107 @@ def drift(
         )
     else:
         console.print(f"Overall: {report.level.value.upper()}", highlight=False)
+
+
+def _print_set(found: WeightSet) -> None:
+    fit = found.fit
+    state = "active" if found.active else "not active"
+    console.print(
+        f"Hit weight set {found.version} ({state}), fitted {found.fitted_at:%Y-%m-%d %H:%M} by "
+        f"{found.fitted_by} given model {found.model_version}, on the consignments lodged "
+        f"{found.window_from:%Y-%m-%d} to {found.window_to:%Y-%m-%d}: {fit.consignments:,} "
+        f"assessed, {fit.controlled:,} controlled, {fit.hits:,} hits. Prior worth "
+        f"{fit.prior_strength:g} controls, weighting {fit.weighting.value}, saturation above "
+        f"{fit.saturation_pct:g} %.",
+        markup=False, highlight=False,
+    )  # fmt: skip
+    table = Table(title="Weight per hit code (log-odds added to the model's)")
+    for column in ("code", "shipped", "fitted", "applied", "fired", "share", "controlled",
+                   "hits", "local precision", "model expected", "saturated"):  # fmt: skip
+        table.add_column(column, justify="left" if column == "code" else "right")
+    for c in fit.codes:
+        table.add_row(
+            Text(c.code), f"{c.shipped:+.2f}", f"{c.fitted:+.2f}", f"{c.weight:+.2f}",
+            f"{c.fired:,}", f"{c.share:.1%}", f"{c.controlled:,}", f"{c.hits:,}",
+            _number(c.precision, ".1%"), f"{c.expected:.1%}",
+            "[bold red]SATURATED[/]" if c.saturated else "",
+        )  # fmt: skip
+    console.print(table)
+    for c in found.saturated:
+        console.print(
+            f"[yellow]warning:[/] {escape(c.code)} fires on {c.share:.0%} of the consignments "
+            f"(more than {fit.saturation_pct:g} %): its weight is damped from {c.fitted:+.2f} to "
+            f"{c.weight:+.2f}; narrow it or retire it.",
+            highlight=False,
+        )
+    for note in found.notes:
+        console.print(f"note: {note}", markup=False, highlight=False)
+
+
+@weights_app.command("fit")
+def weights_fit(
+    ctx: typer.Context,
+    since: Annotated[
+        datetime | None,
+        typer.Option(
+            help="First lodging time of the window (default: the model's training cut, at most "
+            "90 days before --until).",
+            formats=DATE_FORMATS,
+        ),
+    ] = None,
+    until: Annotated[
+        datetime | None,
+        typer.Option(
+            help="End of the window (exclusive); outcomes known before it (default now).",
+            formats=DATE_FORMATS,
+        ),
+    ] = None,
+    prior_strength: Annotated[
+        float | None,
+        typer.Option(
+            help="Controls the shipped weight is worth (default: QUAYWATCH_HIT_PRIOR_STRENGTH)."
+        ),
+    ] = None,
+    weighting: Annotated[
+        Weighting, typer.Option(help="ipw: inverse-propensity weights; none: as controlled.")
+    ] = Weighting.IPW,
+    activate: Annotated[
+        bool, typer.Option(help="Make the fitted set the one scoring applies (--no-activate: not).")
+    ] = True,
+    models: Annotated[
+        Path | None, typer.Option(help="Models folder (default: QUAYWATCH_MODEL_DIR).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Fit every hit code's weight on the port's own outcomes, shrunk toward its shipped one."""
+    from quaywatch.services import hit_weights
+
+    settings = get_settings(ctx)
+    found = hit_weights.fit_weights(
+        open_store(ctx), models=models or settings.model_dir, actor=settings.actor,
+        since=utc(since) if since else None, until=utc(until) if until else None,
+        prior_strength=prior_strength or settings.hit_prior_strength,
+        saturation_pct=settings.hit_saturation_pct, weighting=weighting, activate=activate,
+    )  # fmt: skip
+    if as_json:
+        console.print_json(json.dumps(found.to_dict()))
+        return
+    _print_set(found)
+
+
+@weights_app.command("show")
+def weights_show(
+    ctx: typer.Context,
+    weight_set: Annotated[
+        int | None, typer.Option("--set", help="This set's number (default: the active one).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the set as JSON.")] = False,
+) -> None:
+    """The hit weight set scoring applies (or another one), code by code."""
+    from quaywatch.services import hit_weights
+
+    found = hit_weights.show_weights(open_store(ctx), weight_set)
+    if as_json:
+        console.print_json(json.dumps(found.to_dict()))
+        return
+    _print_set(found)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -85,13 +86,23 @@ def score(
     result = score_period(
         open_store(ctx), model_path=model_path or settings.model_dir, at=at, since=since,
         rescore=rescore, explain_all=explain_all, top=top, actor=settings.actor,
+        saturation_pct=settings.hit_saturation_pct,
     )  # fmt: skip
+    weights = "shipped hit weights" if result.weight_set is None else (
+        f"hit weight set {result.weight_set}")  # fmt: skip
     console.print(
         f"Scoring run {result.run_id}: {result.assessed:,} consignments assessed with "
-        f"{result.model_version}, {result.explained:,} at or above the review probability "
-        f"{result.review_probability:.3f} explained.",
+        f"{result.model_version} and {weights}, {result.explained:,} at or above the review "
+        f"probability {result.review_probability:.3f} explained.",
         markup=False, highlight=False,
     )  # fmt: skip
+    for s in result.saturated:
+        console.print(
+            f"[yellow]warning:[/] {escape(s.code)} fires on {s.share:.0%} of the consignments "
+            f"({s.measured_on}), more than {settings.hit_saturation_pct:g} %: its weight was "
+            f"damped ×{s.factor:.2f}; narrow it or retire it (docs/risk-engine.md).",
+            highlight=False,
+        )
     if not result.assessed or result.share_above_review is None:
         return
     table = Table(title=f"Highest {top} scores")

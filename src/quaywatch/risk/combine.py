@@ -27,9 +27,26 @@ Besides the score, hits can demand more than a score can express:
   ``DNL``.
 
 Selection honours lane floors and referrals before it optimises (docs/selection.md).
+
+Fitted weights and saturation (``reweigh``, applied by ``risk.engine`` before ``combine``):
+
+- a fitted weight set (``HitWeights``, from ``quaywatch weights fit``, ``learning.hit_weights``)
+  moves every hit of a code it knows by ``fitted − shipped``: a code whose hits carry one
+  weight gets exactly its fitted weight, one whose weight varies per hit keeps its spread;
+- a code that fires on more than ``saturation_pct`` % of the consignments (default
+  ``SATURATION_PCT``) has its positive weight multiplied by ``odds(threshold) / odds(share)``
+  (``damped``) and is reported (``Saturated``): it cannot pick the few consignments controls
+  can cover, only lift a large part of the traffic towards the review line. The share is judged
+  on the batch when it holds at least ``SATURATION_MIN_BATCH`` consignments; a smaller batch (an
+  assessment of one consignment through the API) cannot say what share of the traffic a code
+  fires on, so the share the active weight set recorded over its fit window is used, and without
+  a set nothing is judged.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
@@ -43,6 +60,128 @@ REFERRALS = ("RFI", "RFS", "DNL")
 #: The most log-odds all hits together may add or take (e¹⁰ ≈ 22,000×: enough to top any list).
 MAX_ADDED = 10.0
 _EPS = 1e-9
+#: Share of the consignments (percent) above which a code saturates (``QUAYWATCH_HIT_SATURATION_PCT``).
+SATURATION_PCT = 20.0
+#: Fewest consignments a batch needs for saturation to be judged on the batch itself.
+SATURATION_MIN_BATCH = 200
+
+
+def saturates(share: float, saturation_pct: float) -> bool:
+    """Whether a code firing on ``share`` (0-1) of the consignments saturates."""
+    return share > saturation_pct / 100
+
+
+def damped(weight: float, share: float, saturation_pct: float) -> float:
+    """``weight`` of a code firing on ``share`` of the consignments, damped if it saturates.
+
+    Multiplied by ``odds(threshold) / odds(share)``: 1 at the threshold, 0 at every consignment.
+    A weight that lowers the risk is kept: it floods nothing.
+
+    >>> damped(2.0, 0.5, 20.0), damped(2.0, 1.0, 20.0), damped(-1.0, 1.0, 20.0)
+    (0.5, 0.0, -1.0)
+    """
+    if weight <= 0 or not saturates(share, saturation_pct):
+        return weight
+    return weight * _damping(share, saturation_pct)
+
+
+def _damping(share: float, saturation_pct: float) -> float:
+    if share >= 1:
+        return 0.0
+    t = saturation_pct / 100
+    return (t / (1 - t)) / (share / (1 - share)) if t < 1 else 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class HitWeights:
+    """A fitted weight set as scoring applies it: per code, its fitted weight (before
+    saturation), the shipped weight it was fitted from and the share of the fit window's
+    consignments it fired on. ``version`` is the set's number in the store."""
+
+    version: int
+    fitted: Mapping[str, float]
+    shipped: Mapping[str, float]
+    shares: Mapping[str, float]
+
+
+@dataclass(frozen=True, slots=True)
+class Saturated:
+    """A code found saturating: the share it fires on, where that share was measured
+    (``batch`` or the weight set's ``fit window``) and the factor its weight was damped by."""
+
+    code: str
+    share: float
+    measured_on: str
+    factor: float
+
+    def to_dict(self) -> dict[str, object]:
+        """A JSON-ready dict (the audit event records it)."""
+        return {"code": self.code, "share": round(self.share, 4), "measured_on": self.measured_on,
+                "factor": round(self.factor, 4)}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class HitWeighting:
+    """How scoring weighs hits: the active fitted set (None: shipped weights) and the
+    saturation threshold in percent."""
+
+    weights: HitWeights | None = None
+    saturation_pct: float = SATURATION_PCT
+
+
+def reweigh(
+    hits: pl.DataFrame, consignments: int, weighting: HitWeighting
+) -> tuple[pl.DataFrame, tuple[Saturated, ...]]:
+    """``hits`` (of a batch of ``consignments``) with the fitted and saturation-damped weights.
+
+    Returns the hits frame and the codes found saturating. See the module docstring.
+    """
+    frame = hitframe.conform(hits)
+    table = weighting.weights
+    if frame.is_empty():
+        return frame, ()
+    if table is not None and table.fitted:
+        shift = pl.DataFrame(
+            {"code": list(table.fitted),
+             "__shift": [table.fitted[c] - table.shipped[c] for c in table.fitted]},
+            schema={"code": pl.String, "__shift": pl.Float64},
+        )  # fmt: skip
+        frame = (
+            frame.join(shift, on="code", how="left", maintain_order="left")
+            .with_columns(pl.col("weight") + pl.col("__shift").fill_null(0.0))
+            .drop("__shift")
+        )
+    if consignments >= SATURATION_MIN_BATCH:
+        counted = frame.select(*declared.KEY, "code").unique().group_by("code").len()
+        shares = {c: n / consignments for c, n in counted.iter_rows()}
+        measured_on = "batch"
+    elif table is not None:
+        present = set(frame.get_column("code").unique().to_list())
+        shares = {c: s for c, s in table.shares.items() if c in present}
+        measured_on = "fit window"
+    else:
+        return frame, ()
+    saturated = tuple(
+        Saturated(code, share, measured_on, _damping(share, weighting.saturation_pct))
+        for code, share in sorted(shares.items())
+        if saturates(share, weighting.saturation_pct)
+    )
+    if not saturated:
+        return frame, ()
+    factors = pl.DataFrame(
+        {"code": [s.code for s in saturated], "__factor": [s.factor for s in saturated]},
+        schema={"code": pl.String, "__factor": pl.Float64},
+    )
+    frame = (
+        frame.join(factors, on="code", how="left", maintain_order="left")
+        .with_columns(
+            pl.when((pl.col("weight") > 0) & pl.col("__factor").is_not_null())
+            .then(pl.col("weight") * pl.col("__factor"))
+            .otherwise(pl.col("weight"))
+        )
+        .drop("__factor")
+    )
+    return frame, saturated
 
 
 def _rank(column: str, order: tuple[str, ...]) -> pl.Expr:

@@ -29,8 +29,17 @@ import polars as pl
 
 from quaywatch.audit import chain
 from quaywatch.features import assessment, declared
-from quaywatch.risk import anomaly, combine, explain, frame as fr, hits as hitframe, signals
+from quaywatch.risk import (
+    anomaly,
+    combine,
+    explain,
+    frame as fr,
+    hits as hitframe,
+    signals,
+    weight_sets,
+)
 from quaywatch.risk.bundle import RiskModel
+from quaywatch.risk.norms import TrafficNorms
 from quaywatch.risk.profiles.apply import ProfileSet
 from quaywatch.risk.profiles.frame import NAMED_ROLES, with_extras
 from quaywatch.risk.profiles.registry import active_profiles
@@ -39,6 +48,8 @@ from quaywatch.store.store import Store
 
 #: Reasons kept per assessment.
 TOP_REASONS = 5
+#: Shipped weights, saturation judged on the batch at the default threshold.
+_SHIPPED = combine.HitWeighting()
 
 
 class Explain(StrEnum):
@@ -60,6 +71,7 @@ def assess(
     parties: pl.DataFrame | None = None,
     hits: pl.DataFrame | None = None,
     state: tuple[Store, datetime] | None = None,
+    weighting: combine.HitWeighting = _SHIPPED,
 ) -> pl.DataFrame:
     """Assess the consignments of ``items`` (goods-item rows, ``store.reads.goods_item_rows``).
 
@@ -72,7 +84,29 @@ def assess(
     ``score``, ``revenue_at_stake_eur``, ``lane_floor``, ``referral``, ``critical``,
     ``reasons`` (JSON) and ``explained``. Without ``history``, ``state`` (a store and the
     moment outcomes are known before) gives the entity histories from the kept entity state.
+    ``weighting``: the fitted hit weights to apply and the saturation threshold
+    (``risk.combine.reweigh``); by default the shipped weights, saturation judged on the batch.
     """
+    return _assess(
+        items, history=history, outcomes=outcomes, model=model, explain_rows=explain_rows,
+        profiles=profiles, parties=parties, hits=hits, state=state, weighting=weighting,
+    )[0]  # fmt: skip
+
+
+def _assess(
+    items: pl.DataFrame,
+    *,
+    history: pl.DataFrame | None,
+    outcomes: pl.DataFrame,
+    model: RiskModel,
+    explain_rows: Explain,
+    profiles: ProfileSet | None,
+    parties: pl.DataFrame | None,
+    hits: pl.DataFrame | None,
+    state: tuple[Store, datetime] | None,
+    weighting: combine.HitWeighting,
+) -> tuple[pl.DataFrame, tuple[combine.Saturated, ...]]:
+    """``assess``, and the codes found saturating."""
     if history is None:
         if state is None:
             raise ValueError("assess needs the history or the store's entity state")
@@ -93,40 +127,58 @@ def assess(
     # this thread combines and writes reasons (Python, one core).
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="quaywatch-revenue") as pool:
         revenue_at_stake = pool.submit(model.revenue.predict, matrix if same else x)
-        scored = _combine_and_explain(
-            batch, items, x, matrix, probability, model,
-            explain_rows=explain_rows, profiles=profiles, parties=parties, hits=hits,
-        )  # fmt: skip
+        every = source_hits(
+            batch, items, profiles=profiles, parties=parties, hits=hits, norms=model.norms
+        )
+        every, saturated = combine.reweigh(every, batch.height, weighting)
+        scored = _combine_and_explain(batch, x, matrix, probability, model, every,
+                                      explain_rows=explain_rows)  # fmt: skip
         revenue = np.round(np.maximum(revenue_at_stake.result(), 0.0), 2)
     return scored.with_columns(pl.Series("revenue_at_stake_eur", revenue)).select(
         *declared.KEY, "lodged_at", "probability", "model_probability", "score",
         "revenue_at_stake_eur", "lane_floor", "referral", "critical", "reasons", "explained",
-    )  # fmt: skip
+    ), saturated  # fmt: skip
+
+
+def source_hits(
+    batch: pl.DataFrame,
+    items: pl.DataFrame,
+    *,
+    profiles: ProfileSet | None,
+    parties: pl.DataFrame | None,
+    hits: pl.DataFrame | None,
+    norms: TrafficNorms | None = None,
+) -> pl.DataFrame:
+    """Every source's hits for the consignments of ``batch``, with their shipped weights.
+
+    ``batch`` is the assessment frame of ``items`` (``features.assessment``); ``hits`` what the
+    store-reading sources found (``risk.signals``), ``profiles`` run on the batch (``parties``
+    names them), ``norms`` the model's traffic norms (``risk.norms``). The fitting of hit weights (``services.hit_weights``) calls this too, so that
+    it sees exactly the hits scoring sees.
+    """
+    found = [] if hits is None else [hits]
+    if profiles is not None and len(profiles):
+        found.append(profiles.apply(with_extras(batch, items, parties)))
+    if norms is not None:  # risk without labels: the declaration against usual traffic
+        found.append(norms.hits(declared.item_features(items), batch))
+    every = pl.concat([hitframe.conform(h) for h in found]) if found else hitframe.empty()
+    if not every.is_empty():
+        every = every.join(batch.select(declared.KEY), on=list(declared.KEY), how="semi")
+    return every
 
 
 def _combine_and_explain(
     batch: pl.DataFrame,
-    items: pl.DataFrame,
     x: pl.DataFrame,
     matrix: fr.Matrix,
     probability: npt.NDArray[np.float64],
     model: RiskModel,
+    every: pl.DataFrame,
     *,
     explain_rows: Explain,
-    profiles: ProfileSet | None,
-    parties: pl.DataFrame | None,
-    hits: pl.DataFrame | None,
 ) -> pl.DataFrame:
-    """The model's probabilities combined with every source's hits, and the reasons."""
-    found = [] if hits is None else [hits]
-    if profiles is not None and len(profiles):
-        found.append(profiles.apply(with_extras(batch, items, parties)))
-    if model.norms is not None:  # risk without labels: the declaration against usual traffic
-        found.append(model.norms.hits(declared.item_features(items), batch))
+    """The model's probabilities combined with every source's hits (``every``), and the reasons."""
     keys = batch.select(declared.KEY)
-    every = pl.concat([hitframe.conform(h) for h in found]) if found else hitframe.empty()
-    if not every.is_empty():
-        every = every.join(keys, on=list(declared.KEY), how="semi")
     combined = combine.combine(keys.with_columns(pl.Series("probability", probability)), every)
     probability = combined.get_column("probability").to_numpy()
     if explain_rows is Explain.ALL:
@@ -171,13 +223,19 @@ def _combine_and_explain(
 
 @dataclass(frozen=True, slots=True)
 class ScoringRun:
-    """What one scoring run did, and the assessments it stored."""
+    """What one scoring run did, and the assessments it stored.
+
+    ``weight_set``: the fitted hit weight set applied (None: shipped weights); ``saturated``:
+    the hit codes found firing on more than the saturation share, whose weights were damped.
+    """
 
     run_id: str
     model_version: str
     assessed: int
     explained: int
     assessments: pl.DataFrame
+    weight_set: int | None = None
+    saturated: tuple[combine.Saturated, ...] = ()
 
 
 def score_store(
@@ -190,6 +248,7 @@ def score_store(
     rescore: bool = False,
     actor: str = "system",
     explain_rows: Explain = Explain.AUTO,
+    saturation_pct: float = combine.SATURATION_PCT,
 ) -> ScoringRun:
     """Assess stored consignments with ``model`` and every active source; store the results.
 
@@ -197,7 +256,9 @@ def score_store(
     containers received events since their latest assessment (re-assessment); with ``since``,
     only those lodged at or after it; with ``keys`` (``consignment_id``, ``version``), only
     those. Outcomes are those known at ``now``; so are the events, watchlists and party links
-    the other sources read (``risk.signals``).
+    the other sources read (``risk.signals``). The active fitted hit weight set applies
+    (``risk.weight_sets``); codes firing on more than ``saturation_pct`` % are damped and
+    reported (``risk.combine.reweigh``); both are recorded with the run.
     """
     outcomes = reads.control_outcomes(store, known_before=now)
     history: pl.DataFrame | None = None
@@ -225,16 +286,20 @@ def score_store(
     if history is None:
         named = [items.get_column(f"{role}_key") for role in NAMED_ROLES if f"{role}_key" in items]
         party_keys = sorted({key for column in named for key in column.drop_nulls()})
-    found = assess(
+    weights = weight_sets.active(store)
+    found, saturated = _assess(
         items, history=history, outcomes=outcomes, model=model, explain_rows=explain_rows,
         profiles=profiles, parties=reads.parties(store, party_keys),
         hits=signals.store_hits(store, items, outcomes=outcomes, now=now), state=(store, now),
+        weighting=combine.HitWeighting(weights, saturation_pct),
     )  # fmt: skip
+    weight_set = None if weights is None else weights.version
     rows = found.drop("lodged_at").with_columns(
         pl.lit(run_id).alias("run_id"),
         pl.lit(now).alias("assessed_at"),
         pl.lit(model.version).alias("model_version"),
         pl.lit(profiles.version if len(profiles) else None, pl.String).alias("profile_version"),
+        pl.lit(weight_set, pl.Int64).alias("weight_set"),
     )
     columns = [c.name for c in tables.assessments.columns if c.name != "assessment_id"]
     explained = int(found.get_column("explained").sum())
@@ -244,6 +309,9 @@ def score_store(
             conn, actor=actor, action="score", object_type="scoring_run", object_id=run_id,
             details={"model_version": model.version, "assessed": found.height,
                      "explained": explained, "since": since.isoformat() if since else None,
-                     "profile_version": profiles.version if len(profiles) else None},
+                     "profile_version": profiles.version if len(profiles) else None,
+                     "weight_set": weight_set, "saturation_pct": saturation_pct,
+                     "saturated": [s.to_dict() for s in saturated]},
         )  # fmt: skip
-    return ScoringRun(run_id, model.version, found.height, explained, found)
+    return ScoringRun(run_id, model.version, found.height, explained, found, weight_set,
+                      saturated)  # fmt: skip

@@ -22,7 +22,7 @@ from quaywatch.learning import kcs_run, lopo
 from quaywatch.learning.dataset import consignments_with_truth, load_truth, unmatched_truth
 from quaywatch.learning.evaluate import Report, ScoreColumn, Unmatched, evaluate, time_split
 from quaywatch.learning.lopo import LopoReport
-from quaywatch.risk import engine, signals
+from quaywatch.risk import combine, engine, signals, weight_sets
 from quaywatch.risk.bundle import RiskModel
 from quaywatch.risk.profiles.registry import active_profiles
 from quaywatch.services.arguments import check_capacity_pct, utc
@@ -40,6 +40,8 @@ def model_scores(
     *,
     outcomes: pl.DataFrame | None = None,
     history: pl.DataFrame | None = None,
+    saturation_pct: float = combine.SATURATION_PCT,
+    fitted_weights: bool = True,
 ) -> pl.DataFrame:
     """What ``assess`` gives each consignment lodged at or after ``split_at``.
 
@@ -47,12 +49,15 @@ def model_scores(
     consignment's own lodging time for the entity histories. The other sources read what the
     store holds now: the active profiles, and the container events and party links of the
     evaluated consignments (an assessment is re-run as events arrive, up to discharge and
-    gate-out). Columns: key, ``model`` (the fraud model alone), ``rules`` (log-odds added by
+    gate-out), with the active fitted hit weight set and saturation above ``saturation_pct`` %
+    (``risk.combine``), as a scoring run. Columns: key, ``model`` (the fraud model alone), ``rules`` (log-odds added by
     profiles, anomalies, screening and graph) and ``combined`` (``risk.combine``).
 
     ``path`` is a model or models folder, or a model in memory. ``outcomes`` replaces the
     outcomes known before ``split_at`` (leave-one-pattern-out passes them less a pattern's);
     ``history`` the store's goods-item rows, when the caller has read them already.
+    ``fitted_weights`` false scores with the shipped hit weights: a weight set fitted on
+    outcomes the caller withholds would leak them back.
     """
     model = path if isinstance(path, RiskModel) else RiskModel.load(path)
     if history is None:
@@ -65,6 +70,9 @@ def model_scores(
         explain_rows=engine.Explain.NONE, profiles=active_profiles(store),
         parties=reads.parties(store),
         hits=signals.store_hits(store, items, outcomes=outcomes, now=signals.data_end(store)),
+        weighting=combine.HitWeighting(
+            weight_sets.active(store) if fitted_weights else None, saturation_pct
+        ),
     )  # fmt: skip
     rules = (pl.col("probability") / (1 - pl.col("probability"))) / (
         pl.col("model_probability") / (1 - pl.col("model_probability"))
@@ -104,6 +112,7 @@ def evaluate_detection(
     split_at: datetime,
     capacity_pct: float,
     model_path: Path | None = None,
+    saturation_pct: float = combine.SATURATION_PCT,
 ) -> Report:
     """Detection on the stored consignments lodged at or after ``split_at``, against the truth.
 
@@ -121,7 +130,9 @@ def evaluate_detection(
     scorers = []
     if model_path is not None:
         test = test.join(
-            model_scores(store, model_path, split_at), on=["consignment_id", "version"], how="left"
+            model_scores(store, model_path, split_at, saturation_pct=saturation_pct),
+            on=["consignment_id", "version"],
+            how="left",
         )
         scorers.append(ScoreColumn("model", calibrated=True))
         found = test.select(pl.col("rules").fill_null(0.0).abs().max()).item()
@@ -166,7 +177,9 @@ def evaluate_unseen_patterns(
     )
 
     def assess(model: RiskModel, known: pl.DataFrame) -> pl.DataFrame:
-        return model_scores(store, model, split_at, outcomes=known, history=history)
+        return model_scores(
+            store, model, split_at, outcomes=known, history=history, fitted_weights=False
+        )
 
     return lopo.leave_one_pattern_out(
         items, outcomes, truth, test, split_at=split_at, labels_until=until,

@@ -1,5 +1,5 @@
 """Use cases of the learning loop: ``retrain`` (a challenger trained with bias correction,
-promoted only if it beats the current model) and ``drift`` (population stability of the model
+promoted only if it beats the current model, and hit weights fitted given it) and ``drift`` (population stability of the model
 features and scores between two windows, alerts appended to the audit trail).
 
 ``docs/learning-loop.md`` explains both in a customs officer's words.
@@ -7,16 +7,23 @@ features and scores between two windows, alerts appended to the audit trail).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from quaywatch.errors import InputError
-from quaywatch.learning import champion as cc, drift as monitor, retrain as cycle
+from quaywatch.learning import (
+    champion as cc,
+    drift as monitor,
+    hit_weights as fitting,
+    retrain as cycle,
+)
 from quaywatch.learning.drift import DriftReport
 from quaywatch.learning.options import MAX_WEIGHT, Criterion, Weighting
+from quaywatch.risk import combine
 from quaywatch.risk.bundle import RiskModel
+from quaywatch.services import hit_weights
 from quaywatch.services.arguments import check_capacity_pct, check_interval, require_aware
 from quaywatch.store.store import Store
 
@@ -41,10 +48,15 @@ class RetrainResult:
     promoted: bool
     criterion: Criterion
     forced: bool
+    weights: hit_weights.WeightSet | None = None
+    notes: tuple[str, ...] = field(default=())
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict: what the audit event records."""
+        """A JSON-ready dict: what the audit event records, and the hit weight set fitted."""
         return {
+            "weight_set": None if self.weights is None else self.weights.version,
+            "weights_active": None if self.weights is None else self.weights.active,
+            "notes": list(self.notes),
             "challenger": self.challenger_version,
             "champion": self.champion_version,
             "trained_until": self.trained_until.isoformat(),
@@ -84,9 +96,17 @@ def retrain(
     now: datetime | None = None,
     params: dict[str, Any] | None = None,
     rounds: int = cc.ROUNDS,
+    prior_strength: float = fitting.PRIOR_STRENGTH,
+    saturation_pct: float = combine.SATURATION_PCT,
 ) -> RetrainResult:
     """Train a challenger on the outcomes known before ``until`` and judge it against the
     current model on the random control sample from ``until`` to ``to``.
+
+    Then the hit weights are fitted given the challenger (``services.hit_weights``) on the
+    consignments of the evaluation window, which it was not trained on, with ``prior_strength``
+    and ``saturation_pct``: stored as a new set, made active only when the challenger is
+    promoted (the weights say what each hit adds beyond *that* model); a window with nothing
+    to fit on is noted, not an error.
 
     ``to`` defaults to ``now`` (the present), ``until`` to ``EVALUATION_DAYS`` before ``to``.
     ``promote`` false never changes the current model; ``force`` makes the challenger current
@@ -106,10 +126,21 @@ def retrain(
         weighting=weighting, max_weight=max_weight, criterion=criterion, promote=promote,
         force=force, params=params, rounds=rounds,
     )  # fmt: skip
+    notes: list[str] = []
+    try:
+        weights = hit_weights.fit_weights(
+            store, models=models, actor=actor, since=done.evaluated_from, until=done.evaluated_to,
+            prior_strength=prior_strength, saturation_pct=saturation_pct, weighting=weighting,
+            max_weight=max_weight, activate=done.promoted, model=done.challenger,
+        )  # fmt: skip
+        notes += weights.notes
+    except InputError as exc:
+        weights = None
+        notes.append(f"hit weights not fitted: {exc.message}")
     return RetrainResult(
         done.challenger.version, dict(done.challenger.metrics), done.challenger.trained_until,
         done.champion_version, done.evaluated_from, done.evaluated_to, done.comparison,
-        done.decision, done.promoted, criterion, force,
+        done.decision, done.promoted, criterion, force, weights, tuple(notes),
     )  # fmt: skip
 
 

@@ -23,7 +23,7 @@ import polars as pl
 from quaywatch.audit import chain
 from quaywatch.errors import InputError
 from quaywatch.learning import train as training
-from quaywatch.risk import anomaly, compiled as compiler, engine, explain
+from quaywatch.risk import anomaly, combine, compiled as compiler, engine, explain
 from quaywatch.risk.anomaly import reads as anomaly_reads
 from quaywatch.risk.bundle import RiskModel, folder_of
 from quaywatch.services import profiles
@@ -149,7 +149,9 @@ class ScoreResult:
     ``explained``: assessments given reasons (those at or above ``review_probability``, and
     those a hit demands a lane or referral for); ``share_above_review``: of the assessed, the
     share at or above ``review_probability`` (None when nothing was assessed); ``top``: the
-    highest scores, highest first.
+    highest scores, highest first; ``weight_set``: the fitted hit weight set applied (None:
+    shipped weights); ``saturated``: hit codes firing on more than the saturation share, whose
+    weights were damped (``risk.combine``).
     """
 
     run_id: str
@@ -159,6 +161,8 @@ class ScoreResult:
     review_probability: float
     share_above_review: float | None
     top: tuple[ScoredConsignment, ...]
+    weight_set: int | None = None
+    saturated: tuple[combine.Saturated, ...] = ()
 
 
 def score_period(
@@ -171,13 +175,16 @@ def score_period(
     explain_all: bool = False,
     top: int = 10,
     actor: str,
+    saturation_pct: float = combine.SATURATION_PCT,
 ) -> ScoreResult:
     """Assess stored consignments with the model in ``model_path`` and store the assessments.
 
     ``model_path`` is a model folder or a models folder (its current model). Outcomes, events
     and watchlists are those known at ``at`` (now); with ``since``, only consignments lodged at
     or after it. Without ``rescore``, only what this model version has not assessed yet (and
-    what received events since). ``explain_all`` gives reasons to every assessment.
+    what received events since). ``explain_all`` gives reasons to every assessment. The active
+    hit weight set applies; codes firing on more than ``saturation_pct`` % are damped and
+    reported.
     """
     if top < 0:
         raise InputError(f"top must be 0 or more, got {top}")
@@ -186,9 +193,11 @@ def score_period(
         store, model, now=_utc_or_now(at), since=None if since is None else utc(since),
         rescore=rescore, actor=actor,
         explain_rows=engine.Explain.ALL if explain_all else engine.Explain.AUTO,
+        saturation_pct=saturation_pct,
     )  # fmt: skip
     if not run.assessed:
-        return ScoreResult(run.run_id, run.model_version, 0, 0, model.review_probability, None, ())
+        return ScoreResult(run.run_id, run.model_version, 0, 0, model.review_probability, None, (),
+                           run.weight_set, run.saturated)  # fmt: skip
     found = run.assessments
     share = found.select((pl.col("probability") >= model.review_probability).mean()).item()
     best = found.sort("score", descending=True).head(top)
@@ -204,7 +213,8 @@ def score_period(
         for row in best.iter_rows(named=True)
     )
     return ScoreResult(run.run_id, run.model_version, run.assessed, run.explained,
-                       model.review_probability, float(share), rows)  # fmt: skip
+                       model.review_probability, float(share), rows, run.weight_set,
+                       run.saturated)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,14 +247,21 @@ class AnomalyListing:
     rows: tuple[Anomaly, ...]
 
 
-def reassess_recent(store: Store, *, model_path: Path, days: int, actor: str) -> ScoreResult:
+def reassess_recent(
+    store: Store,
+    *,
+    model_path: Path,
+    days: int,
+    actor: str,
+    saturation_pct: float = combine.SATURATION_PCT,
+) -> ScoreResult:
     """Assess again, with the model in ``model_path`` and the profiles now in force, every
     consignment lodged in the last ``days`` days of stored traffic (``profiles.recent_start``):
     what an analyst does after putting a profile in force, before a new selection run plans
     the controls on the new assessments."""
     since = profiles.recent_start(store, days)
     return score_period(store, model_path=model_path, since=since, rescore=True, top=0,
-                        actor=actor)  # fmt: skip
+                        actor=actor, saturation_pct=saturation_pct)  # fmt: skip
 
 
 def list_anomalies(

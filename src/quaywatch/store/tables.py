@@ -265,6 +265,7 @@ assessments = Table(
         server_default=false(),
         doc="a security or health threat, weighed above revenue by selection",
     ),  # fmt: skip
+    Column("weight_set", Integer, doc="the fitted hit weight set applied; null: shipped weights"),
     ForeignKeyConstraint(*_consignment_fk),
     Index(None, "consignment_id", "version"),
     Index(None, "run_id"),
@@ -674,6 +675,53 @@ lab_runs = Table(
     Index(None, "running", unique=True),
     Index(None, "state"),
     Index(None, "created_at"),
+)  # fmt: skip
+
+
+# --- hit weights fitted on the site's own outcomes (learning.hit_weights) -------------------
+
+hit_weight_sets = Table(
+    "hit_weight_sets",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False, doc="1, 2, ... in order"),
+    Column("fitted_at", UtcDateTime, nullable=False),
+    Column("fitted_by", String(128), nullable=False),
+    Column("window_from", UtcDateTime, nullable=False, doc="first lodging time of the window"),
+    Column("window_to", UtcDateTime, nullable=False,
+           doc="end of the window (exclusive); outcomes known before it"),
+    Column("model_version", String(64), nullable=False, doc="the model it was fitted given"),
+    Column("prior_strength", Float, nullable=False, doc="pseudo-controls the shipped weight is worth"),
+    Column("saturation_pct", Float, nullable=False),
+    Column("weighting", String(8), nullable=False, doc="ipw or none"),
+    Column("max_weight", Float, nullable=False),
+    Column("consignments", Integer, nullable=False, doc="assessed in the window"),
+    Column("controlled", Integer, nullable=False, doc="of them, controlled with an outcome"),
+    Column("hits", Integer, nullable=False, doc="of those, where the control found something"),
+    Column("active", Integer,
+           doc="1 for the set scoring applies, else null: unique, so one set at most is active"),
+    Column("activated_at", UtcDateTime),
+    Index(None, "active", unique=True),
+)  # fmt: skip
+
+hit_weights = Table(
+    "hit_weights",
+    metadata,
+    Column("weight_set", Integer, primary_key=True),
+    Column("code", String(128), primary_key=True, doc="source:id, e.g. profile:COC-001"),
+    Column("source", String(32), nullable=False),
+    Column("shipped_weight", Float, nullable=False, doc="its mean weight in the window's hits"),
+    Column("fitted_weight", Float, nullable=False, doc="shrunk, given the model, unsaturated"),
+    Column("weight", Float, nullable=False, doc="applied: fitted, damped if saturated"),
+    Column("fired", Integer, nullable=False),
+    Column("controlled", Integer, nullable=False),
+    Column("hits", Integer, nullable=False),
+    Column("local_precision", Float, doc="weighted share of its controls that found something"),
+    Column("shrunk_precision", Float, nullable=False),
+    Column("expected", Float, nullable=False, doc="the model's shrunk probability for them"),
+    Column("evidence", Float, nullable=False, doc="effective number of controls"),
+    Column("share", Float, nullable=False, doc="share of the window's consignments it hit"),
+    Column("saturated", Boolean, nullable=False),
+    ForeignKeyConstraint(["weight_set"], ["hit_weight_sets.version"]),
 )  # fmt: skip
 
 

@@ -159,8 +159,10 @@ async def reassess(request: Request) -> Response:
         return refusal or redirect_to("/login")
 
     def scored() -> int:
-        return risk.reassess_recent(state.store, model_path=state.settings.model_dir,
-                                    days=TRIAL_DAYS, actor=principal.name).assessed  # fmt: skip
+        return risk.reassess_recent(
+            state.store, model_path=state.settings.model_dir, days=TRIAL_DAYS,
+            actor=principal.name, saturation_pct=state.settings.hit_saturation_pct,
+        ).assessed  # fmt: skip
 
     try:
         assessed = await run_in_threadpool(scored)

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from quaywatch.api import problems
 from quaywatch.api.context import PREFIX, AssessmentReader, AssessmentRunner, ServiceState
-from quaywatch.services import assessments, risk
+from quaywatch.services import assessments, hit_weights, risk
 
 router = APIRouter(
     prefix=PREFIX, tags=["assessments"], responses=problems.documented(401, 403, 404, 422, 503)
@@ -75,4 +75,13 @@ def score(body: ScoringRequest, state: ServiceState, who: AssessmentRunner) -> r
     return risk.score_period(
         state.store, model_path=state.settings.model_dir, at=body.at, since=body.since,
         rescore=body.rescore, explain_all=body.explain_all, top=body.top, actor=who.name,
+        saturation_pct=state.settings.hit_saturation_pct,
     )  # fmt: skip
+
+
+@router.get("/hit-weights", summary="The hit weight set scoring applies")
+def active_hit_weights(state: ServiceState, who: AssessmentReader) -> hit_weights.WeightSet:
+    """The active set of hit weights fitted on this port's outcomes (``quaywatch weights
+    fit``): per code its shipped, fitted and applied weight, how often it fired, was controlled
+    and found something, and whether it saturates. 404 when scoring uses the shipped weights."""
+    return hit_weights.show_weights(state.store)
