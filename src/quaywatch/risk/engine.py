@@ -290,7 +290,8 @@ def score_store(
     found, saturated = _assess(
         items, history=history, outcomes=outcomes, model=model, explain_rows=explain_rows,
         profiles=profiles, parties=reads.parties(store, party_keys),
-        hits=signals.store_hits(store, items, outcomes=outcomes, now=now), state=(store, now),
+        hits=signals.store_hits(store, items, outcomes=outcomes, now=now, live=True),
+        state=(store, now),
         weighting=combine.HitWeighting(weights, saturation_pct),
     )  # fmt: skip
     weight_set = None if weights is None else weights.version

@@ -32,19 +32,26 @@ from quaywatch.store.store import Store
 
 
 def store_hits(
-    store: Store, items: pl.DataFrame, *, outcomes: pl.DataFrame, now: datetime
+    store: Store,
+    items: pl.DataFrame,
+    *,
+    outcomes: pl.DataFrame,
+    now: datetime,
+    live: bool = False,
 ) -> pl.DataFrame:
     """The hits of every store-reading source for the consignments of ``items``.
 
     ``items`` are goods-item rows (``store.reads.goods_item_rows``) of the consignments to
     assess; ``outcomes`` the control outcomes the graph may seed from (known at ``now``, or
-    before an evaluation split).
+    before an evaluation split). ``live``: a scoring run, whose ``outcomes`` are every stored
+    one known at ``now``; the anomaly baselines then use the day's kept reference traffic
+    (``anomaly.reads.reference``) instead of computing it again from ``outcomes``.
     """
     roles = [f"{role}_key" for role in screening.ROLES if f"{role}_key" in items.columns]
     consignments = items.group_by(*declared.KEY).agg(pl.col("lodged_at", *roles).first())
     keys = consignments.select(declared.KEY)
     found = [
-        anomaly.detect_store(store, keys, now=now, outcomes=outcomes),
+        anomaly.detect_store(store, keys, now=now, outcomes=None if live else outcomes),
         screened := screening.screen_store(store, consignments, at=now),
         _graph_hits(store, consignments, outcomes=outcomes, now=now).join(
             screened.select(declared.KEY).unique().with_columns(pl.lit("graph:offender").alias("code")),

@@ -158,7 +158,8 @@ def detect_store(
     history only what the baselines learn from (``reads.transshipments``, ``reads.lane_boxes``,
     ``reads.reference``), not every event. The baselines learn from reference traffic as
     known at ``now``: ``outcomes`` are the control outcomes that may put traffic under
-    suspicion (None: those stored, recorded by ``now``).
+    suspicion (None: those stored, recorded by the start of ``now``'s day, the day's reference
+    kept for the next call: ``reads.reference``).
     """
     reference = reads.reference(store, at=now, outcomes=outcomes)
     if keys is None:
