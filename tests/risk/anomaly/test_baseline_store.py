@@ -51,7 +51,14 @@ def test_reference_traffic_from_the_store(store: Store, week: traffic.Traffic) -
     early = reads.reference(store, at=outcomes["known_at"].min() - timedelta(seconds=1))
     assert early.filter(pl.col("weight") == 0).is_empty()
     assert ref["lodged_at"].max() <= at
-    # The detectors read it: same hits whether the outcomes are passed or read.
-    found_hits = detect_store(store, None, now=at)
+    # The detectors read it: same hits whether the outcomes are passed or read (a live run
+    # reads the reference of the start of its day: the same at midnight).
+    midnight = at.replace(hour=0, minute=0, second=0, microsecond=0)
+    found_hits = detect_store(store, None, now=midnight)
     assert found_hits.schema == hits.SCHEMA
-    assert found_hits.equals(detect_store(store, None, now=at, outcomes=outcomes))
+    assert found_hits.equals(detect_store(store, None, now=midnight, outcomes=outcomes))
+    # Kept: a second live run that day reads the same frame; a record stored moves it.
+    kept = reads.daily_reference(store, at=at)
+    assert reads.daily_reference(store, at=midnight) is kept
+    ingest_file(store, week.outcome_files[0])  # an import advances the audit chain
+    assert reads.daily_reference(store, at=at) is not kept

@@ -158,10 +158,13 @@ def detect_store(
     history only what the baselines learn from (``reads.transshipments``, ``reads.lane_boxes``,
     ``reads.reference``), not every event. The baselines learn from reference traffic as
     known at ``now``: ``outcomes`` are the control outcomes that may put traffic under
-    suspicion (None: those stored, recorded by the start of ``now``'s day, the day's reference
-    kept for the next call: ``reads.reference``).
+    suspicion; None is a live run: every stored outcome, and the reference traffic of the start
+    of ``now``'s day, kept for the next call (``reads.daily_reference``).
     """
-    reference = reads.reference(store, at=now, outcomes=outcomes)
+    if outcomes is None:
+        reference = reads.daily_reference(store, at=now)
+    else:
+        reference = reads.reference(store, at=now, outcomes=outcomes)
     if keys is None:
         return detect(reads.events(store), reads.boxes(store), at=now, reference=reference)
     boxes = reads.boxes(store, keys)

@@ -109,31 +109,35 @@ def reference(store: Store, *, at: datetime, outcomes: pl.DataFrame | None = Non
     """Every container of every stored consignment lodged by ``at`` with its consignment's
     weight as reference traffic at ``at`` (``frames.REFERENCE``; ``features.reference``).
 
-    ``outcomes`` are the control outcomes that may put traffic under suspicion (only those
-    recorded by ``at`` count); the watchlists are those published by ``at``, and only a strong
-    match (an identifier, or a name at the same address) puts a party's traffic under
-    suspicion: a name alone is too weak to take traffic out of a baseline.
-
-    Without ``outcomes`` (a live scoring run: every stored outcome counts) the reference is
-    that of the start of ``at``'s day (UTC), computed once per day and store state and kept:
-    it reads every container and screens every trader, far too much to repeat for each
-    consignment filed through the API, and a day's traffic moves a baseline of weeks little.
-    The store state is the audit chain's head, which every import, outcome and list load
-    advances, so nothing recorded is ever missed by more than the day it is in.
+    ``outcomes`` are the control outcomes that may put traffic under suspicion (None: every
+    stored one; only those recorded by ``at`` count); the watchlists are those published by
+    ``at``, and only a strong match (an identifier, or a name at the same address) puts a
+    party's traffic under suspicion: a name alone is too weak to take traffic out of a baseline.
     """
-    if outcomes is None:
-        day = at.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-        with store.reading() as conn:
-            head = conn.execute(select(tables.audit_head.c.seq)).scalar()
-        return _daily_reference(store, day, head)
-    return _reference(store, at=at, outcomes=outcomes)
+    return _reference(
+        store, at=at, outcomes=store_reads.control_outcomes(store) if outcomes is None else outcomes
+    )
+
+
+def daily_reference(store: Store, *, at: datetime) -> pl.DataFrame:
+    """``reference`` at the start of ``at``'s day (UTC) with every stored outcome, kept.
+
+    A live scoring run's baselines: ``reference`` reads every container and screens every
+    trader, far too much to repeat for each consignment filed through the API, and a day's
+    traffic moves a baseline of weeks little. It is computed once per day and store state; the
+    state is the audit chain's head, which every import, outcome and list load advances, so a
+    record is never missed by more than the day it arrives in.
+    """
+    day = at.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    with store.reading() as conn:
+        head = conn.execute(select(tables.audit_head.c.seq)).scalar()
+    return _daily_reference(store, day, head)
 
 
 @lru_cache(maxsize=4)
 def _daily_reference(store: Store, day: datetime, head: int | None) -> pl.DataFrame:
-    """``reference`` at the start of ``day`` with every stored outcome, for the store state
-    ``head`` (part of the cache key only)."""
-    return _reference(store, at=day, outcomes=store_reads.control_outcomes(store))
+    """``reference`` at ``day`` for the store state ``head`` (only part of the cache key)."""
+    return reference(store, at=day)
 
 
 def _reference(store: Store, *, at: datetime, outcomes: pl.DataFrame) -> pl.DataFrame:
