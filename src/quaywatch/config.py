@@ -11,6 +11,7 @@ from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from quaywatch.errors import ConfigurationError
+from quaywatch.learning.options import MIN_HITS
 
 #: Addresses that only this machine reaches: ``quaywatch serve``'s default, and where the API
 #: may set its session cookie without ``Secure`` (plain HTTP never leaves the machine).
@@ -54,6 +55,17 @@ class Settings(BaseSettings):
             "Share of consignments the control capacity can cover, in percent (scanners and "
             "officers available for the traffic). Evaluation reports precision, recall and "
             "revenue caught at this capacity; `quaywatch evaluate --capacity-pct` overrides it."
+        ),
+    )
+    train_min_hits: int = Field(
+        default=MIN_HITS,
+        ge=1,
+        description=(
+            "Fewest hits (controls that found something) `quaywatch train` and `quaywatch "
+            "retrain` learn a model from. Below it they refuse and say what to do instead "
+            "(random controls, risk profiles, the label-free component, fitted hit weights): "
+            "a model from a few dozen hits ranks at about random. `--allow-few-hits` trains "
+            "anyway, with a warning in the output and in the model."
         ),
     )
     model_dir: Path = Field(
