@@ -11,6 +11,7 @@ from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from quaywatch.errors import ConfigurationError
+from quaywatch.learning.options import MIN_HITS
 
 #: Addresses that only this machine reaches: ``quaywatch serve``'s default, and where the API
 #: may set its session cookie without ``Secure`` (plain HTTP never leaves the machine).
@@ -75,6 +76,17 @@ class Settings(BaseSettings):
             "fit` and `quaywatch retrain` fit it on the port's own outcomes: a code controlled "
             "this many times moves half way from its shipped weight to what the port saw "
             "(docs/learning-loop.md)."
+        ),
+    )
+    train_min_hits: int = Field(
+        default=MIN_HITS,
+        ge=1,
+        description=(
+            "Fewest hits (controls that found something) `quaywatch train` and `quaywatch "
+            "retrain` learn a model from. Below it they refuse and say what to do instead "
+            "(random controls, risk profiles, the label-free component, fitted hit weights): "
+            "a model from a few dozen hits ranks at about random. `--allow-few-hits` trains "
+            "anyway, with a warning in the output and in the model."
         ),
     )
     model_dir: Path = Field(

@@ -83,7 +83,8 @@ def test_weighting_restores_the_traffic_mix_of_a_biased_selection(world: Store) 
 def test_fit_with_ipw_records_the_weighting_and_differs_from_unweighted(world: Store) -> None:
     items = reads.goods_item_rows(world, lodged_before=UNTIL)
     outcomes = reads.control_outcomes(world, known_before=UNTIL)
-    plain = train.fit(items, outcomes, until=UNTIL, capacity_pct=3.0, params=PARAMS)
+    plain = train.fit(items, outcomes, until=UNTIL, capacity_pct=3.0, params=PARAMS,
+                      weighting=Weighting.NONE)  # fmt: skip
     ipw = train.fit(items, outcomes, until=UNTIL, capacity_pct=3.0, params=PARAMS,
                     weighting=Weighting.IPW, max_weight=5.0)  # fmt: skip
     assert plain.metrics["weighting"] == "none" and "max_weight" not in plain.metrics
@@ -104,7 +105,10 @@ def test_retrain_promotes_the_first_model_then_judges_on_the_random_sample(
 ) -> None:
     models = tmp_path / "models"
     first = cycle.retrain(world, models=models, until=datetime(2026, 11, 8, tzinfo=UTC),
-                          to=UNTIL, capacity_pct=3.0, actor="analyst", params=PARAMS)  # fmt: skip
+                          to=UNTIL, capacity_pct=3.0, actor="analyst", params=PARAMS,
+                          allow_few_hits=True)  # fmt: skip
+    # 41 hits by then: trained only because allowed, and the model says so.
+    assert "only 41 hits, below the 50" in first.challenger.metrics["warnings"][0]
     assert first.promoted and first.champion_version is None
     assert cycle.current_version(models) == first.challenger.version
     promoted = RiskModel.load(models)
@@ -115,7 +119,8 @@ def test_retrain_promotes_the_first_model_then_judges_on_the_random_sample(
     assert not list(models.glob(".candidate-*"))
 
     second = cycle.retrain(world, models=models, until=UNTIL, to=END, capacity_pct=3.0,
-                           actor="analyst", params=PARAMS, rounds=300)  # fmt: skip
+                           actor="analyst", params=PARAMS, rounds=300,
+                           allow_few_hits=True)  # fmt: skip
     c = second.comparison
     assert second.champion_version == first.challenger.version
     assert second.evaluated_from == UNTIL  # after both training cuts
@@ -145,18 +150,19 @@ def test_no_promote_keeps_and_force_promotes_and_a_small_sample_decides_nothing(
     )  # fmt: skip
     champion.save(models)
     kept = cycle.retrain(world, models=models, until=UNTIL, to=END, capacity_pct=3.0,
-                         actor="a", params=PARAMS, promote=False, rounds=100)  # fmt: skip
+                         actor="a", params=PARAMS, promote=False, rounds=100,
+                         allow_few_hits=True)  # fmt: skip
     assert not kept.promoted and "promotion not asked for" in kept.decision.reason
     assert cycle.current_version(models) == champion.version
     assert not RiskModel.load(models / kept.challenger.version).is_compiled  # not promoted
     small = cycle.retrain(world, models=models, until=datetime(2026, 11, 13, tzinfo=UTC),
                           to=datetime(2026, 11, 20, tzinfo=UTC), capacity_pct=3.0, actor="a",
-                          params=PARAMS, rounds=100)  # fmt: skip
+                          params=PARAMS, rounds=100, allow_few_hits=True)  # fmt: skip
     assert not small.comparison.enough and not small.promoted
     assert "too small" in small.decision.reason
     forced = cycle.retrain(world, models=models, until=datetime(2026, 11, 14, tzinfo=UTC),
                            to=END, capacity_pct=3.0, actor="a", params=PARAMS, force=True,
-                           rounds=100)  # fmt: skip
+                           rounds=100, allow_few_hits=True)  # fmt: skip
     assert forced.promoted and forced.decision.reason.startswith("forced")
     assert cycle.current_version(models) == forced.challenger.version
     assert RiskModel.load(models).is_compiled == compiled.available()
@@ -173,7 +179,7 @@ def test_retrain_cli_on_both_backends(store_url: str, files: list[Path], tmp_pat
         ingest_file(store, path)
     store.close()
     models = tmp_path / "models"
-    base = ["--database", store_url, "retrain", "--models", str(models)]
+    base = ["--database", store_url, "retrain", "--models", str(models), "--allow-few-hits"]
     result = runner.invoke(app, [*base, "--until", "2026-11-12", "--to", "2027-03-01"])
     assert result.exit_code == 0, result.output
     assert "Champion: none" in result.output and "PROMOTED" in result.output

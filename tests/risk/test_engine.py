@@ -172,11 +172,18 @@ def test_cli_train_score_and_evaluate_the_model(world: tuple[Store, Path]) -> No
     url = str(store.engine.url)
     runner = CliRunner()
     models = root / "cli-models"
-    out = runner.invoke(
-        app, ["--database", url, "train", "--until", "2026-11-10", "--models", str(models)]
-    )
+    train = ["--database", url, "train", "--until", "2026-11-10", "--models", str(models)]
+    out = runner.invoke(app, train)  # 48 hits: refused, with what to do instead
+    assert out.exit_code == 2 and not models.exists(), out.output
+    said = " ".join(out.output.split())
+    assert "(48 hits)" in said and "below the 50 hits" in said and "--allow-few-hits" in said
+    assert "random control sample" in said and "label-free component" in said
+    out = runner.invoke(app, [*train, "--allow-few-hits"])
     assert out.exit_code == 0, out.output
-    assert "Trained fraud-" in out.output and "(now current)" in out.output
+    said = " ".join(out.output.split())
+    assert "Trained fraud-" in said and "(now current)" in said
+    assert "(48 hits, " in said and "weighted AUC" in said and "weighting ipw" in said
+    assert "warning: only 48 hits, below the 50" in said
     assert RiskModel.load(models).is_compiled == compiled.available()  # train compiles
     # The folder copied to a machine without its objects: LightGBM, until compiled there.
     folder = models / (models / "CURRENT").read_text().strip()

@@ -65,20 +65,31 @@ def test_retrain_promotes_a_first_model_and_records_the_decision(
     for path in controlled_files:
         ingest_file(store, path)
     models = tmp_path / "models"
+    with pytest.raises(InputError, match=r"below the 100000 hits.*random control sample"):
+        learning.retrain(store, models=models, capacity_pct=3.0, until=UNTIL, to=END,
+                         actor="analyst", min_hits=100_000)  # fmt: skip
+    assert current_version(models) is None
+    # 38 hits before UNTIL: trained only because allowed, and the warning says so.
     result = learning.retrain(store, models=models, capacity_pct=3.0, until=UNTIL, to=END,
-                              actor="analyst", params={"num_threads": 1}, rounds=100)  # fmt: skip
+                              actor="analyst", params={"num_threads": 1}, rounds=100,
+                              allow_few_hits=True)  # fmt: skip
     assert result.promoted and result.champion_version is None
     assert result.decision.reason.startswith("no champion yet")
     assert current_version(models) == result.challenger_version
     assert result.trained_until == UNTIL and result.evaluated_to == END
     assert result.challenger_metrics["weighting"] == "ipw"
+    m = result.challenger_metrics
+    assert m["hits"] < 50 and 0 < m["held_out_hits"] < m["held_out"] < m["labelled"]
+    assert result.warnings == tuple(m["warnings"]) and "below the 50" in result.warnings[0]
+    assert json.loads(json.dumps(result.to_dict()))["warnings"] == list(result.warnings)
     assert result.criterion == "auc" and not result.forced
     found = json.loads(json.dumps(result.to_dict()))
     assert found["challenger"] == result.challenger_version and found["promoted"] is True
     assert ("analyst", "model_promote") in audit_actions(store)
     # Without ``until``, the evaluation window is the four weeks before ``to``.
     kept = learning.retrain(store, models=models, capacity_pct=3.0, to=END, promote=False,
-                            actor="analyst", params={"num_threads": 1}, rounds=100)  # fmt: skip
+                            actor="analyst", params={"num_threads": 1}, rounds=100,
+                            allow_few_hits=True)  # fmt: skip
     assert kept.trained_until == END - timedelta(days=learning.EVALUATION_DAYS)
     assert not kept.promoted and current_version(models) == result.challenger_version
 

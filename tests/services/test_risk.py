@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from quaywatch.errors import InputError, ModelError
+from quaywatch.features import assessment
 from quaywatch.intake.pipeline import ingest_file
 from quaywatch.risk import compiled
 from quaywatch.risk.bundle import RiskModel
@@ -66,14 +67,36 @@ def test_train_then_score_the_stored_traffic(
 ) -> None:
     _ingest(store, history)
     models = tmp_path / "models"
+    # 27 hits: refused by default, saying what to do instead; nothing saved, nothing audited.
+    with pytest.raises(InputError, match=r"\(27 hits\).*below the 50 hits") as refused:
+        train_models(store, until=UNTIL, model_dir=models, capacity_pct=5.0, actor="analyst")
+    assert "random control sample" in str(refused.value) and "--allow-few-hits" in str(
+        refused.value
+    )
+    assert not models.exists() and _actions(store).count(("train", "analyst")) == 0
     trained = train_models(store, until=UNTIL, model_dir=models, capacity_pct=5.0,
-                           actor="analyst")  # fmt: skip
+                           actor="analyst", allow_few_hits=True)  # fmt: skip
+    assert trained.hits == 27 and "only 27 hits, below the 50" in trained.warnings[0]
+    assert trained.metrics["warnings"] == list(trained.warnings)
+    assert RiskModel.load(models).metrics["warnings"] == list(trained.warnings)
+    assert trained.weighting == "ipw" == trained.metrics["weighting"]  # the shared default
+    # The figures: every consignment controlled with an outcome known before UNTIL, and the
+    # hits among them, as counted straight from the store.
+    labels = (
+        reads.control_outcomes(store, known_before=UNTIL)
+        .group_by("consignment_id", "version")
+        .agg(assessment.hit().any().alias("hit"))
+    )
+    assert (trained.labelled, trained.hits) == (labels.height, labels["hit"].sum())
+    assert 0 < trained.held_out_hits <= trained.held_out
     assert trained.version.startswith("fraud-") and trained.folder == models / trained.version
     assert trained.until == UNTIL and trained.capacity_pct == 5.0
     assert trained.labelled >= 200 and 20 <= trained.hits < trained.labelled
     assert trained.window_start.date() == date(2026, 10, 1) <= trained.window_end.date()
     assert 0 < trained.held_out < trained.labelled
-    assert 0 <= trained.held_out_auc <= 1 and 0 <= trained.held_out_precision_at_capacity <= 1
+    assert trained.held_out_auc is not None and 0 <= trained.held_out_auc <= 1
+    assert trained.held_out_precision_at_capacity is not None
+    assert 0 <= trained.held_out_precision_at_capacity <= 1
     assert trained.metrics["labelled"] == trained.labelled
     assert RiskModel.load(models).version == trained.version  # now current
     assert trained.compiled == compiled.available() == RiskModel.load(models).is_compiled

@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from quaywatch.cli.context import console, errors, get_settings, open_store, sub_app
-from quaywatch.domain.vocabulary import RecordKind
+from quaywatch.domain.vocabulary import KnownAt, RecordKind
 from quaywatch.errors import InputError
 
 if TYPE_CHECKING:
@@ -73,6 +73,14 @@ def ingest(
     kind: Annotated[
         RecordKind | None, typer.Option(help="Override detection of the record kind.")
     ] = None,
+    known_at: Annotated[
+        KnownAt,
+        typer.Option(
+            help="When container events count as known to an assessment as of a time: received "
+            "(now; leak-free) or created (their eventCreatedDateTime: only to backtest a history "
+            "loaded after the fact; see docs/intake.md).",
+        ),
+    ] = KnownAt.RECEIVED,
 ) -> None:
     """Import consignments and container events; bad records go to quarantine."""
     from rich.progress import (
@@ -101,9 +109,16 @@ def ingest(
 
         summaries = ingest_files(
             store, paths, kind=kind, batch_size=settings.batch_size, actor=settings.actor,
-            progress=advance,
+            progress=advance, known_at=known_at,
         )  # fmt: skip
     print_summaries(summaries)
+    if known_at is KnownAt.CREATED and any(s.known_at is KnownAt.CREATED for s in summaries):
+        console.print(
+            "[yellow]note:[/] container events stored now count as known from their creation "
+            "time: assessments as of an earlier moment see them (a backtest). Events already "
+            "stored keep the time of their first import.",
+            highlight=False,
+        )
 
 
 @quarantine_app.command("list")

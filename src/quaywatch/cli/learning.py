@@ -19,7 +19,16 @@ from rich.table import Table
 from rich.text import Text
 
 from quaywatch.cli.context import DATE_FORMATS, console, get_settings, open_store, sub_app, utc
-from quaywatch.learning.options import MAX_WEIGHT, Criterion, Weighting
+from quaywatch.cli.training import (
+    MAX,
+    WEIGHTING,
+    AllowFewHitsOption,
+    MaxWeightOption,
+    WeightingOption,
+    figures_line,
+    print_warnings,
+)
+from quaywatch.learning.options import Criterion
 
 if TYPE_CHECKING:
     from quaywatch.services.hit_weights import WeightSet
@@ -45,12 +54,9 @@ def retrain(
         datetime | None,
         typer.Option(help="End of the evaluation window (default now).", formats=DATE_FORMATS),
     ] = None,
-    weighting: Annotated[
-        Weighting, typer.Option(help="ipw: inverse-propensity weights; none: as controlled.")
-    ] = Weighting.IPW,
-    max_weight: Annotated[
-        float, typer.Option(min=1.0, help="Largest inverse-propensity weight (clipping).")
-    ] = MAX_WEIGHT,
+    weighting: WeightingOption = WEIGHTING,
+    max_weight: MaxWeightOption = MAX,
+    allow_few_hits: AllowFewHitsOption = False,
     criterion: Annotated[
         Criterion,
         typer.Option(
@@ -76,21 +82,21 @@ def retrain(
         open_store(ctx), models=models or settings.model_dir,
         capacity_pct=settings.control_capacity_pct, until=utc(until) if until else None,
         to=utc(to) if to else None, weighting=weighting, max_weight=max_weight,
-        criterion=criterion, promote=promote, force=force, actor=settings.actor,
+        min_hits=settings.train_min_hits, allow_few_hits=allow_few_hits, criterion=criterion,
+        promote=promote, force=force, actor=settings.actor,
         prior_strength=settings.hit_prior_strength, saturation_pct=settings.hit_saturation_pct,
     )  # fmt: skip
     if as_json:
         console.print_json(json.dumps(result.to_dict()))
         return
-    c, m = result.comparison, result.challenger_metrics
+    c = result.comparison
     console.print(
-        f"Challenger {result.challenger_version}: {m['labelled']:,} controlled consignments "
-        f"({m['hits']:,} hits), weighting {m['weighting']}"
-        + (f", effective size {m['effective_size']:,}" if "effective_size" in m else "")
-        + f". Champion: {result.champion_version or 'none'}.",
+        f"Challenger {result.challenger_version}: {figures_line(result.challenger_metrics)}. "
+        f"Champion: {result.champion_version or 'none'}.",
         markup=False,
         highlight=False,
     )
+    print_warnings(result.warnings)
     console.print(
         f"Random sample lodged {result.evaluated_from:%Y-%m-%d} to {result.evaluated_to:%Y-%m-%d}: "
         f"{c.sample:,} consignments, {c.hits:,} hits.",
@@ -259,9 +265,7 @@ def weights_fit(
             help="Controls the shipped weight is worth (default: QUAYWATCH_HIT_PRIOR_STRENGTH)."
         ),
     ] = None,
-    weighting: Annotated[
-        Weighting, typer.Option(help="ipw: inverse-propensity weights; none: as controlled.")
-    ] = Weighting.IPW,
+    weighting: WeightingOption = WEIGHTING,
     activate: Annotated[
         bool, typer.Option(help="Make the fitted set the one scoring applies (--no-activate: not).")
     ] = True,

@@ -18,6 +18,15 @@ from rich.table import Table
 from rich.text import Text
 
 from quaywatch.cli.context import DATE_FORMATS, console, get_settings, open_store, sub_app
+from quaywatch.cli.training import (
+    MAX,
+    WEIGHTING,
+    AllowFewHitsOption,
+    MaxWeightOption,
+    WeightingOption,
+    figures_line,
+    print_warnings,
+)
 
 model_app = sub_app("Trained models.")
 
@@ -34,23 +43,30 @@ def train(
     models: Annotated[
         Path | None, typer.Option(help="Models folder (default: QUAYWATCH_MODEL_DIR).")
     ] = None,
+    weighting: WeightingOption = WEIGHTING,
+    max_weight: MaxWeightOption = MAX,
+    allow_few_hits: AllowFewHitsOption = False,
 ) -> None:
-    """Train the fraud and revenue models on the controlled consignments and their outcomes."""
+    """Train the fraud and revenue models on the controlled consignments and their outcomes.
+
+    Refused below QUAYWATCH_TRAIN_MIN_HITS hits (50), with what to do instead, unless
+    --allow-few-hits; prints the hits, the held-out AUC and precision, and any warning.
+    """
     from quaywatch.services.risk import train_models
 
     settings = get_settings(ctx)
     result = train_models(
         open_store(ctx), until=until, model_dir=models or settings.model_dir,
-        capacity_pct=settings.control_capacity_pct, actor=settings.actor,
+        capacity_pct=settings.control_capacity_pct, actor=settings.actor, weighting=weighting,
+        max_weight=max_weight, min_hits=settings.train_min_hits, allow_few_hits=allow_few_hits,
     )  # fmt: skip
     console.print(
-        f"Trained {result.version} on {result.labelled:,} controlled consignments "
-        f"({result.hits:,} hits) lodged {result.window_start:%Y-%m-%d} to "
-        f"{result.window_end:%Y-%m-%d}; held out {result.held_out:,}: AUC "
-        f"{result.held_out_auc:.3f}, precision at capacity "
-        f"{result.held_out_precision_at_capacity:.1%}. Saved in {result.folder} (now current).",
+        f"Trained {result.version} on {figures_line(result.metrics)}. Training lodged "
+        f"{result.window_start:%Y-%m-%d} to {result.window_end:%Y-%m-%d}. Saved in "
+        f"{result.folder} (now current).",
         markup=False, highlight=False,
     )  # fmt: skip
+    print_warnings(result.warnings)
 
 
 def score(

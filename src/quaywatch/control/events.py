@@ -66,7 +66,7 @@ def emit(conn: Connection, codes: Mapping[str, EquipmentEventCode], at: datetime
                 "event_time": at, "created_time": at, "un_locode": port,
                 "facility_type": "POTE", "container_number": box, "empty_indicator": "LADEN",
                 "vessel_imo": imo, "transport_document": document, "is_transshipment": False,
-                "received_at": at, "batch_id": order_id,
+                "received_at": at, "known_at": at, "batch_id": order_id,
             })  # fmt: skip
     if rows:
         conn.execute(insert(tables.events), rows)

@@ -234,3 +234,16 @@ class RecordKind(StrEnum):
     CONSIGNMENTS = "consignments"
     EVENTS = "events"
     OUTCOMES = "outcomes"
+
+
+class KnownAt(StrEnum):
+    """When an imported container event counts as known to an assessment as of a past time.
+
+    ``RECEIVED`` (the default): when quaywatch stored it, so an assessment never sees an event
+    it could not have had; ``CREATED``: the event's own creation time (DCSA
+    ``eventCreatedDateTime``), for a history loaded after the fact that a backtest should see
+    as it would have arrived. ``docs/intake.md`` explains the leakage risk of the second.
+    """
+
+    RECEIVED = "received"
+    CREATED = "created"

@@ -7,6 +7,12 @@ when the consignment it refers to is not stored. A record already stored with th
 content is *unchanged*; one stored with other content under the same key is quarantined (an
 amendment must carry a new version). The batch row and its audit event are written in the same
 transaction, so an import is either all there or not there at all.
+
+A container event is stored with ``known_at``, the moment from which an assessment as of a
+time sees it: when it was received (``KnownAt.RECEIVED``, the default: leak-free), or, chosen
+explicitly for a history loaded after the fact, its own creation time (``KnownAt.CREATED``).
+The choice is recorded in the import's audit event. It is not part of the content hash: the
+same event imported again is unchanged and keeps the ``known_at`` of its first import.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import polars as pl
 from sqlalchemy import Connection, Table, insert, select, update
 
 from quaywatch.audit import chain
+from quaywatch.domain.vocabulary import KnownAt
 from quaywatch.intake import consignments, entity_state, fields as f, readers
 from quaywatch.intake.kinds import KINDS, Kind
 from quaywatch.intake.records import Chunk, RecordKind, Rejected
@@ -47,6 +54,8 @@ class ImportSummary:
     already_quarantined: int = 0
     resolved: int = 0
     rejected: list[Rejected] = field(default_factory=list)
+    #: For container events: when the stored ones count as known (None for other kinds).
+    known_at: KnownAt | None = None
 
     @property
     def balanced(self) -> bool:
@@ -91,6 +100,8 @@ class Importer:
         self.store, self.conn, self.summary, self.unit = store, conn, summary, unit
         self.now = tables.utcnow()
         self.kind: Kind = KINDS[summary.kind]
+        if summary.kind is RecordKind.EVENTS and summary.known_at is None:
+            summary.known_at = KnownAt.RECEIVED  # a retried quarantine entry: known from now
         self._carry: pl.DataFrame | None = None
         self._parties_seen = pl.Series("party_key", [], pl.String)
         # Stored records resolve open quarantine entries; most imports find none to look up.
@@ -186,6 +197,9 @@ class Importer:
             pl.lit(self.now).alias("received_at"),
             pl.lit(self.summary.batch_id).alias("batch_id"),
         ]
+        if self.summary.kind is RecordKind.EVENTS:
+            known = pl.col("created_time") if self.summary.known_at is KnownAt.CREATED else None
+            stamp.append((pl.lit(self.now) if known is None else known).alias("known_at"))
         records = prepared.records = self.kind.content_hashes(valid)
         rows = valid.join(records.select("_run", "content_sha256"), on="_run")
         if self.summary.kind is RecordKind.CONSIGNMENTS:  # parties are stored once, by key
@@ -363,7 +377,8 @@ class Importer:
             self.conn, actor=actor, action="import", object_type="import_batch", object_id=s.batch_id,
             details={"source": s.source, "sha256": source_sha256, "kind": s.kind.value, "read": s.read,
                      "new": s.new, "unchanged": s.unchanged, "quarantined": s.quarantined,
-                     "resolved": s.resolved},
+                     "resolved": s.resolved,
+                     **({} if s.known_at is None else {"known_at": s.known_at.value})},
         )  # fmt: skip
 
 
@@ -396,15 +411,21 @@ def ingest_file(
     actor: str = "system",
     progress: Progress | None = None,
     source: str | None = None,
+    known_at: KnownAt = KnownAt.RECEIVED,
 ) -> ImportSummary:
     """Import one file in one transaction; return what happened to its records.
 
     ``source`` names the import in the batch, the quarantine and the audit trail (default: the
     file's path; records posted to the API are written to a temporary file and keep their name).
+    ``known_at``: for container events, when the new ones count as known (module docstring);
+    other kinds carry their own time (a consignment its lodging, an outcome its ``known_at``)
+    and ignore it.
     """
     reader = readers.open_file(path, kind=kind, batch_size=batch_size)
     source_sha256 = _file_sha256(path)
     summary = ImportSummary(source or str(path), reader.kind, str(uuid.uuid4()))
+    if reader.kind is RecordKind.EVENTS:
+        summary.known_at = known_at
     started_at = tables.utcnow()
     unit = {"csv": "line", "jsonl": "line", "json": "item", "parquet": "row"}[reader.fmt]
     # Checking the next chunk (native polars work, mostly outside the GIL) overlaps with storing

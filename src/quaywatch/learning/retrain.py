@@ -3,8 +3,8 @@
 ``retrain`` runs one cycle of the learning loop against the store:
 
 1. train a **challenger** on the outcomes known before ``until`` (``learning.train.fit`` with
-   ``Weighting.IPW`` by default) and save it beside the other models, *without* making it
-   current;
+   the weighting, the minimum of hits and its override that ``quaywatch train`` uses too,
+   ``learning.options``) and save it beside the other models, *without* making it current;
 2. score the **random control sample** of the evaluation window with the champion (the model
    ``models/CURRENT`` names) and the challenger: consignments lodged from ``until`` (or from the
    champion's own training cut, if later, so that neither has seen their outcomes) to ``to``,
@@ -34,7 +34,7 @@ from quaywatch.audit import chain
 from quaywatch.errors import InputError, ModelError
 from quaywatch.features import declared
 from quaywatch.learning import champion as cc, train
-from quaywatch.learning.weights import MAX_WEIGHT, Weighting
+from quaywatch.learning.options import DEFAULT_WEIGHTING, MAX_WEIGHT, MIN_HITS, Weighting
 from quaywatch.risk import engine
 from quaywatch.risk.bundle import CURRENT, RiskModel
 from quaywatch.store import reads
@@ -64,6 +64,7 @@ class Retrain:
             "reason": self.decision.reason,
             "comparison": self.comparison.to_dict(),
             "challenger_metrics": self.challenger.metrics,
+            "warnings": list(self.challenger.metrics.get("warnings", [])),
         }
 
 
@@ -120,8 +121,10 @@ def retrain(
     to: datetime,
     capacity_pct: float,
     actor: str,
-    weighting: Weighting = Weighting.IPW,
+    weighting: Weighting = DEFAULT_WEIGHTING,
     max_weight: float = MAX_WEIGHT,
+    min_hits: int = MIN_HITS,
+    allow_few_hits: bool = False,
     criterion: cc.Criterion = cc.Criterion.AUC,
     promote: bool = True,
     force: bool = False,
@@ -133,7 +136,7 @@ def retrain(
     ``promote`` false never moves ``CURRENT``; ``force`` promotes whatever the comparison says
     (both recorded). Raises ``InputError`` naming the arguments when ``to`` is not after
     ``until`` or ``force`` comes with ``promote`` false, and (from ``train.fit``) when there is
-    too little to learn from.
+    too little to learn from: fewer than ``min_hits`` hits unless ``allow_few_hits``.
     """
     if not until < to:
         raise InputError(
@@ -149,7 +152,7 @@ def retrain(
     challenger = train.fit(
         history.filter(pl.col("lodged_at") < until), outcomes.filter(pl.col("known_at") < until),
         until=until, capacity_pct=capacity_pct, params=params, weighting=weighting,
-        max_weight=max_weight,
+        max_weight=max_weight, min_hits=min_hits, allow_few_hits=allow_few_hits,
     )  # fmt: skip
     folder = save_candidate(challenger, models)
     start = max(until, champ.trained_until) if champ else until

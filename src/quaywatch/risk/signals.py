@@ -62,7 +62,7 @@ def store_hits(
 
 
 def data_end(store: Store) -> datetime:
-    """The latest moment the store's container events speak of (created or received), or now.
+    """The latest moment the store's container events speak of (created or known), or now.
 
     An evaluation looks at everything the store holds as of this moment: generated traffic
     may lie in the future of the wall clock, and a far-off "now" would make a box still
@@ -70,11 +70,11 @@ def data_end(store: Store) -> datetime:
     """
     e = tables.events
     with store.reading() as conn:
-        created, received = conn.execute(
-            select(func.max(e.c.created_time), func.max(e.c.received_at))
+        created, known = conn.execute(
+            select(func.max(e.c.created_time), func.max(e.c.known_at))
         ).one()
-    known = [t for t in (created, received) if t is not None]
-    return max(known) if known else datetime.now(UTC)
+    times = [t for t in (created, known) if t is not None]
+    return max(times) if times else datetime.now(UTC)
 
 
 def _graph_hits(

@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from quaywatch.domain.vocabulary import RecordKind
+from quaywatch.domain.vocabulary import KnownAt, RecordKind
 from quaywatch.errors import InputError, NotFoundError, WriteConflictError
 from quaywatch.intake import pipeline, quarantine
 from quaywatch.intake.pipeline import ImportSummary
@@ -96,10 +96,15 @@ def ingest_files(
     batch_size: int = DEFAULT_BATCH_SIZE,
     actor: str,
     progress: FileProgress | None = None,
+    known_at: KnownAt = KnownAt.RECEIVED,
 ) -> list[ImportSummary]:
     """Import each file in its own transaction; return what happened to its records.
 
-    ``kind`` overrides the detection of the record kind from the file's columns.
+    ``kind`` overrides the detection of the record kind from the file's columns. ``known_at``
+    says when the container events stored count as known to an assessment as of a time: when
+    received (the default, leak-free) or, for a history loaded after the fact that a backtest
+    replays, when the carrier created them (``docs/intake.md``); each summary and audit event
+    of an event import records the choice. Files of other kinds carry their own time.
     """
     _check_batch_size(batch_size)
     summaries = []
@@ -111,7 +116,13 @@ def ingest_files(
 
         summaries.append(
             pipeline.ingest_file(
-                store, path, kind=kind, batch_size=batch_size, actor=actor, progress=advance
+                store,
+                path,
+                kind=kind,
+                batch_size=batch_size,
+                actor=actor,
+                progress=advance,
+                known_at=known_at,
             )
         )
     return summaries

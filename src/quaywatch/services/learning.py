@@ -20,7 +20,14 @@ from quaywatch.learning import (
     retrain as cycle,
 )
 from quaywatch.learning.drift import DriftReport
-from quaywatch.learning.options import MAX_WEIGHT, Criterion, Weighting
+from quaywatch.learning.options import (
+    DEFAULT_WEIGHTING,
+    MAX_WEIGHT,
+    MIN_HITS,
+    Criterion,
+    Weighting,
+    check_training,
+)
 from quaywatch.risk import combine
 from quaywatch.risk.bundle import RiskModel
 from quaywatch.services import hit_weights
@@ -35,7 +42,12 @@ ALERT_AT = monitor.ALERT_AT
 
 @dataclass(frozen=True, slots=True)
 class RetrainResult:
-    """What one retraining cycle did: the challenger, how it compared, whether it went live."""
+    """What one retraining cycle did: the challenger, how it compared, whether it went live.
+
+    ``challenger_metrics`` holds what the challenger learnt from and its held-out figures
+    (``learning.train``); ``warnings`` what an analyst must know before trusting it (too few
+    hits, a held-out precision of 0, an AUC about 0.5), also in the metrics.
+    """
 
     challenger_version: str
     challenger_metrics: dict[str, Any]
@@ -50,6 +62,7 @@ class RetrainResult:
     forced: bool
     weights: hit_weights.WeightSet | None = None
     notes: tuple[str, ...] = field(default=())
+    warnings: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict: what the audit event records, and the hit weight set fitted."""
@@ -65,6 +78,7 @@ class RetrainResult:
             "reason": self.decision.reason,
             "comparison": self.comparison.to_dict(),
             "challenger_metrics": self.challenger_metrics,
+            "warnings": list(self.warnings),
         }
 
 
@@ -87,8 +101,10 @@ def retrain(
     capacity_pct: float,
     until: datetime | None = None,
     to: datetime | None = None,
-    weighting: Weighting = Weighting.IPW,
+    weighting: Weighting = DEFAULT_WEIGHTING,
     max_weight: float = MAX_WEIGHT,
+    min_hits: int = MIN_HITS,
+    allow_few_hits: bool = False,
     criterion: Criterion = Criterion.AUC,
     promote: bool = True,
     force: bool = False,
@@ -111,20 +127,22 @@ def retrain(
     ``to`` defaults to ``now`` (the present), ``until`` to ``EVALUATION_DAYS`` before ``to``.
     ``promote`` false never changes the current model; ``force`` makes the challenger current
     whatever the comparison says. ``capacity_pct`` is the share of consignments the controls
-    cover, for precision at capacity. Raises ``InputError`` naming the argument for a bad
-    value, and (from training) when there is too little to learn from.
+    cover, for precision at capacity. ``weighting``, ``max_weight``, ``min_hits`` and
+    ``allow_few_hits`` mean what they mean for ``services.risk.train_models`` (one definition,
+    ``learning.options``). Raises ``InputError`` naming the argument for a bad value, and (from
+    training) when there is too little to learn from, with what to do instead.
     """
     for name, moment in (("until", until), ("to", to), ("now", now)):
         require_aware(name, moment)
     check_capacity_pct(capacity_pct)
-    if max_weight < 1:
-        raise InputError(f"max_weight must be at least 1, got {max_weight:g}")
+    check_training(max_weight, min_hits)
     end = to or now or datetime.now(UTC)
     start = until or end - timedelta(days=EVALUATION_DAYS)
     done = cycle.retrain(
         store, models=models, until=start, to=end, capacity_pct=capacity_pct, actor=actor,
-        weighting=weighting, max_weight=max_weight, criterion=criterion, promote=promote,
-        force=force, params=params, rounds=rounds,
+        weighting=weighting, max_weight=max_weight, min_hits=min_hits,
+        allow_few_hits=allow_few_hits, criterion=criterion, promote=promote, force=force,
+        params=params, rounds=rounds,
     )  # fmt: skip
     notes: list[str] = []
     try:
@@ -137,10 +155,11 @@ def retrain(
     except InputError as exc:
         weights = None
         notes.append(f"hit weights not fitted: {exc.message}")
+    m = dict(done.challenger.metrics)
     return RetrainResult(
-        done.challenger.version, dict(done.challenger.metrics), done.challenger.trained_until,
-        done.champion_version, done.evaluated_from, done.evaluated_to, done.comparison,
-        done.decision, done.promoted, criterion, force, weights, tuple(notes),
+        done.challenger.version, m, done.challenger.trained_until, done.champion_version,
+        done.evaluated_from, done.evaluated_to, done.comparison, done.decision, done.promoted,
+        criterion, force, weights, tuple(notes), tuple(m.get("warnings", ())),
     )  # fmt: skip
 
 

@@ -1,8 +1,10 @@
 """Use cases of the risk engine: train a model, score the stored traffic, list event anomalies.
 
 - ``train_models``: fit the fraud and revenue models on the controlled consignments and their
-  outcomes known before a moment, save them as the current model, compile them for large
-  batches, append the audit event ``train``;
+  outcomes known before a moment (inverse-propensity weighted by default, refused below the
+  minimum of hits unless allowed: the options ``retrain`` shares, ``learning.options``), save
+  them as the current model, compile them for large batches, append the audit event
+  ``train``; the result carries the hits, the held-out figures and the warnings;
 - ``compile_models``: compile a saved model for large batches on this machine (a model folder
   copied from another machine, where the compiled objects are machine code for its CPU);
 - ``score_period``: assess stored consignments with a model and every active source, store the
@@ -23,6 +25,13 @@ import polars as pl
 from quaywatch.audit import chain
 from quaywatch.errors import InputError
 from quaywatch.learning import train as training
+from quaywatch.learning.options import (
+    DEFAULT_WEIGHTING,
+    MAX_WEIGHT,
+    MIN_HITS,
+    Weighting,
+    check_training,
+)
 from quaywatch.risk import anomaly, combine, compiled as compiler, engine, explain
 from quaywatch.risk.anomaly import reads as anomaly_reads
 from quaywatch.risk.bundle import RiskModel, folder_of
@@ -43,9 +52,14 @@ def _utc_or_now(moment: datetime | None) -> datetime:
 class TrainResult:
     """A trained model: its version, what it learnt from, how it did on held-out consignments.
 
+    ``labelled``: controlled consignments with a known outcome, ``hits`` the positives among
+    them (``held_out`` and ``held_out_hits`` the same for the latest fifth, held out);
+    ``held_out_auc`` and ``held_out_precision_at_capacity`` are weighted when ``weighting`` is
+    inverse propensity, ``None`` when undefined (no hit held out); ``warnings``: what an
+    analyst must know before trusting the model (too few hits, precision 0, AUC about 0.5).
     ``window_start`` / ``window_end``: lodging times of the first and last training
     consignment; ``compiled``: whether both models are compiled for large batches here;
-    ``metrics``: every figure stored in the model's manifest.
+    ``metrics``: every figure stored in the model's manifest, the warnings included.
     """
 
     version: str
@@ -56,10 +70,13 @@ class TrainResult:
     window_start: datetime
     window_end: datetime
     held_out: int
-    held_out_auc: float
-    held_out_precision_at_capacity: float
+    held_out_hits: int
+    held_out_auc: float | None
+    held_out_precision_at_capacity: float | None
     capacity_pct: float
+    weighting: Weighting
     compiled: bool
+    warnings: tuple[str, ...]
     metrics: dict[str, Any]
 
 
@@ -70,18 +87,30 @@ def train_models(
     model_dir: Path,
     capacity_pct: float,
     actor: str,
+    weighting: Weighting = DEFAULT_WEIGHTING,
+    max_weight: float = MAX_WEIGHT,
+    min_hits: int = MIN_HITS,
+    allow_few_hits: bool = False,
 ) -> TrainResult:
     """Train on the goods items lodged and the control outcomes known before ``until`` (now).
 
     The model is saved under ``model_dir/<version>`` and becomes the current one; both models
     are compiled right away so that the first large scoring run does not wait. A naive
-    ``until`` is UTC. Raises ``InputError`` when too few controlled consignments are known.
+    ``until`` is UTC. ``weighting`` and ``max_weight``: inverse-propensity weights (the
+    default) or none, as ``retrain`` (``learning.options``). Raises ``InputError`` when too
+    few controlled consignments are known, and, saying what to do instead, when fewer than
+    ``min_hits`` of them are hits, unless ``allow_few_hits`` (then the model is trained and
+    carries the warning; ``learning.train`` says why refusing is the default).
     """
     check_capacity_pct(capacity_pct)
+    check_training(max_weight, min_hits)
     moment = _utc_or_now(until)
     items = reads.goods_item_rows(store, lodged_before=moment)
     outcomes = reads.control_outcomes(store, known_before=moment)
-    model = training.fit(items, outcomes, until=moment, capacity_pct=capacity_pct)
+    model = training.fit(
+        items, outcomes, until=moment, capacity_pct=capacity_pct, weighting=weighting,
+        max_weight=max_weight, min_hits=min_hits, allow_few_hits=allow_few_hits,
+    )  # fmt: skip
     folder = model.save(model_dir)
     compiled = model.compile(folder)
     m = model.metrics
@@ -94,9 +123,10 @@ def train_models(
     return TrainResult(
         version=model.version, folder=folder, until=moment, labelled=int(m["labelled"]),
         hits=int(m["hits"]), window_start=start, window_end=end, held_out=int(m["held_out"]),
-        held_out_auc=float(m["held_out_auc"]),
-        held_out_precision_at_capacity=float(m["held_out_precision_at_capacity"]),
-        capacity_pct=capacity_pct, compiled=compiled, metrics=dict(m),
+        held_out_hits=int(m["held_out_hits"]), held_out_auc=m["held_out_auc"],
+        held_out_precision_at_capacity=m["held_out_precision_at_capacity"],
+        capacity_pct=capacity_pct, weighting=Weighting(m["weighting"]), compiled=compiled,
+        warnings=tuple(m["warnings"]), metrics=dict(m),
     )  # fmt: skip
 
 

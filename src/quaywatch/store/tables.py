@@ -2,7 +2,9 @@
 
 Natural keys throughout (consignment id + version, event id, party key): intake computes them,
 so bulk loads need no round trip for generated ids. Every record carries ``received_at``, the
-moment quaywatch learnt it, and the import batch that brought it.
+moment quaywatch learnt it, and the import batch that brought it. Container events also carry
+``known_at``, the moment an assessment as of a time may see them: their ``received_at`` unless
+their import chose their own creation time (a history loaded after the fact, for a backtest).
 """
 
 from __future__ import annotations
@@ -197,7 +199,13 @@ events = Table(
     Column("vessel_imo", String(7)),
     Column("transport_document", String(35)),
     Column("is_transshipment", Boolean, nullable=False),
-    Column("received_at", UtcDateTime, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False, doc="when quaywatch stored it"),
+    Column(
+        "known_at",
+        UtcDateTime,
+        nullable=False,
+        doc="when an assessment may know it: received_at, or created_time if the import chose",
+    ),
     _batch(),
     Index(None, "container_number", "event_time"),
 )

@@ -47,6 +47,7 @@ def make_trip(
             "event_time": times,
             "created_time": created,
             "received_at": received,
+            "known_at": received,
             "un_locode": [e[1] for e in events],
             "facility_type": ["DEPO" if e[0] in ("STRP", "STUF") else "POTE" for e in events],
             "container_number": [container] * len(events),

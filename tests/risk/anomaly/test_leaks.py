@@ -44,7 +44,7 @@ def test_events_received_after_the_assessment_change_nothing(
 def test_events_created_after_the_assessment_do_not_count_even_if_received(trip: Trip) -> None:
     """A bulk replay is received at once; an event's creation still bounds when it was known."""
     events, boxes = trip(ROUTE, [("LOAD", "COBUN", 2, S1), ("LOAD", "MAPTM", 20, S2)])
-    replayed = events.with_columns(pl.lit(LODGED, pl.Datetime("us", "UTC")).alias("received_at"))
+    replayed = events.with_columns(pl.lit(LODGED, pl.Datetime("us", "UTC")).alias("known_at"))
     assert detect(replayed, boxes, at=AT).is_empty()
     assert not detect(replayed, boxes, at=AT + timedelta(days=10)).is_empty()
 

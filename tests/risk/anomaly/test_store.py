@@ -101,10 +101,10 @@ def test_detect_store_for_a_few_consignments_reads_less_and_finds_the_same(
 def test_generated_traffic_is_leak_free(store: Store, day: traffic.Traffic) -> None:
     """Fed live (each event received as created), events after `at` change nothing."""
     _ingest(store, *day.consignment_files, *day.event_files)
-    events = reads.events(store).with_columns(pl.col("created_time").alias("received_at"))
+    events = reads.events(store).with_columns(pl.col("created_time").alias("known_at"))
     boxes = reads.boxes(store)
     at = events["event_time"].min() + timedelta(days=20)
-    seen = events.filter(pl.col("received_at") <= at)
+    seen = events.filter(pl.col("known_at") <= at)
     assert 0 < seen.height < events.height
     assert_frame_equal(detect(events, boxes, at=at), detect(seen, boxes, at=at))
 
@@ -138,7 +138,7 @@ def test_stale_lists_consignments_with_events_since_their_assessment(
             "un_locode": "BEANR", "facility_type": "POTE", "container_number":
             box["container_number"], "empty_indicator": "LADEN", "vessel_imo": None,
             "transport_document": box["transport_document"], "is_transshipment": False,
-            "received_at": now, "batch_id": "own",
+            "received_at": now, "known_at": now, "batch_id": "own",
         }])  # fmt: skip
     assert stale(store).is_empty()
     assert "own-cuss-1" not in reads.events(store)["event_id"].to_list()

@@ -2,7 +2,7 @@
 
 ``events``: one row per container event, as stored (``store.tables.events``) with its seals as
 a list: ``event_id``, ``event_code`` (DCSA: GTIN, LOAD, DISC, STRP, STUF, RSEA, GTOT, ...),
-``event_time``, ``created_time``, ``received_at``, ``un_locode``, ``facility_type``,
+``event_time``, ``created_time``, ``received_at``, ``known_at``, ``un_locode``, ``facility_type``,
 ``container_number``, ``transport_document``, ``is_transshipment`` and ``seals``, a list of
 ``{seal_number, source}`` (source CAR, SHI, PHY, VET or CUS).
 
@@ -11,9 +11,11 @@ journey: ``consignment_id``, ``version``, ``transport_document``, ``lodged_at``,
 ``port_of_loading``, ``transshipment_ports`` ("SGSIN|MAPTM" or null), ``port_of_discharge``,
 ``place_of_delivery`` and ``declared_seals`` (the seal numbers declared for the container).
 
-An event is *known* at a moment when quaywatch had received it (``received_at``) and the
-carrier had created it (``created_time``): a feed replayed in bulk is received after the fact,
-and the creation time keeps such a replay from showing an assessment events of its future.
+An event is *known* at a moment when it was known to quaywatch then (``known_at``: when it was
+received, unless its import chose its creation time for a backtest, ``intake.pipeline``) and
+the carrier had created it (``created_time``): a feed replayed in bulk is received after the
+fact, and the creation time keeps such a replay from showing an assessment events of its
+future. ``received_at`` stays the record of arrival; no as-of read uses it.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ EVENTS = pl.Schema(
         "event_time": pl.Datetime("us", "UTC"),
         "created_time": pl.Datetime("us", "UTC"),
         "received_at": pl.Datetime("us", "UTC"),
+        "known_at": pl.Datetime("us", "UTC"),
         "un_locode": pl.String(),
         "facility_type": pl.String(),
         "container_number": pl.String(),
@@ -81,10 +84,10 @@ def conform(frame: pl.DataFrame, schema: pl.Schema) -> pl.DataFrame:
 
 
 def known(events: pl.DataFrame, at: datetime) -> pl.DataFrame:
-    """The events known at ``at`` (timezone-aware): received and created at or before it."""
+    """The events known at ``at`` (timezone-aware): known and created at or before it."""
     if at.tzinfo is None:
         raise ValueError("the assessment time must be timezone-aware")
-    return events.filter((pl.col("received_at") <= at) & (pl.col("created_time") <= at))
+    return events.filter((pl.col("known_at") <= at) & (pl.col("created_time") <= at))
 
 
 def route_places() -> pl.Expr:

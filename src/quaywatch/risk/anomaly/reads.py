@@ -4,11 +4,12 @@
 PostgreSQL; times come back timezone-aware UTC), of the whole store or of a few consignments:
 ``boxes(store, keys)`` their containers, ``events(store, containers)`` those containers'
 events. What the detectors learn from the whole history has reads of its own that fetch no
-more than it needs: ``transshipments`` (the hub-dwell baseline's events),
-``lane_boxes`` (the route frequencies of a few lanes) and ``reference`` (how far each box is
-reference traffic at a moment, ``features.reference``: the baselines learn from it). ``stale`` answers the re-assessment
-question: which consignments have container events that arrived after their latest
-assessment, so that a scoring run assesses them again with what the events now say.
+more than it needs: ``transshipments`` (the hub-dwell baseline's events), ``lane_boxes`` (the
+route frequencies of a few lanes) and ``reference`` (how far each box is reference traffic at a
+moment, ``features.reference``: the baselines learn from it; ``daily_reference`` keeps a live
+run's). ``stale`` answers the re-assessment question: which consignments have container events
+known after their latest assessment, so that a scoring run assesses them again with what the
+events now say.
 """
 
 from __future__ import annotations
@@ -212,10 +213,15 @@ def _boxes(store: Store, which: ColumnElement[bool] | None) -> pl.DataFrame:
 
 def stale(store: Store, consignment_ids: Collection[str] | None = None) -> pl.DataFrame:
     """``consignment_id``, ``version`` of assessed consignments (of these, when given) whose
-    containers received events after the consignment's latest assessment (``assessed_at``).
+    containers have events known after the consignment's latest assessment (``assessed_at``,
+    the moment it was assessed as of).
 
     An event counts for a consignment when it names one of its containers and either its
     transport document or none, and is not one of ``OWN_EVENTS``. One query on either backend.
+    ``known_at`` decides, as for every as-of read: an event received live is known when it
+    arrives; one imported for a backtest with its creation time makes stale the assessments as
+    of a moment before that creation, not every assessment made before the import (those as of
+    a later moment already saw it, or, assessed before it was loaded, need ``--rescore``).
     """
     a, c, k, e = tables.assessments, tables.consignments, tables.containers, tables.events
     latest_of = select(
@@ -236,7 +242,7 @@ def stale(store: Store, consignment_ids: Collection[str] | None = None) -> pl.Da
             & or_(
                 e.c.transport_document == c.c.transport_document, e.c.transport_document.is_(None)
             )  # fmt: skip
-            & (e.c.received_at > latest.c.assessed_at)
+            & (e.c.known_at > latest.c.assessed_at)
             & e.c.event_code.not_in(OWN_EVENTS),
         )
         .distinct()
