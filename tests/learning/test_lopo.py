@@ -197,7 +197,7 @@ def small_day(
          "the labels' moment 2026-10-01T00:00:00+00:00 is before the split"),
         (["--split", "2026-10-05", "--capacity-pct", "0"], "capacity_pct must be above 0"),
         (["--split", "2026-10-05"],
-         "only 0 controlled consignments with a known outcome (0 hits) before 2026-10-05"),
+         "0 controlled consignments with a known outcome (0 hits) before 2026-10-05"),
     ],
 )  # fmt: skip
 def test_lopo_errors_are_messages(small_day: list[str], extra: list[str], message: str) -> None:
