@@ -15,7 +15,8 @@ check against the figures it quotes:
     an item declared at a fraction of what its own consignor usually declares for that
     subheading: a trader's own history is the sharpest norm there is;
 ``unusual:route``
-    transshipment hubs that traffic from that origin country almost never takes;
+    transshipment hubs that traffic from that origin country almost never takes (or that no
+    traffic takes);
 ``unusual:goods_origin``
     goods (HS chapter) that the origin country almost never ships here;
 ``unusual:consignee_goods``, ``unusual:consignee_origin``
@@ -35,9 +36,14 @@ code's weight on the site's own outcomes, shrunk toward these, so where a signal
 
 **Thresholds.** A norm needs support before it speaks: ``MIN_PAIR`` items for an HS6 × origin
 value norm (``MIN_HS6`` for HS6 alone), ``MIN_OWN`` items for a consignor's own norm,
-``MIN_ORIGIN`` consignments from an origin for a route or goods share, ``MIN_PARTY``
-consignments of a consignee before its novelties count. A declaration unlike anything seen
-but with no norm to compare is left to the model (a never-seen party is one of its features).
+``MIN_PARTY`` consignments of a consignee before its novelties count. A declaration unlike
+anything seen but with no norm to compare is left to the model (a never-seen party is one of
+its features). Route and goods shares need no minimum: an origin's share of a value is shrunk
+toward the port-wide share by ``PRIOR_ORIGIN`` consignments, ``(n + a·p) / (N + a)`` for a
+value seen ``n`` times in the origin's ``N`` consignments and a share ``p`` of all traffic. An
+origin with little traffic then speaks with the port's voice (live animals are rare from
+anywhere), one with much traffic with its own (bananas from Ecuador are not rare), and a hub or
+chapter never seen at all is rare from every origin.
 
 The norms are a value, saved with the model (``risk.bundle``) and fitted only on the window
 before the model's ``until``; assessing with them reads nothing else, so scoring one
@@ -61,7 +67,9 @@ from quaywatch.risk import hits as hitframe
 from quaywatch.risk.explain import Source
 
 #: Support a norm needs before it speaks (see the module docstring).
-MIN_PAIR, MIN_HS6, MIN_OWN, MIN_ORIGIN, MIN_PARTY = 20, 30, 5, 200, 10
+MIN_PAIR, MIN_HS6, MIN_OWN, MIN_PARTY = 20, 30, 5, 10
+#: Consignments of port-wide traffic an origin's route and goods shares are shrunk with.
+PRIOR_ORIGIN = 50
 #: Robust z-score beyond which an item's value per kg is unusual for its goods and origin.
 Z_UNUSUAL = 3.5
 #: A consignor's item at or below this share of its own usual value per kg for the subheading.
@@ -92,11 +100,11 @@ class TrafficNorms:
 
     Tables (polars frames): ``value`` (``hs6``, ``origin_country`` (null: HS6 alone),
     ``median``, ``scale``, ``n``), ``own`` (``consignor_key``, ``hs6``, ``median``, ``n``),
-    ``routes`` (``origin_country``, ``hubs``, ``share``, ``total``), ``goods``
-    (``origin_country``, ``main_chapter``, ``share``, ``total``), ``consignee_goods``
-    (``consignee_key``, ``main_chapter``), ``consignee_origin`` (``consignee_key``,
-    ``origin_country``), and ``parties`` (established consignees and their consignment
-    count, inside ``consignee_goods``' companion column ``seen``).
+    ``routes`` (``origin_country`` (null: port-wide), ``hubs``, ``n``, ``total``), ``goods``
+    (the same for ``main_chapter``), ``consignee_goods`` (``consignee_key``,
+    ``main_chapter``), ``consignee_origin`` (``consignee_key``, ``origin_country``) and
+    ``established`` (consignees with ``MIN_PARTY`` consignments or more: how many, how many
+    kinds of goods and origins, and Good-Turing's chance of a new one).
     """
 
     value: pl.DataFrame
@@ -263,12 +271,27 @@ class TrafficNorms:
     def _share_hits(
         self, consignments: pl.DataFrame, table: pl.DataFrame, column: str, name: str
     ) -> pl.DataFrame:
-        totals = table.select("origin_country", "total").unique()
+        pairs = table.filter(pl.col("origin_country").is_not_null())
+        overall = table.filter(pl.col("origin_country").is_null()).select(
+            column, pl.col("n").alias("port_n"), pl.col("total").alias("port_total")
+        )
+        port_total = overall.get_column("port_total").max() if overall.height else None
+        if port_total is None:
+            return hitframe.empty()
+        totals = pairs.select("origin_country", "total").unique()
         rows = (
             consignments.select(*declared.KEY, "origin_country", pl.col(column).fill_null(""))
-            .join(totals, on="origin_country", how="inner")
-            .join(table.drop("total"), on=["origin_country", column], how="left")
-            .with_columns(pl.col("share").fill_null(0.0))
+            .filter(pl.col("origin_country").is_not_null())
+            .join(totals, on="origin_country", how="left")
+            .join(pairs.drop("total"), on=["origin_country", column], how="left")
+            .join(overall.drop("port_total"), on=column, how="left")
+            .with_columns(pl.col("n", "port_n", "total").fill_null(0))
+            .with_columns(
+                (
+                    (pl.col("n") + PRIOR_ORIGIN * pl.col("port_n") / port_total)
+                    / (pl.col("total") + PRIOR_ORIGIN)
+                ).alias("share")
+            )  # fmt: skip
             .filter(pl.col("share") < RARE_SHARE)
         )
         if column == "hubs":
@@ -278,8 +301,10 @@ class TrafficNorms:
         else:
             what = pl.format("goods of HS chapter {}", column)
         text = pl.format(
-            "{}: {} % of the {} consignments from {} in reference traffic",
-            what, (pl.col("share") * 100).round(2), "total", "origin_country",
+            "{}: {} of the {} consignments from {} in reference traffic, {} of {} from all "
+            "origins (expected share {} %)",
+            what, "n", "total", "origin_country", "port_n", pl.lit(port_total),
+            (pl.col("share") * 100).round(2),
         )  # fmt: skip
         return rows.select(
             *declared.KEY,
@@ -333,14 +358,23 @@ class TrafficNorms:
 
 
 def _shares(consignments: pl.DataFrame, column: str) -> pl.DataFrame:
-    """Per origin with at least ``MIN_ORIGIN`` consignments: each value's share of them."""
+    """How often each value of ``column`` came from each origin (``n`` of the origin's
+    ``total``), and port-wide (rows with a null origin: ``n`` of every consignment)."""
     named = consignments.filter(pl.col("origin_country").is_not_null())
     counts = named.group_by("origin_country", column).agg(pl.len().alias("n"))
+    pairs = counts.with_columns(pl.col("n").sum().over("origin_country").alias("total"))
+    overall = (
+        named.group_by(column)
+        .agg(pl.len().alias("n"))
+        .with_columns(
+            pl.lit(None, pl.String).alias("origin_country"), pl.lit(named.height).alias("total")
+        )
+    )
+    columns = ["origin_country", column, "n", "total"]
     return (
-        counts.with_columns(pl.col("n").sum().over("origin_country").alias("total"))
-        .filter(pl.col("total") >= MIN_ORIGIN)
-        .select("origin_country", column, (pl.col("n") / pl.col("total")).alias("share"), "total")
-        .sort("origin_country", column)
+        pl.concat([pairs.select(columns), overall.select(columns)], how="vertical_relaxed")
+        .with_columns(pl.col("n", "total").cast(pl.Int64))
+        .sort("origin_country", column, nulls_last=True)
     )
 
 
