@@ -249,7 +249,7 @@ def leave_one_pattern_out(
     started = time.perf_counter()
     if labels_until < split_at:
         raise InputError(
-            f"the labels' moment {labels_until.isoformat()} is before the split "
+            f"labels_until (--labels-until) {labels_until.isoformat()} is before the split "
             f"{split_at.isoformat()}: the model would learn from less than the assessment knows"
         )
     present = sorted(
@@ -296,6 +296,13 @@ def leave_one_pattern_out(
         "Profiles, watchlists, events and party links are the store's: a profile written for "
         "a pattern still finds it (combined); the model column is learning alone.",
     ]
+    if labels_until > split_at:
+        notes.append(
+            f"The models learnt from outcomes known up to {labels_until:%Y-%m-%d %H:%M}, after "
+            f"the split ({split_at:%Y-%m-%d %H:%M}): more than a live run on the split would "
+            "have had, so every figure is optimistic (the assessments themselves know only "
+            "what was known at the split)."
+        )
     unmatched = Unmatched() if unmatched is None else unmatched
     if (sentence := unmatched.note()) is not None:
         notes.append(sentence)

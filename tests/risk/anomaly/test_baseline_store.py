@@ -5,9 +5,11 @@ found something are kept out of the baselines from the moment the result was rec
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from quaywatch.intake.entities import hit
 from quaywatch.intake.pipeline import ingest_file
@@ -27,7 +29,9 @@ def week(tmp_path_factory: pytest.TempPathFactory) -> traffic.Traffic:
                             rates=rates)  # fmt: skip
 
 
-def test_reference_traffic_from_the_store(store: Store, week: traffic.Traffic) -> None:
+def test_reference_traffic_from_the_store(
+    store: Store, week: traffic.Traffic, tmp_path: Path
+) -> None:
     for path in [*week.consignment_files, *week.event_files, *week.outcome_files]:
         ingest_file(store, path)
     outcomes = store_reads.control_outcomes(store)
@@ -58,7 +62,35 @@ def test_reference_traffic_from_the_store(store: Store, week: traffic.Traffic) -
     assert found_hits.schema == hits.SCHEMA
     assert found_hits.equals(detect_store(store, None, now=midnight, outcomes=outcomes))
     # Kept: a second live run that day reads the same frame; a record stored moves it.
+    # Kept for the day: what is stored during it joins the next day's baselines.
     kept = reads.daily_reference(store, at=at)
-    assert reads.daily_reference(store, at=midnight) is kept
-    ingest_file(store, week.outcome_files[0])  # an import advances the audit chain
-    assert reads.daily_reference(store, at=at) is not kept
+    assert_frame_equal(kept, reads.reference(store, at=midnight))
+    # A seizure recorded during the day (known before midnight: a late import) on traffic the
+    # reference still counts moves an exact reference at once, the kept one the next day.
+    rows = pl.concat([pl.read_csv(p, infer_schema=False) for p in week.outcome_files])
+    counted = kept.filter(pl.col("weight") > 0).get_column("consignment_id").implode()
+    compliant = rows.filter(
+        pl.col("result") == "COMPLIANT", pl.col("consignment_id").is_in(counted)
+    )
+    target = compliant.row(0, named=True)
+    stamp = "%Y-%m-%dT%H:%M:%SZ"
+    late = tmp_path / "late.csv"
+    rows.filter(pl.col("result") == "SEIZURE").head(1).with_columns(
+        pl.lit("C-LATE-SEIZURE").alias("control_id"),
+        *(pl.lit(target[c]).alias(c) for c in ("consignment_id", "version", "container_number")),
+        pl.lit((midnight - timedelta(hours=2)).strftime(stamp)).alias("controlled_at"),
+        pl.lit((midnight - timedelta(hours=1)).strftime(stamp)).alias("known_at"),
+    ).write_csv(late)
+    clean = target["consignment_id"]
+    ingest_file(store, late)
+    assert (
+        reads.reference(store, at=midnight)
+        .filter(pl.col("consignment_id") == clean)["weight"]
+        .max()
+        == 0.0
+    )
+    assert_frame_equal(reads.daily_reference(store, at=midnight + timedelta(hours=23)), kept)
+    tomorrow = midnight + timedelta(days=1)
+    assert_frame_equal(
+        reads.daily_reference(store, at=tomorrow), reads.reference(store, at=tomorrow)
+    )

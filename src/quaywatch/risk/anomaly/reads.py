@@ -121,23 +121,24 @@ def reference(store: Store, *, at: datetime, outcomes: pl.DataFrame | None = Non
 
 
 def daily_reference(store: Store, *, at: datetime) -> pl.DataFrame:
-    """``reference`` at the start of ``at``'s day (UTC) with every stored outcome, kept.
+    """``reference`` at the start of ``at``'s day (UTC) with every stored outcome, kept for
+    the day.
 
-    A live scoring run's baselines: ``reference`` reads every container and screens every
+    A live scoring run's baselines. ``reference`` reads every container and screens every
     trader, far too much to repeat for each consignment filed through the API, and a day's
-    traffic moves a baseline of weeks little. It is computed once per day and store state; the
-    state is the audit chain's head, which every import, outcome and list load advances, so a
-    record is never missed by more than the day it arrives in.
+    traffic moves a baseline of weeks little. So the first live run of a day computes the
+    reference traffic of that day's start, as the store holds it then, and every later run of
+    the day uses it: a consignment filed, an outcome recorded or a list loaded during the day
+    joins the baselines the next day (its own assessment still sees it: only the baselines
+    wait). Consignments lodged since the start of the day have no standing in it; the
+    detectors count them as newcomers.
     """
     day = at.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    with store.reading() as conn:
-        head = conn.execute(select(tables.audit_head.c.seq)).scalar()
-    return _daily_reference(store, day, head)
+    return _daily_reference(store, day)
 
 
 @lru_cache(maxsize=4)
-def _daily_reference(store: Store, day: datetime, head: int | None) -> pl.DataFrame:
-    """``reference`` at ``day`` for the store state ``head`` (only part of the cache key)."""
+def _daily_reference(store: Store, day: datetime) -> pl.DataFrame:
     return reference(store, at=day)
 
 
