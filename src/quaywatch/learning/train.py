@@ -49,7 +49,7 @@ import numpy as np
 import polars as pl
 
 from quaywatch.errors import InputError
-from quaywatch.features import assessment, declared
+from quaywatch.features import assessment, declared, reference as standing
 from quaywatch.learning import metrics, weights
 from quaywatch.learning.options import DEFAULT_WEIGHTING, Weighting
 from quaywatch.risk.bundle import RiskModel
@@ -159,9 +159,21 @@ def fit(
     trained = f"{fraud.metadata['data_sha256']}{until.isoformat()}"
     digest = hashlib.sha256(trained.encode()).hexdigest()
     version = f"fraud-{datetime.now(UTC):%Y%m%d-%H%M%S}-{digest[:8]}"
-    norms = TrafficNorms.fit(goods, consignments, suspect=rows.filter(pl.col("hit")))
+    norms = TrafficNorms.fit(goods, consignments, suspect=suspect_traffic(goods, known, until))
     figures["norms"] = norms.summary
     return RiskModel(version, fraud, revenue, reference, review, until, figures, norms)
+
+
+def suspect_traffic(goods: pl.DataFrame, outcomes: pl.DataFrame, at: datetime) -> pl.DataFrame:
+    """``declared.KEY`` of the consignments under suspicion at ``at`` (``features.reference``:
+    their own control, or one of their consignee's or consignor's, found something recorded
+    before ``at``), which the traffic norms leave out as every baseline does."""
+    parties = ["consignment_id", "lodged_at", "consignee_key", "consignor_key"]
+    aeo = [c for c in ("consignee_aeo", "consignor_aeo") if c in goods.columns]
+    per_consignment = goods.select(*parties, *aeo).unique("consignment_id", keep="first")
+    weights_at = standing.weights(per_consignment, at=at, outcomes=outcomes)
+    suspect = weights_at.filter(pl.col("weight") == 0).select("consignment_id")
+    return goods.select(declared.KEY).unique().join(suspect, on="consignment_id", how="semi")
 
 
 def _check_enough(labelled: int, hits: int, *, until: datetime, min_hits: int, allow: bool) -> None:

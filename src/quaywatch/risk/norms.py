@@ -23,8 +23,9 @@ check against the figures it quotes:
     an established consignee receiving goods, or from a country, it has never received before.
 
 **Reference traffic.** The norms are learnt from the traffic of a window (the model's training
-window) *without* the consignments whose own control found something by then: a method that
-was caught does not get to define normal. Everything else counts, because without labels there
+window) *without* the consignments under suspicion by then (``suspect``; training passes those
+whose own control, or one of their consignee's or consignor's, found something:
+``features.reference``): a method that was caught does not get to define normal. Everything else counts, because without labels there
 is nothing else to go on; a flow that is both frequent and criminal will look usual, which is
 what the learned model and the analysts' profiles are for.
 
