@@ -176,9 +176,13 @@ def weighted_quantiles(
     columns ``by``, ``q<quantile>`` (``q0.5``, ``q0.95``), ``weight`` (their sum) and
     ``n`` (rows with a positive weight).
 
-    Linear interpolation between the values, each placed at the share of weight before it
-    (of the total less the last one's): with equal weights this is the usual median and
-    linear quantile, so a baseline of clean traffic is what it was before weights. Rows of
+    Each value is placed at the middle of its weight: at ``(weight before it + half its own)
+    / total``, and a quantile interpolates linearly between the two values placed around it
+    (below the first or above the last: that value). So every value's weight counts, the
+    smallest's and the largest's too: a value with most of the weight is about the median.
+    With equal weights the median is the usual one (the middle value, or the mean of the two
+    middle ones) and the other quantiles are Hazen's (numpy's ``method="hazen"``), a hair
+    further out than the linear ones: a baseline of clean traffic keeps its median. Rows of
     weight 0 or with a null value do not count; a group with none gives no row.
     """
     groups = list(by) or ["__all"]
@@ -186,11 +190,8 @@ def weighted_quantiles(
     if not by:
         rows = rows.with_columns(pl.lit(0).alias("__all"))
     x, w = pl.col(value), pl.col(weight)
-    total, last = w.sum().over(groups), w.last().over(groups)
-    spread = total - last
-    rows = rows.sort(*groups, value).with_columns(
-        pl.when(spread > 0).then((w.cum_sum().over(groups) - w) / spread).otherwise(0.0).alias("_u")
-    )
+    middle = (w.cum_sum().over(groups) - w / 2) / w.sum().over(groups)
+    rows = rows.sort(*groups, value).with_columns(middle.alias("_u"))
     rows = rows.with_columns(
         x.shift(-1).over(groups).alias("_next_x"),
         pl.col("_u").shift(-1).over(groups).alias("_next_u"),
@@ -200,9 +201,10 @@ def weighted_quantiles(
         u, nu, nx = pl.col("_u"), pl.col("_next_u"), pl.col("_next_x")
         here = (u <= q) & (nu.is_null() | (nu > q))
         value_at = (
-            pl.when(nu.is_null() | (nu == u)).then(x).otherwise(x + (nx - x) * (q - u) / (nu - u))
+            pl.when(nu.is_null() | (nu <= u)).then(x).otherwise(x + (nx - x) * (q - u) / (nu - u))
         )
-        figures.append(value_at.filter(here).first().alias(f"q{q}"))
+        # Below the first value's place no row is ``here``: the smallest value.
+        figures.append(pl.coalesce(value_at.filter(here).first(), x.first()).alias(f"q{q}"))
     out = rows.group_by(groups, maintain_order=True).agg(
         *figures, w.sum().alias("weight"), pl.len().alias("n")
     )
