@@ -7,16 +7,18 @@ meant to judge: a hub that only a smuggling network uses learns the network's lo
 its normal, a route flooded by displaced traffic becomes usual, a subheading mostly declared
 by undervaluers gets a cheap median. So each consignment counts towards a baseline with a
 **weight** that says how far it is reference traffic, as known at the baseline's moment
-``at`` (never later: the weights are leak-free like every feature):
+``at`` (never later: the weights are leak-free like every feature; a control outcome counts
+when recorded strictly before ``at``, as for the track records of ``features.history`` and the
+labels of training, so an outcome recorded in the same instant is not yet known):
 
 - **suspect**, weight 0: a control of the consignment found something (a hit: a seizure, or
-  an irregularity worth recovering) recorded by ``at``; or its consignee or consignor had such
-  a hit on any consignment recorded by ``at``; or one of its parties is on a watchlist
+  an irregularity worth recovering) recorded before ``at``; or its consignee or consignor had
+  such a hit on any consignment recorded before ``at``; or one of its parties is on a watchlist
   published by ``at`` (``listed``, from screening). Suspicion is about the trading parties:
   a broker (declarant) or a carrier serves hundreds of traders and one hit says little of the
   others.
 - **trusted**, weight 1: the consignee or consignor is an AEO, or had a control with a clean
-  result recorded by ``at``; trust never overrides suspicion.
+  result recorded before ``at``; trust never overrides suspicion.
 - **newcomer**, weight ``NEWCOMER`` (0.1): the consignee or consignor first appeared within
   ``NEW_DAYS`` of this consignment's lodging, later than the record's first ``NEW_DAYS``
   (a party seen at the start of the record is of unknown age, not new). Front companies and
@@ -26,8 +28,12 @@ by undervaluers gets a cheap median. So each consignment counts towards a baseli
   concentrated group, and that is what the other tiers take out.
 
 No labels are needed (AEO status and party age come from the declarations), and labels are
-used as soon as they exist. ``weights`` gives each consignment's standing and weight;
-``weighted_quantiles`` the robust figures (median, quantiles) a baseline learns from them.
+used from the moment after they are recorded. A baseline that meets a consignment whose
+standing it was not given (lodged after its weights were computed: a scoring run keeps the
+weights of the start of its day) counts it as a newcomer: unknown traffic is not reference
+traffic until it has a record, so a burst of it weighs a tenth of ordinary traffic.
+``weights`` gives each consignment's standing and weight; ``weighted_quantiles`` the robust
+figures (median, quantiles) a baseline learns from them.
 """
 
 from __future__ import annotations
@@ -78,8 +84,8 @@ def weights(
     ``version`` speaks) and, where known, ``consignee_aeo`` and ``consignor_aeo``; it should
     hold the history, since a party's first appearance is learnt from it. ``outcomes``
     (``consignment_id``, ``result``, ``revenue_recovered_eur``, ``known_at``) counts only
-    where recorded at or before ``at``; ``listed`` are party keys on a watchlist published by
-    ``at``.
+    where recorded strictly before ``at`` (``known_at < at``); ``listed`` are party keys on a
+    watchlist published by ``at``.
     """
     if at.tzinfo is None:
         raise ValueError("the baseline's moment must be timezone-aware")
@@ -143,11 +149,11 @@ def _records(
     rows: pl.DataFrame, outcomes: pl.DataFrame | None, at: datetime
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Hit consignments with their traders (``consignment_id``, ``party``), and the traders
-    with a clean control (``party``), as recorded by ``at``."""
+    with a clean control (``party``), as recorded strictly before ``at``."""
     none = pl.DataFrame(schema={"consignment_id": pl.String, "party": pl.String})
     if outcomes is None or outcomes.is_empty():
         return none, none.select("party")
-    known = outcomes.filter(pl.col("known_at") <= at)
+    known = outcomes.filter(pl.col("known_at") < at)
     parties = rows.unpivot(
         on=[f"{role}_key" for role in TRADERS], index="consignment_id", value_name="party"
     ).select("consignment_id", "party")
