@@ -122,3 +122,25 @@ def test_weights_need_a_timezone_and_the_columns() -> None:
         reference.weights(frame, at=UNTIL)
     with pytest.raises(ValueError, match="timezone"):
         reference.weights(frame, at=datetime(2026, 1, 1))
+
+
+def test_an_outcome_counts_only_when_recorded_strictly_before_the_moment() -> None:
+    """As for training labels and track records: a seizure recorded in the same instant as the
+    baseline's moment is not yet known; a microsecond earlier, it puts BAD's traffic under
+    suspicion; so does a clean control make OK0's traffic trusted."""
+    items, bad = _market(3)
+    rows = items.select("consignment_id", "lodged_at", "consignee_key", "consignor_key")
+    at = START + timedelta(days=120)
+
+    def standing(known: datetime) -> dict[str, str]:
+        outcomes = pl.DataFrame({"consignment_id": [bad[0], "C0000"],
+                                 "result": ["SEIZURE", "COMPLIANT"],
+                                 "revenue_recovered_eur": [0.0, 0.0],
+                                 "known_at": [known, known]})  # fmt: skip
+        found = reference.weights(rows, at=at, outcomes=outcomes)
+        return dict(found.select("consignment_id", "standing").iter_rows())
+
+    same = standing(at)
+    assert same[bad[1]] == "newcomer" and same["C0005"] == "ordinary"
+    before = standing(at - timedelta(microseconds=1))
+    assert before[bad[1]] == "suspect" and before["C0005"] == "trusted"

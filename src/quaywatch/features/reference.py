@@ -7,16 +7,18 @@ meant to judge: a hub that only a smuggling network uses learns the network's lo
 its normal, a route flooded by displaced traffic becomes usual, a subheading mostly declared
 by undervaluers gets a cheap median. So each consignment counts towards a baseline with a
 **weight** that says how far it is reference traffic, as known at the baseline's moment
-``at`` (never later: the weights are leak-free like every feature):
+``at`` (never later: the weights are leak-free like every feature; a control outcome counts
+when recorded strictly before ``at``, as for the track records of ``features.history`` and the
+labels of training, so an outcome recorded in the same instant is not yet known):
 
 - **suspect**, weight 0: a control of the consignment found something (a hit: a seizure, or
-  an irregularity worth recovering) recorded by ``at``; or its consignee or consignor had such
-  a hit on any consignment recorded by ``at``; or one of its parties is on a watchlist
+  an irregularity worth recovering) recorded before ``at``; or its consignee or consignor had
+  such a hit on any consignment recorded before ``at``; or one of its parties is on a watchlist
   published by ``at`` (``listed``, from screening). Suspicion is about the trading parties:
   a broker (declarant) or a carrier serves hundreds of traders and one hit says little of the
   others.
 - **trusted**, weight 1: the consignee or consignor is an AEO, or had a control with a clean
-  result recorded by ``at``; trust never overrides suspicion.
+  result recorded before ``at``; trust never overrides suspicion.
 - **newcomer**, weight ``NEWCOMER`` (0.1): the consignee or consignor first appeared within
   ``NEW_DAYS`` of this consignment's lodging, later than the record's first ``NEW_DAYS``
   (a party seen at the start of the record is of unknown age, not new). Front companies and
@@ -26,8 +28,12 @@ by undervaluers gets a cheap median. So each consignment counts towards a baseli
   concentrated group, and that is what the other tiers take out.
 
 No labels are needed (AEO status and party age come from the declarations), and labels are
-used as soon as they exist. ``weights`` gives each consignment's standing and weight;
-``weighted_quantiles`` the robust figures (median, quantiles) a baseline learns from them.
+used from the moment after they are recorded. A baseline that meets a consignment whose
+standing it was not given (lodged after its weights were computed: a scoring run keeps the
+weights of the start of its day) counts it as a newcomer: unknown traffic is not reference
+traffic until it has a record, so a burst of it weighs a tenth of ordinary traffic.
+``weights`` gives each consignment's standing and weight; ``weighted_quantiles`` the robust
+figures (median, quantiles) a baseline learns from them.
 """
 
 from __future__ import annotations
@@ -78,8 +84,8 @@ def weights(
     ``version`` speaks) and, where known, ``consignee_aeo`` and ``consignor_aeo``; it should
     hold the history, since a party's first appearance is learnt from it. ``outcomes``
     (``consignment_id``, ``result``, ``revenue_recovered_eur``, ``known_at``) counts only
-    where recorded at or before ``at``; ``listed`` are party keys on a watchlist published by
-    ``at``.
+    where recorded strictly before ``at`` (``known_at < at``); ``listed`` are party keys on a
+    watchlist published by ``at``.
     """
     if at.tzinfo is None:
         raise ValueError("the baseline's moment must be timezone-aware")
@@ -143,11 +149,11 @@ def _records(
     rows: pl.DataFrame, outcomes: pl.DataFrame | None, at: datetime
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Hit consignments with their traders (``consignment_id``, ``party``), and the traders
-    with a clean control (``party``), as recorded by ``at``."""
+    with a clean control (``party``), as recorded strictly before ``at``."""
     none = pl.DataFrame(schema={"consignment_id": pl.String, "party": pl.String})
     if outcomes is None or outcomes.is_empty():
         return none, none.select("party")
-    known = outcomes.filter(pl.col("known_at") <= at)
+    known = outcomes.filter(pl.col("known_at") < at)
     parties = rows.unpivot(
         on=[f"{role}_key" for role in TRADERS], index="consignment_id", value_name="party"
     ).select("consignment_id", "party")
@@ -176,9 +182,13 @@ def weighted_quantiles(
     columns ``by``, ``q<quantile>`` (``q0.5``, ``q0.95``), ``weight`` (their sum) and
     ``n`` (rows with a positive weight).
 
-    Linear interpolation between the values, each placed at the share of weight before it
-    (of the total less the last one's): with equal weights this is the usual median and
-    linear quantile, so a baseline of clean traffic is what it was before weights. Rows of
+    Each value is placed at the middle of its weight: at ``(weight before it + half its own)
+    / total``, and a quantile interpolates linearly between the two values placed around it
+    (below the first or above the last: that value). So every value's weight counts, the
+    smallest's and the largest's too: a value with most of the weight is about the median.
+    With equal weights the median is the usual one (the middle value, or the mean of the two
+    middle ones) and the other quantiles are Hazen's (numpy's ``method="hazen"``), a hair
+    further out than the linear ones: a baseline of clean traffic keeps its median. Rows of
     weight 0 or with a null value do not count; a group with none gives no row.
     """
     groups = list(by) or ["__all"]
@@ -186,11 +196,8 @@ def weighted_quantiles(
     if not by:
         rows = rows.with_columns(pl.lit(0).alias("__all"))
     x, w = pl.col(value), pl.col(weight)
-    total, last = w.sum().over(groups), w.last().over(groups)
-    spread = total - last
-    rows = rows.sort(*groups, value).with_columns(
-        pl.when(spread > 0).then((w.cum_sum().over(groups) - w) / spread).otherwise(0.0).alias("_u")
-    )
+    middle = (w.cum_sum().over(groups) - w / 2) / w.sum().over(groups)
+    rows = rows.sort(*groups, value).with_columns(middle.alias("_u"))
     rows = rows.with_columns(
         x.shift(-1).over(groups).alias("_next_x"),
         pl.col("_u").shift(-1).over(groups).alias("_next_u"),
@@ -200,9 +207,10 @@ def weighted_quantiles(
         u, nu, nx = pl.col("_u"), pl.col("_next_u"), pl.col("_next_x")
         here = (u <= q) & (nu.is_null() | (nu > q))
         value_at = (
-            pl.when(nu.is_null() | (nu == u)).then(x).otherwise(x + (nx - x) * (q - u) / (nu - u))
+            pl.when(nu.is_null() | (nu <= u)).then(x).otherwise(x + (nx - x) * (q - u) / (nu - u))
         )
-        figures.append(value_at.filter(here).first().alias(f"q{q}"))
+        # Below the first value's place no row is ``here``: the smallest value.
+        figures.append(pl.coalesce(value_at.filter(here).first(), x.first()).alias(f"q{q}"))
     out = rows.group_by(groups, maintain_order=True).agg(
         *figures, w.sum().alias("weight"), pl.len().alias("n")
     )

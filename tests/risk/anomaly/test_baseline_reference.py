@@ -215,3 +215,40 @@ def test_a_route_repeated_by_suspicious_traffic_stays_rare(trip: Trip) -> None:
         "route COBUN → TGLFW → BEANR through TGLFW: used by 20 of 140 earlier consignments from "
         "CO to BEANR (0.0 % of the reference traffic on that lane)"
     ]
+
+
+def test_a_same_day_burst_of_unknown_consignments_does_not_make_a_hub_usual(trip: Trip) -> None:
+    """A live run's weights are those of the start of its day. 300 clean consignments via
+    PAMIT are in them; 20 lodged since via TGLFW (a burst on a new hub) are not: unknown, they
+    weigh a newcomer's 0.1 each (2 of 302, under 1 %), so TGLFW stays rare for the next one.
+    Once the reference names them as ordinary traffic (the next day's), they count fully."""
+    boxes, parties = _lane(trip, 300, 20)
+    events = frames.EVENTS.to_frame()
+    keys = pl.DataFrame({"consignment_id": ["C1"], "version": [1]})
+    morning = LODGED + timedelta(hours=299, minutes=30)  # after the clean ones, before the burst
+    ref = _reference(boxes, parties, at=morning)
+    assert set(ref["consignment_id"]) == {f"L{i:03d}" for i in range(300)}
+    found = detect(events, boxes, at=LATER, keys=keys, reference=ref)
+    assert found["text"].to_list() == [
+        "route COBUN → TGLFW → BEANR through TGLFW: used by 20 of 320 earlier consignments from "
+        "CO to BEANR (0.7 % of the reference traffic on that lane)"
+    ]
+    named = _reference(boxes, parties, at=LATER)  # no record against them: ordinary
+    assert detect(events, boxes, at=LATER, keys=keys, reference=named).is_empty()
+
+
+def test_a_same_day_burst_of_unknown_boxes_does_not_set_a_hub_normal(trip: Trip) -> None:
+    """300 ordinary two-day calls at MAPTM in the reference; 60 boxes lodged after it was
+    computed, each waiting ten days at TGLFW, the only traffic there: unknown, they weigh 6,
+    so TGLFW's usual is mostly the port-wide two days and a 9.5-day wait there stands out."""
+    clean = _calls(trip, "MAPTM", 300, 2.0, prefix="CLEAN")
+    burst = _calls(trip, "TGLFW", 60, 10.0, prefix="BURST", start=30.0)
+    judged = _judged(trip, 9.5)
+    events = pl.concat([clean[0], burst[0], judged[0]])
+    boxes = pl.concat([clean[1], burst[1], judged[1]])
+    ref = _reference(boxes, _parties(boxes, "OLD"), at=LODGED - timedelta(days=20))
+    assert ref["weight"].to_list() == [1.0] * 300
+    keys = pl.DataFrame({"consignment_id": ["C1"], "version": [1]})
+    found = detect(events, boxes, at=LATER, keys=keys, reference=ref)
+    assert found["code"].to_list() == ["anomaly:hub_dwell"]
+    assert "port-wide" in found["text"][0] and "TGLFW has 6 boxes" in found["text"][0]

@@ -1,6 +1,7 @@
 """Reference traffic read from the store, on SQLite and PostgreSQL: a generated week with its
 legacy control history imported as a user would; the consignments of traders whose controls
-found something are kept out of the baselines from the moment the result was recorded."""
+found something are kept out of the baselines once the result is recorded (strictly before the
+baseline's moment)."""
 
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ def test_reference_traffic_from_the_store(
     parties = store_reads.latest_consignments(
         store, columns=["consignment_id", "consignee_key", "consignor_key"]
     )
-    known = found.filter(pl.col("known_at") <= at).join(parties, on="consignment_id")
+    known = found.filter(pl.col("known_at") < at).join(parties, on="consignment_id")
     traders = set(known["consignee_key"]) | set(known["consignor_key"])
     weights = ref.unique("consignment_id").join(parties, on="consignment_id")
     theirs = pl.col("consignee_key").is_in(list(traders)) | pl.col("consignor_key").is_in(

@@ -9,9 +9,12 @@ reasons, not verdicts.
 The usual dwell is learnt per hub from history, as of the assessment, and from **reference
 traffic** only (``features.reference``): the completed transshipment calls (a DISC and the
 next LOAD of the same box at that place, both known), each weighted by its consignment's
-standing at the assessment (a suspect box counts 0, a newcomer's 0.1, others 1; a call of a
-box declared nowhere here counts 1), give a weighted median and 95th percentile per hub and
-for all hubs together (the port-wide reference). A hub's figures are shrunk toward the
+standing at the assessment (a suspect box counts 0, a newcomer's 0.1, others 1), give a
+weighted median and 95th percentile per hub and for all hubs together (the port-wide
+reference). A box whose standing is unknown (declared nowhere here, or lodged after the
+weights were computed: a scoring run's are those of the start of its day) counts as a
+newcomer's: unknown traffic is not reference traffic, so a same-day burst of boxes weighs a
+tenth of ordinary traffic and does not set a hub's normal. A hub's figures are shrunk toward the
 port-wide ones by how much reference traffic it has, not how many boxes:
 ``hub × w / (w + PRIOR_CALLS) + port-wide × PRIOR_CALLS / (w + PRIOR_CALLS)`` with ``w`` the
 hub's reference weight. So a hub used only by suspicious traffic inherits the port-wide
@@ -26,7 +29,7 @@ from datetime import datetime
 
 import polars as pl
 
-from quaywatch.features.reference import weighted_quantiles
+from quaywatch.features.reference import NEWCOMER, weighted_quantiles
 from quaywatch.risk.anomaly.frames import AFTER_ETA, BEFORE_LODGING, FOUND, REFERENCE, day
 
 BOX = ["consignment_id", "version", "container_number"]
@@ -123,7 +126,8 @@ def baseline(events: pl.DataFrame, reference: pl.DataFrame | None = None) -> pl.
 def _weighed(calls: pl.DataFrame, reference: pl.DataFrame | None) -> pl.DataFrame:
     """``calls`` with the ``weight`` of the consignment each box belongs to: by container and
     transport document, or for an event without a document by container and time (as
-    ``frames.journeys`` links them); 1 for a box declared nowhere here."""
+    ``frames.journeys`` links them); a newcomer's (``NEWCOMER``) for a box ``reference`` does
+    not name (declared nowhere here, or lodged after it was computed)."""
     if reference is None:
         return calls.with_columns(pl.lit(1.0).alias("weight"))
     call = ["container_number", "transport_document", "un_locode", "disc"]
@@ -145,7 +149,7 @@ def _weighed(calls: pl.DataFrame, reference: pl.DataFrame | None) -> pl.DataFram
         .unique(subset=call, keep="first")  # boxes reused: the least trusted consignment speaks
     )
     return calls.join(linked.select(*call, "weight"), on=call, how="left").with_columns(
-        pl.col("weight").fill_null(1.0)
+        pl.col("weight").fill_null(NEWCOMER)
     )
 
 

@@ -12,8 +12,12 @@
   Whether a hub is usual for a lane is learnt from **reference traffic** only
   (``features.reference``): each earlier consignment counts with its weight at the assessment
   (a suspect 0, a newcomer's 0.1, others 1), so traffic under suspicion cannot make its own
-  route usual by repeating it. Whether the lane has history enough to be judged counts every
-  earlier consignment: suspicious traffic gives a lane history but never a usual hub. The
+  route usual by repeating it. A consignment the weights do not name (a scoring run's weights
+  are those of the start of its day: one lodged since is not in them) counts as a newcomer's,
+  not as ordinary traffic: otherwise a same-day burst on a new hub, from a newcomer or from a
+  trader with a recorded hit, would count fully and make the hub usual for its own later
+  consignments. Whether the lane has history enough to be judged counts every earlier
+  consignment: suspicious traffic gives a lane history but never a usual hub. The
   share is not shrunk toward the port-wide use of the hub: a hub common on other lanes
   (a Mediterranean hub for Asian cargo) is still new for a lane that never used it, which is
   what displacement looks like.
@@ -25,6 +29,7 @@ from datetime import datetime
 
 import polars as pl
 
+from quaywatch.features.reference import NEWCOMER
 from quaywatch.risk.anomaly.frames import FOUND, KEY, day, route_text
 
 BOX = [*KEY, "container_number"]
@@ -58,8 +63,8 @@ def rare_route(
 
     ``boxes`` are the consignments' containers (``frames.BOXES``), history included; only
     consignments lodged at or before ``at`` count. ``weights`` (``consignment_id``,
-    ``weight``) says how far each is reference traffic at ``at``; without it, or for a
-    consignment it does not name, the weight is 1.
+    ``weight``) says how far each is reference traffic at ``at``; without it the weight is 1,
+    and a consignment it does not name weighs a newcomer's (``features.reference.NEWCOMER``).
     """
     origin = pl.col("port_of_loading").str.slice(0, 2).alias("origin")
     lane = ["origin", "port_of_discharge"]
@@ -76,7 +81,7 @@ def rare_route(
         routes = routes.join(
             weights.select("consignment_id", "weight"), on="consignment_id", how="left",
             maintain_order="left",
-        ).with_columns(pl.col("weight").fill_null(1.0))  # fmt: skip
+        ).with_columns(pl.col("weight").fill_null(NEWCOMER))  # fmt: skip
     before = pl.col("weight").cum_sum() - pl.col("weight")  # earlier ones, weighted
     routes = routes.with_columns(
         pl.int_range(pl.len()).over(lane).alias("earlier"),
