@@ -111,7 +111,7 @@ def reference(store: Store, *, at: datetime, outcomes: pl.DataFrame | None = Non
     weight as reference traffic at ``at`` (``frames.REFERENCE``; ``features.reference``).
 
     ``outcomes`` are the control outcomes that may put traffic under suspicion (None: every
-    stored one; only those recorded by ``at`` count); the watchlists are those published by
+    stored one; only those recorded before ``at`` count); the watchlists are those published by
     ``at``, and only a strong match (an identifier, or a name at the same address) puts a
     party's traffic under suspicion: a name alone is too weak to take traffic out of a baseline.
     """
