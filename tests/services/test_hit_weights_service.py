@@ -88,6 +88,14 @@ def test_fit_show_and_apply_the_weights(store: Store, store_url: str, prepared: 
     runner = CliRunner()
     base = ["--database", store_url, "weights"]
     window = ["--since", "2026-10-01", "--until", "2026-12-01", "--models", str(prepared)]
+    scoring = ["--database", store_url, "score", "--model", str(prepared), "--at", "2026-12-01",
+               "--rescore", "--top", "0"]  # fmt: skip
+    # Without a set, a code saturating the run is reported, not damped, and the analyst is told.
+    unfitted = runner.invoke(app, scoring)
+    assert unfitted.exit_code == 0, unfitted.output
+    flat = " ".join(unfitted.output.split())
+    assert "profile:ALL-BOXES fires on 100% of the consignments scored" in flat
+    assert "not damped" in flat and "quaywatch weights fit" in flat
     fitted = runner.invoke(app, [*base, "fit", *window])
     assert fitted.exit_code == 0, fitted.output
     for column in ("code", "shipped", "fitted", "applied", "share", "controlled",
@@ -142,6 +150,8 @@ def test_fit_show_and_apply_the_weights(store: Store, store_url: str, prepared: 
     assert details["saturated"][0]["code"] == "profile:ALL-BOXES"  # type: ignore[index]
     # A weight of 0 lifts nothing: far fewer than all consignments reach the review line.
     assert run.share_above_review is not None and run.share_above_review < 0.5
+    damped = " ".join(runner.invoke(app, scoring).output.split())
+    assert "hit weight set 1's fit window" in damped and "damped ×0.00" in damped
 
 
 def prior_precisions(store: Store, models: Path) -> dict[str, float]:
