@@ -3,6 +3,7 @@ saturation. Frames as the service builds them from the store; hypothesis for the
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -13,6 +14,7 @@ from hypothesis import given, settings, strategies as st
 from quaywatch.errors import InputError
 from quaywatch.learning import hit_weights
 from quaywatch.learning.options import Weighting
+from quaywatch.risk import combine
 
 
 def _logit(p: float) -> float:
@@ -183,10 +185,12 @@ def test_for_the_same_evidence_the_more_precise_code_never_weighs_less(
 def test_hit_consignments_rank_by_the_shrunk_precision_of_what_hit_them(
     data: st.DataObject, n: int, k: float
 ) -> None:
-    # Random traffic, codes, outcomes and propensities: a consignment the model rates at a
-    # code's typical probability scores that code's shrunk precision, so two unsaturated codes
-    # rank as their shrunk precisions; one more confirmed control never lowers a weight.
+    # Random codes, outcomes and propensities on traffic the model rates alike (probability p):
+    # a fresh consignment at p that one code hits scores, through the fitted set as scoring
+    # applies it (``combine.reweigh`` then ``combine.combine``), that code's shrunk precision,
+    # so consignments hit by different codes rank as the codes' shrunk precisions.
     rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    p = data.draw(st.floats(0.005, 0.6))
     codes = {
         f"profile:C{j}": (sorted(rng.choice(n, rng.integers(1, n // 5 + 1), replace=False).tolist()),
                           float(rng.uniform(-2, 3)))
@@ -195,20 +199,38 @@ def test_hit_consignments_rank_by_the_shrunk_precision_of_what_hit_them(
     controlled = sorted(rng.choice(n, rng.integers(0, n + 1), replace=False).tolist())
     outcome = (rng.random(len(controlled)) < 0.3).tolist()
     inputs = dict(
-        probability=rng.uniform(0.001, 0.9, n).tolist(),
+        probability=p,
         controlled=controlled,
         outcome=outcome,
         propensity=rng.uniform(0.01, 1, len(controlled)).tolist(),
     )
-    fit = hit_weights.fit(*world(n, codes, **inputs), prior_strength=k)  # type: ignore[arg-type]
-    open_codes = [c for c in fit.codes if not c.saturated]
-    for c in open_codes:
-        combined = 1 / (1 + math.exp(-(_logit(c.expected) + c.fitted)))
-        assert combined == pytest.approx(c.shrunk_precision, rel=1e-6, abs=1e-9)
-    for a in open_codes:
-        for b in open_codes:
-            if a.shrunk_precision > b.shrunk_precision + 1e-12:
-                assert _logit(a.expected) + a.fitted >= _logit(b.expected) + b.fitted
+    fit = hit_weights.fit(*world(n, codes, **inputs), prior_strength=k, saturation_pct=100)  # type: ignore[arg-type]
+    table = combine.HitWeights(
+        1, {c.code: c.fitted for c in fit.codes}, {c.code: c.shipped for c in fit.codes},
+        {c.code: c.share for c in fit.codes},
+    )  # fmt: skip
+    fresh = [f"X{j}" for j in range(len(fit.codes))]
+    hits = pl.DataFrame(
+        {"consignment_id": fresh, "version": [1] * len(fresh),
+         "code": [c.code for c in fit.codes], "text": ["t"] * len(fresh),
+         "weight": [codes[c.code][1] for c in fit.codes], "source": ["profile"] * len(fresh)},
+    )  # fmt: skip
+    applied, _ = combine.reweigh(hits, len(fresh), combine.HitWeighting(table, 100.0))
+    scored = combine.combine(
+        pl.DataFrame({"consignment_id": fresh, "version": [1] * len(fresh),
+                      "probability": [p] * len(fresh)}),
+        applied,
+    ).get_column("probability").to_list()  # fmt: skip
+
+    def capped(c: hit_weights.CodeWeight) -> bool:  # the sum's cap, ``combine.MAX_ADDED``
+        return abs(c.fitted) >= combine.MAX_ADDED - 1e-9
+
+    for c, score in zip(fit.codes, scored, strict=True):
+        if not capped(c):
+            assert score == pytest.approx(c.shrunk_precision, rel=1e-6, abs=1e-9)
+    for (a, sa), (b, sb) in itertools.product(zip(fit.codes, scored, strict=True), repeat=2):
+        if a.shrunk_precision > b.shrunk_precision + 1e-9:
+            assert sa > sb or (sa >= sb and (capped(a) or capped(b)))
     misses = [i for i, y in zip(controlled, outcome, strict=True) if not y]
     if misses:
         flipped = [y or i == misses[0] for i, y in zip(controlled, outcome, strict=True)]

@@ -117,6 +117,31 @@ def test_assessments_do_not_depend_on_the_batch_they_are_in(world: tuple[Store, 
     assert alone["probability"][0] == pytest.approx(match["probability"][0])
 
 
+def test_a_hit_firing_on_much_of_the_batch_scores_as_it_does_alone(
+    world: tuple[Store, Path],
+) -> None:
+    # An incremental run of re-assessments (the consignments whose containers got events) where
+    # an anomaly fires on 40 % of the batch: the batch's share is reported, never damps, so a
+    # hit consignment scores as it does alone through the API.
+    model, history, outcomes, later = _after_training(world)
+    keys = later.select("consignment_id", "version").unique(maintain_order=True)
+    flagged = keys.head(int(keys.height * 0.4))
+    hits = flagged.with_columns(
+        code=pl.lit("anomaly:hub_dwell"), text=pl.lit("dwell at a hub"), weight=pl.lit(1.5),
+        source=pl.lit("anomaly"),
+    )  # fmt: skip
+    whole = engine.assess(later, history=history, outcomes=outcomes, model=model, hits=hits)
+    target = flagged["consignment_id"][3]
+    one = later.filter(pl.col("consignment_id") == target)
+    alone = engine.assess(one, history=history, outcomes=outcomes, model=model,
+                          hits=hits.filter(pl.col("consignment_id") == target))  # fmt: skip
+    match = whole.filter(pl.col("consignment_id") == target)
+    assert alone["probability"][0] == pytest.approx(match["probability"][0])
+    odds = (match["probability"] / (1 - match["probability"])) / (
+        match["model_probability"] / (1 - match["model_probability"]))  # fmt: skip
+    assert odds[0] >= math.exp(1.5) * 0.999  # the anomaly's weight, undamped
+
+
 @pytest.mark.skipif(not compiled.available(), reason="lleaves is not installed for this Python")
 def test_compiled_models_write_the_same_assessments(
     world: tuple[Store, Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Path

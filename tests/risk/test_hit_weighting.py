@@ -60,7 +60,7 @@ def test_applied_weights_change_the_combined_score_as_documented() -> None:
         assert p[9] == pytest.approx(0.02)  # not hit: the model's probability
 
 
-def test_a_large_batch_judges_saturation_itself_without_a_fitted_set() -> None:
+def test_a_large_batch_reports_its_saturation_but_never_damps_by_it() -> None:
     n = 400
     hits = pl.concat([_hits(n, "anomaly:broken", 3.0), _hits(n, "profile:half", 2.0, range(200)),
                       _hits(n, "profile:few", 2.0, range(20)),
@@ -68,26 +68,52 @@ def test_a_large_batch_judges_saturation_itself_without_a_fitted_set() -> None:
     out, saturated = combine.reweigh(hits, n, combine.HitWeighting())
     found = {s.code: s for s in saturated}
     assert set(found) == {"anomaly:broken", "profile:half", "profile:aeo"}
-    assert all(s.measured_on == "batch" for s in saturated)
-    assert found["anomaly:broken"].share == 1.0 and found["anomaly:broken"].factor == 0.0
-    assert found["profile:half"].factor == pytest.approx(0.25)  # odds(0.2) / odds(0.5)
-    applied = out.group_by("code").agg(pl.col("weight").max())
-    got = dict(applied.iter_rows())
-    assert got == pytest.approx({"anomaly:broken": 0.0, "profile:half": 0.5, "profile:few": 2.0,
-                                 "profile:aeo": -1.0})  # fmt: skip
-    # What the issue saw: a detector on every consignment no longer lifts the whole batch.
-    combined = combine.combine(_assessed(n), out.filter(pl.col("code") != "profile:aeo"))
-    lifted = combined.filter(pl.col("probability") > 0.02)
-    assert lifted.height == 200  # those profile:half and profile:few hit, not all 400
-    # A higher threshold lets the wide profile through undamped.
+    assert found["anomaly:broken"].batch_share == 1.0
+    assert found["profile:half"].batch_share == 0.5
+    assert all(s.window_share is None and s.factor == 1.0 and not s.damped for s in saturated)
+    # Reported, not applied: without a fitted set every weight is the shipped one.
+    assert out.get_column("weight").to_list() == hits.get_column("weight").to_list()
+    assert found["profile:half"].to_dict() == {"code": "profile:half", "window_share": None,
+                                               "batch_share": 0.5, "factor": 1.0,
+                                               "damped": False}  # fmt: skip
     _, fewer = combine.reweigh(hits, n, combine.HitWeighting(saturation_pct=60.0))
     assert [s.code for s in fewer] == ["anomaly:broken", "profile:aeo"]
+
+
+def test_only_the_fitted_sets_share_damps_whatever_the_batch() -> None:
+    # anomaly:wide fired on half the fit window (damped ×0.25 at 20 %), profile:A on 1 % of it;
+    # in this batch profile:A fires everywhere: reported, its fitted weight applied undamped.
+    n = 300
+    hits = pl.concat([_hits(n, "anomaly:wide", 1.0, range(30)), _hits(n, "profile:A", 2.0)])
+    out, saturated = combine.reweigh(hits, n, combine.HitWeighting(SET))
+    found = {s.code: s for s in saturated}
+    assert found["anomaly:wide"] == combine.Saturated("anomaly:wide", 0.5, 0.1, 0.25)
+    assert found["profile:A"] == combine.Saturated("profile:A", 0.01, 1.0, 1.0)
+    got = dict(out.select("code", "weight").unique().iter_rows())
+    assert got == pytest.approx({"anomaly:wide": 0.25, "profile:A": 0.4})
+
+
+@pytest.mark.parametrize("weights", [None, SET])
+def test_a_consignment_weighs_the_same_alone_and_in_any_batch(
+    weights: combine.HitWeights | None,
+) -> None:
+    # An incremental run of re-assessments: the consignments whose containers got events, where
+    # an anomaly fires on most of them. C0000 must score as it does alone (through the API).
+    n = 250
+    hits = pl.concat([_hits(n, "anomaly:wide", 1.0, range(200)), _hits(n, "profile:A", 2.0),
+                      _hits(n, "anomaly:dwell", 1.5, range(100))])  # fmt: skip
+    weighting = combine.HitWeighting(weights)
+    batch = combine.combine(_assessed(n), combine.reweigh(hits, n, weighting)[0])
+    one = hits.filter(pl.col("consignment_id") == "C0000")
+    alone = combine.combine(_assessed(1), combine.reweigh(one, 1, weighting)[0])
+    assert alone["probability"][0] == pytest.approx(batch["probability"][0])
+    assert alone["probability"][0] > 0.02
 
 
 def test_a_batch_of_one_uses_the_share_the_fitted_set_recorded() -> None:
     hits = pl.concat([_hits(1, "anomaly:wide", 1.0), _hits(1, "profile:A", 2.0)])
     out, saturated = combine.reweigh(hits, 1, combine.HitWeighting(SET))
-    assert [(s.code, s.measured_on) for s in saturated] == [("anomaly:wide", "fit window")]
+    assert saturated == (combine.Saturated("anomaly:wide", 0.5, None, 0.25),)
     got = dict(out.select("code", "weight").iter_rows())
     assert got == pytest.approx({"anomaly:wide": 0.25, "profile:A": 0.4})
     # Without a set, one consignment says nothing about shares: nothing is judged.

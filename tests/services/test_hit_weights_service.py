@@ -10,17 +10,20 @@ run applies the set.
 from __future__ import annotations
 
 import json
+import math
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import polars as pl
 import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from quaywatch.cli import app
-from quaywatch.errors import InputError
+from quaywatch.errors import InputError, NotFoundError, WriteConflictError
 from quaywatch.intake.pipeline import ingest_file
-from quaywatch.risk import combine
+from quaywatch.risk import combine, weight_sets
+from quaywatch.risk.bundle import RiskModel
 from quaywatch.services import hit_weights, profiles
 from quaywatch.services.profiles import ProfileText
 from quaywatch.services.risk import score_period, train_models
@@ -64,7 +67,7 @@ def prepared(store: Store, history: traffic.Traffic, tmp_path: Path) -> Path:
     for loaded in profiles.load_profiles(store, sources, actor="analyst"):
         profiles.activate_profile(store, loaded.profile_id, actor="analyst")
     train_models(store, until=UNTIL, model_dir=tmp_path / "models", capacity_pct=3.0,
-                 actor="analyst")  # fmt: skip
+                 actor="analyst", allow_few_hits=True)  # fmt: skip
     return tmp_path / "models"
 
 
@@ -85,6 +88,14 @@ def test_fit_show_and_apply_the_weights(store: Store, store_url: str, prepared: 
     runner = CliRunner()
     base = ["--database", store_url, "weights"]
     window = ["--since", "2026-10-01", "--until", "2026-12-01", "--models", str(prepared)]
+    scoring = ["--database", store_url, "score", "--model", str(prepared), "--at", "2026-12-01",
+               "--rescore", "--top", "0"]  # fmt: skip
+    # Without a set, a code saturating the run is reported, not damped, and the analyst is told.
+    unfitted = runner.invoke(app, scoring)
+    assert unfitted.exit_code == 0, unfitted.output
+    flat = " ".join(unfitted.output.split())
+    assert "profile:ALL-BOXES fires on 100% of the consignments scored" in flat
+    assert "not damped" in flat and "quaywatch weights fit" in flat
     fitted = runner.invoke(app, [*base, "fit", *window])
     assert fitted.exit_code == 0, fitted.output
     for column in ("code", "shipped", "fitted", "applied", "share", "controlled",
@@ -106,10 +117,16 @@ def test_fit_show_and_apply_the_weights(store: Store, store_url: str, prepared: 
             assert c.hits <= c.controlled <= c.fired and 0 <= (c.precision or 0) <= 1
     moved = [c for c in shown.fit.codes if c.evidence > 5 and not c.saturated]
     assert moved and all(abs(c.fitted - c.shipped) > 1e-6 for c in moved)
-    # Toward what the port saw: the fitted precision lies between the prior's and the local one.
+    # Toward what the port saw: the shrunk precision pools the local one with the prior's
+    # π₀ = σ(logit m + shipped), m the model's mean probability over the code's consignments of
+    # the window, computed here from the window's own evidence.
+    priors = prior_precisions(store, prepared)
+    k = shown.fit.prior_strength
     for c in moved:
         assert c.precision is not None
-        prior = combine_sigmoid(c, shown.fit.prior_strength)
+        prior = priors[c.code]
+        pooled = (c.evidence * c.precision + k * prior) / (c.evidence + k)
+        assert c.shrunk_precision == pytest.approx(pooled, rel=1e-6)
         low, high = sorted((prior, c.precision))
         assert low - 1e-9 <= c.shrunk_precision <= high + 1e-9
 
@@ -124,20 +141,36 @@ def test_fit_show_and_apply_the_weights(store: Store, store_url: str, prepared: 
     run = score_period(store, model_path=prepared, at=UNTIL, rescore=True, top=3, actor="a")
     assert run.weight_set == 1
     assert [s.code for s in run.saturated] == ["profile:ALL-BOXES"]
-    assert run.saturated[0].measured_on == "batch" and run.saturated[0].factor == 0.0
+    (everywhere_run,) = run.saturated  # damped by the share of the set's window, 100 %
+    assert everywhere_run.window_share == 1.0 and everywhere_run.factor == 0.0
+    assert everywhere_run.batch_share == 1.0  # this run's own share: reported
     stored = reads.latest_assessments(store, run_id=run.run_id)
     assert set(stored.get_column("weight_set").to_list()) == {1}
     (details,) = [d for d in _audit(store, "score") if d.get("weight_set") == 1]
     assert details["saturated"][0]["code"] == "profile:ALL-BOXES"  # type: ignore[index]
     # A weight of 0 lifts nothing: far fewer than all consignments reach the review line.
     assert run.share_above_review is not None and run.share_above_review < 0.5
+    damped = " ".join(runner.invoke(app, scoring).output.split())
+    assert "hit weight set 1's fit window" in damped and "damped ×0.00" in damped
 
 
-def combine_sigmoid(c: hit_weights.CodeWeight, k: float) -> float:
-    """The prior precision ``π₀`` of a code, recovered from its reported figures."""
-    # S·(n + k) = n·precision + k·π₀
-    assert c.precision is not None
-    return (c.shrunk_precision * (c.evidence + k) - c.evidence * c.precision) / k
+def prior_precisions(store: Store, models: Path) -> dict[str, float]:
+    """Per code of the window, ``σ(logit m + shipped)``: its mean model probability and mean
+    shipped weight over the consignments it hit, from the window's evidence."""
+    found, scored, _ = hit_weights.window_evidence(
+        store, RiskModel.load(models), since=datetime(2026, 10, 1, tzinfo=UTC), until=UNTIL
+    )
+    per_hit = (
+        found.group_by("consignment_id", "version", "code")
+        .agg(pl.col("weight").max())
+        .join(scored, on=["consignment_id", "version"])
+    )
+    means = per_hit.group_by("code").agg(
+        pl.col("model_probability").mean(), pl.col("weight").mean()
+    )
+    return {
+        code: 1 / (1 + math.exp(-(math.log(m / (1 - m)) + w))) for code, m, w in means.iter_rows()
+    }
 
 
 @pytest.mark.slow
@@ -151,7 +184,7 @@ def test_an_impossible_fit_writes_nothing(store: Store, prepared: Path) -> None:
         hit_weights.fit_weights(store, models=prepared, actor="a", until=UNTIL, prior_strength=0)
     assert _count(store, tables.hit_weight_sets) == _count(store, tables.hit_weights) == 0
     assert _audit(store, "hit_weights_fit") == []
-    with pytest.raises(Exception, match="no fitted hit weight set is active"):
+    with pytest.raises(NotFoundError, match="no fitted hit weight set is active"):
         hit_weights.show_weights(store)
 
 
@@ -159,3 +192,115 @@ def test_saturation_default_is_the_setting_default() -> None:
     from quaywatch.config import Settings
 
     assert Settings().hit_saturation_pct == combine.SATURATION_PCT
+
+
+@pytest.mark.parametrize("value", ["0", "-5"])
+def test_a_prior_strength_of_zero_is_refused_by_name(
+    store_url: str, tmp_path: Path, value: str
+) -> None:
+    # Not replaced by the setting's 30: the option given is the option checked.
+    out = CliRunner().invoke(
+        app, ["--database", store_url, "weights", "fit", "--prior-strength", value,
+              "--models", str(tmp_path / "models")],
+    )  # fmt: skip
+    assert out.exit_code != 0
+    assert "--prior-strength" in out.output and "must be a positive number" in out.output
+
+
+@pytest.mark.slow
+def test_evaluation_leaves_out_a_set_fitted_on_the_test_periods_outcomes(
+    store: Store, prepared: Path, history: traffic.Traffic
+) -> None:
+    from quaywatch.services.evaluation import evaluate_detection, model_scores
+
+    split = datetime(2026, 10, 3, tzinfo=UTC)
+    hit_weights.fit_weights(store, models=prepared, actor="a", since=datetime(2026, 10, 1,
+                            tzinfo=UTC), until=UNTIL)  # fmt: skip
+    report = evaluate_detection(store, truth_path=history.truth, split_at=split,
+                                capacity_pct=5.0, model_path=prepared)  # fmt: skip
+    notes = " ".join(report.notes)
+    assert "shipped hit weights, not the active set 1" in notes
+    assert "In-sample" in notes  # the model was trained until December
+    scored = model_scores(store, prepared, split)
+    shipped = model_scores(store, prepared, split, fitted_weights=False)
+    assert scored.equals(shipped)
+    # A set whose window ended by the split applies, without a note.
+    hit_weights.fit_weights(store, models=prepared, actor="a", since=datetime(2026, 10, 1,
+                            tzinfo=UTC), until=split)  # fmt: skip
+    again = evaluate_detection(store, truth_path=history.truth, split_at=split,
+                               capacity_pct=5.0, model_path=prepared)  # fmt: skip
+    assert "hit weights" not in " ".join(again.notes)
+    assert weight_sets.active(store) is not None
+
+
+@pytest.fixture(scope="module")
+def networks(tmp_path_factory: pytest.TempPathFactory) -> traffic.Traffic:
+    """Three weeks with shell-company networks and cocaine: outcomes known within the window
+    seed the graph and mark the anomaly baselines' suspicious traffic."""
+    rates = PatternRates(undervaluation=0.05, cocaine=0.04, shell_company=0.05,
+                         displacement_week=None)  # fmt: skip
+    return traffic.generate(
+        tmp_path_factory.mktemp("hit-weights-networks"), days=21, per_day=120, seed=5,
+        start=date(2026, 10, 1), rates=rates,
+        control_rates=ControlRates(random_share=0.2, rule_share=0.25),
+    )  # fmt: skip
+
+
+@pytest.mark.slow
+def test_the_fits_hits_do_not_know_the_windows_outcomes(
+    store: Store, networks: traffic.Traffic, tmp_path: Path
+) -> None:
+    # The hits the weights are judged on are those found before the window's outcomes were
+    # known: importing those outcomes changes none of them (graph seeds, anomaly baselines).
+    history = networks
+    outcomes = sorted((history.out / "outcomes").glob("*.csv"))
+    trainer = Store.open(f"sqlite:///{tmp_path / 'train.db'}")
+    try:
+        for path in [*history.consignment_files, *outcomes]:
+            ingest_file(trainer, path)
+        train_models(trainer, until=UNTIL, model_dir=tmp_path / "models", capacity_pct=3.0,
+                     actor="analyst", allow_few_hits=True)  # fmt: skip
+    finally:
+        trainer.close()
+    model = RiskModel.load(tmp_path / "models")
+    for path in [*history.consignment_files, *history.event_files]:
+        ingest_file(store, path)
+    since = datetime(2026, 10, 1, tzinfo=UTC)
+
+    def hits() -> pl.DataFrame:
+        found = hit_weights.window_evidence(store, model, since=since, until=UNTIL)[0]
+        return found.select("consignment_id", "version", "code", "weight").sort(pl.all())
+
+    before = hits()
+    for path in outcomes:
+        ingest_file(store, path)
+    assert hits().equals(before)
+
+
+@pytest.mark.slow
+def test_two_fits_at_once_the_loser_is_told_plainly(store: Store, prepared: Path) -> None:
+    if store.dialect != "postgresql":
+        pytest.skip("SQLite writers take turns: two fits cannot pick the same number")
+    from sqlalchemy import event
+
+    window = {"since": datetime(2026, 10, 1, tzinfo=UTC), "until": UNTIL}
+    raced: list[hit_weights.WeightSet] = []
+    started: list[bool] = []
+
+    def other_fit_first(conn: object, cursor: object, statement: str, *args: object) -> None:
+        # Between this fit's read of the latest number and its write, another one commits.
+        if statement.startswith("INSERT INTO hit_weight_sets") and not started:
+            started.append(True)
+            raced.append(hit_weights.fit_weights(store, models=prepared, actor="other",
+                                                 prior_strength=10.0, **window))  # fmt: skip
+
+    event.listen(store.engine, "before_cursor_execute", other_fit_first)
+    try:
+        with pytest.raises(WriteConflictError, match="another weight fit stored hit weight set 1"):
+            hit_weights.fit_weights(store, models=prepared, actor="a", **window)
+    finally:
+        event.remove(store.engine, "before_cursor_execute", other_fit_first)
+    assert raced and raced[0].version == 1
+    shown = hit_weights.show_weights(store)
+    assert shown.version == 1 and shown.fitted_by == "other"
+    assert _count(store, tables.hit_weight_sets) == 1

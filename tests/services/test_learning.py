@@ -15,7 +15,8 @@ from quaywatch.errors import InputError
 from quaywatch.intake.pipeline import ingest_file
 from quaywatch.learning.drift import Level
 from quaywatch.learning.retrain import current_version
-from quaywatch.services import lab, learning
+from quaywatch.risk import weight_sets
+from quaywatch.services import hit_weights, lab, learning
 from quaywatch.store import tables
 from quaywatch.store.store import Store
 from quaywatch.synth import traffic
@@ -92,6 +93,20 @@ def test_retrain_promotes_a_first_model_and_records_the_decision(
                             allow_few_hits=True)  # fmt: skip
     assert kept.trained_until == END - timedelta(days=learning.EVALUATION_DAYS)
     assert not kept.promoted and current_version(models) == result.challenger_version
+
+    # A set fitted given the current model; a challenger then promoted on a window with no
+    # consignment to fit on (the traffic ends on 4 November): the old set no longer applies.
+    fitted = hit_weights.fit_weights(store, models=models, actor="analyst", since=at(1),
+                                     until=UNTIL)  # fmt: skip
+    assert weight_sets.active(store) is not None
+    forced = learning.retrain(store, models=models, capacity_pct=3.0, until=UNTIL, to=END,
+                              force=True, actor="analyst", params={"num_threads": 1}, rounds=100,
+                              allow_few_hits=True)  # fmt: skip
+    assert forced.promoted and forced.weights is None
+    assert weight_sets.active(store) is None
+    assert any(f"hit weight set {fitted.version}" in n and "no longer active" in n
+               for n in forced.notes)  # fmt: skip
+    assert ("analyst", "hit_weights_deactivate") in audit_actions(store)
 
 
 def test_retrain_with_nothing_to_learn_from_is_an_input_error(store: Store, tmp_path: Path) -> None:

@@ -167,7 +167,7 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
         except ModelError as exc:
             # Serve anyway: /ready says what is wrong, and a fixed folder is picked up.
             problems.log.error("the current model cannot be loaded: %s", exc.message)
-        filing = FilingDesk(opened, models.get)
+        filing = FilingDesk(opened, models.get, saturation_pct=settings.hit_saturation_pct)
         lab_worker = LabWorker(opened)
         lab_worker.start()  # runs left running by a stopped process are marked failed first
         app.state.service = Service(settings=settings, store=opened, models=models, filing=filing,

@@ -281,7 +281,7 @@ def weights_fit(
     found = hit_weights.fit_weights(
         open_store(ctx), models=models or settings.model_dir, actor=settings.actor,
         since=utc(since) if since else None, until=utc(until) if until else None,
-        prior_strength=prior_strength or settings.hit_prior_strength,
+        prior_strength=settings.hit_prior_strength if prior_strength is None else prior_strength,
         saturation_pct=settings.hit_saturation_pct, weighting=weighting, activate=activate,
     )  # fmt: skip
     if as_json:

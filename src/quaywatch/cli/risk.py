@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -28,7 +28,27 @@ from quaywatch.cli.training import (
     print_warnings,
 )
 
+if TYPE_CHECKING:
+    from quaywatch.risk.combine import Saturated
+
 model_app = sub_app("Trained models.")
+
+
+def _saturation(s: Saturated, weight_set: int | None, pct: float) -> str:
+    """The warning for a code firing on more than ``pct`` % of the consignments."""
+    if s.damped and s.window_share is not None:
+        return (f"{s.code} fires on {s.window_share:.0%} of the consignments of hit weight set "
+                f"{weight_set}'s fit window, more than {pct:g} %: its weight was damped "
+                f"×{s.factor:.2f}; narrow it or retire it (docs/risk-engine.md).")  # fmt: skip
+    share = f"{s.batch_share or 0.0:.0%} of the consignments scored, more than {pct:g} %"
+    if weight_set is None:
+        return (f"{s.code} fires on {share}; its weight was not damped (no fitted weight set: "
+                "a share of one batch does not damp): run quaywatch weights fit to measure its "
+                "share over a window and damp it, or narrow or retire it (docs/risk-engine.md).")  # fmt: skip
+    seen = "" if s.window_share is None else f" (it saw {s.window_share:.0%})"
+    return (f"{s.code} fires on {share}, not in hit weight set {weight_set}'s fit window{seen}: "
+            "its weight was not damped; if the traffic changed, fit the weights again (quaywatch "
+            "weights fit), or narrow or retire it (docs/risk-engine.md).")  # fmt: skip
 
 
 def train(
@@ -114,9 +134,7 @@ def score(
     )  # fmt: skip
     for s in result.saturated:
         console.print(
-            f"[yellow]warning:[/] {escape(s.code)} fires on {s.share:.0%} of the consignments "
-            f"({s.measured_on}), more than {settings.hit_saturation_pct:g} %: its weight was "
-            f"damped ×{s.factor:.2f}; narrow it or retire it (docs/risk-engine.md).",
+            f"[yellow]warning:[/] {escape(_saturation(s, result.weight_set, settings.hit_saturation_pct))}",
             highlight=False,
         )
     if not result.assessed or result.share_above_review is None:

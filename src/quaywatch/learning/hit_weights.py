@@ -49,8 +49,10 @@ a few percent for control; with a positive weight it only lifts a large part of 
 towards the review line (a broken detector firing everywhere lifts all of it). Its weight is
 multiplied by ``odds(threshold) / odds(share)`` (``risk.combine.damped``): 1 at the threshold,
 falling fast above it, 0 for a code on every consignment; it is reported as saturated. Weights
-that lower the risk (facilitation) are never damped. Saturation is also judged at scoring time
-on every large batch (``risk.combine``), with or without a fitted set.
+that lower the risk (facilitation) are never damped. Scoring damps by the share the active set
+recorded here (``risk.combine.reweigh``), never by the share of the batch it scores, so that a
+consignment's score does not depend on what is scored with it; a batch's own share is only
+reported.
 
     fitted = fit(hits, scored, labels, prior_strength=30, saturation_pct=20.0)
     [(c.code, c.shipped, c.weight) for c in fitted.codes]
@@ -178,13 +180,19 @@ def shrunk_weight(
     return max(-combine.MAX_ADDED, min(combine.MAX_ADDED, w)), s, e
 
 
-def _check(prior_strength: float, saturation_pct: float) -> None:
+def check_options(prior_strength: float, saturation_pct: float) -> None:
+    """``InputError`` naming the option or setting for a prior strength that is not a positive
+    number or a saturation share outside (0, 100] %."""
     if not prior_strength > 0 or not math.isfinite(prior_strength):
         raise InputError(
-            f"prior strength must be a positive number of pseudo-controls, got {prior_strength:g}"
+            "prior strength (--prior-strength, QUAYWATCH_HIT_PRIOR_STRENGTH) must be a positive "
+            f"number of pseudo-controls, got {prior_strength:g}"
         )
     if not 0 < saturation_pct <= 100:
-        raise InputError(f"saturation share must lie in (0, 100] %, got {saturation_pct:g}")
+        raise InputError(
+            "saturation share (QUAYWATCH_HIT_SATURATION_PCT) must lie in (0, 100] %, "
+            f"got {saturation_pct:g}"
+        )
 
 
 def fit(
@@ -206,7 +214,7 @@ def fit(
     ``Weighting.IPW`` their ``propensity``). Raises ``InputError`` for a prior strength that is
     not positive, a saturation share outside (0, 100] or a bad propensity (``with_weights``).
     """
-    _check(prior_strength, saturation_pct)
+    check_options(prior_strength, saturation_pct)
     consignments = scored.select(*_KEY, "model_probability").unique(_KEY, keep="first")
     controls = labels.select(
         pl.col("consignment_id").cast(pl.String), pl.col("version").cast(pl.Int64),

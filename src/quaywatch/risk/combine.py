@@ -34,13 +34,17 @@ Fitted weights and saturation (``reweigh``, applied by ``risk.engine`` before ``
   moves every hit of a code it knows by ``fitted − shipped``: a code whose hits carry one
   weight gets exactly its fitted weight, one whose weight varies per hit keeps its spread;
 - a code that fires on more than ``saturation_pct`` % of the consignments (default
-  ``SATURATION_PCT``) has its positive weight multiplied by ``odds(threshold) / odds(share)``
-  (``damped``) and is reported (``Saturated``): it cannot pick the few consignments controls
-  can cover, only lift a large part of the traffic towards the review line. The share is judged
-  on the batch when it holds at least ``SATURATION_MIN_BATCH`` consignments; a smaller batch (an
-  assessment of one consignment through the API) cannot say what share of the traffic a code
-  fires on, so the share the active weight set recorded over its fit window is used, and without
-  a set nothing is judged.
+  ``SATURATION_PCT``) cannot pick the few consignments controls can cover, only lift a large
+  part of the traffic towards the review line. Its positive weight is multiplied by
+  ``odds(threshold) / odds(share)`` (``damped``) when the *active weight set* recorded that share
+  over its fit window: a share that does not depend on what else is being scored, so a
+  consignment gets the same score alone through the API, in an incremental run of
+  re-assessments (consignments whose containers got new events, those with anomaly hits, where
+  an anomaly fires far more often than in the traffic) or in a full rescoring. The share of the
+  batch being scored (judged on batches of at least ``SATURATION_MIN_BATCH``) is reported
+  (``Saturated``: the run's result, its audit event, the command's warning) but never damps.
+  Without an active set nothing is damped: a saturating code is reported, and ``quaywatch
+  weights fit`` measures its share over a window, damps it and reports it.
 """
 
 from __future__ import annotations
@@ -62,7 +66,7 @@ MAX_ADDED = 10.0
 _EPS = 1e-9
 #: Share of the consignments (percent) above which a code saturates (``QUAYWATCH_HIT_SATURATION_PCT``).
 SATURATION_PCT = 20.0
-#: Fewest consignments a batch needs for saturation to be judged on the batch itself.
+#: Fewest consignments a batch needs for its own share to be reported (it never damps).
 SATURATION_MIN_BATCH = 200
 
 
@@ -106,18 +110,31 @@ class HitWeights:
 
 @dataclass(frozen=True, slots=True)
 class Saturated:
-    """A code found saturating: the share it fires on, where that share was measured
-    (``batch`` or the weight set's ``fit window``) and the factor its weight was damped by."""
+    """A code that fires on more than the saturation share of the consignments.
+
+    ``window_share``: the share of the active weight set's fit window it fired on (None without
+    an active set, or when the set never saw the code); ``batch_share``: the share of the batch
+    scored (None for a batch under ``SATURATION_MIN_BATCH``); ``factor``: what its positive
+    weight was multiplied by, below 1 only when ``window_share`` saturates (the batch's share
+    is reported, never applied: a score must not depend on the batch it is made in).
+    """
 
     code: str
-    share: float
-    measured_on: str
+    window_share: float | None
+    batch_share: float | None
     factor: float
+
+    @property
+    def damped(self) -> bool:
+        """Whether its weight was damped (by the share of the weight set's fit window)."""
+        return self.factor < 1
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready dict (the audit event records it)."""
-        return {"code": self.code, "share": round(self.share, 4), "measured_on": self.measured_on,
-                "factor": round(self.factor, 4)}  # fmt: skip
+        return {"code": self.code,
+                "window_share": None if self.window_share is None else round(self.window_share, 4),
+                "batch_share": None if self.batch_share is None else round(self.batch_share, 4),
+                "factor": round(self.factor, 4), "damped": self.damped}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +151,8 @@ def reweigh(
 ) -> tuple[pl.DataFrame, tuple[Saturated, ...]]:
     """``hits`` (of a batch of ``consignments``) with the fitted and saturation-damped weights.
 
-    Returns the hits frame and the codes found saturating. See the module docstring.
+    Returns the hits frame and the codes found saturating, in the fit window or the batch;
+    only the fit window's share damps. See the module docstring.
     """
     frame = hitframe.conform(hits)
     table = weighting.weights
@@ -151,25 +169,28 @@ def reweigh(
             .with_columns(pl.col("weight") + pl.col("__shift").fill_null(0.0))
             .drop("__shift")
         )
-    if consignments >= SATURATION_MIN_BATCH:
+    pct = weighting.saturation_pct
+    present = set(frame.get_column("code").unique().to_list())
+    window = {} if table is None else {c: s for c, s in table.shares.items() if c in present}
+    batch: dict[str, float] = {}
+    if consignments >= SATURATION_MIN_BATCH:  # reported only: it depends on what is scored
         counted = frame.select(*declared.KEY, "code").unique().group_by("code").len()
-        shares = {c: n / consignments for c, n in counted.iter_rows()}
-        measured_on = "batch"
-    elif table is not None:
-        present = set(frame.get_column("code").unique().to_list())
-        shares = {c: s for c, s in table.shares.items() if c in present}
-        measured_on = "fit window"
-    else:
-        return frame, ()
+        batch = {c: n / consignments for c, n in counted.iter_rows()}
+    flagged = {c for c, s in (*window.items(), *batch.items()) if saturates(s, pct)}
     saturated = tuple(
-        Saturated(code, share, measured_on, _damping(share, weighting.saturation_pct))
-        for code, share in sorted(shares.items())
-        if saturates(share, weighting.saturation_pct)
+        Saturated(
+            code,
+            window.get(code),
+            batch.get(code) if batch else None,
+            _damping(window[code], pct) if saturates(window.get(code, 0.0), pct) else 1.0,
+        )  # fmt: skip
+        for code in sorted(flagged)
     )
-    if not saturated:
-        return frame, ()
+    damping = [s for s in saturated if s.damped]
+    if not damping:
+        return frame, saturated
     factors = pl.DataFrame(
-        {"code": [s.code for s in saturated], "__factor": [s.factor for s in saturated]},
+        {"code": [s.code for s in damping], "__factor": [s.factor for s in damping]},
         schema={"code": pl.String, "__factor": pl.Float64},
     )
     frame = (

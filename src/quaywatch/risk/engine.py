@@ -48,7 +48,7 @@ from quaywatch.store.store import Store
 
 #: Reasons kept per assessment.
 TOP_REASONS = 5
-#: Shipped weights, saturation judged on the batch at the default threshold.
+#: Shipped weights: nothing damped (no fit window's share), saturation reported at the default.
 _SHIPPED = combine.HitWeighting()
 
 
@@ -85,7 +85,9 @@ def assess(
     ``reasons`` (JSON) and ``explained``. Without ``history``, ``state`` (a store and the
     moment outcomes are known before) gives the entity histories from the kept entity state.
     ``weighting``: the fitted hit weights to apply and the saturation threshold
-    (``risk.combine.reweigh``); by default the shipped weights, saturation judged on the batch.
+    (``risk.combine.reweigh``); by default the shipped weights, nothing damped. Only the share a
+    fitted set recorded damps, never the batch's: a consignment's assessment does not depend on
+    the batch it is in.
     """
     return _assess(
         items, history=history, outcomes=outcomes, model=model, explain_rows=explain_rows,
@@ -226,7 +228,8 @@ class ScoringRun:
     """What one scoring run did, and the assessments it stored.
 
     ``weight_set``: the fitted hit weight set applied (None: shipped weights); ``saturated``:
-    the hit codes found firing on more than the saturation share, whose weights were damped.
+    the hit codes found firing on more than the saturation share in the set's fit window (their
+    weights damped) or in this batch (reported only, ``risk.combine.Saturated``).
     """
 
     run_id: str
@@ -257,8 +260,9 @@ def score_store(
     only those lodged at or after it; with ``keys`` (``consignment_id``, ``version``), only
     those. Outcomes are those known at ``now``; so are the events, watchlists and party links
     the other sources read (``risk.signals``). The active fitted hit weight set applies
-    (``risk.weight_sets``); codes firing on more than ``saturation_pct`` % are damped and
-    reported (``risk.combine.reweigh``); both are recorded with the run.
+    (``risk.weight_sets``); codes firing on more than ``saturation_pct`` % of its fit window are
+    damped, those firing on more than that share of this batch reported
+    (``risk.combine.reweigh``); both are recorded with the run.
     """
     outcomes = reads.control_outcomes(store, known_before=now)
     history: pl.DataFrame | None = None

@@ -23,7 +23,7 @@ from pathlib import Path
 import polars as pl
 
 from quaywatch.errors import InputError, NotFoundError
-from quaywatch.risk import engine, explain
+from quaywatch.risk import combine, engine, explain
 from quaywatch.risk.bundle import RiskModel
 from quaywatch.services.arguments import check_identifier, utc
 from quaywatch.store import reads
@@ -118,11 +118,14 @@ def assess_consignments(
     model: RiskModel,
     at: datetime | None = None,
     actor: str,
+    saturation_pct: float = combine.SATURATION_PCT,
 ) -> tuple[Assessment, ...]:
     """The assessment of the newest stored version of each consignment, in the order asked.
 
     Made now (outcomes, events and watchlists known at ``at``, default now) where ``model`` has
-    not assessed that version yet or events arrived since; the stored one otherwise. Raises
+    not assessed that version yet or events arrived since; the stored one otherwise, with the
+    saturation threshold ``saturation_pct`` (``QUAYWATCH_HIT_SATURATION_PCT``) as a scoring run
+    applies it. Raises
     ``NotFoundError`` naming the consignments that are not stored.
     """
     wanted = list(dict.fromkeys(consignment_ids))
@@ -136,8 +139,9 @@ def assess_consignments(
         raise NotFoundError(f"no consignment {shown}")
     moment = datetime.now(UTC) if at is None else utc(at)
     engine.score_store(
-        store, model, now=moment, keys=newest, actor=actor, explain_rows=engine.Explain.ALL
-    )
+        store, model, now=moment, keys=newest, actor=actor, explain_rows=engine.Explain.ALL,
+        saturation_pct=saturation_pct,
+    )  # fmt: skip
     return _newest_assessments(store, newest, model.version, wanted)
 
 

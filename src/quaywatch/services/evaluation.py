@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -49,8 +50,9 @@ def model_scores(
     consignment's own lodging time for the entity histories. The other sources read what the
     store holds now: the active profiles, and the container events and party links of the
     evaluated consignments (an assessment is re-run as events arrive, up to discharge and
-    gate-out), with the active fitted hit weight set and saturation above ``saturation_pct`` %
-    (``risk.combine``), as a scoring run. Columns: key, ``model`` (the fraud model alone), ``rules`` (log-odds added by
+    gate-out), with saturation above ``saturation_pct`` % (``risk.combine``) and the active
+    fitted hit weight set when it was fitted on outcomes known by ``split_at``
+    (``weights_before``; else the shipped weights), as a scoring run. Columns: key, ``model`` (the fraud model alone), ``rules`` (log-odds added by
     profiles, anomalies, screening and graph) and ``combined`` (``risk.combine``).
 
     ``path`` is a model or models folder, or a model in memory. ``outcomes`` replaces the
@@ -71,7 +73,7 @@ def model_scores(
         parties=reads.parties(store),
         hits=signals.store_hits(store, items, outcomes=outcomes, now=signals.data_end(store)),
         weighting=combine.HitWeighting(
-            weight_sets.active(store) if fitted_weights else None, saturation_pct
+            weights_before(store, split_at)[0] if fitted_weights else None, saturation_pct
         ),
     )  # fmt: skip
     rules = (pl.col("probability") / (1 - pl.col("probability"))) / (
@@ -81,6 +83,45 @@ def model_scores(
         "consignment_id", "version", pl.col("model_probability").alias("model"),
         rules.log().fill_nan(0.0).alias("rules"), pl.col("probability").alias("combined"),
     )  # fmt: skip
+
+
+def weights_before(
+    store: Store, split_at: datetime
+) -> tuple[combine.HitWeights | None, tuple[str, ...]]:
+    """The active hit weight set if its fit window ends by ``split_at``, else None (the shipped
+    weights), with a note saying why when a set is active but left out.
+
+    A set is fitted on the outcomes known before its window's end: one that ends after the
+    split learnt from the test period's outcomes (``weights fit --until`` later than
+    ``evaluate --split``) and would grade itself on them.
+    """
+    weights = weight_sets.active(store)
+    if weights is None:
+        return None, ()
+    found = weight_sets.read_set(store, weights.version)
+    assert found is not None
+    end = utc(found[0]["window_to"])
+    if end <= split_at:
+        return weights, ()
+    return None, (
+        f"Scored with the shipped hit weights, not the active set {weights.version}: it was "
+        f"fitted on outcomes known up to {end:%Y-%m-%d %H:%M}, after the split "
+        f"({split_at:%Y-%m-%d %H:%M}), so it knows the test period's outcomes; fit one with "
+        "--until at or before the split to evaluate fitted weights.",
+    )
+
+
+def _in_sample(model: RiskModel, split_at: datetime) -> tuple[str, ...]:
+    """A note when ``model`` was trained on outcomes known after ``split_at``."""
+    trained = utc(model.trained_until)
+    if trained <= split_at:
+        return ()
+    return (
+        f"In-sample: model {model.version} was trained on outcomes known up to "
+        f"{trained:%Y-%m-%d %H:%M}, after the split ({split_at:%Y-%m-%d %H:%M}); the "
+        "consignments lodged between them were its training data and its figures here are "
+        "optimistic. Train with --until at or before the split for an honest test.",
+    )
 
 
 def _test_period(
@@ -123,14 +164,21 @@ def evaluate_detection(
     with the model only when they found something. Truth rows of consignments lodged since
     ``split_at`` that the store never held are reported (``Report.unmatched``), not dropped
     silently. A naive ``split_at`` is taken as UTC.
+
+    The report's notes say when the active hit weight set was left out because it was fitted on
+    outcomes of the test period (``weights_before``), and when the model was trained on outcomes
+    known after ``split_at`` (its figures are then in-sample).
     """
     check_capacity_pct(capacity_pct)
     split_at = utc(split_at)
     _, test, unmatched = _test_period(store, truth_path, split_at)
     scorers = []
+    notes: tuple[str, ...] = ()
     if model_path is not None:
+        model = RiskModel.load(model_path)
+        notes = (*_in_sample(model, split_at), *weights_before(store, split_at)[1])
         test = test.join(
-            model_scores(store, model_path, split_at, saturation_pct=saturation_pct),
+            model_scores(store, model, split_at, saturation_pct=saturation_pct),
             on=["consignment_id", "version"],
             how="left",
         )
@@ -142,7 +190,8 @@ def evaluate_detection(
             scorers += [ScoreColumn("rules"), ScoreColumn("combined", calibrated=True)]
         else:
             test = test.drop("rules", "combined")
-    return evaluate(test, scorers, capacity_pct=capacity_pct, unmatched=unmatched)
+    report = evaluate(test, scorers, capacity_pct=capacity_pct, unmatched=unmatched)
+    return dataclasses.replace(report, notes=(*report.notes, *notes)) if notes else report
 
 
 def evaluate_unseen_patterns(

@@ -33,6 +33,7 @@ from typing import Any, Literal
 from quaywatch.domain.vocabulary import RecordKind
 from quaywatch.errors import InputError, StoreError
 from quaywatch.risk.bundle import RiskModel
+from quaywatch.risk.combine import SATURATION_PCT
 from quaywatch.services import intake
 from quaywatch.services.assessments import Assessment, assess_consignments
 from quaywatch.store import reads
@@ -78,7 +79,8 @@ class FilingDesk:
     """Files consignments for concurrent callers in shared batches (see the module).
 
     ``models`` gives the model to assess with, asked once per batch (None: store without
-    assessing). ``close`` lets the batch in progress and those queued finish, then stops.
+    assessing), ``saturation_pct`` the saturation threshold scoring applies
+    (``services.assessments.assess_consignments``). ``close`` lets the batch in progress and those queued finish, then stops.
     """
 
     def __init__(
@@ -87,11 +89,13 @@ class FilingDesk:
         models: Callable[[], RiskModel | None],
         *,
         max_batch: int = MAX_BATCH,
+        saturation_pct: float = SATURATION_PCT,
     ) -> None:
         if not 1 <= max_batch <= MAX_BATCH:
             raise ValueError(f"max_batch must be between 1 and {MAX_BATCH}, got {max_batch}")
         self._store = store
         self._models = models
+        self._saturation_pct = saturation_pct
         self._max_batch = max_batch
         self._queue: list[_Waiting] = []
         self._changed = threading.Condition()
@@ -193,7 +197,13 @@ class FilingDesk:
         if model is not None:
             assessed = {
                 a.consignment_id: a
-                for a in assess_consignments(self._store, stored, model=model, actor=first.actor)
+                for a in assess_consignments(
+                    self._store,
+                    stored,
+                    model=model,
+                    actor=first.actor,
+                    saturation_pct=self._saturation_pct,
+                )  # fmt: skip
             }
         new = set(reads.stored_by(self._store, batch_id, stored)) if stored else set()
         answers = []

@@ -4,7 +4,8 @@
   assessment (``risk.engine.source_hits``, the hits scoring sees), the model's probability and
   the outcomes of those controlled; one weight per hit code (``learning.hit_weights``), stored
   as a new numbered set, made active, with an audit event, in one transaction;
-- ``show_weights``: the active set (or a given one), code by code.
+- ``show_weights``: the active set (or a given one), code by code;
+- ``deactivate``: no set active any more (scoring goes back to the shipped weights), audited.
 
 The window defaults to the consignments lodged after the model's training cut (at most
 ``WINDOW_DAYS`` before its end): the model's probability on consignments it was trained on is
@@ -23,7 +24,7 @@ import polars as pl
 from sqlalchemy import insert, update
 
 from quaywatch.audit import chain
-from quaywatch.errors import InputError, NotFoundError
+from quaywatch.errors import InputError, NotFoundError, WriteConflictError
 from quaywatch.features import assessment, declared
 from quaywatch.learning import hit_weights as fitting, train
 from quaywatch.learning.hit_weights import CodeWeight, WeightFit
@@ -87,6 +88,13 @@ def window_evidence(
     when each was lodged (``engine.assess``), the hits of every source (``engine.source_hits``:
     the active profiles, and the anomalies, screening and graph as of ``until``), and the
     outcomes of the controlled ones known before ``until`` with their propensity.
+
+    The anomaly baselines' reference traffic and the graph's seeds know only the outcomes known
+    before ``since``: with the window's own outcomes, a caught network's hub would leave the
+    reference traffic (falling back to the port-wide normal) and its consignments would be
+    flagged precisely because they were caught, inflating the precision the weights are fitted
+    on. Conservative: a seed known during the window, which a live assessment later in the
+    window would have used, is left out too.
     """
     history = reads.goods_item_rows(store, lodged_before=until)
     outcomes = reads.control_outcomes(store, known_before=until)
@@ -104,7 +112,9 @@ def window_evidence(
     )
     hits = engine.source_hits(
         batch, items, profiles=active_profiles(store), parties=reads.parties(store),
-        hits=signals.store_hits(store, items, outcomes=outcomes, now=until), norms=model.norms,
+        hits=signals.store_hits(store, items, outcomes=outcomes.filter(pl.col("known_at") < since),
+                                now=until),
+        norms=model.norms,
     )  # fmt: skip
     labels = train.labelled(scored.select(*declared.KEY, "lodged_at"), outcomes, until=until)
     return hits, scored.select(*declared.KEY, "model_probability"), labels
@@ -171,12 +181,14 @@ def fit_weights(
     transaction, and made the active one unless ``activate`` is false; a fit identical to the
     active set stores nothing (``new`` false). Raises ``InputError`` naming the argument for a
     naive time, a window that ends before it starts or holds no consignment, a prior strength
-    that is not positive or a saturation share outside (0, 100].
+    that is not positive or a saturation share outside (0, 100]; ``WriteConflictError`` (nothing
+    written) when another fit stored a set under the same number at the same moment.
     """
     for name, moment in (("since", since), ("until", until), ("now", now)):
         require_aware(name, moment)
     if max_weight < 1:
         raise InputError(f"max_weight must be at least 1, got {max_weight:g}")
+    fitting.check_options(prior_strength, saturation_pct)  # before the window is read
     model = model or RiskModel.load(models)
     end = until or now or datetime.now(UTC)
     earliest = end - timedelta(days=WINDOW_DAYS)
@@ -212,30 +224,40 @@ def fit_weights(
         return WeightSet(same, False, True, stored["fitted_at"], stored["fitted_by"], start, end,
                          model.version, fitted, (*notes, "the active set already holds this fit"))  # fmt: skip
     moment = now or tables.utcnow()
-    with store.transaction() as conn:
-        version = (weight_sets.latest_version(conn) or 0) + 1
-        conn.execute(
-            insert(tables.hit_weight_sets).values(
-                version=version,
-                fitted_at=moment,
-                fitted_by=actor,
-                **record,
-                active=None,
-                activated_at=None,
+    version = 0
+    try:
+        with store.transaction() as conn:
+            version = (weight_sets.latest_version(conn) or 0) + 1
+            conn.execute(
+                insert(tables.hit_weight_sets).values(
+                    version=version,
+                    fitted_at=moment,
+                    fitted_by=actor,
+                    **record,
+                    active=None,
+                    activated_at=None,
+                )  # fmt: skip
+            )
+            if rows:
+                conn.execute(
+                    insert(tables.hit_weights), [{**r, "weight_set": version} for r in rows]
+                )
+            if activate:
+                _activate(conn, version, moment)
+            chain.append(
+                conn, actor=actor, action="hit_weights_fit", object_type="hit_weight_set",
+                object_id=str(version),
+                details={**{k: v.isoformat() if isinstance(v, datetime) else v
+                            for k, v in record.items()},
+                         "active": activate, "codes": len(rows),
+                         "saturated": [c.code for c in fitted.codes if c.saturated]},
             )  # fmt: skip
-        )
-        if rows:
-            conn.execute(insert(tables.hit_weights), [{**r, "weight_set": version} for r in rows])
-        if activate:
-            _activate(conn, version, moment)
-        chain.append(
-            conn, actor=actor, action="hit_weights_fit", object_type="hit_weight_set",
-            object_id=str(version),
-            details={**{k: v.isoformat() if isinstance(v, datetime) else v
-                        for k, v in record.items()},
-                     "active": activate, "codes": len(rows),
-                     "saturated": [c.code for c in fitted.codes if c.saturated]},
-        )  # fmt: skip
+    except WriteConflictError as exc:
+        # Another fit took the same set number between this one's read and its write.
+        raise WriteConflictError(
+            f"another weight fit stored hit weight set {version} at the same moment; this one "
+            "wrote nothing: run quaywatch weights fit again"
+        ) from exc
     return WeightSet(version, True, activate, moment, actor, start, end, model.version, fitted,
                      tuple(notes))  # fmt: skip
 
@@ -291,3 +313,19 @@ def show_weights(store: Store, version: int | None = None) -> WeightSet:
         version, False, s["active"] == 1, s["fitted_at"], s["fitted_by"], s["window_from"],
         s["window_to"], s["model_version"], fit,
     )  # fmt: skip
+
+
+def deactivate(store: Store, *, actor: str, reason: str) -> int | None:
+    """Make no set active (scoring applies the shipped weights), with an audit event saying
+    why; the number of the set that was active, or None when none was (nothing written)."""
+    with store.transaction() as conn:
+        version = weight_sets.active_version(conn)
+        if version is None:
+            return None
+        s = tables.hit_weight_sets
+        conn.execute(update(s).where(s.c.active == 1).values(active=None))
+        chain.append(
+            conn, actor=actor, action="hit_weights_deactivate", object_type="hit_weight_set",
+            object_id=str(version), details={"reason": reason},
+        )  # fmt: skip
+    return version

@@ -122,7 +122,9 @@ def retrain(
     consignments of the evaluation window, which it was not trained on, with ``prior_strength``
     and ``saturation_pct``: stored as a new set, made active only when the challenger is
     promoted (the weights say what each hit adds beyond *that* model); a window with nothing
-    to fit on is noted, not an error.
+    to fit on is noted, not an error. When the challenger is promoted but no weights could be
+    fitted given it, the active set (fitted given the old champion) is deactivated and noted:
+    scoring goes back to the shipped weights until ``quaywatch weights fit`` runs.
 
     ``to`` defaults to ``now`` (the present), ``until`` to ``EVALUATION_DAYS`` before ``to``.
     ``promote`` false never changes the current model; ``force`` makes the challenger current
@@ -155,6 +157,16 @@ def retrain(
     except InputError as exc:
         weights = None
         notes.append(f"hit weights not fitted: {exc.message}")
+        if done.promoted:
+            old = hit_weights.deactivate(
+                store, actor=actor,
+                reason=f"model {done.challenger.version} promoted; no weights fitted given it",
+            )  # fmt: skip
+            if old is not None:
+                notes.append(
+                    f"hit weight set {old}, fitted given the previous model, is no longer active: "
+                    "scoring applies the shipped weights until quaywatch weights fit runs"
+                )
     m = dict(done.challenger.metrics)
     return RetrainResult(
         done.challenger.version, m, done.challenger.trained_until, done.champion_version,

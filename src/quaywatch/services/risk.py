@@ -180,8 +180,8 @@ class ScoreResult:
     those a hit demands a lane or referral for); ``share_above_review``: of the assessed, the
     share at or above ``review_probability`` (None when nothing was assessed); ``top``: the
     highest scores, highest first; ``weight_set``: the fitted hit weight set applied (None:
-    shipped weights); ``saturated``: hit codes firing on more than the saturation share, whose
-    weights were damped (``risk.combine``).
+    shipped weights); ``saturated``: hit codes firing on more than the saturation share of the
+    set's fit window (damped) or of this run (reported only, ``risk.combine.Saturated``).
     """
 
     run_id: str
@@ -213,8 +213,8 @@ def score_period(
     and watchlists are those known at ``at`` (now); with ``since``, only consignments lodged at
     or after it. Without ``rescore``, only what this model version has not assessed yet (and
     what received events since). ``explain_all`` gives reasons to every assessment. The active
-    hit weight set applies; codes firing on more than ``saturation_pct`` % are damped and
-    reported.
+    hit weight set applies; codes firing on more than ``saturation_pct`` % of its fit window are
+    damped, those firing on more than that share of this run reported.
     """
     if top < 0:
         raise InputError(f"top must be 0 or more, got {top}")

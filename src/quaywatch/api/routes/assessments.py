@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
@@ -50,8 +50,12 @@ def assess(
     model = state.models.require()
     return list(
         assessments.assess_consignments(
-            state.store, body.consignment_ids, model=model, actor=who.name
-        )
+            state.store,
+            body.consignment_ids,
+            model=model,
+            actor=who.name,
+            saturation_pct=state.settings.hit_saturation_pct,
+        )  # fmt: skip
     )
 
 
@@ -80,8 +84,9 @@ def score(body: ScoringRequest, state: ServiceState, who: AssessmentRunner) -> r
 
 
 @router.get("/hit-weights", summary="The hit weight set scoring applies")
-def active_hit_weights(state: ServiceState, who: AssessmentReader) -> hit_weights.WeightSet:
+def active_hit_weights(state: ServiceState, who: AssessmentReader) -> dict[str, Any]:
     """The active set of hit weights fitted on this port's outcomes (``quaywatch weights
     fit``): per code its shipped, fitted and applied weight, how often it fired, was controlled
-    and found something, and whether it saturates. 404 when scoring uses the shipped weights."""
-    return hit_weights.show_weights(state.store)
+    and found something, and whether it saturates; the JSON of ``quaywatch weights show
+    --json``. 404 when scoring uses the shipped weights."""
+    return hit_weights.show_weights(state.store).to_dict()
