@@ -63,9 +63,11 @@ class Settings(BaseSettings):
         le=100,
         description=(
             "Share of consignments, in percent, above which a hit code (a profile rule, an "
-            "anomaly detector, a screening or graph hit) saturates: its weight is damped and the "
-            "scoring run and `quaywatch weights fit` report it, so that a code firing on most of "
-            "the traffic cannot push it all above the review line (docs/risk-engine.md)."
+            "anomaly detector, a screening or graph hit) saturates: `quaywatch weights fit` damps "
+            "its weight in the set it fits (scoring then applies that set) and every scoring run "
+            "reports a code firing on more than this share of its batch, so that a code firing on "
+            "most of the traffic cannot push it all above the review line unnoticed "
+            "(docs/risk-engine.md)."
         ),
     )
     hit_prior_strength: float = Field(
