@@ -12,7 +12,7 @@ import math
 import re
 import shutil
 from collections.abc import Iterator, Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -22,17 +22,15 @@ from polars.testing import assert_frame_equal
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from generated_store import legacy_store
 from quaywatch.cli import app
 from quaywatch.errors import InputError, ModelError
-from quaywatch.intake.pipeline import ingest_file
 from quaywatch.learning import train
 from quaywatch.risk import compiled, engine, explain
 from quaywatch.risk.bundle import RiskModel
 from quaywatch.risk.reasons import Templates
 from quaywatch.store import reads, tables
 from quaywatch.store.store import Store
-from quaywatch.synth import traffic
-from quaywatch.synth.controls import ControlRates
 
 UNTIL = datetime(2026, 11, 10, tzinfo=UTC)
 
@@ -40,13 +38,7 @@ UNTIL = datetime(2026, 11, 10, tzinfo=UTC)
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, Path]]:
     root = tmp_path_factory.mktemp("engine")
-    made = traffic.generate(
-        root / "traffic", days=45, per_day=800, seed=21, start=date(2026, 10, 1),
-        control_rates=ControlRates(random_share=0.1, rule_share=0.15),
-    )  # fmt: skip
-    store = Store.open(f"sqlite:///{root / 'q.db'}")
-    for path in [*made.consignment_files, *sorted((made.out / "outcomes").glob("*.csv"))]:
-        ingest_file(store, path)
+    store = legacy_store(root, per_day=800, seed=21)
     yield store, root
     store.close()
 

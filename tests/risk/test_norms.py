@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import shutil
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -13,15 +13,13 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from polars.testing import assert_frame_equal
 
-from quaywatch.intake.pipeline import ingest_file
+from generated_store import legacy_store
 from quaywatch.learning import train
 from quaywatch.risk import engine, explain, norms
 from quaywatch.risk.bundle import RiskModel
 from quaywatch.risk.norms import TrafficNorms
 from quaywatch.store import reads
 from quaywatch.store.store import Store
-from quaywatch.synth import traffic
-from quaywatch.synth.controls import ControlRates
 
 
 def _traffic(rows: list[dict[str, object]]) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -183,13 +181,7 @@ UNTIL = datetime(2026, 11, 10, tzinfo=UTC)
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, Path]]:
     root = tmp_path_factory.mktemp("norms")
-    made = traffic.generate(
-        root / "traffic", days=45, per_day=500, seed=33, start=date(2026, 10, 1),
-        control_rates=ControlRates(random_share=0.1, rule_share=0.15),
-    )  # fmt: skip
-    store = Store.open(f"sqlite:///{root / 'q.db'}")
-    for path in [*made.consignment_files, *sorted((made.out / "outcomes").glob("*.csv"))]:
-        ingest_file(store, path)
+    store = legacy_store(root, per_day=500, seed=33)
     yield store, root
     store.close()
 
