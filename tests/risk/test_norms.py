@@ -74,7 +74,7 @@ def test_a_declaration_far_cheaper_than_its_goods_and_origin_usually_are_is_a_hi
     assert "(60 items of reference traffic)" in reason
     assert found["source"].unique().to_list() == [explain.Source.UNUSUAL.value]
     weight = found.filter(pl.col("code") == "unusual:value_low")["weight"].item()
-    assert 0.5 <= weight <= 1.5
+    assert 1.25 <= weight <= 2.25
 
 
 def test_consignments_whose_control_found_something_do_not_set_the_norm() -> None:
