@@ -223,11 +223,7 @@ def _weighed(
     moment = at if at is not None else items.get_column("lodged_at").max()
     if not isinstance(moment, datetime):
         raise ValueError("the goods items lack lodging times")
-    aeo = [f"{role}_aeo" for role in traffic.TRADERS if f"{role}_aeo" in items.columns]
-    per_consignment = items.select("consignment_id", "lodged_at", *parties, *aeo).unique(
-        "consignment_id", keep="first"
-    )
-    weights = traffic.weights(per_consignment, at=moment, outcomes=outcomes).select(
+    weights = traffic.item_weights(items, at=moment, outcomes=outcomes).select(
         "consignment_id", pl.col("standing").alias("_standing"), pl.col("weight").alias("_weight")
     )
     return items.join(weights, on="consignment_id", how="left").with_columns(

@@ -145,6 +145,16 @@ def weights(
     )
 
 
+def item_weights(
+    items: pl.DataFrame, *, at: datetime, outcomes: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """``weights`` of the consignments of goods-item rows (``store.reads.goods_item_rows``):
+    one row per consignment, from its first item's lodging, traders and their AEO status."""
+    aeo = [f"{role}_aeo" for role in TRADERS if f"{role}_aeo" in items.columns]
+    per_consignment = items.select(*COLUMNS, *aeo).unique("consignment_id", keep="first")
+    return weights(per_consignment, at=at, outcomes=outcomes)
+
+
 def _records(
     rows: pl.DataFrame, outcomes: pl.DataFrame | None, at: datetime
 ) -> tuple[pl.DataFrame, pl.DataFrame]:

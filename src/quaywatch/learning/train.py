@@ -168,10 +168,7 @@ def suspect_traffic(goods: pl.DataFrame, outcomes: pl.DataFrame, at: datetime) -
     """``declared.KEY`` of the consignments under suspicion at ``at`` (``features.reference``:
     their own control, or one of their consignee's or consignor's, found something recorded
     before ``at``), which the traffic norms leave out as every baseline does."""
-    parties = ["consignment_id", "lodged_at", "consignee_key", "consignor_key"]
-    aeo = [c for c in ("consignee_aeo", "consignor_aeo") if c in goods.columns]
-    per_consignment = goods.select(*parties, *aeo).unique("consignment_id", keep="first")
-    weights_at = standing.weights(per_consignment, at=at, outcomes=outcomes)
+    weights_at = standing.item_weights(goods, at=at, outcomes=outcomes)
     suspect = weights_at.filter(pl.col("weight") == 0).select("consignment_id")
     return goods.select(declared.KEY).unique().join(suspect, on="consignment_id", how="semi")
 
