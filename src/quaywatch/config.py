@@ -44,6 +44,17 @@ class Settings(BaseSettings):
             "`quaywatch db upgrade` as a deliberate step."
         ),
     )
+    lock_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description=(
+            "Seconds a command or request waits for a lock another connection holds on the "
+            "store (an import writing on SQLite, a row or table lock on PostgreSQL) before it "
+            "gives up with a message to try again (HTTP 503 with Retry-After; exit code 75), "
+            "nothing written."
+        ),
+    )
     batch_size: int = Field(
         default=50_000,
         ge=1,

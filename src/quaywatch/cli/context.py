@@ -156,7 +156,10 @@ def open_store(ctx: typer.Context, *, schema: bool = True) -> Store:
 
     settings = get_settings(ctx)
     store = Store.open(
-        settings.database_url, migrate=schema and settings.auto_migrate, check=schema
+        settings.database_url,
+        migrate=schema and settings.auto_migrate,
+        check=schema,
+        lock_timeout_s=settings.lock_timeout_s,
     )
     ctx.call_on_close(store.close)
     return store

@@ -24,6 +24,10 @@ from quaywatch.errors import (
     WriteConflictError,
 )
 
+#: How long a statement waits for a lock another connection holds before the store is reported
+#: busy (``StoreBusyError``), unless the caller says otherwise.
+LOCK_TIMEOUT_S = 30.0
+
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
@@ -36,7 +40,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA cache_size=-65536")
     cursor.close()
 
@@ -66,11 +69,30 @@ def redact(url: str) -> str:
     return _CREDENTIALS.sub(r"\g<scheme>\g<user>:***@", url)
 
 
-def make_engine(url: str) -> Engine:
+def _lock_timeout(dialect: str, milliseconds: int) -> Any:
+    """A ``connect`` listener bounding every lock wait of a connection: SQLite's busy timeout,
+    PostgreSQL's ``lock_timeout`` (which otherwise waits for ever)."""
+
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        if dialect == "sqlite":
+            dbapi_connection.execute(f"PRAGMA busy_timeout={milliseconds}")
+            return
+        dbapi_connection.execute(
+            "SELECT set_config('lock_timeout', %s, false)", [f"{milliseconds}ms"]
+        )
+        dbapi_connection.commit()
+
+    return on_connect
+
+
+def make_engine(url: str, *, lock_timeout_s: float = LOCK_TIMEOUT_S) -> Engine:
     """An engine for ``url`` with quaywatch's per-backend settings.
 
+    A statement waits at most ``lock_timeout_s`` for a lock another connection holds; then the
+    operation fails with ``StoreBusyError`` (try again) on either backend, never hangs.
     Messages about a URL that cannot be used show it with its password redacted.
     """
+    milliseconds = max(1, round(lock_timeout_s * 1000))
     shown = redact(url)
     if url.startswith("sqlite"):
         _check_sqlite_file(url)
@@ -80,9 +102,11 @@ def make_engine(url: str) -> Engine:
         if url.startswith("sqlite"):
             engine = create_engine(url, connect_args={"isolation_level": None})
             event.listen(engine, "connect", _sqlite_pragmas)
+            event.listen(engine, "connect", _lock_timeout("sqlite", milliseconds))
             event.listen(engine, "begin", _sqlite_begin)
         elif url.startswith("postgresql+psycopg"):
             engine = create_engine(url, pool_pre_ping=True)
+            event.listen(engine, "connect", _lock_timeout("postgresql", milliseconds))
         else:
             raise ConfigurationError(
                 f"unsupported database URL {shown!r}: use sqlite:///PATH or postgresql://..."
@@ -103,11 +127,11 @@ def _check_sqlite_file(url: str) -> None:
     store is refused, asked for or not.
     """
     try:
-        database = make_url(url).database
+        parsed = make_url(url)
     except ArgumentError:
         return  # make_engine reports the unusable URL
-    query = make_url(url).query
-    if not database or database == ":memory:" or query.get("mode") == "memory":
+    database = parsed.database
+    if not database or database == ":memory:" or parsed.query.get("mode") == "memory":
         raise ConfigurationError(
             f"database URL {url!r} names no file (SQLite would keep the store in memory and "
             "lose it when the command ends): use sqlite:///PATH, e.g. sqlite:///./quaywatch.db"
@@ -145,10 +169,12 @@ def failure(exc: BaseException, doing: str) -> StoreError:
     the store refused gives ``StoreError``. Messages never show a password.
     """
     error = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
-    reason = redact(str(error).strip())
+    # The first line: PostgreSQL adds the statement and a caret below it.
+    reason = redact((str(error).strip().splitlines() or [type(error).__name__])[0])
     if _unique_violation(error):
         return WriteConflictError(
-            f"cannot {doing}: another writer stored the same key first, nothing was written; "
+            f"cannot {doing}: a conflicting write (another writer stored the same key first); "
+            "nothing was written, "
             f"run it again: {reason}"
         )
     if isinstance(error, sqlite3.OperationalError) and (

@@ -86,14 +86,24 @@ class Store:
         )
 
     @classmethod
-    def open(cls, url: str, *, migrate: bool = True, check: bool = True) -> Store:
+    def open(
+        cls,
+        url: str,
+        *,
+        migrate: bool = True,
+        check: bool = True,
+        lock_timeout_s: float = database.LOCK_TIMEOUT_S,
+    ) -> Store:
         """Connect to ``url``; with ``migrate`` bring its schema to the newest revision.
+
+        A statement waits at most ``lock_timeout_s`` for another connection's lock, then fails
+        with ``StoreBusyError``.
 
         Without ``migrate``, ``check`` makes sure the schema is the newest first: otherwise
         ``SchemaError`` says to run ``quaywatch db upgrade`` (which itself opens the store
         unchecked). One check here, so no command meets a missing table later.
         """
-        store = cls(database.make_engine(url))
+        store = cls(database.make_engine(url, lock_timeout_s=lock_timeout_s))
         try:
             if migrate:
                 store.upgrade()
