@@ -154,11 +154,16 @@ class Settings(BaseSettings):
             raise ValueError("must start with sqlite:/// or postgresql://")
         return url
 
+    @field_validator("model_dir", mode="before")
+    @classmethod
+    def _named(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():  # "" would be the working directory
+            raise ValueError("must name a folder")
+        return value
+
     @field_validator("model_dir")
     @classmethod
     def _a_folder(cls, path: Path) -> Path:
-        if not str(path).strip():
-            raise ValueError("must name a folder")
         if path.exists() and not path.is_dir():
             raise ValueError(f"{path} is a file, not a folder")
         return path
