@@ -13,6 +13,8 @@
 # - `serve_app`: `with serve_app(app) as base:` runs an ASGI application under uvicorn in a
 #   thread on a free loopback port (lifespan on) and stops it afterwards.
 # - a clean environment: no QUAYWATCH_* variable of the developer leaks into a test.
+# - timeouts: pytest-timeout stops a test after 300 s (pyproject); one marked slow gets
+#   SLOW_TIMEOUT_S unless it names its own with `@pytest.mark.timeout(N)`.
 from __future__ import annotations
 
 import os
@@ -49,6 +51,15 @@ def _pg_reason() -> str | None:
 
 
 _PG_UNREACHABLE = _pg_reason()
+
+#: Seconds a test marked slow may run before pytest-timeout stops it.
+SLOW_TIMEOUT_S = 1200
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("slow") and not item.get_closest_marker("timeout"):
+            item.add_marker(pytest.mark.timeout(SLOW_TIMEOUT_S))
 
 
 @pytest.fixture(autouse=True)

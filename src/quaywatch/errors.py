@@ -21,6 +21,9 @@ with a non-zero exit code; the API (later) maps ``status`` to an HTTP response.
     ├── ModelError                 a model file cannot be used, or data does not fit the model
     ├── AuditChainError            the audit trail does not verify
     └── TamperedError              stored content no longer matches the hash it is kept under
+
+``services.intake.FilesNotImportedError`` (a ``QuaywatchError`` there, since it carries the
+import summaries) gathers the files of a multi-file import that failed, each with its error.
 """
 
 from __future__ import annotations
