@@ -5,6 +5,7 @@ Nothing else in quaywatch reads ``os.environ``: pass a ``Settings`` object down 
 
 from __future__ import annotations
 
+import typing
 import unicodedata
 from pathlib import Path
 from typing import Any
@@ -44,15 +45,16 @@ class Settings(BaseSettings):
             "`quaywatch db upgrade` as a deliberate step."
         ),
     )
-    lock_timeout_s: float = Field(
-        default=30.0,
+    lock_timeout_s: float | None = Field(
+        default=None,
         gt=0,
         le=3600,
         description=(
             "Seconds a command or request waits for a lock another connection holds on the "
-            "store (an import writing on SQLite, a row or table lock on PostgreSQL) before it "
-            "gives up with a message to try again (HTTP 503 with Retry-After; exit code 75), "
-            "nothing written."
+            "store before it gives up with a message to try again (HTTP 503 with Retry-After; "
+            "exit code 75), nothing written. Unset: 30 on SQLite (another process's import); "
+            "on PostgreSQL the server's lock_timeout, by default none, so that writers queue "
+            "behind each other (two imports at once both complete)."
         ),
     )
     batch_size: int = Field(
@@ -201,12 +203,16 @@ def allowed(name: str) -> str:
             if isinstance(limit, annotated_types.BaseMetadata) and value is not None:
                 shown = f"{value:,}" if isinstance(value, int) else f"{value:g}"
                 bounds.append(words.format(shown))
+    args = typing.get_args(field.annotation) or (field.annotation,)
+    types = [t for t in args if t is not type(None)]
+    optional = type(None) in typing.get_args(field.annotation)
     kind = {int: "a whole number", float: "a number", bool: "true or false"}.get(
-        field.annotation if isinstance(field.annotation, type) else object, ""
+        types[0] if types and isinstance(types[0], type) else object, ""
     )
-    if kind and bounds:
-        return f"{kind} {' and '.join(bounds)}"
-    return kind or _TEXT_RULES.get(name, "text")
+    if name in _TEXT_RULES or not kind:
+        return _TEXT_RULES.get(name, "text")
+    unset = ", or unset" if optional else ""
+    return f"{kind} {' and '.join(bounds)}{unset}" if bounds else f"{kind}{unset}"
 
 
 _BOUND_WORDS = {

@@ -24,9 +24,9 @@ from quaywatch.errors import (
     WriteConflictError,
 )
 
-#: How long a statement waits for a lock another connection holds before the store is reported
-#: busy (``StoreBusyError``), unless the caller says otherwise.
-LOCK_TIMEOUT_S = 30.0
+#: How long a statement on SQLite waits for another process's write lock before the store is
+#: reported busy (``StoreBusyError``), unless the caller says otherwise.
+SQLITE_LOCK_TIMEOUT_S = 30.0
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -85,14 +85,17 @@ def _lock_timeout(dialect: str, milliseconds: int) -> Any:
     return on_connect
 
 
-def make_engine(url: str, *, lock_timeout_s: float = LOCK_TIMEOUT_S) -> Engine:
+def make_engine(url: str, *, lock_timeout_s: float | None = None) -> Engine:
     """An engine for ``url`` with quaywatch's per-backend settings.
 
-    A statement waits at most ``lock_timeout_s`` for a lock another connection holds; then the
-    operation fails with ``StoreBusyError`` (try again) on either backend, never hangs.
+    A statement waits at most ``lock_timeout_s`` for a lock another connection holds, then
+    the operation fails with ``StoreBusyError`` (try again). Unset: ``SQLITE_LOCK_TIMEOUT_S``
+    on SQLite; on PostgreSQL the server's own ``lock_timeout`` (by default none: writers queue
+    behind each other, as concurrent imports of the same parties must).
     Messages about a URL that cannot be used show it with its password redacted.
     """
-    milliseconds = max(1, round(lock_timeout_s * 1000))
+    wait = SQLITE_LOCK_TIMEOUT_S if lock_timeout_s is None else lock_timeout_s
+    milliseconds = max(1, round(wait * 1000))
     shown = redact(url)
     if url.startswith("sqlite"):
         _check_sqlite_file(url)
@@ -106,7 +109,8 @@ def make_engine(url: str, *, lock_timeout_s: float = LOCK_TIMEOUT_S) -> Engine:
             event.listen(engine, "begin", _sqlite_begin)
         elif url.startswith("postgresql+psycopg"):
             engine = create_engine(url, pool_pre_ping=True)
-            event.listen(engine, "connect", _lock_timeout("postgresql", milliseconds))
+            if lock_timeout_s is not None:
+                event.listen(engine, "connect", _lock_timeout("postgresql", milliseconds))
         else:
             raise ConfigurationError(
                 f"unsupported database URL {shown!r}: use sqlite:///PATH or postgresql://..."

@@ -92,12 +92,12 @@ class Store:
         *,
         migrate: bool = True,
         check: bool = True,
-        lock_timeout_s: float = database.LOCK_TIMEOUT_S,
+        lock_timeout_s: float | None = None,
     ) -> Store:
         """Connect to ``url``; with ``migrate`` bring its schema to the newest revision.
 
         A statement waits at most ``lock_timeout_s`` for another connection's lock, then fails
-        with ``StoreBusyError``.
+        with ``StoreBusyError`` (unset: as ``database.make_engine`` says).
 
         Without ``migrate``, ``check`` makes sure the schema is the newest first: otherwise
         ``SchemaError`` says to run ``quaywatch db upgrade`` (which itself opens the store
