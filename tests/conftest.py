@@ -7,13 +7,19 @@
 #   Override the server with QUAYWATCH_TEST_POSTGRES_URL.
 # - `port_day`: a small generated port day (consignments CSV + DCSA events JSON) in tmp_path.
 # - `free_port`: a free TCP port on the loopback address.
+# - `hold_store`: `with hold_store(url):` makes that store busy as another process would (on
+#   SQLite a connection holding the write lock, on PostgreSQL exclusive locks on the tables an
+#   import writes) until the block ends.
 # - `serve_app`: `with serve_app(app) as base:` runs an ASGI application under uvicorn in a
 #   thread on a free loopback port (lifespan on) and stops it afterwards.
 # - a clean environment: no QUAYWATCH_* variable of the developer leaks into a test.
+# - timeouts: pytest-timeout stops a test after 300 s (pyproject); one marked slow gets
+#   SLOW_TIMEOUT_S unless it names its own with `@pytest.mark.timeout(N)`.
 from __future__ import annotations
 
 import os
 import socket
+import sqlite3
 import threading
 import time
 import uuid
@@ -45,6 +51,15 @@ def _pg_reason() -> str | None:
 
 
 _PG_UNREACHABLE = _pg_reason()
+
+#: Seconds a test marked slow may run before pytest-timeout stops it.
+SLOW_TIMEOUT_S = 1200
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("slow") and not item.get_closest_marker("timeout"):
+            item.add_marker(pytest.mark.timeout(SLOW_TIMEOUT_S))
 
 
 @pytest.fixture(autouse=True)
@@ -97,6 +112,31 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@contextmanager
+def _holding(url: str) -> Iterator[None]:
+    if url.startswith("sqlite"):
+        other = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        return
+    with psycopg.connect(url) as other:
+        other.execute(
+            "LOCK TABLE consignments, quarantine, import_batches, audit_events "
+            "IN ACCESS EXCLUSIVE MODE"
+        )
+        yield
+        other.rollback()
+
+
+@pytest.fixture
+def hold_store() -> Callable[[str], AbstractContextManager[None]]:
+    return _holding
 
 
 @pytest.fixture

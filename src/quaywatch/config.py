@@ -5,9 +5,13 @@ Nothing else in quaywatch reads ``os.environ``: pass a ``Settings`` object down 
 
 from __future__ import annotations
 
+import typing
+import unicodedata
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field, ValidationError
+import annotated_types
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from quaywatch.errors import ConfigurationError
@@ -21,7 +25,9 @@ LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 class Settings(BaseSettings):
     """quaywatch settings with safe defaults for one analyst on one machine."""
 
-    model_config = SettingsConfigDict(env_prefix="QUAYWATCH_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="QUAYWATCH_", env_file=".env", extra="ignore", allow_inf_nan=False
+    )
 
     database_url: str = Field(
         default="sqlite:///./quaywatch.db",
@@ -39,9 +45,22 @@ class Settings(BaseSettings):
             "`quaywatch db upgrade` as a deliberate step."
         ),
     )
+    lock_timeout_s: float | None = Field(
+        default=None,
+        gt=0,
+        le=3600,
+        description=(
+            "Seconds a command or request waits for a lock another connection holds on the "
+            "store before it gives up with a message to try again (HTTP 503 with Retry-After; "
+            "exit code 75), nothing written. Unset: 30 on SQLite (another process's import); "
+            "on PostgreSQL the server's lock_timeout, by default none, so that writers queue "
+            "behind each other (two imports at once both complete)."
+        ),
+    )
     batch_size: int = Field(
         default=50_000,
         ge=1,
+        le=5_000_000,
         description=(
             "Records read, validated and written together during an import. Memory use grows "
             "with this number, never with the file size."
@@ -73,6 +92,7 @@ class Settings(BaseSettings):
     hit_prior_strength: float = Field(
         default=30.0,
         gt=0,
+        le=1_000_000,
         description=(
             "How many controls the shipped weight of a hit code is worth when `quaywatch weights "
             "fit` and `quaywatch retrain` fit it on the port's own outcomes: a code controlled "
@@ -83,6 +103,7 @@ class Settings(BaseSettings):
     train_min_hits: int = Field(
         default=MIN_HITS,
         ge=1,
+        le=1_000_000,
         description=(
             "Fewest hits (controls that found something) `quaywatch train` and `quaywatch "
             "retrain` learn a model from. Below it they refuse and say what to do instead "
@@ -119,21 +140,123 @@ class Settings(BaseSettings):
     )
     actor: str = Field(
         default="system",
-        description="Name recorded in the audit trail for changes made by this process.",
+        min_length=1,
+        max_length=128,
+        description=(
+            "Name recorded in the audit trail for changes made by this process (1 to 128 "
+            "printable characters, as the audit trail stores it)."
+        ),
     )
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_backend(cls, url: str) -> str:
+        if not url.startswith(_BACKENDS):
+            # The value is not repeated: a URL may hold a password.
+            raise ValueError("must start with sqlite:/// or postgresql://")
+        return url
+
+    @field_validator("model_dir", mode="before")
+    @classmethod
+    def _named(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():  # "" would be the working directory
+            raise ValueError("must name a folder")
+        return value
+
+    @field_validator("model_dir")
+    @classmethod
+    def _a_folder(cls, path: Path) -> Path:
+        if path.exists() and not path.is_dir():
+            raise ValueError(f"{path} is a file, not a folder")
+        return path
+
+    @field_validator("capacity_file")
+    @classmethod
+    def _an_existing_file(cls, path: Path | None) -> Path | None:
+        if path is not None and not path.is_file():
+            raise ValueError(f"{path} is not a file")
+        return path
+
+    @field_validator("actor")
+    @classmethod
+    def _printable(cls, actor: str) -> str:
+        if not actor.strip() or any(unicodedata.category(c).startswith("C") for c in actor):
+            raise ValueError("must hold printable characters only, not only spaces")
+        return actor
+
+
+#: The store URLs quaywatch opens (``store.database.make_engine`` checks the rest).
+_BACKENDS = ("sqlite:", "postgresql:", "postgresql+psycopg:")
+
+
+def allowed(name: str) -> str:
+    """What setting ``name`` accepts, in words, from its type and bounds.
+
+    >>> allowed("control_capacity_pct")
+    'a number above 0 and at most 100'
+    """
+    field = Settings.model_fields[name]
+    bounds: list[str] = []
+    for limit in field.metadata:
+        for kind, words in _BOUND_WORDS.items():
+            value = getattr(limit, kind, None)
+            if isinstance(limit, annotated_types.BaseMetadata) and value is not None:
+                shown = f"{value:,}" if isinstance(value, int) else f"{value:g}"
+                bounds.append(words.format(shown))
+    args = typing.get_args(field.annotation) or (field.annotation,)
+    types = [t for t in args if t is not type(None)]
+    optional = type(None) in typing.get_args(field.annotation)
+    kind = {int: "a whole number", float: "a number", bool: "true or false"}.get(
+        types[0] if types and isinstance(types[0], type) else object, ""
+    )
+    if name in _TEXT_RULES or not kind:
+        return _TEXT_RULES.get(name, "text")
+    unset = ", or unset" if optional else ""
+    return f"{kind} {' and '.join(bounds)}{unset}" if bounds else f"{kind}{unset}"
+
+
+_BOUND_WORDS = {
+    "ge": "of at least {}",
+    "gt": "above {}",
+    "le": "at most {}",
+    "lt": "below {}",
+    "min_length": "of at least {} characters",
+    "max_length": "of at most {} characters",
+}
+_TEXT_RULES = {
+    "database_url": "a store URL: sqlite:///PATH or postgresql://USER@HOST:PORT/NAME",
+    "model_dir": "a folder (created when the first model is trained)",
+    "capacity_file": "an existing capacity file (YAML), or unset",
+    "actor": "a name of 1 to 128 printable characters",
+}
+
+
+def _problem(error: Any) -> str:
+    """One failed setting as ``QUAYWATCH_NAME: what is wrong (allowed: ...)``."""
+    name = str(error["loc"][0]) if error["loc"] else ""
+    variable = f"QUAYWATCH_{name.upper()}"
+    if name not in Settings.model_fields:
+        return f"{variable}: {error['msg']}"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    given = error.get("input")
+    # Numbers are shown as given (they hold no secret); text never is (a URL's password).
+    shown = (
+        f" (got {given!r})"
+        if name != "database_url" and isinstance(given, str) and len(given) <= 40
+        else ""
+    )
+    return f"{variable}: {message}{shown}; allowed: {allowed(name)}"
 
 
 def load_settings() -> Settings:
     """Read settings from the environment and ``.env``.
 
-    A value that cannot be used raises ``ConfigurationError`` naming the variable, never a
-    traceback (and never echoing the value: it may be a database password).
+    A value that cannot be used raises ``ConfigurationError`` naming each variable at fault
+    and what it accepts, never a traceback (and never echoing a database URL: it may hold a
+    password).
     """
     try:
         return Settings()
     except ValidationError as exc:
-        problems = "; ".join(
-            f"QUAYWATCH_{'_'.join(str(part) for part in e['loc']).upper()}: {e['msg']}"
-            for e in exc.errors()
-        )
+        problems = "; ".join(_problem(e) for e in exc.errors())
         raise ConfigurationError(f"invalid setting: {problems}") from None

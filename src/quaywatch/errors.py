@@ -14,10 +14,16 @@ with a non-zero exit code; the API (later) maps ``status`` to an HTTP response.
     ├── NotFoundError              an id (quarantine entry, batch, ...) does not exist
     ├── ConflictError              the action does not fit the object's state (an order done)
     ├── StoreError                 the database refused or failed an operation
+    │   ├── SchemaError            the database lacks quaywatch's schema: run `quaywatch db upgrade`
+    │   ├── StoreBusyError         busy or unreachable now (locked, lock timeout, serialization
+    │   │                          failure, deadlock, connection refused): try again later
     │   └── WriteConflictError     another writer stored the same key first; nothing was written
     ├── ModelError                 a model file cannot be used, or data does not fit the model
     ├── AuditChainError            the audit trail does not verify
     └── TamperedError              stored content no longer matches the hash it is kept under
+
+``services.intake.FilesNotImportedError`` (a ``QuaywatchError`` there, since it carries the
+import summaries) gathers the files of a multi-file import that failed, each with its error.
 """
 
 from __future__ import annotations
@@ -126,6 +132,29 @@ class StoreError(QuaywatchError):
     """The store could not complete an operation; nothing was written."""
 
     status = 503
+
+
+class SchemaError(StoreError):
+    """The database has no quaywatch schema, or an older or newer one than this quaywatch, and
+    migrating automatically is off: an operator runs ``quaywatch db upgrade``."""
+
+    exit_code = 2
+
+
+class StoreBusyError(StoreError):
+    """The store cannot serve now but may in a moment: the database is locked by a writer, a
+    lock wait timed out, a transaction lost a serialization check or a deadlock, or the server
+    refused the connection. Nothing was written; running the same command again is safe.
+
+    ``retry_after_s`` is how long to wait first (the API's ``Retry-After``); the CLI exits with
+    75 (``EX_TEMPFAIL``), which scripts can take as "try again".
+    """
+
+    exit_code = 75
+
+    def __init__(self, message: str, *, retry_after_s: int = 5) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 class WriteConflictError(StoreError):

@@ -146,3 +146,58 @@ def test_quarantine_errors_name_the_field(store: Store) -> None:
         intake.retry_quarantine(store, [1, 2], record_text="{}", actor=ACTOR)
     with pytest.raises(InputError, match="quarantine_ids"):
         intake.retry_quarantine(store, [], actor=ACTOR)
+
+
+def test_a_bad_file_among_several_is_reported_and_the_others_imported(
+    store: Store, port_day: PortDay, tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("consignment_id,item_sequence,shoe_size\n")
+    with pytest.raises(intake.FilesNotImportedError) as raised:
+        intake.ingest_files(store, [port_day.consignments, bad, port_day.events], actor=ACTOR)
+    failure = raised.value
+    assert [s.kind for s in failure.imported] == [RecordKind.CONSIGNMENTS, RecordKind.EVENTS]
+    (failed,) = failure.failed
+    assert failed.source == str(bad) and failed.attempted
+    assert "unknown columns shoe_size" in failed.reason and failure.exit_code == 2
+    assert failure.message.startswith("1 of 3 files not imported: ")
+    counts = intake.store_counts(store)
+    assert counts["import_batches"] == 2
+    assert counts["consignments"] == failure.imported[0].new
+
+
+def test_a_single_bad_file_fails_with_its_own_message(store: Store, tmp_path: Path) -> None:
+    with pytest.raises(intake.FilesNotImportedError, match="no such file") as raised:
+        intake.ingest_files(store, [tmp_path / "missing.csv"], actor=ACTOR)
+    assert raised.value.imported == [] and raised.value.exit_code == 2
+
+
+def test_a_correction_under_another_record_id_is_refused(store: Store) -> None:
+    good, other, *_ = example_records()
+    intake.ingest_records(store, [with_bad_hs6(good)], kind=RecordKind.CONSIGNMENTS,
+                          source="api", actor=ACTOR)  # fmt: skip
+    (entry,) = intake.list_quarantine(store)
+    with pytest.raises(InputError, match="a correction keeps the record's id"):
+        intake.retry_quarantine(
+            store, [entry.quarantine_id], record_text=json.dumps(other), actor=ACTOR
+        )
+    assert intake.get_quarantine(store, entry.quarantine_id).status == "open"
+    assert intake.store_counts(store)["consignments"] == 0  # the other record was not stored
+    fixed = intake.retry_quarantine(
+        store, [entry.quarantine_id], record_text=json.dumps(good), actor=ACTOR
+    )
+    assert fixed.outcomes[0].stored
+
+
+def test_a_correction_holding_two_records_is_refused(store: Store) -> None:
+    with pytest.raises(intake.FilesNotImportedError):  # the example holds a broken record
+        intake.ingest_files(store, [EXAMPLES / "consignments.csv", EXAMPLES / "none"],
+                            actor=ACTOR)  # fmt: skip
+    (entry,) = intake.list_quarantine(store)
+    rows = json.loads(entry.raw)
+    second = [row | {"consignment_id": "261102-BEANR-0000777"} for row in rows]
+    with pytest.raises(InputError, match="a corrected record is one record, this one holds 2"):
+        intake.retry_quarantine(
+            store, [entry.quarantine_id], record_text=json.dumps(rows + second), actor=ACTOR
+        )
+    assert intake.get_quarantine(store, entry.quarantine_id).status == "open"

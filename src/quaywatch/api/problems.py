@@ -36,6 +36,8 @@ KINDS: tuple[tuple[type[errors.QuaywatchError], str, str], ...] = (
     (errors.NotFoundError, "not-found", "Not found"),
     (errors.ConflictError, "conflict", "Conflicts with the object's state"),
     (errors.WriteConflictError, "write-conflict", "A concurrent write won"),
+    (errors.StoreBusyError, "store-busy", "The store is busy; try again"),
+    (errors.SchemaError, "schema", "The store's schema is not this version's"),
     (errors.StoreError, "store-unavailable", "The store could not complete the request"),
     (errors.ModelError, "model", "The model cannot be used"),
     (errors.AuditChainError, "audit-chain-broken", "The audit chain does not verify"),
@@ -110,7 +112,7 @@ def from_error(exc: errors.QuaywatchError, request: Request) -> JSONResponse:
     extra: dict[str, Any] = {}
     if isinstance(exc, errors.RecordError):
         found = [RecordProblem(record_id=exc.record_id, field=exc.field, reason=exc.reason)]
-    if isinstance(exc, errors.TooManyAttemptsError):
+    if isinstance(exc, errors.TooManyAttemptsError | errors.StoreBusyError):
         extra["retry_after_s"] = exc.retry_after_s
         headers = {"Retry-After": str(exc.retry_after_s)}
     if isinstance(exc, errors.AuthenticationError):

@@ -17,7 +17,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from quaywatch.cli.context import console, errors, get_settings, open_store, sub_app
+from quaywatch.cli.context import console, errors, get_settings, open_store, shown, sub_app
 from quaywatch.domain.access import Role
 from quaywatch.errors import InputError
 
@@ -98,7 +98,7 @@ def users_list(ctx: typer.Context) -> None:
     for column in ("user", "name", "roles", "terminals", "password", "state", "created (UTC)"):
         table.add_column(column)
     for u in list_users(open_store(ctx)):
-        table.add_row(*(Text(cell) for cell in (
+        table.add_row(*(shown(cell) for cell in (
             u.username, u.display_name, ", ".join(u.roles), ", ".join(u.terminals) or "-",
             "yes" if u.has_password else "no (tokens only)",
             "disabled" if u.disabled else "enabled", _when(u.created_at),
@@ -198,7 +198,7 @@ def tokens_list(
 
 
 def _token_row(t: TokenInfo) -> list[Text]:
-    return [Text(cell) for cell in (
+    return [shown(cell) for cell in (
         t.token_id, t.username, t.name, ", ".join(t.roles), _when(t.created_at),
         _when(t.expires_at), _when(t.last_used_at), t.state(),
     )]  # fmt: skip
@@ -261,7 +261,7 @@ def callbacks_list(ctx: typer.Context) -> None:
     for column in ("subscription", "feed", "registered (UTC)", "revoked (UTC)"):
         table.add_column(column, overflow="fold")
     for c in list_callbacks(open_store(ctx)):
-        table.add_row(*(Text(cell) for cell in (
+        table.add_row(*(shown(cell) for cell in (
             c.subscription_id, c.username, _when(c.created_at), _when(c.revoked_at))))  # fmt: skip
     console.print(table)
 

@@ -11,9 +11,8 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
-from rich.text import Text
 
-from quaywatch.cli.context import DATE_FORMATS, console, open_store
+from quaywatch.cli.context import DATE_FORMATS, console, open_store, shown
 
 
 def anomalies(
@@ -59,7 +58,7 @@ def anomalies(
         table.add_column(column, justify="right" if column == "weight" else "left")
     for row in found.rows:
         table.add_row(
-            Text(f"{row.consignment_id} v{row.version}"), Text(row.detector),
-            f"{row.weight:.1f}", Text(row.lane or ""), Text(row.reason),
+            shown(f"{row.consignment_id} v{row.version}"), shown(row.detector),
+            f"{row.weight:.1f}", shown(row.lane or ""), shown(row.reason),
         )  # fmt: skip
     console.print(table)

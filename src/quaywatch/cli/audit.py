@@ -10,9 +10,8 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
-from rich.text import Text
 
-from quaywatch.cli.context import console, open_store, sub_app
+from quaywatch.cli.context import console, open_store, shown, sub_app
 
 audit_app = sub_app("The tamper-evident audit trail.")
 db_app = sub_app("Database schema.")
@@ -58,8 +57,8 @@ def audit_log(
     )  # fmt: skip
     for e in found:
         table.add_row(
-            str(e.seq), e.at.isoformat(timespec="seconds"), Text(e.actor), Text(e.action),
-            Text(f"{e.object_type} {e.object_id}"), Text(json.dumps(e.details, default=str)),
+            str(e.seq), e.at.isoformat(timespec="seconds"), shown(e.actor), shown(e.action),
+            shown(f"{e.object_type} {e.object_id}"), shown(json.dumps(e.details, default=str)),
         )  # fmt: skip
     console.print(table)
 
@@ -69,7 +68,7 @@ def db_upgrade(ctx: typer.Context) -> None:
     """Apply pending schema migrations."""
     from quaywatch.services import schema
 
-    result = schema.upgrade(open_store(ctx, migrate=False))
+    result = schema.upgrade(open_store(ctx, schema=False))
     console.print(f"database at revision {result.database_revision}", highlight=False)
 
 
@@ -78,7 +77,7 @@ def db_status(ctx: typer.Context) -> None:
     """Show the schema revision of the database and of this quaywatch."""
     from quaywatch.services import schema
 
-    result = schema.status(open_store(ctx, migrate=False))
+    result = schema.status(open_store(ctx, schema=False))
     console.print(
         f"database: {result.database_revision}; quaywatch: {result.code_revision}",
         highlight=False,

@@ -1,6 +1,7 @@
 """What every ``quaywatch`` command module shares; it imports no other command module.
 
-- ``console`` (results, on standard output) and ``errors`` (messages, on standard error);
+- ``console`` (results, on standard output) and ``errors`` (messages, on standard error), which
+  print data as it is: never as markup, never as a terminal control sequence (see ``_Console``);
 - ``Group``: turns a ``QuaywatchError`` into its message and exit code, never a traceback;
 - ``get_settings`` / ``open_store``: the settings the root command read, and the store they name;
 - ``DATE_FORMATS`` / ``utc``: how a moment is typed and read. A moment on the command line is a
@@ -13,12 +14,16 @@ so that ``quaywatch --help`` answers at once.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.console import Console, ConsoleDimensions
+from rich.console import Console, ConsoleDimensions, ConsoleOptions, RenderableType
+from rich.segment import Segment
+from rich.text import Text
 from typer.core import TyperGroup
 
 from quaywatch.errors import QuaywatchError
@@ -33,8 +38,55 @@ DATE_FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z"]
 PIPE_WIDTH = 10_000
 
 
+#: Characters a terminal may take as a command (C0 controls but tab and newline, DEL, C1).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def visible(text: str) -> str:
+    """``text`` with each control character written out (``\\x1b``), so a terminal shows it."""
+    return _CONTROL.sub(_written_out, text)
+
+
+def _written_out(match: re.Match[str]) -> str:
+    return f"\\x{ord(match.group()):02x}"
+
+
+def shown(value: object, style: str = "") -> Text:
+    """A value from the data, as a ``Text`` that prints exactly its characters.
+
+    The console prints plain strings that way too; this is for a value given a style, or
+    handed to a table as ``Text``. Never build markup around data: use this.
+    """
+    return Text(visible(str(value)), style=style)
+
+
 class _Console(Console):
-    """A console as wide as its terminal, and not wrapped at 80 columns when piped."""
+    """A console as wide as its terminal, and not wrapped at 80 columns when piped.
+
+    Everything quaywatch prints holds data from files others filed (party names, codes, ids,
+    reasons), so this is the one place it is made harmless, whatever the call: markup is off
+    (``[link=...]``, ``[/]`` or ``[bold red]`` in a value print as those characters, and cannot
+    crash the print), and control characters in rendered text are shown as ``\\x1b`` rather
+    than sent to the terminal (an escape sequence could otherwise recolour, retitle or link).
+    Styling quaywatch adds itself goes through ``Text`` and ``style``, never markup.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(markup=False, **kwargs)
+
+    def render_str(self, text: str, **kwargs: Any) -> Text:
+        # Strings (print arguments, table cells and titles) are cleaned before layout, so that
+        # a cell is as wide as what it shows; ``render`` below is the net for the rest.
+        return super().render_str(visible(text), **{**kwargs, "markup": False})
+
+    def render(
+        self, renderable: RenderableType, options: ConsoleOptions | None = None
+    ) -> Iterable[Segment]:
+        for segment in super().render(renderable, options):
+            if segment.control is None and _CONTROL.search(segment.text):
+                yield Segment(visible(segment.text), segment.style)
+            else:
+                yield segment
 
     @property
     def size(self) -> ConsoleDimensions:
@@ -57,9 +109,13 @@ class Group(TyperGroup):
         try:
             return super().invoke(ctx)
         except QuaywatchError as exc:
-            errors.print("[bold red]error:[/] ", end="")
-            errors.print(exc.message, markup=False, highlight=False, soft_wrap=True)
+            errors.print(label("error:", "bold red"), exc.message, highlight=False, soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
+
+
+def label(text: str, style: str) -> Text:
+    """A word quaywatch styles itself (``error:``, ``warning:``), for ``console.print``."""
+    return Text(text, style=style)
 
 
 def sub_app(help: str) -> typer.Typer:
@@ -89,16 +145,21 @@ def get_settings(ctx: typer.Context) -> Settings:
     return root.settings
 
 
-def open_store(ctx: typer.Context, *, migrate: bool | None = None) -> Store:
+def open_store(ctx: typer.Context, *, schema: bool = True) -> Store:
     """The store the settings name, closed when the command ends.
 
-    ``migrate`` defaults to the ``auto_migrate`` setting.
+    With ``schema`` (every command but ``db``'s) the store is migrated when ``auto_migrate`` is
+    on, else checked to be at the newest schema (``SchemaError`` says to run ``quaywatch db
+    upgrade``); ``quaywatch db`` opens it as it is.
     """
     from quaywatch.store.store import Store
 
     settings = get_settings(ctx)
     store = Store.open(
-        settings.database_url, migrate=settings.auto_migrate if migrate is None else migrate
+        settings.database_url,
+        migrate=schema and settings.auto_migrate,
+        check=schema,
+        lock_timeout_s=settings.lock_timeout_s,
     )
     ctx.call_on_close(store.close)
     return store

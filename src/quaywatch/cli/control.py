@@ -16,11 +16,17 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
-from rich.text import Text
 
-from quaywatch.cli.context import DATE_FORMATS, console, get_settings, open_store, sub_app, utc
+from quaywatch.cli.context import (
+    DATE_FORMATS,
+    console,
+    get_settings,
+    open_store,
+    shown,
+    sub_app,
+    utc,
+)
 from quaywatch.control.states import State
 from quaywatch.domain.vocabulary import (
     Concealment,
@@ -45,7 +51,7 @@ def _say(text: str) -> None:
 
 
 def _orders_table(orders: list[Order], title: str) -> Table:
-    table = Table(title=Text(title))
+    table = Table(title=shown(title))
     for column in ("order", "consignment", "control", "lane", "selected by", "terminal",
                    "shift (UTC)", "state"):  # fmt: skip
         # Ids are what officers type next: fold them, never cut them short.
@@ -54,7 +60,7 @@ def _orders_table(orders: list[Order], title: str) -> Table:
         control = o.control_type if o.control_type == o.decided_type else (
             f"{o.control_type} (was {o.decided_type})"
         )  # fmt: skip
-        table.add_row(*(Text(cell) for cell in (
+        table.add_row(*(shown(cell) for cell in (
             o.order_id, o.consignment_id, control, o.lane, o.selected_by, o.terminal,
             f"{o.shift_start:%Y-%m-%d %H:%M}", o.state)))  # fmt: skip
     return table
@@ -86,13 +92,13 @@ def worklist_command(
     from quaywatch.services import worklist
 
     found = worklist.worklist(open_store(ctx), run, limit=limit)
-    table = Table(title=Text(f"Worklist of run {run}: {len(found)} consignments"))
+    table = Table(title=shown(f"Worklist of run {run}: {len(found)} consignments"))
     for column in ("shift (UTC)", "terminal", "consignment", "control", "lane", "selected by",
                    "score", "referral", "reasons", "order"):  # fmt: skip
         table.add_column(column, overflow="fold", justify="right" if column == "score" else "left")
     for w in found:
         order = "" if w.order_id is None else f"{w.order_id} ({w.order_state})"
-        table.add_row(*(Text(cell) for cell in (
+        table.add_row(*(shown(cell) for cell in (
             f"{w.shift_start:%Y-%m-%d %H:%M}", w.terminal, w.consignment_id, w.control_type or "-",
             w.lane, w.selected_by, "-" if w.score is None else f"{w.score:.0f}",
             w.referral or "", "; ".join(r.text for r in w.reasons), order)))  # fmt: skip
@@ -222,11 +228,12 @@ def show_command(ctx: typer.Context, order_id: OrderId) -> None:
     dossier = control.order_dossier(open_store(ctx), order_id)
     o = dossier.order
     console.print(
-        f"[bold]order {escape(o.order_id)}[/] ({escape(o.state)}): {escape(o.control_type)} "
-        f"control of consignment {escape(o.consignment_id)} v{o.version}, lane {escape(o.lane)}, "
-        f"selected by {escape(o.selected_by)} (propensity {o.propensity:.3f}), "
-        f"{escape(o.terminal)} shift {o.shift_start:%Y-%m-%d %H:%M} UTC, selection run "
-        f"{escape(o.run_id)}",
+        shown(f"order {o.order_id}", "bold"),
+        f"({o.state}): {o.control_type} "
+        f"control of consignment {o.consignment_id} v{o.version}, lane {o.lane}, "
+        f"selected by {o.selected_by} (propensity {o.propensity:.3f}), "
+        f"{o.terminal} shift {o.shift_start:%Y-%m-%d %H:%M} UTC, selection run "
+        f"{o.run_id}",
         highlight=False,
     )
     steps = Table(title="History")
@@ -235,7 +242,7 @@ def show_command(ctx: typer.Context, order_id: OrderId) -> None:
     for h in dossier.history:
         moved = f"{h.from_state or ''} → {h.to_state}" if h.to_state else ""
         details = ", ".join(f"{k}={v}" for k, v in h.details.items() if k != "consignment_id")
-        steps.add_row(*(Text(cell) for cell in (
+        steps.add_row(*(shown(cell) for cell in (
             f"{h.at:%Y-%m-%d %H:%M:%S}", h.actor, h.action, moved, h.reason or "", details)))  # fmt: skip
     console.print(steps)
     for s in dossier.scans:
@@ -255,7 +262,7 @@ def _group_table(title: str, rows: list[dict[str, Any]], key: str) -> Table:
                    "seizures"):  # fmt: skip
         table.add_column(column, justify="left" if column == key.replace("_", " ") else "right")
     for r in rows:
-        table.add_row(Text(str(r[key])), f"{r['controls']:,}", f"{r['hits']:,}",
+        table.add_row(shown(str(r[key])), f"{r['controls']:,}", f"{r['hits']:,}",
                       _percent(r["hit_rate"]), f"{r['revenue_recovered_eur']:,.0f}",
                       f"{r['seizures']:,}")  # fmt: skip
     return table
@@ -292,7 +299,7 @@ def kpis(
                    "hits/selection", "revenue EUR"):  # fmt: skip
         profiles.add_column(column, justify="left" if column == "profile" else "right")
     for p in k["profiles"]:
-        profiles.add_row(Text(str(p["profile"])), f"{p['flagged']:,}", f"{p['selections']:,}",
+        profiles.add_row(shown(str(p["profile"])), f"{p['flagged']:,}", f"{p['selections']:,}",
                          f"{p['controls']:,}", f"{p['hits']:,}", _percent(p["hit_rate"]),
                          _percent(p["hits_per_selection"]), f"{p['revenue_recovered_eur']:,.0f}")  # fmt: skip
     console.print(profiles)
@@ -305,7 +312,7 @@ def kpis(
                    "cancelled", "completion"):  # fmt: skip
         capacity.add_column(column, justify="left" if column == "terminal" else "right")
     for c in k["capacity"]["by_terminal_shift"]:
-        capacity.add_row(c["shift_start"][:16].replace("T", " "), Text(str(c["terminal"])),
+        capacity.add_row(c["shift_start"][:16].replace("T", " "), shown(str(c["terminal"])),
                          str(c["decisions"]), str(c["selected"]), str(c["orders"]),
                          str(c["done"]), str(c["cancelled"]), _percent(c["completion"]))  # fmt: skip
     console.print(capacity)

@@ -11,9 +11,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
-from rich.text import Text
 
-from quaywatch.cli.context import console, get_settings, open_store
+from quaywatch.cli.context import console, get_settings, label, open_store, shown
 
 if TYPE_CHECKING:
     from quaywatch.services.demo import DemoResult
@@ -118,11 +117,11 @@ def print_demo(result: DemoResult) -> None:
         )
     for row in result.worklist:
         table.add_row(
-            Text(f"{row.consignment_id} v{row.version}"),
+            shown(f"{row.consignment_id} v{row.version}"),
             "-" if row.score is None else f"{row.score:.1f}",
             "-" if row.revenue_at_stake_eur is None else f"€{row.revenue_at_stake_eur:,.0f}",
-            Text(row.lane), Text(row.control_type or "-"), Text(row.selected_by),
-            Text("; ".join(r.text for r in row.reasons)),
+            shown(row.lane), shown(row.control_type or "-"), shown(row.selected_by),
+            shown("; ".join(r.text for r in row.reasons)),
         )  # fmt: skip
     console.print(table)
     a = result.audit
@@ -147,7 +146,7 @@ def print_demo(result: DemoResult) -> None:
         highlight=False,
     )
     console.print(
-        Text(
+        shown(
             "WARNING: the demo account's password is published: never run the demo on a store "
             "people rely on; disable it there with: quaywatch users disable demo",
             style="bold yellow",
@@ -176,13 +175,13 @@ def generate(
         out, days=days, per_day=per_day, seed=seed, start=start, port_of_discharge=port,
         noise=noise, watchlist_share=watchlist_share,
     )  # fmt: skip
-    table = Table(title=Text(f"Generated traffic in {out}"))
+    table = Table(title=shown(f"Generated traffic in {out}"))
     table.add_column("pattern")
     table.add_column("consignments", justify="right")
     table.add_column("share", justify="right")
     for name, count in result.counts.items():
         table.add_row(name, f"{count:,}", f"{count / result.consignments:.2%}")
-    table.add_row("[bold]total[/]", f"{result.consignments:,}", "100.00%")
+    table.add_row(label("total", "bold"), f"{result.consignments:,}", "100.00%")
     console.print(table)
     console.print(
         f"{result.goods_items:,} goods items in {len(result.consignment_files)} consignment files, "

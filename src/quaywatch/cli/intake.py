@@ -7,44 +7,75 @@ results (the demo prints them too).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
-from rich.text import Text
 
-from quaywatch.cli.context import console, errors, get_settings, open_store, sub_app
+from quaywatch.cli.context import (
+    console,
+    errors,
+    get_settings,
+    label,
+    open_store,
+    shown,
+    sub_app,
+    visible,
+)
 from quaywatch.domain.vocabulary import KnownAt, RecordKind
 from quaywatch.errors import InputError
 
 if TYPE_CHECKING:
     from quaywatch.intake.pipeline import ImportSummary
+    from quaywatch.services.intake import FailedFile
 
 quarantine_app = sub_app("Records intake could not store.")
 
 
-def print_summaries(summaries: Iterable[ImportSummary]) -> None:
-    """The import table, then the first few quarantined records of each file."""
-    summaries = list(summaries)
+def print_summaries(
+    summaries: Iterable[ImportSummary],
+    failed: Iterable[FailedFile] = (),
+    *,
+    order: Iterable[Path] = (),
+) -> None:
+    """The import table, one row per file (in ``order``, the files as given, where known) with
+    the files not imported marked so, then why each was not and the first few quarantined
+    records of each file imported."""
+    summaries, failed = list(summaries), list(failed)
     table = Table(title="Import")
     for column in ("file", "kind", "read", "new", "unchanged", "quarantined", "resolved"):
         left = column in ("file", "kind")
         table.add_column(column, justify="left" if left else "right", overflow="fold")
-    for s in summaries:
+    for row in _in_order(summaries, failed, order):
+        if isinstance(row, FailedFileRow):
+            state = "FAILED" if row.failed.attempted else "NOT TRIED"
+            table.add_row(shown(Path(row.failed.source).name), label(state, "bold red"),
+                          *["-"] * 5)  # fmt: skip
+            continue
+        s = row
         quarantined = f"{s.quarantined}" + (
             f" ({s.already_quarantined} already)" if s.already_quarantined else ""
         )
-        table.add_row(Text(Path(s.source).name), s.kind.value, str(s.read), str(s.new),
+        table.add_row(shown(Path(s.source).name), s.kind.value, str(s.read), str(s.new),
                       str(s.unchanged), quarantined, str(s.resolved))  # fmt: skip
     console.print(table)
+    for f in failed:
+        what = "failed (nothing of it stored):" if f.attempted else "not tried:"
+        console.print(
+            "  ", label(what, "bold red"), f" {f.reason}",
+            sep="", highlight=False,
+        )  # fmt: skip
     for s in summaries:
         name = Path(s.source).name
         for r in s.rejected[:5]:
             where = ", ".join(x for x in (r.location, r.record_id, r.field) if x)
             console.print(
-                f"  [yellow]quarantined[/] {escape(name)} {escape(where)}: {escape(r.reason)}",
+                "  ",
+                label("quarantined", "yellow"),
+                f" {name} {where}: {r.reason}",
+                sep="",
                 highlight=False,
             )
         if s.quarantined > 5:
@@ -53,6 +84,27 @@ def print_summaries(summaries: Iterable[ImportSummary]) -> None:
                 markup=False,
                 highlight=False,
             )
+
+
+@dataclass(frozen=True, slots=True)
+class FailedFileRow:
+    """A row of the import table for a file not imported."""
+
+    failed: FailedFile
+
+
+def _in_order(
+    summaries: list[ImportSummary], failed: list[FailedFile], order: Iterable[Path]
+) -> list[ImportSummary | FailedFileRow]:
+    """Summaries and failures merged in the order the files were given (both lists keep it)."""
+    done, bad = list(summaries), [FailedFileRow(f) for f in failed]
+    rows: list[ImportSummary | FailedFileRow] = []
+    for path in order:
+        if bad and bad[0].failed.source == str(path):
+            rows.append(bad.pop(0))
+        elif done and done[0].source == str(path):
+            rows.append(done.pop(0))
+    return [*rows, *done, *bad]
 
 
 def print_counts(counts: Mapping[str, int]) -> None:
@@ -92,29 +144,37 @@ def ingest(
         TimeRemainingColumn,
     )
 
-    from quaywatch.services.intake import ingest_files
+    from quaywatch.services.intake import FilesNotImportedError, ingest_files
 
     settings = get_settings(ctx)
     store = open_store(ctx)
     with Progress(
-        TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
+        TextColumn("{task.description}", markup=False), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
         console=errors, transient=True,
     ) as bar:  # fmt: skip
         tasks: dict[Path, TaskID] = {}
 
         def advance(path: Path, done: int, total: int) -> None:
             if path not in tasks:
-                tasks[path] = bar.add_task(escape(path.name), total=total)
+                tasks[path] = bar.add_task(visible(path.name), total=total)
             bar.update(tasks[path], completed=done, total=total)
 
-        summaries = ingest_files(
-            store, paths, kind=kind, batch_size=settings.batch_size, actor=settings.actor,
-            progress=advance, known_at=known_at,
-        )  # fmt: skip
-    print_summaries(summaries)
+        try:
+            summaries = ingest_files(
+                store, paths, kind=kind, batch_size=settings.batch_size, actor=settings.actor,
+                progress=advance, known_at=known_at,
+            )  # fmt: skip
+        except FilesNotImportedError as exc:
+            # Each file is its own import: show what the others did, then fail (``Group``).
+            bar.stop()
+            if exc.imported or len(exc.failed) > 1:  # one file alone: its error says it all
+                print_summaries(exc.imported, exc.failed, order=paths)
+            raise
+    print_summaries(summaries, order=paths)
     if known_at is KnownAt.CREATED and any(s.known_at is KnownAt.CREATED for s in summaries):
         console.print(
-            "[yellow]note:[/] container events stored now count as known from their creation "
+            label("note:", "yellow"),
+            "container events stored now count as known from their creation "
             "time: assessments as of an earlier moment see them (a backtest). Events already "
             "stored keep the time of their first import.",
             highlight=False,
@@ -136,8 +196,8 @@ def quarantine_list(
         table.add_column(column)
     for e in entries:
         table.add_row(
-            str(e.quarantine_id), e.status, Text(Path(e.source).name), Text(e.location),
-            Text(e.record_id or ""), Text(e.field or ""), Text(e.reason),
+            str(e.quarantine_id), e.status, shown(Path(e.source).name), shown(e.location),
+            shown(e.record_id or ""), shown(e.field or ""), shown(e.reason),
         )  # fmt: skip
     console.print(table)
 
@@ -149,8 +209,8 @@ def quarantine_show(ctx: typer.Context, quarantine_id: Annotated[int, typer.Argu
 
     e = get_quarantine(open_store(ctx), quarantine_id)
     console.print(
-        f"[bold]quarantine {e.quarantine_id}[/] ({e.status}) {escape(e.kind)} from "
-        f"{escape(e.source)}, {escape(e.location)}"
+        label(f"quarantine {e.quarantine_id}", "bold"),
+        f"({e.status}) {e.kind} from {e.source}, {e.location}",
     )
     if e.record_id:
         console.print(f"record {e.record_id}", markup=False, highlight=False)

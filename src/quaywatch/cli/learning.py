@@ -14,11 +14,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
-from rich.text import Text
 
-from quaywatch.cli.context import DATE_FORMATS, console, get_settings, open_store, sub_app, utc
+from quaywatch.cli.context import (
+    DATE_FORMATS,
+    console,
+    get_settings,
+    label,
+    open_store,
+    shown,
+    sub_app,
+    utc,
+)
 from quaywatch.cli.training import (
     MAX,
     WEIGHTING,
@@ -104,7 +111,8 @@ def retrain(
     )
     if not c.enough:
         console.print(
-            "[yellow]warning:[/] too few random-sample outcomes to judge the challenger; "
+            label("warning:", "yellow"),
+            "too few random-sample outcomes to judge the challenger; "
             "widen the window or raise the random control rate.",
             highlight=False,
         )
@@ -115,7 +123,7 @@ def retrain(
         ("AUC", "auc", ".3f"), ("precision at capacity", "precision_at_capacity", ".1%"),
         ("Brier (lower is better)", "brier", ".4f"),
     ]  # fmt: skip
-    for label, name, spec in rows:
+    for metric, name, spec in rows:
         old = c.champion
         new = c.challenger
         gap = getattr(c, name)
@@ -125,7 +133,7 @@ def retrain(
             else f"[{_number(gap.low, '+' + spec)}, {_number(gap.high, '+' + spec)}]"
         )
         table.add_row(
-            label, _number(getattr(old, name), spec), _number(getattr(new, name), spec),
+            metric, _number(getattr(old, name), spec), _number(getattr(new, name), spec),
             _number(gap.value, "+" + spec), interval,
         )  # fmt: skip
     console.print(table)
@@ -189,16 +197,17 @@ def drift(
         table.add_column(column, justify="right" if column == "PSI" else "left")
     colour = {"stable": "green", "watch": "yellow", "alert": "bold red"}
     for d in report.drifts:
-        table.add_row(Text(d.name), d.kind, f"{d.psi:.3f}", f"[{colour[d.level]}]{d.level}[/]")
+        table.add_row(shown(d.name), d.kind, f"{d.psi:.3f}", label(d.level, colour[d.level]))
     console.print(table)
     for note in report.notes:
         console.print(f"note: {note}", markup=False, highlight=False)
     alerts = report.alerts()
     if alerts:
-        names = escape(", ".join(d.name for d in alerts))
+        names = ", ".join(d.name for d in alerts)
         recorded = "Recorded in the audit log" if found.alert_recorded else "Not recorded"
         console.print(
-            f"[bold red]ALERT[/]: {len(alerts)} distributions moved (PSI > "
+            label("ALERT:", "bold red"),
+            f"{len(alerts)} distributions moved (PSI > "
             f"{learning.ALERT_AT}): {names}. {recorded}; see docs/learning-loop.md.",
             highlight=False,
         )
@@ -224,15 +233,16 @@ def _print_set(found: WeightSet) -> None:
         table.add_column(column, justify="left" if column == "code" else "right")
     for c in fit.codes:
         table.add_row(
-            Text(c.code), f"{c.shipped:+.2f}", f"{c.fitted:+.2f}", f"{c.weight:+.2f}",
+            shown(c.code), f"{c.shipped:+.2f}", f"{c.fitted:+.2f}", f"{c.weight:+.2f}",
             f"{c.fired:,}", f"{c.share:.1%}", f"{c.controlled:,}", f"{c.hits:,}",
             _number(c.precision, ".1%"), f"{c.expected:.1%}",
-            "[bold red]SATURATED[/]" if c.saturated else "",
+            label("SATURATED", "bold red") if c.saturated else "",
         )  # fmt: skip
     console.print(table)
     for c in found.saturated:
         console.print(
-            f"[yellow]warning:[/] {escape(c.code)} fires on {c.share:.0%} of the consignments "
+            label("warning:", "yellow"),
+            f"{c.code} fires on {c.share:.0%} of the consignments "
             f"(more than {fit.saturation_pct:g} %): its weight is damped from {c.fitted:+.2f} to "
             f"{c.weight:+.2f}; narrow it or retire it.",
             highlight=False,

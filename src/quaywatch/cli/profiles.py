@@ -14,9 +14,17 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
-from rich.text import Text
 
-from quaywatch.cli.context import DATE_FORMATS, console, errors, get_settings, open_store, sub_app
+from quaywatch.cli.context import (
+    DATE_FORMATS,
+    console,
+    errors,
+    get_settings,
+    label,
+    open_store,
+    shown,
+    sub_app,
+)
 
 app = sub_app("Analysts' risk profiles (YAML rules).")
 
@@ -38,8 +46,8 @@ def validate(files: Files) -> None:
             console.print(f"ok {check.file}: {check.profile_id} v{check.version} — "
                           f"{check.description}", markup=False, highlight=False)  # fmt: skip
         else:
-            errors.print("[bold red]invalid:[/] ", end="")
-            errors.print(check.error, markup=False, highlight=False, soft_wrap=True)
+            errors.print(label("invalid:", "bold red"), check.error, highlight=False,
+                         soft_wrap=True)  # fmt: skip
     if result.failed:
         raise typer.Exit(2)
 
@@ -84,7 +92,7 @@ def test_command(
         table.add_column(column, justify="left" if left else "right", no_wrap=left)
     for row in result.profiles:
         table.add_row(
-            Text(f"{row.profile_id} v{row.version}"), f"{row.hits:,}",
+            shown(f"{row.profile_id} v{row.version}"), f"{row.hits:,}",
             _percent(row.traffic_share), f"{row.controlled_hits:,}", f"{row.found:,}",
             _percent(row.hit_rate), _percent(row.overall_hit_rate),
             "-" if row.lift is None else f"{row.lift:.1f}×",
@@ -109,9 +117,9 @@ def list_command(ctx: typer.Context) -> None:
         start = f"{row.valid_from:%Y-%m-%d}" if row.valid_from else "…"
         end = f"{row.valid_to:%Y-%m-%d}" if row.valid_to else "…"
         table.add_row(
-            Text(row.profile_id), str(row.version), Text(row.status), Text(row.owner),
-            f"{start} – {end}", Text(row.description),
-            Text(f"{row.changed_at:%Y-%m-%d %H:%M} by {row.changed_by}"),
+            shown(row.profile_id), str(row.version), shown(row.status), shown(row.owner),
+            f"{start} – {end}", shown(row.description),
+            shown(f"{row.changed_at:%Y-%m-%d %H:%M} by {row.changed_by}"),
         )  # fmt: skip
     console.print(table)
 

@@ -13,11 +13,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
-from rich.text import Text
 
-from quaywatch.cli.context import DATE_FORMATS, console, get_settings, open_store, sub_app
+from quaywatch.cli.context import (
+    DATE_FORMATS,
+    console,
+    get_settings,
+    label,
+    open_store,
+    shown,
+    sub_app,
+)
 from quaywatch.cli.training import (
     MAX,
     WEIGHTING,
@@ -134,7 +140,8 @@ def score(
     )  # fmt: skip
     for s in result.saturated:
         console.print(
-            f"[yellow]warning:[/] {escape(_saturation(s, result.weight_set, settings.hit_saturation_pct))}",
+            label("warning:", "yellow"),
+            _saturation(s, result.weight_set, settings.hit_saturation_pct),
             highlight=False,
         )
     if not result.assessed or result.share_above_review is None:
@@ -146,8 +153,8 @@ def score(
         )
     for row in result.top:
         table.add_row(
-            Text(f"{row.consignment_id} v{row.version}"), f"{row.score:.1f}",
-            f"€{row.revenue_at_stake_eur:,.0f}", Text("; ".join(row.reasons)),
+            shown(f"{row.consignment_id} v{row.version}"), f"{row.score:.1f}",
+            f"€{row.revenue_at_stake_eur:,.0f}", shown("; ".join(row.reasons)),
         )  # fmt: skip
     console.print(table)
     console.print(

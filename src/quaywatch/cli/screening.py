@@ -11,9 +11,8 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
-from rich.text import Text
 
-from quaywatch.cli.context import console, get_settings, open_store, sub_app
+from quaywatch.cli.context import console, get_settings, open_store, shown, sub_app
 
 watchlists_app = sub_app("Watchlists screened against parties.")
 
@@ -40,12 +39,12 @@ def screen(
                       f"score {result.threshold:g} or above.", markup=False,
                       highlight=False)  # fmt: skip
         return
-    table = Table(title=Text(f"Matches for {result.name!r}"))
+    table = Table(title=shown(f"Matches for {result.name!r}"))
     for column in ("watchlist", "entry", "listed name", "category", "score", "reason"):
         table.add_column(column, justify="right" if column == "score" else "left")
     for m in result.matches:
-        table.add_row(Text(m.watchlist_id), Text(m.entry_id), Text(m.entry_name),
-                      Text(m.category), f"{m.score:.0f}", Text(m.reason))  # fmt: skip
+        table.add_row(shown(m.watchlist_id), shown(m.entry_id), shown(m.entry_name),
+                      shown(m.category), f"{m.score:.0f}", shown(m.reason))  # fmt: skip
     console.print(table)
 
 
@@ -83,7 +82,7 @@ def list_command(ctx: typer.Context) -> None:
     for column in ("id", "source", "list date", "entries", "loaded", "by", "file"):
         table.add_column(column, justify="right" if column == "entries" else "left")
     for w in list_watchlists(open_store(ctx)):
-        table.add_row(Text(w.watchlist_id), Text(w.source), w.list_date.isoformat(),
+        table.add_row(shown(w.watchlist_id), shown(w.source), w.list_date.isoformat(),
                       f"{w.entries:,}", w.loaded_at.isoformat(timespec="seconds"),
-                      Text(w.loaded_by), Text(Path(w.file).name))  # fmt: skip
+                      shown(w.loaded_by), shown(Path(w.file).name))  # fmt: skip
     console.print(table)

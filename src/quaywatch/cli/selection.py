@@ -11,11 +11,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
-from rich.text import Text
 
-from quaywatch.cli.context import DATE_FORMATS, console, get_settings, open_store, utc
+from quaywatch.cli.context import DATE_FORMATS, console, get_settings, label, open_store, shown, utc
 
 
 def select(
@@ -52,7 +50,7 @@ def select(
     )  # fmt: skip
     c = run.counts
     console.print(
-        f"Selection run {escape(run.run_id)}: {c['candidates']:,} consignments, "
+        f"Selection run {run.run_id}: {c['candidates']:,} consignments, "
         f"{c['selected']:,} controlled ({c['by_rule']:,} by rule, {c['by_random']:,} random, "
         f"{c['by_model']:,} by the model); expected detected value €{run.objective_eur:,.0f}.",
         highlight=False,
@@ -66,7 +64,7 @@ def select(
         table.add_column(column, justify="left" if column in ("terminal", "shift") else "right")
     for u in run.usage:
         table.add_row(
-            f"{u.shift_start:%Y-%m-%d %H:%M}", Text(u.terminal), Text(u.shift),
+            f"{u.shift_start:%Y-%m-%d %H:%M}", shown(u.terminal), shown(u.shift),
             f"{u.candidates:,}", str(u.controls["documentary"]), str(u.controls["scan"]),
             str(u.controls["physical"]),
             *(f"{u.used[r]:g} / {u.capacity[r]:g}" for r in run.resources),
@@ -76,8 +74,11 @@ def select(
     console.print(f"Lanes: {lanes}", highlight=False)
     if run.overloads:
         console.print(
-            f"[bold red]Rules and the random sample alone exceed capacity in "
-            f"{len(run.overloads)} terminal shift resource(s); all were kept:[/]"
+            label(
+                f"Rules and the random sample alone exceed capacity in {len(run.overloads)} "
+                "terminal shift resource(s); all were kept:",
+                "bold red",
+            )
         )
         for o in run.overloads:
             console.print(

@@ -31,7 +31,11 @@ def serve(
     from quaywatch.store.store import Store
 
     settings = get_settings(ctx)
-    store = Store.open(settings.database_url, migrate=settings.auto_migrate)
+    store = Store.open(
+        settings.database_url,
+        migrate=settings.auto_migrate,
+        lock_timeout_s=settings.lock_timeout_s,
+    )
     try:
         check_serving(store.dialect, workers)
     finally:

@@ -12,9 +12,8 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
-from rich.text import Text
 
-from quaywatch.cli.context import console, errors
+from quaywatch.cli.context import console, errors, shown
 
 _FIGURES = {
     "controls": "controls", "detected_share": "illicit found", "precision": "hit rate",
@@ -78,5 +77,5 @@ def simulate(
             else f"{row[key]:.1%}"
             for key in _FIGURES
         ]  # fmt: skip
-        table.add_row(Text(row["strategy"]), *cells)
+        table.add_row(shown(row["strategy"]), *cells)
     console.print(table)

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
-from quaywatch.cli.context import console
+from quaywatch.cli.context import console, label
 from quaywatch.learning.options import DEFAULT_WEIGHTING, MAX_WEIGHT, Weighting
 
 WeightingOption = Annotated[
@@ -59,5 +59,4 @@ def figures_line(m: Mapping[str, Any]) -> str:
 def print_warnings(warnings: Iterable[str]) -> None:
     """Each warning of a training, in yellow, so that none goes unseen."""
     for warning in warnings:
-        console.print("[bold yellow]warning:[/] ", end="", highlight=False)
-        console.print(warning, markup=False, highlight=False)
+        console.print(label("warning:", "bold yellow"), warning, highlight=False)

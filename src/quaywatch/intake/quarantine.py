@@ -14,7 +14,7 @@ from sqlalchemy import Row, select, update
 from quaywatch.audit import chain
 from quaywatch.errors import InputError, NotFoundError
 from quaywatch.intake import readers
-from quaywatch.intake.pipeline import Importer, ImportSummary
+from quaywatch.intake.pipeline import Importer, ImportSummary, Prepared
 from quaywatch.intake.records import Chunk, RecordKind, as_text
 from quaywatch.store import tables
 from quaywatch.store.store import Store
@@ -85,6 +85,36 @@ def _chunk(kind: RecordKind, raw: str, source: str) -> Chunk:
     return Chunk(pl.DataFrame(data, schema=schema))
 
 
+def check_correction(record_id: str | None, prepared: Prepared, quarantine_id: int) -> None:
+    """``InputError`` unless a corrected record is exactly one record under ``record_id``, the
+    record id of the entry it corrects (any id where the entry had none usable).
+
+    A quarantine entry is a filer's declaration that could not be stored. Resolving it with a
+    record under another id would mark that declaration as received while storing a different
+    one: the original would vanish from the open quarantine without ever being stored. A record
+    under another id is a new declaration: import it (a file, or the API's submission); the
+    entry stays open until its own record is stored or corrected.
+    """
+    found = [r.record_id for r in prepared.rejected]
+    if prepared.records is not None:
+        found += [str(key) for key in prepared.records["_key"]]
+    source = f"quarantine:{quarantine_id}"
+    if prepared.read != 1:
+        raise InputError(
+            f"a corrected record is one record, this one holds {prepared.read}; nothing was "
+            "stored and the entry stays open",
+            source=source,
+        )
+    if record_id is not None and found != [record_id]:
+        given = f"record {found[0]}" if found and found[0] else "a record without a usable id"
+        raise InputError(
+            f"the corrected record is {given}, but entry {quarantine_id} holds record "
+            f"{record_id}: a correction keeps the record's id. A record under another id is a "
+            "new declaration: import it as such; nothing was stored and the entry stays open",
+            source=source,
+        )
+
+
 def retry(
     store: Store, quarantine_id: int, *, record: str | None = None, actor: str = "system"
 ) -> RetryResult:
@@ -92,6 +122,9 @@ def retry(
 
     Stored: the entry is resolved. Still invalid: the entry stays open with the new reasons
     (and the corrected record, if one was given). Either way the attempt is audited.
+
+    A correction is the same declaration put right, so it must be one record under the
+    entry's record id (``check_correction``); anything else is refused and nothing is written.
     """
     entry = get_entry(store, quarantine_id)
     if entry.status != "open":
@@ -104,7 +137,10 @@ def retry(
     started_at = tables.utcnow()
     with store.transaction() as conn:
         importer = Importer(store, conn, summary, "row")
-        rejected = importer.process(chunk, last=True)
+        prepared = importer.prepare(chunk, last=True)
+        if record is not None:
+            check_correction(entry.record_id, prepared, quarantine_id)
+        rejected = importer.save(prepared)
         stored = not rejected
         if stored:
             conn.execute(

@@ -35,8 +35,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from rich.markup import escape as markup_escape
 from rich.table import Table
+from rich.text import Text
 
 from quaywatch.learning.lopo import LopoReport, Run
 
@@ -129,7 +129,7 @@ def render_table(report: LopoReport) -> Table:
         else:
             unseen = [_pct(figures.model), _pct(figures.combined)]
         table.add_row(
-            markup_escape(figures.pattern), f"{figures.illicit:,}", *unseen,
+            Text(figures.pattern), f"{figures.illicit:,}", *unseen,
             _pct(figures.baseline_model), _pct(figures.baseline_combined),
             _pct(figures.reachable), _ratio(figures.ratio), removed,
         )  # fmt: skip
@@ -142,5 +142,5 @@ def render_table(report: LopoReport) -> Table:
         *(f"Refused ({line})." for line in refusals),
         *report.notes,
     ]
-    table.caption = "\n".join(markup_escape(line) for line in lines)
+    table.caption = Text("\n".join(lines))
     return table

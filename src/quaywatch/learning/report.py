@@ -52,8 +52,8 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Group
-from rich.markup import escape as markup_escape
 from rich.table import Table
+from rich.text import Text
 
 from quaywatch.errors import InputError
 from quaywatch.learning.charts import curve_chart, reliability_chart
@@ -226,7 +226,9 @@ def render_table(report: Report) -> Table:
     are controlled (one column per n, the last at the control capacity), then the recall of
     critical consignments at capacity; AUC and, for calibrated scorers, Brier under the name.
     """
-    table = Table(title=_title(report), caption=" ".join(report.notes), caption_justify="left")
+    table = Table(
+        title=_title(report), caption=Text(" ".join(report.notes)), caption_justify="left"
+    )
     table.add_column("scorer", no_wrap=True)
     table.add_column("figure", no_wrap=True)
     for percent in report.percents:
@@ -235,7 +237,7 @@ def render_table(report: Report) -> Table:
     blank = [""] * len(report.percents)
     for result in report.results:
         cuts = [a for _, a in _cuts(report, result)]
-        labels = [markup_escape(result.name), f"AUC {_num(result.auc)}"]
+        labels: list[Text | str] = [Text(result.name), f"AUC {_num(result.auc)}"]
         if result.calibrated:
             labels.append(f"Brier {_num(result.brier)}")
         rows = [
@@ -269,14 +271,14 @@ def render_patterns(report: Report) -> Table:
     table.add_column("illicit", justify="right", no_wrap=True)
     scorers = [r for r in report.results if r.kind is Kind.SCORER]
     for result in scorers:
-        table.add_column(markup_escape(result.name), justify="right", no_wrap=True)
+        table.add_column(Text(result.name), justify="right", no_wrap=True)
     random, oracle = report.result(Kind.RANDOM.value), report.result(Kind.ORACLE.value)
     table.add_column("random", justify="right", no_wrap=True)
     table.add_column("reachable", justify="right", no_wrap=True)
     ordered = [*scorers, random, oracle]
     for pattern in sorted(report.patterns):
         cells = [_pct(r.pattern_recall.get(pattern)) for r in ordered]
-        table.add_row(markup_escape(pattern), f"{report.patterns[pattern]:,}", *cells)
+        table.add_row(Text(pattern), f"{report.patterns[pattern]:,}", *cells)
     table.add_row(
         "critical", f"{report.critical:,}", *(_pct(r.critical_recall) for r in ordered),
         end_section=False,

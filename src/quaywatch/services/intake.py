@@ -22,7 +22,13 @@ from typing import Any
 from sqlalchemy import Row
 
 from quaywatch.domain.vocabulary import KnownAt, RecordKind
-from quaywatch.errors import InputError, NotFoundError, WriteConflictError
+from quaywatch.errors import (
+    InputError,
+    NotFoundError,
+    QuaywatchError,
+    StoreBusyError,
+    WriteConflictError,
+)
 from quaywatch.intake import pipeline, quarantine
 from quaywatch.intake.pipeline import ImportSummary
 from quaywatch.services.arguments import check_at_least
@@ -84,6 +90,50 @@ class RetryResult:
         return sum(not o.stored for o in self.outcomes)
 
 
+@dataclass(frozen=True, slots=True)
+class FailedFile:
+    """A file of ``ingest_files`` that was not imported: its transaction was rolled back
+    (``attempted``), or it was not tried because the store was busy or unreachable for an
+    earlier file. ``error`` says why."""
+
+    source: str
+    error: QuaywatchError
+    attempted: bool = True
+
+    @property
+    def reason(self) -> str:
+        """The error's message, naming the file."""
+        message = self.error.message
+        return message if self.source in message else f"{self.source}: {message}"
+
+
+class FilesNotImportedError(QuaywatchError):
+    """Some files of an ``ingest_files`` call were not imported; every other file was, each in
+    its own transaction.
+
+    ``imported`` holds the summaries of the files imported and ``failed`` the others, each in
+    the order given. The message names each failed file with its reason; the exit code and
+    status are the most severe of the failures'.
+    """
+
+    def __init__(self, imported: list[ImportSummary], failed: list[FailedFile]) -> None:
+        attempted = [f for f in failed if f.attempted]
+        if len(failed) == 1 and not imported:
+            message = failed[0].error.message  # one file, as its own error said
+        else:
+            total = len(imported) + len(failed)
+            message = f"{len(failed)} of {total} files not imported: " + "; ".join(
+                f.reason for f in attempted
+            )
+            if len(attempted) < len(failed):
+                message += f"; {len(failed) - len(attempted)} not tried after the store failed"
+        super().__init__(message)
+        self.imported = imported
+        self.failed = failed
+        self.status = failed[0].error.status
+        self.exit_code = max(f.error.exit_code for f in failed)
+
+
 def _check_batch_size(batch_size: int) -> None:
     check_at_least("batch_size", batch_size)
 
@@ -100,6 +150,11 @@ def ingest_files(
 ) -> list[ImportSummary]:
     """Import each file in its own transaction; return what happened to its records.
 
+    A file that cannot be imported (unreadable, wrong columns, refused by the store) is rolled
+    back alone and the next file is imported; the call then raises ``FilesNotImportedError``
+    with the summaries of the files imported and the reason of each failed one. Only a busy or
+    unreachable store (``StoreBusyError``) stops it: the files left are reported as not tried.
+
     ``kind`` overrides the detection of the record kind from the file's columns. ``known_at``
     says when the container events stored count as known to an assessment as of a time: when
     received (the default, leak-free) or, for a history loaded after the fact that a backtest
@@ -107,24 +162,36 @@ def ingest_files(
     of an event import records the choice. Files of other kinds carry their own time.
     """
     _check_batch_size(batch_size)
-    summaries = []
+    summaries: list[ImportSummary] = []
+    failed: list[FailedFile] = []
+    busy: StoreBusyError | None = None
     for path in paths:
+        if busy is not None:
+            failed.append(FailedFile(str(path), busy, attempted=False))
+            continue
 
         def advance(done: int, total: int, path: Path = path) -> None:
             if progress is not None:
                 progress(path, done, total)
 
-        summaries.append(
-            pipeline.ingest_file(
-                store,
-                path,
-                kind=kind,
-                batch_size=batch_size,
-                actor=actor,
-                progress=advance,
-                known_at=known_at,
+        try:
+            summaries.append(
+                pipeline.ingest_file(
+                    store,
+                    path,
+                    kind=kind,
+                    batch_size=batch_size,
+                    actor=actor,
+                    progress=advance,
+                    known_at=known_at,
+                )  # fmt: skip
             )
-        )
+        except QuaywatchError as exc:
+            failed.append(FailedFile(str(path), exc))
+            if isinstance(exc, StoreBusyError):
+                busy = exc
+    if failed:
+        raise FilesNotImportedError(summaries, failed)
     return summaries
 
 

@@ -3,17 +3,30 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 from importlib import resources
 from typing import Any
 
+import psycopg
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
-from quaywatch.errors import ConfigurationError, StoreError
+from quaywatch.errors import (
+    ConfigurationError,
+    SchemaError,
+    StoreBusyError,
+    StoreError,
+    WriteConflictError,
+)
+
+#: How long a statement on SQLite waits for another process's write lock before the store is
+#: reported busy (``StoreBusyError``), unless the caller says otherwise.
+SQLITE_LOCK_TIMEOUT_S = 30.0
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -27,7 +40,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA cache_size=-65536")
     cursor.close()
 
@@ -57,21 +69,48 @@ def redact(url: str) -> str:
     return _CREDENTIALS.sub(r"\g<scheme>\g<user>:***@", url)
 
 
-def make_engine(url: str) -> Engine:
+def _lock_timeout(dialect: str, milliseconds: int) -> Any:
+    """A ``connect`` listener bounding every lock wait of a connection: SQLite's busy timeout,
+    PostgreSQL's ``lock_timeout`` (which otherwise waits for ever)."""
+
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        if dialect == "sqlite":
+            dbapi_connection.execute(f"PRAGMA busy_timeout={milliseconds}")
+            return
+        dbapi_connection.execute(
+            "SELECT set_config('lock_timeout', %s, false)", [f"{milliseconds}ms"]
+        )
+        dbapi_connection.commit()
+
+    return on_connect
+
+
+def make_engine(url: str, *, lock_timeout_s: float | None = None) -> Engine:
     """An engine for ``url`` with quaywatch's per-backend settings.
 
+    A statement waits at most ``lock_timeout_s`` for a lock another connection holds, then
+    the operation fails with ``StoreBusyError`` (try again). Unset: ``SQLITE_LOCK_TIMEOUT_S``
+    on SQLite; on PostgreSQL the server's own ``lock_timeout`` (by default none: writers queue
+    behind each other, as concurrent imports of the same parties must).
     Messages about a URL that cannot be used show it with its password redacted.
     """
+    wait = SQLITE_LOCK_TIMEOUT_S if lock_timeout_s is None else lock_timeout_s
+    milliseconds = max(1, round(wait * 1000))
     shown = redact(url)
+    if url.startswith("sqlite"):
+        _check_sqlite_file(url)
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     try:
         if url.startswith("sqlite"):
             engine = create_engine(url, connect_args={"isolation_level": None})
             event.listen(engine, "connect", _sqlite_pragmas)
+            event.listen(engine, "connect", _lock_timeout("sqlite", milliseconds))
             event.listen(engine, "begin", _sqlite_begin)
         elif url.startswith("postgresql+psycopg"):
             engine = create_engine(url, pool_pre_ping=True)
+            if lock_timeout_s is not None:
+                event.listen(engine, "connect", _lock_timeout("postgresql", milliseconds))
         else:
             raise ConfigurationError(
                 f"unsupported database URL {shown!r}: use sqlite:///PATH or postgresql://..."
@@ -81,6 +120,96 @@ def make_engine(url: str) -> Engine:
         reason = redact(str(exc).replace(url, shown))
         raise ConfigurationError(f"cannot use database URL {shown!r}: {reason}") from None
     return engine
+
+
+def _check_sqlite_file(url: str) -> None:
+    """Refuse a SQLite URL that names no file.
+
+    ``sqlite://``, ``sqlite:///`` and ``sqlite:///:memory:`` open a database in memory, which
+    SQLAlchemy allows silently: an import into it would report success and keep nothing when
+    the command ends. No quaywatch process has a use for a store that forgets, so an in-memory
+    store is refused, asked for or not.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return  # make_engine reports the unusable URL
+    database = parsed.database
+    if not database or database == ":memory:" or parsed.query.get("mode") == "memory":
+        raise ConfigurationError(
+            f"database URL {url!r} names no file (SQLite would keep the store in memory and "
+            "lose it when the command ends): use sqlite:///PATH, e.g. sqlite:///./quaywatch.db"
+        )
+
+
+#: SQLite's result codes for a database another connection holds.
+_SQLITE_BUSY = ("SQLITE_BUSY", "SQLITE_LOCKED")
+#: PostgreSQL errors after which the same transaction, run again later, may well pass: a lock
+#: not granted in time, a serialization check or a deadlock lost, a server starting, stopping
+#: or out of connections.
+_PG_BUSY = (
+    psycopg.errors.LockNotAvailable,
+    psycopg.errors.SerializationFailure,
+    psycopg.errors.DeadlockDetected,
+    psycopg.errors.CannotConnectNow,
+    psycopg.errors.AdminShutdown,
+    psycopg.errors.TooManyConnections,
+    psycopg.errors.ConnectionException,
+)
+
+
+def _unique_violation(error: BaseException) -> bool:
+    if isinstance(error, psycopg.errors.UniqueViolation):
+        return True
+    return isinstance(error, sqlite3.IntegrityError) and "UNIQUE constraint failed" in str(error)
+
+
+def failure(exc: BaseException, doing: str) -> StoreError:
+    """The quaywatch error for a driver error ``exc`` (SQLAlchemy's or the driver's own) met
+    while ``doing`` something, e.g. "write consignments".
+
+    A store that is busy or out of reach now gives ``StoreBusyError`` (try again; nothing was
+    written); a key another writer stored first gives ``WriteConflictError``; anything else
+    the store refused gives ``StoreError``. Messages never show a password.
+    """
+    error = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    # The first line: PostgreSQL adds the statement and a caret below it.
+    reason = redact((str(error).strip().splitlines() or [type(error).__name__])[0])
+    if _unique_violation(error):
+        return WriteConflictError(
+            f"cannot {doing}: a conflicting write (another writer stored the same key first); "
+            "nothing was written, "
+            f"run it again: {reason}"
+        )
+    if isinstance(error, sqlite3.OperationalError) and (
+        getattr(error, "sqlite_errorname", None) in _SQLITE_BUSY
+        or "database is locked" in reason
+        or "database table is locked" in reason
+    ):
+        return StoreBusyError(
+            f"cannot {doing}: the store is busy (another process holds it: {reason}); nothing "
+            "was written, try again in a few seconds"
+        )
+    if isinstance(error, _PG_BUSY) or (
+        isinstance(error, psycopg.OperationalError) and error.sqlstate is None
+    ):
+        race = isinstance(
+            error, psycopg.errors.SerializationFailure | psycopg.errors.DeadlockDetected
+        )
+        unreachable = not race and not isinstance(error, psycopg.errors.LockNotAvailable)
+        what = (
+            "the store cannot be reached"
+            if unreachable
+            else "another transaction won a conflict"
+            if race
+            else "the store is busy (a lock was not granted in time)"
+        )
+        return StoreBusyError(
+            f"cannot {doing}: {what}: {reason}; nothing was written, try again "
+            f"{'when it is reachable' if unreachable else 'in a few seconds'}",
+            retry_after_s=30 if unreachable else 1 if race else 5,
+        )
+    return StoreError(f"cannot {doing}, nothing was written: {reason}")
 
 
 def _alembic_config() -> Config:
@@ -100,8 +229,41 @@ def current_revision(engine: Engine) -> str | None:
     try:
         with engine.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()
-    except OperationalError as exc:
-        raise StoreError(f"cannot reach the database: {exc.orig}") from exc
+    except DBAPIError as exc:
+        raise failure(exc, "read the schema revision") from exc
+
+
+def check_schema(engine: Engine) -> None:
+    """``SchemaError`` unless the database is at the newest migration this quaywatch ships.
+
+    What a command that does not migrate checks when it opens the store, so that a store
+    without the schema (or with an older or newer one) says what to do instead of failing on
+    its first missing table.
+    """
+    found, head = current_revision(engine), head_revision()
+    if found == head:
+        return
+    shown = redact(engine.url.render_as_string(hide_password=True))
+    if found is None:
+        state = "has no quaywatch schema"
+    elif found in _known_revisions():
+        state = f"is at schema revision {found}, older than this quaywatch's {head}"
+    else:
+        raise SchemaError(
+            f"the database {shown} is at schema revision {found}, which this quaywatch does not "
+            "know (a newer quaywatch migrated it): use that version, or a store of this one"
+        )
+    raise SchemaError(
+        f"the database {shown} {state} and automatic migration is off "
+        "(QUAYWATCH_AUTO_MIGRATE=false): run `quaywatch db upgrade` first"
+    )
+
+
+def _known_revisions() -> set[str]:
+    return {
+        script.revision
+        for script in ScriptDirectory.from_config(_alembic_config()).walk_revisions()
+    }
 
 
 def upgrade(engine: Engine) -> None:
@@ -111,5 +273,5 @@ def upgrade(engine: Engine) -> None:
         with engine.begin() as conn:
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
-    except OperationalError as exc:
-        raise StoreError(f"cannot migrate the database: {exc.orig}") from exc
+    except DBAPIError as exc:
+        raise failure(exc, "migrate the database") from exc

@@ -18,7 +18,7 @@ from sqlalchemy import Boolean, Column, Float, Integer, Select, Subquery, func, 
 from sqlalchemy.exc import DBAPIError
 
 from quaywatch.errors import StoreError
-from quaywatch.store import fastread, tables
+from quaywatch.store import database, fastread, tables
 from quaywatch.store.store import Store
 
 
@@ -57,7 +57,7 @@ def frame(
         with store.reading() as conn:
             return pl.read_database(query, conn, schema_overrides=dict(schema))
     except DBAPIError as exc:
-        raise StoreError(f"cannot read from the store: {exc.orig}") from exc
+        raise database.failure(exc, "read from the store") from exc
 
 
 def latest_consignments(

@@ -19,9 +19,8 @@ from typing import Any
 import polars as pl
 import psycopg
 from sqlalchemy import Column, Connection, Engine, Table, func, select
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
-from quaywatch.errors import StoreError, WriteConflictError
 from quaywatch.store import database, tables
 
 #: Bound values per lookup query, under SQLite's limit of 32,766.
@@ -75,20 +74,6 @@ def _array_literals(keys: pl.DataFrame) -> tuple[str, ...]:
     return tuple("{" + literal + "}" for literal in literals)
 
 
-def lost_race(error: BaseException | None) -> bool:
-    """Whether a driver's error means this transaction lost a race with another writer (a
-    duplicate key, a deadlock, a serialization failure), which running again cures; not a
-    constraint (a missing foreign key, a null) that running again would not."""
-    if isinstance(
-        error,
-        psycopg.errors.UniqueViolation
-        | psycopg.errors.DeadlockDetected
-        | psycopg.errors.SerializationFailure,
-    ):
-        return True
-    return isinstance(error, sqlite3.IntegrityError) and "UNIQUE constraint failed" in str(error)
-
-
 class Store:
     """Access to one quaywatch database, SQLite or PostgreSQL."""
 
@@ -101,11 +86,32 @@ class Store:
         )
 
     @classmethod
-    def open(cls, url: str, *, migrate: bool = True) -> Store:
-        """Connect to ``url``; with ``migrate`` bring its schema to the newest revision."""
-        store = cls(database.make_engine(url))
-        if migrate:
-            store.upgrade()
+    def open(
+        cls,
+        url: str,
+        *,
+        migrate: bool = True,
+        check: bool = True,
+        lock_timeout_s: float | None = None,
+    ) -> Store:
+        """Connect to ``url``; with ``migrate`` bring its schema to the newest revision.
+
+        A statement waits at most ``lock_timeout_s`` for another connection's lock, then fails
+        with ``StoreBusyError`` (unset: as ``database.make_engine`` says).
+
+        Without ``migrate``, ``check`` makes sure the schema is the newest first: otherwise
+        ``SchemaError`` says to run ``quaywatch db upgrade`` (which itself opens the store
+        unchecked). One check here, so no command meets a missing table later.
+        """
+        store = cls(database.make_engine(url, lock_timeout_s=lock_timeout_s))
+        try:
+            if migrate:
+                store.upgrade()
+            elif check:
+                database.check_schema(store.engine)
+        except BaseException:
+            store.close()
+            raise
         return store
 
     @property
@@ -134,23 +140,11 @@ class Store:
             try:
                 with self.engine.begin() as conn:
                     yield conn
-            except OperationalError as exc:
-                if lost_race(exc.orig):
-                    raise WriteConflictError(
-                        f"a concurrent write won, nothing was written; run it again: {exc.orig}"
-                    ) from exc
-                raise StoreError(f"database error, nothing was written: {exc.orig}") from exc
-            except IntegrityError as exc:
-                if not lost_race(exc.orig):
-                    raise StoreError(
-                        f"the store refused the write, nothing was written: {exc.orig}"
-                    ) from exc
+            except (OperationalError, IntegrityError, InterfaceError) as exc:
                 # Two writers raced for the same key (two operators creating one run's orders):
-                # the loser is told plainly; the winner's write stands.
-                raise WriteConflictError(
-                    f"the store refused a conflicting write, nothing was written; run it again: "
-                    f"{exc.orig}"
-                ) from exc
+                # the loser is told plainly, the winner's write stands. A busy or unreachable
+                # store says to try again; a refused write says why.
+                raise database.failure(exc, "write to the store") from exc
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:
@@ -161,8 +155,8 @@ class Store:
             with self.engine.connect() as conn:
                 conn.execution_options(**{database.READ_ONLY: True})
                 yield conn
-        except OperationalError as exc:
-            raise StoreError(f"database error: {exc.orig}") from exc
+        except (OperationalError, InterfaceError) as exc:
+            raise database.failure(exc, "read from the store") from exc
 
     # --- bulk writes and lookups ---------------------------------------------------------
 
@@ -202,15 +196,8 @@ class Store:
             try:
                 with raw.cursor() as cursor, cursor.copy(sql) as copy:  # type: ignore[union-attr]
                     copy.write(encoded.rows)
-            except (
-                psycopg.errors.UniqueViolation,
-                psycopg.errors.DeadlockDetected,
-                psycopg.errors.SerializationFailure,
-            ) as exc:
-                # Another transaction stored the same key first (see ``transaction``).
-                raise WriteConflictError(f"cannot write {table.name}: {exc}") from exc
-            except Exception as exc:  # psycopg errors are not DBAPIError wrapped here
-                raise StoreError(f"cannot write {table.name}: {exc}") from exc
+            except psycopg.Error as exc:  # psycopg's own, not wrapped in DBAPIError here
+                raise database.failure(exc, f"write {table.name}") from exc
             return
         placeholders = ", ".join("?" for _ in encoded.columns)
         sql = f"INSERT INTO {table.name} ({names}) VALUES ({placeholders})"
@@ -218,9 +205,7 @@ class Store:
         try:
             cursor.executemany(sql, zip(*encoded.rows, strict=True))
         except sqlite3.Error as exc:
-            if lost_race(exc):
-                raise WriteConflictError(f"cannot write {table.name}: {exc}") from exc
-            raise StoreError(f"cannot write {table.name}: {exc}") from exc
+            raise database.failure(exc, f"write {table.name}") from exc
         finally:
             cursor.close()
 
