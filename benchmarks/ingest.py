@@ -1,6 +1,6 @@
 """Ingest benchmark: a million consignments into SQLite and PostgreSQL, DuckDB as reference.
 
-    python benchmarks/ingest.py [--count 1000000] [--workdir DIR] [--reuse]
+    python benchmarks/ingest.py [--count 1000000] [--workdir DIR] [--reuse] [--fk-cost]
 
 Generates COUNT consignments (one goods item and one container each) plus a 10,000-consignment
 file with 1% bad records, imports both into a fresh SQLite file and a fresh PostgreSQL schema
@@ -8,6 +8,9 @@ file with 1% bad records, imports both into a fresh SQLite file and a fresh Post
 DuckDB's ``read_csv`` into a table as the reference. Last line: JSON with ``sqlite_s``,
 ``postgres_s``, ``duckdb_s`` and ``peak_rss_mb``. With ``--reuse`` the files a previous run
 generated in ``--workdir`` for the same ``--count`` are read again instead of regenerated.
+With ``--fk-cost`` the PostgreSQL import runs a second time into a schema whose foreign keys
+were dropped after migration, to measure what keeping them costs (the store keeps them:
+integrity over import speed); adds ``postgres_no_fk_s`` and ``fk_cost_ratio``.
 """
 
 from __future__ import annotations
@@ -50,6 +53,37 @@ def _run(url: str, paths: list[Path]) -> tuple[float, float, list[tuple[str, int
     return result  # type: ignore[no-any-return]
 
 
+def _postgres(
+    paths: list[Path], *, keep_foreign_keys: bool
+) -> tuple[float, float, list[tuple[str, int, int, int]]]:
+    """Import into a fresh PostgreSQL schema (migrated first; foreign keys dropped if asked)."""
+    import psycopg
+
+    from quaywatch.store.store import Store
+
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    url = f"{PG_URL}?options=-csearch_path%3D{schema}"
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    try:
+        Store.open(url).close()
+        if not keep_foreign_keys:
+            with psycopg.connect(PG_URL, autocommit=True) as conn:
+                keys = conn.execute(
+                    "SELECT conrelid::regclass::text, conname FROM pg_constraint"
+                    " WHERE contype = 'f' AND connamespace = %s::regnamespace",
+                    (schema,),
+                ).fetchall()
+                for table, name in keys:
+                    conn.execute(
+                        f'ALTER TABLE {schema}.{table.split(".")[-1]} DROP CONSTRAINT "{name}"'
+                    )
+        return _run(url, paths)
+    finally:
+        with psycopg.connect(PG_URL, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
 def _generated(work: Path, count: int, *, reuse: bool) -> list[Path]:
     """The big and the small consignment file, generated unless ``reuse`` finds them."""
     paths = [work / "big" / "consignments.csv", work / "small" / "consignments.csv"]
@@ -82,6 +116,11 @@ def main() -> None:
         action="store_true",
         help="read the files a run with this count left in --workdir",
     )
+    parser.add_argument(
+        "--fk-cost",
+        action="store_true",
+        help="also import into PostgreSQL without foreign keys, to measure what they cost",
+    )
     args = parser.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="quaywatch-bench-"))
     paths = _generated(work, args.count, reuse=args.reuse)
@@ -97,22 +136,18 @@ def main() -> None:
     )
     figures["sqlite_s"] = round(sqlite_s, 2)
 
-    import psycopg
-
-    schema = f"bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    try:
-        pg_s, pg_rss, results = _run(f"{PG_URL}?options=-csearch_path%3D{schema}", paths)
-    finally:
-        with psycopg.connect(PG_URL, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    pg_s, pg_rss, results = _postgres(paths, keep_foreign_keys=True)
     for name, read, new, quarantined in results:
         print(f"postgres {name}: read {read:,}, new {new:,}, quarantined {quarantined:,}")
     print(
         f"postgres {pg_s:.1f} s, {args.count / pg_s:,.0f} consignments/s, peak RSS {pg_rss:.0f} MB"
     )
     figures["postgres_s"] = round(pg_s, 2)
+    if args.fk_cost:
+        bare_s, _, _ = _postgres(paths, keep_foreign_keys=False)
+        print(f"postgres {bare_s:.1f} s without foreign keys ({pg_s / bare_s:.2f}x with them)")
+        figures["postgres_no_fk_s"] = round(bare_s, 2)
+        figures["fk_cost_ratio"] = round(pg_s / bare_s, 2)
 
     import duckdb
 
