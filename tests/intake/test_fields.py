@@ -1,8 +1,9 @@
 """Shortcuts in the checks must not change a single result.
 
 ``Field.repeats`` parses each distinct value once and maps it back; ``encoded`` and
-``legacy_joined`` concatenate columns in groups; ``sha256_hex`` hashes without a per-row encode. Each is held to the plain way
-of doing the same thing, since stored content hashes and quarantine reasons depend on them.
+``legacy_joined`` concatenate columns in groups; ``sha256_hex`` hashes without a per-row encode.
+Each is held to the plain way of doing the same thing, since stored content hashes and
+quarantine reasons depend on them.
 """
 
 from __future__ import annotations

@@ -109,7 +109,7 @@ def ingest(
 
         summaries = ingest_files(
             store, paths, kind=kind, batch_size=settings.batch_size, actor=settings.actor,
-            progress=advance, known_at=known_at,
+            progress=advance, known_at=known_at, plausible=settings.plausible(),
         )  # fmt: skip
     print_summaries(summaries)
     if known_at is KnownAt.CREATED and any(s.known_at is KnownAt.CREATED for s in summaries):
@@ -181,8 +181,9 @@ def quarantine_retry(
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read the corrected record: {exc}", source=str(record)) from None
     result = retry_quarantine(
-        open_store(ctx), quarantine_ids, record_text=text, actor=settings.actor
-    )
+        open_store(ctx), quarantine_ids, record_text=text, actor=settings.actor,
+        plausible=settings.plausible(),
+    )  # fmt: skip
     for outcome in result.outcomes:
         qid = outcome.quarantine_id
         if outcome.stored:

@@ -8,7 +8,6 @@ stays readable; ``app.py`` registers them. See ``docs/learning-loop.md``.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -18,7 +17,15 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from quaywatch.cli.context import DATE_FORMATS, console, get_settings, open_store, sub_app, utc
+from quaywatch.cli.context import (
+    DATE_FORMATS,
+    console,
+    get_settings,
+    json_text,
+    open_store,
+    sub_app,
+    utc,
+)
 from quaywatch.cli.training import (
     MAX,
     WEIGHTING,
@@ -87,7 +94,7 @@ def retrain(
         prior_strength=settings.hit_prior_strength, saturation_pct=settings.hit_saturation_pct,
     )  # fmt: skip
     if as_json:
-        console.print_json(json.dumps(result.to_dict()))
+        console.print_json(json_text(result.to_dict()))
         return
     c = result.comparison
     console.print(
@@ -181,7 +188,7 @@ def drift(
         track_records=history, actor=settings.actor,
     )  # fmt: skip
     if as_json:
-        console.print_json(json.dumps(found.to_dict()))
+        console.print_json(json_text(found.to_dict()))
         return
     report = found.report
     table = Table(title="Population stability index, recent against reference")
@@ -285,7 +292,7 @@ def weights_fit(
         saturation_pct=settings.hit_saturation_pct, weighting=weighting, activate=activate,
     )  # fmt: skip
     if as_json:
-        console.print_json(json.dumps(found.to_dict()))
+        console.print_json(json_text(found.to_dict()))
         return
     _print_set(found)
 
@@ -303,6 +310,6 @@ def weights_show(
 
     found = hit_weights.show_weights(open_store(ctx), weight_set)
     if as_json:
-        console.print_json(json.dumps(found.to_dict()))
+        console.print_json(json_text(found.to_dict()))
         return
     _print_set(found)

@@ -14,6 +14,7 @@ from sqlalchemy import Row, select, update
 from quaywatch.audit import chain
 from quaywatch.errors import InputError, NotFoundError
 from quaywatch.intake import readers
+from quaywatch.intake.fields import PLAUSIBLE, Plausible
 from quaywatch.intake.pipeline import Importer, ImportSummary
 from quaywatch.intake.records import Chunk, RecordKind, as_text
 from quaywatch.store import tables
@@ -86,7 +87,12 @@ def _chunk(kind: RecordKind, raw: str, source: str) -> Chunk:
 
 
 def retry(
-    store: Store, quarantine_id: int, *, record: str | None = None, actor: str = "system"
+    store: Store,
+    quarantine_id: int,
+    *,
+    record: str | None = None,
+    actor: str = "system",
+    plausible: Plausible = PLAUSIBLE,
 ) -> RetryResult:
     """Check and store a quarantined record again, optionally as corrected by an operator.
 
@@ -103,7 +109,7 @@ def retry(
     summary = ImportSummary(source, kind, str(uuid.uuid4()))
     started_at = tables.utcnow()
     with store.transaction() as conn:
-        importer = Importer(store, conn, summary, "row")
+        importer = Importer(store, conn, summary, "row", plausible=plausible)
         rejected = importer.process(chunk, last=True)
         stored = not rejected
         if stored:

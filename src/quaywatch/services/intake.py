@@ -24,6 +24,7 @@ from sqlalchemy import Row
 from quaywatch.domain.vocabulary import KnownAt, RecordKind
 from quaywatch.errors import InputError, NotFoundError, WriteConflictError
 from quaywatch.intake import pipeline, quarantine
+from quaywatch.intake.fields import PLAUSIBLE, Plausible
 from quaywatch.intake.pipeline import ImportSummary
 from quaywatch.services.arguments import check_at_least
 from quaywatch.store.store import Store
@@ -97,6 +98,7 @@ def ingest_files(
     actor: str,
     progress: FileProgress | None = None,
     known_at: KnownAt = KnownAt.RECEIVED,
+    plausible: Plausible = PLAUSIBLE,
 ) -> list[ImportSummary]:
     """Import each file in its own transaction; return what happened to its records.
 
@@ -105,6 +107,7 @@ def ingest_files(
     received (the default, leak-free) or, for a history loaded after the fact that a backtest
     replays, when the carrier created them (``docs/intake.md``); each summary and audit event
     of an event import records the choice. Files of other kinds carry their own time.
+    ``plausible``: the ranges times and amounts are held to (``docs/formats.md``).
     """
     _check_batch_size(batch_size)
     summaries = []
@@ -123,6 +126,7 @@ def ingest_files(
                 actor=actor,
                 progress=advance,
                 known_at=known_at,
+                plausible=plausible,
             )
         )
     return summaries
@@ -151,6 +155,7 @@ def ingest_records(
     source: str,
     actor: str,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    plausible: Plausible = PLAUSIBLE,
 ) -> ImportSummary:
     """Import records given as JSON objects (one per record), in one transaction.
 
@@ -167,8 +172,9 @@ def ingest_records(
         path = Path(folder) / "records.jsonl"
         path.write_text(text, encoding="utf-8")
         return pipeline.ingest_file(
-            store, path, kind=kind, batch_size=batch_size, actor=actor, source=source
-        )
+            store, path, kind=kind, batch_size=batch_size, actor=actor, source=source,
+            plausible=plausible,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +217,7 @@ def submit_records(
     kind: RecordKind,
     source: str,
     actor: str,
+    plausible: Plausible = PLAUSIBLE,
 ) -> Submission:
     """Import records a client submitted (at most ``MAX_SUBMITTED``), as ``ingest_records``.
 
@@ -227,7 +234,9 @@ def submit_records(
         )
     for attempt in range(CONFLICT_RETRIES + 1):
         try:
-            summary = ingest_records(store, records, kind=kind, source=source, actor=actor)
+            summary = ingest_records(
+                store, records, kind=kind, source=source, actor=actor, plausible=plausible
+            )
             break
         except WriteConflictError:
             if attempt == CONFLICT_RETRIES:
@@ -331,6 +340,7 @@ def retry_quarantine(
     *,
     record_text: str | None = None,
     actor: str,
+    plausible: Plausible = PLAUSIBLE,
 ) -> RetryResult:
     """Check and store quarantined records again, as they are or, for one entry, as corrected.
 
@@ -348,7 +358,7 @@ def retry_quarantine(
         _check_quarantine_id(qid)
     outcomes = []
     for qid in quarantine_ids:
-        done = quarantine.retry(store, qid, record=record_text, actor=actor)
+        done = quarantine.retry(store, qid, record=record_text, actor=actor, plausible=plausible)
         outcomes.append(RetryOutcome(done.quarantine_id, done.stored, done.reason))
     return RetryResult(tuple(outcomes))
 
