@@ -20,7 +20,7 @@ be next to each other: a first, cheap pass over the file (``scattered``) finds t
 rows come in more than one run; the import holds those rows back and checks and stores each
 such consignment whole at the end, its rows in file order. Memory grows with the rows held
 back, never with the file; a file whose consignments are contiguous holds nothing back, and the
-first pass costs it one more read of the file (about 1 % of an import, measured). Rows belong
+first pass costs it one more read of the file (``docs/intake.md``: about 7 %). Rows belong
 to the same record when their ids are equal field for field (``record_identity``: the fields
 length-prefixed, so ``DELTA 5``/``005W`` and ``DELTA 50``/``05W`` are two consignments).
 
@@ -257,10 +257,12 @@ class Importer:
             frame = frame.with_columns(self._identity)
         if self._scattered is not None and not held and frame.height:
             # Rows of a record also found elsewhere in the file wait for the end.
-            later = frame.select(pl.col("_ident").hash(_SEED).is_in(self._scattered.implode()))
-            if later.to_series().any():
-                self._held.append(frame.filter(later.to_series()))
-                frame = frame.filter(~later.to_series())
+            later = frame.select(
+                pl.col("_ident").hash(_SEED).is_in(self._scattered.implode())
+            ).to_series()
+            if later.any():
+                self._held.append(frame.filter(later))
+                frame = frame.filter(~later)
         if self._carry is not None:
             frame = pl.concat([self._carry, frame])
             self._carry = None
