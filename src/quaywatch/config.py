@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import typing
 import unicodedata
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import annotated_types
 from pydantic import Field, ValidationError, field_validator
@@ -16,6 +17,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from quaywatch.errors import ConfigurationError
 from quaywatch.learning.options import MIN_HITS
+
+if TYPE_CHECKING:
+    from quaywatch.intake.fields import Plausible
 
 #: Addresses that only this machine reaches: ``quaywatch serve``'s default, and where the API
 #: may set its session cookie without ``Secure`` (plain HTTP never leaves the machine).
@@ -147,6 +151,67 @@ class Settings(BaseSettings):
             "printable characters, as the audit trail stores it)."
         ),
     )
+    earliest_date: date = Field(
+        default=date(1990, 1, 1),
+        description=(
+            "Earliest day a time in an imported record may fall on (lodging, arrival, container "
+            "event, control); a record with an earlier one is quarantined naming the field "
+            "(docs/formats.md, plausible ranges)."
+        ),
+    )
+    years_ahead: int = Field(
+        default=2,
+        ge=0,
+        le=50,
+        description=(
+            "How many years after now a time in an imported record may lie (estimated arrivals "
+            "and planned events are ahead); a later one is quarantined naming the field."
+        ),
+    )
+    max_item_mass_kg: float = Field(
+        default=250_000_000.0,
+        gt=0,
+        allow_inf_nan=False,
+        description=(
+            "Largest gross mass of one goods item, in kg: by default a large container ship's "
+            "deadweight (250,000 t). A heavier item is quarantined naming the field."
+        ),
+    )
+    max_value_eur: float = Field(
+        default=1e10,
+        gt=0,
+        allow_inf_nan=False,
+        description=(
+            "Largest value of one goods item (at the reference exchange rate; in a currency "
+            "without one, this many times 100,000 of its units) and largest revenue recovered "
+            "by one control, in EUR. A larger one is quarantined naming the field."
+        ),
+    )
+    max_seizure_quantity: float = Field(
+        default=1e10,
+        gt=0,
+        allow_inf_nan=False,
+        description="Largest quantity one seizure may record, in its unit (pieces, kg, litres).",
+    )
+
+    @field_validator("earliest_date")
+    @classmethod
+    def _earliest_date_passed(cls, value: date) -> date:
+        if value >= datetime.now(UTC).date():
+            raise ValueError("must be a day before today")
+        return value
+
+    def plausible(self) -> Plausible:
+        """The ranges intake holds imported times and amounts to."""
+        from quaywatch.intake.fields import Plausible
+
+        return Plausible(
+            earliest_date=self.earliest_date,
+            years_ahead=self.years_ahead,
+            max_item_mass_kg=self.max_item_mass_kg,
+            max_value_eur=self.max_value_eur,
+            max_seizure_quantity=self.max_seizure_quantity,
+        )
 
     @field_validator("database_url")
     @classmethod

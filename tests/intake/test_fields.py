@@ -1,8 +1,9 @@
 """Shortcuts in the checks must not change a single result.
 
-``Field.repeats`` parses each distinct value once and maps it back; ``joined`` concatenates
-columns in groups; ``sha256_hex`` hashes without a per-row encode. Each is held to the plain way
-of doing the same thing, since stored content hashes and quarantine reasons depend on them.
+``Field.repeats`` parses each distinct value once and maps it back; ``encoded`` and
+``legacy_joined`` concatenate columns in groups; ``sha256_hex`` hashes without a per-row encode.
+Each is held to the plain way of doing the same thing, since stored content hashes and
+quarantine reasons depend on them.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def test_repeated_values_are_parsed_once() -> None:
     ),
     width=st.integers(1, 19),
 )
-def test_joined_in_groups_is_the_plain_concatenation(
+def test_legacy_joined_in_groups_is_the_plain_concatenation(
     rows: list[list[str | None]], width: int
 ) -> None:
     names = [f"c{i}" for i in range(width)]
@@ -65,9 +66,29 @@ def test_joined_in_groups_is_the_plain_concatenation(
         [row[:width] for row in rows], schema=dict.fromkeys(names, pl.String), orient="row"
     )
     plain = pl.concat_str([pl.col(n).fill_null("") for n in names], separator=f.FIELD_SEP)
-    assert frame.select(f.joined(names)).to_series().to_list() == (
+    assert frame.select(f.legacy_joined(names)).to_series().to_list() == (
         frame.select(plain).to_series().to_list()
     )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=st.lists(
+        st.lists(st.one_of(st.none(), st.text(max_size=4)), min_size=19, max_size=19), max_size=5
+    ),
+    width=st.integers(1, 19),
+)
+def test_encoded_in_groups_is_each_value_length_prefixed(
+    rows: list[list[str | None]], width: int
+) -> None:
+    names = [f"c{i}" for i in range(width)]
+    frame = pl.DataFrame(
+        [row[:width] for row in rows], schema=dict.fromkeys(names, pl.String), orient="row"
+    )
+    plain = [
+        "".join("~" if v is None else f"{len(v.encode())}:{v}" for v in row[:width]) for row in rows
+    ]
+    assert frame.select(f.encoded(names)).to_series().to_list() == plain
 
 
 @given(st.lists(st.text(), max_size=5))

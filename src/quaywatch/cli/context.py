@@ -14,6 +14,8 @@ so that ``quaywatch --help`` answers at once.
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -168,3 +170,19 @@ def open_store(ctx: typer.Context, *, schema: bool = True) -> Store:
 def utc(moment: datetime) -> datetime:
     """``moment`` as an aware UTC time; a naive one is taken to be UTC already."""
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def json_text(value: Any, **options: Any) -> str:
+    """``value`` as strict JSON text: a non-finite number (which JSON cannot hold, and which
+    ``json.dumps`` would write as ``Infinity`` or ``NaN``) is written ``null``."""
+    return json.dumps(_finite(value), allow_nan=False, **options)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value

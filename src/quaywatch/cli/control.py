@@ -11,7 +11,6 @@ or cancels it with a reason. Each command calls one function of ``services.contr
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -22,6 +21,7 @@ from quaywatch.cli.context import (
     DATE_FORMATS,
     console,
     get_settings,
+    json_text,
     open_store,
     shown,
     sub_app,
@@ -284,7 +284,7 @@ def kpis(
 
     k = compute_kpis(open_store(ctx), period_from=utc(period_from), period_to=utc(period_to))
     if as_json:
-        typer.echo(json.dumps(k, indent=2, ensure_ascii=False))
+        typer.echo(json_text(k, indent=2, ensure_ascii=False))
         return
     _say(
         f"{k['period']['from']} to {k['period']['to']}: {k['controls']:,} controls, "

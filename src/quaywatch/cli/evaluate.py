@@ -8,7 +8,6 @@ Thin adapters over ``services.evaluation``; ``kcs_table`` renders the benchmark 
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -22,6 +21,7 @@ from quaywatch.cli.context import (
     console,
     errors,
     get_settings,
+    json_text,
     open_store,
     sub_app,
     utc,
@@ -180,7 +180,7 @@ def benchmark_kcs(
 
     report = run_kcs_benchmark(data, sample=sample)
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(report, indent=2), encoding="utf-8")
+    output.write_text(json_text(report, indent=2), encoding="utf-8")
     console.print(kcs_table(report))
     console.print(
         f"report written to {output} ({report['seconds']} s)", markup=False, highlight=False

@@ -162,7 +162,7 @@ def ingest(
         try:
             summaries = ingest_files(
                 store, paths, kind=kind, batch_size=settings.batch_size, actor=settings.actor,
-                progress=advance, known_at=known_at,
+                progress=advance, known_at=known_at, plausible=settings.plausible(),
             )  # fmt: skip
         except FilesNotImportedError as exc:
             # Each file is its own import: show what the others did, then fail (``Group``).
@@ -241,8 +241,9 @@ def quarantine_retry(
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read the corrected record: {exc}", source=str(record)) from None
     result = retry_quarantine(
-        open_store(ctx), quarantine_ids, record_text=text, actor=settings.actor
-    )
+        open_store(ctx), quarantine_ids, record_text=text, actor=settings.actor,
+        plausible=settings.plausible(),
+    )  # fmt: skip
     for outcome in result.outcomes:
         qid = outcome.quarantine_id
         if outcome.stored:

@@ -8,7 +8,6 @@ stays readable; ``app.py`` registers them. See ``docs/learning-loop.md``.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -20,6 +19,7 @@ from quaywatch.cli.context import (
     DATE_FORMATS,
     console,
     get_settings,
+    json_text,
     label,
     open_store,
     shown,
@@ -94,7 +94,7 @@ def retrain(
         prior_strength=settings.hit_prior_strength, saturation_pct=settings.hit_saturation_pct,
     )  # fmt: skip
     if as_json:
-        console.print_json(json.dumps(result.to_dict()))
+        console.print_json(json_text(result.to_dict()))
         return
     c = result.comparison
     console.print(
@@ -189,7 +189,7 @@ def drift(
         track_records=history, actor=settings.actor,
     )  # fmt: skip
     if as_json:
-        console.print_json(json.dumps(found.to_dict()))
+        console.print_json(json_text(found.to_dict()))
         return
     report = found.report
     table = Table(title="Population stability index, recent against reference")
@@ -295,7 +295,7 @@ def weights_fit(
         saturation_pct=settings.hit_saturation_pct, weighting=weighting, activate=activate,
     )  # fmt: skip
     if as_json:
-        console.print_json(json.dumps(found.to_dict()))
+        console.print_json(json_text(found.to_dict()))
         return
     _print_set(found)
 
@@ -313,6 +313,6 @@ def weights_show(
 
     found = hit_weights.show_weights(open_store(ctx), weight_set)
     if as_json:
-        console.print_json(json.dumps(found.to_dict()))
+        console.print_json(json_text(found.to_dict()))
         return
     _print_set(found)

@@ -6,14 +6,13 @@ from ``app.py`` so that each file stays readable; ``app.py`` registers it.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from quaywatch.cli.context import console, errors, shown
+from quaywatch.cli.context import console, errors, json_text, shown
 
 _FIGURES = {
     "controls": "controls", "detected_share": "illicit found", "precision": "hit rate",
@@ -63,7 +62,7 @@ def simulate(
         html.write_text(result.html, encoding="utf-8")
         say.print(f"HTML report written to {html}", markup=False, highlight=False)
     if as_json:
-        typer.echo(json.dumps({"weekly": result.weekly, "summary": result.summary}, default=str))
+        typer.echo(json_text({"weekly": result.weekly, "summary": result.summary}, default=str))
         return
     table = Table(title=result.title)
     table.add_column("strategy")

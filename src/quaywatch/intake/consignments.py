@@ -1,7 +1,8 @@
 """Consignments: the flat goods-item row format, its checks and its rows for the store.
 
 Every consignment input (CSV, Parquet, JSON Lines) becomes the same flat frame: one row per
-goods item, consignment fields repeated on each row, rows of one consignment next to each other.
+goods item, consignment fields repeated on each row. The rows of one consignment need not be
+next to each other in a file: the pipeline gathers them (``pipeline.Importer``), in file order.
 A consignment is accepted whole or quarantined whole.
 """
 
@@ -13,7 +14,8 @@ import polars as pl
 
 from quaywatch.domain import identifiers as ids
 from quaywatch.domain.models import AeoStatus, EmptyIndicator
-from quaywatch.intake import fields as f
+from quaywatch.intake import entities, fields as f
+from quaywatch.store import tables
 
 ROLES = ("declarant", "consignor", "consignee", "notify_party")
 PARTY_FIELDS = ("name", "address", "country", "eori", "aeo", "phone", "email")
@@ -23,8 +25,8 @@ REQUIRED_ROLES = ("declarant", "consignor", "consignee")
 def _party_fields(role: str) -> list[f.Field]:
     required = role in REQUIRED_ROLES
     return [
-        f.Field(f"{role}_name", f.text(512), required),
-        f.Field(f"{role}_address", f.text(512)),
+        f.Field(f"{role}_name", f.text(512), required, controls=f.TAB),
+        f.Field(f"{role}_address", f.text(512), controls=f.LINES),
         f.Field(f"{role}_country", f.code(ids.country_problem), required, repeats=True),
         f.Field(f"{role}_eori", f.code(ids.eori_problem), repeats=True),
         f.Field(f"{role}_aeo", f.enum(AeoStatus)),
@@ -43,10 +45,10 @@ def _party_fields(role: str) -> list[f.Field]:
 
 CONSIGNMENT_FIELDS: list[f.Field] = [
     f.Field("consignment_id", f.text(35), required=True),
-    f.Field("version", f.integer(1)),
+    f.Field("version", f.integer(1, f.column_max(tables.consignments.c.version))),
     f.Field("transport_document", f.text(35), required=True),
     f.Field("master_transport_document", f.text(35)),
-    f.Field("lodged_at", f.timestamp(), required=True, repeats=True),
+    f.Field("lodged_at", f.timestamp(), required=True, repeats=True, bound=f.plausible_time),
     *(field for role in ROLES for field in _party_fields(role)),
     f.Field("carrier_scac", f.code(ids.scac_problem), required=True, repeats=True),
     f.Field(
@@ -55,21 +57,21 @@ CONSIGNMENT_FIELDS: list[f.Field] = [
         required=True,
         repeats=True,
     ),
-    f.Field("vessel_name", f.text(128)),
+    f.Field("vessel_name", f.text(128), controls=f.TAB),
     f.Field("voyage", f.text(35)),
     f.Field("port_of_loading", f.code(ids.port_problem), required=True, repeats=True),
     f.Field("transshipment_ports", f.code_list(ids.port_problem), repeats=True),
     f.Field("port_of_discharge", f.code(ids.port_problem), required=True, repeats=True),
     f.Field("place_of_delivery", f.code(ids.locode_problem), repeats=True),
-    f.Field("eta", f.timestamp(), required=True, repeats=True),
+    f.Field("eta", f.timestamp(), required=True, repeats=True, bound=f.plausible_time),
 ]
 ITEM_FIELDS: list[f.Field] = [
     f.Field("item_sequence", f.integer(1, 9999), required=True),
     f.Field("hs6", f.code(ids.hs6_problem), required=True, repeats=True),
-    f.Field("description", f.text(512), required=True),
-    f.Field("packages", f.integer(0), required=True),
+    f.Field("description", f.text(512), required=True, controls=f.LINES),
+    f.Field("packages", f.integer(0, f.column_max(tables.goods_items.c.packages)), required=True),
     f.Field("package_type", f.code(ids.package_type_problem), required=True, repeats=True),
-    f.Field("gross_mass_kg", f.number(0, strict=True), required=True),
+    f.Field("gross_mass_kg", f.number(0, strict=True), required=True, bound=f.plausible_mass),
     f.Field("value", f.number(0), required=True),
     f.Field("currency", f.code(ids.currency_problem), required=True, repeats=True),
     f.Field("origin_country", f.code(ids.country_problem), required=True, repeats=True),
@@ -139,18 +141,19 @@ def _joined(values: Any) -> str | None:
     return f.LIST_SEP.join(items) if items else None
 
 
-def validate(frame: pl.DataFrame) -> pl.DataFrame:
+def validate(frame: pl.DataFrame, plausible: f.Plausible = f.PLAUSIBLE) -> pl.DataFrame:
     """Check a frame of raw flat rows; adds ``_key`` (record id) and ``_problems`` per row.
 
-    Rows sharing a consignment id and version form one record: a problem on any of them, or
-    rows that disagree on consignment fields, marks every row of the record.
+    Rows of one record (``_run``) share a consignment id and version: a problem on any of them,
+    or rows that disagree on consignment fields, marks every row of the record. A goods item's
+    value is held to ``plausible.max_value_eur`` at the reference exchange rate.
     """
     frame = f.blanks_to_null(frame, COLUMNS).with_columns(
         pl.col("version").fill_null("1"),
         pl.col("container_status").fill_null("LADEN"),
         pl.col([f"{role}_aeo" for role in ROLES]).fill_null("NONE"),
     )
-    checked = f.check(frame, FIELDS)
+    checked = f.check(frame, FIELDS, plausible)
     key = pl.coalesce(
         pl.col("consignment_id") + pl.lit(" v") + pl.col("version").cast(pl.String),
         pl.format("at {}", pl.col("_loc")),
@@ -168,17 +171,14 @@ def validate(frame: pl.DataFrame) -> pl.DataFrame:
             ),
             f.problem_of(
                 "consignment_id",
-                pl.when(
-                    pl.concat_str(_HEADER_COLUMNS, ignore_nulls=True).n_unique().over("_run") > 1
-                ).then(pl.lit("rows of this consignment disagree on consignment fields")),
+                pl.when(f.encoded(_HEADER_COLUMNS).n_unique().over("_run") > 1).then(
+                    pl.lit("rows of this consignment disagree on consignment fields")
+                ),
             ),
             f.problem_of(
                 "container_number",
                 pl.when(
-                    pl.concat_str(_CONTAINER_COLUMNS, ignore_nulls=True)
-                    .n_unique()
-                    .over("_run", "container_number")
-                    > 1
+                    f.encoded(_CONTAINER_COLUMNS).n_unique().over("_run", "container_number") > 1
                 ).then(pl.lit("rows disagree on this container's size/type, status or seals")),
             ),
         ]
@@ -186,6 +186,7 @@ def validate(frame: pl.DataFrame) -> pl.DataFrame:
         else []
     )
     group_problems += [
+        f.problem_of("value", _value_problem(plausible)),
         f.problem_of(
             "notify_party_name",
             pl.when(
@@ -218,13 +219,36 @@ def validate(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def content_hashes(valid: pl.DataFrame) -> pl.DataFrame:
+def _value_problem(plausible: f.Plausible) -> pl.Expr:
+    """Why a goods item's value is implausible: above the EUR maximum at the reference rate,
+    or, in a currency without one, above that maximum times 100,000 in the currency's units."""
+    eur = entities.value_eur()
+    most = plausible.max_value_eur
+    return (
+        pl.when(eur > most)
+        .then(pl.lit(f"is above {most:,.0f} EUR (at the reference rate), the most accepted"))
+        .when(eur.is_null() & (pl.col("value") > most * 1e5))
+        .then(pl.lit(f"is above {most * 1e5:,.0f} units of its currency, the most accepted"))
+    )
+
+
+def content_hashes(valid: pl.DataFrame, *, legacy: bool = False) -> pl.DataFrame:
     """One row per record (``_run``): ``_key``, id, version and the SHA-256 of its content.
 
     The hash does not depend on the input format, on row order or on spelling a normaliser
     absorbs (case of codes, surrounding spaces), so the same declaration re-sent is recognised.
+    It is over the record's rows, in item order, each ``f.encoded`` and the rows encoded again
+    as a list, so no two different records share the text hashed. ``legacy``: the hash as
+    stored before that encoding (rows ``f.legacy_joined`` and joined with ``PROBLEM_SEP``), only
+    for comparing with such a stored hash.
     """
-    row_text = f.joined(COLUMNS).alias("_canonical")
+    if legacy:
+        row_text = f.legacy_joined(COLUMNS).alias("_canonical")
+        join = pl.col("_canonical").str.join(f.PROBLEM_SEP)
+    else:  # each row's text length-prefixed in its turn: the record a list of rows
+        encoded = f.encoded(COLUMNS)
+        row_text = pl.format("{}:{}", encoded.str.len_bytes(), encoded).alias("_canonical")
+        join = pl.col("_canonical").str.join("")
     if valid.select(pl.col("_run").n_unique()).item() == valid.height:  # one row per record
         canonical = valid.select("_run", "_key", "consignment_id", "version", row_text)
     else:
@@ -236,7 +260,7 @@ def content_hashes(valid: pl.DataFrame) -> pl.DataFrame:
                 pl.col("_key").first(),
                 pl.col("consignment_id").first(),
                 pl.col("version").first(),
-                pl.col("_canonical").str.join(f.PROBLEM_SEP),
+                join,
             )
         )
     return canonical.with_columns(
@@ -255,7 +279,8 @@ def party_frame(valid: pl.DataFrame) -> pl.DataFrame:
             ).filter(pl.col("name").is_not_null())
         )
     distinct = pl.concat(parts).unique(maintain_order=True)
-    canonical = distinct.select(f.joined(PARTY_FIELDS)).to_series()
+    # The party key keeps the encoding it always had: it is the party's identity across imports.
+    canonical = distinct.select(f.legacy_joined(PARTY_FIELDS)).to_series()
     return distinct.with_columns(f.sha256_hex(canonical).str.slice(0, 32).alias("party_key"))
 
 

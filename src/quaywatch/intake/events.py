@@ -23,8 +23,8 @@ FIELDS: list[f.Field] = [
     f.Field("event_type", f.enum(EventType), required=True),
     f.Field("classifier", f.enum(EventClassifier), required=True),
     f.Field("event_code", f.enum([*EquipmentEventCode, *TransportEventCode]), required=True),
-    f.Field("event_time", f.timestamp(), required=True),
-    f.Field("created_time", f.timestamp(), required=True),
+    f.Field("event_time", f.timestamp(), required=True, bound=f.plausible_time),
+    f.Field("created_time", f.timestamp(), required=True, bound=f.plausible_time),
     f.Field("un_locode", f.code(ids.locode_problem), required=True),
     f.Field("facility_type", f.enum(FacilityType)),
     f.Field("container_number", f.code(ids.container_number_problem)),
@@ -78,12 +78,12 @@ def flatten(event: dict[str, Any]) -> dict[str, str | None]:
     return {key: as_text(value) for key, value in row.items()}
 
 
-def validate(frame: pl.DataFrame) -> pl.DataFrame:
+def validate(frame: pl.DataFrame, plausible: f.Plausible = f.PLAUSIBLE) -> pl.DataFrame:
     """Check raw event rows; adds ``_key`` (the event id) and ``_problems``."""
     frame = f.blanks_to_null(frame, COLUMNS).with_columns(
         pl.col("is_transshipment").fill_null("false")
     )
-    checked = f.check(frame, FIELDS)
+    checked = f.check(frame, FIELDS, plausible)
     equipment = pl.col("event_type") == EventType.EQUIPMENT
     transport_codes = [str(code) for code in TransportEventCode]
     rules = [
@@ -104,6 +104,6 @@ def validate(frame: pl.DataFrame) -> pl.DataFrame:
     return f.with_rules(checked, rules, "event_id")
 
 
-def content_hashes(valid: pl.DataFrame) -> pl.DataFrame:
+def content_hashes(valid: pl.DataFrame, *, legacy: bool = False) -> pl.DataFrame:
     """``_run``, ``_key``, ``event_id`` and the SHA-256 of the normalised event."""
-    return f.content_hashes(valid, COLUMNS, ["event_id"])
+    return f.content_hashes(valid, COLUMNS, ["event_id"], legacy=legacy)

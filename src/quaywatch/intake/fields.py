@@ -3,6 +3,18 @@
 A ``Field`` turns a raw string column into a typed, normalised column and a column of problems
 (null where the value is fine). ``check`` applies a list of fields to a frame of raw strings in
 one polars pass and adds ``_problems``: every ``field: reason`` found on the row.
+
+What both stores would take differently is decided here, before either sees the data, so SQLite
+and PostgreSQL never disagree on a record: a control character in any field (PostgreSQL refuses
+a NUL, SQLite stores it), a whole number beyond its column's type (``column_max``), a time or an
+amount outside the ``Plausible`` ranges (year 1 or 9999, a mass of 1e300 kg), a non-finite
+number. Each quarantines its record naming the field.
+
+Encodings (``encoded``): a record's content hash and the identity that groups rows into records
+are taken over the fields *length-prefixed* (``<bytes>:<text>``, a null as ``~``), so no two
+different tuples of fields encode alike, whatever characters they hold. Hashes stored before
+this encoding (fields joined with ``\x1f``, ``legacy_joined``) are still recognised by the
+pipeline's re-import check (``pipeline.Importer``), never written again.
 """
 
 from __future__ import annotations
@@ -10,8 +22,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
 
 import polars as pl
+from sqlalchemy import BigInteger, Column, Integer, SmallInteger
 
 from quaywatch.domain import identifiers as ids
 
@@ -26,6 +40,93 @@ _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S%.f%z"
 _TRUE = ["TRUE", "1", "YES", "Y"]
 _FALSE = ["FALSE", "0", "NO", "N"]
 
+#: Control characters a field may hold: none (identifiers, codes, numbers), a tab (names and
+#: other free text on one line), or tabs and line breaks (addresses, descriptions).
+NO_CONTROLS = ""
+TAB = "\t"
+LINES = "\t\n\r"
+#: C0 controls, DEL and C1 controls: never text a filer meant; PostgreSQL refuses U+0000.
+_CONTROLS = [chr(code) for code in (*range(0x20), *range(0x7F, 0xA0))]
+#: Largest value of each integer column type, for ``column_max``.
+_INTEGER_MAX = {SmallInteger: 2**15 - 1, Integer: 2**31 - 1, BigInteger: 2**63 - 1}
+#: The null marker of ``encoded``: not a digit, so it never starts a length prefix.
+_NULL = "~"
+
+
+@dataclass(frozen=True, slots=True)
+class Plausible:
+    """The ranges of times and amounts intake accepts as plausible (``docs/formats.md``).
+
+    A value outside is quarantined, naming the field: a year-1 timestamp, a mass of 1e300 kg or
+    a value of 1e308 is a typing or system error that would otherwise stop scoring or print
+    ``Infinity`` in a report. The defaults are generous for real traffic; an administration
+    narrows or widens them through the settings ``QUAYWATCH_EARLIEST_DATE`` and so on.
+    """
+
+    #: No time (lodging, arrival, event, control) before this day.
+    earliest_date: date = date(1990, 1, 1)
+    #: No time more than this many years after now (arrivals and planned events lie ahead).
+    years_ahead: int = 2
+    #: Gross mass of one goods item: at most a large container ship's deadweight (250,000 t).
+    max_item_mass_kg: float = 250_000_000.0
+    #: Value of one goods item and revenue recovered by one control, in EUR (a declared
+    #: value in a currency without a reference rate: at most this many times 100,000, enough
+    #: for the currency with the smallest unit in circulation).
+    max_value_eur: float = 1e10
+    #: Quantity seized by one control, in its unit (pieces, kg, litres...).
+    max_seizure_quantity: float = 1e10
+
+    def time_window(self, now: datetime | None = None) -> tuple[datetime, datetime]:
+        """The earliest and latest time accepted, in UTC, as of ``now`` (default: now)."""
+        now = now or datetime.now(UTC)
+        earliest = datetime.combine(self.earliest_date, time(), UTC)
+        try:
+            latest = now.replace(year=now.year + self.years_ahead)
+        except ValueError:  # 29 February, and the year ahead is not a leap year
+            latest = now.replace(year=now.year + self.years_ahead, day=28)
+        return earliest, latest
+
+    def time_problem(self, value: pl.Expr) -> pl.Expr:
+        """Why a parsed UTC time is implausible, or null."""
+        earliest, latest = self.time_window()
+        return (
+            pl.when(value < earliest)
+            .then(pl.lit(f"is before {earliest.date()}, the earliest date accepted"))
+            .when(value > latest)
+            .then(pl.lit(f"is after {latest.date()}, more than {self.years_ahead} years ahead"))
+        )
+
+    def at_most(self, value: pl.Expr, maximum: float, unit: str) -> pl.Expr:
+        """Why ``value`` is above the plausible ``maximum`` (in ``unit``), or null."""
+        return pl.when(value > maximum).then(
+            pl.lit(f"is above {maximum:,.0f} {unit}, the most accepted".replace(" ,", " "))
+        )
+
+
+PLAUSIBLE = Plausible()
+#: How a field's parsed value is held to the plausible ranges: a problem or null.
+Bound = Callable[[pl.Expr, Plausible], pl.Expr]
+
+
+def plausible_time(value: pl.Expr, plausible: Plausible) -> pl.Expr:
+    """A time within ``Plausible.time_window``."""
+    return plausible.time_problem(value)
+
+
+def plausible_mass(value: pl.Expr, plausible: Plausible) -> pl.Expr:
+    """A goods item's gross mass within ``Plausible.max_item_mass_kg``."""
+    return plausible.at_most(value, plausible.max_item_mass_kg, "kg")
+
+
+def plausible_eur(value: pl.Expr, plausible: Plausible) -> pl.Expr:
+    """An amount in EUR within ``Plausible.max_value_eur``."""
+    return plausible.at_most(value, plausible.max_value_eur, "EUR")
+
+
+def plausible_quantity(value: pl.Expr, plausible: Plausible) -> pl.Expr:
+    """A seized quantity within ``Plausible.max_seizure_quantity``."""
+    return plausible.at_most(value, plausible.max_seizure_quantity, "units")
+
 
 @dataclass(frozen=True, slots=True)
 class Field:
@@ -34,12 +135,29 @@ class Field:
     ``repeats`` marks a column whose values recur from record to record (ports, countries,
     vessels, times to the hour): ``check`` parses each distinct value once and maps the result
     back, which is several times cheaper than parsing every row when a chunk repeats its values.
+    ``controls``: the control characters the field may hold (``NO_CONTROLS``, ``TAB``,
+    ``LINES``); any other quarantines the record. ``bound``: the plausible range of the parsed
+    value, if it has one.
     """
 
     name: str
     parse: Parser
     required: bool = False
     repeats: bool = False
+    controls: str = NO_CONTROLS
+    bound: Bound | None = None
+
+
+def column_max(column: Column[int]) -> int:
+    """The largest value the store's integer ``column`` holds on every backend.
+
+    SQLite would store any 64-bit number where PostgreSQL refuses one beyond ``integer``: the
+    bound of the declared type decides for both.
+    """
+    for kind, largest in _INTEGER_MAX.items():
+        if type(column.type) is kind:
+            return largest
+    raise TypeError(f"{column.name} is not an integer column")
 
 
 def text(max_length: int) -> Parser:
@@ -92,18 +210,18 @@ def enum(values: Iterable[str]) -> Parser:
     return parse
 
 
-def integer(minimum: int, maximum: int | None = None) -> Parser:
-    """A whole number within bounds."""
+def integer(minimum: int, maximum: int) -> Parser:
+    """A whole number within bounds (``maximum`` at most the column's, see ``column_max``)."""
 
     def parse(raw: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
         value = raw.cast(pl.Int64, strict=False)
-        bounds = f"at least {minimum}" + (f" and at most {maximum}" if maximum else "")
-        too_big = value > maximum if maximum is not None else pl.lit(False)
         problem = (
-            pl.when(value.is_null())
+            pl.when(value.is_null() & raw.str.contains(r"^[+-]?[0-9]+$"))
+            .then(pl.lit(f"must be at least {minimum} and at most {maximum}"))
+            .when(value.is_null())
             .then(pl.format("'{}' is not a whole number", raw))
-            .when((value < minimum) | too_big)
-            .then(pl.lit(f"must be {bounds}"))
+            .when((value < minimum) | (value > maximum))
+            .then(pl.lit(f"must be at least {minimum} and at most {maximum}"))
         )
         return value, problem
 
@@ -123,8 +241,10 @@ def number(minimum: float, *, strict: bool = False, maximum: float | None = None
         ceiling = f"must be at most {maximum:g}" if maximum is not None else ""
         finite = value.is_finite()
         problem = (
-            pl.when(value.is_null() | ~finite)
+            pl.when(value.is_null())
             .then(pl.format("'{}' is not a number", raw))
+            .when(~finite)
+            .then(pl.format("'{}' is not a finite number", raw))
             .when(low)
             .then(pl.lit(f"must be {'above' if strict else 'at least'} {minimum:g}"))
             .when(high)
@@ -183,12 +303,42 @@ def problem_of(field: str, problem: pl.Expr) -> pl.Expr:
     return pl.when(problem.is_not_null()).then(pl.lit(field + FIELD_SEP) + problem)
 
 
-def check(frame: pl.DataFrame, fields: Sequence[Field]) -> pl.DataFrame:
+def control_problem(raw: pl.Expr, allowed: str = NO_CONTROLS) -> pl.Expr:
+    """Why ``raw`` holds a control character the field does not allow (``U+0000``), or null.
+
+    The reason names the character, never the value: it goes to the quarantine, which must
+    store where the value could not be.
+    """
+    forbidden = [c for c in _CONTROLS if c not in allowed]
+    found = raw.str.extract(f"({_control_class(allowed)})", 1)
+    names = [f"contains the control character U+{ord(c):04X}" for c in forbidden]
+    return found.replace_strict(forbidden, names, default=None, return_dtype=pl.String)
+
+
+def _control_class(allowed: str) -> str:
+    """A regular expression character class of the control characters not ``allowed``."""
+    return "[" + "".join(f"\\x{{{ord(c):02X}}}" for c in _CONTROLS if c not in allowed) + "]"
+
+
+def check(
+    frame: pl.DataFrame, fields: Sequence[Field], plausible: Plausible = PLAUSIBLE
+) -> pl.DataFrame:
     """Parse every field of ``frame`` (raw strings, blanks already null) and collect problems.
 
     Returns the frame with each field replaced by its parsed value and a ``_problems`` column.
+    A field's first problem is, in order: missing (where required), a control character it
+    does not allow, its parser's, its value outside the ``plausible`` range.
     """
     by_value = _parsed_by_value(frame, [field for field in fields if field.repeats])
+    # Control characters are rare: find the columns holding any first (a cheap scan each), and
+    # say which character only there.
+    dirty = {
+        field.name
+        for field in fields
+        if frame.select(
+            pl.col(field.name).str.contains(_control_class(field.controls)).any()
+        ).item()
+    }
     values: list[pl.Expr] = []
     problems: list[pl.Expr] = []
     for field in fields:
@@ -206,8 +356,18 @@ def check(frame: pl.DataFrame, fields: Sequence[Field]) -> pl.DataFrame:
             value, problem = field.parse(raw)
         values.append(value.alias(field.name))
         missing = pl.lit("missing") if field.required else pl.lit(None, dtype=pl.String)
+        bound = field.bound(value, plausible) if field.bound else pl.lit(None, pl.String)
         problems.append(
-            problem_of(field.name, pl.when(raw.is_null()).then(missing).otherwise(problem))
+            problem_of(
+                field.name,
+                pl.when(raw.is_null())
+                .then(missing)
+                .otherwise(
+                    pl.coalesce(control_problem(raw, field.controls), problem, bound)
+                    if field.name in dirty
+                    else pl.coalesce(problem, bound)
+                ),
+            )
         )
     return frame.with_columns(
         *values,
@@ -256,23 +416,47 @@ def blanks_to_null(frame: pl.DataFrame, names: Iterable[str]) -> pl.DataFrame:
     )
 
 
-def content_hashes(valid: pl.DataFrame, columns: Sequence[str], ids: Sequence[str]) -> pl.DataFrame:
+def content_hashes(
+    valid: pl.DataFrame, columns: Sequence[str], ids: Sequence[str], *, legacy: bool = False
+) -> pl.DataFrame:
     """``_run``, ``_key``, the ``ids`` columns and the SHA-256 of each one-row record.
 
     The hash is over the parsed, normalised ``columns``, so the same record sent again in
     another format or spelling (case of codes, surrounding spaces) is recognised as unchanged.
+    ``legacy``: the hash as stored before ``encoded`` (``legacy_joined``), for comparing with
+    such a stored hash only.
     """
-    canonical = valid.select(joined(columns)).to_series()
+    canonical = valid.select((legacy_joined if legacy else encoded)(columns)).to_series()
     return valid.select("_run", "_key", *ids).with_columns(
         sha256_hex(canonical).alias("content_sha256")
     )
 
 
-def joined(columns: Sequence[str]) -> pl.Expr:
-    """``columns`` as text separated by ``FIELD_SEP``, a null as empty: what hashes are taken of.
+def encoded(columns: Sequence[str] | Sequence[pl.Expr]) -> pl.Expr:
+    """``columns`` as one text that no other tuple of values gives: what hashes are taken of.
 
-    polars joins a few columns at a time markedly faster than dozens at once, so the columns
-    are joined in groups first; the text is the same.
+    Each value is its text (``cast(pl.String)``) prefixed with its length in UTF-8 bytes and a
+    colon, a null is ``~``: read from the start, the prefixes say where each value ends, so
+    the text decodes to exactly one tuple, whatever characters the values hold. polars joins
+    a few columns at a time markedly faster than dozens at once, so they are joined in groups.
+    """
+    texts = [(pl.col(c) if isinstance(c, str) else c).cast(pl.String) for c in columns]
+    parts = [
+        pl.when(text.is_null())
+        .then(pl.lit(_NULL))
+        .otherwise(pl.format("{}:{}", text.str.len_bytes(), text))
+        for text in texts
+    ]
+    return pl.concat_str([pl.concat_str(parts[i : i + 8]) for i in range(0, len(parts), 8)])
+
+
+def legacy_joined(columns: Sequence[str]) -> pl.Expr:
+    """``columns`` as text separated by ``FIELD_SEP``, a null as empty: the encoding of the
+    content hashes stored before ``encoded``. Two tuples can give the same text (a value
+    holding ``FIELD_SEP``), so it is only ever compared with such a stored hash.
+
+    Also the encoding of party keys, which must stay stable: a party's key is its identity
+    across imports, and no valid party field holds ``FIELD_SEP`` (a control character).
     """
     texts = [pl.col(name).cast(pl.String).fill_null("") for name in columns]
     return pl.concat_str(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import polars as pl
 from sqlalchemy import Table
@@ -21,20 +21,28 @@ from quaywatch.intake.records import RecordKind
 from quaywatch.store import tables
 
 
+class Hashes(Protocol):
+    """One row per record (``_run``) with its ``content_sha256``; ``legacy``: in the encoding
+    of hashes stored before ``fields.encoded`` (see ``pipeline``)."""
+
+    def __call__(self, valid: pl.DataFrame, *, legacy: bool = False) -> pl.DataFrame: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Kind:
     """How intake reads, checks and stores one record kind.
 
-    ``multi_row``: a record is a run of adjacent rows sharing ``keys`` (a consignment's goods
-    items), so the pipeline keeps a run that may continue in the next chunk. ``needs_consignment``:
+    ``multi_row``: in a flat file a record is every row sharing ``keys`` (a consignment's goods
+    items), wherever they are in the file (``pipeline`` gathers them). ``needs_consignment``:
     a record refers to a stored consignment and is quarantined if that consignment is unknown.
+    ``validate`` holds times and amounts to the ``Plausible`` ranges it is given.
     """
 
     columns: list[str]
     required_columns: list[str]
     flatten: Callable[[dict[str, Any]], list[dict[str, Any]]]
-    validate: Callable[[pl.DataFrame], pl.DataFrame]
-    content_hashes: Callable[[pl.DataFrame], pl.DataFrame]
+    validate: Callable[[pl.DataFrame, f.Plausible], pl.DataFrame]
+    content_hashes: Hashes
     rows: Callable[[pl.DataFrame], dict[Table, pl.DataFrame]]
     table: Table
     keys: list[str]

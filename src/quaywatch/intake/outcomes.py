@@ -27,22 +27,23 @@ from quaywatch.domain.models import (
     SelectedBy,
 )
 from quaywatch.intake import fields as f
+from quaywatch.store import tables
 
 FIELDS: list[f.Field] = [
     f.Field("control_id", f.text(35), required=True),
     f.Field("consignment_id", f.text(35), required=True),
-    f.Field("version", f.integer(1)),
+    f.Field("version", f.integer(1, f.column_max(tables.control_outcomes.c.version))),
     f.Field("container_number", f.code(ids.container_number_problem)),
     f.Field("control_type", f.enum(ControlType), required=True),
     f.Field("selected_by", f.enum(SelectedBy), required=True),
     f.Field("propensity", f.number(0, strict=True, maximum=1), required=True),
-    f.Field("controlled_at", f.timestamp(), required=True),
-    f.Field("known_at", f.timestamp(), required=True),
+    f.Field("controlled_at", f.timestamp(), required=True, bound=f.plausible_time),
+    f.Field("known_at", f.timestamp(), required=True, bound=f.plausible_time),
     f.Field("result", f.enum(ControlResult), required=True),
     f.Field("irregularity", f.enum(Irregularity)),
-    f.Field("revenue_recovered_eur", f.number(0)),
-    f.Field("seizure_goods", f.text(512)),
-    f.Field("seizure_quantity", f.number(0, strict=True)),
+    f.Field("revenue_recovered_eur", f.number(0), bound=f.plausible_eur),
+    f.Field("seizure_goods", f.text(512), controls=f.LINES),
+    f.Field("seizure_quantity", f.number(0, strict=True), bound=f.plausible_quantity),
     f.Field("seizure_unit", f.enum(SeizureUnit)),
     f.Field("seizure_hs6", f.code(ids.hs6_problem)),
     f.Field("concealment", f.enum(Concealment)),
@@ -65,7 +66,7 @@ def flatten(record: dict[str, Any]) -> list[dict[str, Any]]:
     return [{name: record.get(name) for name in COLUMNS}]
 
 
-def validate(frame: pl.DataFrame) -> pl.DataFrame:
+def validate(frame: pl.DataFrame, plausible: f.Plausible = f.PLAUSIBLE) -> pl.DataFrame:
     """Check raw outcome rows; adds ``_key`` (the control id) and ``_problems``.
 
     Beyond each field: the result is known no earlier than the control; a compliant control
@@ -75,7 +76,7 @@ def validate(frame: pl.DataFrame) -> pl.DataFrame:
     frame = f.blanks_to_null(frame, COLUMNS).with_columns(
         pl.col("version").fill_null("1"), pl.col("revenue_recovered_eur").fill_null("0")
     )
-    checked = f.check(frame, FIELDS)
+    checked = f.check(frame, FIELDS, plausible)
     result = pl.col("result")
     compliant = result == ControlResult.COMPLIANT
     seizure = result == ControlResult.SEIZURE
@@ -118,6 +119,8 @@ def validate(frame: pl.DataFrame) -> pl.DataFrame:
     return f.with_rules(checked, rules, "control_id")
 
 
-def content_hashes(valid: pl.DataFrame) -> pl.DataFrame:
+def content_hashes(valid: pl.DataFrame, *, legacy: bool = False) -> pl.DataFrame:
     """``_run``, ``_key``, the control and consignment ids and the SHA-256 of the outcome."""
-    return f.content_hashes(valid, COLUMNS, ["control_id", "consignment_id", "version"])
+    return f.content_hashes(
+        valid, COLUMNS, ["control_id", "consignment_id", "version"], legacy=legacy
+    )

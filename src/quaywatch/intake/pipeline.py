@@ -13,6 +13,24 @@ time sees it: when it was received (``KnownAt.RECEIVED``, the default: leak-free
 explicitly for a history loaded after the fact, its own creation time (``KnownAt.CREATED``).
 The choice is recorded in the import's audit event. It is not part of the content hash: the
 same event imported again is unchanged and keeps the ``known_at`` of its first import.
+
+Records from rows. In a JSON file a record is one object (its goods items become its rows). In
+a flat file (CSV, Parquet) the rows of one consignment share its id and version, and need not
+be next to each other: a first, cheap pass over the file (``scattered``) finds the ids whose
+rows come in more than one run; the import holds those rows back and checks and stores each
+such consignment whole at the end, its rows in file order. Memory grows with the rows held
+back, never with the file; a file whose consignments are contiguous holds nothing back, and the
+first pass costs it one more read of the file (``docs/intake.md``: about 7 %). Rows belong
+to the same record when their ids are equal field for field (``record_identity``: the fields
+length-prefixed, so ``DELTA 5``/``005W`` and ``DELTA 50``/``05W`` are two consignments).
+
+Content hashes (``fields.encoded``) changed encoding: hashes stored before (fields joined with
+``\x1f``) are not rewritten, since a hash is not a function of the stored rows alone (seals,
+for one, are stored without their order or repeats). A record whose hash differs from the
+stored one is compared once more in that old encoding (``fields.legacy_joined``) and is
+unchanged if that matches, so re-importing a file into a store of before the change says
+unchanged, not conflict. That encoding can confuse two records only through a value holding
+``\x1f`` or ``\x1e``, and the checks quarantine any record with such a control character.
 """
 
 from __future__ import annotations
@@ -32,6 +50,7 @@ from sqlalchemy import Connection, Table, insert, select, update
 from quaywatch.audit import chain
 from quaywatch.domain.vocabulary import KnownAt
 from quaywatch.intake import consignments, entity_state, fields as f, readers
+from quaywatch.intake.fields import PLAUSIBLE, Plausible
 from quaywatch.intake.kinds import KINDS, Kind
 from quaywatch.intake.records import Chunk, RecordKind, Rejected
 from quaywatch.store import tables
@@ -93,15 +112,80 @@ def _location(unit: str, first: int, last: int) -> str:
     return f"{unit} {first}" if first == last else f"{unit}s {first}-{last}"
 
 
-class Importer:
-    """Stores checked records of one kind inside one open transaction."""
+#: Control characters shown as ``\uXXXX`` in a record id kept in the quarantine.
+_ESCAPES = {code: f"\\u{code:04x}" for code in (*range(0x20), *range(0x7F, 0xA0))}
+#: Seed of the 64-bit hashes the first pass keeps of record identities (any fixed value).
+_SEED = 20
 
-    def __init__(self, store: Store, conn: Connection, summary: ImportSummary, unit: str) -> None:
+
+def record_identity(kind: Kind, *, by_object: bool) -> pl.Expr:
+    """Which record each row belongs to: rows with the same identity are one record.
+
+    ``by_object``: the rows came from JSON objects, one record each (its ``_loc``). Otherwise
+    the kind's key fields, stripped, each length-prefixed (``fields.encoded``), so that no two
+    different keys share an identity; a row without the first key field is a record alone.
+    """
+    if by_object or not kind.multi_row:
+        return pl.format("@{}", pl.col("_loc"))
+    keys = [pl.col(key).str.strip_chars().replace("", None) for key in kind.keys]
+    return (
+        pl.when(keys[0].is_null()).then(pl.format("@{}", pl.col("_loc"))).otherwise(f.encoded(keys))
+    )
+
+
+def scattered(chunks: Iterator[Chunk], kind: Kind) -> pl.Series:
+    """The identities (as 64-bit hashes) of records whose rows come in more than one run.
+
+    Only the hash of each run's identity is kept, 8 bytes a record; two identities sharing a
+    hash only hold the other's rows back too, which changes nothing but the order of storing.
+    """
+    identity = record_identity(kind, by_object=False).hash(_SEED)
+    starts: list[pl.Series] = []
+    previous: int | None = None
+    for chunk in chunks:
+        if chunk.frame.is_empty():
+            continue
+        hashes = chunk.frame.select(identity).to_series()
+        start = hashes != hashes.shift(1, fill_value=previous)
+        if previous is None:
+            start[0] = True
+        starts.append(hashes.filter(start.fill_null(True)))
+        previous = hashes[-1]
+    if not starts:
+        return pl.Series("_ident", [], pl.UInt64)
+    runs = pl.concat(starts)
+    return runs.filter(runs.is_duplicated()).unique()
+
+
+class Importer:
+    """Stores checked records of one kind inside one open transaction.
+
+    ``by_object``: the rows came from JSON objects, one record each. ``scattered``: identities
+    (hashed) of records whose rows are not contiguous in the file (``scattered``): ``prepare``
+    holds their rows back, and ``held_back`` hands them over at the end, record by record.
+    ``plausible``: the ranges the checks hold times and amounts to.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        conn: Connection,
+        summary: ImportSummary,
+        unit: str,
+        *,
+        by_object: bool = False,
+        scattered: pl.Series | None = None,
+        plausible: Plausible = PLAUSIBLE,
+    ) -> None:
         self.store, self.conn, self.summary, self.unit = store, conn, summary, unit
         self.now = tables.utcnow()
         self.kind: Kind = KINDS[summary.kind]
+        self.plausible = plausible
         if summary.kind is RecordKind.EVENTS and summary.known_at is None:
             summary.known_at = KnownAt.RECEIVED  # a retried quarantine entry: known from now
+        self._identity = record_identity(self.kind, by_object=by_object).alias("_ident")
+        self._scattered = scattered if scattered is not None and scattered.len() else None
+        self._held: list[pl.DataFrame] = []
         self._carry: pl.DataFrame | None = None
         self._parties_seen = pl.Series("party_key", [], pl.String)
         # Stored records resolve open quarantine entries; most imports find none to look up.
@@ -114,15 +198,15 @@ class Importer:
     # --- checking ------------------------------------------------------------------------
 
     def _checked(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """``frame`` checked, each row with ``_row`` and ``_run``: its record, numbered by the
+        record's first row, so records keep the order in which they begin."""
         frame = frame.with_row_index("_row")
         if self.kind.multi_row:
-            # A record is a run of consecutive rows with the same key.
-            ident = pl.concat_str(
-                [pl.col(key).str.strip_chars() for key in self.kind.keys], ignore_nulls=True
-            )
-            run = (ident != ident.shift()).fill_null(True) | ident.is_null()
-            return self.kind.validate(frame.with_columns(run.cum_sum().alias("_run")))
-        return self.kind.validate(frame.with_columns(pl.col("_row").alias("_run")))
+            run = pl.col("_row").min().over("_ident")
+            frame = frame.with_columns(run.alias("_run")).drop("_ident")
+        else:
+            frame = frame.with_columns(pl.col("_row").alias("_run")).drop("_ident")
+        return self.kind.validate(frame, self.plausible)
 
     def _rejects(
         self, original: pl.DataFrame, checked: pl.DataFrame, runs: pl.Series
@@ -157,28 +241,36 @@ class Importer:
             if raw is None:  # flat input: the rows exactly as read
                 raw = json.dumps(rows, ensure_ascii=False)
             location = _location(self.unit, min(locs), max(locs))
-            rejected.append(
-                Rejected(location, None if key.startswith("at ") else key, problems, raw)
-            )
+            record_id = None if key.startswith("at ") else key.translate(_ESCAPES)
+            rejected.append(Rejected(location, record_id, problems, raw))
         return rejected
 
     # --- one chunk: checks (no database) then storage ---------------------------------------
 
-    def prepare(self, chunk: Chunk, *, last: bool) -> Prepared:
-        """Check a chunk without touching the database, so it can run ahead in a worker."""
+    def prepare(self, chunk: Chunk, *, last: bool, held: bool = False) -> Prepared:
+        """Check a chunk without touching the database, so it can run ahead in a worker.
+
+        ``held``: the chunk is rows held back (from ``held_back``), to be checked as they are.
+        """
         frame = chunk.frame
+        if "_ident" not in frame.columns:
+            frame = frame.with_columns(self._identity)
+        if self._scattered is not None and not held and frame.height:
+            # Rows of a record also found elsewhere in the file wait for the end.
+            later = frame.select(
+                pl.col("_ident").hash(_SEED).is_in(self._scattered.implode())
+            ).to_series()
+            if later.any():
+                self._held.append(frame.filter(later))
+                frame = frame.filter(~later)
         if self._carry is not None:
             frame = pl.concat([self._carry, frame])
             self._carry = None
-        if not last and self.kind.multi_row and frame.height:
-            # The last record may continue in the next chunk: keep it for then.
-            tail_id = frame.select(pl.col(self.kind.keys).last()).row(0)
-            same = pl.all_horizontal(
-                pl.col(key).eq_missing(value)
-                for key, value in zip(self.kind.keys, tail_id, strict=True)
-            )
-            tail = frame.select(same.reverse().cast(pl.Int8).cum_min().sum()).item()
-            self._carry, frame = frame[frame.height - tail :], frame[: frame.height - tail]
+        if not last and not held and self.kind.multi_row and frame.height:
+            # The last record may continue in the next chunk: keep it for then. Its rows are
+            # together at the end (a record in more than one run is held back).
+            tail = pl.col("_ident") == frame["_ident"][-1]
+            self._carry, frame = frame.filter(tail), frame.filter(~tail)
         prepared = Prepared(frame, read=len(chunk.rejected), rejected=list(chunk.rejected))
         if frame.is_empty():
             return prepared
@@ -222,7 +314,7 @@ class Importer:
         if self.kind.needs_consignment:
             records, orphans = self._with_consignment(records)
             rejected = rejected + self._refused(prepared, orphans, "consignment_id")
-        new, conflicts = self._classify(records, self.kind.keys)
+        new, conflicts = self._classify(records, self.kind.keys, prepared.valid)
         conflicts = conflicts.with_columns(pl.lit(self.kind.conflict_reason).alias("_reason"))
         rejected = rejected + self._refused(prepared, conflicts, self.kind.conflict_field)
         if new.is_empty():
@@ -255,22 +347,56 @@ class Importer:
             )
         return rejected
 
+    def held_back(self, batch_size: int) -> Iterator[Chunk]:
+        """The rows held back, record by record in the order records begin in the file, each
+        record's rows in file order, in chunks of whole records of about ``batch_size`` rows."""
+        if not self._held:
+            return
+        held = pl.concat(self._held).with_row_index("_at")
+        self._held = []
+        held = held.sort(pl.col("_at").min().over("_ident"), "_at").drop("_at")
+        starts = (held["_ident"] != held["_ident"].shift(1)).fill_null(True).arg_true()
+        begin = 0
+        for end in [*starts.to_list()[1:], held.height]:
+            if end - begin >= batch_size or end == held.height:
+                yield Chunk(held[begin:end])
+                begin = end
+
     def process(self, chunk: Chunk, *, last: bool) -> list[Rejected]:
         """Check and store a chunk in one go; return the records for quarantine."""
         return self.save(self.prepare(chunk, last=last))
 
     def _classify(
-        self, records: pl.DataFrame, keys: list[str]
+        self, records: pl.DataFrame, keys: list[str], valid: pl.DataFrame
     ) -> tuple[pl.DataFrame, pl.DataFrame]:
-        """Mark each record new, unchanged or conflicting; return the new and the conflicting."""
+        """Mark each record new, unchanged or conflicting; return the new and the conflicting.
+
+        A record stored with another hash is compared in the old encoding too (``legacy``).
+        """
         known = self.store.lookup(
             self.conn, self.kind.table, records.select(keys), "content_sha256"
         ).rename({"content_sha256": "_stored"})
+        records = records.join(known, on=keys, how="left")
+        differs = records.filter(pl.col("_stored") != pl.col("content_sha256"))
+        legacy = pl.lit(None, pl.String)
+        if differs.height:  # seldom: a conflict, or a record stored in the old encoding
+            runs = valid.filter(pl.col("_run").is_in(differs["_run"].implode()))
+            records = records.join(
+                self.kind.content_hashes(runs, legacy=True).select(
+                    "_run", pl.col("content_sha256").alias("_legacy")
+                ),
+                on="_run",
+                how="left",
+            )
+            legacy = pl.col("_legacy")
         first = pl.col("content_sha256").first().over(keys)
-        records = records.join(known, on=keys, how="left").with_columns(
+        records = records.with_columns(
             pl.when(pl.col("_stored").is_null() & pl.int_range(pl.len()).over(keys).eq(0))
             .then(pl.lit("new"))
-            .when(pl.coalesce("_stored", first) == pl.col("content_sha256"))
+            .when(
+                (pl.coalesce("_stored", first) == pl.col("content_sha256"))
+                | (pl.col("_stored") == legacy).fill_null(False)
+            )
             .then(pl.lit("unchanged"))
             .otherwise(pl.lit("conflict"))
             .alias("_status")
@@ -412,6 +538,7 @@ def ingest_file(
     progress: Progress | None = None,
     source: str | None = None,
     known_at: KnownAt = KnownAt.RECEIVED,
+    plausible: Plausible = PLAUSIBLE,
 ) -> ImportSummary:
     """Import one file in one transaction; return what happened to its records.
 
@@ -419,9 +546,14 @@ def ingest_file(
     file's path; records posted to the API are written to a temporary file and keep their name).
     ``known_at``: for container events, when the new ones count as known (module docstring);
     other kinds carry their own time (a consignment its lodging, an outcome its ``known_at``)
-    and ignore it.
+    and ignore it. ``plausible``: the ranges times and amounts are held to.
     """
     reader = readers.open_file(path, kind=kind, batch_size=batch_size)
+    by_object = reader.fmt in ("json", "jsonl")
+    spread = None
+    if KINDS[reader.kind].multi_row and not by_object:  # the first pass: rows out of order
+        first = readers.open_file(path, kind=reader.kind, batch_size=batch_size)
+        spread = scattered(first.chunks(), KINDS[reader.kind])
     source_sha256 = _file_sha256(path)
     summary = ImportSummary(source or str(path), reader.kind, str(uuid.uuid4()))
     if reader.kind is RecordKind.EVENTS:
@@ -434,12 +566,22 @@ def ingest_file(
         store.transaction() as conn,
         ThreadPoolExecutor(1, thread_name_prefix="quaywatch-check") as worker,
     ):
-        importer = Importer(store, conn, summary, unit)
-        staged = _with_last(reader.chunks())
+        importer = Importer(
+            store, conn, summary, unit, by_object=by_object, scattered=spread,
+            plausible=plausible,
+        )  # fmt: skip
+
+        def staged() -> Iterator[tuple[Chunk, bool, bool]]:
+            for chunk, last in _with_last(reader.chunks()):
+                yield chunk, last, False
+            for chunk in importer.held_back(batch_size):  # after the last chunk's prepare
+                yield chunk, True, True
+
+        items = staged()
 
         def prepare_next() -> Prepared | None:
-            item = next(staged, None)
-            return None if item is None else importer.prepare(item[0], last=item[1])
+            item = next(items, None)
+            return None if item is None else importer.prepare(item[0], last=item[1], held=item[2])
 
         pending = worker.submit(prepare_next)
         while (prepared := pending.result()) is not None:

@@ -14,6 +14,7 @@ from sqlalchemy import Row, select, update
 from quaywatch.audit import chain
 from quaywatch.errors import InputError, NotFoundError
 from quaywatch.intake import readers
+from quaywatch.intake.fields import PLAUSIBLE, Plausible
 from quaywatch.intake.pipeline import Importer, ImportSummary, Prepared
 from quaywatch.intake.records import Chunk, RecordKind, as_text
 from quaywatch.store import tables
@@ -116,7 +117,12 @@ def check_correction(record_id: str | None, prepared: Prepared, quarantine_id: i
 
 
 def retry(
-    store: Store, quarantine_id: int, *, record: str | None = None, actor: str = "system"
+    store: Store,
+    quarantine_id: int,
+    *,
+    record: str | None = None,
+    actor: str = "system",
+    plausible: Plausible = PLAUSIBLE,
 ) -> RetryResult:
     """Check and store a quarantined record again, optionally as corrected by an operator.
 
@@ -136,7 +142,7 @@ def retry(
     summary = ImportSummary(source, kind, str(uuid.uuid4()))
     started_at = tables.utcnow()
     with store.transaction() as conn:
-        importer = Importer(store, conn, summary, "row")
+        importer = Importer(store, conn, summary, "row", plausible=plausible)
         prepared = importer.prepare(chunk, last=True)
         if record is not None:
             check_correction(entry.record_id, prepared, quarantine_id)

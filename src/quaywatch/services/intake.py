@@ -30,6 +30,7 @@ from quaywatch.errors import (
     WriteConflictError,
 )
 from quaywatch.intake import pipeline, quarantine
+from quaywatch.intake.fields import PLAUSIBLE, Plausible
 from quaywatch.intake.pipeline import ImportSummary
 from quaywatch.services.arguments import check_at_least
 from quaywatch.store.store import Store
@@ -147,6 +148,7 @@ def ingest_files(
     actor: str,
     progress: FileProgress | None = None,
     known_at: KnownAt = KnownAt.RECEIVED,
+    plausible: Plausible = PLAUSIBLE,
 ) -> list[ImportSummary]:
     """Import each file in its own transaction; return what happened to its records.
 
@@ -160,6 +162,7 @@ def ingest_files(
     received (the default, leak-free) or, for a history loaded after the fact that a backtest
     replays, when the carrier created them (``docs/intake.md``); each summary and audit event
     of an event import records the choice. Files of other kinds carry their own time.
+    ``plausible``: the ranges times and amounts are held to (``docs/formats.md``).
     """
     _check_batch_size(batch_size)
     summaries: list[ImportSummary] = []
@@ -184,6 +187,7 @@ def ingest_files(
                     actor=actor,
                     progress=advance,
                     known_at=known_at,
+                    plausible=plausible,
                 )  # fmt: skip
             )
         except QuaywatchError as exc:
@@ -218,6 +222,7 @@ def ingest_records(
     source: str,
     actor: str,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    plausible: Plausible = PLAUSIBLE,
 ) -> ImportSummary:
     """Import records given as JSON objects (one per record), in one transaction.
 
@@ -234,8 +239,9 @@ def ingest_records(
         path = Path(folder) / "records.jsonl"
         path.write_text(text, encoding="utf-8")
         return pipeline.ingest_file(
-            store, path, kind=kind, batch_size=batch_size, actor=actor, source=source
-        )
+            store, path, kind=kind, batch_size=batch_size, actor=actor, source=source,
+            plausible=plausible,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,6 +284,7 @@ def submit_records(
     kind: RecordKind,
     source: str,
     actor: str,
+    plausible: Plausible = PLAUSIBLE,
 ) -> Submission:
     """Import records a client submitted (at most ``MAX_SUBMITTED``), as ``ingest_records``.
 
@@ -294,7 +301,9 @@ def submit_records(
         )
     for attempt in range(CONFLICT_RETRIES + 1):
         try:
-            summary = ingest_records(store, records, kind=kind, source=source, actor=actor)
+            summary = ingest_records(
+                store, records, kind=kind, source=source, actor=actor, plausible=plausible
+            )
             break
         except WriteConflictError:
             if attempt == CONFLICT_RETRIES:
@@ -398,6 +407,7 @@ def retry_quarantine(
     *,
     record_text: str | None = None,
     actor: str,
+    plausible: Plausible = PLAUSIBLE,
 ) -> RetryResult:
     """Check and store quarantined records again, as they are or, for one entry, as corrected.
 
@@ -415,7 +425,7 @@ def retry_quarantine(
         _check_quarantine_id(qid)
     outcomes = []
     for qid in quarantine_ids:
-        done = quarantine.retry(store, qid, record=record_text, actor=actor)
+        done = quarantine.retry(store, qid, record=record_text, actor=actor, plausible=plausible)
         outcomes.append(RetryOutcome(done.quarantine_id, done.stored, done.reason))
     return RetryResult(tuple(outcomes))
 

@@ -56,6 +56,8 @@ def retry(
 ) -> intake.RetryOutcome:
     """Stored: the entry is resolved; still invalid: it stays open with its new reasons."""
     text = None if body.record is None else json.dumps(body.record, ensure_ascii=False)
-    done = intake.retry_quarantine(state.store, [quarantine_id], record_text=text,
-                                   actor=who.name)  # fmt: skip
+    done = intake.retry_quarantine(
+        state.store, [quarantine_id], record_text=text, actor=who.name,
+        plausible=state.settings.plausible(),
+    )  # fmt: skip
     return done.outcomes[0]
