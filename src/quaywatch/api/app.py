@@ -160,7 +160,9 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        opened = store or Store.open(settings.database_url, migrate=settings.auto_migrate)
+        opened = store or Store.open(
+            settings.database_url, migrate=settings.auto_migrate, audit_key=settings.audit_key()
+        )
         models = ModelSlot(settings.model_dir)
         try:
             models.get()

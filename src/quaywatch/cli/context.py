@@ -98,7 +98,9 @@ def open_store(ctx: typer.Context, *, migrate: bool | None = None) -> Store:
 
     settings = get_settings(ctx)
     store = Store.open(
-        settings.database_url, migrate=settings.auto_migrate if migrate is None else migrate
+        settings.database_url,
+        migrate=settings.auto_migrate if migrate is None else migrate,
+        audit_key=settings.audit_key(),
     )
     ctx.call_on_close(store.close)
     return store

@@ -31,7 +31,9 @@ def serve(
     from quaywatch.store.store import Store
 
     settings = get_settings(ctx)
-    store = Store.open(settings.database_url, migrate=settings.auto_migrate)
+    store = Store.open(
+        settings.database_url, migrate=settings.auto_migrate, audit_key=settings.audit_key()
+    )
     try:
         check_serving(store.dialect, workers)
     finally:

@@ -21,6 +21,7 @@ import psycopg
 from sqlalchemy import Column, Connection, Engine, Table, func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from quaywatch.audit.signing import AuditKey
 from quaywatch.errors import StoreError, WriteConflictError
 from quaywatch.store import database, tables
 
@@ -92,8 +93,14 @@ def lost_race(error: BaseException | None) -> bool:
 class Store:
     """Access to one quaywatch database, SQLite or PostgreSQL."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, engine: Engine, *, audit_key: AuditKey | None = None) -> None:
+        # The audit key travels on every connection, so each audit event appended is signed.
+        self.engine = (
+            engine
+            if audit_key is None
+            else engine.execution_options(**{database.AUDIT_KEY: audit_key})
+        )
+        self.audit_key = audit_key
         # One writer at a time on SQLite (see ``transaction``); re-entrant, so that a
         # transaction opened inside another in the same thread does not wait for itself.
         self._writer: AbstractContextManager[object] = (
@@ -101,9 +108,12 @@ class Store:
         )
 
     @classmethod
-    def open(cls, url: str, *, migrate: bool = True) -> Store:
-        """Connect to ``url``; with ``migrate`` bring its schema to the newest revision."""
-        store = cls(database.make_engine(url))
+    def open(cls, url: str, *, migrate: bool = True, audit_key: AuditKey | None = None) -> Store:
+        """Connect to ``url``; with ``migrate`` bring its schema to the newest revision.
+
+        ``audit_key``: sign every audit event appended through this store (``audit.signing``).
+        """
+        store = cls(database.make_engine(url), audit_key=audit_key)
         if migrate:
             store.upgrade()
         return store
