@@ -18,8 +18,8 @@ from sqlalchemy import text
 
 from quaywatch.errors import TamperedError
 from quaywatch.intake.pipeline import ingest_file
-from quaywatch.services import audit
 from quaywatch.intake.quarantine import retry as retry_quarantine
+from quaywatch.services import audit
 from quaywatch.store.store import Store
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
@@ -60,57 +60,67 @@ def test_an_untouched_store_verifies_in_full(filled: Store) -> None:
 TAMPERING = [
     pytest.param(
         f"UPDATE goods_items SET value = value * 10 WHERE consignment_id = '{C0}'",
-        rf'goods_items \["{C0}",1,1\]: changed', id="declared-value",
+        rf'goods_items \["{C0}",1,1\]: changed',
+        id="declared-value",
     ),
     pytest.param(
         f"DELETE FROM containers WHERE consignment_id = '{C1}'",
-        rf'containers \["{C1}",1,"\w+"\]: missing', id="delete-container",
+        rf'containers \["{C1}",1,"\w+"\]: missing',
+        id="delete-container",
     ),
     pytest.param(
         "INSERT INTO goods_items SELECT consignment_id, version, 99, hs6, description, packages, "
         "package_type, gross_mass_kg, value, currency, origin_country, container_number "
         f"FROM goods_items WHERE consignment_id = '{C0}'",
-        rf'goods_items \["{C0}",1,99\]: added', id="insert-goods-item",
+        rf'goods_items \["{C0}",1,99\]: added',
+        id="insert-goods-item",
     ),
     pytest.param(
         "UPDATE consignments SET vessel_name = 'GHOST' WHERE consignment_id = '{C0}'".replace(
             "{C0}", C0
         ),
-        rf'consignments \["{C0}",1\]: changed', id="consignment",
+        rf'consignments \["{C0}",1\]: changed',
+        id="consignment",
     ),
     pytest.param(
         "UPDATE control_outcomes SET result = 'COMPLIANT' WHERE control_id = 'ANR-2026-000101'",
-        r'control_outcomes \["ANR-2026-000101"\]: changed', id="outcome",
+        r'control_outcomes \["ANR-2026-000101"\]: changed',
+        id="outcome",
     ),
     pytest.param(
         "UPDATE import_batches SET records_new = records_new + 1",
-        r"import_batches \[\"[0-9a-f-]{36}\"\]: changed", id="import-batch",
+        r"import_batches \[\"[0-9a-f-]{36}\"\]: changed",
+        id="import-batch",
     ),
     pytest.param(
         "UPDATE quarantine SET raw = 'nothing to see' WHERE quarantine_id = "
         "(SELECT min(quarantine_id) FROM quarantine)",
-        r"quarantine \[\d+\]: changed", id="quarantine-raw",
+        r"quarantine \[\d+\]: changed",
+        id="quarantine-raw",
     ),
     pytest.param(
         "UPDATE quarantine SET status = 'resolved'",
-        r"quarantine \[\d+\]: changed", id="quarantine-status",
+        r"quarantine \[\d+\]: changed",
+        id="quarantine-status",
     ),
     pytest.param(
-        "UPDATE events SET event_code = 'DISC' WHERE event_id = "
-        "(SELECT min(event_id) FROM events)",
-        r'events \["[^"]+"\]: changed', id="event",
+        "UPDATE events SET event_code = 'DISC' WHERE event_id = (SELECT min(event_id) FROM events)",
+        r'events \["[^"]+"\]: changed',
+        id="event",
     ),
     pytest.param(
         "UPDATE parties SET name = 'Someone Else' WHERE party_key = "
         "(SELECT min(party_key) FROM parties)",
-        r'parties \["[0-9a-f]+"\]: changed', id="party",
+        r'parties \["[0-9a-f]+"\]: changed',
+        id="party",
     ),
     pytest.param(
         "INSERT INTO import_batches SELECT 'ffffffff-ffff-ffff-ffff-ffffffffffff', source, "
         "source_sha256, kind, actor, started_at, finished_at, records_read, records_new, "
         "records_unchanged, records_quarantined FROM import_batches WHERE batch_id = "
         "(SELECT min(batch_id) FROM import_batches)",
-        r'import_batches \["ffffffff-ffff-ffff-ffff-ffffffffffff"\]: added', id="extra-batch",
+        r'import_batches \["ffffffff-ffff-ffff-ffff-ffffffffffff"\]: added',
+        id="extra-batch",
     ),
 ]
 

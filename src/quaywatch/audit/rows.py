@@ -37,17 +37,14 @@ from typing import Any
 
 import polars as pl
 from sqlalchemy import (
-    JSON,
     Boolean,
     Column,
     Connection,
     Date,
     Float,
-    Integer,
     Table,
     insert,
     select,
-    text,
 )
 
 from quaywatch.store import tables
@@ -58,7 +55,9 @@ _Normal = Callable[[Any], Any]
 
 def _datetime(value: Any) -> str:
     moment: datetime = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(timespec="microseconds")
 
 
 def _float(value: Any) -> float:
@@ -70,7 +69,9 @@ def _date(value: Any) -> str:
     return value.isoformat() if isinstance(value, date) else str(value)
 
 
-def _normaliser(column: Column[Any]) -> _Normal:
+def _normaliser(column: Column[Any]) -> _Normal | None:
+    """How to normalise a value of ``column``; None where both stores and polars already give
+    the same Python value (text, integers, JSON)."""
     kind = column.type
     if isinstance(kind, tables.UtcDateTime):
         return _datetime
@@ -78,13 +79,9 @@ def _normaliser(column: Column[Any]) -> _Normal:
         return bool
     if isinstance(kind, Float):
         return _float
-    if isinstance(kind, Integer):
-        return int
     if isinstance(kind, Date):
         return _date
-    if isinstance(kind, JSON):
-        return lambda value: value
-    return str
+    return None
 
 
 class Covered:
@@ -95,23 +92,28 @@ class Covered:
         self.names = [c.name for c in table.columns]
         self.key = [c.name for c in table.primary_key.columns]
         self._normal = [_normaliser(c) for c in table.columns]
+        assert len(self._normal) == len(self.names)
         self._key_at = [self.names.index(name) for name in self.key]
 
     def row_key(self, key: Sequence[Any]) -> str:
         """The canonical key of a row from its key values alone."""
         normal = [self._normal[i] for i in self._key_at]
-        return _dumps([None if v is None else f(v) for f, v in zip(normal, key, strict=True)])
+        return _dumps(
+            [v if f is None or v is None else f(v) for f, v in zip(normal, key, strict=True)]
+        )
 
     def leaf(self, row: Sequence[Any]) -> tuple[str, str]:
         """``(row_key, row_sha256)`` of one row whose values follow ``names``."""
-        normal = [None if v is None else f(v) for f, v in zip(self._normal, row, strict=True)]
+        normal = [
+            v if f is None or v is None else f(v) for f, v in zip(self._normal, row, strict=True)
+        ]
         key = _dumps([normal[i] for i in self._key_at])
         body = _dumps([self.table.name, normal]).encode("ascii")
         return key, hashlib.sha256(b"\x00" + body).hexdigest()
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=True, separators=(",", ":"), sort_keys=True)
+#: One encoder for every row: ``json.dumps`` with options builds a new one per call.
+_dumps = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), sort_keys=True).encode
 
 
 #: Every covered table, parents before children; a child finds its group through its parent.
@@ -210,38 +212,39 @@ def stored_rows(
 ) -> list[Sequence[Any]]:
     """Rows of ``table`` whose ``prefix`` columns equal a row of ``keys`` (same names).
 
-    The keys are joined to the table (typed arrays on PostgreSQL, a ``VALUES`` list on SQLite),
-    so each is one descent of the primary key index, as ``Store.existing`` does; the result
-    goes through the columns' types (timestamps read back aware).
+    Driver SQL, as ``Store.existing`` writes it (typed arrays on PostgreSQL, a ``VALUES`` list
+    on SQLite: one descent of the primary key index per key; compiling thousands of bound
+    values through SQLAlchemy would cost more than the query), with each column's own result
+    processing applied (timestamps read back aware, as every other read gives them).
     """
     found: list[Sequence[Any]] = []
-    names = [c.name for c in table.columns]
-    selected = ", ".join(f"t.{n}" for n in names)
-    postgres = conn.dialect.name == "postgresql"
+    dialect = conn.dialect
+    postgres = dialect.name == "postgresql"
+    # psycopg gives every column's Python value already (aware timestamps, floats, decoded
+    # JSON); SQLite's driver gives text for timestamps, which the column types parse.
+    processors = [
+        None if postgres else c.type.dialect_impl(dialect).result_processor(dialect, None)
+        for c in table.columns
+    ]
+    selected = ", ".join(f"t.{c.name}" for c in table.columns)
     step = 50_000 if postgres else max(1, 30_000 // len(prefix))
     for start in range(0, keys.height, step):
         chunk = keys.slice(start, step).select(prefix)
-        params: dict[str, Any]
+        params: tuple[Any, ...]
         if postgres:
-            arrays = ", ".join(
-                f"CAST(:k{i} AS {table.c[n].type.compile(conn.dialect)}[])"
-                for i, n in enumerate(prefix)
-            )
+            arrays = ", ".join(f"CAST(%s AS {table.c[n].type.compile(dialect)}[])" for n in prefix)
             on = " AND ".join(f"t.{n} = k.{n}" for n in prefix)
             sql = (f"SELECT {selected} FROM {table.name} AS t "
                    f"JOIN unnest({arrays}) AS k({', '.join(prefix)}) ON {on}")  # fmt: skip
-            params = {f"k{i}": chunk.get_column(n).to_list() for i, n in enumerate(prefix)}
+            params = tuple(chunk.get_column(n).to_list() for n in prefix)
         else:
-            rows = chunk.rows()
-            marks = ", ".join(
-                "(" + ", ".join(f":k{r}_{i}" for i in range(len(prefix))) + ")"
-                for r in range(len(rows))
-            )
+            one = "(" + ", ".join("?" * len(prefix)) + ")"
             on = " AND ".join(f"t.{n} = k.column{i + 1}" for i, n in enumerate(prefix))
-            sql = f"SELECT {selected} FROM (VALUES {marks}) AS k JOIN {table.name} AS t ON {on}"
-            params = {f"k{r}_{i}": v for r, row in enumerate(rows) for i, v in enumerate(row)}
-        query = text(sql).columns(*[table.c[n] for n in names])
-        found += [tuple(r) for r in conn.execute(query, params)]
+            sql = (f"SELECT {selected} FROM (VALUES {', '.join([one] * chunk.height)}) AS k "
+                   f"JOIN {table.name} AS t ON {on}")  # fmt: skip
+            params = tuple(v for row in chunk.iter_rows() for v in row)
+        for row in conn.exec_driver_sql(sql, params):
+            found.append([v if p is None else p(v) for p, v in zip(processors, row, strict=True)])
     return found
 
 
