@@ -9,6 +9,8 @@ does not call the changed record unchanged.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 from pathlib import Path
@@ -201,3 +203,28 @@ def test_quarantine_rows_change_legitimately_through_audited_writes(filled: Stor
     sql(filled, "UPDATE quarantine SET reason = 'fine' WHERE quarantine_id = :i", i=open_id)
     with pytest.raises(TamperedError, match=rf"quarantine \[{open_id}\]: changed"):
         audit.verify_audit(filled, full=True)
+
+
+@pytest.mark.parametrize(
+    ("value", "mass", "lodged"),
+    [
+        ("0.1", "0.3333333333333333", "2026-09-29T10:00:00.123456+02:00"),
+        ("123456789.12345679", "1e-7", "2026-09-29T23:59:59.999999-11:00"),
+        ("2.5e15", "7", "2026-09-29T00:00:00Z"),
+    ],
+)
+def test_awkward_floats_and_times_hash_alike_when_read_back(
+    store: Store, tmp_path: Path, value: str, mass: str, lodged: str
+) -> None:
+    lines = (EXAMPLES / "consignments.csv").read_text().splitlines()
+    names = lines[0].split(",")
+    first = next(csv.reader([lines[1]]))
+    first[names.index("value")], first[names.index("gross_mass_kg")] = value, mass
+    first[names.index("lodged_at")] = lodged
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows([names, first])
+    (tmp_path / "awkward.csv").write_text(out.getvalue())
+    summary = ingest_file(store, tmp_path / "awkward.csv")
+    assert summary.new == 1, summary.rejected
+    assert audit.verify_audit(store, full=True).rows is not None
+    assert ingest_file(store, tmp_path / "awkward.csv").unchanged == 1

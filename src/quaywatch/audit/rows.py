@@ -5,7 +5,7 @@ every table, keeps the hashes in ``record_hashes`` under its own id (the *group*
 the Merkle root of the group in its audit event's details (``{"rows": {"root", "count"}}``).
 The chain covers the event, so it covers the root, so it covers every row: a stored row
 changed, deleted or added after the write no longer re-hashes to what was bound
-(``audit.full`` checks; ``rows_differ`` lets a re-import check the rows it calls unchanged).
+(``audit.full`` checks; ``audit.compare`` lets a re-import check the rows it calls unchanged).
 
 Canonical row: the JSON array ``[table, [value, ...]]`` of every column in the table's order
 (``json.dumps``, ASCII, no spaces, so strings are escaped and nothing depends on a separator),
@@ -53,7 +53,13 @@ from quaywatch.store.store import Store
 _Normal = Callable[[Any], Any]
 
 
+#: ``datetime.isoformat(timespec="microseconds")`` of a UTC time, as polars writes it.
+ISO_UTC = "%Y-%m-%dT%H:%M:%S%.6f+00:00"
+
+
 def _datetime(value: Any) -> str:
+    if isinstance(value, str):  # formatted ahead by polars (``Recorder.frame``), as below
+        return value
     moment: datetime = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
     if moment.tzinfo is not UTC:
         moment = moment.astimezone(UTC)
@@ -165,6 +171,16 @@ class Recorder:
     def frame(self, table: Table, frame: pl.DataFrame) -> None:
         """Hash the rows of ``frame`` (columns named as ``table``'s) as they were written."""
         covered = COVERED[table.name]
+        # Timestamps formatted by polars over the whole column: a third of the hashing time
+        # otherwise; the text is the one ``_datetime`` gives a value read back.
+        when = [n for n, dtype in frame.schema.items() if isinstance(dtype, pl.Datetime)]
+        utc = [
+            pl.col(n).dt.replace_time_zone("UTC")
+            if frame.schema[n].time_zone is None  # type: ignore[attr-defined]
+            else pl.col(n).dt.convert_time_zone("UTC")
+            for n in when
+        ]
+        frame = frame.with_columns(e.dt.strftime(ISO_UTC) for e in utc)
         for row in frame.select(covered.names).iter_rows():
             self.hashes.append((table.name, *covered.leaf(row)))
 
@@ -202,102 +218,3 @@ def quarantine_rows(conn: Connection, ids: Iterable[int]) -> list[Mapping[str, A
             dict(r._mapping) for r in conn.execute(select(q).where(q.c.quarantine_id.in_(chunk)))
         ]
     return found
-
-
-# --- a re-import's check of the records it finds stored with the same content --------------
-
-
-def stored_rows(
-    conn: Connection, table: Table, prefix: Sequence[str], keys: pl.DataFrame
-) -> list[Sequence[Any]]:
-    """Rows of ``table`` whose ``prefix`` columns equal a row of ``keys`` (same names).
-
-    Driver SQL, as ``Store.existing`` writes it (typed arrays on PostgreSQL, a ``VALUES`` list
-    on SQLite: one descent of the primary key index per key; compiling thousands of bound
-    values through SQLAlchemy would cost more than the query), with each column's own result
-    processing applied (timestamps read back aware, as every other read gives them).
-    """
-    found: list[Sequence[Any]] = []
-    dialect = conn.dialect
-    postgres = dialect.name == "postgresql"
-    # psycopg gives every column's Python value already (aware timestamps, floats, decoded
-    # JSON); SQLite's driver gives text for timestamps, which the column types parse.
-    processors = [
-        None if postgres else c.type.dialect_impl(dialect).result_processor(dialect, None)
-        for c in table.columns
-    ]
-    selected = ", ".join(f"t.{c.name}" for c in table.columns)
-    step = 50_000 if postgres else max(1, 30_000 // len(prefix))
-    for start in range(0, keys.height, step):
-        chunk = keys.slice(start, step).select(prefix)
-        params: tuple[Any, ...]
-        if postgres:
-            arrays = ", ".join(f"CAST(%s AS {table.c[n].type.compile(dialect)}[])" for n in prefix)
-            on = " AND ".join(f"t.{n} = k.{n}" for n in prefix)
-            sql = (f"SELECT {selected} FROM {table.name} AS t "
-                   f"JOIN unnest({arrays}) AS k({', '.join(prefix)}) ON {on}")  # fmt: skip
-            params = tuple(chunk.get_column(n).to_list() for n in prefix)
-        else:
-            one = "(" + ", ".join("?" * len(prefix)) + ")"
-            on = " AND ".join(f"t.{n} = k.column{i + 1}" for i, n in enumerate(prefix))
-            sql = (f"SELECT {selected} FROM (VALUES {', '.join([one] * chunk.height)}) AS k "
-                   f"JOIN {table.name} AS t ON {on}")  # fmt: skip
-            params = tuple(v for row in chunk.iter_rows() for v in row)
-        for row in conn.exec_driver_sql(sql, params):
-            found.append([v if p is None else p(v) for p, v in zip(processors, row, strict=True)])
-    return found
-
-
-def recorded(conn: Connection, table: str, row_keys: Sequence[str]) -> dict[str, str]:
-    """The newest recorded hash of each of ``row_keys`` in ``table`` (by the group's audit seq)."""
-    h, e = tables.record_hashes, tables.audit_events
-    newest: dict[str, tuple[int, str]] = {}
-    for start in range(0, len(row_keys), 5_000):
-        chunk = list(row_keys[start : start + 5_000])
-        query = (
-            select(h.c.row_key, h.c.row_sha256, e.c.seq)
-            .outerjoin(e, e.c.object_id == h.c.group_id)
-            .where(h.c.table_name == table, h.c.row_key.in_(chunk))
-        )
-        for row_key, digest, seq in conn.execute(query):
-            order = -1 if seq is None else seq
-            if row_key not in newest or order > newest[row_key][0]:
-                newest[row_key] = (order, digest)
-    return {k: digest for k, (_, digest) in newest.items()}
-
-
-def rows_differ(
-    conn: Connection, frames: Mapping[Table, pl.DataFrame], record_key: Sequence[str]
-) -> dict[tuple[Any, ...], str]:
-    """Records whose stored rows no longer match: their key and what differs.
-
-    ``frames`` holds, for each table of the record kind, the rows the records in hand would
-    write (with ``record_key`` columns), the records being stored already with the same content
-    hash. Each stored row must re-hash to the hash bound when it was written, and the stored
-    rows must be the same rows (keys) as the records': else the stored data was changed.
-    """
-    problems: dict[tuple[Any, ...], str] = {}
-    for table, frame in frames.items():
-        if frame.is_empty():
-            continue
-        covered = COVERED[table.name]
-        keys = frame.select(record_key).unique()
-        rows = stored_rows(conn, table, record_key, keys)
-        prefix_at = [covered.names.index(n) for n in record_key]
-        leaves = [covered.leaf(row) for row in rows]
-        expected = recorded(conn, table.name, [k for k, _ in leaves])
-        wanted = {covered.row_key(k): k for k in frame.select(covered.key).unique().rows()}
-        stored_keys: set[str] = set()
-        for row, (row_key, digest) in zip(rows, leaves, strict=True):
-            stored_keys.add(row_key)
-            owner = tuple(row[i] for i in prefix_at)
-            bound = expected.get(row_key)
-            if row_key not in wanted:
-                problems.setdefault(owner, f"{table.name} row {row_key} was added")
-            elif bound is not None and bound != digest:
-                problems.setdefault(owner, f"{table.name} row {row_key} was changed")
-        for row_key, key_row in wanted.items():
-            if row_key not in stored_keys:
-                owner = tuple(key_row[covered.key.index(n)] for n in record_key)
-                problems.setdefault(owner, f"{table.name} row {row_key} is missing")
-    return problems

@@ -17,9 +17,9 @@ same event imported again is unchanged and keeps the ``known_at`` of its first i
 Every row the import writes, in every table (and each quarantine row it adds or resolves, and
 its batch row), is hashed into the batch's group of ``record_hashes``, whose Merkle root the
 import's audit event carries (``audit.rows``). A record found stored with the same content hash
-is unchanged only if its stored rows still are what was bound: else it is quarantined with
-"stored data differs from its audited hash", naming the table and row, so a re-import never
-vouches for data changed behind the audit trail's back.
+is unchanged only if its stored rows still are the rows it would write (``audit.compare``):
+else it is quarantined with "stored data differs from its audited hash", naming the table
+and row, so a re-import never vouches for data changed behind the audit trail's back.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from pathlib import Path
 import polars as pl
 from sqlalchemy import Connection, Table, insert, select, update
 
-from quaywatch.audit import chain, rows as row_hashes
+from quaywatch.audit import chain, compare, rows as row_hashes
 from quaywatch.domain.vocabulary import KnownAt
 from quaywatch.intake import consignments, entity_state, fields as f, readers
 from quaywatch.intake.kinds import KINDS, Kind
@@ -296,13 +296,13 @@ class Importer:
         )
 
     def _tampered(self, prepared: Prepared, unchanged: pl.DataFrame) -> pl.DataFrame:
-        """The unchanged records whose stored rows differ from what their import bound, each
-        with a ``_reason`` naming the first row that differs (``audit.rows.rows_differ``)."""
+        """The unchanged records whose stored rows differ from the rows they would write, each
+        with a ``_reason`` naming the first row that differs (``audit.compare``)."""
         if unchanged.is_empty():
             return unchanged.with_columns(pl.lit(None, pl.String).alias("_reason"))
         runs = unchanged["_run"].implode()
         frames = {w.table: w.frame.filter(pl.col("_run").is_in(runs)) for w in prepared.writes}
-        problems = row_hashes.rows_differ(self.conn, frames, self.kind.keys)
+        problems = compare.rows_differ(self.conn, frames, self.kind.keys)
         reasons = [problems.get(tuple(key)) for key in unchanged.select(self.kind.keys).iter_rows()]
         return (
             unchanged.with_columns(pl.Series("_what", reasons, pl.String))
