@@ -76,7 +76,7 @@ def _bound_groups(
             continue
         rows = json.loads(details).get("rows")
         if isinstance(rows, dict) and {"root", "count"} <= set(rows):
-            bound[object_id] = (seq, rows)
+            bound[str(rows.get("group", object_id))] = (seq, rows)
             since = at if since is None else since
     return bound, legacy, since
 

@@ -2,7 +2,9 @@
 
 An audited write (an import batch; the events control emits) hashes every row it stores, in
 every table, keeps the hashes in ``record_hashes`` under its own id (the *group*), and puts
-the Merkle root of the group in its audit event's details (``{"rows": {"root", "count"}}``).
+the Merkle root of the group in its audit event's details (``{"rows": {"root", "count"}}``,
+with ``"group"`` when the group is not the event's object id, as for a control outcome bound by
+its order's ``order_outcome`` event).
 The chain covers the event, so it covers the root, so it covers every row: a stored row
 changed, deleted or added after the write no longer re-hashes to what was bound
 (``audit.full`` checks; ``audit.compare`` lets a re-import check the rows it calls unchanged).
@@ -205,6 +207,16 @@ class Recorder:
                  for t, k, h in self.hashes],
             )  # fmt: skip
         return group_root(self.hashes)
+
+
+def bind_rows(
+    conn: Connection, group_id: str, table: Table, rows: Iterable[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """Hash ``rows`` of ``table`` (as read back from the store) into the new group ``group_id``;
+    return the ``{"group", "root", "count"}`` the audit event of the write must carry."""
+    recorder = Recorder()
+    recorder.rows(table, rows)
+    return {"group": group_id, **recorder.bind(conn, group_id)}
 
 
 def quarantine_rows(conn: Connection, ids: Iterable[int]) -> list[Mapping[str, Any]]:
