@@ -15,6 +15,7 @@ import annotated_types
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from quaywatch.audit.signing import AuditKey, load_key
 from quaywatch.errors import ConfigurationError
 from quaywatch.learning.options import MIN_HITS
 
@@ -142,6 +143,16 @@ class Settings(BaseSettings):
             "named."
         ),
     )
+    audit_key_file: Path | None = Field(
+        default=None,
+        description=(
+            "File holding the audit key (at least 32 bytes; `quaywatch audit keygen --to FILE` "
+            "makes one). When set, every audit event is signed with it (HMAC-SHA256), "
+            "`quaywatch audit anchor --to FILE` exports a signed anchor, and `quaywatch audit "
+            "verify` checks the signatures: keep the file outside the database and its backups "
+            "(docs/reliability.md). Every process that writes to the store needs it once set."
+        ),
+    )
     actor: str = Field(
         default="system",
         min_length=1,
@@ -249,6 +260,20 @@ class Settings(BaseSettings):
             raise ValueError("must hold printable characters only, not only spaces")
         return actor
 
+    @field_validator("audit_key_file")
+    @classmethod
+    def _audit_key_readable(cls, path: Path | None) -> Path | None:
+        if path is not None:
+            try:
+                load_key(path)
+            except ConfigurationError as exc:
+                raise ValueError(exc.message.removeprefix("QUAYWATCH_AUDIT_KEY_FILE ")) from None
+        return path
+
+    def audit_key(self) -> AuditKey | None:
+        """The audit key the settings name, read from its file (None if none is set)."""
+        return None if self.audit_key_file is None else load_key(self.audit_key_file)
+
 
 #: The store URLs quaywatch opens (``store.database.make_engine`` checks the rest).
 _BACKENDS = ("sqlite:", "postgresql:", "postgresql+psycopg:")
@@ -293,6 +318,7 @@ _TEXT_RULES = {
     "model_dir": "a folder (created when the first model is trained)",
     "capacity_file": "an existing capacity file (YAML), or unset",
     "actor": "a name of 1 to 128 printable characters",
+    "audit_key_file": "a readable key file of at least 32 bytes (quaywatch audit keygen), or unset",
 }
 
 

@@ -4,6 +4,7 @@ on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 from api_support import Api, consignment
+from sqlalchemy import text
 
 from quaywatch.domain.access import Role
 
@@ -35,3 +36,17 @@ def test_audit_events_are_filtered_and_paged_by_cursor(api_without_model: Api) -
     assert naive.status_code == 422 and "since must be a timezone-aware time" in naive.text
     assert api.get("/api/v1/audit/events", Role.ADMIN, params={"before": 0}).status_code == 422
     assert api.get("/api/v1/audit/events", Role.TARGETING_OFFICER).status_code == 403
+
+
+def test_audit_verify_full_names_a_changed_row(api_without_model: Api) -> None:
+    api = api_without_model
+    assert api.post("/api/v1/consignments", Role.FEED, json=consignment(1)).status_code == 201
+    checked = api.get("/api/v1/audit/verify", Role.ADMIN, params={"full": "true"})
+    assert checked.status_code == 200, checked.text
+    assert checked.json()["rows"]["rows"] > 0 and checked.json()["rows"]["legacy_rows"] == 0
+    assert api.get("/api/v1/audit/verify", Role.ADMIN).json()["rows"] is None
+    with api.store.engine.begin() as conn:
+        conn.execute(text("UPDATE goods_items SET value = value + 1"))
+    tampered = api.get("/api/v1/audit/verify", Role.ADMIN, params={"full": "true"})
+    assert tampered.status_code == 500 and "goods_items" in tampered.text
+    assert "changed since it was stored" in tampered.text

@@ -53,8 +53,8 @@ def test_an_untouched_chain_verifies(logged: Store) -> None:
         ("DELETE FROM audit_events WHERE seq = 5", "head says event 5"),
         ("UPDATE audit_events SET seq = seq + 10 WHERE seq >= 4", "audit event 4 is missing"),
         (
-            "INSERT INTO audit_events SELECT 6, at, actor, action, object_type, object_id, details, hash, hash "
-            "FROM audit_events WHERE seq = 5",
+            "INSERT INTO audit_events SELECT 6, at, actor, action, object_type, object_id, "
+            "details, hash, hash, mac, key_id FROM audit_events WHERE seq = 5",
             "audit event 6 was edited",
         ),
     ],

@@ -75,7 +75,8 @@ def test_scan_then_seizure_lands_in_control_outcomes(ordered: Ordered) -> None:
     steps = [s["action"] for s in orders.history(store, order.order_id)]
     assert steps == ["create", "start", "scan", "override", "finding", "outcome"]
     with store.reading() as conn:
-        actions = [e.action for e in chain.recent(conn, 5) if e.object_id == order.order_id]
+        # The last events: the order's steps, and the events_emit of the CUSI/CUSS it emitted.
+        actions = [e.action for e in chain.recent(conn, 10) if e.object_id == order.order_id]
         chain.verify(conn)
     assert actions == [
         "order_outcome",

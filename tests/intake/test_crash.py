@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -105,25 +106,44 @@ def _assert_whole_batches(store: Store) -> None:
         assert headless == 0, "goods items without their consignment"
 
 
+#: Port days to import: a run that finishes before its kill moves on to the next day's file,
+#: so that every later run still has a whole import to be killed in.
+DAYS = 4
+
+
 @pytest.fixture(scope="module")
-def crash_day(tmp_path_factory: pytest.TempPathFactory) -> portday.PortDay:
-    return portday.generate(
-        tmp_path_factory.mktemp("crash") / "day", count=1_200, seed=5, noise=0.02
-    )
+def crash_days(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Path]]:
+    folder = tmp_path_factory.mktemp("crash")
+    days = [
+        portday.generate(
+            folder / f"day{i}",
+            count=1_200,
+            seed=5 + i,
+            noise=0.02,
+            day=datetime(2026, 11, 2 + i, tzinfo=UTC),
+        )  # fmt: skip
+        for i in range(DAYS)
+    ]
+    return {
+        "consignments": [day.consignments for day in days],
+        "events": [day.events for day in days],
+    }
 
 
 @pytest.fixture(scope="module")
 def reference(
-    crash_day: portday.PortDay, tmp_path_factory: pytest.TempPathFactory
+    crash_days: dict[str, list[Path]], tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[dict[str, int], dict[str, float]]:
-    """What a clean store holds after both files, and how long each import takes there."""
+    """What a clean store holds after every file, and how long the slowest import of each kind
+    takes there."""
     url = f"sqlite:///{tmp_path_factory.mktemp('reference') / 'reference.db'}"
-    durations = {}
-    for name, path in (("consignments", crash_day.consignments), ("events", crash_day.events)):
-        started = time.monotonic()
-        done = _run(url, "ingest", str(path))
-        durations[name] = time.monotonic() - started
-        assert done.returncode == 0, done.stderr
+    durations: dict[str, float] = {}
+    for name, paths in crash_days.items():
+        for path in paths:
+            started = time.monotonic()
+            done = _run(url, "ingest", str(path))
+            durations[name] = max(durations.get(name, 0.0), time.monotonic() - started)
+            assert done.returncode == 0, done.stderr
     store = Store.open(url)
     try:
         return _counts(store), durations
@@ -134,24 +154,28 @@ def reference(
 def test_killed_imports_leave_whole_batches_and_the_import_completes(
     store: Store,
     store_url: str,
-    crash_day: portday.PortDay,
+    crash_days: dict[str, list[Path]],
     reference: tuple[dict[str, int], dict[str, float]],
 ) -> None:
     expected, durations = reference
     rng = random.Random(20)
-    files = [("consignments", crash_day.consignments), ("events", crash_day.events)]
+    next_day = dict.fromkeys(crash_days, 0)
     killed = 0
     for attempt in range(KILLS):
-        name, path = files[attempt % 2]
+        name = "consignments" if attempt % 2 == 0 else "events"
+        path = crash_days[name][min(next_day[name], DAYS - 1)]
         # Anywhere from the start of the process (interpreter, imports) to past a clean run.
         if _killed_run(store_url, path, rng.uniform(0.05, 1.1) * durations[name]):
             killed += 1
+        else:  # it finished: the next run of this kind imports another day
+            next_day[name] += 1
         _assert_whole_batches(store)
         verify_audit(store)  # raises AuditChainError on a break
     assert killed >= KILLS // 2, f"only {killed} of {KILLS} runs were still going when killed"
 
-    for _, path in files:
-        done = _run(store_url, "ingest", str(path))
-        assert done.returncode == 0, done.stdout + done.stderr
+    for paths in crash_days.values():
+        for path in paths:
+            done = _run(store_url, "ingest", str(path))
+            assert done.returncode == 0, done.stdout + done.stderr
     _assert_whole_batches(store)
     assert _counts(store) == expected

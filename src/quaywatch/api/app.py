@@ -164,6 +164,7 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
             settings.database_url,
             migrate=settings.auto_migrate,
             lock_timeout_s=settings.lock_timeout_s,
+            audit_key=settings.audit_key(),
         )
         models = ModelSlot(settings.model_dir)
         try:

@@ -4,6 +4,12 @@ Each event's hash covers its own fields and the previous event's hash, so editin
 deleting a row breaks the chain from that row on. The ``audit_head`` row holds the newest
 sequence number and hash, which catches a truncated tail; an operator who keeps the head printed
 by ``quaywatch audit verify`` elsewhere (an anchor) can prove even a rewrite of the whole table.
+
+Hashes need no secret, so someone who can write to the database can recompute a whole forged
+chain. With an audit key configured (``audit.signing``, which states the threat model), each
+event also carries an HMAC of its hash, and a signed anchor file pins the head: then a forged
+or re-hashed event, and a deleted tail, are detected. The data the events speak of is bound in
+by ``audit.rows``: an import's event carries the Merkle root of every row it wrote.
 """
 
 from __future__ import annotations
@@ -16,7 +22,9 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
+from quaywatch.audit.signing import Anchor, AuditKey
 from quaywatch.errors import AuditChainError
+from quaywatch.store.database import AUDIT_KEY
 from quaywatch.store.tables import audit_events, audit_head, utcnow
 
 GENESIS = "0" * 64
@@ -39,11 +47,34 @@ class AuditEvent:
 
 @dataclass(frozen=True, slots=True)
 class Verification:
-    """Result of a successful verification: how many events, and the head to keep as anchor."""
+    """Result of a successful verification: how many events, and the head to keep as anchor.
+
+    ``signed``: events carrying a MAC; ``key_checked``: whether those MACs were checked (an
+    audit key was configured). ``rows``: what ``audit verify --full`` found in the stored data
+    (None when only the chain was checked).
+    """
 
     events: int
     head_seq: int
     head_hash: str
+    signed: int = 0
+    key_checked: bool = False
+    rows: RowsChecked | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RowsChecked:
+    """The stored rows re-hashed by ``audit verify --full``: all matched their audited hash.
+
+    ``groups``: audited writes (import batches, emitted events) whose Merkle root matched;
+    ``rows``: rows re-hashed; ``legacy_rows``: rows stored before tamper evidence existed,
+    which no hash covers; ``seconds``: time taken.
+    """
+
+    groups: int
+    rows: int
+    legacy_rows: int
+    seconds: float
 
 
 def _canonical(details: dict[str, Any]) -> str:
@@ -77,10 +108,14 @@ def append(
     at = utcnow()
     details_json = _canonical(details or {})
     digest = _event_hash(seq, at, actor, action, object_type, object_id, details_json, prev_hash)
+    # The store passes the audit key, when one is configured, on every connection it opens.
+    key: AuditKey | None = conn.get_execution_options().get(AUDIT_KEY)
     conn.execute(
         insert(audit_events).values(
             seq=seq, at=at, actor=actor, action=action, object_type=object_type,
             object_id=object_id, details=details_json, prev_hash=prev_hash, hash=digest,
+            mac=None if key is None else key.mac("event", digest),
+            key_id=None if key is None else key.key_id,
         )
     )  # fmt: skip
     if head:
@@ -92,14 +127,34 @@ def append(
     )
 
 
-def verify(conn: Connection, *, anchor: tuple[int, str] | None = None) -> Verification:
+def verify(
+    conn: Connection,
+    *,
+    anchor: tuple[int, str] | None = None,
+    key: AuditKey | None = None,
+    signed_anchor: Anchor | None = None,
+) -> Verification:
     """Walk the whole chain; raise ``AuditChainError`` naming the first broken event.
 
     ``anchor`` is a ``(seq, hash)`` pair recorded earlier: the chain must still contain it.
+    ``signed_anchor`` (read and checked by ``signing.read_anchor``) too, and the MAC its event
+    had. With ``key``, every event's MAC is checked, and from the first signed event on every
+    event must be signed: an event appended without the key is reported.
     """
-    prev_hash, expected_seq, count = GENESIS, 1, 0
+    pins = [
+        p
+        for p in (
+            anchor,
+            None if signed_anchor is None else (signed_anchor.seq, signed_anchor.hash),
+        )
+        if p
+    ]
+    prev_hash, expected_seq, count, signed = GENESIS, 1, 0, 0
+    first_signed: int | None = None
+    if signed_anchor is not None and signed_anchor.event_mac is not None:
+        first_signed = signed_anchor.seq  # the anchored event was signed: all later ones are
     rows = conn.execute(select(audit_events).order_by(audit_events.c.seq))
-    anchor_seen = anchor is None
+    seen: set[int] = set()
     for row in rows:
         if row.seq != expected_seq:
             raise AuditChainError(
@@ -116,10 +171,25 @@ def verify(conn: Connection, *, anchor: tuple[int, str] | None = None) -> Verifi
         )  # fmt: skip
         if digest != row.hash:
             raise AuditChainError(f"audit event {row.seq} was edited: its hash does not match")
-        if anchor is not None and row.seq == anchor[0]:
-            if row.hash != anchor[1]:
-                raise AuditChainError(f"audit event {row.seq} differs from the anchor kept")
-            anchor_seen = True
+        _check_mac(row, key, first_signed)
+        if row.mac is not None:
+            signed += 1
+            if first_signed is None or row.seq < first_signed:
+                first_signed = row.seq
+        for pin_seq, pin_hash in pins:
+            if row.seq == pin_seq:
+                if row.hash != pin_hash:
+                    raise AuditChainError(f"audit event {row.seq} differs from the anchor kept")
+                seen.add(pin_seq)
+        if (
+            signed_anchor is not None
+            and row.seq == signed_anchor.seq
+            and signed_anchor.event_mac is not None
+            and row.mac != signed_anchor.event_mac
+        ):
+            raise AuditChainError(
+                f"audit event {row.seq} no longer carries the signature the anchor kept"
+            )
         prev_hash, expected_seq, count = row.hash, row.seq + 1, count + 1
     head = conn.execute(select(audit_head).where(audit_head.c.id == 1)).first()
     head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS)
@@ -128,10 +198,36 @@ def verify(conn: Connection, *, anchor: tuple[int, str] | None = None) -> Verifi
             f"the audit head says event {head_seq} is last but the log ends at "
             f"{expected_seq - 1}: events were deleted or the head was changed"
         )
-    if not anchor_seen:
-        assert anchor is not None
-        raise AuditChainError(f"anchored audit event {anchor[0]} is no longer in the log")
-    return Verification(count, head_seq, head_hash)
+    for pin_seq, _ in pins:
+        if pin_seq not in seen and pin_seq != 0:
+            raise AuditChainError(
+                f"anchored audit event {pin_seq} is no longer in the log "
+                f"(the log ends at {expected_seq - 1}): events were deleted"
+            )
+    return Verification(count, head_seq, head_hash, signed, key is not None)
+
+
+def _check_mac(row: Any, key: AuditKey | None, first_signed: int | None) -> None:
+    """Raise if ``row``'s MAC does not verify under ``key``, or it lacks one it must carry."""
+    if key is None:
+        return
+    if row.mac is None:
+        if first_signed is not None and row.seq > first_signed:
+            raise AuditChainError(
+                f"audit event {row.seq} is not signed although the trail is signed from event "
+                f"{first_signed} on: it was added without the audit key (forged?)"
+            )
+        return
+    if row.key_id != key.key_id:
+        raise AuditChainError(
+            f"audit event {row.seq} is signed with key {row.key_id}, not with the key "
+            f"configured ({key.key_id})"
+        )
+    if not key.verifies("event", row.hash, row.mac):
+        raise AuditChainError(
+            f"audit event {row.seq} carries a signature that does not verify: it was forged "
+            "or altered without the audit key"
+        )
 
 
 @dataclass(frozen=True, slots=True)

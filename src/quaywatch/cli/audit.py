@@ -6,6 +6,8 @@ Thin adapters over ``services.audit`` and ``services.schema``.
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -21,15 +23,90 @@ db_app = sub_app("Database schema.")
 def audit_verify(
     ctx: typer.Context,
     anchor: Annotated[
-        str | None, typer.Option(help="SEQ:HASH printed by an earlier verify.")
+        str | None,
+        typer.Option(
+            help="SEQ:HASH printed by an earlier verify, or a signed anchor file written by "
+            "`audit anchor` (needs QUAYWATCH_AUDIT_KEY_FILE)."
+        ),
     ] = None,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full",
+            help="Also re-hash every stored row the trail binds and name any changed, "
+            "missing or added (slower: see docs/reliability.md).",
+        ),
+    ] = False,
 ) -> None:
     """Check the whole audit chain; exit code 4 if anything was edited, inserted or deleted."""
     from quaywatch.services.audit import verify_audit
 
-    result = verify_audit(open_store(ctx), anchor=anchor)
+    as_pair = anchor is not None and _ANCHOR_PAIR.fullmatch(anchor.strip()) is not None
+    result = verify_audit(
+        open_store(ctx),
+        anchor=anchor if as_pair else None,
+        anchor_file=Path(anchor) if anchor is not None and not as_pair else None,
+        full=full,
+    )
+    signatures = (
+        f"{result.signed} signed, signatures checked"
+        if result.key_checked
+        else f"{result.signed} signed, signatures not checked (no audit key set)"
+    )
     console.print(
-        f"audit trail intact: {result.events} events; head {result.head_seq}:{result.head_hash}",
+        f"audit trail intact: {result.events} events ({signatures}); "
+        f"head {result.head_seq}:{result.head_hash}",
+        markup=False,
+        highlight=False,
+    )
+    if result.rows is not None:
+        r = result.rows
+        rate = r.rows / r.seconds if r.seconds else float(r.rows)
+        legacy = (
+            f"; {r.legacy_rows:,} rows stored before row hashes, not covered"
+            if r.legacy_rows
+            else ""
+        )
+        console.print(
+            f"stored data intact: {r.rows:,} rows re-hashed in {r.seconds:.2f} s "
+            f"({rate:,.0f} rows/s) against {r.groups:,} audited writes{legacy}",
+            markup=False,
+            highlight=False,
+        )
+
+
+_ANCHOR_PAIR = re.compile(r"\d+:[0-9A-Fa-f]{64}")
+
+
+@audit_app.command("anchor")
+def audit_anchor(
+    ctx: typer.Context,
+    to: Annotated[Path, typer.Option(help="New file to write the signed anchor to.")],
+) -> None:
+    """Export the head of the trail, signed with the audit key, to a file kept elsewhere."""
+    from quaywatch.services.audit import export_anchor
+
+    written = export_anchor(open_store(ctx), to)
+    signed = "its event signed" if written.signed_event else "its event not signed"
+    console.print(
+        f"anchor written to {written.path}: event {written.seq}:{written.hash} ({signed}); "
+        "keep it outside the database host",
+        markup=False,
+        highlight=False,
+    )
+
+
+@audit_app.command("keygen")
+def audit_keygen(
+    to: Annotated[Path, typer.Option(help="New file to write the key to (mode 600).")],
+) -> None:
+    """Make a new random audit key; point QUAYWATCH_AUDIT_KEY_FILE at it."""
+    from quaywatch.services.audit import make_key
+
+    key_id = make_key(to)
+    console.print(
+        f"audit key {key_id} written to {to}; set QUAYWATCH_AUDIT_KEY_FILE={to} and keep a "
+        "copy off the database host",
         markup=False,
         highlight=False,
     )

@@ -162,6 +162,7 @@ def open_store(ctx: typer.Context, *, schema: bool = True) -> Store:
         migrate=schema and settings.auto_migrate,
         check=schema,
         lock_timeout_s=settings.lock_timeout_s,
+        audit_key=settings.audit_key(),
     )
     ctx.call_on_close(store.close)
     return store

@@ -35,6 +35,7 @@ def serve(
         settings.database_url,
         migrate=settings.auto_migrate,
         lock_timeout_s=settings.lock_timeout_s,
+        audit_key=settings.audit_key(),
     )
     try:
         check_serving(store.dialect, workers)

@@ -6,6 +6,8 @@ examination or a documentary check is ordered, CUSR (released) when customs lets
 go to the same ``events`` table as the carriers' and terminals' events, one per container of
 the consignment, at the port of discharge, classifier ACT, so the container's history reads as
 one track. ``batch_id`` names the order that caused the event instead of an import batch.
+Each emission hashes its rows and appends an ``events_emit`` audit event carrying their Merkle
+root, so ``audit verify --full`` covers them as it covers imported events.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, insert, select
 
+from quaywatch.audit import chain, rows as row_hashes
 from quaywatch.domain.models import ControlType, EquipmentEventCode
 from quaywatch.store import tables
 
@@ -70,4 +73,13 @@ def emit(conn: Connection, codes: Mapping[str, EquipmentEventCode], at: datetime
             })  # fmt: skip
     if rows:
         conn.execute(insert(tables.events), rows)
+        # The events are bound into the audit trail like an import's rows (``audit.rows``).
+        recorder = row_hashes.Recorder()
+        recorder.rows(tables.events, rows)
+        group = f"emit-{uuid.uuid4()}"
+        chain.append(
+            conn, actor="quaywatch", action="events_emit", object_type="event_group",
+            object_id=group,
+            details={"orders": sorted(codes), "rows": recorder.bind(conn, group)},
+        )  # fmt: skip
     return len(rows)

@@ -22,6 +22,7 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Connection, insert, select
 
+from quaywatch.audit import rows as row_hashes
 from quaywatch.control.orders import Order, load, log, release, set_state
 from quaywatch.control.states import State, check
 from quaywatch.domain.models import ControlResult
@@ -140,12 +141,17 @@ def record_outcome(
         check(order_id, order.state, State.DONE)
         row.update(received_at=at, batch_id=order_id)
         conn.execute(insert(co).values(**row))
+        # The row as stored is bound into the order's outcome event, as an import binds its rows.
+        written = [
+            dict(r) for r in conn.execute(select(co).where(co.c.control_id == order_id)).mappings()
+        ]
+        bound = row_hashes.bind_rows(conn, f"outcome-{order_id}", co, written)
         entity_state.outcomes_stored(store, conn, [order_id])
         set_state(conn, order_id, state=State.DONE.value, finished_at=at)
         released = row["result"] != ControlResult.SEIZURE and release(conn, order, at)
         log(conn, order, "outcome", actor=actor, at=at, to_state=State.DONE,
             details={name: row[name] for name in STATED if row[name] is not None}
-            | {"released": released})  # fmt: skip
+            | {"released": released, "rows": bound})  # fmt: skip
     return RecordedOutcome(order_id, row["result"], True, released, row)
 
 

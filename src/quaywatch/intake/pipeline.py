@@ -31,6 +31,13 @@ stored one is compared once more in that old encoding (``fields.legacy_joined``)
 unchanged if that matches, so re-importing a file into a store of before the change says
 unchanged, not conflict. That encoding can confuse two records only through a value holding
 ``\x1f`` or ``\x1e``, and the checks quarantine any record with such a control character.
+
+Every row the import writes, in every table (and each quarantine row it adds or resolves, and
+its batch row), is hashed into the batch's group of ``record_hashes``, whose Merkle root the
+import's audit event carries (``audit.rows``). A record found stored with the same content hash
+is unchanged only if its stored rows still are the rows it would write (``audit.compare``):
+else it is quarantined with "stored data differs from its audited hash", naming the table
+and row, so a re-import never vouches for data changed behind the audit trail's back.
 """
 
 from __future__ import annotations
@@ -47,7 +54,7 @@ from pathlib import Path
 import polars as pl
 from sqlalchemy import Connection, Table, insert, select, update
 
-from quaywatch.audit import chain
+from quaywatch.audit import chain, compare, rows as row_hashes
 from quaywatch.domain.vocabulary import KnownAt
 from quaywatch.intake import consignments, entity_state, fields as f, readers
 from quaywatch.intake.fields import PLAUSIBLE, Plausible
@@ -188,6 +195,8 @@ class Importer:
         self._held: list[pl.DataFrame] = []
         self._carry: pl.DataFrame | None = None
         self._parties_seen = pl.Series("party_key", [], pl.String)
+        self.recorder = row_hashes.Recorder()
+        self._quarantine_touched: list[int] = []
         # Stored records resolve open quarantine entries; most imports find none to look up.
         q = tables.quarantine
         self._open_quarantine = (
@@ -314,9 +323,15 @@ class Importer:
         if self.kind.needs_consignment:
             records, orphans = self._with_consignment(records)
             rejected = rejected + self._refused(prepared, orphans, "consignment_id")
-        new, conflicts = self._classify(records, self.kind.keys, prepared.valid)
+        new, unchanged, conflicts = self._classify(records, self.kind.keys, prepared.valid)
+        tampered = self._tampered(prepared, unchanged)
+        if not tampered.is_empty():
+            unchanged = unchanged.filter(~pl.col("_run").is_in(tampered["_run"].implode()))
+        self.summary.unchanged += unchanged.height
+        self._resolve(pl.concat([new["_key"], unchanged["_key"]]))
         conflicts = conflicts.with_columns(pl.lit(self.kind.conflict_reason).alias("_reason"))
         rejected = rejected + self._refused(prepared, conflicts, self.kind.conflict_field)
+        rejected = rejected + self._refused(prepared, tampered, self.kind.conflict_field)
         if new.is_empty():
             return rejected
         everything = new.height == prepared.records.height
@@ -329,13 +344,11 @@ class Importer:
                 )
             self._write_parties(parties)
         for rows in prepared.writes:
+            written = rows.frame if everything else rows.frame.filter(pl.col("_run").is_in(runs))
             self.store.bulk_insert(
-                self.conn,
-                rows.table,
-                rows.encoded
-                if everything
-                else rows.frame.filter(pl.col("_run").is_in(runs)).drop("_run"),
+                self.conn, rows.table, rows.encoded if everything else written.drop("_run")
             )
+            self.recorder.frame(rows.table, written)
         # The entities' track records follow in the same transaction (``entity_state``).
         if self.summary.kind is RecordKind.CONSIGNMENTS:
             entity_state.consignments_stored(
@@ -368,8 +381,8 @@ class Importer:
 
     def _classify(
         self, records: pl.DataFrame, keys: list[str], valid: pl.DataFrame
-    ) -> tuple[pl.DataFrame, pl.DataFrame]:
-        """Mark each record new, unchanged or conflicting; return the new and the conflicting.
+    ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+        """Split records into new (counted), unchanged and conflicting ones, by content hash.
 
         A record stored with another hash is compared in the old encoding too (``legacy``).
         """
@@ -402,10 +415,32 @@ class Importer:
             .alias("_status")
         )
         self.summary.new += records.filter(pl.col("_status") == "new").height
-        self.summary.unchanged += records.filter(pl.col("_status") == "unchanged").height
-        self._resolve(records.filter(pl.col("_status") != "conflict")["_key"])
-        return records.filter(pl.col("_status") == "new"), records.filter(
-            pl.col("_status") == "conflict"
+        return (
+            records.filter(pl.col("_status") == "new"),
+            records.filter(pl.col("_status") == "unchanged"),
+            records.filter(pl.col("_status") == "conflict"),
+        )
+
+    def _tampered(self, prepared: Prepared, unchanged: pl.DataFrame) -> pl.DataFrame:
+        """The unchanged records whose stored rows differ from the rows they would write, each
+        with a ``_reason`` naming the first row that differs (``audit.compare``)."""
+        if unchanged.is_empty():
+            return unchanged.with_columns(pl.lit(None, pl.String).alias("_reason"))
+        runs = unchanged["_run"].implode()
+        frames = {w.table: w.frame.filter(pl.col("_run").is_in(runs)) for w in prepared.writes}
+        problems = compare.rows_differ(self.conn, frames, self.kind.keys)
+        reasons = [problems.get(tuple(key)) for key in unchanged.select(self.kind.keys).iter_rows()]
+        return (
+            unchanged.with_columns(pl.Series("_what", reasons, pl.String))
+            .filter(pl.col("_what").is_not_null())
+            .with_columns(
+                pl.format(
+                    "stored data differs from its audited hash ({}): the store was changed "
+                    "after import; run `quaywatch audit verify --full`",
+                    "_what",
+                ).alias("_reason")
+            )
+            .drop("_what")
         )
 
     def _with_consignment(self, records: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -442,14 +477,12 @@ class Importer:
         )
         fresh = unseen.filter(~pl.col("party_key").is_in(known["party_key"].implode()))
         self._parties_seen.append(unseen["party_key"])
-        self.store.bulk_insert(
-            self.conn,
-            tables.parties,
-            fresh.with_columns(
-                pl.lit(self.now).alias("first_seen_at"),
-                pl.lit(self.summary.batch_id).alias("batch_id"),
-            ).select([c.name for c in tables.parties.columns]),
-        )
+        written = fresh.with_columns(
+            pl.lit(self.now).alias("first_seen_at"),
+            pl.lit(self.summary.batch_id).alias("batch_id"),
+        ).select([c.name for c in tables.parties.columns])
+        self.store.bulk_insert(self.conn, tables.parties, written)
+        self.recorder.frame(tables.parties, written)
 
     # --- quarantine ----------------------------------------------------------------------
 
@@ -472,8 +505,14 @@ class Importer:
             waiting[(digest,)] = "open"
             rows.append(quarantine_row(record, digest, self.summary, self.now))
         if rows:
-            self.conn.execute(insert(tables.quarantine), rows)
+            q = tables.quarantine
+            added = self.conn.execute(insert(q).returning(q.c.quarantine_id), rows)
+            self._quarantine_touched += added.scalars().all()
             self._open_quarantine = True
+
+    def touched_quarantine(self, quarantine_id: int) -> None:
+        """Hash quarantine entry ``quarantine_id`` into this batch too: it was changed."""
+        self._quarantine_touched.append(quarantine_id)
 
     def _resolve(self, record_ids: pl.Series) -> None:
         if record_ids.is_empty() or not self._open_quarantine:
@@ -488,22 +527,30 @@ class Importer:
         result = self.conn.execute(
             update(q).where(q.c.record_id.in_(ids), q.c.status == "open")
             .values(status="resolved", resolved_at=self.now, resolved_batch_id=self.summary.batch_id)
+            .returning(q.c.quarantine_id)
         )  # fmt: skip
-        self.summary.resolved += result.rowcount
+        resolved = result.scalars().all()
+        self._quarantine_touched += resolved
+        self.summary.resolved += len(resolved)
 
     def finish(self, *, source_sha256: str | None, actor: str, started_at: datetime) -> None:
-        """Record the batch and its audit event."""
+        """Record the batch, bind the hashes of every row it wrote, and append its audit event."""
         s = self.summary
-        self.conn.execute(insert(tables.import_batches).values(
+        batch = dict(
             batch_id=s.batch_id, source=s.source, source_sha256=source_sha256, kind=s.kind.value,
             actor=actor, started_at=started_at, finished_at=tables.utcnow(), records_read=s.read,
             records_new=s.new, records_unchanged=s.unchanged, records_quarantined=s.quarantined,
-        ))  # fmt: skip
+        )  # fmt: skip
+        self.conn.execute(insert(tables.import_batches).values(**batch))
+        self.recorder.rows(tables.import_batches, [batch])
+        touched = row_hashes.quarantine_rows(self.conn, self._quarantine_touched)
+        self.recorder.rows(tables.quarantine, touched)
+        bound = self.recorder.bind(self.conn, s.batch_id, self.store)
         chain.append(
             self.conn, actor=actor, action="import", object_type="import_batch", object_id=s.batch_id,
             details={"source": s.source, "sha256": source_sha256, "kind": s.kind.value, "read": s.read,
                      "new": s.new, "unchanged": s.unchanged, "quarantined": s.quarantined,
-                     "resolved": s.resolved,
+                     "resolved": s.resolved, "rows": bound,
                      **({} if s.known_at is None else {"known_at": s.known_at.value})},
         )  # fmt: skip
 

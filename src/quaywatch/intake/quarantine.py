@@ -162,6 +162,7 @@ def retry(
                 )
             )  # fmt: skip
             summary.quarantined = len(rejected)
+        importer.touched_quarantine(quarantine_id)  # its new state is bound into this batch
         importer.finish(source_sha256=None, actor=actor, started_at=started_at)
         chain.append(
             conn, actor=actor, action="quarantine_retry", object_type="quarantine",

@@ -46,6 +46,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 #: Execution option of the connections ``Store.reading`` hands out: their transactions only read.
 READ_ONLY = "quaywatch_read_only"
+#: Execution option carrying the audit key (``audit.signing.AuditKey``) to ``audit.chain``.
+AUDIT_KEY = "quaywatch_audit_key"
 
 
 def _sqlite_begin(conn: Any) -> None:

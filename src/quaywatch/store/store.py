@@ -21,6 +21,7 @@ import psycopg
 from sqlalchemy import Column, Connection, Engine, Table, func, select
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
+from quaywatch.audit.signing import AuditKey
 from quaywatch.store import database, tables
 
 #: Bound values per lookup query, under SQLite's limit of 32,766.
@@ -77,8 +78,14 @@ def _array_literals(keys: pl.DataFrame) -> tuple[str, ...]:
 class Store:
     """Access to one quaywatch database, SQLite or PostgreSQL."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, engine: Engine, *, audit_key: AuditKey | None = None) -> None:
+        # The audit key travels on every connection, so each audit event appended is signed.
+        self.engine = (
+            engine
+            if audit_key is None
+            else engine.execution_options(**{database.AUDIT_KEY: audit_key})
+        )
+        self.audit_key = audit_key
         # One writer at a time on SQLite (see ``transaction``); re-entrant, so that a
         # transaction opened inside another in the same thread does not wait for itself.
         self._writer: AbstractContextManager[object] = (
@@ -93,6 +100,7 @@ class Store:
         migrate: bool = True,
         check: bool = True,
         lock_timeout_s: float | None = None,
+        audit_key: AuditKey | None = None,
     ) -> Store:
         """Connect to ``url``; with ``migrate`` bring its schema to the newest revision.
 
@@ -102,8 +110,10 @@ class Store:
         Without ``migrate``, ``check`` makes sure the schema is the newest first: otherwise
         ``SchemaError`` says to run ``quaywatch db upgrade`` (which itself opens the store
         unchecked). One check here, so no command meets a missing table later.
+
+        ``audit_key``: sign every audit event appended through this store (``audit.signing``).
         """
-        store = cls(database.make_engine(url, lock_timeout_s=lock_timeout_s))
+        store = cls(database.make_engine(url, lock_timeout_s=lock_timeout_s), audit_key=audit_key)
         try:
             if migrate:
                 store.upgrade()

@@ -360,7 +360,19 @@ audit_events = Table(
     Column("details", Text, nullable=False, doc="canonical JSON"),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
+    Column("mac", String(64), doc="HMAC-SHA256 of hash under the audit key, if one is set"),
+    Column("key_id", String(16), doc="which audit key made mac"),
 )
+
+record_hashes = Table(
+    "record_hashes",
+    metadata,
+    Column("table_name", String(32), primary_key=True),
+    Column("row_key", String(400), primary_key=True, doc="the row's key columns, canonical JSON"),
+    Column("group_id", String(64), primary_key=True,
+           doc="the audited write that stored this state of the row (an import batch, ...)"),
+    Column("row_sha256", String(64), nullable=False, doc="audit.rows: the row's canonical hash"),
+)  # fmt: skip
 
 audit_head = Table(
     "audit_head",

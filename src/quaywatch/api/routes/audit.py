@@ -26,10 +26,14 @@ def verify(
     anchor: Annotated[
         str | None, Query(max_length=200, description="SEQ:HASH from an earlier verify.")
     ] = None,
+    full: Annotated[
+        bool, Query(description="Also re-hash every stored row the trail binds (slow).")
+    ] = False,
 ) -> Verification:
-    """Every event's hash and link checked; 500 ``audit-chain-broken`` names the first bad
-    event."""
-    return audit.verify_audit(state.store, anchor=anchor)
+    """Every event's hash, link (and signature, with an audit key) checked; 500
+    ``audit-chain-broken`` names the first bad event. ``full``: every stored row re-hashed too;
+    500 names the rows changed, missing or added."""
+    return audit.verify_audit(state.store, anchor=anchor, full=full)
 
 
 @router.get("/audit/events", summary="The newest audit events")
