@@ -318,6 +318,7 @@ _TEXT_RULES = {
     "model_dir": "a folder (created when the first model is trained)",
     "capacity_file": "an existing capacity file (YAML), or unset",
     "actor": "a name of 1 to 128 printable characters",
+    "earliest_date": "a date (YYYY-MM-DD) before today",
     "audit_key_file": "a readable key file of at least 32 bytes (quaywatch audit keygen), or unset",
 }
 
