@@ -92,7 +92,7 @@ def ingest(
         TimeRemainingColumn,
     )
 
-    from quaywatch.services.intake import ingest_files
+    from quaywatch.services.intake import ingest_files, read_limits
 
     settings = get_settings(ctx)
     store = open_store(ctx)
@@ -109,7 +109,7 @@ def ingest(
 
         summaries = ingest_files(
             store, paths, kind=kind, batch_size=settings.batch_size, actor=settings.actor,
-            progress=advance, known_at=known_at,
+            progress=advance, known_at=known_at, limits=read_limits(settings),
         )  # fmt: skip
     print_summaries(summaries)
     if known_at is KnownAt.CREATED and any(s.known_at is KnownAt.CREATED for s in summaries):

@@ -32,6 +32,7 @@ from sqlalchemy import Connection, Table, insert, select, update
 from quaywatch.audit import chain
 from quaywatch.domain.vocabulary import KnownAt
 from quaywatch.intake import consignments, entity_state, fields as f, readers
+from quaywatch.intake.decode import Limits
 from quaywatch.intake.kinds import KINDS, Kind
 from quaywatch.intake.records import Chunk, RecordKind, Rejected
 from quaywatch.store import tables
@@ -121,8 +122,18 @@ class Importer:
                 [pl.col(key).str.strip_chars() for key in self.kind.keys], ignore_nulls=True
             )
             run = (ident != ident.shift()).fill_null(True) | ident.is_null()
-            return self.kind.validate(frame.with_columns(run.cum_sum().alias("_run")))
-        return self.kind.validate(frame.with_columns(pl.col("_row").alias("_run")))
+            checked = self.kind.validate(frame.with_columns(run.cum_sum().alias("_run")))
+        else:
+            checked = self.kind.validate(frame.with_columns(pl.col("_row").alias("_run")))
+        if "_fault" not in checked.columns:
+            return checked
+        # A row the reader refused (bytes that are not UTF-8, a field over a limit) makes its
+        # whole record bad, first of its problems: no consignment is stored without a row.
+        return checked.with_columns(
+            pl.concat_str(["_fault", "_problems"], separator=f.PROBLEM_SEP, ignore_nulls=True)
+            .replace("", None)
+            .alias("_problems")
+        )
 
     def _rejects(
         self, original: pl.DataFrame, checked: pl.DataFrame, runs: pl.Series
@@ -412,6 +423,7 @@ def ingest_file(
     progress: Progress | None = None,
     source: str | None = None,
     known_at: KnownAt = KnownAt.RECEIVED,
+    limits: Limits | None = None,
 ) -> ImportSummary:
     """Import one file in one transaction; return what happened to its records.
 
@@ -419,9 +431,10 @@ def ingest_file(
     file's path; records posted to the API are written to a temporary file and keep their name).
     ``known_at``: for container events, when the new ones count as known (module docstring);
     other kinds carry their own time (a consignment its lodging, an outcome its ``known_at``)
-    and ignore it.
+    and ignore it. ``limits``: what one record may hold (``decode.Limits``; default: its
+    defaults); a record over them is quarantined.
     """
-    reader = readers.open_file(path, kind=kind, batch_size=batch_size)
+    reader = readers.open_file(path, kind=kind, batch_size=batch_size, limits=limits)
     source_sha256 = _file_sha256(path)
     summary = ImportSummary(source or str(path), reader.kind, str(uuid.uuid4()))
     if reader.kind is RecordKind.EVENTS:

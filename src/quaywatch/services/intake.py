@@ -21,9 +21,11 @@ from typing import Any
 
 from sqlalchemy import Row
 
+from quaywatch.config import Settings
 from quaywatch.domain.vocabulary import KnownAt, RecordKind
 from quaywatch.errors import InputError, NotFoundError, WriteConflictError
 from quaywatch.intake import pipeline, quarantine
+from quaywatch.intake.decode import Limits, storable
 from quaywatch.intake.pipeline import ImportSummary
 from quaywatch.services.arguments import check_at_least
 from quaywatch.store.store import Store
@@ -88,6 +90,15 @@ def _check_batch_size(batch_size: int) -> None:
     check_at_least("batch_size", batch_size)
 
 
+def read_limits(settings: Settings) -> Limits:
+    """What one record of an import may hold, as the settings say (``QUAYWATCH_MAX_*``)."""
+    return Limits(
+        max_depth=settings.max_nesting_depth,
+        max_field_chars=settings.max_field_chars,
+        max_record_bytes=settings.max_record_bytes,
+    )
+
+
 def ingest_files(
     store: Store,
     paths: Sequence[Path],
@@ -97,6 +108,7 @@ def ingest_files(
     actor: str,
     progress: FileProgress | None = None,
     known_at: KnownAt = KnownAt.RECEIVED,
+    limits: Limits | None = None,
 ) -> list[ImportSummary]:
     """Import each file in its own transaction; return what happened to its records.
 
@@ -105,6 +117,7 @@ def ingest_files(
     received (the default, leak-free) or, for a history loaded after the fact that a backtest
     replays, when the carrier created them (``docs/intake.md``); each summary and audit event
     of an event import records the choice. Files of other kinds carry their own time.
+    ``limits``: what one record may hold (``read_limits``; default: the settings' defaults).
     """
     _check_batch_size(batch_size)
     summaries = []
@@ -123,6 +136,7 @@ def ingest_files(
                 actor=actor,
                 progress=advance,
                 known_at=known_at,
+                limits=limits,
             )
         )
     return summaries
@@ -132,9 +146,12 @@ def json_line(record: dict[str, Any], number: int) -> str:
     """``record`` as one line of a JSON Lines file; ``InputError`` naming record ``number``
     if it cannot be written as JSON (a value that is not JSON, NaN, infinity)."""
     try:
-        return json.dumps(record, ensure_ascii=False, allow_nan=False)
+        line = json.dumps(record, ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise InputError(f"record {number} is not JSON: {exc}") from None
+    if not storable(line):  # an unpaired surrogate: written as its escape, refused on reading
+        return json.dumps(record, allow_nan=False)
+    return line
 
 
 def _json_lines(records: Sequence[dict[str, Any]]) -> str:
@@ -151,6 +168,7 @@ def ingest_records(
     source: str,
     actor: str,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    limits: Limits | None = None,
 ) -> ImportSummary:
     """Import records given as JSON objects (one per record), in one transaction.
 
@@ -167,8 +185,9 @@ def ingest_records(
         path = Path(folder) / "records.jsonl"
         path.write_text(text, encoding="utf-8")
         return pipeline.ingest_file(
-            store, path, kind=kind, batch_size=batch_size, actor=actor, source=source
-        )
+            store, path, kind=kind, batch_size=batch_size, actor=actor, source=source,
+            limits=limits,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +230,7 @@ def submit_records(
     kind: RecordKind,
     source: str,
     actor: str,
+    limits: Limits | None = None,
 ) -> Submission:
     """Import records a client submitted (at most ``MAX_SUBMITTED``), as ``ingest_records``.
 
@@ -227,7 +247,9 @@ def submit_records(
         )
     for attempt in range(CONFLICT_RETRIES + 1):
         try:
-            summary = ingest_records(store, records, kind=kind, source=source, actor=actor)
+            summary = ingest_records(
+                store, records, kind=kind, source=source, actor=actor, limits=limits
+            )
             break
         except WriteConflictError:
             if attempt == CONFLICT_RETRIES:

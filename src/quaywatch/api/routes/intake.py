@@ -65,8 +65,9 @@ def _submit(
 ) -> intake.Submission:
     records = intake.records_of(body, wrapper=wrapper)
     return intake.submit_records(
-        state.store, records, kind=kind, source=_source(who, kind), actor=who.name
-    )
+        state.store, records, kind=kind, source=_source(who, kind), actor=who.name,
+        limits=intake.read_limits(state.settings),
+    )  # fmt: skip
 
 
 def _source(who: Principal, kind: RecordKind) -> str:

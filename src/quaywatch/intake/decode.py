@@ -1,0 +1,495 @@
+"""The front door of every reader: bytes to text, text to JSON, JSON to the shape a kind reads.
+
+Every record a reader hands on has passed here, so that every format decides the same way:
+
+- text is strict UTF-8. A record holding a byte that is not UTF-8, or a NUL character (no
+  store keeps one in text), is quarantined on its own with the byte offset in the file; it is
+  never stored with U+FFFD in place of the byte;
+- a record is at most ``Limits.max_record_bytes`` long, nested at most ``Limits.max_depth``
+  deep, and every field it is read from at most ``Limits.max_field_chars`` characters;
+- a JSON record is strict JSON (no NaN or Infinity, no key twice in one object) and has the
+  shape its kind reads (``Shape``): an object where an object is read, a list of objects where
+  a list of objects is read, a string where text is read. A fault names the field by its path
+  (``goods_items[2].packages``, ``transportCall.vessel``).
+
+A quarantined record keeps its text as read where that text can be stored; where it cannot (bad
+bytes, NUL) it is kept with each such byte written ``\\xNN`` and each backslash that was in the
+input written ``\\\\``, and a record over the size limit keeps only its first ``CLIP`` bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from quaywatch.errors import InputError
+
+#: Bytes of an over-long record kept in the quarantine to show what it was.
+CLIP = 1024
+_BLOCK = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What one record may hold (``QUAYWATCH_MAX_*`` settings; defaults fit real declarations)."""
+
+    max_depth: int = 32
+    max_field_chars: int = 65_536
+    max_record_bytes: int = 16 * 1024 * 1024
+
+    def depth_reason(self) -> str:
+        return f"nested deeper than {self.max_depth} levels (QUAYWATCH_MAX_NESTING_DEPTH)"
+
+    def field_reason(self, length: int) -> str:
+        return (
+            f"is {length} characters long, over the limit of {self.max_field_chars} "
+            "(QUAYWATCH_MAX_FIELD_CHARS)"
+        )
+
+    def size_reason(self, size: int) -> str:
+        return (
+            f"is {size} bytes long, over the limit of {self.max_record_bytes} bytes "
+            "(QUAYWATCH_MAX_RECORD_BYTES)"
+        )
+
+
+class Fault(Exception):
+    """Why one record cannot be read: the field at fault (empty: the record) and the reason."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}" if field else reason)
+        self.field, self.reason = field, reason
+
+
+@dataclass(frozen=True, slots=True)
+class Piece:
+    """The bytes of one record as found in a file: its number (line or item), the byte offset
+    of its first byte, its bytes (the first ``CLIP`` only when ``size`` is over the limit)."""
+
+    number: int
+    offset: int
+    data: bytes
+    size: int
+
+
+# --- text ------------------------------------------------------------------------------------
+
+
+def text_of(data: bytes, offset: int) -> str:
+    """``data`` (found at byte ``offset`` of the file) as text, or ``Fault`` naming the byte."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Fault("", bad_byte_reason(data, offset)) from None
+    if "\x00" in text:
+        raise Fault("", bad_byte_reason(data, offset))
+    return text
+
+
+def bad_byte_reason(data: bytes, offset: int) -> str:
+    """The first byte of ``data`` that text cannot hold, by its offset in the file."""
+    try:
+        data.decode("utf-8")
+        at = data.index(b"\x00")
+        return f"holds a NUL byte at byte offset {offset + at}"
+    except UnicodeDecodeError as exc:
+        return f"is not UTF-8: byte 0x{data[exc.start]:02X} at byte offset {offset + exc.start}"
+
+
+def shown(data: bytes) -> str:
+    """Bytes as storable text: invalid bytes and NUL as ``\\xNN``, a backslash as ``\\\\``.
+
+    A backslash byte is never part of a multi-byte UTF-8 sequence, so doubling it first keeps
+    the escapes unambiguous.
+    """
+    text = data.replace(b"\\", b"\\\\").decode("utf-8", "backslashreplace")
+    return text.replace("\x00", "\\x00")
+
+
+def storable(text: str) -> bool:
+    """Whether every store can keep ``text`` (no NUL, no unpaired surrogate)."""
+    if "\x00" in text:
+        return False
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def kept_altered(reason: str) -> bool:
+    """Whether a quarantine entry with this reason keeps its record altered (bytes written
+    ``\\xNN``, a value or the record clipped): retrying it as kept would store the alteration,
+    so only a corrected record may be retried."""
+    return reason.startswith(("is not UTF-8", "holds a NUL")) or "(QUAYWATCH_MAX_" in reason
+
+
+def clipped(piece: Piece) -> str:
+    """What the quarantine keeps of an over-long record."""
+    return f"{shown(piece.data[:CLIP])}... [{piece.size} bytes in all; the first {CLIP} kept]"
+
+
+# --- JSON ------------------------------------------------------------------------------------
+
+
+class _DuplicateKeyError(ValueError):
+    pass
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        seen: set[str] = set()
+        twice = next(key for key, _ in pairs if key in seen or seen.add(key))  # type: ignore[func-returns-value]
+        raise _DuplicateKeyError(f"key {json.dumps(twice)} appears twice in one object")
+    return found
+
+
+def _constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+_DECODER = json.JSONDecoder(parse_constant=_constant, object_pairs_hook=_object)
+
+
+def parse_json(text: str, limits: Limits) -> Any:
+    """Strict JSON, or ``Fault`` with the reason (the column for a syntax error)."""
+    try:
+        return _DECODER.decode(text)
+    except json.JSONDecodeError as exc:
+        raise Fault("", f"not valid JSON: {exc.msg} at column {exc.colno}") from None
+    except RecursionError:
+        raise Fault("", limits.depth_reason()) from None
+    except ValueError as exc:  # NaN, a key twice, an integer of thousands of digits
+        raise Fault("", f"not valid JSON: {exc}") from None
+
+
+# --- shapes ----------------------------------------------------------------------------------
+
+TEXT, NUMBER, FLAG = "a string", "a number", "true or false"
+
+
+@dataclass(frozen=True, slots=True)
+class Obj:
+    """A JSON object whose listed keys are read (others are passed over, depth checked)."""
+
+    fields: Mapping[str, Shape] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Seq:
+    """A JSON list of ``item``."""
+
+    item: Shape
+
+
+#: What a value must be: text (a string), a number (or a string holding one), a flag (true,
+#: false or a string), an object, a list, or ``None`` for a part that is not read.
+Shape = Obj | Seq | str | None
+
+
+def _kind_of(value: Any) -> str:
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, int | float):
+        return "a number"
+    return "an object" if isinstance(value, dict) else "a list"
+
+
+def _wanted(shape: Shape) -> str:
+    if isinstance(shape, Obj):
+        return "an object"
+    return "a list" if isinstance(shape, Seq) else str(shape)
+
+
+def check_shape(record: dict[str, Any], shape: Obj, limits: Limits) -> None:
+    """``Fault`` naming the first field of ``record`` that is not of its ``shape``."""
+    _check(record, shape, "", 1, limits)
+
+
+def _check(value: Any, shape: Shape, path: str, depth: int, limits: Limits) -> None:
+    if value is None:
+        return
+    if isinstance(value, dict | list):
+        if depth > limits.max_depth:
+            raise Fault(path, limits.depth_reason())
+        if shape is not None and not isinstance(shape, Obj if isinstance(value, dict) else Seq):
+            raise Fault(path, f"is {_kind_of(value)}, not {_wanted(shape)}")
+        if isinstance(value, dict):
+            fields = shape.fields if isinstance(shape, Obj) else {}
+            for key, item in value.items():
+                _check(item, fields.get(key), f"{path}.{key}" if path else key, depth + 1, limits)
+        else:
+            inner = shape.item if isinstance(shape, Seq) else None
+            for index, item in enumerate(value):
+                _check(item, inner, f"{path}[{index}]", depth + 1, limits)
+        return
+    if shape is None:
+        return
+    if isinstance(shape, Obj | Seq):
+        raise Fault(path, f"is {_kind_of(value)}, not {_wanted(shape)}")
+    if isinstance(value, str):
+        if len(value) > limits.max_field_chars:
+            raise Fault(path, limits.field_reason(len(value)))
+        if not storable(value):
+            raise Fault(path, "holds a NUL character or an unpaired surrogate (\\u escape)")
+    elif isinstance(value, bool):
+        if shape is not FLAG:
+            raise Fault(path, f"is true or false, not {shape}")
+    elif shape is TEXT:
+        raise Fault(path, f"is a number, not {TEXT}")
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise Fault(path, "is a number too large to hold")
+
+
+# --- records ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """A JSON record that passed the front door, with its text as read."""
+
+    record: dict[str, Any]
+    raw: str
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """A record that did not, with the field and reason and what the quarantine keeps."""
+
+    field: str
+    reason: str
+    raw: str
+
+
+def json_record(piece: Piece, shape: Obj, limits: Limits, parsed: Any = None) -> Parsed | Refused:
+    """One JSON record through the front door: size, UTF-8, JSON, object, shape.
+
+    ``parsed``: the value already parsed from ``piece.data`` where that data is ASCII (an item
+    of a JSON array), so it is not parsed twice.
+    """
+    if piece.size > limits.max_record_bytes:
+        return Refused("", limits.size_reason(piece.size), json.dumps(clipped(piece)))
+    try:
+        text = text_of(piece.data, piece.offset).strip()
+    except Fault as fault:
+        return Refused("", fault.reason, json.dumps(shown(piece.data.strip())))
+    try:
+        value = parse_json(text, limits) if parsed is None else parsed
+    except Fault as fault:
+        return Refused("", fault.reason, json.dumps(text))
+    if not isinstance(value, dict):
+        return Refused("", "is not a JSON object", text)
+    try:
+        check_shape(value, shape, limits)
+    except Fault as fault:
+        return Refused(fault.field, fault.reason, text)
+    return Parsed(value, text)
+
+
+def lines(file: IO[bytes], limits: Limits) -> Iterator[Piece]:
+    """The lines of a JSON Lines file (without line ends), an over-long one clipped."""
+    offset, number = 0, 0
+    while line := file.readline(limits.max_record_bytes + 2):
+        number += 1
+        size = len(line)
+        if not line.endswith(b"\n") and size > limits.max_record_bytes:
+            while rest := file.readline(_BLOCK):
+                size += len(rest)
+                if rest.endswith(b"\n"):
+                    break
+        ending = 2 if line.endswith(b"\r\n") else 1 if line.endswith(b"\n") else 0
+        length = len(line) - ending
+        yield Piece(number, offset, line[: min(length, limits.max_record_bytes + 1)], size - ending)
+        offset += size
+
+
+# --- JSON arrays -----------------------------------------------------------------------------
+
+_OUTSIDE = re.compile(rb'["\[\]{},]')
+_INSIDE = re.compile(rb'["\\]')
+
+
+class _Scan:
+    """Finds where one JSON value ends by its brackets and strings alone, fed in blocks, so
+    that a value the parser refuses (too deep, too long, broken) can be passed over."""
+
+    def __init__(self) -> None:
+        self.depth, self.in_string, self.skip = 0, False, 0
+
+    def feed(self, data: bytes, start: int) -> int | None:
+        """The index in ``data`` just after the value, or ``None``: it goes on after ``data``."""
+        at = start + self.skip
+        self.skip = 0
+        while at < len(data):
+            if self.in_string:
+                found = _INSIDE.search(data, at)
+                if found is None:
+                    return None
+                if found.group() == b"\\":
+                    at = found.end() + 1
+                    continue
+                self.in_string, at = False, found.end()
+                if self.depth == 0:
+                    return at
+                continue
+            found = _OUTSIDE.search(data, at)
+            if found is None:
+                return None
+            token, at = found.group(), found.end()
+            if token == b'"':
+                self.in_string = True
+            elif token in (b"[", b"{"):
+                self.depth += 1
+            elif token in (b"]", b"}"):
+                self.depth -= 1
+                if self.depth <= 0:
+                    return at if self.depth == 0 else found.start()
+            elif self.depth == 0:  # a comma after a bare number or word
+                return found.start()
+        self.skip = at - len(data)
+        return None
+
+
+class _Buffer:
+    """A window on a file: ``data`` from byte ``base`` of the file on, read in blocks."""
+
+    def __init__(self, file: IO[bytes]) -> None:
+        self.file, self.data, self.base, self.eof = file, b"", 0, False
+        self._text: str | None = None
+
+    def more(self, at: int, at_least: int = _BLOCK) -> int:
+        """Read on, forgetting the bytes before ``at``; return where ``at`` is now (0)."""
+        self.data, self.base, self._text = self.data[at:], self.base + at, None
+        block = self.file.read(max(at_least, _BLOCK))
+        self.data += block
+        self.eof = not block
+        return 0
+
+    @property
+    def text(self) -> str:
+        # Latin-1 maps every byte to one character: positions in the text are byte offsets,
+        # and JSON structure is ASCII, so the C parser finds an item's end on raw bytes.
+        if self._text is None:
+            self._text = self.data.decode("latin-1")
+        return self._text
+
+    def skip_space(self, at: int) -> int:
+        while True:
+            while at < len(self.data) and self.data[at] in b" \t\r\n":
+                at += 1
+            if at < len(self.data) or self.eof:
+                return at
+            at = self.more(at)
+
+
+def array_items(file: IO[bytes], limits: Limits, source: str) -> Iterator[tuple[Piece, Any]]:
+    """The items of a JSON array file, each with its value where the C parser read it already.
+
+    An item the parser refuses is passed over by its brackets and read again by
+    ``json_record``, which says why; only an array whose structure is broken (no ``[``, no
+    ``,`` between items, an item not closed at the end of the file) refuses the file.
+    """
+    buf = _Buffer(file)
+    at = buf.skip_space(buf.more(0))
+    if buf.data.startswith(b"\xef\xbb\xbf"):
+        at = buf.skip_space(3)
+    if at >= len(buf.data):
+        return
+    if buf.data[at : at + 1] != b"[":
+        raise InputError(
+            "a .json file holds an array of records ([...]) or one record per line",
+            source=source,
+        )
+    at = buf.skip_space(at + 1)
+    if buf.data[at : at + 1] == b"]":
+        _expect_end(buf, at + 1, source)
+        return
+    number = 0
+    while True:
+        number += 1
+        piece, value, at = _item(buf, at, number, limits, source)
+        yield piece, value
+        at = buf.skip_space(at)
+        token = buf.data[at : at + 1]
+        if token == b"]":
+            _expect_end(buf, at + 1, source)
+            return
+        if token != b",":
+            found = repr(token.decode("latin-1")) if token else "the end of the file"
+            raise InputError(
+                f"after item {number}: expected ',' or ']' at byte offset {buf.base + at}, "
+                f"found {found}",
+                source=source,
+            )
+        at = buf.skip_space(at + 1)
+
+
+def _item(
+    buf: _Buffer, at: int, number: int, limits: Limits, source: str
+) -> tuple[Piece, Any, int]:
+    """The item at ``at`` in ``buf``, by the C parser, else by its brackets: its piece, its
+    value where the parser read it and the data is ASCII, and where in ``buf`` it ends."""
+    while True:
+        try:
+            value, end = _DECODER.raw_decode(buf.text, at)
+        except json.JSONDecodeError as exc:
+            truncated = exc.pos >= len(buf.data) - 1 or exc.msg.startswith("Unterminated")
+            if truncated and not buf.eof and len(buf.data) - at <= limits.max_record_bytes:
+                at = buf.more(at, len(buf.data))
+                continue
+        except (RecursionError, ValueError):
+            pass
+        else:
+            if end < len(buf.data) or buf.eof:
+                data = buf.data[at:end]
+                piece = Piece(number, buf.base + at, data, len(data))
+                return piece, value if data.isascii() else None, end
+            at = buf.more(at, len(buf.data))
+            continue
+        break
+    at = buf.more(at, 0) if at else at  # the item now starts the buffer
+    scan = _Scan()
+    stop: int | None = scan.feed(buf.data, 0)
+    while stop is None and len(buf.data) <= limits.max_record_bytes:
+        start = len(buf.data)
+        buf.more(0, len(buf.data))
+        if buf.eof:
+            raise _unclosed(number, buf.base, source)
+        stop = scan.feed(buf.data, start)
+    if stop is not None and stop <= limits.max_record_bytes:
+        data = buf.data[:stop].rstrip()
+        return Piece(number, buf.base, data, len(data)), None, stop
+    # Over the limit: keep its head and pass over the rest without holding it.
+    head, base = buf.data[:CLIP], buf.base
+    size = 0
+    while stop is None:
+        size += len(buf.data)
+        buf.more(len(buf.data))
+        if buf.eof:
+            raise _unclosed(number, base, source)
+        stop = scan.feed(buf.data, 0)
+    return Piece(number, base, head, size + stop), None, stop
+
+
+def _unclosed(number: int, offset: int, source: str) -> InputError:
+    return InputError(
+        f"not valid JSON: item {number} (byte offset {offset}) is not closed before the end of the file",
+        source=source,
+    )
+
+
+def _expect_end(buf: _Buffer, at: int, source: str) -> None:
+    at = buf.skip_space(at)
+    if at < len(buf.data):
+        raise InputError(
+            f"text after the end of the array at byte offset {buf.base + at}", source=source
+        )
