@@ -11,6 +11,7 @@ from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from quaywatch.errors import ConfigurationError
+from quaywatch.intake.decode import Limits
 from quaywatch.learning.options import MIN_HITS
 
 #: Addresses that only this machine reaches: ``quaywatch serve``'s default, and where the API
@@ -148,6 +149,15 @@ class Settings(BaseSettings):
     actor: str = Field(
         default="system",
         description="Name recorded in the audit trail for changes made by this process.",
+    )
+
+
+def read_limits(settings: Settings) -> Limits:
+    """What one record of an import may hold, as the settings say (``QUAYWATCH_MAX_*``)."""
+    return Limits(
+        max_depth=settings.max_nesting_depth,
+        max_field_chars=settings.max_field_chars,
+        max_record_bytes=settings.max_record_bytes,
     )
 
 

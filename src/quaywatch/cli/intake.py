@@ -92,7 +92,8 @@ def ingest(
         TimeRemainingColumn,
     )
 
-    from quaywatch.services.intake import ingest_files, read_limits
+    from quaywatch.config import read_limits
+    from quaywatch.services.intake import ingest_files
 
     settings = get_settings(ctx)
     store = open_store(ctx)

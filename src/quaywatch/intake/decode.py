@@ -210,17 +210,28 @@ def _wanted(shape: Shape) -> str:
     return "a list" if isinstance(shape, Seq) else str(shape)
 
 
+#: Longest field name a quarantine entry holds.
+FIELD_CHARS = 64
+
+
 def check_shape(record: dict[str, Any], shape: Obj, limits: Limits) -> None:
     """``Fault`` naming the first field of ``record`` that is not of its ``shape``."""
-    _check(record, shape, "", 1, limits)
+    try:
+        _check(record, shape, "", 1, limits)
+    except Fault as fault:
+        raise Fault(_short(fault.field), fault.reason) from None
+
+
+def _short(path: str) -> str:
+    return path if len(path) <= FIELD_CHARS else f"{path[: FIELD_CHARS - 3]}..."
 
 
 def _check(value: Any, shape: Shape, path: str, depth: int, limits: Limits) -> None:
     if value is None:
         return
     if isinstance(value, dict | list):
-        if depth > limits.max_depth:
-            raise Fault(path, limits.depth_reason())
+        if depth > limits.max_depth:  # named by its top-level field: the path is as deep
+            raise Fault(_short(re.split(r"[.\[]", path, maxsplit=1)[0]), limits.depth_reason())
         if shape is not None and not isinstance(shape, Obj if isinstance(value, dict) else Seq):
             raise Fault(path, f"is {_kind_of(value)}, not {_wanted(shape)}")
         if isinstance(value, dict):
@@ -300,15 +311,14 @@ def lines(file: IO[bytes], limits: Limits) -> Iterator[Piece]:
     offset, number = 0, 0
     while line := file.readline(limits.max_record_bytes + 2):
         number += 1
-        size = len(line)
+        size, last = len(line), line
         if not line.endswith(b"\n") and size > limits.max_record_bytes:
-            while rest := file.readline(_BLOCK):
-                size += len(rest)
+            while rest := file.readline(_BLOCK):  # passed over, not held
+                size, last = size + len(rest), rest
                 if rest.endswith(b"\n"):
                     break
-        ending = 2 if line.endswith(b"\r\n") else 1 if line.endswith(b"\n") else 0
-        length = len(line) - ending
-        yield Piece(number, offset, line[: min(length, limits.max_record_bytes + 1)], size - ending)
+        ending = 2 if last.endswith(b"\r\n") else 1 if last.endswith(b"\n") else 0
+        yield Piece(number, offset, line[: min(size - ending, len(line))], size - ending)
         offset += size
 
 

@@ -396,13 +396,26 @@ class Importer:
 def quarantine_row(
     record: Rejected, digest: str, summary: ImportSummary, now: datetime
 ) -> dict[str, object]:
-    """The quarantine table row for a rejected record."""
+    """The quarantine table row for a rejected record.
+
+    A record id or field name longer than its column (a hostile id of thousands of characters)
+    is clipped, so that every store keeps the entry: PostgreSQL refuses what SQLite takes.
+    """
     return {
         "batch_id": summary.batch_id, "kind": summary.kind.value, "source": summary.source,
-        "location": record.location, "record_id": record.record_id, "field": record.field or None,
+        "location": _fitted(record.location, "location"),
+        "record_id": _fitted(record.record_id, "record_id"),
+        "field": _fitted(record.field or None, "field"),
         "reason": record.reason, "errors": [list(p) for p in record.problems], "raw": record.raw,
         "raw_sha256": digest, "status": "open", "created_at": now,
     }  # fmt: skip
+
+
+def _fitted(text: str | None, column: str) -> str | None:
+    length = getattr(tables.quarantine.c[column].type, "length", None)
+    if text is None or length is None or len(text) <= length:
+        return text
+    return f"{text[: length - 3]}..."
 
 
 def _file_sha256(path: Path) -> str:

@@ -241,9 +241,10 @@ class FileReader:
                 for values in reader:
                     data = b"".join(part for _, part in read)
                     start = read[0][0] if read else offset
-                    if reader.line_num - (line - first_line) > 1 and _runs_to_end(data, read):
+                    if len(read) > 1 and data.count(b'"') % 2:
                         raise InputError(
-                            f"line {line}: a quoted field is not closed before the end of the file",
+                            f"line {line}: a quoted field is not closed (it runs on to line "
+                            f"{first_line + reader.line_num - 1})",
                             source=self.source,
                         )
                     read.clear()
@@ -485,12 +486,6 @@ def _utf8(data: bytes) -> bool:
     return True
 
 
-def _runs_to_end(data: bytes, read: list[tuple[int, bytes]]) -> bool:
-    """Whether a record of several lines is one quoted field left open to the end of the file
-    (it ends without a line end, with an odd number of quotes)."""
-    return bool(read) and not read[-1][1].endswith((b"\n", b"\r")) and data.count(b'"') % 2 == 1
-
-
 def _physical_lines(
     file: IO[bytes], offset: int, first_line: int, limits: Limits, source: str
 ) -> Iterator[tuple[int, bytes]]:
@@ -594,18 +589,22 @@ def _detect_kind(path: Path, fmt: str, limits: Limits) -> RecordKind:
         except Exception:  # a broken file: the reader reports it with its reason
             names = set()
     else:
+        # Leniently: a first record the front door refuses still tells its kind by its keys.
+        lenient = Limits(max_depth=limits.max_depth)
         with path.open("rb") as file:
             try:
                 if fmt == "json":
-                    piece, _ = next(decode.array_items(file, limits, str(path)), (None, None))
+                    piece, _ = next(decode.array_items(file, lenient, str(path)), (None, None))
                 else:
-                    piece = next((p for p in decode.lines(file, limits) if p.data.strip()), None)
+                    piece = next((p for p in decode.lines(file, lenient) if p.data.strip()), None)
             except InputError:
                 piece = None
-        if piece is not None:
-            found = decode.json_record(piece, decode.Obj(), limits)
-            if isinstance(found, decode.Parsed):
-                names = set(found.record)
+        try:
+            text = b"" if piece is None else piece.data
+            first = decode.parse_json(text.decode("utf-8", "replace"), lenient)
+        except decode.Fault:
+            first = None
+        names = set(first) if isinstance(first, dict) else set()
     if _EVENT_KEYS & names:
         return RecordKind.EVENTS
     if _OUTCOME_KEY in names:

@@ -21,7 +21,6 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from quaywatch.config import Settings
 from quaywatch.domain.vocabulary import KnownAt, RecordKind
 from quaywatch.errors import InputError, NotFoundError, WriteConflictError
 from quaywatch.intake import pipeline, quarantine
@@ -90,15 +89,6 @@ def _check_batch_size(batch_size: int) -> None:
     check_at_least("batch_size", batch_size)
 
 
-def read_limits(settings: Settings) -> Limits:
-    """What one record of an import may hold, as the settings say (``QUAYWATCH_MAX_*``)."""
-    return Limits(
-        max_depth=settings.max_nesting_depth,
-        max_field_chars=settings.max_field_chars,
-        max_record_bytes=settings.max_record_bytes,
-    )
-
-
 def ingest_files(
     store: Store,
     paths: Sequence[Path],
@@ -117,7 +107,7 @@ def ingest_files(
     received (the default, leak-free) or, for a history loaded after the fact that a backtest
     replays, when the carrier created them (``docs/intake.md``); each summary and audit event
     of an event import records the choice. Files of other kinds carry their own time.
-    ``limits``: what one record may hold (``read_limits``; default: the settings' defaults).
+    ``limits``: what one record may hold (the ``QUAYWATCH_MAX_*`` settings; default: theirs).
     """
     _check_batch_size(batch_size)
     summaries = []

@@ -34,6 +34,7 @@ from quaywatch.api.schemas import (
     SubmissionReceipt,
     one_or_many,
 )
+from quaywatch.config import read_limits
 from quaywatch.domain.access import Principal
 from quaywatch.domain.vocabulary import RecordKind
 from quaywatch.services import intake
@@ -66,7 +67,7 @@ def _submit(
     records = intake.records_of(body, wrapper=wrapper)
     return intake.submit_records(
         state.store, records, kind=kind, source=_source(who, kind), actor=who.name,
-        limits=intake.read_limits(state.settings),
+        limits=read_limits(state.settings),
     )  # fmt: skip
 
 
