@@ -31,6 +31,7 @@ from quaywatch.errors import InputError
 #: Bytes of an over-long record kept in the quarantine to show what it was.
 CLIP = 1024
 _BLOCK = 1 << 20
+_BOM = b"\xef\xbb\xbf"
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,48 +218,89 @@ FIELD_CHARS = 64
 def check_shape(record: dict[str, Any], shape: Obj, limits: Limits) -> None:
     """``Fault`` naming the first field of ``record`` that is not of its ``shape``."""
     try:
-        _check(record, shape, "", 1, limits)
-    except Fault as fault:
-        raise Fault(_short(fault.field), fault.reason) from None
+        _check(record, shape, 1, limits)
+    except _Bad as bad:
+        path = "".join(reversed(bad.path)).lstrip(".")
+        if bad.deep:  # named by its top-level field: the full path is as deep as the fault
+            path = re.split(r"[.\[]", path, maxsplit=1)[0]
+        raise Fault(_short(path), bad.reason) from None
 
 
 def _short(path: str) -> str:
     return path if len(path) <= FIELD_CHARS else f"{path[: FIELD_CHARS - 3]}..."
 
 
-def _check(value: Any, shape: Shape, path: str, depth: int, limits: Limits) -> None:
+class _Bad(Exception):
+    """A fault on its way out of the walk; each level adds its step to ``path`` (inner first),
+    so that no path is built for the values that pass."""
+
+    def __init__(self, reason: str, *, deep: bool = False) -> None:
+        self.reason, self.deep, self.path = reason, deep, list[str]()
+
+
+_NOTHING: Mapping[str, Shape] = {}
+
+
+def _check(value: Any, shape: Shape, depth: int, limits: Limits) -> None:
+    kind = type(value)
+    if kind is str:
+        if shape is None:
+            return
+        if not isinstance(shape, str):
+            raise _Bad(f"is a string, not {_wanted(shape)}")
+        if len(value) > limits.max_field_chars:
+            raise _Bad(limits.field_reason(len(value)))
+        if not storable(value):
+            raise _Bad("holds a NUL character or an unpaired surrogate (\\u escape)")
+        return
     if value is None:
         return
-    if isinstance(value, dict | list):
-        if depth > limits.max_depth:  # named by its top-level field: the path is as deep
-            raise Fault(_short(re.split(r"[.\[]", path, maxsplit=1)[0]), limits.depth_reason())
-        if shape is not None and not isinstance(shape, Obj if isinstance(value, dict) else Seq):
-            raise Fault(path, f"is {_kind_of(value)}, not {_wanted(shape)}")
-        if isinstance(value, dict):
-            fields = shape.fields if isinstance(shape, Obj) else {}
+    if kind is dict or kind is list:
+        if depth > limits.max_depth:
+            raise _Bad(limits.depth_reason(), deep=True)
+        if kind is dict:
+            if shape is not None and not isinstance(shape, Obj):
+                raise _Bad(f"is an object, not {_wanted(shape)}")
+            fields = _NOTHING if shape is None else shape.fields
+            longest = limits.max_field_chars
             for key, item in value.items():
-                _check(item, fields.get(key), f"{path}.{key}" if path else key, depth + 1, limits)
+                inner = fields.get(key)
+                if (
+                    type(item) is str  # the usual field, checked here without a call
+                    and (inner is None or inner is TEXT or inner is NUMBER or inner is FLAG)
+                    and (
+                        inner is None
+                        or (len(item) <= longest and item.isascii() and "\x00" not in item)
+                    )
+                ):
+                    continue
+                try:
+                    _check(item, inner, depth + 1, limits)
+                except _Bad as bad:
+                    bad.path.append(f".{key}")
+                    raise
         else:
-            inner = shape.item if isinstance(shape, Seq) else None
+            if shape is not None and not isinstance(shape, Seq):
+                raise _Bad(f"is a list, not {_wanted(shape)}")
+            item_shape = None if shape is None else shape.item
             for index, item in enumerate(value):
-                _check(item, inner, f"{path}[{index}]", depth + 1, limits)
+                try:
+                    _check(item, item_shape, depth + 1, limits)
+                except _Bad as bad:
+                    bad.path.append(f"[{index}]")
+                    raise
         return
     if shape is None:
         return
     if isinstance(shape, Obj | Seq):
-        raise Fault(path, f"is {_kind_of(value)}, not {_wanted(shape)}")
-    if isinstance(value, str):
-        if len(value) > limits.max_field_chars:
-            raise Fault(path, limits.field_reason(len(value)))
-        if not storable(value):
-            raise Fault(path, "holds a NUL character or an unpaired surrogate (\\u escape)")
-    elif isinstance(value, bool):
+        raise _Bad(f"is {_kind_of(value)}, not {_wanted(shape)}")
+    if kind is bool:
         if shape is not FLAG:
-            raise Fault(path, f"is true or false, not {shape}")
+            raise _Bad(f"is true or false, not {shape}")
     elif shape is TEXT:
-        raise Fault(path, f"is a number, not {TEXT}")
-    elif isinstance(value, float) and not math.isfinite(value):
-        raise Fault(path, "is a number too large to hold")
+        raise _Bad(f"is a number, not {TEXT}")
+    elif kind is float and not math.isfinite(value):
+        raise _Bad("is a number too large to hold")
 
 
 # --- records ---------------------------------------------------------------------------------
@@ -311,6 +353,8 @@ def lines(file: IO[bytes], limits: Limits) -> Iterator[Piece]:
     offset, number = 0, 0
     while line := file.readline(limits.max_record_bytes + 2):
         number += 1
+        if number == 1 and line.startswith(_BOM):
+            line, offset = line[len(_BOM) :], len(_BOM)
         size, last = len(line), line
         if not line.endswith(b"\n") and size > limits.max_record_bytes:
             while rest := file.readline(_BLOCK):  # passed over, not held
@@ -410,7 +454,7 @@ def array_items(file: IO[bytes], limits: Limits, source: str) -> Iterator[tuple[
     """
     buf = _Buffer(file)
     at = buf.skip_space(buf.more(0))
-    if buf.data.startswith(b"\xef\xbb\xbf"):
+    if buf.data.startswith(_BOM):
         at = buf.skip_space(3)
     if at >= len(buf.data):
         return

@@ -184,7 +184,7 @@ class FileReader:
             return False
         if not final and len(data) - scanned.consumed > self.limits.max_record_bytes:
             return False  # a record runs on past the size limit
-        return b"\x00" not in data[: scanned.consumed]
+        return data.find(b"\x00", 0, scanned.consumed) < 0  # no copy of the block
 
     def _csv_chunks(self, header: list[str], scanned: csvscan.Block) -> Iterator[Chunk]:
         rejected = [_ragged(line, values, len(header)) for line, values in scanned.ragged]
