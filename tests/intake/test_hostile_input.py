@@ -27,6 +27,9 @@ from quaywatch.errors import ConfigurationError, InputError
 from quaywatch.intake import quarantine
 from quaywatch.intake.decode import Limits
 from quaywatch.intake.pipeline import ImportSummary, ingest_file
+from quaywatch.intake.readers import open_file
+from quaywatch.intake.records import RecordKind
+from quaywatch.services.intake import submit_records
 from quaywatch.store import tables
 from quaywatch.store.store import Store
 
@@ -417,3 +420,24 @@ def test_a_record_id_longer_than_the_quarantine_column_is_kept_clipped(
     with store.reading() as conn:
         ids = conn.execute(select(q.c.record_id).order_by(q.c.quarantine_id)).scalars().all()
     assert [(len(i), i[:3], i[-3:]) for i in ids] == [(140, "CCC", "..."), (140, "EEE", "...")]
+
+
+def test_records_posted_with_an_unpaired_surrogate_are_quarantined(store: Store) -> None:
+    record = dict(json.loads(LINES[0]), voyage="\udc80")
+    submission = submit_records(
+        store, [record, json.loads(LINES[1])], kind=RecordKind.CONSIGNMENTS, source="api:t",
+        actor="t",
+    )  # fmt: skip
+    assert submission.summary.balanced and submission.summary.new == 1
+    [rejected] = submission.rejected
+    assert rejected.index == 0
+    assert rejected.errors[0] == (
+        "voyage", "holds a NUL character or an unpaired surrogate (\\u escape)"
+    )  # fmt: skip
+
+
+def test_an_outcome_csv_with_bare_carriage_returns_is_told_by_its_header(tmp_path: Path) -> None:
+    text = (EXAMPLES / "outcomes.csv").read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r")
+    reader = open_file(write(tmp_path / "o.csv", text), kind=None, batch_size=10)
+    assert reader.kind is RecordKind.OUTCOMES
+    assert sum(chunk.frame.height + len(chunk.rejected) for chunk in reader.chunks()) == 5

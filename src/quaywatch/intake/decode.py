@@ -92,7 +92,8 @@ def text_of(data: bytes, offset: int) -> str:
 
 
 def bad_byte_reason(data: bytes, offset: int) -> str:
-    """The first byte of ``data`` that text cannot hold, by its offset in the file."""
+    """The first byte of ``data`` that is not UTF-8, else its first NUL, by its offset in the
+    file."""
     try:
         data.decode("utf-8")
         at = data.index(b"\x00")
@@ -174,6 +175,8 @@ def parse_json(text: str, limits: Limits) -> Any:
 # --- shapes ----------------------------------------------------------------------------------
 
 TEXT, NUMBER, FLAG = "a string", "a number", "true or false"
+#: Any of the three: a cell of a flat row (``quaywatch quarantine retry`` takes rows).
+SCALAR = "a string, a number or true or false"
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,7 +194,7 @@ class Seq:
 
 
 #: What a value must be: text (a string), a number (or a string holding one), a flag (true,
-#: false or a string), an object, a list, or ``None`` for a part that is not read.
+#: false or a string), any scalar, an object, a list, or ``None`` for a part that is not read.
 Shape = Obj | Seq | str | None
 
 
@@ -267,7 +270,7 @@ def _check(value: Any, shape: Shape, depth: int, limits: Limits) -> None:
                 inner = fields.get(key)
                 if (
                     type(item) is str  # the usual field, checked here without a call
-                    and (inner is None or inner is TEXT or inner is NUMBER or inner is FLAG)
+                    and (inner is None or isinstance(inner, str))
                     and (
                         inner is None
                         or (len(item) <= longest and item.isascii() and "\x00" not in item)
@@ -294,7 +297,10 @@ def _check(value: Any, shape: Shape, depth: int, limits: Limits) -> None:
         return
     if isinstance(shape, Obj | Seq):
         raise _Bad(f"is {_kind_of(value)}, not {_wanted(shape)}")
-    if kind is bool:
+    if shape is SCALAR:
+        if kind is float and not math.isfinite(value):
+            raise _Bad("is a number too large to hold")
+    elif kind is bool:
         if shape is not FLAG:
             raise _Bad(f"is true or false, not {shape}")
     elif shape is TEXT:

@@ -76,7 +76,7 @@ def _chunk(kind: RecordKind, raw: str, source: str) -> Chunk:
             decode.check_shape(parsed, KINDS[kind].shape, limits)
             rows, raw_text = readers.flatten(kind, parsed), raw
         elif isinstance(parsed, list) and all(isinstance(r, dict) for r in parsed):
-            flat = decode.Obj(dict.fromkeys(readers.columns_of(kind), decode.TEXT))
+            flat = decode.Obj(dict.fromkeys(readers.columns_of(kind), decode.SCALAR))
             for row in parsed:
                 decode.check_shape(row, flat, limits)
             rows, raw_text = parsed, None

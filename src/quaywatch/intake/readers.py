@@ -578,9 +578,10 @@ def _detect_kind(path: Path, fmt: str, limits: Limits) -> RecordKind:
     names: set[str] = set()
     if fmt == "csv":
         with path.open("rb") as file:
-            header = file.readline(limits.max_record_bytes).decode("utf-8-sig", errors="replace")
+            head = file.readline(limits.max_record_bytes).decode("utf-8-sig", errors="replace")
+        header = re.split(r"[\r\n]", head, maxsplit=1)[0]  # bare CRs end lines too
         try:
-            names = {name.strip() for name in next(csv.reader([header.strip()]), [])}
+            names = {name.strip() for name in next(csv.reader([header]), [])}
         except csv.Error:
             names = set()
     elif fmt == "parquet":
