@@ -11,6 +11,7 @@ import io
 import json
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from quaywatch.errors import InputError
@@ -116,3 +117,40 @@ def test_a_mutated_csv_gives_storable_chunks_or_an_input_error(tmp_path: Path, d
                 assert all(decode.storable(value) for value in values)
     except InputError:
         pass
+
+
+@given(
+    items=st.lists(
+        st.recursive(
+            st.none() | st.booleans() | st.integers() | st.text(alphabet='ab"\\[]{},: é'),
+            lambda inner: (
+                st.lists(inner, max_size=3)
+                | st.dictionaries(st.text(alphabet='k"\\]', max_size=3), inner, max_size=3)
+            ),
+            max_leaves=8,
+        ),
+        max_size=6,
+    ),
+    block=st.sampled_from([1, 2, 7, 64]),
+    limit=st.sampled_from([4, 16, 1 << 20]),
+)
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_array_items_split_the_same_in_any_blocks_and_over_any_limit(
+    items: list[object], block: int, limit: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Tiny blocks cut items, strings and escapes anywhere; a tiny limit sends items through
+    # the bracket scanner that passes over an over-long item without holding it.
+    monkeypatch.setattr(decode, "_BLOCK", block)
+    texts = [json.dumps(item, ensure_ascii=False).encode() for item in items]
+    data = b"[ " + b" ,\n".join(texts) + b" ]"
+    limits = decode.Limits(max_record_bytes=limit)
+    found = list(decode.array_items(io.BytesIO(data), limits, "t.json"))
+    assert [piece.number for piece, _ in found] == list(range(1, len(items) + 1))
+    for (piece, _), text in zip(found, texts, strict=True):
+        assert piece.size == len(text)
+        if len(text) <= limit:
+            assert piece.data == text
+        else:
+            assert text.startswith(piece.data)
