@@ -441,3 +441,23 @@ def test_an_outcome_csv_with_bare_carriage_returns_is_told_by_its_header(tmp_pat
     reader = open_file(write(tmp_path / "o.csv", text), kind=None, batch_size=10)
     assert reader.kind is RecordKind.OUTCOMES
     assert sum(chunk.frame.height + len(chunk.rejected) for chunk in reader.chunks()) == 5
+
+
+def test_a_csv_record_over_the_size_limit_is_quarantined_over_twice_refused(
+    store: Store, tmp_path: Path
+) -> None:
+    lines = CSV.splitlines(keepends=True)
+    limits = Limits(max_record_bytes=1024)  # the example rows are about 500 bytes
+    long = lines[1].replace(b"Harbour Road", b"Harbour Road " + b"x" * 700, 1)
+    summary = ingest_file(store, write(tmp_path / "a.csv", lines[0] + long), limits=limits)
+    balanced(summary, 1)
+    [(location, field, reason, raw)] = entries(store)
+    assert (location, field) == ("line 2", None)
+    assert (
+        reason
+        == f"is {len(long)} bytes long, over the limit of 1024 bytes (QUAYWATCH_MAX_RECORD_BYTES)"
+    )
+    assert json.loads(raw)[0]["declarant_address"] == "677 Harbour Road " + "x" * 700 + ", BE"
+    longer = lines[1].replace(b"Harbour Road", b"Harbour Road " + b"x" * 2100, 1)
+    with pytest.raises(InputError, match="line 2 is longer than twice QUAYWATCH_MAX_RECORD_BYTES"):
+        ingest_file(store, write(tmp_path / "b.csv", lines[0] + longer), limits=limits)

@@ -221,13 +221,14 @@ class FileReader:
                 for start, data in _physical_lines(
                     raw_file, offset, first_line, self.limits, self.source
                 ):
-                    if read and sum(len(part) for _, part in read) > self.limits.max_record_bytes:
+                    read.append((start, data))
+                    if sum(len(part) for _, part in read) > 2 * self.limits.max_record_bytes:
                         raise InputError(
-                            f"line {line}: a record runs on past {self.limits.max_record_bytes} "
-                            "bytes (QUAYWATCH_MAX_RECORD_BYTES); is a quoted field not closed?",
+                            f"line {line}: a record runs on past twice "
+                            f"QUAYWATCH_MAX_RECORD_BYTES ({self.limits.max_record_bytes} bytes); "
+                            "is a quoted field not closed?",
                             source=self.source,
                         )
-                    read.append((start, data))
                     self.position = start + len(data)
                     yield data.decode("utf-8", "surrogateescape")
 
@@ -490,8 +491,8 @@ def _physical_lines(
     file: IO[bytes], offset: int, first_line: int, limits: Limits, source: str
 ) -> Iterator[tuple[int, bytes]]:
     """``(byte offset, line with its end)`` from the file position on; a line ends at LF, CRLF
-    or a bare CR. A line longer than the record size limit refuses the file: where its record
-    ends cannot be known without holding it."""
+    or a bare CR. A line longer than twice the record size limit refuses the file: where its
+    record ends cannot be known without holding it (one up to that is quarantined)."""
     pending, line = b"", first_line
     while True:
         block = file.read(1 << 20)
@@ -500,6 +501,8 @@ def _physical_lines(
         for found in _EOL.finditer(data):
             if found.end() == len(data) and block and data.endswith(b"\r"):
                 break  # a CR at the end of a block may be the first half of a CRLF
+            if found.end() - at > 2 * limits.max_record_bytes:
+                raise _too_long(line, limits, source)
             yield offset, data[at : found.end()]
             offset, at, line = offset + found.end() - at, found.end(), line + 1
         pending = data[at:]
@@ -507,12 +510,16 @@ def _physical_lines(
             if pending:
                 yield offset, pending
             return
-        if len(pending) > limits.max_record_bytes:
-            raise InputError(
-                f"line {line} is longer than {limits.max_record_bytes} bytes "
-                "(QUAYWATCH_MAX_RECORD_BYTES)",
-                source=source,
-            )
+        if len(pending) > 2 * limits.max_record_bytes:
+            raise _too_long(line, limits, source)
+
+
+def _too_long(line: int, limits: Limits, source: str) -> InputError:
+    return InputError(
+        f"line {line} is longer than twice QUAYWATCH_MAX_RECORD_BYTES "
+        f"({limits.max_record_bytes} bytes)",
+        source=source,
+    )
 
 
 def _ragged(line: int, values: list[str] | str, expected: int) -> Rejected:
