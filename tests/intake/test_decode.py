@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from quaywatch.errors import InputError
-from quaywatch.intake import decode, readers
+from quaywatch.intake import decode, jsonarray, readers
 from quaywatch.intake.kinds import KINDS
 from quaywatch.intake.records import RecordKind
 
@@ -83,7 +83,7 @@ def test_a_refusal_names_the_offset_of_the_first_bad_byte(data: bytes) -> None:
 def test_a_mutated_json_array_gives_items_or_an_input_error(data: bytes) -> None:
     shape = KINDS[RecordKind.EVENTS].shape
     try:
-        for piece, value in decode.array_items(io.BytesIO(data), LIMITS, "test.json"):
+        for piece, value in jsonarray.array_items(io.BytesIO(data), LIMITS, "test.json"):
             result = decode.json_record(piece, shape, LIMITS, value)
             if isinstance(result, decode.Refused):
                 assert decode.storable(result.raw)
@@ -97,7 +97,7 @@ def test_a_mutated_json_array_gives_items_or_an_input_error(data: bytes) -> None
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_array_items_are_split_as_the_json_module_reads_them(items: list[object]) -> None:
     text = json.dumps(items, indent=1, ensure_ascii=False).encode()
-    found = [piece for piece, _ in decode.array_items(io.BytesIO(text), LIMITS, "t.json")]
+    found = [piece for piece, _ in jsonarray.array_items(io.BytesIO(text), LIMITS, "t.json")]
     assert [json.loads(piece.data) for piece in found] == items
 
 
@@ -142,11 +142,11 @@ def test_array_items_split_the_same_in_any_blocks_and_over_any_limit(
 ) -> None:
     # Tiny blocks cut items, strings and escapes anywhere; a tiny limit sends items through
     # the bracket scanner that passes over an over-long item without holding it.
-    monkeypatch.setattr(decode, "_BLOCK", block)
+    monkeypatch.setattr(jsonarray, "_BLOCK", block)
     texts = [json.dumps(item, ensure_ascii=False).encode() for item in items]
     data = b"[ " + b" ,\n".join(texts) + b" ]"
     limits = decode.Limits(max_record_bytes=limit)
-    found = list(decode.array_items(io.BytesIO(data), limits, "t.json"))
+    found = list(jsonarray.array_items(io.BytesIO(data), limits, "t.json"))
     assert [piece.number for piece, _ in found] == list(range(1, len(items) + 1))
     for (piece, _), text in zip(found, texts, strict=True):
         assert piece.size == len(text)

@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from quaywatch.errors import InputError
-from quaywatch.intake import csvscan, decode, fields as f
+from quaywatch.intake import csvscan, decode, fields as f, jsonarray
 from quaywatch.intake.decode import Limits
 from quaywatch.intake.kinds import KINDS
 from quaywatch.intake.records import Chunk, RecordKind, Rejected, as_text
@@ -343,7 +343,7 @@ class FileReader:
         def results() -> Iterator[tuple[int, decode.Parsed | decode.Refused]]:
             with self.path.open("rb") as raw_file:
                 counter = _CountingReader(raw_file)
-                items = decode.array_items(io.BufferedReader(counter), self.limits, self.source)
+                items = jsonarray.array_items(io.BufferedReader(counter), self.limits, self.source)
                 for piece, value in items:
                     self.position = counter.position
                     yield piece.number, decode.json_record(piece, shape, self.limits, value)
@@ -602,7 +602,7 @@ def _detect_kind(path: Path, fmt: str, limits: Limits) -> RecordKind:
         with path.open("rb") as file:
             try:
                 if fmt == "json":
-                    piece, _ = next(decode.array_items(file, lenient, str(path)), (None, None))
+                    piece, _ = next(jsonarray.array_items(file, lenient, str(path)), (None, None))
                 else:
                     piece = next((p for p in decode.lines(file, lenient) if p.data.strip()), None)
             except InputError:
