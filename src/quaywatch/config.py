@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from quaywatch.audit.signing import AuditKey, load_key
 from quaywatch.errors import ConfigurationError
+from quaywatch.intake.decode import Limits
 from quaywatch.learning.options import MIN_HITS
 
 if TYPE_CHECKING:
@@ -69,6 +70,34 @@ class Settings(BaseSettings):
         description=(
             "Records read, validated and written together during an import. Memory use grows "
             "with this number, never with the file size."
+        ),
+    )
+    max_record_bytes: int = Field(
+        default=16 * 1024 * 1024,
+        ge=1024,
+        le=1024 * 1024 * 1024,
+        description=(
+            "Largest record an import reads, in bytes (a CSV record, a JSON line, an item of a "
+            "JSON array): 16 MiB by default. A larger one is quarantined with the limit named "
+            "(only its first KiB kept); docs/formats.md says when a CSV file is refused instead."
+        ),
+    )
+    max_field_chars: int = Field(
+        default=65_536,
+        ge=1,
+        description=(
+            "Longest field an import reads, in characters: 65,536 by default. A record with a "
+            "longer field is quarantined with the field and the limit named."
+        ),
+    )
+    max_nesting_depth: int = Field(
+        default=32,
+        ge=2,
+        le=500,
+        description=(
+            "Deepest nesting of objects and lists in a JSON record an import reads: 32 by "
+            "default (a consignment needs 5). A deeper record is quarantined with the limit "
+            "named."
         ),
     )
     control_capacity_pct: float = Field(
@@ -338,6 +367,15 @@ def _problem(error: Any) -> str:
         else ""
     )
     return f"{variable}: {message}{shown}; allowed: {allowed(name)}"
+
+
+def read_limits(settings: Settings) -> Limits:
+    """What one record of an import may hold, as the settings say (``QUAYWATCH_MAX_*``)."""
+    return Limits(
+        max_depth=settings.max_nesting_depth,
+        max_field_chars=settings.max_field_chars,
+        max_record_bytes=settings.max_record_bytes,
+    )
 
 
 def load_settings() -> Settings:

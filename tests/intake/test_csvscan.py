@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from quaywatch.errors import InputError
 from quaywatch.intake import readers
 from quaywatch.intake.records import RecordKind
 
@@ -81,7 +82,6 @@ def test_fast_and_exact_csv_agree(
     [
         b'C1,1,ab"c\nC2,2,ok\n',  # a stray quote inside an unquoted field
         b"C1,1,x\rC2,2,y\r",  # bare carriage returns as line ends
-        b'C1,1,"never closed\nC2,2,y\n',
         b"C1,1,x\nC2,2\nC3,3,z,extra\n\nC4,4,w",  # ragged rows, a blank line, no final newline
     ],
 )
@@ -92,6 +92,20 @@ def test_awkward_files_read_the_same(
     path.write_bytes(",".join(HEADER).encode() + b"\n" + body)
     fast, exact = _both(path, monkeypatch, 1 << 20, 1000)
     assert fast == exact
+
+
+def test_a_quote_never_closed_refuses_the_file_on_both_paths(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Read on, the open field would swallow C2 and every record after it into C1.
+    path = tmp_path / "items.csv"
+    path.write_bytes(",".join(HEADER).encode() + b'\nC1,1,"never closed\nC2,2,y\n')
+    reader = readers.open_file(path, kind=RecordKind.CONSIGNMENTS, batch_size=10)
+    refused = r"line 2: a quoted field is not closed \(it runs on to line 3\)"
+    with pytest.raises(InputError, match=refused):
+        _read(reader, reader.chunks())
+    with pytest.raises(InputError, match=refused):
+        _read(reader, reader._csv_exact(HEADER, path.read_bytes().index(b"\n") + 1, 2))
 
 
 def test_line_numbers_count_newlines_inside_quotes(tmp_path: Path) -> None:

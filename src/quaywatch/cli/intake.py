@@ -144,6 +144,7 @@ def ingest(
         TimeRemainingColumn,
     )
 
+    from quaywatch.config import read_limits
     from quaywatch.services.intake import FilesNotImportedError, ingest_files
 
     settings = get_settings(ctx)
@@ -163,6 +164,7 @@ def ingest(
             summaries = ingest_files(
                 store, paths, kind=kind, batch_size=settings.batch_size, actor=settings.actor,
                 progress=advance, known_at=known_at, plausible=settings.plausible(),
+                limits=read_limits(settings),
             )  # fmt: skip
         except FilesNotImportedError as exc:
             # Each file is its own import: show what the others did, then fail (``Group``).

@@ -9,7 +9,7 @@ formed records in one call.
 
 The scan trusts RFC 4180 quoting. Anything it cannot vouch for (a quote inside an unquoted
 field, a record split over lines with the wrong number of fields, bare carriage returns as line
-ends, text polars will not parse) makes ``scan_block`` answer ``None``, and the caller reads
+ends, text polars will not parse, bytes that are not UTF-8) makes ``scan_block`` answer ``None``, and the caller reads
 the rest of the file with the exact ``csv`` module instead. Fast and exact paths agree on every
 record; a test holds them to it.
 """
@@ -32,7 +32,8 @@ class Block:
     ``frame`` holds the well formed records (one string column per header name) and ``lines``
     the line each began on; ``ragged`` holds ``(line, text)`` of single-line records with the
     wrong number of fields; ``consumed`` is how many bytes of the block they cover (the rest
-    starts a record that continues in the next block).
+    starts a record that continues in the next block); ``longest`` the length in bytes of the
+    longest record, for the reader's size limits.
     """
 
     frame: pl.DataFrame
@@ -40,6 +41,7 @@ class Block:
     ragged: list[tuple[int, str]]
     consumed: int
     newlines: int
+    longest: int = 0
 
 
 def scan_block(data: bytes, header: list[str], first_line: int, *, final: bool) -> Block | None:
@@ -99,7 +101,10 @@ def scan_block(data: bytes, header: list[str], first_line: int, *, final: bool) 
     ragged: list[tuple[int, str]] = []
     if bad.any():
         for start, end, line in zip(starts[bad], ends[bad], lines[bad], strict=True):
-            text = data[start:end].decode("utf-8", errors="replace").rstrip("\r")
+            try:
+                text = data[start:end].decode("utf-8").rstrip("\r")
+            except UnicodeDecodeError:
+                return None  # the exact reader quarantines the record, naming the byte
             if "\n" in text or "\r" in text or '"' in text:
                 return None  # quoting went astray: the exact reader decides
             ragged.append((int(line), text))
@@ -110,7 +115,7 @@ def scan_block(data: bytes, header: list[str], first_line: int, *, final: bool) 
     if frame is None or frame.height != int(keep.sum()):
         return None
     newlines = int(np.searchsorted(newline_at, consumed))
-    return Block(frame, lines[keep], ragged, consumed, newlines)
+    return Block(frame, lines[keep], ragged, consumed, newlines, int(length.max()))
 
 
 def _parse(data: bytes, header: list[str]) -> pl.DataFrame | None:

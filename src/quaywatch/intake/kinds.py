@@ -16,7 +16,8 @@ from typing import Any, Protocol
 import polars as pl
 from sqlalchemy import Table
 
-from quaywatch.intake import consignments, events, fields as f, outcomes
+from quaywatch.intake import consignments, events, fields as f, outcomes, shapes
+from quaywatch.intake.decode import Obj
 from quaywatch.intake.records import RecordKind
 from quaywatch.store import tables
 
@@ -35,11 +36,14 @@ class Kind:
     ``multi_row``: in a flat file a record is every row sharing ``keys`` (a consignment's goods
     items), wherever they are in the file (``pipeline`` gathers them). ``needs_consignment``:
     a record refers to a stored consignment and is quarantined if that consignment is unknown.
+    ``shape``: the JSON shape ``flatten`` reads (``shapes``); a JSON record not of it is
+    quarantined by the reader with the field named, so ``flatten`` never sees one.
     ``validate`` holds times and amounts to the ``Plausible`` ranges it is given.
     """
 
     columns: list[str]
     required_columns: list[str]
+    shape: Obj
     flatten: Callable[[dict[str, Any]], list[dict[str, Any]]]
     validate: Callable[[pl.DataFrame, f.Plausible], pl.DataFrame]
     content_hashes: Hashes
@@ -116,6 +120,7 @@ KINDS: dict[RecordKind, Kind] = {
     RecordKind.CONSIGNMENTS: Kind(
         columns=consignments.COLUMNS,
         required_columns=consignments.REQUIRED_COLUMNS,
+        shape=shapes.CONSIGNMENT,
         flatten=consignments.flatten,
         validate=consignments.validate,
         content_hashes=consignments.content_hashes,
@@ -129,6 +134,7 @@ KINDS: dict[RecordKind, Kind] = {
     RecordKind.EVENTS: Kind(
         columns=events.COLUMNS,
         required_columns=events.REQUIRED_COLUMNS,
+        shape=shapes.EVENT,
         flatten=lambda record: [events.flatten(record)],
         validate=events.validate,
         content_hashes=events.content_hashes,
@@ -141,6 +147,7 @@ KINDS: dict[RecordKind, Kind] = {
     RecordKind.OUTCOMES: Kind(
         columns=outcomes.COLUMNS,
         required_columns=outcomes.REQUIRED_COLUMNS,
+        shape=shapes.OUTCOME,
         flatten=outcomes.flatten,
         validate=outcomes.validate,
         content_hashes=outcomes.content_hashes,

@@ -57,6 +57,7 @@ from sqlalchemy import Connection, Table, insert, select, update
 from quaywatch.audit import chain, compare, rows as row_hashes
 from quaywatch.domain.vocabulary import KnownAt
 from quaywatch.intake import consignments, entity_state, fields as f, readers
+from quaywatch.intake.decode import Limits
 from quaywatch.intake.fields import PLAUSIBLE, Plausible
 from quaywatch.intake.kinds import KINDS, Kind
 from quaywatch.intake.records import Chunk, RecordKind, Rejected
@@ -215,7 +216,16 @@ class Importer:
             frame = frame.with_columns(run.alias("_run")).drop("_ident")
         else:
             frame = frame.with_columns(pl.col("_row").alias("_run")).drop("_ident")
-        return self.kind.validate(frame, self.plausible)
+        checked = self.kind.validate(frame, self.plausible)
+        if "_fault" not in checked.columns:
+            return checked
+        # A row the reader refused (bytes that are not UTF-8, a field over a limit) makes its
+        # whole record bad, first of its problems: no consignment is stored without a row.
+        return checked.with_columns(
+            pl.concat_str(["_fault", "_problems"], separator=f.PROBLEM_SEP, ignore_nulls=True)
+            .replace("", None)
+            .alias("_problems")
+        )
 
     def _rejects(
         self, original: pl.DataFrame, checked: pl.DataFrame, runs: pl.Series
@@ -558,13 +568,26 @@ class Importer:
 def quarantine_row(
     record: Rejected, digest: str, summary: ImportSummary, now: datetime
 ) -> dict[str, object]:
-    """The quarantine table row for a rejected record."""
+    """The quarantine table row for a rejected record.
+
+    A record id or field name longer than its column (a hostile id of thousands of characters)
+    is clipped, so that every store keeps the entry: PostgreSQL refuses what SQLite takes.
+    """
     return {
         "batch_id": summary.batch_id, "kind": summary.kind.value, "source": summary.source,
-        "location": record.location, "record_id": record.record_id, "field": record.field or None,
+        "location": _fitted(record.location, "location"),
+        "record_id": _fitted(record.record_id, "record_id"),
+        "field": _fitted(record.field or None, "field"),
         "reason": record.reason, "errors": [list(p) for p in record.problems], "raw": record.raw,
         "raw_sha256": digest, "status": "open", "created_at": now,
     }  # fmt: skip
+
+
+def _fitted(text: str | None, column: str) -> str | None:
+    length = getattr(tables.quarantine.c[column].type, "length", None)
+    if text is None or length is None or len(text) <= length:
+        return text
+    return f"{text[: length - 3]}..."
 
 
 def _file_sha256(path: Path) -> str:
@@ -586,6 +609,7 @@ def ingest_file(
     source: str | None = None,
     known_at: KnownAt = KnownAt.RECEIVED,
     plausible: Plausible = PLAUSIBLE,
+    limits: Limits | None = None,
 ) -> ImportSummary:
     """Import one file in one transaction; return what happened to its records.
 
@@ -593,13 +617,15 @@ def ingest_file(
     file's path; records posted to the API are written to a temporary file and keep their name).
     ``known_at``: for container events, when the new ones count as known (module docstring);
     other kinds carry their own time (a consignment its lodging, an outcome its ``known_at``)
-    and ignore it. ``plausible``: the ranges times and amounts are held to.
+    and ignore it. ``plausible``: the ranges times and amounts are held to. ``limits``: what
+    one record may hold (``decode.Limits``; default: its defaults); a record over them is
+    quarantined.
     """
-    reader = readers.open_file(path, kind=kind, batch_size=batch_size)
+    reader = readers.open_file(path, kind=kind, batch_size=batch_size, limits=limits)
     by_object = reader.fmt in ("json", "jsonl")
     spread = None
     if KINDS[reader.kind].multi_row and not by_object:  # the first pass: rows out of order
-        first = readers.open_file(path, kind=reader.kind, batch_size=batch_size)
+        first = readers.open_file(path, kind=reader.kind, batch_size=batch_size, limits=limits)
         spread = scattered(first.chunks(), KINDS[reader.kind])
     source_sha256 = _file_sha256(path)
     summary = ImportSummary(source or str(path), reader.kind, str(uuid.uuid4()))

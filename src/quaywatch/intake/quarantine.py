@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -13,8 +12,9 @@ from sqlalchemy import Row, select, update
 
 from quaywatch.audit import chain
 from quaywatch.errors import InputError, NotFoundError
-from quaywatch.intake import readers
+from quaywatch.intake import decode, readers
 from quaywatch.intake.fields import PLAUSIBLE, Plausible
+from quaywatch.intake.kinds import KINDS
 from quaywatch.intake.pipeline import Importer, ImportSummary, Prepared
 from quaywatch.intake.records import Chunk, RecordKind, as_text
 from quaywatch.store import tables
@@ -63,19 +63,29 @@ def get_entry(store: Store, quarantine_id: int) -> Row[Any]:
 
 
 def _chunk(kind: RecordKind, raw: str, source: str) -> Chunk:
-    """The raw record (flat rows, or a JSON object) as a one-record chunk."""
+    """The raw record (flat rows, or a JSON object) as a one-record chunk.
+
+    It passes the readers' front door (``decode``): a record an import would quarantine for its
+    shape or its limits is refused here with the field named, never stored.
+    """
+    limits = decode.Limits()
     try:
-        parsed = json.loads(raw)
+        parsed = decode.parse_json(raw, limits)
         if isinstance(parsed, str):  # a line that was not JSON when first read
-            parsed = json.loads(parsed)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"the record is not valid JSON: {exc.msg}", source=source) from exc
-    if isinstance(parsed, dict):
-        rows, raw_text = readers.flatten(kind, parsed), raw
-    elif isinstance(parsed, list) and all(isinstance(r, dict) for r in parsed):
-        rows, raw_text = parsed, None
-    else:
-        raise InputError("a record is a JSON object, or a list of flat rows", source=source)
+            parsed = decode.parse_json(parsed, limits)
+        if isinstance(parsed, dict):
+            decode.check_shape(parsed, KINDS[kind].shape, limits)
+            rows, raw_text = readers.flatten(kind, parsed), raw
+        elif isinstance(parsed, list) and all(isinstance(r, dict) for r in parsed):
+            flat = decode.Obj(dict.fromkeys(readers.columns_of(kind), decode.SCALAR))
+            for row in parsed:
+                decode.check_shape(row, flat, limits)
+            rows, raw_text = parsed, None
+        else:
+            raise InputError("a record is a JSON object, or a list of flat rows", source=source)
+    except decode.Fault as fault:
+        where = f"field {fault.field}: " if fault.field else ""
+        raise InputError(f"the record {where}{fault.reason}", source=source) from None
     columns = readers.columns_of(kind)
     unknown = sorted({key for row in rows for key in row} - set(columns))
     if unknown:
@@ -135,6 +145,11 @@ def retry(
     entry = get_entry(store, quarantine_id)
     if entry.status != "open":
         raise InputError(f"quarantine entry {quarantine_id} is already {entry.status}")
+    if record is None and any(decode.kept_altered(str(reason)) for _, reason in entry.errors):
+        raise InputError(
+            f"quarantine entry {quarantine_id} keeps its record altered (bytes that are not "
+            "UTF-8 written \\xNN, or clipped to a limit): retry it with the corrected record"
+        )
     raw = record if record is not None else entry.raw
     kind = RecordKind(entry.kind)
     source = f"quarantine:{quarantine_id}"

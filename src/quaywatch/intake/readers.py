@@ -1,9 +1,13 @@
 """Readers: files to chunks of raw string rows, streaming, with the location of every record.
 
 Formats: consignments and control outcomes as CSV, JSON Lines or Parquet; container events as
-DCSA JSON (an array or one object per line). A record the reader cannot split into fields (a
-CSV row with the wrong number of fields, a line that is not JSON) is rejected here; everything
-else goes on to checks.
+DCSA JSON (an array or one object per line). Every record passes the front door in
+``decode`` (strict UTF-8, size, depth and field-length limits, the JSON shape of its kind); a
+record that fails it, or that the reader cannot split into fields (a CSV row with the wrong
+number of fields, a line that is not JSON), is rejected here with its location, field and
+reason; everything else goes on to checks as read. A file that cannot be read as a whole (a
+bad header, a broken JSON array, a corrupt Parquet page, a column type quaywatch does not read)
+raises ``InputError`` before anything of it is stored: an import is one transaction.
 """
 
 from __future__ import annotations
@@ -11,17 +15,19 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-import ijson
 import polars as pl
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from quaywatch.errors import InputError
-from quaywatch.intake import csvscan
+from quaywatch.intake import csvscan, decode, fields as f, jsonarray
+from quaywatch.intake.decode import Limits
 from quaywatch.intake.kinds import KINDS
 from quaywatch.intake.records import Chunk, RecordKind, Rejected, as_text
 
@@ -35,6 +41,8 @@ _CSV_FIRST_BLOCK = 1 << 20
 _CSV_MAX_BLOCK = 64 << 20
 #: Share of ``batch_size`` records a block aims at (record lengths vary from block to block).
 _CSV_BLOCK_FILL = 0.95
+#: Line ends the exact CSV reader knows: LF, CRLF and a bare CR (as Python's csv does).
+_EOL = re.compile(rb"\r\n?|\n")
 
 
 class _CountingReader(io.RawIOBase):
@@ -60,6 +68,7 @@ class FileReader:
     kind: RecordKind
     fmt: str
     batch_size: int
+    limits: Limits = field(default_factory=Limits)
     position: int = 0
 
     @property
@@ -85,37 +94,58 @@ class FileReader:
         data: dict[str, Any] = {
             name: [as_text(row.get(name)) for row in rows] for name in self.columns
         }
-        data["_loc"], data["_raw"] = locs, raws
-        schema = dict.fromkeys(self.columns, pl.String) | {"_loc": pl.Int64, "_raw": pl.String}
-        return pl.DataFrame(data, schema=schema)
+        data["_loc"], data["_raw"], data["_fault"] = locs, raws, [None] * len(rows)
+        return pl.DataFrame(data, schema=self._schema)
+
+    @property
+    def _schema(self) -> dict[str, Any]:
+        return dict.fromkeys(self.columns, pl.String) | {
+            "_loc": pl.Int64, "_raw": pl.String, "_fault": pl.String
+        }  # fmt: skip
 
     def _check_header(self, header: list[str]) -> None:
+        for index, name in enumerate(header, start=1):
+            if not name:
+                raise InputError(f"column {index} of the header has no name", source=self.source)
+        twice = sorted({name for name in header if header.count(name) > 1})
+        if twice:
+            raise InputError(
+                f"column {', '.join(twice)} appears more than once in the header",
+                source=self.source,
+            )
         unknown = sorted(set(header) - set(self.columns))
         if unknown:
             raise InputError(
-                f"unknown columns {', '.join(unknown)}; see docs/formats.md", source=str(self.path)
+                f"unknown columns {', '.join(unknown)}; see docs/formats.md", source=self.source
             )
         missing = [name for name in required_columns(self.kind) if name not in header]
         if missing:
-            raise InputError(f"missing columns {', '.join(missing)}", source=str(self.path))
+            raise InputError(f"missing columns {', '.join(missing)}", source=self.source)
+
+    @property
+    def source(self) -> str:
+        return str(self.path)
+
+    # --- CSV ---------------------------------------------------------------------------------
 
     def _csv(self) -> Iterator[Chunk]:
         with self.path.open("rb") as file:
-            first = file.readline()
-            if not first.strip():
+            first = next(_physical_lines(file, 0, 1, self.limits, self.source), None)
+            if first is None or not first[1].strip():
                 return
-            try:
-                text = first.decode("utf-8-sig")
-            except UnicodeDecodeError as exc:
-                raise InputError(f"line 1: cannot read CSV: {exc}", source=str(self.path)) from exc
-            header = [name.strip() for name in next(csv.reader([text]))]
-            self._check_header(header)
-            offset, line, pending, size = len(first), 2, b"", _CSV_FIRST_BLOCK
+            header = self._csv_header(first[1])
+            offset, line = len(first[1]), 2
+            if first[1].endswith(b"\r"):  # bare carriage returns end the lines: exact reader
+                yield from self._csv_exact(header, offset, line)
+                return
+            file.seek(offset)
+            pending, size = b"", _CSV_FIRST_BLOCK
             while True:
                 block = file.read(size)
                 data, final = pending + block, not block
                 scanned = csvscan.scan_block(data, header, line, final=final)
-                if scanned is None:  # the fast scan cannot vouch for this part: read it exactly
+                if scanned is None or not self._fast_enough(data, scanned, final):
+                    # the fast scan cannot vouch for this part: read it exactly
                     yield from self._csv_exact(header, offset, line)
                     return
                 offset += scanned.consumed
@@ -132,6 +162,30 @@ class FileReader:
                 if final:
                     return
 
+    def _csv_header(self, data: bytes) -> list[str]:
+        if data.startswith(b"\xef\xbb\xbf"):
+            data = data[3:]
+        try:
+            text = decode.text_of(data, 0)
+            names = next(csv.reader([text.rstrip("\r\n")]))
+        except decode.Fault as fault:
+            raise InputError(f"line 1 (the header) {fault.reason}", source=self.source) from None
+        except csv.Error as exc:
+            raise InputError(f"line 1: cannot read CSV: {exc}", source=self.source) from None
+        header = [name.strip() for name in names]
+        self._check_header(header)
+        return header
+
+    def _fast_enough(self, data: bytes, scanned: csvscan.Block, final: bool) -> bool:
+        """Whether the fast scan's records need nothing more of the front door: within the
+        size and field-length limits and free of NUL (polars and the scan refuse bad UTF-8)."""
+        limit = min(self.limits.max_record_bytes, self.limits.max_field_chars)
+        if scanned.longest > limit:
+            return False
+        if not final and len(data) - scanned.consumed > self.limits.max_record_bytes:
+            return False  # a record runs on past the size limit
+        return data.find(b"\x00", 0, scanned.consumed) < 0  # no copy of the block
+
     def _csv_chunks(self, header: list[str], scanned: csvscan.Block) -> Iterator[Chunk]:
         rejected = [_ragged(line, values, len(header)) for line, values in scanned.ragged]
         frame = scanned.frame
@@ -139,7 +193,7 @@ class FileReader:
             part = frame.slice(start, self.batch_size)
             locs = pl.Series("_loc", scanned.lines[start : start + part.height], pl.Int64)
             part = self._conformed(part, header).with_columns(
-                locs, pl.lit(None, pl.String).alias("_raw")
+                locs, pl.lit(None, pl.String).alias("_raw"), pl.lit(None, pl.String).alias("_fault")
             )
             if part.height or rejected:
                 yield Chunk(part, rejected)
@@ -151,120 +205,321 @@ class FileReader:
         return frame.with_columns(missing).select(self.columns)
 
     def _csv_exact(self, header: list[str], offset: int, first_line: int) -> Iterator[Chunk]:
-        """The records from byte ``offset`` (on line ``first_line``) on, by Python's csv."""
+        """The records from byte ``offset`` (on line ``first_line``) on, by Python's csv.
+
+        Lines are decoded with every invalid byte kept as a surrogate, so that csv splits the
+        record as it would any other; the record is then judged on its bytes.
+        """
+        # csv refuses a field over its own limit (128 KiB) with an error that loses its place;
+        # records up to the size limit are read, and judged, instead.
+        csv.field_size_limit(max(csv.field_size_limit(), self.limits.max_record_bytes))
         with self.path.open("rb") as raw_file:
             raw_file.seek(offset)
-            counter = _CountingReader(raw_file)
-            text = io.TextIOWrapper(io.BufferedReader(counter), encoding="utf-8", newline="")
-            reader = csv.reader(text)
+            read: list[tuple[int, bytes]] = []
+
+            def texts() -> Iterator[str]:
+                for start, data in _physical_lines(
+                    raw_file, offset, first_line, self.limits, self.source
+                ):
+                    read.append((start, data))
+                    if sum(len(part) for _, part in read) > 2 * self.limits.max_record_bytes:
+                        raise InputError(
+                            f"line {line}: a record runs on past twice "
+                            f"QUAYWATCH_MAX_RECORD_BYTES ({self.limits.max_record_bytes} bytes); "
+                            "is a quoted field not closed?",
+                            source=self.source,
+                        )
+                    self.position = start + len(data)
+                    yield data.decode("utf-8", "surrogateescape")
+
+            reader = csv.reader(texts())
             rows: list[list[str]] = []
             locs: list[int] = []
+            faults: list[str | None] = []
             rejected: list[Rejected] = []
             line = first_line
             try:
                 for values in reader:
-                    if len(values) == len(header):
+                    data = b"".join(part for _, part in read)
+                    start = read[0][0] if read else offset
+                    if len(read) > 1 and data.count(b'"') % 2:
+                        raise InputError(
+                            f"line {line}: a quoted field is not closed (it runs on to line "
+                            f"{first_line + reader.line_num - 1})",
+                            source=self.source,
+                        )
+                    read.clear()
+                    fault = self._csv_fault(header, values, data, start) if values else None
+                    if fault is not None and len(values) == len(header):
+                        # Passed on with the fault, so that the rest of its record (a
+                        # consignment's other rows) is quarantined with it.
+                        rows.append([_kept(value) for value in values])
+                        locs.append(line)
+                        faults.append(f"{fault[0]}{f.FIELD_SEP}{fault[1]}")
+                    elif fault is not None:
+                        rejected.append(Rejected(f"line {line}", None, [fault[:2]], fault[2]))
+                    elif len(values) == len(header):
                         rows.append(values)
                         locs.append(line)
+                        faults.append(None)
                     elif values:
                         rejected.append(_ragged(line, values, len(header)))
                     line = first_line + reader.line_num
                     if len(rows) + len(rejected) >= self.batch_size:
-                        self.position = offset + counter.position
-                        yield Chunk(self._columns(header, rows, locs), rejected)
-                        rows, locs, rejected = [], [], []
-            except (csv.Error, UnicodeDecodeError) as exc:
+                        yield Chunk(self._columns(header, rows, locs, faults), rejected)
+                        rows, locs, faults, rejected = [], [], [], []
+            except csv.Error as exc:
                 raise InputError(
-                    f"line {line}: cannot read CSV: {exc}", source=str(self.path)
+                    f"line {line}: cannot read CSV: {exc}", source=self.source
                 ) from exc
-            self.position = offset + counter.position
-            yield Chunk(self._columns(header, rows, locs), rejected)
+            yield Chunk(self._columns(header, rows, locs, faults), rejected)
 
-    def _columns(self, header: list[str], rows: list[list[str]], locs: list[int]) -> pl.DataFrame:
+    def _csv_fault(
+        self, header: list[str], values: list[str], data: bytes, start: int
+    ) -> tuple[str, str, str] | None:
+        """Field, reason and quarantine text of a CSV record the front door refuses."""
+        if len(data) > self.limits.max_record_bytes:
+            piece = decode.Piece(0, start, data[: decode.CLIP], len(data))
+            return "", self.limits.size_reason(len(data)), json.dumps(decode.clipped(piece))
+        if b"\x00" in data or not (data.isascii() or _utf8(data)):
+            text = decode.shown(data.rstrip(b"\r\n"))
+            return "", decode.bad_byte_reason(data, start), json.dumps(text)
+        for name, value in zip(header, values, strict=False):
+            if len(value) > self.limits.max_field_chars:
+                reason = self.limits.field_reason(len(value))
+                return name, reason, json.dumps(data.decode("utf-8").rstrip("\r\n"))
+        return None
+
+    def _columns(
+        self, header: list[str], rows: list[list[str]], locs: list[int], faults: list[str | None]
+    ) -> pl.DataFrame:
         """A chunk frame from CSV rows, transposed in C rather than cell by cell."""
         columns = dict(zip(header, zip(*rows, strict=True), strict=True)) if rows else {}
         data: dict[str, Any] = {n: columns.get(n, [None] * len(rows)) for n in self.columns}
-        data["_loc"], data["_raw"] = locs, [None] * len(rows)
-        schema = dict.fromkeys(self.columns, pl.String) | {"_loc": pl.Int64, "_raw": pl.String}
-        return pl.DataFrame(data, schema=schema)
+        data["_loc"], data["_raw"], data["_fault"] = locs, [None] * len(rows), faults
+        return pl.DataFrame(data, schema=self._schema)
 
-    def _records(self, numbered: Iterator[tuple[str, Any, str]]) -> Iterator[Chunk]:
-        """Chunks from ``(location, parsed object or error text, raw text)`` triples."""
+    # --- JSON --------------------------------------------------------------------------------
+
+    def _records(
+        self, unit: str, results: Iterator[tuple[int, decode.Parsed | decode.Refused]]
+    ) -> Iterator[Chunk]:
+        """Chunks from the front door's verdict on each numbered record."""
         rows: list[dict[str, Any]] = []
         locs: list[int] = []
         raws: list[str | None] = []
         rejected: list[Rejected] = []
-        for location, parsed, raw in numbered:
-            if isinstance(parsed, str):
-                rejected.append(Rejected(location, None, [("", parsed)], json.dumps(raw)))
-            elif not isinstance(parsed, dict):
-                rejected.append(Rejected(location, None, [("", "is not a JSON object")], raw))
+        for number, result in results:
+            if isinstance(result, decode.Refused):
+                problem = (result.field, result.reason)
+                rejected.append(Rejected(f"{unit} {number}", None, [problem], result.raw))
             else:
-                flat = flatten(self.kind, parsed)
-                number = int(location.split()[-1])
+                flat = flatten(self.kind, result.record)
                 rows.extend(flat)
                 locs.extend([number] * len(flat))
-                raws.extend([raw] * len(flat))
+                raws.extend([result.raw] * len(flat))
             if len(rows) + len(rejected) >= self.batch_size:
                 yield Chunk(self._frame(rows, locs, raws), rejected)
                 rows, locs, raws, rejected = [], [], [], []
         yield Chunk(self._frame(rows, locs, raws), rejected)
 
     def _json_lines(self) -> Iterator[Chunk]:
-        def numbered() -> Iterator[tuple[str, Any, str]]:
+        shape = KINDS[self.kind].shape
+
+        def results() -> Iterator[tuple[int, decode.Parsed | decode.Refused]]:
             with self.path.open("rb") as raw_file:
                 counter = _CountingReader(raw_file)
-                for number, line in enumerate(io.BufferedReader(counter), start=1):
+                for piece in decode.lines(io.BufferedReader(counter), self.limits):
                     self.position = counter.position
-                    text = line.decode("utf-8", errors="replace").strip()
-                    if not text:
+                    if piece.size == len(piece.data) and not piece.data.strip():
                         continue
-                    try:
-                        yield f"line {number}", json.loads(text), text
-                    except json.JSONDecodeError as exc:
-                        yield (
-                            f"line {number}",
-                            f"not valid JSON: {exc.msg} at column {exc.colno}",
-                            text,
-                        )
+                    yield piece.number, decode.json_record(piece, shape, self.limits)
 
-        return self._records(numbered())
+        return self._records("line", results())
 
     def _json_array(self) -> Iterator[Chunk]:
-        def numbered() -> Iterator[tuple[str, Any, str]]:
-            number = 0
+        shape = KINDS[self.kind].shape
+
+        def results() -> Iterator[tuple[int, decode.Parsed | decode.Refused]]:
             with self.path.open("rb") as raw_file:
                 counter = _CountingReader(raw_file)
-                try:
-                    for number, item in enumerate(ijson.items(io.BufferedReader(counter), "item", use_float=True), start=1):  # fmt: skip
-                        self.position = counter.position
-                        yield f"item {number}", item, json.dumps(item)
-                except ijson.JSONError as exc:
-                    raise InputError(
-                        f"after item {number}: not valid JSON: {exc}", source=str(self.path)
-                    ) from exc
+                items = jsonarray.array_items(io.BufferedReader(counter), self.limits, self.source)
+                for piece, value in items:
+                    self.position = counter.position
+                    yield piece.number, decode.json_record(piece, shape, self.limits, value)
 
-        return self._records(numbered())
+        return self._records("item", results())
+
+    # --- Parquet -----------------------------------------------------------------------------
 
     def _parquet(self) -> Iterator[Chunk]:
         try:
             parquet = pq.ParquetFile(self.path)
+            schema = parquet.schema_arrow
         except Exception as exc:  # pyarrow raises several types for a broken file
-            raise InputError(f"cannot read Parquet: {exc}", source=str(self.path)) from exc
-        self._check_header(list(parquet.schema_arrow.names))
+            raise InputError(f"cannot read Parquet: {exc}", source=self.source) from exc
+        self._check_header(list(schema.names))
+        binary = []
+        for column in schema:
+            kind = column.type.value_type if pa.types.is_dictionary(column.type) else column.type
+            if pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
+                binary.append(column.name)
+            elif not any(test(kind) for test in _FLAT_TYPES):
+                raise InputError(
+                    f"column {column.name} is of type {column.type}; quaywatch reads flat "
+                    "columns only (text, numbers, true/false, dates, times)",
+                    source=self.source,
+                )
         start, total = 1, parquet.metadata.num_rows
-        for batch in parquet.iter_batches(batch_size=self.batch_size):
-            frame = pl.from_arrow(batch)
-            assert isinstance(frame, pl.DataFrame)
-            frame = self._conformed(
-                frame.with_columns(pl.all().cast(pl.String)), frame.columns
-            ).with_columns(
-                pl.int_range(start, start + frame.height, dtype=pl.Int64).alias("_loc"),
-                pl.lit(None, pl.String).alias("_raw"),
+        for group in range(parquet.num_row_groups):
+            batches = parquet.iter_batches(batch_size=self.batch_size, row_groups=[group])
+            group_start = start
+            while True:
+                try:
+                    batch = next(batches, None)
+                except Exception as exc:  # a corrupt page: pyarrow raises several types
+                    rows = parquet.metadata.row_group(group).num_rows
+                    raise InputError(
+                        f"row group {group + 1} (rows {group_start}-{group_start + rows - 1}) "
+                        f"cannot be read: {' '.join(str(exc).split())}; nothing of this file was stored",
+                        source=self.source,
+                    ) from exc
+                if batch is None:
+                    break
+                yield self._parquet_chunk(batch, start, binary)
+                start += batch.num_rows
+                self.position = int(self.size * (start - 1) / max(total, 1))
+
+    def _parquet_chunk(self, batch: pa.RecordBatch, start: int, binary: list[str]) -> Chunk:
+        """A chunk of Parquet rows; a row with a cell the front door refuses is rejected."""
+        names = list(batch.schema.names)
+        cells = {name: batch.column(name).to_pylist() for name in binary}
+        faults: dict[int, tuple[str, str]] = {}
+        texts: dict[str, list[str | None]] = {}
+        for name, values in cells.items():
+            texts[name] = []
+            for index, cell in enumerate(values):
+                try:
+                    texts[name].append(None if cell is None else cell.decode("utf-8"))
+                except UnicodeDecodeError as exc:
+                    reason = f"is not UTF-8: byte 0x{cell[exc.start]:02X} at byte {exc.start} of the cell"
+                    faults.setdefault(index, (name, reason))
+                    texts[name].append(None)
+        frame = pl.from_arrow(batch.drop_columns(binary) if binary else batch)
+        assert isinstance(frame, pl.DataFrame)
+        frame = frame.with_columns(
+            pl.all().cast(pl.String), *(pl.Series(n, v, pl.String) for n, v in texts.items())
+        ).select(names)
+        limit = self.limits.max_field_chars
+        flagged = frame.select(
+            pl.any_horizontal(
+                (pl.col(n).str.len_chars() > limit) | pl.col(n).str.contains("\x00", literal=True)
+                for n in names
+            ).fill_null(False)
+        ).to_series()
+        for index in flagged.arg_true().to_list():
+            row = frame.row(index, named=True)
+            for name in names:
+                value = row[name]
+                if value is not None and len(value) > limit:
+                    faults.setdefault(index, (name, self.limits.field_reason(len(value))))
+                elif value is not None and "\x00" in value:
+                    faults.setdefault(index, (name, "holds a NUL character"))
+        locs = pl.int_range(start, start + frame.height, dtype=pl.Int64).alias("_loc")
+        fault = pl.Series(
+            "_fault",
+            [f"{faults[i][0]}{f.FIELD_SEP}{faults[i][1]}" if i in faults else None
+             for i in range(frame.height)] if faults else [None] * frame.height,
+            pl.String,
+        )  # fmt: skip
+        if faults:  # a refused row is passed on as storable text, its record quarantined
+            at = sorted(faults)
+            frame = frame.with_columns(
+                frame[n].scatter(
+                    at,
+                    [
+                        _kept_cell(cells[n][i], texts[n][i])
+                        if n in cells
+                        else None
+                        if frame[n][i] is None
+                        else _kept(frame[n][i])
+                        for i in at
+                    ],
+                )  # fmt: skip
+                for n in names
             )
-            start += frame.height
-            self.position = int(self.size * (start - 1) / max(total, 1))
-            yield Chunk(frame, [])
+        frame = self._conformed(frame, names).with_columns(
+            locs, pl.lit(None, pl.String).alias("_raw"), fault
+        )
+        return Chunk(frame, [])
+
+
+#: Arrow types read as text: anything flat. A list, struct or map column is refused by name.
+_FLAT_TYPES = (
+    pa.types.is_string, pa.types.is_large_string, pa.types.is_integer, pa.types.is_floating,
+    pa.types.is_decimal, pa.types.is_boolean, pa.types.is_date, pa.types.is_timestamp,
+    pa.types.is_time, pa.types.is_null,
+)  # fmt: skip
+
+
+def _kept(value: str) -> str:
+    """A refused field as the quarantine can keep it: bad bytes and NUL as ``\\xNN``, an
+    over-long value clipped."""
+    if not decode.storable(value):
+        value = decode.shown(value.encode("utf-8", "surrogateescape"))
+    if len(value) > decode.CLIP:
+        return f"{value[: decode.CLIP]}... [{len(value)} characters in all]"
+    return value
+
+
+def _kept_cell(cell: bytes | None, text: str | None) -> str | None:
+    """A binary Parquet cell as text: decoded where it is UTF-8, else with ``\\xNN``."""
+    if cell is None:
+        return None
+    return text if text is not None else decode.shown(cell)
+
+
+def _utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _physical_lines(
+    file: IO[bytes], offset: int, first_line: int, limits: Limits, source: str
+) -> Iterator[tuple[int, bytes]]:
+    """``(byte offset, line with its end)`` from the file position on; a line ends at LF, CRLF
+    or a bare CR. A line longer than twice the record size limit refuses the file: where its
+    record ends cannot be known without holding it (one up to that is quarantined)."""
+    pending, line = b"", first_line
+    while True:
+        block = file.read(1 << 20)
+        data = pending + block if pending else block
+        at = 0
+        for found in _EOL.finditer(data):
+            if found.end() == len(data) and block and data.endswith(b"\r"):
+                break  # a CR at the end of a block may be the first half of a CRLF
+            if found.end() - at > 2 * limits.max_record_bytes:
+                raise _too_long(line, limits, source)
+            yield offset, data[at : found.end()]
+            offset, at, line = offset + found.end() - at, found.end(), line + 1
+        pending = data[at:]
+        if not block:
+            if pending:
+                yield offset, pending
+            return
+        if len(pending) > 2 * limits.max_record_bytes:
+            raise _too_long(line, limits, source)
+
+
+def _too_long(line: int, limits: Limits, source: str) -> InputError:
+    return InputError(
+        f"line {line} is longer than twice QUAYWATCH_MAX_RECORD_BYTES "
+        f"({limits.max_record_bytes} bytes)",
+        source=source,
+    )
 
 
 def _ragged(line: int, values: list[str] | str, expected: int) -> Rejected:
@@ -293,7 +548,9 @@ def flatten(kind: RecordKind, record: dict[str, Any]) -> list[dict[str, Any]]:
     return KINDS[kind].flatten(record)
 
 
-def open_file(path: Path, *, kind: RecordKind | None, batch_size: int) -> FileReader:
+def open_file(
+    path: Path, *, kind: RecordKind | None, batch_size: int, limits: Limits | None = None
+) -> FileReader:
     """A reader for ``path``, its format told by extension and its kind by content if not given."""
     if not path.is_file():
         raise InputError("no such file", source=str(path))
@@ -304,12 +561,12 @@ def open_file(path: Path, *, kind: RecordKind | None, batch_size: int) -> FileRe
     if fmt == "json" and _first_char(path) == "{":
         fmt = "jsonl"
     if kind is None:
-        kind = _detect_kind(path, fmt)
+        kind = _detect_kind(path, fmt, limits or Limits())
     if kind is RecordKind.EVENTS and fmt not in ("json", "jsonl"):
         raise InputError(
             "container events are read from DCSA JSON (array or lines)", source=str(path)
         )
-    return FileReader(path, kind, fmt, batch_size)
+    return FileReader(path, kind, fmt, batch_size, limits or Limits())
 
 
 def _first_char(path: Path) -> str:
@@ -318,32 +575,43 @@ def _first_char(path: Path) -> str:
     return head[:1]
 
 
-def _detect_kind(path: Path, fmt: str) -> RecordKind:
+def _detect_kind(path: Path, fmt: str, limits: Limits) -> RecordKind:
     """The kind of records in a file, from its column names or its first JSON object.
 
     Events carry DCSA keys, outcomes a ``control_id``; anything else is read as consignments,
-    whose checks then say what is missing.
+    whose checks then say what is missing. A first record the front door refuses tells
+    nothing: the reader reports it.
     """
     names: set[str] = set()
     if fmt == "csv":
         with path.open("rb") as file:
-            header = file.readline().decode("utf-8-sig", errors="replace")
-        names = {name.strip() for name in next(csv.reader([header]), [])}
+            head = file.readline(limits.max_record_bytes).decode("utf-8-sig", errors="replace")
+        header = re.split(r"[\r\n]", head, maxsplit=1)[0]  # bare CRs end lines too
+        try:
+            names = {name.strip() for name in next(csv.reader([header]), [])}
+        except csv.Error:
+            names = set()
     elif fmt == "parquet":
         try:
             names = set(pq.read_schema(path).names)
         except Exception:  # a broken file: the reader reports it with its reason
             names = set()
     else:
+        # Leniently: a first record the front door refuses still tells its kind by its keys.
+        lenient = Limits(max_depth=limits.max_depth)
         with path.open("rb") as file:
             try:
                 if fmt == "json":
-                    first = next(ijson.items(file, "item", use_float=True), None)
+                    piece, _ = next(jsonarray.array_items(file, lenient, str(path)), (None, None))
                 else:
-                    line = next((ln for ln in file if ln.strip()), b"{}")
-                    first = json.loads(line)
-            except (ijson.JSONError, json.JSONDecodeError):
-                first = None
+                    piece = next((p for p in decode.lines(file, lenient) if p.data.strip()), None)
+            except InputError:
+                piece = None
+        try:
+            text = b"" if piece is None else piece.data
+            first = decode.parse_json(text.decode("utf-8", "replace"), lenient)
+        except decode.Fault:
+            first = None
         names = set(first) if isinstance(first, dict) else set()
     if _EVENT_KEYS & names:
         return RecordKind.EVENTS

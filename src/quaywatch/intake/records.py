@@ -36,8 +36,11 @@ class Chunk:
     """Up to ``batch_size`` raw records from one file.
 
     ``frame`` has one string column per input field, ``_loc`` (line, row or item number of the
-    row) and ``_raw`` (the record as read, JSON text; for flat formats the row itself).
-    ``rejected`` holds records the reader could not even split into fields.
+    row), ``_raw`` (the record as read, JSON text; for flat formats the row itself) and
+    ``_fault`` (``field<FIELD_SEP>reason`` where the reader's front door refused a row it could
+    still split into fields, its values then kept as storable text: the pipeline quarantines
+    the row's whole record). ``rejected`` holds records the reader could not even split into
+    fields, or refused whole.
     """
 
     frame: pl.DataFrame

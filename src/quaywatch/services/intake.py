@@ -30,6 +30,7 @@ from quaywatch.errors import (
     WriteConflictError,
 )
 from quaywatch.intake import pipeline, quarantine
+from quaywatch.intake.decode import Limits, storable
 from quaywatch.intake.fields import PLAUSIBLE, Plausible
 from quaywatch.intake.pipeline import ImportSummary
 from quaywatch.services.arguments import check_at_least
@@ -149,6 +150,7 @@ def ingest_files(
     progress: FileProgress | None = None,
     known_at: KnownAt = KnownAt.RECEIVED,
     plausible: Plausible = PLAUSIBLE,
+    limits: Limits | None = None,
 ) -> list[ImportSummary]:
     """Import each file in its own transaction; return what happened to its records.
 
@@ -163,6 +165,7 @@ def ingest_files(
     replays, when the carrier created them (``docs/intake.md``); each summary and audit event
     of an event import records the choice. Files of other kinds carry their own time.
     ``plausible``: the ranges times and amounts are held to (``docs/formats.md``).
+    ``limits``: what one record may hold (the ``QUAYWATCH_MAX_*`` settings; default: theirs).
     """
     _check_batch_size(batch_size)
     summaries: list[ImportSummary] = []
@@ -188,6 +191,7 @@ def ingest_files(
                     progress=advance,
                     known_at=known_at,
                     plausible=plausible,
+                    limits=limits,
                 )  # fmt: skip
             )
         except QuaywatchError as exc:
@@ -203,9 +207,12 @@ def json_line(record: dict[str, Any], number: int) -> str:
     """``record`` as one line of a JSON Lines file; ``InputError`` naming record ``number``
     if it cannot be written as JSON (a value that is not JSON, NaN, infinity)."""
     try:
-        return json.dumps(record, ensure_ascii=False, allow_nan=False)
+        line = json.dumps(record, ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise InputError(f"record {number} is not JSON: {exc}") from None
+    if not storable(line):  # an unpaired surrogate: written as its escape, refused on reading
+        return json.dumps(record, allow_nan=False)
+    return line
 
 
 def _json_lines(records: Sequence[dict[str, Any]]) -> str:
@@ -223,6 +230,7 @@ def ingest_records(
     actor: str,
     batch_size: int = DEFAULT_BATCH_SIZE,
     plausible: Plausible = PLAUSIBLE,
+    limits: Limits | None = None,
 ) -> ImportSummary:
     """Import records given as JSON objects (one per record), in one transaction.
 
@@ -241,6 +249,7 @@ def ingest_records(
         return pipeline.ingest_file(
             store, path, kind=kind, batch_size=batch_size, actor=actor, source=source,
             plausible=plausible,
+            limits=limits,
         )  # fmt: skip
 
 
@@ -285,6 +294,7 @@ def submit_records(
     source: str,
     actor: str,
     plausible: Plausible = PLAUSIBLE,
+    limits: Limits | None = None,
 ) -> Submission:
     """Import records a client submitted (at most ``MAX_SUBMITTED``), as ``ingest_records``.
 
@@ -302,7 +312,13 @@ def submit_records(
     for attempt in range(CONFLICT_RETRIES + 1):
         try:
             summary = ingest_records(
-                store, records, kind=kind, source=source, actor=actor, plausible=plausible
+                store,
+                records,
+                kind=kind,
+                source=source,
+                actor=actor,
+                plausible=plausible,
+                limits=limits,
             )
             break
         except WriteConflictError:

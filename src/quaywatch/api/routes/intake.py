@@ -34,6 +34,7 @@ from quaywatch.api.schemas import (
     SubmissionReceipt,
     one_or_many,
 )
+from quaywatch.config import read_limits
 from quaywatch.domain.access import Principal
 from quaywatch.domain.vocabulary import RecordKind
 from quaywatch.services import intake
@@ -67,6 +68,7 @@ def _submit(
     return intake.submit_records(
         state.store, records, kind=kind, source=_source(who, kind), actor=who.name,
         plausible=state.settings.plausible(),
+        limits=read_limits(state.settings),
     )  # fmt: skip
 
 

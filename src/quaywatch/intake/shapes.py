@@ -1,0 +1,79 @@
+"""The JSON shape each record kind is read in, for the front door (``decode.check_shape``).
+
+Only what a kind's ``flatten`` reads is listed: anything else in a record is passed over (its
+depth still checked). Text must be a JSON string (a number where text is read is refused: an
+HS code or an IMO number written as a number has already lost what it was); a number may also
+be a string holding one, a flag ``true``/``false`` or a string; any of them may be null.
+"""
+
+from __future__ import annotations
+
+from quaywatch.intake.consignments import PARTY_FIELDS, ROLES
+from quaywatch.intake.decode import FLAG, NUMBER, TEXT, Obj, Seq
+from quaywatch.intake.outcomes import COLUMNS as OUTCOME_COLUMNS
+
+_PARTY = Obj(dict.fromkeys(PARTY_FIELDS, TEXT))
+
+CONSIGNMENT = Obj(
+    {
+        **dict.fromkeys(
+            ("consignment_id", "transport_document", "master_transport_document", "lodged_at",
+             "carrier_scac", "voyage", "eta"),
+            TEXT,
+        ),
+        "version": NUMBER,
+        **dict.fromkeys(ROLES, _PARTY),
+        "vessel": Obj({"imo": TEXT, "name": TEXT}),
+        "route": Obj(
+            {
+                **dict.fromkeys(("port_of_loading", "port_of_discharge", "place_of_delivery"), TEXT),
+                "transshipment_ports": Seq(TEXT),
+            }
+        ),
+        "goods_items": Seq(
+            Obj(
+                {
+                    **dict.fromkeys(
+                        ("hs6", "description", "package_type", "currency", "origin_country",
+                         "container_number"),
+                        TEXT,
+                    ),
+                    **dict.fromkeys(
+                        ("sequence", "packages", "gross_mass_kg", "value"), NUMBER
+                    ),
+                }
+            )
+        ),
+        "containers": Seq(
+            Obj(
+                {
+                    **dict.fromkeys(("number", "size_type", "status"), TEXT),
+                    "seals": Seq(Obj(dict.fromkeys(("number", "source", "type"), TEXT))),
+                }
+            )
+        ),
+    }
+)  # fmt: skip
+
+_LOCATION = {"UNLocationCode": TEXT, "facilityTypeCode": TEXT}
+
+EVENT = Obj(
+    {
+        **dict.fromkeys(
+            ("eventID", "eventType", "eventClassifierCode", "equipmentEventTypeCode",
+             "transportEventTypeCode", "eventDateTime", "eventCreatedDateTime",
+             "equipmentReference", "emptyIndicatorCode"),
+            TEXT,
+        ),
+        "isTransshipmentMove": FLAG,
+        "eventLocation": Obj(_LOCATION),
+        "transportCall": Obj({**_LOCATION, "vessel": Obj({"vesselIMONumber": TEXT})}),
+        "seals": Seq(Obj(dict.fromkeys(("sealNumber", "sealSource", "sealType"), TEXT))),
+        "documentReferences": Seq(
+            Obj(dict.fromkeys(("documentReferenceType", "documentReferenceValue"), TEXT))
+        ),
+    }
+)  # fmt: skip
+
+_OUTCOME_NUMBERS = ("version", "propensity", "revenue_recovered_eur", "seizure_quantity")
+OUTCOME = Obj({name: NUMBER if name in _OUTCOME_NUMBERS else TEXT for name in OUTCOME_COLUMNS})
