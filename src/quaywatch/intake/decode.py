@@ -2,9 +2,10 @@
 
 Every record a reader hands on has passed here, so that every format decides the same way:
 
-- text is strict UTF-8. A record holding a byte that is not UTF-8, or a NUL character (no
-  store keeps one in text), is quarantined on its own with the byte offset in the file; it is
-  never stored with U+FFFD in place of the byte;
+- text is strict UTF-8. A record holding a byte that is not UTF-8 (or, in JSON, a NUL
+  character: no store keeps one in text) is quarantined on its own with the byte offset in
+  the file; it is never stored with U+FFFD in place of the byte. A NUL in a CSV or Parquet
+  field is left to the record's checks, which quarantine any control character by field;
 - a record is at most ``Limits.max_record_bytes`` long, nested at most ``Limits.max_depth``
   deep, and every field it is read from at most ``Limits.max_field_chars`` characters;
 - a JSON record is strict JSON (no NaN or Infinity, no key twice in one object) and has the

@@ -178,7 +178,8 @@ class FileReader:
 
     def _fast_enough(self, data: bytes, scanned: csvscan.Block, final: bool) -> bool:
         """Whether the fast scan's records need nothing more of the front door: within the
-        size and field-length limits and free of NUL (polars and the scan refuse bad UTF-8)."""
+        size and field-length limits and free of NUL, which the exact reader reads more surely
+        (polars and the scan refuse bad UTF-8)."""
         limit = min(self.limits.max_record_bytes, self.limits.max_field_chars)
         if scanned.longest > limit:
             return False
@@ -281,7 +282,7 @@ class FileReader:
         if len(data) > self.limits.max_record_bytes:
             piece = decode.Piece(0, start, data[: decode.CLIP], len(data))
             return "", self.limits.size_reason(len(data)), json.dumps(decode.clipped(piece))
-        if b"\x00" in data or not (data.isascii() or _utf8(data)):
+        if not (data.isascii() or _utf8(data)):
             text = decode.shown(data.rstrip(b"\r\n"))
             return "", decode.bad_byte_reason(data, start), json.dumps(text)
         for name, value in zip(header, values, strict=False):
@@ -412,10 +413,7 @@ class FileReader:
         ).select(names)
         limit = self.limits.max_field_chars
         flagged = frame.select(
-            pl.any_horizontal(
-                (pl.col(n).str.len_chars() > limit) | pl.col(n).str.contains("\x00", literal=True)
-                for n in names
-            ).fill_null(False)
+            pl.any_horizontal(pl.col(n).str.len_chars() > limit for n in names).fill_null(False)
         ).to_series()
         for index in flagged.arg_true().to_list():
             row = frame.row(index, named=True)
@@ -423,8 +421,6 @@ class FileReader:
                 value = row[name]
                 if value is not None and len(value) > limit:
                     faults.setdefault(index, (name, self.limits.field_reason(len(value))))
-                elif value is not None and "\x00" in value:
-                    faults.setdefault(index, (name, "holds a NUL character"))
         locs = pl.int_range(start, start + frame.height, dtype=pl.Int64).alias("_loc")
         fault = pl.Series(
             "_fault",
