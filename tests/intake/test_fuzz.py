@@ -309,10 +309,11 @@ def mutated(draw: st.DrawFn, seed: Seed) -> Mutated:
                 name = draw(st.sampled_from(sorted(columns)))
                 columns[name] = [draw(HOSTILE_JSON) for _ in columns[name]]
             try:
-                built = pa.table({n: pa.array(v) for n, v in columns.items()})
-            except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
-                built = pa.table({n: pa.array([str(x) for x in v]) for n, v in columns.items()})
-            pq.write_table(built, out)
+                pq.write_table(pa.table({n: pa.array(v) for n, v in columns.items()}), out)
+            except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
+                out = io.BytesIO()  # a value Parquet cannot hold as drawn: written as its text
+                texts = {n: pa.array([str(x) for x in v]) for n, v in columns.items()}
+                pq.write_table(pa.table(texts), out)
             return Mutated(out.getvalue(), _items_of_rows(rows))
         return Mutated(data, None)
     text = data.decode("utf-8")
