@@ -228,3 +228,43 @@ def test_awkward_floats_and_times_hash_alike_when_read_back(
     assert summary.new == 1, summary.rejected
     assert audit.verify_audit(store, full=True).rows is not None
     assert ingest_file(store, tmp_path / "awkward.csv").unchanged == 1
+
+
+# --- what review found: false alarms, long keys, a snapshot ---------------------------------
+
+
+def test_a_record_twice_in_one_file_is_unchanged_not_tampered(store: Store, tmp_path: Path) -> None:
+    """A feed that sends a record twice in one file: the copy is unchanged by its content hash
+    (its first copy is not stored yet when the chunk is compared), never a tamper alarm."""
+    for name in ("consignments.jsonl", "events.jsonl"):
+        line = (EXAMPLES / name).read_text().splitlines()[0]
+        path = tmp_path / f"twice-{name}"
+        path.write_text(f"{line}\n{line}\n")
+        summary = ingest_file(store, path)
+        assert (summary.new, summary.unchanged, summary.quarantined) == (1, 1, 0), summary.rejected
+    assert audit.verify_audit(store, full=True).rows is not None
+
+
+def test_a_long_key_in_any_script_is_bound_on_both_stores(store: Store, tmp_path: Path) -> None:
+    """Keys are kept as canonical JSON (non-ASCII escaped, six characters each): a hundred
+    Greek letters in an event id must not make one store refuse the file."""
+    event = json.loads((EXAMPLES / "events.jsonl").read_text().splitlines()[0])
+    event["eventID"] = "Ω" * 100
+    path = tmp_path / "long.jsonl"
+    path.write_text(json.dumps(event, ensure_ascii=False) + "\n")
+    summary = ingest_file(store, path)
+    assert (summary.new, summary.quarantined) == (1, 0), summary.rejected
+    assert audit.verify_audit(store, full=True).rows is not None
+
+
+def test_a_read_is_one_snapshot_while_an_import_commits(store: Store) -> None:
+    """``audit verify --full`` reads events, head and rows in one transaction: an import that
+    commits meanwhile is not seen half-way (SQLite WAL; PostgreSQL REPEATABLE READ)."""
+    ingest_file(store, EXAMPLES / "consignments.csv")
+    with store.reading() as conn:
+        before = conn.execute(text("SELECT count(*) FROM audit_events")).scalar_one()
+        ingest_file(store, EXAMPLES / "events.json")  # another connection, committed
+        after = conn.execute(text("SELECT count(*) FROM audit_events")).scalar_one()
+        rows = conn.execute(text("SELECT count(*) FROM events")).scalar_one()
+    assert (after, rows) == (before, 0)
+    assert int(str(one(store, "SELECT count(*) FROM audit_events"))) == before + 1

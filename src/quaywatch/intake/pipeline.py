@@ -433,7 +433,11 @@ class Importer:
 
     def _tampered(self, prepared: Prepared, unchanged: pl.DataFrame) -> pl.DataFrame:
         """The unchanged records whose stored rows differ from the rows they would write, each
-        with a ``_reason`` naming the first row that differs (``audit.compare``)."""
+        with a ``_reason`` naming the first row that differs (``audit.compare``).
+
+        Only records stored before this chunk are compared: a record repeated within the chunk
+        is unchanged by its content hash alone (its first copy is not written yet)."""
+        unchanged = unchanged.filter(pl.col("_stored").is_not_null())
         if unchanged.is_empty():
             return unchanged.with_columns(pl.lit(None, pl.String).alias("_reason"))
         runs = unchanged["_run"].implode()

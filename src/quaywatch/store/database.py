@@ -59,6 +59,14 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE")
 
 
+def _postgresql_begin(conn: Any) -> None:
+    # A read on PostgreSQL is one snapshot too (REPEATABLE READ): at the default READ COMMITTED
+    # each statement sees what was committed meanwhile, so a check reading the audit events,
+    # then the head, then the rows (``audit verify --full``) could see an import half-way.
+    if conn.get_execution_options().get(READ_ONLY, False):
+        conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+
+
 _CREDENTIALS = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^:/@]*):[^/]*@")
 
 
@@ -111,6 +119,7 @@ def make_engine(url: str, *, lock_timeout_s: float | None = None) -> Engine:
             event.listen(engine, "begin", _sqlite_begin)
         elif url.startswith("postgresql+psycopg"):
             engine = create_engine(url, pool_pre_ping=True)
+            event.listen(engine, "begin", _postgresql_begin)
             if lock_timeout_s is not None:
                 event.listen(engine, "connect", _lock_timeout("postgresql", milliseconds))
         else:

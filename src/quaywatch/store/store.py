@@ -159,8 +159,8 @@ class Store:
     @contextmanager
     def reading(self) -> Iterator[Connection]:
         """A connection for reads: one consistent snapshot that never waits for a writer (on
-        SQLite, a deferred transaction in WAL mode; an import in progress is not seen until it
-        commits). Nothing may be written through it."""
+        SQLite, a deferred transaction in WAL mode; on PostgreSQL, REPEATABLE READ; an import in
+        progress is not seen until it commits). Nothing may be written through it."""
         try:
             with self.engine.connect() as conn:
                 conn.execution_options(**{database.READ_ONLY: True})

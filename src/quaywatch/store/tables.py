@@ -368,7 +368,7 @@ record_hashes = Table(
     "record_hashes",
     metadata,
     Column("table_name", String(32), primary_key=True),
-    Column("row_key", String(400), primary_key=True, doc="the row's key columns, canonical JSON"),
+    Column("row_key", Text, primary_key=True, doc="the row's key columns, canonical JSON"),
     Column("group_id", String(64), primary_key=True,
            doc="the audited write that stored this state of the row (an import batch, ...)"),
     Column("row_sha256", String(64), nullable=False, doc="audit.rows: the row's canonical hash"),

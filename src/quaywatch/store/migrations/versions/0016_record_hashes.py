@@ -26,7 +26,7 @@ def upgrade() -> None:
     op.create_table(
         "record_hashes",
         sa.Column("table_name", sa.String(32), nullable=False),
-        sa.Column("row_key", sa.String(400), nullable=False),
+        sa.Column("row_key", sa.Text(), nullable=False),
         sa.Column("group_id", sa.String(64), nullable=False),
         sa.Column("row_sha256", sa.String(64), nullable=False),
         sa.PrimaryKeyConstraint("table_name", "row_key", "group_id", name="pk_record_hashes"),
