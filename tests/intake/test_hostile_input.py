@@ -462,3 +462,29 @@ def test_a_csv_record_over_the_size_limit_is_quarantined_over_twice_refused(
     longer = lines[1].replace(b"Harbour Road", b"Harbour Road " + b"x" * 2100, 1)
     with pytest.raises(InputError, match="line 2 is longer than twice QUAYWATCH_MAX_RECORD_BYTES"):
         ingest_file(store, write(tmp_path / "b.csv", lines[0] + longer), limits=limits)
+
+
+def test_parquet_time_columns_are_read_as_iso_8601(store: Store, tmp_path: Path) -> None:
+    """A pandas or Spark export keeps times as timestamp columns: one with a time zone is read
+    as the time it is; one without is refused for lacking its UTC offset, naming the field."""
+    rows = pl.read_parquet(EXAMPLES / "consignments.parquet")
+    lodged = rows["lodged_at"].str.to_datetime(time_zone="UTC")
+    with_zone = rows.with_columns(lodged.dt.convert_time_zone("Europe/Brussels"))
+    with_zone.write_parquet(tmp_path / "zoned.parquet")
+    summary = ingest_file(store, tmp_path / "zoned.parquet")
+    assert summary.quarantined == 0 and summary.new > 0, summary.rejected
+    c = tables.consignments
+    with store.reading() as conn:
+        stored = conn.execute(
+            select(c.c.lodged_at).where(
+                c.c.consignment_id == rows["consignment_id"][0],
+                c.c.version == int(rows["version"][0]),
+            )
+        ).scalar_one()
+    assert stored == lodged[0]
+    naive = rows.with_columns(lodged.dt.replace_time_zone(None))
+    naive.write_parquet(tmp_path / "naive.parquet")
+    summary = ingest_file(store, tmp_path / "naive.parquet", kind=RecordKind.CONSIGNMENTS)
+    assert summary.new == 0 and summary.quarantined > 0
+    assert {r.field for r in summary.rejected} == {"lodged_at"}
+    assert "UTC offset" in summary.rejected[0].reason

@@ -409,7 +409,8 @@ class FileReader:
         frame = pl.from_arrow(batch.drop_columns(binary) if binary else batch)
         assert isinstance(frame, pl.DataFrame)
         frame = frame.with_columns(
-            pl.all().cast(pl.String), *(pl.Series(n, v, pl.String) for n, v in texts.items())
+            *(_as_text(n, dtype) for n, dtype in frame.schema.items()),
+            *(pl.Series(n, v, pl.String) for n, v in texts.items()),
         ).select(names)
         limit = self.limits.max_field_chars
         flagged = frame.select(
@@ -448,6 +449,20 @@ class FileReader:
             locs, pl.lit(None, pl.String).alias("_raw"), fault
         )
         return Chunk(frame, [])
+
+
+def _as_text(name: str, dtype: pl.DataType) -> pl.Expr:
+    """A Parquet column as the text a CSV cell would hold: a time as ISO 8601 with its UTC
+    offset (one without a time zone keeps none, and the checks say it lacks one), a date as
+    ISO 8601, anything else as polars writes it."""
+    column = pl.col(name)
+    if isinstance(dtype, pl.Datetime):
+        if dtype.time_zone is None:
+            return column.dt.strftime("%Y-%m-%dT%H:%M:%S%.f")
+        return column.dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S%.f+00:00")
+    if isinstance(dtype, pl.Date):
+        return column.dt.strftime("%Y-%m-%d")
+    return column.cast(pl.String)
 
 
 #: Arrow types read as text: anything flat. A list, struct or map column is refused by name.
