@@ -146,10 +146,10 @@ def verify_rows(conn: Connection) -> tuple[RowsChecked, list[Finding], int]:
     findings: list[Finding] = []
     bound, legacy, since = _bound_groups(conn)
     expected, matched = _kept_hashes(conn, bound, findings)
-    # Events control emitted name their order as batch; those emitted before row hashes
-    # existed are legacy too.
+    # Events control emitted, and outcomes it recorded, name their order as batch; those
+    # written before row hashes existed are legacy too.
     orders = {o for (o,) in conn.execute(select(tables.inspection_orders.c.order_id))}
-    received = COVERED["events"].names.index("received_at")
+    received = {n: COVERED[n].names.index("received_at") for n in ("events", "control_outcomes")}
     rows = legacy_rows = 0
     total = len(findings)
     for name, covered in COVERED.items():
@@ -159,9 +159,9 @@ def verify_rows(conn: Connection) -> tuple[RowsChecked, list[Finding], int]:
             kept = expected.pop((name, key), None)
             if kept is None:
                 emitted_before = (
-                    name == "events"
+                    name in received
                     and group in orders
-                    and (since is None or values[received] < since)
+                    and (since is None or values[received[name]] < since)
                 )
                 if group in legacy or emitted_before:
                     legacy_rows += 1
