@@ -351,3 +351,17 @@ def test_different_consignments_never_hash_alike(records: list[list[tuple]]) -> 
     )
     hashed = consignments.content_hashes(frame).sort("_run")["content_sha256"]
     assert hashed[0] != hashed[1]
+
+
+@pytest.mark.parametrize(("first", "second"), [("1", "01"), ("", "1"), (" 2", "0002")])
+def test_a_version_written_two_ways_is_one_consignment(
+    store: Store, tmp_path: Path, first: str, second: str
+) -> None:
+    """Rows whose version reads as the same number are one record: never a consignment
+    stored with some of its goods items and the rest refused as a conflict."""
+    rows = [r for r in _example_rows() if r["consignment_id"] == C0][:1]
+    two = [{**rows[0], "version": first}, {**rows[0], "version": second, "item_sequence": "2"}]
+    summary = ingest_file(store, _write(tmp_path / "c.csv", two))
+    assert (summary.read, summary.new, summary.quarantined) == (1, 1, 0), _problems(summary)
+    (items,) = _items(store).values()
+    assert len(items) == 2

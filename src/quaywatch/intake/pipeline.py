@@ -135,10 +135,21 @@ def record_identity(kind: Kind, *, by_object: bool) -> pl.Expr:
     """
     if by_object or not kind.multi_row:
         return pl.format("@{}", pl.col("_loc"))
-    keys = [pl.col(key).str.strip_chars().replace("", None) for key in kind.keys]
+    keys = [_key_text(key) for key in kind.keys]
     return (
         pl.when(keys[0].is_null()).then(pl.format("@{}", pl.col("_loc"))).otherwise(f.encoded(keys))
     )
+
+
+def _key_text(key: str) -> pl.Expr:
+    """A key field as the record's identity reads it: stripped; a version as the number it is
+    (``01`` is version 1, and none is version 1, as ``consignments.validate`` reads it), so
+    that rows one check takes for the same record are one record here too."""
+    text = pl.col(key).str.strip_chars().replace("", None)
+    if key != "version":
+        return text
+    number = text.cast(pl.Int64, strict=False).cast(pl.String)
+    return pl.coalesce(number, text).fill_null("1")
 
 
 def scattered(chunks: Iterator[Chunk], kind: Kind) -> pl.Series:
