@@ -73,13 +73,17 @@ def test_deleting_every_event_is_detected_with_the_anchor(keyed: Store, tmp_path
         audit.verify_audit(keyed, anchor_file=tmp_path / "head.anchor")
 
 
-def test_deleting_the_tail_is_detected_with_the_anchor(keyed: Store, tmp_path: Path) -> None:
+def test_deleting_the_tail_is_detected_with_the_anchor(
+    keyed: Store, opener: Opener, tmp_path: Path
+) -> None:
     audit.export_anchor(keyed, tmp_path / "head.anchor")
     sql(keyed, "DELETE FROM audit_events WHERE seq = 2")
     sql(
         keyed, "UPDATE audit_head SET seq = 1, hash = (SELECT hash FROM audit_events WHERE seq = 1)"
     )
-    audit.verify_audit(keyed)
+    audit.verify_audit(opener(None))  # without the key the shortened chain is consistent
+    with pytest.raises(AuditChainError, match="head's signature does not verify"):
+        audit.verify_audit(keyed)  # the key alone: the head's signature covers seq and hash
     with pytest.raises(AuditChainError, match="anchored audit event 2"):
         audit.verify_audit(keyed, anchor_file=tmp_path / "head.anchor")
 
@@ -112,8 +116,22 @@ def test_stripping_the_signatures_is_detected_with_the_anchor(
     keyless = opener(None)
     with keyless.transaction() as conn:
         chain.append(conn, actor="mallory", action="import", object_type="x", object_id="1")
-    with pytest.raises(AuditChainError, match="no longer carries the signature the anchor kept"):
-        audit.verify_audit(keyed, anchor_file=tmp_path / "head.anchor")
+    with pytest.raises(AuditChainError, match="audit event 2 is not signed although"):
+        audit.verify_audit(keyed)  # the signed head still says signing began at event 1
+
+
+def test_a_trail_stripped_of_every_signature_and_rewritten_is_detected_by_the_key(
+    keyed: Store, opener: Opener
+) -> None:
+    """Stripping every signature, the head's too, then appending without the key: the key
+    alone refuses the unsigned head of a trail it signed (no anchor needed)."""
+    sql(keyed, "UPDATE audit_events SET mac = NULL, key_id = NULL")
+    sql(keyed, "UPDATE audit_head SET mac = NULL, signed_from = NULL")
+    with opener(None).transaction() as conn:
+        chain.append(conn, actor="mallory", action="import", object_type="x", object_id="1")
+    audit.verify_audit(opener(None))  # consistent hashes: without the key nothing shows
+    with pytest.raises(AuditChainError, match="audit head is not signed"):
+        audit.verify_audit(keyed)
 
 
 def test_an_anchor_needs_the_key_that_signed_it(

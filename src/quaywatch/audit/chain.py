@@ -118,13 +118,49 @@ def append(
             key_id=None if key is None else key.key_id,
         )
     )  # fmt: skip
+    # The head is signed too, with the event signing began at: the key then proves that every
+    # event from there on was signed, which stripping every signature cannot undo.
+    signed_from = head.signed_from if head and head.signed_from is not None else None
+    if key is not None and signed_from is None:
+        signed_from = seq
+    values = {
+        "seq": seq,
+        "hash": digest,
+        "signed_from": signed_from,
+        "mac": None if key is None else key.mac("head", _head_message(seq, digest, signed_from)),
+    }
     if head:
-        conn.execute(update(audit_head).where(audit_head.c.id == 1).values(seq=seq, hash=digest))
+        conn.execute(update(audit_head).where(audit_head.c.id == 1).values(**values))
     else:
-        conn.execute(insert(audit_head).values(id=1, seq=seq, hash=digest))
+        conn.execute(insert(audit_head).values(id=1, **values))
     return AuditEvent(
         seq, at, actor, action, object_type, object_id, details or {}, prev_hash, digest
     )
+
+
+def _head_message(seq: int, digest: str, signed_from: int | None) -> str:
+    return f"{seq}:{digest}:{'' if signed_from is None else signed_from}"
+
+
+def _check_head(head: Any, key: AuditKey | None) -> None:
+    """With ``key``: the head's own signature must hold (it says where signing began).
+
+    A trail with events whose head is unsigned is refused: either no event was appended with
+    the key yet (the next one signs the trail), or the signatures were stripped, which the key
+    alone could not tell apart from a trail never signed."""
+    if key is None or head is None:
+        return
+    if head.mac is None:
+        raise AuditChainError(
+            "the audit head is not signed although an audit key is configured: no event was "
+            "appended with the key yet (the next import or audited action signs the trail), or "
+            "the signatures were removed; an anchor exported earlier tells which"
+        )
+    if not key.verifies("head", _head_message(head.seq, head.hash, head.signed_from), head.mac):
+        raise AuditChainError(
+            "the audit head's signature does not verify under the configured key: the head was "
+            "changed without the key (the trail rewritten?) or another key signed it"
+        )
 
 
 def verify(
@@ -138,8 +174,9 @@ def verify(
 
     ``anchor`` is a ``(seq, hash)`` pair recorded earlier: the chain must still contain it.
     ``signed_anchor`` (read and checked by ``signing.read_anchor``) too, and the MAC its event
-    had. With ``key``, every event's MAC is checked, and from the first signed event on every
-    event must be signed: an event appended without the key is reported.
+    had. With ``key``, the head's MAC is checked first: it says which event signing began at,
+    and from there on every event must be signed (an event appended without the key, or a
+    trail stripped of its signatures and rewritten, is reported); every event's MAC is checked.
     """
     pins = [
         p
@@ -150,9 +187,13 @@ def verify(
         if p
     ]
     prev_hash, expected_seq, count, signed = GENESIS, 1, 0, 0
-    first_signed: int | None = None
+    head = conn.execute(select(audit_head).where(audit_head.c.id == 1)).first()
+    # Where signing began, as the head says (its own signature is checked last, after the
+    # events, so that an event at fault is named first).
+    first_signed = head.signed_from if key is not None and head is not None else None
     if signed_anchor is not None and signed_anchor.event_mac is not None:
-        first_signed = signed_anchor.seq  # the anchored event was signed: all later ones are
+        # the anchored event was signed: all later ones are
+        first_signed = min(signed_anchor.seq, first_signed or signed_anchor.seq)
     rows = conn.execute(select(audit_events).order_by(audit_events.c.seq))
     seen: set[int] = set()
     for row in rows:
@@ -191,7 +232,6 @@ def verify(
                 f"audit event {row.seq} no longer carries the signature the anchor kept"
             )
         prev_hash, expected_seq, count = row.hash, row.seq + 1, count + 1
-    head = conn.execute(select(audit_head).where(audit_head.c.id == 1)).first()
     head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS)
     if (head_seq, head_hash) != (expected_seq - 1, prev_hash):
         raise AuditChainError(
@@ -204,6 +244,7 @@ def verify(
                 f"anchored audit event {pin_seq} is no longer in the log "
                 f"(the log ends at {expected_seq - 1}): events were deleted"
             )
+    _check_head(head, key)
     return Verification(count, head_seq, head_hash, signed, key is not None)
 
 

@@ -8,14 +8,19 @@ the key is make an HMAC-SHA256 that verifies. So, with ``QUAYWATCH_AUDIT_KEY_FIL
 - every audit event appended carries ``mac`` = HMAC(key, its hash): an event forged, edited and
   re-hashed, or appended by someone without the key fails ``audit verify`` (once the trail is
   signed, every later event must be);
+- the head row carries HMAC(key, seq, hash, the event signing began at): pointing the head back
+  after deleting the tail, or stripping every signature and rewriting the trail, leaves a head
+  whose signature fails or is missing, and ``audit verify`` with the key refuses a trail that
+  has events but no signed head (``audit.chain``);
 - ``quaywatch audit anchor --to FILE`` exports the head (seq, hash, time, the head event's mac,
   key id) signed with the key; kept outside the store (write-once storage, another host, a
   printout), it proves the trail still holds that event: deleting the tail, even every event,
   or rewriting the trail before it is detected by ``audit verify --anchor FILE``.
 
-What stays possible without the key: deleting events appended after the newest anchor (export
-anchors often: after every import, or hourly), and, on a trail never signed, anything an
-anchor does not pin. Reading data is not prevented (this is integrity, not secrecy). An
+What stays possible without the key: deleting the events appended after some earlier moment
+together with restoring the head row as it was then (a copy of it from a backup), which only a
+newer anchor detects (export anchors often: after every import, or hourly), and, on a trail
+never signed, anything an anchor does not pin. Reading data is not prevented (this is integrity, not secrecy). An
 attacker who holds the key can forge anything; keep it off the database host when possible.
 
 The MAC is the standard library's ``hmac`` (HMAC-SHA256, RFC 2104), compared in constant time;

@@ -380,6 +380,8 @@ audit_head = Table(
     Column("id", Integer, primary_key=True, autoincrement=False, doc="always 1"),
     Column("seq", Integer, nullable=False),
     Column("hash", String(64), nullable=False),
+    Column("signed_from", Integer, doc="the first event appended with the audit key"),
+    Column("mac", String(64), doc="HMAC of seq, hash and signed_from under the audit key"),
 )
 
 

@@ -34,9 +34,15 @@ def upgrade() -> None:
     with op.batch_alter_table("audit_events") as batch:
         batch.add_column(sa.Column("mac", sa.String(64), nullable=True))
         batch.add_column(sa.Column("key_id", sa.String(16), nullable=True))
+    with op.batch_alter_table("audit_head") as batch:
+        batch.add_column(sa.Column("signed_from", sa.Integer(), nullable=True))
+        batch.add_column(sa.Column("mac", sa.String(64), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("audit_head") as batch:
+        batch.drop_column("mac")
+        batch.drop_column("signed_from")
     with op.batch_alter_table("audit_events") as batch:
         batch.drop_column("key_id")
         batch.drop_column("mac")
