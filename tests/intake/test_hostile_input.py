@@ -488,3 +488,26 @@ def test_parquet_time_columns_are_read_as_iso_8601(store: Store, tmp_path: Path)
     assert summary.new == 0 and summary.quarantined > 0
     assert {r.field for r in summary.rejected} == {"lodged_at"}
     assert "UTC offset" in summary.rejected[0].reason
+
+
+@pytest.mark.parametrize(
+    ("change", "path"),
+    [
+        (lambda r: r | {"notify_partie": r["consignee"]}, "notify_partie"),
+        (lambda r: r | {"vessel": r["vessel"] | {"flag": "PA"}}, "vessel.flag"),
+        (
+            lambda r: r | {"goods_items": [r["goods_items"][0] | {"valeur": 1}]},
+            "goods_items[0].valeur",
+        ),
+    ],
+)
+def test_a_key_a_consignment_does_not_have_is_refused_by_name(
+    store: Store, tmp_path: Path, change: Any, path: str
+) -> None:
+    """quaywatch's own JSON format: a misspelt key would lose its value without a word."""
+    record = json.loads((EXAMPLES / "consignments.jsonl").read_text().splitlines()[0])
+    (tmp_path / "c.jsonl").write_text(json.dumps(change(record)) + "\n")
+    summary = ingest_file(store, tmp_path / "c.jsonl")
+    assert (summary.new, summary.quarantined) == (0, 1)
+    assert summary.rejected[0].field == path
+    assert "not a field quaywatch reads" in summary.rejected[0].reason

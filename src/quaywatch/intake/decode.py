@@ -182,9 +182,12 @@ SCALAR = "a string, a number or true or false"
 
 @dataclass(frozen=True, slots=True)
 class Obj:
-    """A JSON object whose listed keys are read (others are passed over, depth checked)."""
+    """A JSON object whose listed keys are read. Others are passed over (depth checked), or,
+    in a ``closed`` object, refused: where every field is quaywatch's own, a key it does not
+    know is a misspelt one whose value would otherwise be lost without a word."""
 
     fields: Mapping[str, Shape] = field(default_factory=dict)
+    closed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,6 +272,13 @@ def _check(value: Any, shape: Shape, depth: int, limits: Limits) -> None:
             longest = limits.max_field_chars
             for key, item in value.items():
                 inner = fields.get(key)
+                if inner is None and shape is not None and shape.closed and key not in fields:
+                    try:  # too deep or not storable, first: the graver fault is named
+                        _check(item, None, depth + 1, limits)
+                        raise _Bad("is not a field quaywatch reads (misspelt? docs/formats.md)")
+                    except _Bad as bad:
+                        bad.path.append(f".{key}")
+                        raise
                 if (
                     type(item) is str  # the usual field, checked here without a call
                     and (inner is None or isinstance(inner, str))

@@ -1,7 +1,9 @@
 """The JSON shape each record kind is read in, for the front door (``decode.check_shape``).
 
-Only what a kind's ``flatten`` reads is listed: anything else in a record is passed over (its
-depth still checked). Text must be a JSON string (a number where text is read is refused: an
+Only what a kind's ``flatten`` reads is listed. A consignment or an outcome is quaywatch's own
+format, so a key it does not list is refused, naming it (a misspelt ``notify_party`` would
+otherwise lose its value without a word); a DCSA event carries many fields quaywatch has no use
+for, which are passed over (their depth still checked). Text must be a JSON string (a number where text is read is refused: an
 HS code or an IMO number written as a number has already lost what it was); a number may also
 be a string holding one, a flag ``true``/``false`` or a string; any of them may be null.
 """
@@ -12,7 +14,7 @@ from quaywatch.intake.consignments import PARTY_FIELDS, ROLES
 from quaywatch.intake.decode import FLAG, NUMBER, TEXT, Obj, Seq
 from quaywatch.intake.outcomes import COLUMNS as OUTCOME_COLUMNS
 
-_PARTY = Obj(dict.fromkeys(PARTY_FIELDS, TEXT))
+_PARTY = Obj(dict.fromkeys(PARTY_FIELDS, TEXT), closed=True)
 
 CONSIGNMENT = Obj(
     {
@@ -23,12 +25,13 @@ CONSIGNMENT = Obj(
         ),
         "version": NUMBER,
         **dict.fromkeys(ROLES, _PARTY),
-        "vessel": Obj({"imo": TEXT, "name": TEXT}),
+        "vessel": Obj({"imo": TEXT, "name": TEXT}, closed=True),
         "route": Obj(
             {
                 **dict.fromkeys(("port_of_loading", "port_of_discharge", "place_of_delivery"), TEXT),
                 "transshipment_ports": Seq(TEXT),
-            }
+            },
+            closed=True,
         ),
         "goods_items": Seq(
             Obj(
@@ -41,18 +44,23 @@ CONSIGNMENT = Obj(
                     **dict.fromkeys(
                         ("sequence", "packages", "gross_mass_kg", "value"), NUMBER
                     ),
-                }
+                },
+                closed=True,
             )
         ),
         "containers": Seq(
             Obj(
                 {
                     **dict.fromkeys(("number", "size_type", "status"), TEXT),
-                    "seals": Seq(Obj(dict.fromkeys(("number", "source", "type"), TEXT))),
-                }
+                    "seals": Seq(
+                        Obj(dict.fromkeys(("number", "source", "type"), TEXT), closed=True)
+                    ),
+                },
+                closed=True,
             )
         ),
-    }
+    },
+    closed=True,
 )  # fmt: skip
 
 _LOCATION = {"UNLocationCode": TEXT, "facilityTypeCode": TEXT}
@@ -76,4 +84,6 @@ EVENT = Obj(
 )  # fmt: skip
 
 _OUTCOME_NUMBERS = ("version", "propensity", "revenue_recovered_eur", "seizure_quantity")
-OUTCOME = Obj({name: NUMBER if name in _OUTCOME_NUMBERS else TEXT for name in OUTCOME_COLUMNS})
+OUTCOME = Obj(
+    {name: NUMBER if name in _OUTCOME_NUMBERS else TEXT for name in OUTCOME_COLUMNS}, closed=True
+)
