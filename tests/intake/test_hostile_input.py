@@ -511,3 +511,15 @@ def test_a_key_a_consignment_does_not_have_is_refused_by_name(
     assert (summary.new, summary.quarantined) == (0, 1)
     assert summary.rejected[0].field == path
     assert "not a field quaywatch reads" in summary.rejected[0].reason
+
+
+def test_a_damaged_parquet_text_column_quarantines_its_record(store: Store) -> None:
+    """Found by the fuzz suite (tests/intake/data/damaged-utf8.parquet: the example file with
+    one byte of a text page changed to 0x81): a text column that is not UTF-8 crashed polars;
+    it is read cell by cell, and the record holding the bad cell is quarantined by field."""
+    summary = ingest_file(
+        store, Path(__file__).parent / "data" / "damaged-utf8.parquet", kind=RecordKind.CONSIGNMENTS
+    )
+    assert summary.balanced and summary.quarantined >= 1
+    bad = [r for r in summary.rejected if r.reason.startswith("is not UTF-8")]
+    assert [r.field for r in bad] == ["transport_document"]

@@ -365,3 +365,15 @@ def test_a_version_written_two_ways_is_one_consignment(
     assert (summary.read, summary.new, summary.quarantined) == (1, 1, 0), _problems(summary)
     (items,) = _items(store).values()
     assert len(items) == 2
+
+
+@pytest.mark.parametrize("seals", [" | ", "|CAR:KLP:SL1", "CAR:KLP:SL1||SHI:WIR:SL2"])
+def test_an_empty_seal_entry_is_quarantined_not_a_refused_file(
+    store: Store, tmp_path: Path, seals: str
+) -> None:
+    """Found by the fuzz suite: an empty entry among the seals passed the check, then the
+    store refused the whole file for a seal without a number."""
+    rows = [r for r in _example_rows() if r["consignment_id"] == C0][:1]
+    summary = ingest_file(store, _write(tmp_path / "c.csv", [{**rows[0], "seals": seals}]))
+    assert (summary.new, summary.quarantined) == (0, 1)
+    assert summary.rejected[0].field == "seals"

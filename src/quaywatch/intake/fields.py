@@ -292,7 +292,8 @@ def seal_list() -> Parser:
             pl.element().str.extract(r"^([^:]*:[^:]*:)", 1).str.to_uppercase()
             + pl.element().str.replace(r"^[^:]*:[^:]*:", "")
         )
-        bad = upper.list.eval(~pl.element().str.contains(pattern)).list.any()
+        # An empty entry (``|`` twice, or at an end) is no seal: refused like any malformed one.
+        bad = upper.list.eval((~pl.element().str.contains(pattern)).fill_null(True)).list.any()
         return upper.list.join(LIST_SEP), pl.when(bad).then(pl.lit(reason))
 
     return parse

@@ -394,7 +394,16 @@ class FileReader:
     def _parquet_chunk(self, batch: pa.RecordBatch, start: int, binary: list[str]) -> Chunk:
         """A chunk of Parquet rows; a row with a cell the front door refuses is rejected."""
         names = list(batch.schema.names)
-        cells = {name: batch.column(name).to_pylist() for name in binary}
+        # A text column must hold UTF-8, but a damaged file may not (polars would crash on
+        # it): such a column is read cell by cell as bytes, as a binary one is.
+        binary = binary + [
+            name for name in names if name not in binary and not _valid_text(batch.column(name))
+        ]
+        columns = {name: batch.column(name) for name in binary}
+        cells = {
+            name: (c if _is_binary(c.type) else c.cast(pa.large_binary())).to_pylist()
+            for name, c in columns.items()
+        }
         faults: dict[int, tuple[str, str]] = {}
         texts: dict[str, list[str | None]] = {}
         for name, values in cells.items():
@@ -449,6 +458,21 @@ class FileReader:
             locs, pl.lit(None, pl.String).alias("_raw"), fault
         )
         return Chunk(frame, [])
+
+
+def _is_binary(kind: pa.DataType) -> bool:
+    return bool(pa.types.is_binary(kind) or pa.types.is_large_binary(kind))
+
+
+def _valid_text(column: pa.Array) -> bool:
+    """Whether a column is not text, or text that is valid UTF-8 throughout."""
+    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+        return True
+    try:
+        column.validate(full=True)
+    except pa.ArrowInvalid:
+        return False
+    return True
 
 
 def _as_text(name: str, dtype: pl.DataType) -> pl.Expr:
