@@ -377,3 +377,19 @@ def test_an_empty_seal_entry_is_quarantined_not_a_refused_file(
     summary = ingest_file(store, _write(tmp_path / "c.csv", [{**rows[0], "seals": seals}]))
     assert (summary.new, summary.quarantined) == (0, 1)
     assert summary.rejected[0].field == "seals"
+
+
+def test_a_seal_number_given_twice_with_another_source_is_quarantined(
+    store: Store, tmp_path: Path
+) -> None:
+    """Review finding: the store keeps a seal once by its number, so the second of
+    ``SHI:KLP:SL1|CAR:BLT:SL1`` was dropped without a word; an exact repeat is one seal."""
+    rows = [r for r in _example_rows() if r["consignment_id"] == C0][:1]
+    clash = {**rows[0], "seals": "SHI:KLP:SL1|CAR:BLT:SL1"}
+    summary = ingest_file(store, _write(tmp_path / "c.csv", [clash]))
+    assert (summary.new, summary.quarantined) == (0, 1)
+    assert summary.rejected[0].field == "seals"
+    assert "given twice" in summary.rejected[0].reason
+    repeat = {**rows[0], "seals": "SHI:KLP:SL1|SHI:KLP:SL1"}
+    summary = ingest_file(store, _write(tmp_path / "d.csv", [repeat]))
+    assert (summary.new, summary.quarantined) == (1, 0), _problems(summary)

@@ -294,7 +294,17 @@ def seal_list() -> Parser:
         )
         # An empty entry (``|`` twice, or at an end) is no seal: refused like any malformed one.
         bad = upper.list.eval((~pl.element().str.contains(pattern)).fill_null(True)).list.any()
-        return upper.list.join(LIST_SEP), pl.when(bad).then(pl.lit(reason))
+        # One seal number twice with another source or type: the store keeps a seal once by
+        # its number, so one of the two would be lost without a word.
+        numbers = upper.list.eval(pl.element().str.replace(r"^[^:]*:[^:]*:", ""))
+        clash = numbers.list.n_unique() < upper.list.n_unique()
+        problem = (
+            pl.when(bad)
+            .then(pl.lit(reason))
+            .when(clash)
+            .then(pl.lit("a seal number is given twice with another source or type"))
+        )
+        return upper.list.join(LIST_SEP), problem
 
     return parse
 
