@@ -114,7 +114,9 @@ def test_a_mutated_csv_gives_storable_chunks_or_an_input_error(tmp_path: Path, d
             assert all(decode.storable(r.raw) for r in chunk.rejected)
             for column in reader.columns:
                 values = chunk.frame[column].drop_nulls().to_list()
-                assert all(decode.storable(value) for value in values)
+                # A NUL in a CSV field is passed on: the record's checks quarantine it by field
+                # (test_record_validation); anything else must be storable text.
+                assert all(decode.storable(value.replace("\x00", "")) for value in values)
     except InputError:
         pass
 

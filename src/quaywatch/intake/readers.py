@@ -363,7 +363,7 @@ class FileReader:
         binary = []
         for column in schema:
             kind = column.type.value_type if pa.types.is_dictionary(column.type) else column.type
-            if pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
+            if _is_binary(kind):
                 binary.append(column.name)
             elif not any(test(kind) for test in _FLAT_TYPES):
                 raise InputError(
