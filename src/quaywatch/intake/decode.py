@@ -234,6 +234,10 @@ def check_shape(record: dict[str, Any], shape: Obj, limits: Limits) -> None:
 
 
 def _short(path: str) -> str:
+    """``path`` as a quarantine entry keeps it: a key's NUL or unpaired surrogate written as an
+    escape, and at most ``FIELD_CHARS`` characters."""
+    if not storable(path):
+        path = path.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
     return path if len(path) <= FIELD_CHARS else f"{path[: FIELD_CHARS - 3]}..."
 
 
