@@ -66,7 +66,7 @@ def test_a_mutated_json_line_is_read_or_refused_never_raises(data: bytes) -> Non
     _storable_result(decode.json_record(piece, KINDS[RecordKind.CONSIGNMENTS].shape, LIMITS))
 
 
-@pytest.mark.parametrize("key", ["\\u0000n", "\\udc80x", "a\\u0000" * 40])
+@pytest.mark.parametrize("key", ["\\u0000n", "\\udc80x", "a\\u0000" * 20])
 def test_a_key_no_store_can_keep_is_named_escaped(key: str) -> None:
     # found by the suite in CI: an unknown key holding NUL was named as it was, and PostgreSQL
     # cannot keep a NUL in the quarantine's field
