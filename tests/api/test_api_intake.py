@@ -121,3 +121,26 @@ def test_events_and_outcomes_arrive_through_their_endpoints(api: Api) -> None:
                                                          "consignment_id": "NOPE"})  # fmt: skip
     assert unknown.status_code == 422
     assert api.client.head("/api/v1/events", headers=api.as_roles(FEED)).status_code == 204
+
+
+def test_the_quarantine_by_cause_and_a_retry_of_one_cause(api_without_model: Api) -> None:
+    api = api_without_model
+    for number in (20, 21):
+        bad = consignment(number)
+        bad["goods_items"][0]["hs6"] = "99"
+        assert api.post("/api/v1/consignments", FEED, json=bad).status_code == 422
+    causes = api.get("/api/v1/quarantine/reasons", ADMIN)
+    assert causes.status_code == 200, causes.text
+    [cause] = [c for c in causes.json() if c["field"] == "hs6"]
+    assert cause["count"] == 2 and cause["kind"] == "consignments"
+    listed = api.get("/api/v1/quarantine", ADMIN, params={"reason": cause["reason"][:12]})
+    assert {e["record_id"] for e in listed.json()} >= {
+        "261206-BEANR-0000020 v1", "261206-BEANR-0000021 v1",
+    }  # fmt: skip
+    body = {"reason": cause["reason"][:12], "kind": "consignments"}
+    assert api.post("/api/v1/quarantine/retry", ANALYST, json=body).status_code == 403
+    retried = api.post("/api/v1/quarantine/retry", ADMIN, json=body)
+    assert retried.status_code == 200, retried.text
+    outcomes = retried.json()["outcomes"]
+    assert len(outcomes) == 2 and not any(o["stored"] for o in outcomes)  # nothing was fixed
+    assert api.post("/api/v1/quarantine/retry", ADMIN, json={"reason": ""}).status_code == 422

@@ -6,7 +6,7 @@ results (the demo prints them too).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -29,7 +29,7 @@ from quaywatch.errors import InputError
 
 if TYPE_CHECKING:
     from quaywatch.intake.pipeline import ImportSummary
-    from quaywatch.services.intake import FailedFile
+    from quaywatch.services.intake import FailedFile, RetryOutcome
 
 quarantine_app = sub_app("Records intake could not store.")
 
@@ -188,11 +188,31 @@ def quarantine_list(
     ctx: typer.Context,
     status: Annotated[str, typer.Option(help="open, resolved or all.")] = "open",
     limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 50,
+    reason: Annotated[
+        str | None, typer.Option(help="Only entries whose reason holds this text (any case).")
+    ] = None,
 ) -> None:
-    """Quarantined records with their reasons."""
-    from quaywatch.services.intake import list_quarantine
+    """Quarantined records counted by cause, then each (newest first) with its reasons."""
+    from quaywatch.services.intake import list_quarantine, quarantine_reasons
 
-    entries = list_quarantine(open_store(ctx), status=status, limit=limit)
+    store = open_store(ctx)
+    groups = quarantine_reasons(store, status=status, reason=reason)
+    entries = list_quarantine(store, status=status, limit=limit, reason=reason)
+    if not groups:
+        console.print(f"no {'' if status == 'all' else status + ' '}quarantine entries"
+                      + (" with that reason" if reason else ""))  # fmt: skip
+        return
+    causes = Table(title="by cause (each number written N)")
+    for column in ("entries", "kind", "field", "reason", "newest"):
+        causes.add_column(column, justify="right" if column in ("entries", "newest") else "left")
+    for g in groups:
+        causes.add_row(f"{g.count:,}", g.kind, shown(g.field), shown(g.reason), str(g.newest_id))
+    console.print(causes)
+    if len(groups) > 1 or groups[0].count > 1:
+        console.print(
+            "retry every open entry of one cause once it is fixed: "
+            "quaywatch quarantine retry --reason TEXT"
+        )
     table = Table()
     for column in ("id", "status", "source", "location", "record", "field", "reason"):
         table.add_column(column)
@@ -228,16 +248,49 @@ def quarantine_show(ctx: typer.Context, quarantine_id: Annotated[int, typer.Argu
 @quarantine_app.command("retry")
 def quarantine_retry(
     ctx: typer.Context,
-    quarantine_ids: Annotated[list[int], typer.Argument(help="Entries to retry.")],
+    quarantine_ids: Annotated[
+        list[int] | None, typer.Argument(help="Entries to retry (or --reason).")
+    ] = None,
     record: Annotated[
         Path | None,
         typer.Option(help="A corrected record (JSON, as `show` prints it); one entry only."),
     ] = None,
+    reason: Annotated[
+        str | None,
+        typer.Option(
+            help="Retry, as they are, every open entry whose reason holds this text (any case)."
+        ),
+    ] = None,
+    kind: Annotated[
+        str | None, typer.Option(help="With --reason: only consignments, events or outcomes.")
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option(help="With --reason: at most this many, oldest first.")
+    ] = None,
 ) -> None:
-    """Check and store quarantined records again, as they are or as corrected."""
-    from quaywatch.services.intake import retry_quarantine
+    """Check and store quarantined records again, as they are or as corrected, or every open
+    entry of one cause (--reason) once the cause is fixed."""
+    from quaywatch.services.intake import retry_quarantine, retry_quarantine_matching
 
     settings = get_settings(ctx)
+    if reason is not None:
+        if quarantine_ids or record is not None:
+            raise InputError("give entry ids (and --record) or --reason, not both")
+        result = retry_quarantine_matching(
+            open_store(ctx), reason, kind=kind, limit=limit, actor=settings.actor,
+            plausible=settings.plausible(),
+        )  # fmt: skip
+        stored = len(result.outcomes) - result.failed
+        console.print(f"{len(result.outcomes):,} open entries matched: {stored:,} stored, "
+                      f"{result.failed:,} still invalid")  # fmt: skip
+        _still_invalid(result.outcomes)
+        if result.failed:
+            raise typer.Exit(1)
+        return
+    if not quarantine_ids:
+        raise InputError("name the entries to retry, or retry one cause with --reason TEXT")
+    if kind is not None or limit is not None:
+        raise InputError("--kind and --limit go with --reason")
     try:
         text = record.read_text("utf-8") if record else None
     except (OSError, UnicodeDecodeError) as exc:
@@ -256,3 +309,21 @@ def quarantine_retry(
             )
     if result.failed:
         raise typer.Exit(1)
+
+
+#: Entries still invalid that a retry by reason names one by one.
+_SHOWN_STILL_INVALID = 10
+
+
+def _still_invalid(outcomes: Sequence[RetryOutcome]) -> None:
+    failed = [o for o in outcomes if not o.stored]
+    for outcome in failed[:_SHOWN_STILL_INVALID]:
+        console.print(
+            f"  quarantine {outcome.quarantine_id}: still invalid: {outcome.reason}",
+            markup=False, highlight=False,
+        )  # fmt: skip
+    if len(failed) > _SHOWN_STILL_INVALID:
+        console.print(
+            f"  ... {len(failed) - _SHOWN_STILL_INVALID:,} more: quaywatch quarantine list",
+            markup=False, highlight=False,
+        )  # fmt: skip

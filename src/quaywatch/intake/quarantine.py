@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, func, select, update
 
 from quaywatch.audit import chain
 from quaywatch.errors import InputError, NotFoundError
@@ -32,13 +33,80 @@ class RetryResult:
     reason: str | None
 
 
-def list_entries(store: Store, *, status: str | None = "open", limit: int = 50) -> list[Row[Any]]:
-    """Quarantine entries, newest first."""
-    query = select(q).order_by(q.c.quarantine_id.desc()).limit(limit)
-    if status:
-        query = query.where(q.c.status == status)
+def list_entries(
+    store: Store, *, status: str | None = "open", limit: int = 50, reason: str | None = None
+) -> list[Row[Any]]:
+    """Quarantine entries, newest first; ``reason``: only those whose reason holds this text
+    (ASCII letters in any case)."""
+    query = _matching(select(q), status, reason, None).order_by(q.c.quarantine_id.desc())
+    query = query.limit(limit)
     with store.reading() as conn:
         return list(conn.execute(query))
+
+
+@dataclass(frozen=True, slots=True)
+class ReasonGroup:
+    """Entries of one kind whose first problem is ``field`` and ``reason`` up to its numbers
+    (``reason`` shows each run of digits as ``N``), how many, and the newest entry's id."""
+
+    kind: str
+    field: str | None
+    reason: str
+    count: int
+    newest_id: int
+
+
+_NUMBER = re.compile(r"\b\d+(?:\.\d+)?\b")
+
+
+def reason_pattern(reason: str) -> str:
+    """``reason`` with each number written ``N``: a byte offset, a length or a line number
+    does not make a cause of its own."""
+    return _NUMBER.sub("N", reason)
+
+
+def _matching(query: Any, status: str | None, reason: str | None, kind: str | None) -> Any:
+    if status:
+        query = query.where(q.c.status == status)
+    if reason and reason.isascii():  # both stores fold ASCII letters alike, not all others
+        query = query.where(func.lower(q.c.reason).contains(reason.lower(), autoescape=True))
+    elif reason:
+        query = query.where(q.c.reason.contains(reason, autoescape=True))
+    if kind:
+        query = query.where(q.c.kind == kind)
+    return query
+
+
+def reason_groups(
+    store: Store, *, status: str | None = "open", reason: str | None = None
+) -> list[ReasonGroup]:
+    """The entries grouped by their first problem's kind, field and reason pattern, largest
+    group first (ties: the newest first). ``reason``: only reasons holding this text (ASCII
+    letters in any case)."""
+    query = _matching(
+        select(q.c.kind, q.c.field, q.c.reason, func.count(), func.max(q.c.quarantine_id))
+        .group_by(q.c.kind, q.c.field, q.c.reason),
+        status, reason, None,
+    )  # fmt: skip
+    groups: dict[tuple[str, str | None, str], list[int]] = {}
+    with store.reading() as conn:
+        for kind, field, text, count, newest in conn.execute(query):
+            tally = groups.setdefault((kind, field, reason_pattern(text)), [0, 0])
+            tally[0] += count
+            tally[1] = max(tally[1], newest)
+    found = [ReasonGroup(k, f, r, count, newest) for (k, f, r), (count, newest) in groups.items()]
+    return sorted(found, key=lambda g: (-g.count, -g.newest_id))
+
+
+def matching_ids(
+    store: Store, *, reason: str, kind: str | None = None, limit: int | None = None
+) -> list[int]:
+    """Open entries whose reason holds ``reason`` (ASCII letters in any case), of ``kind`` if
+    given, oldest first: records are retried in the order they arrived."""
+    query = _matching(select(q.c.quarantine_id), "open", reason, kind)
+    query = query.order_by(q.c.quarantine_id).limit(limit)
+    with store.reading() as conn:
+        return [qid for (qid,) in conn.execute(query)]
 
 
 def open_ids(store: Store, raws: list[str]) -> dict[str, int]:

@@ -4,8 +4,10 @@
 - ``ingest_records``: records that arrive as JSON objects (what an HTTP client posts), imported
   through the same JSON Lines reader and pipeline as a file, so that checks, quarantine and
   idempotency are exactly those of a file;
-- ``list_quarantine`` / ``get_quarantine`` / ``retry_quarantine``: the records intake could not
-  store, and storing them again as they are or as an operator corrected them;
+- ``list_quarantine`` / ``quarantine_reasons`` / ``get_quarantine`` / ``retry_quarantine`` /
+  ``retry_quarantine_matching``: the records intake could not store, counted by cause, and
+  storing them again as they are or as an operator corrected them, one by one or every entry
+  of one cause at once;
 - ``store_counts``: rows per table.
 """
 
@@ -40,6 +42,8 @@ from quaywatch.store.store import Store
 DEFAULT_BATCH_SIZE = 50_000
 #: What ``list_quarantine`` accepts as ``status``.
 QUARANTINE_STATUSES = ("open", "resolved", "all")
+#: Longest reason text a quarantine filter takes.
+MAX_REASON_CHARS = 500
 
 #: Called during ``ingest_files`` with the file, the bytes read so far and the file's size.
 FileProgress = Callable[[Path, int, int], None]
@@ -391,15 +395,55 @@ def _entry(row: Row[Any]) -> QuarantineEntry:
     )  # fmt: skip
 
 
-def list_quarantine(
-    store: Store, *, status: str = "open", limit: int = 50
-) -> list[QuarantineEntry]:
-    """Quarantine entries with ``status`` (open, resolved or all), newest first."""
+def _status(status: str) -> str | None:
     if status not in QUARANTINE_STATUSES:
         raise InputError(f"status must be one of {', '.join(QUARANTINE_STATUSES)}, got {status!r}")
+    return None if status == "all" else status
+
+
+def _reason_text(reason: str) -> str:
+    """A reason filter as given, or ``InputError`` for one no entry could match."""
+    if not reason.strip():
+        raise InputError("reason must hold some text of the reasons to match")
+    if len(reason) > MAX_REASON_CHARS or not storable(reason):
+        raise InputError(
+            f"reason must be at most {MAX_REASON_CHARS} characters of text (no NUL character)"
+        )
+    return reason
+
+
+def list_quarantine(
+    store: Store, *, status: str = "open", limit: int = 50, reason: str | None = None
+) -> list[QuarantineEntry]:
+    """Quarantine entries with ``status`` (open, resolved or all), newest first; ``reason``:
+    only those whose reason holds this text (ASCII letters in any case)."""
     check_at_least("limit", limit)
-    rows = quarantine.list_entries(store, status=None if status == "all" else status, limit=limit)
+    text = None if reason is None else _reason_text(reason)
+    rows = quarantine.list_entries(store, status=_status(status), limit=limit, reason=text)
     return [_entry(row) for row in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class ReasonCount:
+    """How many entries share one cause: their kind, the field at fault (empty: the record)
+    and the reason with each number written ``N``; ``newest_id``: the newest such entry."""
+
+    kind: str
+    field: str
+    reason: str
+    count: int
+    newest_id: int
+
+
+def quarantine_reasons(
+    store: Store, *, status: str = "open", reason: str | None = None
+) -> list[ReasonCount]:
+    """Entries with ``status`` counted by cause, the largest first: what to fix first (the
+    reference data, a sender's format) before retrying them together
+    (``retry_quarantine_matching``)."""
+    text = None if reason is None else _reason_text(reason)
+    groups = quarantine.reason_groups(store, status=_status(status), reason=text)
+    return [ReasonCount(g.kind, g.field or "", g.reason, g.count, g.newest_id) for g in groups]
 
 
 #: Quarantine ids are the store's 32-bit integers.
@@ -442,6 +486,40 @@ def retry_quarantine(
     outcomes = []
     for qid in quarantine_ids:
         done = quarantine.retry(store, qid, record=record_text, actor=actor, plausible=plausible)
+        outcomes.append(RetryOutcome(done.quarantine_id, done.stored, done.reason))
+    return RetryResult(tuple(outcomes))
+
+
+def retry_quarantine_matching(
+    store: Store,
+    reason: str,
+    *,
+    kind: str | None = None,
+    limit: int | None = None,
+    actor: str,
+    plausible: Plausible = PLAUSIBLE,
+) -> RetryResult:
+    """Retry, as they are, the open entries whose reason holds ``reason`` (ASCII letters in any
+    case), of ``kind`` if given, at most ``limit``, oldest first: once the cause is fixed (a
+    port added to the site's reference data, the consignment an event needed imported), the
+    records it held back are stored in one command.
+
+    Each entry is retried and audited on its own, as ``retry_quarantine`` does; an entry that
+    cannot be retried as it is (its record was altered when read) stays open and says why.
+    """
+    text = _reason_text(reason)
+    if kind is not None and kind not in KEY_FIELD:
+        known = ", ".join(k.value for k in KEY_FIELD)
+        raise InputError(f"kind must be one of {known}, got {kind!r}")
+    if limit is not None:
+        check_at_least("limit", limit)
+    outcomes = []
+    for qid in quarantine.matching_ids(store, reason=text, kind=kind, limit=limit):
+        try:
+            done = quarantine.retry(store, qid, actor=actor, plausible=plausible)
+        except InputError as exc:  # this entry needs a correction; the others go on
+            outcomes.append(RetryOutcome(qid, False, exc.message))
+            continue
         outcomes.append(RetryOutcome(done.quarantine_id, done.stored, done.reason))
     return RetryResult(tuple(outcomes))
 

@@ -31,15 +31,59 @@ class RetryRequest(BaseModel):
     record: dict[str, Any] | None = Field(None, description="The corrected record.")
 
 
+Status = Literal["open", "resolved", "all"]
+ReasonText = Annotated[
+    str | None,
+    Query(
+        min_length=1, max_length=intake.MAX_REASON_CHARS,
+        description="Only entries whose reason holds this text (ASCII letters in any case).",
+    ),
+]  # fmt: skip
+
+
+class RetryByReason(BaseModel):
+    """Which open entries to retry as they are: those whose reason holds ``reason``."""
+
+    reason: str = Field(
+        min_length=1, max_length=intake.MAX_REASON_CHARS,
+        description="Text of the reason (ASCII letters in any case), e.g. a port's code.",
+    )  # fmt: skip
+    kind: Literal["consignments", "events", "outcomes"] | None = None
+    limit: int | None = Field(
+        None, ge=1, le=100_000, description="At most this many, oldest first."
+    )
+
+
 @router.get("/quarantine", summary="Quarantined records, newest first")
 def listing(
     state: ServiceState,
     who: QuarantineReader,
-    status: Literal["open", "resolved", "all"] = "open",
+    status: Status = "open",
     limit: Annotated[int, Query(ge=1, le=10_000)] = 50,
+    reason: ReasonText = None,
 ) -> list[intake.QuarantineEntry]:
     """Each entry with its problems and the record as read."""
-    return intake.list_quarantine(state.store, status=status, limit=limit)
+    return intake.list_quarantine(state.store, status=status, limit=limit, reason=reason)
+
+
+@router.get("/quarantine/reasons", summary="Quarantined records counted by cause")
+def reasons(
+    state: ServiceState, who: QuarantineReader, status: Status = "open", reason: ReasonText = None
+) -> list[intake.ReasonCount]:
+    """Entries by kind, field and reason (each number written N), the largest cause first."""
+    return intake.quarantine_reasons(state.store, status=status, reason=reason)
+
+
+@router.post("/quarantine/retry", summary="Store again every open record of one cause")
+def retry_by_reason(
+    body: RetryByReason, state: ServiceState, who: QuarantineRetrier
+) -> intake.RetryResult:
+    """Once the cause is fixed (a port added to the reference data, a consignment imported),
+    each matching entry is retried as it is and audited; the result says what each did."""
+    return intake.retry_quarantine_matching(
+        state.store, body.reason, kind=body.kind, limit=body.limit, actor=who.name,
+        plausible=state.settings.plausible(),
+    )  # fmt: skip
 
 
 @router.get("/quarantine/{quarantine_id}", summary="One quarantined record")
