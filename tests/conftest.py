@@ -22,7 +22,6 @@ import socket
 import sqlite3
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -32,25 +31,13 @@ import psycopg
 import pytest
 import uvicorn
 
+from pg_support import pg_schema_url
 from quaywatch.store.store import Store
 from quaywatch.synth import portday
 
 # Tests run in two xdist workers on two cores: LightGBM's OpenMP threads must not multiply on
 # top of that, or they spin against each other and a one-second fit takes thirty.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
-
-PG_URL = os.environ.get("QUAYWATCH_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-def _pg_reason() -> str | None:
-    try:
-        with psycopg.connect(PG_URL, connect_timeout=3):
-            return None
-    except psycopg.OperationalError as exc:
-        return f"PostgreSQL at {PG_URL} is not reachable: {str(exc).strip()}"
-
-
-_PG_UNREACHABLE = _pg_reason()
 
 #: Seconds a test marked slow may run before pytest-timeout stops it.
 SLOW_TIMEOUT_S = 1200
@@ -75,19 +62,8 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'quaywatch.db'}"
         return
-    if _PG_UNREACHABLE:
-        if os.environ.get("CI"):  # in CI an unreachable PostgreSQL is a failure, not a skip
-            pytest.fail(_PG_UNREACHABLE, pytrace=False)
-        pytest.skip(_PG_UNREACHABLE)
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    sep = "&" if "?" in PG_URL else "?"
-    try:
-        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(PG_URL, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    with pg_schema_url() as url:
+        yield url
 
 
 @pytest.fixture
