@@ -67,8 +67,8 @@ class RowsChecked:
     """The stored rows re-hashed by ``audit verify --full``: all matched their audited hash.
 
     ``groups``: audited writes (import batches, emitted events) whose Merkle root matched;
-    ``rows``: rows re-hashed; ``legacy_rows``: rows stored before tamper evidence existed,
-    which no hash covers; ``seconds``: time taken.
+    ``rows``: rows re-hashed; ``legacy_rows``: those stored before row hashes existed, which
+    the upgrade bound into its baseline (``audit.full.bind_legacy``); ``seconds``: time taken.
     """
 
     groups: int

@@ -9,8 +9,10 @@ The chain covers the event, so it covers the root, so it covers every row: a sto
 changed, deleted or added after the write no longer re-hashes to what was bound
 (``audit.full`` checks; ``audit.compare`` lets a re-import check the rows it calls unchanged).
 
-Canonical row: the JSON array ``[table, [value, ...]]`` of every column in the table's order
-(``json.dumps``, ASCII, no spaces, so strings are escaped and nothing depends on a separator),
+Canonical row: the JSON array ``[table, [value, ...]]`` of every column in the table's order,
+but for a column added to the table after row hashes began (``LATE``): that one is written only
+where it holds a value, in a trailing ``{name: value}``, so the rows stored before it keep their
+hashes (``json.dumps``, ASCII, no spaces, so strings are escaped and nothing depends on a separator),
 each value normalised to what both stores give back alike: NULL as null, integers as
 integers, booleans as true/false, floats as Python's shortest round-trip text (an IEEE double
 survives SQLite's REAL and PostgreSQL's double precision exactly; -0.0 is written 0.0 since
@@ -93,14 +95,23 @@ def _normaliser(column: Column[Any]) -> _Normal | None:
 
 
 class Covered:
-    """One covered table: its columns' normalisers, its key, and how to find its group."""
+    """One covered table: its columns' normalisers, its key, and how to find its group.
+
+    ``late``: columns added to the table after row hashes began (``LATE``). A row's values
+    follow ``names``: the table's other columns in its order, then the late ones; a late column
+    is hashed only where it holds a value (as ``{name: value}`` after the others), so a row
+    stored before the column existed keeps its hash, and values may stop before the late
+    columns (a read of the columns a migration knew).
+    """
 
     def __init__(self, table: Table, parent: Table | None = None) -> None:
         self.table, self.parent = table, parent
-        self.names = [c.name for c in table.columns]
+        late = LATE.get(table.name, ())
+        columns = [c for c in table.columns if c.name not in late] + [table.c[n] for n in late]
+        self.names = [c.name for c in columns]
+        self.base = len(columns) - len(late)
         self.key = [c.name for c in table.primary_key.columns]
-        self._normal = [_normaliser(c) for c in table.columns]
-        assert len(self._normal) == len(self.names)
+        self._normal = [_normaliser(c) for c in columns]
         self._key_at = [self.names.index(name) for name in self.key]
 
     def row_key(self, key: Sequence[Any]) -> str:
@@ -111,18 +122,30 @@ class Covered:
         )
 
     def leaf(self, row: Sequence[Any]) -> tuple[str, str]:
-        """``(row_key, row_sha256)`` of one row whose values follow ``names``."""
+        """``(row_key, row_sha256)`` of one row whose values follow ``names`` (all of them, or
+        those before the late columns)."""
         normal = [
-            v if f is None or v is None else f(v) for f, v in zip(self._normal, row, strict=True)
+            v if f is None or v is None else f(v)
+            for f, v in zip(self._normal[: len(row)], row, strict=True)
         ]
         key = _dumps([normal[i] for i in self._key_at])
-        body = _dumps([self.table.name, normal]).encode("ascii")
+        late = {
+            name: value
+            for name, value in zip(self.names[self.base :], normal[self.base :], strict=False)
+            if value is not None
+        }
+        canonical = [self.table.name, normal[: self.base], *([late] if late else [])]
+        body = _dumps(canonical).encode("ascii")
         return key, hashlib.sha256(b"\x00" + body).hexdigest()
 
 
 #: One encoder for every row: ``json.dumps`` with options builds a new one per call.
 _dumps = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), sort_keys=True).encode
 
+
+#: Columns added to a covered table after row hashes began (migration 0016), in the order
+#: they were added: hashed only where they hold a value (``Covered``).
+LATE: dict[str, tuple[str, ...]] = {}
 
 #: Every covered table, parents before children; a child finds its group through its parent.
 COVERED: dict[str, Covered] = {

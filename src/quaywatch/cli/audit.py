@@ -63,7 +63,7 @@ def audit_verify(
         r = result.rows
         rate = r.rows / r.seconds if r.seconds else float(r.rows)
         legacy = (
-            f"; {r.legacy_rows:,} rows stored before row hashes, not covered"
+            f"; {r.legacy_rows:,} of them stored before row hashes and bound at the upgrade"
             if r.legacy_rows
             else ""
         )
