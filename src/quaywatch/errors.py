@@ -181,8 +181,9 @@ class AuditChainError(QuaywatchError):
 
 
 class TamperedError(QuaywatchError):
-    """Stored content (an order's attachment) no longer hashes to the SHA-256 it is kept under:
-    it was changed in the database after it was stored, so it is reported, never served."""
+    """Stored data no longer hashes to what was kept for it: rows the audit trail bound
+    (``audit verify --full`` names each one changed, missing or added) or an order's attachment
+    (reported, never served). It was changed in the database after it was stored."""
 
     status = 500
     exit_code = 4

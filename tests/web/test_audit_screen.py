@@ -116,3 +116,29 @@ def test_verify_reports_an_intact_chain_and_names_the_break(site: Site) -> None:
     assert _seqs(broken.text)[0] == audit_log(site.store, action="import", limit=1)[0].seq
     without_token = site.client.post("/audit/verify", data={})
     assert without_token.status_code == 403
+
+
+def test_a_full_verify_re_hashes_the_stored_rows_and_names_a_changed_one(site: Site) -> None:
+    site.login(site.user(Role.ADMIN))
+    plain = _verify(site)
+    assert "The stored data is intact" not in plain.text  # the chain only, unless asked
+    intact = _verify(site, full="on")
+    assert intact.status_code == 200
+    checked = verify_audit(site.store, full=True).rows
+    assert checked is not None
+    assert (
+        f"The stored data is intact: {checked.rows} rows re-hashed against {checked.groups} "
+        "audited writes" in intact.text
+    )
+    assert 'name="full" checked' in intact.text
+
+    with site.store.engine.begin() as conn:
+        cid = conn.execute(text("SELECT consignment_id FROM goods_items LIMIT 1")).scalar_one()
+        conn.execute(
+            text("UPDATE goods_items SET value = value * 10 WHERE consignment_id = :c"), {"c": cid}
+        )
+    tampered = _verify(site, full="on")
+    assert tampered.status_code == 200
+    assert "The stored data differs from what the audit trail bound." in tampered.text
+    assert f"goods_items [&#34;{cid}&#34;,1,1]: changed since it was stored" in tampered.text
+    assert "The audit trail is intact." not in tampered.text

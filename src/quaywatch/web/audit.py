@@ -6,8 +6,10 @@ what they did, the object (its kind and id) and a period of whole days, fifty at
 next page starts below the last event shown (a cursor on the sequence number, so a page never
 shifts as events are added). Each event's details are data and shown as such (escaped JSON).
 The button posts ``/audit/verify`` (``services.audit.verify_audit``, optionally against an
-anchor kept from an earlier verification): the page then says what was checked and the head
-to keep, or names the first event that breaks the chain.
+anchor kept from an earlier verification, and optionally re-hashing every stored row the trail
+binds, as ``audit verify --full`` does): the page then says what was checked and the head to
+keep, or names the first event that breaks the chain, or lists the stored rows changed, missing
+or added behind quaywatch's back.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from starlette.concurrency import run_in_threadpool
 
 from quaywatch.api.context import Service
 from quaywatch.domain.access import Permission
-from quaywatch.errors import AuditChainError, InputError
+from quaywatch.errors import AuditChainError, InputError, TamperedError
 from quaywatch.services.audit import AuditPage, Verification, audit_page, verify_audit
 from quaywatch.web.pages import Visitor, admitted, gettext, posted_by, redirect_to, render
 
@@ -70,7 +72,9 @@ def _show(
     *,
     checked: Verification | None = None,
     broken: str | None = None,
+    tampered: str | None = None,
     anchor: str = "",
+    full: bool = False,
     error: str | None = None,
     status: int = 200,
 ) -> Response:
@@ -91,7 +95,8 @@ def _show(
     return render(
         request, visitor, "audit.html",
         {"page": found, "asked": asked, "keep": keep, "details": details, "error": error,
-         "checked": checked, "broken": broken, "anchor": anchor},
+         "checked": checked, "broken": broken, "tampered": tampered, "anchor": anchor,
+         "full": full},
         status=status,
     )  # fmt: skip
 
@@ -120,17 +125,22 @@ async def audit_verify(request: Request) -> Response:
     if refusal is not None or visitor.principal is None:
         return refusal or redirect_to("/login")
     asked, anchor = _asked(form), form.get("anchor", "").strip()
+    full = form.get("full") == "on"
 
     def verified() -> Response:
         try:
-            checked = verify_audit(state.store, anchor=anchor or None)
+            checked = verify_audit(state.store, anchor=anchor or None, full=full)
         except AuditChainError as exc:
             return _show(request, visitor, state, asked, broken=exc.message, anchor=anchor)
+        except TamperedError as exc:
+            return _show(
+                request, visitor, state, asked, tampered=exc.message, anchor=anchor, full=full
+            )
         except InputError as exc:
             error = gettext(visitor.language, "The anchor cannot be used: %(reason)s") % {
                 "reason": exc.message
             }
             return _show(request, visitor, state, asked, anchor=anchor, error=error, status=422)
-        return _show(request, visitor, state, asked, checked=checked, anchor=anchor)
+        return _show(request, visitor, state, asked, checked=checked, anchor=anchor, full=full)
 
     return await run_in_threadpool(verified)
