@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import text
 
 from quaywatch.audit import chain
-from quaywatch.errors import AuditChainError
+from quaywatch.errors import AuditChainError, InputError
 from quaywatch.store.store import Store
 
 
@@ -75,3 +75,16 @@ def test_an_anchor_catches_a_rewritten_tail(logged: Store) -> None:
     verify(logged)  # consistent again without the anchor...
     with pytest.raises(AuditChainError, match="anchored audit event 5"):
         verify(logged, anchor)
+
+
+@pytest.mark.parametrize("field", ["actor", "action", "object_type", "object_id"])
+def test_a_field_holding_the_hash_separator_is_refused_and_nothing_written(
+    logged: Store, field: str
+) -> None:
+    # Were U+001F allowed, an event ("a", "b\x1fc") could be edited into ("a\x1fb", "c"),
+    # another event with the same hash.
+    names = {"actor": "x", "action": "x", "object_type": "x", "object_id": "x"}
+    with pytest.raises(InputError, match="cannot hold the character U\\+001F"):
+        with logged.transaction() as conn:
+            chain.append(conn, **(names | {field: "a\x1fb"}), details={})
+    assert verify(logged).events == 5

@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from quaywatch.audit.signing import Anchor, AuditKey
-from quaywatch.errors import AuditChainError
+from quaywatch.errors import AuditChainError, InputError
 from quaywatch.store.database import AUDIT_KEY
 from quaywatch.store.tables import audit_events, audit_head, utcnow
 
@@ -81,11 +81,15 @@ def _canonical(details: dict[str, Any]) -> str:
     return json.dumps(details, sort_keys=True, separators=(",", ":"), default=str)
 
 
+#: Between the fields of an event as hashed; ``append`` refuses it inside a field.
+_SEPARATOR = "\x1f"
+
+
 def _event_hash(
     seq: int, at: datetime, actor: str, action: str, object_type: str, object_id: str,
     details_json: str, prev_hash: str,
 ) -> str:  # fmt: skip
-    payload = "\x1f".join(
+    payload = _SEPARATOR.join(
         [str(seq), at.isoformat(), actor, action, object_type, object_id, details_json, prev_hash]
     )
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
@@ -100,7 +104,15 @@ def append(
     object_id: str,
     details: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Append an event inside the caller's transaction and return it."""
+    """Append an event inside the caller's transaction and return it.
+
+    ``InputError`` if a name field holds U+001F, the separator of the hashed fields: with none
+    in any field, no edit can move text across a field boundary and keep the event's hash.
+    """
+    for name, value in (("actor", actor), ("action", action), ("object type", object_type),
+                        ("object id", object_id)):  # fmt: skip
+        if _SEPARATOR in value:
+            raise InputError(f"an audit event's {name} cannot hold the character U+001F")
     # Lock the head row so concurrent writers on PostgreSQL take turns (SQLite writers already
     # do); the row is created by the first append.
     head = conn.execute(select(audit_head).where(audit_head.c.id == 1).with_for_update()).first()
