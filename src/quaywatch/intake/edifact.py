@@ -203,7 +203,7 @@ class _Interchange:
     def __init__(self, characters: Characters, limits: Limits, source: str) -> None:
         self.characters, self.limits, self.source = characters, limits, source
         self.serializer = Serializer(characters)
-        self.codec = ""
+        self.codec = self.charset = ""
         self.control = ""
         self.count = 0  # segments of the interchange read
         self.pending = 0  # characters read since the last whole segment
@@ -275,7 +275,7 @@ class _Interchange:
         if name not in CHARSETS:
             known = ", ".join(CHARSETS)
             raise self.error(f"UNB names syntax identifier {name!r}; quaywatch reads {known}")
-        self.codec = CHARSETS[name]
+        self.codec, self.charset = CHARSETS[name], name
         self.control = _text(elements[4]) if len(elements) > 4 else ""
 
     def _envelope(self, tag: str, elements: Sequence[object]) -> Message | None:
@@ -371,10 +371,9 @@ class _Interchange:
         try:
             return data.decode(self.codec)
         except UnicodeDecodeError as exc:
-            name = next(n for n, c in CHARSETS.items() if c == self.codec)
             self._fault(
                 message, position, tag, index,
-                f"byte 0x{data[exc.start]:02X} is not of character repertoire {name} "
+                f"byte 0x{data[exc.start]:02X} is not of character repertoire {self.charset} "
                 f"({self.codec}) that UNB names",
             )  # fmt: skip
             return decode.shown(data)
