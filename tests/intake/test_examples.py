@@ -18,6 +18,8 @@ EXAMPLES = Path(__file__).parents[2] / "examples"
         ("consignments.csv", 4, 3, 0, 1, "container_number"),
         ("consignments.jsonl", 3, 1, 1, 1, None),  # version 2 amendment, a repeat, a broken line
         ("consignments.parquet", 2, 2, 0, 0, None),
+        ("cuscar.edi", 4, 4, 0, 0, None),  # a CUSCAR interchange: two messages, four B/Ls
+        ("cuscar-twin.csv", 4, 4, 0, 0, None),  # the same consignments as CSV
         ("events.json", 11, 11, 0, 0, None),
         ("events.jsonl", 2, 1, 0, 1, "seals"),
         # known_at before controlled_at; a control of the consignment quarantined above

@@ -337,11 +337,13 @@ class Parsed:
 
 @dataclass(frozen=True, slots=True)
 class Refused:
-    """A record that did not, with the field and reason and what the quarantine keeps."""
+    """A record that did not, with the field and reason and what the quarantine keeps (and
+    its id, where the reader could tell it)."""
 
     field: str
     reason: str
     raw: str
+    record_id: str | None = None
 
 
 def json_record(piece: Piece, shape: Obj, limits: Limits, parsed: Any = None) -> Parsed | Refused:

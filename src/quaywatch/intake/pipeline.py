@@ -647,7 +647,9 @@ def ingest_file(
     if reader.kind is RecordKind.EVENTS:
         summary.known_at = known_at
     started_at = tables.utcnow()
-    unit = {"csv": "line", "jsonl": "line", "json": "item", "parquet": "row"}[reader.fmt]
+    unit = {"csv": "line", "jsonl": "line", "json": "item", "parquet": "row", "edifact": "message"}[
+        reader.fmt
+    ]
     # Checking the next chunk (native polars work, mostly outside the GIL) overlaps with storing
     # this one; one worker and one chunk ahead keep memory bounded and the order intact.
     with (

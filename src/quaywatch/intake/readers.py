@@ -1,7 +1,8 @@
 """Readers: files to chunks of raw string rows, streaming, with the location of every record.
 
 Formats: consignments and control outcomes as CSV, JSON Lines or Parquet; container events as
-DCSA JSON (an array or one object per line). Every record passes the front door in
+DCSA JSON (an array or one object per line); consignments as UN/EDIFACT CUSCAR (``cuscar``;
+told by extension or by a file beginning ``UNA``/``UNB``). Every record passes the front door in
 ``decode`` (strict UTF-8, size, depth and field-length limits, the JSON shape of its kind); a
 record that fails it, or that the reader cannot split into fields (a CSV row with the wrong
 number of fields, a line that is not JSON), is rejected here with its location, field and
@@ -26,13 +27,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from quaywatch.errors import InputError
-from quaywatch.intake import csvscan, decode, fields as f, jsonarray
+from quaywatch.intake import csvscan, cuscar, decode, edifact, fields as f, jsonarray
 from quaywatch.intake.decode import Limits
 from quaywatch.intake.kinds import KINDS
 from quaywatch.intake.records import Chunk, RecordKind, Rejected, as_text
 
 _EXTENSIONS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl",
-               ".ndjson": "jsonl", ".json": "json"}  # fmt: skip
+               ".ndjson": "jsonl", ".json": "json", ".edi": "edifact", ".edifact": "edifact",
+               ".cuscar": "edifact"}  # fmt: skip
 _EVENT_KEYS = {"eventID", "eventType", "eventClassifierCode"}
 #: A column only control outcomes have: it tells an outcome file from a consignment file.
 _OUTCOME_KEY = "control_id"
@@ -85,6 +87,7 @@ class FileReader:
             "jsonl": self._json_lines,
             "json": self._json_array,
             "parquet": self._parquet,
+            "edifact": self._edifact,
         }
         return readers[self.fmt]()
 
@@ -313,7 +316,8 @@ class FileReader:
         for number, result in results:
             if isinstance(result, decode.Refused):
                 problem = (result.field, result.reason)
-                rejected.append(Rejected(f"{unit} {number}", None, [problem], result.raw))
+                location = f"{unit} {number}"
+                rejected.append(Rejected(location, result.record_id, [problem], result.raw))
             else:
                 flat = flatten(self.kind, result.record)
                 rows.extend(flat)
@@ -350,6 +354,24 @@ class FileReader:
                     yield piece.number, decode.json_record(piece, shape, self.limits, value)
 
         return self._records("item", results())
+
+    # --- UN/EDIFACT (CUSCAR) ------------------------------------------------------------------
+
+    def _edifact(self) -> Iterator[Chunk]:
+        """The consignments of a CUSCAR interchange, located by message number."""
+
+        def results() -> Iterator[tuple[int, decode.Parsed | decode.Refused]]:
+            with self.path.open("rb") as raw_file:
+                counter = _CountingReader(raw_file)
+
+                def progress() -> None:
+                    self.position = counter.position
+
+                yield from cuscar.read(
+                    io.BufferedReader(counter), self.limits, self.source, progress
+                )
+
+        return self._records("message", results())
 
     # --- Parquet -----------------------------------------------------------------------------
 
@@ -590,11 +612,20 @@ def open_file(
     if not path.is_file():
         raise InputError("no such file", source=str(path))
     fmt = _EXTENSIONS.get(path.suffix.lower())
+    if fmt is None and _is_edifact(path):
+        fmt = "edifact"
     if fmt is None:
         known = ", ".join(sorted(_EXTENSIONS))
         raise InputError(f"unknown file type {path.suffix!r} (known: {known})", source=str(path))
     if fmt == "json" and _first_char(path) == "{":
         fmt = "jsonl"
+    if fmt == "edifact":
+        if kind not in (None, RecordKind.CONSIGNMENTS):
+            raise InputError(
+                "a UN/EDIFACT interchange is read as CUSCAR cargo reports: consignments",
+                source=str(path),
+            )
+        kind = RecordKind.CONSIGNMENTS
     if kind is None:
         kind = _detect_kind(path, fmt, limits or Limits())
     if kind is RecordKind.EVENTS and fmt not in ("json", "jsonl"):
@@ -602,6 +633,12 @@ def open_file(
             "container events are read from DCSA JSON (array or lines)", source=str(path)
         )
     return FileReader(path, kind, fmt, batch_size, limits or Limits())
+
+
+def _is_edifact(path: Path) -> bool:
+    """Whether the file begins as a UN/EDIFACT interchange does (``UNA`` or ``UNB``)."""
+    with path.open("rb") as file:
+        return edifact.is_interchange(file.read(6))
 
 
 def _first_char(path: Path) -> str:
