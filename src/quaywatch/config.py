@@ -17,7 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from quaywatch.audit.signing import AuditKey, load_key
 from quaywatch.errors import ConfigurationError
-from quaywatch.intake.decode import Limits
+from quaywatch.intake.decode import Limits, time_zone
 from quaywatch.learning.options import MIN_HITS
 
 if TYPE_CHECKING:
@@ -98,6 +98,14 @@ class Settings(BaseSettings):
             "Deepest nesting of objects and lists in a JSON record an import reads: 32 by "
             "default (a consignment needs 5). A deeper record is quarantined with the limit "
             "named."
+        ),
+    )
+    edifact_time_zone: str | None = Field(
+        default=None,
+        description=(
+            "Time zone (IANA name, e.g. Europe/Brussels) in which an EDIFACT time written "
+            "without a UTC offset (DTM formats 203 and 204) is read. Unset: such a time is "
+            "refused, and its consignment quarantined, since when it was known must be exact."
         ),
     )
     control_capacity_pct: float = Field(
@@ -282,6 +290,13 @@ class Settings(BaseSettings):
             raise ValueError(f"{path} is not a file")
         return path
 
+    @field_validator("edifact_time_zone")
+    @classmethod
+    def _a_time_zone(cls, name: str | None) -> str | None:
+        if name is not None:
+            time_zone(name)
+        return name
+
     @field_validator("actor")
     @classmethod
     def _printable(cls, actor: str) -> str:
@@ -349,6 +364,7 @@ _TEXT_RULES = {
     "actor": "a name of 1 to 128 printable characters",
     "earliest_date": "a date (YYYY-MM-DD) before today",
     "audit_key_file": "a readable key file of at least 32 bytes (quaywatch audit keygen), or unset",
+    "edifact_time_zone": "an IANA time zone name (e.g. Europe/Brussels), or unset",
 }
 
 
@@ -375,6 +391,7 @@ def read_limits(settings: Settings) -> Limits:
         max_depth=settings.max_nesting_depth,
         max_field_chars=settings.max_field_chars,
         max_record_bytes=settings.max_record_bytes,
+        local_time_zone=settings.edifact_time_zone,
     )
 
 

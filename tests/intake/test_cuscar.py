@@ -17,8 +17,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from sqlalchemy import select
 
-from quaywatch.errors import InputError
+from quaywatch.config import load_settings
+from quaywatch.errors import ConfigurationError, InputError
 from quaywatch.intake import quarantine, readers
+from quaywatch.intake.decode import Limits
 from quaywatch.intake.pipeline import ingest_file
 from quaywatch.store import tables
 from quaywatch.store.store import Store
@@ -329,3 +331,42 @@ def test_a_mutated_interchange_is_stored_quarantined_or_refused(
     finally:
         store.close()
     assert summary.balanced, summary
+
+
+def test_a_time_without_offset_is_read_in_the_zone_the_site_names(
+    store: Store, tmp_path: Path
+) -> None:
+    # The lodging time of message 1 written as local time (format 203), as many carriers do.
+    local = _edited(tmp_path, ("DTM+137:202610291000UTC:303'", "DTM+137:202610291100:203'"))
+    refused = ingest_file(store, local)
+    # A fault at message level: the message is quarantined whole; message 2 gives its own times.
+    assert (refused.new, refused.quarantined) == (2, 1)
+    assert {r.reason for r in refused.rejected} == {
+        "time '202610291100' (format 203) has no UTC offset: use format 205 "
+        "(CCYYMMDDHHMM±HHMM) or 303/304 (CCYYMMDDHHMM[SS]UTC), or set "
+        "QUAYWATCH_EDIFACT_TIME_ZONE to the zone such times are written in"
+    }
+    brussels = Limits(local_time_zone="Europe/Brussels")
+    read = ingest_file(store, local, limits=brussels)
+    assert (read.new, read.quarantined) == (2, 0), read.rejected
+    with store.reading() as conn:
+        lodged = conn.execute(
+            select(tables.consignments.c.lodged_at).where(
+                tables.consignments.c.consignment_id == "261102-BEANR-0001001"
+            )
+        ).scalar_one()
+    assert lodged.isoformat()[:19] == "2026-10-29T10:00:00"  # 11:00 in Brussels is 10:00 UTC
+    # The hour the clocks go back (25 October 2026, 02:00-03:00 twice) is not one time.
+    twice = _edited(
+        tmp_path, ("DTM+137:202610291000UTC:303'", "DTM+137:202610250230:203'"), name="dst.edi"
+    )
+    ambiguous = ingest_file(store, twice, limits=brussels)
+    assert ambiguous.quarantined == 1
+    assert "ambiguous or skipped in Europe/Brussels" in ambiguous.rejected[0].reason
+
+
+def test_the_time_zone_setting_must_name_a_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QUAYWATCH_EDIFACT_TIME_ZONE", "Europe/Antwerp")
+    with pytest.raises(ConfigurationError, match="QUAYWATCH_EDIFACT_TIME_ZONE: 'Europe/Antwerp' "
+                       "is not an IANA time zone name"):  # fmt: skip
+        load_settings()

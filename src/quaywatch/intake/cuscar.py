@@ -25,9 +25,10 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import IO, Any
+from zoneinfo import ZoneInfo
 
 from quaywatch.intake import decode, edifact
 from quaywatch.intake.decode import Limits
@@ -94,19 +95,23 @@ def read(
 
     ``InputError`` where the file is not an interchange that can be read (``edifact``).
     """
+    zone = None if limits.local_time_zone is None else decode.time_zone(limits.local_time_zone)
     for message in edifact.messages(file, limits, source, progress):
-        for result in consignments(message):
+        for result in consignments(message, zone):
             yield message.number, result
 
 
-def consignments(message: Message) -> list[decode.Parsed | decode.Refused]:
-    """The consignment records of one message (see the module docstring)."""
+def consignments(
+    message: Message, zone: ZoneInfo | None = None
+) -> list[decode.Parsed | decode.Refused]:
+    """The consignment records of one message (see the module docstring); ``zone``: where a
+    time written without a UTC offset is read (None: such a time is a fault)."""
     raw = json.dumps(message.raw(), ensure_ascii=False)
     if message.fault is None and message.kind != "CUSCAR":
         message.fault = Fault(1, "UNH", 2, f"message type {message.kind!r} is not CUSCAR")
     if message.fault is not None:
         return [decode.Refused(message.fault.field, message.fault.reason, raw)]
-    mapper = _Mapper()
+    mapper = _Mapper(zone)
     try:
         mapper.read(message.segments[1:-1])
     except _Bad as bad:
@@ -134,7 +139,8 @@ def _record_id(consignment: _Consignment) -> str | None:
 class _Mapper:
     """Reads a message's segments in order, keeping to which group each belongs."""
 
-    def __init__(self) -> None:
+    def __init__(self, zone: ZoneInfo | None) -> None:
+        self.zone = zone
         self.message = _Level()
         self.transport: dict[str, str] = {}
         self.containers: dict[str, dict[str, Any]] = {}
@@ -239,7 +245,7 @@ class _Mapper:
     def _dtm(self, s: Segment) -> None:
         key = TIMES.get(s.get(1, 1))
         if key is not None and self.group in ("head", "tdt", "cni"):
-            self.level.set(key, _time(s), s, 1)
+            self.level.set(key, _time(s, self.zone), s, 1)
 
     def _loc(self, s: Segment) -> None:
         code, place = s.get(1), s.get(2, 1)
@@ -434,17 +440,45 @@ def _number(s: Segment, element: int, component: int, what: str) -> str:
     return text.replace(",", ".")
 
 
-def _time(s: Segment) -> str:
+def _offset(s: Segment, digits: str, zone: ZoneInfo | None) -> str:
+    """The UTC offset (``±HH:MM``) of local time ``digits`` (CCYYMMDDHHMM[SS]) in ``zone``."""
+    assert zone is not None
+    try:
+        local = datetime.strptime(digits, "%Y%m%d%H%M%S" if len(digits) == 14 else "%Y%m%d%H%M")
+    except ValueError:
+        raise _Bad(s, 1, f"time {digits!r} is not a date and time") from None
+    first, second = local.replace(tzinfo=zone, fold=0), local.replace(tzinfo=zone, fold=1)
+    round_trip = first.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
+    if first.utcoffset() != second.utcoffset() or round_trip != local:
+        raise _Bad(
+            s, 1, f"local time {digits!r} is ambiguous or skipped in {zone.key} (a clock "
+            "change): give it with its UTC offset (format 205)",
+        )  # fmt: skip
+    offset = first.strftime("%z")
+    return f"{offset[:3]}:{offset[3:]}"
+
+
+def _time(s: Segment, zone: ZoneInfo | None) -> str:
     """A DTM's time as ISO 8601 with its UTC offset: format 205 (``CCYYMMDDHHMM±HHMM``), or
-    303/304 (``CCYYMMDDHHMM[SS]`` then ``UTC``/``GMT``). A time without a zone is refused: when
-    a consignment was known must be exact."""
+    303/304 (``CCYYMMDDHHMM[SS]`` then ``UTC``/``GMT``), or, with ``zone``, 203/204
+    (``CCYYMMDDHHMM[SS]``) read in that zone. A time without a zone is refused otherwise, and
+    a local time the zone's clock change makes ambiguous or skips is refused always: when a
+    consignment was known must be exact."""
     text, code = s.get(1, 2), s.get(1, 3)
     expected = "format 205 (CCYYMMDDHHMM±HHMM) or 303/304 (CCYYMMDDHHMM[SS]UTC)"
-    if code not in ("205", "303", "304"):
+    if code in ("203", "204") and zone is None:
+        raise _Bad(
+            s, 1, f"time {text!r} (format {code}) has no UTC offset: use {expected}, or set "
+            "QUAYWATCH_EDIFACT_TIME_ZONE to the zone such times are written in",
+        )  # fmt: skip
+    if code not in ("203", "204", "205", "303", "304"):
         raise _Bad(
             s, 1, f"time {text!r} (format {code or 'none'}) has no UTC offset: use {expected}"
         )
-    if code == "205":
+    if code in ("203", "204"):
+        found = re.fullmatch(r"(\d{12})" if code == "203" else r"(\d{14})", text)
+        offset = "" if found is None else _offset(s, found.group(1), zone)
+    elif code == "205":
         found = re.fullmatch(r"(\d{12})([+-]\d{2})(\d{2})", text)
         offset = f"{found.group(2)}:{found.group(3)}" if found else ""
     else:

@@ -26,6 +26,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 #: Bytes of an over-long record kept in the quarantine to show what it was.
 CLIP = 1024
@@ -36,11 +37,14 @@ BOM = b"\xef\xbb\xbf"
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """What one record may hold (``QUAYWATCH_MAX_*`` settings; defaults fit real declarations)."""
+    """What one record may hold (``QUAYWATCH_MAX_*`` settings; defaults fit real declarations),
+    and ``local_time_zone``: the IANA zone a time written without a UTC offset is read in where
+    a format allows such times (EDIFACT; ``QUAYWATCH_EDIFACT_TIME_ZONE``), None to refuse them."""
 
     max_depth: int = 32
     max_field_chars: int = 65_536
     max_record_bytes: int = 16 * 1024 * 1024
+    local_time_zone: str | None = None
 
     def depth_reason(self) -> str:
         return f"nested deeper than {self.max_depth} levels (QUAYWATCH_MAX_NESTING_DEPTH)"
@@ -56,6 +60,14 @@ class Limits:
             f"is {size} bytes long, over the limit of {self.max_record_bytes} bytes "
             "(QUAYWATCH_MAX_RECORD_BYTES)"
         )
+
+
+def time_zone(name: str) -> ZoneInfo:
+    """The IANA time zone ``name``; ``ValueError`` saying so for a name that is not one."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{name!r} is not an IANA time zone name (e.g. Europe/Brussels)") from None
 
 
 class Fault(Exception):
