@@ -84,7 +84,9 @@ def test_a_field_holding_the_hash_separator_is_refused_and_nothing_written(
     # Were U+001F allowed, an event ("a", "b\x1fc") could be edited into ("a\x1fb", "c"),
     # another event with the same hash.
     names = {"actor": "x", "action": "x", "object_type": "x", "object_id": "x"}
-    with pytest.raises(InputError, match="cannot hold the character U\\+001F"):
-        with logged.transaction() as conn:
-            chain.append(conn, **(names | {field: "a\x1fb"}), details={})
+    with (
+        pytest.raises(InputError, match="cannot hold the character U\\+001F"),
+        logged.transaction() as conn,
+    ):
+        chain.append(conn, **(names | {field: "a\x1fb"}), details={})
     assert verify(logged).events == 5
