@@ -7,16 +7,15 @@ is imported into a store of its own (both backends) and the stores are compared 
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from sqlalchemy import select
 
+from pg_support import pg_schema_url
 from quaywatch.config import load_settings
 from quaywatch.errors import ConfigurationError, InputError
 from quaywatch.intake import quarantine, readers
@@ -41,18 +40,12 @@ def twin_store(store_url: str, tmp_path: Path) -> Iterator[Store]:
         yield opened
         opened.close()
         return
-    base, _, _ = store_url.partition("options=")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    server = base.rstrip("?&")
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    opened = Store.open(f"{base}options=-csearch_path%3D{schema}")
-    try:
-        yield opened
-    finally:
-        opened.close()
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    with pg_schema_url() as url:
+        opened = Store.open(url)
+        try:
+            yield opened
+        finally:
+            opened.close()
 
 
 def _snapshot(store: Store) -> dict[str, list[tuple[Any, ...]]]:
