@@ -637,7 +637,7 @@ def ingest_file(
     quarantined.
     """
     reader = readers.open_file(path, kind=kind, batch_size=batch_size, limits=limits)
-    by_object = reader.fmt in ("json", "jsonl")
+    by_object = reader.fmt in ("json", "jsonl", "document")
     spread = None
     if KINDS[reader.kind].multi_row and not by_object:  # the first pass: rows out of order
         first = readers.open_file(path, kind=reader.kind, batch_size=batch_size, limits=limits)
@@ -647,7 +647,8 @@ def ingest_file(
     if reader.kind is RecordKind.EVENTS:
         summary.known_at = known_at
     started_at = tables.utcnow()
-    unit = {"csv": "line", "jsonl": "line", "json": "item", "parquet": "row"}[reader.fmt]
+    unit = {"csv": "line", "jsonl": "line", "json": "item", "document": "document",
+            "parquet": "row"}[reader.fmt]  # fmt: skip
     # Checking the next chunk (native polars work, mostly outside the GIL) overlaps with storing
     # this one; one worker and one chunk ahead keep memory bounded and the order intact.
     with (

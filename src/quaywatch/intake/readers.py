@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from quaywatch.errors import InputError
-from quaywatch.intake import csvscan, decode, fields as f, jsonarray
+from quaywatch.intake import csvscan, dcsa_ebl, decode, fields as f, jsonarray
 from quaywatch.intake.decode import Limits
 from quaywatch.intake.kinds import KINDS
 from quaywatch.intake.records import Chunk, RecordKind, Rejected, as_text
@@ -70,6 +70,10 @@ class FileReader:
     batch_size: int
     limits: Limits = field(default_factory=Limits)
     position: int = 0
+    #: A foreign JSON format read as this kind (``open_file`` sets it: DCSA eBL documents):
+    #: its shape, and how a record of it becomes records of ``kind`` (``decode.Fault`` when
+    #: it cannot). The format registry is to take this over.
+    foreign: tuple[decode.Obj, Callable[[dict[str, Any]], list[dict[str, Any]]]] | None = None
 
     @property
     def size(self) -> int:
@@ -84,6 +88,7 @@ class FileReader:
             "csv": self._csv,
             "jsonl": self._json_lines,
             "json": self._json_array,
+            "document": self._json_document,
             "parquet": self._parquet,
         }
         return readers[self.fmt]()
@@ -315,7 +320,12 @@ class FileReader:
                 problem = (result.field, result.reason)
                 rejected.append(Rejected(f"{unit} {number}", None, [problem], result.raw))
             else:
-                flat = flatten(self.kind, result.record)
+                try:
+                    flat = self._flat(result.record)
+                except decode.Fault as fault:  # a foreign record with no place in quaywatch's
+                    problems = getattr(fault, "problems", [(fault.field, fault.reason)])
+                    rejected.append(Rejected(f"{unit} {number}", None, problems, result.raw))
+                    flat = []
                 rows.extend(flat)
                 locs.extend([number] * len(flat))
                 raws.extend([result.raw] * len(flat))
@@ -324,8 +334,31 @@ class FileReader:
                 rows, locs, raws, rejected = [], [], [], []
         yield Chunk(self._frame(rows, locs, raws), rejected)
 
+    def _flat(self, record: dict[str, Any]) -> list[dict[str, Any]]:
+        if self.foreign is None:
+            return flatten(self.kind, record)
+        return [row for each in self.foreign[1](record) for row in flatten(self.kind, each)]
+
+    @property
+    def _shape(self) -> decode.Obj:
+        return KINDS[self.kind].shape if self.foreign is None else self.foreign[0]
+
+    def _json_document(self) -> Iterator[Chunk]:
+        """A file holding one JSON object (a DCSA document as published, over many lines)."""
+
+        def results() -> Iterator[tuple[int, decode.Parsed | decode.Refused]]:
+            with self.path.open("rb") as file:
+                data = file.read(self.limits.max_record_bytes + 1)
+                size = self.size
+                self.position = size
+            offset = len(decode.BOM) if data.startswith(decode.BOM) else 0
+            piece = decode.Piece(1, offset, data[offset:], size - offset)
+            yield 1, decode.json_record(piece, self._shape, self.limits)
+
+        return self._records("document", results())
+
     def _json_lines(self) -> Iterator[Chunk]:
-        shape = KINDS[self.kind].shape
+        shape = self._shape
 
         def results() -> Iterator[tuple[int, decode.Parsed | decode.Refused]]:
             with self.path.open("rb") as raw_file:
@@ -339,7 +372,7 @@ class FileReader:
         return self._records("line", results())
 
     def _json_array(self) -> Iterator[Chunk]:
-        shape = KINDS[self.kind].shape
+        shape = self._shape
 
         def results() -> Iterator[tuple[int, decode.Parsed | decode.Refused]]:
             with self.path.open("rb") as raw_file:
@@ -595,6 +628,14 @@ def open_file(
         raise InputError(f"unknown file type {path.suffix!r} (known: {known})", source=str(path))
     if fmt == "json" and _first_char(path) == "{":
         fmt = "jsonl"
+    if fmt in ("json", "jsonl") and kind in (None, RecordKind.CONSIGNMENTS):
+        # DCSA eBL documents are read as consignments (one object, an array or lines)
+        ebl_fmt = _dcsa_ebl_format(path, fmt, limits or Limits())
+        if ebl_fmt is not None:
+            foreign = (dcsa_ebl.SHAPE, dcsa_ebl.to_consignments)
+            reader = FileReader(path, RecordKind.CONSIGNMENTS, ebl_fmt, batch_size)
+            reader.limits, reader.foreign = limits or Limits(), foreign
+            return reader
     if kind is None:
         kind = _detect_kind(path, fmt, limits or Limits())
     if kind is RecordKind.EVENTS and fmt not in ("json", "jsonl"):
@@ -602,6 +643,23 @@ def open_file(
             "container events are read from DCSA JSON (array or lines)", source=str(path)
         )
     return FileReader(path, kind, fmt, batch_size, limits or Limits())
+
+
+def _dcsa_ebl_format(path: Path, fmt: str, limits: Limits) -> str | None:
+    """The reading format of a file of DCSA eBL documents (``document`` for one object over
+    many lines, as DCSA publishes them), or None if its first object is not one."""
+    first = _first_json(path, fmt, limits)
+    if fmt == "jsonl" and first is None:  # not one object a line: one object in the file?
+        with path.open("rb") as file:
+            data = file.read(limits.max_record_bytes + 1)
+        if data.startswith(decode.BOM):
+            data = data[len(decode.BOM) :]
+        try:
+            whole = decode.parse_json(data.decode("utf-8", "replace"), Limits(limits.max_depth))
+        except decode.Fault:
+            return None
+        return "document" if dcsa_ebl.looks_like(whole) else None
+    return fmt if dcsa_ebl.looks_like(first) else None
 
 
 def _first_char(path: Path) -> str:
@@ -632,24 +690,29 @@ def _detect_kind(path: Path, fmt: str, limits: Limits) -> RecordKind:
         except Exception:  # a broken file: the reader reports it with its reason
             names = set()
     else:
-        # Leniently: a first record the front door refuses still tells its kind by its keys.
-        lenient = Limits(max_depth=limits.max_depth)
-        with path.open("rb") as file:
-            try:
-                if fmt == "json":
-                    piece, _ = next(jsonarray.array_items(file, lenient, str(path)), (None, None))
-                else:
-                    piece = next((p for p in decode.lines(file, lenient) if p.data.strip()), None)
-            except InputError:
-                piece = None
-        try:
-            text = b"" if piece is None else piece.data
-            first = decode.parse_json(text.decode("utf-8", "replace"), lenient)
-        except decode.Fault:
-            first = None
+        first = _first_json(path, fmt, limits)
         names = set(first) if isinstance(first, dict) else set()
     if _EVENT_KEYS & names:
         return RecordKind.EVENTS
     if _OUTCOME_KEY in names:
         return RecordKind.OUTCOMES
     return RecordKind.CONSIGNMENTS
+
+
+def _first_json(path: Path, fmt: str, limits: Limits) -> Any:
+    """The first record of a JSON array or JSON Lines file, parsed leniently (a first record
+    the front door refuses still tells its kind by its keys), or None."""
+    lenient = Limits(max_depth=limits.max_depth)
+    with path.open("rb") as file:
+        try:
+            if fmt == "json":
+                piece, _ = next(jsonarray.array_items(file, lenient, str(path)), (None, None))
+            else:
+                piece = next((p for p in decode.lines(file, lenient) if p.data.strip()), None)
+        except InputError:
+            piece = None
+    try:
+        text = b"" if piece is None else piece.data
+        return decode.parse_json(text.decode("utf-8", "replace"), lenient)
+    except decode.Fault:
+        return None
