@@ -16,8 +16,11 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from sqlalchemy import func, select
+from typer.testing import CliRunner
 
-from quaywatch.intake import consignments, dcsa_ebl, decode
+from quaywatch.cli import app
+from quaywatch.errors import InputError
+from quaywatch.intake import consignments, dcsa_ebl, decode, quarantine
 from quaywatch.intake.pipeline import ingest_file
 from quaywatch.store import tables
 from quaywatch.store.store import Store
@@ -143,6 +146,14 @@ def test_reimport_adds_nothing(store: Store) -> None:
         assert conn.execute(select(func.count()).select_from(tables.quarantine)).scalar() == 1
 
 
+def test_retrying_the_entry_names_the_gaps_again(store: Store) -> None:
+    ingest_file(store, DATA / "td-notification-issued.json")
+    with store.reading() as conn:
+        entry = conn.execute(select(tables.quarantine.c.quarantine_id)).scalar_one()
+    with pytest.raises(InputError, match=r"lacks what a consignment needs: .*vessel_imo"):
+        quarantine.retry(store, entry)
+
+
 def test_missing_hs_code_is_named_by_its_dcsa_path(store: Store, tmp_path: Path) -> None:
     document = _load("td-get-regular")
     del document["consignmentItems"][0]["HSCodes"]
@@ -248,3 +259,13 @@ def test_any_mutated_document_gives_records_or_a_fault(
         return
     for record in records:  # then the consignment's own checks take over
         assert consignments.flatten(record)
+
+
+def test_quaywatch_ingest_reports_the_first_gap_and_lists_all(store_url: str) -> None:
+    runner = CliRunner()
+    path = str(DATA / "td-get-regular.json")
+    result = runner.invoke(app, ["--database", store_url, "ingest", path])
+    assert result.exit_code == 0 and "Traceback" not in result.output
+    assert "quarantined td-get-regular.json document 1, time: missing: lodged_at" in result.output
+    result = runner.invoke(app, ["--database", store_url, "quarantine", "show", "1"])
+    assert "transports.vesselVoyages: no IMO number: vessel_imo is required" in result.output

@@ -12,7 +12,7 @@ from sqlalchemy import Row, select, update
 
 from quaywatch.audit import chain
 from quaywatch.errors import InputError, NotFoundError
-from quaywatch.intake import decode, readers
+from quaywatch.intake import dcsa_ebl, decode, readers
 from quaywatch.intake.fields import PLAUSIBLE, Plausible
 from quaywatch.intake.kinds import KINDS
 from quaywatch.intake.pipeline import Importer, ImportSummary, Prepared
@@ -73,7 +73,17 @@ def _chunk(kind: RecordKind, raw: str, source: str) -> Chunk:
         parsed = decode.parse_json(raw, limits)
         if isinstance(parsed, str):  # a line that was not JSON when first read
             parsed = decode.parse_json(parsed, limits)
-        if isinstance(parsed, dict):
+        if (
+            isinstance(parsed, dict)
+            and kind is RecordKind.CONSIGNMENTS
+            and dcsa_ebl.looks_like(parsed)
+        ):
+            # a DCSA eBL document, read as the import read it (the format registry is to own this)
+            decode.check_shape(parsed, dcsa_ebl.SHAPE, limits)
+            records = dcsa_ebl.to_consignments(parsed)
+            rows = [row for each in records for row in readers.flatten(kind, each)]
+            raw_text = raw
+        elif isinstance(parsed, dict):
             decode.check_shape(parsed, KINDS[kind].shape, limits)
             rows, raw_text = readers.flatten(kind, parsed), raw
         elif isinstance(parsed, list) and all(isinstance(r, dict) for r in parsed):
@@ -83,6 +93,11 @@ def _chunk(kind: RecordKind, raw: str, source: str) -> Chunk:
             rows, raw_text = parsed, None
         else:
             raise InputError("a record is a JSON object, or a list of flat rows", source=source)
+    except dcsa_ebl.Unmapped as gaps:
+        listed = "; ".join(f"{field}: {reason}" for field, reason in gaps.problems)
+        raise InputError(
+            f"the DCSA document lacks what a consignment needs: {listed}", source=source
+        ) from None
     except decode.Fault as fault:
         where = f"field {fault.field}: " if fault.field else ""
         raise InputError(f"the record {where}{fault.reason}", source=source) from None
