@@ -20,6 +20,7 @@ is read (checked by the front door as for every JSON kind).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -226,8 +227,8 @@ def translate(record: dict[str, Any]) -> Translation:
     }
     notify = parties.get("notifyParties") or []
     if notify:  # quaywatch keeps one notify party: the first (docs/formats.md)
-        head["notify_party"] = _party(
-            {"n": notify[0]}, "n", "notify_party", _under(gap, "documentParties.notifyParties[0]")
+        head["notify_party"] = _party_fields(
+            notify[0], "documentParties.notifyParties[0]", "notify_party", gap
         )
     if transports:
         _transport(transports, head, _under(gap, "transports"))
@@ -274,11 +275,12 @@ def _short_uuid(reference: str | None) -> str | None:
     return reference
 
 
-Gap = Any  # Callable[[str, str], None]; kept loose for the nested helpers
+#: Records a gap: ``(DCSA path, reason)``.
+Gap = Callable[[str, str], None]
 
 
 def _under(gap: Gap, prefix: str) -> Gap:
-    return lambda path, reason: gap(f"{prefix}.{path}" if path else prefix, reason)
+    return lambda path, reason: gap(f"{prefix}.{path}", reason)
 
 
 def _party(
@@ -298,13 +300,16 @@ def _party(
         }[role]
         gap(f"documentParties.{key}", f"missing: quaywatch needs a {role} ({why})")
         return None
+    return _party_fields(party, f"documentParties.{key}", role, gap)
+
+
+def _party_fields(party: dict[str, Any], path: str, role: str, gap: Gap) -> dict[str, Any]:
     address = party.get("address") or {}
     lines = party.get("addressLines") or party.get("displayedAddress") or []
     country = address.get("countryCode") or (address.get("UNLocationCode") or "")[:2] or None
-    path = f"documentParties.{key}" if key != "n" else ""
     if country is None:
         gap(
-            f"{path}.address.countryCode".lstrip("."),
+            f"{path}.address.countryCode",
             f"missing: {role}_country needs the party's country (an address with its "
             "countryCode; displayedAddress is free text)",
         )
