@@ -12,7 +12,7 @@ from sqlalchemy import Row, select, update
 
 from quaywatch.audit import chain
 from quaywatch.errors import InputError, NotFoundError
-from quaywatch.intake import dcsa_ebl, decode, readers
+from quaywatch.intake import decode, readers
 from quaywatch.intake.fields import PLAUSIBLE, Plausible
 from quaywatch.intake.kinds import KINDS
 from quaywatch.intake.pipeline import Importer, ImportSummary, Prepared
@@ -73,17 +73,7 @@ def _chunk(kind: RecordKind, raw: str, source: str) -> Chunk:
         parsed = decode.parse_json(raw, limits)
         if isinstance(parsed, str):  # a line that was not JSON when first read
             parsed = decode.parse_json(parsed, limits)
-        if (
-            isinstance(parsed, dict)
-            and kind is RecordKind.CONSIGNMENTS
-            and dcsa_ebl.looks_like(parsed)
-        ):
-            # a DCSA eBL document, read as the import read it (the format registry is to own this)
-            decode.check_shape(parsed, dcsa_ebl.SHAPE, limits)
-            records = dcsa_ebl.to_consignments(parsed)
-            rows = [row for each in records for row in readers.flatten(kind, each)]
-            raw_text = raw
-        elif isinstance(parsed, dict):
+        if isinstance(parsed, dict):
             decode.check_shape(parsed, KINDS[kind].shape, limits)
             rows, raw_text = readers.flatten(kind, parsed), raw
         elif isinstance(parsed, list) and all(isinstance(r, dict) for r in parsed):
@@ -93,11 +83,6 @@ def _chunk(kind: RecordKind, raw: str, source: str) -> Chunk:
             rows, raw_text = parsed, None
         else:
             raise InputError("a record is a JSON object, or a list of flat rows", source=source)
-    except dcsa_ebl.Unmapped as gaps:
-        listed = "; ".join(f"{field}: {reason}" for field, reason in gaps.problems)
-        raise InputError(
-            f"the DCSA document lacks what a consignment needs: {listed}", source=source
-        ) from None
     except decode.Fault as fault:
         where = f"field {fault.field}: " if fault.field else ""
         raise InputError(f"the record {where}{fault.reason}", source=source) from None
@@ -106,7 +91,9 @@ def _chunk(kind: RecordKind, raw: str, source: str) -> Chunk:
     if unknown:
         raise InputError(f"unknown fields {', '.join(unknown)}", source=source)
     data: dict[str, Any] = {c: [as_text(r.get(c)) for r in rows] for c in columns}
-    data |= {"_loc": list(range(1, len(rows) + 1)), "_raw": [raw_text] * len(rows)}
+    # A carrier document's rows are its lines, one record as the import read it (by object).
+    locs = [1] * len(rows) if kind is RecordKind.DOCUMENTS else list(range(1, len(rows) + 1))
+    data |= {"_loc": locs, "_raw": [raw_text] * len(rows)}
     schema = dict.fromkeys(columns, pl.String) | {"_loc": pl.Int64, "_raw": pl.String}
     return Chunk(pl.DataFrame(data, schema=schema))
 
@@ -172,7 +159,8 @@ def retry(
     summary = ImportSummary(source, kind, str(uuid.uuid4()))
     started_at = tables.utcnow()
     with store.transaction() as conn:
-        importer = Importer(store, conn, summary, "row", plausible=plausible)
+        by_object = kind is RecordKind.DOCUMENTS
+        importer = Importer(store, conn, summary, "row", by_object=by_object, plausible=plausible)
         prepared = importer.prepare(chunk, last=True)
         if record is not None:
             check_correction(entry.record_id, prepared, quarantine_id)

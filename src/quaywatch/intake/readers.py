@@ -70,10 +70,6 @@ class FileReader:
     batch_size: int
     limits: Limits = field(default_factory=Limits)
     position: int = 0
-    #: A foreign JSON format read as this kind (``open_file`` sets it: DCSA eBL documents):
-    #: its shape, and how a record of it becomes records of ``kind`` (``decode.Fault`` when
-    #: it cannot). The format registry is to take this over.
-    foreign: tuple[decode.Obj, Callable[[dict[str, Any]], list[dict[str, Any]]]] | None = None
 
     @property
     def size(self) -> int:
@@ -321,10 +317,10 @@ class FileReader:
                 rejected.append(Rejected(f"{unit} {number}", None, [problem], result.raw))
             else:
                 try:
-                    flat = self._flat(result.record)
-                except decode.Fault as fault:  # a foreign record with no place in quaywatch's
-                    problems = getattr(fault, "problems", [(fault.field, fault.reason)])
-                    rejected.append(Rejected(f"{unit} {number}", None, problems, result.raw))
+                    flat = flatten(self.kind, result.record)
+                except decode.Fault as fault:  # a record of the shape holding nothing to store
+                    problem = (fault.field, fault.reason)
+                    rejected.append(Rejected(f"{unit} {number}", None, [problem], result.raw))
                     flat = []
                 rows.extend(flat)
                 locs.extend([number] * len(flat))
@@ -334,14 +330,9 @@ class FileReader:
                 rows, locs, raws, rejected = [], [], [], []
         yield Chunk(self._frame(rows, locs, raws), rejected)
 
-    def _flat(self, record: dict[str, Any]) -> list[dict[str, Any]]:
-        if self.foreign is None:
-            return flatten(self.kind, record)
-        return [row for each in self.foreign[1](record) for row in flatten(self.kind, each)]
-
     @property
     def _shape(self) -> decode.Obj:
-        return KINDS[self.kind].shape if self.foreign is None else self.foreign[0]
+        return KINDS[self.kind].shape
 
     def _json_document(self) -> Iterator[Chunk]:
         """A file holding one JSON object (a DCSA document as published, over many lines)."""
@@ -628,26 +619,30 @@ def open_file(
         raise InputError(f"unknown file type {path.suffix!r} (known: {known})", source=str(path))
     if fmt == "json" and _first_char(path) == "{":
         fmt = "jsonl"
-    if fmt in ("json", "jsonl") and kind in (None, RecordKind.CONSIGNMENTS):
-        # DCSA eBL documents are read as consignments (one object, an array or lines)
-        ebl_fmt = _dcsa_ebl_format(path, fmt, limits or Limits())
+    if fmt in ("json", "jsonl") and kind in (None, RecordKind.DOCUMENTS):
+        # carriers' DCSA eBL documents: one object (as DCSA publishes them), an array or lines
+        forced = kind is RecordKind.DOCUMENTS
+        ebl_fmt = _dcsa_ebl_format(path, fmt, limits or Limits(), forced=forced)
         if ebl_fmt is not None:
-            foreign = (dcsa_ebl.SHAPE, dcsa_ebl.to_consignments)
-            reader = FileReader(path, RecordKind.CONSIGNMENTS, ebl_fmt, batch_size)
-            reader.limits, reader.foreign = limits or Limits(), foreign
-            return reader
+            return FileReader(path, RecordKind.DOCUMENTS, ebl_fmt, batch_size, limits or Limits())
     if kind is None:
         kind = _detect_kind(path, fmt, limits or Limits())
     if kind is RecordKind.EVENTS and fmt not in ("json", "jsonl"):
         raise InputError(
             "container events are read from DCSA JSON (array or lines)", source=str(path)
         )
+    if kind is RecordKind.DOCUMENTS and fmt not in ("json", "jsonl"):
+        raise InputError(
+            "carrier documents are read from DCSA eBL 3 JSON (one document, an array or lines)",
+            source=str(path),
+        )
     return FileReader(path, kind, fmt, batch_size, limits or Limits())
 
 
-def _dcsa_ebl_format(path: Path, fmt: str, limits: Limits) -> str | None:
+def _dcsa_ebl_format(path: Path, fmt: str, limits: Limits, *, forced: bool = False) -> str | None:
     """The reading format of a file of DCSA eBL documents (``document`` for one object over
-    many lines, as DCSA publishes them), or None if its first object is not one."""
+    many lines, as DCSA publishes them), or None if its first object is not one. ``forced``:
+    the file is taken for documents whatever its first object (``--kind documents``)."""
     first = _first_json(path, fmt, limits)
     if fmt == "jsonl" and first is None:  # not one object a line: one object in the file?
         with path.open("rb") as file:
@@ -658,8 +653,10 @@ def _dcsa_ebl_format(path: Path, fmt: str, limits: Limits) -> str | None:
             whole = decode.parse_json(data.decode("utf-8", "replace"), Limits(limits.max_depth))
         except decode.Fault:
             return None
+        if forced and isinstance(whole, dict):
+            return "document"
         return "document" if dcsa_ebl.looks_like(whole) else None
-    return fmt if dcsa_ebl.looks_like(first) else None
+    return fmt if forced or dcsa_ebl.looks_like(first) else None
 
 
 def _first_char(path: Path) -> str:
