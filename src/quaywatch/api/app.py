@@ -28,6 +28,7 @@ from quaywatch.api.routes import (
     assessments,
     audit,
     decisions,
+    documents,
     intake,
     kpis,
     lab,
@@ -51,7 +52,7 @@ from quaywatch.store.store import Store
 #: Every router of the application.
 ROUTERS: tuple[APIRouter, ...] = tuple(
     module.router
-    for module in (ops, intake, assessments, parties, selection, orders, decisions, profiles,
+    for module in (ops, intake, assessments, parties, documents, selection, orders, decisions, profiles,
                    watchlists, kpis, lab, quarantine, audit, accounts, session)
 )  # fmt: skip
 
@@ -109,6 +110,10 @@ TAGS: list[dict[str, Any]] = [
     {"name": "intake", "description": "Consignments, container events and control outcomes in."},
     {"name": "assessments", "description": "Risk assessments and scoring runs."},
     {"name": "parties", "description": "Parties: their neighbourhood and track record."},
+    {
+        "name": "documents",
+        "description": "Carriers' documents (DCSA eBL) and their discrepancies with declarations.",
+    },
     {"name": "selection", "description": "Selection of controls within capacity."},
     {"name": "orders", "description": "Inspection orders and their steps."},
     {"name": "decisions", "description": "Lane overrides, examiner instructions, referrals."},

@@ -8,7 +8,7 @@ containers and seals too): a row changed, missing or added makes it differ.
 
 The comparison is of data, not hashes, in polars over whole frames, so that the common case, a
 file imported again, stays cheap. The columns a write stamps (``received_at``, ``batch_id``,
-``known_at``, ``first_seen_at``) differ by nature between two imports and are left out here,
+``known_at``, ``first_seen_at``, a carrier document's ``revision``) differ by nature between two imports and are left out here,
 and so is ``content_sha256``: it is derived from the columns compared, and a record stored
 before the hash encoding changed keeps its hash in the old encoding (``intake.pipeline``).
 ``audit verify --full`` covers them, with every other column, by the row hashes.
@@ -24,9 +24,12 @@ from sqlalchemy import Connection, Table
 
 from quaywatch.audit.rows import COVERED
 
-#: Columns set by the write, not by the record: they differ between two imports of one record;
-#: and the content hash, derived from the other columns, in one of two encodings.
-STAMPS = frozenset({"received_at", "batch_id", "known_at", "first_seen_at", "content_sha256"})
+#: Columns set by the write, not by the record: they differ between two imports of one record
+#: (a carrier document's ``revision`` is numbered when first stored); and the content hash,
+#: derived from the other columns, in one of two encodings.
+STAMPS = frozenset(
+    {"received_at", "batch_id", "known_at", "first_seen_at", "content_sha256", "revision"}
+)
 #: How SQLAlchemy keeps a timestamp in SQLite: naive UTC text.
 _SQLITE_TIME = "%Y-%m-%d %H:%M:%S%.f"
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -185,7 +185,7 @@ def verify_rows(conn: Connection) -> tuple[RowsChecked, list[Finding], int]:
     return RowsChecked(matched, rows, baseline_rows, round(seconds, 3)), findings, total
 
 
-def bind_legacy(conn: Connection) -> int:
+def bind_legacy(conn: Connection, covered: Iterable[str] | None = None) -> int:
     """Bind every row stored before row hashes existed into one audited write, the baseline;
     return how many rows it bound (0 when there were none, or they are bound already).
 
@@ -195,7 +195,8 @@ def bind_legacy(conn: Connection) -> int:
     row is left unbound: ``verify_rows`` names it as added. The baseline is only as good as
     the store when it is bound: verify the trail (``audit verify --full``) before upgrading.
 
-    Runs in a migration, on the columns the covered tables had then (``Covered.base``). Where
+    Runs in a migration, on the tables it names (``covered``: the covered tables that existed
+    then; default every one) and the columns they had (``Covered.base``). Where
     the trail is signed, the audit key must be configured: an unsigned event in a signed trail
     would read as forged.
     """
@@ -205,9 +206,10 @@ def bind_legacy(conn: Connection) -> int:
     expected, _ = _kept_hashes(conn, bound, [])
     is_legacy = _legacy_rule(conn, legacy, since)
     recorder = Recorder()
-    for name, covered in COVERED.items():
-        for values, group in _stored(conn, covered, base=True):
-            key, digest = covered.leaf(values)
+    for name in COVERED if covered is None else covered:
+        table = COVERED[name]
+        for values, group in _stored(conn, table, base=True):
+            key, digest = table.leaf(values)
             if (name, key) not in expected and is_legacy(name, values, group):
                 recorder.hashes.append((name, key, digest))
     if not recorder.hashes:

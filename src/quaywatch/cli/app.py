@@ -17,6 +17,7 @@ from quaywatch.cli import (
     audit,
     control,
     demo,
+    documents,
     evaluate,
     intake,
     learning,
@@ -50,6 +51,7 @@ def _root(
 
 app.command()(intake.ingest)
 app.add_typer(intake.quarantine_app, name="quarantine")
+app.add_typer(documents.documents_app, name="documents")
 app.add_typer(audit.audit_app, name="audit")
 app.add_typer(audit.db_app, name="db")
 app.add_typer(accounts.users_app, name="users")

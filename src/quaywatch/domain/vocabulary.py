@@ -229,11 +229,13 @@ class Verdict(StrEnum):
 
 
 class RecordKind(StrEnum):
-    """The kinds of input quaywatch imports: declarations, container events, control results."""
+    """The kinds of input quaywatch imports: declarations, container events, control results,
+    and carriers' documents (DCSA eBL transport documents and shipping instructions)."""
 
     CONSIGNMENTS = "consignments"
     EVENTS = "events"
     OUTCOMES = "outcomes"
+    DOCUMENTS = "documents"
 
 
 class KnownAt(StrEnum):

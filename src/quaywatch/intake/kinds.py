@@ -16,7 +16,15 @@ from typing import Any, Protocol
 import polars as pl
 from sqlalchemy import Table
 
-from quaywatch.intake import consignments, events, fields as f, outcomes, shapes
+from quaywatch.intake import (
+    carrier_documents,
+    consignments,
+    dcsa_ebl,
+    events,
+    fields as f,
+    outcomes,
+    shapes,
+)
 from quaywatch.intake.decode import Obj
 from quaywatch.intake.records import RecordKind
 from quaywatch.store import tables
@@ -39,6 +47,8 @@ class Kind:
     ``shape``: the JSON shape ``flatten`` reads (``shapes``); a JSON record not of it is
     quarantined by the reader with the field named, so ``flatten`` never sees one.
     ``validate`` holds times and amounts to the ``Plausible`` ranges it is given.
+    ``revisions``: where a record is identified by its content (a carrier document), the
+    columns naming what it is a revision of; the pipeline numbers ``revision`` when storing.
     """
 
     columns: list[str]
@@ -54,6 +64,7 @@ class Kind:
     conflict_reason: str
     multi_row: bool = False
     needs_consignment: bool = False
+    revisions: tuple[str, ...] = ()
 
 
 def _columns(table: Table) -> list[str]:
@@ -160,5 +171,21 @@ KINDS: dict[RecordKind, Kind] = {
             "a corrected outcome needs a new control id"
         ),
         needs_consignment=True,
+    ),
+    RecordKind.DOCUMENTS: Kind(
+        columns=carrier_documents.COLUMNS,
+        required_columns=carrier_documents.REQUIRED_COLUMNS,
+        shape=dcsa_ebl.SHAPE,
+        flatten=dcsa_ebl.flatten,
+        validate=carrier_documents.validate,
+        content_hashes=carrier_documents.content_hashes,
+        rows=carrier_documents.rows,
+        table=tables.carrier_documents,
+        keys=["document_id"],
+        # never given: a document is its content, other content is a new revision
+        conflict_field="reference",
+        conflict_reason="already stored with different content",
+        multi_row=True,
+        revisions=("document_kind", "reference"),
     ),
 }

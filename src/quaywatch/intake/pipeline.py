@@ -52,7 +52,7 @@ from datetime import datetime
 from pathlib import Path
 
 import polars as pl
-from sqlalchemy import Connection, Table, insert, select, update
+from sqlalchemy import Connection, Table, func, insert, select, update
 
 from quaywatch.audit import chain, compare, rows as row_hashes
 from quaywatch.domain.vocabulary import KnownAt
@@ -263,9 +263,10 @@ class Importer:
             "_key", "_loc", "_problems", "_raw", "_rows"
         ).iter_rows():
             problems: list[tuple[str, str]] = []
+            several = len(set(locs)) > 1  # rows of one JSON object share its location
             for text, loc in zip(texts, locs, strict=True):
                 for name, reason in f.split_problems(text or ""):
-                    pair = (name, f"{reason} ({self.unit} {loc})" if len(locs) > 1 else reason)
+                    pair = (name, f"{reason} ({self.unit} {loc})" if several else reason)
                     if pair not in problems:
                         problems.append(pair)
             if raw is None:  # flat input: the rows exactly as read
@@ -355,6 +356,8 @@ class Importer:
         rejected = rejected + self._refused(prepared, tampered, self.kind.conflict_field)
         if new.is_empty():
             return rejected
+        if self.kind.revisions:
+            self._number_revisions(prepared, new)
         everything = new.height == prepared.records.height
         runs = new["_run"].implode()
         if prepared.parties is not None:
@@ -380,6 +383,36 @@ class Importer:
                 self.store, self.conn, new.get_column("control_id").to_list()
             )
         return rejected
+
+    def _number_revisions(self, prepared: Prepared, new: pl.DataFrame) -> None:
+        """Number the new records' ``revision``: the next after the highest stored under the
+        same ``Kind.revisions`` columns (a carrier document's kind and reference), in the
+        order the records come."""
+        by = list(self.kind.revisions)
+        table = self.kind.table
+        head = next(rows for rows in prepared.writes if rows.table is table)
+        frame = head.frame.filter(pl.col("_run").is_in(new["_run"].implode()))
+        wanted = frame.select(by).unique()
+        highest = select(*(table.c[n] for n in by), func.max(table.c.revision).label("_last"))
+        found: list[tuple[object, ...]] = []
+        for start in range(0, wanted.height, 5_000):
+            chunk = wanted.slice(start, 5_000)
+            where = table.c[by[-1]].in_(chunk[by[-1]].to_list())
+            found += [tuple(r) for r in self.conn.execute(highest.where(where).group_by(*by))]
+        last = pl.DataFrame(
+            found, schema={**{n: frame.schema[n] for n in by}, "_last": pl.Int64}, orient="row"
+        )
+        numbered = (
+            frame.sort("_run")
+            .join(last, on=by, how="left")
+            .with_columns(
+                (pl.col("_last").fill_null(0) + pl.int_range(1, pl.len() + 1).over(by))
+                .cast(pl.Int64)
+                .alias("revision")
+            )
+            .select(frame.columns)
+        )
+        head.frame, head.encoded = numbered, self.store.encode(numbered.drop("_run"))
 
     def held_back(self, batch_size: int) -> Iterator[Chunk]:
         """The rows held back, record by record in the order records begin in the file, each
@@ -637,7 +670,7 @@ def ingest_file(
     quarantined.
     """
     reader = readers.open_file(path, kind=kind, batch_size=batch_size, limits=limits)
-    by_object = reader.fmt in ("json", "jsonl")
+    by_object = reader.fmt in ("json", "jsonl", "document")
     spread = None
     if KINDS[reader.kind].multi_row and not by_object:  # the first pass: rows out of order
         first = readers.open_file(path, kind=reader.kind, batch_size=batch_size, limits=limits)
@@ -647,9 +680,8 @@ def ingest_file(
     if reader.kind is RecordKind.EVENTS:
         summary.known_at = known_at
     started_at = tables.utcnow()
-    unit = {"csv": "line", "jsonl": "line", "json": "item", "parquet": "row", "edifact": "message"}[
-        reader.fmt
-    ]
+    unit = {"csv": "line", "jsonl": "line", "json": "item", "document": "document",
+            "parquet": "row", "edifact": "message"}[reader.fmt]  # fmt: skip
     # Checking the next chunk (native polars work, mostly outside the GIL) overlaps with storing
     # this one; one worker and one chunk ahead keep memory bounded and the order intact.
     with (

@@ -159,7 +159,9 @@ def _chunk(kind: RecordKind, raw: str, source: str) -> Chunk:
     if unknown:
         raise InputError(f"unknown fields {', '.join(unknown)}", source=source)
     data: dict[str, Any] = {c: [as_text(r.get(c)) for r in rows] for c in columns}
-    data |= {"_loc": list(range(1, len(rows) + 1)), "_raw": [raw_text] * len(rows)}
+    # A carrier document's rows are its lines, one record as the import read it (by object).
+    locs = [1] * len(rows) if kind is RecordKind.DOCUMENTS else list(range(1, len(rows) + 1))
+    data |= {"_loc": locs, "_raw": [raw_text] * len(rows)}
     schema = dict.fromkeys(columns, pl.String) | {"_loc": pl.Int64, "_raw": pl.String}
     return Chunk(pl.DataFrame(data, schema=schema))
 
@@ -225,7 +227,8 @@ def retry(
     summary = ImportSummary(source, kind, str(uuid.uuid4()))
     started_at = tables.utcnow()
     with store.transaction() as conn:
-        importer = Importer(store, conn, summary, "row", plausible=plausible)
+        by_object = kind is RecordKind.DOCUMENTS
+        importer = Importer(store, conn, summary, "row", by_object=by_object, plausible=plausible)
         prepared = importer.prepare(chunk, last=True)
         if record is not None:
             check_correction(entry.record_id, prepared, quarantine_id)

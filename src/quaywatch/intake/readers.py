@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from quaywatch.errors import InputError
-from quaywatch.intake import csvscan, cuscar, decode, edifact, fields as f, jsonarray
+from quaywatch.intake import csvscan, cuscar, dcsa_ebl, decode, edifact, fields as f, jsonarray
 from quaywatch.intake.decode import Limits
 from quaywatch.intake.kinds import KINDS
 from quaywatch.intake.records import Chunk, RecordKind, Rejected, as_text
@@ -86,6 +86,7 @@ class FileReader:
             "csv": self._csv,
             "jsonl": self._json_lines,
             "json": self._json_array,
+            "document": self._json_document,
             "parquet": self._parquet,
             "edifact": self._edifact,
         }
@@ -319,7 +320,12 @@ class FileReader:
                 location = f"{unit} {number}"
                 rejected.append(Rejected(location, result.record_id, [problem], result.raw))
             else:
-                flat = flatten(self.kind, result.record)
+                try:
+                    flat = flatten(self.kind, result.record)
+                except decode.Fault as fault:  # a record of the shape holding nothing to store
+                    problem = (fault.field, fault.reason)
+                    rejected.append(Rejected(f"{unit} {number}", None, [problem], result.raw))
+                    flat = []
                 rows.extend(flat)
                 locs.extend([number] * len(flat))
                 raws.extend([result.raw] * len(flat))
@@ -328,8 +334,26 @@ class FileReader:
                 rows, locs, raws, rejected = [], [], [], []
         yield Chunk(self._frame(rows, locs, raws), rejected)
 
+    @property
+    def _shape(self) -> decode.Obj:
+        return KINDS[self.kind].shape
+
+    def _json_document(self) -> Iterator[Chunk]:
+        """A file holding one JSON object (a DCSA document as published, over many lines)."""
+
+        def results() -> Iterator[tuple[int, decode.Parsed | decode.Refused]]:
+            with self.path.open("rb") as file:
+                data = file.read(self.limits.max_record_bytes + 1)
+                size = self.size
+                self.position = size
+            offset = len(decode.BOM) if data.startswith(decode.BOM) else 0
+            piece = decode.Piece(1, offset, data[offset:], size - offset)
+            yield 1, decode.json_record(piece, self._shape, self.limits)
+
+        return self._records("document", results())
+
     def _json_lines(self) -> Iterator[Chunk]:
-        shape = KINDS[self.kind].shape
+        shape = self._shape
 
         def results() -> Iterator[tuple[int, decode.Parsed | decode.Refused]]:
             with self.path.open("rb") as raw_file:
@@ -343,7 +367,7 @@ class FileReader:
         return self._records("line", results())
 
     def _json_array(self) -> Iterator[Chunk]:
-        shape = KINDS[self.kind].shape
+        shape = self._shape
 
         def results() -> Iterator[tuple[int, decode.Parsed | decode.Refused]]:
             with self.path.open("rb") as raw_file:
@@ -626,11 +650,22 @@ def open_file(
                 source=str(path),
             )
         kind = RecordKind.CONSIGNMENTS
+    if fmt in ("json", "jsonl") and kind in (None, RecordKind.DOCUMENTS):
+        # carriers' DCSA eBL documents: one object (as DCSA publishes them), an array or lines
+        forced = kind is RecordKind.DOCUMENTS
+        ebl_fmt = _dcsa_ebl_format(path, fmt, limits or Limits(), forced=forced)
+        if ebl_fmt is not None:
+            return FileReader(path, RecordKind.DOCUMENTS, ebl_fmt, batch_size, limits or Limits())
     if kind is None:
         kind = _detect_kind(path, fmt, limits or Limits())
     if kind is RecordKind.EVENTS and fmt not in ("json", "jsonl"):
         raise InputError(
             "container events are read from DCSA JSON (array or lines)", source=str(path)
+        )
+    if kind is RecordKind.DOCUMENTS and fmt not in ("json", "jsonl"):
+        raise InputError(
+            "carrier documents are read from DCSA eBL 3 JSON (one document, an array or lines)",
+            source=str(path),
         )
     return FileReader(path, kind, fmt, batch_size, limits or Limits())
 
@@ -639,6 +674,26 @@ def _is_edifact(path: Path) -> bool:
     """Whether the file begins as a UN/EDIFACT interchange does (``UNA`` or ``UNB``)."""
     with path.open("rb") as file:
         return edifact.is_interchange(file.read(6))
+
+
+def _dcsa_ebl_format(path: Path, fmt: str, limits: Limits, *, forced: bool = False) -> str | None:
+    """The reading format of a file of DCSA eBL documents (``document`` for one object over
+    many lines, as DCSA publishes them), or None if its first object is not one. ``forced``:
+    the file is taken for documents whatever its first object (``--kind documents``)."""
+    first = _first_json(path, fmt, limits)
+    if fmt == "jsonl" and first is None:  # not one object a line: one object in the file?
+        with path.open("rb") as file:
+            data = file.read(limits.max_record_bytes + 1)
+        if data.startswith(decode.BOM):
+            data = data[len(decode.BOM) :]
+        try:
+            whole = decode.parse_json(data.decode("utf-8", "replace"), Limits(limits.max_depth))
+        except decode.Fault:
+            return None
+        if forced and isinstance(whole, dict):
+            return "document"
+        return "document" if dcsa_ebl.looks_like(whole) else None
+    return fmt if forced or dcsa_ebl.looks_like(first) else None
 
 
 def _first_char(path: Path) -> str:
@@ -669,24 +724,29 @@ def _detect_kind(path: Path, fmt: str, limits: Limits) -> RecordKind:
         except Exception:  # a broken file: the reader reports it with its reason
             names = set()
     else:
-        # Leniently: a first record the front door refuses still tells its kind by its keys.
-        lenient = Limits(max_depth=limits.max_depth)
-        with path.open("rb") as file:
-            try:
-                if fmt == "json":
-                    piece, _ = next(jsonarray.array_items(file, lenient, str(path)), (None, None))
-                else:
-                    piece = next((p for p in decode.lines(file, lenient) if p.data.strip()), None)
-            except InputError:
-                piece = None
-        try:
-            text = b"" if piece is None else piece.data
-            first = decode.parse_json(text.decode("utf-8", "replace"), lenient)
-        except decode.Fault:
-            first = None
+        first = _first_json(path, fmt, limits)
         names = set(first) if isinstance(first, dict) else set()
     if _EVENT_KEYS & names:
         return RecordKind.EVENTS
     if _OUTCOME_KEY in names:
         return RecordKind.OUTCOMES
     return RecordKind.CONSIGNMENTS
+
+
+def _first_json(path: Path, fmt: str, limits: Limits) -> Any:
+    """The first record of a JSON array or JSON Lines file, parsed leniently (a first record
+    the front door refuses still tells its kind by its keys), or None."""
+    lenient = Limits(max_depth=limits.max_depth)
+    with path.open("rb") as file:
+        try:
+            if fmt == "json":
+                piece, _ = next(jsonarray.array_items(file, lenient, str(path)), (None, None))
+            else:
+                piece = next((p for p in decode.lines(file, lenient) if p.data.strip()), None)
+        except InputError:
+            piece = None
+    try:
+        text = b"" if piece is None else piece.data
+        return decode.parse_json(text.decode("utf-8", "replace"), lenient)
+    except decode.Fault:
+        return None

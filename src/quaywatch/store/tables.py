@@ -248,6 +248,111 @@ control_outcomes = Table(
     Index(None, "known_at"),
 )
 
+# Carriers' documents (DCSA eBL transport documents and shipping instructions): the carrier's
+# filing, kept as it is and linked to consignments by transport document number. A document is
+# identified by its content; the same reference with other content is a new revision.
+carrier_documents = Table(
+    "carrier_documents",
+    metadata,
+    Column("document_id", String(64), primary_key=True, doc="the SHA-256 of its content"),
+    Column("content_sha256", String(64), nullable=False),
+    Column("document_kind", String(2), nullable=False, doc="TD (transport document) or SI"),
+    Column("reference", String(100), nullable=False, doc="its own reference (TD or SI number)"),
+    Column("revision", Integer, nullable=False, doc="1, 2, ... by reference, in order received"),
+    Column("transport_document_reference", String(35), doc="the B/L number"),
+    Column("shipping_instructions_reference", String(100)),
+    Column("booking_references", Text, doc="carrier booking references separated by |"),
+    Column("status", String(50), doc="as the carrier gives it: DRAFT, ISSUED, RECEIVED, ..."),
+    Column("carrier_code", String(10)),
+    Column("carrier_code_list", String(5), doc="SMDG (liner code) or NMFTA (SCAC)"),
+    Column("vessel_name", Text),
+    Column("vessel_imo", String(7)),
+    Column("voyage", String(50)),
+    Column("port_of_loading", String(5)),
+    Column("port_of_discharge", String(5)),
+    Column("place_of_delivery", String(5)),
+    Column("planned_arrival", Date),
+    Column("issue_date", Date),
+    Column("shipped_on_board_date", Date),
+    Column("is_to_order", Boolean),
+    Column("cargo_in_ics2_zone", Boolean, doc="isCargoDeliveredInICS2Zone, as given"),
+    Column("advance_manifest_filings", Text, doc="TYPE:COUNTRY:FILED_BY separated by |"),
+    Column("declared_value", Float),
+    Column("declared_value_currency", String(3)),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("known_at", UtcDateTime, nullable=False, doc="when an assessment may know it"),
+    _batch(),
+    ForeignKeyConstraint(
+        ["batch_id"], ["import_batches.batch_id"], deferrable=True, initially="DEFERRED"
+    ),
+    Index(None, "transport_document_reference"),
+    Index(None, "reference"),
+)
+
+_document_fk = (["document_id"], ["carrier_documents.document_id"])
+
+carrier_document_parties = Table(
+    "carrier_document_parties",
+    metadata,
+    Column("document_id", String(64), primary_key=True),
+    Column("sequence", Integer, primary_key=True),
+    Column("role", String(20), nullable=False, doc="SHIPPER, CONSIGNEE, NOTIFY, ISSUER, ..."),
+    Column("name", Text, nullable=False),
+    Column("address", Text),
+    Column("country", String(2)),
+    Column("eori", String(17)),
+    Column("tax_ids", Text, doc="TYPE:COUNTRY:VALUE separated by |"),
+    Column("party_codes", Text, doc="LIST:CODE separated by | (e.g. LEI:5299...)"),
+    ForeignKeyConstraint(*_document_fk, ondelete="CASCADE"),
+)
+
+carrier_document_equipment = Table(
+    "carrier_document_equipment",
+    metadata,
+    Column("document_id", String(64), primary_key=True),
+    Column("container_number", String(11), primary_key=True),
+    Column("check_digit_valid", Boolean, nullable=False, doc="its ISO 6346 check digit holds"),
+    Column("size_type", String(4)),
+    Column("status", String(5)),
+    Column("shipper_owned", Boolean),
+    Column("tare_kg", Float),
+    Column("cargo_gross_kg", Float, doc="the gross weight of the cargo items stowed in it"),
+    ForeignKeyConstraint(*_document_fk, ondelete="CASCADE"),
+    Index(None, "container_number"),
+)
+
+_equipment_fk = (
+    ["document_id", "container_number"],
+    ["carrier_document_equipment.document_id", "carrier_document_equipment.container_number"],
+)
+
+carrier_document_seals = Table(
+    "carrier_document_seals",
+    metadata,
+    Column("document_id", String(64), primary_key=True),
+    Column("container_number", String(11), primary_key=True),
+    Column("seal_number", String(15), primary_key=True),
+    Column("source", String(3), doc="CAR, SHI, PHY, VET or CUS where given"),
+    Column("type", String(3), doc="KLP, BLT or WIR where given (DCSA eBL 3 gives none)"),
+    ForeignKeyConstraint(*_equipment_fk, ondelete="CASCADE", name="fk_carrier_document_seals"),
+)
+
+carrier_document_cargo = Table(
+    "carrier_document_cargo",
+    metadata,
+    Column("document_id", String(64), primary_key=True),
+    Column("sequence", Integer, primary_key=True),
+    Column("consignment_item", Integer, nullable=False),
+    Column("hs_codes", String(255), doc="HS subheadings (six digits) separated by |"),
+    Column("description", Text, nullable=False),
+    Column("packages", Integer),
+    Column("package_code", String(2)),
+    Column("gross_weight_kg", Float, nullable=False),
+    Column("container_number", String(11), nullable=False),
+    # its container is one of the document's equipment (so the document's too)
+    ForeignKeyConstraint(*_equipment_fk, ondelete="CASCADE", name="fk_carrier_document_cargo"),
+)
+
 assessments = Table(
     "assessments",
     metadata,

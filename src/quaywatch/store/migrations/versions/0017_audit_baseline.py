@@ -7,8 +7,8 @@ their batch and time, which whoever writes to the database can also set. This bi
 A new or empty store has nothing to bind and gets no event. Where the trail is signed, the
 upgrade needs the audit key (the event must be signed like the others).
 
-The binding reads the covered tables' columns as they were at this revision
-(``audit.rows.Covered.base``): a column added later is not read here.
+The binding reads the covered tables as they were at this revision (``COVERED_THEN``, and
+their columns but those ``audit.rows.LATE`` names): a table or column added later is not read.
 
 Revision ID: 0017
 Revises: 0016
@@ -27,8 +27,15 @@ branch_labels = None
 depends_on = None
 
 
+#: The tables row hashes covered at this revision: a table added later has no old rows.
+COVERED_THEN = (
+    "import_batches", "parties", "consignments", "goods_items", "containers", "seals", "events",
+    "event_seals", "control_outcomes", "quarantine",
+)  # fmt: skip
+
+
 def upgrade() -> None:
-    bind_legacy(op.get_bind())
+    bind_legacy(op.get_bind(), COVERED_THEN)
 
 
 def downgrade() -> None:

@@ -1,0 +1,259 @@
+"""Declaration against carrier filing: the discrepancies between a consignment and the
+carrier's documents (DCSA eBL transport documents, shipping instructions) of its B/L.
+
+Customs combines filings, as ICS2 does: the carrier files the master-level data (the B/L it
+issued, with its containers, seals and weights), the declarant the house-level entry summary
+(the quaywatch consignment). They are linked by transport document number: a consignment's
+``transport_document`` (its own B/L) or ``master_transport_document`` (the carrier's master B/L
+over a house B/L) is a carrier document's ``transport_document_reference``.
+
+For each linked reference the newest revision known as of the time asked (leak-free: an
+assessment as of t sees only what was known at t) of its transport document is compared, or,
+where the carrier has filed no transport document yet, of its shipping instructions. What
+differs is a ``Discrepancy``:
+
+- ``CONTAINER_NOT_FILED``: a declared container the carrier's document does not list;
+- ``CONTAINER_NOT_DECLARED``: a container on the consignment's own B/L the declaration does not
+  list (not judged against a master B/L, which covers other house consignments too);
+- ``SEAL_DIFFERS``: the same container, other seal numbers: a seal replaced between the
+  carrier's filing and the declaration is the rip-on/rip-off indicator;
+- ``WEIGHT_DIFFERS``: the same container's declared gross mass and the carrier's cargo weight
+  differ by more than the tolerance (own B/L only);
+- ``PORT_DIFFERS``, ``VESSEL_DIFFERS``: port of loading or discharge, vessel name or IMO
+  number differ, where both give one;
+- ``CHECK_DIGIT``: the carrier filed a container number whose ISO 6346 check digit is wrong.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Connection, or_, select
+
+from quaywatch.errors import NotFoundError
+from quaywatch.store import tables
+
+#: Relative difference of gross weight tolerated between declaration and carrier filing.
+WEIGHT_TOLERANCE = 0.05
+
+
+class DiscrepancyKind(StrEnum):
+    """What differs between a declaration and the carrier's filing (module docstring)."""
+
+    CONTAINER_NOT_FILED = "CONTAINER_NOT_FILED"
+    CONTAINER_NOT_DECLARED = "CONTAINER_NOT_DECLARED"
+    SEAL_DIFFERS = "SEAL_DIFFERS"
+    WEIGHT_DIFFERS = "WEIGHT_DIFFERS"
+    PORT_DIFFERS = "PORT_DIFFERS"
+    VESSEL_DIFFERS = "VESSEL_DIFFERS"
+    CHECK_DIGIT = "CHECK_DIGIT"
+
+
+@dataclass(frozen=True, slots=True)
+class Discrepancy:
+    """One difference: its kind, the container it is about (if any), the value declared and
+    the value filed (as text; None where one side has none), the carrier document compared
+    (its id, kind, reference and revision) and a sentence for an officer."""
+
+    kind: DiscrepancyKind
+    container_number: str | None
+    declared: str | None
+    filed: str | None
+    document_id: str
+    document_kind: str
+    reference: str
+    revision: int
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class Linked:
+    """A consignment version, the carrier documents compared with it (their ids, newest
+    revision of each linked reference) and the discrepancies found."""
+
+    consignment_id: str
+    version: int
+    transport_document: str
+    master_transport_document: str | None
+    documents: tuple[str, ...]
+    discrepancies: tuple[Discrepancy, ...]
+
+
+def latest_documents(
+    conn: Connection, references: list[str], *, as_of: datetime | None = None
+) -> dict[str, Mapping[str, Any]]:
+    """For each transport document reference, its carrier document to compare: the newest
+    revision of its transport document known as of ``as_of``, else of its shipping
+    instructions. References with none are left out."""
+    d = tables.carrier_documents
+    query = select(d).where(d.c.transport_document_reference.in_(references))
+    if as_of is not None:
+        query = query.where(d.c.known_at <= as_of)
+    best: dict[str, Mapping[str, Any]] = {}
+    for found in conn.execute(query).mappings():
+        row: dict[str, Any] = dict(found)
+        ref = row["transport_document_reference"]
+        rank = (row["document_kind"] == "TD", row["revision"], row["known_at"])
+        held = best.get(ref)
+        if held is None or rank > (held["document_kind"] == "TD", held["revision"],
+                                   held["known_at"]):  # fmt: skip
+            best[ref] = row
+    return best
+
+
+def check_consignment(
+    conn: Connection,
+    consignment_id: str,
+    version: int | None = None,
+    *,
+    as_of: datetime | None = None,
+    tolerance: float = WEIGHT_TOLERANCE,
+) -> Linked:
+    """The carrier documents of a consignment (its newest version unless ``version``) and
+    every discrepancy between them; ``NotFoundError`` for an unknown consignment."""
+    c = tables.consignments
+    query = select(c).where(c.c.consignment_id == consignment_id)
+    if version is not None:
+        query = query.where(c.c.version == version)
+    first = conn.execute(query.order_by(c.c.version.desc()).limit(1)).mappings().first()
+    if first is None:
+        raise NotFoundError(
+            f"no consignment {consignment_id}" + (f" v{version}" if version else "")
+        )
+    head: dict[str, Any] = dict(first)
+    declared = _declared(conn, consignment_id, head["version"])
+    own, master = head["transport_document"], head["master_transport_document"]
+    found = latest_documents(conn, [r for r in (own, master) if r], as_of=as_of)
+    discrepancies: list[Discrepancy] = []
+    for reference, document in found.items():
+        filed = _filed(conn, document["document_id"])
+        discrepancies += _compare(head, declared, document, filed, reference == own, tolerance)
+    return Linked(
+        consignment_id, head["version"], own, master,
+        tuple(doc["document_id"] for doc in found.values()), tuple(discrepancies),
+    )  # fmt: skip
+
+
+def linked_consignments(conn: Connection, reference: str) -> list[tuple[str, int]]:
+    """The consignment versions declaring ``reference`` as their own or master B/L."""
+    c = tables.consignments
+    query = (
+        select(c.c.consignment_id, c.c.version)
+        .where(or_(c.c.transport_document == reference, c.c.master_transport_document == reference))
+        .order_by(c.c.consignment_id, c.c.version)
+    )
+    return [(str(i), int(v)) for i, v in conn.execute(query)]
+
+
+@dataclass(slots=True)
+class _Box:
+    seals: set[str]
+    mass_kg: float
+    check_digit_valid: bool = True
+
+
+def _declared(conn: Connection, consignment_id: str, version: int) -> dict[str, _Box]:
+    boxes: dict[str, _Box] = {}
+    k, g, s = tables.containers, tables.goods_items, tables.seals
+
+    def of(table: Any) -> list[Any]:
+        return [table.c.consignment_id == consignment_id, table.c.version == version]
+
+    for (number,) in conn.execute(select(k.c.container_number).where(*of(k))):
+        boxes[number] = _Box(set(), 0.0)
+    for number, mass in conn.execute(select(g.c.container_number, g.c.gross_mass_kg).where(*of(g))):
+        boxes.setdefault(number, _Box(set(), 0.0)).mass_kg += float(mass)
+    for number, seal in conn.execute(select(s.c.container_number, s.c.seal_number).where(*of(s))):
+        boxes.setdefault(number, _Box(set(), 0.0)).seals.add(seal)
+    return boxes
+
+
+def _filed(conn: Connection, document_id: str) -> dict[str, _Box]:
+    e, s, cargo = (
+        tables.carrier_document_equipment, tables.carrier_document_seals,
+        tables.carrier_document_cargo,
+    )  # fmt: skip
+    boxes = {
+        number: _Box(set(), 0.0, bool(valid))
+        for number, valid in conn.execute(
+            select(e.c.container_number, e.c.check_digit_valid).where(
+                e.c.document_id == document_id
+            )
+        )
+    }
+    for number, seal in conn.execute(
+        select(s.c.container_number, s.c.seal_number).where(s.c.document_id == document_id)
+    ):
+        boxes[number].seals.add(seal)
+    for number, kg in conn.execute(
+        select(cargo.c.container_number, cargo.c.gross_weight_kg).where(
+            cargo.c.document_id == document_id
+        )
+    ):
+        boxes[number].mass_kg += float(kg)
+    return boxes
+
+
+def _same(a: Any, b: Any) -> bool:
+    return " ".join(str(a).split()).casefold() == " ".join(str(b).split()).casefold()
+
+
+def _compare(
+    head: Mapping[str, Any],
+    declared: dict[str, _Box],
+    document: Mapping[str, Any],
+    filed: dict[str, _Box],
+    own: bool,
+    tolerance: float,
+) -> list[Discrepancy]:
+    kind, ref, revision = document["document_kind"], document["reference"], document["revision"]
+    which = f"{'transport document' if kind == 'TD' else 'shipping instructions'} {ref} " \
+            f"(revision {revision})"  # fmt: skip
+    found: list[Discrepancy] = []
+
+    def add(what: DiscrepancyKind, box: str | None, declared: Any, filed: Any, text: str) -> None:
+        found.append(Discrepancy(
+            what, box, None if declared is None else str(declared),
+            None if filed is None else str(filed), document["document_id"], kind, ref, revision,
+            text,
+        ))  # fmt: skip
+
+    for number in sorted(declared.keys() - filed.keys()):
+        add(DiscrepancyKind.CONTAINER_NOT_FILED, number, number, None,
+            f"container {number} is declared but not on the carrier's {which}")  # fmt: skip
+    if own:
+        for number in sorted(filed.keys() - declared.keys()):
+            add(DiscrepancyKind.CONTAINER_NOT_DECLARED, number, None, number,
+                f"container {number} is on the carrier's {which} but not declared")  # fmt: skip
+    for number in sorted(declared.keys() & filed.keys()):
+        ours, theirs = declared[number], filed[number]
+        if ours.seals and theirs.seals and ours.seals != theirs.seals:
+            add(DiscrepancyKind.SEAL_DIFFERS, number, "|".join(sorted(ours.seals)),
+                "|".join(sorted(theirs.seals)),
+                f"container {number}: seal {', '.join(sorted(ours.seals))} declared, "
+                f"{', '.join(sorted(theirs.seals))} on the carrier's {which} "
+                "(a seal replaced after the carrier's filing: rip-on/rip-off indicator)")  # fmt: skip
+        heavier = max(ours.mass_kg, theirs.mass_kg)
+        if own and heavier > 0 and abs(ours.mass_kg - theirs.mass_kg) > tolerance * heavier:
+            add(DiscrepancyKind.WEIGHT_DIFFERS, number, f"{ours.mass_kg:g}", f"{theirs.mass_kg:g}",
+                f"container {number}: {ours.mass_kg:,.0f} kg declared, {theirs.mass_kg:,.0f} kg "
+                f"on the carrier's {which} (more than {tolerance:.0%} apart)")  # fmt: skip
+    for number in sorted(n for n, box in filed.items() if not box.check_digit_valid):
+        add(DiscrepancyKind.CHECK_DIGIT, number, None, number,
+            f"container {number} on the carrier's {which} fails the ISO 6346 check digit")  # fmt: skip
+    for column, label in (("port_of_loading", "port of loading"),
+                          ("port_of_discharge", "port of discharge")):  # fmt: skip
+        ours_, theirs_ = head[column], document[column]
+        if theirs_ is not None and ours_ != theirs_:
+            add(DiscrepancyKind.PORT_DIFFERS, None, ours_, theirs_,
+                f"{label} {ours_} declared, {theirs_} on the carrier's {which}")  # fmt: skip
+    for column, label in (("vessel_name", "vessel"), ("vessel_imo", "vessel IMO number")):
+        ours_, theirs_ = head[column], document[column]
+        if ours_ is not None and theirs_ is not None and not _same(ours_, theirs_):
+            add(DiscrepancyKind.VESSEL_DIFFERS, None, ours_, theirs_,
+                f"{label} {ours_} declared, {theirs_} on the carrier's {which}")  # fmt: skip
+    return found
