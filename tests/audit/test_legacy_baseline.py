@@ -13,13 +13,14 @@ import json
 from pathlib import Path
 
 import pytest
+from alembic import command
 from sqlalchemy import select, text, update
 
 from quaywatch.audit import chain
 from quaywatch.errors import TamperedError
 from quaywatch.intake.pipeline import ingest_file
 from quaywatch.services import audit
-from quaywatch.store import tables
+from quaywatch.store import database, tables
 from quaywatch.store.store import Store
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
@@ -27,7 +28,7 @@ C0 = "261102-BEANR-0000000"
 
 
 def _as_before_row_hashes(store: Store, batch_id: str) -> None:
-    """The import ``batch_id`` as a version before row hashes wrote it, and the schema at 0016."""
+    """The import ``batch_id`` as a version before row hashes wrote it."""
     e = tables.audit_events
     with store.engine.begin() as conn:
         conn.execute(
@@ -49,7 +50,13 @@ def _as_before_row_hashes(store: Store, batch_id: str) -> None:
             )
             prev = digest
         conn.execute(update(tables.audit_head).values(hash=prev))
-        conn.execute(text("UPDATE alembic_version SET version_num = '0016'"))
+
+
+def _downgrade_to_0016(store: Store) -> None:
+    config = database._alembic_config()
+    with store.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0016")
 
 
 def _baselines(store: Store) -> int:
@@ -69,6 +76,7 @@ def test_rows_from_before_row_hashes_are_bound_at_upgrade_and_judged_after(
     _as_before_row_hashes(store, old.batch_id)
     with pytest.raises(TamperedError, match="added: no audited write stored this row"):
         audit.verify_audit(store, full=True)  # unbound and not yet baselined: judged as added
+    _downgrade_to_0016(store)
     store.close()
 
     store = Store.open(store_url)  # the upgrade to 0017 binds the baseline
