@@ -36,17 +36,18 @@ def account_overview(
     moment = now_or(now)
     users = list_users(store) if username is None else (get_user(store, username),)
     with store.reading() as conn:
-        logins = dict(
-            conn.execute(select(_S.c.user_id, func.max(_S.c.created_at)).group_by(_S.c.user_id))
-            .all()
-        )  # fmt: skip
-        live = dict(
-            conn.execute(
+        logins: dict[str, datetime] = {
+            r[0]: r[1]
+            for r in conn.execute(
+                select(_S.c.user_id, func.max(_S.c.created_at)).group_by(_S.c.user_id)
+            )
+        }
+        live: dict[str, int] = {
+            r[0]: int(r[1])
+            for r in conn.execute(
                 select(_T.c.user_id, func.count())
                 .where(_T.c.revoked_at.is_(None), _T.c.expires_at > moment)
                 .group_by(_T.c.user_id)
-            ).all()
-        )  # fmt: skip
-    return tuple(
-        AccountSummary(u, logins.get(u.user_id), int(live.get(u.user_id, 0))) for u in users
-    )
+            )
+        }
+    return tuple(AccountSummary(u, logins.get(u.user_id), live.get(u.user_id, 0)) for u in users)
