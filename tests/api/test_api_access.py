@@ -139,5 +139,7 @@ def test_an_administrator_manages_users_and_tokens(api: Api) -> None:
     me = api.client.get("/api/v1/me", headers=admin).json()["name"]
     own = api.client.post(f"/api/v1/users/{me}/disable", headers=admin)
     assert own.status_code == 409 and "cannot disable their own account" in own.json()["detail"]
-    demoted = api.client.put(f"/api/v1/users/{me}/roles", headers=admin, json={"roles": ["manager"]})
+    demoted = api.client.put(
+        f"/api/v1/users/{me}/roles", headers=admin, json={"roles": ["manager"]}
+    )
     assert demoted.status_code == 409 and "from themselves" in demoted.json()["detail"]
