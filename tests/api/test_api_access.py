@@ -136,3 +136,10 @@ def test_an_administrator_manages_users_and_tokens(api: Api) -> None:
     assert api.client.post("/api/v1/users/ivo/disable", headers=admin).json()["disabled"]
     assert api.client.post("/api/v1/users/nobody/disable", headers=admin).status_code == 404
     assert "ivo" in {u["username"] for u in api.client.get("/api/v1/users", headers=admin).json()}
+    me = api.client.get("/api/v1/me", headers=admin).json()["name"]
+    own = api.client.post(f"/api/v1/users/{me}/disable", headers=admin)
+    assert own.status_code == 409 and "cannot disable their own account" in own.json()["detail"]
+    demoted = api.client.put(
+        f"/api/v1/users/{me}/roles", headers=admin, json={"roles": ["manager"]}
+    )
+    assert demoted.status_code == 409 and "from themselves" in demoted.json()["detail"]

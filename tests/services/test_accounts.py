@@ -169,6 +169,50 @@ def test_set_roles_narrows_the_tokens_of_the_user(store: Store) -> None:
     assert audit_log(store, limit=1)[0].details == {"roles": ["inspector"]}
 
 
+def test_an_administrator_cannot_lock_themselves_out(store: Store) -> None:
+    machine(store, "root", Role.ADMIN, Role.MANAGER)
+    machine(store, "other", Role.ADMIN)
+    with pytest.raises(ConflictError, match="root cannot disable their own account"):
+        accounts.disable_user(store, "ROOT", actor="root")
+    with pytest.raises(ConflictError, match=r"root cannot take account:manage \(the role admin\)"):
+        accounts.set_roles(store, "root", roles=["manager"], actor="root")
+    assert accounts.get_user(store, "root").roles == (Role.MANAGER, Role.ADMIN)
+    assert [e[1] for e in events(store)] == ["user_add", "user_add"]  # nothing was written
+    # Keeping admin while changing the rest is their own business; others may do the rest.
+    assert accounts.set_roles(store, "root", roles=["admin"], actor="root").roles == (Role.ADMIN,)
+    assert accounts.set_roles(store, "root", roles=["manager"], actor="other").roles == (
+        Role.MANAGER,
+    )
+    assert accounts.disable_user(store, "other", actor="root").disabled
+    # Someone without account:manage may take roles they hold from themselves (a script's
+    # operator): the rule only keeps a manager of accounts from losing that.
+    assert accounts.set_roles(store, "root", roles=["analyst"], actor="root").roles == (
+        Role.ANALYST,
+    )
+
+
+def test_the_overview_gives_last_logins_and_live_tokens(store: Store) -> None:
+    accounts.add_user(store, "ines", roles=["inspector"], password=PASSWORD, actor="root")
+    machine(store)
+    live = accounts.create_token(store, "pcs-feed", name="live", actor="root", now=T0)
+    accounts.create_token(store, "pcs-feed", name="short", expires_in_days=1, actor="root", now=T0)
+    gone = accounts.create_token(store, "pcs-feed", name="gone", actor="root", now=T0)
+    accounts.revoke_token(store, gone.info.token_id, actor="root", now=T0)
+    first = accounts.login(store, "ines", PASSWORD, client="10.0.0.1", now=T0)
+    accounts.login(store, "ines", PASSWORD, client="10.0.0.1", now=T0 + timedelta(hours=2))
+    accounts.logout(store, first.session, now=T0 + timedelta(hours=3))
+    later = T0 + timedelta(days=2)
+    assert [(a.user.username, a.last_login, a.active_tokens)
+            for a in accounts.account_overview(store, now=later)] == [
+        ("ines", T0 + timedelta(hours=2), 0), ("pcs-feed", None, 1),
+    ]  # fmt: skip
+    (one,) = accounts.account_overview(store, "PCS-FEED", now=T0)
+    assert one.active_tokens == 2 and one.user == accounts.get_user(store, "pcs-feed")
+    assert live.info.state(later) == "active"
+    with pytest.raises(NotFoundError, match="no user 'nobody'"):
+        accounts.account_overview(store, "nobody")
+
+
 # --- tokens ---------------------------------------------------------------------------------
 
 

@@ -16,7 +16,17 @@ from quaywatch.api.app import create_app as create_api
 from quaywatch.config import Settings
 from quaywatch.errors import QuaywatchError
 from quaywatch.store.store import Store
-from quaywatch.web import audit, dashboard, decisions, entities, inspection, lab, pages, profiles
+from quaywatch.web import (
+    accounts,
+    audit,
+    dashboard,
+    decisions,
+    entities,
+    inspection,
+    lab,
+    pages,
+    profiles,
+)
 
 
 class _Static(StaticFiles):
@@ -67,6 +77,7 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
     app.include_router(entities.router)
     app.include_router(audit.router)
     app.include_router(lab.router)
+    app.include_router(accounts.router)
     folder = resources.files("quaywatch.web").joinpath("static")
     app.mount("/static", _Static(directory=str(folder)), name="static")
     return app

@@ -4,9 +4,10 @@ Who someone is gets decided here, and only here: the adapters hand in what a cal
 (a token, a session cookie, a username and password) and get a ``Principal`` back, whose roles
 ``domain.access`` turns into permissions. Checking that the caller may manage accounts
 (``Permission.ACCOUNT_MANAGE``) is the adapter's part; these functions take the ``actor`` to
-record, and every change appends an audit event in its own transaction. Three modules:
-``users`` (users, passwords, the demo account), ``tokens``, ``sessions`` (logins) and
-``callbacks`` (signed DCSA event deliveries); import the functions from here.
+record, and every change appends an audit event in its own transaction. The modules:
+``users`` (users, passwords, the demo account), ``tokens``, ``sessions`` (logins),
+``callbacks`` (signed DCSA event deliveries) and ``overview`` (the administrator's list:
+last logins, live tokens); import the functions from here.
 
 Decisions, and why:
 
@@ -35,6 +36,9 @@ Decisions, and why:
   so a caller cannot tell which accounts exist. Attempts are kept 30 days in
   ``login_attempts``; failed ones are not audit events (anyone could fill the trail with
   them), but the failure that locks an account or a client is.
+- **Lock-out protection**: no one disables their own account or takes ``account:manage``
+  from themselves (``ConflictError``); another administrator must. ``actor`` is compared
+  with the username, as the API and the web application pass the user acting.
 - **Disabling** a user revokes their tokens and sessions; enabling them again revives neither.
   A password reset ends the user's sessions (not their tokens: separate credentials, revoked
   one by one).
@@ -52,6 +56,7 @@ from quaywatch.services.accounts.callbacks import (
     register_callback,
     revoke_callback,
 )
+from quaywatch.services.accounts.overview import AccountSummary, account_overview
 from quaywatch.services.accounts.sessions import (
     LoginSession,
     SessionPrincipal,
@@ -85,6 +90,7 @@ from quaywatch.services.accounts.users import (
 __all__ = [
     "Callback", "RegisteredCallback", "authenticate_callback", "list_callbacks",
     "register_callback", "revoke_callback",
+    "AccountSummary", "account_overview",
     "DemoAccount", "IssuedToken", "LoginSession", "SessionPrincipal", "TokenInfo", "User",
     "add_user", "authenticate_session", "authenticate_token", "create_token", "disable_user",
     "enable_user", "ensure_demo_user", "get_user", "list_tokens", "list_users", "login",

@@ -10,7 +10,7 @@ import hashlib
 import re
 import secrets
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -21,7 +21,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, Row, insert, select, update
 
 from quaywatch.audit import chain
-from quaywatch.domain.access import Principal, Role
+from quaywatch.domain.access import Permission, Principal, Role
 from quaywatch.errors import ConflictError, InputError, NotFoundError
 from quaywatch.services.arguments import require_aware
 from quaywatch.store import tables
@@ -256,14 +256,18 @@ def list_users(store: Store) -> tuple[User, ...]:
 def _change(
     store: Store, username: str, changes: dict[str, Any], *, actor: str, action: str,
     disabled: bool | None = None, revoke: tuple[Any, ...] = (),
+    guard: Callable[[Any], None] | None = None,
 ) -> User:  # fmt: skip
     """Update one user and revoke its credentials in ``revoke`` (tables), audited, at once.
 
-    ``disabled`` is the state the user must be in before (``ConflictError`` if not).
+    ``disabled`` is the state the user must be in before (``ConflictError`` if not);
+    ``guard`` is called with the stored row first and raises to refuse the change.
     """
     moment = tables.utcnow()
     with store.transaction() as conn:
         row = require_user(conn, username)
+        if guard is not None:
+            guard(row)
         if disabled is not None and bool(row.disabled) != disabled:
             state = "disabled" if row.disabled else "enabled"
             raise ConflictError(f"user {row.username} is already {state}")
@@ -281,13 +285,43 @@ def _change(
     return get_user(store, row.username)
 
 
+def _not_oneself(actor: str) -> Callable[[Any], None]:
+    """Lock-out protection: no one disables their own account (another administrator must)."""
+
+    def check(row: Any) -> None:
+        if row.username == actor:
+            raise ConflictError(
+                f"{actor} cannot disable their own account: another administrator must"
+            )
+
+    return check
+
+
+def _keeps_account_manage(actor: str, roles: tuple[Role, ...]) -> Callable[[Any], None]:
+    """Lock-out protection: no one takes ``account:manage`` from themselves, so an
+    administrator cannot leave the accounts without anyone to manage them by mistake."""
+
+    def check(row: Any) -> None:
+        def manages(held: Iterable[Role]) -> bool:
+            return Principal(row.username, frozenset(held)).allows(Permission.ACCOUNT_MANAGE)
+
+        if row.username == actor and manages(stored_roles(row.roles)) and not manages(roles):
+            raise ConflictError(
+                f"{actor} cannot take {Permission.ACCOUNT_MANAGE.value} (the role "
+                f"{Role.ADMIN.value}) from themselves: another administrator must"
+            )
+
+    return check
+
+
 def disable_user(store: Store, username: str, *, actor: str) -> User:
     """Disable ``username``: it can no longer log in, and its tokens and sessions are revoked.
 
-    ``ConflictError`` if it is disabled already.
+    ``ConflictError`` if it is disabled already, or if ``actor`` is ``username`` (no one
+    locks themselves out).
     """
     return _change(store, username, {"disabled": True}, actor=actor, action="user_disable",
-                   disabled=False, revoke=(_T, _S))  # fmt: skip
+                   disabled=False, revoke=(_T, _S), guard=_not_oneself(actor))  # fmt: skip
 
 
 def enable_user(store: Store, username: str, *, actor: str) -> User:
@@ -320,11 +354,14 @@ def set_roles(
     """Give ``username`` exactly ``roles``, and ``terminals`` unless ``None`` (kept).
 
     Its tokens then grant only the roles they carry that the user still holds.
+    ``ConflictError`` if ``actor`` is ``username`` and would lose ``account:manage``.
     """
-    changes: dict[str, Any] = {"roles": [r.value for r in parse_roles(roles)]}
+    granted = parse_roles(roles)
+    changes: dict[str, Any] = {"roles": [r.value for r in granted]}
     if terminals is not None:
         changes["terminals"] = _terminals(terminals)
-    return _change(store, username, changes, actor=actor, action="user_roles_set")
+    return _change(store, username, changes, actor=actor, action="user_roles_set",
+                   guard=_keeps_account_manage(actor, granted))  # fmt: skip
 
 
 #: What a language setting looks like: a two-letter ISO 639-1 code.
