@@ -10,6 +10,8 @@ changed, deleted or added after the write no longer re-hashes to what was bound
 (``audit.full`` checks; ``audit.compare`` lets a re-import check the rows it calls unchanged).
 
 Canonical row: the JSON array ``[table, [value, ...]]`` of every column in the table's order
+(a column added after the table's rows were first hashed, such as
+``import_batches.reference_version``, is left out while null, so older rows keep their hash);
 (``json.dumps``, ASCII, no spaces, so strings are escaped and nothing depends on a separator),
 each value normalised to what both stores give back alike: NULL as null, integers as
 integers, booleans as true/false, floats as Python's shortest round-trip text (an IEEE double
@@ -95,9 +97,14 @@ def _normaliser(column: Column[Any]) -> _Normal | None:
 class Covered:
     """One covered table: its columns' normalisers, its key, and how to find its group."""
 
-    def __init__(self, table: Table, parent: Table | None = None) -> None:
+    def __init__(
+        self, table: Table, parent: Table | None = None, *, added: tuple[str, ...] = ()
+    ) -> None:
         self.table, self.parent = table, parent
         self.names = [c.name for c in table.columns]
+        #: Columns added after rows were first hashed: left out of the canonical row while
+        #: null, so that a row written before a column existed keeps its hash.
+        self._added = [self.names.index(name) for name in added]
         self.key = [c.name for c in table.primary_key.columns]
         self._normal = [_normaliser(c) for c in table.columns]
         assert len(self._normal) == len(self.names)
@@ -116,6 +123,9 @@ class Covered:
             v if f is None or v is None else f(v) for f, v in zip(self._normal, row, strict=True)
         ]
         key = _dumps([normal[i] for i in self._key_at])
+        if self._added:
+            dropped = {i for i in self._added if normal[i] is None}
+            normal = [v for i, v in enumerate(normal) if i not in dropped]
         body = _dumps([self.table.name, normal]).encode("ascii")
         return key, hashlib.sha256(b"\x00" + body).hexdigest()
 
@@ -128,7 +138,7 @@ _dumps = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), sort_keys=Tr
 COVERED: dict[str, Covered] = {
     c.table.name: c
     for c in (
-        Covered(tables.import_batches),
+        Covered(tables.import_batches, added=("reference_version",)),
         Covered(tables.parties),
         Covered(tables.consignments),
         Covered(tables.goods_items, tables.consignments),
