@@ -12,7 +12,8 @@
 #   import writes) until the block ends.
 # - `serve_app`: `with serve_app(app) as base:` runs an ASGI application under uvicorn in a
 #   thread on a free loopback port (lifespan on) and stops it afterwards.
-# - a clean environment: no QUAYWATCH_* variable of the developer leaks into a test.
+# - a clean environment: no QUAYWATCH_* variable of the developer leaks into a test, and no
+#   site reference directory a test put in use (QUAYWATCH_REFERENCE_DIR) outlives it.
 # - timeouts: pytest-timeout stops a test after 300 s (pyproject); one marked slow gets
 #   SLOW_TIMEOUT_S unless it names its own with `@pytest.mark.timeout(N)`.
 from __future__ import annotations
@@ -32,6 +33,7 @@ import pytest
 import uvicorn
 
 from pg_support import pg_schema_url
+from quaywatch.domain import reference
 from quaywatch.store.store import Store
 from quaywatch.synth import portday
 
@@ -50,11 +52,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     for name in list(os.environ):
         if name.startswith("QUAYWATCH_") and name != "QUAYWATCH_TEST_POSTGRES_URL":
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
+    yield
+    reference.use(None)  # a command run with a site reference directory put it in use
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

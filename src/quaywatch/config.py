@@ -169,6 +169,17 @@ class Settings(BaseSettings):
             "`quaywatch select --capacity` names one per run."
         ),
     )
+    reference_dir: Path | None = Field(
+        default=None,
+        description=(
+            "Site reference directory: CSV files that add to or replace the reference data "
+            "shipped with quaywatch (ports.csv, harmonized-system.csv, tariff.csv, "
+            "exchange-rates.csv, with the shipped columns; docs/reference-data.md). Checked when "
+            "a command or the server starts: a bad file stops it, naming file, line and field. "
+            "`quaywatch reference list` shows what is in use, `quaywatch reference check` checks "
+            "a directory."
+        ),
+    )
     attachment_max_bytes: int = Field(
         default=10 * 1024 * 1024,
         ge=1,
@@ -297,6 +308,13 @@ class Settings(BaseSettings):
             time_zone(name)
         return name
 
+    @field_validator("reference_dir")
+    @classmethod
+    def _a_directory(cls, path: Path | None) -> Path | None:
+        if path is not None and not path.is_dir():
+            raise ValueError(f"{path} is not a directory")
+        return path
+
     @field_validator("actor")
     @classmethod
     def _printable(cls, actor: str) -> str:
@@ -361,6 +379,7 @@ _TEXT_RULES = {
     "database_url": "a store URL: sqlite:///PATH or postgresql://USER@HOST:PORT/NAME",
     "model_dir": "a folder (created when the first model is trained)",
     "capacity_file": "an existing capacity file (YAML), or unset",
+    "reference_dir": "an existing site reference directory (docs/reference-data.md), or unset",
     "actor": "a name of 1 to 128 printable characters",
     "earliest_date": "a date (YYYY-MM-DD) before today",
     "audit_key_file": "a readable key file of at least 32 bytes (quaywatch audit keygen), or unset",

@@ -6,6 +6,7 @@ with a non-zero exit code; the API (later) maps ``status`` to an HTTP response.
 
     QuaywatchError                 root; ``status`` for the API, ``exit_code`` for the CLI
     ├── ConfigurationError         a setting or the database URL is unusable
+    │   └── ReferenceDataError     a site reference file is bad: names file, line and field
     ├── InputError                 a file a user handed us cannot be read as a whole
     │   └── RecordError            one record is bad: names file, location, record and field
     ├── AuthenticationError        no valid credentials (unknown token, wrong password, expired)
@@ -28,6 +29,8 @@ import summaries) gathers the files of a multi-file import that failed, each wit
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 
 class QuaywatchError(Exception):
     """Root of every error quaywatch reports to a person."""
@@ -44,6 +47,33 @@ class ConfigurationError(QuaywatchError):
     """A setting cannot be used as given."""
 
     exit_code = 2
+
+
+@dataclass(frozen=True, slots=True)
+class ReferenceProblem:
+    """One problem of a site reference file: the file, its line (0: the whole file), the field."""
+
+    file: str
+    line: int
+    field: str
+    reason: str
+
+    def __str__(self) -> str:
+        where = self.file if self.line == 0 else f"{self.file} line {self.line}"
+        return (
+            f"{where}, field {self.field}: {self.reason}"
+            if self.field
+            else f"{where}: {self.reason}"
+        )
+
+
+class ReferenceDataError(ConfigurationError):
+    """A site reference directory holds a bad file; every problem is listed, none is used."""
+
+    def __init__(self, site_dir: str, problems: list[ReferenceProblem]) -> None:
+        lines = "\n".join(f"  {problem}" for problem in problems)
+        super().__init__(f"site reference directory {site_dir} cannot be used:\n{lines}")
+        self.problems = problems
 
 
 class InputError(QuaywatchError):

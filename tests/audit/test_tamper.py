@@ -119,7 +119,7 @@ TAMPERING = [
     pytest.param(
         "INSERT INTO import_batches SELECT 'ffffffff-ffff-ffff-ffff-ffffffffffff', source, "
         "source_sha256, kind, actor, started_at, finished_at, records_read, records_new, "
-        "records_unchanged, records_quarantined FROM import_batches WHERE batch_id = "
+        "records_unchanged, records_quarantined, reference_version FROM import_batches WHERE batch_id = "
         "(SELECT min(batch_id) FROM import_batches)",
         r'import_batches \["ffffffff-ffff-ffff-ffff-ffffffffffff"\]: added',
         id="extra-batch",

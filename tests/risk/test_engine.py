@@ -24,6 +24,7 @@ from typer.testing import CliRunner
 
 from generated_store import legacy_store
 from quaywatch.cli import app
+from quaywatch.domain import reference
 from quaywatch.errors import InputError, ModelError
 from quaywatch.learning import train
 from quaywatch.risk import compiled, engine, explain
@@ -359,3 +360,31 @@ def test_templates_read_each_row_as_to_dicts_gives_it() -> None:
     for (row, default, value), (i, feature) in zip(seen, want, strict=True):
         assert str(row) == str(dicts[i])  # str: NaN is not equal to itself
         assert default == "default" and str(value) == str(dicts[i][feature])
+
+
+def test_assessments_record_the_reference_version_in_use(
+    world: tuple[Store, Path], tmp_path: Path
+) -> None:
+    """Each assessment stores the reference data version it was made with; a site tariff file
+    (which changes duty exposure) gives the next run another version."""
+    store, _ = world
+    model = trained(world)
+    keys = (
+        reads.goods_item_rows(store).filter(pl.col("lodged_at") >= UNTIL)
+        .select("consignment_id", "version").unique().sort("consignment_id").head(4)
+    )  # fmt: skip
+    now = datetime(2026, 12, 3, tzinfo=UTC)
+    shipped = reference.use(None).version
+    first = engine.score_store(store, model, now=now, keys=keys, rescore=True)
+    folder = tmp_path / "site"
+    folder.mkdir()
+    (folder / "tariff.csv").write_text("hs6,duty_pct,description\n080390,30,Bananas\n")
+    with_site = reference.use(folder).version
+    second = engine.score_store(store, model, now=now, keys=keys, rescore=True)
+    a = tables.assessments
+    with store.reading() as conn:
+        found = conn.execute(select(a.c.run_id, a.c.reference_version)
+                             .where(a.c.run_id.in_([first.run_id, second.run_id]))).all()  # fmt: skip
+    assert first.assessed == second.assessed == 4
+    assert sorted(set(found)) == sorted({(first.run_id, shipped), (second.run_id, with_site)})
+    assert with_site != shipped

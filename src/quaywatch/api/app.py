@@ -45,6 +45,7 @@ from quaywatch.api.uploads import UploadLimit
 from quaywatch.config import Settings
 from quaywatch.domain.access import Permission
 from quaywatch.errors import ModelError
+from quaywatch.services import reference
 from quaywatch.services.filing import FilingDesk
 from quaywatch.services.lab_runs import LabWorker
 from quaywatch.store.store import Store
@@ -159,8 +160,10 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
     """The application serving ``settings``' store and models.
 
     ``store``: an open store to serve instead of opening the one the settings name (it is then
-    left open when the application stops).
+    left open when the application stops). The site reference directory the settings name is
+    checked and put in use here: a bad file stops the start (``ReferenceDataError``).
     """
+    reference.activate(settings.reference_dir)
     measured = metrics.Metrics()
 
     @asynccontextmanager

@@ -146,7 +146,7 @@ _dumps = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), sort_keys=Tr
 
 #: Columns added to a covered table after row hashes began (migration 0016), in the order
 #: they were added: hashed only where they hold a value (``Covered``).
-LATE: dict[str, tuple[str, ...]] = {}
+LATE: dict[str, tuple[str, ...]] = {"import_batches": ("reference_version",)}
 
 #: Every covered table, parents before children; a child finds its group through its parent.
 COVERED: dict[str, Covered] = {

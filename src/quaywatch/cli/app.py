@@ -22,6 +22,7 @@ from quaywatch.cli import (
     intake,
     learning,
     profiles,
+    reference,
     risk,
     screening,
     selection,
@@ -76,6 +77,7 @@ app.command()(learning.drift)
 app.add_typer(learning.weights_app, name="weights")
 app.command()(simulate.simulate)
 app.command()(serve.serve)
+app.add_typer(reference.app, name="reference")
 
 
 def main() -> None:

@@ -133,8 +133,12 @@ class RootOptions:
     settings: Settings | None = None
 
 
-def get_settings(ctx: typer.Context) -> Settings:
-    """The settings (environment, ``.env``), with the root command's ``--database`` applied."""
+def get_settings(ctx: typer.Context, *, reference: bool = True) -> Settings:
+    """The settings (environment, ``.env``), with the root command's ``--database`` applied.
+
+    With ``reference`` (every command but ``reference``'s own) the site reference directory
+    they name is checked and put in use: a bad file stops the command (``ReferenceDataError``).
+    """
     from quaywatch.config import load_settings
 
     root = ctx.find_root().obj
@@ -144,6 +148,10 @@ def get_settings(ctx: typer.Context) -> Settings:
         if root.database_url:
             settings = settings.model_copy(update={"database_url": root.database_url})
         root.settings = settings
+    if reference:
+        from quaywatch.services.reference import activate
+
+        activate(root.settings.reference_dir)
     return root.settings
 
 

@@ -271,7 +271,11 @@ def consignment_features(items: pl.DataFrame, reference: ValueReference) -> pl.D
     )
     ports = ref.ports()
     regions = pl.DataFrame(
-        {"port_of_loading": list(ports), "origin_region": [p.region for p in ports.values()]}
+        {
+            "port_of_loading": list(ports),
+            "origin_region": [p.region or None for p in ports.values()],
+        },
+        schema={"port_of_loading": pl.String, "origin_region": pl.String},
     )
     aeo = [(pl.col(f"{role}_aeo").first().fill_null("NONE") != "NONE").alias(f"{role}_aeo")
            for role in ("consignee", "consignor", "declarant")]  # fmt: skip

@@ -55,6 +55,7 @@ import polars as pl
 from sqlalchemy import Connection, Table, func, insert, select, update
 
 from quaywatch.audit import chain, compare, rows as row_hashes
+from quaywatch.domain import reference
 from quaywatch.domain.vocabulary import KnownAt
 from quaywatch.intake import consignments, entity_state, fields as f, readers
 from quaywatch.intake.decode import Limits
@@ -198,6 +199,8 @@ class Importer:
     ) -> None:
         self.store, self.conn, self.summary, self.unit = store, conn, summary, unit
         self.now = tables.utcnow()
+        #: The reference data the records are checked with, recorded on the batch.
+        self.reference_version = reference.version()
         self.kind: Kind = KINDS[summary.kind]
         self.plausible = plausible
         if summary.kind is RecordKind.EVENTS and summary.known_at is None:
@@ -598,6 +601,7 @@ class Importer:
             batch_id=s.batch_id, source=s.source, source_sha256=source_sha256, kind=s.kind.value,
             actor=actor, started_at=started_at, finished_at=tables.utcnow(), records_read=s.read,
             records_new=s.new, records_unchanged=s.unchanged, records_quarantined=s.quarantined,
+            reference_version=self.reference_version,
         )  # fmt: skip
         self.conn.execute(insert(tables.import_batches).values(**batch))
         self.recorder.rows(tables.import_batches, [batch])
@@ -609,6 +613,7 @@ class Importer:
             details={"source": s.source, "sha256": source_sha256, "kind": s.kind.value, "read": s.read,
                      "new": s.new, "unchanged": s.unchanged, "quarantined": s.quarantined,
                      "resolved": s.resolved, "rows": bound,
+                     "reference_version": self.reference_version,
                      **({} if s.known_at is None else {"known_at": s.known_at.value})},
         )  # fmt: skip
 

@@ -28,6 +28,7 @@ import numpy.typing as npt
 import polars as pl
 
 from quaywatch.audit import chain
+from quaywatch.domain import reference
 from quaywatch.features import assessment, declared
 from quaywatch.risk import (
     anomaly,
@@ -282,6 +283,7 @@ def score_store(
         due = done.join(anomaly.stale(store, asked), on=list(declared.KEY), how="anti")
         items = items.join(due, on=list(declared.KEY), how="anti")
     run_id = str(uuid.uuid4())
+    reference_version = reference.version()
     if items.is_empty():
         return ScoringRun(run_id, model.version, 0, 0, pl.DataFrame())
     profiles = active_profiles(store)
@@ -305,6 +307,7 @@ def score_store(
         pl.lit(model.version).alias("model_version"),
         pl.lit(profiles.version if len(profiles) else None, pl.String).alias("profile_version"),
         pl.lit(weight_set, pl.Int64).alias("weight_set"),
+        pl.lit(reference_version, pl.String).alias("reference_version"),
     )
     columns = [c.name for c in tables.assessments.columns if c.name != "assessment_id"]
     explained = int(found.get_column("explained").sum())
@@ -316,6 +319,7 @@ def score_store(
                      "explained": explained, "since": since.isoformat() if since else None,
                      "profile_version": profiles.version if len(profiles) else None,
                      "weight_set": weight_set, "saturation_pct": saturation_pct,
+                     "reference_version": reference_version,
                      "saturated": [s.to_dict() for s in saturated]},
         )  # fmt: skip
     return ScoringRun(run_id, model.version, found.height, explained, found, weight_set,

@@ -85,6 +85,7 @@ import_batches = Table(
     Column("records_new", Integer, nullable=False),
     Column("records_unchanged", Integer, nullable=False),
     Column("records_quarantined", Integer, nullable=False),
+    Column("reference_version", String(32), doc="reference data the records were checked with"),
 )
 
 parties = Table(
@@ -379,6 +380,7 @@ assessments = Table(
         doc="a security or health threat, weighed above revenue by selection",
     ),  # fmt: skip
     Column("weight_set", Integer, doc="the fitted hit weight set applied; null: shipped weights"),
+    Column("reference_version", String(32), doc="reference data (ports, tariff, rates) in use"),
     ForeignKeyConstraint(*_consignment_fk),
     Index(None, "consignment_id", "version"),
     Index(None, "run_id"),

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import polars as pl
 
-from quaywatch.domain.reference import ports
+from quaywatch.domain.reference import shipped_ports as ports
 from quaywatch.intake.outcomes import COLUMNS
 from quaywatch.synth.day import Day
 from quaywatch.synth.journeys import DAY

@@ -20,7 +20,7 @@ import numpy as np
 import polars as pl
 
 from quaywatch.domain import identifiers as ids
-from quaywatch.domain.reference import ports
+from quaywatch.domain.reference import shipped_ports as ports
 
 #: (HS6, description, package type, value per kg EUR low-high, container size/type)
 GOODS = [

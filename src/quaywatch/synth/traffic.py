@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from quaywatch.domain.reference import ports
+from quaywatch.domain.reference import shipped_ports as ports
 from quaywatch.errors import ConfigurationError
 from quaywatch.intake.consignments import COLUMNS
 from quaywatch.intake.outcomes import COLUMNS as OUTCOME_COLUMNS

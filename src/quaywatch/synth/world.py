@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from quaywatch.domain import identifiers as ids, reference
-from quaywatch.domain.reference import ports
+from quaywatch.domain.reference import shipped_ports as ports
 
 #: EU member states: their ports are not origins (no entry summary declaration for EU goods),
 #: their parties carry EORI numbers.
