@@ -169,3 +169,16 @@ def test_array_items_split_the_same_in_any_blocks_and_over_any_limit(
             assert piece.data == text
         else:
             assert text.startswith(piece.data)
+
+
+def test_a_null_item_where_a_list_holds_objects_is_refused_by_its_path() -> None:
+    # found by the DCSA eBL property: a null cargo item reached the mapping, which read it as
+    # an object; a null field is "not given", a null item of a list is nothing a reader can use
+    record = json.loads(LINE)
+    record["goods_items"].insert(0, None)
+    line = json.dumps(record).encode()
+    result = decode.json_record(
+        decode.Piece(1, 0, line, len(line)), KINDS[RecordKind.CONSIGNMENTS].shape, LIMITS
+    )
+    assert isinstance(result, decode.Refused)
+    assert (result.field, result.reason) == ("goods_items[0]", "is null, not an object")
