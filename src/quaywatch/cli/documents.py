@@ -5,13 +5,16 @@ and prints its result (the console prints data as it is: no markup, control char
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from quaywatch.cli.context import console, open_store, shown, sub_app
-from quaywatch.risk.carrier_documents import WEIGHT_TOLERANCE, Linked
+from quaywatch.domain.vocabulary import WEIGHT_TOLERANCE
+
+if TYPE_CHECKING:
+    from quaywatch.risk.carrier_documents import Linked
 
 documents_app = sub_app("Carriers' documents (DCSA eBL B/Ls and shipping instructions).")
 

@@ -249,3 +249,8 @@ class KnownAt(StrEnum):
 
     RECEIVED = "received"
     CREATED = "created"
+
+
+#: Relative difference between the gross weight a consignment declares for a container and the
+#: one its carrier filed that is tolerated before it counts as a discrepancy (5 %).
+WEIGHT_TOLERANCE = 0.05

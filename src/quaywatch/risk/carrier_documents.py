@@ -34,11 +34,9 @@ from typing import Any
 
 from sqlalchemy import Connection, or_, select
 
+from quaywatch.domain.vocabulary import WEIGHT_TOLERANCE
 from quaywatch.errors import NotFoundError
 from quaywatch.store import tables
-
-#: Relative difference of gross weight tolerated between declaration and carrier filing.
-WEIGHT_TOLERANCE = 0.05
 
 
 class DiscrepancyKind(StrEnum):

@@ -12,6 +12,7 @@ from datetime import date, datetime
 
 from sqlalchemy import Connection, or_, select
 
+from quaywatch.domain.vocabulary import WEIGHT_TOLERANCE
 from quaywatch.errors import InputError, NotFoundError
 from quaywatch.risk import carrier_documents as linking
 from quaywatch.risk.carrier_documents import Linked
@@ -149,7 +150,7 @@ def check_consignment(
     consignment_id: str,
     version: int | None = None,
     *,
-    tolerance: float = linking.WEIGHT_TOLERANCE,
+    tolerance: float = WEIGHT_TOLERANCE,
 ) -> Linked:
     """The discrepancies between a consignment (its newest version unless ``version``) and
     the carrier's documents of its transport document(s)."""

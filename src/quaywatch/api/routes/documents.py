@@ -10,7 +10,8 @@ from fastapi import APIRouter, Path, Query
 
 from quaywatch.api import problems
 from quaywatch.api.context import PREFIX, AssessmentReader, ServiceState
-from quaywatch.risk.carrier_documents import WEIGHT_TOLERANCE, Linked
+from quaywatch.domain.vocabulary import WEIGHT_TOLERANCE
+from quaywatch.risk.carrier_documents import Linked
 from quaywatch.services import documents
 
 router = APIRouter(
