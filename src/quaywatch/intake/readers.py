@@ -1,7 +1,8 @@
 """Readers: files to chunks of raw string rows, streaming, with the location of every record.
 
-Formats: consignments and control outcomes as CSV, JSON Lines or Parquet; container events as
-DCSA JSON (an array or one object per line). Every record passes the front door in
+Which format a file is in, and so its container (CSV, Parquet, JSON Lines, a JSON array, the
+array under a key of a JSON object, one JSON object) and how a record becomes flat rows, is
+``formats``' to say; the readers here read each container. Every record passes the front door in
 ``decode`` (strict UTF-8, size, depth and field-length limits, the JSON shape of its kind); a
 record that fails it, or that the reader cannot split into fields (a CSV row with the wrong
 number of fields, a line that is not JSON), is rejected here with its location, field and
@@ -26,16 +27,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from quaywatch.errors import InputError
-from quaywatch.intake import csvscan, decode, fields as f, jsonarray
+from quaywatch.intake import csvscan, decode, fields as f, formats, jsonarray
 from quaywatch.intake.decode import Limits
+from quaywatch.intake.formats import Container, Format
 from quaywatch.intake.kinds import KINDS
 from quaywatch.intake.records import Chunk, RecordKind, Rejected, as_text
 
-_EXTENSIONS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl",
-               ".ndjson": "jsonl", ".json": "json"}  # fmt: skip
-_EVENT_KEYS = {"eventID", "eventType", "eventClassifierCode"}
-#: A column only control outcomes have: it tells an outcome file from a consignment file.
-_OUTCOME_KEY = "control_id"
 #: Bytes the fast CSV path scans first; later blocks hold about ``batch_size`` records.
 _CSV_FIRST_BLOCK = 1 << 20
 _CSV_MAX_BLOCK = 64 << 20
@@ -62,7 +59,11 @@ class _CountingReader(io.RawIOBase):
 
 @dataclass(slots=True)
 class FileReader:
-    """Iterates a file as ``Chunk``s; ``position``/``size`` report progress in bytes."""
+    """Iterates a file as ``Chunk``s; ``position``/``size`` report progress in bytes.
+
+    ``fmt``: the container (``formats.Container``); ``format``: the format its records are
+    in (default: quaywatch's own for ``kind``); ``wrapper``: for ``json-key``, the key.
+    """
 
     path: Path
     kind: RecordKind
@@ -70,6 +71,18 @@ class FileReader:
     batch_size: int
     limits: Limits = field(default_factory=Limits)
     position: int = 0
+    format: Format = formats.FORMATS["quaywatch-json"]
+    wrapper: str | None = None
+
+    @property
+    def unit(self) -> str:
+        """What a record's location is counted in (line, row, item)."""
+        return formats.UNITS[Container(self.fmt)]
+
+    @property
+    def by_object(self) -> bool:
+        """Whether each record is one JSON object (else rows of a flat file)."""
+        return Container(self.fmt) in formats.JSON
 
     @property
     def size(self) -> int:
@@ -84,6 +97,8 @@ class FileReader:
             "csv": self._csv,
             "jsonl": self._json_lines,
             "json": self._json_array,
+            "json-key": self._json_array,
+            "json-document": self._json_document,
             "parquet": self._parquet,
         }
         return readers[self.fmt]()
@@ -315,7 +330,7 @@ class FileReader:
                 problem = (result.field, result.reason)
                 rejected.append(Rejected(f"{unit} {number}", None, [problem], result.raw))
             else:
-                flat = flatten(self.kind, result.record)
+                flat = self.format.rows(self.kind, result.record)
                 rows.extend(flat)
                 locs.extend([number] * len(flat))
                 raws.extend([result.raw] * len(flat))
@@ -325,7 +340,7 @@ class FileReader:
         yield Chunk(self._frame(rows, locs, raws), rejected)
 
     def _json_lines(self) -> Iterator[Chunk]:
-        shape = KINDS[self.kind].shape
+        shape = self.format.shape_for(self.kind)
 
         def results() -> Iterator[tuple[int, decode.Parsed | decode.Refused]]:
             with self.path.open("rb") as raw_file:
@@ -339,17 +354,32 @@ class FileReader:
         return self._records("line", results())
 
     def _json_array(self) -> Iterator[Chunk]:
-        shape = KINDS[self.kind].shape
+        """The items of a JSON array, or of the array under ``wrapper`` of a JSON object."""
+        shape = self.format.shape_for(self.kind)
 
         def results() -> Iterator[tuple[int, decode.Parsed | decode.Refused]]:
             with self.path.open("rb") as raw_file:
                 counter = _CountingReader(raw_file)
-                items = jsonarray.array_items(io.BufferedReader(counter), self.limits, self.source)
+                file = io.BufferedReader(counter)
+                items = (
+                    jsonarray.object_items(file, self.wrapper, self.limits, self.source)
+                    if self.wrapper is not None
+                    else jsonarray.array_items(file, self.limits, self.source)
+                )
                 for piece, value in items:
                     self.position = counter.position
                     yield piece.number, decode.json_record(piece, shape, self.limits, value)
 
         return self._records("item", results())
+
+    def _json_document(self) -> Iterator[Chunk]:
+        """One JSON object alone, written over several lines: one record."""
+        data = self.path.read_bytes()
+        self.position = len(data)
+        start = len(decode.BOM) if data.startswith(decode.BOM) else 0
+        piece = decode.Piece(1, start, data[start:], len(data) - start)
+        shape = self.format.shape_for(self.kind)
+        return self._records("item", iter([(1, decode.json_record(piece, shape, self.limits))]))
 
     # --- Parquet -----------------------------------------------------------------------------
 
@@ -584,72 +614,17 @@ def flatten(kind: RecordKind, record: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def open_file(
-    path: Path, *, kind: RecordKind | None, batch_size: int, limits: Limits | None = None
+    path: Path,
+    *,
+    kind: RecordKind | None,
+    batch_size: int,
+    limits: Limits | None = None,
+    format_name: str | None = None,
 ) -> FileReader:
-    """A reader for ``path``, its format told by extension and its kind by content if not given."""
-    if not path.is_file():
-        raise InputError("no such file", source=str(path))
-    fmt = _EXTENSIONS.get(path.suffix.lower())
-    if fmt is None:
-        known = ", ".join(sorted(_EXTENSIONS))
-        raise InputError(f"unknown file type {path.suffix!r} (known: {known})", source=str(path))
-    if fmt == "json" and _first_char(path) == "{":
-        fmt = "jsonl"
-    if kind is None:
-        kind = _detect_kind(path, fmt, limits or Limits())
-    if kind is RecordKind.EVENTS and fmt not in ("json", "jsonl"):
-        raise InputError(
-            "container events are read from DCSA JSON (array or lines)", source=str(path)
-        )
-    return FileReader(path, kind, fmt, batch_size, limits or Limits())
-
-
-def _first_char(path: Path) -> str:
-    with path.open("rb") as file:
-        head = file.read(4096).decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
-    return head[:1]
-
-
-def _detect_kind(path: Path, fmt: str, limits: Limits) -> RecordKind:
-    """The kind of records in a file, from its column names or its first JSON object.
-
-    Events carry DCSA keys, outcomes a ``control_id``; anything else is read as consignments,
-    whose checks then say what is missing. A first record the front door refuses tells
-    nothing: the reader reports it.
-    """
-    names: set[str] = set()
-    if fmt == "csv":
-        with path.open("rb") as file:
-            head = file.readline(limits.max_record_bytes).decode("utf-8-sig", errors="replace")
-        header = re.split(r"[\r\n]", head, maxsplit=1)[0]  # bare CRs end lines too
-        try:
-            names = {name.strip() for name in next(csv.reader([header]), [])}
-        except csv.Error:
-            names = set()
-    elif fmt == "parquet":
-        try:
-            names = set(pq.read_schema(path).names)
-        except Exception:  # a broken file: the reader reports it with its reason
-            names = set()
-    else:
-        # Leniently: a first record the front door refuses still tells its kind by its keys.
-        lenient = Limits(max_depth=limits.max_depth)
-        with path.open("rb") as file:
-            try:
-                if fmt == "json":
-                    piece, _ = next(jsonarray.array_items(file, lenient, str(path)), (None, None))
-                else:
-                    piece = next((p for p in decode.lines(file, lenient) if p.data.strip()), None)
-            except InputError:
-                piece = None
-        try:
-            text = b"" if piece is None else piece.data
-            first = decode.parse_json(text.decode("utf-8", "replace"), lenient)
-        except decode.Fault:
-            first = None
-        names = set(first) if isinstance(first, dict) else set()
-    if _EVENT_KEYS & names:
-        return RecordKind.EVENTS
-    if _OUTCOME_KEY in names:
-        return RecordKind.OUTCOMES
-    return RecordKind.CONSIGNMENTS
+    """A reader for ``path``, in the format ``format_name`` or the one its content shows
+    (``formats.detect``), of ``kind`` or the kind its format and content say."""
+    found = formats.detect(path, name=format_name, kind=kind, limits=limits)
+    return FileReader(
+        path, found.kind, found.container.value, batch_size, limits or Limits(),
+        format=found.format, wrapper=found.wrapper,
+    )  # fmt: skip
