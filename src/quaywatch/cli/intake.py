@@ -45,23 +45,23 @@ def print_summaries(
     records of each file imported."""
     summaries, failed = list(summaries), list(failed)
     table = Table(title="Import")
-    for column in ("file", "format", "kind", "read", "new", "unchanged", "quarantined",
-                   "skipped", "resolved"):  # fmt: skip
-        left = column in ("file", "format", "kind")
+    for column in ("file", "kind", "read", "new", "unchanged", "quarantined", "resolved",
+                   "skipped", "format"):  # fmt: skip
+        left = column in ("file", "kind", "format")
         table.add_column(column, justify="left" if left else "right", overflow="fold")
     for row in _in_order(summaries, failed, order):
         if isinstance(row, FailedFileRow):
             state = "FAILED" if row.failed.attempted else "NOT TRIED"
-            table.add_row(shown(Path(row.failed.source).name), "-", label(state, "bold red"),
-                          *["-"] * 6)  # fmt: skip
+            table.add_row(shown(Path(row.failed.source).name), label(state, "bold red"),
+                          *["-"] * 7)  # fmt: skip
             continue
         s = row
         quarantined = f"{s.quarantined}" + (
             f" ({s.already_quarantined} already)" if s.already_quarantined else ""
         )
-        table.add_row(shown(Path(s.source).name), s.format or "-", s.kind.value, str(s.read),
-                      str(s.new), str(s.unchanged), quarantined, str(sum(s.skipped.values())),
-                      str(s.resolved))  # fmt: skip
+        table.add_row(shown(Path(s.source).name), s.kind.value, str(s.read), str(s.new),
+                      str(s.unchanged), quarantined, str(s.resolved),
+                      str(sum(s.skipped.values())), s.format or "-")  # fmt: skip
     console.print(table)
     for f in failed:
         what = "failed (nothing of it stored):" if f.attempted else "not tried:"
