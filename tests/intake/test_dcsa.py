@@ -20,6 +20,7 @@ from quaywatch.audit import full
 from quaywatch.cli import app
 from quaywatch.errors import InputError
 from quaywatch.intake.pipeline import ingest_file
+from quaywatch.services.intake import list_quarantine, retry_quarantine
 from quaywatch.store import tables
 from quaywatch.store.store import Store
 
@@ -214,3 +215,21 @@ def test_the_cli_says_what_it_skipped_and_in_which_format(store_url: str) -> Non
     assert wrong.exit_code != 0 and "Traceback" not in wrong.output
     assert "not a recognised format: found keys someEvents" in wrong.output
     assert wrong.output.count("someEvents") == 1  # refused once, not line by line
+
+
+def test_a_quarantined_3x_event_corrected_is_stored_from_the_quarantine(store: Store) -> None:
+    ingest_file(store, DCSA / "tnt-300-response.json")
+    [entry] = list_quarantine(store)
+    assert (entry.record_id, entry.field) == ("evt-resp-trans-001", "vessel_imo")
+    record = json.loads(entry.raw)
+    record["transportDetails"]["transportCall"]["vesselTransport"]["vesselIMONumber"] = "7654329"
+    result = retry_quarantine(
+        store, [entry.quarantine_id], record_text=json.dumps(record), actor="officer"
+    )
+    assert result.failed == 0
+    with store.reading() as conn:
+        stored = conn.execute(
+            select(tables.events).where(tables.events.c.event_id == "evt-resp-trans-001")
+        ).one()
+    assert (stored.event_code, stored.vessel_imo, stored.un_locode) == ("DEPA", "7654329", "GBSOU")
+    assert stored.transport_document == "HHL71800000"  # the TRD, not the booking

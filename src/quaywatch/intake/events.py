@@ -135,15 +135,6 @@ def flatten(event: dict[str, Any]) -> dict[str, str | None]:
     return {key: as_text(value) for key, value in row.items()}
 
 
-#: 3.x event codes, one per event type, in the order they are looked for.
-_V3_CODES = ("equipmentEventTypeCode", "transportEventTypeCode", "shipmentEventTypeCode",
-             "iotEventTypeCode", "reeferEventTypeCode")  # fmt: skip
-
-
-def _obj(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
 def flatten_v3(event: dict[str, Any]) -> dict[str, str | None]:
     """One DCSA Track & Trace 3.x event object to the same flat row as ``flatten``.
 
@@ -155,60 +146,67 @@ def flatten_v3(event: dict[str, Any]) -> dict[str, str | None]:
     names, else its booking (``BKG``). A transshipment move is ``movementType``
     ``TRANSSHIPMENT``. docs/formats.md has the whole mapping.
     """
-    kinds = _obj(event.get("eventClassification"))
-    location = _obj(event.get("eventLocation"))
-    point = _obj(location.get("geoCoordinate"))
-    equipment = _obj(event.get("equipmentDetails"))
-    call = _obj(_obj(event.get("transportDetails")).get("transportCall"))
-    vessel = _obj(call.get("vesselTransport"))
-    shipment = _obj(event.get("shipmentDetails"))
-    references = [
-        shipment.get("documentReference"),
-        *(shipment.get("additionalDocumentReferences") or []),
-    ]
-    by_type = {
-        r.get("typeCode"): r.get("reference") for r in reversed(references) if isinstance(r, dict)
-    }
-    seals = [
-        f"{s.get('source')}:{s.get('type')}:{s.get('number')}"
-        for s in equipment.get("seals") or []
-        if isinstance(s, dict)
-    ]
-    movement = equipment.get("movementType")
-    reefer = _obj(event.get("reeferDetails"))
-    probes = [
-        p.get("measuredTemperatureValue")
-        for p in reefer.get("temperatureProbeMeasurements") or []
-        if isinstance(p, dict)
-    ]
-    numbers = [float(v) for v in probes if isinstance(v, int | float | str) and _is_number(v)]
-    row = {
+    # The shape (``shapes.EVENT_V3``) was checked first: each part read is an object or null,
+    # each text a string, so only numbers and flags need writing as text.
+    kinds = event.get("eventClassification") or _NONE
+    location = event.get("eventLocation") or _NONE
+    equipment = event.get("equipmentDetails") or _NONE
+    call = (event.get("transportDetails") or _NONE).get("transportCall") or _NONE
+    code = (
+        kinds.get("equipmentEventTypeCode")
+        or kinds.get("transportEventTypeCode")
+        or kinds.get("shipmentEventTypeCode")
+        or kinds.get("iotEventTypeCode")
+        or kinds.get("reeferEventTypeCode")
+    )
+    row: dict[str, Any] = {
         "event_id": event.get("eventID"),
         "event_type": kinds.get("eventTypeCode"),
         "classifier": kinds.get("eventClassifierCode"),
-        "event_code": next((kinds[c] for c in _V3_CODES if kinds.get(c) is not None), None),
+        "event_code": code,
         "event_time": event.get("eventDateTime"),
         "created_time": event.get("eventUpdatedDateTime"),
         "un_locode": location.get("UNLocationCode"),
         "facility_type": location.get("facilityTypeCode"),
         "container_number": equipment.get("equipmentReference"),
         "empty_indicator": equipment.get("emptyIndicatorCode"),
-        "seals": f.LIST_SEP.join(seals) if seals else None,
-        "vessel_imo": vessel.get("vesselIMONumber"),
-        "transport_document": by_type.get("TRD") or by_type.get("BKG"),
-        "is_transshipment": None if movement is None else movement == "TRANSSHIPMENT",
-        "latitude": point.get("latitude"),
-        "longitude": point.get("longitude"),
-        "iot_code": _obj(event.get("iotDetails")).get("iotEventCode"),
-        "temperature_unit": reefer.get("temperatureUnit"),
-        "setpoint_temperature": reefer.get("internalSetpointTemperature"),
-        "ambient_temperature": reefer.get("ambientMeasuredTemperature"),
-        # A probe reading that is not a number is refused by the shape before this.
-        "lowest_probe_temperature": min(numbers) if numbers else None,
-        "highest_probe_temperature": max(numbers) if numbers else None,
-        "retracted": event.get("isRetracted"),
+        "vessel_imo": (call.get("vesselTransport") or _NONE).get("vesselIMONumber"),
     }
-    return {key: as_text(value) for key, value in row.items()}
+    if (retracted := event.get("isRetracted")) is not None:
+        row["retracted"] = as_text(retracted)
+    if seals := equipment.get("seals"):
+        row["seals"] = f.LIST_SEP.join(
+            f"{s.get('source')}:{s.get('type')}:{s.get('number')}" for s in seals if s
+        )
+    if (movement := equipment.get("movementType")) is not None:
+        row["is_transshipment"] = "true" if movement == "TRANSSHIPMENT" else "false"
+    if shipment := event.get("shipmentDetails"):
+        references = [shipment.get("documentReference"),
+                      *(shipment.get("additionalDocumentReferences") or ())]  # fmt: skip
+        by_type = {r.get("typeCode"): r.get("reference") for r in reversed(references) if r}
+        row["transport_document"] = by_type.get("TRD") or by_type.get("BKG")
+    if point := location.get("geoCoordinate"):
+        row["latitude"] = as_text(point.get("latitude"))
+        row["longitude"] = as_text(point.get("longitude"))
+    if iot := event.get("iotDetails"):
+        row["iot_code"] = iot.get("iotEventCode")
+    if reefer := event.get("reeferDetails"):
+        probes = [p.get("measuredTemperatureValue")
+                  for p in reefer.get("temperatureProbeMeasurements") or () if p]  # fmt: skip
+        numbers = [float(v) for v in probes if v is not None and _is_number(v)]
+        row |= {
+            "temperature_unit": reefer.get("temperatureUnit"),
+            "setpoint_temperature": as_text(reefer.get("internalSetpointTemperature")),
+            "ambient_temperature": as_text(reefer.get("ambientMeasuredTemperature")),
+            "lowest_probe_temperature": as_text(min(numbers)) if numbers else None,
+            "highest_probe_temperature": as_text(max(numbers)) if numbers else None,
+        }
+    # Absent values are left out: the reader fills a column no row has without looking.
+    return {key: value for key, value in row.items() if value is not None}
+
+
+#: An empty part, for one that is absent or null.
+_NONE: dict[str, Any] = {}
 
 
 def _is_number(value: Any) -> bool:

@@ -262,7 +262,9 @@ def _json_container(
     lines = path.suffix.lower() in (".jsonl", ".ndjson")
     with path.open("rb") as file:
         head = file.read(4096).lstrip(decode.BOM).lstrip(b" \t\r\n")
-        file.seek(0)
+    if head.startswith(b"[") and not lines:
+        return Container.JSON_ARRAY, None  # the first line is not read: it may be the file
+    with path.open("rb") as file:
         pieces = (p for p in decode.lines(file, limits) if p.data.strip())
         first = next(pieces, None)
         alone = next(pieces, None) is None
@@ -276,7 +278,7 @@ def _json_container(
         if lines and (value is not None or not head.startswith(b"[")):
             return Container.JSON_LINES, None
         return Container.JSON_ARRAY, None
-    wrappers = {chosen.wrapper} if chosen is not None else set(_WRAPPERS)
+    wrappers = set(_WRAPPERS) if chosen is None else {w for w in [chosen.wrapper] if w}
     if value is not None:  # a first line holding a whole value
         wrapped = [
             k for k in value if k in wrappers and isinstance(value[k], list)
@@ -285,13 +287,12 @@ def _json_container(
             return Container.JSON_KEY, wrapped[0]
         return Container.JSON_LINES, None
     try:
-        with path.open("rb") as file:
-            keys = jsonarray.object_keys(file, limits, str(path))
+        with path.open("rb") as file:  # stops at the wrapper: its array is not read here
+            found = jsonarray.first_of_keys(file, wrappers, limits, str(path))
     except InputError:
         return Container.JSON_LINES, None
-    found = [key for key in keys if key in wrappers]
-    if found:
-        return Container.JSON_KEY, found[0]
+    if found is not None:
+        return Container.JSON_KEY, found
     if path.stat().st_size <= limits.max_record_bytes:
         return Container.JSON_DOCUMENT, None
     return Container.JSON_LINES, None

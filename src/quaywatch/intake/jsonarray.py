@@ -216,6 +216,15 @@ def object_keys(file: IO[bytes], limits: decode.Limits, source: str) -> list[str
     return [key for key, _ in _members(buf, at, limits, source)]
 
 
+def first_of_keys(
+    file: IO[bytes], keys: set[str], limits: decode.Limits, source: str
+) -> str | None:
+    """The first of ``keys`` that the JSON object a file holds has, its value not read (the
+    values before it passed over); None where it has none of them."""
+    buf, at = _start(file)
+    return next((key for key, _ in _members(buf, at, limits, source) if key in keys), None)
+
+
 def object_items(
     file: IO[bytes], key: str, limits: decode.Limits, source: str
 ) -> Iterator[tuple[decode.Piece, Any]]:

@@ -106,10 +106,21 @@ class FileReader:
     def _frame(
         self, rows: list[dict[str, Any]], locs: list[int], raws: list[str | None]
     ) -> pl.DataFrame:
+        # A column no row has (a sensor's on a file of movements) is null without a look at
+        # each row: most formats fill a few of their kind's columns only.
+        present = set().union(*rows) if rows else set()
+        nothing = [None] * len(rows)
         data: dict[str, Any] = {
-            name: [as_text(row.get(name)) for row in rows] for name in self.columns
+            name: [
+                # text and null as they are, without a call per cell: most cells are
+                value if value is None or value.__class__ is str else as_text(value)
+                for value in (row.get(name) for row in rows)
+            ]
+            if name in present
+            else nothing
+            for name in self.columns
         }
-        data["_loc"], data["_raw"], data["_fault"] = locs, raws, [None] * len(rows)
+        data["_loc"], data["_raw"], data["_fault"] = locs, raws, nothing
         return pl.DataFrame(data, schema=self._schema)
 
     @property
