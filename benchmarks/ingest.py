@@ -1,6 +1,7 @@
 """Ingest benchmark: a million consignments into SQLite and PostgreSQL, DuckDB as reference.
 
     python benchmarks/ingest.py [--count 1000000] [--workdir DIR] [--reuse] [--fk-cost]
+                                [--events N] [--events-only]
 
 Generates COUNT consignments (one goods item and one container each) plus a 10,000-consignment
 file with 1% bad records, imports both into a fresh SQLite file and a fresh PostgreSQL schema
@@ -11,6 +12,11 @@ generated in ``--workdir`` for the same ``--count`` are read again instead of re
 With ``--fk-cost`` the PostgreSQL import runs a second time into a schema whose foreign keys
 were dropped after migration, to measure what keeping them costs (the store keeps them:
 integrity over import speed); adds ``postgres_no_fk_s`` and ``fk_cost_ratio``.
+With ``--events N`` the container events of N generated consignments (about three each) are
+also imported into fresh stores twice, as DCSA Track & Trace 2.2 (a JSON array) and as the same
+events written as 3.x (``{"events": [...]}``), each in its own process: adds
+``events``, ``events_2_2_sqlite_s``, ``events_3_sqlite_s``, ``events_2_2_postgres_s`` and
+``events_3_postgres_s``. ``--events-only`` skips the consignment runs.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -107,6 +114,62 @@ def _generated(work: Path, count: int, *, reuse: bool) -> list[Path]:
     return [big.consignments, small.consignments]
 
 
+def _as_v3(event: dict[str, Any]) -> dict[str, Any]:
+    """A generated 2.2 equipment event written as Track & Trace 3.x (docs/formats.md)."""
+    call = event["transportCall"]
+    return {
+        "eventID": event["eventID"],
+        "eventDateTime": event["eventDateTime"],
+        "eventUpdatedDateTime": event["eventCreatedDateTime"],
+        "eventClassification": {"eventTypeCode": event["eventType"],
+                                "eventClassifierCode": event["eventClassifierCode"],
+                                "equipmentEventTypeCode": event["equipmentEventTypeCode"]},
+        "eventLocation": {"UNLocationCode": call["UNLocationCode"],
+                          "facilityTypeCode": call["facilityTypeCode"]},
+        "equipmentDetails": {
+            "equipmentReference": event["equipmentReference"],
+            "ISOEquipmentCode": event["ISOEquipmentCode"],
+            "emptyIndicatorCode": event["emptyIndicatorCode"],
+            "movementType": "TRANSSHIPMENT" if event["isTransshipmentMove"] else "IMPORT",
+            "seals": [{"number": s["sealNumber"], "source": s["sealSource"], "type": s["sealType"]}
+                      for s in event["seals"]],
+        },
+        "transportDetails": {"transportCall": {"vesselTransport": call["vessel"]}},
+        "shipmentDetails": {"documentReference": {
+            "typeCode": "TRD", "reference": event["documentReferences"][0]["documentReferenceValue"],
+        }},
+    }  # fmt: skip
+
+
+def _event_files(work: Path, count: int) -> tuple[Path, Path, int]:
+    """The events of ``count`` generated consignments as 2.2 (array) and as 3.x (wrapped)."""
+    from quaywatch.synth import portday
+
+    day = portday.generate(work / "events", count=count, seed=3, noise=0.0,
+                           items_per_consignment=1)  # fmt: skip
+    events = json.loads(day.events.read_text())
+    v3 = work / "events" / "events-3.json"
+    v3.write_text(json.dumps({"events": [_as_v3(e) for e in events]}))
+    return day.events, v3, len(events)
+
+
+def _events_run(work: Path, count: int, figures: dict[str, float]) -> None:
+    v22, v3, total = _event_files(work, count)
+    figures["events"] = total
+    for label, path in (("2_2", v22), ("3", v3)):
+        db = work / f"events-{label}.db"
+        for stale in (db, Path(f"{db}-wal"), Path(f"{db}-shm")):
+            stale.unlink(missing_ok=True)
+        seconds, _, results = _run(f"sqlite:///{db}", [path])
+        print(f"sqlite   events {label.replace('_', '.')}: {results[0][1:]}, {seconds:.1f} s, "
+              f"{total / seconds:,.0f} events/s")  # fmt: skip
+        figures[f"events_{label}_sqlite_s"] = round(seconds, 2)
+        seconds, _, results = _postgres([path], keep_foreign_keys=True)
+        print(f"postgres events {label.replace('_', '.')}: {results[0][1:]}, {seconds:.1f} s, "
+              f"{total / seconds:,.0f} events/s")  # fmt: skip
+        figures[f"events_{label}_postgres_s"] = round(seconds, 2)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=1_000_000)
@@ -121,8 +184,20 @@ def main() -> None:
         action="store_true",
         help="also import into PostgreSQL without foreign keys, to measure what they cost",
     )
+    parser.add_argument(
+        "--events",
+        type=int,
+        default=0,
+        help="also import the DCSA events of this many consignments, as 2.2 and as 3.x",
+    )
+    parser.add_argument("--events-only", action="store_true", help="only the events runs")
     args = parser.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="quaywatch-bench-"))
+    if args.events_only:
+        figures_only: dict[str, float] = {}
+        _events_run(work, args.events or 100_000, figures_only)
+        print(json.dumps(figures_only))
+        return
     paths = _generated(work, args.count, reuse=args.reuse)
     for stale in ("bench.db", "bench.db-wal", "bench.db-shm", "bench.duckdb"):
         (work / stale).unlink(missing_ok=True)
@@ -162,6 +237,8 @@ def main() -> None:
     figures["peak_rss_mb"] = round(max(sqlite_rss, pg_rss), 1)
     figures["sqlite_vs_duckdb"] = round(sqlite_s / duck_s, 1)
     figures["postgres_vs_duckdb"] = round(pg_s / duck_s, 1)
+    if args.events:
+        _events_run(work, args.events, figures)
     print(json.dumps(figures))
 
 

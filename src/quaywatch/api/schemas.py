@@ -151,6 +151,12 @@ class SubmissionReceipt(BaseModel):
     new: int
     unchanged: int
     quarantined: int
+    skipped: dict[str, int] = Field(
+        default_factory=dict,
+        description="Valid records acknowledged but not stored, by what they are (DCSA "
+        "shipment events, retracted events): quaywatch has no use for them yet.",
+    )
+    format: str | None = Field(None, description="The format the records were read in.")
     rejected: list[RecordProblem] = Field(
         description="The quarantined records (the first 100), each with its quarantine entry."
     )

@@ -22,8 +22,9 @@ binary Merkle tree (node = SHA-256(0x01 ‖ left ‖ right), an odd node carried
 leaves ordered by table and key; the count is bound beside it.
 
 Covered: every column of ``import_batches``, ``parties``, ``consignments``, ``goods_items``,
-``containers``, ``seals``, ``events``, ``event_seals``, ``control_outcomes``, the carrier
-documents (``carrier_documents`` and its parties, equipment, seals and cargo) (none of them is
+``containers``, ``seals``, ``events``, ``event_seals``, ``sensor_events``, ``control_outcomes``,
+the carrier documents (``carrier_documents`` and its parties, equipment, seals and cargo) (none
+of them is
 updated after it is written) and of ``quarantine``. A quarantine row does change: a later import
 or a retry resolves it (``status``, ``resolved_at``, ``resolved_batch_id``), a retry with an
 edited record rewrites ``raw``, ``reason``, ``field`` and ``errors``. Each such write hashes
@@ -160,6 +161,7 @@ COVERED: dict[str, Covered] = {
         Covered(tables.seals, tables.consignments),
         Covered(tables.events),
         Covered(tables.event_seals, tables.events),
+        Covered(tables.sensor_events),
         Covered(tables.control_outcomes),
         Covered(tables.carrier_documents),
         Covered(tables.carrier_document_parties, tables.carrier_documents),

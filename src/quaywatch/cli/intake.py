@@ -45,21 +45,23 @@ def print_summaries(
     records of each file imported."""
     summaries, failed = list(summaries), list(failed)
     table = Table(title="Import")
-    for column in ("file", "kind", "read", "new", "unchanged", "quarantined", "resolved"):
-        left = column in ("file", "kind")
+    for column in ("file", "kind", "read", "new", "unchanged", "quarantined", "resolved",
+                   "skipped", "format"):  # fmt: skip
+        left = column in ("file", "kind", "format")
         table.add_column(column, justify="left" if left else "right", overflow="fold")
     for row in _in_order(summaries, failed, order):
         if isinstance(row, FailedFileRow):
             state = "FAILED" if row.failed.attempted else "NOT TRIED"
             table.add_row(shown(Path(row.failed.source).name), label(state, "bold red"),
-                          *["-"] * 5)  # fmt: skip
+                          *["-"] * 7)  # fmt: skip
             continue
         s = row
         quarantined = f"{s.quarantined}" + (
             f" ({s.already_quarantined} already)" if s.already_quarantined else ""
         )
         table.add_row(shown(Path(s.source).name), s.kind.value, str(s.read), str(s.new),
-                      str(s.unchanged), quarantined, str(s.resolved))  # fmt: skip
+                      str(s.unchanged), quarantined, str(s.resolved),
+                      str(sum(s.skipped.values())), s.format or "-")  # fmt: skip
     console.print(table)
     for f in failed:
         what = "failed (nothing of it stored):" if f.attempted else "not tried:"
@@ -69,6 +71,12 @@ def print_summaries(
         )  # fmt: skip
     for s in summaries:
         name = Path(s.source).name
+        if s.skipped:  # acknowledged, not stored: say what, so that nothing seems lost
+            counts = ", ".join(f"{n} {what}" for what, n in sorted(s.skipped.items()))
+            console.print(
+                "  ", label("skipped", "cyan"), f" {name}: {counts} (valid; quaywatch does "
+                "not store them: docs/formats.md)", sep="", markup=False, highlight=False,
+            )  # fmt: skip
         for r in s.rejected[:5]:
             where = ", ".join(x for x in (r.location, r.record_id, r.field) if x)
             console.print(
@@ -125,6 +133,14 @@ def ingest(
     kind: Annotated[
         RecordKind | None, typer.Option(help="Override detection of the record kind.")
     ] = None,
+    format_name: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            help="Override detection of the format by content: dcsa-tnt-3, dcsa-tnt-2.2, "
+            "quaywatch-json, quaywatch-csv, quaywatch-parquet (docs/formats.md).",
+        ),
+    ] = None,
     known_at: Annotated[
         KnownAt,
         typer.Option(
@@ -164,7 +180,7 @@ def ingest(
             summaries = ingest_files(
                 store, paths, kind=kind, batch_size=settings.batch_size, actor=settings.actor,
                 progress=advance, known_at=known_at, plausible=settings.plausible(),
-                limits=read_limits(settings),
+                limits=read_limits(settings), format_name=format_name,
             )  # fmt: skip
         except FilesNotImportedError as exc:
             # Each file is its own import: show what the others did, then fail (``Group``).

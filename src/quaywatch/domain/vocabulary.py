@@ -44,10 +44,15 @@ class EmptyIndicator(StrEnum):
 
 
 class EventType(StrEnum):
-    """DCSA event type: something done to a container, or to the vessel carrying it."""
+    """DCSA event type: something done to a container, or to the vessel carrying it; a step
+    of a shipment's documents; what a container's own sensors report (Track & Trace 3: IoT
+    door and location, reefer temperatures)."""
 
     EQUIPMENT = "EQUIPMENT"
     TRANSPORT = "TRANSPORT"
+    SHIPMENT = "SHIPMENT"
+    IOT = "IOT"
+    REEFER = "REEFER"
 
 
 class EventClassifier(StrEnum):
@@ -75,6 +80,10 @@ class EquipmentEventCode(StrEnum):
     CUSS = "CUSS"
     CUSI = "CUSI"
     CUSR = "CUSR"
+    # Track & Trace 3: available for drop-off or pick-up, crossed (a border).
+    AVDO = "AVDO"
+    AVPU = "AVPU"
+    CROS = "CROS"
 
 
 class TransportEventCode(StrEnum):
@@ -82,6 +91,73 @@ class TransportEventCode(StrEnum):
 
     ARRI = "ARRI"
     DEPA = "DEPA"
+
+
+class ShipmentEventCode(StrEnum):
+    """DCSA shipment event codes: the state of a booking, shipping instruction or transport
+    document (Track & Trace 2.2 and 3.x)."""
+
+    AMCF = "AMCF"
+    AMCN = "AMCN"
+    AMDC = "AMDC"
+    AMPR = "AMPR"
+    AMRE = "AMRE"
+    APPR = "APPR"
+    CACF = "CACF"
+    CADC = "CADC"
+    CANC = "CANC"
+    CARE = "CARE"
+    CMPL = "CMPL"
+    CONF = "CONF"
+    DECL = "DECL"
+    DRFT = "DRFT"
+    HOLD = "HOLD"
+    ISSU = "ISSU"
+    PENA = "PENA"
+    PENC = "PENC"
+    PENM = "PENM"
+    PENU = "PENU"
+    PSAM = "PSAM"
+    PSDL = "PSDL"
+    RECE = "RECE"
+    REJE = "REJE"
+    RELS = "RELS"
+    REQS = "REQS"
+    SUAM = "SUAM"
+    SUBM = "SUBM"
+    SUDL = "SUDL"
+    SURR = "SURR"
+    UPCF = "UPCF"
+    UPCN = "UPCN"
+    UPDC = "UPDC"
+    UPDT = "UPDT"
+    UPRE = "UPRE"
+    VOID = "VOID"
+
+
+class SensorEventCode(StrEnum):
+    """DCSA Track & Trace 3 IoT and reefer event codes: detected (IoT), measured or adjusted
+    (reefer)."""
+
+    DETC = "DETC"
+    MEAS = "MEAS"
+    ADJU = "ADJU"
+
+
+class IotCode(StrEnum):
+    """What a container's IoT device detected (DCSA ``iotEventCode``): door closed, door
+    opened, location update."""
+
+    DRC = "DRC"
+    DRO = "DRO"
+    LOC = "LOC"
+
+
+class TemperatureUnit(StrEnum):
+    """Unit of a reefer's temperatures: Celsius or Fahrenheit."""
+
+    CEL = "CEL"
+    FAH = "FAH"
 
 
 class FacilityType(StrEnum):
@@ -98,6 +174,7 @@ class FacilityType(StrEnum):
     PBPL = "PBPL"
     POTE = "POTE"
     RAMP = "RAMP"
+    WAYP = "WAYP"
 
 
 class ControlType(StrEnum):

@@ -143,7 +143,7 @@ SHAPE = Obj(
     }
 )
 
-#: Keys by which a JSON object is told to be a DCSA eBL document (``looks_like``).
+#: Keys by which a JSON object is told to be a DCSA eBL document (``marks``).
 _REFERENCE_KEYS = {"transportDocumentReference", "shippingInstructionsReference"}
 _LB_KG = 0.45359237
 _KG_PER = {"KGM": 1.0, "LBR": _LB_KG}
@@ -151,21 +151,14 @@ _KG_PER = {"KGM": 1.0, "LBR": _LB_KG}
 DOCUMENT_LINE, PARTY, EQUIPMENT, SEAL, CARGO = "DOCUMENT", "PARTY", "EQUIPMENT", "SEAL", "CARGO"
 
 
-def looks_like(record: Any) -> bool:
-    """Whether a decoded JSON object is a DCSA eBL 3 document (bare, notified or amended), or
-    a notification about one (then refused by ``flatten``: it holds no document)."""
-    if not isinstance(record, dict):
-        return False
-    data = record.get("data")
+def marks(keys: frozenset[str]) -> bool:
+    """Whether a JSON object with these top-level keys is a DCSA eBL 3 document (bare or
+    amended) or a notification about one (a CloudEvent: ``specversion`` and ``data``)."""
     return bool(
-        _REFERENCE_KEYS & record.keys()
-        or "amendedTransportDocument" in record
-        or {"consignmentItems", "documentParties"} <= record.keys()
-        # a notification: full (the document in ``data``) or lightweight (its reference only)
-        or (
-            isinstance(data, dict)
-            and bool({"transportDocument", "shippingInstructions", *_REFERENCE_KEYS} & data.keys())
-        )
+        _REFERENCE_KEYS & keys
+        or "amendedTransportDocument" in keys
+        or {"consignmentItems", "documentParties"} <= keys
+        or {"specversion", "data"} <= keys
     )
 
 

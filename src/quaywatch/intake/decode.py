@@ -262,6 +262,18 @@ class _Bad(Exception):
 
 
 _NOTHING: Mapping[str, Shape] = {}
+#: ``_plain`` by shape (the shape kept too, so that its id names no other while cached).
+_PLAIN: dict[int, tuple[Obj, bool]] = {}
+
+
+def _plain(shape: Obj) -> bool:
+    """Whether every field of an open ``shape`` is read as text, a number or a flag: then an
+    object of short ASCII strings only is of it (and nests no deeper)."""
+    found = _PLAIN.get(id(shape))
+    if found is None or found[0] is not shape:
+        plain = not shape.closed and all(isinstance(f, str) for f in shape.fields.values())
+        found = _PLAIN[id(shape)] = (shape, plain)
+    return found[1]
 
 
 def _check(value: Any, shape: Shape, depth: int, limits: Limits) -> None:
@@ -301,6 +313,16 @@ def _check(value: Any, shape: Shape, depth: int, limits: Limits) -> None:
                     and (
                         inner is None
                         or (len(item) <= longest and item.isascii() and "\x00" not in item)
+                    )
+                ):
+                    continue
+                if (
+                    type(item) is dict  # a part of plain text fields (a location, a code)
+                    and depth < limits.max_depth
+                    and (inner is None or (type(inner) is Obj and _plain(inner)))
+                    and all(
+                        type(v) is str and len(v) <= longest and v.isascii() and "\x00" not in v
+                        for v in item.values()
                     )
                 ):
                     continue

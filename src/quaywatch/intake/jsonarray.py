@@ -1,4 +1,6 @@
-"""JSON array files split into their items, streaming, each with its bytes as read.
+"""JSON array files split into their items, streaming, each with its bytes as read; likewise
+the items of the array under one key of a file holding one JSON object (``object_items``: DCSA
+Track & Trace 3's ``{"events": [...]}``), and the keys of such an object (``object_keys``).
 
 The C parser finds where an item ends, run on a Latin-1 view of the bytes (one character per
 byte, so its positions are byte offsets, and JSON structure is ASCII); an item it refuses (too
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import IO, Any
 
 from quaywatch.errors import InputError
@@ -105,10 +107,7 @@ def array_items(
     ``json_record``, which says why; only an array whose structure is broken (no ``[``, no
     ``,`` between items, an item not closed at the end of the file) refuses the file.
     """
-    buf = _Buffer(file)
-    at = buf.skip_space(buf.more(0))
-    if buf.data.startswith(decode.BOM):
-        at = buf.skip_space(3)
+    buf, at = _start(file)
     if at >= len(buf.data):
         return
     if buf.data[at : at + 1] != b"[":
@@ -116,10 +115,25 @@ def array_items(
             "a .json file holds an array of records ([...]) or one record per line",
             source=source,
         )
+    at = yield from _array(buf, at, limits, source)
+    _expect_end(buf, at, source)
+
+
+def _start(file: IO[bytes]) -> tuple[_Buffer, int]:
+    buf = _Buffer(file)
+    at = buf.skip_space(buf.more(0))
+    if buf.data.startswith(decode.BOM):
+        at = buf.skip_space(3)
+    return buf, at
+
+
+def _array(
+    buf: _Buffer, at: int, limits: decode.Limits, source: str
+) -> Generator[tuple[decode.Piece, Any], None, int]:
+    """The items of the array whose ``[`` is at ``at``; returns where it ends (after ``]``)."""
     at = buf.skip_space(at + 1)
     if buf.data[at : at + 1] == b"]":
-        _expect_end(buf, at + 1, source)
-        return
+        return at + 1
     number = 0
     while True:
         number += 1
@@ -128,8 +142,7 @@ def array_items(
         at = buf.skip_space(at)
         token = buf.data[at : at + 1]
         if token == b"]":
-            _expect_end(buf, at + 1, source)
-            return
+            return at + 1
         if token != b",":
             found = repr(token.decode("latin-1")) if token else "the end of the file"
             raise InputError(
@@ -138,6 +151,106 @@ def array_items(
                 source=source,
             )
         at = buf.skip_space(at + 1)
+
+
+def _members(
+    buf: _Buffer, at: int, limits: decode.Limits, source: str
+) -> Generator[tuple[str, int], int | None, None]:
+    """The keys of the file's top-level object (from ``at``), each with where its value
+    starts in ``buf``. The caller sends back where the value ends if it read the value (and
+    so read on in ``buf``); a value it did not read is passed over."""
+    if at >= len(buf.data):
+        raise InputError("expected a JSON object ({...}), found nothing", source=source)
+    if buf.data[at : at + 1] != b"{":
+        raise InputError("expected a JSON object ({...})", source=source)
+    at = buf.skip_space(at + 1)
+    if buf.data[at : at + 1] == b"}":
+        _expect_end(buf, at + 1, source)
+        return
+    number = 0
+    while True:
+        number += 1
+        piece, key, at = _item(buf, at, number, limits, source)
+        if key is None:
+            try:
+                key = json.loads(piece.data.decode("utf-8"))
+            except (UnicodeDecodeError, ValueError):
+                key = None
+        if not isinstance(key, str):
+            raise InputError(
+                f"not valid JSON: key {number} of the object (byte offset {piece.offset}) is "
+                "not a string",
+                source=source,
+            )
+        at = buf.skip_space(at)
+        if buf.data[at : at + 1] != b":":
+            raise InputError(
+                f"not valid JSON: expected ':' after key {key!r} at byte offset {buf.base + at}",
+                source=source,
+            )
+        start = buf.skip_space(at + 1)
+        before = buf.base
+        done = yield key, start
+        if done is None:  # not read by the caller: pass its value over
+            _, _, at = _item(buf, start - (buf.base - before), number, limits, source)
+        else:
+            at = done
+        at = buf.skip_space(at)
+        token = buf.data[at : at + 1]
+        if token == b"}":
+            _expect_end(buf, at + 1, source)
+            return
+        if token != b",":
+            found = repr(token.decode("latin-1")) if token else "the end of the file"
+            raise InputError(
+                f"not valid JSON: expected ',' or '}}' after the value of {key!r} at byte "
+                f"offset {buf.base + at}, found {found}",
+                source=source,
+            )
+        at = buf.skip_space(at + 1)
+
+
+def object_keys(file: IO[bytes], limits: decode.Limits, source: str) -> list[str]:
+    """The keys of the JSON object a file holds, in order (their values passed over)."""
+    buf, at = _start(file)
+    return [key for key, _ in _members(buf, at, limits, source)]
+
+
+def first_of_keys(
+    file: IO[bytes], keys: set[str], limits: decode.Limits, source: str
+) -> str | None:
+    """The first of ``keys`` that the JSON object a file holds has, its value not read (the
+    values before it passed over); None where it has none of them."""
+    buf, at = _start(file)
+    return next((key for key, _ in _members(buf, at, limits, source) if key in keys), None)
+
+
+def object_items(
+    file: IO[bytes], key: str, limits: decode.Limits, source: str
+) -> Iterator[tuple[decode.Piece, Any]]:
+    """The items of the array under ``key`` of the JSON object a file holds, streamed as
+    ``array_items`` streams a top-level array; the object's other members are passed over.
+    ``InputError`` where the key is missing, given twice, or holds no array."""
+    buf, at = _start(file)
+    members = _members(buf, at, limits, source)
+    found = False
+    try:
+        name, start = next(members)
+        while True:
+            if name != key:
+                name, start = next(members)
+                continue
+            if found:
+                raise InputError(f"key {key!r} appears twice in the object", source=source)
+            found = True
+            if buf.data[start : start + 1] != b"[":
+                raise InputError(f"{key!r} holds no array of records", source=source)
+            end = yield from _array(buf, start, limits, source)
+            name, start = members.send(end)
+    except StopIteration:
+        pass
+    if not found:
+        raise InputError(f"the object has no {key!r} array", source=source)
 
 
 def _item(

@@ -46,7 +46,10 @@ class Kind:
     a record refers to a stored consignment and is quarantined if that consignment is unknown.
     ``shape``: the JSON shape ``flatten`` reads (``shapes``); a JSON record not of it is
     quarantined by the reader with the field named, so ``flatten`` never sees one.
-    ``validate`` holds times and amounts to the ``Plausible`` ranges it is given.
+    ``validate`` holds times and amounts to the ``Plausible`` ranges it is given; where it
+    adds a ``_skip`` column, a valid row with a value there is acknowledged (counted as
+    skipped under that name) and not stored. ``also_keyed``: other tables that hold records of
+    this kind by the same key (a key names one record in all of them).
     ``revisions``: where a record is identified by its content (a carrier document), the
     columns naming what it is a revision of; the pipeline numbers ``revision`` when storing.
     """
@@ -65,6 +68,7 @@ class Kind:
     multi_row: bool = False
     needs_consignment: bool = False
     revisions: tuple[str, ...] = ()
+    also_keyed: tuple[Table, ...] = ()
 
 
 def _columns(table: Table) -> list[str]:
@@ -99,11 +103,19 @@ def consignment_rows(rows: pl.DataFrame) -> dict[Table, pl.DataFrame]:
 
 
 def event_rows(rows: pl.DataFrame) -> dict[Table, pl.DataFrame]:
-    """An event row and its seals."""
-    return {
-        tables.events: rows.select("_run", *_columns(tables.events)),
-        tables.event_seals: seals(rows, ["_run", "event_id"]),
+    """A movement's event row and its seals; an IoT or reefer event's ``sensor_events`` row."""
+    sensor = rows.select(pl.col("event_type").is_in(events.SENSOR_TYPES)).to_series()
+    if not sensor.any():
+        moves, sensors = rows, None
+    else:
+        moves, sensors = rows.filter(~sensor), rows.filter(sensor)
+    found = {
+        tables.events: moves.select("_run", *_columns(tables.events)),
+        tables.event_seals: seals(moves, ["_run", "event_id"]),
     }
+    if sensors is not None:
+        found[tables.sensor_events] = sensors.select("_run", *_columns(tables.sensor_events))
+    return found
 
 
 def outcome_rows(rows: pl.DataFrame) -> dict[Table, pl.DataFrame]:
@@ -154,6 +166,7 @@ KINDS: dict[RecordKind, Kind] = {
         keys=["event_id"],
         conflict_field="event_id",
         conflict_reason="an event with this id is already stored with different content",
+        also_keyed=(tables.sensor_events,),
     ),
     RecordKind.OUTCOMES: Kind(
         columns=outcomes.COLUMNS,

@@ -70,7 +70,11 @@ Progress = Callable[[int, int], None]
 
 @dataclass(slots=True)
 class ImportSummary:
-    """What one import did: every record read is new, unchanged or quarantined."""
+    """What one import did: every record read is new, unchanged, quarantined or skipped.
+
+    ``skipped``: valid records acknowledged but not stored, by what they are (a DCSA shipment
+    event, which quaywatch has no use for yet; a retracted event), with how many of each.
+    """
 
     source: str
     kind: RecordKind
@@ -84,11 +88,15 @@ class ImportSummary:
     rejected: list[Rejected] = field(default_factory=list)
     #: For container events: when the stored ones count as known (None for other kinds).
     known_at: KnownAt | None = None
+    skipped: dict[str, int] = field(default_factory=dict)
+    #: The format the file was read in (``formats``), where one was detected or named.
+    format: str | None = None
 
     @property
     def balanced(self) -> bool:
-        """Nothing lost: stored (new or unchanged) plus quarantined equals read."""
-        return self.new + self.unchanged + self.quarantined == self.read
+        """Nothing lost: stored (new or unchanged) plus quarantined plus skipped equals read."""
+        skipped = sum(self.skipped.values())
+        return self.new + self.unchanged + self.quarantined + skipped == self.read
 
 
 @dataclass(slots=True)
@@ -115,6 +123,7 @@ class Prepared:
     records: pl.DataFrame | None = None
     parties: pl.DataFrame | None = None
     writes: list[Rows] = field(default_factory=list)
+    skipped: dict[str, int] = field(default_factory=dict)
 
 
 def _location(unit: str, first: int, last: int) -> str:
@@ -317,6 +326,12 @@ class Importer:
             if bad_runs.len()
             else checked  # the usual chunk: no copy of every column to drop nothing
         )
+        if "_skip" in valid.columns:
+            skip = valid.get_column("_skip")
+            if skip.is_not_null().any():
+                counts = skip.drop_nulls().value_counts()
+                prepared.skipped = dict(counts.iter_rows())
+                valid = prepared.valid = valid.filter(skip.is_null())
         if valid.is_empty():
             return prepared
         stamp = [
@@ -341,6 +356,8 @@ class Importer:
     def save(self, prepared: Prepared) -> list[Rejected]:
         """Store a prepared chunk; return the records that must go to quarantine."""
         self.summary.read += prepared.read
+        for name, count in prepared.skipped.items():
+            self.summary.skipped[name] = self.summary.skipped.get(name, 0) + count
         rejected = prepared.rejected
         if prepared.records is None or prepared.valid is None:
             return rejected
@@ -443,8 +460,12 @@ class Importer:
 
         A record stored with another hash is compared in the old encoding too (``legacy``).
         """
-        known = self.store.lookup(
-            self.conn, self.kind.table, records.select(keys), "content_sha256"
+        wanted = records.select(keys)
+        known = pl.concat(
+            [
+                self.store.lookup(self.conn, table, wanted, "content_sha256")
+                for table in (self.kind.table, *self.kind.also_keyed)
+            ]
         ).rename({"content_sha256": "_stored"})
         records = records.join(known, on=keys, how="left")
         differs = records.filter(pl.col("_stored") != pl.col("content_sha256"))
@@ -614,6 +635,8 @@ class Importer:
                      "new": s.new, "unchanged": s.unchanged, "quarantined": s.quarantined,
                      "resolved": s.resolved, "rows": bound,
                      "reference_version": self.reference_version,
+                     **({"skipped": s.skipped} if s.skipped else {}),
+                     **({} if s.format is None else {"format": s.format}),
                      **({} if s.known_at is None else {"known_at": s.known_at.value})},
         )  # fmt: skip
 
@@ -663,6 +686,7 @@ def ingest_file(
     known_at: KnownAt = KnownAt.RECEIVED,
     plausible: Plausible = PLAUSIBLE,
     limits: Limits | None = None,
+    format_name: str | None = None,
 ) -> ImportSummary:
     """Import one file in one transaction; return what happened to its records.
 
@@ -672,21 +696,27 @@ def ingest_file(
     other kinds carry their own time (a consignment its lodging, an outcome its ``known_at``)
     and ignore it. ``plausible``: the ranges times and amounts are held to. ``limits``: what
     one record may hold (``decode.Limits``; default: its defaults); a record over them is
-    quarantined.
+    quarantined. ``format_name``: the file's format (``formats.FORMATS``), overriding
+    detection by content.
     """
-    reader = readers.open_file(path, kind=kind, batch_size=batch_size, limits=limits)
-    by_object = reader.fmt in ("json", "jsonl", "document")
+    reader = readers.open_file(
+        path, kind=kind, batch_size=batch_size, limits=limits, format_name=format_name
+    )
+    by_object = reader.by_object
     spread = None
     if KINDS[reader.kind].multi_row and not by_object:  # the first pass: rows out of order
-        first = readers.open_file(path, kind=reader.kind, batch_size=batch_size, limits=limits)
+        first = readers.open_file(
+            path, kind=reader.kind, batch_size=batch_size, limits=limits,
+            format_name=reader.format.name,
+        )  # fmt: skip
         spread = scattered(first.chunks(), KINDS[reader.kind])
     source_sha256 = _file_sha256(path)
     summary = ImportSummary(source or str(path), reader.kind, str(uuid.uuid4()))
+    summary.format = reader.format.name
     if reader.kind is RecordKind.EVENTS:
         summary.known_at = known_at
     started_at = tables.utcnow()
-    unit = {"csv": "line", "jsonl": "line", "json": "item", "document": "document",
-            "parquet": "row", "edifact": "message"}[reader.fmt]  # fmt: skip
+    unit = reader.unit
     # Checking the next chunk (native polars work, mostly outside the GIL) overlaps with storing
     # this one; one worker and one chunk ahead keep memory bounded and the order intact.
     with (

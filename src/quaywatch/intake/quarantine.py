@@ -13,9 +13,8 @@ from sqlalchemy import Row, func, select, update
 
 from quaywatch.audit import chain
 from quaywatch.errors import InputError, NotFoundError
-from quaywatch.intake import decode, readers
+from quaywatch.intake import decode, formats, readers
 from quaywatch.intake.fields import PLAUSIBLE, Plausible
-from quaywatch.intake.kinds import KINDS
 from quaywatch.intake.pipeline import Importer, ImportSummary, Prepared
 from quaywatch.intake.records import Chunk, RecordKind, as_text
 from quaywatch.store import tables
@@ -141,9 +140,10 @@ def _chunk(kind: RecordKind, raw: str, source: str) -> Chunk:
         parsed = decode.parse_json(raw, limits)
         if isinstance(parsed, str):  # a line that was not JSON when first read
             parsed = decode.parse_json(parsed, limits)
-        if isinstance(parsed, dict):
-            decode.check_shape(parsed, KINDS[kind].shape, limits)
-            rows, raw_text = readers.flatten(kind, parsed), raw
+        if isinstance(parsed, dict):  # in the format its keys show (DCSA 2.2 or 3.x, ...)
+            found = formats.of_record(kind, parsed)
+            decode.check_shape(parsed, found.shape_for(kind), limits)
+            rows, raw_text = found.rows(kind, parsed), raw
         elif isinstance(parsed, list) and all(isinstance(r, dict) for r in parsed):
             flat = decode.Obj(dict.fromkeys(readers.columns_of(kind), decode.SCALAR))
             for row in parsed:

@@ -1,8 +1,8 @@
 """Readers: files to chunks of raw string rows, streaming, with the location of every record.
 
-Formats: consignments and control outcomes as CSV, JSON Lines or Parquet; container events as
-DCSA JSON (an array or one object per line); consignments as UN/EDIFACT CUSCAR (``cuscar``;
-told by extension or by a file beginning ``UNA``/``UNB``). Every record passes the front door in
+Which format a file is in, and so its container (CSV, Parquet, JSON Lines, a JSON array, the
+array under a key of a JSON object, one JSON object, a UN/EDIFACT interchange) and how a record
+becomes flat rows, is ``formats``' to say; the readers here read each container. Every record passes the front door in
 ``decode`` (strict UTF-8, size, depth and field-length limits, the JSON shape of its kind); a
 record that fails it, or that the reader cannot split into fields (a CSV row with the wrong
 number of fields, a line that is not JSON), is rejected here with its location, field and
@@ -27,17 +27,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from quaywatch.errors import InputError
-from quaywatch.intake import csvscan, cuscar, dcsa_ebl, decode, edifact, fields as f, jsonarray
+from quaywatch.intake import csvscan, cuscar, decode, fields as f, formats, jsonarray
 from quaywatch.intake.decode import Limits
+from quaywatch.intake.formats import Container, Format
 from quaywatch.intake.kinds import KINDS
 from quaywatch.intake.records import Chunk, RecordKind, Rejected, as_text
 
-_EXTENSIONS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl",
-               ".ndjson": "jsonl", ".json": "json", ".edi": "edifact", ".edifact": "edifact",
-               ".cuscar": "edifact"}  # fmt: skip
-_EVENT_KEYS = {"eventID", "eventType", "eventClassifierCode"}
-#: A column only control outcomes have: it tells an outcome file from a consignment file.
-_OUTCOME_KEY = "control_id"
 #: Bytes the fast CSV path scans first; later blocks hold about ``batch_size`` records.
 _CSV_FIRST_BLOCK = 1 << 20
 _CSV_MAX_BLOCK = 64 << 20
@@ -64,7 +59,11 @@ class _CountingReader(io.RawIOBase):
 
 @dataclass(slots=True)
 class FileReader:
-    """Iterates a file as ``Chunk``s; ``position``/``size`` report progress in bytes."""
+    """Iterates a file as ``Chunk``s; ``position``/``size`` report progress in bytes.
+
+    ``fmt``: the container (``formats.Container``); ``format``: the format its records are
+    in (default: quaywatch's own for ``kind``); ``wrapper``: for ``json-key``, the key.
+    """
 
     path: Path
     kind: RecordKind
@@ -72,6 +71,18 @@ class FileReader:
     batch_size: int
     limits: Limits = field(default_factory=Limits)
     position: int = 0
+    format: Format = formats.FORMATS["quaywatch-json"]
+    wrapper: str | None = None
+
+    @property
+    def unit(self) -> str:
+        """What a record's location is counted in (line, row, item)."""
+        return formats.UNITS[Container(self.fmt)]
+
+    @property
+    def by_object(self) -> bool:
+        """Whether each record is one JSON object (else rows of a flat file)."""
+        return Container(self.fmt) in formats.JSON
 
     @property
     def size(self) -> int:
@@ -86,7 +97,8 @@ class FileReader:
             "csv": self._csv,
             "jsonl": self._json_lines,
             "json": self._json_array,
-            "document": self._json_document,
+            "json-key": self._json_array,
+            "json-document": self._json_document,
             "parquet": self._parquet,
             "edifact": self._edifact,
         }
@@ -95,10 +107,21 @@ class FileReader:
     def _frame(
         self, rows: list[dict[str, Any]], locs: list[int], raws: list[str | None]
     ) -> pl.DataFrame:
+        # A column no row has (a sensor's on a file of movements) is null without a look at
+        # each row: most formats fill a few of their kind's columns only.
+        present = set().union(*rows) if rows else set()
+        nothing = [None] * len(rows)
         data: dict[str, Any] = {
-            name: [as_text(row.get(name)) for row in rows] for name in self.columns
+            name: [
+                # text and null as they are, without a call per cell: most cells are
+                value if value is None or value.__class__ is str else as_text(value)
+                for value in (row.get(name) for row in rows)
+            ]
+            if name in present
+            else nothing
+            for name in self.columns
         }
-        data["_loc"], data["_raw"], data["_fault"] = locs, raws, [None] * len(rows)
+        data["_loc"], data["_raw"], data["_fault"] = locs, raws, nothing
         return pl.DataFrame(data, schema=self._schema)
 
     @property
@@ -321,7 +344,7 @@ class FileReader:
                 rejected.append(Rejected(location, result.record_id, [problem], result.raw))
             else:
                 try:
-                    flat = flatten(self.kind, result.record)
+                    flat = self.format.rows(self.kind, result.record)
                 except decode.Fault as fault:  # a record of the shape holding nothing to store
                     problem = (fault.field, fault.reason)
                     rejected.append(Rejected(f"{unit} {number}", None, [problem], result.raw))
@@ -334,12 +357,10 @@ class FileReader:
                 rows, locs, raws, rejected = [], [], [], []
         yield Chunk(self._frame(rows, locs, raws), rejected)
 
-    @property
-    def _shape(self) -> decode.Obj:
-        return KINDS[self.kind].shape
-
     def _json_document(self) -> Iterator[Chunk]:
-        """A file holding one JSON object (a DCSA document as published, over many lines)."""
+        """A file holding one JSON object over many lines (a DCSA document as published): one
+        record, its size held to the limit like any other."""
+        shape = self.format.shape_for(self.kind)
 
         def results() -> Iterator[tuple[int, decode.Parsed | decode.Refused]]:
             with self.path.open("rb") as file:
@@ -348,12 +369,12 @@ class FileReader:
                 self.position = size
             offset = len(decode.BOM) if data.startswith(decode.BOM) else 0
             piece = decode.Piece(1, offset, data[offset:], size - offset)
-            yield 1, decode.json_record(piece, self._shape, self.limits)
+            yield 1, decode.json_record(piece, shape, self.limits)
 
-        return self._records("document", results())
+        return self._records(self.unit, results())
 
     def _json_lines(self) -> Iterator[Chunk]:
-        shape = self._shape
+        shape = self.format.shape_for(self.kind)
 
         def results() -> Iterator[tuple[int, decode.Parsed | decode.Refused]]:
             with self.path.open("rb") as raw_file:
@@ -367,12 +388,18 @@ class FileReader:
         return self._records("line", results())
 
     def _json_array(self) -> Iterator[Chunk]:
-        shape = self._shape
+        """The items of a JSON array, or of the array under ``wrapper`` of a JSON object."""
+        shape = self.format.shape_for(self.kind)
 
         def results() -> Iterator[tuple[int, decode.Parsed | decode.Refused]]:
             with self.path.open("rb") as raw_file:
                 counter = _CountingReader(raw_file)
-                items = jsonarray.array_items(io.BufferedReader(counter), self.limits, self.source)
+                file = io.BufferedReader(counter)
+                items = (
+                    jsonarray.object_items(file, self.wrapper, self.limits, self.source)
+                    if self.wrapper is not None
+                    else jsonarray.array_items(file, self.limits, self.source)
+                )
                 for piece, value in items:
                     self.position = counter.position
                     yield piece.number, decode.json_record(piece, shape, self.limits, value)
@@ -630,123 +657,17 @@ def flatten(kind: RecordKind, record: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def open_file(
-    path: Path, *, kind: RecordKind | None, batch_size: int, limits: Limits | None = None
+    path: Path,
+    *,
+    kind: RecordKind | None,
+    batch_size: int,
+    limits: Limits | None = None,
+    format_name: str | None = None,
 ) -> FileReader:
-    """A reader for ``path``, its format told by extension and its kind by content if not given."""
-    if not path.is_file():
-        raise InputError("no such file", source=str(path))
-    fmt = _EXTENSIONS.get(path.suffix.lower())
-    if fmt is None and _is_edifact(path):
-        fmt = "edifact"
-    if fmt is None:
-        known = ", ".join(sorted(_EXTENSIONS))
-        raise InputError(f"unknown file type {path.suffix!r} (known: {known})", source=str(path))
-    if fmt == "json" and _first_char(path) == "{":
-        fmt = "jsonl"
-    if fmt == "edifact":
-        if kind not in (None, RecordKind.CONSIGNMENTS):
-            raise InputError(
-                "a UN/EDIFACT interchange is read as CUSCAR cargo reports: consignments",
-                source=str(path),
-            )
-        kind = RecordKind.CONSIGNMENTS
-    if fmt in ("json", "jsonl") and kind in (None, RecordKind.DOCUMENTS):
-        # carriers' DCSA eBL documents: one object (as DCSA publishes them), an array or lines
-        forced = kind is RecordKind.DOCUMENTS
-        ebl_fmt = _dcsa_ebl_format(path, fmt, limits or Limits(), forced=forced)
-        if ebl_fmt is not None:
-            return FileReader(path, RecordKind.DOCUMENTS, ebl_fmt, batch_size, limits or Limits())
-    if kind is None:
-        kind = _detect_kind(path, fmt, limits or Limits())
-    if kind is RecordKind.EVENTS and fmt not in ("json", "jsonl"):
-        raise InputError(
-            "container events are read from DCSA JSON (array or lines)", source=str(path)
-        )
-    if kind is RecordKind.DOCUMENTS and fmt not in ("json", "jsonl"):
-        raise InputError(
-            "carrier documents are read from DCSA eBL 3 JSON (one document, an array or lines)",
-            source=str(path),
-        )
-    return FileReader(path, kind, fmt, batch_size, limits or Limits())
-
-
-def _is_edifact(path: Path) -> bool:
-    """Whether the file begins as a UN/EDIFACT interchange does (``UNA`` or ``UNB``)."""
-    with path.open("rb") as file:
-        return edifact.is_interchange(file.read(6))
-
-
-def _dcsa_ebl_format(path: Path, fmt: str, limits: Limits, *, forced: bool = False) -> str | None:
-    """The reading format of a file of DCSA eBL documents (``document`` for one object over
-    many lines, as DCSA publishes them), or None if its first object is not one. ``forced``:
-    the file is taken for documents whatever its first object (``--kind documents``)."""
-    first = _first_json(path, fmt, limits)
-    if fmt == "jsonl" and first is None:  # not one object a line: one object in the file?
-        with path.open("rb") as file:
-            data = file.read(limits.max_record_bytes + 1)
-        if data.startswith(decode.BOM):
-            data = data[len(decode.BOM) :]
-        try:
-            whole = decode.parse_json(data.decode("utf-8", "replace"), Limits(limits.max_depth))
-        except decode.Fault:
-            return None
-        if forced and isinstance(whole, dict):
-            return "document"
-        return "document" if dcsa_ebl.looks_like(whole) else None
-    return fmt if forced or dcsa_ebl.looks_like(first) else None
-
-
-def _first_char(path: Path) -> str:
-    with path.open("rb") as file:
-        head = file.read(4096).decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
-    return head[:1]
-
-
-def _detect_kind(path: Path, fmt: str, limits: Limits) -> RecordKind:
-    """The kind of records in a file, from its column names or its first JSON object.
-
-    Events carry DCSA keys, outcomes a ``control_id``; anything else is read as consignments,
-    whose checks then say what is missing. A first record the front door refuses tells
-    nothing: the reader reports it.
-    """
-    names: set[str] = set()
-    if fmt == "csv":
-        with path.open("rb") as file:
-            head = file.readline(limits.max_record_bytes).decode("utf-8-sig", errors="replace")
-        header = re.split(r"[\r\n]", head, maxsplit=1)[0]  # bare CRs end lines too
-        try:
-            names = {name.strip() for name in next(csv.reader([header]), [])}
-        except csv.Error:
-            names = set()
-    elif fmt == "parquet":
-        try:
-            names = set(pq.read_schema(path).names)
-        except Exception:  # a broken file: the reader reports it with its reason
-            names = set()
-    else:
-        first = _first_json(path, fmt, limits)
-        names = set(first) if isinstance(first, dict) else set()
-    if _EVENT_KEYS & names:
-        return RecordKind.EVENTS
-    if _OUTCOME_KEY in names:
-        return RecordKind.OUTCOMES
-    return RecordKind.CONSIGNMENTS
-
-
-def _first_json(path: Path, fmt: str, limits: Limits) -> Any:
-    """The first record of a JSON array or JSON Lines file, parsed leniently (a first record
-    the front door refuses still tells its kind by its keys), or None."""
-    lenient = Limits(max_depth=limits.max_depth)
-    with path.open("rb") as file:
-        try:
-            if fmt == "json":
-                piece, _ = next(jsonarray.array_items(file, lenient, str(path)), (None, None))
-            else:
-                piece = next((p for p in decode.lines(file, lenient) if p.data.strip()), None)
-        except InputError:
-            piece = None
-    try:
-        text = b"" if piece is None else piece.data
-        return decode.parse_json(text.decode("utf-8", "replace"), lenient)
-    except decode.Fault:
-        return None
+    """A reader for ``path``, in the format ``format_name`` or the one its content shows
+    (``formats.detect``), of ``kind`` or the kind its format and content say."""
+    found = formats.detect(path, name=format_name, kind=kind, limits=limits)
+    return FileReader(
+        path, found.kind, found.container.value, batch_size, limits or Limits(),
+        format=found.format, wrapper=found.wrapper,
+    )  # fmt: skip

@@ -69,7 +69,8 @@ EVENT = Obj(
     {
         **dict.fromkeys(
             ("eventID", "eventType", "eventClassifierCode", "equipmentEventTypeCode",
-             "transportEventTypeCode", "eventDateTime", "eventCreatedDateTime",
+             "transportEventTypeCode", "shipmentEventTypeCode", "eventDateTime",
+             "eventCreatedDateTime",
              "equipmentReference", "emptyIndicatorCode"),
             TEXT,
         ),
@@ -79,6 +80,47 @@ EVENT = Obj(
         "seals": Seq(Obj(dict.fromkeys(("sealNumber", "sealSource", "sealType"), TEXT))),
         "documentReferences": Seq(
             Obj(dict.fromkeys(("documentReferenceType", "documentReferenceValue"), TEXT))
+        ),
+    }
+)  # fmt: skip
+
+_REFERENCE = Obj({"typeCode": TEXT, "reference": TEXT})
+
+#: A DCSA Track & Trace 3.x event (``events.flatten_v3`` reads it).
+EVENT_V3 = Obj(
+    {
+        **dict.fromkeys(("eventID", "eventDateTime", "eventUpdatedDateTime"), TEXT),
+        "isRetracted": FLAG,
+        "eventClassification": Obj(
+            dict.fromkeys(
+                ("eventTypeCode", "eventClassifierCode", "equipmentEventTypeCode",
+                 "transportEventTypeCode", "shipmentEventTypeCode", "iotEventTypeCode",
+                 "reeferEventTypeCode"),
+                TEXT,
+            )
+        ),
+        "eventLocation": Obj(
+            {**_LOCATION, "geoCoordinate": Obj(dict.fromkeys(("latitude", "longitude"), NUMBER))}
+        ),
+        "equipmentDetails": Obj(
+            {
+                **dict.fromkeys(("equipmentReference", "emptyIndicatorCode", "movementType"), TEXT),
+                "seals": Seq(Obj(dict.fromkeys(("number", "source", "type"), TEXT))),
+            }
+        ),
+        "transportDetails": Obj(
+            {"transportCall": Obj({"vesselTransport": Obj({"vesselIMONumber": TEXT})})}
+        ),
+        "shipmentDetails": Obj(
+            {"documentReference": _REFERENCE, "additionalDocumentReferences": Seq(_REFERENCE)}
+        ),
+        "iotDetails": Obj({"iotEventCode": TEXT}),
+        "reeferDetails": Obj(
+            {
+                "temperatureUnit": TEXT,
+                **dict.fromkeys(("internalSetpointTemperature", "ambientMeasuredTemperature"), NUMBER),
+                "temperatureProbeMeasurements": Seq(Obj({"measuredTemperatureValue": NUMBER})),
+            }
         ),
     }
 )  # fmt: skip

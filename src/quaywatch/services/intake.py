@@ -155,6 +155,7 @@ def ingest_files(
     known_at: KnownAt = KnownAt.RECEIVED,
     plausible: Plausible = PLAUSIBLE,
     limits: Limits | None = None,
+    format_name: str | None = None,
 ) -> list[ImportSummary]:
     """Import each file in its own transaction; return what happened to its records.
 
@@ -163,7 +164,10 @@ def ingest_files(
     with the summaries of the files imported and the reason of each failed one. Only a busy or
     unreachable store (``StoreBusyError``) stops it: the files left are reported as not tried.
 
-    ``kind`` overrides the detection of the record kind from the file's columns. ``known_at``
+    ``kind`` overrides the detection of the record kind from the file's columns, and
+    ``format_name`` the detection of the format (``intake.formats``: ``dcsa-tnt-3``, ...) from
+    its content; each summary names the format read and counts, by what they are, the records
+    acknowledged but not stored (``skipped``: DCSA shipment events). ``known_at``
     says when the container events stored count as known to an assessment as of a time: when
     received (the default, leak-free) or, for a history loaded after the fact that a backtest
     replays, when the carrier created them (``docs/intake.md``); each summary and audit event
@@ -196,6 +200,7 @@ def ingest_files(
                     known_at=known_at,
                     plausible=plausible,
                     limits=limits,
+                    format_name=format_name,
                 )  # fmt: skip
             )
         except QuaywatchError as exc:
@@ -235,13 +240,15 @@ def ingest_records(
     batch_size: int = DEFAULT_BATCH_SIZE,
     plausible: Plausible = PLAUSIBLE,
     limits: Limits | None = None,
+    format_name: str | None = None,
 ) -> ImportSummary:
     """Import records given as JSON objects (one per record), in one transaction.
 
     The records are read as a JSON Lines file holding them would be, one line each (a
     quarantine entry's location ``line 3`` is the third record), and ``source`` names the
     import in the batch, the quarantine and the audit trail. Importing the same records again
-    changes nothing: they are counted unchanged (or already quarantined).
+    changes nothing: they are counted unchanged (or already quarantined). ``format_name``:
+    the records' format, else told from the first record's keys (``intake.formats``).
     """
     _check_batch_size(batch_size)
     if not source.strip():
@@ -254,6 +261,7 @@ def ingest_records(
             store, path, kind=kind, batch_size=batch_size, actor=actor, source=source,
             plausible=plausible,
             limits=limits,
+            format_name=format_name,
         )  # fmt: skip
 
 
@@ -299,6 +307,7 @@ def submit_records(
     actor: str,
     plausible: Plausible = PLAUSIBLE,
     limits: Limits | None = None,
+    format_name: str | None = None,
 ) -> Submission:
     """Import records a client submitted (at most ``MAX_SUBMITTED``), as ``ingest_records``.
 
@@ -323,6 +332,7 @@ def submit_records(
                 actor=actor,
                 plausible=plausible,
                 limits=limits,
+                format_name=format_name,
             )
             break
         except WriteConflictError:

@@ -342,6 +342,7 @@ class Store:
             "seals",
             "parties",
             "events",
+            "sensor_events",
             "control_outcomes",
             "import_batches",
             "audit_events",

@@ -221,6 +221,33 @@ event_seals = Table(
     ForeignKeyConstraint(["event_id"], ["events.event_id"], ondelete="CASCADE"),
 )
 
+sensor_events = Table(
+    "sensor_events",
+    metadata,
+    Column("event_id", String(100), primary_key=True, doc="DCSA eventID: one key with events"),
+    Column("content_sha256", String(64), nullable=False),
+    Column("event_type", String(9), nullable=False, doc="IOT or REEFER"),
+    Column("classifier", String(3), nullable=False),
+    Column("event_code", String(4), nullable=False, doc="DETC (IoT), MEAS or ADJU (reefer)"),
+    Column("event_time", UtcDateTime, nullable=False),
+    Column("created_time", UtcDateTime, nullable=False),
+    Column("container_number", String(11), nullable=False),
+    Column("un_locode", String(5), doc="where known: a sensor often reports coordinates only"),
+    Column("facility_type", String(4)),
+    Column("latitude", Float),
+    Column("longitude", Float),
+    Column("iot_code", String(3), doc="DRO door opened, DRC door closed, LOC location"),
+    Column("temperature_unit", String(3), doc="CEL or FAH"),
+    Column("setpoint_temperature", Float),
+    Column("ambient_temperature", Float),
+    Column("lowest_probe_temperature", Float, doc="the coldest probe's measurement"),
+    Column("highest_probe_temperature", Float, doc="the warmest probe's measurement"),
+    Column("received_at", UtcDateTime, nullable=False, doc="when quaywatch stored it"),
+    Column("known_at", UtcDateTime, nullable=False, doc="as events.known_at"),
+    _batch(),
+    Index(None, "container_number", "event_time"),
+)
+
 control_outcomes = Table(
     "control_outcomes",
     metadata,

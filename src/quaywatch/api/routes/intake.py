@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Request, Response
+from fastapi import APIRouter, Body, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -62,14 +62,27 @@ def _problems(rejected: tuple[intake.RejectedRecord, ...]) -> list[RecordProblem
 
 
 def _submit(
-    state: ServiceState, who: Principal, body: Any, kind: RecordKind, wrapper: str | None = None
-) -> intake.Submission:
+    state: ServiceState, who: Principal, body: Any, kind: RecordKind, wrapper: str | None = None,
+    format_name: str | None = None,
+) -> intake.Submission:  # fmt: skip
     records = intake.records_of(body, wrapper=wrapper)
     return intake.submit_records(
         state.store, records, kind=kind, source=_source(who, kind), actor=who.name,
         plausible=state.settings.plausible(),
-        limits=read_limits(state.settings),
+        limits=read_limits(state.settings), format_name=format_name,
     )  # fmt: skip
+
+
+#: The ``format`` query parameter of an event submission.
+EventFormat = Annotated[
+    str | None,
+    Query(
+        alias="format",
+        description="The events' format, dcsa-tnt-3 or dcsa-tnt-2.2; by default told from "
+        "the first event's keys (docs/formats.md).",
+        max_length=40,
+    ),
+]
 
 
 def _source(who: Principal, kind: RecordKind) -> str:
@@ -92,8 +105,8 @@ def _receipt(found: intake.Submission, assessments: list[Assessment], note: str 
     s = found.summary
     return SubmissionReceipt(
         batch_id=s.batch_id, read=s.read, new=s.new, unchanged=s.unchanged,
-        quarantined=s.quarantined, rejected=_problems(found.rejected), assessments=assessments,
-        note=note,
+        quarantined=s.quarantined, skipped=dict(s.skipped), format=s.format,
+        rejected=_problems(found.rejected), assessments=assessments, note=note,
     )  # fmt: skip
 
 
@@ -179,7 +192,18 @@ def _records(kind: RecordKind, wrapper: str | None = None) -> Any:
     ) -> Any:
         return _answer(request, response, _submit(state, who, body, kind, wrapper))
 
-    return submit
+    def submit_events(
+        request: Request,
+        response: Response,
+        state: ServiceState,
+        who: Submitter,
+        body: Annotated[Any, Body()],
+        format_name: EventFormat = None,
+    ) -> Any:
+        found = _submit(state, who, body, kind, wrapper, format_name)
+        return _answer(request, response, found)
+
+    return submit_events if kind is RecordKind.EVENTS else submit
 
 
 router.add_api_route(
@@ -238,13 +262,15 @@ def event_callback(
     state: ServiceState,
     who: SignedSubmitter,
     body: Annotated[Any, Body()],
+    format_name: EventFormat = None,
 ) -> Any:
     """The callback URL to give a DCSA Track & Trace publisher for a subscription registered
     with `quaywatch callbacks add`: each delivery is checked against the subscription's shared
     secret (`Notification-Signature: sha256=<hex>` over the body, `Subscription-ID`) and its
     events stored as by `POST /events`, as the subscription's feed account. A feed's token is
     accepted too."""
-    return _answer(request, response, _submit(state, who, body, RecordKind.EVENTS, "events"))
+    found = _submit(state, who, body, RecordKind.EVENTS, "events", format_name)
+    return _answer(request, response, found)
 
 
 @router.head("/events/callbacks/{subscription_id}", status_code=204, summary="Check a callback URL")
