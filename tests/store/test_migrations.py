@@ -4,9 +4,10 @@ import sqlite3
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import insert, select
+from sqlalchemy import MetaData, Table, insert, select, text
 
 from quaywatch.store import database, tables
 from quaywatch.store.store import Store
@@ -58,3 +59,36 @@ def test_a_new_sqlite_store_has_16_kib_pages_and_an_old_one_keeps_its_own(tmp_pa
         assert conn.exec_driver_sql("PRAGMA page_size").scalar_one() == 4096
     assert database.current_revision(reopened.engine) == database.head_revision()
     reopened.close()
+
+
+def test_upgrading_past_0015_keeps_the_seals_of_stored_events(store: Store) -> None:
+    # 0015 rebuilds ``events`` on SQLite; with foreign keys on, dropping the old table deleted
+    # every event seal by cascade (found by the DCSA events work).
+    config = database._alembic_config()
+    with store.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0014")
+    now = datetime(2026, 11, 2, 6, 0, tzinfo=UTC)
+    with store.engine.begin() as conn:
+        events = Table("events", MetaData(), autoload_with=conn)
+        seals = Table("event_seals", MetaData(), autoload_with=conn)
+        batches = Table("import_batches", MetaData(), autoload_with=conn)
+        conn.execute(insert(batches).values(
+            batch_id="b-1", source="old.json", kind="events", actor="t", started_at=now,
+            finished_at=now, records_read=1, records_new=1, records_unchanged=0,
+            records_quarantined=0,
+        ))  # fmt: skip
+        conn.execute(insert(events).values(
+            event_id="E-1", content_sha256="0" * 64, event_type="EQUIPMENT", classifier="ACT",
+            event_code="LOAD", event_time=now, created_time=now, un_locode="BEANR",
+            container_number="MAEU2627091", is_transshipment=False, received_at=now,
+            batch_id="b-1",
+        ))  # fmt: skip
+        conn.execute(insert(seals), [
+            {"event_id": "E-1", "seal_number": "SL1", "source": "CAR", "type": "KLP"},
+            {"event_id": "E-1", "seal_number": "SL2", "source": "SHI", "type": "BLT"},
+        ])  # fmt: skip
+    store.upgrade()
+    with store.reading() as conn:
+        kept = conn.execute(text("SELECT seal_number FROM event_seals ORDER BY 1")).scalars()
+        assert list(kept) == ["SL1", "SL2"]
