@@ -3,6 +3,7 @@ command once the cause is fixed (issue 18, part 6), on both stores."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -80,3 +81,33 @@ def test_retry_by_reason_refuses_what_it_cannot_use(store_url: str) -> None:
     assert code == 2 and "--reason TEXT" in out
     code, out = run(store_url, "quarantine", "list", "--reason", "[bold]x")
     assert code == 0 and "no open quarantine entries with that reason" in out
+
+
+def test_a_port_added_by_the_site_frees_its_quarantined_records_in_one_command(
+    store_url: str, tmp_path: Path
+) -> None:
+    # Issue 18: records refused for a port the reference data lacked are stored by one retry
+    # once the site's reference directory adds the port.
+    lines = (EXAMPLES / "consignments.jsonl").read_text().splitlines()[:2]
+    records = []
+    for line in lines:
+        record = json.loads(line)
+        record["route"]["port_of_loading"] = "NLQWX"
+        records.append(json.dumps(record))
+    path = tmp_path / "in.jsonl"
+    path.write_text("\n".join(records) + "\n")
+    code, out = run(store_url, "ingest", str(path))
+    assert code == 0 and "UN/LOCODE NLQWX is not a known port" in out, out
+    code, out = run(store_url, "quarantine", "list", "--reason", "NLQWX")
+    assert _causes(out) == {"UN/LOCODE NLQWX is not a known port": 2}, out
+
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "ports.csv").write_text("locode,name,country,region\nNLQWX,Quaywatch Harbour,NL,\n")
+    result = runner.invoke(
+        app, ["--database", store_url, "quarantine", "retry", "--reason", "NLQWX is not a known"],
+        env={"QUAYWATCH_REFERENCE_DIR": str(site)},
+    )  # fmt: skip
+    assert "Traceback" not in result.output
+    assert result.exit_code == 0, result.output
+    assert "2 open entries matched: 2 stored, 0 still invalid" in result.output
