@@ -83,6 +83,10 @@ def test_a_named_format_must_fit_the_kind(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="format dcsa-tnt-3 holds events, not consignments"):
         formats.detect(path, name="dcsa-tnt-3", kind=RecordKind.CONSIGNMENTS)
     assert formats.detect(path, name="dcsa-tnt-2.2").format.name == "dcsa-tnt-2.2"
+    # quaywatch's own formats hold consignments or outcomes, never carrier documents
+    with pytest.raises(InputError, match="format quaywatch-json holds consignments or outcomes, "
+                       "not documents"):  # fmt: skip
+        formats.detect(path, name="quaywatch-json", kind=RecordKind.DOCUMENTS)
 
 
 def test_a_pretty_printed_consignment_is_one_record(store: Store) -> None:
