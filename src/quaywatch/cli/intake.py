@@ -228,7 +228,7 @@ def quarantine_list(
     if len(groups) > 1 or groups[0].count > 1:
         console.print(
             "retry every open entry of one cause once it is fixed: "
-            "quaywatch quarantine retry --reason TEXT"
+            "quaywatch quarantine retry --reason TEXT (a part of the reason, not the N)"
         )
     table = Table()
     for column in ("id", "status", "source", "location", "record", "field", "reason"):
