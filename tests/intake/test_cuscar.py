@@ -340,8 +340,15 @@ def test_a_time_without_offset_is_read_in_the_zone_the_site_names(
         "QUAYWATCH_EDIFACT_TIME_ZONE to the zone such times are written in"
     }
     brussels = Limits(local_time_zone="Europe/Brussels")
+    # The entry keeps its message: once the zone is set, a retry maps it again and stores it.
+    [entry] = quarantine.list_entries(store)
+    with pytest.raises(InputError, match="set QUAYWATCH_EDIFACT_TIME_ZONE"):
+        quarantine.retry(store, entry.quarantine_id)  # still no zone: nothing written
+    retried = quarantine.retry(store, entry.quarantine_id, limits=brussels)
+    assert retried.stored, retried.reason
+    assert quarantine.get_entry(store, entry.quarantine_id).status == "resolved"
     read = ingest_file(store, local, limits=brussels)
-    assert (read.new, read.quarantined) == (2, 0), read.rejected
+    assert (read.new, read.unchanged, read.quarantined) == (0, 4, 0), read.rejected
     with store.reading() as conn:
         lodged = conn.execute(
             select(tables.consignments.c.lodged_at).where(

@@ -83,6 +83,10 @@ def test_a_named_format_must_fit_the_kind(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="format dcsa-tnt-3 holds events, not consignments"):
         formats.detect(path, name="dcsa-tnt-3", kind=RecordKind.CONSIGNMENTS)
     assert formats.detect(path, name="dcsa-tnt-2.2").format.name == "dcsa-tnt-2.2"
+    # quaywatch's own formats hold consignments or outcomes, never carrier documents
+    with pytest.raises(InputError, match="format quaywatch-json holds consignments or outcomes, "
+                       "not documents"):  # fmt: skip
+        formats.detect(path, name="quaywatch-json", kind=RecordKind.DOCUMENTS)
 
 
 def test_a_pretty_printed_consignment_is_one_record(store: Store) -> None:
@@ -134,3 +138,12 @@ def test_the_items_under_a_key_are_read_whatever_surrounds_them(
 def test_a_broken_wrapper_refuses_the_file(text: bytes, reason: str) -> None:
     with pytest.raises(InputError, match=reason):
         list(jsonarray.object_items(io.BytesIO(text), "events", decode.Limits(), "s"))
+
+
+def test_a_wrapper_key_without_an_array_is_no_wrapper(tmp_path: Path) -> None:
+    # review finding: a multi-line object whose "events" is not an array was taken for
+    # {"events": [...]} and the whole file refused for its wrapper
+    path = tmp_path / "x.json"
+    path.write_text('{\n  "events": "none",\n  "someKey": 1\n}\n')
+    with pytest.raises(InputError, match="not a recognised format: found keys events, someKey"):
+        formats.detect(path)

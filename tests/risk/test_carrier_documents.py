@@ -111,3 +111,23 @@ def test_cli_show_and_check(linked: tuple[Store, str], store_url: str) -> None:
     assert checked.exit_code == 0 and "XX-999" in checked.output
     missing = runner.invoke(app, ["--database", store_url, "documents", "show", "NOPE"])
     assert missing.exit_code == 3 and "no carrier document NOPE" in missing.output
+
+
+def test_as_of_holds_the_consignment_and_the_documents_to_what_was_known(
+    linked: tuple[Store, str],
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from quaywatch.risk import carrier_documents as linking
+
+    store, cid = linked
+    with store.reading() as conn:
+        received = conn.execute(
+            select(tables.consignments.c.received_at).where(
+                tables.consignments.c.consignment_id == cid
+            )
+        ).scalar_one()
+        now = linking.check_consignment(conn, cid, as_of=datetime.now(UTC))
+        assert now.documents  # the B/L was known by now
+        with pytest.raises(NotFoundError):  # the declaration had not arrived yet
+            linking.check_consignment(conn, cid, as_of=received - timedelta(seconds=1))

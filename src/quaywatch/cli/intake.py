@@ -138,7 +138,8 @@ def ingest(
         typer.Option(
             "--format",
             help="Override detection of the format by content: dcsa-tnt-3, dcsa-tnt-2.2, "
-            "quaywatch-json, quaywatch-csv, quaywatch-parquet (docs/formats.md).",
+            "dcsa-ebl-3, un-edifact-cuscar, quaywatch-json, quaywatch-csv, quaywatch-parquet "
+            "(docs/formats.md).",
         ),
     ] = None,
     known_at: Annotated[
@@ -227,7 +228,7 @@ def quarantine_list(
     if len(groups) > 1 or groups[0].count > 1:
         console.print(
             "retry every open entry of one cause once it is fixed: "
-            "quaywatch quarantine retry --reason TEXT"
+            "quaywatch quarantine retry --reason TEXT (a part of the reason, not the N)"
         )
     table = Table()
     for column in ("id", "status", "source", "location", "record", "field", "reason"):
@@ -278,7 +279,8 @@ def quarantine_retry(
         ),
     ] = None,
     kind: Annotated[
-        str | None, typer.Option(help="With --reason: only consignments, events or outcomes.")
+        str | None,
+        typer.Option(help="With --reason: only consignments, events, outcomes or documents."),
     ] = None,
     limit: Annotated[
         int | None, typer.Option(help="With --reason: at most this many, oldest first.")
@@ -286,6 +288,7 @@ def quarantine_retry(
 ) -> None:
     """Check and store quarantined records again, as they are or as corrected, or every open
     entry of one cause (--reason) once the cause is fixed."""
+    from quaywatch.config import read_limits
     from quaywatch.services.intake import retry_quarantine, retry_quarantine_matching
 
     settings = get_settings(ctx)
@@ -294,7 +297,7 @@ def quarantine_retry(
             raise InputError("give entry ids (and --record) or --reason, not both")
         result = retry_quarantine_matching(
             open_store(ctx), reason, kind=kind, limit=limit, actor=settings.actor,
-            plausible=settings.plausible(),
+            plausible=settings.plausible(), limits=read_limits(settings),
         )  # fmt: skip
         stored = len(result.outcomes) - result.failed
         console.print(f"{len(result.outcomes):,} open entries matched: {stored:,} stored, "
@@ -313,7 +316,7 @@ def quarantine_retry(
         raise InputError(f"cannot read the corrected record: {exc}", source=str(record)) from None
     result = retry_quarantine(
         open_store(ctx), quarantine_ids, record_text=text, actor=settings.actor,
-        plausible=settings.plausible(),
+        plausible=settings.plausible(), limits=read_limits(settings),
     )  # fmt: skip
     for outcome in result.outcomes:
         qid = outcome.quarantine_id

@@ -27,6 +27,7 @@ sequence in ``UNOW``) faults its message, never turns into U+FFFD.
 
 from __future__ import annotations
 
+import io
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -110,14 +111,37 @@ class Message:
     fault: Fault | None = None
     size: int = 0
     text: list[str] = field(default_factory=list)
+    characters: Characters | None = None
 
     def raw(self) -> str:
-        """The message as the quarantine keeps it: its segments, one a line (clipped to
-        ``decode.CLIP`` bytes when the message is over the size limit)."""
+        """The message as the quarantine keeps it: its segments, one a line, as an interchange
+        of this message alone (its ``UNA`` service characters, a ``UNB`` naming UTF-8 (UNOW),
+        the text being decoded already, and a ``UNZ``), so that a retry reads it as an import
+        does (``read_one``); clipped to ``decode.CLIP`` bytes when over the size limit."""
         text = "\n".join(self.text)
         if self.fault is not None and "(QUAYWATCH_MAX_RECORD_BYTES)" in self.fault.reason:
             return f"{text[: decode.CLIP]}... [{self.size} bytes in all]"
-        return text
+        if self.characters is None:
+            return text
+        c = self.characters
+        d, k, t = c.data_separator, c.component_separator, c.segment_terminator
+        head = f"UNA{c}\nUNB{d}UNOW{k}4{d}QUARANTINE{d}QUAYWATCH{d}000101{k}0000{d}Q{t}"
+        return f"{head}\n{text}\nUNZ{d}1{d}Q{t}"
+
+
+def read_one(raw: str, limits: Limits, source: str) -> Message:
+    """The message a quarantine entry keeps (``Message.raw``), read again; ``InputError`` if it
+    is not one."""
+    if not raw.startswith("UNA"):
+        raise InputError(
+            "this entry keeps a CUSCAR message without its service characters: import the "
+            "interchange again",
+            source=source,
+        )
+    found = list(messages(io.BytesIO(raw.encode("utf-8")), limits, source))
+    if len(found) != 1:
+        raise InputError("the entry does not hold one CUSCAR message", source=source)
+    return found[0]
 
 
 def is_interchange(head: bytes) -> bool:
@@ -286,7 +310,7 @@ class _Interchange:
             identifier = _composite(elements[1]) if len(elements) > 1 else []
             self.message = Message(
                 self.messages, _text(elements[0]) if elements else "",
-                identifier[0] if identifier else "",
+                identifier[0] if identifier else "", characters=self.characters,
             )  # fmt: skip
             self.message.size = sum(len(str(e)) for e in elements) + 4
             self._add(self.message, tag, elements)

@@ -239,8 +239,10 @@ def _named(name: str, kind: RecordKind | None, source: str) -> Format:
         raise InputError(f"unknown format {name!r} (known: {', '.join(FORMATS)})", source=source)
     if kind is not None and found.kind is not None and found.kind is not kind:
         raise InputError(f"format {name} holds {found.kind.value}, not {kind.value}", source=source)
-    if kind is RecordKind.EVENTS and found.kind is None:
-        raise InputError(f"format {name} holds consignments or outcomes, not events", source=source)
+    if kind is not None and kind not in _OWN_KINDS and found.kind is None:
+        raise InputError(
+            f"format {name} holds consignments or outcomes, not {kind.value}", source=source
+        )
     return found
 
 
@@ -286,7 +288,11 @@ def _default(candidates: list[Format], kind: RecordKind | None) -> Format:
     if kind is RecordKind.EVENTS:
         return FORMATS["dcsa-tnt-2.2"]
     own = [f for f in candidates if f.kind is kind] if kind is not None else []
-    return own[0] if own else next(f for f in candidates if f.kind is None)
+    found = own[0] if own else next((f for f in candidates if f.kind is None), None)
+    if found is None:
+        what = "these records" if kind is None else kind.value
+        raise InputError(f"no format quaywatch reads holds {what} in this layout")
+    return found
 
 
 def _json_container(

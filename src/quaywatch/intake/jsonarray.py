@@ -219,10 +219,16 @@ def object_keys(file: IO[bytes], limits: decode.Limits, source: str) -> list[str
 def first_of_keys(
     file: IO[bytes], keys: set[str], limits: decode.Limits, source: str
 ) -> str | None:
-    """The first of ``keys`` that the JSON object a file holds has, its value not read (the
-    values before it passed over); None where it has none of them."""
+    """The first of ``keys`` that the JSON object a file holds has with an array for its
+    value, the array not read (the values before it passed over); None where it has none."""
     buf, at = _start(file)
-    return next((key for key, _ in _members(buf, at, limits, source) if key in keys), None)
+    return next(
+        (
+            key for key, start in _members(buf, at, limits, source)
+            if key in keys and buf.data[start : start + 1] == b"["
+        ),
+        None,
+    )  # fmt: skip
 
 
 def object_items(

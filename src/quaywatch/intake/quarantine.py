@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
+import string
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Row, func, select, update
+from sqlalchemy import Connection, Row, func, select, update
 
 from quaywatch.audit import chain
 from quaywatch.errors import InputError, NotFoundError
-from quaywatch.intake import decode, formats, readers
+from quaywatch.intake import cuscar, decode, edifact, formats, readers
 from quaywatch.intake.fields import PLAUSIBLE, Plausible
 from quaywatch.intake.pipeline import Importer, ImportSummary, Prepared
 from quaywatch.intake.records import Chunk, RecordKind, as_text
@@ -37,10 +39,13 @@ def list_entries(
 ) -> list[Row[Any]]:
     """Quarantine entries, newest first; ``reason``: only those whose reason holds this text
     (ASCII letters in any case)."""
-    query = _matching(select(q), status, reason, None).order_by(q.c.quarantine_id.desc())
-    query = query.limit(limit)
     with store.reading() as conn:
-        return list(conn.execute(query))
+        if reason is None:
+            query = _where(select(q), status, None).order_by(q.c.quarantine_id.desc())
+            return list(conn.execute(query.limit(limit)))
+        ids = sorted(_ids_holding(conn, status, None, reason), reverse=True)[:limit]
+        query = select(q).where(q.c.quarantine_id.in_(ids)).order_by(q.c.quarantine_id.desc())
+        return list(conn.execute(query)) if ids else []
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +61,9 @@ class ReasonGroup:
 
 
 _NUMBER = re.compile(r"\b\d+(?:\.\d+)?\b")
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+#: Reasons matched per query (an ``IN`` list).
+_REASONS_PER_QUERY = 500
 
 
 def reason_pattern(reason: str) -> str:
@@ -64,16 +72,34 @@ def reason_pattern(reason: str) -> str:
     return _NUMBER.sub("N", reason)
 
 
-def _matching(query: Any, status: str | None, reason: str | None, kind: str | None) -> Any:
+def holds(reason: str, text: str) -> bool:
+    """Whether ``reason`` holds ``text``, ASCII letters in any case. Decided here, not by the
+    store: SQLite and PostgreSQL fold letters differently (PostgreSQL folds ``İ`` and the
+    Kelvin sign to ASCII, SQLite's ``LIKE`` ignores ASCII case where PostgreSQL's does not)."""
+    return text.translate(_ASCII_LOWER) in reason.translate(_ASCII_LOWER)
+
+
+def _where(query: Any, status: str | None, kind: str | None) -> Any:
     if status:
         query = query.where(q.c.status == status)
-    if reason and reason.isascii():  # both stores fold ASCII letters alike, not all others
-        query = query.where(func.lower(q.c.reason).contains(reason.lower(), autoescape=True))
-    elif reason:
-        query = query.where(q.c.reason.contains(reason, autoescape=True))
     if kind:
         query = query.where(q.c.kind == kind)
     return query
+
+
+def _ids_holding(conn: Connection, status: str | None, kind: str | None, text: str) -> list[int]:
+    """Entries (``status``, ``kind``) whose reason holds ``text``: the distinct reasons are
+    matched here (``holds``), then their entries read."""
+    reasons = [
+        r for (r,) in conn.execute(_where(select(q.c.reason).distinct(), status, kind))
+        if holds(r, text)
+    ]  # fmt: skip
+    ids: list[int] = []
+    for start in range(0, len(reasons), _REASONS_PER_QUERY):
+        chunk = reasons[start : start + _REASONS_PER_QUERY]
+        query = _where(select(q.c.quarantine_id).where(q.c.reason.in_(chunk)), status, kind)
+        ids += [qid for (qid,) in conn.execute(query)]
+    return ids
 
 
 def reason_groups(
@@ -82,14 +108,16 @@ def reason_groups(
     """The entries grouped by their first problem's kind, field and reason pattern, largest
     group first (ties: the newest first). ``reason``: only reasons holding this text (ASCII
     letters in any case)."""
-    query = _matching(
+    query = _where(
         select(q.c.kind, q.c.field, q.c.reason, func.count(), func.max(q.c.quarantine_id))
         .group_by(q.c.kind, q.c.field, q.c.reason),
-        status, reason, None,
+        status, None,
     )  # fmt: skip
     groups: dict[tuple[str, str | None, str], list[int]] = {}
     with store.reading() as conn:
         for kind, field, text, count, newest in conn.execute(query):
+            if reason is not None and not holds(text, reason):
+                continue
             tally = groups.setdefault((kind, field, reason_pattern(text)), [0, 0])
             tally[0] += count
             tally[1] = max(tally[1], newest)
@@ -102,10 +130,8 @@ def matching_ids(
 ) -> list[int]:
     """Open entries whose reason holds ``reason`` (ASCII letters in any case), of ``kind`` if
     given, oldest first: records are retried in the order they arrived."""
-    query = _matching(select(q.c.quarantine_id), "open", reason, kind)
-    query = query.order_by(q.c.quarantine_id).limit(limit)
     with store.reading() as conn:
-        return [qid for (qid,) in conn.execute(query)]
+        return sorted(_ids_holding(conn, "open", kind, reason))[:limit]
 
 
 def open_ids(store: Store, raws: list[str]) -> dict[str, int]:
@@ -129,15 +155,18 @@ def get_entry(store: Store, quarantine_id: int) -> Row[Any]:
     return row
 
 
-def _chunk(kind: RecordKind, raw: str, source: str) -> Chunk:
-    """The raw record (flat rows, or a JSON object) as a one-record chunk.
+def _chunk(kind: RecordKind, raw: str, source: str, limits: decode.Limits) -> Chunk:
+    """The raw record (flat rows, a JSON object, or a CUSCAR message) as a one-record chunk
+    (a CUSCAR message: its consignments).
 
     It passes the readers' front door (``decode``): a record an import would quarantine for its
-    shape or its limits is refused here with the field named, never stored.
+    shape or its limits is refused here with the field named, never stored. A CUSCAR message is
+    mapped again under ``limits`` (its time zone for times without an offset).
     """
-    limits = decode.Limits()
     try:
         parsed = decode.parse_json(raw, limits)
+        if isinstance(parsed, str) and parsed.startswith("UNA") and kind is RecordKind.CONSIGNMENTS:
+            return _cuscar_chunk(parsed, source, limits)
         if isinstance(parsed, str):  # a line that was not JSON when first read
             parsed = decode.parse_json(parsed, limits)
         if isinstance(parsed, dict):  # in the format its keys show (DCSA 2.2 or 3.x, ...)
@@ -162,6 +191,28 @@ def _chunk(kind: RecordKind, raw: str, source: str) -> Chunk:
     # A carrier document's rows are its lines, one record as the import read it (by object).
     locs = [1] * len(rows) if kind is RecordKind.DOCUMENTS else list(range(1, len(rows) + 1))
     data |= {"_loc": locs, "_raw": [raw_text] * len(rows)}
+    schema = dict.fromkeys(columns, pl.String) | {"_loc": pl.Int64, "_raw": pl.String}
+    return Chunk(pl.DataFrame(data, schema=schema))
+
+
+def _cuscar_chunk(text: str, source: str, limits: decode.Limits) -> Chunk:
+    """The consignments of a quarantined CUSCAR message, mapped again; ``InputError`` naming
+    the segment if one still cannot be."""
+    zone = None if limits.local_time_zone is None else decode.time_zone(limits.local_time_zone)
+    rows: list[dict[str, Any]] = []
+    locs: list[int] = []
+    for number, result in enumerate(
+        cuscar.consignments(edifact.read_one(text, limits, source), zone), 1
+    ):
+        if isinstance(result, decode.Refused):
+            where = f"{result.field}: " if result.field else ""
+            raise InputError(f"the message {where}{result.reason}", source=source)
+        flat = readers.flatten(RecordKind.CONSIGNMENTS, result.record)
+        rows += flat
+        locs += [number] * len(flat)
+    columns = readers.columns_of(RecordKind.CONSIGNMENTS)
+    data: dict[str, Any] = {c: [as_text(r.get(c)) for r in rows] for c in columns}
+    data |= {"_loc": locs, "_raw": [json.dumps(text)] * len(rows)}
     schema = dict.fromkeys(columns, pl.String) | {"_loc": pl.Int64, "_raw": pl.String}
     return Chunk(pl.DataFrame(data, schema=schema))
 
@@ -203,8 +254,11 @@ def retry(
     record: str | None = None,
     actor: str = "system",
     plausible: Plausible = PLAUSIBLE,
+    limits: decode.Limits | None = None,
 ) -> RetryResult:
     """Check and store a quarantined record again, optionally as corrected by an operator.
+    ``limits``: how records are read (``decode.Limits``: sizes, and the zone of times without
+    an offset), as for an import.
 
     Stored: the entry is resolved. Still invalid: the entry stays open with the new reasons
     (and the corrected record, if one was given). Either way the attempt is audited.
@@ -223,7 +277,7 @@ def retry(
     raw = record if record is not None else entry.raw
     kind = RecordKind(entry.kind)
     source = f"quarantine:{quarantine_id}"
-    chunk = _chunk(kind, raw, source)
+    chunk = _chunk(kind, raw, source, limits or decode.Limits())
     summary = ImportSummary(source, kind, str(uuid.uuid4()))
     started_at = tables.utcnow()
     with store.transaction() as conn:

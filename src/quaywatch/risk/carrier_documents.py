@@ -84,9 +84,10 @@ class Linked:
 def latest_documents(
     conn: Connection, references: list[str], *, as_of: datetime | None = None
 ) -> dict[str, Mapping[str, Any]]:
-    """For each transport document reference, its carrier document to compare: the newest
-    revision of its transport document known as of ``as_of``, else of its shipping
-    instructions. References with none are left out."""
+    """For each transport document reference, its carrier document to compare: its
+    transport document known last as of ``as_of``, else its shipping instructions known last
+    (revisions are numbered per document, so two documents under one B/L are told apart by
+    when they were known; the revision breaks a tie). References with none are left out."""
     d = tables.carrier_documents
     query = select(d).where(d.c.transport_document_reference.in_(references))
     if as_of is not None:
@@ -95,12 +96,14 @@ def latest_documents(
     for found in conn.execute(query).mappings():
         row: dict[str, Any] = dict(found)
         ref = row["transport_document_reference"]
-        rank = (row["document_kind"] == "TD", row["revision"], row["known_at"])
         held = best.get(ref)
-        if held is None or rank > (held["document_kind"] == "TD", held["revision"],
-                                   held["known_at"]):  # fmt: skip
+        if held is None or _rank(row) > _rank(held):
             best[ref] = row
     return best
+
+
+def _rank(row: Mapping[str, Any]) -> tuple[bool, datetime, int]:
+    return (row["document_kind"] == "TD", row["known_at"], row["revision"])
 
 
 def check_consignment(
@@ -111,12 +114,15 @@ def check_consignment(
     as_of: datetime | None = None,
     tolerance: float = WEIGHT_TOLERANCE,
 ) -> Linked:
-    """The carrier documents of a consignment (its newest version unless ``version``) and
-    every discrepancy between them; ``NotFoundError`` for an unknown consignment."""
+    """The carrier documents of a consignment (its newest version unless ``version``; with
+    ``as_of``, the newest received by then) and every discrepancy between them;
+    ``NotFoundError`` for an unknown consignment."""
     c = tables.consignments
     query = select(c).where(c.c.consignment_id == consignment_id)
     if version is not None:
         query = query.where(c.c.version == version)
+    if as_of is not None:
+        query = query.where(c.c.received_at <= as_of)
     first = conn.execute(query.order_by(c.c.version.desc()).limit(1)).mappings().first()
     if first is None:
         raise NotFoundError(

@@ -478,6 +478,7 @@ def retry_quarantine(
     record_text: str | None = None,
     actor: str,
     plausible: Plausible = PLAUSIBLE,
+    limits: Limits | None = None,
 ) -> RetryResult:
     """Check and store quarantined records again, as they are or, for one entry, as corrected.
 
@@ -495,7 +496,9 @@ def retry_quarantine(
         _check_quarantine_id(qid)
     outcomes = []
     for qid in quarantine_ids:
-        done = quarantine.retry(store, qid, record=record_text, actor=actor, plausible=plausible)
+        done = quarantine.retry(
+            store, qid, record=record_text, actor=actor, plausible=plausible, limits=limits
+        )
         outcomes.append(RetryOutcome(done.quarantine_id, done.stored, done.reason))
     return RetryResult(tuple(outcomes))
 
@@ -508,6 +511,7 @@ def retry_quarantine_matching(
     limit: int | None = None,
     actor: str,
     plausible: Plausible = PLAUSIBLE,
+    limits: Limits | None = None,
 ) -> RetryResult:
     """Retry, as they are, the open entries whose reason holds ``reason`` (ASCII letters in any
     case), of ``kind`` if given, at most ``limit``, oldest first: once the cause is fixed (a
@@ -518,16 +522,18 @@ def retry_quarantine_matching(
     cannot be retried as it is (its record was altered when read) stays open and says why.
     """
     text = _reason_text(reason)
-    if kind is not None and kind not in KEY_FIELD:
-        known = ", ".join(k.value for k in KEY_FIELD)
+    if kind is not None and kind not in {k.value for k in RecordKind}:
+        known = ", ".join(k.value for k in RecordKind)
         raise InputError(f"kind must be one of {known}, got {kind!r}")
     if limit is not None:
         check_at_least("limit", limit)
     outcomes = []
     for qid in quarantine.matching_ids(store, reason=text, kind=kind, limit=limit):
         try:
-            done = quarantine.retry(store, qid, actor=actor, plausible=plausible)
+            done = quarantine.retry(store, qid, actor=actor, plausible=plausible, limits=limits)
         except InputError as exc:  # this entry needs a correction; the others go on
+            if quarantine.get_entry(store, qid).status != "open":
+                continue  # resolved meanwhile (another retry, an import): nothing to report
             outcomes.append(RetryOutcome(qid, False, exc.message))
             continue
         outcomes.append(RetryOutcome(done.quarantine_id, done.stored, done.reason))

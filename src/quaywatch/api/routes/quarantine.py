@@ -15,6 +15,7 @@ from quaywatch.api.context import (
     QuarantineRetrier,
     ServiceState,
 )
+from quaywatch.config import read_limits
 from quaywatch.services import intake
 
 router = APIRouter(
@@ -48,10 +49,11 @@ class RetryByReason(BaseModel):
         min_length=1, max_length=intake.MAX_REASON_CHARS,
         description="Text of the reason (ASCII letters in any case), e.g. a port's code.",
     )  # fmt: skip
-    kind: Literal["consignments", "events", "outcomes"] | None = None
-    limit: int | None = Field(
-        None, ge=1, le=100_000, description="At most this many, oldest first."
-    )
+    kind: Literal["consignments", "events", "outcomes", "documents"] | None = None
+    limit: int = Field(
+        1_000, ge=1, le=10_000,
+        description="At most this many, oldest first (each retried and audited on its own).",
+    )  # fmt: skip
 
 
 @router.get("/quarantine", summary="Quarantined records, newest first")
@@ -82,7 +84,7 @@ def retry_by_reason(
     each matching entry is retried as it is and audited; the result says what each did."""
     return intake.retry_quarantine_matching(
         state.store, body.reason, kind=body.kind, limit=body.limit, actor=who.name,
-        plausible=state.settings.plausible(),
+        plausible=state.settings.plausible(), limits=read_limits(state.settings),
     )  # fmt: skip
 
 
@@ -102,6 +104,6 @@ def retry(
     text = None if body.record is None else json.dumps(body.record, ensure_ascii=False)
     done = intake.retry_quarantine(
         state.store, [quarantine_id], record_text=text, actor=who.name,
-        plausible=state.settings.plausible(),
+        plausible=state.settings.plausible(), limits=read_limits(state.settings),
     )  # fmt: skip
     return done.outcomes[0]

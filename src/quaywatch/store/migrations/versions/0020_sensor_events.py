@@ -17,7 +17,6 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0020"
-# 0016 is the head this change was made on; other changes of the same time may be chained first.
 down_revision = "0019"
 branch_labels = None
 depends_on = None
