@@ -201,6 +201,15 @@ class Settings(BaseSettings):
             "(docs/reliability.md). Every process that writes to the store needs it once set."
         ),
     )
+    key_dir: Path = Field(
+        default=Path("keys"),
+        description=(
+            "Folder of this administration's private exchange keys (Ed25519, one PEM file per "
+            "key, mode 0600): `quaywatch keys generate` and `keys rotate` write them there, "
+            "`quaywatch exchange send` signs with them. Never in the database; keep it off "
+            "shared disks and back it up apart (docs/exchange.md)."
+        ),
+    )
     actor: str = Field(
         default="system",
         min_length=1,
@@ -378,6 +387,7 @@ _BOUND_WORDS = {
 _TEXT_RULES = {
     "database_url": "a store URL: sqlite:///PATH or postgresql://USER@HOST:PORT/NAME",
     "model_dir": "a folder (created when the first model is trained)",
+    "key_dir": "a folder (created with mode 0700 when the first key is generated)",
     "capacity_file": "an existing capacity file (YAML), or unset",
     "reference_dir": "an existing site reference directory (docs/reference-data.md), or unset",
     "actor": "a name of 1 to 128 printable characters",

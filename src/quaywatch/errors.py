@@ -8,7 +8,8 @@ with a non-zero exit code; the API (later) maps ``status`` to an HTTP response.
     ├── ConfigurationError         a setting or the database URL is unusable
     │   └── ReferenceDataError     a site reference file is bad: names file, line and field
     ├── InputError                 a file a user handed us cannot be read as a whole
-    │   └── RecordError            one record is bad: names file, location, record and field
+    │   ├── RecordError            one record is bad: names file, location, record and field
+    │   └── TrustError             a partner's root document of keys does not verify
     ├── AuthenticationError        no valid credentials (unknown token, wrong password, expired)
     ├── PermissionDeniedError      the caller's roles do not allow the action
     ├── TooManyAttemptsError       too many failed logins in a short time; try again later
@@ -113,6 +114,11 @@ class RecordError(InputError):
         self.location = location
         self.record_id = record_id
         self.field = field
+
+
+class TrustError(InputError):
+    """A root document of an administration's keys is refused: badly signed, out of turn,
+    another administration's, or expired (``exchange.roots`` says what a root must be)."""
 
 
 class AuthenticationError(QuaywatchError):

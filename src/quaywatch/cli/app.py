@@ -19,6 +19,7 @@ from quaywatch.cli import (
     demo,
     documents,
     evaluate,
+    exchange,
     intake,
     learning,
     profiles,
@@ -78,6 +79,9 @@ app.add_typer(learning.weights_app, name="weights")
 app.command()(simulate.simulate)
 app.command()(serve.serve)
 app.add_typer(reference.app, name="reference")
+app.add_typer(exchange.keys_app, name="keys")
+app.add_typer(exchange.partners_app, name="partners")
+app.add_typer(exchange.exchange_app, name="exchange")
 
 
 def main() -> None:

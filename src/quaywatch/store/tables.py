@@ -881,6 +881,103 @@ hit_weights = Table(
 )  # fmt: skip
 
 
+# --- exchange with partner administrations (exchange/) --------------------------------------
+
+exchange_roots = Table(
+    "exchange_roots",
+    metadata,
+    Column("administration", String(20), primary_key=True),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("own", Boolean, nullable=False, doc="this administration's root, else a partner's"),
+    Column("envelope", Text, nullable=False, doc="the signed root, DSSE envelope JSON"),
+    Column("fingerprint", String(64), nullable=False, doc="SHA-256 of the root's payload"),
+    Column("threshold", Integer, nullable=False),
+    Column("key_ids", JSON, nullable=False),
+    Column("issued_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("stored_at", UtcDateTime, nullable=False),
+    Index(None, "own"),
+)  # fmt: skip
+
+exchange_partners = Table(
+    "exchange_partners",
+    metadata,
+    Column("administration", String(20), primary_key=True),
+    Column("root_version", Integer, nullable=False, doc="the root in force (exchange_roots)"),
+    Column("added_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime, doc="set: every message of the partner is refused"),
+    Column("revoke_reason", Text),
+)  # fmt: skip
+
+exchange_revoked_keys = Table(
+    "exchange_revoked_keys",
+    metadata,
+    Column("key_id", String(64), primary_key=True),
+    Column("administration", String(20), nullable=False),
+    Column("revoked_at", UtcDateTime, nullable=False),
+    Column("reason", Text, nullable=False),
+)  # fmt: skip
+
+exchange_received = Table(
+    "exchange_received",
+    metadata,
+    Column("message_id", String(36), primary_key=True),
+    Column("sender", String(20), nullable=False),
+    Column("recipient", String(20), nullable=False),
+    Column("message_type", String(32), nullable=False),
+    Column("payload_type", String(100), nullable=False),
+    Column("payload_sha256", String(64), nullable=False),
+    Column("key_id", String(64), nullable=False, doc="the sender's key whose signature held"),
+    Column("issued_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("in_reply_to", String(36)),
+    Column("payload", Text, nullable=False, doc="the signed payload, JSON text"),
+    Column("record", Text, nullable=False, doc="the transport record as received"),
+    Column("source", Text, nullable=False, doc="the file (and line) it came from"),
+    Column("received_at", UtcDateTime, nullable=False),
+    Index(None, "sender", "received_at"),
+    Index(None, "in_reply_to"),
+)  # fmt: skip
+
+exchange_rejected = Table(
+    "exchange_rejected",
+    metadata,
+    Column("rejection_id", String(36), primary_key=True),
+    Column("raw_sha256", String(64), nullable=False),
+    Column("reason", String(20), nullable=False, doc="exchange.receive.Reason"),
+    Column("detail", Text, nullable=False),
+    Column("payload_type", String(200)),
+    Column("sender", String(20), doc="the partner whose key it names, when known"),
+    Column("message_id", String(36)),
+    Column("raw", LargeBinary, nullable=False, doc="the bytes received, exactly"),
+    Column("source", Text, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Index(None, "raw_sha256", "reason", unique=True),
+    Index(None, "received_at"),
+)  # fmt: skip
+
+exchange_outbox = Table(
+    "exchange_outbox",
+    metadata,
+    Column("message_id", String(36), primary_key=True),
+    Column("recipient", String(20), nullable=False),
+    Column("message_type", String(32), nullable=False),
+    Column("payload_type", String(100), nullable=False),
+    Column("payload_sha256", String(64), nullable=False),
+    Column("in_reply_to", String(36)),
+    Column("payload", Text, nullable=False, doc="the message, canonical JSON text"),
+    Column("record", Text, nullable=False,
+           doc="the transport record as last signed (at queueing, then at each export)"),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("created_by", String(128), nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("exported_at", UtcDateTime, doc="last written to an export file"),
+    Column("exports", Integer, nullable=False, doc="times written to an export file"),
+    Index(None, "recipient", "created_at"),
+)  # fmt: skip
+
+
 def utcnow() -> datetime:
     """Now, timezone-aware, at the microsecond the store can keep."""
     return datetime.now(UTC)

@@ -1,0 +1,269 @@
+"""The outbox, the inbox and the rejected messages in the store.
+
+``queue`` signs a message to a partner and keeps its transport record in the outbox; ``export``
+writes queued records to a file (JSON Lines) for air-gapped exchange, and the HTTP push still
+to be built will read the same outbox. ``receive`` takes transport records (from an imported
+file today): each passes ``receive.check`` and the replay check, and is stored in the inbox, or
+kept with its reason and exact bytes among the rejected messages; every accept and reject is
+audited. The same message received twice is stored once: a record whose message id is in the
+inbox with the same payload is a duplicate, one with another payload is refused as replayed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from pydantic import ValidationError
+from sqlalchemy import Connection, insert, select, update
+
+from quaywatch.audit import chain
+from quaywatch.errors import ConfigurationError, ConflictError, InputError
+from quaywatch.exchange import envelope as dsse, messages, roots, trust
+from quaywatch.exchange.keys import KeyDir
+from quaywatch.exchange.receive import Accepted, Reason, Refused, check
+from quaywatch.store import tables
+
+_IN, _OUT, _REJ = tables.exchange_received, tables.exchange_outbox, tables.exchange_rejected
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    """A message signed for a partner, and whether it was exported."""
+
+    message_id: str
+    recipient: str
+    message_type: str
+    in_reply_to: str | None
+    created_at: datetime
+    expires_at: datetime
+    exported_at: datetime | None
+    exports: int
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """A message accepted into the inbox."""
+
+    message_id: str
+    sender: str
+    message_type: str
+    issued_at: datetime
+    expires_at: datetime
+    in_reply_to: str | None
+    received_at: datetime
+    source: str
+    payload: str
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A record refused, with its reason and the bytes received."""
+
+    rejection_id: str
+    reason: Reason
+    detail: str
+    sender: str | None
+    message_id: str | None
+    received_at: datetime
+    source: str
+    raw: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What became of one record received: accepted, duplicate or rejected (with why)."""
+
+    source: str
+    status: str
+    message_id: str | None
+    reason: Reason | None = None
+    detail: str | None = None
+
+
+def _entry(row: Any) -> OutboxEntry:
+    return OutboxEntry(
+        row.message_id, row.recipient, row.message_type, row.in_reply_to, row.created_at,
+        row.expires_at, row.exported_at, row.exports,
+    )  # fmt: skip
+
+
+def queue(
+    conn: Connection, key_dir: KeyDir, recipient: str, message_type: messages.MessageType,
+    body: Any, *, valid_days: int, in_reply_to: str | None, now: datetime, actor: str,
+    source: str = "body",
+) -> OutboxEntry:  # fmt: skip
+    """Sign a message of ``message_type`` with ``body`` to ``recipient`` and put it in the outbox.
+
+    ``InputError`` naming the field for a body that is not valid; ``NotFoundError`` for an
+    unknown partner, ``ConflictError`` for a revoked one or before keys were generated.
+    """
+    own = trust.require_own_root(conn).root
+    partner = trust.require_partner(conn, recipient)
+    if partner.revoked_at is not None:
+        raise ConflictError(f"partner {recipient} is revoked; nothing is sent to it")
+    if not 1 <= valid_days <= 3660:
+        raise InputError(f"valid_days must be 1 to 3660, got {valid_days}")
+    try:
+        typed = messages.BODIES[message_type].model_validate(body)
+        header = messages.Header(
+            message_id=str(uuid.uuid4()), message_type=message_type, sender=own.administration,
+            recipient=recipient, issued_at=now, expires_at=now + timedelta(days=valid_days),
+            in_reply_to=in_reply_to,
+        )  # fmt: skip
+    except ValidationError as exc:
+        error = exc.errors(include_url=False)[0]
+        where = ".".join(str(part) for part in error["loc"]) or "the body"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        raise InputError(f"field {where}: {message}", source=source) from None
+    payload = messages.encode(header, typed)
+    signer, key = _signing_key(own, key_dir)
+    signed = dsse.sign(messages.payload_type(message_type), payload, [key])
+    conn.execute(insert(_OUT).values(
+        message_id=header.message_id, recipient=recipient, message_type=message_type.value,
+        payload_type=signed.payload_type, payload_sha256=dsse.payload_digest(payload),
+        in_reply_to=in_reply_to, payload=payload.decode("utf-8"),
+        record=dsse.record_line(signed).decode("ascii"),
+        created_at=now, created_by=actor, expires_at=header.expires_at, exported_at=None,
+        exports=0,
+    ))  # fmt: skip
+    chain.append(conn, actor=actor, action="exchange_queue", object_type="exchange_message",
+                 object_id=header.message_id, details={"recipient": recipient,
+                 "message_type": message_type.value, "payload_sha256": dsse.payload_digest(payload),
+                 "key_id": signer})  # fmt: skip
+    return _entry(conn.execute(select(_OUT).where(_OUT.c.message_id == header.message_id)).one())
+
+
+def _signing_key(own: roots.Root, key_dir: KeyDir) -> tuple[str, Ed25519PrivateKey]:
+    """The first key of ``own`` whose private key the key directory holds."""
+    signer = next((k.keyid for k in own.keys if key_dir.has(k.keyid)), None)
+    if signer is None:
+        raise ConfigurationError(
+            f"the key directory {key_dir.path} holds no private key of this administration's "
+            f"root version {own.version} (QUAYWATCH_KEY_DIR)"
+        )
+    return signer, key_dir.load(signer)
+
+
+def outbox(conn: Connection) -> list[OutboxEntry]:
+    """Every message in the outbox, newest first."""
+    rows = conn.execute(select(_OUT).order_by(_OUT.c.created_at.desc(), _OUT.c.message_id))
+    return [_entry(row) for row in rows]
+
+
+def take_for_export(
+    conn: Connection, key_dir: KeyDir, *, recipient: str | None, again: bool, now: datetime,
+    actor: str,
+) -> list[bytes]:  # fmt: skip
+    """The transport records to export (not yet exported, or all with ``again``), oldest first,
+    marked exported in the caller's transaction: the caller writes them before it commits.
+
+    Each is signed again with a key of this administration's root in force, so that a message
+    queued before a key rotation is not refused by a partner who took the new root (Ed25519
+    signatures are deterministic: the same key gives the same record).
+    """
+    signer, key = _signing_key(trust.require_own_root(conn).root, key_dir)
+    query = select(_OUT).order_by(_OUT.c.created_at, _OUT.c.message_id).with_for_update()
+    if recipient is not None:
+        query = query.where(_OUT.c.recipient == recipient)
+    if not again:
+        query = query.where(_OUT.c.exported_at.is_(None))
+    records: list[bytes] = []
+    for row in conn.execute(query).all():
+        record = dsse.record_line(dsse.sign(row.payload_type, row.payload.encode("utf-8"), [key]))
+        conn.execute(update(_OUT).where(_OUT.c.message_id == row.message_id).values(
+            record=record.decode("ascii"), exported_at=now, exports=row.exports + 1))  # fmt: skip
+        records.append(record)
+        chain.append(conn, actor=actor, action="exchange_export", object_type="exchange_message",
+                     object_id=row.message_id, details={"recipient": row.recipient,
+                     "key_id": signer, "payload_sha256": row.payload_sha256})  # fmt: skip
+    return records
+
+
+def receive(
+    conn: Connection, records: Iterable[tuple[str, bytes]], *, now: datetime, actor: str
+) -> list[Outcome]:
+    """Check and store each ``(source, record)``; what became of each, in order."""
+    trusted = trust.load_trust(conn)
+    return [_receive_one(conn, source, raw, trusted, now, actor) for source, raw in records]
+
+
+def _receive_one(
+    conn: Connection, source: str, raw: bytes, trusted: Any, now: datetime, actor: str
+) -> Outcome:
+    verdict = check(raw, trusted, now)
+    if isinstance(verdict, Accepted):
+        header = verdict.message.header
+        earlier = conn.execute(
+            select(_IN.c.payload_sha256).where(_IN.c.message_id == header.message_id)
+        ).first()
+        if earlier is not None and earlier.payload_sha256 == verdict.payload_sha256:
+            return Outcome(source, "duplicate", header.message_id)
+        if earlier is not None:
+            verdict = Refused(
+                Reason.REPLAYED, "a message with this id was received before with other content",
+                verdict.envelope.payload_type, header.sender, header.message_id,
+            )  # fmt: skip
+        else:
+            _accept(conn, verdict, raw, source, now, actor)
+            return Outcome(source, "accepted", header.message_id)
+    return _reject(conn, verdict, raw, source, now, actor)
+
+
+def _accept(
+    conn: Connection, accepted: Accepted, raw: bytes, source: str, now: datetime, actor: str
+) -> None:
+    header = accepted.message.header
+    conn.execute(insert(_IN).values(
+        message_id=header.message_id, sender=header.sender, recipient=header.recipient,
+        message_type=header.message_type.value, payload_type=accepted.envelope.payload_type,
+        payload_sha256=accepted.payload_sha256, key_id=accepted.key_id,
+        issued_at=header.issued_at, expires_at=header.expires_at, in_reply_to=header.in_reply_to,
+        payload=accepted.envelope.payload.decode("utf-8"), record=raw.decode("utf-8"),
+        source=source, received_at=now,
+    ))  # fmt: skip
+    chain.append(conn, actor=actor, action="exchange_accept", object_type="exchange_message",
+                 object_id=header.message_id, details={"sender": header.sender,
+                 "message_type": header.message_type.value,
+                 "payload_sha256": accepted.payload_sha256, "key_id": accepted.key_id})  # fmt: skip
+
+
+def _reject(
+    conn: Connection, refused: Refused, raw: bytes, source: str, now: datetime, actor: str
+) -> Outcome:
+    raw_sha256 = dsse.payload_digest(raw)
+    known = conn.execute(select(_REJ.c.rejection_id).where(
+        _REJ.c.raw_sha256 == raw_sha256, _REJ.c.reason == refused.reason.value)).first()  # fmt: skip
+    if known is None:
+        rejection_id = str(uuid.uuid4())
+        payload_type = None if refused.payload_type is None else refused.payload_type[:200]
+        conn.execute(insert(_REJ).values(
+            rejection_id=rejection_id, raw_sha256=raw_sha256, reason=refused.reason.value,
+            detail=refused.detail, payload_type=payload_type, sender=refused.sender,
+            message_id=refused.message_id, raw=raw, source=source, received_at=now,
+        ))  # fmt: skip
+        chain.append(conn, actor=actor, action="exchange_reject", object_type="exchange_rejection",
+                     object_id=rejection_id, details={"reason": refused.reason.value,
+                     "detail": refused.detail, "sender": refused.sender,
+                     "message_id": refused.message_id, "raw_sha256": raw_sha256})  # fmt: skip
+    return Outcome(source, "rejected", refused.message_id, refused.reason, refused.detail)
+
+
+def inbox(conn: Connection, limit: int = 1000) -> tuple[list[Received], list[Rejected]]:
+    """The newest accepted and rejected messages (``limit`` of each), newest first."""
+    accepted = conn.execute(
+        select(_IN).order_by(_IN.c.received_at.desc(), _IN.c.message_id).limit(limit)
+    )
+    refused = conn.execute(
+        select(_REJ).order_by(_REJ.c.received_at.desc(), _REJ.c.rejection_id).limit(limit)
+    )
+    return (
+        [Received(r.message_id, r.sender, r.message_type, r.issued_at, r.expires_at,
+                  r.in_reply_to, r.received_at, r.source, r.payload) for r in accepted],
+        [Rejected(r.rejection_id, Reason(r.reason), r.detail, r.sender, r.message_id,
+                  r.received_at, r.source, bytes(r.raw)) for r in refused],
+    )  # fmt: skip

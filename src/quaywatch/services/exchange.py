@@ -1,0 +1,234 @@
+"""Use cases of the exchange with partner administrations (``exchange``).
+
+Keys: ``generate_keys``, ``rotate_keys``, ``own_keys``, ``export_root``. Partners:
+``add_partner`` (from the partner's root file), ``list_partners``, ``revoke``. Messages:
+``send`` (signed and queued in the outbox), ``outbox``, ``export`` (the outbox to a file, for
+air-gapped exchange), ``import_file`` (a partner's export, through every receiver check),
+``inbox``. Each takes plain values (the key directory as a path: only adapters read settings),
+runs in one transaction and returns typed results; nothing prints.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from quaywatch.errors import InputError
+from quaywatch.exchange import mailbox, roots, trust
+from quaywatch.exchange.keys import KeyDir
+from quaywatch.exchange.mailbox import OutboxEntry, Outcome, Received, Rejected
+from quaywatch.exchange.messages import MessageType
+from quaywatch.exchange.receive import Reason
+from quaywatch.exchange.trust import Partner, StoredRoot
+from quaywatch.store.store import Store
+
+__all__ = [
+    "ExportSummary", "ImportSummary", "Inbox", "MessageType", "OutboxEntry", "Outcome",
+    "Partner", "PartnerAdded", "Reason", "Received", "Rejected", "StoredRoot",
+]  # fmt: skip
+
+#: Largest file ``import_file`` and ``add_partner`` read (the whole file is one transaction).
+MAX_FILE_BYTES = 256 * 1024 * 1024
+#: Largest transport record one line of an import may hold.
+MAX_RECORD_BYTES = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerAdded:
+    """A partner trusted or moved on to newer roots: ``new_roots`` of them were taken."""
+
+    partner: Partner
+    new_roots: int
+
+
+@dataclass(frozen=True, slots=True)
+class ExportSummary:
+    """An export: the file written and how many messages it holds."""
+
+    path: str
+    messages: int
+
+
+@dataclass(frozen=True, slots=True)
+class ImportSummary:
+    """An import: what became of each line, and the counts."""
+
+    path: str
+    outcomes: tuple[Outcome, ...]
+
+    def count(self, status: str) -> int:
+        """How many lines were ``accepted``, ``duplicate`` or ``rejected``."""
+        return sum(1 for o in self.outcomes if o.status == status)
+
+
+@dataclass(frozen=True, slots=True)
+class Inbox:
+    """The messages accepted and those rejected, newest first."""
+
+    received: tuple[Received, ...]
+    rejected: tuple[Rejected, ...]
+
+
+def _now(now: datetime | None) -> datetime:
+    return datetime.now(UTC) if now is None else now
+
+
+def generate_keys(
+    store: Store, key_dir: Path, administration: str, *, count: int = 1, threshold: int = 1,
+    valid_days: int = 365, actor: str, now: datetime | None = None,
+) -> StoredRoot:  # fmt: skip
+    """This administration's first keys (in ``key_dir``) and its root version 1."""
+    with store.transaction() as conn:
+        return trust.generate(
+            conn, KeyDir(key_dir), administration, count=count, threshold=threshold,
+            valid_days=valid_days, now=_now(now), actor=actor,
+        )  # fmt: skip
+
+
+def rotate_keys(
+    store: Store, key_dir: Path, *, count: int = 1, threshold: int = 1, valid_days: int = 365,
+    actor: str, now: datetime | None = None,
+) -> StoredRoot:  # fmt: skip
+    """New keys and the next root, signed by the old keys' threshold and the new keys."""
+    with store.transaction() as conn:
+        return trust.rotate(
+            conn, KeyDir(key_dir), count=count, threshold=threshold, valid_days=valid_days,
+            now=_now(now), actor=actor,
+        )  # fmt: skip
+
+
+def own_keys(store: Store) -> StoredRoot:
+    """This administration's root in force (``ConflictError`` before ``generate_keys``)."""
+    with store.reading() as conn:
+        return trust.require_own_root(conn)
+
+
+def export_root(store: Store, path: Path) -> StoredRoot:
+    """Write this administration's roots, oldest first, to ``path``: the file partners add."""
+    with store.reading() as conn:
+        own = trust.require_own_root(conn)
+        lines = trust.root_chain(conn, own.root.administration)
+    _write_lines(path, [line.encode("utf-8") for line in lines])
+    return own
+
+
+def add_partner(
+    store: Store, path: Path, *, actor: str, now: datetime | None = None
+) -> PartnerAdded:
+    """Trust the partner whose root file is ``path``, or take its newer roots (rotation)."""
+    chain_of_roots = roots.read_chain(_read(path), str(path))
+    with store.transaction() as conn:
+        partner, new = trust.add_partner(conn, chain_of_roots, now=_now(now), actor=actor)
+    return PartnerAdded(partner, new)
+
+
+def list_partners(store: Store) -> tuple[Partner, ...]:
+    """Every partner, by administration code."""
+    with store.reading() as conn:
+        return tuple(trust.list_partners(conn))
+
+
+def revoke(
+    store: Store, administration: str, *, key_id: str | None = None, reason: str, actor: str,
+    now: datetime | None = None,
+) -> Partner:  # fmt: skip
+    """Revoke a partner's key, or the partner (``key_id`` None)."""
+    with store.transaction() as conn:
+        return trust.revoke(conn, administration, key_id, reason=reason, now=_now(now), actor=actor)
+
+
+def send(
+    store: Store, key_dir: Path, recipient: str, message_type: MessageType | str, body_file: Path,
+    *, valid_days: int = 30, in_reply_to: str | None = None, actor: str,
+    now: datetime | None = None,
+) -> OutboxEntry:  # fmt: skip
+    """Sign the message whose body is the JSON file ``body_file`` and queue it for ``recipient``."""
+    try:
+        kind = MessageType(message_type)
+    except ValueError:
+        known = ", ".join(MessageType)
+        raise InputError(f"unknown message type {message_type!r}; one of: {known}") from None
+    try:
+        body: Any = json.loads(_read(body_file).decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise InputError(f"not a JSON object: {exc}", source=str(body_file)) from None
+    with store.transaction() as conn:
+        return mailbox.queue(
+            conn, KeyDir(key_dir), recipient, kind, body, valid_days=valid_days,
+            in_reply_to=in_reply_to, now=_now(now), actor=actor, source=str(body_file),
+        )  # fmt: skip
+
+
+def outbox(store: Store) -> tuple[OutboxEntry, ...]:
+    """Every message in the outbox, newest first."""
+    with store.reading() as conn:
+        return tuple(mailbox.outbox(conn))
+
+
+def export(
+    store: Store, key_dir: Path, path: Path, *, recipient: str | None = None, again: bool = False, actor: str,
+    now: datetime | None = None,
+) -> ExportSummary:  # fmt: skip
+    """Write the outbox's messages not yet exported (all with ``again``) to ``path``, JSON Lines.
+
+    The file is complete before the messages are marked exported; if marking fails, the next
+    export writes them again, and the receiver stores each once.
+    """
+    with store.transaction() as conn:
+        records = mailbox.take_for_export(
+            conn, KeyDir(key_dir), recipient=recipient, again=again, now=_now(now), actor=actor
+        )
+        _write_lines(path, records)
+    return ExportSummary(str(path), len(records))
+
+
+def import_file(
+    store: Store, path: Path, *, actor: str, now: datetime | None = None
+) -> ImportSummary:
+    """Receive every record of a partner's export file, in one transaction."""
+    lines = [
+        (f"{path}:{number}", line.rstrip(b"\r"))
+        for number, line in enumerate(_read(path).split(b"\n"), start=1)
+        if line.strip()
+    ]
+    for source, line in lines:
+        if len(line) > MAX_RECORD_BYTES:
+            raise InputError(f"a record is above {MAX_RECORD_BYTES:,} bytes", source=source)
+    with store.transaction() as conn:
+        outcomes = mailbox.receive(conn, lines, now=_now(now), actor=actor)
+    return ImportSummary(str(path), tuple(outcomes))
+
+
+def inbox(store: Store, *, limit: int = 1000) -> Inbox:
+    """The newest ``limit`` accepted and rejected messages."""
+    with store.reading() as conn:
+        received, rejected = mailbox.inbox(conn, limit)
+    return Inbox(tuple(received), tuple(rejected))
+
+
+def _read(path: Path) -> bytes:
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise InputError(f"file is above {MAX_FILE_BYTES:,} bytes", source=str(path))
+        return path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot be read: {exc.strerror}", source=str(path)) from None
+
+
+def _write_lines(path: Path, lines: list[bytes]) -> None:
+    """Write ``lines`` to ``path`` whole or not at all (a temporary file renamed over it)."""
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        with partial.open("wb") as out:
+            for line in lines:
+                out.write(line + b"\n")
+            out.flush()
+            os.fsync(out.fileno())
+        partial.replace(path)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise InputError(f"cannot be written: {exc.strerror}", source=str(path)) from None
