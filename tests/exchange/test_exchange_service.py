@@ -242,7 +242,6 @@ def test_keys_live_in_files_of_mode_0600_never_in_the_store(nodes: tuple[Node, N
         assert secret not in text
     os.chmod(files[0], 0o644)
     os.chmod(files[1], 0o644)
-    a.file("fb.json").write_text(json.dumps({"action_taken": "NO_ACTION", "result": "PENDING"}))
     with pytest.raises(ConflictError):
         ex.generate_keys(a.store, a.keys, "BEANR", actor="ana", now=NOW)
     with pytest.raises(ConfigurationError, match="chmod 600"):
@@ -259,3 +258,46 @@ def test_send_names_the_bad_field_and_the_unknown_type(nodes: tuple[Node, Node])
     with pytest.raises(InputError, match="unknown message type 'seizure'"):
         ex.send(a.store, a.keys, "NLRTM", "seizure", bad, actor="ana")
     assert ex.outbox(a.store) == ()
+
+
+ALERT = {
+    "mrn": "26BE00000000012345",
+    "transport_documents": [{"level": "MASTER", "reference": "MAEU123456789"}],
+    "containers": ["CSQU3054383"],
+    "risk_area": "DRUGS",
+    "result": "CONTROL_AT_FIRST_ENTRY",
+    "reasons": {"profile_ids": ["COC-001"], "model_version": "m-2026-11", "score_band": "HIGH"},
+    "recommended_control": "SCAN",
+    "office_of_control": "NL000396",
+    "valid_until": "2026-12-20T00:00:00Z",
+    "feedback_due_by": "2026-12-14T00:00:00Z",
+}
+
+
+def test_feedback_on_a_risk_analysis_result_comes_back_and_the_sender_sees_it(
+    nodes: tuple[Node, Node],
+) -> None:
+    a, b = nodes
+    trusted(a, b)
+    a.file("alert.json").write_text(json.dumps(ALERT))
+    alert = ex.send(a.store, a.keys, "NLRTM", "risk-analysis-result", a.file("alert.json"),
+                    actor="ana", now=NOW)  # fmt: skip
+    ex.export(a.store, a.keys, a.file("out.jsonl"), actor="ana", now=NOW)
+    ex.import_file(b.store, a.file("out.jsonl"), actor="ben", now=NOW)
+    (owed,) = ex.outbox(a.store)
+    assert owed.feedback(NOW) == "due"
+    assert owed.feedback(NOW + timedelta(days=8)) == "overdue"
+
+    b.file("feedback.json").write_text(json.dumps({
+        "action_taken": "CONTROLLED", "result": "SEIZURE", "text": "212 kg in the reefer unit",
+    }))  # fmt: skip
+    ex.send(b.store, b.keys, "BEANR", "feedback", b.file("feedback.json"),
+            in_reply_to=alert.message_id, actor="ben", now=NOW)  # fmt: skip
+    ex.export(b.store, b.keys, b.file("out.jsonl"), actor="ben", now=NOW)
+    assert [
+        o.status
+        for o in ex.import_file(a.store, b.file("out.jsonl"), actor="ana", now=NOW).outcomes
+    ] == ["accepted"]
+    (answered,) = ex.outbox(a.store)
+    assert answered.feedback(NOW + timedelta(days=8)) == "received"
+    assert answered.feedback_from == (ex.inbox(a.store).received[0].message_id,)

@@ -8,7 +8,7 @@ out, never read as markup. docs/exchange.md walks through setting up trust with 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -195,16 +195,21 @@ def exchange_send(
 
 @exchange_app.command("outbox")
 def exchange_outbox(ctx: typer.Context) -> None:
-    """The messages queued for partners, newest first, and when each was exported."""
+    """The messages queued for partners, newest first: when each was exported, and the
+    feedback owed on risk analysis results (received, due, overdue)."""
     from quaywatch.services.exchange import outbox
 
     table = Table()
-    for column in ("message", "to", "type", "queued (UTC)", "expires (UTC)", "exported (UTC)"):
+    for column in ("message", "to", "type", "queued (UTC)", "expires (UTC)", "exported (UTC)",
+                   "feedback"):  # fmt: skip
         table.add_column(column)
+    now = datetime.now(UTC)
     for e in outbox(open_store(ctx)):
         table.add_row(*(shown(cell) for cell in (
             e.message_id, e.recipient, e.message_type, _when(e.created_at), _when(e.expires_at),
             f"{_when(e.exported_at)} ({e.exports}x)" if e.exports else "not yet",
+            e.feedback(now) + (f" by {_when(e.feedback_due_by)}" if e.feedback(now) in (
+                "due", "overdue") else ""),
         )))  # fmt: skip
     console.print(table)
 

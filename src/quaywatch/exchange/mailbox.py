@@ -11,6 +11,7 @@ inbox with the same payload is a duplicate, one with another payload is refused 
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -29,6 +30,8 @@ from quaywatch.exchange.receive import Accepted, Reason, Refused, check
 from quaywatch.store import tables
 
 _IN, _OUT, _REJ = tables.exchange_received, tables.exchange_outbox, tables.exchange_rejected
+#: Characters of a refusal's detail kept: it may quote what the sender sent.
+MAX_DETAIL = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +46,17 @@ class OutboxEntry:
     expires_at: datetime
     exported_at: datetime | None
     exports: int
+    feedback_due_by: datetime | None = None
+    feedback_from: tuple[str, ...] = ()
+
+    def feedback(self, now: datetime) -> str:
+        """Feedback the partner owes on this message: ``received``, ``overdue``, ``due`` or
+        ``-`` (none owed: only a RiskAnalysisResult with a due date asks for it)."""
+        if self.feedback_from:
+            return "received"
+        if self.feedback_due_by is None:
+            return "-"
+        return "overdue" if self.feedback_due_by <= now else "due"
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,10 +99,15 @@ class Outcome:
     detail: str | None = None
 
 
-def _entry(row: Any) -> OutboxEntry:
+def _entry(row: Any, feedback: tuple[str, ...] = ()) -> OutboxEntry:
+    due = None
+    if row.message_type == messages.MessageType.RISK_ANALYSIS_RESULT:
+        body = json.loads(row.payload)["body"]
+        due = None if body.get("feedback_due_by") is None else datetime.fromisoformat(
+            body["feedback_due_by"])  # fmt: skip
     return OutboxEntry(
         row.message_id, row.recipient, row.message_type, row.in_reply_to, row.created_at,
-        row.expires_at, row.exported_at, row.exports,
+        row.expires_at, row.exported_at, row.exports, due, feedback,
     )  # fmt: skip
 
 
@@ -150,9 +169,18 @@ def _signing_key(own: roots.Root, key_dir: KeyDir) -> tuple[str, Ed25519PrivateK
 
 
 def outbox(conn: Connection) -> list[OutboxEntry]:
-    """Every message in the outbox, newest first."""
+    """Every message in the outbox, newest first, with the feedback received on each (the ids
+    of accepted Feedback messages that answer it)."""
+    answers: dict[str, list[str]] = {}
+    for row in conn.execute(
+        select(_IN.c.in_reply_to, _IN.c.message_id)
+        .where(_IN.c.message_type == messages.MessageType.FEEDBACK.value)
+        .where(_IN.c.in_reply_to.is_not(None))
+        .order_by(_IN.c.received_at)
+    ):
+        answers.setdefault(row.in_reply_to, []).append(row.message_id)
     rows = conn.execute(select(_OUT).order_by(_OUT.c.created_at.desc(), _OUT.c.message_id))
-    return [_entry(row) for row in rows]
+    return [_entry(row, tuple(answers.get(row.message_id, ()))) for row in rows]
 
 
 def take_for_export(
@@ -243,12 +271,12 @@ def _reject(
         payload_type = None if refused.payload_type is None else refused.payload_type[:200]
         conn.execute(insert(_REJ).values(
             rejection_id=rejection_id, raw_sha256=raw_sha256, reason=refused.reason.value,
-            detail=refused.detail, payload_type=payload_type, sender=refused.sender,
+            detail=refused.detail[:MAX_DETAIL], payload_type=payload_type, sender=refused.sender,
             message_id=refused.message_id, raw=raw, source=source, received_at=now,
         ))  # fmt: skip
         chain.append(conn, actor=actor, action="exchange_reject", object_type="exchange_rejection",
                      object_id=rejection_id, details={"reason": refused.reason.value,
-                     "detail": refused.detail, "sender": refused.sender,
+                     "detail": refused.detail[:MAX_DETAIL], "sender": refused.sender,
                      "message_id": refused.message_id, "raw_sha256": raw_sha256})  # fmt: skip
     return Outcome(source, "rejected", refused.message_id, refused.reason, refused.detail)
 

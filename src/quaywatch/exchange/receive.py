@@ -109,7 +109,9 @@ def check(record: bytes, trust: Trust, now: datetime) -> Accepted | Refused:
     kind = signed.payload_type
     known = messages.KNOWN_PAYLOAD_TYPES.get(kind)
     if known is None:
-        return Refused(Reason.UNKNOWN_SCHEMA, f"payload type {kind!r} is not one this reads", kind)
+        return Refused(
+            Reason.UNKNOWN_SCHEMA, f"payload type {kind[:120]!r} is not one this reads", kind
+        )
     keyids = signed.keyids()
     partner = next((p for k in keyids if (p := trust.owner_of(k)) is not None), None)
     if partner is None:
