@@ -25,6 +25,7 @@ import polars as pl
 from quaywatch.errors import InputError, NotFoundError
 from quaywatch.risk import combine, engine, explain
 from quaywatch.risk.bundle import RiskModel
+from quaywatch.services import hit_sources
 from quaywatch.services.arguments import check_identifier, utc
 from quaywatch.store import reads
 from quaywatch.store.store import Store
@@ -140,7 +141,7 @@ def assess_consignments(
     moment = datetime.now(UTC) if at is None else utc(at)
     engine.score_store(
         store, model, now=moment, keys=newest, actor=actor, explain_rows=engine.Explain.ALL,
-        saturation_pct=saturation_pct,
+        saturation_pct=saturation_pct, sources=hit_sources.registered(store),
     )  # fmt: skip
     return _newest_assessments(store, newest, model.version, wanted)
 
