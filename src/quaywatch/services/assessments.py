@@ -36,13 +36,16 @@ MAX_CONSIGNMENTS = 1_000
 
 @dataclass(frozen=True, slots=True)
 class AssessmentReason:
-    """One reason: its stable ``code``, the sentence for the officer, its weight (log-odds) and
-    the source that gave it (model, profile, anomaly, screening, graph)."""
+    """One reason: its stable ``code``, the sentence for the officer, its weight (log-odds),
+    the source that gave it (model, profile, anomaly, screening, graph, unusual, document) and
+    the ids of the records a plug-in source found it in (``evidence``: the carrier document
+    revision compared; empty for the others)."""
 
     code: str
     text: str
     weight: float
     source: str
+    evidence: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +100,7 @@ def _assessment(row: dict[str, object]) -> Assessment:
         lane_floor=None if row["lane_floor"] is None else str(row["lane_floor"]),
         referral=None if row["referral"] is None else str(row["referral"]),
         critical=bool(row["critical"]), explained=bool(row["explained"]),
-        reasons=tuple(AssessmentReason(r.code, r.text, r.weight, r.source.value) for r in reasons),
+        reasons=tuple(AssessmentReason(r.code, r.text, r.weight, r.source.value, r.evidence) for r in reasons),
     )  # fmt: skip
 
 
