@@ -26,7 +26,7 @@ differs is a ``Discrepancy``:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -55,7 +55,9 @@ class DiscrepancyKind(StrEnum):
 class Discrepancy:
     """One difference: its kind, the container it is about (if any), the value declared and
     the value filed (as text; None where one side has none), the carrier document compared
-    (its id, kind, reference and revision) and a sentence for an officer."""
+    (its id, kind, reference and revision), a sentence for an officer, and for a port or
+    vessel the field compared (``about``: port of loading, port of discharge, vessel, vessel
+    IMO number)."""
 
     kind: DiscrepancyKind
     container_number: str | None
@@ -66,6 +68,7 @@ class Discrepancy:
     reference: str
     revision: int
     detail: str
+    about: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,18 +131,72 @@ def check_consignment(
         raise NotFoundError(
             f"no consignment {consignment_id}" + (f" v{version}" if version else "")
         )
-    head: dict[str, Any] = dict(first)
-    declared = _declared(conn, consignment_id, head["version"])
-    own, master = head["transport_document"], head["master_transport_document"]
-    found = latest_documents(conn, [r for r in (own, master) if r], as_of=as_of)
-    discrepancies: list[Discrepancy] = []
-    for reference, document in found.items():
-        filed = _filed(conn, document["document_id"])
-        discrepancies += _compare(head, declared, document, filed, reference == own, tolerance)
-    return Linked(
-        consignment_id, head["version"], own, master,
-        tuple(doc["document_id"] for doc in found.values()), tuple(discrepancies),
-    )  # fmt: skip
+    return _link(conn, [dict(first)], as_of=as_of, tolerance=tolerance)[0]
+
+
+def check_versions(
+    conn: Connection,
+    keys: Collection[tuple[str, int]],
+    *,
+    as_of: datetime | None = None,
+    tolerance: float = WEIGHT_TOLERANCE,
+) -> list[Linked]:
+    """``check_consignment`` for many stored consignment versions at once (those of ``keys``
+    that are stored, in key order), each against the carrier documents known at ``as_of``.
+
+    The declaration compared is the version asked for, whenever it was received: an
+    assessment of that version judges it, and only the carrier's side is held to ``as_of``.
+    Reads in chunks of ``CHUNK`` (a scoring run asks about every linked consignment of a day).
+    """
+    wanted = set(keys)
+    c = tables.consignments
+    heads: list[dict[str, Any]] = []
+    for ids in _chunks(sorted({cid for cid, _ in wanted})):
+        query = select(c).where(c.c.consignment_id.in_(ids))
+        heads += [
+            dict(row)
+            for row in conn.execute(query).mappings()
+            if (row["consignment_id"], row["version"]) in wanted
+        ]
+    heads.sort(key=lambda h: (h["consignment_id"], h["version"]))
+    return _link(conn, heads, as_of=as_of, tolerance=tolerance)
+
+
+#: Ids per ``IN (...)`` of the bulk reads (well under every backend's parameter limit).
+CHUNK = 500
+
+
+def _chunks(values: list[Any]) -> Iterator[list[Any]]:
+    for start in range(0, len(values), CHUNK):
+        yield values[start : start + CHUNK]
+
+
+def _link(
+    conn: Connection, heads: list[dict[str, Any]], *, as_of: datetime | None, tolerance: float
+) -> list[Linked]:
+    """The ``Linked`` of each consignment version ``heads`` (consignments rows), in order."""
+    references = sorted(
+        {r for h in heads for r in (h["transport_document"], h["master_transport_document"]) if r}
+    )
+    documents: dict[str, Mapping[str, Any]] = {}
+    for chunk in _chunks(references):
+        documents |= latest_documents(conn, chunk, as_of=as_of)
+    declared = _declared(conn, [(h["consignment_id"], h["version"]) for h in heads])
+    filed = _filed(conn, sorted({d["document_id"] for d in documents.values()}))
+    linked = []
+    for head in heads:
+        own, master = head["transport_document"], head["master_transport_document"]
+        found = {r: documents[r] for r in (own, master) if r and r in documents}
+        boxes = declared.get((head["consignment_id"], head["version"]), {})
+        discrepancies: list[Discrepancy] = []
+        for reference, document in found.items():
+            discrepancies += _compare(head, boxes, document, filed[document["document_id"]],
+                                      reference == own, tolerance)  # fmt: skip
+        linked.append(Linked(
+            head["consignment_id"], head["version"], own, master,
+            tuple(doc["document_id"] for doc in found.values()), tuple(discrepancies),
+        ))  # fmt: skip
+    return linked
 
 
 def linked_consignments(conn: Connection, reference: str) -> list[tuple[str, int]]:
@@ -160,46 +217,61 @@ class _Box:
     check_digit_valid: bool = True
 
 
-def _declared(conn: Connection, consignment_id: str, version: int) -> dict[str, _Box]:
-    boxes: dict[str, _Box] = {}
+def _declared(
+    conn: Connection, keys: list[tuple[str, int]]
+) -> dict[tuple[str, int], dict[str, _Box]]:
+    """The declared containers of each consignment version of ``keys``: seals, gross mass."""
+    wanted = set(keys)
+    found: dict[tuple[str, int], dict[str, _Box]] = {key: {} for key in keys}
     k, g, s = tables.containers, tables.goods_items, tables.seals
 
-    def of(table: Any) -> list[Any]:
-        return [table.c.consignment_id == consignment_id, table.c.version == version]
+    def rows(*columns: Any) -> Iterator[tuple[dict[str, _Box], Any, Any]]:
+        table = columns[0].table
+        for ids in _chunks(sorted({cid for cid, _ in wanted})):
+            query = select(table.c.consignment_id, table.c.version, *columns)
+            for cid, version, number, value in conn.execute(
+                query.where(table.c.consignment_id.in_(ids))
+            ):
+                if (cid, version) in wanted:
+                    yield found[(cid, version)], number, value
 
-    for (number,) in conn.execute(select(k.c.container_number).where(*of(k))):
+    # every read yields a number and a value: the containers' number stands in for the value
+    for boxes, number, _ in rows(k.c.container_number, k.c.container_number):
         boxes[number] = _Box(set(), 0.0)
-    for number, mass in conn.execute(select(g.c.container_number, g.c.gross_mass_kg).where(*of(g))):
+    for boxes, number, mass in rows(g.c.container_number, g.c.gross_mass_kg):
         boxes.setdefault(number, _Box(set(), 0.0)).mass_kg += float(mass)
-    for number, seal in conn.execute(select(s.c.container_number, s.c.seal_number).where(*of(s))):
+    for boxes, number, seal in rows(s.c.container_number, s.c.seal_number):
         boxes.setdefault(number, _Box(set(), 0.0)).seals.add(seal)
-    return boxes
+    return found
 
 
-def _filed(conn: Connection, document_id: str) -> dict[str, _Box]:
+def _filed(conn: Connection, document_ids: list[str]) -> dict[str, dict[str, _Box]]:
+    """The containers each carrier document of ``document_ids`` lists: seals, cargo weight."""
     e, s, cargo = (
         tables.carrier_document_equipment, tables.carrier_document_seals,
         tables.carrier_document_cargo,
     )  # fmt: skip
-    boxes = {
-        number: _Box(set(), 0.0, bool(valid))
-        for number, valid in conn.execute(
-            select(e.c.container_number, e.c.check_digit_valid).where(
-                e.c.document_id == document_id
+    found: dict[str, dict[str, _Box]] = {d: {} for d in document_ids}
+    for ids in _chunks(document_ids):
+        for document, number, valid in conn.execute(
+            select(e.c.document_id, e.c.container_number, e.c.check_digit_valid).where(
+                e.c.document_id.in_(ids)
             )
-        )
-    }
-    for number, seal in conn.execute(
-        select(s.c.container_number, s.c.seal_number).where(s.c.document_id == document_id)
-    ):
-        boxes[number].seals.add(seal)
-    for number, kg in conn.execute(
-        select(cargo.c.container_number, cargo.c.gross_weight_kg).where(
-            cargo.c.document_id == document_id
-        )
-    ):
-        boxes[number].mass_kg += float(kg)
-    return boxes
+        ):
+            found[document][number] = _Box(set(), 0.0, bool(valid))
+        for document, number, seal in conn.execute(
+            select(s.c.document_id, s.c.container_number, s.c.seal_number).where(
+                s.c.document_id.in_(ids)
+            )
+        ):
+            found[document][number].seals.add(seal)
+        for document, number, kg in conn.execute(
+            select(cargo.c.document_id, cargo.c.container_number, cargo.c.gross_weight_kg).where(
+                cargo.c.document_id.in_(ids)
+            )
+        ):
+            found[document][number].mass_kg += float(kg)
+    return found
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -219,11 +291,14 @@ def _compare(
             f"(revision {revision})"  # fmt: skip
     found: list[Discrepancy] = []
 
-    def add(what: DiscrepancyKind, box: str | None, declared: Any, filed: Any, text: str) -> None:
+    def add(
+        what: DiscrepancyKind, box: str | None, declared: Any, filed: Any, text: str,
+        about: str | None = None,
+    ) -> None:  # fmt: skip
         found.append(Discrepancy(
             what, box, None if declared is None else str(declared),
             None if filed is None else str(filed), document["document_id"], kind, ref, revision,
-            text,
+            text, about,
         ))  # fmt: skip
 
     for number in sorted(declared.keys() - filed.keys()):
@@ -254,10 +329,10 @@ def _compare(
         ours_, theirs_ = head[column], document[column]
         if theirs_ is not None and ours_ != theirs_:
             add(DiscrepancyKind.PORT_DIFFERS, None, ours_, theirs_,
-                f"{label} {ours_} declared, {theirs_} on the carrier's {which}")  # fmt: skip
+                f"{label} {ours_} declared, {theirs_} on the carrier's {which}", label)  # fmt: skip
     for column, label in (("vessel_name", "vessel"), ("vessel_imo", "vessel IMO number")):
         ours_, theirs_ = head[column], document[column]
         if ours_ is not None and theirs_ is not None and not _same(ours_, theirs_):
             add(DiscrepancyKind.VESSEL_DIFFERS, None, ours_, theirs_,
-                f"{label} {ours_} declared, {theirs_} on the carrier's {which}")  # fmt: skip
+                f"{label} {ours_} declared, {theirs_} on the carrier's {which}", label)  # fmt: skip
     return found

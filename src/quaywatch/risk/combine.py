@@ -280,8 +280,8 @@ def hit_reasons(keys: pl.DataFrame, hits: pl.DataFrame) -> list[list[Reason]]:
         "__row", "weight", descending=[False, True]
     )
     result: list[list[Reason]] = [[] for _ in range(keys.height)]
-    for row, code, text, weight, source in rows.select(
-        "__row", "code", "text", "weight", "source"
+    for row, code, text, weight, source, evidence in rows.select(
+        "__row", "code", "text", "weight", "source", "evidence"
     ).iter_rows():
-        result[row].append(Reason(code, text, float(weight), Source(source)))
+        result[row].append(Reason(code, text, float(weight), Source(source), tuple(evidence or ())))
     return result

@@ -18,6 +18,7 @@ asked for, appends their assessments and one audit event, in one transaction.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -35,11 +36,13 @@ from quaywatch.risk import (
     combine,
     explain,
     frame as fr,
+    hit_sources,
     hits as hitframe,
     signals,
     weight_sets,
 )
 from quaywatch.risk.bundle import RiskModel
+from quaywatch.risk.hit_sources import HitSource
 from quaywatch.risk.norms import TrafficNorms
 from quaywatch.risk.profiles.apply import ProfileSet
 from quaywatch.risk.profiles.frame import NAMED_ROLES, with_extras
@@ -73,6 +76,8 @@ def assess(
     hits: pl.DataFrame | None = None,
     state: tuple[Store, datetime] | None = None,
     weighting: combine.HitWeighting = _SHIPPED,
+    sources: Sequence[HitSource] = (),
+    at: datetime | None = None,
 ) -> pl.DataFrame:
     """Assess the consignments of ``items`` (goods-item rows, ``store.reads.goods_item_rows``).
 
@@ -88,11 +93,13 @@ def assess(
     ``weighting``: the fitted hit weights to apply and the saturation threshold
     (``risk.combine.reweigh``); by default the shipped weights, nothing damped. Only the share a
     fitted set recorded damps, never the batch's: a consignment's assessment does not depend on
-    the batch it is in.
+    the batch it is in. ``sources``: the plug-in hit sources (``risk.hit_sources``), asked about
+    every consignment as of ``at`` (default: its own lodging time).
     """
     return _assess(
         items, history=history, outcomes=outcomes, model=model, explain_rows=explain_rows,
         profiles=profiles, parties=parties, hits=hits, state=state, weighting=weighting,
+        sources=sources, at=at,
     )[0]  # fmt: skip
 
 
@@ -108,6 +115,8 @@ def _assess(
     hits: pl.DataFrame | None,
     state: tuple[Store, datetime] | None,
     weighting: combine.HitWeighting,
+    sources: Sequence[HitSource],
+    at: datetime | None,
 ) -> tuple[pl.DataFrame, tuple[combine.Saturated, ...]]:
     """``assess``, and the codes found saturating."""
     if history is None:
@@ -131,7 +140,14 @@ def _assess(
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="quaywatch-revenue") as pool:
         revenue_at_stake = pool.submit(model.revenue.predict, matrix if same else x)
         every = source_hits(
-            batch, items, profiles=profiles, parties=parties, hits=hits, norms=model.norms
+            batch,
+            items,
+            profiles=profiles,
+            parties=parties,
+            hits=hits,
+            norms=model.norms,
+            sources=sources,
+            at=at,
         )
         every, saturated = combine.reweigh(every, batch.height, weighting)
         scored = _combine_and_explain(batch, x, matrix, probability, model, every,
@@ -151,19 +167,26 @@ def source_hits(
     parties: pl.DataFrame | None,
     hits: pl.DataFrame | None,
     norms: TrafficNorms | None = None,
+    sources: Sequence[HitSource] = (),
+    at: datetime | None = None,
 ) -> pl.DataFrame:
     """Every source's hits for the consignments of ``batch``, with their shipped weights.
 
     ``batch`` is the assessment frame of ``items`` (``features.assessment``); ``hits`` what the
     store-reading sources found (``risk.signals``), ``profiles`` run on the batch (``parties``
-    names them), ``norms`` the model's traffic norms (``risk.norms``). The fitting of hit weights (``services.hit_weights``) calls this too, so that
-    it sees exactly the hits scoring sees.
+    names them), ``norms`` the model's traffic norms (``risk.norms``), ``sources`` the plug-in
+    hit sources (``risk.hit_sources``), each consignment as of ``at`` (default: its lodging
+    time). The fitting of hit weights (``services.hit_weights``) calls this too, so that it sees
+    exactly the hits scoring sees.
     """
     found = [] if hits is None else [hits]
     if profiles is not None and len(profiles):
         found.append(profiles.apply(with_extras(batch, items, parties)))
     if norms is not None:  # risk without labels: the declaration against usual traffic
         found.append(norms.hits(declared.item_features(items), batch))
+    if sources:
+        moment = pl.col("lodged_at") if at is None else pl.lit(at)
+        found.append(hit_sources.collect(sources, hit_sources.consignments_of(batch, moment)))
     every = pl.concat([hitframe.conform(h) for h in found]) if found else hitframe.empty()
     if not every.is_empty():
         every = every.join(batch.select(declared.KEY), on=list(declared.KEY), how="semi")
@@ -253,6 +276,7 @@ def score_store(
     actor: str = "system",
     explain_rows: Explain = Explain.AUTO,
     saturation_pct: float = combine.SATURATION_PCT,
+    sources: Sequence[HitSource] = (),
 ) -> ScoringRun:
     """Assess stored consignments with ``model`` and every active source; store the results.
 
@@ -263,7 +287,10 @@ def score_store(
     the other sources read (``risk.signals``). The active fitted hit weight set applies
     (``risk.weight_sets``); codes firing on more than ``saturation_pct`` % of its fit window are
     damped, those firing on more than that share of this batch reported
-    (``risk.combine.reweigh``); both are recorded with the run.
+    (``risk.combine.reweigh``); both are recorded with the run. ``sources``: the plug-in hit
+    sources (``risk.hit_sources``; the services pass ``services.hit_sources.registered``), as
+    of ``now``; a consignment one of them has new evidence about is assessed again, as one
+    whose containers received events.
     """
     outcomes = reads.control_outcomes(store, known_before=now)
     history: pl.DataFrame | None = None
@@ -280,7 +307,8 @@ def score_store(
     if not rescore:
         asked = None if keys is None else items.get_column("consignment_id").unique().to_list()
         done = reads.assessed(store, model.version, asked)
-        due = done.join(anomaly.stale(store, asked), on=list(declared.KEY), how="anti")
+        changed = pl.concat([anomaly.stale(store, asked), hit_sources.stale(sources, asked)])
+        due = done.join(changed, on=list(declared.KEY), how="anti")
         items = items.join(due, on=list(declared.KEY), how="anti")
     run_id = str(uuid.uuid4())
     reference_version = reference.version()
@@ -299,6 +327,7 @@ def score_store(
         hits=signals.store_hits(store, items, outcomes=outcomes, now=now, live=True),
         state=(store, now),
         weighting=combine.HitWeighting(weights, saturation_pct),
+        sources=sources, at=now,
     )  # fmt: skip
     weight_set = None if weights is None else weights.version
     rows = found.drop("lodged_at").with_columns(

@@ -58,6 +58,7 @@ class Source(StrEnum):
     SCREENING = "screening"
     GRAPH = "graph"
     UNUSUAL = "unusual"
+    DOCUMENT = "document"
 
 
 #: The values of ``Source``, for checking a stored reason's source.
@@ -70,42 +71,56 @@ class Reason:
 
     ``code`` is stable across versions and rows (``model:<feature>``, ``profile:<rule id>``), so
     analysts can count how often a reason fires; ``text`` is the sentence for the officer;
-    ``weight`` is on the log-odds scale (see the module docstring).
+    ``weight`` is on the log-odds scale (see the module docstring). ``evidence``: the ids of the
+    records a hit source read (a carrier document revision, a partner's message), so the
+    assessment names what it was made from; empty for the model and the built-in sources, and
+    then left out of the JSON (their stored reasons read as they always did).
     """
 
     code: str
     text: str
     weight: float
     source: Source
+    evidence: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         _check_finite(self.code, self.weight)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict; ``Reason.from_json`` reads it back."""
-        return {
+        found: dict[str, Any] = {
             "code": self.code,
             "text": self.text,
             "weight": self.weight,
             "source": self.source.value,
         }
+        if self.evidence:
+            found["evidence"] = list(self.evidence)
+        return found
 
     @classmethod
     def from_json(cls, data: Any) -> Reason:
         """The reason saved by ``to_json``; an ``InputError`` for anything else."""
-        if not isinstance(data, dict) or set(data) != {"code", "text", "weight", "source"}:
+        if not isinstance(data, dict) or not _KEYS <= set(data) <= _KEYS | {"evidence"}:
             raise InputError(f"not a reason: {data!r}", source="reasons")
         code, text, weight, source = data["code"], data["text"], data["weight"], data["source"]
+        evidence = data.get("evidence", [])
         if not (isinstance(code, str) and isinstance(text, str)):
             raise InputError(f"reason code and text must be strings: {data!r}", source="reasons")
         if isinstance(weight, bool) or not isinstance(weight, int | float):
             raise InputError(f"reason weight must be a number: {data!r}", source="reasons")
         if source not in _SOURCES:
             raise InputError(f"unknown reason source {source!r}", source="reasons")
+        if not (isinstance(evidence, list) and all(isinstance(e, str) for e in evidence)):
+            raise InputError(f"reason evidence must be a list of ids: {data!r}", source="reasons")
         try:
-            return cls(code, text, float(weight), Source(source))
+            return cls(code, text, float(weight), Source(source), tuple(evidence))
         except ValueError as exc:
             raise InputError(str(exc), source="reasons") from None
+
+
+#: The keys every stored reason has (``evidence`` is added where there is some).
+_KEYS = frozenset({"code", "text", "weight", "source"})
 
 
 def _check_finite(code: str, weight: float) -> None:
@@ -116,7 +131,7 @@ def _check_finite(code: str, weight: float) -> None:
 #: Setting a slot directly: what ``Reason.__init__`` does, less its per-field overhead.
 #: The fields ``_reasons`` sets, in order: a field added to ``Reason`` must be set there too
 #: (a test compares them with the dataclass).
-_FIELDS = ("code", "text", "weight", "source")
+_FIELDS = ("code", "text", "weight", "source", "evidence")
 _SLOTS = tuple(vars(Reason)[name].__set__ for name in _FIELDS)
 
 
@@ -128,7 +143,7 @@ def _reasons(
     Half the cost of the constructor (measured): the batch path makes some 200,000.
     """
     new = object.__new__
-    set_code, set_text, set_weight, set_source = _SLOTS
+    set_code, set_text, set_weight, set_source, set_evidence = _SLOTS
     made = []
     for code, text, weight in zip(codes, texts, weights, strict=True):
         reason = new(Reason)
@@ -136,6 +151,7 @@ def _reasons(
         set_text(reason, text)
         set_weight(reason, weight)
         set_source(reason, source)
+        set_evidence(reason, ())
         made.append(reason)
     return made
 
@@ -155,7 +171,7 @@ def to_json(reasons: Sequence[Reason]) -> str:
     parts = []
     for r in reasons:
         weight = r.weight
-        if type(weight) is not float or not math.isfinite(weight):
+        if type(weight) is not float or not math.isfinite(weight) or r.evidence:
             return json.dumps([r.to_json() for r in reasons], ensure_ascii=False, allow_nan=False)
         # ``!r`` of an exact float is ``float.__repr__``; a ``Source`` is a ``str``, its value.
         parts.append(

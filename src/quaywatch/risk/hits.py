@@ -12,28 +12,31 @@ engine can combine them with the model's probability and rank every reason on on
   ``risk.explain``);
 - ``source``: a ``risk.explain.Source`` value;
 - ``lane``: the minimum lane the hit demands (``green`` … ``red``), or null;
-- ``referral``: a pre-loading referral (``RFI``, ``RFS``, ``DNL``), or null.
+- ``referral``: a pre-loading referral (``RFI``, ``RFS``, ``DNL``), or null;
+- ``evidence``: the ids of the records the hit was found in (a carrier document revision, a
+  partner's message), or null; set by the plug-in sources (``risk.hit_sources``), carried into
+  the reason.
 
 >>> empty().columns
-['consignment_id', 'version', 'code', 'text', 'weight', 'source', 'lane', 'referral']
+['consignment_id', 'version', 'code', 'text', 'weight', 'source', 'lane', 'referral', 'evidence']
 """
 
 from __future__ import annotations
 
 import polars as pl
 
-SCHEMA = pl.Schema(
-    {
-        "consignment_id": pl.String,
-        "version": pl.Int64,
-        "code": pl.String,
-        "text": pl.String,
-        "weight": pl.Float64,
-        "source": pl.String,
-        "lane": pl.String,
-        "referral": pl.String,
-    }
-)
+_COLUMNS: dict[str, pl.DataType] = {
+    "consignment_id": pl.String(),
+    "version": pl.Int64(),
+    "code": pl.String(),
+    "text": pl.String(),
+    "weight": pl.Float64(),
+    "source": pl.String(),
+    "lane": pl.String(),
+    "referral": pl.String(),
+    "evidence": pl.List(pl.String()),
+}
+SCHEMA = pl.Schema(_COLUMNS)
 
 
 def empty() -> pl.DataFrame:
@@ -44,7 +47,7 @@ def empty() -> pl.DataFrame:
 def conform(hits: pl.DataFrame) -> pl.DataFrame:
     """``hits`` with exactly the hits columns, in order and type; missing optional ones null.
 
-    ``lane`` and ``referral`` may be left out by sources that never set them.
+    ``lane``, ``referral`` and ``evidence`` may be left out by sources that never set them.
     """
     missing = [pl.lit(None, dtype).alias(name) for name, dtype in SCHEMA.items()
                if name not in hits.columns]  # fmt: skip

@@ -25,6 +25,7 @@ import polars as pl
 from quaywatch.errors import InputError, NotFoundError
 from quaywatch.risk import combine, engine, explain
 from quaywatch.risk.bundle import RiskModel
+from quaywatch.services import hit_sources
 from quaywatch.services.arguments import check_identifier, utc
 from quaywatch.store import reads
 from quaywatch.store.store import Store
@@ -35,13 +36,16 @@ MAX_CONSIGNMENTS = 1_000
 
 @dataclass(frozen=True, slots=True)
 class AssessmentReason:
-    """One reason: its stable ``code``, the sentence for the officer, its weight (log-odds) and
-    the source that gave it (model, profile, anomaly, screening, graph)."""
+    """One reason: its stable ``code``, the sentence for the officer, its weight (log-odds),
+    the source that gave it (model, profile, anomaly, screening, graph, unusual, document) and
+    the ids of the records a plug-in source found it in (``evidence``: the carrier document
+    revision compared; empty for the others)."""
 
     code: str
     text: str
     weight: float
     source: str
+    evidence: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +100,7 @@ def _assessment(row: dict[str, object]) -> Assessment:
         lane_floor=None if row["lane_floor"] is None else str(row["lane_floor"]),
         referral=None if row["referral"] is None else str(row["referral"]),
         critical=bool(row["critical"]), explained=bool(row["explained"]),
-        reasons=tuple(AssessmentReason(r.code, r.text, r.weight, r.source.value) for r in reasons),
+        reasons=tuple(AssessmentReason(r.code, r.text, r.weight, r.source.value, r.evidence) for r in reasons),
     )  # fmt: skip
 
 
@@ -140,7 +144,7 @@ def assess_consignments(
     moment = datetime.now(UTC) if at is None else utc(at)
     engine.score_store(
         store, model, now=moment, keys=newest, actor=actor, explain_rows=engine.Explain.ALL,
-        saturation_pct=saturation_pct,
+        saturation_pct=saturation_pct, sources=hit_sources.registered(store),
     )  # fmt: skip
     return _newest_assessments(store, newest, model.version, wanted)
 

@@ -47,6 +47,7 @@ from quaywatch.risk.profiles import loader, registry
 from quaywatch.selection import capacity as capacities, policy
 from quaywatch.selection.capacity import Capacity
 from quaywatch.selection.run import candidates, select_store
+from quaywatch.services import hit_sources
 from quaywatch.services.accounts import DemoAccount, ensure_demo_user
 from quaywatch.services.arguments import check_capacity_pct
 from quaywatch.services.intake import ingest_files
@@ -253,7 +254,12 @@ def run_demo(
     model, model_folder = _train(store, folder, split, capacity_pct, actor)
     profiles = _activate_starter_profiles(store, actor)
     scored = engine.score_store(
-        store, model, now=split + timedelta(days=1), since=split, actor=actor
+        store,
+        model,
+        now=split + timedelta(days=1),
+        since=split,
+        actor=actor,
+        sources=hit_sources.registered(store),
     )
     if not scored.assessed:
         raise InputError(f"no consignment lodged on {assessed_day.isoformat()} was stored")

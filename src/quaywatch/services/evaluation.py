@@ -26,6 +26,7 @@ from quaywatch.learning.lopo import LopoReport
 from quaywatch.risk import combine, engine, signals, weight_sets
 from quaywatch.risk.bundle import RiskModel
 from quaywatch.risk.profiles.registry import active_profiles
+from quaywatch.services import hit_sources
 from quaywatch.services.arguments import check_capacity_pct, utc
 from quaywatch.store import reads
 from quaywatch.store.store import Store
@@ -67,11 +68,13 @@ def model_scores(
     if outcomes is None:
         outcomes = reads.control_outcomes(store, known_before=split_at)
     items = history.filter(pl.col("lodged_at") >= split_at)
+    end = signals.data_end(store)
     found = engine.assess(
         items, history=history, outcomes=outcomes, model=model,
         explain_rows=engine.Explain.NONE, profiles=active_profiles(store),
         parties=reads.parties(store),
-        hits=signals.store_hits(store, items, outcomes=outcomes, now=signals.data_end(store)),
+        hits=signals.store_hits(store, items, outcomes=outcomes, now=end),
+        sources=hit_sources.registered(store), at=end,
         weighting=combine.HitWeighting(
             weights_before(store, split_at)[0] if fitted_weights else None, saturation_pct
         ),

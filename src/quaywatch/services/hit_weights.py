@@ -32,6 +32,7 @@ from quaywatch.learning.options import MAX_WEIGHT, Weighting
 from quaywatch.risk import combine, engine, signals, weight_sets
 from quaywatch.risk.bundle import RiskModel
 from quaywatch.risk.profiles.registry import active_profiles
+from quaywatch.services import hit_sources
 from quaywatch.services.arguments import check_interval, require_aware
 from quaywatch.store import reads, tables
 from quaywatch.store.store import Store
@@ -86,7 +87,8 @@ def window_evidence(
 
     As their assessments saw them: features and the model's probability with the outcomes known
     when each was lodged (``engine.assess``), the hits of every source (``engine.source_hits``:
-    the active profiles, and the anomalies, screening and graph as of ``until``), and the
+    the active profiles, and the anomalies, screening, graph and the plug-in sources
+    (``services.hit_sources``) as of ``until``), and the
     outcomes of the controlled ones known before ``until`` with their propensity.
 
     The anomaly baselines' reference traffic and the graph's seeds know only the outcomes known
@@ -114,7 +116,7 @@ def window_evidence(
         batch, items, profiles=active_profiles(store), parties=reads.parties(store),
         hits=signals.store_hits(store, items, outcomes=outcomes.filter(pl.col("known_at") < since),
                                 now=until),
-        norms=model.norms,
+        norms=model.norms, sources=hit_sources.registered(store), at=until,
     )  # fmt: skip
     labels = train.labelled(scored.select(*declared.KEY, "lodged_at"), outcomes, until=until)
     return hits, scored.select(*declared.KEY, "model_probability"), labels

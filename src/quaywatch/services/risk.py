@@ -35,7 +35,7 @@ from quaywatch.learning.options import (
 from quaywatch.risk import anomaly, combine, compiled as compiler, engine, explain
 from quaywatch.risk.anomaly import reads as anomaly_reads
 from quaywatch.risk.bundle import RiskModel, folder_of
-from quaywatch.services import profiles
+from quaywatch.services import hit_sources, profiles
 from quaywatch.services.arguments import check_at_least, check_capacity_pct, utc
 from quaywatch.store import reads
 from quaywatch.store.store import Store
@@ -223,7 +223,7 @@ def score_period(
         store, model, now=_utc_or_now(at), since=None if since is None else utc(since),
         rescore=rescore, actor=actor,
         explain_rows=engine.Explain.ALL if explain_all else engine.Explain.AUTO,
-        saturation_pct=saturation_pct,
+        saturation_pct=saturation_pct, sources=hit_sources.registered(store),
     )  # fmt: skip
     if not run.assessed:
         return ScoreResult(run.run_id, run.model_version, 0, 0, model.review_probability, None, (),

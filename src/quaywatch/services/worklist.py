@@ -44,8 +44,9 @@ TOP_REASONS = 3
 SORTS = ("shift", "score", "value", "eta")
 #: The largest offset a page of a worklist may start at.
 MAX_OFFSET = 10**9
-#: The sources of reasons counted as a row's hits (the model's own reasons are not hits).
-HIT_SOURCES = (Source.PROFILE, Source.SCREENING, Source.ANOMALY, Source.GRAPH, Source.UNUSUAL)
+#: The sources of reasons counted as a row's hits: every one but the model, whose own reasons
+#: are not hits (a plug-in source, ``risk.hit_sources``, counts from its first hit).
+HIT_SOURCES = tuple(s for s in Source if s is not Source.MODEL)
 
 
 @dataclass(frozen=True, slots=True)
