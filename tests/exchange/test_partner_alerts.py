@@ -105,9 +105,11 @@ def nlrtm(store: Store, tmp_path: Path) -> Any:
 
 
 def _assessment(store: Store, run_id: str, cid: str) -> dict[str, Any]:
-    row: dict[str, Any] = reads.latest_assessments(store, run_id=run_id).filter(
-        pl.col("consignment_id") == cid
-    ).row(0, named=True)
+    row: dict[str, Any] = (
+        reads.latest_assessments(store, run_id=run_id)
+        .filter(pl.col("consignment_id") == cid)
+        .row(0, named=True)
+    )
     return row
 
 

@@ -106,6 +106,27 @@ def keys_show(
         _say(f"wrote the root file {export}: partners run `quaywatch partners add {export}`")
 
 
+@keys_app.command("group-generate")
+def keys_group_generate(ctx: typer.Context) -> None:
+    """Generate the partner group's key for de-identification (once, in one administration)."""
+    from quaywatch.services.exchange import generate_group_key
+
+    path = generate_group_key(get_settings(ctx).key_dir)
+    _say(f"wrote the group key {path}: hand it to every member of the partner group by a "
+         "secure channel; each runs `quaywatch keys group-import FILE`")  # fmt: skip
+
+
+@keys_app.command("group-import")
+def keys_group_import(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="The group key file another member handed over.")],
+) -> None:
+    """Take the partner group's key (de-identified messages then match across the group)."""
+    from quaywatch.services.exchange import import_group_key
+
+    _say(f"wrote the group key {import_group_key(get_settings(ctx).key_dir, file)}")
+
+
 @partners_app.command("add")
 def partners_add(
     ctx: typer.Context,
@@ -167,6 +188,55 @@ def partners_revoke(
     )
     what = f"key {key} of {found.administration}" if key else f"partner {found.administration}"
     _say(f"revoked {what}")
+
+
+@partners_app.command("allow")
+def partners_allow(
+    ctx: typer.Context,
+    partner: Partner,
+    message_type: Annotated[
+        str, typer.Option("--type", help="The message type (seizure-report, ...).")
+    ],
+    personal: Annotated[
+        bool,
+        typer.Option(
+            "--personal/--no-personal",
+            help="Whether names, addresses and phones of persons may be sent.",
+        ),
+    ] = False,
+    basis: Annotated[
+        str | None, typer.Option("--basis", help="The legal basis (needed with --personal).")
+    ] = None,
+) -> None:
+    """Record whether a partner may receive personal data in a message type, and on which legal
+    basis; without it, what is sent to the partner is de-identified."""
+    from quaywatch.services.exchange import allow_partner
+
+    found = allow_partner(open_store(ctx), partner, message_type, personal=personal,
+                          basis=basis, actor=get_settings(ctx).actor)  # fmt: skip
+    what = f"may receive personal data ({found.legal_basis})" if found.personal else (
+        "receives de-identified personal data")  # fmt: skip
+    _say(f"{found.partner} {what} in {found.message_type} messages")
+
+
+@partners_app.command("permissions")
+def partners_permissions(
+    ctx: typer.Context,
+    partner: Annotated[str | None, typer.Argument(help="Only this partner.")] = None,
+) -> None:
+    """What personal data each partner may receive, per message type, with the legal basis."""
+    from quaywatch.services.exchange import permissions
+
+    table = Table()
+    for column in ("partner", "type", "personal data", "legal basis", "recorded (UTC)", "by"):
+        table.add_column(column)
+    for p in permissions(open_store(ctx), partner):
+        table.add_row(*(shown(cell) for cell in (
+            p.partner, p.message_type, "sent" if p.personal else "de-identified",
+            p.legal_basis or "-", _when(p.granted_at), p.granted_by,
+        )))  # fmt: skip
+    console.print(table)
+    _say("a partner and type not listed receives de-identified personal data")
 
 
 @exchange_app.command("send")

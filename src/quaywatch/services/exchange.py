@@ -4,7 +4,9 @@ Keys: ``generate_keys``, ``rotate_keys``, ``own_keys``, ``export_root``. Partner
 ``add_partner`` (from the partner's root file), ``list_partners``, ``revoke``. Messages:
 ``send`` (signed and queued in the outbox), ``outbox``, ``export`` (the outbox to a file, for
 air-gapped exchange), ``import_file`` (a partner's export, through every receiver check),
-``inbox``. Each takes plain values (the key directory as a path: only adapters read settings),
+``inbox``. Data protection: ``allow_partner`` (whether a partner may receive personal data in a
+message type, with the legal basis), ``permissions``, ``generate_group_key`` and
+``import_group_key`` (the partner group's key for de-identification). Each takes plain values (the key directory as a path: only adapters read settings),
 runs in one transaction and returns typed results; nothing prints.
 """
 
@@ -18,17 +20,18 @@ from pathlib import Path
 from typing import Any
 
 from quaywatch.errors import InputError
-from quaywatch.exchange import mailbox, roots, trust
+from quaywatch.exchange import mailbox, protection, roots, trust
 from quaywatch.exchange.keys import KeyDir
 from quaywatch.exchange.mailbox import OutboxEntry, Outcome, Received, Rejected
 from quaywatch.exchange.messages import MessageType
+from quaywatch.exchange.protection import Permission
 from quaywatch.exchange.receive import Reason
 from quaywatch.exchange.trust import Partner, StoredRoot
 from quaywatch.store.store import Store
 
 __all__ = [
     "ExportSummary", "ImportSummary", "Inbox", "MessageType", "OutboxEntry", "Outcome",
-    "Partner", "PartnerAdded", "Reason", "Received", "Rejected", "StoredRoot",
+    "Partner", "PartnerAdded", "Permission", "Reason", "Received", "Rejected", "StoredRoot",
 ]  # fmt: skip
 
 #: Largest file ``import_file`` and ``add_partner`` read (the whole file is one transaction).
@@ -147,11 +150,7 @@ def send(
     now: datetime | None = None,
 ) -> OutboxEntry:  # fmt: skip
     """Sign the message whose body is the JSON file ``body_file`` and queue it for ``recipient``."""
-    try:
-        kind = MessageType(message_type)
-    except ValueError:
-        known = ", ".join(MessageType)
-        raise InputError(f"unknown message type {message_type!r}; one of: {known}") from None
+    kind = _message_type(message_type)
     try:
         body: Any = json.loads(_read(body_file).decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
@@ -232,3 +231,40 @@ def _write_lines(path: Path, lines: list[bytes]) -> None:
     except OSError as exc:
         partial.unlink(missing_ok=True)
         raise InputError(f"cannot be written: {exc.strerror}", source=str(path)) from None
+
+
+def _message_type(message_type: MessageType | str) -> MessageType:
+    try:
+        return MessageType(message_type)
+    except ValueError:
+        known = ", ".join(MessageType)
+        raise InputError(f"unknown message type {message_type!r}; one of: {known}") from None
+
+
+def allow_partner(
+    store: Store, administration: str, message_type: MessageType | str, *, personal: bool,
+    basis: str | None, actor: str, now: datetime | None = None,
+) -> Permission:  # fmt: skip
+    """Record whether the partner may receive personal data (names, addresses, phones of
+    persons) in messages of ``message_type``, on the legal ``basis`` (needed to allow)."""
+    kind = _message_type(message_type)
+    with store.transaction() as conn:
+        trust.require_partner(conn, administration)
+        return protection.allow(conn, administration, kind, personal=personal, basis=basis,
+                                now=_now(now), actor=actor)  # fmt: skip
+
+
+def permissions(store: Store, administration: str | None = None) -> tuple[Permission, ...]:
+    """The data-protection permissions recorded (of one partner), by partner and type."""
+    with store.reading() as conn:
+        return tuple(protection.permissions(conn, administration))
+
+
+def generate_group_key(key_dir: Path) -> Path:
+    """A new partner-group key in ``key_dir`` (the file to hand to the group's members)."""
+    return protection.write_group_key(key_dir)
+
+
+def import_group_key(key_dir: Path, path: Path) -> Path:
+    """Take the partner group's key from the file another member handed over."""
+    return protection.write_group_key(key_dir, protection.read_group_key_file(path))
