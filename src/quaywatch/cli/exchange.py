@@ -351,3 +351,55 @@ def exchange_inbox(
             _when(j.received_at), j.reason, j.detail, j.sender or "-", j.source, raw + more,
         )))  # fmt: skip
     console.print(rejected)
+
+
+profiles_app = sub_app("Risk profiles partners shared: review, accept as a draft, or decline.")
+profiles_app.info.no_args_is_help = False  # bare `exchange profiles` lists the queue
+exchange_app.add_typer(profiles_app, name="profiles")
+
+
+@profiles_app.callback(invoke_without_command=True)
+def exchange_profiles(ctx: typer.Context) -> None:
+    """The risk profiles partners shared, newest first: pending, accepted (as which draft
+    profile) or declined. None is ever activated automatically."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from quaywatch.services.exchange import shared_profiles
+
+    table = Table()
+    for column in ("message", "from", "profile", "title", "risk area", "received (UTC)",
+                   "review"):  # fmt: skip
+        table.add_column(column)
+    for p in shared_profiles(open_store(ctx)):
+        review = p.status if p.profile_id is None else (
+            f"{p.status}: draft {p.profile_id} v{p.profile_version}")  # fmt: skip
+        table.add_row(*(shown(cell) for cell in (
+            p.message_id, p.sender, f"{p.share.profile_id} v{p.share.profile_version}",
+            p.share.title, p.share.risk_area, _when(p.received_at), review,
+        )))  # fmt: skip
+    console.print(table)
+
+
+@profiles_app.command("accept")
+def exchange_profiles_accept(
+    ctx: typer.Context, message_id: Annotated[str, typer.Argument(help="The message id.")]
+) -> None:
+    """Load a shared profile as a DRAFT (activate it later with `quaywatch profiles activate`)."""
+    from quaywatch.services.exchange import accept_profile
+
+    done = accept_profile(open_store(ctx), message_id, actor=get_settings(ctx).actor)
+    _say(f"loaded {done.profile_id} version {done.profile_version} as a draft; "
+         "it fires only once activated")  # fmt: skip
+
+
+@profiles_app.command("decline")
+def exchange_profiles_decline(
+    ctx: typer.Context,
+    message_id: Annotated[str, typer.Argument(help="The message id.")],
+    reason: Annotated[str, typer.Option(help="Why (kept in the audit trail).")],
+) -> None:
+    """Decline a shared profile; nothing is loaded."""
+    from quaywatch.services.exchange import decline_profile
+
+    decline_profile(open_store(ctx), message_id, reason=reason, actor=get_settings(ctx).actor)
+    _say(f"declined the profile of message {message_id}")
