@@ -67,6 +67,43 @@ EXAMPLE_OUTCOME: dict[str, Any] = {
     "known_at": "2026-12-21T16:00:00+01:00", "result": "NO_FINDING",
 }  # fmt: skip
 
+#: A DCSA eBL 3 transport document, the carrier's filing of ``EXAMPLE_CONSIGNMENT``'s B/L.
+EXAMPLE_DOCUMENT: dict[str, Any] = {
+    "transportDocumentReference": "MAEU0300000001",
+    "transportDocumentStatus": "ISSUED",
+    "carrierCode": "MAEU",
+    "carrierCodeListProvider": "NMFTA",
+    "issueDate": "2026-12-05",
+    "shippedOnBoardDate": "2026-12-04",
+    "isCargoDeliveredInICS2Zone": True,
+    "transports": {"plannedArrivalDate": "2026-12-20",
+                   "portOfLoading": {"UNLocationCode": "MXVER"},
+                   "portOfDischarge": {"UNLocationCode": "BEANR"},
+                   "vesselVoyages": [{"vesselName": "DELTA 5",
+                                      "carrierExportVoyageNumber": "005W"}]},
+    "documentParties": {
+        "shipper": {"partyName": "Royal Textiles SRL",
+                    "address": {"street": "Harbour Road", "streetNumber": "776",
+                                "city": "Veracruz", "countryCode": "MX"}},
+        "consignee": {"partyName": "Delta Fruit Co",
+                      "address": {"street": "Harbour Road", "streetNumber": "677",
+                                  "city": "Antwerp", "countryCode": "BE"}},
+    },
+    "consignmentItems": [{
+        "carrierBookingReference": "MAEU261206",
+        "descriptionOfGoods": ["Fresh mangoes"],
+        "HSCodes": ["080450"],
+        "cargoItems": [{"equipmentReference": "MAEU2627091",
+                        "cargoGrossWeight": {"value": 22477.1, "unit": "KGM"},
+                        "outerPackaging": {"numberOfPackages": 227, "packageCode": "CT"}}],
+    }],
+    "utilizedTransportEquipments": [{
+        "equipment": {"equipmentReference": "MAEU2627091", "ISOEquipmentCode": "45R1"},
+        "isShipperOwned": False,
+        "seals": [{"number": "SL23490025", "source": "SHI"}],
+    }],
+}  # fmt: skip
+
 _OUTCOME_FIELDS = {
     "control_id": {"type": "string", "maxLength": 35},
     "consignment_id": {"type": "string", "maxLength": 35},
@@ -101,6 +138,13 @@ def component_schemas() -> dict[str, Any]:
         "required": ["control_id", "consignment_id", "control_type", "selected_by",
                      "propensity", "controlled_at", "known_at", "result"],
     }  # fmt: skip
+    schemas["DcsaDocument"] = {
+        "type": "object",
+        "description": "A DCSA eBL 3 transport document or shipping instructions, bare, in a "
+        "notification (data.transportDocument, data.shippingInstructions) or an amendment "
+        "(amendedTransportDocument), as DCSA publishes it (docs/formats.md).",
+        "additionalProperties": True,
+    }
     schemas["DcsaEvent"] = {
         "type": "object",
         "description": "A DCSA Track & Trace event (2.2 or 3.x fields), as DCSA publishes it.",

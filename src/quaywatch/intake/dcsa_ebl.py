@@ -230,6 +230,32 @@ def flatten(record: dict[str, Any]) -> list[dict[str, Any]]:
     return [head | line | {"line": number} for number, line in enumerate(lines)]
 
 
+def reference_of(record: dict[str, Any]) -> str | None:
+    """The reference a DCSA eBL document (bare, notified or amended) is filed under: its
+    transport document or shipping instructions reference, else its one booking reference;
+    None where it has none (or is no document).
+
+    >>> reference_of({"data": {"transportDocument": {"transportDocumentReference": "TD1"}}})
+    'TD1'
+    """
+    try:
+        doc, kind, _ = _unwrapped(record)
+    except Fault:
+        return None
+    key = "transportDocumentReference" if kind == "TD" else "shippingInstructionsReference"
+    found = doc.get(key)
+    if not isinstance(found, str) or not found:
+        items = doc.get("consignmentItems")
+        booked = {doc.get("carrierBookingReference")} | {
+            item.get("carrierBookingReference")
+            for item in (items if isinstance(items, list) else [])
+            if isinstance(item, dict)
+        }
+        booked = {b for b in booked if isinstance(b, str) and b}
+        found = booked.pop() if len(booked) == 1 else None
+    return found
+
+
 def _unwrapped(record: dict[str, Any]) -> tuple[dict[str, Any], str, str]:
     """The document in ``record``, its kind (``TD`` or ``SI``) and the path to it."""
     data = record.get("data")
