@@ -104,6 +104,30 @@ EXAMPLE_DOCUMENT: dict[str, Any] = {
     }],
 }  # fmt: skip
 
+#: An assessment as the API gives it (``services.assessments.Assessment``).
+EXAMPLE_ASSESSMENT: dict[str, Any] = {
+    "consignment_id": "261206-BEANR-0000001", "version": 1,
+    "assessed_at": "2026-12-05T10:00:02Z", "run_id": "3f1c9e0a-5b7d-4c2e-9a61-0d2b8e7f4a10",
+    "model_version": "20261201T060000Z-4f2a9c1e", "profile_version": "starter-3",
+    "reference_version": "2024-03c605c230e0",
+    "probability": 0.412, "model_probability": 0.366, "score": 41.2,
+    "revenue_at_stake_eur": 9120.5, "lane_floor": None, "referral": None, "critical": False,
+    "explained": True,
+    "reasons": [{"code": "VALUE_LOW_FOR_HS", "text": "Value per kg 0.31x the usual for 080450",
+                 "weight": 0.21, "source": "model"}],
+}  # fmt: skip
+
+
+def assessments_example(description: str) -> dict[int | str, dict[str, Any]]:
+    """``responses`` of an operation answering a list of assessments, with an example."""
+    return {
+        200: {
+            "description": description,
+            "content": {"application/json": {"example": [EXAMPLE_ASSESSMENT]}},
+        }
+    }
+
+
 _OUTCOME_FIELDS = {
     "control_id": {"type": "string", "maxLength": 35},
     "consignment_id": {"type": "string", "maxLength": 35},
@@ -201,6 +225,12 @@ class SubmissionReceipt(BaseModel):
         "shipment events, retracted events): quaywatch has no use for them yet.",
     )
     format: str | None = Field(None, description="The format the records were read in.")
+    reference_version: str | None = Field(
+        None,
+        description="The reference data (ports, HS codes, tariff and exchange rates) the "
+        "records were checked with, as recorded on the import batch (docs/reference-data.md).",
+        examples=["2024-03c605c230e0"],
+    )
     rejected: list[RecordProblem] = Field(
         description="The quarantined records (the first 100), each with its quarantine entry."
     )

@@ -153,13 +153,36 @@ DOCUMENT_LINE, PARTY, EQUIPMENT, SEAL, CARGO = "DOCUMENT", "PARTY", "EQUIPMENT",
 
 def marks(keys: frozenset[str]) -> bool:
     """Whether a JSON object with these top-level keys is a DCSA eBL 3 document (bare or
-    amended) or a notification about one (a CloudEvent: ``specversion`` and ``data``)."""
+    amended) or a notification about one (a CloudEvent: ``specversion`` and ``data``; its
+    ``type`` is then checked by ``is_document``)."""
     return bool(
         _REFERENCE_KEYS & keys
         or "amendedTransportDocument" in keys
         or {"consignmentItems", "documentParties"} <= keys
         or {"specversion", "data"} <= keys
     )
+
+
+#: The CloudEvent ``type`` of DCSA eBL 3 notifications (``org.dcsa.transport-document.v3``,
+#: ``org.dcsa.shipping-instructions.v3``), by their prefix: the version may change.
+EVENT_TYPES = ("org.dcsa.transport-document.", "org.dcsa.shipping-instructions.")
+
+
+def is_document(record: dict[str, Any]) -> bool:
+    """Whether a record ``marks`` points to is a DCSA eBL document: any document, but a
+    CloudEvent envelope (``specversion`` and ``data``) only of an eBL event type, as other
+    CloudEvents (a Track & Trace notification, another standard's) carry other things.
+
+    >>> is_document({"specversion": "1.0", "type": "org.dcsa.transport-document.v3", "data": {}})
+    True
+    >>> is_document({"specversion": "1.0", "type": "org.dcsa.track-and-trace.v3", "data": {}})
+    False
+    """
+    keys = frozenset(record)
+    if marks(keys - {"specversion", "data"}) or not {"specversion", "data"} <= keys:
+        return True
+    kind = record.get("type")
+    return isinstance(kind, str) and kind.startswith(EVENT_TYPES)
 
 
 # --- rows ----------------------------------------------------------------------------------

@@ -40,6 +40,7 @@ from quaywatch.api.schemas import (
 from quaywatch.config import read_limits
 from quaywatch.domain.access import Principal
 from quaywatch.domain.vocabulary import RecordKind
+from quaywatch.intake import formats
 from quaywatch.services import intake
 from quaywatch.services.assessments import Assessment, assess_consignments
 
@@ -76,14 +77,17 @@ def _submit(
     )  # fmt: skip
 
 
+#: The formats events come in (the registry's, ``intake.formats``).
+EVENT_FORMATS = [n for n, f in formats.FORMATS.items() if f.kind is RecordKind.EVENTS]
 #: The ``format`` query parameter of an event submission.
 EventFormat = Annotated[
     str | None,
     Query(
         alias="format",
-        description="The events' format, dcsa-tnt-3 or dcsa-tnt-2.2; by default told from "
-        "the first event's keys (docs/formats.md).",
+        description=f"The events' format, one of {', '.join(EVENT_FORMATS)}; by default told "
+        "from the first event's keys (docs/formats.md).",
         max_length=40,
+        examples=EVENT_FORMATS,
     ),
 ]
 
@@ -109,6 +113,7 @@ def _receipt(found: intake.Submission, assessments: list[Assessment], note: str 
     return SubmissionReceipt(
         batch_id=s.batch_id, read=s.read, new=s.new, unchanged=s.unchanged,
         quarantined=s.quarantined, skipped=dict(s.skipped), format=s.format,
+        reference_version=s.reference_version,
         rejected=_problems(found.rejected), assessments=assessments, note=note,
     )  # fmt: skip
 
