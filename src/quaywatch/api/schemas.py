@@ -113,7 +113,7 @@ EXAMPLE_ASSESSMENT: dict[str, Any] = {
     "probability": 0.412, "model_probability": 0.366, "score": 41.2,
     "revenue_at_stake_eur": 9120.5, "lane_floor": None, "referral": None, "critical": False,
     "explained": True,
-    "reasons": [{"code": "VALUE_LOW_FOR_HS", "text": "Value per kg 0.31x the usual for 080450",
+    "reasons": [{"code": "value_ratio", "text": "value per kg 3× below the HS 0804.50 median",
                  "weight": 0.21, "source": "model"}],
 }  # fmt: skip
 

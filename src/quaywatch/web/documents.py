@@ -32,11 +32,13 @@ async def document_page(request: Request, reference: str) -> Response:
     state, visitor, refusal = await admitted(request, Permission.ASSESSMENT_READ)
     if refusal is not None:
         return refusal
-    try:
-        if len(reference) > MAX_REFERENCE:
-            raise NotFoundError(reference)
-        found = await run_in_threadpool(show_document, state.store, reference)
-    except NotFoundError:
+    found = None
+    if len(reference) <= MAX_REFERENCE:  # a longer one names no document: not looked up
+        try:
+            found = await run_in_threadpool(show_document, state.store, reference)
+        except NotFoundError:
+            found = None
+    if found is None:
         missing = gettext(visitor.language, "There is no carrier document %(ref)s.") % {
             "ref": reference
         }
