@@ -8,7 +8,6 @@ and by ``risk.batch.assess_batch`` on Arrow with a state snapshot computed from 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import polars as pl
 import pyarrow as pa
@@ -76,6 +75,5 @@ def test_an_empty_batch_and_a_missing_column() -> None:
     with pytest.raises(ValueError, match="lacks column"):
         batch.assess_batch(model_free, states=pl.DataFrame(), model=None)  # type: ignore[arg-type]
     empty = pl.DataFrame(schema=batch.ITEM_SCHEMA).to_arrow()
-    found = batch.assess_batch(empty, states=pl.DataFrame(schema=batch.STATE_SCHEMA),
-                               model=None)  # type: ignore[arg-type]
+    found = batch.assess_batch(empty, states=pl.DataFrame(schema=batch.STATE_SCHEMA), model=None)  # type: ignore[arg-type]
     assert found.num_rows == 0 and found.schema == batch.ASSESSMENT_SCHEMA

@@ -24,6 +24,7 @@ from quaywatch.cli import (
     profiles,
     reference,
     risk,
+    scale,
     screening,
     selection,
     serve,
@@ -78,6 +79,8 @@ app.add_typer(learning.weights_app, name="weights")
 app.command()(simulate.simulate)
 app.command()(serve.serve)
 app.add_typer(reference.app, name="reference")
+app.add_typer(scale.export_app, name="export")
+app.add_typer(scale.spark_app, name="spark")
 
 
 def main() -> None:

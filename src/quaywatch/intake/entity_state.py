@@ -171,12 +171,24 @@ def states_from_history(items: pl.DataFrame, outcomes: pl.DataFrame) -> pl.DataF
     key, one row per moment a count changed: what ``features.entity_state.snapshot_features``
     looks up.
     """
-    keys = long_keys(entity_keys(items))
+    return cumulate(deltas_of(items, outcomes))
+
+
+def deltas_of(items: pl.DataFrame, outcomes: pl.DataFrame) -> pl.DataFrame:
+    """The deltas (entity, entity_key, at, records, controls, hits) that the consignments of
+    ``items`` and their ``outcomes`` add to the state (the inputs of ``states_from_history``);
+    a batch engine computes them per part of the history, then ``cumulate`` per key."""
+    keys = long_keys(entity_keys(items)).with_columns(pl.col("version").cast(pl.Int64))
     known = outcomes.select(
         pl.col("consignment_id"), pl.col("version").cast(pl.Int64),
         pl.col("known_at").cast(_TIME), hit().alias("hit"),
     )  # fmt: skip
-    deltas = _contributions(keys.with_columns(pl.col("version").cast(pl.Int64)), known, 1)
+    return _contributions(keys, known, 1).with_columns(pl.col("at").cast(_TIME))
+
+
+def cumulate(deltas: pl.DataFrame) -> pl.DataFrame:
+    """``deltas`` summed per key and moment and cumulated per key: the state's rows (every
+    delta of a key in the same call; different keys may be cumulated in different calls)."""
     by = ["entity", "entity_key"]
     summed = (
         deltas.with_columns(pl.col("at").cast(_TIME))
