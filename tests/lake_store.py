@@ -36,8 +36,7 @@ def small_world(root: Path, *, url: str | None = None) -> tuple[Store, Path]:
         control_rates=ControlRates(random_share=0.2, rule_share=0.2),
     )  # fmt: skip
     store = Store.open(url or f"sqlite:///{root / 'q.db'}")
-    events = sorted((made.out / "events").glob("*")) if (made.out / "events").is_dir() else []
-    for path in [*made.consignment_files, *events, *sorted((made.out / "outcomes").glob("*.csv"))]:
+    for path in [*made.consignment_files, *made.event_files, *made.outcome_files]:
         ingest_file(store, path)
     items = reads.goods_item_rows(store)
     outcomes = reads.control_outcomes(store, known_before=NOW)
