@@ -118,15 +118,10 @@ def items_of(spark: SparkSession, lake_dir: Path) -> DataFrame:
     return joined.select(*batchfn.ITEM_SCHEMA)
 
 
-def entity_state(spark: SparkSession, lake_dir: Path, items: DataFrame, buckets: int) -> DataFrame:
-    """The ``entity_states`` rows of every key, from the lake's items and outcomes."""
+def entity_state(items: DataFrame, outcomes: DataFrame, buckets: int) -> DataFrame:
+    """The ``entity_states`` rows of every key, from goods-item rows and control outcomes
+    (``consignment_id``, ``version``, ``known_at``, ``result``, ``revenue_recovered_eur``)."""
     from pyspark.sql import functions as f
-
-    outcomes = (
-        spark.read.option("basePath", str(lake_dir / "outcomes"))
-        .parquet(str(lake_dir / "outcomes"))
-        .select(*KEY, "known_at", "result", "revenue_recovered_eur")
-    )
 
     def deltas(left: pa.Table, right: pa.Table) -> pa.Table:
         found = deltas_of(_polars(left).drop("__bucket"), _polars(right).drop("__bucket"))
@@ -165,49 +160,72 @@ def score(
     parts = partitions or 4
     spark = spark or session(master, partitions=parts)
     try:
-        items = items_of(spark, lake_dir)
-        states = entity_state(spark, lake_dir, items, parts)
-        since = datetime.combine(start, datetime.min.time(), UTC)
-        until = datetime.combine(end + timedelta(days=1), datetime.min.time(), UTC)
-        period = items.filter((f.col("lodged_at") >= since) & (f.col("lodged_at") < until))
-        # The state of the period's keys only, before the period's end: what its lookups read.
-        keys = (
-            period.repartition(parts, "consignment_id")
-            .mapInArrow(_long_keys, "entity string, entity_key string")
-            .distinct()
+        outcomes = spark.read.option("basePath", str(lake_dir / "outcomes")).parquet(
+            str(lake_dir / "outcomes")
         )
-        wanted = states.filter(f.col("at") < until).join(
-            keys, ["entity", "entity_key"], "left_semi"
-        )
-        glob = states.filter((f.col("entity") == "*") & (f.col("at") < until))
-        snapshot = wanted.unionByName(glob).toArrow()
-        shipped = spark.sparkContext.broadcast((pickle.dumps(model), _ipc(snapshot), explain_all))
-
-        def assess(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-            table = _table(batches)
-            if table is None:
-                return
-            blob, state, every = shipped.value
-            found = batchfn.assess_batch(
-                table, states=_from_ipc(state), model=_model(blob),
-                explain_rows=Explain.ALL if every else Explain.AUTO,
-            )  # fmt: skip
-            yield found
-
-        assessed = (
-            period.repartition(parts, "consignment_id")
-            .sortWithinPartitions("consignment_id", "sequence")
-            .mapInArrow(assess, _ASSESSMENT_DDL)
-            .withColumn("model_version", f.lit(model.version))
-            .withColumn("date", f.to_date("lodged_at"))
-        )
-        assessed.write.mode("overwrite").partitionBy("date").parquet(str(out))
+        assessed = assessments(
+            items_of(spark, lake_dir), outcomes, model=model, start=start, end=end,
+            partitions=parts, explain_all=explain_all,
+        )  # fmt: skip
+        assessed.withColumn("date", f.to_date("lodged_at")).write.mode("overwrite").partitionBy(
+            "date"
+        ).parquet(str(out))
         count = spark.read.parquet(str(out)).count()
     finally:
         if owned:
             spark.stop()
     seconds = time.perf_counter() - started
     return SparkScoreResult(out, count, master, parts, seconds, count / seconds if seconds else 0.0)
+
+
+def assessments(
+    items: DataFrame,
+    outcomes: DataFrame,
+    *,
+    model: RiskModel,
+    start: date,
+    end: date,
+    partitions: int,
+    explain_all: bool = False,
+) -> DataFrame:
+    """The assessments (``risk.batch.ASSESSMENT_SCHEMA`` and ``model_version``) of the
+    consignments of ``items`` lodged from ``start`` to ``end``, as a Spark frame; ``items``
+    and ``outcomes`` hold the whole history the entity state is built from."""
+    from pyspark.sql import functions as f
+
+    spark = items.sparkSession
+    states = entity_state(items, outcomes.select(*KEY, "known_at", "result",
+                                                 "revenue_recovered_eur"), partitions)  # fmt: skip
+    since = datetime.combine(start, datetime.min.time(), UTC)
+    until = datetime.combine(end + timedelta(days=1), datetime.min.time(), UTC)
+    period = items.filter((f.col("lodged_at") >= since) & (f.col("lodged_at") < until))
+    # The state of the period's keys only, before the period's end: what its lookups read.
+    keys = (
+        period.repartition(partitions, "consignment_id")
+        .mapInArrow(_long_keys, "entity string, entity_key string")
+        .distinct()
+    )
+    wanted = states.filter(f.col("at") < until).join(keys, ["entity", "entity_key"], "left_semi")
+    glob = states.filter((f.col("entity") == "*") & (f.col("at") < until))
+    snapshot = wanted.unionByName(glob).toArrow()
+    shipped = spark.sparkContext.broadcast((pickle.dumps(model), _ipc(snapshot), explain_all))
+
+    def assess(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        table = _table(batches)
+        if table is None:
+            return
+        blob, state, every = shipped.value
+        yield batchfn.assess_batch(
+            table, states=_from_ipc(state), model=_model(blob),
+            explain_rows=Explain.ALL if every else Explain.AUTO,
+        )  # fmt: skip
+
+    return (
+        period.repartition(partitions, "consignment_id")
+        .sortWithinPartitions("consignment_id", "sequence")
+        .mapInArrow(assess, _ASSESSMENT_DDL)
+        .withColumn("model_version", f.lit(model.version))
+    )
 
 
 def _long_keys(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from quaywatch.errors import InputError
 from quaywatch.scale import lake
-from quaywatch.scale.runtime import SparkScoreResult
+from quaywatch.scale.runtime import SparkScoreResult, check_java, check_pyspark
 from quaywatch.store.store import Store
 
 
@@ -52,6 +52,9 @@ def spark_score(
         raise InputError(f"the period ends ({end}) before it starts ({start})")
     if not (lake_dir / lake.MANIFEST).exists():
         raise InputError(f"{lake_dir} is not a lake (no {lake.MANIFEST}): quaywatch export parquet")
+    # Before the model is loaded and Spark starts (seconds): say what is missing at once.
+    check_pyspark()
+    check_java()
     from quaywatch.scale import spark
 
     return spark.score(lake_dir=lake_dir, model_path=model_path, start=start, end=end,
