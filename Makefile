@@ -23,7 +23,14 @@ $(CHROMIUM):
 	$(SUDO) apt-get install -y --no-install-recommends chromium \
 	  || ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium)
 
-install: $(STAMP) $(CHROMIUM)
+# Spark (the [spark] extra, tests marked spark) needs a Java 17+ runtime.
+JAVA := /usr/bin/java
+
+$(JAVA):
+	$(SUDO) apt-get install -y --no-install-recommends openjdk-17-jre-headless \
+	  || ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends openjdk-17-jre-headless)
+
+install: $(STAMP) $(CHROMIUM) $(JAVA)
 
 demo: install
 	$(BIN)/quaywatch demo --serve
