@@ -132,7 +132,7 @@ def _assess(
         )
     return score_frame(
         batch, items, model=model, explain_rows=explain_rows, profiles=profiles,
-        parties=parties, hits=hits, weighting=weighting,
+        parties=parties, hits=hits, weighting=weighting, sources=sources, at=at,
     )  # fmt: skip
 
 
@@ -146,13 +146,17 @@ def score_frame(
     parties: pl.DataFrame | None,
     hits: pl.DataFrame | None,
     weighting: combine.HitWeighting,
+    sources: Sequence[HitSource] = (),
+    at: datetime | None = None,
 ) -> tuple[pl.DataFrame, tuple[combine.Saturated, ...]]:
     """The assessments of ``batch`` (the assessment frame of ``items``, entity histories
     included: ``features.assessment``), and the hit codes found saturating.
 
     Pure: no store, no clock; everything it needs is an argument. Every path calls it: the
     store's scoring runs (``assess``), the Arrow batch function (``risk.batch``) that Spark's
-    ``mapInArrow`` calls, evaluation.
+    ``mapInArrow`` calls, evaluation. The plug-in hit ``sources`` (``risk.hit_sources``),
+    asked as of ``at``, are the one exception: a source may read what it holds (a store's
+    carrier documents, a partner's alerts); the Arrow path passes none.
     """
     x = batch.select(assessment.COLUMNS)
     matrix = model.fraud.matrix(x)
