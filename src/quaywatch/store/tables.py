@@ -653,6 +653,13 @@ users = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     Column("password_changed_at", UtcDateTime),
     Column("language", String(8), doc="the web application's language chosen; null: the browser's"),
+    Column(
+        "must_change_password",
+        Boolean,
+        nullable=False,
+        server_default=false(),
+        doc="its password was generated (a one-time password): the user must replace it",
+    ),
     Index(None, "username", unique=True),
 )
 
@@ -828,7 +835,12 @@ lab_runs = Table(
     Column("weekly", Text, doc="JSON: the figures of each strategy and week"),
     Column("seconds", Text, doc="JSON: the seconds each strategy's replay took"),
     Column("error", Text, doc="why it failed"),
+    Column("owner", String(128), doc="the worker running it (host, process, thread)"),
+    Column("heartbeat_at", UtcDateTime, doc="when its worker last said it was alive"),
+    Column("queue_slot", Integer,
+           doc="1 to MAX_WAITING while it waits, else null: unique, so no more runs wait"),
     Index(None, "running", unique=True),
+    Index(None, "queue_slot", unique=True),
     Index(None, "state"),
     Index(None, "created_at"),
 )  # fmt: skip

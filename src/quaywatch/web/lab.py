@@ -26,7 +26,7 @@ from quaywatch.errors import ConflictError, NotFoundError, RecordError
 from quaywatch.services import lab_runs
 from quaywatch.services.lab_runs import LabOptions, LabRun, LabRunReport, LabState
 from quaywatch.web import lab_charts
-from quaywatch.web.pages import Visitor, admitted, gettext, posted_by, redirect_to, render
+from quaywatch.web.pages import Visitor, admitted, gettext, posted_by, redirect_to, render, told
 
 router = APIRouter(include_in_schema=False)
 
@@ -191,12 +191,18 @@ async def start(request: Request) -> Response:
     except RecordError as exc:  # said at the field, as the form labels it
         runs = await run_in_threadpool(lambda: lab_runs.lab_runs(state.store, limit=RUNS_SHOWN))
         label = _labels(language).get(exc.field or "")
-        message = f"{label}: {exc.reason}" if label else exc.message
+        message = (
+            f"{label}: {told(visitor.language, exc, with_field=False)}"
+            if label
+            else told(visitor.language, exc)
+        )
         return _lab_page(request, visitor, runs, form=given, error=message, field=exc.field,
                          status=422)  # fmt: skip
     except ConflictError as exc:
         runs = await run_in_threadpool(lambda: lab_runs.lab_runs(state.store, limit=RUNS_SHOWN))
-        return _lab_page(request, visitor, runs, form=given, error=exc.message, status=409)
+        return _lab_page(
+            request, visitor, runs, form=given, error=told(visitor.language, exc), status=409
+        )
     return redirect_to(f"/lab/{run.run_id}")
 
 
