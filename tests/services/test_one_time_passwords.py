@@ -59,7 +59,9 @@ def test_the_user_changes_it_and_then_only_their_own_works(store: Store) -> None
         accounts.login(store, "olga", made.password, client="t")
     last = audit_log(store, limit=2)[1]
     assert (last.actor, last.action, last.details) == (
-        "olga", "user_password_change", {"must_change_password": False}
+        "olga",
+        "user_password_change",
+        {"must_change_password": False},
     )
 
 
