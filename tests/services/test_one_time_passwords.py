@@ -108,7 +108,10 @@ def test_two_administrators_disabling_each_other_at_once_leave_one(store: Store)
         start = threading.Barrier(2)
         outcomes: list[str] = []
 
-        def disable(target: str, actor: str) -> None:
+        def disable(
+            target: str, actor: str, start: threading.Barrier = start,
+            outcomes: list[str] = outcomes,
+        ) -> None:  # fmt: skip
             start.wait()
             try:
                 accounts.disable_user(store, target, actor=actor)
