@@ -233,14 +233,14 @@ def _checked(
         if isinstance(value, bool) or not isinstance(value, int):
             raise RecordError(said("must be a whole number, got %(got)s", got=repr(value)),
                               field=field)  # fmt: skip
+        got, least, most = (format(n, ",") for n in (value, bounds.least, bounds.most))
         if value < bounds.least:
-            raise RecordError(said("must be at least %(least)s, got %(got)s",
-                                   least=f"{bounds.least:,}", got=f"{value:,}"), field=field)  # fmt: skip
+            raise RecordError(said("must be at least %(least)s, got %(got)s", least=least,
+                                   got=got), field=field)  # fmt: skip
         if value > bounds.most:
             raise RecordError(
                 said("must be at most %(most)s for a run started here (a larger replay: "
-                     "quaywatch simulate), got %(got)s", most=f"{bounds.most:,}",
-                     got=f"{value:,}"),
+                     "quaywatch simulate), got %(got)s", most=most, got=got),
                 field=field,
             )  # fmt: skip
     names = list(DEFAULTS.strategies if strategies is None else strategies)
