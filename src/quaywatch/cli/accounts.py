@@ -98,10 +98,10 @@ def users_add(
     (``--one-time-password``: one is made and printed once)."""
     from quaywatch.services.accounts import add_user, add_user_with_one_time_password
 
-    if sum((no_password, password_stdin, one_time_password)) > 1:
-        raise InputError(
-            "--no-password, --password-stdin and --one-time-password exclude each other"
-        )
+    if no_password and password_stdin:
+        raise InputError("--no-password and --password-stdin exclude each other")
+    if one_time_password and (no_password or password_stdin):
+        raise InputError("--one-time-password excludes --no-password and --password-stdin")
     if one_time_password:
         made = add_user_with_one_time_password(
             open_store(ctx), username, roles=role, display_name=display_name,
