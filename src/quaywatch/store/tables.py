@@ -103,6 +103,25 @@ parties = Table(
     _batch(),
 )
 
+# The linking keys of each party (normalised address, phone, e-mail, EORI: ``risk.graph``),
+# indexed so that a party's neighbours are found without reading every party
+# (``risk.neighbourhood``); filled import batch by import batch as the review needs them.
+party_link_keys = Table(
+    "party_link_keys",
+    metadata,
+    Column("party_key", String(32), primary_key=True),
+    Column("kind", String(16), primary_key=True, doc="address, phone, email or eori"),
+    Column("value", Text, primary_key=True, doc="the normalised value that links"),
+    Column("shown", Text, nullable=False, doc="the value as the party declared it"),
+    Index(None, "kind", "value"),
+)
+
+party_link_batches = Table(
+    "party_link_batches",
+    metadata,
+    Column("batch_id", String(36), primary_key=True, doc="an import batch whose parties are keyed"),
+)
+
 consignments = Table(
     "consignments",
     metadata,
