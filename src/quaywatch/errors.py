@@ -24,17 +24,53 @@ with a non-zero exit code; the API (later) maps ``status`` to an HTTP response.
     ├── AuditChainError            the audit trail does not verify
     └── TamperedError              stored content no longer matches the hash it is kept under
 
+A message a person may read in another language is written with ``said``: its English
+template (``"user %(name)s already exists"``) and parameters travel with the error (``code``,
+``params``), and the web application renders them through its catalogs
+(``web.i18n.source_messages`` collects every ``said`` template of the package).
+
 ``services.intake.FilesNotImportedError`` (a ``QuaywatchError`` there, since it carries the
 import summaries) gathers the files of a multi-file import that failed, each with its error.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+
+class Said(str):
+    """A message in English, with the template and parameters it was made from: what a
+    translation needs (``code`` is the template, the catalogs' key)."""
+
+    template: str
+    params: Mapping[str, Any]
+
+    def __new__(cls, template: str, params: Mapping[str, Any]) -> Said:
+        made = super().__new__(cls, template % dict(params) if params else template)
+        made.template = template
+        made.params = MappingProxyType(dict(params))
+        return made
+
+
+def said(template: str, **params: Any) -> Said:
+    """A translatable message: ``template`` (English, with ``%(name)s`` placeholders) filled
+    with ``params``; as a string, the English text.
+
+    >>> ConflictError(said("user %(name)s already exists", name="ana")).message
+    'user ana already exists'
+    """
+    return Said(template, params)
 
 
 class QuaywatchError(Exception):
-    """Root of every error quaywatch reports to a person."""
+    """Root of every error quaywatch reports to a person.
+
+    ``code`` and ``params``: the template and parameters of a message made with ``said``
+    (None and empty otherwise), for an adapter that shows it in another language.
+    """
 
     status: int = 500
     exit_code: int = 1
@@ -42,6 +78,10 @@ class QuaywatchError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+        self.code: str | None = message.template if isinstance(message, Said) else None
+        self.params: Mapping[str, Any] = (
+            message.params if isinstance(message, Said) else MappingProxyType({})
+        )
 
 
 class ConfigurationError(QuaywatchError):
@@ -86,6 +126,8 @@ class InputError(QuaywatchError):
     def __init__(self, message: str, *, source: str | None = None) -> None:
         super().__init__(f"{source}: {message}" if source else message)
         self.source = source
+        if source and isinstance(message, Said):  # the source is a name: the message translates
+            self.code, self.params = message.template, message.params
 
 
 class RecordError(InputError):
@@ -110,6 +152,8 @@ class RecordError(InputError):
             if part
         )
         super().__init__(f"{where}: {reason}" if where else reason, source=source)
+        if isinstance(reason, Said):  # what translates is the reason; ``where`` names things
+            self.code, self.params = reason.template, reason.params
         self.reason = reason
         self.location = location
         self.record_id = record_id

@@ -137,6 +137,11 @@ def test_an_administrator_manages_users_and_tokens(api: Api) -> None:
     assert api.client.post("/api/v1/users/nobody/disable", headers=admin).status_code == 404
     assert "ivo" in {u["username"] for u in api.client.get("/api/v1/users", headers=admin).json()}
     me = api.client.get("/api/v1/me", headers=admin).json()["name"]
+    last = api.client.post(f"/api/v1/users/{me}/disable", headers=admin)
+    assert last.status_code == 409 and (
+        f"{me} is the last enabled administrator" in last.json()["detail"]
+    )
+    api.as_roles(Role.ADMIN, Role.MANAGER)  # another administrator: the rule for oneself speaks
     own = api.client.post(f"/api/v1/users/{me}/disable", headers=admin)
     assert own.status_code == 409 and "cannot disable their own account" in own.json()["detail"]
     demoted = api.client.put(

@@ -140,3 +140,24 @@ def test_tokens_create_list_revoke(url: str) -> None:
         ("ops", "token_revoke"), ("ops", "token_create")
     ]  # fmt: skip
     store.close()
+
+
+def test_users_add_and_reset_with_a_one_time_password(url: str) -> None:
+    added = run(url, "users", "add", "olga", "--role", "analyst", "--one-time-password")
+    assert added.exit_code == 0, added.output
+    assert "One-time password follows" in added.output
+    first = added.stdout.strip().splitlines()[-1]
+    assert re.fullmatch(r"[A-Za-z0-9_-]{24}", first)
+    store = opened(url)
+    assert accounts.login(store, "olga", first, client="t").must_change_password
+    store.close()
+    reset = run(url, "users", "reset", "olga", "--one-time-password")
+    assert reset.exit_code == 0 and "new password set for olga" in reset.output
+    second = reset.stdout.strip().splitlines()[-1]
+    assert re.fullmatch(r"[A-Za-z0-9_-]{24}", second) and second != first
+    both = run(url, "users", "add", "x1", "--role", "analyst", "--one-time-password",
+               "--no-password")  # fmt: skip
+    assert both.exit_code == 2 and "--one-time-password excludes" in both.output
+    store = opened(url)
+    assert accounts.login(store, "olga", second, client="t").must_change_password
+    store.close()

@@ -310,3 +310,25 @@ def test_bad_arguments_are_refused(
 ) -> None:
     with pytest.raises(error, match=message):
         party_review(store, key, **arguments)
+
+
+def test_a_party_imported_later_is_found_through_the_index(
+    store: Store, traders: dict[str, str], tmp_path: Path
+) -> None:
+    from quaywatch.risk import neighbourhood
+
+    party_review(store, traders["Atlas Jade NV"])  # keys every batch so far
+    assert neighbourhood.index_parties(store) == 0  # nothing left to key
+    # A later import: a party with Atlas's phone, written yet another way.
+    elm = {"name": "Elm Logistics BV", "address": "Dok 8, 2030 Antwerpen", "country": "BE",
+           "phone": "+3235550123"}  # fmt: skip
+    ingest_files(store, [_write(tmp_path / "later.csv", HEADER,
+                                [_row("261020-BEANR-0020", "2026-10-20", consignee=elm)])],
+                 actor="test")  # fmt: skip
+    review = party_review(store, traders["Atlas Jade NV"], hops=1)
+    assert {n.name for n in review.neighbours} == {
+        "Birch Trading BV", "Grain Hollow BV", "Elm Logistics BV"
+    }  # fmt: skip
+    shared = {(i.kind, i.value): i.shared_with for i in review.identifiers}
+    assert shared[("phone", "+32 3 555 01 23")] == 2
+    assert neighbourhood.index_parties(store) == 0

@@ -124,7 +124,7 @@ def test_a_run_interrupted_by_a_restart_shows_why_and_an_unknown_run_is_not_foun
     assert lab_runs.recover_lab_runs(site.store) == 1
     shown = site.client.get(f"/lab/{run.run_id}")
     assert shown.status_code == 200
-    assert 'role="alert">The run failed: interrupted by a restart' in shown.text
+    assert 'role="alert">The run failed: interrupted: its worker stopped' in shown.text
     assert "lab-chart" not in shown.text
 
     missing = site.client.get("/lab/<script>x</script>")

@@ -149,6 +149,11 @@ def authenticate(
             raise PermissionDeniedError(
                 f"a write with a session must carry its CSRF token in the {CSRF_HEADER} header"
             )
+        if session.must_change_password:  # a token of theirs is another credential: it works
+            raise PermissionDeniedError(
+                "this session logged in with a one-time password: change it first, in the web "
+                "application (/password)"
+            )
         return session.principal
     raise AuthenticationError("authentication required: send a bearer token or log in")
 

@@ -24,7 +24,7 @@ from quaywatch.errors import InputError
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from quaywatch.services.accounts import TokenInfo, User
+    from quaywatch.services.accounts import OneTimePassword, TokenInfo, User
 
 users_app = sub_app("Users of the API: roles, passwords, disabling.")
 tokens_app = sub_app("API tokens of users and feeds: create, list, revoke.")
@@ -39,6 +39,23 @@ Terminals = Annotated[
 PasswordStdin = Annotated[
     bool, typer.Option("--password-stdin", help="Read the password from standard input.")
 ]
+OneTime = Annotated[
+    bool,
+    typer.Option(
+        "--one-time-password",
+        help="Generate a password, printed once; the user must change it at first login.",
+    ),
+]
+
+
+def _print_one_time(made: OneTimePassword, what: str) -> None:
+    """A one-time password, alone on standard output (for scripts), what it is on stderr."""
+    errors.print(
+        f"{what} {_describe(made.user)}. One-time password follows: hand it over safely; it "
+        "is shown this once, and the user must change it when they first log in.",
+        markup=False, highlight=False, soft_wrap=True,
+    )  # fmt: skip
+    console.print(made.password, markup=False, highlight=False, soft_wrap=True)
 
 
 def _say(text: str) -> None:
@@ -75,12 +92,23 @@ def users_add(
     no_password: Annotated[
         bool, typer.Option("--no-password", help="A machine account: tokens only, no login.")
     ] = False,
+    one_time_password: OneTime = False,
 ) -> None:
-    """Add a user with one or more roles; asks for the password twice unless told otherwise."""
-    from quaywatch.services.accounts import add_user
+    """Add a user with one or more roles; asks for the password twice unless told otherwise
+    (``--one-time-password``: one is made and printed once)."""
+    from quaywatch.services.accounts import add_user, add_user_with_one_time_password
 
     if no_password and password_stdin:
         raise InputError("--no-password and --password-stdin exclude each other")
+    if one_time_password and (no_password or password_stdin):
+        raise InputError("--one-time-password excludes --no-password and --password-stdin")
+    if one_time_password:
+        made = add_user_with_one_time_password(
+            open_store(ctx), username, roles=role, display_name=display_name,
+            terminals=terminal or (), actor=get_settings(ctx).actor,
+        )  # fmt: skip
+        _print_one_time(made, "added user")
+        return
     password = None if no_password else _password(password_stdin)
     user = add_user(
         open_store(ctx), username, roles=role, password=password, display_name=display_name,
@@ -126,12 +154,22 @@ def users_enable(ctx: typer.Context, username: Username) -> None:
 
 @users_app.command("reset")
 def users_reset(
-    ctx: typer.Context, username: Username, password_stdin: PasswordStdin = False
+    ctx: typer.Context,
+    username: Username,
+    password_stdin: PasswordStdin = False,
+    one_time_password: OneTime = False,
 ) -> None:
-    """Set a new password for a user; their sessions end and a lockout lifts."""
-    from quaywatch.services.accounts import get_user, reset_password
+    """Set a new password for a user; their sessions end and a lockout lifts
+    (``--one-time-password``: one is made, printed once, and must be changed at login)."""
+    from quaywatch.services.accounts import get_user, reset_password, reset_to_one_time_password
 
+    if password_stdin and one_time_password:
+        raise InputError("--password-stdin and --one-time-password exclude each other")
     store = open_store(ctx)
+    if one_time_password:
+        made = reset_to_one_time_password(store, username, actor=get_settings(ctx).actor)
+        _print_one_time(made, "new password set for")
+        return
     get_user(store, username)  # an unknown user is told before a password is asked for
     user = reset_password(store, username, _password(password_stdin), actor=get_settings(ctx).actor)
     _say(f"new password set for {_describe(user)}; its sessions are ended")

@@ -40,7 +40,7 @@ from quaywatch.control import orders
 from quaywatch.control.orders import Order
 from quaywatch.control.states import State
 from quaywatch.domain.vocabulary import OverrideReason, SelectedBy
-from quaywatch.errors import ConflictError, NotFoundError, RecordError
+from quaywatch.errors import ConflictError, NotFoundError, RecordError, said
 from quaywatch.risk.profiles.profile import Referral as ReferralKind
 from quaywatch.selection.capacity import CONTROL_LANES
 from quaywatch.store import tables
@@ -163,34 +163,38 @@ def checked_text(
     text = (value or "").strip()
     if not text:
         if required:
-            raise RecordError("must not be empty", record_id=record_id, field=field)
+            raise RecordError(said("must not be empty"), record_id=record_id, field=field)
         return None
     if len(text) > maximum:
         raise RecordError(
-            f"must have at most {maximum} characters, got {len(text)}", record_id=record_id,
+            said("must have at most %(n)s characters, got %(got)s", n=maximum, got=len(text)),
+            record_id=record_id,
             field=field,
         )  # fmt: skip
     if any((ord(c) < 32 and c not in "\n\r\t") or ord(c) == 127 for c in text):
-        raise RecordError("contains a control character", record_id=record_id, field=field)
+        raise RecordError(said("contains a control character"), record_id=record_id,
+                          field=field)  # fmt: skip
     return text
 
 
 def _reason(code: str, record_id: str) -> OverrideReason:
     if not (code or "").strip():
-        raise RecordError("a lane override needs a reason code", record_id=record_id,
+        raise RecordError(said("a lane override needs a reason code"), record_id=record_id,
                           field="reason_code")  # fmt: skip
     try:
         return OverrideReason(code.strip().upper())
     except ValueError:
         known = ", ".join(OverrideReason)
-        raise RecordError(f"unknown reason code {code!r} ({known})", record_id=record_id,
+        raise RecordError(said("unknown reason code %(code)s (%(known)s)", code=repr(code),
+                               known=known), record_id=record_id,
                           field="reason_code") from None  # fmt: skip
 
 
 def _lane(lane: str, record_id: str) -> str:
     found = (lane or "").strip().lower()
     if found not in LANE_CONTROLS:
-        raise RecordError(f"unknown lane {lane!r} ({', '.join(LANE_CONTROLS)})",
+        raise RecordError(said("unknown lane %(lane)s (%(known)s)", lane=repr(lane),
+                               known=", ".join(LANE_CONTROLS)),
                           record_id=record_id, field="lane")  # fmt: skip
     return found
 
@@ -263,19 +267,22 @@ def override_lane(
         ).first()  # fmt: skip
         from_lane = decision.lane if latest is None else latest.to_lane
         if new_lane == from_lane:
-            raise RecordError(f"the consignment is in the {new_lane} lane already",
+            raise RecordError(said("the consignment is in the %(lane)s lane already",
+                                   lane=new_lane),
                               record_id=where, field="lane")  # fmt: skip
         drawn = decision.control_type
         if (
             decision.selected_by == SelectedBy.RANDOM.value
             and STRENGTH[new_control] < STRENGTH[drawn]
         ):
-            raise ConflictError(
-                f"consignment {consignment_id} was drawn by the random control sample of run "
-                f"{run_id} for a {str(drawn).lower()} control: it cannot be lowered below the "
-                f"{decision.lane} lane, because the random sample must stay unbiased to measure "
-                "what the other controls miss (the random arm's hit rate, model evaluation)"
-            )
+            raise ConflictError(said(
+                "consignment %(consignment)s was drawn by the random control sample of run "
+                "%(run)s for a %(control)s control: it cannot be lowered below the %(lane)s "
+                "lane, because the random sample must stay unbiased to measure what the other "
+                "controls miss (the random arm's hit rate, model evaluation)",
+                consignment=consignment_id, run=run_id, control=str(drawn).lower(),
+                lane=decision.lane,
+            ))  # fmt: skip
         order = _carrying_order(conn, run_id, decision, lock=True)
         if order is not None and order.state != State.PLANNED:
             raise ConflictError(
@@ -289,11 +296,12 @@ def override_lane(
                 )
             ).first()
             if taken is not None:
-                raise ConflictError(
-                    f"consignment {consignment_id} already has order {taken.order_id} for a "
-                    f"{new_control.lower()} control ({taken.state}, from run {taken.run_id}): a "
-                    "consignment gets one order per control type"
-                )
+                raise ConflictError(said(
+                    "consignment %(consignment)s already has order %(order)s for a %(control)s "
+                    "control (%(state)s, from run %(run)s): a consignment gets one order per "
+                    "control type", consignment=consignment_id, order=taken.order_id,
+                    control=new_control.lower(), state=taken.state, run=taken.run_id,
+                ))  # fmt: skip
         override_id = conn.execute(
             insert(lo).values(
                 run_id=run_id, consignment_id=consignment_id, from_lane=from_lane,
@@ -303,10 +311,10 @@ def override_lane(
         ).scalar_one()  # fmt: skip
         followed = None
         if order is not None:
-            said = f"lane {from_lane} → {new_lane}: {reason.value}" + (f" ({text})" if text else "")
+            why = f"lane {from_lane} → {new_lane}: {reason.value}" + (f" ({text})" if text else "")
             details = {"run_id": run_id, "lane_override": override_id}
             if new_control != order.control_type:
-                orders.apply_override(conn, order, reason=said, control_type=new_control,
+                orders.apply_override(conn, order, reason=why, control_type=new_control,
                                       actor=actor, at=at, details=details)  # fmt: skip
             orders.set_state(conn, order.order_id, lane=new_lane)
             followed = orders.load(conn, order.order_id)
@@ -454,8 +462,9 @@ def open_referral(
         found = ReferralKind((kind or "").strip().upper())
     except ValueError:
         raise RecordError(
-            f"unknown referral type {kind!r} (RFI: request for information, RFS: request for "
-            "screening, DNL: do not load)", record_id=consignment_id, field="kind",
+            said("unknown referral type %(kind)s (RFI: request for information, RFS: request "
+                 "for screening, DNL: do not load)", kind=repr(kind)),
+            record_id=consignment_id, field="kind",
         ) from None  # fmt: skip
     asked = checked_text(request, field="request", record_id=consignment_id, maximum=TEXT_MAX)
     at = now or tables.utcnow()
@@ -510,10 +519,11 @@ def close_referral(
             raise NotFoundError(f"no referral {referral_id!r} of consignment {consignment_id}")
         if found.state == CLOSED:
             closed = found.closed_at.strftime("%Y-%m-%d %H:%M UTC") if found.closed_at else ""
-            raise ConflictError(
-                f"referral {referral_id} was closed on {closed} by {found.closed_by}; a closed "
-                "referral stays closed: open another"
-            )
+            raise ConflictError(said(
+                "referral %(referral)s was closed on %(when)s by %(who)s; a closed referral "
+                "stays closed: open another", referral=referral_id, when=closed,
+                who=found.closed_by,
+            ))  # fmt: skip
         conn.execute(
             update(r).where(r.c.referral_id == referral_id)
             .values(state=CLOSED, closed_at=at, closed_by=actor, result=answer)

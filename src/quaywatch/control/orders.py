@@ -154,6 +154,7 @@ def create_orders(
     Skips consignments that already have an order for the same decided control type (from this
     run or an earlier one), emits CUSS (scan) or CUSI (physical or documentary) for each new
     order's containers, and appends one audit event for the run naming the orders created.
+    Serialised with ``control.decisions.override_lane`` by row locks on the run's decisions.
     """
     at = now or tables.utcnow()
     d, o = tables.control_decisions, tables.inspection_orders
@@ -163,6 +164,14 @@ def create_orders(
         ).first()
         if found is None:
             raise NotFoundError(f"no selection run {run_id!r}")
+        # The run's decisions are locked (in one order: no deadlock) before the overrides are
+        # read: an officer's lane override (which locks its decision) either committed
+        # before, and is read here, or waits and then finds the order to follow. Without
+        # this, on PostgreSQL an override committed meanwhile is missed by the order made.
+        conn.execute(
+            select(d.c.consignment_id).where(d.c.run_id == run_id)
+            .order_by(d.c.consignment_id).with_for_update()
+        ).all()  # fmt: skip
         lo = reads.latest_lane_overrides(run_id)
         control = case((lo.c.override_id.is_not(None), lo.c.control_type),
                        else_=d.c.control_type)  # fmt: skip

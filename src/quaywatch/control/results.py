@@ -19,7 +19,7 @@ from quaywatch.control.orders import load, log
 from quaywatch.control.states import State
 from quaywatch.domain.models import ControlType
 from quaywatch.domain.vocabulary import Verdict as Verdict
-from quaywatch.errors import ConflictError, RecordError
+from quaywatch.errors import ConflictError, RecordError, said
 from quaywatch.store import tables
 from quaywatch.store.store import Store
 
@@ -94,7 +94,8 @@ def record_scan(
         seen = Verdict(verdict.strip().lower())
     except ValueError:
         raise RecordError(
-            f"unknown verdict {verdict!r} (clear or suspicious)", record_id=order_id,
+            said("unknown verdict %(verdict)s (clear or suspicious)", verdict=repr(verdict)),
+            record_id=order_id,
             field="verdict",
         ) from None  # fmt: skip
     at = now or tables.utcnow()
@@ -105,17 +106,19 @@ def record_scan(
         if stored is not None:
             same = (stored["order_id"], stored["image_ref"], stored["verdict"], stored["analyst"])
             if same != (order_id, image_ref, seen.value, analyst):
-                raise ConflictError(
-                    f"scan {scan_id} is already recorded for order {stored['order_id']} "
-                    f"({stored['verdict']}, image {stored['image_ref']}); a scan id names one scan"
-                )
+                raise ConflictError(said(
+                    "scan %(scan)s is already recorded for order %(order)s (%(verdict)s, image "
+                    "%(image)s); a scan id names one scan", scan=scan_id,
+                    order=stored["order_id"], verdict=stored["verdict"],
+                    image=stored["image_ref"],
+                ))  # fmt: skip
             return ScanResult(scan_id, order_id, image_ref, seen, analyst, created=False)
         _in_progress(order_id, order.state, "scan results")
         if order.control_type not in SCANNED:
-            raise ConflictError(
-                f"order {order_id} is a DOCUMENTARY check; override its type to SCAN or "
-                "PHYSICAL before recording a scan"
-            )
+            raise ConflictError(said(
+                "order %(order)s is a DOCUMENTARY check; override its type to SCAN or "
+                "PHYSICAL before recording a scan", order=order_id,
+            ))  # fmt: skip
         conn.execute(
             insert(s).values(scan_id=scan_id, order_id=order_id, image_ref=image_ref,
                              verdict=seen.value, analyst=analyst, recorded_at=at,
@@ -144,10 +147,11 @@ def record_findings(
         order = load(conn, order_id, lock=True)
         _in_progress(order_id, order.state, "physical findings")
         if order.control_type not in EXAMINED:
-            raise ConflictError(
-                f"order {order_id} is a {order.control_type} control; override its type to "
-                "PHYSICAL before recording physical findings"
-            )
+            raise ConflictError(said(
+                "order %(order)s is a %(control)s control; override its type to PHYSICAL "
+                "before recording physical findings", order=order_id,
+                control=order.control_type,
+            ))  # fmt: skip
         log(conn, order, "finding", actor=actor, at=at,
             details={"note": note, "seals_intact": seals_intact,
                      "goods_as_declared": goods_as_declared})  # fmt: skip

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from quaywatch.errors import ConflictError
+from quaywatch.errors import ConflictError, said
 
 
 class State(StrEnum):
@@ -46,7 +46,13 @@ def check(order_id: str, current: str, target: State) -> State:
     if target not in allowed:
         options = ", ".join(sorted(allowed)) or "nothing: it is final"
         raise ConflictError(
-            f"order {order_id} is {state}; it cannot move to {target} (allowed: {options})"
+            said(
+                "order %(order)s is %(state)s; it cannot move to %(target)s (allowed: %(options)s)",
+                order=order_id,
+                state=str(state),
+                target=str(target),
+                options=options,
+            )
         )
     return state
 

@@ -9,11 +9,14 @@
   decision (their lane is ``unrecorded``, their profiles unknown) but count by control type
   and by ``selected_by`` as recorded;
 - the selection **decisions** for shifts starting in it, for selections per profile, capacity
-  and the burden on AEOs (a consignment decided by several runs counts once);
+  and the burden on AEOs (a consignment decided by several runs counts once), each with the
+  control in force: the officer's newest lane override where there is one, else the run's;
 - the inspection **orders** for shifts starting in it, for capacity use and the time from an
   order's creation to its outcome and to the release of the consignment (CUSR);
 - the **capacity** the terminal shifts starting in it offered, and what the controls their
-  newest selection run planned used of it, per resource.
+  newest selection run planned used of it, per resource: the controls in force after the
+  officers' lane overrides (raised, lowered, cancelled), each using what its control type
+  uses (``selection_control_use``).
 
 A hit is what the models learn from (``features.assessment.hit``): a seizure, or an
 irregularity that recovered at least ``SIGNIFICANT_EUR``. The result is a dict with stable
@@ -27,7 +30,7 @@ from datetime import datetime
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Select, and_, select
+from sqlalchemy import Select, and_, case, func, select
 
 from quaywatch.errors import RecordError
 from quaywatch.features.assessment import hit
@@ -84,9 +87,18 @@ def _outcomes(store: Store, start: datetime, end: datetime) -> pl.DataFrame:
     )
 
 
+def _in_force() -> tuple[Any, Any]:
+    """The newest lane override of each decision, and the control in force: the override's
+    where there is one (None: lowered to no control), else the run's."""
+    d, lo = tables.control_decisions, reads.latest_lane_overrides()
+    control = case((lo.c.override_id.is_not(None), lo.c.control_type), else_=d.c.control_type)
+    return lo, control
+
+
 def _decisions(store: Store, start: datetime, end: datetime) -> pl.DataFrame:
     d, a, c = tables.control_decisions, tables.assessments, tables.consignments
     r = tables.selection_runs
+    lo, control = _in_force()
     consignee, declarant = tables.parties.alias("consignee"), tables.parties.alias("declarant")
     aeo = (consignee.c.aeo.is_not(None) & (consignee.c.aeo != "NONE")) | (
         declarant.c.aeo.is_not(None) & (declarant.c.aeo != "NONE")
@@ -94,13 +106,15 @@ def _decisions(store: Store, start: datetime, end: datetime) -> pl.DataFrame:
     query: Select[tuple[object, ...]] = (
         select(
             d.c.consignment_id,
-            d.c.control_type,
+            control.label("control_type"),
             d.c.terminal,
             d.c.shift_start,
             a.c.reasons,
             aeo.label("aeo"),
             r.c.created_at.label("decided_at"),
         )  # fmt: skip
+        .select_from(d)
+        .outerjoin(lo, and_(lo.c.run_id == d.c.run_id, lo.c.consignment_id == d.c.consignment_id))
         .join(r, r.c.run_id == d.c.run_id)
         .join(c, and_(c.c.consignment_id == d.c.consignment_id, c.c.version == d.c.version))
         .outerjoin(a, a.c.assessment_id == d.c.assessment_id)
@@ -224,14 +238,15 @@ def _resources(store: Store, start: datetime, end: datetime) -> list[dict[str, A
     run planned it (a shift selected again counts once)."""
     cap, runs = tables.selection_capacity, tables.selection_runs
     query: Select[tuple[object, ...]] = (
-        select(cap.c.terminal, cap.c.shift_start, cap.c.resource, cap.c.capacity, cap.c.used,
-               runs.c.created_at)
+        select(cap.c.run_id, cap.c.terminal, cap.c.shift_start, cap.c.resource, cap.c.capacity,
+               cap.c.used, runs.c.created_at)
         .join(runs, runs.c.run_id == cap.c.run_id)
         .where(cap.c.shift_start >= start, cap.c.shift_start < end)
     )  # fmt: skip
     found = reads.frame(store, query)
     if found.is_empty():
         return []
+    found = _planned_use(store, found, start, end)
     newest = found.sort("created_at").unique(["terminal", "shift_start", "resource"], keep="last")
     totals = newest.group_by("resource").agg(pl.col("capacity").sum(), pl.col("used").sum())
     return [
@@ -239,6 +254,44 @@ def _resources(store: Store, start: datetime, end: datetime) -> list[dict[str, A
          "planned": round(row["used"], 2), "use": _rate(row["used"], row["capacity"])}
         for row in totals.sort("resource").iter_rows(named=True)
     ]  # fmt: skip
+
+
+def _planned_use(store: Store, found: pl.DataFrame, start: datetime, end: datetime) -> pl.DataFrame:
+    """``found`` (capacity rows of runs) with ``used`` counted again from the controls in
+    force after the lane overrides; a run stored before quaywatch kept what each control type
+    uses keeps the ``used`` stored with it."""
+    d, use = tables.control_decisions, tables.selection_control_use
+    lo, control = _in_force()
+    keys = ["run_id", "terminal", "shift_start"]
+    planned = reads.frame(store, (
+        select(d.c.run_id, d.c.terminal, d.c.shift_start, control.label("control_type"),
+               func.count().label("controls"))
+        .select_from(d)
+        .outerjoin(lo, and_(lo.c.run_id == d.c.run_id, lo.c.consignment_id == d.c.consignment_id))
+        .where(d.c.shift_start >= start, d.c.shift_start < end, control.is_not(None))
+        .group_by(d.c.run_id, d.c.terminal, d.c.shift_start, control)
+    ))  # fmt: skip
+    amounts = reads.frame(store, select(use.c.run_id, use.c.control_type, use.c.resource,
+                                        use.c.amount))  # fmt: skip
+    if amounts.is_empty():
+        return found
+    amounts = amounts.filter(pl.col("run_id").is_in(found["run_id"].unique().implode()))
+    counted = (
+        planned.join(amounts, on=["run_id", "control_type"])
+        .group_by(*keys, "resource")
+        .agg((pl.col("controls") * pl.col("amount")).sum().alias("_used"))
+    )
+    known = amounts["run_id"].unique().implode()
+    return (
+        found.join(counted, on=[*keys, "resource"], how="left")
+        .with_columns(
+            pl.when(pl.col("run_id").is_in(known))
+            .then(pl.col("_used").fill_null(0.0))
+            .otherwise(pl.col("used"))
+            .alias("used")
+        )
+        .drop("_used")
+    )
 
 
 def _by_week(seized: pl.DataFrame) -> list[dict[str, Any]]:

@@ -7,10 +7,13 @@ EORI (``graph.attributes``), or containers two consignees used within
 ``GraphParams.max_shared`` parties (a registered agent's address, a broker's switchboard)
 links no one, and ``identifiers`` says so for the reviewed party's own.
 
-Only what the walk needs is read: the parties (a phone written two ways is the same phone only
-once normalised, so every party's linking columns are compared), the containers of the parties
-on the walk's edge and every other consignee's use of those boxes (newest consignment
-versions, as the graph reads them). No control outcome, score or history.
+Only what the walk needs is read: the linking keys of the parties on the walk's edge and the
+parties sharing them, looked up in ``party_link_keys`` by their index (a phone written two ways
+is the same phone only once normalised: the keys are kept normalised, by ``index_parties``,
+which keys the parties of each import batch not keyed yet before a walk), the containers of the
+parties on the edge and every other consignee's use of those boxes (newest consignment
+versions, as the graph reads them), and the rows of the parties reached. No control outcome,
+score or history, and no other party.
 
 The walk is bounded: ``hops`` links out, and at most ``limit`` parties kept besides the one
 reviewed: nearer ones first, then those with more links to the parties kept one hop nearer,
@@ -27,9 +30,9 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 import polars as pl
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, insert, select, tuple_
 
-from quaywatch.errors import NotFoundError
+from quaywatch.errors import NotFoundError, WriteConflictError
 from quaywatch.risk import graph
 from quaywatch.store import reads, tables
 from quaywatch.store.store import Store
@@ -76,10 +79,9 @@ def neighbourhood(
     if hops < 1:
         raise ValueError(f"hops must be at least 1, got {hops}")
     params = params or graph.GraphParams()
-    parties = reads.parties(store).drop("batch_id")
-    if parties.filter(pl.col("party_key") == party_key).is_empty():
+    if reads.parties(store, [party_key]).is_empty():
         raise NotFoundError(f"no party {party_key}")
-    own = graph.attributes(parties, _NO_BOXES, params)
+    index_parties(store, params)
     reached: dict[str, int] = {party_key: 0}
     frontier = [party_key]
     walked: list[pl.DataFrame] = []
@@ -87,13 +89,12 @@ def neighbourhood(
     for hop in range(1, hops + 1):
         if not frontier:
             break
-        attrs = pl.concat([own, _box_attributes(store, frontier, params)]).unique(
-            ["node", "kind", "value"], maintain_order=True
-        )
-        counted = attrs.join(
-            attrs.group_by("kind", "value").agg(pl.col("node").n_unique().alias("_n")),
-            on=["kind", "value"],
-        )
+        boxes = _box_attributes(store, frontier, params)
+        counted = pl.concat([
+            _shared_keys(store, frontier, params),
+            boxes.join(boxes.group_by("kind", "value").agg(pl.col("node").n_unique().alias("_n")),
+                       on=["kind", "value"]),
+        ]).unique(["node", "kind", "value"], maintain_order=True)  # fmt: skip
         if hop == 1:
             identifiers = _identifiers(counted, party_key, params)
         linking = counted.filter(pl.col("_n").is_between(2, params.max_shared)).drop("_n")
@@ -117,6 +118,7 @@ def neighbourhood(
         frontier = pairs.get_column("target").unique().sort().to_list()
         reached.update(dict.fromkeys(frontier, hop))
     links = pl.concat(walked)
+    parties = reads.parties(store, list(reached)).drop("batch_id")
     kept = _keep(links, parties, party_key, hops, limit)
     shown = links.filter(pl.col("source").is_in(kept) & pl.col("target").is_in(kept))
     order = pl.DataFrame({"party_key": kept, "hop": [reached[k] for k in kept]})
@@ -125,6 +127,65 @@ def neighbourhood(
         links=shown.sort("hop", "source", "target", "kind", "shown"),
         identifiers=identifiers,
         found=len(reached) - 1,
+    )
+
+
+def index_parties(store: Store, params: graph.GraphParams | None = None) -> int:
+    """Key the parties of every import batch not keyed yet (``party_link_keys``: each one's
+    normalised address, phone, e-mail and EORI, as ``graph.attributes`` makes them); how many
+    batches were keyed. Two walks keying the same batch at once: the second's rows clash and
+    are dropped (the first's stand)."""
+    b, done, p = tables.import_batches, tables.party_link_batches, tables.parties
+    with store.reading() as conn:
+        batches = list(conn.execute(
+            select(b.c.batch_id).where(~b.c.batch_id.in_(select(done.c.batch_id)))
+        ).scalars())  # fmt: skip
+    if not batches:
+        return 0
+    rows = reads.frame(store, select(*p.columns).where(p.c.batch_id.in_(batches)))
+    keys = graph.attributes(rows, _NO_BOXES, params or graph.GraphParams()).filter(
+        pl.col("kind") != "container"
+    )
+    try:
+        with store.transaction() as conn:
+            if not keys.is_empty():
+                conn.execute(insert(tables.party_link_keys), keys.rename(
+                    {"node": "party_key"}).to_dicts())  # fmt: skip
+            conn.execute(insert(done), [{"batch_id": batch} for batch in batches])
+    except WriteConflictError:
+        return 0
+    return len(batches)
+
+
+def _shared_keys(store: Store, frontier: list[str], params: graph.GraphParams) -> pl.DataFrame:
+    """``(node, kind, value, shown, _n)``: the linking keys of the ``frontier`` parties, and
+    of every party sharing one that links (shared by at most ``max_shared``), each with how
+    many parties hold it (``_n``). Index lookups only."""
+    k = tables.party_link_keys
+    schema = {**_ATTRIBUTES, "_n": pl.UInt32}
+    own = reads.frame(store, select(k.c.party_key.label("node"), k.c.kind, k.c.value, k.c.shown)
+                      .where(k.c.party_key.in_(frontier)))  # fmt: skip
+    if own.is_empty():
+        return pl.DataFrame(schema=schema)
+    pairs = sorted({(r["kind"], r["value"]) for r in own.iter_rows(named=True)})
+    held = reads.frame(store, (
+        select(k.c.kind, k.c.value, func.count().label("_n"))
+        .where(tuple_(k.c.kind, k.c.value).in_(pairs)).group_by(k.c.kind, k.c.value)
+    ))  # fmt: skip
+    linking = [(r["kind"], r["value"]) for r in held.iter_rows(named=True)
+               if 2 <= r["_n"] <= params.max_shared]  # fmt: skip
+    sharers = own.clear()
+    if linking:
+        sharers = reads.frame(store, (
+            select(k.c.party_key.label("node"), k.c.kind, k.c.value, k.c.shown)
+            .where(tuple_(k.c.kind, k.c.value).in_(linking))
+        ))  # fmt: skip
+    counts = held.with_columns(pl.col("_n").cast(pl.UInt32))
+    return (
+        pl.concat([own, sharers.cast(own.schema)])
+        .join(counts, on=["kind", "value"])
+        .select(list(schema))
+        .cast(schema)  # type: ignore[arg-type]
     )
 
 

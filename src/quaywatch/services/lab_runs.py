@@ -10,17 +10,24 @@ A replay (``services.lab.simulate``) takes seconds at its smallest and minutes a
   and wakes the application's ``LabWorker``;
 - the worker, one thread, takes the oldest queued run, marks it *running*, replays it and
   stores its figures (*done*) or why it failed (*failed*); then the next;
-- ``lab_runs`` lists the runs, ``lab_run`` reads one with its figures.
+- ``lab_runs`` lists the runs, ``lab_run`` reads one with its figures; ``rerun_lab_run``
+  queues a failed run's parameters again.
 
 One run at a time: a run's ``running`` column is 1 while it runs and unique, so even several
 serving processes on one PostgreSQL store run one replay at a time (each replay takes every
-core). At most ``MAX_WAITING`` runs wait; another is refused until one has run.
+core). At most ``MAX_WAITING`` runs wait: a waiting run holds one of ``MAX_WAITING`` queue
+slots (``queue_slot``, unique), so two submits at the same moment cannot both take the last
+place; another is refused until one has run.
 
-Restarts: a run that was *running* when its process stopped cannot go on; the worker marks it
-*failed*, "interrupted by a restart", when it starts. *Queued* runs lost nothing (they never
-started): they stay queued and run. When the application stops, the run in progress stops at
-the end of the stage it is in (the traffic generated, or one set-up replayed) and is marked
-failed, or, if the process ends first, at the next start.
+Dead workers: a running run has an ``owner`` (the worker's host, process and a random tag)
+and a ``heartbeat_at`` its worker renews every ``HEARTBEAT_S`` seconds while it replays. A run
+whose heartbeat is older than ``STALE_AFTER`` is *stale* (``LabRun.stale``): its worker died
+with its process (or lost the store). Every worker, as it looks at the queue (at its start,
+then every ``POLL_S`` seconds), marks the stale runs *failed*, "its worker stopped", which
+frees the running place; a failed run can be run again (``rerun_lab_run``). *Queued* runs
+lost nothing (they never started): they stay queued and run. When the application stops, the
+run in progress stops at the end of the stage it is in (the traffic generated, or one set-up
+replayed) and is marked failed, or, if the process ends first, once it is stale.
 
 Each change of state is one transaction with its audit event (object type ``lab_run``).
 """
@@ -31,11 +38,13 @@ import itertools
 import json
 import logging
 import math
+import os
+import socket
 import threading
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -48,6 +57,7 @@ from quaywatch.errors import (
     QuaywatchError,
     RecordError,
     WriteConflictError,
+    said,
 )
 from quaywatch.services import lab
 from quaywatch.store import tables
@@ -72,8 +82,15 @@ POLL_S = 30.0
 STOP_WAIT_S = 30.0
 #: The actor of the worker's audit events.
 WORKER = "policy-lab"
-#: What a run found running at a start is marked failed with.
-INTERRUPTED = "interrupted by a restart"
+#: Seconds between a running run's heartbeats.
+HEARTBEAT_S = 20.0
+#: A running run whose last heartbeat is older than this is stale: its worker is gone.
+STALE_AFTER = timedelta(minutes=2)
+#: What a stale run is marked failed with.
+INTERRUPTED = (
+    "interrupted: its worker stopped (no heartbeat for "
+    f"{int(STALE_AFTER.total_seconds())} seconds); run it again"
+)
 #: What a run the stopping application gave up is marked failed with.
 STOPPED = "interrupted: the service stopped while it ran"
 OBJECT_TYPE = "lab_run"
@@ -114,7 +131,9 @@ class LabRun:
     """A lab run without its figures.
 
     ``strategies_done``: set-ups replayed so far; ``consignments`` and ``replay_start`` (the
-    first day replayed) once done; ``error``: why it failed.
+    first day replayed) once done; ``error``: why it failed. ``owner`` and ``heartbeat_at``:
+    the worker running it and when it last said it was alive; ``stale``: running, but its
+    heartbeat is older than ``STALE_AFTER`` when it was read (its worker is gone).
     """
 
     run_id: str
@@ -129,6 +148,14 @@ class LabRun:
     consignments: int | None
     replay_start: datetime | None
     error: str | None
+    owner: str | None = None
+    heartbeat_at: datetime | None = None
+    stale: bool = False
+
+    @property
+    def rerunnable(self) -> bool:
+        """Whether it may be run again: it failed, or its worker is gone."""
+        return self.state is LabState.FAILED or self.stale
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,32 +231,37 @@ def _checked(
                                  ("per_day", per_day, options.per_day),
                                  ("seed", seed, options.seed)):  # fmt: skip
         if isinstance(value, bool) or not isinstance(value, int):
-            raise RecordError(f"must be a whole number, got {value!r}", field=field)
+            raise RecordError(said("must be a whole number, got %(got)s", got=repr(value)),
+                              field=field)  # fmt: skip
+        got, least, most = (format(n, ",") for n in (value, bounds.least, bounds.most))
         if value < bounds.least:
-            raise RecordError(f"must be at least {bounds.least:,}, got {value:,}", field=field)
+            raise RecordError(said("must be at least %(least)s, got %(got)s", least=least,
+                                   got=got), field=field)  # fmt: skip
         if value > bounds.most:
             raise RecordError(
-                f"must be at most {bounds.most:,} for a run started here (a larger replay: "
-                f"quaywatch simulate), got {value:,}",
+                said("must be at most %(most)s for a run started here (a larger replay: "
+                     "quaywatch simulate), got %(got)s", most=most, got=got),
                 field=field,
-            )
+            )  # fmt: skip
     names = list(DEFAULTS.strategies if strategies is None else strategies)
     if not names:
-        raise RecordError("choose at least one set-up", field="strategies")
+        raise RecordError(said("choose at least one set-up"), field="strategies")
     for name in names:
         if name not in lab.STRATEGIES:
             raise RecordError(
-                f"unknown set-up {name!r}; the set-ups are {', '.join(lab.STRATEGIES)}",
+                said("unknown set-up %(name)s; the set-ups are %(known)s", name=repr(name),
+                     known=", ".join(lab.STRATEGIES)),
                 field="strategies",
-            )
+            )  # fmt: skip
         if names.count(name) > 1:
-            raise RecordError(f"names {name!r} twice", field="strategies")
+            raise RecordError(said("names %(name)s twice", name=repr(name)), field="strategies")
     if not isinstance(displacement, bool):
-        raise RecordError(f"must be true or false, got {displacement!r}", field="displacement")
+        raise RecordError(said("must be true or false, got %(got)s", got=repr(displacement)),
+                          field="displacement")  # fmt: skip
     named = (title or "").strip() or None
     if named is not None and len(named) > MAX_TITLE:
-        raise RecordError(f"must be at most {MAX_TITLE} characters, got {len(named)}",
-                          field="title")  # fmt: skip
+        raise RecordError(said("must be at most %(n)s characters, got %(got)s", n=MAX_TITLE,
+                               got=len(named)), field="title")  # fmt: skip
     parameters = LabParameters(weeks, warmup_weeks, per_day, seed, tuple(names), displacement)
     return parameters, named
 
@@ -258,35 +290,88 @@ def start_lab_run(
     """
     parameters, named = _checked(weeks, warmup_weeks, per_day, seed, strategies, displacement,
                                  title)  # fmt: skip
-    run_id = str(uuid.uuid4())
+    return _queue(store, parameters, named, actor=actor, worker=worker)
+
+
+def _queue(
+    store: Store, parameters: LabParameters, named: str | None, *, actor: str,
+    worker: LabWorker | None, details: dict[str, Any] | None = None,
+) -> LabRun:  # fmt: skip
+    """Queue a run in a free queue slot; ``ConflictError`` when none is free. Two submits
+    that take the same slot at once: the unique slot refuses the second, which looks again."""
     r = tables.lab_runs
-    with store.transaction() as conn:
-        waiting = conn.execute(
-            select(func.count()).select_from(r).where(r.c.state == LabState.QUEUED.value)
-        ).scalar_one()
-        if waiting >= MAX_WAITING:
-            raise ConflictError(
-                f"{waiting} lab runs are waiting already; start this one when one of them has run"
-            )
-        conn.execute(
-            insert(r).values(
-                run_id=run_id, title=named, parameters=parameters.canonical(),
-                state=LabState.QUEUED.value, created_at=utcnow(), created_by=actor,
-                strategies_done=0,
-            )
-        )  # fmt: skip
-        chain.append(conn, actor=actor, action="lab_run_queue", object_type=OBJECT_TYPE,
-                     object_id=run_id, details={"title": named, **asdict(parameters)})  # fmt: skip
-        found = _read(conn, run_id)
-    if worker is not None:
-        worker.wake()
-    return found
+    for _attempt in range(MAX_WAITING + 1):
+        run_id = str(uuid.uuid4())
+        try:
+            with store.transaction() as conn:
+                taken = set(conn.execute(
+                    select(r.c.queue_slot).where(r.c.queue_slot.is_not(None))
+                ).scalars())  # fmt: skip
+                free = [n for n in range(1, MAX_WAITING + 1) if n not in taken]
+                if not free:
+                    waiting = conn.execute(
+                        select(func.count()).select_from(r)
+                        .where(r.c.state == LabState.QUEUED.value)
+                    ).scalar_one()  # fmt: skip
+                    raise ConflictError(said(
+                        "%(n)s lab runs are waiting already; start this one when one of them "
+                        "has run", n=max(waiting, MAX_WAITING),
+                    ))  # fmt: skip
+                conn.execute(
+                    insert(r).values(
+                        run_id=run_id, title=named, parameters=parameters.canonical(),
+                        state=LabState.QUEUED.value, created_at=utcnow(), created_by=actor,
+                        strategies_done=0, queue_slot=free[0],
+                    )
+                )  # fmt: skip
+                chain.append(conn, actor=actor, action="lab_run_queue", object_type=OBJECT_TYPE,
+                             object_id=run_id,
+                             details={"title": named, **asdict(parameters),
+                                      **(details or {})})  # fmt: skip
+                found = _read(conn, run_id)
+        except WriteConflictError:
+            continue  # another submit took the slot first: look again
+        if worker is not None:
+            worker.wake()
+        return found
+    raise ConflictError(said("the lab queue is busy; try again in a moment"))
+
+
+def rerun_lab_run(
+    store: Store, run_id: str, *, actor: str, worker: LabWorker | None = None
+) -> LabRun:
+    """Queue the parameters and title of ``run_id`` again, as a new run, once it failed or
+    its worker is gone (a stale run is marked failed first). ``NotFoundError`` for an unknown
+    run; ``ConflictError`` for a run waiting, running or done, or a full queue."""
+    recover_lab_runs(store)
+    with store.reading() as conn:
+        run = _read(conn, run_id)
+    if run.state is not LabState.FAILED:
+        raise ConflictError(said(
+            "lab run %(run)s is %(state)s: only a failed run is run again", run=run_id,
+            state=run.state.value,
+        ))  # fmt: skip
+    return _queue(store, run.parameters, run.title, actor=actor, worker=worker,
+                  details={"rerun_of": run_id})  # fmt: skip
 
 
 _HEADER = [c for c in tables.lab_runs.c if c.name not in ("summary", "weekly", "seconds")]
 
 
-def _run_of(row: RowMapping) -> LabRun:
+def _last_sign(row: Any) -> datetime | None:
+    """When the worker of a run last said it was alive: its heartbeat, else its start."""
+    last: datetime | None = row["heartbeat_at"] or row["started_at"]
+    return last
+
+
+def _is_stale(row: Any, now: datetime) -> bool:
+    if row["state"] != LabState.RUNNING.value:
+        return False
+    last = _last_sign(row)
+    return last is None or last < now - STALE_AFTER
+
+
+def _run_of(row: RowMapping, now: datetime | None = None) -> LabRun:
     given = json.loads(row["parameters"])
     parameters = LabParameters(**{**given, "strategies": tuple(given["strategies"])})
     return LabRun(
@@ -295,6 +380,8 @@ def _run_of(row: RowMapping) -> LabRun:
         created_by=row["created_by"], started_at=row["started_at"],
         finished_at=row["finished_at"], strategies_done=row["strategies_done"],
         consignments=row["consignments"], replay_start=row["replay_start"], error=row["error"],
+        owner=row["owner"], heartbeat_at=row["heartbeat_at"],
+        stale=_is_stale(row, now or utcnow()),
     )  # fmt: skip
 
 
@@ -303,7 +390,7 @@ def _read(conn: Connection, run_id: str) -> LabRun:
         select(*_HEADER).where(tables.lab_runs.c.run_id == run_id)
     ).mappings().first()  # fmt: skip
     if row is None:
-        raise NotFoundError(f"there is no lab run {run_id}")
+        raise NotFoundError(said("there is no lab run %(run)s", run=run_id))
     return _run_of(row)
 
 
@@ -349,17 +436,34 @@ def _set(conn: Connection, run_id: str, *, expected: LabState, **values: Any) ->
     return changed.rowcount == 1
 
 
-def recover_lab_runs(store: Store) -> int:
-    """Mark failed, "interrupted by a restart", every run left running (its process stopped);
-    how many there were. Queued runs are left to run."""
+def recover_lab_runs(store: Store, *, now: datetime | None = None) -> int:
+    """Mark failed (``INTERRUPTED``) every stale run: running, but its worker's last heartbeat
+    older than ``STALE_AFTER`` (its process stopped or lost the store); how many there were.
+    A run another live worker runs is left alone, and so are queued runs."""
     r = tables.lab_runs
+    moment = now or utcnow()
     with store.transaction() as conn:
-        left = conn.execute(
-            select(r.c.run_id).where(r.c.state == LabState.RUNNING.value)
-        ).scalars().all()  # fmt: skip
+        running = conn.execute(
+            select(r.c.run_id, r.c.state, r.c.heartbeat_at, r.c.started_at)
+            .where(r.c.state == LabState.RUNNING.value)
+        ).mappings().all()  # fmt: skip
+        left = [row["run_id"] for row in running if _is_stale(row, moment)]
         for run_id in left:
             _fail(conn, run_id, INTERRUPTED)
     return len(left)
+
+
+def heartbeat(store: Store, run_id: str, owner: str, *, now: datetime | None = None) -> bool:
+    """Say that ``owner`` still runs ``run_id``; False once it no longer does (the run
+    finished, or another worker found it stale and failed it)."""
+    r = tables.lab_runs
+    with store.transaction() as conn:
+        changed = conn.execute(
+            update(r).where(r.c.run_id == run_id, r.c.state == LabState.RUNNING.value,
+                            r.c.owner == owner)
+            .values(heartbeat_at=now or utcnow())
+        )  # fmt: skip
+        return changed.rowcount == 1
 
 
 def _fail(conn: Connection, run_id: str, error: str) -> None:
@@ -369,9 +473,9 @@ def _fail(conn: Connection, run_id: str, error: str) -> None:
                      object_id=run_id, details={"error": error})  # fmt: skip
 
 
-def _claim(store: Store) -> LabRun | None:
-    """The oldest queued run, now marked running; None when none waits or another process's
-    run holds the store's one running place."""
+def _claim(store: Store, owner: str) -> LabRun | None:
+    """The oldest queued run, now marked running by ``owner`` (its slot in the queue freed);
+    None when none waits or another process's run holds the store's one running place."""
     r = tables.lab_runs
     try:
         with store.transaction() as conn:
@@ -379,13 +483,14 @@ def _claim(store: Store) -> LabRun | None:
                 select(r.c.run_id).where(r.c.state == LabState.QUEUED.value)
                 .order_by(r.c.created_at, r.c.run_id).limit(1)
             ).scalar_one_or_none()  # fmt: skip
+            moment = utcnow()
             if run_id is None or not _set(
                 conn, run_id, expected=LabState.QUEUED, state=LabState.RUNNING.value,
-                running=1, started_at=utcnow(),
+                running=1, started_at=moment, owner=owner, heartbeat_at=moment, queue_slot=None,
             ):  # fmt: skip
                 return None
             chain.append(conn, actor=WORKER, action="lab_run_start", object_type=OBJECT_TYPE,
-                         object_id=run_id)  # fmt: skip
+                         object_id=run_id, details={"owner": owner})  # fmt: skip
             return _read(conn, run_id)
     except WriteConflictError:
         return None  # another process runs one (the unique ``running``): its worker goes on
@@ -415,22 +520,27 @@ class _Stopped(Exception):
 class LabWorker:
     """The application's one thread that runs queued lab runs, oldest first (see the module).
 
-    ``start`` marks the runs a stopped process left running as failed and starts the thread;
+    ``start`` marks the stale runs (their worker gone) as failed and starts the thread;
     ``wake`` makes it look at the queue now; ``close`` stops it (the run in progress at the
-    end of its stage).
+    end of its stage). ``owner`` names it in the runs it takes; while one runs, a second
+    thread renews the run's heartbeat every ``heartbeat_s`` seconds.
     """
 
-    def __init__(self, store: Store, *, poll_s: float = POLL_S) -> None:
+    def __init__(
+        self, store: Store, *, poll_s: float = POLL_S, heartbeat_s: float = HEARTBEAT_S
+    ) -> None:
         self._store = store
         self._poll_s = poll_s
+        self._heartbeat_s = heartbeat_s
+        self.owner = f"{socket.gethostname()[:80]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._changed = threading.Condition()
         self._woken = False
         self._closed = False
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        """Recover the runs a stopped process left running, then run the queued ones. A store
-        that cannot answer (its schema behind: ``/ready`` says so) does not stop the
+        """Fail the stale runs a stopped process left running, then run the queued ones. A
+        store that cannot answer (its schema behind: ``/ready`` says so) does not stop the
         application; the worker tries again as it looks at the queue."""
         try:
             recovered = recover_lab_runs(self._store)
@@ -438,7 +548,7 @@ class LabWorker:
             log.error("the policy lab cannot read its runs: %s", exc.message)
         else:
             if recovered:
-                log.warning("%d lab run(s) were interrupted by a restart", recovered)
+                log.warning("%d lab run(s) were interrupted: their worker stopped", recovered)
         with self._changed:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._work, name="quaywatch-lab",
@@ -470,7 +580,9 @@ class LabWorker:
                     return
                 self._woken = False
             try:
-                run = _claim(self._store)
+                if recover_lab_runs(self._store):
+                    log.warning("a lab run's worker stopped: the run is marked failed")
+                run = _claim(self._store, self.owner)
                 failing = False
             except Exception:  # the store failed: say so (once), and look again later
                 if not failing:
@@ -499,7 +611,27 @@ class LabWorker:
 
         return said
 
+    def _beat(self, run: LabRun, done: threading.Event) -> None:
+        """Renew the run's heartbeat until ``done``; a failed write is logged and retried."""
+        while not done.wait(self._heartbeat_s):
+            try:
+                if not heartbeat(self._store, run.run_id, self.owner):
+                    return
+            except Exception:  # the store hiccuped: the next beat may pass
+                log.exception("lab run %s: its heartbeat could not be stored", run.run_id)
+
     def _run(self, run: LabRun) -> None:
+        done = threading.Event()
+        beating = threading.Thread(target=self._beat, args=(run, done), daemon=True,
+                                   name="quaywatch-lab-heartbeat")  # fmt: skip
+        beating.start()
+        try:
+            self._replay(run)
+        finally:
+            done.set()
+            beating.join(5)
+
+    def _replay(self, run: LabRun) -> None:
         p = run.parameters
         error: str
         try:

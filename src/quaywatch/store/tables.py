@@ -103,6 +103,25 @@ parties = Table(
     _batch(),
 )
 
+# The linking keys of each party (normalised address, phone, e-mail, EORI: ``risk.graph``),
+# indexed so that a party's neighbours are found without reading every party
+# (``risk.neighbourhood``); filled import batch by import batch as the review needs them.
+party_link_keys = Table(
+    "party_link_keys",
+    metadata,
+    Column("party_key", String(32), primary_key=True),
+    Column("kind", String(16), primary_key=True, doc="address, phone, email or eori"),
+    Column("value", Text, primary_key=True, doc="the normalised value that links"),
+    Column("shown", Text, nullable=False, doc="the value as the party declared it"),
+    Index(None, "kind", "value"),
+)
+
+party_link_batches = Table(
+    "party_link_batches",
+    metadata,
+    Column("batch_id", String(36), primary_key=True, doc="an import batch whose parties are keyed"),
+)
+
 consignments = Table(
     "consignments",
     metadata,
@@ -653,6 +672,13 @@ users = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     Column("password_changed_at", UtcDateTime),
     Column("language", String(8), doc="the web application's language chosen; null: the browser's"),
+    Column(
+        "must_change_password",
+        Boolean,
+        nullable=False,
+        server_default=false(),
+        doc="its password was generated (a one-time password): the user must replace it",
+    ),
     Index(None, "username", unique=True),
 )
 
@@ -828,7 +854,12 @@ lab_runs = Table(
     Column("weekly", Text, doc="JSON: the figures of each strategy and week"),
     Column("seconds", Text, doc="JSON: the seconds each strategy's replay took"),
     Column("error", Text, doc="why it failed"),
+    Column("owner", String(128), doc="the worker running it (host, process, thread)"),
+    Column("heartbeat_at", UtcDateTime, doc="when its worker last said it was alive"),
+    Column("queue_slot", Integer,
+           doc="1 to MAX_WAITING while it waits, else null: unique, so no more runs wait"),
     Index(None, "running", unique=True),
+    Index(None, "queue_slot", unique=True),
     Index(None, "state"),
     Index(None, "created_at"),
 )  # fmt: skip

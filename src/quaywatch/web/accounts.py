@@ -7,9 +7,11 @@ page, ``/accounts/<username>``, changes their roles and terminals, disables or e
 sets a new password, and lists their tokens with a button that revokes each and the form that
 issues one. Every change is a service's (``services.accounts``), which audits it and refuses
 what cannot be done, including an administrator locking themselves out; a refused form shows
-the page again with the reason (422 for a field, 409 for the account's state). A change
-answers with a redirect to the user's page (``?done=``), which says what was done; a new
-token's secret is shown in the answer that creates it only (pages are never cached).
+the page again with the reason (422 for a field, 409 for the account's state: the last
+enabled administrator, say). A change answers with a redirect to the user's page
+(``?done=``), which says what was done; a new token's secret, and a one-time password made
+when the administrator gave none (adding a person, or setting a new password), are shown in
+the answer that creates them only (pages are never cached).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from quaywatch.web.pages import (
     posted_by,
     redirect_to,
     render,
+    told,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -91,17 +94,20 @@ def _user_page(
     error: str | None = None,
     values: dict[str, Any] | None = None,
     issued: accounts.IssuedToken | None = None,
+    one_time: str | None = None,
     status: int = 200,
 ) -> Response:
     """A user's page; ``failed`` names the form whose ``error`` it shows, ``values`` what
-    that form had (a password never comes back)."""
+    that form had (a password never comes back, but a one-time password just made is shown,
+    in this answer only)."""
     (summary,) = accounts.account_overview(state.store, username)
     tokens = accounts.list_tokens(state.store, summary.user.username)
     return render(
         request, visitor, "account.html",
         {"a": summary, "u": summary.user, "tokens": tokens, "roles": list(Role),
          "done": done, "failed": failed, "error": error, "values": values or {},
-         "issued": issued, "default_days": DEFAULT_TOKEN_DAYS, "max_days": MAX_TOKEN_DAYS,
+         "issued": issued, "one_time": one_time, "default_days": DEFAULT_TOKEN_DAYS,
+         "max_days": MAX_TOKEN_DAYS,
          "min_password": MIN_PASSWORD},
         status=status,
     )  # fmt: skip
@@ -134,26 +140,30 @@ async def add(request: Request) -> Response:
     problem = None
     if values["machine"] and (password or again):
         problem = gettext(language, "A machine account has no password: leave both empty.")
-    elif not values["machine"] and not password:
-        problem = gettext(language, "Give a password, or tick machine account.")
     elif password != again:
         problem = gettext(language, "The two passwords differ.")
 
     def added() -> Response:
         if problem is not None:
             return _list_page(request, visitor, state, values=values, error=problem, status=422)
+        given = {"roles": values["roles"], "display_name": values["display_name"],
+                 "terminals": _terminals(values["terminals"]), "actor": principal.name}  # fmt: skip
         try:
+            if not values["machine"] and not password:  # one made, shown this once
+                one_time = accounts.add_user_with_one_time_password(
+                    state.store, values["username"], **given
+                )
+                return _user_page(request, visitor, state, one_time.user.username, done="added",
+                                  one_time=one_time.password, status=201)  # fmt: skip
             made = accounts.add_user(
-                state.store, values["username"], roles=values["roles"],
-                password=None if values["machine"] else password,
-                display_name=values["display_name"], terminals=_terminals(values["terminals"]),
-                actor=principal.name,
+                state.store, values["username"],
+                password=None if values["machine"] else password, **given,
             )  # fmt: skip
         except InputError as exc:
-            return _list_page(request, visitor, state, values=values, error=exc.message,
+            return _list_page(request, visitor, state, values=values, error=told(visitor.language, exc),
                               status=422)  # fmt: skip
         except ConflictError as exc:
-            return _list_page(request, visitor, state, values=values, error=exc.message,
+            return _list_page(request, visitor, state, values=values, error=told(visitor.language, exc),
                               status=409)  # fmt: skip
         return redirect_to(f"/accounts/{quote(made.username)}?done=added")
 
@@ -209,7 +219,7 @@ async def issue(request: Request, username: str) -> Response:
         except (InputError, ConflictError) as exc:
             status = 409 if isinstance(exc, ConflictError) else 422
             return _user_page(request, visitor, state, username, failed="token",
-                              error=exc.message, values=values, status=status)  # fmt: skip
+                              error=told(visitor.language, exc), values=values, status=status)  # fmt: skip
         return _user_page(request, visitor, state, username, issued=made, status=201)
 
     return await run_in_threadpool(issued)
@@ -233,10 +243,16 @@ async def revoke(request: Request, username: str, token_id: str) -> Response:
                 )
             accounts.revoke_token(state.store, token_id, actor=principal.name)
         except NotFoundError as exc:
-            return render(request, visitor, "refused.html", {"missing": exc.message}, status=404)
+            return render(
+                request,
+                visitor,
+                "refused.html",
+                {"missing": told(visitor.language, exc)},
+                status=404,
+            )
         except ConflictError as exc:
             return _user_page(request, visitor, state, username, failed="tokens",
-                              error=exc.message, status=409)  # fmt: skip
+                              error=told(visitor.language, exc), status=409)  # fmt: skip
         return redirect_to(f"/accounts/{quote(username)}?done=revoked&token={token_id}")
 
     return await run_in_threadpool(revoked)
@@ -274,6 +290,10 @@ async def change(request: Request, username: str, change: str) -> Response:
             else:
                 if password != again:
                     raise InputError(gettext(language, "The two passwords differ."))
+                if not password:  # one made, shown this once
+                    made = accounts.reset_to_one_time_password(state.store, username, actor=actor)
+                    return _user_page(request, visitor, state, made.user.username,
+                                      done="password", one_time=made.password)  # fmt: skip
                 accounts.reset_password(state.store, username, password, actor=actor)
                 done = "password"
         except NotFoundError:
@@ -283,7 +303,7 @@ async def change(request: Request, username: str, change: str) -> Response:
             status = 409 if isinstance(exc, ConflictError) else 422
             failed = {"disable": "state", "enable": "state"}.get(change, change)
             return _user_page(request, visitor, state, username, failed=failed,
-                              error=exc.message, values=values, status=status)  # fmt: skip
+                              error=told(visitor.language, exc), values=values, status=status)  # fmt: skip
         name = accounts.get_user(state.store, username).username
         return redirect_to(f"/accounts/{quote(name)}?done={done}")
 

@@ -51,7 +51,7 @@ def _page_errors(app: FastAPI) -> None:
             return problems.from_error(exc, request)
         if exc.status >= 500:
             problems.log.error("%s %s: %s", request.method, request.url.path, exc.message)
-        return await pages.error_page(request, exc.status, exc.message)
+        return await pages.error_page(request, exc.status, exc)
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)

@@ -27,7 +27,7 @@ from quaywatch.api.context import Service
 from quaywatch.domain.access import Permission
 from quaywatch.errors import AuditChainError, InputError, TamperedError
 from quaywatch.services.audit import AuditPage, Verification, audit_page, verify_audit
-from quaywatch.web.pages import Visitor, admitted, gettext, posted_by, redirect_to, render
+from quaywatch.web.pages import Visitor, admitted, gettext, posted_by, redirect_to, render, told
 
 router = APIRouter(include_in_schema=False)
 
@@ -83,7 +83,7 @@ def _show(
     except InputError as exc:
         found, status = None, 422
         error = gettext(visitor.language, "These events cannot be shown: %(reason)s") % {
-            "reason": exc.message
+            "reason": told(visitor.language, exc)
         }
     details = (
         {}
@@ -131,14 +131,22 @@ async def audit_verify(request: Request) -> Response:
         try:
             checked = verify_audit(state.store, anchor=anchor or None, full=full)
         except AuditChainError as exc:
-            return _show(request, visitor, state, asked, broken=exc.message, anchor=anchor)
+            return _show(
+                request, visitor, state, asked, broken=told(visitor.language, exc), anchor=anchor
+            )
         except TamperedError as exc:
             return _show(
-                request, visitor, state, asked, tampered=exc.message, anchor=anchor, full=full
+                request,
+                visitor,
+                state,
+                asked,
+                tampered=told(visitor.language, exc),
+                anchor=anchor,
+                full=full,
             )
         except InputError as exc:
             error = gettext(visitor.language, "The anchor cannot be used: %(reason)s") % {
-                "reason": exc.message
+                "reason": told(visitor.language, exc)
             }
             return _show(request, visitor, state, asked, anchor=anchor, error=error, status=422)
         return _show(request, visitor, state, asked, checked=checked, anchor=anchor, full=full)

@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from quaywatch.domain.access import Permission
 from quaywatch.errors import InputError
 from quaywatch.services.kpis import compute_kpis
-from quaywatch.web.pages import admitted, gettext, render
+from quaywatch.web.pages import admitted, gettext, render, told
 
 router = APIRouter(include_in_schema=False)
 
@@ -57,7 +57,7 @@ async def kpis(request: Request) -> Response:
                                           period_to=end)  # fmt: skip
     except InputError as exc:
         error = gettext(visitor.language, "This period cannot be shown: %(reason)s") % {
-            "reason": exc.message
+            "reason": told(visitor.language, exc)
         }
         return render(request, visitor, "kpis.html",
                       {"k": None, "first": asked_from or "", "last": asked_to or "",

@@ -23,7 +23,7 @@ from quaywatch.domain.access import Permission
 from quaywatch.errors import ConflictError, InputError, NotFoundError, RecordError
 from quaywatch.services import decisions
 from quaywatch.store.store import Store
-from quaywatch.web.pages import CSRF_FIELD, Visitor, dossier_page, posted_by, redirect_to
+from quaywatch.web.pages import CSRF_FIELD, Visitor, dossier_page, posted_by, redirect_to, told
 
 router = APIRouter(include_in_schema=False)
 
@@ -47,12 +47,12 @@ async def _decide(
     try:
         await run_in_threadpool(call, state.store, form, principal.name)
     except RecordError as exc:
-        errors = {exc.field or "form": exc.reason}
+        errors = {exc.field or "form": told(visitor.language, exc, with_field=False)}
         return await _again(request, visitor, state, consignment_id, form_name, form, 422,
                             errors=errors)  # fmt: skip
     except (InputError, ConflictError, NotFoundError) as exc:
         return await _again(request, visitor, state, consignment_id, form_name, form,
-                            exc.status, failure=exc.message)  # fmt: skip
+                            exc.status, failure=told(visitor.language, exc))  # fmt: skip
     target = f"/consignments/{quote(consignment_id, safe='')}#{ANCHORS[form_name.split(':')[0]]}"
     return redirect_to(target)
 

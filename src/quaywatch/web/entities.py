@@ -25,7 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from quaywatch.domain.access import Permission
 from quaywatch.errors import InputError, NotFoundError
 from quaywatch.services.entities import MonthRecord, PartyReview, party_review
-from quaywatch.web.pages import admitted, gettext, render
+from quaywatch.web.pages import admitted, gettext, render, told
 
 router = APIRouter(include_in_schema=False)
 
@@ -193,7 +193,9 @@ async def party_page(request: Request, party_key: str, hops: str = "2") -> Respo
         missing = gettext(visitor.language, "There is no party %(key)s.") % {"key": party_key}
         return render(request, visitor, "refused.html", {"missing": missing}, status=404)
     except InputError as exc:
-        return render(request, visitor, "refused.html", {"failure": exc.message}, status=422)
+        return render(
+            request, visitor, "refused.html", {"failure": told(visitor.language, exc)}, status=422
+        )
     width, bars = month_bars(review.track.months)
     names = {review.party_key: review.name} | {n.party_key: n.name for n in review.neighbours}
     return render(

@@ -75,8 +75,9 @@ def negotiate(chosen: str | None, accept_language: str | None) -> str:
 
 
 def source_messages() -> dict[str, list[str]]:
-    """Every translatable string of the web application (templates and code), each with the
-    places it occurs (``templates/login.html:12``)."""
+    """Every translatable string of the web application (templates and code) and every
+    error message of the package made with ``errors.said`` (which the pages show), each with
+    the places it occurs (``templates/login.html:12``, ``../services/accounts/users.py:80``, relative to the web package)."""
     from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 
     folder = Path(str(resources.files("quaywatch.web")))
@@ -90,6 +91,12 @@ def source_messages() -> dict[str, list[str]]:
         if not isinstance(message, str):
             raise ValueError(f"{name}:{line}: plural messages are not used here")
         found.setdefault(message, []).append(f"{name}:{line}")
+    package = folder.parent
+    for name, line, message, _comments, _context in extract_from_dir(
+        str(package), method_map=[("**.py", "python")], keywords={"said": None}
+    ):
+        if isinstance(message, str):
+            found.setdefault(message, []).append(f"../{name}:{line}")
     return found
 
 

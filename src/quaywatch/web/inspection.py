@@ -50,6 +50,7 @@ from quaywatch.web.pages import (
     posted_by,
     redirect_to,
     render,
+    told,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -83,7 +84,9 @@ async def order_list(request: Request, state: str = "") -> Response:
             viewer=visitor.principal,
         )  # fmt: skip
     except InputError as exc:
-        return render(request, visitor, "refused.html", {"failure": exc.message}, status=422)
+        return render(
+            request, visitor, "refused.html", {"failure": told(visitor.language, exc)}, status=422
+        )
     return render(request, visitor, "orders.html", {"orders": found, "state": state,
                                                      **_choices()})  # fmt: skip
 
@@ -235,7 +238,9 @@ async def attach(request: Request, order_id: str) -> Response:
     except (InputError, ConflictError) as exc:
         dossier = await run_in_threadpool(control.order_dossier, state.store, order_id)
         status = 409 if isinstance(exc, ConflictError) else 422
-        return _order_page(request, visitor, dossier, error=exc.message, status=status)
+        return _order_page(
+            request, visitor, dossier, error=told(visitor.language, exc), status=status
+        )
     finally:
         await form.close()
     return redirect_to(f"/orders/{quote(order_id, safe='')}")
@@ -266,5 +271,7 @@ async def order_step(request: Request, order_id: str, step: str) -> Response:
     except (InputError, ConflictError) as exc:
         dossier = await run_in_threadpool(control.order_dossier, state.store, order_id)
         status = 409 if isinstance(exc, ConflictError) else 422
-        return _order_page(request, visitor, dossier, error=exc.message, status=status)
+        return _order_page(
+            request, visitor, dossier, error=told(visitor.language, exc), status=status
+        )
     return redirect_to(f"/orders/{order_id}")

@@ -26,7 +26,7 @@ from quaywatch.errors import ConflictError, NotFoundError, RecordError
 from quaywatch.services import lab_runs
 from quaywatch.services.lab_runs import LabOptions, LabRun, LabRunReport, LabState
 from quaywatch.web import lab_charts
-from quaywatch.web.pages import Visitor, admitted, gettext, posted_by, redirect_to, render
+from quaywatch.web.pages import Visitor, admitted, gettext, posted_by, redirect_to, render, told
 
 router = APIRouter(include_in_schema=False)
 
@@ -93,7 +93,7 @@ def _choices(options: LabOptions, language: str) -> list[dict[str, Any]]:
 
 
 def _active(runs: list[LabRun]) -> bool:
-    return any(r.state in (LabState.QUEUED, LabState.RUNNING) for r in runs)
+    return any(r.state in (LabState.QUEUED, LabState.RUNNING) and not r.stale for r in runs)
 
 
 def _lab_page(
@@ -191,12 +191,18 @@ async def start(request: Request) -> Response:
     except RecordError as exc:  # said at the field, as the form labels it
         runs = await run_in_threadpool(lambda: lab_runs.lab_runs(state.store, limit=RUNS_SHOWN))
         label = _labels(language).get(exc.field or "")
-        message = f"{label}: {exc.reason}" if label else exc.message
+        message = (
+            f"{label}: {told(visitor.language, exc, with_field=False)}"
+            if label
+            else told(visitor.language, exc)
+        )
         return _lab_page(request, visitor, runs, form=given, error=message, field=exc.field,
                          status=422)  # fmt: skip
     except ConflictError as exc:
         runs = await run_in_threadpool(lambda: lab_runs.lab_runs(state.store, limit=RUNS_SHOWN))
-        return _lab_page(request, visitor, runs, form=given, error=exc.message, status=409)
+        return _lab_page(
+            request, visitor, runs, form=given, error=told(visitor.language, exc), status=409
+        )
     return redirect_to(f"/lab/{run.run_id}")
 
 
@@ -262,6 +268,26 @@ async def _report(request: Request, run_id: str) -> tuple[Visitor, LabRunReport 
         return visitor, render(request, visitor, "refused.html", {"missing": missing}, status=404)
 
 
+@router.post("/lab/{run_id}/rerun")
+async def rerun(request: Request, run_id: str) -> Response:
+    """Queue a failed (or stale) run's parameters again and go to the new run's page."""
+    state, visitor, _form, refusal = await posted_by(request, Permission.LAB_RUN)
+    if refusal is not None or visitor.principal is None:
+        return refusal or redirect_to("/login")
+    actor = visitor.principal.name
+    try:
+        run = await run_in_threadpool(
+            lambda: lab_runs.rerun_lab_run(state.store, run_id, actor=actor, worker=state.lab)
+        )
+    except NotFoundError:
+        missing = gettext(visitor.language, "There is no lab run %(run)s.") % {"run": run_id}
+        return render(request, visitor, "refused.html", {"missing": missing}, status=404)
+    except ConflictError as exc:
+        failure = told(visitor.language, exc)
+        return render(request, visitor, "refused.html", {"failure": failure}, status=409)
+    return redirect_to(f"/lab/{run.run_id}")
+
+
 @router.get("/lab/{run_id}")
 async def run_page(request: Request, run_id: str) -> Response:
     """A run: its parameters and state; once done, its set-ups compared in charts and
@@ -286,6 +312,6 @@ async def run_state(request: Request, run_id: str) -> Response:
     if not request.headers.get("hx-request"):
         return redirect_to(f"/lab/{found.run.run_id}")
     page = render(request, visitor, "lab_state.html", {"r": found.run})
-    if found.run.state in (LabState.DONE, LabState.FAILED):
+    if found.run.state in (LabState.DONE, LabState.FAILED) or found.run.stale:
         page.headers["HX-Refresh"] = "true"
     return page

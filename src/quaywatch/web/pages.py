@@ -41,10 +41,12 @@ from quaywatch.errors import (
     InputError,
     ModelError,
     NotFoundError,
+    QuaywatchError,
     RecordError,
     TooManyAttemptsError,
 )
 from quaywatch.services import accounts, documents, selection, worklist as worklists
+from quaywatch.services.accounts.users import MIN_PASSWORD
 from quaywatch.services.control import create_orders as selection_orders
 from quaywatch.services.dossier import ConsignmentDossier, consignment_dossier
 from quaywatch.web import i18n
@@ -101,6 +103,21 @@ def gettext(language: str, message: str) -> str:
     """``message`` (an English source string) in ``language``. The catalogs take the strings
     of this package's code from calls of this function (its second argument)."""
     return str(i18n.translations(language).gettext(message))
+
+
+def told(language: str, error: QuaywatchError, *, with_field: bool = True) -> str:
+    """What ``error`` says, in ``language``: a message made with ``errors.said`` through the
+    catalogs (a record error's field named before it), any other as it is (English). Without
+    ``with_field``, a record error gives its reason only (its form shows it at the field)."""
+    if isinstance(error, RecordError) and not with_field:
+        if error.code is None:
+            return error.reason
+        return gettext(language, error.code) % dict(error.params)
+    if error.code is None:
+        return error.message
+    text = gettext(language, error.code) % dict(error.params)
+    field = error.field if isinstance(error, RecordError) else None
+    return f"{field}: {text}" if field else text
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,10 +196,13 @@ def is_page(path: str) -> bool:
     return not path.startswith(NOT_PAGES)
 
 
-async def error_page(request: Request, status: int, message: str) -> HTMLResponse:
+async def error_page(request: Request, status: int, message: str | QuaywatchError) -> HTMLResponse:
     """An error a page's service raised (or an unknown page), as a page with its status: not
-    found (404), or what cannot be done and why."""
+    found (404), or what cannot be done and why (in the visitor's language where the error
+    was said translatably)."""
     visitor = await run_in_threadpool(_visitor, request, service(request))
+    if isinstance(message, QuaywatchError):
+        message = told(visitor.language, message)
     if status == 404:
         return render(request, visitor, "refused.html", {"missing": message}, status=404)
     return render(request, visitor, "refused.html", {"failure": message}, status=status)
@@ -202,9 +222,22 @@ async def admitted(
     visitor = await run_in_threadpool(_visitor, request, state)
     if visitor.principal is None:
         return state, visitor, _to_login(request)
+    if must_change_password(visitor):
+        return state, visitor, _to_password(request)
     if not visitor.principal.allows(permission):
         return state, visitor, _refused(request, visitor, permission)
     return state, visitor, None
+
+
+def must_change_password(visitor: Visitor) -> bool:
+    """Whether the visitor logged in with a one-time password: every page but the
+    change-password form sends them there first."""
+    return visitor.session is not None and visitor.session.must_change_password
+
+
+def _to_password(request: Request) -> RedirectResponse:
+    back = quote(_local(request.url.path + (f"?{request.url.query}" if request.url.query else "")))
+    return redirect_to(f"/password?next={back}")
 
 
 def _refused(request: Request, visitor: Visitor, permission: Permission) -> HTMLResponse:
@@ -227,6 +260,8 @@ async def posted_by(
     state, visitor, form = await posted(request)
     if visitor.principal is None:
         return state, visitor, form, redirect_to("/login")
+    if must_change_password(visitor):
+        return state, visitor, form, redirect_to("/password")
     if not visitor.principal.allows(permission):
         return state, visitor, form, _refused(request, visitor, permission)
     if not csrf_ok(request, visitor, form.get(CSRF_FIELD)):
@@ -264,6 +299,8 @@ def home(request: Request) -> Response:
     principal = visitor.principal
     if principal is None:
         return redirect_to("/login")
+    if must_change_password(visitor):
+        return redirect_to("/password")
     for path, permission in HOME_SCREENS:
         if principal.allows(permission):
             return redirect_to(path)
@@ -324,6 +361,56 @@ async def login(request: Request) -> Response:
     set_session_cookie(request, answer, opened.session, opened.expires_at)
     answer.delete_cookie(LOGIN_CSRF_COOKIE, path="/")
     return answer
+
+
+def _password_page(
+    request: Request, visitor: Visitor, target: str, *, error: str | None, status: int = 200
+) -> HTMLResponse:
+    return render(
+        request, visitor, "password.html",
+        {"next": target, "error": error, "forced": must_change_password(visitor),
+         "min_password": MIN_PASSWORD},
+        status=status,
+    )  # fmt: skip
+
+
+@router.get("/password")
+def password_form(request: Request, next: str | None = None) -> Response:  # noqa: A002
+    """The form where a logged-in user changes their password: the first page they see when
+    they logged in with a one-time password."""
+    visitor = _visitor(request, service(request))
+    if visitor.session is None:
+        return _to_login(request)
+    return _password_page(request, visitor, _local(next), error=None)
+
+
+@router.post("/password")
+async def change_password(request: Request) -> Response:
+    """Check the current password and set the new one (typed twice); then go on to where the
+    user was going. A refusal shows the form again with the reason."""
+    state, visitor, form = await posted(request)
+    principal = visitor.principal
+    if principal is None:
+        return redirect_to("/login")
+    if not csrf_ok(request, visitor, form.get(CSRF_FIELD)):
+        return bad_form(request, visitor)
+    target = _local(form.get("next"))
+    new, again = form.get("password", ""), form.get("password_again", "")
+    try:
+        if new != again:
+            raise InputError(gettext(visitor.language, "The two passwords differ."))
+        await run_in_threadpool(
+            lambda: accounts.change_password(
+                state.store, principal.name, current=form.get("current", ""), new=new
+            )
+        )
+    except AuthenticationError as exc:
+        return _password_page(request, visitor, target, error=told(visitor.language, exc),
+                              status=403)  # fmt: skip
+    except InputError as exc:
+        return _password_page(request, visitor, target, error=told(visitor.language, exc),
+                              status=422)  # fmt: skip
+    return redirect_to(target)
 
 
 @router.post("/logout")
@@ -458,7 +545,9 @@ async def worklist(
         missing = gettext(visitor.language, "There is no selection run %(run)s.") % {"run": run}
         return render(request, visitor, "refused.html", {"missing": missing}, status=404)
     except InputError as exc:
-        return render(request, visitor, "refused.html", {"failure": exc.message}, status=422)
+        return render(
+            request, visitor, "refused.html", {"failure": told(visitor.language, exc)}, status=422
+        )
     # Only the filters' requests (htmx, aimed at the table) get the table alone; a history
     # restore (Back) gets the whole page.
     fragment = request.headers.get("hx-target") == "worklist-rows" and not request.headers.get(
@@ -539,7 +628,9 @@ async def select_again(request: Request) -> Response:
         missing = gettext(visitor.language, "There is no selection run %(run)s.") % {"run": run_id}
         return render(request, visitor, "refused.html", {"missing": missing}, status=404)
     except (InputError, RecordError) as exc:
-        return render(request, visitor, "refused.html", {"failure": exc.message}, status=422)
+        return render(
+            request, visitor, "refused.html", {"failure": told(visitor.language, exc)}, status=422
+        )
     return redirect_to(f"/worklist?run={quote(new_run)}")
 
 

@@ -29,6 +29,7 @@ from quaywatch.web.pages import (
     posted_by,
     redirect_to,
     render,
+    told,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -101,9 +102,21 @@ async def editor(request: Request, start: str = "", version: int | None = None) 
                 lambda: profiles.profile_text(state.store, start, version=version)
             )).text  # fmt: skip
         except NotFoundError as exc:
-            return render(request, visitor, "refused.html", {"missing": exc.message}, status=404)
+            return render(
+                request,
+                visitor,
+                "refused.html",
+                {"missing": told(visitor.language, exc)},
+                status=404,
+            )
         except InputError as exc:
-            return render(request, visitor, "refused.html", {"failure": exc.message}, status=422)
+            return render(
+                request,
+                visitor,
+                "refused.html",
+                {"failure": told(visitor.language, exc)},
+                status=422,
+            )
     return _editor(request, visitor, text)
 
 
@@ -144,7 +157,7 @@ async def editor_action(request: Request) -> Response:
             )
             return redirect_to(f"/profiles/{stored[0].profile_id}")
     except (RecordError, InputError) as exc:
-        return _editor(request, visitor, text, error=exc.message, status=422)
+        return _editor(request, visitor, text, error=told(visitor.language, exc), status=422)
     return bad_form(request, visitor)
 
 
@@ -167,7 +180,9 @@ async def reassess(request: Request) -> Response:
     try:
         assessed = await run_in_threadpool(scored)
     except (InputError, ModelError) as exc:
-        return render(request, visitor, "refused.html", {"failure": exc.message}, status=422)
+        return render(
+            request, visitor, "refused.html", {"failure": told(visitor.language, exc)}, status=422
+        )
     back = form.get("profile", "")
     target = f"/profiles/{quote(back)}" if back else "/profiles"
     return redirect_to(f"{target}?reassessed={assessed}")
@@ -221,7 +236,11 @@ async def change_status(request: Request, profile_id: str, change: str) -> Respo
                 lambda: profiles.retire_profile(state.store, profile_id, actor=principal.name)
             )
     except NotFoundError as exc:
-        return render(request, visitor, "refused.html", {"missing": exc.message}, status=404)
+        return render(
+            request, visitor, "refused.html", {"missing": told(visitor.language, exc)}, status=404
+        )
     except InputError as exc:
-        return render(request, visitor, "refused.html", {"failure": exc.message}, status=422)
+        return render(
+            request, visitor, "refused.html", {"failure": told(visitor.language, exc)}, status=422
+        )
     return redirect_to(f"/profiles/{profile_id}")

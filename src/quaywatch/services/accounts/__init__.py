@@ -42,6 +42,14 @@ Decisions, and why:
 - **Disabling** a user revokes their tokens and sessions; enabling them again revives neither.
   A password reset ends the user's sessions (not their tokens: separate credentials, revoked
   one by one).
+- **One-time passwords**: an administrator who gives no password gets one generated
+  (``add_user_with_one_time_password``, ``reset_to_one_time_password``; 144 random bits),
+  shown to them once. Its user must replace it (``change_password``) when they log in with
+  it: their session says so (``must_change_password``), and the web application shows the
+  change-password page before anything else. API tokens are separate credentials: unaffected.
+- **The last administrator**: the last enabled user with the admin role cannot be disabled or
+  lose the role (``ConflictError``), whoever asks; the enabled users are locked while this is
+  checked, so two administrators disabling each other at once cannot both succeed.
 - The **demo account** (``ensure_demo_user``) exists for ``quaywatch demo`` only; quaywatch
   has no default password anywhere else.
 """
@@ -75,14 +83,18 @@ from quaywatch.services.accounts.tokens import (
 )
 from quaywatch.services.accounts.users import (
     DemoAccount,
+    OneTimePassword,
     User,
     add_user,
+    add_user_with_one_time_password,
+    change_password,
     disable_user,
     enable_user,
     ensure_demo_user,
     get_user,
     list_users,
     reset_password,
+    reset_to_one_time_password,
     set_language,
     set_roles,
 )
@@ -95,4 +107,6 @@ __all__ = [
     "add_user", "authenticate_session", "authenticate_token", "create_token", "disable_user",
     "enable_user", "ensure_demo_user", "get_user", "list_tokens", "list_users", "login",
     "logout", "parse_token", "reset_password", "revoke_token", "set_language", "set_roles",
+    "OneTimePassword", "add_user_with_one_time_password", "change_password",
+    "reset_to_one_time_password",
 ]  # fmt: skip

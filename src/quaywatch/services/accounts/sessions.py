@@ -59,6 +59,8 @@ class LoginSession:
     expires_at: datetime
     principal: Principal
     language: str | None = None
+    #: The password was a one-time password: the user must replace it before anything else.
+    must_change_password: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +72,8 @@ class SessionPrincipal:
     expires_at: datetime
     #: The language the user chose for the web application (None: their browser's).
     language: str | None = None
+    #: The user logged in with a one-time password and must replace it before anything else.
+    must_change_password: bool = False
 
     def csrf_ok(self, presented: str | None) -> bool:
         """Whether ``presented`` is this session's CSRF token (compared in constant time)."""
@@ -186,8 +190,9 @@ def login(
     if not ok or user is None:  # raised here: inside the block it would undo the attempt
         raise AuthenticationError(_INVALID_LOGIN)
     return LoginSession(
-        session, _csrf(session), moment + SESSION_LIFETIME, principal_of(user), user.language
-    )
+        session, _csrf(session), moment + SESSION_LIFETIME, principal_of(user), user.language,
+        bool(user.must_change_password),
+    )  # fmt: skip
 
 
 def authenticate_session(
@@ -220,7 +225,10 @@ def authenticate_session(
             conn.execute(
                 update(_S).where(_S.c.session_id_hash == digest).values(last_seen_at=moment)
             )
-    return SessionPrincipal(principal_of(row), _csrf(session_value), row.expires_at, row.language)
+    return SessionPrincipal(
+        principal_of(row), _csrf(session_value), row.expires_at, row.language,
+        bool(row.must_change_password),
+    )  # fmt: skip
 
 
 def logout(store: Store, session_value: str, *, now: datetime | None = None) -> None:

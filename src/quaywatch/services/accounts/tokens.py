@@ -19,7 +19,7 @@ from sqlalchemy import insert, select, update
 
 from quaywatch.audit import chain
 from quaywatch.domain.access import Principal, Role
-from quaywatch.errors import AuthenticationError, ConflictError, InputError, NotFoundError
+from quaywatch.errors import AuthenticationError, ConflictError, InputError, NotFoundError, said
 from quaywatch.services.accounts.users import (
     now_or,
     parse_roles,
@@ -99,23 +99,27 @@ def create_token(
     moment = now_or(now)
     label = name.strip()
     if not label or len(label) > 128 or not label.isprintable():
-        raise InputError("name must be 1 to 128 printable characters: what the token is for")
+        raise InputError(said("name must be 1 to 128 printable characters: what the token is for"))
     if not 1 <= expires_in_days <= MAX_TOKEN_DAYS:
-        raise InputError(f"expires_in_days must be 1 to {MAX_TOKEN_DAYS}, got {expires_in_days}")
+        raise InputError(said("expires_in_days must be 1 to %(most)s, got %(got)s",
+                              most=MAX_TOKEN_DAYS, got=expires_in_days))  # fmt: skip
     carried = None if roles is None else parse_roles(roles)
     token_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
     expires_at = moment + timedelta(days=expires_in_days)
     with store.transaction() as conn:
         user = require_user(conn, username)
         if user.disabled:
-            raise ConflictError(f"user {user.username} is disabled; enable it to give it a token")
+            raise ConflictError(
+                said("user %(name)s is disabled; enable it to give it a token", name=user.username)
+            )
         held = stored_roles(user.roles)
         carried = carried or held
         if missing := [r.value for r in carried if r not in held]:
-            raise InputError(
-                f"roles: {user.username} does not hold {', '.join(missing)}; a token carries "
-                f"only roles of its user ({', '.join(held)})"
-            )
+            raise InputError(said(
+                "roles: %(name)s does not hold %(missing)s; a token carries only roles of its "
+                "user (%(held)s)", name=user.username, missing=", ".join(missing),
+                held=", ".join(held),
+            ))  # fmt: skip
         conn.execute(insert(_T).values(
             token_id=token_id, user_id=user.user_id, name=label, token_hash=sha256_hex(secret),
             roles=[r.value for r in carried], created_at=moment, expires_at=expires_at,
@@ -153,9 +157,10 @@ def revoke_token(
         if row is None:
             raise NotFoundError(f"no token {wanted!r}")
         if row.revoked_at is not None:
-            raise ConflictError(
-                f"token {wanted} was revoked already, at {row.revoked_at:%Y-%m-%d %H:%M}"
-            )
+            raise ConflictError(said(
+                "token %(token)s was revoked already, at %(when)s", token=wanted,
+                when=format(row.revoked_at, "%Y-%m-%d %H:%M"),
+            ))  # fmt: skip
         conn.execute(update(_T).where(_T.c.token_id == wanted).values(revoked_at=moment))
         chain.append(
             conn, actor=actor, action="token_revoke", object_type="api_token", object_id=wanted,

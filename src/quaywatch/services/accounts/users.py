@@ -22,12 +22,14 @@ from sqlalchemy import Connection, Row, insert, select, update
 
 from quaywatch.audit import chain
 from quaywatch.domain.access import Permission, Principal, Role
-from quaywatch.errors import ConflictError, InputError, NotFoundError
+from quaywatch.errors import AuthenticationError, ConflictError, InputError, NotFoundError, said
 from quaywatch.services.arguments import require_aware
 from quaywatch.store import tables
 from quaywatch.store.store import Store
 
 MIN_PASSWORD = 12
+#: Random bytes of a generated one-time password (shown as 24 URL-safe characters).
+ONE_TIME_BYTES = 18
 #: Longer passwords are refused: hashing megabytes at each login attempt is a denial of service.
 MAX_PASSWORD = 1024
 
@@ -57,6 +59,17 @@ class User:
     updated_at: datetime
     password_changed_at: datetime | None
     language: str | None = None
+    #: Its password was generated (a one-time password): it must be replaced at login.
+    must_change_password: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class OneTimePassword:
+    """A user and the password generated for them: shown once to the administrator, who
+    hands it over; the user must replace it when they first log in with it."""
+
+    user: User
+    password: str
 
 
 class DemoAccount(NamedTuple):
@@ -90,10 +103,14 @@ def parse_roles(values: Iterable[str | Role]) -> tuple[Role, ...]:
             found.add(Role(str(value).strip().lower()))
         except ValueError:
             raise InputError(
-                f"roles: unknown role {value!r}; the roles are {', '.join(Role)}"
+                said(
+                    "roles: unknown role %(role)s; the roles are %(roles)s",
+                    role=repr(value),
+                    roles=", ".join(Role),
+                )
             ) from None
     if not found:
-        raise InputError(f"roles: give at least one role of {', '.join(Role)}")
+        raise InputError(said("roles: give at least one role of %(roles)s", roles=", ".join(Role)))
     return tuple(r for r in Role if r in found)
 
 
@@ -140,7 +157,7 @@ def require_user(conn: Connection, username: str) -> Row[Any]:
     """``find_user``, or ``NotFoundError`` naming the user."""
     row = find_user(conn, username)
     if row is None:
-        raise NotFoundError(f"no user {username!r}")
+        raise NotFoundError(said("no user %(name)s", name=repr(username)))
     return row
 
 
@@ -159,7 +176,10 @@ def _username(username: str) -> str:
     name = username.strip().lower()
     if not _USERNAME.fullmatch(name):
         raise InputError(
-            f"username must be 2 to 64 characters of a-z, 0-9, '.', '_' and '-', got {username!r}"
+            said(
+                "username must be 2 to 64 characters of a-z, 0-9, '.', '_' and '-', got %(given)s",
+                given=repr(username),
+            )
         )
     return name
 
@@ -171,8 +191,11 @@ def _terminals(values: Iterable[str]) -> list[str]:
     for code in codes:
         if not _TERMINAL.fullmatch(code):
             raise InputError(
-                f"terminals: {code!r} is not a terminal code (1 to 16 letters, digits, '.', "
-                "'_' or '-', starting with a letter or digit)"
+                said(
+                    "terminals: %(code)s is not a terminal code (1 to 16 letters, digits, "
+                    "'.', '_' or '-', starting with a letter or digit)",
+                    code=repr(code),
+                )
             )
     return sorted(codes)
 
@@ -180,17 +203,17 @@ def _terminals(values: Iterable[str]) -> list[str]:
 def _display_name(display_name: str | None, username: str) -> str:
     shown = (display_name or "").strip() or username
     if len(shown) > 128 or not shown.isprintable():
-        raise InputError("display_name must be at most 128 printable characters")
+        raise InputError(said("display_name must be at most 128 printable characters"))
     return shown
 
 
 def _password_hash(password: str, username: str) -> str:
     if len(password) < MIN_PASSWORD:
-        raise InputError(f"password must have at least {MIN_PASSWORD} characters")
+        raise InputError(said("password must have at least %(n)s characters", n=MIN_PASSWORD))
     if len(password) > MAX_PASSWORD:
-        raise InputError(f"password must have at most {MAX_PASSWORD} characters")
+        raise InputError(said("password must have at most %(n)s characters", n=MAX_PASSWORD))
     if password.strip().lower() == username:
-        raise InputError("password must not be the username")
+        raise InputError(said("password must not be the username"))
     return hash_password(password)
 
 
@@ -199,6 +222,7 @@ def _user(row: Any) -> User:
         row.user_id, row.username, row.display_name, stored_roles(row.roles),
         tuple(row.terminals or ()), row.password_hash is not None, bool(row.disabled),
         row.created_at, row.updated_at, row.password_changed_at, row.language,
+        bool(row.must_change_password),
     )  # fmt: skip
 
 
@@ -220,6 +244,37 @@ def add_user(
     ``InputError`` names the field that cannot be used (``username``, ``roles``, ``password``,
     ``terminals``, ``display_name``); ``ConflictError`` if the username is taken, in any case.
     """
+    return _add(store, username, roles=roles, password=password, display_name=display_name,
+                terminals=terminals, actor=actor, one_time=False)  # fmt: skip
+
+
+def add_user_with_one_time_password(
+    store: Store,
+    username: str,
+    *,
+    roles: Iterable[str | Role],
+    display_name: str | None = None,
+    terminals: Iterable[str] = (),
+    actor: str,
+) -> OneTimePassword:
+    """Create a person with ``roles`` and a generated password, returned this once: the
+    administrator hands it over, and the user must replace it when they first log in
+    (``change_password``). Refuses as ``add_user`` does."""
+    password = generate_password()
+    user = _add(store, username, roles=roles, password=password, display_name=display_name,
+                terminals=terminals, actor=actor, one_time=True)  # fmt: skip
+    return OneTimePassword(user, password)
+
+
+def generate_password() -> str:
+    """A random password of ``ONE_TIME_BYTES`` bytes (24 URL-safe characters)."""
+    return secrets.token_urlsafe(ONE_TIME_BYTES)
+
+
+def _add(
+    store: Store, username: str, *, roles: Iterable[str | Role], password: str | None,
+    display_name: str | None, terminals: Iterable[str], actor: str, one_time: bool,
+) -> User:  # fmt: skip
     name = _username(username)
     granted = [r.value for r in parse_roles(roles)]
     places, shown = _terminals(terminals), _display_name(display_name, name)
@@ -227,16 +282,18 @@ def add_user(
     moment = tables.utcnow()
     with store.transaction() as conn:
         if find_user(conn, name) is not None:
-            raise ConflictError(f"user {name} already exists")
+            raise ConflictError(said("user %(name)s already exists", name=name))
         conn.execute(insert(_U).values(
             user_id=str(uuid.uuid4()), username=name, display_name=shown, roles=granted,
             terminals=places, password_hash=hashed, disabled=False, created_at=moment,
             updated_at=moment, password_changed_at=moment if hashed else None,
+            must_change_password=one_time,
         ))  # fmt: skip
         chain.append(
             conn, actor=actor, action="user_add", object_type="user", object_id=name,
             details={"display_name": shown, "roles": granted, "terminals": places,
-                     "password": hashed is not None},
+                     "password": hashed is not None,
+                     **({"one_time_password": True} if one_time else {})},
         )  # fmt: skip
     return get_user(store, name)
 
@@ -256,25 +313,30 @@ def list_users(store: Store) -> tuple[User, ...]:
 def _change(
     store: Store, username: str, changes: dict[str, Any], *, actor: str, action: str,
     disabled: bool | None = None, revoke: tuple[Any, ...] = (),
-    guard: Callable[[Any], None] | None = None,
+    guard: Callable[[Connection, Any], None] | None = None,
 ) -> User:  # fmt: skip
     """Update one user and revoke its credentials in ``revoke`` (tables), audited, at once.
 
     ``disabled`` is the state the user must be in before (``ConflictError`` if not);
-    ``guard`` is called with the stored row first and raises to refuse the change.
+    ``guard`` is called with the connection and the stored row first and raises to refuse
+    the change.
     """
     moment = tables.utcnow()
     with store.transaction() as conn:
         row = require_user(conn, username)
         if guard is not None:
-            guard(row)
+            guard(conn, row)
         if disabled is not None and bool(row.disabled) != disabled:
-            state = "disabled" if row.disabled else "enabled"
-            raise ConflictError(f"user {row.username} is already {state}")
+            raise ConflictError(
+                said("user %(name)s is already disabled", name=row.username)
+                if row.disabled
+                else said("user %(name)s is already enabled", name=row.username)
+            )
         conn.execute(
             update(_U).where(_U.c.user_id == row.user_id).values(**changes, updated_at=moment)
         )
-        details = {k: v for k, v in changes.items() if k in ("roles", "terminals", "language")}
+        details = {k: v for k, v in changes.items()
+                   if k in ("roles", "terminals", "language", "must_change_password")}  # fmt: skip
         for table in revoke:
             details[f"{table.name}_revoked"] = conn.execute(
                 update(table).where(table.c.user_id == row.user_id, table.c.revoked_at.is_(None))
@@ -285,30 +347,68 @@ def _change(
     return get_user(store, row.username)
 
 
-def _not_oneself(actor: str) -> Callable[[Any], None]:
-    """Lock-out protection: no one disables their own account (another administrator must)."""
+def _leaves_an_admin(conn: Connection, row: Any, roles: Iterable[Role] | None) -> None:
+    """Lock-out protection: the last enabled administrator stays one. ``roles``: what the
+    user ``row`` will hold (None: they are being disabled). The enabled users are locked
+    first, so two administrators disabling each other at once cannot both succeed."""
+    if bool(row.disabled) or Role.ADMIN not in stored_roles(row.roles):
+        return
+    if roles is not None and Role.ADMIN in roles:
+        return
+    enabled = conn.execute(
+        select(_U.c.user_id, _U.c.roles).where(_U.c.disabled.is_(False))
+        .order_by(_U.c.user_id).with_for_update()
+    ).all()  # fmt: skip
+    others = [
+        u for u in enabled if u.user_id != row.user_id and Role.ADMIN in stored_roles(u.roles)
+    ]
+    if not others:
+        raise ConflictError(
+            said(
+                "%(name)s is the last enabled administrator: make another user an "
+                "administrator first",
+                name=row.username,
+            )
+        )
 
-    def check(row: Any) -> None:
+
+def _not_oneself(actor: str) -> Callable[[Connection, Any], None]:
+    """Lock-out protection: no one disables their own account (another administrator must),
+    and the last enabled administrator is not disabled."""
+
+    def check(conn: Connection, row: Any) -> None:
+        _leaves_an_admin(conn, row, None)  # first: the more useful reason for the last one
         if row.username == actor:
             raise ConflictError(
-                f"{actor} cannot disable their own account: another administrator must"
+                said(
+                    "%(name)s cannot disable their own account: another administrator must",
+                    name=actor,
+                )
             )
 
     return check
 
 
-def _keeps_account_manage(actor: str, roles: tuple[Role, ...]) -> Callable[[Any], None]:
+def _keeps_account_manage(actor: str, roles: tuple[Role, ...]) -> Callable[[Connection, Any], None]:
     """Lock-out protection: no one takes ``account:manage`` from themselves, so an
-    administrator cannot leave the accounts without anyone to manage them by mistake."""
+    administrator cannot leave the accounts without anyone to manage them by mistake; and
+    the last enabled administrator keeps the role."""
 
-    def check(row: Any) -> None:
+    def check(conn: Connection, row: Any) -> None:
+        _leaves_an_admin(conn, row, roles)  # first: the more useful reason for the last one
+
         def manages(held: Iterable[Role]) -> bool:
             return Principal(row.username, frozenset(held)).allows(Permission.ACCOUNT_MANAGE)
 
         if row.username == actor and manages(stored_roles(row.roles)) and not manages(roles):
             raise ConflictError(
-                f"{actor} cannot take {Permission.ACCOUNT_MANAGE.value} (the role "
-                f"{Role.ADMIN.value}) from themselves: another administrator must"
+                said(
+                    "%(name)s cannot take %(permission)s (the role %(role)s) from "
+                    "themselves: another administrator must",
+                    name=actor,
+                    permission=Permission.ACCOUNT_MANAGE.value,
+                    role=Role.ADMIN.value,
+                )
             )
 
     return check
@@ -317,8 +417,8 @@ def _keeps_account_manage(actor: str, roles: tuple[Role, ...]) -> Callable[[Any]
 def disable_user(store: Store, username: str, *, actor: str) -> User:
     """Disable ``username``: it can no longer log in, and its tokens and sessions are revoked.
 
-    ``ConflictError`` if it is disabled already, or if ``actor`` is ``username`` (no one
-    locks themselves out).
+    ``ConflictError`` if it is disabled already, if ``actor`` is ``username`` (no one
+    locks themselves out), or if it is the last enabled administrator.
     """
     return _change(store, username, {"disabled": True}, actor=actor, action="user_disable",
                    disabled=False, revoke=(_T, _S), guard=_not_oneself(actor))  # fmt: skip
@@ -339,8 +439,41 @@ def reset_password(store: Store, username: str, password: str, *, actor: str) ->
     with store.reading() as conn:
         name = require_user(conn, username).username
     changes = {"password_hash": _password_hash(password, name),
-               "password_changed_at": tables.utcnow()}  # fmt: skip
+               "password_changed_at": tables.utcnow(), "must_change_password": False}  # fmt: skip
     return _change(store, name, changes, actor=actor, action="user_password_reset", revoke=(_S,))
+
+
+def reset_to_one_time_password(store: Store, username: str, *, actor: str) -> OneTimePassword:
+    """Give ``username`` a generated password, returned this once, which they must replace
+    when they next log in; as ``reset_password``, their sessions end and a lockout lifts.
+    Their API tokens are left as they are."""
+    with store.reading() as conn:
+        name = require_user(conn, username).username
+    password = generate_password()
+    changes = {"password_hash": _password_hash(password, name),
+               "password_changed_at": tables.utcnow(), "must_change_password": True}  # fmt: skip
+    user = _change(store, name, changes, actor=actor, action="user_password_reset",
+                   revoke=(_S,))  # fmt: skip
+    return OneTimePassword(user, password)
+
+
+def change_password(store: Store, username: str, *, current: str, new: str) -> User:
+    """``username`` replaces their own password: ``current`` must be it, ``new`` follows the
+    policy of ``add_user`` and differs from it. Clears a one-time password's obligation.
+
+    ``AuthenticationError`` when ``current`` is wrong (the login's failures are not counted
+    here: the user is logged in already); ``InputError`` naming ``password`` otherwise.
+    """
+    with store.reading() as conn:
+        row = require_user(conn, username)
+    if not verify_password(row.password_hash, current):
+        raise AuthenticationError(said("the current password is not right"))
+    if new == current:
+        raise InputError(said("the new password must differ from the current one"))
+    changes = {"password_hash": _password_hash(new, row.username),
+               "password_changed_at": tables.utcnow(), "must_change_password": False}  # fmt: skip
+    return _change(store, row.username, changes, actor=row.username,
+                   action="user_password_change")  # fmt: skip
 
 
 def set_roles(
@@ -354,7 +487,8 @@ def set_roles(
     """Give ``username`` exactly ``roles``, and ``terminals`` unless ``None`` (kept).
 
     Its tokens then grant only the roles they carry that the user still holds.
-    ``ConflictError`` if ``actor`` is ``username`` and would lose ``account:manage``.
+    ``ConflictError`` if ``actor`` is ``username`` and would lose ``account:manage``, or if
+    ``username`` is the last enabled administrator and would lose the role.
     """
     granted = parse_roles(roles)
     changes: dict[str, Any] = {"roles": [r.value for r in granted]}
@@ -372,7 +506,11 @@ def set_language(store: Store, username: str, language: str | None, *, actor: st
     """Remember ``language`` (a two-letter code; None: their browser's) as the language the
     web application speaks to ``username``."""
     if language is not None and not _LANGUAGE.fullmatch(language):
-        raise InputError(f"language must be a two-letter code such as nl, got {language!r}")
+        raise InputError(
+            said(
+                "language must be a two-letter code such as nl, got %(given)s", given=repr(language)
+            )
+        )
     return _change(store, username, {"language": language}, actor=actor,
                    action="user_language_set")  # fmt: skip
 
