@@ -10,7 +10,7 @@ normalised address, phone, e-mail and EORI, indexed, for the entity review; crea
 filled by the review itself (the normalisation is the risk layer's).
 
 Revision ID: 0022
-Revises: 0020
+Revises: 0021
 Create Date: 2026-12-08 09:00:00.000000
 """
 
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0022"
-down_revision = "0020"
+down_revision = "0021"
 branch_labels = None
 depends_on = None
 

@@ -3,8 +3,8 @@ basis), and the review of the risk profiles partners share.
 
 New tables only: nothing already stored is touched.
 
-Revision ID: 0027
-Revises: 0021
+Revision ID: 0023
+Revises: 0022
 Create Date: 2026-12-07 10:00:00.000000
 """
 
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0027"
-down_revision = "0021"
+revision = "0023"
+down_revision = "0022"
 branch_labels = None
 depends_on = None
 
