@@ -140,6 +140,7 @@ def partners_list(ctx: typer.Context) -> None:
         "expires (UTC)",
         "state",
         "revoked keys",
+        "inbox URL",
     ):
         table.add_column(column)
     for p in list_partners(open_store(ctx)):
@@ -148,6 +149,7 @@ def partners_list(ctx: typer.Context) -> None:
         table.add_row(*(shown(cell) for cell in (
             p.administration, root.version, len(root.keys), root.threshold,
             _when(root.expires_at), state, ", ".join(k[:16] for k in p.revoked_keys) or "-",
+            p.inbox_url or "-",
         )))  # fmt: skip
     console.print(table)
 

@@ -3,7 +3,9 @@
 A key's id is the hex SHA-256 of its raw 32-byte public key, so anyone holding the public key
 can check the id. Private keys are PEM files (PKCS #8, unencrypted) named ``KEYID.pem`` in the
 key directory, created with mode 0600 in a directory of mode 0700, and never stored in the
-database; a key file that others may read is refused, as ssh refuses one. The cryptography is
+database; a key file that others may read is refused, as ssh refuses one. The API tokens that
+partners issued to this node for their inboxes are kept there too (``push-tokens/CODE.token``,
+mode 0600). The cryptography is
 the ``cryptography`` package's (OpenSSL), none of it written here.
 """
 
