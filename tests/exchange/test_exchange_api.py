@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,6 +103,26 @@ def test_a_partner_node_delivers_and_each_record_gets_its_outcome(node: Node) ->
     garbage = next(r for r in refused if r["reason"] == "malformed")
     assert base64.b64decode(garbage["raw_base64"]) == b"not a record"
     assert garbage["source"].startswith("http:partner-node-user#")
+
+
+def test_the_same_message_posted_at_once_by_several_pushes_is_stored_once(node: Node) -> None:
+    record = node.beanr.message("NLRTM")
+    start = threading.Barrier(4)
+    found: list[str] = []
+
+    def post() -> None:
+        start.wait()
+        (outcome,) = ex.receive_posted(node.store, [("http:race#1", record)], actor="race")
+        found.append(outcome.status)
+
+    threads = [threading.Thread(target=post) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(found) == ["accepted", "duplicate", "duplicate", "duplicate"]
+    assert len(ex.inbox(node.store).received) == 1
+    assert ex.inbox(node.store).rejected == ()
 
 
 def test_the_inbox_endpoint_refuses_bad_bodies_with_problem_details(node: Node) -> None:
