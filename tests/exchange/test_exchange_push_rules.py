@@ -26,6 +26,11 @@ def test_the_wait_doubles_after_each_failed_attempt_up_to_an_hour(
     assert Backoff().delay(attempts) == timedelta(seconds=seconds)
 
 
+def test_a_claimed_message_is_leased_longer_than_any_push_may_take() -> None:
+    assert Backoff.with_timeout(30, 3600, 10).lease_s == 120
+    assert Backoff.with_timeout(30, 3600, 300).lease_s == 600
+
+
 @pytest.mark.parametrize(
     "url",
     ["https://quaywatch.nlrtm.example", "https://10.1.2.3:8443/api/v1/exchange/inbox",

@@ -194,7 +194,9 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
         if settings.exchange_push_interval_s > 0:
             pusher = OutboxPusher(
                 opened, settings.key_dir, interval_s=settings.exchange_push_interval_s,
-                backoff=Backoff(settings.exchange_push_base_s, settings.exchange_push_max_s),
+                backoff=Backoff.with_timeout(
+                    settings.exchange_push_base_s, settings.exchange_push_max_s,
+                    settings.exchange_push_timeout_s),
                 timeout_s=settings.exchange_push_timeout_s, actor=settings.actor,
             )  # fmt: skip
             pusher.start()

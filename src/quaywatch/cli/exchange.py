@@ -281,7 +281,11 @@ def exchange_push(
 
     settings = get_settings(ctx)
     store = open_store(ctx)
-    backoff = Backoff(settings.exchange_push_base_s, settings.exchange_push_max_s)
+    backoff = Backoff.with_timeout(
+        settings.exchange_push_base_s,
+        settings.exchange_push_max_s,
+        settings.exchange_push_timeout_s,
+    )
     if not once:
         _say(f"pushing the outbox every {interval:g} s (Ctrl-C stops)")
         pusher = OutboxPusher(store, settings.key_dir, interval_s=interval, backoff=backoff,

@@ -49,6 +49,12 @@ class Backoff:
     max_s: float = 3600.0
     lease_s: float = 120.0
 
+    @classmethod
+    def with_timeout(cls, base_s: float, max_s: float, timeout_s: float) -> Backoff:
+        """The schedule for pushes that wait ``timeout_s`` for an answer: the lease outlasts
+        any push in progress (two minutes, or twice the timeout when that is longer)."""
+        return cls(base_s, max_s, max(120.0, 2 * timeout_s))
+
     def delay(self, attempts: int) -> timedelta:
         """The wait after the ``attempts``-th failed attempt."""
         return timedelta(seconds=min(self.base_s * 2 ** max(attempts - 1, 0), self.max_s))
