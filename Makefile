@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,spark]'
 	touch $(STAMP)
 
 # The web application's tests drive Debian's Chromium (a browser download from elsewhere is
@@ -23,7 +23,14 @@ $(CHROMIUM):
 	$(SUDO) apt-get install -y --no-install-recommends chromium \
 	  || ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium)
 
-install: $(STAMP) $(CHROMIUM)
+# Spark (the [spark] extra, tests marked spark) needs a Java 17+ runtime.
+JAVA := /usr/bin/java
+
+$(JAVA):
+	$(SUDO) apt-get install -y --no-install-recommends openjdk-17-jre-headless \
+	  || ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends openjdk-17-jre-headless)
+
+install: $(STAMP) $(CHROMIUM) $(JAVA)
 
 demo: install
 	$(BIN)/quaywatch demo --serve

@@ -7,6 +7,7 @@ is imported into a store of its own (both backends) and the stores are compared 
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from sqlalchemy import select
 from pg_support import pg_schema_url
 from quaywatch.config import load_settings
 from quaywatch.errors import ConfigurationError, InputError
-from quaywatch.intake import quarantine, readers
+from quaywatch.intake import edifact, formats, quarantine, readers
 from quaywatch.intake.decode import Limits
 from quaywatch.intake.pipeline import ingest_file
 from quaywatch.store import tables
@@ -251,6 +252,45 @@ def test_an_interchange_is_told_by_its_content(store: Store, tmp_path: Path) -> 
     assert ingest_file(store, path).new == 4
     with pytest.raises(InputError, match="read as CUSCAR cargo reports"):
         readers.open_file(EDI, kind=readers.RecordKind.EVENTS, batch_size=10)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    blanks=st.text(alphabet=" \t\r\n", min_size=1, max_size=40),
+    bom=st.booleans(),
+    name=st.sampled_from(["manifest.txt", "manifest.dat", "manifest", "CUSCAR.EDI", "x.msg"]),
+    una=st.booleans(),
+)
+def test_an_interchange_after_blanks_is_told_by_its_content_and_read_whole(
+    blanks: str, bom: bool, name: str, una: bool
+) -> None:
+    """Blanks and line ends before UNA or UNB (as some systems write) do not hide an
+    interchange, whatever the file's extension; it is read as the example is, message for
+    message."""
+    body = SAMPLE if una else SAMPLE[SAMPLE.index(b"UNB") :]
+    assert body.startswith(b"UNA" if una else b"UNB")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / name
+        path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + blanks.encode() + body)
+        detected = formats.detect(path)
+        assert (detected.format.name, detected.container) == (
+            "un-edifact-cuscar", formats.Container.EDIFACT,
+        )  # fmt: skip
+        with path.open("rb") as file:
+            read = [(m.reference, m.fault, len(m.segments))
+                    for m in edifact.messages(file, Limits(), str(path))]  # fmt: skip
+    with EDI.open("rb") as file:
+        whole = [(m.reference, m.fault, len(m.segments))
+                 for m in edifact.messages(file, Limits(), str(EDI))]  # fmt: skip
+    assert read == whole and len(whole) >= 2
+
+
+def test_blanks_alone_or_before_other_text_are_no_interchange(tmp_path: Path) -> None:
+    for content in (b"  \r\n\t", b"\n\n  UNX+1'", b"\n" * 5000 + b"UNB+UNOC:3'"):
+        path = tmp_path / "blank.txt"
+        path.write_bytes(content)
+        with pytest.raises(InputError, match="unknown file type"):
+            formats.detect(path)
 
 
 # --- hypothesis: a mutated interchange never crashes intake --------------------------------------

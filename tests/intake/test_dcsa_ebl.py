@@ -20,7 +20,9 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from quaywatch.cli import app
-from quaywatch.intake import carrier_documents, dcsa_ebl, decode, quarantine
+from quaywatch.domain.vocabulary import RecordKind
+from quaywatch.errors import InputError
+from quaywatch.intake import carrier_documents, dcsa_ebl, decode, formats, quarantine
 from quaywatch.intake.pipeline import ingest_file
 from quaywatch.intake.records import as_text
 from quaywatch.store import tables
@@ -292,3 +294,44 @@ def test_quaywatch_ingest_stores_an_example(store_url: str) -> None:
     result = runner.invoke(app, ["--database", store_url, "ingest", path])
     assert result.exit_code == 0 and "Traceback" not in result.output
     assert "documents" in result.output and "quarantined" not in result.output.split("\n")[-2]
+
+
+# --- CloudEvent envelopes: only eBL event types are taken for carrier documents ---------------
+
+
+@pytest.mark.parametrize(
+    "kind", ["org.dcsa.track-and-trace.v3", "com.example.invoice", "", None, 3]
+)
+def test_a_cloudevent_of_another_type_is_not_taken_for_a_document(
+    store: Store, tmp_path: Path, kind: Any
+) -> None:
+    envelope = json.loads((DATA / "td-notification-issued.json").read_text(encoding="utf-8"))
+    envelope["type"] = kind
+    path = tmp_path / "notification.json"
+    path.write_text(json.dumps(envelope, indent=2), encoding="utf-8")
+    with pytest.raises(InputError, match="not a recognised format: found keys .*specversion"):
+        formats.detect(path)
+    with pytest.raises(InputError, match="not a recognised format"):
+        ingest_file(store, path)
+    with store.reading() as conn:
+        assert (
+            conn.execute(select(func.count()).select_from(tables.carrier_documents)).scalar() == 0
+        )
+    # Said to be a document, it is read as one.
+    assert ingest_file(store, path, kind=RecordKind.DOCUMENTS).new == 1
+
+
+@pytest.mark.parametrize("name", ["td-notification-draft", "si-notification-received"])
+def test_dcsas_own_notifications_are_still_told_by_their_content(tmp_path: Path, name: str) -> None:
+    detected = formats.detect(DATA / f"{name}.json")
+    assert (detected.format.name, detected.kind) == ("dcsa-ebl-3", RecordKind.DOCUMENTS)
+
+
+@given(st.text(max_size=60))
+def test_only_ebl_event_types_claim_an_envelope(kind: str) -> None:
+    envelope = {"specversion": "1.0", "id": "1", "source": "x", "type": kind, "data": {}}
+    ebl = kind.startswith(("org.dcsa.transport-document.", "org.dcsa.shipping-instructions."))
+    assert formats.FORMATS["dcsa-ebl-3"].claims(frozenset(envelope), envelope) is ebl
+    # A document itself is claimed whatever else it carries.
+    document = envelope | {"transportDocumentReference": "TD1"}
+    assert formats.FORMATS["dcsa-ebl-3"].claims(frozenset(document), document)

@@ -57,3 +57,47 @@ def csrf_of(html: str) -> str:
     found = re.search(r'name="csrf_token" value="([^"]*)"', html)
     assert found, "the page has no form with a CSRF token"
     return found.group(1)
+
+
+#: A party name no page may show unescaped.
+HOSTILE = "<script>alert('x')</script> & \"Sons\""
+
+
+def file_carrier_document(store: Store) -> tuple[str, str, str]:
+    """The carrier's DCSA eBL transport document for a demo consignment's B/L, filed twice
+    (a draft, then the issued B/L), listing its first container with a seal of its own (a
+    rip-on/rip-off discrepancy) and a shipper named ``HOSTILE``. Returns the consignment id,
+    the B/L number and the container."""
+    import copy
+
+    from sqlalchemy import select
+
+    from quaywatch.api.schemas import EXAMPLE_DOCUMENT
+    from quaywatch.domain.vocabulary import RecordKind
+    from quaywatch.services.intake import submit_records
+    from quaywatch.store import tables
+
+    c, k = tables.consignments, tables.containers
+    with store.reading() as conn:
+        row = conn.execute(
+            select(c.c.consignment_id, c.c.transport_document, c.c.port_of_loading,
+                   c.c.port_of_discharge, k.c.container_number)
+            .join(k, (k.c.consignment_id == c.c.consignment_id) & (k.c.version == c.c.version))
+            .order_by(c.c.consignment_id).limit(1)
+        ).one()  # fmt: skip
+    document = copy.deepcopy(EXAMPLE_DOCUMENT)
+    document["transportDocumentReference"] = row.transport_document
+    document["transportDocumentStatus"] = "DRAFT"
+    document["transports"]["portOfLoading"]["UNLocationCode"] = row.port_of_loading
+    document["transports"]["portOfDischarge"]["UNLocationCode"] = row.port_of_discharge
+    document["documentParties"]["shipper"]["partyName"] = HOSTILE
+    document["consignmentItems"][0]["cargoItems"][0]["equipmentReference"] = row.container_number
+    equipment = document["utilizedTransportEquipments"][0]
+    equipment["equipment"]["equipmentReference"] = row.container_number
+    equipment["seals"] = [{"number": "CARRIER-SEAL-1", "source": "CAR"}]
+    issued = copy.deepcopy(document) | {"transportDocumentStatus": "ISSUED"}
+    for filed in (document, issued):
+        done = submit_records(store, [filed], kind=RecordKind.DOCUMENTS, source="test",
+                              actor="test")  # fmt: skip
+        assert done.summary.new == 1, done.rejected
+    return row.consignment_id, row.transport_document, row.container_number

@@ -67,6 +67,67 @@ EXAMPLE_OUTCOME: dict[str, Any] = {
     "known_at": "2026-12-21T16:00:00+01:00", "result": "NO_FINDING",
 }  # fmt: skip
 
+#: A DCSA eBL 3 transport document, the carrier's filing of ``EXAMPLE_CONSIGNMENT``'s B/L.
+EXAMPLE_DOCUMENT: dict[str, Any] = {
+    "transportDocumentReference": "MAEU0300000001",
+    "transportDocumentStatus": "ISSUED",
+    "carrierCode": "MAEU",
+    "carrierCodeListProvider": "NMFTA",
+    "issueDate": "2026-12-05",
+    "shippedOnBoardDate": "2026-12-04",
+    "isCargoDeliveredInICS2Zone": True,
+    "transports": {"plannedArrivalDate": "2026-12-20",
+                   "portOfLoading": {"UNLocationCode": "MXVER"},
+                   "portOfDischarge": {"UNLocationCode": "BEANR"},
+                   "vesselVoyages": [{"vesselName": "DELTA 5",
+                                      "carrierExportVoyageNumber": "005W"}]},
+    "documentParties": {
+        "shipper": {"partyName": "Royal Textiles SRL",
+                    "address": {"street": "Harbour Road", "streetNumber": "776",
+                                "city": "Veracruz", "countryCode": "MX"}},
+        "consignee": {"partyName": "Delta Fruit Co",
+                      "address": {"street": "Harbour Road", "streetNumber": "677",
+                                  "city": "Antwerp", "countryCode": "BE"}},
+    },
+    "consignmentItems": [{
+        "carrierBookingReference": "MAEU261206",
+        "descriptionOfGoods": ["Fresh mangoes"],
+        "HSCodes": ["080450"],
+        "cargoItems": [{"equipmentReference": "MAEU2627091",
+                        "cargoGrossWeight": {"value": 22477.1, "unit": "KGM"},
+                        "outerPackaging": {"numberOfPackages": 227, "packageCode": "CT"}}],
+    }],
+    "utilizedTransportEquipments": [{
+        "equipment": {"equipmentReference": "MAEU2627091", "ISOEquipmentCode": "45R1"},
+        "isShipperOwned": False,
+        "seals": [{"number": "SL23490025", "source": "SHI"}],
+    }],
+}  # fmt: skip
+
+#: An assessment as the API gives it (``services.assessments.Assessment``).
+EXAMPLE_ASSESSMENT: dict[str, Any] = {
+    "consignment_id": "261206-BEANR-0000001", "version": 1,
+    "assessed_at": "2026-12-05T10:00:02Z", "run_id": "3f1c9e0a-5b7d-4c2e-9a61-0d2b8e7f4a10",
+    "model_version": "20261201T060000Z-4f2a9c1e", "profile_version": "starter-3",
+    "reference_version": "2024-03c605c230e0",
+    "probability": 0.412, "model_probability": 0.366, "score": 41.2,
+    "revenue_at_stake_eur": 9120.5, "lane_floor": None, "referral": None, "critical": False,
+    "explained": True,
+    "reasons": [{"code": "value_ratio", "text": "value per kg 3× below the HS 0804.50 median",
+                 "weight": 0.21, "source": "model"}],
+}  # fmt: skip
+
+
+def assessments_example(description: str) -> dict[int | str, dict[str, Any]]:
+    """``responses`` of an operation answering a list of assessments, with an example."""
+    return {
+        200: {
+            "description": description,
+            "content": {"application/json": {"example": [EXAMPLE_ASSESSMENT]}},
+        }
+    }
+
+
 _OUTCOME_FIELDS = {
     "control_id": {"type": "string", "maxLength": 35},
     "consignment_id": {"type": "string", "maxLength": 35},
@@ -101,6 +162,13 @@ def component_schemas() -> dict[str, Any]:
         "required": ["control_id", "consignment_id", "control_type", "selected_by",
                      "propensity", "controlled_at", "known_at", "result"],
     }  # fmt: skip
+    schemas["DcsaDocument"] = {
+        "type": "object",
+        "description": "A DCSA eBL 3 transport document or shipping instructions, bare, in a "
+        "notification (data.transportDocument, data.shippingInstructions) or an amendment "
+        "(amendedTransportDocument), as DCSA publishes it (docs/formats.md).",
+        "additionalProperties": True,
+    }
     schemas["DcsaEvent"] = {
         "type": "object",
         "description": "A DCSA Track & Trace event (2.2 or 3.x fields), as DCSA publishes it.",
@@ -157,6 +225,12 @@ class SubmissionReceipt(BaseModel):
         "shipment events, retracted events): quaywatch has no use for them yet.",
     )
     format: str | None = Field(None, description="The format the records were read in.")
+    reference_version: str | None = Field(
+        None,
+        description="The reference data (ports, HS codes, tariff and exchange rates) the "
+        "records were checked with, as recorded on the import batch (docs/reference-data.md).",
+        examples=["2024-03c605c230e0"],
+    )
     rejected: list[RecordProblem] = Field(
         description="The quarantined records (the first 100), each with its quarantine entry."
     )

@@ -25,6 +25,7 @@ from quaywatch.cli import (
     profiles,
     reference,
     risk,
+    scale,
     screening,
     selection,
     serve,
@@ -82,6 +83,8 @@ app.add_typer(reference.app, name="reference")
 app.add_typer(exchange.keys_app, name="keys")
 app.add_typer(exchange.partners_app, name="partners")
 app.add_typer(exchange.exchange_app, name="exchange")
+app.add_typer(scale.export_app, name="export")
+app.add_typer(scale.spark_app, name="spark")
 
 
 def main() -> None:

@@ -108,6 +108,27 @@ def keys_show(
         _say(f"wrote the root file {export}: partners run `quaywatch partners add {export}`")
 
 
+@keys_app.command("group-generate")
+def keys_group_generate(ctx: typer.Context) -> None:
+    """Generate the partner group's key for de-identification (once, in one administration)."""
+    from quaywatch.services.exchange import generate_group_key
+
+    path = generate_group_key(get_settings(ctx).key_dir)
+    _say(f"wrote the group key {path}: hand it to every member of the partner group by a "
+         "secure channel; each runs `quaywatch keys group-import FILE`")  # fmt: skip
+
+
+@keys_app.command("group-import")
+def keys_group_import(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="The group key file another member handed over.")],
+) -> None:
+    """Take the partner group's key (de-identified messages then match across the group)."""
+    from quaywatch.services.exchange import import_group_key
+
+    _say(f"wrote the group key {import_group_key(get_settings(ctx).key_dir, file)}")
+
+
 @partners_app.command("add")
 def partners_add(
     ctx: typer.Context,
@@ -206,6 +227,55 @@ def partners_revoke(
     )
     what = f"key {key} of {found.administration}" if key else f"partner {found.administration}"
     _say(f"revoked {what}")
+
+
+@partners_app.command("allow")
+def partners_allow(
+    ctx: typer.Context,
+    partner: Partner,
+    message_type: Annotated[
+        str, typer.Option("--type", help="The message type (seizure-report, ...).")
+    ],
+    personal: Annotated[
+        bool,
+        typer.Option(
+            "--personal/--no-personal",
+            help="Whether names, addresses and phones of persons may be sent.",
+        ),
+    ] = False,
+    basis: Annotated[
+        str | None, typer.Option("--basis", help="The legal basis (needed with --personal).")
+    ] = None,
+) -> None:
+    """Record whether a partner may receive personal data in a message type, and on which legal
+    basis; without it, what is sent to the partner is de-identified."""
+    from quaywatch.services.exchange import allow_partner
+
+    found = allow_partner(open_store(ctx), partner, message_type, personal=personal,
+                          basis=basis, actor=get_settings(ctx).actor)  # fmt: skip
+    what = f"may receive personal data ({found.legal_basis})" if found.personal else (
+        "receives de-identified personal data")  # fmt: skip
+    _say(f"{found.partner} {what} in {found.message_type} messages")
+
+
+@partners_app.command("permissions")
+def partners_permissions(
+    ctx: typer.Context,
+    partner: Annotated[str | None, typer.Argument(help="Only this partner.")] = None,
+) -> None:
+    """What personal data each partner may receive, per message type, with the legal basis."""
+    from quaywatch.services.exchange import permissions
+
+    table = Table()
+    for column in ("partner", "type", "personal data", "legal basis", "recorded (UTC)", "by"):
+        table.add_column(column)
+    for p in permissions(open_store(ctx), partner):
+        table.add_row(*(shown(cell) for cell in (
+            p.partner, p.message_type, "sent" if p.personal else "de-identified",
+            p.legal_basis or "-", _when(p.granted_at), p.granted_by,
+        )))  # fmt: skip
+    console.print(table)
+    _say("a partner and type not listed receives de-identified personal data")
 
 
 @exchange_app.command("send")
@@ -374,3 +444,55 @@ def exchange_inbox(
             _when(j.received_at), j.reason, j.detail, j.sender or "-", j.source, raw + more,
         )))  # fmt: skip
     console.print(rejected)
+
+
+profiles_app = sub_app("Risk profiles partners shared: review, accept as a draft, or decline.")
+profiles_app.info.no_args_is_help = False  # bare `exchange profiles` lists the queue
+exchange_app.add_typer(profiles_app, name="profiles")
+
+
+@profiles_app.callback(invoke_without_command=True)
+def exchange_profiles(ctx: typer.Context) -> None:
+    """The risk profiles partners shared, newest first: pending, accepted (as which draft
+    profile) or declined. None is ever activated automatically."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from quaywatch.services.exchange import shared_profiles
+
+    table = Table()
+    for column in ("message", "from", "profile", "title", "risk area", "received (UTC)",
+                   "review"):  # fmt: skip
+        table.add_column(column)
+    for p in shared_profiles(open_store(ctx)):
+        review = p.status if p.profile_id is None else (
+            f"{p.status}: draft {p.profile_id} v{p.profile_version}")  # fmt: skip
+        table.add_row(*(shown(cell) for cell in (
+            p.message_id, p.sender, f"{p.share.profile_id} v{p.share.profile_version}",
+            p.share.title, p.share.risk_area, _when(p.received_at), review,
+        )))  # fmt: skip
+    console.print(table)
+
+
+@profiles_app.command("accept")
+def exchange_profiles_accept(
+    ctx: typer.Context, message_id: Annotated[str, typer.Argument(help="The message id.")]
+) -> None:
+    """Load a shared profile as a DRAFT (activate it later with `quaywatch profiles activate`)."""
+    from quaywatch.services.exchange import accept_profile
+
+    done = accept_profile(open_store(ctx), message_id, actor=get_settings(ctx).actor)
+    _say(f"loaded {done.profile_id} version {done.profile_version} as a draft; "
+         "it fires only once activated")  # fmt: skip
+
+
+@profiles_app.command("decline")
+def exchange_profiles_decline(
+    ctx: typer.Context,
+    message_id: Annotated[str, typer.Argument(help="The message id.")],
+    reason: Annotated[str, typer.Option(help="Why (kept in the audit trail).")],
+) -> None:
+    """Decline a shared profile; nothing is loaded."""
+    from quaywatch.services.exchange import decline_profile
+
+    decline_profile(open_store(ctx), message_id, reason=reason, actor=get_settings(ctx).actor)
+    _say(f"declined the profile of message {message_id}")

@@ -26,6 +26,7 @@ from quaywatch.cli.context import (
 )
 from quaywatch.domain.vocabulary import KnownAt, RecordKind
 from quaywatch.errors import InputError
+from quaywatch.intake import format_names
 
 if TYPE_CHECKING:
     from quaywatch.intake.pipeline import ImportSummary
@@ -137,8 +138,7 @@ def ingest(
         str | None,
         typer.Option(
             "--format",
-            help="Override detection of the format by content: dcsa-tnt-3, dcsa-tnt-2.2, "
-            "dcsa-ebl-3, un-edifact-cuscar, quaywatch-json, quaywatch-csv, quaywatch-parquet "
+            help=f"Override detection of the format by content: {format_names.listed()} "
             "(docs/formats.md).",
         ),
     ] = None,

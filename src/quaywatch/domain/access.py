@@ -64,7 +64,9 @@ class Permission(StrEnum):
 
 #: What each permission allows, in words (the table in ``docs/permissions.md``).
 PERMISSION_HELP: dict[Permission, str] = {
-    Permission.DATA_SUBMIT: "post consignments, container events, control outcomes",
+    Permission.DATA_SUBMIT: (
+        "post consignments, container events, control outcomes, carrier documents"
+    ),
     Permission.ASSESSMENT_READ: "read assessments, their reasons and history",
     Permission.ASSESSMENT_RUN: "score a period",
     Permission.MODEL_TRAIN: "train and promote models",

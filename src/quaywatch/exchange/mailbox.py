@@ -24,7 +24,7 @@ from sqlalchemy import Connection, insert, select, update
 
 from quaywatch.audit import chain
 from quaywatch.errors import ConfigurationError, ConflictError, InputError
-from quaywatch.exchange import envelope as dsse, messages, roots, trust
+from quaywatch.exchange import envelope as dsse, messages, protection, roots, trust
 from quaywatch.exchange.keys import KeyDir
 from quaywatch.exchange.receive import Accepted, Reason, Refused, check
 from quaywatch.store import tables
@@ -136,6 +136,9 @@ def queue(
 ) -> OutboxEntry:  # fmt: skip
     """Sign a message of ``message_type`` with ``body`` to ``recipient`` and put it in the outbox.
 
+    Personal data in it are de-identified (``protection.deidentify``, with the group key of the
+    key directory) unless a permission lets ``recipient`` receive them in this message type.
+
     ``InputError`` naming the field for a body that is not valid; ``NotFoundError`` for an
     unknown partner, ``ConflictError`` for a revoked one or before keys were generated.
     """
@@ -157,6 +160,12 @@ def queue(
         where = ".".join(str(part) for part in error["loc"]) or "the body"
         message = str(error["msg"]).removeprefix("Value error, ")
         raise InputError(f"field {where}: {message}", source=source) from None
+    personal = protection.personal_values(typed)
+    deidentified = bool(personal) and not protection.may_receive_personal(
+        conn, recipient, message_type
+    )
+    if deidentified:
+        typed = protection.deidentify(typed, protection.load_group_key(key_dir.path))
     payload = messages.encode(header, typed)
     signer, key = signing_key(own, key_dir)
     signed = dsse.sign(messages.payload_type(message_type), payload, [key])
@@ -171,7 +180,8 @@ def queue(
     chain.append(conn, actor=actor, action="exchange_queue", object_type="exchange_message",
                  object_id=header.message_id, details={"recipient": recipient,
                  "message_type": message_type.value, "payload_sha256": dsse.payload_digest(payload),
-                 "key_id": signer})  # fmt: skip
+                 "key_id": signer, "personal_values": len(personal),
+                 "deidentified": deidentified})  # fmt: skip
     return _entry(conn.execute(select(_OUT).where(_OUT.c.message_id == header.message_id)).one())
 
 

@@ -21,7 +21,7 @@ import polars as pl
 from sqlalchemy import Connection
 
 from quaywatch.features import declared
-from quaywatch.features.entity_state import entity_features
+from quaywatch.features.entity_state import entity_features, snapshot_features
 from quaywatch.features.history import Entity, as_of_history
 from quaywatch.intake.entities import (
     ENTITY_COLUMNS,
@@ -112,6 +112,25 @@ def assessment_frame_from_state(
     batch = declared.consignment_features(declared.item_features(items), reference)
     inputs = entity_features(
         conn, batch, entities=ENTITIES, at="lodged_at", known_before=known_before,
+        kinds=HISTORY_KINDS,
+    )  # fmt: skip
+    names = [c for c in COLUMNS if c not in batch.columns]
+    return pl.concat([batch, inputs.select(names)], how="horizontal")
+
+
+def assessment_frame_from_snapshot(
+    items: pl.DataFrame,
+    *,
+    states: pl.DataFrame,
+    reference: declared.ValueReference,
+    known_before: datetime | None = None,
+) -> pl.DataFrame:
+    """``assessment_frame_from_state`` with the entity state given as a frame (a snapshot of
+    the ``entity_states`` layout, ``features.entity_state.snapshot_features``): no store read,
+    what a batch engine calls on each batch."""
+    batch = declared.consignment_features(declared.item_features(items), reference)
+    inputs = snapshot_features(
+        states, batch, entities=ENTITIES, at="lodged_at", known_before=known_before,
         kinds=HISTORY_KINDS,
     )  # fmt: skip
     names = [c for c in COLUMNS if c not in batch.columns]

@@ -15,7 +15,7 @@ re-scoring the whole history.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -52,6 +52,47 @@ def entity_features(
     ``known_before`` also leaves out outcomes known at or after it, as reading only the outcomes
     known before it does. Reads only the state rows of the keys on ``rows``.
     """
+    return _features(
+        lambda lookups: _lookup(conn, lookups), rows, entities=entities, at=at,
+        known_before=known_before, prior_weight=prior_weight, kinds=kinds,
+    )  # fmt: skip
+
+
+def snapshot_features(
+    states: pl.DataFrame,
+    rows: pl.DataFrame,
+    *,
+    entities: Sequence[Entity],
+    at: str = "lodged_at",
+    known_before: datetime | None = None,
+    prior_weight: float = 10.0,
+    kinds: Sequence[str] = FEATURE_KINDS,
+) -> pl.DataFrame:
+    """``entity_features`` with the state given as a frame, not read from the store.
+
+    ``states`` holds rows of the ``entity_states`` layout (``intake.entity_state``: entity,
+    entity_key, at, records, controls, hits; cumulative), at least every row of the keys on
+    ``rows`` (a snapshot of the table, or ``intake.entity_state.states_from_history`` of a
+    lake); the same lookups run on it as ``entity_features`` runs in SQL, so the features are
+    the same to the last bit. What a batch engine (Spark's ``mapInArrow``) calls.
+    """
+    return _features(
+        lambda lookups: lookup_snapshot(states, lookups), rows, entities=entities, at=at,
+        known_before=known_before, prior_weight=prior_weight, kinds=kinds,
+    )  # fmt: skip
+
+
+def _features(
+    lookup: Callable[[pl.DataFrame], pl.DataFrame],
+    rows: pl.DataFrame,
+    *,
+    entities: Sequence[Entity],
+    at: str,
+    known_before: datetime | None,
+    prior_weight: float,
+    kinds: Sequence[str],
+) -> pl.DataFrame:
+    """``entity_features`` with the state lookups done by ``lookup``."""
     if rows[at].null_count():
         raise ValueError(f"rows has a null assessment time in {at!r}")
     times = rows.select(pl.col(at).cast(_TIME).alias("__time"))
@@ -75,7 +116,7 @@ def entity_features(
             ),
         ]
     ).drop_nulls("entity_key").unique()  # fmt: skip
-    found = _lookup(conn, lookups)
+    found = lookup(lookups)
     states = times.select("__time")
     prior = times.join(
         found.filter(pl.col("entity") == GLOBAL).select(pl.col("t").alias("__known"), "controls", "hits"),
@@ -106,6 +147,22 @@ def entity_features(
         [rows, from_states(states, entities, kinds=kinds, prior_weight=prior_weight)],
         how="horizontal",
     )
+
+
+def lookup_snapshot(states: pl.DataFrame, lookups: pl.DataFrame) -> pl.DataFrame:
+    """Per (entity, entity_key, t) of ``lookups``: the latest row of ``states`` strictly before
+    ``t`` (records, controls, hits; null when none) and the first sighting (the earliest row
+    with a record); what ``_lookup`` reads in SQL, from a frame."""
+    by = ["entity", "entity_key"]
+    states = states.select(*by, pl.col("at").cast(_TIME), *(pl.col(n).cast(pl.Int64)
+                           for n in ("records", "controls", "hits")))  # fmt: skip
+    latest = lookups.with_row_index("__i").sort("t").join_asof(
+        states.sort("at"), left_on="t", right_on="at", by=by, strategy="backward",
+        allow_exact_matches=False, check_sortedness=False,
+    )  # fmt: skip
+    first = states.filter(pl.col("records") > 0).group_by(by).agg(pl.col("at").min().alias("first"))
+    found = latest.join(first, on=by, how="left").sort("__i")
+    return found.select(*lookups.columns, "records", "controls", "hits", "first")
 
 
 def _lookup(conn: Connection, lookups: pl.DataFrame) -> pl.DataFrame:

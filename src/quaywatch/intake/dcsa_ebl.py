@@ -153,13 +153,36 @@ DOCUMENT_LINE, PARTY, EQUIPMENT, SEAL, CARGO = "DOCUMENT", "PARTY", "EQUIPMENT",
 
 def marks(keys: frozenset[str]) -> bool:
     """Whether a JSON object with these top-level keys is a DCSA eBL 3 document (bare or
-    amended) or a notification about one (a CloudEvent: ``specversion`` and ``data``)."""
+    amended) or a notification about one (a CloudEvent: ``specversion`` and ``data``; its
+    ``type`` is then checked by ``is_document``)."""
     return bool(
         _REFERENCE_KEYS & keys
         or "amendedTransportDocument" in keys
         or {"consignmentItems", "documentParties"} <= keys
         or {"specversion", "data"} <= keys
     )
+
+
+#: The CloudEvent ``type`` of DCSA eBL 3 notifications (``org.dcsa.transport-document.v3``,
+#: ``org.dcsa.shipping-instructions.v3``), by their prefix: the version may change.
+EVENT_TYPES = ("org.dcsa.transport-document.", "org.dcsa.shipping-instructions.")
+
+
+def is_document(record: dict[str, Any]) -> bool:
+    """Whether a record ``marks`` points to is a DCSA eBL document: any document, but a
+    CloudEvent envelope (``specversion`` and ``data``) only of an eBL event type, as other
+    CloudEvents (a Track & Trace notification, another standard's) carry other things.
+
+    >>> is_document({"specversion": "1.0", "type": "org.dcsa.transport-document.v3", "data": {}})
+    True
+    >>> is_document({"specversion": "1.0", "type": "org.dcsa.track-and-trace.v3", "data": {}})
+    False
+    """
+    keys = frozenset(record)
+    if marks(keys - {"specversion", "data"}) or not {"specversion", "data"} <= keys:
+        return True
+    kind = record.get("type")
+    return isinstance(kind, str) and kind.startswith(EVENT_TYPES)
 
 
 # --- rows ----------------------------------------------------------------------------------
@@ -228,6 +251,32 @@ def flatten(record: dict[str, Any]) -> list[dict[str, Any]]:
     lines += _equipment(doc, prefix)
     lines += _cargo(items, prefix)
     return [head | line | {"line": number} for number, line in enumerate(lines)]
+
+
+def reference_of(record: dict[str, Any]) -> str | None:
+    """The reference a DCSA eBL document (bare, notified or amended) is filed under: its
+    transport document or shipping instructions reference, else its one booking reference;
+    None where it has none (or is no document).
+
+    >>> reference_of({"data": {"transportDocument": {"transportDocumentReference": "TD1"}}})
+    'TD1'
+    """
+    try:
+        doc, kind, _ = _unwrapped(record)
+    except Fault:
+        return None
+    key = "transportDocumentReference" if kind == "TD" else "shippingInstructionsReference"
+    found = doc.get(key)
+    if not isinstance(found, str) or not found:
+        items = doc.get("consignmentItems")
+        booked = {doc.get("carrierBookingReference")} | {
+            item.get("carrierBookingReference")
+            for item in (items if isinstance(items, list) else [])
+            if isinstance(item, dict)
+        }
+        booked = {b for b in booked if isinstance(b, str) and b}
+        found = booked.pop() if len(booked) == 1 else None
+    return found
 
 
 def _unwrapped(record: dict[str, Any]) -> tuple[dict[str, Any], str, str]:

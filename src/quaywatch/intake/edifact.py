@@ -8,7 +8,8 @@ segment at a time, so that a segment it refuses faults only its own message.
 
 What is checked, and what a fault costs:
 
-- the file: it begins with ``UNA`` or ``UNB`` (a UTF-8 byte-order mark is skipped); ``UNB``
+- the file: it begins with ``UNA`` or ``UNB`` (a UTF-8 byte-order mark and blanks before it,
+  spaces, tabs and line ends, as some systems write, are skipped); ``UNB``
   names a character repertoire read here (``CHARSETS``); ``UNZ`` closes it, counting its
   messages (or groups) and repeating ``UNB``'s control reference; nothing follows it; the text
   ends on a segment terminator. Otherwise ``InputError``: nothing of the file is stored.
@@ -144,9 +145,35 @@ def read_one(raw: str, limits: Limits, source: str) -> Message:
     return found[0]
 
 
+#: What may come before ``UNA`` or ``UNB``: blanks and line ends.
+BLANKS = b" \t\r\n"
+#: Bytes of a file's head that ``is_interchange`` is given to look at.
+HEAD_BYTES = 4096
+
+
 def is_interchange(head: bytes) -> bool:
-    """Whether ``head`` (the first bytes of a file) begins an EDIFACT interchange."""
-    return head.removeprefix(decode.BOM).startswith((b"UNA", b"UNB"))
+    """Whether ``head`` (the first bytes of a file) begins an EDIFACT interchange: ``UNA`` or
+    ``UNB`` after a byte-order mark and blanks, if any.
+
+    >>> is_interchange(b"\\r\\n  UNB+UNOC:3+SENDER")
+    True
+    """
+    return head.removeprefix(decode.BOM).lstrip(BLANKS).startswith((b"UNA", b"UNB"))
+
+
+def _start(file: IO[bytes]) -> bytes:
+    """The file's bytes from its first that is not blank (after a byte-order mark), at least
+    the first 9 of them where the file holds that many (``UNA`` and its six characters)."""
+    data = file.read(HEAD_BYTES)
+    data = data.removeprefix(decode.BOM)
+    while True:
+        data = data.lstrip(BLANKS)
+        if len(data) >= 9:
+            return data
+        more = file.read(HEAD_BYTES)
+        if not more:
+            return data
+        data += more
 
 
 def messages(
@@ -160,19 +187,17 @@ def messages(
     ``InputError`` where the file as a whole cannot be read (see the module docstring); it may
     come after messages were handed over, which the caller's transaction then undoes.
     """
-    head = file.read(3)
-    if head == decode.BOM:
-        head = file.read(3)
-    if head not in (b"UNA", b"UNB"):
+    start = _start(file)
+    if not start.startswith((b"UNA", b"UNB")):
         raise InputError(
             "not a UN/EDIFACT interchange: it does not begin with UNA or UNB", source=source
         )
     characters = Characters.from_str(_DEFAULT_ADVICE)
-    if head == b"UNA":
-        characters = _service_string_advice(file.read(6), source)
-        head = b""
+    if start.startswith(b"UNA"):
+        characters = _service_string_advice(start[3:9], source)
+        start = start[9:]
     reader = _Interchange(characters, limits, source)
-    chars = _characters(file, head, reader, progress)
+    chars = _characters(file, start, reader, progress)
     yield from reader.read(chars)
 
 

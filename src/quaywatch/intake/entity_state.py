@@ -160,6 +160,48 @@ def _contributions(keys: pl.DataFrame, outcomes: pl.DataFrame, sign: int) -> pl.
     return pl.concat([records, counted])
 
 
+def states_from_history(items: pl.DataFrame, outcomes: pl.DataFrame) -> pl.DataFrame:
+    """The whole state computed from a history, without a store: the rows ``rebuild`` writes.
+
+    ``items``: goods-item rows of the newest version of every consignment (the columns
+    ``intake.entities.entity_keys`` reads: ``store.reads.goods_item_rows``, or a lake's);
+    ``outcomes``: control outcomes (``consignment_id``, ``version``, ``known_at``, ``result``,
+    ``revenue_recovered_eur``); those of a version not in ``items`` count nowhere. Returns the
+    ``entity_states`` layout (entity, entity_key, at, records, controls, hits), cumulative per
+    key, one row per moment a count changed: what ``features.entity_state.snapshot_features``
+    looks up.
+    """
+    return cumulate(deltas_of(items, outcomes))
+
+
+def deltas_of(items: pl.DataFrame, outcomes: pl.DataFrame) -> pl.DataFrame:
+    """The deltas (entity, entity_key, at, records, controls, hits) that the consignments of
+    ``items`` and their ``outcomes`` add to the state (the inputs of ``states_from_history``);
+    a batch engine computes them per part of the history, then ``cumulate`` per key."""
+    keys = long_keys(entity_keys(items)).with_columns(pl.col("version").cast(pl.Int64))
+    known = outcomes.select(
+        pl.col("consignment_id"), pl.col("version").cast(pl.Int64),
+        pl.col("known_at").cast(_TIME), hit().alias("hit"),
+    )  # fmt: skip
+    return _contributions(keys, known, 1).with_columns(pl.col("at").cast(_TIME))
+
+
+def cumulate(deltas: pl.DataFrame) -> pl.DataFrame:
+    """``deltas`` summed per key and moment and cumulated per key: the state's rows (every
+    delta of a key in the same call; different keys may be cumulated in different calls)."""
+    by = ["entity", "entity_key"]
+    summed = (
+        deltas.with_columns(pl.col("at").cast(_TIME))
+        .group_by(*by, "at")
+        .agg(pl.col(n).sum() for n in _COUNTS)
+        .filter(pl.any_horizontal(pl.col(n) != 0 for n in _COUNTS))
+        .sort(*by, "at")
+    )
+    return summed.with_columns(pl.col(n).cum_sum().over(by) for n in _COUNTS).select(
+        list(_STATE_SCHEMA)
+    )
+
+
 #: The PostgreSQL advisory lock that makes state upkeep take turns (``one_at_a_time``).
 _STATE_LOCK = 0x7177_6573_7461_7465  # "qwestate"
 

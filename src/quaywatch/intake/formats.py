@@ -8,7 +8,8 @@ one key of a JSON object such as Track & Trace 3's ``{"events": [...]}``, or one
 alone, a UN/EDIFACT interchange), how one of its records is recognised (``marks``: its top-level keys or columns), the
 JSON shape a record is read in and the step (``translate``) that turns a record into the flat
 rows of its kind, which the import pipeline checks and stores. Adding a format is adding one
-entry to ``FORMATS`` (a non-JSON container also needs its reader in ``readers``).
+entry to ``FORMATS`` and its line to ``format_names.ABOUT``, which the command line's and the
+API's help list (a non-JSON container also needs its reader in ``readers``).
 
 ``detect`` decides, from the file's first bytes and first record, and stops at the first
 format that claims them, in ``FORMATS`` order; a JSON structure no format claims is refused
@@ -32,6 +33,7 @@ import pyarrow.parquet as pq
 from quaywatch.errors import InputError
 from quaywatch.intake import dcsa_ebl, decode, edifact, events, jsonarray, shapes
 from quaywatch.intake.decode import Limits, Obj
+from quaywatch.intake.format_names import ABOUT
 from quaywatch.intake.kinds import KINDS
 from quaywatch.intake.records import RecordKind
 
@@ -66,7 +68,9 @@ class Format:
     consignments or control outcomes, told apart by the ``control_id`` key or column (or by
     ``--kind``). ``shape`` and ``translate``: the JSON shape of one record and the step to flat
     rows; None for the kind's own (``kinds.KINDS``). ``wrapper``: the key of a JSON object
-    under which the records may come as an array.
+    under which the records may come as an array. ``refine``: where the keys are not enough,
+    whether a JSON record ``marks`` points to is one of this format by its values (a CloudEvent
+    envelope is DCSA eBL only when its ``type`` is an eBL event type).
     """
 
     name: str
@@ -77,6 +81,13 @@ class Format:
     shape: Obj | None = None
     translate: Callable[[dict[str, Any]], list[dict[str, Any]]] | None = None
     wrapper: str | None = None
+    refine: Callable[[dict[str, Any]], bool] | None = None
+
+    def claims(self, keys: frozenset[str], record: dict[str, Any] | None = None) -> bool:
+        """Whether a record with these keys (and, for JSON, these values) is of this format."""
+        if not self.marks(keys):
+            return False
+        return self.refine is None or record is None or self.refine(record)
 
     def kind_of(self, keys: frozenset[str]) -> RecordKind:
         """The kind of a record with these keys or columns."""
@@ -110,8 +121,7 @@ FORMATS: dict[str, Format] = {
             RecordKind.EVENTS,
             (*JSON,),
             lambda keys: "eventClassification" in keys,
-            "DCSA Track & Trace 3.x events (eventClassification nested), alone, in an array, "
-            'one per line or in {"events": [...]}',
+            ABOUT["dcsa-tnt-3"],
             shape=shapes.EVENT_V3,
             translate=lambda record: [events.flatten_v3(record)],
             wrapper="events",
@@ -121,8 +131,7 @@ FORMATS: dict[str, Format] = {
             RecordKind.EVENTS,
             (*JSON,),
             lambda keys: bool(keys & _DCSA_2_KEYS),
-            "DCSA Track & Trace 2.2 events (flat eventType, eventClassifierCode), alone, in "
-            "an array or one per line",
+            ABOUT["dcsa-tnt-2.2"],
             wrapper="events",
         ),
         Format(
@@ -130,40 +139,41 @@ FORMATS: dict[str, Format] = {
             RecordKind.DOCUMENTS,
             (*JSON,),
             dcsa_ebl.marks,
-            "DCSA eBL 3 transport documents and shipping instructions (bare, notified or "
-            "amended), one document as DCSA publishes them, in an array or one per line",
+            ABOUT["dcsa-ebl-3"],
+            refine=dcsa_ebl.is_document,
         ),
         Format(
             "un-edifact-cuscar",
             RecordKind.CONSIGNMENTS,
             (Container.EDIFACT,),
             lambda keys: True,
-            "UN/EDIFACT CUSCAR customs cargo reports (.edi, .edifact, .cuscar, or a file "
-            "beginning UNA or UNB): consignments",
+            ABOUT["un-edifact-cuscar"],
         ),
         Format(
             "quaywatch-json",
             None,
             (*JSON,),
             lambda keys: bool(keys & _QUAYWATCH_KEYS),
-            "quaywatch's consignments or control outcomes as JSON (docs/formats.md)",
+            ABOUT["quaywatch-json"],
         ),
         Format(
             "quaywatch-csv",
             None,
             (Container.CSV,),
             lambda keys: True,
-            "quaywatch's consignments or control outcomes as CSV, one row per goods item",
+            ABOUT["quaywatch-csv"],
         ),
         Format(
             "quaywatch-parquet",
             None,
             (Container.PARQUET,),
             lambda keys: True,
-            "quaywatch's consignments or control outcomes as Parquet, as the CSV",
+            ABOUT["quaywatch-parquet"],
         ),
     )  # fmt: skip
 }
+if list(FORMATS) != list(ABOUT):  # the command line's help lists ABOUT: it must be the registry
+    raise ImportError("intake.format_names.ABOUT and intake.formats.FORMATS differ")
 _EXTENSIONS = {".csv": Container.CSV, ".parquet": Container.PARQUET, ".pq": Container.PARQUET,
                ".jsonl": Container.JSON_LINES, ".ndjson": Container.JSON_LINES,
                ".json": Container.JSON_ARRAY, ".edi": Container.EDIFACT,
@@ -222,9 +232,9 @@ def detect(
             "carrier documents are read from DCSA eBL 3 JSON (one document, an array or lines)",
             source=source,
         )
-    keys, where = _first_keys(path, container, wrapper, lenient)
+    keys, where, record = _first_keys(path, container, wrapper, lenient)
     if chosen is None:
-        chosen = _claimed(container, keys, where, kind, source)
+        chosen = _claimed(container, keys, where, kind, source, record)
     found = chosen.kind_of(keys or frozenset())
     if kind is not None and chosen.kind is None:
         found = kind
@@ -252,16 +262,18 @@ def _named_container(container: Container) -> str:
 
 
 def _is_edifact(path: Path) -> bool:
-    """Whether the file begins as a UN/EDIFACT interchange does (``UNA`` or ``UNB``)."""
+    """Whether the file begins as a UN/EDIFACT interchange does (``UNA`` or ``UNB``, after
+    blanks and line ends if any, within its first ``edifact.HEAD_BYTES``)."""
     with path.open("rb") as file:
-        return edifact.is_interchange(file.read(6))
+        return edifact.is_interchange(file.read(edifact.HEAD_BYTES))
 
 
 def _claimed(
     container: Container, keys: frozenset[str] | None, where: str, kind: RecordKind | None,
-    source: str,
+    source: str, record: dict[str, Any] | None = None,
 ) -> Format:  # fmt: skip
-    """The first format that claims a first record with ``keys`` in ``container``."""
+    """The first format that claims a first record with ``keys`` (JSON: ``record``) in
+    ``container``."""
     candidates = [
         f for f in FORMATS.values()
         if container in f.containers
@@ -270,7 +282,7 @@ def _claimed(
     if keys is None:  # no first record could be read: the reader reports each as it reads
         return _default(candidates, kind)
     for candidate in candidates:
-        if candidate.marks(keys):
+        if candidate.claims(keys, record):
             return candidate
     if kind is not None or container not in JSON:
         return _default(candidates, kind)
@@ -347,25 +359,25 @@ def _json_container(
 
 def _first_keys(
     path: Path, container: Container, wrapper: str | None, limits: Limits
-) -> tuple[frozenset[str] | None, str]:
+) -> tuple[frozenset[str] | None, str, dict[str, Any] | None]:
     """The column names, or the top-level keys of the first of the first ``_SAMPLED`` JSON
     objects that a format claims, else of the first of them (None where none can be read),
-    and where they were found."""
+    where they were found, and (JSON) that object."""
     if container is Container.CSV:
         with path.open("rb") as file:
             head = file.readline(limits.max_record_bytes).decode("utf-8-sig", errors="replace")
         header = re.split(r"[\r\n]", head, maxsplit=1)[0]  # bare CRs end lines too
         try:
-            return frozenset(n.strip() for n in next(csv.reader([header]), [])), "the header"
+            return frozenset(n.strip() for n in next(csv.reader([header]), [])), "the header", None
         except csv.Error:
-            return frozenset(), "the header"
+            return frozenset(), "the header", None
     if container is Container.EDIFACT:  # one format reads it: the interchange says the rest
-        return frozenset(), "the interchange"
+        return frozenset(), "the interchange", None
     if container is Container.PARQUET:
         try:
-            return frozenset(pq.read_schema(path).names), "the columns"
+            return frozenset(pq.read_schema(path).names), "the columns", None
         except Exception:  # a broken file: the reader reports it with its reason
-            return frozenset(), "the columns"
+            return frozenset(), "the columns", None
     with path.open("rb") as file:
         try:
             if container is Container.JSON_DOCUMENT:
@@ -384,8 +396,8 @@ def _first_keys(
                 texts = [piece.data for _, (piece, _) in zip(range(_SAMPLED), items, strict=False)]
                 where = f"{wrapper} item {{}}" if wrapper else "item {}"
         except InputError:  # a broken file: the reader reports it with its reason
-            return None, ""
-    found: list[tuple[frozenset[str], str]] = []
+            return None, "", None
+    found: list[tuple[frozenset[str], str, dict[str, Any] | None]] = []
     for number, text in enumerate(texts, start=1):
         try:
             value = decode.parse_json(text.decode("utf-8", "replace"), limits)
@@ -393,10 +405,11 @@ def _first_keys(
             continue
         if isinstance(value, dict):
             keys = frozenset(value)
-            if any(f.marks(keys) for f in FORMATS.values() if container in f.containers):
-                return keys, where.format(number)  # a broken record or two before it tell nothing
-            found.append((keys, where.format(number)))
-    return found[0] if found else (None, "")
+            if any(f.claims(keys, value) for f in FORMATS.values() if container in f.containers):
+                # a broken record or two before it tell nothing
+                return keys, where.format(number), value
+            found.append((keys, where.format(number), value))
+    return found[0] if found else (None, "", None)
 
 
 def of_record(kind: RecordKind, record: dict[str, Any]) -> Format:
@@ -404,7 +417,7 @@ def of_record(kind: RecordKind, record: dict[str, Any]) -> Format:
     keys = frozenset(record)
     json_formats = [f for f in FORMATS.values() if set(f.containers) & set(JSON)]
     for candidate in json_formats:
-        if candidate.kind is kind and candidate.marks(keys):
+        if candidate.kind is kind and candidate.claims(keys, record):
             return candidate
     return _default(json_formats, kind)
 

@@ -91,6 +91,9 @@ class ImportSummary:
     skipped: dict[str, int] = field(default_factory=dict)
     #: The format the file was read in (``formats``), where one was detected or named.
     format: str | None = None
+    #: The reference data the records were checked with (``domain.reference.version``),
+    #: recorded on the batch when the import finishes.
+    reference_version: str | None = None
 
     @property
     def balanced(self) -> bool:
@@ -618,6 +621,7 @@ class Importer:
     def finish(self, *, source_sha256: str | None, actor: str, started_at: datetime) -> None:
         """Record the batch, bind the hashes of every row it wrote, and append its audit event."""
         s = self.summary
+        s.reference_version = self.reference_version
         batch = dict(
             batch_id=s.batch_id, source=s.source, source_sha256=source_sha256, kind=s.kind.value,
             actor=actor, started_at=started_at, finished_at=tables.utcnow(), records_read=s.read,

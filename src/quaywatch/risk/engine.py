@@ -130,6 +130,34 @@ def _assess(
         batch = assessment.assessment_frame(
             items, history=history, outcomes=outcomes, reference=model.reference
         )
+    return score_frame(
+        batch, items, model=model, explain_rows=explain_rows, profiles=profiles,
+        parties=parties, hits=hits, weighting=weighting, sources=sources, at=at,
+    )  # fmt: skip
+
+
+def score_frame(
+    batch: pl.DataFrame,
+    items: pl.DataFrame,
+    *,
+    model: RiskModel,
+    explain_rows: Explain,
+    profiles: ProfileSet | None,
+    parties: pl.DataFrame | None,
+    hits: pl.DataFrame | None,
+    weighting: combine.HitWeighting,
+    sources: Sequence[HitSource] = (),
+    at: datetime | None = None,
+) -> tuple[pl.DataFrame, tuple[combine.Saturated, ...]]:
+    """The assessments of ``batch`` (the assessment frame of ``items``, entity histories
+    included: ``features.assessment``), and the hit codes found saturating.
+
+    Pure: no store, no clock; everything it needs is an argument. Every path calls it: the
+    store's scoring runs (``assess``), the Arrow batch function (``risk.batch``) that Spark's
+    ``mapInArrow`` calls, evaluation. The plug-in hit ``sources`` (``risk.hit_sources``),
+    asked as of ``at``, are the one exception: a source may read what it holds (a store's
+    carrier documents, a partner's alerts); the Arrow path passes none.
+    """
     x = batch.select(assessment.COLUMNS)
     matrix = model.fraud.matrix(x)
     # Both models are trained on the same columns: one matrix serves both (built once).

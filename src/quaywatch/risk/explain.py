@@ -59,6 +59,7 @@ class Source(StrEnum):
     GRAPH = "graph"
     UNUSUAL = "unusual"
     DOCUMENT = "document"
+    PARTNER = "partner"
 
 
 #: The values of ``Source``, for checking a stored reason's source.

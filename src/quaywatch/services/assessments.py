@@ -56,6 +56,9 @@ class Assessment:
     same on 0-100; ``model_probability``: the learned model's alone; ``lane_floor`` and
     ``referral``: what a profile or anomaly demands; ``critical``: a security or health threat;
     ``reasons``: strongest first (empty when the assessment was not explained).
+    ``reference_version``: the reference data (ports, HS codes, tariff and exchange rates)
+    the assessment was made with (``docs/reference-data.md``); null for one made before
+    quaywatch recorded it.
     """
 
     consignment_id: str
@@ -64,6 +67,7 @@ class Assessment:
     run_id: str
     model_version: str
     profile_version: str | None
+    reference_version: str | None
     probability: float
     model_probability: float | None
     score: float
@@ -93,6 +97,9 @@ def _assessment(row: dict[str, object]) -> Assessment:
         assessed_at=row["assessed_at"], run_id=str(row["run_id"]),  # type: ignore[arg-type]
         model_version=str(row["model_version"]),
         profile_version=None if row["profile_version"] is None else str(row["profile_version"]),
+        reference_version=(
+            None if row.get("reference_version") is None else str(row["reference_version"])
+        ),
         probability=float(row["probability"]),  # type: ignore[arg-type]
         model_probability=None if model_probability is None else float(model_probability),  # type: ignore[arg-type]
         score=float(row["score"]),  # type: ignore[arg-type]

@@ -2,7 +2,8 @@
 revisions, the consignments declaring it and what differs between them; and, for one
 consignment, its discrepancies with the carrier's filing (``risk.carrier_documents``).
 
-What the CLI (``quaywatch documents show|check``) and the API (``GET /documents/...``) call.
+What the CLI (``quaywatch documents show|check``), the API (``GET /documents/...``) and the web
+pages (a document's page, the consignment dossier's document check) call.
 """
 
 from __future__ import annotations
@@ -158,6 +159,38 @@ def check_consignment(
         raise InputError(f"tolerance must be at least 0 and below 1, got {tolerance}")
     with store.reading() as conn:
         return linking.check_consignment(conn, consignment_id, version, tolerance=tolerance)
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentCheck:
+    """A consignment version against the carrier's filing: the check (``Linked``: the
+    documents compared and every discrepancy) and, for each document compared, its revision
+    (reference, kind, number, status), so that a page can name and link it."""
+
+    check: Linked
+    compared: tuple[Revision, ...]
+
+
+def document_check(
+    store: Store,
+    consignment_id: str,
+    version: int | None = None,
+    *,
+    tolerance: float = WEIGHT_TOLERANCE,
+) -> DocumentCheck:
+    """``check_consignment``, with the revisions compared (what the dossier shows)."""
+    if not 0 <= tolerance < 1:
+        raise InputError(f"tolerance must be at least 0 and below 1, got {tolerance}")
+    d = tables.carrier_documents
+    with store.reading() as conn:
+        check = linking.check_consignment(conn, consignment_id, version, tolerance=tolerance)
+        rows = conn.execute(
+            select(d.c.document_id, d.c.document_kind, d.c.reference, d.c.revision, d.c.status,
+                   d.c.transport_document_reference, d.c.received_at)
+            .where(d.c.document_id.in_(check.documents))
+            .order_by(d.c.reference, d.c.revision)
+        ).all()  # fmt: skip
+    return DocumentCheck(check, tuple(Revision(*row) for row in rows))
 
 
 def _parties(conn: Connection, document_id: str) -> tuple[DocumentParty, ...]:

@@ -6,7 +6,11 @@ Keys: ``generate_keys``, ``rotate_keys``, ``own_keys``, ``export_root``. Partner
 ``outbox``, ``export`` (the outbox to a file, for air-gapped exchange), ``import_file`` (a
 partner's export, through every receiver check), ``receive_posted`` (records posted to the
 inbox endpoint, the same checks), ``inbox``; ``set_inbox_url`` says where the HTTP push
-(``services.exchange_push``) delivers a partner's messages. Each takes plain values (the key directory as a path: only adapters read settings),
+(``services.exchange_push``) delivers a partner's messages. Data protection: ``allow_partner``
+(whether a partner may receive personal data in a message type, with the legal basis),
+``permissions``, ``generate_group_key`` and ``import_group_key`` (the partner group's key for
+de-identification). Shared profiles: ``shared_profiles`` (the review queue), ``accept_profile``
+(a DRAFT profile, never active), ``decline_profile``. Each takes plain values (the key directory as a path: only adapters read settings),
 runs in one transaction and returns typed results; nothing prints.
 """
 
@@ -20,17 +24,19 @@ from pathlib import Path
 from typing import Any
 
 from quaywatch.errors import InputError, WriteConflictError
-from quaywatch.exchange import mailbox, push, roots, trust
+from quaywatch.exchange import mailbox, protection, push, reviews, roots, trust
 from quaywatch.exchange.keys import KeyDir
 from quaywatch.exchange.mailbox import OutboxEntry, Outcome, Received, Rejected
 from quaywatch.exchange.messages import MessageType
+from quaywatch.exchange.protection import Permission
 from quaywatch.exchange.receive import Reason
+from quaywatch.exchange.reviews import SharedProfile
 from quaywatch.exchange.trust import Partner, StoredRoot
 from quaywatch.store.store import Store
 
 __all__ = [
     "ExportSummary", "ImportSummary", "Inbox", "MessageType", "OutboxEntry", "Outcome",
-    "Partner", "PartnerAdded", "Reason", "Received", "Rejected", "StoredRoot",
+    "Partner", "PartnerAdded", "Permission", "SharedProfile", "Reason", "Received", "Rejected", "StoredRoot",
 ]  # fmt: skip
 
 #: Largest file ``import_file`` and ``add_partner`` read (the whole file is one transaction).
@@ -152,11 +158,7 @@ def send(
     now: datetime | None = None,
 ) -> OutboxEntry:  # fmt: skip
     """Sign the message whose body is the JSON file ``body_file`` and queue it for ``recipient``."""
-    try:
-        kind = MessageType(message_type)
-    except ValueError:
-        known = ", ".join(MessageType)
-        raise InputError(f"unknown message type {message_type!r}; one of: {known}") from None
+    kind = _message_type(message_type)
     try:
         body: Any = json.loads(_read(body_file).decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
@@ -317,3 +319,75 @@ def _write_lines(path: Path, lines: list[bytes]) -> None:
     except OSError as exc:
         partial.unlink(missing_ok=True)
         raise InputError(f"cannot be written: {exc.strerror}", source=str(path)) from None
+
+
+def _message_type(message_type: MessageType | str) -> MessageType:
+    try:
+        return MessageType(message_type)
+    except ValueError:
+        known = ", ".join(MessageType)
+        raise InputError(f"unknown message type {message_type!r}; one of: {known}") from None
+
+
+def allow_partner(
+    store: Store, administration: str, message_type: MessageType | str, *, personal: bool,
+    basis: str | None, actor: str, now: datetime | None = None,
+) -> Permission:  # fmt: skip
+    """Record whether the partner may receive personal data (names, addresses, phones of
+    persons) in messages of ``message_type``, on the legal ``basis`` (needed to allow)."""
+    kind = _message_type(message_type)
+    with store.transaction() as conn:
+        trust.require_partner(conn, administration)
+        return protection.allow(conn, administration, kind, personal=personal, basis=basis,
+                                now=_now(now), actor=actor)  # fmt: skip
+
+
+def permissions(store: Store, administration: str | None = None) -> tuple[Permission, ...]:
+    """The data-protection permissions recorded (of one partner), by partner and type."""
+    with store.reading() as conn:
+        return tuple(protection.permissions(conn, administration))
+
+
+def generate_group_key(key_dir: Path) -> Path:
+    """A new partner-group key in ``key_dir`` (the file to hand to the group's members)."""
+    return protection.write_group_key(key_dir)
+
+
+def import_group_key(key_dir: Path, path: Path) -> Path:
+    """Take the partner group's key from the file another member handed over."""
+    return protection.write_group_key(key_dir, protection.read_group_key_file(path))
+
+
+def shared_profiles(store: Store) -> tuple[SharedProfile, ...]:
+    """The risk profiles partners shared, newest first, each pending, accepted or declined."""
+    with store.reading() as conn:
+        return tuple(reviews.shared(conn))
+
+
+def accept_profile(
+    store: Store, message_id: str, *, actor: str, now: datetime | None = None
+) -> SharedProfile:
+    """Load a shared profile as a DRAFT through the profile service (never activated here:
+    ``quaywatch profiles activate`` is the analyst's later step) and record the review."""
+    from quaywatch.services.profiles import ProfileText, load_profiles
+
+    with store.reading() as conn:
+        share = reviews.pending(conn, message_id)
+    name = f"profile shared by {share.sender} (message {message_id})"
+    [loaded] = load_profiles(store, [ProfileText(name, share.share.profile)], actor=actor)
+    with store.transaction() as conn:
+        reviews.pending(conn, message_id)
+        reviews.decide(conn, message_id, "accepted", profile=(loaded.profile_id, loaded.version),
+                       note=None, now=_now(now), actor=actor)  # fmt: skip
+        return reviews.shared(conn, message_id)[0]
+
+
+def decline_profile(
+    store: Store, message_id: str, *, reason: str, actor: str, now: datetime | None = None
+) -> SharedProfile:
+    """Decline a shared profile, with the reason (audited); nothing is loaded."""
+    with store.transaction() as conn:
+        reviews.pending(conn, message_id)
+        reviews.decide(conn, message_id, "declined", profile=None, note=reason, now=_now(now),
+                       actor=actor)  # fmt: skip
+        return reviews.shared(conn, message_id)[0]

@@ -31,7 +31,7 @@ from quaywatch.errors import (
     StoreBusyError,
     WriteConflictError,
 )
-from quaywatch.intake import pipeline, quarantine
+from quaywatch.intake import dcsa_ebl, pipeline, quarantine
 from quaywatch.intake.decode import Limits, storable
 from quaywatch.intake.fields import PLAUSIBLE, Plausible
 from quaywatch.intake.pipeline import ImportSummary
@@ -349,12 +349,11 @@ def submit_records(
         for r in summary.rejected[:MAX_REJECTED_SHOWN]
     )
     bad = {r.index for r in rejected}
-    key = KEY_FIELD[kind]
     stored = tuple(
         dict.fromkeys(
-            str(record[key])
+            key
             for index, record in enumerate(records)
-            if index not in bad and isinstance(record.get(key), str)
+            if index not in bad and (key := record_key(kind, record)) is not None
         )
     )
     return Submission(
@@ -382,12 +381,21 @@ def records_of(body: Any, *, wrapper: str | None = None) -> list[dict[str, Any]]
     raise InputError(f"expected {expected}, found {found.get(type(body), 'null')}")
 
 
-#: The field naming each record of a kind.
+#: The field naming each record of a kind (carrier documents: ``record_key``).
 KEY_FIELD = {
     RecordKind.CONSIGNMENTS: "consignment_id",
     RecordKind.EVENTS: "eventID",
     RecordKind.OUTCOMES: "control_id",
 }
+
+
+def record_key(kind: RecordKind, record: dict[str, Any]) -> str | None:
+    """What names a submitted record of ``kind``: its key field, or for a carrier document the
+    reference it is filed under (``dcsa_ebl.reference_of``); None where it has none."""
+    if kind is RecordKind.DOCUMENTS:
+        return dcsa_ebl.reference_of(record)
+    value = record.get(KEY_FIELD[kind])
+    return value if isinstance(value, str) else None
 
 
 def _line(location: str) -> int:

@@ -989,3 +989,27 @@ exchange_outbox = Table(
 def utcnow() -> datetime:
     """Now, timezone-aware, at the microsecond the store can keep."""
     return datetime.now(UTC)
+
+
+exchange_permissions = Table(
+    "exchange_permissions",
+    metadata,
+    Column("partner", String(20), primary_key=True),
+    Column("message_type", String(32), primary_key=True),
+    Column("personal", Boolean, nullable=False, doc="whether personal data may be sent"),
+    Column("legal_basis", Text, doc="the legal basis recorded when personal data are allowed"),
+    Column("granted_at", UtcDateTime, nullable=False),
+    Column("granted_by", String(128), nullable=False),
+)
+
+exchange_profile_reviews = Table(
+    "exchange_profile_reviews",
+    metadata,
+    Column("message_id", String(36), primary_key=True, doc="the RiskProfileShare received"),
+    Column("decision", String(8), nullable=False, doc="accepted or declined"),
+    Column("profile_id", String(64), doc="the draft profile created when accepted"),
+    Column("profile_version", Integer),
+    Column("note", Text),
+    Column("decided_at", UtcDateTime, nullable=False),
+    Column("decided_by", String(128), nullable=False),
+)

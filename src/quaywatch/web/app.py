@@ -21,6 +21,7 @@ from quaywatch.web import (
     audit,
     dashboard,
     decisions,
+    documents,
     entities,
     inspection,
     lab,
@@ -75,6 +76,7 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
     app.include_router(profiles.router)
     app.include_router(decisions.router)
     app.include_router(entities.router)
+    app.include_router(documents.router)
     app.include_router(audit.router)
     app.include_router(lab.router)
     app.include_router(accounts.router)

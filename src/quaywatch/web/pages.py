@@ -44,7 +44,7 @@ from quaywatch.errors import (
     RecordError,
     TooManyAttemptsError,
 )
-from quaywatch.services import accounts, selection, worklist as worklists
+from quaywatch.services import accounts, documents, selection, worklist as worklists
 from quaywatch.services.control import create_orders as selection_orders
 from quaywatch.services.dossier import ConsignmentDossier, consignment_dossier
 from quaywatch.web import i18n
@@ -501,15 +501,21 @@ async def dossier_page(
     **context: Any,
 ) -> Response:
     """The dossier page of ``consignment_id`` (``context``: what a refused form of its
-    decision panel shows again, ``web.decisions``); 404 for a consignment not stored."""
+    decision panel shows again, ``web.decisions``), with its document check against the
+    carrier's filing (``services.documents``); 404 for a consignment not stored."""
     try:
         found = await run_in_threadpool(gather_dossier, state, consignment_id)
+        check = await run_in_threadpool(
+            documents.document_check, state.store, consignment_id, found.version
+        )
     except (NotFoundError, InputError):
         missing = gettext(visitor.language, "There is no consignment %(id)s.") % {
             "id": consignment_id
         }
         return render(request, visitor, "refused.html", {"missing": missing}, status=404)
-    return render(request, visitor, "dossier.html", {"d": found, **context}, status=status)
+    return render(
+        request, visitor, "dossier.html", {"d": found, "check": check, **context}, status=status
+    )
 
 
 @router.post("/worklist/select")

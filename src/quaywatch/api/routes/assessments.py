@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from quaywatch.api import problems
 from quaywatch.api.context import PREFIX, AssessmentReader, AssessmentRunner, ServiceState
+from quaywatch.api.schemas import assessments_example
 from quaywatch.services import assessments, hit_weights, risk
 
 router = APIRouter(
@@ -40,7 +41,13 @@ class ScoringRequest(BaseModel):
     top: int = Field(10, ge=0, le=1000, description="Highest scores to return.")
 
 
-@router.post("/assessments", summary="Assess consignments now")
+@router.post(
+    "/assessments",
+    summary="Assess consignments now",
+    responses=assessments_example(
+        "The assessments, each with its model, profile and reference data versions"
+    ),
+)
 def assess(
     body: AssessRequest, state: ServiceState, who: AssessmentReader
 ) -> list[assessments.Assessment]:
@@ -62,6 +69,7 @@ def assess(
 @router.get(
     "/consignments/{consignment_id}/assessments",
     summary="Every assessment of a consignment",
+    responses=assessments_example("Every assessment, oldest first"),
 )
 def history(
     consignment_id: ConsignmentId, state: ServiceState, who: AssessmentReader

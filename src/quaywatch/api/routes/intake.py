@@ -1,11 +1,13 @@
-"""Intake over HTTP: consignments, container events and control outcomes in.
+"""Intake over HTTP: consignments, container events, control outcomes and carriers'
+documents (DCSA eBL 3) in.
 
 Each submission goes through the same reader, checks, quarantine and idempotency as a file
 (``services.intake.submit_records``). A consignment submitted alone answers 201 with its
 assessment when it is new (or a new version), 200 with it when it was stored already, and 422
 naming each field at fault, with the quarantine entry that now holds it, when it is invalid.
 An array answers with the counts, the quarantined records and the stored consignments'
-assessments (201 when something was new, 422 when nothing could be stored).
+assessments (201 when something was new, 422 when nothing could be stored). Events, outcomes
+and carrier documents answer so too, one record or many.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from quaywatch.api.context import (
 from quaywatch.api.problems import RecordProblem
 from quaywatch.api.schemas import (
     EXAMPLE_CONSIGNMENT,
+    EXAMPLE_DOCUMENT,
     EXAMPLE_EVENT,
     EXAMPLE_OUTCOME,
     ConsignmentReceipt,
@@ -37,6 +40,7 @@ from quaywatch.api.schemas import (
 from quaywatch.config import read_limits
 from quaywatch.domain.access import Principal
 from quaywatch.domain.vocabulary import RecordKind
+from quaywatch.intake import formats
 from quaywatch.services import intake
 from quaywatch.services.assessments import Assessment, assess_consignments
 
@@ -73,14 +77,17 @@ def _submit(
     )  # fmt: skip
 
 
+#: The formats events come in (the registry's, ``intake.formats``).
+EVENT_FORMATS = [n for n, f in formats.FORMATS.items() if f.kind is RecordKind.EVENTS]
 #: The ``format`` query parameter of an event submission.
 EventFormat = Annotated[
     str | None,
     Query(
         alias="format",
-        description="The events' format, dcsa-tnt-3 or dcsa-tnt-2.2; by default told from "
-        "the first event's keys (docs/formats.md).",
+        description=f"The events' format, one of {', '.join(EVENT_FORMATS)}; by default told "
+        "from the first event's keys (docs/formats.md).",
         max_length=40,
+        examples=EVENT_FORMATS,
     ),
 ]
 
@@ -106,6 +113,7 @@ def _receipt(found: intake.Submission, assessments: list[Assessment], note: str 
     return SubmissionReceipt(
         batch_id=s.batch_id, read=s.read, new=s.new, unchanged=s.unchanged,
         quarantined=s.quarantined, skipped=dict(s.skipped), format=s.format,
+        reference_version=s.reference_version,
         rejected=_problems(found.rejected), assessments=assessments, note=note,
     )  # fmt: skip
 
@@ -235,6 +243,26 @@ router.add_api_route(
     response_model=SubmissionReceipt,
     responses={200: {"model": SubmissionReceipt, "description": "Stored already: unchanged"}},
     openapi_extra=one_or_many("ControlOutcomeRecord", EXAMPLE_OUTCOME),
+)
+
+router.add_api_route(
+    "/documents",
+    _records(RecordKind.DOCUMENTS),
+    methods=["POST"],
+    summary="Submit carriers' documents (DCSA eBL 3)",
+    description=(
+        "DCSA eBL 3 transport documents or shipping instructions, as a carrier or the port "
+        "community system sends them: one document (bare, a full-state-transfer notification "
+        "with `data.transportDocument` or `data.shippingInstructions`, or an amendment's "
+        "`amendedTransportDocument`) or an array of them. Checked, quarantined and stored as "
+        "by `quaywatch ingest --kind documents`: a document already stored is unchanged (200); "
+        "the same reference with other content is stored as its next revision (201). Each is "
+        "linked to the consignments declaring its B/L (`GET /documents/{reference}`)."
+    ),
+    status_code=201,
+    response_model=SubmissionReceipt,
+    responses={200: {"model": SubmissionReceipt, "description": "Stored already: unchanged"}},
+    openapi_extra=one_or_many("DcsaDocument", EXAMPLE_DOCUMENT),
 )
 
 

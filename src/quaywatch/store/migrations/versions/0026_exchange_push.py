@@ -6,7 +6,7 @@ New nullable columns (and ``push_attempts``, 0 for the messages already queued):
 stored changes meaning.
 
 Revision ID: 0026
-Revises: 0021
+Revises: 0027
 Create Date: 2026-12-07 10:00:00.000000
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0026"
-down_revision = "0021"
+down_revision = "0027"
 branch_labels = None
 depends_on = None
 

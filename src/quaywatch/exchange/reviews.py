@@ -1,0 +1,83 @@
+"""The review queue of risk profiles partners share: received, never activated automatically.
+
+A ``RiskProfileShare`` accepted into the inbox waits here until an analyst accepts it (the
+service then loads it as a DRAFT profile through the profile service: activating it is the
+analyst's own later step) or declines it. Each decision is stored once and audited.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, select
+
+from quaywatch.audit import chain
+from quaywatch.errors import ConflictError, NotFoundError
+from quaywatch.exchange import messages as m
+from quaywatch.store import tables
+
+_IN, _R = tables.exchange_received, tables.exchange_profile_reviews
+
+
+@dataclass(frozen=True, slots=True)
+class SharedProfile:
+    """A profile a partner shared, and what became of it (``pending``, ``accepted``,
+    ``declined``; the draft profile made when accepted)."""
+
+    message_id: str
+    sender: str
+    received_at: datetime
+    share: m.RiskProfileShare
+    status: str
+    profile_id: str | None = None
+    profile_version: int | None = None
+    decided_by: str | None = None
+
+
+def shared(conn: Connection, message_id: str | None = None) -> list[SharedProfile]:
+    """Every profile received (or the one of ``message_id``), newest first."""
+    query = (
+        select(_IN.c.message_id, _IN.c.sender, _IN.c.received_at, _IN.c.payload,
+               _R.c.decision, _R.c.profile_id, _R.c.profile_version, _R.c.decided_by)
+        .select_from(_IN.outerjoin(_R, _R.c.message_id == _IN.c.message_id))
+        .where(_IN.c.message_type == m.MessageType.RISK_PROFILE_SHARE.value)
+        .order_by(_IN.c.received_at.desc(), _IN.c.message_id)
+    )  # fmt: skip
+    if message_id is not None:
+        query = query.where(_IN.c.message_id == message_id)
+    return [
+        SharedProfile(r.message_id, r.sender, r.received_at,
+                      m.RiskProfileShare.model_validate(json.loads(r.payload)["body"]),
+                      r.decision or "pending", r.profile_id, r.profile_version, r.decided_by)
+        for r in conn.execute(query)
+    ]  # fmt: skip
+
+
+def pending(conn: Connection, message_id: str) -> SharedProfile:
+    """The shared profile ``message_id`` still awaiting review; ``NotFoundError`` or
+    ``ConflictError`` (already decided) else."""
+    found = shared(conn, message_id)
+    if not found:
+        raise NotFoundError(f"no shared profile {message_id} in the inbox")
+    if found[0].status != "pending":
+        raise ConflictError(f"shared profile {message_id} was {found[0].status} already")
+    return found[0]
+
+
+def decide(
+    conn: Connection, message_id: str, decision: str, *, profile: tuple[str, int] | None,
+    note: str | None, now: datetime, actor: str,
+) -> None:  # fmt: skip
+    """Store the review of ``message_id`` (``accepted`` with the draft made, or ``declined``)."""
+    conn.execute(_R.insert().values(
+        message_id=message_id, decision=decision,
+        profile_id=None if profile is None else profile[0],
+        profile_version=None if profile is None else profile[1],
+        note=note, decided_at=now, decided_by=actor))  # fmt: skip
+    chain.append(conn, actor=actor, action=f"exchange_profile_{decision}",
+                 object_type="exchange_message", object_id=message_id,
+                 details={"profile_id": None if profile is None else profile[0],
+                          "profile_version": None if profile is None else profile[1],
+                          "note": note})  # fmt: skip

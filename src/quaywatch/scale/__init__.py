@@ -1,0 +1,1 @@
+"""Scale-out: the Parquet lake and the same assessment on Spark (``mapInArrow``)."""

@@ -1,0 +1,213 @@
+"""Partner alerts as a hit source (exchange.alerts through services.hit_sources), on both stores,
+through real data paths: a generated port day imported into NLRTM's store, a second node
+(BEANR, its own SQLite store and keys) that sends a SeizureReport naming one of those
+containers and a RiskAnalysisResult naming another consignment's B/L, written to a file by
+``exchange export`` and received by ``exchange import``; then scoring runs as a user makes them.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+from exchange_support import SEIZURE
+from sqlalchemy import select
+
+from quaywatch.exchange import alerts
+from quaywatch.intake.pipeline import ingest_file
+from quaywatch.risk import engine, explain
+from quaywatch.risk.bundle import RiskModel
+from quaywatch.risk.hit_sources import CONSIGNMENTS
+from quaywatch.services import exchange as ex, hit_sources, risk
+from quaywatch.store import reads, tables
+from quaywatch.store.store import Store
+from quaywatch.synth import portday, traffic
+from quaywatch.synth.controls import ControlRates
+from quaywatch.synth.patterns import PatternRates
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A models folder trained once on four generated days."""
+    folder = tmp_path_factory.mktemp("partner-alert-models")
+    rates = PatternRates(undervaluation=0.05, misdeclaration=0.03, counterfeit=0.03,
+                         cocaine=0.02, displacement_week=None)  # fmt: skip
+    made = traffic.generate(
+        folder / "traffic", days=4, per_day=300, seed=21, start=date(2026, 10, 1),
+        with_events=False, rates=rates,
+        control_rates=ControlRates(random_share=0.2, rule_share=0.25),
+    )  # fmt: skip
+    store = Store.open(f"sqlite:///{folder / 'train.db'}")
+    try:
+        for path in [*made.consignment_files, *sorted((made.out / "outcomes").glob("*.csv"))]:
+            ingest_file(store, path)
+        risk.train_models(store, until=datetime(2026, 12, 1, tzinfo=UTC),
+                          model_dir=folder / "models", capacity_pct=5.0, actor="test",
+                          allow_few_hits=True)  # fmt: skip
+    finally:
+        store.close()
+    return folder / "models"
+
+
+class Traffic:
+    """NLRTM's store with a port day, the partner BEANR trusted both ways, and the cargo."""
+
+    def __init__(self, store: Store, tmp_path: Path) -> None:
+        self.store, self.folder = store, tmp_path
+        day = portday.generate(tmp_path / "day", count=60, seed=11, noise=0.0)
+        assert ingest_file(store, day.consignments).quarantined == 0
+        k, c = tables.containers, tables.consignments
+        with store.reading() as conn:
+            boxes = conn.execute(
+                select(k.c.consignment_id, k.c.container_number).order_by(k.c.consignment_id)
+            ).all()
+            docs = dict(conn.execute(select(c.c.consignment_id, c.c.transport_document)).all())
+        self.seized_cid, self.container = boxes[0]
+        self.alerted_cid = next(cid for cid, _ in boxes if cid != self.seized_cid)
+        self.bl = docs[self.alerted_cid]
+        self.beanr = Store.open(f"sqlite:///{tmp_path / 'beanr.db'}")
+        self.started = datetime.now(UTC) - timedelta(minutes=5)
+        for code, node in (("BEANR", self.beanr), ("NLRTM", store)):
+            ex.generate_keys(node, tmp_path / code, code, actor="liaison", now=self.started)
+            ex.export_root(node, tmp_path / f"{code}.root")
+        ex.add_partner(store, tmp_path / "BEANR.root", actor="liaison", now=self.started)
+        ex.add_partner(self.beanr, tmp_path / "NLRTM.root", actor="liaison", now=self.started)
+
+    def send(self, kind: str, body: dict[str, Any], *, valid_days: int = 30) -> str:
+        """BEANR sends ``body`` to NLRTM; NLRTM imports the export now; the message id."""
+        path = self.folder / "body.json"
+        path.write_text(json.dumps(body))
+        sent = ex.send(self.beanr, self.folder / "BEANR", "NLRTM", kind, path,
+                       valid_days=valid_days, actor="ana", now=self.started)  # fmt: skip
+        out = self.folder / "out.jsonl"
+        ex.export(self.beanr, self.folder / "BEANR", out, actor="ana", now=self.started)
+        received = ex.import_file(self.store, out, actor="ben")
+        assert [o.status for o in received.outcomes] == ["accepted"], received.outcomes
+        return sent.message_id
+
+    def received_at(self, message_id: str) -> datetime:
+        r = tables.exchange_received
+        with self.store.reading() as conn:
+            at = conn.execute(select(r.c.received_at).where(r.c.message_id == message_id))
+            moment: datetime = at.scalar_one()
+        return moment
+
+
+@pytest.fixture
+def nlrtm(store: Store, tmp_path: Path) -> Any:
+    made = Traffic(store, tmp_path)
+    yield made
+    made.beanr.close()
+
+
+def _assessment(store: Store, run_id: str, cid: str) -> dict[str, Any]:
+    row: dict[str, Any] = (
+        reads.latest_assessments(store, run_id=run_id)
+        .filter(pl.col("consignment_id") == cid)
+        .row(0, named=True)
+    )
+    return row
+
+
+def _partner(row: dict[str, Any]) -> list[explain.Reason]:
+    return [r for r in explain.from_json(row["reasons"]) if r.source is explain.Source.PARTNER]
+
+
+def test_a_received_seizure_report_raises_its_containers_assessment_from_receipt_on(
+    nlrtm: Traffic, models: Path
+) -> None:
+    store = nlrtm.store
+    before = risk.score_period(store, model_path=models, rescore=True, explain_all=True,
+                               actor="test")  # fmt: skip
+    assert before.assessed == 60
+    seizure = SEIZURE | {"containers": [nlrtm.container]}
+    message_id = nlrtm.send("seizure-report", seizure)
+    receipt = nlrtm.received_at(message_id)
+
+    # Assessed as of a moment before the receipt: the alert is not seen.
+    early = risk.score_period(store, model_path=models, at=receipt - timedelta(seconds=1),
+                              rescore=True, explain_all=True, actor="test")  # fmt: skip
+    assert not _partner(_assessment(store, early.run_id, nlrtm.seized_cid))
+    # The next run (not a rescoring) assesses again only the consignment the alert names.
+    later = risk.score_period(store, model_path=models, explain_all=True, actor="test")
+    assert later.assessed == 1 and later.top[0].consignment_id == nlrtm.seized_cid
+    raised = _assessment(store, later.run_id, nlrtm.seized_cid)
+    [reason] = _partner(raised)
+    assert reason.code == "partner:seizure" and reason.evidence == (message_id,)
+    assert reason.text == (
+        "alert from partner BEANR: seizure BEANR-2026-0042 of 412.5 KGM cocaine in banana boxes "
+        f"(HS 080390), found by nii scan; container {nlrtm.container}"
+    )
+    assert reason.weight == alerts.SEIZURE.weight
+    plain = _assessment(store, early.run_id, nlrtm.seized_cid)
+    assert raised["score"] > plain["score"]
+    assert raised["probability"] > raised["model_probability"]
+    assert risk.score_period(store, model_path=models, actor="test").assessed == 0
+
+
+def test_consignments_no_alert_names_are_assessed_exactly_as_without_the_source(
+    nlrtm: Traffic, models: Path
+) -> None:
+    store = nlrtm.store
+    nlrtm.send("seizure-report", SEIZURE | {"containers": [nlrtm.container]})
+    model = RiskModel.load(models)
+    items = reads.goods_item_rows(store)
+    now = datetime.now(UTC)
+
+    def assessed(with_sources: bool) -> pl.DataFrame:
+        return engine.assess(
+            items, history=items, outcomes=reads.control_outcomes(store, known_before=now),
+            model=model, explain_rows=engine.Explain.ALL, parties=reads.parties(store),
+            sources=hit_sources.registered(store) if with_sources else (), at=now,
+        )  # fmt: skip
+
+    plain, alerted = assessed(False), assessed(True)
+    others = pl.col("consignment_id") != nlrtm.seized_cid
+    assert plain.filter(others).height == 59
+    assert plain.filter(others).equals(alerted.filter(others))
+    assert alerted.filter(~others).item(0, "probability") > plain.filter(~others).item(
+        0, "probability"
+    )
+
+
+def _ask(store: Store, cid: str, as_of: datetime) -> pl.DataFrame:
+    rows = reads.goods_item_rows(store, consignment_ids=[cid])
+    return rows.select(
+        pl.col("consignment_id"), pl.col("version").cast(pl.Int64),
+        pl.col("lodged_at"), pl.lit(as_of).cast(pl.Datetime("us", "UTC")).alias("as_of"),
+    ).unique().cast(dict(CONSIGNMENTS))  # fmt: skip
+
+
+def test_a_risk_analysis_result_naming_a_bl_counts_until_it_lapses(nlrtm: Traffic) -> None:
+    store = nlrtm.store
+    valid_until = nlrtm.started + timedelta(days=3)
+    message_id = nlrtm.send("risk-analysis-result", {
+        "transport_documents": [{"level": "MASTER", "reference": nlrtm.bl}],
+        "risk_area": "DRUGS", "result": "CONTROL_AT_FIRST_ENTRY",
+        "reasons": {"profile_ids": ["BE-COC-7"], "score_band": "HIGH"},
+        "recommended_control": "PHYSICAL", "valid_until": valid_until.isoformat(),
+    })  # fmt: skip
+    receipt = nlrtm.received_at(message_id)
+    source = alerts.PartnerAlertHits(store)
+    in_force = list(source.hits(_ask(store, nlrtm.alerted_cid, receipt)))
+    assert [(h.code, h.evidence) for h in in_force] == [
+        ("partner:control_at_first_entry", (message_id,))
+    ]
+    assert in_force[0].params["about"] == f"B/L {nlrtm.bl}"
+    text = alerts.CONTROL.reason.format_map(in_force[0].params)
+    assert text == (
+        "alert from partner BEANR: drugs risk, control at first entry (physical recommended); "
+        f"B/L {nlrtm.bl}"
+    )
+    for moment in (receipt - timedelta(microseconds=1), valid_until, valid_until + timedelta(1)):
+        assert list(source.hits(_ask(store, nlrtm.alerted_cid, moment))) == []
+    # a result that asks nothing raises nothing
+    nlrtm.send("risk-analysis-result", {
+        "containers": [nlrtm.container], "risk_area": "DRUGS", "result": "NO_ACTION",
+        "reasons": {}, "valid_until": valid_until.isoformat(),
+    })  # fmt: skip
+    assert list(source.hits(_ask(store, nlrtm.seized_cid, receipt + timedelta(hours=1)))) == []
