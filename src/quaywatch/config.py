@@ -210,6 +210,38 @@ class Settings(BaseSettings):
             "shared disks and back it up apart (docs/exchange.md)."
         ),
     )
+    exchange_push_interval_s: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=3600.0,
+        description=(
+            "Seconds between two passes of the exchange outbox's HTTP push inside `quaywatch "
+            "serve` (and the API server): 0, the default, leaves the push to `quaywatch exchange "
+            "push`, run as its own service; set it (e.g. 5) on one server to push from there. "
+            "The state of every message is in the store, so both may run (docs/exchange.md)."
+        ),
+    )
+    exchange_push_base_s: float = Field(
+        default=30.0,
+        gt=0.0,
+        le=86400.0,
+        description=(
+            "Seconds before the first retry of a push that failed; each further retry waits "
+            "twice as long, up to exchange_push_max_s."
+        ),
+    )
+    exchange_push_max_s: float = Field(
+        default=3600.0,
+        gt=0.0,
+        le=86400.0,
+        description="Longest wait, in seconds, between two retries of a push.",
+    )
+    exchange_push_timeout_s: float = Field(
+        default=10.0,
+        gt=0.0,
+        le=300.0,
+        description="Seconds a push waits for a partner's inbox to answer.",
+    )
     actor: str = Field(
         default="system",
         min_length=1,

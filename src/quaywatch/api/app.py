@@ -4,7 +4,7 @@ The store is opened (and migrated when ``auto_migrate`` is on) when the applicat
 and closed when it stops; the current model is loaded at start and again whenever another
 becomes current; the policy lab's worker (``services.lab_runs``) starts with the application,
 after marking the runs a stopped process left running as failed, and stops before the store
-closes. Every route is under ``/api/v1`` but the probes (``/health``, ``/ready``,
+closes; so does the exchange outbox's HTTP push when ``exchange_push_interval_s`` is set. Every route is under ``/api/v1`` but the probes (``/health``, ``/ready``,
 ``/metrics``), which orchestrators and Prometheus call without credentials and which say
 nothing about the traffic.
 """
@@ -29,6 +29,7 @@ from quaywatch.api.routes import (
     audit,
     decisions,
     documents,
+    exchange,
     intake,
     kpis,
     lab,
@@ -46,6 +47,7 @@ from quaywatch.config import Settings
 from quaywatch.domain.access import Permission
 from quaywatch.errors import ModelError
 from quaywatch.services import reference
+from quaywatch.services.exchange_push import Backoff, OutboxPusher
 from quaywatch.services.filing import FilingDesk
 from quaywatch.services.lab_runs import LabWorker
 from quaywatch.store.store import Store
@@ -54,7 +56,7 @@ from quaywatch.store.store import Store
 ROUTERS: tuple[APIRouter, ...] = tuple(
     module.router
     for module in (ops, intake, assessments, parties, documents, selection, orders, decisions, profiles,
-                   watchlists, kpis, lab, quarantine, audit, accounts, session)
+                   watchlists, kpis, lab, quarantine, audit, accounts, session, exchange)
 )  # fmt: skip
 
 
@@ -129,6 +131,11 @@ TAGS: list[dict[str, Any]] = [
     {"name": "audit", "description": "The tamper-evident audit trail."},
     {"name": "accounts", "description": "Users, roles and tokens (administrators)."},
     {"name": "session", "description": "Logging in and out."},
+    {
+        "name": "exchange",
+        "description": "Signed messages with partner administrations: the inbox partners' nodes "
+        "deliver to, and the partner liaison's inbox, outbox and partners.",
+    },
     {"name": "operations", "description": "Probes and metrics."},
 ]
 
@@ -183,11 +190,23 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
         filing = FilingDesk(opened, models.get, saturation_pct=settings.hit_saturation_pct)
         lab_worker = LabWorker(opened)
         lab_worker.start()  # runs left running by a stopped process are marked failed first
+        pusher = None
+        if settings.exchange_push_interval_s > 0:
+            pusher = OutboxPusher(
+                opened, settings.key_dir, interval_s=settings.exchange_push_interval_s,
+                backoff=Backoff.with_timeout(
+                    settings.exchange_push_base_s, settings.exchange_push_max_s,
+                    settings.exchange_push_timeout_s),
+                timeout_s=settings.exchange_push_timeout_s, actor=settings.actor,
+            )  # fmt: skip
+            pusher.start()
         app.state.service = Service(settings=settings, store=opened, models=models, filing=filing,
                                     lab=lab_worker)  # fmt: skip
         try:
             yield
         finally:
+            if pusher is not None:
+                pusher.close()
             lab_worker.close()
             filing.close()
             if store is None:

@@ -18,11 +18,13 @@ from rich.table import Table
 from quaywatch.cli.context import console, get_settings, open_store, shown, sub_app
 
 if TYPE_CHECKING:
-    from quaywatch.services.exchange import StoredRoot
+    from quaywatch.services.exchange import OutboxEntry, StoredRoot
 
 keys_app = sub_app("This administration's exchange keys: generate, rotate, show and export.")
 partners_app = sub_app("Partner administrations whose signed messages are accepted.")
-exchange_app = sub_app("Signed messages to and from partners: send, export, import, inbox.")
+exchange_app = sub_app(
+    "Signed messages to and from partners: send, push, export, import, inbox, outbox."
+)
 
 Partner = Annotated[str, typer.Argument(help="The partner's administration code (NLRTM).")]
 Count = Annotated[int, typer.Option(help="How many keys the root lists.")]
@@ -159,6 +161,7 @@ def partners_list(ctx: typer.Context) -> None:
         "expires (UTC)",
         "state",
         "revoked keys",
+        "inbox URL",
     ):
         table.add_column(column)
     for p in list_partners(open_store(ctx)):
@@ -167,8 +170,44 @@ def partners_list(ctx: typer.Context) -> None:
         table.add_row(*(shown(cell) for cell in (
             p.administration, root.version, len(root.keys), root.threshold,
             _when(root.expires_at), state, ", ".join(k[:16] for k in p.revoked_keys) or "-",
+            p.inbox_url or "-",
         )))  # fmt: skip
     console.print(table)
+
+
+@partners_app.command("set-url")
+def partners_set_url(
+    ctx: typer.Context,
+    partner: Partner,
+    url: Annotated[
+        str | None,
+        typer.Argument(help="The partner's inbox: its quaywatch's https address. Omit to stop."),
+    ] = None,
+    token_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--token-file",
+            help="A file holding the API token the partner issued to "
+            "this node (role partner_node); kept in QUAYWATCH_KEY_DIR, mode 0600.",
+        ),
+    ] = None,
+) -> None:
+    """Push the outbox's messages to this partner's inbox over HTTP (`exchange push`)."""
+    from quaywatch.services.exchange import set_inbox_url
+
+    settings = get_settings(ctx)
+    token = None
+    if token_file is not None:
+        try:
+            token = token_file.read_text(encoding="ascii").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise typer.BadParameter(f"{token_file}: {exc}") from None
+    found = set_inbox_url(open_store(ctx), settings.key_dir, partner, url, token=token,
+                          actor=settings.actor)  # fmt: skip
+    where = found.inbox_url or "nowhere: exchange by file only"
+    _say(f"{found.administration}: messages pushed to {where}")
+    if token is not None:
+        _say(f"push token kept in {settings.key_dir}/push-tokens (delete {token_file})")
 
 
 @partners_app.command("revoke")
@@ -263,25 +302,79 @@ def exchange_send(
     _say(f"queued {entry.message_type} {entry.message_id} to {entry.recipient}")
 
 
+def _pushed(entry: OutboxEntry, now: datetime) -> str:
+    state = entry.delivery(now)
+    if state == "delivered":
+        return f"delivered {_when(entry.delivered_at)}"
+    if state in ("retrying", "refused"):
+        tries = f" after {entry.push_attempts} attempt(s)"
+        later = f", next {_when(entry.next_push_at)}" if state == "retrying" else ""
+        return f"{state}{tries}{later}: {entry.last_push_error}"
+    return state
+
+
 @exchange_app.command("outbox")
 def exchange_outbox(ctx: typer.Context) -> None:
-    """The messages queued for partners, newest first: when each was exported, and the
-    feedback owed on risk analysis results (received, due, overdue)."""
+    """The messages queued for partners, newest first: when each was exported, where its HTTP
+    push stands (delivered, retrying with the last error, refused), and the feedback owed on risk analysis results (received, due, overdue)."""
     from quaywatch.services.exchange import outbox
 
     table = Table()
     for column in ("message", "to", "type", "queued (UTC)", "expires (UTC)", "exported (UTC)",
-                   "feedback"):  # fmt: skip
+                   "pushed", "feedback"):  # fmt: skip
         table.add_column(column)
     now = datetime.now(UTC)
     for e in outbox(open_store(ctx)):
         table.add_row(*(shown(cell) for cell in (
             e.message_id, e.recipient, e.message_type, _when(e.created_at), _when(e.expires_at),
             f"{_when(e.exported_at)} ({e.exports}x)" if e.exports else "not yet",
+            _pushed(e, now),
             e.feedback(now) + (f" by {_when(e.feedback_due_by)}" if e.feedback(now) in (
                 "due", "overdue") else ""),
         )))  # fmt: skip
     console.print(table)
+
+
+@exchange_app.command("push")
+def exchange_push(
+    ctx: typer.Context,
+    once: Annotated[
+        bool, typer.Option("--once", help="One pass over the messages due, then stop.")
+    ] = False,
+    interval: Annotated[
+        float, typer.Option(min=0.5, help="Seconds between two passes (without --once).")
+    ] = 5.0,
+) -> None:
+    """Push the outbox to the partners' inboxes over HTTP, retrying with backoff; runs until
+    stopped (Ctrl-C) unless --once. Safe to stop at any moment: the state is in the store."""
+    from quaywatch.services.exchange_push import Backoff, OutboxPusher, push_once
+
+    settings = get_settings(ctx)
+    store = open_store(ctx)
+    backoff = Backoff.with_timeout(
+        settings.exchange_push_base_s,
+        settings.exchange_push_max_s,
+        settings.exchange_push_timeout_s,
+    )
+    if not once:
+        _say(f"pushing the outbox every {interval:g} s (Ctrl-C stops)")
+        pusher = OutboxPusher(store, settings.key_dir, interval_s=interval, backoff=backoff,
+                              timeout_s=settings.exchange_push_timeout_s, actor=settings.actor)  # fmt: skip
+        try:
+            pusher.run()
+        except KeyboardInterrupt:
+            pusher.close()
+        return
+    summary = push_once(store, settings.key_dir, backoff=backoff,
+                        timeout_s=settings.exchange_push_timeout_s, actor=settings.actor)  # fmt: skip
+    for r in summary.results:
+        later = f", next try {_when(r.next_push_at)} UTC" if r.next_push_at else ""
+        _say(f"{r.message_id} to {r.recipient} (attempt {r.attempt}): {r.result}: "
+             f"{r.detail}{later}")  # fmt: skip
+    _say(f"{summary.count('delivered')} delivered, {summary.count('refused')} refused, "
+         f"{summary.count('failed')} failed")  # fmt: skip
+    if summary.count("failed"):
+        raise typer.Exit(1)
 
 
 @exchange_app.command("export")

@@ -7,7 +7,9 @@ is printed in ``docs/permissions.md`` (a test keeps the two equal).
 Least privilege: a person gets the roles of their work, and several where they do several
 jobs. The administrator manages accounts, the quarantine and the audit trail, and takes no
 customs decision; the feed role is for systems (carriers, the port community system, the
-declaration system) posting data, and reads nothing but what it posted.
+declaration system) posting data, and reads nothing but what it posted; the partner node role
+is for a partner administration's quaywatch node delivering signed messages to the inbox, and
+reads nothing.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from quaywatch.errors import PermissionDeniedError
 
 
 class Role(StrEnum):
-    """The roles of quaywatch's users (people) and of machine accounts (feeds)."""
+    """The roles of quaywatch's users (people) and of machine accounts (feeds, partner nodes)."""
 
     ANALYST = "analyst"
     TARGETING_OFFICER = "targeting_officer"
@@ -28,6 +30,7 @@ class Role(StrEnum):
     PARTNER_LIAISON = "partner_liaison"
     ADMIN = "admin"
     FEED = "feed"
+    PARTNER_NODE = "partner_node"
 
 
 class Permission(StrEnum):
@@ -56,6 +59,7 @@ class Permission(StrEnum):
     AUDIT_READ = "audit:read"
     ACCOUNT_MANAGE = "account:manage"
     EXCHANGE = "exchange"
+    EXCHANGE_DELIVER = "exchange:deliver"
 
 
 #: What each permission allows, in words (the table in ``docs/permissions.md``).
@@ -87,7 +91,13 @@ PERMISSION_HELP: dict[Permission, str] = {
     Permission.QUARANTINE_RETRY: "retry quarantined records",
     Permission.AUDIT_READ: "verify the audit chain, read the trail",
     Permission.ACCOUNT_MANAGE: "manage users, and the tokens of others",
-    Permission.EXCHANGE: "exchange messages with partner administrations",
+    Permission.EXCHANGE: (
+        "exchange messages with partner administrations: read the inbox, the rejected messages "
+        "and the outbox, send a message, list the partners"
+    ),
+    Permission.EXCHANGE_DELIVER: (
+        "deliver signed messages to this administration's inbox (a partner's quaywatch node)"
+    ),
 }
 
 
@@ -111,6 +121,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         _P.QUARANTINE_READ, _P.QUARANTINE_RETRY, _P.AUDIT_READ, _P.ACCOUNT_MANAGE,
     }),
     Role.FEED: frozenset({_P.DATA_SUBMIT}),
+    Role.PARTNER_NODE: frozenset({_P.EXCHANGE_DELIVER}),
 }  # fmt: skip
 
 #: Roles whose orders are limited to the terminals of the person (``Principal.terminals``).

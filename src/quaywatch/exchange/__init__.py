@@ -8,8 +8,7 @@
 - ``keys``: Ed25519 keys, their ids, and the key directory that holds the private ones;
 - ``roots``: each administration's signed root document of its keys, rotated TUF-style;
 - ``receive``: the receiver's checks, each refusal with its own reason;
-- ``trust`` and ``mailbox``: the roots, partners, inbox, rejected messages and outbox in the store.
-
-Not built yet (docs/exchange.md): HTTP push of the outbox, de-identification of personal data,
-and received alerts as a hit source of the risk engine.
+- ``trust`` and ``mailbox``: the roots, partners, inbox, rejected messages and outbox in the store;
+- ``push``: the state of the outbox's HTTP push (claims, leases, backoff) in the store; the
+  network side is ``services.exchange_push``.
 """

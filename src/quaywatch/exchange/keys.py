@@ -3,7 +3,9 @@
 A key's id is the hex SHA-256 of its raw 32-byte public key, so anyone holding the public key
 can check the id. Private keys are PEM files (PKCS #8, unencrypted) named ``KEYID.pem`` in the
 key directory, created with mode 0600 in a directory of mode 0700, and never stored in the
-database; a key file that others may read is refused, as ssh refuses one. The cryptography is
+database; a key file that others may read is refused, as ssh refuses one. The API tokens that
+partners issued to this node for their inboxes are kept there too (``push-tokens/CODE.token``,
+mode 0600). The cryptography is
 the ``cryptography`` package's (OpenSSL), none of it written here.
 """
 
@@ -112,3 +114,43 @@ class KeyDir:
         if not isinstance(private, Ed25519PrivateKey) or key_id(private.public_key()) != kid:
             raise ConfigurationError(f"{path} does not hold the Ed25519 key {kid}")
         return private
+
+    def _token_file(self, administration: str) -> Path:
+        if not administration.isalnum() or not 2 <= len(administration) <= 20:
+            raise InputError(f"{administration[:40]!r} is not an administration code")
+        return self.path / "push-tokens" / f"{administration.upper()}.token"
+
+    def save_push_token(self, administration: str, token: str) -> None:
+        """Keep the API token ``administration`` issued to this node for its inbox (mode 0600,
+        replacing one kept before): the HTTP push presents it. Never in the database."""
+        token = token.strip()
+        if not token or len(token) > 400 or not token.isascii() or not token.isprintable():
+            raise InputError("the push token must be 1 to 400 printable ASCII characters")
+        target = self._token_file(administration)
+        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        partial = target.with_name(f".{target.name}.partial")
+        partial.unlink(missing_ok=True)
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as out:
+            out.write(token + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+        partial.replace(target)
+
+    def push_token(self, administration: str) -> str | None:
+        """The token kept for ``administration``'s inbox, None if none; ``ConfigurationError``
+        if other users may read its file."""
+        path = self._token_file(administration)
+        try:
+            mode = path.stat().st_mode
+            text = path.read_text(encoding="ascii").strip()
+        except FileNotFoundError:
+            return None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigurationError(f"push token file {path} cannot be read: {exc}") from None
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise ConfigurationError(
+                f"push token file {path} may be read by other users (mode "
+                f"{stat.S_IMODE(mode):04o}); make it 0600 (chmod 600) before it is used"
+            )
+        return text or None

@@ -1,9 +1,9 @@
 """The outbox, the inbox and the rejected messages in the store.
 
 ``queue`` signs a message to a partner and keeps its transport record in the outbox; ``export``
-writes queued records to a file (JSON Lines) for air-gapped exchange, and the HTTP push still
-to be built will read the same outbox. ``receive`` takes transport records (from an imported
-file today): each passes ``receive.check`` and the replay check, and is stored in the inbox, or
+writes queued records to a file (JSON Lines) for air-gapped exchange, and the HTTP push
+(``push``) delivers the same outbox to the partners' inboxes. ``receive`` takes transport
+records (from an imported file, or posted to the inbox endpoint): each passes ``receive.check`` and the replay check, and is stored in the inbox, or
 kept with its reason and exact bytes among the rejected messages; every accept and reject is
 audited. The same message received twice is stored once: a record whose message id is in the
 inbox with the same payload is a duplicate, one with another payload is refused as replayed.
@@ -48,6 +48,23 @@ class OutboxEntry:
     exports: int
     feedback_due_by: datetime | None = None
     feedback_from: tuple[str, ...] = ()
+    push_attempts: int = 0
+    next_push_at: datetime | None = None
+    last_push_error: str | None = None
+    delivered_at: datetime | None = None
+    refused_reason: str | None = None
+
+    def delivery(self, now: datetime) -> str:
+        """Where the HTTP push stands: ``delivered``, ``refused`` (by the partner: see
+        ``last_push_error``), ``expired`` (undelivered), ``retrying`` (an attempt failed),
+        or ``queued`` (not tried yet, or the partner has no inbox URL)."""
+        if self.delivered_at is not None:
+            return "delivered"
+        if self.refused_reason is not None:
+            return "refused"
+        if self.expires_at <= now:
+            return "expired"
+        return "retrying" if self.last_push_error else "queued"
 
     def feedback(self, now: datetime) -> str:
         """Feedback the partner owes on this message: ``received``, ``overdue``, ``due`` or
@@ -107,7 +124,8 @@ def _entry(row: Any, feedback: tuple[str, ...] = ()) -> OutboxEntry:
             body["feedback_due_by"])  # fmt: skip
     return OutboxEntry(
         row.message_id, row.recipient, row.message_type, row.in_reply_to, row.created_at,
-        row.expires_at, row.exported_at, row.exports, due, feedback,
+        row.expires_at, row.exported_at, row.exports, due, feedback, row.push_attempts,
+        row.next_push_at, row.last_push_error, row.delivered_at, row.refused_reason,
     )  # fmt: skip
 
 
@@ -149,7 +167,7 @@ def queue(
     if deidentified:
         typed = protection.deidentify(typed, protection.load_group_key(key_dir.path))
     payload = messages.encode(header, typed)
-    signer, key = _signing_key(own, key_dir)
+    signer, key = signing_key(own, key_dir)
     signed = dsse.sign(messages.payload_type(message_type), payload, [key])
     conn.execute(insert(_OUT).values(
         message_id=header.message_id, recipient=recipient, message_type=message_type.value,
@@ -157,7 +175,7 @@ def queue(
         in_reply_to=in_reply_to, payload=payload.decode("utf-8"),
         record=dsse.record_line(signed).decode("ascii"),
         created_at=now, created_by=actor, expires_at=header.expires_at, exported_at=None,
-        exports=0,
+        exports=0, push_attempts=0,
     ))  # fmt: skip
     chain.append(conn, actor=actor, action="exchange_queue", object_type="exchange_message",
                  object_id=header.message_id, details={"recipient": recipient,
@@ -167,7 +185,7 @@ def queue(
     return _entry(conn.execute(select(_OUT).where(_OUT.c.message_id == header.message_id)).one())
 
 
-def _signing_key(own: roots.Root, key_dir: KeyDir) -> tuple[str, Ed25519PrivateKey]:
+def signing_key(own: roots.Root, key_dir: KeyDir) -> tuple[str, Ed25519PrivateKey]:
     """The first key of ``own`` whose private key the key directory holds."""
     signer = next((k.keyid for k in own.keys if key_dir.has(k.keyid)), None)
     if signer is None:
@@ -204,7 +222,7 @@ def take_for_export(
     queued before a key rotation is not refused by a partner who took the new root (Ed25519
     signatures are deterministic: the same key gives the same record).
     """
-    signer, key = _signing_key(trust.require_own_root(conn).root, key_dir)
+    signer, key = signing_key(trust.require_own_root(conn).root, key_dir)
     query = select(_OUT).order_by(_OUT.c.created_at, _OUT.c.message_id).with_for_update()
     if recipient is not None:
         query = query.where(_OUT.c.recipient == recipient)

@@ -38,7 +38,8 @@ class StoredRoot:
 
 @dataclass(frozen=True, slots=True)
 class Partner:
-    """A partner administration: its root in force and whether it is revoked."""
+    """A partner administration: its root in force, whether it is revoked, and the inbox URL
+    the outbox pushes to (None: exchange by file only)."""
 
     administration: str
     root: StoredRoot
@@ -46,6 +47,7 @@ class Partner:
     revoked_at: datetime | None
     revoke_reason: str | None
     revoked_keys: tuple[str, ...]
+    inbox_url: str | None = None
 
 
 def _stored(row: Any) -> StoredRoot:
@@ -214,7 +216,7 @@ def require_partner(conn: Connection, administration: str) -> Partner:
         raise NotFoundError(f"no partner {administration}: `quaywatch partners add FILE` adds one")
     revoked = conn.execute(select(_K.c.key_id).where(_K.c.administration == administration))
     return Partner(administration, stored, row.added_at, row.revoked_at, row.revoke_reason,
-                   tuple(sorted(r.key_id for r in revoked)))  # fmt: skip
+                   tuple(sorted(r.key_id for r in revoked)), row.inbox_url)  # fmt: skip
 
 
 def list_partners(conn: Connection) -> list[Partner]:

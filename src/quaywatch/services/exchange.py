@@ -2,13 +2,15 @@
 
 Keys: ``generate_keys``, ``rotate_keys``, ``own_keys``, ``export_root``. Partners:
 ``add_partner`` (from the partner's root file), ``list_partners``, ``revoke``. Messages:
-``send`` (signed and queued in the outbox), ``outbox``, ``export`` (the outbox to a file, for
-air-gapped exchange), ``import_file`` (a partner's export, through every receiver check),
-``inbox``. Data protection: ``allow_partner`` (whether a partner may receive personal data in a
-message type, with the legal basis), ``permissions``, ``generate_group_key`` and
-``import_group_key`` (the partner group's key for de-identification). Shared profiles:
-``shared_profiles`` (the review queue), ``accept_profile`` (a DRAFT profile, never active),
-``decline_profile``. Each takes plain values (the key directory as a path: only adapters read settings),
+``send`` (signed and queued in the outbox; ``send_body`` for a body already read),
+``outbox``, ``export`` (the outbox to a file, for air-gapped exchange), ``import_file`` (a
+partner's export, through every receiver check), ``receive_posted`` (records posted to the
+inbox endpoint, the same checks), ``inbox``; ``set_inbox_url`` says where the HTTP push
+(``services.exchange_push``) delivers a partner's messages. Data protection: ``allow_partner``
+(whether a partner may receive personal data in a message type, with the legal basis),
+``permissions``, ``generate_group_key`` and ``import_group_key`` (the partner group's key for
+de-identification). Shared profiles: ``shared_profiles`` (the review queue), ``accept_profile``
+(a DRAFT profile, never active), ``decline_profile``. Each takes plain values (the key directory as a path: only adapters read settings),
 runs in one transaction and returns typed results; nothing prints.
 """
 
@@ -21,8 +23,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from quaywatch.errors import InputError
-from quaywatch.exchange import mailbox, protection, reviews, roots, trust
+from quaywatch.errors import InputError, WriteConflictError
+from quaywatch.exchange import mailbox, protection, push, reviews, roots, trust
 from quaywatch.exchange.keys import KeyDir
 from quaywatch.exchange.mailbox import OutboxEntry, Outcome, Received, Rejected
 from quaywatch.exchange.messages import MessageType
@@ -41,6 +43,9 @@ __all__ = [
 MAX_FILE_BYTES = 256 * 1024 * 1024
 #: Largest transport record one line of an import may hold.
 MAX_RECORD_BYTES = 8 * 1024 * 1024
+#: Most records one post to the inbox may hold, and its largest body.
+MAX_POSTED_RECORDS = 1000
+MAX_POSTED_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +168,86 @@ def send(
             conn, KeyDir(key_dir), recipient, kind, body, valid_days=valid_days,
             in_reply_to=in_reply_to, now=_now(now), actor=actor, source=str(body_file),
         )  # fmt: skip
+
+
+def send_body(
+    store: Store, key_dir: Path, recipient: str, message_type: MessageType | str, body: Any,
+    *, valid_days: int = 30, in_reply_to: str | None = None, actor: str,
+    now: datetime | None = None,
+) -> OutboxEntry:  # fmt: skip
+    """``send`` for a body already read (a JSON object, as the API receives it)."""
+    try:
+        kind = MessageType(message_type)
+    except ValueError:
+        known = ", ".join(MessageType)
+        raise InputError(f"unknown message type {message_type!r}; one of: {known}") from None
+    with store.transaction() as conn:
+        return mailbox.queue(
+            conn, KeyDir(key_dir), recipient, kind, body, valid_days=valid_days,
+            in_reply_to=in_reply_to, now=_now(now), actor=actor,
+        )  # fmt: skip
+
+
+def set_inbox_url(
+    store: Store, key_dir: Path, administration: str, url: str | None, *,
+    token: str | None = None, actor: str, now: datetime | None = None,
+) -> Partner:  # fmt: skip
+    """Push ``administration``'s messages to ``url`` (None: stop pushing), presenting
+    ``token``, the API token the partner issued to this node (kept in the key directory,
+    never in the database), when one is given."""
+    if token is not None:
+        KeyDir(key_dir).save_push_token(administration, token)
+    with store.transaction() as conn:
+        push.set_url(conn, administration, url, now=_now(now), actor=actor)
+        return trust.require_partner(conn, administration)
+
+
+def split_posted(body: bytes, source: str) -> list[tuple[str, bytes]]:
+    """The transport records of a body posted to the inbox, each named ``source#N``: one
+    record (a JSON object), a JSON array of them, or JSON Lines (one per line).
+
+    A record of an array is passed on as compact JSON (its signature covers the payload,
+    which re-encoding leaves intact); a single record or a line, exactly as received.
+    ``InputError`` for an empty body, a broken array, or more than ``MAX_POSTED_RECORDS``.
+    """
+    if len(body) > MAX_POSTED_BYTES:
+        raise InputError(f"the body is above {MAX_POSTED_BYTES:,} bytes", source=source)
+    text = body.strip()
+    if not text:
+        raise InputError("the body is empty: send a transport record, or an array of them",
+                         source=source)  # fmt: skip
+    if text.startswith(b"["):
+        try:
+            items = json.loads(text)
+        except ValueError as exc:
+            raise InputError(f"not a JSON array of transport records: {exc}",
+                             source=source) from None  # fmt: skip
+        records = [json.dumps(item, separators=(",", ":")).encode("utf-8") for item in items]
+    else:
+        try:
+            json.loads(text)
+            records = [text]
+        except ValueError:
+            records = [line.rstrip(b"\r") for line in text.split(b"\n") if line.strip()]
+    if len(records) > MAX_POSTED_RECORDS:
+        raise InputError(
+            f"{len(records):,} records in one post; at most {MAX_POSTED_RECORDS:,}", source=source
+        )
+    return [(f"{source}#{number}", record) for number, record in enumerate(records, start=1)]
+
+
+def receive_posted(
+    store: Store, records: list[tuple[str, bytes]], *, actor: str, now: datetime | None = None
+) -> tuple[Outcome, ...]:
+    """Receive records posted to the inbox endpoint: each through every receiver check, all in
+    one transaction. If another post stored one of the same messages first (two pushes racing),
+    the whole is received again, and that message is then a duplicate."""
+    try:
+        with store.transaction() as conn:
+            return tuple(mailbox.receive(conn, records, now=_now(now), actor=actor))
+    except WriteConflictError:
+        with store.transaction() as conn:
+            return tuple(mailbox.receive(conn, records, now=_now(now), actor=actor))
 
 
 def outbox(store: Store) -> tuple[OutboxEntry, ...]:

@@ -939,6 +939,7 @@ exchange_partners = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     Column("revoked_at", UtcDateTime, doc="set: every message of the partner is refused"),
     Column("revoke_reason", Text),
+    Column("inbox_url", Text, doc="where the outbox pushes its messages (HTTP), if set"),
 )  # fmt: skip
 
 exchange_revoked_keys = Table(
@@ -1005,7 +1006,14 @@ exchange_outbox = Table(
     Column("expires_at", UtcDateTime, nullable=False),
     Column("exported_at", UtcDateTime, doc="last written to an export file"),
     Column("exports", Integer, nullable=False, doc="times written to an export file"),
+    Column("push_attempts", Integer, nullable=False, server_default="0",
+           doc="times the HTTP push tried to deliver it"),
+    Column("next_push_at", UtcDateTime, doc="not pushed before (backoff, or a push under way)"),
+    Column("last_push_error", Text, doc="why the last push failed"),
+    Column("delivered_at", UtcDateTime, doc="the partner's inbox took it (accepted or had it)"),
+    Column("refused_reason", String(20), doc="the partner's inbox refused it: no more pushes"),
     Index(None, "recipient", "created_at"),
+    Index(None, "delivered_at", "next_push_at"),
 )  # fmt: skip
 
 
