@@ -5,8 +5,8 @@ the partner refused it.
 New nullable columns (and ``push_attempts``, 0 for the messages already queued): nothing
 stored changes meaning.
 
-Revision ID: 0026
-Revises: 0027
+Revision ID: 0024
+Revises: 0023
 Create Date: 2026-12-07 10:00:00.000000
 """
 
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0026"
-down_revision = "0027"
+revision = "0024"
+down_revision = "0023"
 branch_labels = None
 depends_on = None
 
