@@ -172,6 +172,50 @@ def test_a_reimport_does_not_call_a_tampered_record_unchanged(
     assert re.search(what, refused[0].reason)
 
 
+@pytest.mark.parametrize(
+    ("role", "change", "what"),
+    [
+        ("consignor_key", "name = 'SOMEONE ELSE'", r'parties row \["[0-9a-f]{32}"\] was changed'),
+        ("consignee_key", "aeo = 'AEOF'", r"parties row .* was changed"),
+        ("declarant_key", "phone = NULL, email = 'x@example.org'", r"parties row .* was changed"),
+    ],
+)  # fmt: skip
+def test_a_reimport_compares_the_parties_its_records_share(
+    filled: Store, role: str, change: str, what: str
+) -> None:
+    """Parties are stored once and pointed at by every consignment naming them: one edited
+    behind quaywatch's back makes each consignment naming it differ on re-import, and no
+    other."""
+    key = one(filled, f"SELECT min({role}) FROM consignments WHERE consignment_id = '{C0}'")
+    naming = {
+        str(row[0])
+        for row in _rows(
+            filled,
+            "SELECT DISTINCT consignment_id FROM consignments WHERE :k IN "
+            "(declarant_key, consignor_key, consignee_key, notify_party_key)",
+            k=key,
+        )
+    }
+    assert C0 in naming
+    sql(filled, f"UPDATE parties SET {change} WHERE party_key = :k", k=key)
+    summary = ingest_file(filled, EXAMPLES / "consignments.csv")
+    assert summary.balanced and summary.unchanged == 3 - len(naming)
+    refused = {
+        r.record_id: r.reason
+        for r in summary.rejected
+        if r.reason.startswith("stored data differs from its audited hash")
+    }
+    assert {str(k).split(" ")[0] for k in refused} == naming
+    assert all(re.search(what, reason) for reason in refused.values())
+    with pytest.raises(TamperedError, match="parties"):
+        audit.verify_audit(filled, full=True)
+
+
+def _rows(store: Store, statement: str, **params: object) -> list[tuple[object, ...]]:
+    with store.engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(text(statement), params)]
+
+
 def test_a_tampered_outcome_and_event_are_not_unchanged_on_reimport(filled: Store) -> None:
     sql(filled, "UPDATE control_outcomes SET revenue_recovered_eur = 5 "
                 "WHERE control_id = 'ANR-2026-000101'")  # fmt: skip

@@ -4,7 +4,9 @@ A content hash equal to the stored one says the *file* has not changed, not that
 has not: a stored row edited behind quaywatch's back keeps its record's content hash. So before
 a record counts as unchanged, its stored rows are read back and compared with the rows the
 record would write, column by column, in every table of its kind (a consignment's goods items,
-containers and seals too): a row changed, missing or added makes it differ.
+containers and seals too): a row changed, missing or added makes it differ. The parties a
+consignment names are stored once for all the consignments naming them, and are compared by
+their own key (``shared_rows_differ``): changed or missing, never "added".
 
 The comparison is of data, not hashes, in polars over whole frames, so that the common case, a
 file imported again, stays cheap. The columns a write stamps (``received_at``, ``batch_id``,
@@ -130,6 +132,48 @@ def rows_differ(
             for row in rows.select(key).iter_rows():
                 owner = tuple(row[key.index(n)] for n in record_key)  # part of the row's
                 problems.setdefault(owner, f"{table.name} row {covered.row_key(row)} {what}")
+    return problems
+
+
+def shared_rows_differ(
+    conn: Connection, table: Table, frame: pl.DataFrame, record_key: Sequence[str]
+) -> dict[tuple[Any, ...], str]:
+    """Records whose rows in a *shared* ``table`` differ from the rows they would write: each
+    one's key and the first difference found.
+
+    A shared table (``parties``) holds rows that many records point at, keyed by the row's own
+    key rather than by the record's: ``frame`` holds, for each record (its ``record_key``
+    columns), each row it would point at. A row is looked up by its own key alone, so it can be
+    missing or changed, never added: other records' rows are no one record's to count.
+    """
+    if frame.is_empty():
+        return {}
+    covered = COVERED[table.name]
+    key = covered.key
+    columns = [n for n in covered.names if n not in STAMPS]
+    incoming = frame.select(*record_key, *(n for n in columns if n not in record_key))
+    incoming = incoming.with_columns(_utc_us(incoming.select(columns).schema))
+    wanted = incoming.select(key).unique()
+    stored = stored_rows(conn, table, columns, key, wanted, incoming.select(columns).schema)
+    stored = stored.with_columns(_utc_us(stored.schema))
+    others = [n for n in columns if n not in key]
+    changed = incoming.join(stored, on=key, how="inner", suffix="_stored", nulls_equal=True)
+    found = [
+        (incoming.join(stored, on=key, how="anti", nulls_equal=True), "is missing"),
+        (
+            changed.filter(
+                pl.any_horizontal(pl.col(n).ne_missing(pl.col(f"{n}_stored")) for n in others)
+                if others
+                else pl.lit(False)
+            ),
+            "was changed",
+        ),
+    ]
+    problems: dict[tuple[Any, ...], str] = {}
+    for rows, what in found:
+        for row in rows.select(*record_key, *key).iter_rows():
+            owner, row_key = row[: len(record_key)], row[len(record_key) :]
+            problems.setdefault(owner, f"{table.name} row {covered.row_key(row_key)} {what}")
     return problems
 
 

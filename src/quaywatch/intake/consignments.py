@@ -284,6 +284,19 @@ def party_frame(valid: pl.DataFrame) -> pl.DataFrame:
     return distinct.with_columns(f.sha256_hex(canonical).str.slice(0, 32).alias("party_key"))
 
 
+def owned_parties(valid: pl.DataFrame, parties: pl.DataFrame) -> pl.DataFrame:
+    """Each consignment of ``valid`` (``consignment_id``, ``version``) with every party it
+    names, as the ``parties`` row it points at (``party_frame``'s columns), once."""
+    keyed = with_party_keys(valid, parties)
+    owned = pl.concat(
+        [
+            keyed.select("consignment_id", "version", pl.col(f"{role}_key").alias("party_key"))
+            for role in ROLES
+        ]
+    )
+    return owned.drop_nulls("party_key").unique().join(parties, on="party_key")
+
+
 def with_party_keys(valid: pl.DataFrame, parties: pl.DataFrame) -> pl.DataFrame:
     """Add ``<role>_key`` to every row by joining on the party's fields."""
     for role in ROLES:

@@ -514,6 +514,12 @@ class Importer:
         runs = unchanged["_run"].implode()
         frames = {w.table: w.frame.filter(pl.col("_run").is_in(runs)) for w in prepared.writes}
         problems = compare.rows_differ(self.conn, frames, self.kind.keys)
+        if prepared.parties is not None and prepared.valid is not None:  # shared: by own key
+            owned = consignments.owned_parties(
+                prepared.valid.filter(pl.col("_run").is_in(runs)), prepared.parties
+            )
+            shared = compare.shared_rows_differ(self.conn, tables.parties, owned, self.kind.keys)
+            problems = shared | problems  # a record's own rows are named first
         reasons = [problems.get(tuple(key)) for key in unchanged.select(self.kind.keys).iter_rows()]
         return (
             unchanged.with_columns(pl.Series("_what", reasons, pl.String))
