@@ -93,3 +93,9 @@ def test_one_record_passes_exactly_as_received(record: dict[str, Any]) -> None:
 def test_a_body_that_holds_no_records_is_refused(body: bytes, says: str) -> None:
     with pytest.raises(InputError, match=says):
         split_posted(body, "http:x")
+
+
+@pytest.mark.parametrize("attempts", [1_025, 1_100, 10**6])
+def test_the_wait_after_very_many_attempts_is_the_longest_wait(attempts: int) -> None:
+    assert Backoff().delay(attempts) == timedelta(seconds=3600)
+    assert Backoff(base_s=1, max_s=60).delay(attempts) == timedelta(seconds=60)

@@ -14,13 +14,20 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from exchange_support import NOW, SEIZURE
 from sqlalchemy import func, select
 
 from pg_support import pg_schema_url
 from quaywatch.audit import chain
-from quaywatch.errors import ConfigurationError, ConflictError, InputError, TrustError
-from quaywatch.exchange import envelope as dsse
+from quaywatch.errors import (
+    ConfigurationError,
+    ConflictError,
+    InputError,
+    NotFoundError,
+    TrustError,
+)
+from quaywatch.exchange import envelope as dsse, roots
 from quaywatch.exchange.keys import KeyDir
 from quaywatch.services import exchange as ex
 from quaywatch.store import tables
@@ -301,3 +308,74 @@ def test_feedback_on_a_risk_analysis_result_comes_back_and_the_sender_sees_it(
     (answered,) = ex.outbox(a.store)
     assert answered.feedback(NOW + timedelta(days=8)) == "received"
     assert answered.feedback_from == (ex.inbox(a.store).received[0].message_id,)
+
+
+def test_a_revoked_key_cannot_help_sign_the_partners_next_root(nodes: tuple[Node, Node]) -> None:
+    a, b = nodes
+    for node in (a, b):
+        ex.generate_keys(node.store, node.keys, node.code, count=2, threshold=1, actor="l",
+                         now=NOW)  # fmt: skip
+        ex.export_root(node.store, node.file("root.jsonl"))
+    ex.add_partner(b.store, a.file("root.jsonl"), actor="ben", now=NOW)
+    v1 = ex.own_keys(a.store).root
+    stolen = v1.keys[0].keyid
+    ex.revoke(b.store, "BEANR", key_id=stolen, reason="laptop stolen", actor="ben", now=NOW)
+    # The thief makes root version 2 with a key of its own, signed with the stolen key.
+    thief = Ed25519PrivateKey.generate()
+    v2 = roots.make_root("BEANR", 2, [thief.public_key()], threshold=1, issued_at=NOW,
+                         expires_at=NOW + timedelta(days=30))  # fmt: skip
+    forged = roots.sign_root(v2, [KeyDir(a.keys).load(stolen), thief])
+    line = json.dumps(forged.to_json()).encode()
+    a.file("forged.jsonl").write_bytes(a.file("root.jsonl").read_bytes().rstrip() + b"\n" + line)
+    with pytest.raises(TrustError, match="keys of version 1 not revoked"):
+        ex.add_partner(b.store, a.file("forged.jsonl"), actor="ben", now=NOW)
+    assert ex.list_partners(b.store)[0].root.root.version == 1
+
+
+def test_set_url_keeps_a_token_only_once_the_partner_and_url_are_taken(
+    nodes: tuple[Node, Node],
+) -> None:
+    a, b = nodes
+    trusted(a, b)
+    tokens = a.keys / "push-tokens"
+    with pytest.raises(NotFoundError, match="no partner DEHAM"):
+        ex.set_inbox_url(a.store, a.keys, "DEHAM", "https://deham.example/", token="t0k",
+                         actor="ana", now=NOW)  # fmt: skip
+    with pytest.raises(InputError, match="plain http"):
+        ex.set_inbox_url(a.store, a.keys, "NLRTM", "http://nlrtm.example/", token="t0k",
+                         actor="ana", now=NOW)  # fmt: skip
+    with pytest.raises(InputError, match="needs the inbox URL"):
+        ex.set_inbox_url(a.store, a.keys, "NLRTM", None, token="t0k", actor="ana", now=NOW)
+    assert not tokens.exists() or list(tokens.iterdir()) == []
+    partner = ex.set_inbox_url(a.store, a.keys, "NLRTM", "https://nlrtm.example/", token="t0k",
+                               actor="ana", now=NOW)  # fmt: skip
+    assert partner.inbox_url == "https://nlrtm.example/"
+    assert KeyDir(a.keys).push_token("NLRTM") == "t0k"
+
+
+def test_a_message_id_another_sender_used_is_refused_with_its_own_detail(
+    nodes: tuple[Node, Node], tmp_path: Path
+) -> None:
+    a, b = nodes
+    trusted(a, b)
+    sent = send_seizure(a)
+    ex.export(a.store, a.keys, a.file("out.jsonl"), actor="ana", now=NOW)
+    ex.import_file(b.store, a.file("out.jsonl"), actor="ben", now=NOW)
+    # A third administration, trusted by NLRTM, sends a message reusing BEANR's id.
+    c = Node("DEHAM", f"sqlite:///{tmp_path / 'deham.db'}", tmp_path)
+    try:
+        ex.generate_keys(c.store, tmp_path / "deham-keys", "DEHAM", actor="d", now=NOW)
+        ex.export_root(c.store, tmp_path / "deham.root")
+        ex.add_partner(b.store, tmp_path / "deham.root", actor="ben", now=NOW)
+        first = json.loads(a.file("out.jsonl").read_bytes())
+        payload = dsse.from_json(first["envelope"]).payload.replace(b'"BEANR"', b'"DEHAM"')
+        assert b'"DEHAM"' in payload
+        key = KeyDir(tmp_path / "deham-keys").load(ex.own_keys(c.store).root.keys[0].keyid)
+        other = dsse.sign(first["envelope"]["payloadType"], payload, [key])
+        (tmp_path / "other.jsonl").write_bytes(dsse.record_line(other) + b"\n")
+        [outcome] = ex.import_file(b.store, tmp_path / "other.jsonl", actor="ben",
+                                   now=NOW).outcomes  # fmt: skip
+    finally:
+        c.store.close()
+    assert (outcome.reason, outcome.message_id) == ("invalid_payload", sent.message_id)
+    assert "used already by another sender" in (outcome.detail or "")

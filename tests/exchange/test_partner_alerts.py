@@ -211,3 +211,22 @@ def test_a_risk_analysis_result_naming_a_bl_counts_until_it_lapses(nlrtm: Traffi
         "reasons": {}, "valid_until": valid_until.isoformat(),
     })  # fmt: skip
     assert list(source.hits(_ask(store, nlrtm.seized_cid, receipt + timedelta(hours=1)))) == []
+
+
+@pytest.mark.parametrize("revoked", ["the partner", "its key"])
+def test_an_alert_stops_counting_when_its_sender_or_key_is_revoked(
+    nlrtm: Traffic, revoked: str
+) -> None:
+    store = nlrtm.store
+    message_id = nlrtm.send("seizure-report", SEIZURE | {"containers": [nlrtm.container]})
+    receipt = nlrtm.received_at(message_id)
+    source = alerts.PartnerAlertHits(store)
+    at = receipt + timedelta(hours=2)
+    key = ex.own_keys(nlrtm.beanr).root.keys[0].keyid
+    ex.revoke(store, "BEANR", key_id=key if revoked == "its key" else None, reason="stolen",
+              actor="ben", now=at)  # fmt: skip
+    # An assessment made before the revocation keeps the alert; one made after does not.
+    before = list(source.hits(_ask(store, nlrtm.seized_cid, at - timedelta(minutes=1))))
+    assert [h.evidence for h in before] == [(message_id,)]
+    assert list(source.hits(_ask(store, nlrtm.seized_cid, at))) == []
+    assert list(source.hits(_ask(store, nlrtm.seized_cid, at + timedelta(days=1)))) == []

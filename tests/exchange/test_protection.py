@@ -27,7 +27,7 @@ from quaywatch.store import tables
 from quaywatch.store.store import Store
 
 PARTY = {"role": "CONSIGNEE", "name": "Jan Peeters", "address": "Kaai 12, 2000 Antwerpen",
-         "phone": "+32 3 555 01 23", "country": "BE"}  # fmt: skip
+         "phone": "+32 3 555 01 23", "country": "BE", "eori": "BE0412345678"}  # fmt: skip
 
 
 class Pair:
@@ -79,10 +79,12 @@ def test_without_permission_personal_data_leave_as_keyed_hashes_that_match(pair:
     protection.write_group_key(pair.keys)
     payload, record = pair.send([PARTY])
     sent = _bodies(record)
-    for field in ("name", "address", "phone"):
+    for field in ("name", "address", "phone", "eori"):
         assert PARTY[field] not in sent
     [party] = json.loads(payload)["body"]["parties"]
-    assert all(protection.PSEUDONYM_RE.match(party[f]) for f in ("name", "address", "phone"))
+    assert all(
+        protection.PSEUDONYM_RE.match(party[f]) for f in ("name", "address", "phone", "eori")
+    )
     assert (party["country"], party["role"]) == ("BE", "CONSIGNEE")
     # the same person written otherwise matches: repeat offenders still match without names
     again, _ = pair.send([PARTY | {"name": "  JAN   peeters "}])
@@ -132,7 +134,7 @@ _PARTY = st.fixed_dictionaries(
     {"role": st.sampled_from(["CONSIGNOR", "CONSIGNEE", "NOTIFY_PARTY"]), "name": _TEXT,
      "country": st.sampled_from(["BE", "NL", "EC", "CO"])},
     optional={"address": _TEXT, "phone": _TEXT.map(lambda v: v[:64].strip()).filter(
-        lambda v: len(v) >= 5)},
+        lambda v: len(v) >= 5), "eori": st.from_regex(r"(BE|NL|GB)[0-9]{9,12}", fullmatch=True)},
 )  # fmt: skip
 
 
@@ -161,7 +163,7 @@ def test_no_personal_value_leaves_in_a_de_identified_message(
         ]
     )
     for party in parties:
-        for field in ("name", "address", "phone"):
+        for field in ("name", "address", "phone", "eori"):
             value = party.get(field)
             if (
                 value is None

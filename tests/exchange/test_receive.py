@@ -9,7 +9,15 @@ import pytest
 from exchange_support import NOW, SEIZURE, Admin, kid, trust_of
 
 from quaywatch.exchange import envelope as dsse, messages
-from quaywatch.exchange.receive import Accepted, PartnerKeys, Reason, Refused, Trust, check
+from quaywatch.exchange.receive import (
+    MAX_CLOCK_SKEW,
+    Accepted,
+    PartnerKeys,
+    Reason,
+    Refused,
+    Trust,
+    check,
+)
 
 BEANR, NLRTM, DEHAM = Admin.new("BEANR"), Admin.new("NLRTM"), Admin.new("DEHAM")
 TRUST = trust_of("NLRTM", BEANR)
@@ -132,3 +140,20 @@ def test_the_shipped_schemas_are_the_models_schemas() -> None:
 def test_a_payload_with_a_key_twice_is_refused() -> None:
     with pytest.raises(messages.MessageProblem, match="appears twice"):
         messages.parse(b'{"header": {}, "header": {}}', messages.MessageType.FEEDBACK)
+
+
+@pytest.mark.parametrize(
+    ("ahead", "accepted"),
+    [(timedelta(0), True), (MAX_CLOCK_SKEW, True), (MAX_CLOCK_SKEW + timedelta(seconds=1), False),
+     (timedelta(days=3), False)],
+)  # fmt: skip
+def test_a_message_issued_in_the_future_beyond_the_clock_skew_is_refused(
+    ahead: timedelta, accepted: bool
+) -> None:
+    record = BEANR.message("NLRTM")  # issued an hour before NOW
+    now = NOW - timedelta(hours=1) - ahead
+    verdict = check(record, TRUST, now)
+    assert isinstance(verdict, Accepted) is accepted
+    if not accepted:
+        assert isinstance(verdict, Refused) and verdict.reason is Reason.INVALID_PAYLOAD
+        assert "header.issued_at" in verdict.detail and "5 minutes ahead" in verdict.detail

@@ -11,6 +11,7 @@ from exchange_support import NOW
 
 from quaywatch.errors import InputError, TrustError
 from quaywatch.exchange import envelope as dsse, roots
+from quaywatch.exchange.keys import key_id
 
 LATER = NOW + timedelta(days=1)
 
@@ -113,3 +114,16 @@ def test_a_root_must_be_consistent() -> None:
         roots.verify_chain(None, [wrapped], NOW)
     with pytest.raises(TrustError, match="is not application/vnd.quaywatch.root.v1"):
         roots.verify_chain(None, [dsse.sign("application/json", b"{}", keys)], LATER)
+
+
+def test_a_revoked_key_of_the_old_root_does_not_count_towards_the_rotation() -> None:
+    old, new = new_keys(2), new_keys(1)
+    v1 = root_of(old, threshold=1)
+    v2 = root_of(new, version=2)
+    stolen = key_id(old[0].public_key())
+    signed = roots.sign_root(v2, [old[0], *new])
+    assert [r.version for r, _ in roots.verify_chain(v1, [signed], NOW)] == [2]
+    with pytest.raises(TrustError, match="0 valid signature.*not revoked"):
+        roots.verify_chain(v1, [signed], NOW, revoked={stolen})
+    # The other key of version 1, not revoked, still approves it.
+    assert roots.verify_chain(v1, [roots.sign_root(v2, [old[1], *new])], NOW, revoked={stolen})

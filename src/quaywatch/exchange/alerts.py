@@ -23,8 +23,10 @@ been controlled. The reason reads "alert from partner NLRTM: ..." and its eviden
 message id: the id the ``Feedback`` to the partner answers.
 
 As of and validity: an alert counts for an assessment made as of a moment at or after it was
-received (``received_at``) and before it lapses: the message's ``expires_at``, and for a risk
-analysis result its ``valid_until`` if earlier. An alert received after a consignment's latest
+received (``received_at``) and before it lapses: the message's ``expires_at``, for a risk
+analysis result its ``valid_until`` if earlier, and the moment its sender was revoked here
+(``partners revoke``) or the key that signed it was (``partners revoke --key``), if earlier: an
+assessment made after a revocation no longer carries the alert; one made before keeps it. An alert received after a consignment's latest
 assessment makes that assessment stale (``stale``), so the next scoring run assesses it again.
 """
 
@@ -32,7 +34,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -105,16 +107,31 @@ def alert_of(row: Any) -> Alert | None:
 
 
 def alerts(store: Store) -> list[Alert]:
-    """Every alert in the inbox (risk analysis results and seizure reports), oldest first."""
-    r = tables.exchange_received
+    """Every alert in the inbox (risk analysis results and seizure reports), oldest first,
+    each lapsing at the latest when its sender, or the key that signed it, was revoked."""
+    r, p, k = tables.exchange_received, tables.exchange_partners, tables.exchange_revoked_keys
     kinds = (m.MessageType.RISK_ANALYSIS_RESULT.value, m.MessageType.SEIZURE_REPORT.value)
     with store.reading() as conn:
         rows = conn.execute(
-            select(r.c.payload, r.c.received_at)
+            select(r.c.payload, r.c.received_at, p.c.revoked_at.label("partner_revoked_at"),
+                   k.c.revoked_at.label("key_revoked_at"))
+            .select_from(
+                r.outerjoin(p, p.c.administration == r.c.sender)
+                .outerjoin(k, (k.c.key_id == r.c.key_id) & (k.c.administration == r.c.sender))
+            )
             .where(r.c.message_type.in_(kinds))
             .order_by(r.c.received_at, r.c.message_id)
-        ).all()
-    return [a for a in map(alert_of, rows) if a is not None]
+        ).all()  # fmt: skip
+    found: list[Alert] = []
+    for row in rows:
+        alert = alert_of(row)
+        if alert is None:
+            continue
+        revoked = [t for t in (row.partner_revoked_at, row.key_revoked_at) if t is not None]
+        if revoked:
+            alert = replace(alert, until=min(alert.until, *revoked))
+        found.append(alert)
+    return found
 
 
 _MATCHES = pl.Schema({"message_id": pl.String(), "consignment_id": pl.String(),
@@ -221,13 +238,14 @@ class PartnerAlertHits:
         if named.is_empty():
             return no_keys()
         a = tables.assessments
-        latest = (
-            select(a.c.consignment_id, a.c.version, func.max(a.c.assessed_at).label("assessed_at"))
-            .where(a.c.consignment_id.in_(named.get_column("consignment_id").unique().to_list()))
-            .group_by(a.c.consignment_id, a.c.version)
-        )
-        assessed = reads.frame(self.store, latest, {
-            "consignment_id": pl.String(), "version": pl.Int64(), "assessed_at": _MOMENT})  # fmt: skip
+        ids = sorted(named.get_column("consignment_id").unique().to_list())
+        schema = {"consignment_id": pl.String(), "version": pl.Int64(), "assessed_at": _MOMENT}
+        assessed = pl.concat([
+            reads.frame(self.store, select(
+                a.c.consignment_id, a.c.version, func.max(a.c.assessed_at).label("assessed_at"),
+            ).where(a.c.consignment_id.in_(part)).group_by(a.c.consignment_id, a.c.version),
+            schema) for part in _chunks(ids)
+        ])  # fmt: skip
         return (
             named.join(assessed, on=list(declared.KEY))
             .filter(pl.col("received_at") > pl.col("assessed_at"))

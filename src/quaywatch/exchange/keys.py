@@ -123,9 +123,7 @@ class KeyDir:
     def save_push_token(self, administration: str, token: str) -> None:
         """Keep the API token ``administration`` issued to this node for its inbox (mode 0600,
         replacing one kept before): the HTTP push presents it. Never in the database."""
-        token = token.strip()
-        if not token or len(token) > 400 or not token.isascii() or not token.isprintable():
-            raise InputError("the push token must be 1 to 400 printable ASCII characters")
+        token = check_push_token(token)
         target = self._token_file(administration)
         target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         partial = target.with_name(f".{target.name}.partial")
@@ -154,3 +152,12 @@ class KeyDir:
                 f"{stat.S_IMODE(mode):04o}); make it 0600 (chmod 600) before it is used"
             )
         return text or None
+
+
+def check_push_token(token: str) -> str:
+    """``token`` trimmed if it can be kept as a push token (1 to 400 printable ASCII
+    characters); ``InputError`` else."""
+    token = token.strip()
+    if not token or len(token) > 400 or not token.isascii() or not token.isprintable():
+        raise InputError("the push token must be 1 to 400 printable ASCII characters")
+    return token

@@ -254,12 +254,22 @@ def _receive_one(
     verdict = check(raw, trusted, now)
     if isinstance(verdict, Accepted):
         header = verdict.message.header
+        # The replay check is on (sender, message id): a message id is the sender's to give.
+        # The inbox keys its rows on the id alone, so an id another sender used already is
+        # refused (it is no replay of this sender's, nor may it pass as a duplicate).
         earlier = conn.execute(
-            select(_IN.c.payload_sha256).where(_IN.c.message_id == header.message_id)
+            select(_IN.c.payload_sha256, _IN.c.sender).where(_IN.c.message_id == header.message_id)
         ).first()
-        if earlier is not None and earlier.payload_sha256 == verdict.payload_sha256:
+        if earlier is not None and earlier.sender != header.sender:
+            verdict = Refused(
+                Reason.INVALID_PAYLOAD,
+                "header.message_id was used already by another sender: each message needs a "
+                "new id (a UUID)",
+                verdict.envelope.payload_type, header.sender, header.message_id,
+            )  # fmt: skip
+        elif earlier is not None and earlier.payload_sha256 == verdict.payload_sha256:
             return Outcome(source, "duplicate", header.message_id)
-        if earlier is not None:
+        elif earlier is not None:
             verdict = Refused(
                 Reason.REPLAYED, "a message with this id was received before with other content",
                 verdict.envelope.payload_type, header.sender, header.message_id,

@@ -11,9 +11,10 @@ A message type is known to a receiver by its payload type, one per type and vers
 ``application/vnd.quaywatch.seizure-report.v1+json``. A new version adds a new payload type and
 model; a receiver refuses a version it does not know (``receive.Reason.UNKNOWN_SCHEMA``).
 
-Personal data (names, addresses and phones of persons) travel only in ``Party``'s ``name``,
-``address`` and ``phone`` (``PERSONAL_FIELDS``): the de-identification still to be built
-replaces exactly those.
+Personal data (names, addresses, phones and EORI numbers of persons: a natural person's EORI
+identifies them) travel only in ``Party``'s ``name``, ``address``, ``phone`` and ``eori``
+(``PERSONAL_FIELDS``): de-identification (``protection``) replaces exactly those, an EORI by its
+keyed hash (64 hex digits), which ``Party.eori`` therefore also takes.
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ Reference = Annotated[
 LongText = Annotated[str, Field(min_length=1, max_length=4000)]
 
 #: The fields of a ``Party`` that hold personal data.
-PERSONAL_FIELDS = ("name", "address", "phone")
+PERSONAL_FIELDS = ("name", "address", "phone", "eori")
 
 
 class MessageType(StrEnum):
@@ -207,14 +208,15 @@ class TransportDocument(_Model):
 
 
 class Party(_Model):
-    """A party to the consignment; ``name``, ``address`` and ``phone`` are personal data."""
+    """A party to the consignment; ``name``, ``address``, ``phone`` and ``eori`` are personal
+    data. ``eori`` is an EORI number, or its keyed hash in a de-identified message."""
 
     role: PartyRole
     name: Text
     address: Text | None = None
     phone: Annotated[str, Field(max_length=64)] | None = None
     country: CountryCode
-    eori: Eori | None = None
+    eori: Eori | Sha256 | None = None
 
 
 class Attachment(_Model):

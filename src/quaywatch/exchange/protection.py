@@ -1,8 +1,8 @@
 """Data protection: which partner may receive personal data, and the de-identified version the
 others get.
 
-Personal data travel only in a party's ``name``, ``address`` and ``phone``
-(``messages.PERSONAL_FIELDS``). For each partner and message type an analyst records whether
+Personal data travel only in a party's ``name``, ``address``, ``phone`` and ``eori`` (a
+natural person's EORI identifies them; ``messages.PERSONAL_FIELDS``). For each partner and message type an analyst records whether
 those may be sent and on which legal basis (``allow``: stored and audited); without such a
 permission a message is **de-identified** before it is signed: each personal value is replaced
 by its keyed hash, HMAC-SHA256 under the partner group's key, written as 64 hex digits. The
@@ -111,7 +111,7 @@ def pseudonym(key: bytes, value: str) -> str:
 
 
 def personal_values(body: BaseModel) -> list[str]:
-    """Every personal value in ``body`` (its parties' names, addresses, phones)."""
+    """Every personal value in ``body`` (its parties' names, addresses, phones, EORIs)."""
     found: list[str] = []
 
     def walk(value: Any) -> None:

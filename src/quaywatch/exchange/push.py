@@ -37,6 +37,8 @@ _OUT, _P = tables.exchange_outbox, tables.exchange_partners
 MAX_ERROR = 500
 #: Hosts on which plain HTTP is allowed (tests, two nodes on one machine).
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+#: Doublings of the backoff at most: 2**62 seconds is far beyond any ``max_s``.
+MAX_DOUBLINGS = 62
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,12 +54,17 @@ class Backoff:
     @classmethod
     def with_timeout(cls, base_s: float, max_s: float, timeout_s: float) -> Backoff:
         """The schedule for pushes that wait ``timeout_s`` for an answer: the lease outlasts
-        any push in progress (two minutes, or twice the timeout when that is longer)."""
+        the push in progress (two minutes, or twice the timeout when that is longer). The
+        pusher claims one message at a time (``services.exchange_push.push_once``), so one
+        push, not a pass of many, is what the lease must outlast."""
         return cls(base_s, max_s, max(120.0, 2 * timeout_s))
 
     def delay(self, attempts: int) -> timedelta:
-        """The wait after the ``attempts``-th failed attempt."""
-        return timedelta(seconds=min(self.base_s * 2 ** max(attempts - 1, 0), self.max_s))
+        """The wait after the ``attempts``-th failed attempt. The exponent is capped (at
+        ``MAX_DOUBLINGS``) before it is raised: a message tried for months would otherwise
+        overflow a float."""
+        doublings = min(max(attempts - 1, 0), MAX_DOUBLINGS)
+        return timedelta(seconds=min(self.base_s * 2**doublings, self.max_s))
 
 
 @dataclass(frozen=True, slots=True)

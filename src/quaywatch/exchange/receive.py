@@ -14,25 +14,35 @@ revoked_key        signed only by keys revoked here (or of a partner revoked her
 superseded_key     signed only by keys of an older root of the partner (rotated out)
 payload_altered    the payload's digest differs from the one its sender recorded
 bad_signature      no signature by a partner's current key verifies
-invalid_payload    the payload is not a valid message of its type (names the field)
+invalid_payload    the payload is not a valid message of its type (names the field), its
+                   ``issued_at`` is more than ``MAX_CLOCK_SKEW`` (5 minutes) ahead of this
+                   node's clock, or its id is one another sender used already
 wrong_recipient    the message is addressed to another administration
 expired            the message, or the sender's root of keys, has expired
 replayed           a message with this id was received before with other content
 =================  ==========================================================================
 
-The replay check needs the store, so ``mailbox`` makes it; a message received again with the
-same content is no refusal but a duplicate, stored once.
+The replay check needs the store, so ``mailbox`` makes it, on the sender and the message id: a
+message received again from its sender with the same content is no refusal but a duplicate,
+stored once.
+
+Clocks: a message issued in the future by more than ``MAX_CLOCK_SKEW`` is refused (its sender's
+clock is wrong, or the message was made to outlive its validity); less is the drift two
+administrations' clocks may have.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from quaywatch.exchange import envelope as dsse, messages
+
+#: How far ahead of this node's clock a message's ``issued_at`` may be (the clocks' drift).
+MAX_CLOCK_SKEW = timedelta(minutes=5)
 
 
 class Reason(StrEnum):
@@ -144,6 +154,14 @@ def check(record: bytes, trust: Trust, now: datetime) -> Accepted | Refused:
     if header.recipient != trust.own:
         return Refused(
             Reason.WRONG_RECIPIENT, f"addressed to {header.recipient}, not {trust.own}", **seen
+        )
+    if header.issued_at > now + MAX_CLOCK_SKEW:
+        return Refused(
+            Reason.INVALID_PAYLOAD,
+            f"header.issued_at {header.issued_at.isoformat()} is more than "
+            f"{MAX_CLOCK_SKEW.total_seconds() / 60:g} minutes ahead of this node's clock "
+            f"({now.isoformat()}): check {sender}'s clock",
+            **seen,
         )
     if header.expires_at <= now:
         return Refused(Reason.EXPIRED, f"expired at {header.expires_at.isoformat()}", **seen)

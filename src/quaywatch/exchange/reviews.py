@@ -55,9 +55,14 @@ def shared(conn: Connection, message_id: str | None = None) -> list[SharedProfil
     ]  # fmt: skip
 
 
-def pending(conn: Connection, message_id: str) -> SharedProfile:
+def pending(conn: Connection, message_id: str, *, lock: bool = False) -> SharedProfile:
     """The shared profile ``message_id`` still awaiting review; ``NotFoundError`` or
-    ``ConflictError`` (already decided) else."""
+    ``ConflictError`` (already decided) else. ``lock``: its inbox row is locked first (on
+    PostgreSQL; SQLite has one writer), so that a second review of it waits for this
+    transaction and then finds it decided."""
+    if lock:
+        conn.execute(select(_IN.c.message_id).where(_IN.c.message_id == message_id)
+                     .with_for_update())  # fmt: skip
     found = shared(conn, message_id)
     if not found:
         raise NotFoundError(f"no shared profile {message_id} in the inbox")

@@ -10,7 +10,8 @@ Trust follows The Update Framework's root rotation (TUF specification, 5.3):
   the liaison officers compare its fingerprint (``fingerprint``) by another channel;
 - root N+1 is trusted only if a threshold of root N's keys and a threshold of its own keys sign
   it, so a stolen key below the threshold cannot replace the keys, and new keys cannot be
-  slipped in without the old ones agreeing;
+  slipped in without the old ones agreeing; a key of root N revoked here does not count
+  towards that threshold;
 - versions go up by exactly one; only the newest root of a chain must be unexpired.
 
 Keys of an older root are superseded: a message they sign is refused (``receive``).
@@ -19,7 +20,7 @@ Keys of an older root are superseded: a message they sign is refused (``receive`
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
 from typing import Annotated, Self
 
@@ -142,14 +143,19 @@ def _require_threshold(
 
 
 def verify_chain(
-    trusted: Root | None, chain: Iterable[dsse.Envelope], now: datetime
-) -> list[tuple[Root, dsse.Envelope]]:
+    trusted: Root | None, chain: Iterable[dsse.Envelope], now: datetime,
+    revoked: Collection[str] = (),
+) -> list[tuple[Root, dsse.Envelope]]:  # fmt: skip
     """The roots of ``chain`` newer than ``trusted``, each verified against the one before.
 
     ``trusted`` None: the first root is trusted on first use if a threshold of its own keys
     sign it. Roots not newer than ``trusted`` are passed over. ``TrustError`` if a root does not
     verify, a version is skipped or repeated, the administration changes, or the newest root
     has expired at ``now``; nothing of the chain is then trusted.
+
+    ``revoked``: key ids revoked here (``partners revoke --key``). They do not count towards
+    the threshold of the older root that approves the next: a thief of a revoked key cannot
+    help sign the root that replaces it.
     """
     newer: list[tuple[Root, dsse.Envelope]] = []
     current = trusted
@@ -170,9 +176,10 @@ def verify_chain(
                     f"root version {root.version} of {root.administration} does not follow "
                     f"version {current.version}: each version must be given in turn"
                 )
+            approving = {k: v for k, v in current.public_keys().items() if k not in revoked}
             _require_threshold(
-                signed, current.public_keys(), current.threshold,
-                f"the keys of version {current.version}",
+                signed, approving, current.threshold,
+                f"the keys of version {current.version} not revoked",
             )  # fmt: skip
             _require_threshold(signed, root.public_keys(), root.threshold, "its own keys")
         newer.append((root, signed))

@@ -186,7 +186,11 @@ def add_partner(
     if row is not None and row.revoked_at is not None:
         raise ConflictError(f"partner {administration} is revoked; its roots are not taken")
     trusted = _newest(conn, administration, own=False)
-    newer = roots.verify_chain(None if trusted is None else trusted.root, chain_of_roots, now)
+    revoked = {r.key_id for r in conn.execute(
+        select(_K.c.key_id).where(_K.c.administration == administration))}  # fmt: skip
+    newer = roots.verify_chain(
+        None if trusted is None else trusted.root, chain_of_roots, now, revoked
+    )
     for root, signed in newer:
         _save(conn, root, signed, False, now)
     if newer:

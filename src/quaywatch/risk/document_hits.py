@@ -123,13 +123,17 @@ class CarrierDocumentHits:
 
     def stale(self, consignment_ids: Collection[str] | None) -> pl.DataFrame:
         """Assessed consignments (of these, when given) of whose B/L a carrier document became
-        known after their latest assessment (``assessed_at``, the moment it was made as of)."""
+        known after their latest assessment (``assessed_at``, the moment it was made as of).
+        More ids than ``linking.CHUNK`` are not put in the query (a database caps the values
+        of one statement): every assessed consignment is read and those kept, as ``hits``
+        does."""
         a, c, d = tables.assessments, tables.consignments, tables.carrier_documents
         latest_of = select(
             a.c.consignment_id, a.c.version, func.max(a.c.assessed_at).label("assessed_at")
         )
-        if consignment_ids is not None:
-            latest_of = latest_of.where(a.c.consignment_id.in_(sorted(consignment_ids)))
+        wanted = None if consignment_ids is None else sorted(consignment_ids)
+        if wanted is not None and len(wanted) <= linking.CHUNK:
+            latest_of = latest_of.where(a.c.consignment_id.in_(wanted))
         latest = latest_of.group_by(a.c.consignment_id, a.c.version).subquery("latest")
         query = (
             select(latest.c.consignment_id, latest.c.version)
@@ -140,9 +144,12 @@ class CarrierDocumentHits:
             .distinct()
             .order_by(latest.c.consignment_id, latest.c.version)
         )  # fmt: skip
-        return reads.frame(
+        found = reads.frame(
             self.store, query, {"consignment_id": pl.String(), "version": pl.Int64()}
         )
+        if wanted is not None and len(wanted) > linking.CHUNK:
+            found = found.filter(pl.col("consignment_id").is_in(wanted))
+        return found
 
 
 def _declares() -> ColumnElement[bool]:

@@ -25,7 +25,7 @@ from typing import Any
 
 from quaywatch.errors import InputError, WriteConflictError
 from quaywatch.exchange import mailbox, protection, push, reviews, roots, trust
-from quaywatch.exchange.keys import KeyDir
+from quaywatch.exchange.keys import KeyDir, check_push_token
 from quaywatch.exchange.mailbox import OutboxEntry, Outcome, Received, Rejected
 from quaywatch.exchange.messages import MessageType
 from quaywatch.exchange.protection import Permission
@@ -194,12 +194,22 @@ def set_inbox_url(
 ) -> Partner:  # fmt: skip
     """Push ``administration``'s messages to ``url`` (None: stop pushing), presenting
     ``token``, the API token the partner issued to this node (kept in the key directory,
-    never in the database), when one is given."""
+    never in the database), when one is given.
+
+    The partner, the URL and the token are checked, and the URL stored, before the token is
+    written: a refused command leaves no token file. A token needs a URL to be presented at."""
     if token is not None:
-        KeyDir(key_dir).save_push_token(administration, token)
+        if url is None:
+            raise InputError(
+                f"a push token for {administration} needs the inbox URL it is presented at"
+            )
+        token = check_push_token(token)
     with store.transaction() as conn:
         push.set_url(conn, administration, url, now=_now(now), actor=actor)
-        return trust.require_partner(conn, administration)
+        partner = trust.require_partner(conn, administration)
+    if token is not None:
+        KeyDir(key_dir).save_push_token(administration, token)
+    return partner
 
 
 def split_posted(body: bytes, source: str) -> list[tuple[str, bytes]]:
@@ -368,15 +378,17 @@ def accept_profile(
     store: Store, message_id: str, *, actor: str, now: datetime | None = None
 ) -> SharedProfile:
     """Load a shared profile as a DRAFT through the profile service (never activated here:
-    ``quaywatch profiles activate`` is the analyst's later step) and record the review."""
-    from quaywatch.services.profiles import ProfileText, load_profiles
+    ``quaywatch profiles activate`` is the analyst's later step) and record the review.
 
-    with store.reading() as conn:
-        share = reviews.pending(conn, message_id)
-    name = f"profile shared by {share.sender} (message {message_id})"
-    [loaded] = load_profiles(store, [ProfileText(name, share.share.profile)], actor=actor)
+    One transaction, the shared message's row locked first: two analysts accepting at once
+    give one draft and one review (the second is told it was accepted already), and an accept
+    that fails leaves no draft behind."""
+    from quaywatch.services.profiles import ProfileText, load_profiles_in
+
     with store.transaction() as conn:
-        reviews.pending(conn, message_id)
+        share = reviews.pending(conn, message_id, lock=True)
+        name = f"profile shared by {share.sender} (message {message_id})"
+        [loaded] = load_profiles_in(conn, [ProfileText(name, share.share.profile)], actor=actor)
         reviews.decide(conn, message_id, "accepted", profile=(loaded.profile_id, loaded.version),
                        note=None, now=_now(now), actor=actor)  # fmt: skip
         return reviews.shared(conn, message_id)[0]
@@ -387,7 +399,7 @@ def decline_profile(
 ) -> SharedProfile:
     """Decline a shared profile, with the reason (audited); nothing is loaded."""
     with store.transaction() as conn:
-        reviews.pending(conn, message_id)
+        reviews.pending(conn, message_id, lock=True)
         reviews.decide(conn, message_id, "declined", profile=None, note=reason, now=_now(now),
                        actor=actor)  # fmt: skip
         return reviews.shared(conn, message_id)[0]

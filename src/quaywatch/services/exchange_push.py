@@ -96,27 +96,52 @@ def _answer(response: httpx2.Response) -> tuple[str, str]:
 def push_once(
     store: Store, key_dir: Path, *, backoff: Backoff | None = None, timeout_s: float = 10.0,
     actor: str, now: datetime | None = None, client: httpx2.Client | None = None,
-    recipient: str | None = None, limit: int = 100,
+    recipient: str | None = None, limit: int = 100, stop: threading.Event | None = None,
 ) -> PushSummary:  # fmt: skip
     """Push every message due now (at most ``limit``) to its partner's inbox; what became of
-    each. ``now`` (tests) is the moment the attempts are recorded at and due by."""
+    each. ``now`` (tests) is the moment the attempts are recorded at and due by.
+
+    The messages are claimed one at a time, each just before it is sent, so that its lease
+    (``Backoff.lease_s``, at least twice ``timeout_s``) outlasts its own push and not a pass of
+    ``limit`` pushes: a second pusher never takes a message in flight. ``stop`` set ends the
+    pass before the next message. A message whose push fails unexpectedly (a bug, the store
+    gone) is recorded as failed with that error, and the pass goes on with the others."""
     backoff = backoff or Backoff()
     keys = KeyDir(key_dir)
-    moment = datetime.now(UTC) if now is None else now
-    with store.transaction() as conn:
-        claimed = push.claim(conn, keys, now=moment, backoff=backoff, limit=limit,
-                             recipient=recipient)  # fmt: skip
-    if not claimed:
-        return PushSummary(())
     own = client or httpx2.Client(timeout=timeout_s, follow_redirects=False)
     results: list[PushResult] = []
     try:
-        for item in claimed:
-            results.append(_push_one(store, keys, own, item, moment, backoff, actor))
+        while len(results) < limit and not (stop is not None and stop.is_set()):
+            moment = datetime.now(UTC) if now is None else now
+            with store.transaction() as conn:
+                claimed = push.claim(conn, keys, now=moment, backoff=backoff, limit=1,
+                                     recipient=recipient)  # fmt: skip
+            if not claimed:
+                break
+            results.append(_push_guarded(store, keys, own, claimed[0], moment, backoff, actor))
     finally:
         if client is None:
             own.close()
     return PushSummary(tuple(results))
+
+
+def _push_guarded(
+    store: Store, keys: KeyDir, client: httpx2.Client, item: push.Claimed, now: datetime,
+    backoff: Backoff, actor: str,
+) -> PushResult:  # fmt: skip
+    """``_push_one``; an unexpected error is that message's failure, not the pass's."""
+    try:
+        return _push_one(store, keys, client, item, now, backoff, actor)
+    except Exception as exc:  # a bug or a lost store: logged, recorded, the pass goes on
+        log.exception("the push of %s to %s failed", item.message_id, item.recipient)
+        detail = f"{type(exc).__name__}: {exc}"[: push.MAX_ERROR]
+        due: datetime | None = None
+        try:
+            with store.transaction() as conn:
+                due = push.failed(conn, item, detail, now=now, backoff=backoff)
+        except Exception:  # the store itself fails: the lease brings the message back
+            log.exception("the failure of %s could not be recorded", item.message_id)
+        return PushResult(item.message_id, item.recipient, item.attempt, "failed", detail, due)
 
 
 def _push_one(
@@ -189,18 +214,21 @@ class OutboxPusher:
         """Push in this thread until ``close`` (or an interrupt)."""
         self._work()
 
-    def close(self, wait_s: float = 30.0) -> None:
-        """Stop after the pass in progress (waiting at most ``wait_s`` seconds for it)."""
+    def close(self) -> None:
+        """Stop after the message being pushed, and wait for the thread to end (at most one
+        push: the pass checks the stop between messages, and a push waits ``timeout_s``), so
+        that the store may be closed after."""
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(wait_s)
+            self._thread.join()
 
     def _work(self) -> None:
         with httpx2.Client(timeout=self._timeout_s, follow_redirects=False) as client:
             while not self._stop.is_set():
                 try:
                     push_once(self._store, self._key_dir, backoff=self._backoff,
-                              timeout_s=self._timeout_s, actor=self._actor, client=client)  # fmt: skip
+                              timeout_s=self._timeout_s, actor=self._actor, client=client,
+                              stop=self._stop)  # fmt: skip
                 except QuaywatchError as exc:
                     log.error("the exchange push cannot run: %s", exc.message)
                 except Exception:  # a bug: say so, and keep the other partners served

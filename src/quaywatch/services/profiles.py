@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import polars as pl
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 
 from quaywatch.errors import InputError, ModelError, NotFoundError, QuaywatchError, RecordError
 from quaywatch.risk.bundle import RiskModel
@@ -133,6 +133,16 @@ def load_profiles(
     _check_files(paths)
     profiles = [_read(path) for path in paths]
     return tuple(registry.load(store, profiles, actor=actor))
+
+
+def load_profiles_in(
+    conn: Connection, paths: Sequence[ProfileSource], *, actor: str
+) -> tuple[Loaded, ...]:
+    """``load_profiles`` within the caller's transaction ``conn``: the drafts are stored
+    with whatever else the caller records, or not at all."""
+    _check_files(paths)
+    profiles = [_read(path) for path in paths]
+    return tuple(registry.load_in(conn, profiles, actor=actor))
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,36 +54,44 @@ def load(
     A profile whose id and version are stored with the same content is left as it is; with
     other content it is refused (``RecordError``): give the changed profile a new version.
     """
+    with store.transaction() as conn:
+        return load_in(conn, profiles, actor=actor, now=now)
+
+
+def load_in(
+    conn: Connection, profiles: Sequence[Profile], *, actor: str, now: datetime | None = None
+) -> list[Loaded]:
+    """``load`` within the caller's transaction ``conn`` (a caller that records something
+    else with the drafts, all or none)."""
     moment = now or tables.utcnow()
     done: list[Loaded] = []
-    with store.transaction() as conn:
-        for p in profiles:
-            row = conn.execute(
-                select(_T.c.content_sha256, _T.c.source, _T.c.status, _T.c.loaded_at)
-                .where(_T.c.profile_id == p.id, _T.c.version == p.version)
-            ).first()  # fmt: skip
-            if row is not None:
-                if row.content_sha256 != p.sha256:
-                    raise RecordError(
-                        f"version {p.version} of {p.id} is already stored with other content "
-                        f"(loaded from {row.source} at {row.loaded_at:%Y-%m-%d %H:%M}); give "
-                        "the changed profile a new version",
-                        source=p.source, record_id=p.id, field="version",
-                    )  # fmt: skip
-                done.append(Loaded(p.id, p.version, False, row.status))
-                continue
-            conn.execute(insert(_T).values(
-                profile_id=p.id, version=p.version, content_sha256=p.sha256, source=p.source,
-                body=p.body, description=p.description, owner=p.owner,
-                valid_from=p.valid_from, valid_to=p.valid_to, status=Status.DRAFT.value,
-                loaded_at=moment, changed_at=moment, changed_by=actor,
-            ))  # fmt: skip
-            chain.append(
-                conn, actor=actor, action="profile_load", object_type="risk_profile",
-                object_id=f"{p.id}@{p.version}",
-                details={"source": p.source, "sha256": p.sha256},
-            )  # fmt: skip
-            done.append(Loaded(p.id, p.version, True, Status.DRAFT.value))
+    for p in profiles:
+        row = conn.execute(
+            select(_T.c.content_sha256, _T.c.source, _T.c.status, _T.c.loaded_at)
+            .where(_T.c.profile_id == p.id, _T.c.version == p.version)
+        ).first()  # fmt: skip
+        if row is not None:
+            if row.content_sha256 != p.sha256:
+                raise RecordError(
+                    f"version {p.version} of {p.id} is already stored with other content "
+                    f"(loaded from {row.source} at {row.loaded_at:%Y-%m-%d %H:%M}); give "
+                    "the changed profile a new version",
+                    source=p.source, record_id=p.id, field="version",
+                )  # fmt: skip
+            done.append(Loaded(p.id, p.version, False, row.status))
+            continue
+        conn.execute(insert(_T).values(
+            profile_id=p.id, version=p.version, content_sha256=p.sha256, source=p.source,
+            body=p.body, description=p.description, owner=p.owner,
+            valid_from=p.valid_from, valid_to=p.valid_to, status=Status.DRAFT.value,
+            loaded_at=moment, changed_at=moment, changed_by=actor,
+        ))  # fmt: skip
+        chain.append(
+            conn, actor=actor, action="profile_load", object_type="risk_profile",
+            object_id=f"{p.id}@{p.version}",
+            details={"source": p.source, "sha256": p.sha256},
+        )  # fmt: skip
+        done.append(Loaded(p.id, p.version, True, Status.DRAFT.value))
     return done
 
 
