@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import sys
 import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
@@ -47,9 +49,9 @@ def _spark(master: str, work: Path, model: RiskModel, since: date, until: date) 
         items = session.read.parquet(str(work / "items.parquet"))
         outcomes = session.read.parquet(str(work / "outcomes.parquet"))
         started = time.perf_counter()
-        found = qspark.assessments(items, outcomes, model=model, start=since, end=until,
-                                   partitions=8 if master == "local[2]" else 4)  # fmt: skip
-        found.write.format("noop").mode("overwrite").save()
+        with qspark.assessments(items, outcomes, model=model, start=since, end=until,
+                                partitions=8 if master == "local[2]" else 4) as found:  # fmt: skip
+            found.write.format("noop").mode("overwrite").save()
         seconds = time.perf_counter() - started
     finally:
         session.stop()
@@ -63,6 +65,8 @@ def main() -> None:
     parser.add_argument("--per-day", type=int, default=20_000)
     parser.add_argument("--workdir", type=Path, default=None)
     args = parser.parse_args()
+    # pyspark's local Python workers: this interpreter, not ``python3`` (scale.spark.session).
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     work = args.workdir or Path(tempfile.mkdtemp(prefix="quaywatch-spark-"))
     made = traffic.generate(
         work / "traffic", days=args.train_days + args.days, per_day=args.per_day, seed=7,

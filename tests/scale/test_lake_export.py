@@ -19,6 +19,7 @@ from polars.testing import assert_frame_equal
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from pg_support import pg_schema_url
 from quaywatch.cli import app
 from quaywatch.errors import InputError
 from quaywatch.intake.pipeline import ingest_file
@@ -37,10 +38,12 @@ def _count(store: Store, table: object) -> int:
         return int(conn.execute(select(func.count()).select_from(table)).scalar_one())  # type: ignore[arg-type]
 
 
-def _assess(store: Store, run_id: str) -> None:
-    """Two stored assessments, as a scoring run appends them."""
+def _rows(store: Store, run_id: str, ids: list[int] | None = None) -> pl.DataFrame:
+    """Two assessments of a scoring run (with these ``assessment_id``s if given)."""
     keys = reads.latest_consignments(store, columns=["consignment_id", "version"]).head(2)
-    rows = keys.with_columns(
+    if ids is not None:
+        keys = keys.with_columns(pl.Series("assessment_id", ids))
+    return keys.with_columns(
         pl.lit(run_id).alias("run_id"), pl.lit(datetime(2026, 10, 3, 9, tzinfo=UTC)).alias("assessed_at"),
         pl.lit("m1").alias("model_version"), pl.lit(None, pl.String).alias("profile_version"),
         pl.lit(0.25).alias("probability"), pl.lit(25.0).alias("score"),
@@ -50,8 +53,17 @@ def _assess(store: Store, run_id: str) -> None:
         pl.lit(False).alias("critical"), pl.lit(None, pl.Int64).alias("weight_set"),
         pl.lit(None, pl.String).alias("reference_version"),
     )  # fmt: skip
+
+
+def _assess(store: Store, run_id: str, ids: list[int] | None = None) -> None:
+    """Two stored assessments, as a scoring run appends them (in one transaction)."""
     with store.transaction() as conn:
-        store.bulk_insert(conn, tables.assessments, rows)
+        store.bulk_insert(conn, tables.assessments, _rows(store, run_id, ids))
+
+
+def _exported_ids(lake_dir: Path) -> list[int]:
+    found = lake.scan(lake_dir, "assessments").select("assessment_id").collect()
+    return sorted(found.get_column("assessment_id").to_list())
 
 
 def test_exports_are_incremental_partitioned_and_listed(store_url: str, tmp_path: Path) -> None:
@@ -139,3 +151,48 @@ def test_a_manifest_of_another_format_is_refused(tmp_path: Path) -> None:
             export_parquet(store, to=tmp_path / "lake")
     finally:
         store.close()
+
+
+def test_a_run_stored_with_lower_ids_after_an_export_is_exported_next(
+    store_url: str, tmp_path: Path, port_day: object
+) -> None:
+    """A scoring run that commits after a later one (PostgreSQL draws ids before commit) is
+    exported by the next export, though its ids are below those already in the lake."""
+    store = Store.open(store_url, migrate=True)
+    try:
+        ingest_file(store, port_day.consignments)  # type: ignore[attr-defined]
+        _assess(store, "run-later", ids=[10, 11])
+        one = export_parquet(store, to=tmp_path / "lake")
+        assert _exported_ids(tmp_path / "lake") == [10, 11]
+        _assess(store, "run-earlier", ids=[3, 4])  # drawn before 10 and 11, committed after
+        two = export_parquet(store, to=tmp_path / "lake")
+        assert {t.table: t.rows for t in two.tables} == {"assessments": 2}
+        assert two.number == one.number + 1
+        assert _exported_ids(tmp_path / "lake") == [3, 4, 10, 11]
+        assert export_parquet(store, to=tmp_path / "lake").tables == ()
+        manifest = json.loads((tmp_path / "lake" / lake.MANIFEST).read_text())
+        assert manifest["runs"] == ["run-earlier", "run-later"]
+        assert manifest["exports"][1]["runs"] == ["run-earlier"]
+    finally:
+        store.close()
+
+
+def test_an_out_of_order_commit_on_postgresql_is_exported(tmp_path: Path, port_day: object) -> None:
+    """Two scoring runs side by side on PostgreSQL: the first draws the lower ids and commits
+    last; an export between the two commits sees the second only, the next the first."""
+    with pg_schema_url() as url:
+        store = Store.open(url, migrate=True)
+        try:
+            ingest_file(store, port_day.consignments)  # type: ignore[attr-defined]
+            slow = _rows(store, "run-slow")
+            fast = _rows(store, "run-fast")
+            with store.transaction() as first:
+                store.bulk_insert(first, tables.assessments, slow)  # draws ids 1, 2
+                with store.transaction() as second:
+                    store.bulk_insert(second, tables.assessments, fast)  # ids 3, 4
+                export_parquet(store, to=tmp_path / "lake")
+                assert _exported_ids(tmp_path / "lake") == [3, 4]
+            export_parquet(store, to=tmp_path / "lake")
+            assert _exported_ids(tmp_path / "lake") == [1, 2, 3, 4]
+        finally:
+            store.close()

@@ -1,4 +1,5 @@
-"""Before Spark starts: a clear message, not a traceback, when Java is missing or too old."""
+"""Before Spark starts: a clear message, not a traceback, when Java is missing or too old or
+the output folder would overwrite the lake."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from hypothesis import given, strategies as st
 from typer.testing import CliRunner
 
 from quaywatch.cli import app
-from quaywatch.errors import ConfigurationError
-from quaywatch.scale import runtime
+from quaywatch.errors import ConfigurationError, InputError
+from quaywatch.scale import lake, runtime
+from quaywatch.services.scale import results_folder
 
 
 def _java(home: Path, version_line: str) -> Path:
@@ -63,3 +65,48 @@ def test_the_cli_says_java_is_missing(tmp_path: Path, monkeypatch: pytest.Monkey
     assert "Spark needs Java 17+, and none was found" in done.output
     assert "openjdk-17-jre-headless" in done.output and "Traceback" not in done.output
     assert os.environ["JAVA_HOME"].endswith("no-java")
+
+
+def _lake(tmp_path: Path) -> Path:
+    lake_dir = tmp_path / "data" / "lake"
+    lake_dir.mkdir(parents=True)
+    (lake_dir / "_manifest.json").write_text('{"format": 1}')
+    return lake_dir
+
+
+@pytest.mark.parametrize(
+    ("out", "says"),
+    [
+        ("data/lake", "is inside the lake"),
+        ("data/lake/consignments", "is inside the lake"),
+        ("data/lake/results/july", "is inside the lake"),
+        ("data/lake/spark_assessments/../consignments", "is inside the lake"),
+        ("data", "holds the lake"),
+        (".", "holds the lake"),
+    ],
+)
+def test_an_output_folder_that_would_overwrite_the_lake_is_refused(
+    tmp_path: Path, out: str, says: str
+) -> None:
+    """Spark overwrites the date folders it writes: never the lake's own."""
+    lake_dir = _lake(tmp_path)
+    done = CliRunner().invoke(app, [
+        "spark", "score", "--lake", str(lake_dir), "--from", "2026-10-01", "--to", "2026-10-02",
+        "--model", str(tmp_path), "--out", str(tmp_path / out),
+    ])  # fmt: skip
+    assert done.exit_code == InputError.exit_code, done.output
+    assert says in done.output and "Traceback" not in done.output
+    assert (lake_dir / "_manifest.json").exists()
+
+
+def test_the_default_output_folder_and_one_outside_the_lake_are_used(tmp_path: Path) -> None:
+    lake_dir = _lake(tmp_path)
+    default = (lake_dir / lake.SPARK_RESULTS).resolve()
+    assert lake.SPARK_RESULTS not in lake.TABLES
+    assert results_folder(lake_dir, None) == default
+    assert results_folder(lake_dir, lake_dir / lake.SPARK_RESULTS) == default
+    assert results_folder(lake_dir, tmp_path / "out") == (tmp_path / "out").resolve()
+    assert (
+        results_folder(lake_dir, tmp_path / "data" / "lake2")
+        == (tmp_path / "data" / "lake2").resolve()
+    )

@@ -6,6 +6,8 @@ did; Spark is imported only when ``spark score`` runs, so ``quaywatch --help`` s
 
 from __future__ import annotations
 
+import os
+import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -52,7 +54,9 @@ def spark_score(
     master: Annotated[str, typer.Option("--master", help="Spark master URL.")] = "local[2]",
     out: Annotated[
         Path | None,
-        typer.Option("--out", help="Assessments folder (default LAKE/spark_assessments)."),
+        typer.Option(
+            "--out", help="Assessments folder outside the lake (default LAKE/spark_assessments)."
+        ),
     ] = None,
     model: Annotated[
         Path | None, typer.Option("--model", help="Model folder (default QUAYWATCH_MODEL_DIR).")
@@ -62,10 +66,12 @@ def spark_score(
     """Assess a lake period on Spark with mapInArrow; write the assessments as Parquet."""
     from quaywatch.services.scale import spark_score as run
 
+    # pyspark starts its local Python workers with $PYSPARK_PYTHON (default ``python3``, not
+    # this virtual environment); on a cluster spark-submit sets it (docs/scale.md).
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     result = run(
         lake_dir=lake, model_path=model or get_settings(ctx).model_dir, start=start.date(),
-        end=end.date(), out=out or lake / "spark_assessments", master=master,
-        partitions=partitions,
+        end=end.date(), out=out, master=master, partitions=partitions,
     )  # fmt: skip
     console.print(
         f"Assessed {result.assessed:,} consignments on {result.master} in {result.seconds:.1f} s "

@@ -4,6 +4,7 @@ Layout (hive-style, what Spark, DuckDB or polars read as one partitioned table):
 
     DIR/<table>/date=YYYY-MM-DD/part-<export>.parquet
     DIR/_manifest.json
+    DIR/spark_assessments/date=YYYY-MM-DD/...   (what ``quaywatch spark score`` writes)
 
 Tables and the date that partitions them: ``consignments`` (lodged), ``goods_items`` and
 ``containers`` (their consignment's lodging date), ``parties`` (first seen), ``events`` (event
@@ -12,9 +13,12 @@ path only. A national pipeline lands its data in the same layout.
 
 Incremental: the records of an import batch never change once stored (an amendment is a new
 consignment version in a new batch), so an export writes the records of the batches the
-manifest does not list yet, and the assessments above the manifest's highest assessment id.
-Re-running it with nothing new writes nothing. The manifest lists every export: when, what
-each table received (rows, files with their SHA-256) and the batches and high-water mark.
+manifest does not list yet, and the assessments of the scoring runs it does not list yet. A
+scoring run stores its assessments in one transaction, so a run is seen whole or not at all;
+an id high-water mark would not do: on PostgreSQL ids are drawn before commit, and a run
+committing after a later one would keep its lower ids out of the lake for good. Re-running it
+with nothing new writes nothing. The manifest lists every export: when, what each table
+received (rows, files with their SHA-256), the batches and the scoring runs.
 """
 
 from __future__ import annotations
@@ -45,6 +49,8 @@ TABLES: dict[str, tuple[str, str]] = {
     "outcomes": ("control_outcomes", "known_at"),
     "assessments": ("assessments", "assessed_at"),
 }
+#: The folder inside the lake where ``quaywatch spark score`` writes by default (not a table).
+SPARK_RESULTS = "spark_assessments"
 _CHUNK = 500
 
 
@@ -77,7 +83,7 @@ def read_manifest(lake: Path) -> dict[str, Any]:
     """The lake's manifest, or an empty one for a new lake."""
     path = lake / MANIFEST
     if not path.exists():
-        return {"format": FORMAT, "batches": [], "assessment_id": 0, "exports": []}
+        return {"format": FORMAT, "batches": [], "runs": [], "exports": []}
     manifest: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     if manifest.get("format") != FORMAT:
         raise ValueError(f"{path}: manifest format {manifest.get('format')!r}, expected {FORMAT}")
@@ -94,8 +100,9 @@ def _read(store: Store, query: Select[Any], batches: list[str], column: Any) -> 
     return pl.concat(frames) if frames else reads.frame(store, query.where(column.in_([])))
 
 
-def new_records(store: Store, batches: list[str], above_assessment: int) -> dict[str, pl.DataFrame]:
-    """Per lake table, the records of ``batches`` (assessments: above that id), with ``date``."""
+def new_records(store: Store, batches: list[str], runs: list[str]) -> dict[str, pl.DataFrame]:
+    """Per lake table, the records of ``batches`` (assessments: of the scoring ``runs``), with
+    ``date``."""
     c, g, k = tables.consignments, tables.goods_items, tables.containers
     consignments = _read(store, select(*c.columns), batches, c.c.batch_id)
     items = _read(
@@ -125,9 +132,7 @@ def new_records(store: Store, batches: list[str], above_assessment: int) -> dict
             store, select(*tables.control_outcomes.columns), batches,
             tables.control_outcomes.c.batch_id,
         ),
-        "assessments": reads.frame(
-            store, select(*a.columns).where(a.c.assessment_id > above_assessment)
-        ),
+        "assessments": _read(store, select(*a.columns), runs, a.c.run_id).sort("assessment_id"),
     }  # fmt: skip
     return {
         name: frame.with_columns(pl.col(TABLES[name][1]).dt.date().alias("date"))
@@ -159,7 +164,11 @@ def export(store: Store, lake: Path, *, now: datetime | None = None) -> LakeExpo
     done = set(manifest["batches"])
     every = reads.frame(store, select(tables.import_batches.c.batch_id)).get_column("batch_id")
     batches = sorted(set(every.to_list()) - done)
-    found = new_records(store, batches, int(manifest["assessment_id"]))
+    exported_runs = _exported_runs(store, manifest)
+    a = tables.assessments
+    stored_runs = reads.frame(store, select(a.c.run_id).distinct()).get_column("run_id")
+    runs = sorted(set(stored_runs.to_list()) - exported_runs)
+    found = new_records(store, batches, runs)
     number = len(manifest["exports"]) + 1
     moment = now or datetime.now(UTC)
     exported: list[TableExport] = []
@@ -172,16 +181,29 @@ def export(store: Store, lake: Path, *, now: datetime | None = None) -> LakeExpo
         exported.append(TableExport(name, frame.height, tuple(f["path"] for f in files)))
     if not exported and not batches:
         return LakeExport(lake, len(manifest["exports"]), moment, (), 0)
-    assessed = found["assessments"]
-    if not assessed.is_empty():
-        manifest["assessment_id"] = int(assessed.get_column("assessment_id").max())  # type: ignore[arg-type]
     entry["batches"] = batches
+    entry["runs"] = runs
     manifest["batches"] = sorted(done | set(batches))
+    manifest["runs"] = sorted(exported_runs | set(runs))
+    manifest.pop("assessment_id", None)
     manifest["exports"].append(entry)
     temporary = lake / f"{MANIFEST}.tmp"
     temporary.write_text(json.dumps(manifest, indent=1, sort_keys=True), encoding="utf-8")
     temporary.replace(lake / MANIFEST)
     return LakeExport(lake, number, moment, tuple(exported), len(batches))
+
+
+def _exported_runs(store: Store, manifest: dict[str, Any]) -> set[str]:
+    """The scoring runs whose assessments the lake holds.
+
+    A manifest of the first lake exports has an assessment id high-water mark instead: the runs
+    of the assessments up to it (a run committed late with lower ids was lost by that version).
+    """
+    if "runs" in manifest:
+        return set(manifest["runs"])
+    a = tables.assessments
+    query = select(a.c.run_id).where(a.c.assessment_id <= int(manifest.get("assessment_id", 0)))
+    return set(reads.frame(store, query.distinct()).get_column("run_id").to_list())
 
 
 def scan(lake: Path, name: str) -> pl.LazyFrame:

@@ -10,8 +10,9 @@ quaywatch's own polars code on Arrow batches, never a second implementation:
    cumulated (``cumulate``): the ``entity_states`` rows of every key;
 3. the period's consignments, repartitioned so that a consignment's items stay together,
    assessed by ``risk.batch.assess_batch`` in ``mapInArrow`` with the model and the state of
-   the period's keys broadcast to the executors; the assessments written as Parquet
-   partitioned by lodging date.
+   the period's keys broadcast to the executors (destroyed when the job ends); the
+   assessments written as Parquet partitioned by lodging date, only the period's dates
+   replaced (dynamic partition overwrite: the results of other periods stay).
 
 The state of the period's keys is broadcast: fine for a period's keys on a cluster's
 executors (a few hundred MB for a national day); joining it to the batches by key instead is
@@ -21,11 +22,10 @@ the next step for years at once (docs/scale.md).
 from __future__ import annotations
 
 import io
-import os
 import pickle
-import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -59,21 +59,22 @@ _DELTA_SCHEMA = pa.schema(
 
 
 def session(master: str, *, partitions: int = 4, app: str = "quaywatch") -> SparkSession:
-    """A Spark session on ``master`` in UTC, its Python workers this interpreter; checks Java
-    and pyspark first (``scale.runtime``)."""
+    """A Spark session on ``master`` in UTC, overwriting only the date partitions it writes;
+    checks Java and pyspark first (``scale.runtime``).
+
+    pyspark starts its local Python workers with ``$PYSPARK_PYTHON`` (default ``python3``):
+    the caller (the CLI) sets it to its own interpreter; on a cluster spark-submit does
+    (docs/scale.md). An existing session is returned as it is, apart from these settings."""
     check_pyspark()
     check_java()
     from pyspark.sql import SparkSession
 
-    # pyspark starts its local Python workers with $PYSPARK_PYTHON (default ``python3``, not
-    # this virtual environment); on a cluster the executors' environment is set by
-    # spark-submit (docs/scale.md) and this default is not used.
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     return (
         SparkSession.builder.master(master)
         .appName(app)
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.shuffle.partitions", str(partitions))
+        .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
         .config("spark.ui.enabled", "false")
         .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
         .getOrCreate()
@@ -156,21 +157,24 @@ def score(
 
     started = time.perf_counter()
     model = RiskModel.load(model_path)
-    owned = spark is None
     parts = partitions or 4
+    owned = spark is None and _running() is None
     spark = spark or session(master, partitions=parts)
     try:
         outcomes = spark.read.option("basePath", str(lake_dir / "outcomes")).parquet(
             str(lake_dir / "outcomes")
         )
-        assessed = assessments(
+        with assessments(
             items_of(spark, lake_dir), outcomes, model=model, start=start, end=end,
             partitions=parts, explain_all=explain_all,
-        )  # fmt: skip
-        assessed.withColumn("date", f.to_date("lodged_at")).write.mode("overwrite").partitionBy(
-            "date"
-        ).parquet(str(out))
-        count = spark.read.parquet(str(out)).count()
+        ) as assessed:  # fmt: skip
+            # Dynamic: only the period's dates are replaced, those of other periods stay
+            # (an option of the write, so a session the caller gave behaves the same).
+            assessed.withColumn("date", f.to_date("lodged_at")).write.mode("overwrite").option(
+                "partitionOverwriteMode", "dynamic"
+            ).partitionBy("date").parquet(str(out))
+        written = spark.read.parquet(str(out))
+        count = written.filter(f.col("date").between(start, end)).count()
     finally:
         if owned:
             spark.stop()
@@ -178,6 +182,14 @@ def score(
     return SparkScoreResult(out, count, master, parts, seconds, count / seconds if seconds else 0.0)
 
 
+def _running() -> SparkSession | None:
+    """The session ``getOrCreate`` would return instead of starting one, if any."""
+    from pyspark.sql import SparkSession
+
+    return SparkSession.getActiveSession()
+
+
+@contextmanager
 def assessments(
     items: DataFrame,
     outcomes: DataFrame,
@@ -187,10 +199,15 @@ def assessments(
     end: date,
     partitions: int,
     explain_all: bool = False,
-) -> DataFrame:
+) -> Iterator[DataFrame]:
     """The assessments (``risk.batch.ASSESSMENT_SCHEMA`` and ``model_version``) of the
-    consignments of ``items`` lodged from ``start`` to ``end``, as a Spark frame; ``items``
-    and ``outcomes`` hold the whole history the entity state is built from."""
+    consignments of ``items`` lodged from ``start`` to ``end``, as a Spark frame to use inside
+    the block; ``items`` and ``outcomes`` hold the whole history the entity state is built
+    from. The model and state broadcast to the executors are destroyed when the block ends.
+
+    >>> with assessments(items, outcomes, model=m, start=d1, end=d2, partitions=4) as found:
+    ...     found.write.parquet("out")  # doctest: +SKIP
+    """
     from pyspark.sql import functions as f
 
     spark = items.sparkSession
@@ -220,12 +237,15 @@ def assessments(
             explain_rows=Explain.ALL if every else Explain.AUTO,
         )  # fmt: skip
 
-    return (
-        period.repartition(partitions, "consignment_id")
-        .sortWithinPartitions("consignment_id", "sequence")
-        .mapInArrow(assess, _ASSESSMENT_DDL)
-        .withColumn("model_version", f.lit(model.version))
-    )
+    try:
+        yield (
+            period.repartition(partitions, "consignment_id")
+            .sortWithinPartitions("consignment_id", "sequence")
+            .mapInArrow(assess, _ASSESSMENT_DDL)
+            .withColumn("model_version", f.lit(model.version))
+        )
+    finally:
+        shipped.destroy()
 
 
 def _long_keys(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:

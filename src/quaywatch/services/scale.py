@@ -33,29 +33,61 @@ def export_parquet(store: Store, *, to: Path) -> lake.LakeExport:
         raise InputError(f"cannot export to the lake {to}: {exc}") from exc
 
 
+def results_folder(lake_dir: Path, out: Path | None) -> Path:
+    """Where ``spark score`` writes: ``out``, by default ``LAKE/spark_assessments``.
+
+    The job replaces the date partitions it writes under that folder: an ``InputError`` when
+    it is the lake, a folder inside the lake other than the default one (a lake table would
+    lose its days), or a folder holding the lake.
+
+    >>> results_folder(Path("/data/lake"), None)
+    PosixPath('/data/lake/spark_assessments')
+    """
+    lake_at = lake_dir.resolve()
+    found = (out or lake_dir / lake.SPARK_RESULTS).resolve()
+    if found == lake_at / lake.SPARK_RESULTS:
+        return found
+    if found == lake_at or found.is_relative_to(lake_at):
+        raise InputError(
+            f"--out {out} is inside the lake {lake_dir}: scoring would overwrite the lake's "
+            f"files; leave --out out (the default is LAKE/{lake.SPARK_RESULTS}) or name a "
+            "folder outside the lake"
+        )
+    if lake_at.is_relative_to(found):
+        raise InputError(
+            f"--out {out} holds the lake {lake_dir}: scoring would overwrite the lake's files; "
+            "name a folder outside the lake"
+        )
+    return found
+
+
 def spark_score(
     *,
     lake_dir: Path,
     model_path: Path,
     start: date,
     end: date,
-    out: Path,
+    out: Path | None = None,
     master: str = "local[2]",
     partitions: int | None = None,
 ) -> SparkScoreResult:
     """Assess on Spark the consignments of ``lake_dir`` lodged from ``start`` to ``end``
-    (both included) with the model in ``model_path``; write the assessments under ``out``.
+    (both included) with the model in ``model_path``; write the assessments under ``out``
+    (``results_folder``), replacing only the period's dates there.
 
-    A ``SparkUnavailable`` error (with how to install it) when pyspark or Java 17+ is missing.
+    A ``SparkUnavailable`` error (with how to install it) when pyspark or Java 17+ is missing;
+    an ``InputError`` for a period that ends before it starts, a folder that is not a lake, or
+    an ``out`` that would overwrite the lake.
     """
     if end < start:
         raise InputError(f"the period ends ({end}) before it starts ({start})")
     if not (lake_dir / lake.MANIFEST).exists():
         raise InputError(f"{lake_dir} is not a lake (no {lake.MANIFEST}): quaywatch export parquet")
+    target = results_folder(lake_dir, out)
     # Before the model is loaded and Spark starts (seconds): say what is missing at once.
     check_pyspark()
     check_java()
     from quaywatch.scale import spark
 
     return spark.score(lake_dir=lake_dir, model_path=model_path, start=start, end=end,
-                       out=out, master=master, partitions=partitions)  # fmt: skip
+                       out=target, master=master, partitions=partitions)  # fmt: skip
