@@ -401,9 +401,16 @@ async def change_password(request: Request) -> Response:
             raise InputError(gettext(visitor.language, "The two passwords differ."))
         await run_in_threadpool(
             lambda: accounts.change_password(
-                state.store, principal.name, current=form.get("current", ""), new=new
+                state.store, principal.name, current=form.get("current", ""), new=new,
+                client=request.client.host if request.client else "unknown",
+                keep_session=request.cookies.get(SESSION_COOKIE),
             )
-        )
+        )  # fmt: skip
+    except TooManyAttemptsError:
+        return _password_page(
+            request, visitor, target, status=429,
+            error=gettext(visitor.language, "Too many failed attempts. Try again later."),
+        )  # fmt: skip
     except AuthenticationError as exc:
         return _password_page(request, visitor, target, error=told(visitor.language, exc),
                               status=403)  # fmt: skip
