@@ -83,6 +83,12 @@ class QuaywatchError(Exception):
             message.params if isinstance(message, Said) else MappingProxyType({})
         )
 
+    def told(self, translated: str) -> str:
+        """The whole message with ``translated`` (``code`` in another language, filled with
+        ``params``) for the English of ``code``: what names things outside the message (an
+        input's file) is kept, as it does not translate."""
+        return translated
+
 
 class ConfigurationError(QuaywatchError):
     """A setting cannot be used as given."""
@@ -128,6 +134,10 @@ class InputError(QuaywatchError):
         self.source = source
         if source and isinstance(message, Said):  # the source is a name: the message translates
             self.code, self.params = message.template, message.params
+
+    def told(self, translated: str) -> str:
+        """``translated`` after the file at fault, as the English message names it."""
+        return f"{self.source}: {translated}" if self.source else translated
 
 
 class RecordError(InputError):

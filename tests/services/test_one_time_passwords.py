@@ -45,13 +45,17 @@ def test_the_user_changes_it_and_then_only_their_own_works(store: Store) -> None
     made = accounts.add_user_with_one_time_password(store, "olga", roles=["analyst"], actor="r")
     session = accounts.login(store, "olga", made.password, client="t")
     with pytest.raises(AuthenticationError, match="current password is not right"):
-        accounts.change_password(store, "olga", current="not it at all", new=NEW)
+        accounts.change_password(store, "olga", current="not it at all", new=NEW, client="test")
     with pytest.raises(InputError, match="must differ from the current one"):
-        accounts.change_password(store, "olga", current=made.password, new=made.password)
+        accounts.change_password(
+            store, "olga", current=made.password, new=made.password, client="test"
+        )
     with pytest.raises(InputError, match="at least 12 characters"):
-        accounts.change_password(store, "olga", current=made.password, new="short")
+        accounts.change_password(store, "olga", current=made.password, new="short", client="test")
     assert accounts.get_user(store, "olga").must_change_password
-    changed = accounts.change_password(store, "olga", current=made.password, new=NEW)
+    changed = accounts.change_password(
+        store, "olga", current=made.password, new=NEW, client="test", keep_session=session.session
+    )
     assert not changed.must_change_password
     assert not accounts.authenticate_session(store, session.session).must_change_password
     assert not accounts.login(store, "olga", NEW, client="t").must_change_password
@@ -61,7 +65,7 @@ def test_the_user_changes_it_and_then_only_their_own_works(store: Store) -> None
     assert (last.actor, last.action, last.details) == (
         "olga",
         "user_password_change",
-        {"must_change_password": False},
+        {"must_change_password": False, "sessions_revoked": 0},
     )
 
 

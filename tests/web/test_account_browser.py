@@ -1,11 +1,11 @@
-"""The account screens in a real browser (headless Chromium, the helpers of test_browser.py):
+"""The account screens in a real browser (headless Chromium, the helpers of web_support.py):
 an administrator adds an inspector at a terminal from the form, and the inspector logs in
 with the password given and sees the orders of that terminal; no browser error, no serious
 accessibility violation."""
 
 from __future__ import annotations
 
-from test_browser import _browser, _shoot
+from web_support import open_browser, shoot
 
 from quaywatch.domain.access import Role
 from quaywatch.services import accounts, control, selection
@@ -20,7 +20,7 @@ def test_an_administrator_adds_an_inspector_who_then_logs_in(served: tuple[str, 
     orders = control.create_orders(store, run.run_id, actor="olga").orders
     terminal = orders[0].terminal
     accounts.add_user(store, "root", roles=[Role.ADMIN], password=GIVEN, actor="setup")
-    with _browser() as page:
+    with open_browser() as page:
         page.goto(f"{base}/login")
         page.fill("#username", "root")
         page.fill("#password", GIVEN)
@@ -28,7 +28,7 @@ def test_an_administrator_adds_an_inspector_who_then_logs_in(served: tuple[str, 
         page.wait_for_url(f"{base}/audit")
         page.click("nav >> text=Accounts")
         page.wait_for_url(f"{base}/accounts")
-        _shoot(page, "accounts")
+        shoot(page, "accounts")
 
         page.fill("#username", "ivo")
         page.fill("#display_name", "Ivo <Peeters>")
@@ -41,7 +41,7 @@ def test_an_administrator_adds_an_inspector_who_then_logs_in(served: tuple[str, 
         assert page.locator("[role=status]").inner_text() == "User ivo added."
         assert page.locator("dl.pairs dd").first.inner_text() == "Ivo <Peeters>"
         assert page.locator("#user-role-inspector").is_checked()
-        _shoot(page, "account")
+        shoot(page, "account")
         page.click("form.inline button[type=submit] >> text=Log out")
         page.wait_for_url(f"{base}/login")
 

@@ -1,4 +1,4 @@
-"""The decision panel in a real browser (headless Chromium, the helpers of test_browser.py): a
+"""The decision panel in a real browser (headless Chromium, the helpers of web_support.py): a
 targeting officer moves a consignment to another lane with the keyboard alone, a refused form
 puts the focus on the field at fault, and axe-core finds no serious violation on either page."""
 
@@ -8,8 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from playwright.sync_api import Page, sync_playwright
-from test_browser import CHROMIUM, _log_in, _shoot
-from web_support import PASSWORD
+from web_support import CHROMIUM, PASSWORD, log_in, shoot
 
 from quaywatch.domain.access import Role
 from quaywatch.services import accounts, decisions, selection
@@ -18,8 +17,8 @@ from quaywatch.store.store import Store
 
 
 @contextmanager
-def _browser(*, refused: int) -> Iterator[Page]:
-    """``test_browser._browser``, where the browser reports ``refused`` answers of 422 (a
+def _counting_browser(*, refused: int) -> Iterator[Page]:
+    """``web_support.open_browser``, where the browser reports ``refused`` answers of 422 (a
     refused form's page) and no other error."""
     problems: list[str] = []
     with sync_playwright() as playwright:
@@ -49,8 +48,8 @@ def test_an_officer_overrides_a_lane_by_keyboard(served: tuple[str, Store]) -> N
                       actor="admin")  # fmt: skip
     run = selection.list_selection_runs(store)[0].run_id
     row = next(e for e in worklist(store, run) if e.lane == "yellow" and e.selected_by == "MODEL")
-    with _browser(refused=1) as page:
-        _log_in(page, base, "olga")
+    with _counting_browser(refused=1) as page:
+        log_in(page, base, "olga")
         page.goto(f"{base}/consignments/{row.consignment_id}")
         _tab_to(page, "lane-to")
         page.keyboard.type("red")  # a focused select picks the option its text starts with
@@ -63,7 +62,7 @@ def test_an_officer_overrides_a_lane_by_keyboard(served: tuple[str, Store]) -> N
         page.keyboard.press("Enter")
         page.wait_for_url(f"{base}/consignments/{row.consignment_id}#lane")
         assert "(overridden)" in page.locator("#lane table").first.inner_text()
-        _shoot(page, "decision-panel")
+        shoot(page, "decision-panel")
 
         # Officer's judgement without a note: the page comes back with the focus on the note.
         _tab_to(page, "lane-to")
@@ -76,7 +75,7 @@ def test_an_officer_overrides_a_lane_by_keyboard(served: tuple[str, Store]) -> N
             page.keyboard.press("Enter")
         assert page.evaluate("document.activeElement.id") == "lane-note"
         assert page.locator("#lane-note-error").inner_text() == "must not be empty"
-        _shoot(page, "decision-panel-error")
+        shoot(page, "decision-panel-error")
     shown = next(d for d in decisions.decision_panel(store, row.consignment_id).decisions
                  if d.run_id == run)  # fmt: skip
     assert (shown.lane, [o.reason_code for o in shown.overrides]) == ("red", ["NEW_INTELLIGENCE"])

@@ -1,4 +1,4 @@
-"""A carrier's document in a real browser (headless Chromium, the helpers of test_browser.py):
+"""A carrier's document in a real browser (headless Chromium, the helpers of web_support.py):
 an analyst goes from a dossier's document check to the carrier's document and back to the
 dossier by keyboard alone. No browser error, no serious accessibility violation, screenshots
 of the document page at both sizes."""
@@ -6,8 +6,7 @@ of the document page at both sizes."""
 from __future__ import annotations
 
 import pytest
-from test_browser import _browser, _log_in, _shoot
-from web_support import HOSTILE, PASSWORD, file_carrier_document
+from web_support import HOSTILE, PASSWORD, file_carrier_document, log_in, open_browser, shoot
 
 from quaywatch.domain.access import Role
 from quaywatch.services import accounts
@@ -21,10 +20,10 @@ def test_an_analyst_follows_the_document_check_to_the_carriers_document(
     base, store = served
     consignment_id, bl, box = file_carrier_document(store)
     accounts.add_user(store, "ana", roles=[Role.ANALYST], password=PASSWORD, actor="admin")
-    with _browser() as page:
+    with open_browser() as page:
         dialogs: list[str] = []
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-        _log_in(page, base, "ana")
+        log_in(page, base, "ana")
         page.goto(f"{base}/consignments/{consignment_id}")
         check = page.locator("section[aria-labelledby=filing-check-h]")
         assert "rip-on/rip-off" in check.inner_text()
@@ -36,7 +35,7 @@ def test_an_analyst_follows_the_document_check_to_the_carriers_document(
         assert HOSTILE in page.locator("section[aria-labelledby=doc-parties-h]").inner_text()
         assert dialogs == []
         assert box in page.locator("section[aria-labelledby=equipment-h]").inner_text()
-        _shoot(page, "carrier-document")
+        shoot(page, "carrier-document")
         declared = page.locator("section[aria-labelledby=declared-h]")
         declared.locator(f"a[href='/consignments/{consignment_id}']").focus()
         page.keyboard.press("Enter")

@@ -1,11 +1,10 @@
-"""The policy lab in a real browser (headless Chromium, the helpers of test_browser.py): an
+"""The policy lab in a real browser (headless Chromium, the helpers of web_support.py): an
 analyst starts a small run from the form; its page follows the run with htmx and shows the
 charts once it is done, with no browser error and no serious accessibility violation."""
 
 from __future__ import annotations
 
-from test_browser import _browser, _log_in, _shoot
-from web_support import PASSWORD
+from web_support import PASSWORD, log_in, open_browser, shoot
 
 from quaywatch.domain.access import Role
 from quaywatch.services import accounts
@@ -15,11 +14,11 @@ from quaywatch.store.store import Store
 def test_an_analyst_runs_the_lab_and_reads_the_charts(served: tuple[str, Store]) -> None:
     base, store = served
     accounts.add_user(store, "ana", roles=[Role.ANALYST], password=PASSWORD, actor="admin")
-    with _browser() as page:
-        _log_in(page, base, "ana")
+    with open_browser() as page:
+        log_in(page, base, "ana")
         page.click("nav >> text=Policy lab")
         page.wait_for_url(f"{base}/lab")
-        _shoot(page, "lab")
+        shoot(page, "lab")
         for box in page.locator("fieldset.strategies input[type=checkbox]").all():
             box.set_checked(box.get_attribute("value") in ("rules", "hybrid-capacity-half"))
         for name, value in (("weeks", "2"), ("warmup_weeks", "2"), ("per_day", "100")):
@@ -35,4 +34,4 @@ def test_an_analyst_runs_the_lab_and_reads_the_charts(served: tuple[str, Store])
             "rules",
             "hybrid-capacity-half",
         ]
-        _shoot(page, "lab-run")
+        shoot(page, "lab-run")

@@ -1,5 +1,5 @@
 """A one-time password in a real browser (headless Chromium, the helpers of
-test_browser.py): an administrator adds a targeting officer without typing a password and is
+web_support.py): an administrator adds a targeting officer without typing a password and is
 shown one, once; the officer logs in with it, lands on the change-password form before any
 other page, changes it, and goes on to the worklist; no browser error, no serious
 accessibility violation on the new pages."""
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from test_browser import _browser, _shoot
+from web_support import open_browser, shoot
 
 from quaywatch.domain.access import Role
 from quaywatch.services import accounts
@@ -21,7 +21,7 @@ CHOSEN = "olga chose this one"
 def test_a_one_time_password_is_changed_before_anything_else(served: tuple[str, Store]) -> None:
     base, store = served
     accounts.add_user(store, "root", roles=[Role.ADMIN], password=ROOT, actor="setup")
-    with _browser() as page:
+    with open_browser() as page:
         page.goto(f"{base}/login")
         page.fill("#username", "root")
         page.fill("#password", ROOT)
@@ -34,7 +34,7 @@ def test_a_one_time_password_is_changed_before_anything_else(served: tuple[str, 
         page.wait_for_load_state()
         one_time = page.locator("#one-time-password").inner_text()
         assert re.fullmatch(r"[A-Za-z0-9_-]{24}", one_time)
-        _shoot(page, "account-one-time-password")
+        shoot(page, "account-one-time-password")
         page.click("form.inline button[type=submit] >> text=Log out")
         page.wait_for_url(f"{base}/login")
 
@@ -44,7 +44,7 @@ def test_a_one_time_password_is_changed_before_anything_else(served: tuple[str, 
         page.click("form.login button")
         page.wait_for_url(re.compile(r".*/password\?next=/worklist$"))
         assert page.locator("#password-forced").is_visible()
-        _shoot(page, "password")
+        shoot(page, "password")
         page.keyboard.type(one_time)  # the current password has the focus
         page.fill("#password", CHOSEN)
         page.fill("#password_again", CHOSEN)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import html
 
+import pytest
 from sqlalchemy import update
 from web_support import Site, csrf_of
 
@@ -144,3 +145,30 @@ def test_a_changed_photo_is_refused_not_shown(site: Site) -> None:
     assert answer.status_code == 500 and answer.headers["content-type"].startswith("text/html")
     assert f"attachment {sha} of order {order.order_id}" in answer.text
     assert "no longer matches" in answer.text
+
+
+@pytest.mark.parametrize(
+    ("language", "not_a_photo", "empty", "planned_order"),
+    [
+        ("nl", "geen JPEG-, PNG- of WebP-foto", "het bestand is leeg",
+         "bestanden worden bijgevoegd terwijl ze in_progress is"),
+        ("fr", "ni une photo JPEG, PNG ou WebP", "le fichier est vide",
+         "les fichiers se joignent pendant qu'il est in_progress"),
+    ],
+)  # fmt: skip
+def test_refusals_are_told_in_the_visitors_language_naming_the_file(
+    site: Site, language: str, not_a_photo: str, empty: str, planned_order: str
+) -> None:
+    order, planned, token = _in_progress(site)
+    speaks = {"Accept-Language": language}
+
+    def upload(target: str, name: str, content: bytes) -> str:
+        answer = site.client.post(f"/orders/{target}/attachments", headers=speaks,
+                                  data={"csrf_token": token},
+                                  files={"file": (name, content, "image/png")})  # fmt: skip
+        assert answer.status_code in (409, 422)
+        return html.unescape(answer.text)
+
+    assert f"notes.png: {not_a_photo}" in upload(order.order_id, "notes.png", b"Call at 10\n")
+    assert f"blank.png: {empty}" in upload(order.order_id, "blank.png", b"")
+    assert planned_order in upload(planned.order_id, "seal.png", png(12))

@@ -1,5 +1,5 @@
 """The entity review and the audit screen in a real browser (headless Chromium, the helpers of
-test_browser.py): an officer goes from a dossier to a party's review and on to a neighbour's
+web_support.py): an officer goes from a dossier to a party's review and on to a neighbour's
 by keyboard alone; a manager verifies the audit chain. No browser error, no serious
 accessibility violation, screenshots of both screens at both sizes."""
 
@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
-from test_browser import _browser, _log_in, _shoot
-from web_support import PASSWORD
+from web_support import PASSWORD, log_in, open_browser, shoot
 
 from quaywatch.domain.access import Role
 from quaywatch.services import accounts
@@ -35,14 +34,14 @@ def test_an_officer_reviews_a_party_by_keyboard(served: tuple[str, Store]) -> No
     consignment_id, neighbour = _linked_consignment(store)
     accounts.add_user(store, "olga", roles=[Role.TARGETING_OFFICER], password=PASSWORD,
                       actor="admin")  # fmt: skip
-    with _browser() as page:
-        _log_in(page, base, "olga")
+    with open_browser() as page:
+        log_in(page, base, "olga")
         page.goto(f"{base}/consignments/{consignment_id}")
         page.locator("section[aria-labelledby=parties-h] a[href^='/parties/']").nth(1).focus()
         page.keyboard.press("Enter")
         page.wait_for_url(f"{base}/parties/*")
         assert page.locator("svg.graph").count() == 1
-        _shoot(page, "entity-review")
+        shoot(page, "entity-review")
         # The drawing's links stay out of the tab order; the table's lead on.
         link = page.locator(f"table a[href='/parties/{neighbour}']")
         link.focus()
@@ -55,10 +54,10 @@ def test_an_officer_reviews_a_party_by_keyboard(served: tuple[str, Store]) -> No
 def test_a_manager_verifies_the_audit_chain(served: tuple[str, Store]) -> None:
     base, store = served
     accounts.add_user(store, "mia", roles=[Role.MANAGER], password=PASSWORD, actor="admin")
-    with _browser() as page:
-        _log_in(page, base, "mia")
+    with open_browser() as page:
+        log_in(page, base, "mia")
         page.click("nav >> text=Audit")
         page.wait_for_url(f"{base}/audit")
         page.click("button:has-text('Verify the chain')")
         page.wait_for_selector("text=The audit trail is intact.")
-        _shoot(page, "audit")
+        shoot(page, "audit")

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from starlette.testclient import TestClient
 
@@ -13,6 +16,9 @@ from quaywatch.config import Settings
 from quaywatch.domain.access import Role
 from quaywatch.services import accounts
 from quaywatch.store.store import Store
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 PASSWORD = "correct horse battery staple"
 _users = itertools.count(1)
@@ -101,3 +107,69 @@ def file_carrier_document(store: Store) -> tuple[str, str, str]:
                               actor="test")  # fmt: skip
         assert done.summary.new == 1, done.rejected
     return row.consignment_id, row.transport_document, row.container_number
+
+
+# The browser tests' helpers: headless Chromium (Debian's package) driven by Playwright.
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).parents[2] / "test-artifacts" / "web"
+SIZES = {"desktop": (1280, 800), "tablet": (768, 1024)}
+
+
+AXE = Path(__file__).parent / "vendor" / "axe-4.14.1.min.js"
+
+
+def accessible(page: Page) -> None:
+    """axe-core finds no serious or critical violation on the page (its script is evaluated
+    through the browser's debugging protocol, not loaded by the page, whose CSP forbids it)."""
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.evaluate(AXE.read_text(encoding="utf-8"))
+    found = page.evaluate(
+        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+        ".map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' '))}))"
+    )
+    bad = [v for v in found if v["impact"] in ("serious", "critical")]
+    assert bad == [], bad
+
+
+def shoot(page: Page, name: str) -> None:
+    """Check ``page`` with axe-core, then save its screenshots at each of ``SIZES``."""
+    accessible(page)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for size, (width, height) in SIZES.items():
+        page.set_viewport_size({"width": width, "height": height})
+        page.screenshot(path=str(ARTIFACTS / f"{name}-{size}.png"), full_page=False)
+    page.set_viewport_size({"width": 1280, "height": 800})
+
+
+REFUSED = "Failed to load resource: the server responded with a status of 403 (Forbidden)"
+
+
+@contextmanager
+def open_browser(*, refusals: bool = False) -> Iterator[Page]:
+    """A page of headless Chromium; afterwards, the browser must have reported no error (a
+    script or style the Content-Security-Policy refused would be one), except, with
+    ``refusals``, the 403 of a page the test expects to be refused."""
+    assert CHROMIUM.exists(), "Debian's chromium is not installed: run `make install`"
+    problems: list[str] = []
+    from playwright.sync_api import sync_playwright  # only the browser tests need it
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+        try:
+            page = chromium.new_page(viewport={"width": 1280, "height": 800})
+            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: problems.append(str(e)))
+            yield page
+        finally:
+            chromium.close()
+    assert [p for p in problems if not (refusals and p == REFUSED)] == []
+
+
+def log_in(page: Page, base: str, name: str) -> None:
+    """Log ``name`` in (password ``PASSWORD``) through the login form of ``base``."""
+    page.goto(f"{base}/login")
+    page.fill("#username", name)
+    page.fill("#password", PASSWORD)
+    page.click("form.login button")
+    page.wait_for_load_state()

@@ -33,7 +33,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from quaywatch.control.orders import load, log
 from quaywatch.control.states import State
-from quaywatch.errors import ConflictError, InputError, NotFoundError, RecordError, TamperedError
+from quaywatch.errors import (
+    ConflictError,
+    InputError,
+    NotFoundError,
+    RecordError,
+    TamperedError,
+    said,
+)
 from quaywatch.store import tables
 from quaywatch.store.store import Store
 
@@ -196,16 +203,19 @@ def attach(
         raise InputError(f"the attachment size limit must be 1 byte or more, got {max_bytes}")
     shown = label(filename) or None
     if not content:
-        raise InputError("the file is empty", source=shown)
+        raise InputError(said("the file is empty"), source=shown)
     if len(content) > max_bytes:
         raise InputError(
-            f"larger than the {megabytes(max_bytes)} an attachment may be", source=shown
+            said("larger than the %(size)s an attachment may be", size=megabytes(max_bytes)),
+            source=shown,
         )
     media_type = media_type_of(content)
     if media_type is None:
         raise InputError(
-            "not a JPEG, PNG or WebP photo or a PDF document (judged by its content, whatever "
-            "its name says)",
+            said(
+                "not a JPEG, PNG or WebP photo or a PDF document (judged by its content, "
+                "whatever its name says)"
+            ),
             source=shown,
         )
     text = _caption(caption, order_id)
@@ -222,9 +232,9 @@ def attach(
             return _attachment(stored)
         if not attachable(order.state):
             raise ConflictError(
-                f"order {order_id} is {order.state}; files are attached while it is "
-                "in_progress or once it is done"
-            )
+                said("order %(order)s is %(state)s; files are attached while it is "
+                     "in_progress or once it is done", order=order_id, state=order.state)
+            )  # fmt: skip
         _keep_blob(conn, sha256, media_type, content, at, order_id)
         conn.execute(
             insert(a).values(order_id=order_id, sha256=sha256, filename=name, caption=text,

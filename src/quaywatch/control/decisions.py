@@ -40,7 +40,7 @@ from quaywatch.control import orders
 from quaywatch.control.orders import Order
 from quaywatch.control.states import State
 from quaywatch.domain.vocabulary import OverrideReason, SelectedBy
-from quaywatch.errors import ConflictError, NotFoundError, RecordError, said
+from quaywatch.errors import ConflictError, NotFoundError, RecordError, Said, said
 from quaywatch.risk.profiles.profile import Referral as ReferralKind
 from quaywatch.selection.capacity import CONTROL_LANES
 from quaywatch.store import tables
@@ -62,11 +62,28 @@ TEXT_MAX = 2000
 REFERRAL = "referral"
 OPEN, CLOSED = "open", "closed"
 
-_WHY_NOT = {
-    State.IN_PROGRESS: "the control has begun: record its outcome, or change the order itself",
-    State.DONE: "the control is finished, and a finished control is corrected by a new one",
-    State.CANCELLED: "the order was cancelled, and a cancelled order is final",
-}
+
+def _lane_fixed(order_id: str, consignment_id: str, state: State, run_id: str) -> Said:
+    """Why the lane of a consignment whose order is past ``planned`` can no longer change:
+    one whole sentence per state, so that each translates whole."""
+    names = {"order": order_id, "consignment": consignment_id, "run": run_id}
+    if state == State.IN_PROGRESS:
+        return said(
+            "order %(order)s of consignment %(consignment)s is in_progress: the control "
+            "has begun: record its outcome, or change the order itself; its lane can "
+            "no longer change in run %(run)s",
+            **names,
+        )
+    if state == State.DONE:
+        return said(
+            "order %(order)s of consignment %(consignment)s is done: the control is "
+            "finished, and a finished control is corrected by a new one; its lane can "
+            "no longer change in run %(run)s",
+            **names,
+        )
+    return said("order %(order)s of consignment %(consignment)s is cancelled: the order was "
+                "cancelled, and a cancelled order is final; its lane can no longer change in "
+                "run %(run)s", **names)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,8 +303,7 @@ def override_lane(
         order = _carrying_order(conn, run_id, decision, lock=True)
         if order is not None and order.state != State.PLANNED:
             raise ConflictError(
-                f"order {order.order_id} of consignment {consignment_id} is {order.state}: "
-                f"{_WHY_NOT[State(order.state)]}; its lane can no longer change in run {run_id}"
+                _lane_fixed(order.order_id, consignment_id, State(order.state), run_id)
             )
         if order is None and drawn is None and new_control is not None:
             taken = conn.execute(

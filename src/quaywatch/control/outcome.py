@@ -26,7 +26,7 @@ from quaywatch.audit import rows as row_hashes
 from quaywatch.control.orders import Order, load, log, release, set_state
 from quaywatch.control.states import State, check
 from quaywatch.domain.models import ControlResult
-from quaywatch.errors import ConflictError, RecordError
+from quaywatch.errors import ConflictError, RecordError, said
 from quaywatch.intake import entity_state, fields, outcomes
 from quaywatch.store import tables
 from quaywatch.store.store import Store
@@ -129,14 +129,15 @@ def record_outcome(
         if stored is not None:
             if order.state != State.DONE:
                 raise ConflictError(
-                    f"control id {order_id} is already used by an imported outcome; "
-                    f"order {order_id} cannot record its own"
-                )
+                    said("control id %(order)s is already used by an imported outcome; "
+                         "order %(order)s cannot record its own", order=order_id)
+                )  # fmt: skip
             if any(stored[name] != row[name] for name in STATED):
                 raise ConflictError(
-                    f"order {order_id} is done with outcome {stored['result']} recorded at "
-                    f"{stored['known_at']:%Y-%m-%d %H:%M} UTC; a different outcome is refused"
-                )
+                    said("order %(order)s is done with outcome %(result)s recorded at "
+                         "%(at)s UTC; a different outcome is refused", order=order_id,
+                         result=stored["result"], at=stored["known_at"].strftime("%Y-%m-%d %H:%M"))
+                )  # fmt: skip
             return RecordedOutcome(order_id, stored["result"], False, False, dict(stored))
         check(order_id, order.state, State.DONE)
         row.update(received_at=at, batch_id=order_id)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from sqlalchemy import insert, select
 
@@ -68,11 +69,15 @@ def _require(value: str, field: str, order_id: str, limit: int) -> str:
     return value
 
 
-def _in_progress(order_id: str, state: str, what: str) -> None:
+def _in_progress(order_id: str, state: str, what: Literal["scan", "findings"]) -> None:
     if state != State.IN_PROGRESS:
         raise ConflictError(
-            f"order {order_id} is {state}; {what} are recorded while it is in_progress"
-        )
+            said("order %(order)s is %(state)s; scan results are recorded while it is "
+                 "in_progress", order=order_id, state=state)
+            if what == "scan"
+            else said("order %(order)s is %(state)s; physical findings are recorded while it "
+                      "is in_progress", order=order_id, state=state)
+        )  # fmt: skip
 
 
 def record_scan(
@@ -113,7 +118,7 @@ def record_scan(
                     image=stored["image_ref"],
                 ))  # fmt: skip
             return ScanResult(scan_id, order_id, image_ref, seen, analyst, created=False)
-        _in_progress(order_id, order.state, "scan results")
+        _in_progress(order_id, order.state, "scan")
         if order.control_type not in SCANNED:
             raise ConflictError(said(
                 "order %(order)s is a DOCUMENTARY check; override its type to SCAN or "
@@ -145,7 +150,7 @@ def record_findings(
     at = now or tables.utcnow()
     with store.transaction() as conn:
         order = load(conn, order_id, lock=True)
-        _in_progress(order_id, order.state, "physical findings")
+        _in_progress(order_id, order.state, "findings")
         if order.control_type not in EXAMINED:
             raise ConflictError(said(
                 "order %(order)s is a %(control)s control; override its type to PHYSICAL "

@@ -11,6 +11,7 @@ reopening the old, so the outcome the learning loop saw stays what it was.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 
 from quaywatch.errors import ConflictError, said
 
@@ -57,9 +58,18 @@ def check(order_id: str, current: str, target: State) -> State:
     return state
 
 
-def require_open(order_id: str, current: str, action: str) -> State:
-    """The order's state if it is planned or in progress; else a ``ConflictError``."""
+def require_open(
+    order_id: str, current: str, action: Literal["override", "change the control type of"]
+) -> State:
+    """The order's state if it is planned or in progress; else a ``ConflictError`` saying
+    ``action`` is refused (one template per action, so each translates whole)."""
     state = State(current)
     if state not in OPEN:
-        raise ConflictError(f"order {order_id} is {state}; cannot {action} a finished order")
+        raise ConflictError(
+            said("order %(order)s is %(state)s; cannot override a finished order",
+                 order=order_id, state=str(state))
+            if action == "override"
+            else said("order %(order)s is %(state)s; cannot change the control type of a "
+                      "finished order", order=order_id, state=str(state))
+        )  # fmt: skip
     return state

@@ -27,7 +27,7 @@ from quaywatch.control.orders import Order
 from quaywatch.control.outcome import RecordedOutcome
 from quaywatch.control.results import ScanResult
 from quaywatch.domain.access import Permission, Principal
-from quaywatch.errors import InputError
+from quaywatch.errors import InputError, said
 from quaywatch.services.arguments import check_at_least
 from quaywatch.store.store import Store
 
@@ -203,7 +203,10 @@ def record_outcome(
     a ``ConflictError``; a field intake would refuse is a ``RecordError`` naming it.
     """
     if revenue_recovered_eur < 0:
-        raise InputError(f"revenue_recovered_eur must be 0 or more, got {revenue_recovered_eur:g}")
+        raise InputError(
+            said("revenue_recovered_eur must be 0 or more, got %(given)s",
+                 given=format(revenue_recovered_eur, "g"))
+        )  # fmt: skip
     return outcome.record_outcome(
         store, order_id, result=result, irregularity=irregularity,
         revenue_recovered_eur=revenue_recovered_eur, seizure_goods=seizure_goods,

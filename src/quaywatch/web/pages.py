@@ -15,6 +15,7 @@ permission it needs; without a session, a page sends the browser to the login fo
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 from collections.abc import Mapping
@@ -52,6 +53,7 @@ from quaywatch.services.dossier import ConsignmentDossier, consignment_dossier
 from quaywatch.web import i18n
 
 router = APIRouter(include_in_schema=False)
+_LOG = logging.getLogger(__name__)
 
 #: The cookie of the login form's CSRF token (before there is a session).
 LOGIN_CSRF_COOKIE = "quaywatch_login_csrf"
@@ -105,6 +107,17 @@ def gettext(language: str, message: str) -> str:
     return str(i18n.translations(language).gettext(message))
 
 
+def _filled(language: str, template: str, params: Mapping[str, Any]) -> str:
+    """``template`` in ``language`` filled with ``params``; the English when the catalog's
+    string does not fit them (a wrong or missing placeholder): logged, never a 500."""
+    try:
+        return gettext(language, template) % dict(params)
+    except (KeyError, ValueError, TypeError) as exc:
+        _LOG.error("the %s catalog's string for %r does not fit its parameters: %r",
+                   language, template, exc)  # fmt: skip
+        return template % dict(params)
+
+
 def told(language: str, error: QuaywatchError, *, with_field: bool = True) -> str:
     """What ``error`` says, in ``language``: a message made with ``errors.said`` through the
     catalogs (a record error's field named before it), any other as it is (English). Without
@@ -112,12 +125,13 @@ def told(language: str, error: QuaywatchError, *, with_field: bool = True) -> st
     if isinstance(error, RecordError) and not with_field:
         if error.code is None:
             return error.reason
-        return gettext(language, error.code) % dict(error.params)
+        return _filled(language, error.code, error.params)
     if error.code is None:
         return error.message
-    text = gettext(language, error.code) % dict(error.params)
-    field = error.field if isinstance(error, RecordError) else None
-    return f"{field}: {text}" if field else text
+    text = _filled(language, error.code, error.params)
+    if isinstance(error, RecordError):
+        return f"{error.field}: {text}" if error.field else text
+    return error.told(text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -401,9 +415,16 @@ async def change_password(request: Request) -> Response:
             raise InputError(gettext(visitor.language, "The two passwords differ."))
         await run_in_threadpool(
             lambda: accounts.change_password(
-                state.store, principal.name, current=form.get("current", ""), new=new
+                state.store, principal.name, current=form.get("current", ""), new=new,
+                client=request.client.host if request.client else "unknown",
+                keep_session=request.cookies.get(SESSION_COOKIE),
             )
-        )
+        )  # fmt: skip
+    except TooManyAttemptsError:
+        return _password_page(
+            request, visitor, target, status=429,
+            error=gettext(visitor.language, "Too many failed attempts. Try again later."),
+        )  # fmt: skip
     except AuthenticationError as exc:
         return _password_page(request, visitor, target, error=told(visitor.language, exc),
                               status=403)  # fmt: skip

@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import math
 import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import insert, select, update
 
 from quaywatch.audit import chain
 from quaywatch.domain.access import Principal
-from quaywatch.errors import AuthenticationError, TooManyAttemptsError
+from quaywatch.errors import AuthenticationError
+from quaywatch.services.accounts.attempts import (
+    check_rate,
+    record_attempt,
+    typed_text,
+)
 from quaywatch.services.accounts.users import (
     find_user,
     hash_password,
@@ -37,17 +40,12 @@ SESSION_LIFETIME = timedelta(hours=8)
 SESSION_IDLE = timedelta(hours=1)
 #: A session's last use is written only when the one recorded is older than this.
 TOUCH_EVERY = timedelta(minutes=1)
-LOGIN_WINDOW = timedelta(minutes=15)
-#: Failed logins within ``LOGIN_WINDOW`` that lock a username, and a client.
-USER_FAILURES = 5
-CLIENT_FAILURES = 20
-ATTEMPTS_KEPT = timedelta(days=30)
 
 _SESSION = re.compile(r"[A-Za-z0-9_-]{43}")
 _CSRF_CONTEXT = b"quaywatch csrf v1"
 _INVALID_SESSION = "invalid or expired session; log in again"
 _INVALID_LOGIN = "invalid username or password"
-_U, _S, _A = tables.users, tables.sessions, tables.login_attempts
+_U, _S = tables.users, tables.sessions
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,69 +85,6 @@ def _csrf(session: str) -> str:
     return hmac.new(session.encode(), _CSRF_CONTEXT, hashlib.sha256).hexdigest()
 
 
-def _typed(text: str, size: int) -> str:
-    """What a caller typed, fit to be stored and shown: lower case, printable, cut to ``size``."""
-    return "".join(c if c.isprintable() else "?" for c in str(text).strip().lower())[:size]
-
-
-def _failures(
-    conn: Connection, column: Any, value: str, since: datetime, limit: int
-) -> list[datetime]:
-    """The times of the newest ``limit`` failed logins after ``since`` with ``column == value``."""
-    rows = conn.execute(
-        select(_A.c.at).where(column == value, _A.c.at > since, _A.c.succeeded.is_(False))
-        .order_by(_A.c.at.desc()).limit(limit)
-    )  # fmt: skip
-    return [r.at for r in rows]
-
-
-def _counted_since(conn: Connection, typed: str, user: Any, moment: datetime) -> datetime:
-    """Where a username's failures start to count: the window, its last success, its reset."""
-    window = moment - LOGIN_WINDOW
-    last_ok = conn.execute(
-        select(func.max(_A.c.at)).where(_A.c.username == typed, _A.c.at > window, _A.c.succeeded)
-    ).scalar()
-    changed = user.password_changed_at if user is not None else None
-    return max(t for t in (window, last_ok, changed) if t is not None)
-
-
-def _check_rate(conn: Connection, typed: str, client: str, user: Any, moment: datetime) -> None:
-    limits = (
-        ("this account", _A.c.username, typed, _counted_since(conn, typed, user, moment),
-         USER_FAILURES),
-        ("this client", _A.c.client, client, moment - LOGIN_WINDOW, CLIENT_FAILURES),
-    )  # fmt: skip
-    for who, column, value, since, limit in limits:
-        failed = _failures(conn, column, value, since, limit)
-        if len(failed) >= limit:
-            # Open again once the oldest of the last ``limit`` failures leaves the window.
-            wait = max(1, math.ceil((failed[-1] + LOGIN_WINDOW - moment).total_seconds()))
-            raise TooManyAttemptsError(
-                f"too many failed logins for {who}; try again in {wait} seconds",
-                retry_after_s=wait,
-            )
-
-
-def _audit_lockout(conn: Connection, typed: str, client: str, user: Any, moment: datetime) -> None:
-    """An audit event for the failure that locks an existing account, and one that locks a
-    client (anyone can lock an unknown username: not worth a line of the trail)."""
-    window = {"window_s": int(LOGIN_WINDOW.total_seconds())}
-    since = _counted_since(conn, typed, user, moment)
-    failed = _failures(conn, _A.c.username, typed, since, USER_FAILURES + 1)
-    if user is not None and len(failed) == USER_FAILURES:
-        chain.append(
-            conn, actor=client, action="login_lockout", object_type="user",
-            object_id=user.username,
-            details={"client": client, "failures": USER_FAILURES, **window},
-        )  # fmt: skip
-    since = moment - LOGIN_WINDOW
-    if len(_failures(conn, _A.c.client, client, since, CLIENT_FAILURES + 1)) == CLIENT_FAILURES:
-        chain.append(
-            conn, actor=client, action="login_lockout", object_type="client", object_id=client,
-            details={"failures": CLIENT_FAILURES, **window},
-        )  # fmt: skip
-
-
 def login(
     store: Store, username: str, password: str, *, client: str, now: datetime | None = None
 ) -> LoginSession:
@@ -160,20 +95,17 @@ def login(
     unknown user, a wrong password, a disabled user or one without a password alike.
     """
     moment = now_or(now)
-    typed, where = _typed(username, 128), _typed(client, 64) or "unknown"
+    typed, where = typed_text(username, 128), typed_text(client, 64) or "unknown"
     with store.reading() as conn:
         user = find_user(conn, typed)
-        _check_rate(conn, typed, where, user, moment)
+        check_rate(conn, typed, where, user, moment)
     stored = user.password_hash if user is not None else None
     ok = verify_password(stored, password) and user is not None and not user.disabled
     rehashed = hash_password(password) if ok and stored and needs_rehash(stored) else None
     session = secrets.token_urlsafe(32)
     with store.transaction() as conn:
-        conn.execute(insert(_A).values(username=typed, client=where, at=moment, succeeded=ok))
-        conn.execute(delete(_A).where(_A.c.at < moment - ATTEMPTS_KEPT))
-        if not ok:
-            _audit_lockout(conn, typed, where, user, moment)
-        else:
+        record_attempt(conn, typed, where, user, moment, succeeded=ok)
+        if ok:
             assert user is not None
             if rehashed is not None:
                 conn.execute(update(_U).where(_U.c.user_id == user.user_id)

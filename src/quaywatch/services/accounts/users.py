@@ -23,6 +23,7 @@ from sqlalchemy import Connection, Row, insert, select, update
 from quaywatch.audit import chain
 from quaywatch.domain.access import Permission, Principal, Role
 from quaywatch.errors import AuthenticationError, ConflictError, InputError, NotFoundError, said
+from quaywatch.services.accounts.attempts import check_rate, record_attempt, typed_text
 from quaywatch.services.arguments import require_aware
 from quaywatch.store import tables
 from quaywatch.store.store import Store
@@ -313,9 +314,10 @@ def list_users(store: Store) -> tuple[User, ...]:
 def _change(
     store: Store, username: str, changes: dict[str, Any], *, actor: str, action: str,
     disabled: bool | None = None, revoke: tuple[Any, ...] = (),
-    guard: Callable[[Connection, Any], None] | None = None,
+    guard: Callable[[Connection, Any], None] | None = None, keep_session: str | None = None,
 ) -> User:  # fmt: skip
-    """Update one user and revoke its credentials in ``revoke`` (tables), audited, at once.
+    """Update one user and revoke its credentials in ``revoke`` (tables), audited, at once;
+    but the session whose SHA-256 is ``keep_session``.
 
     ``disabled`` is the state the user must be in before (``ConflictError`` if not);
     ``guard`` is called with the connection and the stored row first and raises to refuse
@@ -338,10 +340,14 @@ def _change(
         details = {k: v for k, v in changes.items()
                    if k in ("roles", "terminals", "language", "must_change_password")}  # fmt: skip
         for table in revoke:
+            ended = update(table).where(
+                table.c.user_id == row.user_id, table.c.revoked_at.is_(None)
+            )
+            if table is _S and keep_session is not None:
+                ended = ended.where(_S.c.session_id_hash != keep_session)
             details[f"{table.name}_revoked"] = conn.execute(
-                update(table).where(table.c.user_id == row.user_id, table.c.revoked_at.is_(None))
-                .values(revoked_at=moment)
-            ).rowcount  # fmt: skip
+                ended.values(revoked_at=moment)
+            ).rowcount
         chain.append(conn, actor=actor, action=action, object_type="user",
                      object_id=row.username, details=details)  # fmt: skip
     return get_user(store, row.username)
@@ -457,23 +463,38 @@ def reset_to_one_time_password(store: Store, username: str, *, actor: str) -> On
     return OneTimePassword(user, password)
 
 
-def change_password(store: Store, username: str, *, current: str, new: str) -> User:
+def change_password(
+    store: Store, username: str, *, current: str, new: str, client: str,
+    keep_session: str | None = None,
+) -> User:  # fmt: skip
     """``username`` replaces their own password: ``current`` must be it, ``new`` follows the
     policy of ``add_user`` and differs from it. Clears a one-time password's obligation.
 
-    ``AuthenticationError`` when ``current`` is wrong (the login's failures are not counted
-    here: the user is logged in already); ``InputError`` naming ``password`` otherwise.
+    ``current`` is checked as a login's password is: after the rate limits let it through
+    (``TooManyAttemptsError``), a failure counted against the username and ``client`` alike,
+    so a stolen session cannot guess the password faster than the login form. Once changed,
+    the user's sessions end but ``keep_session`` (the cookie value of the one asking): one
+    opened by someone who knew the old password must not outlive it.
+
+    ``AuthenticationError`` when ``current`` is wrong; ``InputError`` naming ``password``
+    otherwise.
     """
+    moment = tables.utcnow()
+    where = typed_text(client, 64) or "unknown"
     with store.reading() as conn:
         row = require_user(conn, username)
+        check_rate(conn, row.username, where, row, moment)
     if not verify_password(row.password_hash, current):
+        with store.transaction() as conn:
+            record_attempt(conn, row.username, where, row, moment, succeeded=False)
         raise AuthenticationError(said("the current password is not right"))
     if new == current:
         raise InputError(said("the new password must differ from the current one"))
     changes = {"password_hash": _password_hash(new, row.username),
                "password_changed_at": tables.utcnow(), "must_change_password": False}  # fmt: skip
+    kept = None if keep_session is None else sha256_hex(keep_session)
     return _change(store, row.username, changes, actor=row.username,
-                   action="user_password_change")  # fmt: skip
+                   action="user_password_change", revoke=(_S,), keep_session=kept)  # fmt: skip
 
 
 def set_roles(
