@@ -8,7 +8,7 @@ containers and a RiskAnalysisResult naming another consignment's B/L, written to
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,32 +25,14 @@ from quaywatch.risk.hit_sources import CONSIGNMENTS
 from quaywatch.services import exchange as ex, hit_sources, risk
 from quaywatch.store import reads, tables
 from quaywatch.store.store import Store
-from quaywatch.synth import portday, traffic
-from quaywatch.synth.controls import ControlRates
-from quaywatch.synth.patterns import PatternRates
+from quaywatch.synth import portday
+from small_models import train_small
 
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A models folder trained once on four generated days."""
-    folder = tmp_path_factory.mktemp("partner-alert-models")
-    rates = PatternRates(undervaluation=0.05, misdeclaration=0.03, counterfeit=0.03,
-                         cocaine=0.02, displacement_week=None)  # fmt: skip
-    made = traffic.generate(
-        folder / "traffic", days=4, per_day=300, seed=21, start=date(2026, 10, 1),
-        with_events=False, rates=rates,
-        control_rates=ControlRates(random_share=0.2, rule_share=0.25),
-    )  # fmt: skip
-    store = Store.open(f"sqlite:///{folder / 'train.db'}")
-    try:
-        for path in [*made.consignment_files, *sorted((made.out / "outcomes").glob("*.csv"))]:
-            ingest_file(store, path)
-        risk.train_models(store, until=datetime(2026, 12, 1, tzinfo=UTC),
-                          model_dir=folder / "models", capacity_pct=5.0, actor="test",
-                          allow_few_hits=True)  # fmt: skip
-    finally:
-        store.close()
-    return folder / "models"
+    return train_small(tmp_path_factory.mktemp("partner-alert-models"))
 
 
 class Traffic:
