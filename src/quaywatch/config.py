@@ -22,6 +22,7 @@ from quaywatch.learning.options import MIN_HITS
 
 if TYPE_CHECKING:
     from quaywatch.intake.fields import Plausible
+    from quaywatch.intake.options import IntakeOptions
 
 #: Addresses that only this machine reaches: ``quaywatch serve``'s default, and where the API
 #: may set its session cookie without ``Secure`` (plain HTTP never leaves the machine).
@@ -446,14 +447,19 @@ def _problem(error: Any) -> str:
     return f"{variable}: {message}{shown}; allowed: {allowed(name)}"
 
 
-def read_limits(settings: Settings) -> Limits:
-    """What one record of an import may hold, as the settings say (``QUAYWATCH_MAX_*``)."""
-    return Limits(
+def read_intake_options(settings: Settings) -> IntakeOptions:
+    """How intake reads and checks records, as the settings say: the plausible ranges
+    (``QUAYWATCH_EARLIEST_DATE`` ...), what one record may hold (``QUAYWATCH_MAX_*``) and the
+    zone of EDIFACT times without an offset (``QUAYWATCH_EDIFACT_TIME_ZONE``)."""
+    from quaywatch.intake.options import IntakeOptions
+
+    limits = Limits(
         max_depth=settings.max_nesting_depth,
         max_field_chars=settings.max_field_chars,
         max_record_bytes=settings.max_record_bytes,
         local_time_zone=settings.edifact_time_zone,
     )
+    return IntakeOptions(plausible=settings.plausible(), limits=limits)
 
 
 def load_settings() -> Settings:

@@ -21,6 +21,7 @@ from quaywatch.config import load_settings
 from quaywatch.errors import ConfigurationError, InputError
 from quaywatch.intake import edifact, formats, quarantine, readers
 from quaywatch.intake.decode import Limits
+from quaywatch.intake.options import IntakeOptions
 from quaywatch.intake.pipeline import ingest_file
 from quaywatch.store import tables
 from quaywatch.store.store import Store
@@ -379,15 +380,15 @@ def test_a_time_without_offset_is_read_in_the_zone_the_site_names(
         "(CCYYMMDDHHMM±HHMM) or 303/304 (CCYYMMDDHHMM[SS]UTC), or set "
         "QUAYWATCH_EDIFACT_TIME_ZONE to the zone such times are written in"
     }
-    brussels = Limits(local_time_zone="Europe/Brussels")
+    brussels = IntakeOptions(limits=Limits(local_time_zone="Europe/Brussels"))
     # The entry keeps its message: once the zone is set, a retry maps it again and stores it.
     [entry] = quarantine.list_entries(store)
     with pytest.raises(InputError, match="set QUAYWATCH_EDIFACT_TIME_ZONE"):
         quarantine.retry(store, entry.quarantine_id)  # still no zone: nothing written
-    retried = quarantine.retry(store, entry.quarantine_id, limits=brussels)
+    retried = quarantine.retry(store, entry.quarantine_id, options=brussels)
     assert retried.stored, retried.reason
     assert quarantine.get_entry(store, entry.quarantine_id).status == "resolved"
-    read = ingest_file(store, local, limits=brussels)
+    read = ingest_file(store, local, options=brussels)
     assert (read.new, read.unchanged, read.quarantined) == (0, 4, 0), read.rejected
     with store.reading() as conn:
         lodged = conn.execute(
@@ -400,7 +401,7 @@ def test_a_time_without_offset_is_read_in_the_zone_the_site_names(
     twice = _edited(
         tmp_path, ("DTM+137:202610291000UTC:303'", "DTM+137:202610250230:203'"), name="dst.edi"
     )
-    ambiguous = ingest_file(store, twice, limits=brussels)
+    ambiguous = ingest_file(store, twice, options=brussels)
     assert ambiguous.quarantined == 1
     assert "ambiguous or skipped in Europe/Brussels" in ambiguous.rejected[0].reason
 

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from quaywatch.errors import InputError
 from quaywatch.intake import decode, jsonarray, readers
 from quaywatch.intake.kinds import KINDS
+from quaywatch.intake.options import IntakeOptions
 from quaywatch.intake.records import RecordKind
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
@@ -122,7 +123,9 @@ def test_a_mutated_csv_gives_storable_chunks_or_an_input_error(tmp_path: Path, d
     path = tmp_path / "c.csv"
     path.write_bytes(data)
     try:
-        reader = readers.open_file(path, kind=RecordKind.CONSIGNMENTS, batch_size=3, limits=LIMITS)
+        reader = readers.open_file(
+            path, kind=RecordKind.CONSIGNMENTS, batch_size=3, options=IntakeOptions(limits=LIMITS)
+        )
         for chunk in reader.chunks():
             assert all(decode.storable(r.raw) for r in chunk.rejected)
             for column in reader.columns:

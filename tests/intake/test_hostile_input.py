@@ -26,6 +26,7 @@ from quaywatch.config import load_settings
 from quaywatch.errors import ConfigurationError, InputError
 from quaywatch.intake import quarantine
 from quaywatch.intake.decode import Limits
+from quaywatch.intake.options import IntakeOptions
 from quaywatch.intake.pipeline import ImportSummary, ingest_file
 from quaywatch.intake.readers import open_file
 from quaywatch.intake.records import RecordKind
@@ -280,15 +281,20 @@ def test_a_broken_json_array_is_refused_whole(store: Store, tmp_path: Path) -> N
 def test_limits_quarantine_the_record_naming_the_limit(store: Store, tmp_path: Path) -> None:
     long_voyage = with_field(LINES[0], "voyage", "V" * 51)
     path = write(tmp_path / "a.jsonl", long_voyage + b"\n")
-    balanced(ingest_file(store, path, limits=Limits(max_field_chars=50)), 1)
+    balanced(ingest_file(store, path, options=IntakeOptions(limits=Limits(max_field_chars=50))), 1)
     path = write(tmp_path / "b.jsonl", LINES[1] + b"\n")
-    balanced(ingest_file(store, path, limits=Limits(max_depth=3)), 1)
+    balanced(ingest_file(store, path, options=IntakeOptions(limits=Limits(max_depth=3))), 1)
     big = with_field(LINES[1], "padding", "p" * 5000)
     events = [dict(EVENTS[0], padding="p" * 5000), EVENTS[1]]
     small = Limits(max_record_bytes=4096)
-    balanced(ingest_file(store, write(tmp_path / "c.jsonl", big + b"\n"), limits=small), 1)
+    balanced(
+        ingest_file(
+            store, write(tmp_path / "c.jsonl", big + b"\n"), options=IntakeOptions(limits=small)
+        ),
+        1,
+    )
     array = write(tmp_path / "e.json", json.dumps(events).encode())
-    balanced(ingest_file(store, array, limits=small), 1)
+    balanced(ingest_file(store, array, options=IntakeOptions(limits=small)), 1)
     item = len(json.dumps(events[0]))
     assert [(location, field, reason) for location, field, reason, _ in entries(store)] == [
         ("line 1", "voyage", "is 51 characters long, over the limit of 50 (QUAYWATCH_MAX_FIELD_CHARS)"),
@@ -306,7 +312,11 @@ def test_limits_quarantine_the_record_naming_the_limit(store: Store, tmp_path: P
 def test_a_csv_field_over_the_limit_quarantines_its_consignment(
     store: Store, tmp_path: Path
 ) -> None:
-    summary = ingest_file(store, write(tmp_path / "c.csv", CSV), limits=Limits(max_field_chars=20))
+    summary = ingest_file(
+        store,
+        write(tmp_path / "c.csv", CSV),
+        options=IntakeOptions(limits=Limits(max_field_chars=20)),
+    )
     balanced(summary, summary.read)  # every example row has a field over 20 characters
     location, field, reason, raw = entries(store)[0]
     assert location == "line 2" and field == "lodged_at"
@@ -450,7 +460,9 @@ def test_a_csv_record_over_the_size_limit_is_quarantined_over_twice_refused(
     lines = CSV.splitlines(keepends=True)
     limits = Limits(max_record_bytes=1024)  # the example rows are about 500 bytes
     long = lines[1].replace(b"Harbour Road", b"Harbour Road " + b"x" * 700, 1)
-    summary = ingest_file(store, write(tmp_path / "a.csv", lines[0] + long), limits=limits)
+    summary = ingest_file(
+        store, write(tmp_path / "a.csv", lines[0] + long), options=IntakeOptions(limits=limits)
+    )
     balanced(summary, 1)
     [(location, field, reason, raw)] = entries(store)
     assert (location, field) == ("line 2", None)
@@ -461,7 +473,11 @@ def test_a_csv_record_over_the_size_limit_is_quarantined_over_twice_refused(
     assert json.loads(raw)[0]["declarant_address"] == "677 Harbour Road " + "x" * 700 + ", BE"
     longer = lines[1].replace(b"Harbour Road", b"Harbour Road " + b"x" * 2100, 1)
     with pytest.raises(InputError, match="line 2 is longer than twice QUAYWATCH_MAX_RECORD_BYTES"):
-        ingest_file(store, write(tmp_path / "b.csv", lines[0] + longer), limits=limits)
+        ingest_file(
+            store,
+            write(tmp_path / "b.csv", lines[0] + longer),
+            options=IntakeOptions(limits=limits),
+        )
 
 
 def test_parquet_time_columns_are_read_as_iso_8601(store: Store, tmp_path: Path) -> None:

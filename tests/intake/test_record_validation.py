@@ -20,9 +20,10 @@ import pytest
 from hypothesis import assume, given, settings, strategies as st
 from sqlalchemy import select, update
 
-from quaywatch.config import load_settings
+from quaywatch.config import load_settings, read_intake_options
 from quaywatch.errors import ConfigurationError
 from quaywatch.intake import consignments, fields as f
+from quaywatch.intake.decode import Limits
 from quaywatch.intake.fields import Plausible
 from quaywatch.intake.pipeline import ImportSummary, ingest_file
 from quaywatch.store import tables
@@ -226,11 +227,14 @@ def test_the_plausible_ranges_come_from_the_settings(
 ) -> None:
     monkeypatch.setenv("QUAYWATCH_MAX_ITEM_MASS_KG", "1000")
     monkeypatch.setenv("QUAYWATCH_EARLIEST_DATE", "2000-01-01")
-    plausible = load_settings().plausible()
+    monkeypatch.setenv("QUAYWATCH_MAX_FIELD_CHARS", "300")
+    options = read_intake_options(load_settings())  # one value: the ranges and the limits
+    plausible = options.plausible
     assert plausible == Plausible(earliest_date=plausible.earliest_date, max_item_mass_kg=1000)
     assert str(plausible.earliest_date) == "2000-01-01"
+    assert options.limits == Limits(max_field_chars=300)
     c0 = _example_rows()[0]  # 22,477.1 kg
-    summary = ingest_file(store, _write(tmp_path / "c.csv", [c0]), plausible=plausible)
+    summary = ingest_file(store, _write(tmp_path / "c.csv", [c0]), options=options)
     assert summary.rejected[0].problems == [
         ("gross_mass_kg", "is above 1,000 kg, the most accepted")
     ]

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Row, func, select, update
 from quaywatch.audit import chain
 from quaywatch.errors import InputError, NotFoundError
 from quaywatch.intake import cuscar, decode, edifact, formats, readers
-from quaywatch.intake.fields import PLAUSIBLE, Plausible
+from quaywatch.intake.options import DEFAULT_OPTIONS, IntakeOptions
 from quaywatch.intake.pipeline import Importer, ImportSummary, Prepared
 from quaywatch.intake.records import Chunk, RecordKind, as_text
 from quaywatch.store import tables
@@ -253,12 +253,11 @@ def retry(
     *,
     record: str | None = None,
     actor: str = "system",
-    plausible: Plausible = PLAUSIBLE,
-    limits: decode.Limits | None = None,
+    options: IntakeOptions = DEFAULT_OPTIONS,
 ) -> RetryResult:
     """Check and store a quarantined record again, optionally as corrected by an operator.
-    ``limits``: how records are read (``decode.Limits``: sizes, and the zone of times without
-    an offset), as for an import.
+    ``options``: how records are read and checked (``IntakeOptions``: sizes, the zone of times
+    without an offset, plausible ranges), as for an import.
 
     Stored: the entry is resolved. Still invalid: the entry stays open with the new reasons
     (and the corrected record, if one was given). Either way the attempt is audited.
@@ -277,12 +276,12 @@ def retry(
     raw = record if record is not None else entry.raw
     kind = RecordKind(entry.kind)
     source = f"quarantine:{quarantine_id}"
-    chunk = _chunk(kind, raw, source, limits or decode.Limits())
+    chunk = _chunk(kind, raw, source, options.limits)
     summary = ImportSummary(source, kind, str(uuid.uuid4()))
     started_at = tables.utcnow()
     with store.transaction() as conn:
         by_object = kind is RecordKind.DOCUMENTS
-        importer = Importer(store, conn, summary, "row", by_object=by_object, plausible=plausible)
+        importer = Importer(store, conn, summary, "row", by_object=by_object, options=options)
         prepared = importer.prepare(chunk, last=True)
         if record is not None:
             check_correction(entry.record_id, prepared, quarantine_id)

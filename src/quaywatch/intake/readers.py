@@ -31,6 +31,7 @@ from quaywatch.intake import csvscan, cuscar, decode, fields as f, formats, json
 from quaywatch.intake.decode import Limits
 from quaywatch.intake.formats import Container, Format
 from quaywatch.intake.kinds import KINDS
+from quaywatch.intake.options import DEFAULT_OPTIONS, IntakeOptions
 from quaywatch.intake.records import Chunk, RecordKind, Rejected, as_text
 
 #: Bytes the fast CSV path scans first; later blocks hold about ``batch_size`` records.
@@ -661,13 +662,14 @@ def open_file(
     *,
     kind: RecordKind | None,
     batch_size: int,
-    limits: Limits | None = None,
+    options: IntakeOptions = DEFAULT_OPTIONS,
     format_name: str | None = None,
 ) -> FileReader:
     """A reader for ``path``, in the format ``format_name`` or the one its content shows
-    (``formats.detect``), of ``kind`` or the kind its format and content say."""
-    found = formats.detect(path, name=format_name, kind=kind, limits=limits)
+    (``formats.detect``), of ``kind`` or the kind its format and content say, reading each
+    record within ``options.limits``."""
+    found = formats.detect(path, name=format_name, kind=kind, limits=options.limits)
     return FileReader(
-        path, found.kind, found.container.value, batch_size, limits or Limits(),
+        path, found.kind, found.container.value, batch_size, options.limits,
         format=found.format, wrapper=found.wrapper,
     )  # fmt: skip

@@ -32,8 +32,8 @@ from quaywatch.errors import (
     WriteConflictError,
 )
 from quaywatch.intake import dcsa_ebl, pipeline, quarantine
-from quaywatch.intake.decode import Limits, storable
-from quaywatch.intake.fields import PLAUSIBLE, Plausible
+from quaywatch.intake.decode import storable
+from quaywatch.intake.options import DEFAULT_OPTIONS, IntakeOptions
 from quaywatch.intake.pipeline import ImportSummary
 from quaywatch.services.arguments import check_at_least
 from quaywatch.store.store import Store
@@ -153,8 +153,7 @@ def ingest_files(
     actor: str,
     progress: FileProgress | None = None,
     known_at: KnownAt = KnownAt.RECEIVED,
-    plausible: Plausible = PLAUSIBLE,
-    limits: Limits | None = None,
+    options: IntakeOptions = DEFAULT_OPTIONS,
     format_name: str | None = None,
 ) -> list[ImportSummary]:
     """Import each file in its own transaction; return what happened to its records.
@@ -172,8 +171,9 @@ def ingest_files(
     received (the default, leak-free) or, for a history loaded after the fact that a backtest
     replays, when the carrier created them (``docs/intake.md``); each summary and audit event
     of an event import records the choice. Files of other kinds carry their own time.
-    ``plausible``: the ranges times and amounts are held to (``docs/formats.md``).
-    ``limits``: what one record may hold (the ``QUAYWATCH_MAX_*`` settings; default: theirs).
+    ``options``: the ranges times and amounts are held to (``docs/formats.md``) and what one
+    record may hold (the ``QUAYWATCH_MAX_*`` settings), as ``config.read_intake_options``
+    reads them (default: the defaults).
     """
     _check_batch_size(batch_size)
     summaries: list[ImportSummary] = []
@@ -198,8 +198,7 @@ def ingest_files(
                     actor=actor,
                     progress=advance,
                     known_at=known_at,
-                    plausible=plausible,
-                    limits=limits,
+                    options=options,
                     format_name=format_name,
                 )  # fmt: skip
             )
@@ -238,8 +237,7 @@ def ingest_records(
     source: str,
     actor: str,
     batch_size: int = DEFAULT_BATCH_SIZE,
-    plausible: Plausible = PLAUSIBLE,
-    limits: Limits | None = None,
+    options: IntakeOptions = DEFAULT_OPTIONS,
     format_name: str | None = None,
 ) -> ImportSummary:
     """Import records given as JSON objects (one per record), in one transaction.
@@ -259,8 +257,7 @@ def ingest_records(
         path.write_text(text, encoding="utf-8")
         return pipeline.ingest_file(
             store, path, kind=kind, batch_size=batch_size, actor=actor, source=source,
-            plausible=plausible,
-            limits=limits,
+            options=options,
             format_name=format_name,
         )  # fmt: skip
 
@@ -305,8 +302,7 @@ def submit_records(
     kind: RecordKind,
     source: str,
     actor: str,
-    plausible: Plausible = PLAUSIBLE,
-    limits: Limits | None = None,
+    options: IntakeOptions = DEFAULT_OPTIONS,
     format_name: str | None = None,
 ) -> Submission:
     """Import records a client submitted (at most ``MAX_SUBMITTED``), as ``ingest_records``.
@@ -330,8 +326,7 @@ def submit_records(
                 kind=kind,
                 source=source,
                 actor=actor,
-                plausible=plausible,
-                limits=limits,
+                options=options,
                 format_name=format_name,
             )
             break
@@ -485,8 +480,7 @@ def retry_quarantine(
     *,
     record_text: str | None = None,
     actor: str,
-    plausible: Plausible = PLAUSIBLE,
-    limits: Limits | None = None,
+    options: IntakeOptions = DEFAULT_OPTIONS,
 ) -> RetryResult:
     """Check and store quarantined records again, as they are or, for one entry, as corrected.
 
@@ -504,9 +498,7 @@ def retry_quarantine(
         _check_quarantine_id(qid)
     outcomes = []
     for qid in quarantine_ids:
-        done = quarantine.retry(
-            store, qid, record=record_text, actor=actor, plausible=plausible, limits=limits
-        )
+        done = quarantine.retry(store, qid, record=record_text, actor=actor, options=options)
         outcomes.append(RetryOutcome(done.quarantine_id, done.stored, done.reason))
     return RetryResult(tuple(outcomes))
 
@@ -518,8 +510,7 @@ def retry_quarantine_matching(
     kind: str | None = None,
     limit: int | None = None,
     actor: str,
-    plausible: Plausible = PLAUSIBLE,
-    limits: Limits | None = None,
+    options: IntakeOptions = DEFAULT_OPTIONS,
 ) -> RetryResult:
     """Retry, as they are, the open entries whose reason holds ``reason`` (ASCII letters in any
     case), of ``kind`` if given, at most ``limit``, oldest first: once the cause is fixed (a
@@ -538,7 +529,7 @@ def retry_quarantine_matching(
     outcomes = []
     for qid in quarantine.matching_ids(store, reason=text, kind=kind, limit=limit):
         try:
-            done = quarantine.retry(store, qid, actor=actor, plausible=plausible, limits=limits)
+            done = quarantine.retry(store, qid, actor=actor, options=options)
         except InputError as exc:  # this entry needs a correction; the others go on
             if quarantine.get_entry(store, qid).status != "open":
                 continue  # resolved meanwhile (another retry, an import): nothing to report

@@ -15,7 +15,7 @@ from quaywatch.api.context import (
     QuarantineRetrier,
     ServiceState,
 )
-from quaywatch.config import read_limits
+from quaywatch.config import read_intake_options
 from quaywatch.services import intake
 
 router = APIRouter(
@@ -84,7 +84,7 @@ def retry_by_reason(
     each matching entry is retried as it is and audited; the result says what each did."""
     return intake.retry_quarantine_matching(
         state.store, body.reason, kind=body.kind, limit=body.limit, actor=who.name,
-        plausible=state.settings.plausible(), limits=read_limits(state.settings),
+        options=read_intake_options(state.settings),
     )  # fmt: skip
 
 
@@ -104,6 +104,6 @@ def retry(
     text = None if body.record is None else json.dumps(body.record, ensure_ascii=False)
     done = intake.retry_quarantine(
         state.store, [quarantine_id], record_text=text, actor=who.name,
-        plausible=state.settings.plausible(), limits=read_limits(state.settings),
+        options=read_intake_options(state.settings),
     )  # fmt: skip
     return done.outcomes[0]
