@@ -30,3 +30,21 @@ def test_the_format_can_be_named(api: Api) -> None:
     assert forced.status_code == 422  # read as 2.2, the event has no eventType
     unknown = api.post("/api/v1/events", Role.FEED, json=body, params={"format": "nope"})
     assert unknown.status_code == 422 and "unknown format 'nope'" in unknown.text
+
+
+def test_an_event_stored_with_its_vessel_number_set_aside_is_listed_as_a_warning(
+    api: Api,
+) -> None:
+    body = json.loads((DCSA / "tnt-300-response.json").read_text())
+    sent = api.post("/api/v1/events", Role.FEED, json=body)
+    assert sent.status_code == 201, sent.text
+    receipt = sent.json()
+    assert (receipt["new"], receipt["quarantined"], receipt["rejected"]) == (4, 0, [])
+    assert receipt["warnings"] == [
+        {
+            "record_id": "evt-resp-trans-001",
+            "field": "vessel_imo",
+            "reason": "IMO check digit does not match (declared 7654321): the event is stored "
+            "without a vessel IMO number",
+        }
+    ]

@@ -3,7 +3,9 @@
 The fixtures in data/dcsa/ are DCSA's own conformance examples (README there): each imports
 with every event stored, or acknowledged and counted as skipped (shipment events), or, in the
 examples DCSA wrote wrong on purpose, quarantined with a clear reason; the one structurally
-wrong file is refused once, naming what it found.
+wrong file is refused once, naming what it found. Nothing of the valid examples is
+quarantined: their transport event's vessel number 7654321 fails the IMO check digit, so the
+event is stored without it, with a data-quality warning naming record and field.
 """
 
 from __future__ import annotations
@@ -20,37 +22,41 @@ from quaywatch.audit import full
 from quaywatch.cli import app
 from quaywatch.errors import InputError
 from quaywatch.intake.pipeline import ingest_file
-from quaywatch.services.intake import list_quarantine, retry_quarantine
 from quaywatch.store import tables
 from quaywatch.store.store import Store
 
 DCSA = Path(__file__).parent / "data" / "dcsa"
 EXAMPLES = Path(__file__).parents[2] / "examples"
 SHIPMENT = "SHIPMENT events"
-#: DCSA's example vessel 7654321 fails the IMO check digit (7654329 would pass): quaywatch
-#: quarantines a vessel number no ship can hold, naming the field.
-BAD_IMO = ("vessel_imo", "IMO check digit does not match")
+#: DCSA's example vessels 7654321 and 2468135 fail the IMO check digit (7654329 would pass):
+#: no ship holds such a number, so the event is stored without it, with a warning.
+BAD_IMO = (
+    "IMO check digit does not match (declared {}): the event is stored without a vessel IMO number"
+)
 
 
 @pytest.mark.parametrize(
-    ("name", "fmt", "read", "new", "skipped", "quarantined"),
+    ("name", "fmt", "read", "new", "skipped", "quarantined", "warned"),
     [
-        ("tnt-220-response.json", "dcsa-tnt-2.2", 7, 4, 3, []),
-        ("tnt-300-request-equipment.json", "dcsa-tnt-3", 1, 1, 0, []),
-        ("tnt-300-request-transport.json", "dcsa-tnt-3", 1, 1, 0, []),
-        ("tnt-300-request-iot.json", "dcsa-tnt-3", 1, 1, 0, []),
-        ("tnt-300-request-reefer.json", "dcsa-tnt-3", 1, 1, 0, []),
-        ("tnt-300-request-shipment.json", "dcsa-tnt-3", 1, 0, 1, []),
-        ("tnt-300-response.json", "dcsa-tnt-3", 5, 3, 1, [BAD_IMO]),
-        ("tnt-300-response-nextpage.json", "dcsa-tnt-3", 5, 3, 1, [BAD_IMO]),
+        ("tnt-220-response.json", "dcsa-tnt-2.2", 7, 4, 3, [], []),
+        ("tnt-300-request-equipment.json", "dcsa-tnt-3", 1, 1, 0, [], []),
+        ("tnt-300-request-transport.json", "dcsa-tnt-3", 1, 1, 0, [], []),
+        ("tnt-300-request-iot.json", "dcsa-tnt-3", 1, 1, 0, [], []),
+        ("tnt-300-request-reefer.json", "dcsa-tnt-3", 1, 1, 0, [], []),
+        ("tnt-300-request-shipment.json", "dcsa-tnt-3", 1, 0, 1, [], []),
+        # nothing quarantined: the transport event stored, its vessel number set aside
+        ("tnt-300-response.json", "dcsa-tnt-3", 5, 4, 1, [],
+         [("item 2", "evt-resp-trans-001", "vessel_imo", BAD_IMO.format("7654321"))]),
+        ("tnt-300-response-nextpage.json", "dcsa-tnt-3", 5, 4, 1, [],
+         [("item 2", "evt-resp-trans-002", "vessel_imo", BAD_IMO.format("2468135"))]),
         # DCSA's deliberately wrong examples: one clear first reason each
         ("tnt-220-response-wrong-attribute-values.json", "dcsa-tnt-2.2", 3, 0, 1,
-         [("event_id", "missing"), ("un_locode", "UN/LOCODE XYABC has an unknown country")]),
+         [("event_id", "missing"), ("un_locode", "UN/LOCODE XYABC has an unknown country")], []),
         ("tnt-220-response-wrong-date-times.json", "dcsa-tnt-2.2", 7, 0, 0,
-         [("event_id", "missing")] * 7),
+         [("event_id", "missing")] * 7, []),
         # a numeric id is refused; ids repeated with the same content are one event each
         ("tnt-220-response-wrong-event-ids.json", "dcsa-tnt-2.2", 7, 0, 6,
-         [("eventID", "is a number, not a string")]),
+         [("eventID", "is a number, not a string")], []),
     ],
 )  # fmt: skip
 def test_dcsa_examples_import_with_every_event_accounted_for(
@@ -61,15 +67,20 @@ def test_dcsa_examples_import_with_every_event_accounted_for(
     new: int,
     skipped: int,
     quarantined: list[tuple[str, str]],
+    warned: list[tuple[str, str, str, str]],
 ) -> None:
     summary = ingest_file(store, DCSA / name)
     assert summary.format == fmt
     assert (summary.read, summary.new) == (read, new)
     assert summary.skipped == ({SHIPMENT: skipped} if skipped else {})
     assert [r.problems[0] for r in summary.rejected] == quarantined
+    assert summary.quarantined == len(quarantined)
+    assert [(w.location, w.record_id, w.field, w.reason) for w in summary.warnings] == warned
+    assert summary.warned == len(warned)
     assert summary.balanced
     again = ingest_file(store, DCSA / name)  # idempotent: nothing new, the same skipped
     assert (again.new, again.unchanged, again.skipped) == (0, new, summary.skipped)
+    assert (again.quarantined, again.warned) == (summary.quarantined, summary.warned)
     with store.reading() as conn:
         checked, findings, _ = full.verify_rows(conn)
     assert findings == [] and checked.rows > 0
@@ -217,19 +228,49 @@ def test_the_cli_says_what_it_skipped_and_in_which_format(store_url: str) -> Non
     assert wrong.output.count("someEvents") == 1  # refused once, not line by line
 
 
-def test_a_quarantined_3x_event_corrected_is_stored_from_the_quarantine(store: Store) -> None:
-    ingest_file(store, DCSA / "tnt-300-response.json")
-    [entry] = list_quarantine(store)
-    assert (entry.record_id, entry.field) == ("evt-resp-trans-001", "vessel_imo")
-    record = json.loads(entry.raw)
-    record["transportDetails"]["transportCall"]["vesselTransport"]["vesselIMONumber"] = "7654329"
-    result = retry_quarantine(
-        store, [entry.quarantine_id], record_text=json.dumps(record), actor="officer"
-    )
-    assert result.failed == 0
+def test_an_event_with_a_failing_imo_check_digit_is_stored_without_it_and_warned(
+    store: Store, tmp_path: Path
+) -> None:
+    summary = ingest_file(store, DCSA / "tnt-300-response.json")
+    assert summary.quarantined == 0 and store.counts()["quarantine_open"] == 0
+    e = tables.events
     with store.reading() as conn:
-        stored = conn.execute(
-            select(tables.events).where(tables.events.c.event_id == "evt-resp-trans-001")
-        ).one()
-    assert (stored.event_code, stored.vessel_imo, stored.un_locode) == ("DEPA", "7654329", "GBSOU")
+        stored = conn.execute(select(e).where(e.c.event_id == "evt-resp-trans-001")).one()
+        [details] = conn.execute(
+            select(tables.audit_events.c.details).where(
+                tables.audit_events.c.object_id == summary.batch_id
+            )
+        ).scalars()
+    # set aside: no vessel number stored; everything else the event says is
+    assert (stored.event_code, stored.vessel_imo, stored.un_locode) == ("DEPA", None, "GBSOU")
     assert stored.transport_document == "HHL71800000"  # the TRD, not the booking
+    # the import's audit event keeps the value declared, naming record and field
+    audited = json.loads(details)
+    assert audited["warnings"] == 1
+    assert audited["warned"] == [
+        ["item 2", "evt-resp-trans-001", "vessel_imo", BAD_IMO.format("7654321")]
+    ]
+    # the same event with another vessel number is another event, not the one stored
+    record = json.loads((DCSA / "tnt-300-response.json").read_text())["events"][1]
+    record["transportDetails"]["transportCall"]["vesselTransport"]["vesselIMONumber"] = "7654329"
+    corrected = tmp_path / "corrected.json"
+    corrected.write_text(json.dumps({"events": [record]}))
+    again = ingest_file(store, corrected)
+    assert (again.new, again.unchanged, again.warned) == (0, 0, 0)
+    assert again.rejected[0].problems == [
+        ("event_id", "an event with this id is already stored with different content")
+    ]
+    with store.reading() as conn:
+        checked, findings, _ = full.verify_rows(conn)
+    assert findings == [] and checked.rows > 0
+
+
+def test_the_cli_names_the_warning_and_the_declared_value(store_url: str) -> None:
+    result = CliRunner().invoke(
+        app, ["--database", store_url, "ingest", str(DCSA / "tnt-300-response-nextpage.json")]
+    )
+    assert result.exit_code == 0, result.output
+    assert (
+        "warning tnt-300-response-nextpage.json item 2, evt-resp-trans-002, vessel_imo: "
+        "IMO check digit does not match (declared 2468135)"
+    ) in " ".join(result.output.split())

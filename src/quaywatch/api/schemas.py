@@ -211,6 +211,18 @@ class ConsignmentReceipt(BaseModel):
     note: str | None = None
 
 
+class RecordWarning(BaseModel):
+    """A record stored with a declared value set aside (a data-quality warning)."""
+
+    record_id: str | None
+    field: str = Field(description="The field set aside: stored empty.")
+    reason: str = Field(
+        description="Why, with the value declared.",
+        examples=["IMO check digit does not match (declared 7654321): the event is stored "
+                  "without a vessel IMO number"],
+    )  # fmt: skip
+
+
 class SubmissionReceipt(BaseModel):
     """What became of the records of a submission."""
 
@@ -230,6 +242,11 @@ class SubmissionReceipt(BaseModel):
         description="The reference data (ports, HS codes, tariff and exchange rates) the "
         "records were checked with, as recorded on the import batch (docs/reference-data.md).",
         examples=["2024-03c605c230e0"],
+    )
+    warnings: list[RecordWarning] = Field(
+        default_factory=list,
+        description="Records stored with a declared value set aside (the first 100): a vessel "
+        "IMO number whose check digit does not match is stored empty (docs/formats.md).",
     )
     rejected: list[RecordProblem] = Field(
         description="The quarantined records (the first 100), each with its quarantine entry."

@@ -78,6 +78,18 @@ def print_summaries(
                 "  ", label("skipped", "cyan"), f" {name}: {counts} (valid; quaywatch does "
                 "not store them: docs/formats.md)", sep="", markup=False, highlight=False,
             )  # fmt: skip
+        for w in s.warnings[:5]:  # stored, with a declared value set aside
+            console.print(
+                "  ", label("warning", "magenta"),
+                f" {name} {w.location}, {w.record_id or '-'}, {w.field}: {w.reason}",
+                sep="", markup=False, highlight=False,
+            )  # fmt: skip
+        if s.warned > 5:
+            console.print(
+                f"  ... {s.warned - 5} more warnings in {name}: its import's audit event lists "
+                f"them (quaywatch audit log --object-id {s.batch_id})",
+                markup=False, highlight=False,
+            )  # fmt: skip
         for r in s.rejected[:5]:
             where = ", ".join(x for x in (r.location, r.record_id, r.field) if x)
             console.print(
@@ -161,7 +173,7 @@ def ingest(
         TimeRemainingColumn,
     )
 
-    from quaywatch.config import read_limits
+    from quaywatch.config import read_intake_options
     from quaywatch.services.intake import FilesNotImportedError, ingest_files
 
     settings = get_settings(ctx)
@@ -180,8 +192,8 @@ def ingest(
         try:
             summaries = ingest_files(
                 store, paths, kind=kind, batch_size=settings.batch_size, actor=settings.actor,
-                progress=advance, known_at=known_at, plausible=settings.plausible(),
-                limits=read_limits(settings), format_name=format_name,
+                progress=advance, known_at=known_at, options=read_intake_options(settings),
+                format_name=format_name,
             )  # fmt: skip
         except FilesNotImportedError as exc:
             # Each file is its own import: show what the others did, then fail (``Group``).
@@ -288,7 +300,7 @@ def quarantine_retry(
 ) -> None:
     """Check and store quarantined records again, as they are or as corrected, or every open
     entry of one cause (--reason) once the cause is fixed."""
-    from quaywatch.config import read_limits
+    from quaywatch.config import read_intake_options
     from quaywatch.services.intake import retry_quarantine, retry_quarantine_matching
 
     settings = get_settings(ctx)
@@ -297,7 +309,7 @@ def quarantine_retry(
             raise InputError("give entry ids (and --record) or --reason, not both")
         result = retry_quarantine_matching(
             open_store(ctx), reason, kind=kind, limit=limit, actor=settings.actor,
-            plausible=settings.plausible(), limits=read_limits(settings),
+            options=read_intake_options(settings),
         )  # fmt: skip
         stored = len(result.outcomes) - result.failed
         console.print(f"{len(result.outcomes):,} open entries matched: {stored:,} stored, "
@@ -316,7 +328,7 @@ def quarantine_retry(
         raise InputError(f"cannot read the corrected record: {exc}", source=str(record)) from None
     result = retry_quarantine(
         open_store(ctx), quarantine_ids, record_text=text, actor=settings.actor,
-        plausible=settings.plausible(), limits=read_limits(settings),
+        options=read_intake_options(settings),
     )  # fmt: skip
     for outcome in result.outcomes:
         qid = outcome.quarantine_id

@@ -13,6 +13,13 @@ Every event becomes one flat row (``COLUMNS``) whichever version it came in (``f
 
 A movement's content hash is over ``COLUMNS_HASHED`` as before, so an event stored from 2.2 is
 found unchanged when it comes again, in 2.2 or in 3.x.
+
+A movement whose vessel IMO number is seven digits whose check digit does not match (DCSA's
+own published 3.0 examples use ``7654321``) is stored, not quarantined: the vessel number is
+set aside (stored null, since no ship holds that number) and the event carries a data-quality
+warning (``_warnings``) naming the field and the value declared, which the import reports and
+its audit event keeps. The content hash is over the event as declared (``_declared_imo``), so
+the same event sent again is unchanged, and one sent with another vessel number conflicts.
 """
 
 from __future__ import annotations
@@ -56,6 +63,10 @@ FIELDS: list[f.Field] = [
 #: What a movement's content hash is over (every column a 2.2 event has).
 COLUMNS_HASHED = [field.name for field in FIELDS]
 _ID = FIELDS[0]
+#: The one problem of a vessel number that sets it aside instead of quarantining the event.
+IMO_CHECK_DIGIT = "IMO check digit does not match"
+#: Where a movement keeps the vessel number it declared while it is set aside (hashed as it).
+_DECLARED_IMO = "_declared_imo"
 _TIMES = [FIELDS[4], FIELDS[5]]
 _TEMPERATURE = f.number(-150, maximum=150)
 SENSOR_FIELDS: list[f.Field] = [
@@ -259,7 +270,24 @@ _CHECKED = {"movement": FIELDS, "sensor": SENSOR_FIELDS, "shipment": SHIPMENT_FI
 
 def _movements(frame: pl.DataFrame, plausible: f.Plausible) -> pl.DataFrame:
     frame = frame.with_columns(pl.col("is_transshipment").fill_null("false"))
+    # A vessel number of seven digits failing only its check digit is set aside (docstring).
+    imo = ids.normalise_imo_expr(pl.col("vessel_imo"))
+    aside = (ids.imo_problem(imo) == IMO_CHECK_DIGIT).fill_null(False)
+    frame = frame.with_columns(
+        pl.when(aside).then(imo).alias(_DECLARED_IMO),
+        pl.when(aside).then(None).otherwise(pl.col("vessel_imo")).alias("vessel_imo"),
+    )
     checked = f.check(frame, FIELDS, plausible)
+    checked = checked.with_columns(
+        f.problem_of(
+            "vessel_imo",
+            pl.format(
+                "{} (declared {}): the event is stored without a vessel IMO number",
+                pl.lit(IMO_CHECK_DIGIT),
+                pl.col(_DECLARED_IMO),
+            ),
+        ).alias("_warnings")
+    )
     equipment = pl.col("event_type") == EventType.EQUIPMENT
     transport_codes = [str(code) for code in TransportEventCode]
     rules = [
@@ -322,7 +350,10 @@ def _retractions(frame: pl.DataFrame, plausible: f.Plausible) -> pl.DataFrame:
 
 def content_hashes(valid: pl.DataFrame, *, legacy: bool = False) -> pl.DataFrame:
     """``_run``, ``_key``, ``event_id`` and the SHA-256 of the normalised event: a movement's
-    over ``COLUMNS_HASHED``, as always; a sensor event's over its own columns too."""
+    over ``COLUMNS_HASHED``, as always, with a vessel number set aside as declared; a sensor
+    event's over its own columns too."""
+    if _DECLARED_IMO in valid.columns:
+        valid = valid.with_columns(pl.coalesce("vessel_imo", _DECLARED_IMO).alias("vessel_imo"))
     movements = f.content_hashes(valid, COLUMNS_HASHED, ["event_id"], legacy=legacy)
     sensor = valid.select(pl.col("event_type").is_in(SENSOR_TYPES)).to_series()
     if not sensor.any():

@@ -58,14 +58,15 @@ from quaywatch.audit import chain, compare, rows as row_hashes
 from quaywatch.domain import reference
 from quaywatch.domain.vocabulary import KnownAt
 from quaywatch.intake import consignments, entity_state, fields as f, readers
-from quaywatch.intake.decode import Limits
-from quaywatch.intake.fields import PLAUSIBLE, Plausible
 from quaywatch.intake.kinds import KINDS, Kind
-from quaywatch.intake.records import Chunk, RecordKind, Rejected
+from quaywatch.intake.options import DEFAULT_OPTIONS, IntakeOptions
+from quaywatch.intake.records import Chunk, RecordKind, Rejected, Warned
 from quaywatch.store import tables
 from quaywatch.store.store import Encoded, Store
 
 Progress = Callable[[int, int], None]
+#: Data-quality warnings one import lists (in its summary and audit event); beyond, it counts.
+MAX_WARNINGS_KEPT = 10_000
 
 
 @dataclass(slots=True)
@@ -74,6 +75,9 @@ class ImportSummary:
 
     ``skipped``: valid records acknowledged but not stored, by what they are (a DCSA shipment
     event, which quaywatch has no use for yet; a retracted event), with how many of each.
+    ``warned``: how many records stored (new or unchanged) carry a data-quality warning, a
+    declared value set aside (``records.Warned``); ``warnings`` lists the first
+    ``MAX_WARNINGS_KEPT``, which the import's audit event keeps.
     """
 
     source: str
@@ -94,6 +98,8 @@ class ImportSummary:
     #: The reference data the records were checked with (``domain.reference.version``),
     #: recorded on the batch when the import finishes.
     reference_version: str | None = None
+    warned: int = 0
+    warnings: list[Warned] = field(default_factory=list)
 
     @property
     def balanced(self) -> bool:
@@ -127,6 +133,8 @@ class Prepared:
     parties: pl.DataFrame | None = None
     writes: list[Rows] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)
+    #: Valid records with a value set aside: ``_run``, ``_key``, ``_loc`` and ``_warnings``.
+    warned: pl.DataFrame | None = None
 
 
 def _location(unit: str, first: int, last: int) -> str:
@@ -195,7 +203,8 @@ class Importer:
     ``by_object``: the rows came from JSON objects, one record each. ``scattered``: identities
     (hashed) of records whose rows are not contiguous in the file (``scattered``): ``prepare``
     holds their rows back, and ``held_back`` hands them over at the end, record by record.
-    ``plausible``: the ranges the checks hold times and amounts to.
+    ``options``: how records are checked (``IntakeOptions.plausible``: the ranges the checks
+    hold times and amounts to).
     """
 
     def __init__(
@@ -207,14 +216,14 @@ class Importer:
         *,
         by_object: bool = False,
         scattered: pl.Series | None = None,
-        plausible: Plausible = PLAUSIBLE,
+        options: IntakeOptions = DEFAULT_OPTIONS,
     ) -> None:
         self.store, self.conn, self.summary, self.unit = store, conn, summary, unit
         self.now = tables.utcnow()
         #: The reference data the records are checked with, recorded on the batch.
         self.reference_version = reference.version()
         self.kind: Kind = KINDS[summary.kind]
-        self.plausible = plausible
+        self.options = options
         if summary.kind is RecordKind.EVENTS and summary.known_at is None:
             summary.known_at = KnownAt.RECEIVED  # a retried quarantine entry: known from now
         self._identity = record_identity(self.kind, by_object=by_object).alias("_ident")
@@ -242,7 +251,7 @@ class Importer:
             frame = frame.with_columns(run.alias("_run")).drop("_ident")
         else:
             frame = frame.with_columns(pl.col("_row").alias("_run")).drop("_ident")
-        checked = self.kind.validate(frame, self.plausible)
+        checked = self.kind.validate(frame, self.options.plausible)
         if "_fault" not in checked.columns:
             return checked
         # A row the reader refused (bytes that are not UTF-8, a field over a limit) makes its
@@ -337,6 +346,12 @@ class Importer:
                 valid = prepared.valid = valid.filter(skip.is_null())
         if valid.is_empty():
             return prepared
+        if "_warnings" in valid.columns and valid["_warnings"].is_not_null().any():
+            prepared.warned = (
+                valid.filter(pl.col("_warnings").is_not_null())
+                .group_by("_run", maintain_order=True)
+                .agg(pl.col("_key").first(), pl.col("_loc").min(), pl.col("_warnings").first())
+            )
         stamp = [
             pl.lit(self.now).alias("received_at"),
             pl.lit(self.summary.batch_id).alias("batch_id"),
@@ -373,6 +388,7 @@ class Importer:
         if not tampered.is_empty():
             unchanged = unchanged.filter(~pl.col("_run").is_in(tampered["_run"].implode()))
         self.summary.unchanged += unchanged.height
+        self._warn(prepared, pl.concat([new["_run"], unchanged["_run"]]))
         self._resolve(pl.concat([new["_key"], unchanged["_key"]]))
         conflicts = conflicts.with_columns(pl.lit(self.kind.conflict_reason).alias("_reason"))
         rejected = rejected + self._refused(prepared, conflicts, self.kind.conflict_field)
@@ -406,6 +422,22 @@ class Importer:
                 self.store, self.conn, new.get_column("control_id").to_list()
             )
         return rejected
+
+    def _warn(self, prepared: Prepared, stored: pl.Series) -> None:
+        """Count (and list, up to ``MAX_WARNINGS_KEPT``) the warnings of the records stored."""
+        if prepared.warned is None:
+            return
+        warned = prepared.warned.filter(pl.col("_run").is_in(stored.implode()))
+        self.summary.warned += warned.height
+        room = MAX_WARNINGS_KEPT - len(self.summary.warnings)
+        for key, loc, text in (
+            warned.head(max(room, 0)).select("_key", "_loc", "_warnings").iter_rows()
+        ):
+            for name, reason in f.split_problems(text):
+                record_id = None if key.startswith("at ") else key.translate(_ESCAPES)
+                self.summary.warnings.append(
+                    Warned(_location(self.unit, loc, loc), record_id, name, reason)
+                )
 
     def _number_revisions(self, prepared: Prepared, new: pl.DataFrame) -> None:
         """Number the new records' ``revision``: the next after the highest stored under the
@@ -646,6 +678,9 @@ class Importer:
                      "resolved": s.resolved, "rows": bound,
                      "reference_version": self.reference_version,
                      **({"skipped": s.skipped} if s.skipped else {}),
+                     **({"warnings": s.warned, "warned": [
+                         [w.location, w.record_id, w.field, w.reason] for w in s.warnings
+                     ]} if s.warned else {}),
                      **({} if s.format is None else {"format": s.format}),
                      **({} if s.known_at is None else {"known_at": s.known_at.value})},
         )  # fmt: skip
@@ -694,8 +729,7 @@ def ingest_file(
     progress: Progress | None = None,
     source: str | None = None,
     known_at: KnownAt = KnownAt.RECEIVED,
-    plausible: Plausible = PLAUSIBLE,
-    limits: Limits | None = None,
+    options: IntakeOptions = DEFAULT_OPTIONS,
     format_name: str | None = None,
 ) -> ImportSummary:
     """Import one file in one transaction; return what happened to its records.
@@ -704,19 +738,19 @@ def ingest_file(
     file's path; records posted to the API are written to a temporary file and keep their name).
     ``known_at``: for container events, when the new ones count as known (module docstring);
     other kinds carry their own time (a consignment its lodging, an outcome its ``known_at``)
-    and ignore it. ``plausible``: the ranges times and amounts are held to. ``limits``: what
-    one record may hold (``decode.Limits``; default: its defaults); a record over them is
+    and ignore it. ``options``: the ranges times and amounts are held to and what one record
+    may hold (``IntakeOptions``; default: the defaults); a record outside them is
     quarantined. ``format_name``: the file's format (``formats.FORMATS``), overriding
     detection by content.
     """
     reader = readers.open_file(
-        path, kind=kind, batch_size=batch_size, limits=limits, format_name=format_name
+        path, kind=kind, batch_size=batch_size, options=options, format_name=format_name
     )
     by_object = reader.by_object
     spread = None
     if KINDS[reader.kind].multi_row and not by_object:  # the first pass: rows out of order
         first = readers.open_file(
-            path, kind=reader.kind, batch_size=batch_size, limits=limits,
+            path, kind=reader.kind, batch_size=batch_size, options=options,
             format_name=reader.format.name,
         )  # fmt: skip
         spread = scattered(first.chunks(), KINDS[reader.kind])
@@ -734,8 +768,7 @@ def ingest_file(
         ThreadPoolExecutor(1, thread_name_prefix="quaywatch-check") as worker,
     ):
         importer = Importer(
-            store, conn, summary, unit, by_object=by_object, scattered=spread,
-            plausible=plausible,
+            store, conn, summary, unit, by_object=by_object, scattered=spread, options=options,
         )  # fmt: skip
 
         def staged() -> Iterator[tuple[Chunk, bool, bool]]:

@@ -1,4 +1,5 @@
-"""What readers hand to the import pipeline: chunks of raw rows and records already rejected."""
+"""What readers hand to the import pipeline (chunks of raw rows and records already rejected),
+and what a check says of a record it stores with a value set aside (``Warned``)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,21 @@ class Rejected:
     def reason(self) -> str:
         """The first reason."""
         return self.problems[0][1] if self.problems else "invalid record"
+
+
+@dataclass(frozen=True, slots=True)
+class Warned:
+    """A record stored with a data-quality warning: one declared value was set aside.
+
+    The record is stored without the value (``field`` null), since no real one can be what
+    it says, rather than quarantined for it; ``reason`` says why and holds the value declared,
+    which the import's audit event keeps (``docs/formats.md``, data-quality warnings).
+    """
+
+    location: str
+    record_id: str | None
+    field: str
+    reason: str
 
 
 @dataclass(slots=True)

@@ -34,10 +34,11 @@ from quaywatch.api.schemas import (
     EXAMPLE_EVENT,
     EXAMPLE_OUTCOME,
     ConsignmentReceipt,
+    RecordWarning,
     SubmissionReceipt,
     one_or_many,
 )
-from quaywatch.config import read_limits
+from quaywatch.config import read_intake_options
 from quaywatch.domain.access import Principal
 from quaywatch.domain.vocabulary import RecordKind
 from quaywatch.intake import formats
@@ -72,8 +73,7 @@ def _submit(
     records = intake.records_of(body, wrapper=wrapper)
     return intake.submit_records(
         state.store, records, kind=kind, source=_source(who, kind), actor=who.name,
-        plausible=state.settings.plausible(),
-        limits=read_limits(state.settings), format_name=format_name,
+        options=read_intake_options(state.settings), format_name=format_name,
     )  # fmt: skip
 
 
@@ -114,6 +114,8 @@ def _receipt(found: intake.Submission, assessments: list[Assessment], note: str 
         batch_id=s.batch_id, read=s.read, new=s.new, unchanged=s.unchanged,
         quarantined=s.quarantined, skipped=dict(s.skipped), format=s.format,
         reference_version=s.reference_version,
+        warnings=[RecordWarning(record_id=w.record_id, field=w.field, reason=w.reason)
+                  for w in s.warnings[:100]],
         rejected=_problems(found.rejected), assessments=assessments, note=note,
     )  # fmt: skip
 
