@@ -1,8 +1,10 @@
 """Fuzzing every reader: mutated files never crash intake, and nothing read is lost or altered.
 
-Each case takes one of the shipped example files (consignments as CSV, JSON Lines and Parquet;
-container events as DCSA JSON and JSON Lines; control outcomes as CSV), mutates it at byte,
-field or structure level, imports it into a copy of a migrated SQLite store and checks, by
+Each case takes one file of every reader (consignments as CSV, JSON Lines, JSON and Parquet
+and as a UN/EDIFACT CUSCAR interchange; container events as DCSA Track & Trace 2.2 JSON and
+JSON Lines and as a DCSA 3.0 ``{"events": [...]}`` response; a DCSA eBL 3 transport document;
+control outcomes as CSV), mutates it at byte, field or structure level (an EDIFACT file by
+segment and data element), imports it into a copy of a migrated SQLite store and checks, by
 re-reading the store:
 
 - the import ends in a summary or, for a file intake cannot read at all, an ``InputError`` with
@@ -17,9 +19,13 @@ A second test imports each of fewer mutated files into both stores, SQLite and P
 checks that they decide alike: the same refusal of the file, or the same counts, the same
 quarantine entries (location, record, every field and reason) and the same stored rows.
 
-Examples per reader: ``QUAYWATCH_FUZZ_EXAMPLES`` (default 1,000, the CI run; the nightly profile
-``QUAYWATCH_TEST_PROFILE=nightly`` runs 10,000); for both stores ``QUAYWATCH_FUZZ_PG_EXAMPLES``
-(default 25; nightly 500).
+Examples per reader: the hypothesis profile ``fuzz-ci`` (1,000, every CI run) or, with
+``QUAYWATCH_TEST_PROFILE=nightly`` (``make nightly``), ``fuzz-nightly`` (10,000);
+``QUAYWATCH_FUZZ_EXAMPLES`` names any other number. For both stores
+``QUAYWATCH_FUZZ_PG_EXAMPLES`` (default 25; nightly 500).
+
+``test_every_reader_is_fuzzed_with_the_profile_s_files`` holds the counts: one seed per reader,
+and each fed the profile's number of files.
 """
 
 from __future__ import annotations
@@ -58,23 +64,36 @@ pytestmark = [
 ]
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples"
+DATA_DIR = Path(__file__).resolve().parent / "data"
+#: The hypothesis profile of the run: ``fuzz-ci`` (1,000 files per reader), or ``fuzz-nightly``
+#: (10,000) when ``QUAYWATCH_TEST_PROFILE=nightly`` (``make nightly``).
 NIGHTLY = os.environ.get("QUAYWATCH_TEST_PROFILE") == "nightly"
-EXAMPLES = int(os.environ.get("QUAYWATCH_FUZZ_EXAMPLES", "10000" if NIGHTLY else "1000"))
-FUZZ = settings(
-    max_examples=EXAMPLES,
+settings.register_profile(
+    "fuzz-ci",
+    max_examples=1_000,
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
+settings.register_profile("fuzz-nightly", settings.get_profile("fuzz-ci"), max_examples=10_000)
+PROFILE = settings.get_profile("fuzz-nightly" if NIGHTLY else "fuzz-ci")
+#: Files per reader: the profile's, unless ``QUAYWATCH_FUZZ_EXAMPLES`` names a number.
+EXAMPLES = int(os.environ.get("QUAYWATCH_FUZZ_EXAMPLES", str(PROFILE.max_examples)))
+FUZZ = settings(PROFILE, max_examples=EXAMPLES)
 PG_EXAMPLES = int(os.environ.get("QUAYWATCH_FUZZ_PG_EXAMPLES", "500" if NIGHTLY else "25"))
 #: Small chunks, so records cross chunk boundaries on files of a few dozen rows.
 BATCH = 5
-KIND_TABLE = {
-    RecordKind.CONSIGNMENTS: tables.consignments,
-    RecordKind.EVENTS: tables.events,
-    RecordKind.OUTCOMES: tables.control_outcomes,
+#: Where the records of each kind are stored (an IoT or reefer event in ``sensor_events``).
+KIND_TABLES = {
+    RecordKind.CONSIGNMENTS: [tables.consignments],
+    RecordKind.EVENTS: [tables.events, tables.sensor_events],
+    RecordKind.OUTCOMES: [tables.control_outcomes],
+    RecordKind.DOCUMENTS: [tables.carrier_documents],
 }
-TEXT_TABLES = [tables.consignments, tables.goods_items, tables.parties, tables.events]
+TEXT_TABLES = [
+    tables.consignments, tables.goods_items, tables.parties, tables.events, tables.sensor_events,
+    tables.carrier_documents, tables.carrier_document_parties, tables.carrier_document_cargo,
+]  # fmt: skip
 
 HOSTILE_TEXT = st.sampled_from(
     [
@@ -109,22 +128,28 @@ class Seed:
 
     name: str
     kind: RecordKind
+    folder: Path = EXAMPLES_DIR
 
     @property
     def path(self) -> Path:
-        return EXAMPLES_DIR / self.name
+        return self.folder / self.name
 
     @property
     def suffix(self) -> str:
         return self.path.suffix
 
 
+#: One file of every reader: each is fuzzed with its own ``EXAMPLES`` cases.
 SEEDS = [
     Seed("consignments.csv", RecordKind.CONSIGNMENTS),
     Seed("consignments.jsonl", RecordKind.CONSIGNMENTS),
+    Seed("consignment.json", RecordKind.CONSIGNMENTS),
     Seed("consignments.parquet", RecordKind.CONSIGNMENTS),
-    Seed("events.json", RecordKind.EVENTS),
+    Seed("cuscar.edi", RecordKind.CONSIGNMENTS),
+    Seed("events.json", RecordKind.EVENTS),  # DCSA Track & Trace 2.2
     Seed("events.jsonl", RecordKind.EVENTS),
+    Seed("tnt-300-response.json", RecordKind.EVENTS, DATA_DIR / "dcsa"),  # 3.0, all five types
+    Seed("td-get-reefer.json", RecordKind.DOCUMENTS, DATA_DIR / "dcsa-ebl"),  # eBL 3
     Seed("outcomes.csv", RecordKind.OUTCOMES),
 ]
 
@@ -296,6 +321,31 @@ def _items_of_json(records: list[Any]) -> Items | None:
     return items
 
 
+def _edifact(draw: st.DrawFn, data: bytes) -> bytes:
+    """Segment- and data-element-level changes to an EDIFACT interchange (``'`` ends a
+    segment, ``+`` separates its elements), on its bytes (the example is ISO 8859-1, UNOC): an
+    element replaced by hostile text (as UTF-8, which may hold the separators themselves), a
+    segment repeated, dropped or moved."""
+    head, _, rest = data.partition(b"\n")  # the UNA service string advice stays first
+    segments = rest.split(b"'")
+    for _ in range(draw(st.integers(1, 3))):
+        op = draw(st.sampled_from(["element", "element", "element", "dup", "drop", "swap"]))
+        at = draw(st.integers(0, len(segments) - 1))
+        if op == "element":
+            elements = segments[at].split(b"+")
+            where = draw(st.integers(0, len(elements) - 1))
+            elements[where] = draw(HOSTILE_TEXT).encode("utf-8", "surrogatepass")
+            segments[at] = b"+".join(elements)
+        elif op == "dup":
+            segments.insert(at, segments[at])
+        elif op == "drop" and len(segments) > 1:
+            segments.pop(at)
+        elif op == "swap":
+            other = draw(st.integers(0, len(segments) - 1))
+            segments[at], segments[other] = segments[other], segments[at]
+    return head + b"\n" + b"'".join(segments)
+
+
 @st.composite
 def mutated(draw: st.DrawFn, seed: Seed) -> Mutated:
     data = seed.path.read_bytes()
@@ -330,19 +380,31 @@ def mutated(draw: st.DrawFn, seed: Seed) -> Mutated:
                 pq.write_table(pa.table(texts), out)
             return Mutated(out.getvalue(), items)
         return Mutated(data, None)
+    if seed.suffix == ".edi":
+        return Mutated(_edifact(draw, data), None)
     text = data.decode("utf-8")
-    records = (
-        json.loads(text) if seed.suffix == ".json"
-        else [_parsed(line) for line in text.splitlines() if line.strip()]
-    )  # fmt: skip
+    layout = "lines"
+    if seed.suffix == ".json":
+        parsed = json.loads(text)
+        layout = "array" if isinstance(parsed, list) else "events" if "events" in parsed else "one"
+        records = (
+            parsed if layout == "array" else parsed["events"] if layout == "events" else [parsed]
+        )
+    else:
+        records = [_parsed(line) for line in text.splitlines() if line.strip()]
     records = _json_records(draw, records)
     depth = draw(st.sampled_from([50, 1_100, 100_000]))
-    if seed.suffix == ".json":
-        body = "[" + ",\n".join(_dumps(r, depth) for r in records) + "]"
+    joined = ",\n".join(_dumps(r, depth) for r in records)
+    if layout == "one" and len(records) == 1:  # one object, as the seed
+        body = joined
+    elif layout == "events":  # a DCSA 3.x response
+        body = '{"events": [' + joined + '], "feedbackElements": []}'
+    elif layout != "lines":
+        body = "[" + joined + "]"
     else:
         body = "\n".join(_dumps(r, depth) for r in records) + "\n"
-    items = _items_of_json(records) if seed.kind is RecordKind.CONSIGNMENTS else None
-    return Mutated(body.encode("utf-8"), items)
+    declared = _items_of_json(records) if seed.kind is RecordKind.CONSIGNMENTS else None
+    return Mutated(body.encode("utf-8"), declared)
 
 
 # --- the store and the checks -----------------------------------------------------------------
@@ -363,6 +425,7 @@ def templates(tmp_path_factory: pytest.TempPathFactory) -> dict[RecordKind, Path
         RecordKind.CONSIGNMENTS: empty,
         RecordKind.EVENTS: empty,
         RecordKind.OUTCOMES: with_consignments,
+        RecordKind.DOCUMENTS: empty,
     }
 
 
@@ -381,7 +444,10 @@ def _copy_of(template: Path) -> Iterator[tuple[Store, Path]]:
 def _counts(store: Store, kind: RecordKind) -> tuple[int, int, int]:
     with store.reading() as conn:
         return (
-            conn.execute(select(func.count()).select_from(KIND_TABLE[kind])).scalar_one(),
+            sum(
+                conn.execute(select(func.count()).select_from(table)).scalar_one()
+                for table in KIND_TABLES[kind]
+            ),
             conn.execute(select(func.count()).select_from(tables.quarantine)).scalar_one(),
             conn.execute(select(func.count()).select_from(tables.import_batches)).scalar_one(),
         )
@@ -459,6 +525,22 @@ def _same_number(stored: float, written: Any) -> bool:
         return False
 
 
+def test_every_reader_is_fuzzed_with_the_profile_s_files() -> None:
+    from quaywatch.intake import formats
+
+    read = {(s.suffix, s.kind) for s in SEEDS}
+    assert {".csv", ".jsonl", ".json", ".parquet", ".edi"} <= {suffix for suffix, _ in read}
+    names = {formats.detect(s.path).format.name for s in SEEDS}
+    assert {
+        "quaywatch-csv", "quaywatch-json", "quaywatch-parquet", "un-edifact-cuscar",
+        "dcsa-tnt-2.2", "dcsa-tnt-3", "dcsa-ebl-3",
+    } <= names, names  # fmt: skip
+    assert settings.get_profile("fuzz-ci").max_examples >= 1_000
+    assert settings.get_profile("fuzz-nightly").max_examples >= 10_000
+    if "QUAYWATCH_FUZZ_EXAMPLES" not in os.environ:
+        assert (10_000 if NIGHTLY else 1_000) == EXAMPLES
+
+
 @pytest.mark.parametrize("seed", SEEDS, ids=lambda s: s.name)
 def test_mutated_files_are_stored_as_read_or_quarantined_never_a_crash(
     seed: Seed, templates: dict[RecordKind, Path]
@@ -477,11 +559,14 @@ def test_mutated_files_are_stored_as_read_or_quarantined_never_a_crash(
 #: Columns that say when or in which batch a row was written, not what was read.
 STAMPS = {"batch_id", "received_at", "first_seen_at", "last_seen_at", "created_at"}
 #: An event is known when it was stored, unless the import chose its creation time.
-TABLE_STAMPS = {("events", "known_at")}
+TABLE_STAMPS = {("events", "known_at"), ("sensor_events", "known_at"),
+                ("carrier_documents", "known_at")}  # fmt: skip
 #: What an import writes, compared between the stores (quarantine by its content, not its id).
 DECIDED = [
     tables.consignments, tables.goods_items, tables.containers, tables.seals, tables.parties,
-    tables.events, tables.event_seals, tables.control_outcomes,
+    tables.events, tables.event_seals, tables.sensor_events, tables.control_outcomes,
+    tables.carrier_documents, tables.carrier_document_parties, tables.carrier_document_equipment,
+    tables.carrier_document_seals, tables.carrier_document_cargo,
 ]  # fmt: skip
 QUARANTINED = ["kind", "source", "location", "record_id", "field", "reason", "errors", "raw"]
 
