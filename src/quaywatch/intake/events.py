@@ -272,22 +272,26 @@ def _movements(frame: pl.DataFrame, plausible: f.Plausible) -> pl.DataFrame:
     frame = frame.with_columns(pl.col("is_transshipment").fill_null("false"))
     # A vessel number of seven digits failing only its check digit is set aside (docstring).
     imo = ids.normalise_imo_expr(pl.col("vessel_imo"))
-    aside = (ids.imo_problem(imo) == IMO_CHECK_DIGIT).fill_null(False)
-    frame = frame.with_columns(
-        pl.when(aside).then(imo).alias(_DECLARED_IMO),
-        pl.when(aside).then(None).otherwise(pl.col("vessel_imo")).alias("vessel_imo"),
-    )
-    checked = f.check(frame, FIELDS, plausible)
-    checked = checked.with_columns(
-        f.problem_of(
-            "vessel_imo",
-            pl.format(
-                "{} (declared {}): the event is stored without a vessel IMO number",
-                pl.lit(IMO_CHECK_DIGIT),
-                pl.col(_DECLARED_IMO),
-            ),
-        ).alias("_warnings")
-    )
+    aside = frame.select((ids.imo_problem(imo) == IMO_CHECK_DIGIT).fill_null(False)).to_series()
+    if not aside.any():  # the usual file: nothing set aside, nothing more to compute
+        checked = f.check(frame, FIELDS, plausible).with_columns(
+            pl.lit(None, pl.String).alias(_DECLARED_IMO), pl.lit(None, pl.String).alias("_warnings")
+        )
+    else:
+        frame = frame.with_columns(
+            pl.when(aside).then(imo).alias(_DECLARED_IMO),
+            pl.when(aside).then(None).otherwise(pl.col("vessel_imo")).alias("vessel_imo"),
+        )
+        checked = f.check(frame, FIELDS, plausible).with_columns(
+            f.problem_of(
+                "vessel_imo",
+                pl.format(
+                    "{} (declared {}): the event is stored without a vessel IMO number",
+                    pl.lit(IMO_CHECK_DIGIT),
+                    pl.col(_DECLARED_IMO),
+                ),
+            ).alias("_warnings")
+        )
     equipment = pl.col("event_type") == EventType.EQUIPMENT
     transport_codes = [str(code) for code in TransportEventCode]
     rules = [
@@ -352,7 +356,7 @@ def content_hashes(valid: pl.DataFrame, *, legacy: bool = False) -> pl.DataFrame
     """``_run``, ``_key``, ``event_id`` and the SHA-256 of the normalised event: a movement's
     over ``COLUMNS_HASHED``, as always, with a vessel number set aside as declared; a sensor
     event's over its own columns too."""
-    if _DECLARED_IMO in valid.columns:
+    if _DECLARED_IMO in valid.columns and valid[_DECLARED_IMO].is_not_null().any():
         valid = valid.with_columns(pl.coalesce("vessel_imo", _DECLARED_IMO).alias("vessel_imo"))
     movements = f.content_hashes(valid, COLUMNS_HASHED, ["event_id"], legacy=legacy)
     sensor = valid.select(pl.col("event_type").is_in(SENSOR_TYPES)).to_series()
