@@ -20,7 +20,10 @@ check against the figures it quotes:
 ``unusual:goods_origin``
     goods (HS chapter) that the origin country almost never ships here;
 ``unusual:consignee_goods``, ``unusual:consignee_origin``
-    an established consignee receiving goods, or from a country, it has never received before.
+    an established consignee receiving goods, or from a country, it has never received before;
+``unusual:description_hs``
+    an item whose description reads as another subheading than the one declared
+    (``risk.description_norm``: which words the port's traffic uses for which subheading).
 
 **Reference traffic.** The norms are learnt from the traffic of a window (the model's training
 window) *without* the consignments under suspicion by then (``suspect``; training passes those
@@ -58,7 +61,7 @@ consignment costs a few joins.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +69,7 @@ import polars as pl
 
 from quaywatch.features import declared
 from quaywatch.risk import hits as hitframe
+from quaywatch.risk.description_norm import DescriptionNorm
 from quaywatch.risk.explain import Source
 
 #: Support a norm needs before it speaks (see the module docstring).
@@ -111,7 +115,8 @@ class TrafficNorms:
     (the same for ``main_chapter``), ``consignee_goods`` (``consignee_key``,
     ``main_chapter``), ``consignee_origin`` (``consignee_key``, ``origin_country``) and
     ``established`` (consignees with ``MIN_PARTY`` consignments or more: how many, how many
-    kinds of goods and origins, and Good-Turing's chance of a new one).
+    kinds of goods and origins, and Good-Turing's chance of a new one); ``description``, the
+    words used for each subheading (empty in norms saved before it existed).
     """
 
     value: pl.DataFrame
@@ -122,6 +127,7 @@ class TrafficNorms:
     consignee_origin: pl.DataFrame
     established: pl.DataFrame
     summary: dict[str, Any]
+    description: DescriptionNorm = field(default_factory=DescriptionNorm.empty)
 
     @classmethod
     def fit(
@@ -189,6 +195,7 @@ class TrafficNorms:
             frame.join(established.select("consignee_key"), on="consignee_key", how="semi").unique()
             for frame in (consignee_goods, consignee_origin)
         )
+        description = DescriptionNorm.fit(items)
         summary = {
             "consignments": consignments.height,
             "items": items.height,
@@ -196,6 +203,7 @@ class TrafficNorms:
             "value_norms": value.height,
             "own_norms": own.height,
             "established_consignees": established.height,
+            **description.describe(),
         }
         return cls(
             value=value,
@@ -206,6 +214,7 @@ class TrafficNorms:
             consignee_origin=consignee_origin.sort("consignee_key", "origin_country"),
             established=established,
             summary=summary,
+            description=description,
         )
 
     def hits(self, items: pl.DataFrame, consignments: pl.DataFrame) -> pl.DataFrame:
@@ -218,6 +227,7 @@ class TrafficNorms:
             self._share_hits(consignments, self.goods, "main_chapter", "goods_origin"),
             self._novelty_hits(consignments, self.consignee_goods, "main_chapter", "goods"),
             self._novelty_hits(consignments, self.consignee_origin, "origin_country", "origin"),
+            self.description.hits(items),
         ]
         return pl.concat([hitframe.conform(frame) for frame in found])
 
@@ -351,16 +361,26 @@ class TrafficNorms:
         for name in _FILES:
             getattr(self, name).write_parquet(folder / f"{name}.parquet")
         self.established.write_parquet(folder / "established.parquet")
+        self.description.codes.write_parquet(folder / "description_codes.parquet")
+        self.description.words.write_parquet(folder / "description_words.parquet")
         (folder / "summary.json").write_text(json.dumps(self.summary, indent=2), encoding="utf-8")
 
     @classmethod
     def load(cls, folder: Path) -> TrafficNorms:
-        """The norms ``save`` wrote."""
+        """The norms ``save`` wrote; norms saved before the description check existed load
+        without it (no ``unusual:description_hs`` hits)."""
         tables = {name: pl.read_parquet(folder / f"{name}.parquet") for name in _FILES}
+        codes, words = folder / "description_codes.parquet", folder / "description_words.parquet"
+        description = (
+            DescriptionNorm(pl.read_parquet(codes), pl.read_parquet(words))
+            if codes.is_file() and words.is_file()
+            else DescriptionNorm.empty()
+        )
         return cls(
             **tables,
             established=pl.read_parquet(folder / "established.parquet"),
             summary=json.loads((folder / "summary.json").read_text(encoding="utf-8")),
+            description=description,
         )
 
 

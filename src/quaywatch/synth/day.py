@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime
 import numpy as np
 import polars as pl
 
-from quaywatch.synth import cargo, journeys, patterns as pt
+from quaywatch.synth import cargo, descriptions, journeys, patterns as pt
 from quaywatch.synth.journeys import DAY
 from quaywatch.synth.parties import Parties
 from quaywatch.synth.patterns import Pattern, PatternRates
@@ -285,7 +285,8 @@ def generate_day(
     item_frame = pl.DataFrame({
         "item_sequence": items.sequence.astype(str),
         "hs6": world.goods_hs6[declared_goods],
-        "description": world.goods_description[declared_goods],
+        "description": descriptions.describe(seed, index, world, items.goods, declared_goods,
+                                             declared_goods != items.goods),
         "packages": items.packages.astype(str),
         "package_type": package[c],
         "gross_mass_kg": items.mass,

@@ -1,0 +1,284 @@
+"""The goods description against the declared code, learnt from the port's own declarations.
+
+Goods declared under a cheaper subheading at their true price look usual by value; what often
+gives them away is the text: a declaration of HS 852852 (computer monitors) described as "LED
+television sets". Nobody needs to label anything to see it: the port's reference traffic says
+which words go with which subheading. ``DescriptionNorm`` is a naive Bayes model of the HS6
+given the description's words, fitted on the reference traffic's declarations, and reports an
+item (hit ``unusual:description_hs``) whose declared subheading is improbable given its
+description while another is very probable, quoting the likely codes and their shares.
+
+**The model.** A description is the set of its words (lower case, letters and digits, a plural
+``s`` dropped, words of one letter ignored), keeping only words seen in ``MIN_WORD`` reference
+items or more (a word the port has not seen says nothing) and telling at least ``MIN_INFO`` of
+the subheading (a word found with every kind of goods alike, "in cartons", "as per invoice",
+says nearly nothing and would cost the most). For a subheading ``c`` with ``N_c``
+word occurrences, of which ``n_tc`` are the word ``t``, the chance of the word is shrunk toward
+its port-wide share ``p_t`` by ``ALPHA`` occurrences, ``P(t|c) = (n_tc + ALPHA·p_t) / (N_c +
+ALPHA)``, so that a subheading never seen with a word is not declared impossible, and a word a
+subheading has only a few times counts for little. With the subheading's share of items as
+prior, the posterior over every subheading the port has seen is
+
+    log P(c | words) = log prior_c − L·log(N_c + ALPHA) + Σ_{t: n_tc > 0} log(1 + n_tc/(ALPHA·p_t))
+
+up to a constant (``L`` words): only the subheadings that share a word with the description
+need a row, the rest are a background term per ``L``, so assessing costs a few joins however
+many subheadings the port has.
+
+**When it speaks.** The declared subheading has at most ``P_DECLARED`` of the posterior while
+another has ``P_LIKELY`` or more, and the declared subheading has ``MIN_ITEMS`` reference items
+or more (the port knows how it is described). A description of the kind of goods only ("Fresh
+fruit", "Footwear") spreads over many subheadings and stays silent; so do words never seen.
+
+    norm = DescriptionNorm.fit(reference_items)
+    hits = norm.hits(items)  # needs ``description``, ``hs6``, ``sequence``
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from quaywatch.features import declared
+from quaywatch.risk import hits as hitframe
+from quaywatch.risk.explain import Source
+
+#: Reference items a word needs before it counts; items a subheading needs before it is judged.
+MIN_WORD, MIN_ITEMS = 5, 30
+#: Nats of information about the subheading a word needs to be read: the Kullback-Leibler
+#: divergence of the subheadings it goes with from all items' (packing phrases and words found
+#: with every kind of goods, "in cartons", "as per invoice", say nothing and cost the most).
+MIN_INFO = 1.0
+#: Word occurrences each subheading's word shares are shrunk toward the port-wide shares with.
+ALPHA = 20.0
+#: The declared subheading's posterior at or below which, with another's at or above
+#: ``P_LIKELY``, the description contradicts it.
+P_DECLARED, P_LIKELY = 0.01, 0.9
+#: Words of a description read (a longer one is an inventory, not a description).
+MAX_WORDS = 16
+#: Shipped weight (log-odds): a modest prior, about doubling the odds at the threshold and
+#: more the surer the text is, at most 1.5; ``quaywatch weights fit`` refits it locally.
+WEIGHT_MIN, WEIGHT_MAX = 0.8, 1.5
+CODE = "unusual:description_hs"
+_CODES_SCHEMA = pl.Schema({"hs6": pl.String(), "items": pl.Int64(), "words": pl.Int64()})
+_WORDS_SCHEMA = pl.Schema({"word": pl.String(), "hs6": pl.String(), "gain": pl.Float64()})
+
+
+def words(description: pl.Expr) -> pl.Expr:
+    """The description's distinct words as the model reads them (a list expression).
+
+    >>> pl.select(words(pl.lit("LED television sets, in cartons"))).item().sort().to_list()
+    ['carton', 'in', 'led', 'set', 'television']
+    """
+    found = description.str.to_lowercase().str.extract_all(r"[a-z0-9]{2,}")
+    plural = pl.element().str.len_chars().gt(3) & pl.element().str.ends_with("s")
+    plural = plural & ~pl.element().str.ends_with("ss")
+    return found.list.eval(
+        pl.when(plural).then(pl.element().str.slice(0, pl.element().str.len_chars() - 1))
+        .otherwise(pl.element())
+    ).list.unique().list.head(MAX_WORDS)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class DescriptionNorm:
+    """Which words the port's reference traffic uses for which subheading.
+
+    ``codes``: per HS6, its reference ``items`` and word occurrences (``words``); ``words``:
+    per word and HS6 it occurs with, ``gain`` = log(1 + n_tc / (ALPHA·p_t)).
+    """
+
+    codes: pl.DataFrame
+    words: pl.DataFrame
+
+    @classmethod
+    def empty(cls) -> DescriptionNorm:
+        """A norm that knows no description (for norms saved before it existed)."""
+        return cls(pl.DataFrame(schema=_CODES_SCHEMA), pl.DataFrame(schema=_WORDS_SCHEMA))
+
+    @classmethod
+    def fit(cls, items: pl.DataFrame) -> DescriptionNorm:
+        """Learn from reference goods items (``hs6``, ``description``; others ignored)."""
+        if "description" not in items.columns:
+            return cls.empty()
+        rows = items.select("hs6", words(pl.col("description")).alias("word")).filter(
+            pl.col("hs6").is_not_null()
+        )
+        codes = rows.group_by("hs6").agg(pl.len().alias("items"))
+        seen = rows.explode("word").drop_nulls("word")
+        vocabulary = (
+            seen.group_by("word").agg(pl.len().alias("n_t")).filter(pl.col("n_t") >= MIN_WORD)
+        )
+        seen = seen.join(vocabulary, on="word", how="semi")
+        pairs = seen.group_by("word", "hs6").agg(pl.len().alias("n"))
+        prior = codes.select("hs6", (pl.col("items") / pl.col("items").sum()).alias("p"))
+        given = pl.col("n") / pl.col("n").sum().over("word")
+        information = (
+            pairs.join(prior, on="hs6")
+            .with_columns(given.alias("q"))
+            .group_by("word")
+            .agg((pl.col("q") * (pl.col("q") / pl.col("p")).log()).sum().alias("info"))
+        )
+        telling = information.filter(pl.col("info") >= MIN_INFO).select("word")
+        vocabulary = vocabulary.join(telling, on="word", how="semi")
+        seen = seen.join(telling, on="word", how="semi")
+        pairs = pairs.join(telling, on="word", how="semi")
+        total = max(seen.height, 1)
+        table = (
+            pairs.join(vocabulary, on="word")
+            .select(
+                "word",
+                "hs6",
+                (pl.col("n") / (ALPHA * pl.col("n_t") / total)).log1p().alias("gain"),
+            )  # fmt: skip
+            .sort("word", "hs6")
+        )
+        per_code = seen.group_by("hs6").agg(pl.len().alias("words"))
+        codes = (
+            codes.join(per_code, on="hs6", how="left")
+            .with_columns(pl.col("words").fill_null(0))
+            .select(pl.col("hs6"), pl.col("items").cast(pl.Int64), pl.col("words").cast(pl.Int64))
+            .sort("hs6")
+        )
+        return cls(codes, table.cast(_WORDS_SCHEMA))
+
+    def hits(self, items: pl.DataFrame) -> pl.DataFrame:
+        """``unusual:description_hs`` hits of the goods items (a hits frame, ``risk.hits``)."""
+        if "description" not in items.columns or self.codes.is_empty() or items.is_empty():
+            return hitframe.empty()
+        rows = (
+            items.select(*declared.KEY, "sequence", "hs6", "description")
+            .drop_nulls(["hs6", "description"])
+            .join(self.codes.filter(pl.col("items") >= MIN_ITEMS), on="hs6", how="semi")
+        )
+        # The posterior depends on the text alone: each distinct description is read once
+        # (declarants repeat their wording), then every item is looked up by its text.
+        known = (
+            rows.select("description")
+            .unique()
+            .select("description", words(pl.col("description")).alias("word"))
+            .explode("word")
+            .join(self.words.select("word").unique(), on="word", how="semi")
+        )
+        if known.is_empty():
+            return hitframe.empty()
+        length = known.group_by("description").agg(pl.len().alias("L"))
+        base = self._base()
+        background = self._background(base, length.get_column("L").unique())
+        gains = (
+            known.join(self.words, on="word")
+            .group_by("description", "hs6")
+            .agg(pl.col("gain").sum())
+            .join(length, on="description")
+            .join(base, on="hs6")
+            .with_columns((pl.col("log_prior") - pl.col("L") * pl.col("log_norm")).alias("base"))
+            .with_columns((pl.col("base") + pl.col("gain")).alias("score"))
+        )
+        # Per text: the largest log score (for stable sums), the normaliser Σ_c exp(score_c)
+        # (the background of every subheading, corrected for those its words match) and its
+        # three likeliest subheadings.
+        texts = (
+            gains.join(background, on="L")
+            .with_columns(
+                pl.max_horizontal(pl.col("score").max().over("description"), "log_bg").alias("top")
+            )
+            .group_by("description")
+            .agg(
+                pl.col("L", "top").first(),
+                (
+                    (pl.col("log_bg") - pl.col("top")).exp().first()
+                    + (
+                        (pl.col("score") - pl.col("top")).exp()
+                        - (pl.col("base") - pl.col("top")).exp()
+                    ).sum()
+                ).alias("z"),
+                pl.col("hs6").sort_by("score", descending=True).head(3).alias("likely"),
+                pl.col("score").sort(descending=True).head(3).alias("scores"),
+            )  # fmt: skip
+        )
+        own = (
+            rows.join(texts, on="description")
+            .join(gains.select("description", "hs6", "gain"), on=["description", "hs6"], how="left")
+            .join(base, on="hs6")
+            .with_columns(
+                (
+                    pl.col("log_prior")
+                    - pl.col("L") * pl.col("log_norm")
+                    + pl.col("gain").fill_null(0)
+                )
+                .sub(pl.col("top"))
+                .exp()
+                .truediv(pl.col("z"))
+                .alias("declared_share"),
+            )  # fmt: skip
+            .filter(pl.col("declared_share") <= P_DECLARED)
+        )
+        flagged = (
+            own.with_row_index("row")
+            .explode("likely", "scores")
+            .filter(pl.col("likely") != pl.col("hs6"))
+            .with_columns(((pl.col("scores") - pl.col("top")).exp() / pl.col("z")).alias("shares"))
+            .group_by("row", maintain_order=True)
+            .agg(
+                pl.exclude("likely", "scores", "shares").first(),
+                pl.col("likely").head(2),
+                pl.col("shares").head(2),
+            )
+            .filter(pl.col("shares").list.first() >= P_LIKELY)
+        )
+        if flagged.is_empty():
+            return hitframe.empty()
+        named = pl.concat_str(
+            pl.lit("HS "), pl.col("likely").list.first(), pl.lit(" ("),
+            _pct(pl.col("shares").list.first()), pl.lit(" %)"),
+            pl.when(pl.col("likely").list.len() > 1)
+            .then(pl.format(", HS {} ({} %)", pl.col("likely").list.last(),
+                            _pct(pl.col("shares").list.last())))
+            .otherwise(pl.lit("")),
+        )  # fmt: skip
+        text = pl.format(
+            'item {}: the description "{}" reads as {} in reference traffic; declared HS {} '
+            "({} %)",
+            "sequence", pl.col("description").str.slice(0, 80), named, "hs6",
+            _pct(pl.col("declared_share")),
+        )  # fmt: skip
+        sureness = (pl.col("shares").list.first() / pl.col("declared_share").clip(1e-12)).log10()
+        weight = (WEIGHT_MIN + 0.1 * (sureness - 2)).clip(WEIGHT_MIN, WEIGHT_MAX)
+        return flagged.select(
+            *declared.KEY,
+            pl.lit(CODE).alias("code"),
+            text.alias("text"),
+            weight.alias("weight"),
+            pl.lit(Source.UNUSUAL.value).alias("source"),
+        )
+
+    def _base(self) -> pl.DataFrame:
+        """Per subheading, its log prior and log(N_c + ALPHA)."""
+        total = max(int(self.codes.get_column("items").sum()), 1)
+        return self.codes.select(
+            "hs6",
+            (pl.col("items") / total).log().alias("log_prior"),
+            (pl.col("words") + ALPHA).log().alias("log_norm"),
+        )
+
+    @staticmethod
+    def _background(base: pl.DataFrame, lengths: pl.Series) -> pl.DataFrame:
+        """Per description length ``L``, log Σ_c exp(log prior_c − L·log(N_c + ALPHA)): the
+        posterior's normaliser before any word is matched."""
+        grid = base.join(pl.DataFrame({"L": lengths.cast(pl.UInt32)}), how="cross").with_columns(
+            (pl.col("log_prior") - pl.col("L") * pl.col("log_norm")).alias("b")
+        )
+        peak = pl.col("b").max()
+        return grid.group_by("L").agg(
+            (peak + (pl.col("b") - peak).exp().sum().log()).alias("log_bg")
+        )
+
+    def describe(self) -> dict[str, int]:
+        """Sizes for the model's metadata."""
+        return {"description_codes": self.codes.height, "description_words": self.words.height}
+
+
+def _pct(share: pl.Expr) -> pl.Expr:
+    """A share as officers read it: percent to one decimal, under 0.1 as "<0.1"."""
+    value = (share * 100).round(1)
+    return pl.when(value < 0.1).then(pl.lit("<0.1")).otherwise(value.cast(pl.String))
