@@ -9,10 +9,14 @@ import html
 import re
 
 import pytest
+from hypothesis import given, settings, strategies as st
 from web_support import Site, csrf_of
 
 from quaywatch.domain.access import Role
 from quaywatch.errors import Said
+from quaywatch.risk.profiles.compiler import compile_condition
+from quaywatch.risk.profiles.frame import FIELD_KINDS
+from quaywatch.risk.profiles.syntax import ConditionError
 from quaywatch.services import profiles
 from quaywatch.services.profiles import ProfileText
 from quaywatch.web import pages
@@ -286,3 +290,59 @@ def test_each_kind_of_profile_error_is_told_whole_in_the_language_at_its_line(
             assert quoted[2] is not None and int(quoted[2]) == column, (what, column, message)
             marked = re.search(r'<mark class="fault">(.*?)</mark>', shown.text, re.S)
             assert marked is not None and html.unescape(marked[1]) in (where[0], " "), what
+
+
+_TOKENS = st.sampled_from(
+    [*"()[]@,'\"<>=!+-*/.$ 0123456789", " and ", " or ", " not ", " in ", " between ",
+     " contains ", " startswith ", " is ", "null", "true", "@ports", "@nope", "route",
+     "n_items", "main_hs6", "reefer", "lodged_at", "hs6_codes", "chapter(", "ratio(", "min(",
+     "any_in(", "coalesce(", "chapterz(", "port_of_loadin", "1e999", "'x'"]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_TOKENS, max_size=20).map("".join))
+def test_any_condition_error_is_translated_whole(text: str) -> None:
+    try:
+        compile_condition(text, FIELD_KINDS, {"ports": ("CMDLA",)})
+    except ConditionError as exc:
+        for template in _templates(exc.message):
+            for language in ("nl", "fr"):
+                assert pages.gettext(language, template) != template, template
+        for language in ("nl", "fr"):  # fits its parameters: no fallback to English
+            assert pages.said_in(language, exc.message) != exc.message
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("nl", ["geen risicoprofiel NOPE", "heeft geen versie 99", "moet een datum zijn",
+                "onbekend veld", "bedoelde u"]),
+        ("fr", ["aucun profil de risque NOPE", "n'a pas de version 99", "doit être une date",
+                "champ inconnu", "vouliez-vous dire"]),
+    ],
+)  # fmt: skip
+def test_other_pages_tell_profile_and_filter_errors_in_the_language(
+    site: Site, language: str, expected: list[str]
+) -> None:
+    site.login(site.user(Role.ANALYST, Role.MANAGER))
+    site.client.cookies.set("quaywatch_lang", language)
+    missing = site.client.get("/profiles/editor?start=NOPE")
+    assert missing.status_code == 404 and expected[0] in html.unescape(missing.text)
+    page = site.client.get("/profiles/STARTER-COCAINE")
+    activated = site.client.post(
+        "/profiles/STARTER-COCAINE/activate",
+        data={"version": "99", "csrf_token": csrf_of(page.text)},
+    )
+    assert activated.status_code == 404 and expected[1] in html.unescape(activated.text)
+    period = site.client.get("/kpis?from=soon")
+    assert period.status_code == 422 and expected[2] in html.unescape(period.text)
+    editor = site.client.get("/profiles/editor")
+    broken = BASE.replace(CONDITION, "port_of_loadin in @ports")
+    tried = site.client.post(
+        "/profiles/editor",
+        data={"text": broken, "action": "trial", "csrf_token": csrf_of(editor.text)},
+    )
+    said = html.unescape(re.search(r'role="alert">(.*?)</p>', tried.text, re.S)[1])
+    assert tried.status_code == 422 and expected[3] in said and expected[4] in said
+    assert "unknown" not in said and "did you mean" not in said
