@@ -97,7 +97,8 @@ class _Document:
 
 
 #: The YAML parser's words for the problems analysts meet, each as a message that translates
-#: (a ``%r`` of the parser is the ``found`` parameter); any other is shown as the parser says it.
+#: (a ``%r`` of the parser is the ``found`` parameter); any other reads "not valid YAML", with
+#: the parser's words after it in the English message only (the CLI's and the API's).
 _YAML_PROBLEMS: tuple[tuple[re.Pattern[str], Callable[[str], Said]], ...] = (
     (re.compile(r"mapping values are not allowed here$"),
      lambda _: said("mapping values are not allowed here")),
@@ -168,12 +169,12 @@ def _document(text: str, source: str) -> _Document:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = str(exc.problem or exc.context or "")
-        told = _yaml_problem(problem)
+        known = _yaml_problem(problem)
         raise RecordError(
-            said("not valid YAML: %(problem)s", problem=told) if told else said("not valid YAML"),
+            said("not valid YAML: %(problem)s", problem=known) if known else said("not valid YAML"),
             source=source, location=f"line {mark.line + 1}" if mark else None,
             line=mark.line + 1 if mark else None, column=mark.column + 1 if mark else None,
-            excerpt=None if told else f"({problem})",
+            excerpt=None if known else f"({problem})",
         ) from None  # fmt: skip
     except yaml.reader.ReaderError as exc:  # a character YAML does not allow, before parsing
         line = text.count("\n", 0, exc.position) + 1
