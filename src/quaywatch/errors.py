@@ -9,6 +9,7 @@ with a non-zero exit code; the API (later) maps ``status`` to an HTTP response.
     │   └── ReferenceDataError     a site reference file is bad: names file, line and field
     ├── InputError                 a file a user handed us cannot be read as a whole
     │   ├── RecordError            one record is bad: names file, location, record and field
+    │   │                          (and, where known, its line and column as numbers)
     │   └── TrustError             a partner's root document of keys does not verify
     ├── AuthenticationError        no valid credentials (unknown token, wrong password, expired)
     ├── PermissionDeniedError      the caller's roles do not allow the action
@@ -27,7 +28,9 @@ with a non-zero exit code; the API (later) maps ``status`` to an HTTP response.
 A message a person may read in another language is written with ``said``: its English
 template (``"user %(name)s already exists"``) and parameters travel with the error (``code``,
 ``params``), and the web application renders them through its catalogs
-(``web.i18n.source_messages`` collects every ``said`` template of the package).
+(``web.i18n.source_messages`` collects every ``said`` template of the package). A parameter
+may itself be a ``Said`` (a clause such as "did you mean ...?", or the reason a wrapping
+error repeats): a page translates it first and the whole message is in one language.
 
 ``services.intake.FilesNotImportedError`` (a ``QuaywatchError`` there, since it carries the
 import summaries) gathers the files of a multi-file import that failed, each with its error.
@@ -141,7 +144,14 @@ class InputError(QuaywatchError):
 
 
 class RecordError(InputError):
-    """One record is invalid; carries everything needed to find and fix it."""
+    """One record is invalid; carries everything needed to find and fix it.
+
+    ``line`` and ``column`` (from 1; None where unknown) are where the fault is in the text a
+    person wrote, for an editor that marks it; ``location`` says it in words. ``excerpt``
+    follows the reason in the English message only (the CLI's and the API's): where exactly,
+    the text quoted with a caret under the fault. ``code`` and ``params`` leave it out: a page
+    shows the line and column itself.
+    """
 
     def __init__(
         self,
@@ -151,6 +161,9 @@ class RecordError(InputError):
         location: str | None = None,
         record_id: str | None = None,
         field: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+        excerpt: str | None = None,
     ) -> None:
         where = ", ".join(
             part
@@ -161,13 +174,17 @@ class RecordError(InputError):
             )
             if part
         )
-        super().__init__(f"{where}: {reason}" if where else reason, source=source)
+        shown = f"{where}: {reason}" if where else reason
+        super().__init__(f"{shown} {excerpt}" if excerpt else shown, source=source)
         if isinstance(reason, Said):  # what translates is the reason; ``where`` names things
             self.code, self.params = reason.template, reason.params
         self.reason = reason
         self.location = location
         self.record_id = record_id
         self.field = field
+        self.line = line
+        self.column = column
+        self.excerpt = excerpt
 
 
 class TrustError(InputError):

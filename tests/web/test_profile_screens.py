@@ -33,9 +33,11 @@ def test_an_analyst_writes_tests_stores_activates_and_retires_a_profile(site: Si
     token = csrf_of(editor.text)
     broken = WRITTEN.replace("origin_countries contains", "origin_countries containz")
     line = next(i for i, text in enumerate(broken.splitlines(), 1) if "containz" in text)
+    column = broken.splitlines()[line - 1].index("containz") + 1
     live = site.client.post("/profiles/check", data={"text": broken, "csrf_token": token})
     assert live.status_code == 200 and live.text.lstrip().startswith('<div id="check"')
-    assert f"Line {line}:" in live.text and "containz" in live.text
+    assert f"Line {line}, column {column}:" in live.text and "containz" in live.text
+    assert '<mark class="fault">c</mark>ontainz' in live.text
     fixed = site.client.post("/profiles/check", data={"text": WRITTEN, "csrf_token": token})
     assert "The profile is valid: WEB-TIMBER version 1." in fixed.text
     tried = site.client.post(

@@ -4,7 +4,8 @@ Every error response is ``application/problem+json``: ``type`` (a stable URN per
 error), ``title``, ``status``, ``detail`` (the error's message, which never holds a secret) and
 ``instance`` (the request path), with extension members where the error has more to say:
 ``errors`` (each record and field at fault, with the quarantine entry that holds the record)
-and ``retry_after_s``. Anything that is not a ``QuaywatchError`` is a bug: it is logged with its
+and ``retry_after_s``; ``code``, the message id of a message made with ``errors.said`` (its
+English template, the key of the web application's catalogs). Anything that is not a ``QuaywatchError`` is a bug: it is logged with its
 traceback and answered with a bare 500 that reveals nothing of it.
 """
 
@@ -58,6 +59,8 @@ class RecordProblem(BaseModel):
     record_id: str | None = None
     field: str | None = None
     reason: str
+    line: int | None = Field(None, description="Line of the fault in the text sent, from 1.")
+    column: int | None = Field(None, description="Column of the fault on that line, from 1.")
     quarantine_id: int | None = Field(
         None, description="The quarantine entry that holds the record, to correct and retry."
     )
@@ -73,6 +76,12 @@ class Problem(BaseModel):
     instance: str | None = Field(None, examples=["/api/v1/consignments/261102-BEANR-0000099"])
     errors: list[RecordProblem] | None = None
     retry_after_s: int | None = None
+    code: str | None = Field(
+        None,
+        description="The message id of ``detail``'s reason (its English template), where it "
+        "has one: the same for every value it names.",
+        examples=["unknown field %(name)s; %(hint)s"],
+    )
 
 
 def _kind(exc: errors.QuaywatchError) -> tuple[str, str]:
@@ -111,12 +120,15 @@ def from_error(exc: errors.QuaywatchError, request: Request) -> JSONResponse:
     headers = None
     extra: dict[str, Any] = {}
     if isinstance(exc, errors.RecordError):
-        found = [RecordProblem(record_id=exc.record_id, field=exc.field, reason=exc.reason)]
+        found = [RecordProblem(record_id=exc.record_id, field=exc.field, reason=exc.reason,
+                               line=exc.line, column=exc.column)]  # fmt: skip
     if isinstance(exc, errors.TooManyAttemptsError | errors.StoreBusyError):
         extra["retry_after_s"] = exc.retry_after_s
         headers = {"Retry-After": str(exc.retry_after_s)}
     if isinstance(exc, errors.AuthenticationError):
         headers = {"WWW-Authenticate": 'Bearer realm="quaywatch"'}
+    if exc.code is not None:
+        extra["code"] = exc.code
     return response(exc.status, slug, title, exc.message, request, errors_=found,
                     headers=headers, **extra)  # fmt: skip
 

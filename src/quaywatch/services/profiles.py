@@ -20,7 +20,14 @@ from pathlib import Path
 import polars as pl
 from sqlalchemy import Connection, func, select
 
-from quaywatch.errors import InputError, ModelError, NotFoundError, QuaywatchError, RecordError
+from quaywatch.errors import (
+    InputError,
+    ModelError,
+    NotFoundError,
+    QuaywatchError,
+    RecordError,
+    said,
+)
 from quaywatch.risk.bundle import RiskModel
 from quaywatch.risk.profiles import loader, registry, trial
 from quaywatch.risk.profiles.apply import ProfileSet
@@ -81,8 +88,11 @@ def _name(source: ProfileSource) -> str:
 class ProfileCheck:
     """One file checked: the profile it holds, or why it cannot be used.
 
-    ``error`` is the whole message (file, line, record, field, reason); ``location`` (``line
-    5``) and ``field`` are given apart when the error points at them.
+    ``error`` is the whole message in English (file, line, record, field, reason, and the
+    condition quoted with a caret); ``location`` (``line 5``) and ``field`` are given apart
+    when the error points at them, ``line`` and ``column`` (from 1) as numbers where known.
+    ``reason`` is the reason alone, made with ``errors.said`` where it translates (a page shows
+    it in the analyst's language), and ``code`` its message id (the English template).
     """
 
     file: str
@@ -93,6 +103,10 @@ class ProfileCheck:
     error: str | None = None
     location: str | None = None
     field: str | None = None
+    line: int | None = None
+    column: int | None = None
+    reason: str | None = None
+    code: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,9 +127,12 @@ def validate_profiles(paths: Sequence[ProfileSource]) -> ProfileValidation:
             p = _read(path)
         except RecordError as exc:
             checks.append(ProfileCheck(_name(path), False, error=exc.message,
-                                       location=exc.location, field=exc.field))  # fmt: skip
+                                       location=exc.location, field=exc.field, line=exc.line,
+                                       column=exc.column, reason=exc.reason,
+                                       code=exc.code))  # fmt: skip
         except QuaywatchError as exc:
-            checks.append(ProfileCheck(_name(path), False, error=exc.message))
+            checks.append(ProfileCheck(_name(path), False, error=exc.message,
+                                       reason=exc.message, code=exc.code))  # fmt: skip
         else:
             checks.append(ProfileCheck(_name(path), True, p.id, p.version, p.description))
     return ProfileValidation(tuple(checks), sum(not c.ok for c in checks))
@@ -215,7 +232,7 @@ def recent_start(store: Store, days: int) -> datetime:
     with store.reading() as conn:
         latest: datetime | None = conn.execute(select(func.max(c.c.lodged_at))).scalar_one()
     if latest is None:
-        raise InputError("no consignment is stored yet")
+        raise InputError(said("no consignment is stored yet"))
     return latest - timedelta(days=days)
 
 
@@ -354,11 +371,13 @@ def profile_text(store: Store, profile_id: str, *, version: int | None = None) -
     """The text of ``version`` (default: the highest stored) of ``profile_id``, exactly as it
     was loaded, named ``<id>@<version>``; ``NotFoundError`` when there is none."""
     if version is not None and version < 1:
-        raise InputError(f"version must be 1 or more, got {version}")
+        raise InputError(said("version must be 1 or more, got %(version)s", version=version))
     found = registry.body(store, profile_id, version)
+    if found is None and version is not None:
+        raise NotFoundError(said("no profile %(id)s version %(version)s", id=profile_id,
+                                 version=version))  # fmt: skip
     if found is None:
-        which = f" version {version}" if version is not None else ""
-        raise NotFoundError(f"no profile {profile_id}{which}")
+        raise NotFoundError(said("no profile %(id)s", id=profile_id))
     return ProfileText(f"{profile_id}@{found[0]}", found[1])
 
 
@@ -380,7 +399,7 @@ def activate_profile(
     profile or version.
     """
     if version is not None and version < 1:
-        raise InputError(f"version must be 1 or more, got {version}")
+        raise InputError(said("version must be 1 or more, got %(version)s", version=version))
     chosen = registry.activate(store, profile_id, actor=actor, version=version)
     return ProfileStatusChange(profile_id, (chosen,), Status.ACTIVE.value)
 

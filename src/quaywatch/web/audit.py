@@ -25,7 +25,7 @@ from starlette.concurrency import run_in_threadpool
 
 from quaywatch.api.context import Service
 from quaywatch.domain.access import Permission
-from quaywatch.errors import AuditChainError, InputError, TamperedError
+from quaywatch.errors import AuditChainError, InputError, TamperedError, said
 from quaywatch.services.audit import AuditPage, Verification, audit_page, verify_audit
 from quaywatch.web.pages import Visitor, admitted, gettext, posted_by, redirect_to, render, told
 
@@ -43,7 +43,8 @@ def _day(text: str, name: str) -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise InputError(f"{name} must be a date as YYYY-MM-DD, got {text!r}") from None
+        raise InputError(said("%(name)s must be a date as YYYY-MM-DD, got %(value)s", name=name,
+                              value=repr(text))) from None  # fmt: skip
 
 
 def _page(state: Service, asked: dict[str, str]) -> AuditPage:
@@ -52,9 +53,17 @@ def _page(state: Service, asked: dict[str, str]) -> AuditPage:
     first, last = _day(asked["from"], "from"), _day(asked["to"], "to")
     before = asked.get("before", "")
     if before and not re.fullmatch(r"[0-9]{1,19}", before):
-        raise InputError(f"before must be an event's sequence number, got {before!r}")
+        raise InputError(said("before must be an event's sequence number, got %(value)s",
+                              value=repr(before)))  # fmt: skip
     if last is not None and last >= date.max:
-        raise InputError(f"to must be a date before {date.max.isoformat()}, got {asked['to']!r}")
+        raise InputError(
+            said(
+                "%(name)s must be a date before %(last)s, got %(value)s",
+                name="to",
+                last=date.max.isoformat(),
+                value=repr(asked["to"]),
+            )
+        )
     return audit_page(
         state.store, limit=PAGE, actor=asked["actor"] or None, action=asked["action"] or None,
         object_type=asked["object_type"] or None, object_id=asked["object_id"] or None,

@@ -18,7 +18,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from quaywatch.domain.access import Permission
-from quaywatch.errors import InputError
+from quaywatch.errors import InputError, said
 from quaywatch.services.kpis import compute_kpis
 from quaywatch.web.pages import admitted, gettext, render, told
 
@@ -34,9 +34,17 @@ def _day(text: str | None, default: date, name: str) -> date:
     try:
         day = date.fromisoformat(text)
     except ValueError:
-        raise InputError(f"{name} must be a date as YYYY-MM-DD, got {text!r}") from None
+        raise InputError(said("%(name)s must be a date as YYYY-MM-DD, got %(value)s", name=name,
+                              value=repr(text))) from None  # fmt: skip
     if day >= date.max:
-        raise InputError(f"{name} must be a date before {date.max.isoformat()}, got {text!r}")
+        raise InputError(
+            said(
+                "%(name)s must be a date before %(last)s, got %(value)s",
+                name=name,
+                last=date.max.isoformat(),
+                value=repr(text),
+            )
+        )
     return day
 
 

@@ -23,7 +23,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from quaywatch.domain.access import Permission
-from quaywatch.errors import InputError, NotFoundError
+from quaywatch.errors import InputError, NotFoundError, said
 from quaywatch.services.entities import MonthRecord, PartyReview, party_review
 from quaywatch.web.pages import admitted, gettext, render, told
 
@@ -174,7 +174,7 @@ def month_bars(months: tuple[MonthRecord, ...]) -> tuple[int, tuple[MonthBar, ..
 
 def _hops(text: str) -> int:
     if text not in ("1", "2"):
-        raise InputError(f"hops must be 1 or 2, got {text!r}")
+        raise InputError(said("hops must be 1 or 2, got %(value)s", value=repr(text)))
     return int(text)
 
 

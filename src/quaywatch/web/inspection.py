@@ -41,6 +41,7 @@ from quaywatch.errors import (
     InputError,
     NotFoundError,
     PermissionDeniedError,
+    said,
 )
 from quaywatch.services import control
 from quaywatch.web.pages import (
@@ -141,7 +142,8 @@ def _number(form: dict[str, str], name: str) -> float | None:
     try:
         return float(value)
     except ValueError:
-        raise InputError(f"{name} must be a number, got {value!r}") from None
+        raise InputError(said("%(name)s must be a number, got %(value)s", name=name,
+                              value=repr(value))) from None  # fmt: skip
 
 
 def _yes_no(form: dict[str, str], name: str) -> bool | None:

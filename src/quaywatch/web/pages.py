@@ -44,6 +44,7 @@ from quaywatch.errors import (
     NotFoundError,
     QuaywatchError,
     RecordError,
+    Said,
     TooManyAttemptsError,
 )
 from quaywatch.services import accounts, documents, selection, worklist as worklists
@@ -95,6 +96,8 @@ def _environment(language: str) -> Environment:
         lstrip_blocks=True,
     )
     environment.install_gettext_translations(i18n.translations(language), newstyle=True)  # type: ignore[attr-defined]
+    # A service's message made with ``errors.said`` (a trial's note): ``{{ note | said }}``.
+    environment.filters["said"] = lambda message: said_in(language, message)
     return environment
 
 
@@ -108,14 +111,35 @@ def gettext(language: str, message: str) -> str:
 
 
 def _filled(language: str, template: str, params: Mapping[str, Any]) -> str:
-    """``template`` in ``language`` filled with ``params``; the English when the catalog's
-    string does not fit them (a wrong or missing placeholder): logged, never a 500."""
+    """``template`` in ``language`` filled with ``params``, each parameter that is itself a
+    ``said`` message translated first; the English of the whole message when a catalog's
+    string does not fit its parameters (a wrong or missing placeholder): logged, never a 500,
+    and never half in one language, half in another."""
     try:
-        return gettext(language, template) % dict(params)
+        return _translated(language, template, params)
     except (KeyError, ValueError, TypeError) as exc:
         _LOG.error("the %s catalog's string for %r does not fit its parameters: %r",
                    language, template, exc)  # fmt: skip
-        return template % dict(params)
+        return template % dict(params) if params else template
+
+
+def _translated(language: str, template: str, params: Mapping[str, Any]) -> str:
+    if not params:
+        return gettext(language, template)
+    filled = {
+        name: _translated(language, value.template, value.params)
+        if isinstance(value, Said) else value
+        for name, value in params.items()
+    }  # fmt: skip
+    return gettext(language, template) % filled
+
+
+def said_in(language: str, message: str) -> str:
+    """``message`` in ``language`` if it was made with ``errors.said`` (a service's message
+    that translates), else as it is."""
+    if isinstance(message, Said):
+        return _filled(language, message.template, message.params)
+    return message
 
 
 def told(language: str, error: QuaywatchError, *, with_field: bool = True) -> str:

@@ -3,8 +3,9 @@ typed, test it on the last 30 days of traffic, store it as a draft, put it in fo
 and read its versions side by side.
 
 The checks, the trial, storing, activating and retiring are the profile services'
-(``services.profiles``); an error names its line (``line 5``), and the page quotes that line
-of the text under the message. ``/profiles/check`` answers the editor's live check (htmx,
+(``services.profiles``); an error comes with its line and column as numbers, and the page
+quotes that line of the text under the message with the column marked, in the analyst's
+language like the message itself. ``/profiles/check`` answers the editor's live check (htmx,
 half a second after typing stops) with the result alone.
 """
 
@@ -29,6 +30,7 @@ from quaywatch.web.pages import (
     posted_by,
     redirect_to,
     render,
+    said_in,
     told,
 )
 
@@ -50,20 +52,25 @@ action:
 """
 
 
-def _checked(name: str, text: str) -> dict[str, Any]:
-    """The check of one profile text: ok, or the error with its line number and that line."""
+def _checked(language: str, name: str, text: str) -> dict[str, Any]:
+    """The check of one profile text: ok, or the error in ``language`` with its line and
+    column (numbers the check gives, never read out of the message) and that line of the
+    text, cut around the column so the page can mark it."""
     check = profiles.validate_profiles([ProfileText(name, text)]).files[0]
-    line_no: int | None = None
-    if check.location and check.location.startswith("line "):
-        digits = check.location.split()[1].split("-")[0]
-        line_no = int(digits) if digits.isdigit() else None
     lines = text.splitlines()
-    quoted = lines[line_no - 1] if line_no and 0 < line_no <= len(lines) else None
-    # The message without what the page says around it: the text's name and the line.
-    message = (check.error or "").removeprefix(f"{name}: ")
-    if check.location:
-        message = message.removeprefix(f"{check.location}, ").removeprefix(f"{check.location}: ")
-    return {"check": check, "line": line_no, "quoted": quoted, "message": message}
+    line_no = check.line if check.line and 0 < check.line <= len(lines) else None
+    quoted = lines[line_no - 1] if line_no else None
+    column = check.column if quoted is not None and check.column else None
+    if quoted is not None and column is not None and column > len(quoted) + 1:
+        column = None
+    cut = None
+    if quoted is not None and column is not None:
+        cut = (quoted[: column - 1], quoted[column - 1 : column], quoted[column:])
+    # The reason alone: the page says the line itself, and the text is the one in the editor.
+    reason = said_in(language, check.reason or check.error or "")
+    message = f"{check.field}: {reason}" if check.field else reason
+    return {"check": check, "line": line_no, "column": column, "quoted": quoted, "cut": cut,
+            "message": message}  # fmt: skip
 
 
 def _editor(
@@ -72,7 +79,7 @@ def _editor(
 ) -> Response:  # fmt: skip
     return render(
         request, visitor, "profile_editor.html",
-        {"text": text, "checked": _checked("profile", text), "trial": trial, "error": error,
+        {"text": text, "checked": _checked(visitor.language, "profile", text), "trial": trial, "error": error,
          "trial_days": TRIAL_DAYS},
         status=status,
     )  # fmt: skip
@@ -127,7 +134,12 @@ async def check(request: Request) -> Response:
     if refusal is not None:
         return refusal
     text = form.get("text", "")
-    return render(request, visitor, "profile_check.html", {"checked": _checked("profile", text)})
+    return render(
+        request,
+        visitor,
+        "profile_check.html",
+        {"checked": _checked(visitor.language, "profile", text)},
+    )
 
 
 @router.post("/profiles/editor")

@@ -140,7 +140,19 @@ def test_a_one_line_condition_reports_its_own_line(write: Writer) -> None:
     with pytest.raises(RecordError) as caught:
         loader.read(write(text))
     assert caught.value.location == "line 11"
-    assert "condition column 70" in caught.value.reason
+    assert "(condition column 70)" in caught.value.message
+    # As numbers too, in the file: the condition starts after "condition: " (11 characters).
+    assert (caught.value.line, caught.value.column) == (11, 11 + 70)
+
+
+def test_a_condition_block_error_gives_its_file_line_and_column(write: Writer) -> None:
+    path = write(_replace("    and hs6_codes contains @goods", "    and hs6_codes contains @good"))
+    with pytest.raises(RecordError) as caught:
+        loader.read(path)
+    line = path.read_text().splitlines()[caught.value.line - 1]
+    assert line[caught.value.column - 1 :].startswith("@good")
+    assert caught.value.reason == "@good is not a list of this profile (its lists: @goods, @ports)"
+    assert caught.value.code == "@%(name)s is not a list of this profile (its lists: %(lists)s)"
 
 
 def test_every_starter_profile_is_valid() -> None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from quaywatch.errors import InputError
+from quaywatch.errors import InputError, said
 from quaywatch.features import declared
 from quaywatch.risk import hits
 from quaywatch.risk.explain import Source
@@ -33,7 +33,8 @@ class ProfileSet:
         ids = [p.id for p in self.profiles]
         twice = sorted({i for i in ids if ids.count(i) > 1})
         if twice:
-            raise InputError(f"profile {twice[0]} is in the set twice; keep one version")
+            raise InputError(said("profile %(id)s is in the set twice; keep one version",
+                                  id=twice[0]))  # fmt: skip
 
     @classmethod
     def of(cls, profiles: Iterable[Profile]) -> ProfileSet:

@@ -9,6 +9,9 @@ million consignments is one polars pass, and no analyst text is ever handed to `
 Missing values: every comparison or test that involves a missing value is false (and ``not``
 turns it into true), so a profile never fires, or fails, on a null by accident; ``is null``
 tests for missing values explicitly.
+
+Every reason is made with ``errors.said``, each clause in it too (a kind such as "a number",
+the hint after an unknown name), so a page shows the whole message in the analyst's language.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from enum import StrEnum
 
 import polars as pl
 
+from quaywatch.errors import Said, said
 from quaywatch.risk.profiles.syntax import (
     Binary,
     Call,
@@ -45,6 +49,26 @@ class Kind(StrEnum):
     TEXT_LIST = "list of texts"
     TIME = "time"
     NULL = "null"
+
+    @property
+    def a(self) -> Said:
+        """The kind with its article, as a message says it: ``a number``."""
+        return _A_KIND[self]
+
+
+_A_KIND = {
+    Kind.NUMBER: said("a number"), Kind.TEXT: said("a text"), Kind.BOOL: said("a yes/no"),
+    Kind.TEXT_LIST: said("a list of texts"), Kind.TIME: said("a time"), Kind.NULL: said("a null"),
+}  # fmt: skip
+#: A lookup list by the kind of its entries (numbers or texts).
+_A_LIST = {Kind.NUMBER: said("a list of numbers"), Kind.TEXT: said("a list of texts")}
+
+
+def _either(names: Sequence[str]) -> str:
+    """``a``, ``a or b``, ``a, b or c``: the closest names an analyst may have meant."""
+    if len(names) == 1:
+        return names[0]
+    return said("%(names)s or %(last)s", names=", ".join(names[:-1]), last=names[-1])
 
 
 def kind_of(dtype: pl.DataType) -> Kind | None:
@@ -113,13 +137,13 @@ class _Compiler:
         self.used_fields: set[str] = set()
         self.used_lists: set[str] = set()
 
-    def fail(self, reason: str, node: Node) -> ConditionError:
+    def fail(self, reason: Said, node: Node) -> ConditionError:
         return ConditionError(reason, node.position, self.text)
 
     def boolean(self, node: Node) -> pl.Expr:
         expr, kind = self.visit(node)
         if kind is not Kind.BOOL:
-            raise self.fail(f"expected a yes/no test here, found a {kind}", node)
+            raise self.fail(said("expected a yes/no test here, found %(kind)s", kind=kind.a), node)
         return expr
 
     def visit(self, node: Node) -> Typed:
@@ -128,7 +152,7 @@ class _Compiler:
         if isinstance(node, Name):
             return self.name(node)
         if isinstance(node, ListRef | ListLiteral):
-            raise self.fail("a list can only follow 'in', 'contains' or 'startswith'", node)
+            raise self.fail(said("a list can only follow 'in', 'contains' or 'startswith'"), node)
         if isinstance(node, Unary):
             if node.op == "not":
                 return ~self.boolean(node.operand), Kind.BOOL
@@ -154,12 +178,13 @@ class _Compiler:
         if kind is None:
             close = difflib.get_close_matches(node.name, list(self.fields), n=4, cutoff=0.6)
             if node.name.lower() in FUNCTIONS:
-                hint = f"; {node.name}() is a function: write {node.name}(...)"
+                hint = said("%(name)s() is a function: write %(name)s(...)", name=node.name)
             elif close:
-                hint = "; did you mean " + " or ".join(close) + "?"
+                hint = said("did you mean %(names)s?", names=_either(close))
             else:
-                hint = "; the fields are listed in docs/profiles.md"
-            raise self.fail(f"unknown field {node.name!r}{hint}", node)
+                hint = said("the fields are listed in docs/profiles.md")
+            raise self.fail(said("unknown field %(name)s; %(hint)s", name=repr(node.name),
+                                 hint=hint), node)  # fmt: skip
         self.used_fields.add(node.name)
         expr = pl.col(node.name)
         return (expr.fill_null(False), kind) if kind is Kind.BOOL else (expr, kind)
@@ -167,7 +192,7 @@ class _Compiler:
     def number(self, node: Node) -> pl.Expr:
         expr, kind = self.visit(node)
         if kind is not Kind.NUMBER:
-            raise self.fail(f"expected a number here, found a {kind}", node)
+            raise self.fail(said("expected a number here, found %(kind)s", kind=kind.a), node)
         return expr
 
     def time_text(self, node: Node, typed: Typed, other: Kind) -> Typed:
@@ -176,7 +201,8 @@ class _Compiler:
             try:
                 moment = datetime.fromisoformat(str(node.value))
             except ValueError:
-                raise self.fail(f"{node.value!r} is not a date (YYYY-MM-DD)", node) from None
+                raise self.fail(said("%(value)s is not a date (YYYY-MM-DD)",
+                                     value=repr(node.value)), node) from None  # fmt: skip
             moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
             return pl.lit(moment.astimezone(UTC), pl.Datetime("us", "UTC")), Kind.TIME
         return typed
@@ -185,11 +211,13 @@ class _Compiler:
         a, b = self.visit(left), self.visit(right)
         a, b = self.time_text(left, a, b[1]), self.time_text(right, b, a[1])
         if Kind.NULL in (a[1], b[1]):
-            raise self.fail("compare with null using 'is null' or 'is not null'", right)
+            raise self.fail(said("compare with null using 'is null' or 'is not null'"), right)
         if a[1] is not b[1]:
-            raise self.fail(f"cannot compare a {a[1]} with a {b[1]}", right)
+            raise self.fail(said("cannot compare %(kind)s with %(other)s", kind=a[1].a,
+                                 other=b[1].a), right)  # fmt: skip
         if op not in ("==", "!=") and a[1] not in _ORDERED:
-            raise self.fail(f"'{op}' needs numbers, texts or times, not a {a[1]}", right)
+            raise self.fail(said("'%(op)s' needs numbers, texts or times, not %(kind)s", op=op,
+                                 kind=a[1].a), right)  # fmt: skip
         return a[0], b[0]
 
     def binary(self, node: Binary) -> Typed:
@@ -212,19 +240,22 @@ class _Compiler:
         if isinstance(node, ListRef):
             found = self.lists.get(node.name)
             if found is None:
-                known = ", ".join(f"@{n}" for n in sorted(self.lists)) or "none"
-                raise self.fail(f"@{node.name} is not a list of this profile (its lists: "
-                                f"{known})", node)  # fmt: skip
+                if not self.lists:
+                    raise self.fail(said("@%(name)s is not a list of this profile (it has none)",
+                                         name=node.name), node)  # fmt: skip
+                known = ", ".join(f"@{n}" for n in sorted(self.lists))
+                raise self.fail(said("@%(name)s is not a list of this profile (its lists: "
+                                     "%(lists)s)", name=node.name, lists=known), node)  # fmt: skip
             self.used_lists.add(node.name)
             values: Values = found
         elif isinstance(node, ListLiteral):
             # literal() gives numbers or texts only; the kind check below keeps them apart.
             values = tuple(item.value for item in node.items)  # type: ignore[assignment]
         else:
-            raise self.fail('expected a list: ["a", "b"] or @name', node)
+            raise self.fail(said('expected a list: ["a", "b"] or @name'), node)
         kinds = {Kind.NUMBER if isinstance(v, float | int) else Kind.TEXT for v in values}
         if len(kinds) != 1:
-            raise self.fail("a list mixes numbers and texts", node)
+            raise self.fail(said("a list mixes numbers and texts"), node)
         return values, kinds.pop()
 
     def test(self, node: Test) -> Typed:
@@ -238,10 +269,11 @@ class _Compiler:
         elif node.op == "in":
             values, element = self.collection(node.arguments[0])
             if kind is Kind.TEXT_LIST:
-                raise self.fail("a list field is never 'in' a list: use 'contains' or any_in()",
-                                node.operand)  # fmt: skip
+                raise self.fail(said("a list field is never 'in' a list: use 'contains' or "
+                                     "any_in()"), node.operand)  # fmt: skip
             if kind is not element:
-                raise self.fail(f"cannot look for a {kind} in a list of {element}s", node)
+                raise self.fail(said("cannot look for %(kind)s in %(list)s", kind=kind.a,
+                                     list=_A_LIST[element]), node)  # fmt: skip
             # Numbers are compared as floats: an integer field (version) against [1, 2] too.
             probe = operand.cast(pl.Float64) if kind is Kind.NUMBER else operand
             result = probe.is_in(_collection(values)).fill_null(False)
@@ -253,23 +285,26 @@ class _Compiler:
         """``contains`` and ``startswith`` on a text or on each entry of a list of texts."""
         argument = node.arguments[0]
         if kind not in (Kind.TEXT, Kind.TEXT_LIST):
-            raise self.fail(f"'{node.op}' needs a text or a list of texts, not a {kind}", node)
+            raise self.fail(said("'%(op)s' needs a text or a list of texts, not %(kind)s",
+                                 op=node.op, kind=kind.a), node)  # fmt: skip
         if isinstance(argument, ListRef | ListLiteral):
             values, element = self.collection(argument)
             if element is not Kind.TEXT:
-                raise self.fail(f"'{node.op}' needs texts to look for", argument)
+                raise self.fail(said("'%(op)s' needs texts to look for", op=node.op), argument)
             if node.op == "contains":
                 return _any_in(operand, values) if kind is Kind.TEXT_LIST else (
                     operand.str.contains_any(list(values)).fill_null(False))  # fmt: skip
             return _starts(operand, kind, tuple(str(v) for v in values))
         needle, needle_kind = self.visit(argument)
         if needle_kind is not Kind.TEXT:
-            raise self.fail(f"'{node.op}' needs a text to look for, not a {needle_kind}", argument)
+            raise self.fail(said("'%(op)s' needs a text to look for, not %(kind)s", op=node.op,
+                                 kind=needle_kind.a), argument)  # fmt: skip
         if kind is Kind.TEXT_LIST:
             if node.op == "contains":
                 return operand.list.contains(needle).fill_null(False)
             if not isinstance(argument, Literal):
-                raise self.fail("startswith on a list needs a quoted text or a list", argument)
+                raise self.fail(said("startswith on a list needs a quoted text or a list"),
+                                argument)  # fmt: skip
             return _starts(operand, kind, (str(argument.value),))
         if node.op == "contains":
             return operand.str.contains(needle, literal=True).fill_null(False)
@@ -279,23 +314,28 @@ class _Compiler:
         name = node.function.lower()
         if name not in FUNCTIONS:
             close = difflib.get_close_matches(name, list(FUNCTIONS), n=3, cutoff=0.6)
-            hint = "; did you mean " + " or ".join(f"{c}()" for c in close) + "?" if close else (
-                "; the functions are listed in docs/profiles.md")  # fmt: skip
-            raise self.fail(f"unknown function {node.function}(){hint}", node)
+            hint = said("did you mean %(names)s?", names=_either([f"{c}()" for c in close])) \
+                if close else said("the functions are listed in docs/profiles.md")  # fmt: skip
+            raise self.fail(said("unknown function %(name)s(); %(hint)s", name=node.function,
+                                 hint=hint), node)  # fmt: skip
         args = node.arguments
         arity = {"min": None, "max": None, "coalesce": None, "ratio": 2, "any_in": 2,
                  "all_in": 2, "count_in": 2}.get(name, 1)  # fmt: skip
         if (arity is None and len(args) < 2) or (arity is not None and len(args) != arity):
-            wanted = "at least 2" if arity is None else str(arity)
-            raise self.fail(f"{name}() takes {wanted} argument(s), got {len(args)}", node)
+            if arity is None:
+                raise self.fail(said("%(name)s() takes at least 2 arguments, got %(count)s",
+                                     name=name, count=len(args)), node)  # fmt: skip
+            raise self.fail(said("%(name)s() takes %(wanted)s argument(s), got %(count)s",
+                                 name=name, wanted=arity, count=len(args)), node)  # fmt: skip
         if name in ("any_in", "all_in", "count_in"):
             operand, kind = self.visit(args[0])
             if kind is not Kind.TEXT_LIST:
-                raise self.fail(f"{name}() needs a list field first, not a {kind}", args[0])
+                raise self.fail(said("%(name)s() needs a list field first, not %(kind)s",
+                                     name=name, kind=kind.a), args[0])  # fmt: skip
             values, element = self.collection(args[1])
             if element is not Kind.TEXT:  # 080390 unquoted is the number 80390
-                raise self.fail(f"{name}() needs a list of texts (quote codes: \"080390\")",
-                                args[1])  # fmt: skip
+                raise self.fail(said('%(name)s() needs a list of texts (quote codes: "080390")',
+                                     name=name), args[1])  # fmt: skip
             inside = operand.list.eval(pl.element().is_in(_collection(values)))
             if name == "count_in":
                 return inside.list.sum().cast(pl.Float64), Kind.NUMBER
@@ -316,12 +356,14 @@ class _Compiler:
         if name == "coalesce":
             kinds = {k for _, k in typed}
             if len(kinds) != 1:
-                raise self.fail("coalesce() needs values of one kind", node)
+                raise self.fail(said("coalesce() needs values of one kind"), node)
             return pl.coalesce([e for e, _ in typed]), kinds.pop()
         expr, kind = typed[0]
         accepted = _ACCEPTS.get(name, (Kind.TEXT, Kind.TEXT_LIST))
         if kind not in accepted:
-            raise self.fail(f"{name}() needs a {' or '.join(accepted)}, not a {kind}", args[0])
+            wanted = accepted[0].a if len(accepted) == 1 else said("a text or list of texts")
+            raise self.fail(said("%(name)s() needs %(wanted)s, not %(kind)s", name=name,
+                                 wanted=wanted, kind=kind.a), args[0])  # fmt: skip
         if name == "hour":
             return expr.dt.hour().cast(pl.Float64), Kind.NUMBER
         if name == "weekday":

@@ -15,7 +15,7 @@ from enum import StrEnum
 
 import polars as pl
 
-from quaywatch.errors import InputError
+from quaywatch.errors import InputError, said
 from quaywatch.risk.profiles.compiler import Kind
 from quaywatch.risk.profiles.frame import FIELD_KINDS
 
@@ -120,16 +120,19 @@ def template_fields(template: str, fields: dict[str, Kind]) -> frozenset[str]:
             continue
         inner = match.group(1)
         if inner is None:
-            raise InputError(f"a lone {token!r} in the reason: write {token * 2} for a brace")
+            raise InputError(said("a lone %(brace)s in the reason: write %(twice)s for a brace",
+                                  brace=repr(token), twice=token * 2))  # fmt: skip
         parsed = _FORMAT.match(inner)
         if parsed is None:
-            raise InputError(f"{{{inner}}} is not a placeholder: use {{field}}, {{field:.1f}} "
-                             "or {field:.0%}")  # fmt: skip
+            raise InputError(said("%(placeholder)s is not a placeholder: use {field}, "
+                                  "{field:.1f} or {field:.0%%}", placeholder="{" + inner + "}"))  # fmt: skip
         name = parsed.group("name")
         if name not in fields:
-            raise InputError(f"the reason shows {{{name}}}, which is not a field")
+            raise InputError(said("the reason shows %(placeholder)s, which is not a field",
+                                  placeholder="{" + name + "}"))  # fmt: skip
         if parsed.group("spec") and fields[name] is not Kind.NUMBER:
-            raise InputError(f"{{{inner}}}: only numbers take a format")
+            raise InputError(said("%(placeholder)s: only numbers take a format",
+                                  placeholder="{" + inner + "}"))  # fmt: skip
         used.add(name)
     return frozenset(used)
 
@@ -170,7 +173,8 @@ def render(template: str, source: str = "") -> pl.Expr:
         else:
             parsed = _FORMAT.match(match.group(1) or "")
             if parsed is None or parsed.group("name") not in FIELD_KINDS:
-                raise InputError(f"bad placeholder {token} in the reason", source=source or None)
+                raise InputError(said("bad placeholder %(placeholder)s in the reason",
+                                      placeholder=token), source=source or None)  # fmt: skip
             name = parsed.group("name")
             parts.append(_shown(name, parsed.group("spec"), FIELD_KINDS[name]))
         at = match.end()

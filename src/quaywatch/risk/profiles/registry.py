@@ -18,7 +18,7 @@ import polars as pl
 from sqlalchemy import Connection, and_, insert, select, update
 
 from quaywatch.audit import chain
-from quaywatch.errors import NotFoundError, RecordError
+from quaywatch.errors import NotFoundError, RecordError, said
 from quaywatch.risk.profiles import loader
 from quaywatch.risk.profiles.apply import ProfileSet
 from quaywatch.risk.profiles.profile import Profile
@@ -73,9 +73,10 @@ def load_in(
         if row is not None:
             if row.content_sha256 != p.sha256:
                 raise RecordError(
-                    f"version {p.version} of {p.id} is already stored with other content "
-                    f"(loaded from {row.source} at {row.loaded_at:%Y-%m-%d %H:%M}); give "
-                    "the changed profile a new version",
+                    said("version %(version)s of %(id)s is already stored with other content "
+                         "(loaded from %(source)s at %(at)s); give the changed profile a new "
+                         "version", version=p.version, id=p.id, source=row.source,
+                         at=row.loaded_at.strftime("%Y-%m-%d %H:%M")),
                     source=p.source, record_id=p.id, field="version",
                 )  # fmt: skip
             done.append(Loaded(p.id, p.version, False, row.status))
@@ -100,7 +101,8 @@ def _versions(conn: Connection, profile_id: str) -> dict[int, str]:
         select(_T.c.version, _T.c.status).where(_T.c.profile_id == profile_id)
     ).all()
     if not rows:
-        raise NotFoundError(f"no risk profile {profile_id!r} is loaded (quaywatch profiles list)")
+        raise NotFoundError(said("no risk profile %(id)s is loaded (quaywatch profiles list)",
+                                 id=repr(profile_id)))  # fmt: skip
     return {int(r.version): str(r.status) for r in rows}
 
 
@@ -124,8 +126,9 @@ def activate(store: Store, profile_id: str, *, actor: str, version: int | None =
         versions = _versions(conn, profile_id)
         chosen = max(versions) if version is None else version
         if chosen not in versions:
-            raise NotFoundError(f"{profile_id} has no version {chosen}; loaded: "
-                                + ", ".join(str(v) for v in sorted(versions)))  # fmt: skip
+            raise NotFoundError(said("%(id)s has no version %(version)s; loaded: %(loaded)s",
+                                     id=profile_id, version=chosen,
+                                     loaded=", ".join(str(v) for v in sorted(versions))))  # fmt: skip
         if versions[chosen] == Status.ACTIVE:
             return chosen
         replaced = [v for v, s in versions.items() if s == Status.ACTIVE]
@@ -144,7 +147,8 @@ def retire(store: Store, profile_id: str, *, actor: str) -> list[int]:
         versions = _versions(conn, profile_id)
         active = [v for v, s in versions.items() if s == Status.ACTIVE]
         if not active:
-            raise NotFoundError(f"risk profile {profile_id} has no active version to retire")
+            raise NotFoundError(said("risk profile %(id)s has no active version to retire",
+                                     id=profile_id))  # fmt: skip
         _set_status(conn, profile_id, active, Status.RETIRED, actor)
         for v in active:
             chain.append(

@@ -28,7 +28,9 @@ The grammar, loosest binding first (``docs/profiles.md`` explains it for analyst
 Nothing here evaluates anything: ``parse`` turns text into a tree of frozen dataclasses, which
 ``compiler`` turns into a polars expression. Every error is a ``ConditionError`` (an
 ``InputError``) that carries the position in the text, never another exception, whatever the
-input (tested with hypothesis).
+input (tested with hypothesis). Its reason is made with ``errors.said`` (a clause within it,
+such as what was found instead, too), so the web application shows it in the analyst's
+language.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal as TypingLiteral
 
-from quaywatch.errors import InputError
+from quaywatch.errors import InputError, Said, said
 
 #: Deepest nesting of parentheses and unary operators; deeper is certainly a mistake and would
 #: otherwise exhaust Python's recursion limit.
@@ -50,19 +52,30 @@ COMPARISONS = {"==": "==", "=": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">"
 
 
 class ConditionError(InputError):
-    """A condition that cannot be parsed or compiled; ``position`` is 0-based in the text."""
+    """A condition that cannot be parsed or compiled; ``position`` is 0-based in the text,
+    ``line`` and ``column`` (from 1) the same within the condition."""
 
-    def __init__(self, reason: str, position: int, text: str) -> None:
+    def __init__(self, reason: Said, position: int, text: str) -> None:
         self.reason = reason
         self.position = max(0, min(position, len(text)))
         self.text = text
         before = text[: self.position]
         self.line = before.count("\n") + 1
         self.column = self.position - (before.rfind("\n") + 1) + 1
-        super().__init__(f"{reason} ({self.where()})")
+        super().__init__(self.placed())
+
+    def placed(self) -> Said:
+        """The reason and where in the condition: ``... (condition column 7)``, or, for a
+        condition of several lines, its line too."""
+        if "\n" in self.text.strip("\n"):
+            return said("%(reason)s (condition line %(line)s, column %(column)s)",
+                        reason=self.reason, line=self.line, column=self.column)  # fmt: skip
+        return said("%(reason)s (condition column %(column)s)", reason=self.reason,
+                    column=self.column)  # fmt: skip
 
     def where(self) -> str:
-        """``condition column 7`` or, for a condition of several lines, its line too."""
+        """``condition column 7`` or, for a condition of several lines, its line too (the
+        English of ``placed``, for a message that quotes the condition)."""
         if "\n" in self.text.strip("\n"):
             return f"condition line {self.line}, column {self.column}"
         return f"condition column {self.column}"
@@ -108,12 +121,13 @@ def tokenize(text: str) -> list[Token]:
     while at < len(text):
         match = _TOKEN.match(text, at)
         if match is None:
-            raise ConditionError(f"unexpected character {text[at]!r}", at, text)
+            raise ConditionError(said("unexpected character %(char)s", char=repr(text[at])),
+                                 at, text)  # fmt: skip
         kind, raw = match.lastgroup, match.group()
         if kind == "number":
             number = float(raw)
             if not math.isfinite(number):
-                raise ConditionError(f"number {raw} is too large", at, text)
+                raise ConditionError(said("number %(number)s is too large", number=raw), at, text)
             tokens.append(Token("number", number, at))
         elif kind == "string":
             tokens.append(Token("string", _ESCAPE.sub(r"\1", raw[1:-1]), at))
@@ -210,19 +224,19 @@ class _Parser:
     def token(self) -> Token:
         return self.tokens[self.at]
 
-    def fail(self, reason: str, token: Token | None = None) -> ConditionError:
+    def fail(self, reason: Said, token: Token | None = None) -> ConditionError:
         token = token or self.token
         return ConditionError(reason, token.position, self.text)
 
     def describe(self, token: Token) -> str:
         if token.kind == "end":
-            return "the end of the condition"
+            return said("the end of the condition")
         if token.kind == "string":
-            return f'the text "{token.value}"'
+            return said('the text "%(text)s"', text=token.value)
         if token.kind == "list":
             return f"@{token.value}"
         if token.kind == "number":
-            return f"the number {token.value:g}"
+            return said("the number %(number)s", number=format(token.value, "g"))
         return repr(token.value)
 
     def accept(self, *ops: str) -> Token | None:
@@ -232,24 +246,27 @@ class _Parser:
             return token
         return None
 
-    def expect(self, op: str, what: str) -> Token:
+    def expect(self, op: str, what: Said) -> Token:
         token = self.accept(op)
         if token is None:
-            raise self.fail(f"expected {what}, found {self.describe(self.token)}")
+            raise self.fail(said("expected %(what)s, found %(found)s", what=what,
+                                 found=self.describe(self.token)))  # fmt: skip
         return token
 
     def nest(self) -> None:
         self.depth += 1
         if self.depth > MAX_DEPTH:
-            raise self.fail(f"the condition nests deeper than {MAX_DEPTH} levels")
+            raise self.fail(said("the condition nests deeper than %(levels)s levels",
+                                 levels=MAX_DEPTH))  # fmt: skip
 
     def parse(self) -> Node:
         if self.token.kind == "end":
-            raise self.fail("the condition is empty")
+            raise self.fail(said("the condition is empty"))
         node = self.or_()
         rest = self.tokens[self.at]
         if rest.kind != "end":
-            raise self.fail(f"unexpected {self.describe(rest)}; expected 'and', 'or' or the end")
+            raise self.fail(said("unexpected %(found)s; expected 'and', 'or' or the end",
+                                 found=self.describe(rest)))  # fmt: skip
         return node
 
     def or_(self) -> Node:
@@ -285,12 +302,12 @@ class _Parser:
                 self.at += 1
                 negated = True
             else:
-                raise self.fail("'not' here must be followed by 'in' or 'between'")
+                raise self.fail(said("'not' here must be followed by 'in' or 'between'"))
         if self.accept("in"):
             return Test("in", node, (self.collection(),), negated, token.position)
         if self.accept("between"):
             low = self.sum_()
-            self.expect("and", "'and' between the two bounds of 'between'")
+            self.expect("and", said("'and' between the two bounds of 'between'"))
             return Test("between", node, (low, self.sum_()), negated, token.position)
         for op in ("contains", "startswith"):
             if self.accept(op):
@@ -298,7 +315,7 @@ class _Parser:
                 return Test(op, node, (argument,), False, token.position)
         if self.accept("is"):
             negated = self.accept("not") is not None
-            self.expect("null", "'null' after 'is'")
+            self.expect("null", said("'null' after 'is'"))
             return Test("null", node, (), negated, token.position)
         return node
 
@@ -330,15 +347,15 @@ class _Parser:
         if token.kind == "list":
             self.at += 1
             return ListRef(str(token.value), token.position)
-        self.expect("[", 'a list: ["a", "b"] or @name')
+        self.expect("[", said('a list: ["a", "b"] or @name'))
         items: list[Literal] = []
         while not self.accept("]"):
             items.append(self.literal())
             if not self.accept(","):
-                self.expect("]", "',' or ']' in the list")
+                self.expect("]", said("',' or ']' in the list"))
                 break
         if not items:
-            raise self.fail("a list needs at least one value", token)
+            raise self.fail(said("a list needs at least one value"), token)
         return ListLiteral(tuple(items), token.position)
 
     def literal(self) -> Literal:
@@ -351,7 +368,8 @@ class _Parser:
         if token.kind == "string" and not negative:
             self.at += 1
             return Literal(str(token.value), token.position)
-        raise self.fail(f"expected a number or a quoted text, found {self.describe(token)}")
+        raise self.fail(said("expected a number or a quoted text, found %(found)s",
+                             found=self.describe(token)))  # fmt: skip
 
     def primary(self) -> Node:
         token = self.token
@@ -373,17 +391,18 @@ class _Parser:
             while not self.accept(")"):
                 arguments.append(self.or_())
                 if not self.accept(","):
-                    self.expect(")", f"',' or ')' in the call of {token.value}()")
+                    self.expect(")", said("',' or ')' in the call of %(function)s()",
+                                          function=token.value))  # fmt: skip
                     break
             self.depth -= 1
             return Call(str(token.value), tuple(arguments), token.position)
         if self.accept("("):
             self.nest()
             node = self.or_()
-            self.expect(")", "')' to close the '('")
+            self.expect(")", said("')' to close the '('"))
             self.depth -= 1
             return node
-        raise self.fail(f"expected a value, found {self.describe(token)}")
+        raise self.fail(said("expected a value, found %(found)s", found=self.describe(token)))
 
 
 def parse(text: str) -> Node:

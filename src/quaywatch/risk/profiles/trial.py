@@ -14,7 +14,7 @@ from datetime import datetime
 
 import polars as pl
 
-from quaywatch.errors import InputError
+from quaywatch.errors import InputError, said
 from quaywatch.features import assessment, declared
 from quaywatch.risk.profiles.apply import ProfileSet
 from quaywatch.risk.profiles.frame import profile_frame
@@ -49,15 +49,28 @@ def trial_frame(
     if until is not None:
         window = window.filter(pl.col("lodged_at") < until)
     if window.is_empty():
-        raise InputError(f"no consignment lodged from {since:%Y-%m-%d %H:%M}"
-                         + (f" to {until:%Y-%m-%d %H:%M}" if until else ""))  # fmt: skip
-    note = "the current model's value reference"
+        start = since.strftime("%Y-%m-%d %H:%M")
+        if until is not None:
+            raise InputError(
+                said(
+                    "no consignment lodged from %(since)s to %(until)s",
+                    since=start,
+                    until=until.strftime("%Y-%m-%d %H:%M"),
+                )
+            )
+        raise InputError(said("no consignment lodged from %(since)s", since=start))
+    note = said("the current model's value reference")
     if reference is None:
         before = history.filter(pl.col("lodged_at") < since)
-        note = f"a value reference fitted on {before.height:,} goods items lodged before the period"
+        note = said(
+            "a value reference fitted on %(count)s goods items lodged before the period",
+            count=format(before.height, ","),
+        )
         if before.is_empty():
             before = window
-            note = "a value reference fitted on the period itself (nothing is stored before it)"
+            note = said(
+                "a value reference fitted on the period itself (nothing is stored before it)"
+            )
         reference = declared.ValueReference.fit(declared.item_features(before))
     outcomes = reads.control_outcomes(store)
     frame = profile_frame(window, history=history, outcomes=outcomes, reference=reference,

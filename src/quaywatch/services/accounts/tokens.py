@@ -155,7 +155,7 @@ def revoke_token(
     with store.transaction() as conn:
         row = conn.execute(_LISTED.where(_T.c.token_id == wanted)).first()
         if row is None:
-            raise NotFoundError(f"no token {wanted!r}")
+            raise NotFoundError(said("no token %(id)s", id=repr(wanted)))
         if row.revoked_at is not None:
             raise ConflictError(said(
                 "token %(token)s was revoked already, at %(when)s", token=wanted,
