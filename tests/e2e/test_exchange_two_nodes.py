@@ -83,9 +83,10 @@ class Node:
         return answer.json()
 
 
-def _token(store: Store, user: str, role: Role) -> str:
+def _token(store: Store, user: str, role: Role, partner: str | None = None) -> str:
     accounts.add_user(store, user, roles=[role], actor="admin")
-    return accounts.create_token(store, user, name="exchange", actor="admin").token
+    return accounts.create_token(store, user, name="exchange", partner=partner,
+                                 actor="admin").token  # fmt: skip
 
 
 @contextmanager
@@ -129,7 +130,8 @@ def nodes(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Node
         a, b = made
         for here, there in ((a, b), (b, a)):
             ex.add_partner(here.store, there.keys.parent / "root.jsonl", actor="liaison")
-            issued = _token(there.store, f"{here.code.lower()}-node", Role.PARTNER_NODE)
+            issued = _token(there.store, f"{here.code.lower()}-node", Role.PARTNER_NODE,
+                            partner=here.code)  # fmt: skip
             ex.set_inbox_url(here.store, here.keys, there.code, there.base, token=issued,
                              actor="liaison")  # fmt: skip
         yield a, b
