@@ -188,7 +188,8 @@ def partners_set_url(
         typer.Option(
             "--token-file",
             help="A file holding the API token the partner issued to "
-            "this node (role partner_node); kept in QUAYWATCH_KEY_DIR, mode 0600.",
+            "this node (role partner_node, bound to this administration with --partner); kept "
+            "in QUAYWATCH_KEY_DIR, mode 0600.",
         ),
     ] = None,
 ) -> None:
