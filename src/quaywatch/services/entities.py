@@ -253,7 +253,8 @@ def _matches(
     loaded = screening.best(screening.Screener.build(entries).screen(parties)) if (
         not entries.is_empty()) else None  # fmt: skip
     live = [n for n, e in enumerate(seized) if e.state(at) == "in force"]
-    partner = on_seizures.filter(pl.col("entry").is_in(live)).with_columns(
+    partner = on_seizures.filter(pl.col("entry").is_in(live))
+    partner = partner if partner.is_empty() else partner.with_columns(
         pl.col("entry").replace_strict(
             {n: e.watchlist_id for n, e in enumerate(seized)}, return_dtype=pl.String
         ).alias("watchlist_id"),
@@ -271,7 +272,7 @@ def _matches(
     ).group_by("party_key", "watchlist_id", maintain_order=True).first()  # fmt: skip
     columns = ["party_key", "watchlist_id", "entry_id", "entry_name", "category", "score",
                "kind", "strong", "reason"]  # fmt: skip
-    frames = [f.select(columns) for f in (loaded, partner) if f is not None]
+    frames = [f.select(columns) for f in (loaded, partner) if f is not None and not f.is_empty()]
     lists = (0 if entries.is_empty() else entries.get_column("watchlist_id").n_unique()) + len(
         {seized[n].watchlist_id for n in live})  # fmt: skip
     if not frames:
