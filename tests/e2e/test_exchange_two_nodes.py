@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
+import polars as pl
 import pytest
 import uvicorn
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -30,10 +31,14 @@ from quaywatch.config import Settings
 from quaywatch.domain.access import Role
 from quaywatch.exchange import envelope as dsse, messages, push
 from quaywatch.exchange.keys import KeyDir
-from quaywatch.services import accounts, exchange as ex
+from quaywatch.intake.pipeline import ingest_file
+from quaywatch.risk import explain
+from quaywatch.services import accounts, exchange as ex, risk
 from quaywatch.services.exchange_push import Backoff, push_once
-from quaywatch.store import tables
+from quaywatch.store import reads, tables
 from quaywatch.store.store import Store
+from quaywatch.synth import portday
+from small_models import train_small
 
 SEIZURE: dict[str, Any] = {
     "containers": ["CSQU3054383"], "case_reference": "BEANR-2026-0042",
@@ -83,9 +88,10 @@ class Node:
         return answer.json()
 
 
-def _token(store: Store, user: str, role: Role) -> str:
+def _token(store: Store, user: str, role: Role, partner: str | None = None) -> str:
     accounts.add_user(store, user, roles=[role], actor="admin")
-    return accounts.create_token(store, user, name="exchange", actor="admin").token
+    return accounts.create_token(store, user, name="exchange", partner=partner,
+                                 actor="admin").token  # fmt: skip
 
 
 @contextmanager
@@ -129,7 +135,8 @@ def nodes(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Node
         a, b = made
         for here, there in ((a, b), (b, a)):
             ex.add_partner(here.store, there.keys.parent / "root.jsonl", actor="liaison")
-            issued = _token(there.store, f"{here.code.lower()}-node", Role.PARTNER_NODE)
+            issued = _token(there.store, f"{here.code.lower()}-node", Role.PARTNER_NODE,
+                            partner=here.code)  # fmt: skip
             ex.set_inbox_url(here.store, here.keys, there.code, there.base, token=issued,
                              actor="liaison")  # fmt: skip
         yield a, b
@@ -170,16 +177,36 @@ def _tampered(record: bytes) -> bytes:
     return json.dumps(data).encode()
 
 
+def _assessed(b: Node, models: Path, consignment_id: str) -> tuple[float, list[str]]:
+    """B's scoring run (what has not been assessed, or is due again): the score of
+    ``consignment_id`` in it and the texts of its partner reasons."""
+    run = risk.score_period(b.store, model_path=models, explain_all=True, actor="scoring")
+    row = reads.latest_assessments(b.store, run_id=run.run_id).filter(
+        pl.col("consignment_id") == consignment_id).row(0, named=True)  # fmt: skip
+    reasons = explain.from_json(row["reasons"])
+    return row["score"], [r.text for r in reasons if r.source is explain.Source.PARTNER]
+
+
 @pytest.mark.slow
 def test_two_nodes_exchange_over_http_with_retries_restarts_and_refusals(
-    nodes: tuple[Node, Node],
+    nodes: tuple[Node, Node], tmp_path: Path
 ) -> None:
     a, b = nodes
+    # B's traffic: a port day, one container of which A's seizure and alert name; its model.
+    day = portday.generate(tmp_path / "day", count=40, seed=11, noise=0.0)
+    assert ingest_file(b.store, day.consignments).quarantined == 0
+    with b.store.reading() as conn:
+        cid, box = conn.execute(select(tables.containers.c.consignment_id,
+            tables.containers.c.container_number).order_by(tables.containers.c.consignment_id)
+        ).first()  # fmt: skip
+    models = train_small(tmp_path / "models")
+    plain, partner_reasons = _assessed(b, models, cid)
+    assert partner_reasons == []
     with serving(a):
-        seizure = a.api("POST", "/api/v1/exchange/outbox",
-                        json={"to": "NLRTM", "type": "seizure-report", "body": SEIZURE})  # fmt: skip
-        alert = a.api("POST", "/api/v1/exchange/outbox",
-                      json={"to": "NLRTM", "type": "risk-analysis-result", "body": ALERT})  # fmt: skip
+        seizure = a.api("POST", "/api/v1/exchange/outbox", json={
+            "to": "NLRTM", "type": "seizure-report", "body": {**SEIZURE, "containers": [box]}})  # fmt: skip
+        alert = a.api("POST", "/api/v1/exchange/outbox", json={
+            "to": "NLRTM", "type": "risk-analysis-result", "body": {**ALERT, "containers": [box]}})  # fmt: skip
         sent = [seizure["message_id"], alert["message_id"]]
 
         # B is down: each push fails, is recorded on the outbox row, and waits 1 s, then 2 s.
@@ -218,6 +245,17 @@ def test_two_nodes_exchange_over_http_with_retries_restarts_and_refusals(
             assert sorted(m["message_id"] for m in inbox) == sorted(sent)
             assert {m["message_type"] for m in inbox} == {"seizure-report", "risk-analysis-result"}
             assert all(_outbox(a)[m]["delivery"] == "delivered" for m in sent)
+
+            # B's next scoring run assesses the container's consignment again: it rises, with
+            # the partner's seizure and its risk analysis result as reasons.
+            raised, partner_reasons = _assessed(b, models, cid)
+            assert raised > plain
+            assert sorted(partner_reasons) == sorted([
+                "alert from partner BEANR: drugs risk, control at first entry (scan "
+                f"recommended); container {box}",
+                "alert from partner BEANR: seizure BEANR-2026-0042 of 412.5 KGM cocaine in "
+                f"banana boxes (HS 080390), found by nii scan; container {box}",
+            ])  # fmt: skip
 
             # A stops mid-send: the message left (B stored it) but A never heard the answer.
             third_msg = a.api("POST", "/api/v1/exchange/outbox", json={

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,7 @@ from fastapi.testclient import TestClient
 from quaywatch.api.app import create_app
 from quaywatch.config import Settings
 from quaywatch.domain.access import ROLE_PERMISSIONS, Permission, Role
+from quaywatch.errors import InputError
 from quaywatch.services import accounts, exchange as ex
 from quaywatch.store.store import Store
 
@@ -40,7 +42,9 @@ class Node:
         if role not in self.made:
             name = f"{role.value.replace('_', '-')}-user"
             accounts.add_user(self.store, name, roles=[role], actor="admin")
-            token = accounts.create_token(self.store, name, name="tests", actor="admin").token
+            partner = "BEANR" if role is Role.PARTNER_NODE else None
+            token = accounts.create_token(self.store, name, name="tests", partner=partner,
+                                          actor="admin").token  # fmt: skip
             self.made[role] = {"Authorization": f"Bearer {token}"}
         return self.made[role]
 
@@ -190,3 +194,47 @@ def test_the_openapi_document_shows_the_exchange_routes_with_examples(node: Node
     examples = deliver["requestBody"]["content"]["application/json"]["examples"]
     assert examples["one"]["value"]["format"] == "quaywatch-exchange/1"
     assert document["paths"]["/api/v1/exchange/outbox"]["post"]["x-permission"] == "exchange"
+
+
+def test_a_partner_node_token_delivers_its_partners_messages_only(node: Node) -> None:
+    deham = Admin.new("DEHAM")
+    root_file = node.settings.key_dir.parent / "deham-root.jsonl"
+    root_file.write_text("".join(json.dumps(signed.to_json()) + "\n" for _, signed in deham.chain))
+    ex.add_partner(node.store, root_file, actor="liaison")
+    # BEANR's node relays a message DEHAM signed: refused whole, nothing of the post stored.
+    own = node.beanr.message("NLRTM")
+    relayed = deham.message("NLRTM")
+    answer = node.client.post(INBOX, content=own + b"\n" + relayed,
+                              headers=node.headers(Role.PARTNER_NODE))  # fmt: skip
+    assert answer.status_code == 403, answer.text
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    assert "signed by DEHAM" in answer.json()["detail"]
+    assert ex.inbox(node.store).received == () and ex.inbox(node.store).rejected == ()
+    # A partner_node token needs its partner; one bound to DEHAM delivers DEHAM's.
+    accounts.add_user(node.store, "deham-node", roles=[Role.PARTNER_NODE], actor="admin")
+    with pytest.raises(InputError, match="partner"):
+        accounts.create_token(node.store, "deham-node", name="push", actor="admin")
+    token = accounts.create_token(node.store, "deham-node", name="push", partner="deham",
+                                  actor="admin")  # fmt: skip
+    assert token.info.partner == "DEHAM"
+    answer = node.client.post(INBOX, content=relayed,
+                              headers={"Authorization": f"Bearer {token.token}"})  # fmt: skip
+    assert answer.json()["accepted"] == 1
+    assert node.deliver(own)["accepted"] == 1
+
+
+def test_the_same_message_id_from_two_partners_is_two_messages_and_a_replay_is_refused(
+    node: Node,
+) -> None:
+    deham = Admin.new("DEHAM")
+    root_file = node.settings.key_dir.parent / "deham-root.jsonl"
+    root_file.write_text("".join(json.dumps(signed.to_json()) + "\n" for _, signed in deham.chain))
+    ex.add_partner(node.store, root_file, actor="liaison")
+    shared_id = str(uuid.uuid4())
+    assert node.deliver(node.beanr.message("NLRTM", message_id=shared_id))["accepted"] == 1
+    imported = node.settings.key_dir.parent / "deham.jsonl"
+    imported.write_bytes(deham.message("NLRTM", message_id=shared_id) + b"\n")
+    assert ex.import_file(node.store, imported, actor="liaison").count("accepted") == 1
+    assert sorted(m.sender for m in ex.inbox(node.store).received) == ["BEANR", "DEHAM"]
+    replay = node.beanr.message("NLRTM", {**SEIZURE, "quantity": 1.0}, message_id=shared_id)
+    assert node.deliver(replay)["outcomes"][0]["reason"] == "replayed"  # type: ignore[index]

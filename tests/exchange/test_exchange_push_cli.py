@@ -59,7 +59,8 @@ def test_the_liaison_points_the_push_at_a_partner_and_pushes(
     b_store = Store.open(f"sqlite:///{b / 'quaywatch.db'}")
     try:
         accounts.add_user(b_store, "beanr-node", roles=[Role.PARTNER_NODE], actor="nlrtm")
-        token = accounts.create_token(b_store, "beanr-node", name="push", actor="nlrtm").token
+        token = accounts.create_token(b_store, "beanr-node", name="push", partner="BEANR",
+                                      actor="nlrtm").token  # fmt: skip
         (a / "token.txt").write_text(token + "\n")
 
         # NLRTM is down: the push fails, says when it tries again, and exits non-zero.

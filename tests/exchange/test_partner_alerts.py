@@ -22,7 +22,7 @@ from quaywatch.intake.pipeline import ingest_file
 from quaywatch.risk import engine, explain
 from quaywatch.risk.bundle import RiskModel
 from quaywatch.risk.hit_sources import CONSIGNMENTS
-from quaywatch.services import exchange as ex, hit_sources, risk
+from quaywatch.services import entities, exchange as ex, hit_sources, risk
 from quaywatch.store import reads, tables
 from quaywatch.store.store import Store
 from quaywatch.synth import portday
@@ -212,3 +212,95 @@ def test_an_alert_stops_counting_when_its_sender_or_key_is_revoked(
     assert [h.evidence for h in before] == [(message_id,)]
     assert list(source.hits(_ask(store, nlrtm.seized_cid, at))) == []
     assert list(source.hits(_ask(store, nlrtm.seized_cid, at + timedelta(days=1)))) == []
+
+
+def _consignee(store: Store, cid: str) -> dict[str, Any]:
+    c, p = tables.consignments, tables.parties
+    with store.reading() as conn:
+        row = conn.execute(
+            select(p.c.party_key, p.c.name, p.c.eori, p.c.country)
+            .join_from(c, p, p.c.party_key == c.c.consignee_key)
+            .where(c.c.consignment_id == cid)
+        ).first()  # fmt: skip
+    assert row is not None
+    return dict(row._mapping)
+
+
+@pytest.mark.parametrize("deidentified", [False, True])
+def test_the_parties_of_a_partner_seizure_are_screened_until_the_partner_is_revoked(
+    nlrtm: Traffic, models: Path, deidentified: bool
+) -> None:
+    """BEANR's seizure names the consignee of a consignment (no container, B/L or MRN of it):
+    its other consignments rise with the partner's case as reason, its party review shows
+    the seizure, and after BEANR is revoked it no longer counts and the assessments are due."""
+    store = nlrtm.store
+    party = _consignee(store, nlrtm.alerted_cid)
+    name = party["name"].upper() + "  "  # the partner writes it its own way
+    seized = {**SEIZURE, "containers": ["CSQU3054383"], "parties": [
+        {"role": "CONSIGNEE", "name": name, "country": party["country"],
+         **({"eori": party["eori"]} if party["eori"] else {})}]}  # fmt: skip
+    if deidentified:
+        ex.generate_group_key(nlrtm.folder / "BEANR")
+        ex.import_group_key(nlrtm.folder / "NLRTM", nlrtm.folder / "BEANR" / "group.key")
+    else:
+        ex.allow_partner(nlrtm.beanr, "NLRTM", "seizure-report", personal=True,
+                         basis="Naples II, art. 10", actor="ana")  # fmt: skip
+    keys = nlrtm.folder / "NLRTM"
+    before = risk.score_period(store, model_path=models, rescore=True, explain_all=True,
+                               actor="test", key_dir=keys)  # fmt: skip
+    message_id = nlrtm.send("seizure-report", seized)
+    [received] = ex.inbox(store).received
+    assert (party["name"].upper() in received.payload) is not deidentified
+    later = risk.score_period(store, model_path=models, explain_all=True, actor="test",
+                              key_dir=keys)  # fmt: skip
+    assert nlrtm.alerted_cid in {t.consignment_id for t in later.top} or later.assessed >= 1
+    raised = _assessment(store, later.run_id, nlrtm.alerted_cid)
+    [reason] = _partner(raised)
+    assert reason.code == ("partner:seizure_party" if party["eori"] else
+                           "partner:seizure_party_name")  # fmt: skip
+    assert reason.evidence == (message_id,)
+    assert reason.text.startswith(f"alert from partner BEANR: consignee {party['name']} was "
+                                  "consignee in seizure BEANR-2026-0042 of 412.5 KGM cocaine")  # fmt: skip
+    assert ("de-identified" in reason.text) is deidentified
+    assert raised["score"] > _assessment(store, before.run_id, nlrtm.alerted_cid)["score"]
+    # Without the group key a de-identified seizure matches nobody.
+    source = alerts.PartnerAlertHits(store)
+    at = nlrtm.received_at(message_id) + timedelta(minutes=1)
+    assert bool(list(source.hits(_ask(store, nlrtm.alerted_cid, at)))) is not deidentified
+
+    review = entities.party_review(store, party["party_key"], hops=1, key_dir=keys)
+    [seizure] = review.track.partner_seizures
+    assert (seizure.partner, seizure.case_reference, seizure.state) == (
+        "BEANR",
+        "BEANR-2026-0042",
+        "in force",
+    )
+    assert seizure.deidentified is deidentified
+    assert any(m.watchlist_id == "partner:BEANR" for m in review.hits.matches)
+
+    ex.revoke(store, "BEANR", reason="trust withdrawn", actor="ben")
+    again = risk.score_period(store, model_path=models, explain_all=True, actor="test",
+                              key_dir=keys)  # fmt: skip
+    assert again.assessed >= 1
+    assert not _partner(_assessment(store, again.run_id, nlrtm.alerted_cid))
+    assert risk.score_period(store, model_path=models, actor="test", key_dir=keys).assessed == 0
+    review = entities.party_review(store, party["party_key"], hops=1, key_dir=keys)
+    assert [s.state for s in review.track.partner_seizures] == ["revoked"]
+    assert not any(m.watchlist_id == "partner:BEANR" for m in review.hits.matches)
+
+
+def test_revoking_a_partner_makes_the_assessments_its_alerts_raised_due_again(
+    nlrtm: Traffic, models: Path
+) -> None:
+    store = nlrtm.store
+    risk.score_period(store, model_path=models, rescore=True, actor="test")
+    nlrtm.send("seizure-report", SEIZURE | {"containers": [nlrtm.container]})
+    raised = risk.score_period(store, model_path=models, explain_all=True, actor="test")
+    assert [t.consignment_id for t in raised.top] == [nlrtm.seized_cid]
+    assert risk.score_period(store, model_path=models, actor="test").assessed == 0
+    key = ex.own_keys(nlrtm.beanr).root.keys[0].keyid
+    ex.revoke(store, "BEANR", key_id=key, reason="key reported lost", actor="ben")
+    again = risk.score_period(store, model_path=models, explain_all=True, actor="test")
+    assert again.assessed == 1 and again.top[0].consignment_id == nlrtm.seized_cid
+    assert not _partner(_assessment(store, again.run_id, nlrtm.seized_cid))
+    assert risk.score_period(store, model_path=models, actor="test").assessed == 0

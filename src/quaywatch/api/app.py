@@ -187,7 +187,8 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
         except ModelError as exc:
             # Serve anyway: /ready says what is wrong, and a fixed folder is picked up.
             problems.log.error("the current model cannot be loaded: %s", exc.message)
-        filing = FilingDesk(opened, models.get, saturation_pct=settings.hit_saturation_pct)
+        filing = FilingDesk(opened, models.get, saturation_pct=settings.hit_saturation_pct,
+                            key_dir=settings.key_dir)  # fmt: skip
         lab_worker = LabWorker(opened)
         lab_worker.start()  # runs left running by a stopped process are marked failed first
         pusher = None

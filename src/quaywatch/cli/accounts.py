@@ -200,13 +200,20 @@ def tokens_create(
         ),
     ] = None,
     expires_days: Annotated[int, typer.Option(help="Days until it expires (1 to 365).")] = 90,
+    partner: Annotated[
+        str | None,
+        typer.Option(
+            help="For a partner_node token (required then): the partner administration "
+            "whose messages it delivers, e.g. BEANR."
+        ),
+    ] = None,
 ) -> None:
     """Create an API token; it is printed once and cannot be shown again."""
     from quaywatch.services.accounts import create_token
 
     issued = create_token(
         open_store(ctx), username, name=name, roles=role or None, expires_in_days=expires_days,
-        actor=get_settings(ctx).actor,
+        partner=partner, actor=get_settings(ctx).actor,
     )  # fmt: skip
     info = issued.info
     errors.print(

@@ -188,7 +188,8 @@ def partners_set_url(
         typer.Option(
             "--token-file",
             help="A file holding the API token the partner issued to "
-            "this node (role partner_node); kept in QUAYWATCH_KEY_DIR, mode 0600.",
+            "this node (role partner_node, bound to this administration with --partner); kept "
+            "in QUAYWATCH_KEY_DIR, mode 0600.",
         ),
     ] = None,
 ) -> None:
@@ -473,14 +474,20 @@ def exchange_profiles(ctx: typer.Context) -> None:
     console.print(table)
 
 
+_SENDER_HELP = "The partner that shared it (needed only when two partners used the id)."
+
+
 @profiles_app.command("accept")
 def exchange_profiles_accept(
-    ctx: typer.Context, message_id: Annotated[str, typer.Argument(help="The message id.")]
+    ctx: typer.Context,
+    message_id: Annotated[str, typer.Argument(help="The message id.")],
+    sender: Annotated[str | None, typer.Option(help=_SENDER_HELP)] = None,
 ) -> None:
     """Load a shared profile as a DRAFT (activate it later with `quaywatch profiles activate`)."""
     from quaywatch.services.exchange import accept_profile
 
-    done = accept_profile(open_store(ctx), message_id, actor=get_settings(ctx).actor)
+    done = accept_profile(open_store(ctx), message_id, sender=sender,
+                          actor=get_settings(ctx).actor)  # fmt: skip
     _say(f"loaded {done.profile_id} version {done.profile_version} as a draft; "
          "it fires only once activated")  # fmt: skip
 
@@ -490,9 +497,11 @@ def exchange_profiles_decline(
     ctx: typer.Context,
     message_id: Annotated[str, typer.Argument(help="The message id.")],
     reason: Annotated[str, typer.Option(help="Why (kept in the audit trail).")],
+    sender: Annotated[str | None, typer.Option(help=_SENDER_HELP)] = None,
 ) -> None:
     """Decline a shared profile; nothing is loaded."""
     from quaywatch.services.exchange import decline_profile
 
-    decline_profile(open_store(ctx), message_id, reason=reason, actor=get_settings(ctx).actor)
+    decline_profile(open_store(ctx), message_id, reason=reason, sender=sender,
+                    actor=get_settings(ctx).actor)  # fmt: skip
     _say(f"declined the profile of message {message_id}")

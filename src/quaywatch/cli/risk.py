@@ -128,7 +128,7 @@ def score(
     result = score_period(
         open_store(ctx), model_path=model_path or settings.model_dir, at=at, since=since,
         rescore=rescore, explain_all=explain_all, top=top, actor=settings.actor,
-        saturation_pct=settings.hit_saturation_pct,
+        saturation_pct=settings.hit_saturation_pct, key_dir=settings.key_dir,
     )  # fmt: skip
     weights = "shipped hit weights" if result.weight_set is None else (
         f"hit weight set {result.weight_set}")  # fmt: skip

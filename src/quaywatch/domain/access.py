@@ -134,7 +134,8 @@ class Principal:
 
     ``roles`` are those in force for this request (a token may carry fewer than its user);
     ``terminals`` limit an inspector's orders (empty: no terminal, hence no order) unless
-    ``all_terminals``; ``token_id`` names the token used, if any.
+    ``all_terminals``; ``token_id`` names the token used, if any; ``partner``: the partner
+    administration a ``partner_node`` token delivers for (only that partner's messages).
     """
 
     name: str
@@ -142,6 +143,7 @@ class Principal:
     terminals: frozenset[str] = field(default_factory=frozenset)
     all_terminals: bool = False
     token_id: str | None = None
+    partner: str | None = None
 
     @property
     def permissions(self) -> frozenset[Permission]:

@@ -26,8 +26,12 @@ As of and validity: an alert counts for an assessment made as of a moment at or 
 received (``received_at``) and before it lapses: the message's ``expires_at``, for a risk
 analysis result its ``valid_until`` if earlier, and the moment its sender was revoked here
 (``partners revoke``) or the key that signed it was (``partners revoke --key``), if earlier: an
-assessment made after a revocation no longer carries the alert; one made before keeps it. An alert received after a consignment's latest
-assessment makes that assessment stale (``stale``), so the next scoring run assesses it again.
+assessment made after a revocation no longer carries the alert; one made before keeps it, and
+is due again (``stale``): the next scoring run assesses it again, without the alert. An alert
+received after a consignment's latest assessment makes that assessment stale too.
+
+A message id is its sender's to give: alerts are told apart by sender and id (``Alert.key``);
+the evidence a hit keeps is the message id, which the ``Feedback`` to that sender answers.
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ from typing import Any
 import polars as pl
 from sqlalchemy import func, or_, select
 
-from quaywatch.exchange import messages as m
+from quaywatch.exchange import mailbox, messages as m, watchlists
 from quaywatch.features import declared
 from quaywatch.risk.explain import Source
 from quaywatch.risk.hit_sources import Hit, HitCode, no_keys
@@ -60,11 +64,12 @@ CONTROL = HitCode(
 PASS_ON = HitCode(
     "partner:pass_to_next_port", 0.7, _FROM + "{area} risk, passed to the next port; {about}"
 )
-#: Every code, by code.
-CODES: Mapping[str, HitCode] = {c.code: c for c in (SEIZURE, CONTROL, PASS_ON)}
+#: Every code, by code: the alerts', and the partner watchlists' (``exchange.watchlists``).
+CODES: Mapping[str, HitCode] = {c.code: c for c in (SEIZURE, CONTROL, PASS_ON, *watchlists.CODES)}
 _RESULTS = {m.AnalysisResult.CONTROL_AT_FIRST_ENTRY: CONTROL,
             m.AnalysisResult.PASS_TO_NEXT_PORT: PASS_ON}  # fmt: skip
 _MOMENT = pl.Datetime("us", "UTC")
+_KEYS = {"consignment_id": pl.String(), "version": pl.Int64()}
 _CHUNK = 500
 
 
@@ -79,6 +84,13 @@ class Alert:
     received_at: datetime
     until: datetime
     cargo: m.Cargo
+    sender: str = ""
+    revoked_at: datetime | None = None
+
+    @property
+    def key(self) -> str:
+        """The alert's key: its sender and message id (a message id is its sender's to give)."""
+        return f"{self.sender}/{self.message_id}"
 
 
 def alert_of(row: Any) -> Alert | None:
@@ -103,38 +115,25 @@ def alert_of(row: Any) -> Alert | None:
     else:
         return None
     return Alert(header.message_id, code.code, {"partner": header.sender, **params},
-                 row.received_at, until, body)  # fmt: skip
+                 row.received_at, until, body, header.sender)  # fmt: skip
 
 
 def alerts(store: Store) -> list[Alert]:
     """Every alert in the inbox (risk analysis results and seizure reports), oldest first,
     each lapsing at the latest when its sender, or the key that signed it, was revoked."""
-    r, p, k = tables.exchange_received, tables.exchange_partners, tables.exchange_revoked_keys
-    kinds = (m.MessageType.RISK_ANALYSIS_RESULT.value, m.MessageType.SEIZURE_REPORT.value)
-    with store.reading() as conn:
-        rows = conn.execute(
-            select(r.c.payload, r.c.received_at, p.c.revoked_at.label("partner_revoked_at"),
-                   k.c.revoked_at.label("key_revoked_at"))
-            .select_from(
-                r.outerjoin(p, p.c.administration == r.c.sender)
-                .outerjoin(k, (k.c.key_id == r.c.key_id) & (k.c.administration == r.c.sender))
-            )
-            .where(r.c.message_type.in_(kinds))
-            .order_by(r.c.received_at, r.c.message_id)
-        ).all()  # fmt: skip
+    kinds = (m.MessageType.RISK_ANALYSIS_RESULT, m.MessageType.SEIZURE_REPORT)
     found: list[Alert] = []
-    for row in rows:
+    for row, revoked_at in mailbox.received_rows(store, kinds):
         alert = alert_of(row)
         if alert is None:
             continue
-        revoked = [t for t in (row.partner_revoked_at, row.key_revoked_at) if t is not None]
-        if revoked:
-            alert = replace(alert, until=min(alert.until, *revoked))
+        if revoked_at is not None:
+            alert = replace(alert, until=min(alert.until, revoked_at), revoked_at=revoked_at)
         found.append(alert)
     return found
 
 
-_MATCHES = pl.Schema({"message_id": pl.String(), "consignment_id": pl.String(),
+_MATCHES = pl.Schema({"alert": pl.String(), "consignment_id": pl.String(),
                       "version": pl.Int64(), "about": pl.String(), "rank": pl.Int64()})  # fmt: skip
 
 
@@ -144,7 +143,7 @@ def _chunks(values: Sequence[str]) -> Iterator[list[str]]:
 
 
 def matches(store: Store, found: Sequence[Alert]) -> pl.DataFrame:
-    """``message_id``, ``consignment_id``, ``version``, ``about`` (what matched, for the
+    """``alert`` (its key), ``consignment_id``, ``version``, ``about`` (what matched, for the
     sentence): every consignment version each alert names, by its strongest key (MRN, then
     B/L, then container)."""
     by_key: dict[tuple[int, str], list[str]] = {}
@@ -153,7 +152,7 @@ def matches(store: Store, found: Sequence[Alert]) -> pl.DataFrame:
         keys += [(1, d.reference) for d in a.cargo.transport_documents]
         keys += [(2, str(c)) for c in a.cargo.containers]
         for key in keys:
-            by_key.setdefault(key, []).append(a.message_id)
+            by_key.setdefault(key, []).append(a.key)
     c, k = tables.consignments, tables.containers
     queries = (  # rank, the columns a value may be in, the table
         (0, (c.c.consignment_id,), c),
@@ -176,23 +175,27 @@ def matches(store: Store, found: Sequence[Alert]) -> pl.DataFrame:
            for rank, value, cid, version in rows for mid in by_key[(rank, value)]]  # fmt: skip
     frame = pl.DataFrame(out, schema=_MATCHES, orient="row")
     return frame.sort("rank", "about").unique(
-        ["message_id", "consignment_id", "version"], keep="first", maintain_order=True
+        ["alert", "consignment_id", "version"], keep="first", maintain_order=True
     )
 
 
 def _timed(found: Sequence[Alert]) -> pl.DataFrame:
     return pl.DataFrame(
-        {"message_id": [a.message_id for a in found],
-         "received_at": [a.received_at for a in found], "until": [a.until for a in found]},
-        schema={"message_id": pl.String(), "received_at": _MOMENT, "until": _MOMENT},
+        {"alert": [a.key for a in found], "received_at": [a.received_at for a in found],
+         "until": [a.until for a in found], "revoked_at": [a.revoked_at for a in found]},
+        schema={"alert": pl.String(), "received_at": _MOMENT, "until": _MOMENT,
+                "revoked_at": _MOMENT},
     )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
 class PartnerAlertHits:
-    """The alerts from partner administrations in ``store`` as a hit source (module docstring)."""
+    """The alerts from partner administrations in ``store`` as a hit source (module docstring),
+    and the parties of their seizures (``exchange.watchlists``): those de-identified match only
+    with the partner group's key (``group_key``, None: they match nobody)."""
 
     store: Store
+    group_key: bytes | None = None
 
     @property
     def name(self) -> Source:
@@ -204,52 +207,73 @@ class PartnerAlertHits:
 
     def hits(self, consignments: pl.DataFrame) -> Iterator[Hit]:
         """A hit per alert naming a consignment of the batch, known at its ``as_of`` and not
-        lapsed then; one read of the inbox and one per kind of key."""
+        lapsed then (one read of the inbox and one per kind of key), and per partner seizure
+        one of its parties is on (``watchlists.hits``)."""
         if consignments.is_empty():
             return
+        yield from watchlists.hits(self.store, consignments, self.group_key)
         found = alerts(self.store)
         if not found:
             return
-        by_id = {a.message_id: a for a in found}
+        by_key = {a.key: a for a in found}
         live = (
             matches(self.store, found)
-            .join(_timed(found), on="message_id")
+            .join(_timed(found), on="alert")
             .join(consignments.select(*declared.KEY, "as_of"), on=list(declared.KEY))
             .filter(
                 (pl.col("received_at") <= pl.col("as_of")) & (pl.col("as_of") < pl.col("until"))
             )
-            .sort("consignment_id", "version", "received_at", "message_id")
+            .sort("consignment_id", "version", "received_at", "alert")
         )
-        for mid, cid, version, about in live.select(
-            "message_id", "consignment_id", "version", "about"
+        for key, cid, version, about in live.select(
+            "alert", "consignment_id", "version", "about"
         ).iter_rows():
-            alert = by_id[mid]
-            yield Hit(cid, version, alert.code, {**alert.params, "about": about}, (mid,))
+            alert = by_key[key]
+            yield Hit(cid, version, alert.code, {**alert.params, "about": about},
+                      (alert.message_id,))  # fmt: skip
 
     def stale(self, consignment_ids: Collection[str] | None) -> pl.DataFrame:
-        """Assessed consignments (of these, when given) an alert names that was received after
-        their latest assessment's moment."""
+        """Assessed consignments (of these, when given) whose latest assessment an alert
+        changed since: one received after it, or one it carried whose sender or key was
+        revoked since; so too for the partner seizures their parties are on."""
+        timing = ["consignment_id", "version", "received_at", "until", "revoked_at"]
+        named = [pl.DataFrame(schema={**_KEYS, **_timed([]).drop("alert").schema})]
         found = alerts(self.store)
-        if not found:
-            return no_keys()
-        named = matches(self.store, found).join(_timed(found), on="message_id")
-        if consignment_ids is not None:
-            named = named.filter(pl.col("consignment_id").is_in(sorted(consignment_ids)))
-        if named.is_empty():
-            return no_keys()
-        a = tables.assessments
-        ids = sorted(named.get_column("consignment_id").unique().to_list())
-        schema = {"consignment_id": pl.String(), "version": pl.Int64(), "assessed_at": _MOMENT}
-        assessed = pl.concat([
-            reads.frame(self.store, select(
-                a.c.consignment_id, a.c.version, func.max(a.c.assessed_at).label("assessed_at"),
-            ).where(a.c.consignment_id.in_(part)).group_by(a.c.consignment_id, a.c.version),
-            schema) for part in _chunks(ids)
-        ])  # fmt: skip
-        return (
-            named.join(assessed, on=list(declared.KEY))
-            .filter(pl.col("received_at") > pl.col("assessed_at"))
-            .select(*declared.KEY)
-            .unique(maintain_order=True)
-            .sort(*declared.KEY)
-        )
+        if found:
+            named.append(matches(self.store, found).join(_timed(found), on="alert").select(timing))
+        seized = watchlists.entries(self.store)
+        if seized:
+            named.append(watchlists.consignment_matches(
+                self.store, seized, self.group_key, consignment_ids).select(timing))  # fmt: skip
+        return due_again(self.store, pl.concat(named), consignment_ids)
+
+
+def due_again(
+    store: Store, named: pl.DataFrame, consignment_ids: Collection[str] | None
+) -> pl.DataFrame:
+    """The consignment versions of ``named`` (``consignment_id``, ``version``, ``received_at``,
+    ``until``, ``revoked_at``: evidence naming them, when it became known and lapses, and when
+    its sender or key was revoked) whose latest assessment the evidence changed: received after
+    it, or carried by it (received by then and not lapsed) and revoked after it."""
+    if consignment_ids is not None:
+        named = named.filter(pl.col("consignment_id").is_in(sorted(consignment_ids)))
+    if named.is_empty():
+        return no_keys()
+    a = tables.assessments
+    ids = sorted(named.get_column("consignment_id").unique().to_list())
+    schema = {"consignment_id": pl.String(), "version": pl.Int64(), "assessed_at": _MOMENT}
+    assessed = pl.concat([
+        reads.frame(store, select(
+            a.c.consignment_id, a.c.version, func.max(a.c.assessed_at).label("assessed_at"),
+        ).where(a.c.consignment_id.in_(part)).group_by(a.c.consignment_id, a.c.version),
+        schema) for part in _chunks(ids)
+    ])  # fmt: skip
+    at = pl.col("assessed_at")
+    carried = (pl.col("received_at") <= at) & (at < pl.col("until"))
+    return (
+        named.join(assessed, on=list(declared.KEY))
+        .filter((pl.col("received_at") > at) | (pl.col("revoked_at").is_not_null() & carried))
+        .select(*declared.KEY)
+        .unique(maintain_order=True)
+        .sort(*declared.KEY)
+    )

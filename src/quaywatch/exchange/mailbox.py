@@ -5,15 +5,20 @@ writes queued records to a file (JSON Lines) for air-gapped exchange, and the HT
 (``push``) delivers the same outbox to the partners' inboxes. ``receive`` takes transport
 records (from an imported file, or posted to the inbox endpoint): each passes ``receive.check`` and the replay check, and is stored in the inbox, or
 kept with its reason and exact bytes among the rejected messages; every accept and reject is
-audited. The same message received twice is stored once: a record whose message id is in the
-inbox with the same payload is a duplicate, one with another payload is refused as replayed.
+audited. The same message received twice is stored once: a record whose sender and message id
+are in the inbox with the same payload is a duplicate, one with another payload is refused as
+replayed. The inbox is keyed on (sender, message id): a message id is its sender's to give.
+
+A delivery over HTTP comes from one partner's node (``only_from``): a record signed by another
+partner's key is not taken from it (``PermissionDeniedError``, and nothing of the post is
+stored), so that one partner's node cannot relay, or replay, another partner's messages.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,11 +28,17 @@ from pydantic import ValidationError
 from sqlalchemy import Connection, insert, select, update
 
 from quaywatch.audit import chain
-from quaywatch.errors import ConfigurationError, ConflictError, InputError
+from quaywatch.errors import (
+    ConfigurationError,
+    ConflictError,
+    InputError,
+    PermissionDeniedError,
+)
 from quaywatch.exchange import envelope as dsse, messages, protection, roots, trust
 from quaywatch.exchange.keys import KeyDir
 from quaywatch.exchange.receive import Accepted, Reason, Refused, check
 from quaywatch.store import tables
+from quaywatch.store.store import Store
 
 _IN, _OUT, _REJ = tables.exchange_received, tables.exchange_outbox, tables.exchange_rejected
 #: Characters of a refusal's detail kept: it may quote what the sender sent.
@@ -199,16 +210,17 @@ def signing_key(own: roots.Root, key_dir: KeyDir) -> tuple[str, Ed25519PrivateKe
 def outbox(conn: Connection) -> list[OutboxEntry]:
     """Every message in the outbox, newest first, with the feedback received on each (the ids
     of accepted Feedback messages that answer it)."""
-    answers: dict[str, list[str]] = {}
+    answers: dict[tuple[str, str], list[str]] = {}
     for row in conn.execute(
-        select(_IN.c.in_reply_to, _IN.c.message_id)
+        select(_IN.c.sender, _IN.c.in_reply_to, _IN.c.message_id)
         .where(_IN.c.message_type == messages.MessageType.FEEDBACK.value)
         .where(_IN.c.in_reply_to.is_not(None))
         .order_by(_IN.c.received_at)
     ):
-        answers.setdefault(row.in_reply_to, []).append(row.message_id)
+        answers.setdefault((row.sender, row.in_reply_to), []).append(row.message_id)
     rows = conn.execute(select(_OUT).order_by(_OUT.c.created_at.desc(), _OUT.c.message_id))
-    return [_entry(row, tuple(answers.get(row.message_id, ()))) for row in rows]
+    # Only the recipient of a message answers it: feedback naming it from anyone else is not.
+    return [_entry(row, tuple(answers.get((row.recipient, row.message_id), ()))) for row in rows]
 
 
 def take_for_export(
@@ -241,35 +253,43 @@ def take_for_export(
 
 
 def receive(
-    conn: Connection, records: Iterable[tuple[str, bytes]], *, now: datetime, actor: str
-) -> list[Outcome]:
-    """Check and store each ``(source, record)``; what became of each, in order."""
+    conn: Connection, records: Iterable[tuple[str, bytes]], *, now: datetime, actor: str,
+    only_from: str | None = None,
+) -> list[Outcome]:  # fmt: skip
+    """Check and store each ``(source, record)``; what became of each, in order.
+
+    ``only_from``: the partner whose node delivers them; ``PermissionDeniedError`` naming the
+    record if one is signed by another partner's key (the caller's transaction then stores
+    nothing of the delivery).
+    """
     trusted = trust.load_trust(conn)
-    return [_receive_one(conn, source, raw, trusted, now, actor) for source, raw in records]
+    return [_receive_one(conn, source, raw, trusted, now, actor, only_from)
+            for source, raw in records]  # fmt: skip
 
 
 def _receive_one(
-    conn: Connection, source: str, raw: bytes, trusted: Any, now: datetime, actor: str
-) -> Outcome:
+    conn: Connection, source: str, raw: bytes, trusted: Any, now: datetime, actor: str,
+    only_from: str | None,
+) -> Outcome:  # fmt: skip
     verdict = check(raw, trusted, now)
+    sender = verdict.message.header.sender if isinstance(verdict, Accepted) else verdict.sender
+    if only_from is not None and sender is not None and sender != only_from:
+        raise PermissionDeniedError(
+            f"{source}: signed by {sender}, but this node's token delivers for {only_from} only"
+        )
     if isinstance(verdict, Accepted):
         header = verdict.message.header
-        # The replay check is on (sender, message id): a message id is the sender's to give.
-        # The inbox keys its rows on the id alone, so an id another sender used already is
-        # refused (it is no replay of this sender's, nor may it pass as a duplicate).
+        # The replay check is on (sender, message id): a message id is the sender's to give,
+        # and the inbox keys its rows on both, so another sender's message reusing an id is
+        # no replay of this one's.
         earlier = conn.execute(
-            select(_IN.c.payload_sha256, _IN.c.sender).where(_IN.c.message_id == header.message_id)
+            select(_IN.c.payload_sha256).where(
+                _IN.c.sender == header.sender, _IN.c.message_id == header.message_id
+            )
         ).first()
-        if earlier is not None and earlier.sender != header.sender:
-            verdict = Refused(
-                Reason.INVALID_PAYLOAD,
-                "header.message_id was used already by another sender: each message needs a "
-                "new id (a UUID)",
-                verdict.envelope.payload_type, header.sender, header.message_id,
-            )  # fmt: skip
-        elif earlier is not None and earlier.payload_sha256 == verdict.payload_sha256:
+        if earlier is not None and earlier.payload_sha256 == verdict.payload_sha256:
             return Outcome(source, "duplicate", header.message_id)
-        elif earlier is not None:
+        if earlier is not None:
             verdict = Refused(
                 Reason.REPLAYED, "a message with this id was received before with other content",
                 verdict.envelope.payload_type, header.sender, header.message_id,
@@ -333,3 +353,27 @@ def inbox(conn: Connection, limit: int = 1000) -> tuple[list[Received], list[Rej
         [Rejected(r.rejection_id, Reason(r.reason), r.detail, r.sender, r.message_id,
                   r.received_at, r.source, bytes(r.raw)) for r in refused],
     )  # fmt: skip
+
+
+def received_rows(
+    store: Store, kinds: Collection[messages.MessageType]
+) -> list[tuple[Any, datetime | None]]:
+    """The inbox rows of ``kinds`` (``payload``, ``received_at``), oldest first, each with the
+    moment its sender, or the key that signed it, was revoked here (the earlier; None if not)."""
+    r, p, k = _IN, tables.exchange_partners, tables.exchange_revoked_keys
+    with store.reading() as conn:
+        rows = conn.execute(
+            select(r.c.payload, r.c.received_at, p.c.revoked_at.label("partner_revoked_at"),
+                   k.c.revoked_at.label("key_revoked_at"))
+            .select_from(
+                r.outerjoin(p, p.c.administration == r.c.sender)
+                .outerjoin(k, (k.c.key_id == r.c.key_id) & (k.c.administration == r.c.sender))
+            )
+            .where(r.c.message_type.in_([kind.value for kind in kinds]))
+            .order_by(r.c.received_at, r.c.sender, r.c.message_id)
+        ).all()  # fmt: skip
+    found: list[tuple[Any, datetime | None]] = []
+    for row in rows:
+        revoked = [t for t in (row.partner_revoked_at, row.key_revoked_at) if t is not None]
+        found.append((row, min(revoked) if revoked else None))
+    return found

@@ -100,6 +100,15 @@ def load_group_key(key_dir: Path) -> bytes:
     return read_group_key_file(path)
 
 
+def group_key_if_any(key_dir: Path | None) -> bytes | None:
+    """The group key of ``key_dir`` when it holds one (None when there is no key directory or
+    no key: de-identified entries then match nobody); ``ConfigurationError`` as
+    ``load_group_key`` for a key file others may read."""
+    if key_dir is None or not _key_file(key_dir).exists():
+        return None
+    return load_group_key(key_dir)
+
+
 def normalise(value: str) -> str:
     """A value as it is hashed: case folded, runs of spaces one space, trimmed."""
     return " ".join(value.casefold().split())

@@ -16,7 +16,7 @@ payload_altered    the payload's digest differs from the one its sender recorded
 bad_signature      no signature by a partner's current key verifies
 invalid_payload    the payload is not a valid message of its type (names the field), its
                    ``issued_at`` is more than ``MAX_CLOCK_SKEW`` (5 minutes) ahead of this
-                   node's clock, or its id is one another sender used already
+                   node's clock
 wrong_recipient    the message is addressed to another administration
 expired            the message, or the sender's root of keys, has expired
 replayed           a message with this id was received before with other content

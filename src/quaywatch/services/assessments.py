@@ -130,13 +130,14 @@ def assess_consignments(
     at: datetime | None = None,
     actor: str,
     saturation_pct: float = combine.SATURATION_PCT,
+    key_dir: Path | None = None,
 ) -> tuple[Assessment, ...]:
     """The assessment of the newest stored version of each consignment, in the order asked.
 
     Made now (outcomes, events and watchlists known at ``at``, default now) where ``model`` has
     not assessed that version yet or events arrived since; the stored one otherwise, with the
     saturation threshold ``saturation_pct`` (``QUAYWATCH_HIT_SATURATION_PCT``) as a scoring run
-    applies it. Raises
+    applies it; ``key_dir`` as for a scoring run (``services.risk.score_period``). Raises
     ``NotFoundError`` naming the consignments that are not stored.
     """
     wanted = list(dict.fromkeys(consignment_ids))
@@ -151,7 +152,7 @@ def assess_consignments(
     moment = datetime.now(UTC) if at is None else utc(at)
     engine.score_store(
         store, model, now=moment, keys=newest, actor=actor, explain_rows=engine.Explain.ALL,
-        saturation_pct=saturation_pct, sources=hit_sources.registered(store),
+        saturation_pct=saturation_pct, sources=hit_sources.registered(store, key_dir),
     )  # fmt: skip
     return _newest_assessments(store, newest, model.version, wanted)
 

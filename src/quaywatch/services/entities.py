@@ -16,7 +16,10 @@ company or part of a cluster. ``party_review`` gathers:
 - its **track record** (``services.party_record``): its consignments (newest versions) by role and month, the controls of
   consignments that named it (on the version controlled), hits (a seizure, or an irregularity
   worth recovering: ``features.assessment.hit``), hit rate and results, the latest controls,
-  and its latest consignments with their newest assessment and lane.
+  and its latest consignments with their newest assessment and lane, and the **seizures
+  partners reported** with the party among their parties (``exchange.watchlists``; those
+  de-identified matched with the partner group's key of ``key_dir``), in force or not.
+  The partner watchlists in force are screened as the loaded lists are (``matches``).
 
 A party's **level** sums its hits up for a glance: ``high`` (a seizure, or a strong watchlist
 match: a listed identifier, or a close name at the listed address), ``medium`` (another hit, or
@@ -27,17 +30,20 @@ Everything is read for these parties only: no score or history of anyone else.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
 
 import polars as pl
 
 from quaywatch.errors import InputError
+from quaywatch.exchange import protection, watchlists
 from quaywatch.risk import neighbourhood, screening
 from quaywatch.services import party_record
 from quaywatch.services.arguments import check_at_least, check_identifier
 from quaywatch.services.party_record import (
     MonthRecord,
+    PartnerSeizure,
     PartyControl,
     RecentConsignment,
     TrackRecord,
@@ -48,6 +54,7 @@ from quaywatch.store.store import Store
 __all__ = [
     "LinkedParty",
     "MonthRecord",
+    "PartnerSeizure",
     "PartyControl",
     "PartyHits",
     "PartyIdentifier",
@@ -141,10 +148,13 @@ class PartyReview:
     track: TrackRecord
 
 
-def party_review(store: Store, party_key: str, *, hops: int = 2, limit: int = 40) -> PartyReview:
+def party_review(
+    store: Store, party_key: str, *, hops: int = 2, limit: int = 40, key_dir: Path | None = None,
+    now: datetime | None = None,
+) -> PartyReview:  # fmt: skip
     """The review of ``party_key`` (see the module): its neighbourhood within ``hops`` links (1
-    or 2), at most ``limit`` parties (1 to ``MAX_LIMIT``). ``NotFoundError`` for a party not
-    stored, ``InputError`` for a bad argument."""
+    or 2), at most ``limit`` parties (1 to ``MAX_LIMIT``); partner seizures as of ``now``.
+    ``NotFoundError`` for a party not stored, ``InputError`` for a bad argument."""
     check_identifier("party_key", party_key, max_length=32)
     if not 1 <= hops <= MAX_HOPS:
         raise InputError(f"hops must be from 1 to {MAX_HOPS}, got {hops}")
@@ -155,7 +165,11 @@ def party_review(store: Store, party_key: str, *, hops: int = 2, limit: int = 40
     keys = near.parties.get_column("party_key").to_list()
     named = party_record.consignments(store, keys)
     controls = party_record.controls(store, keys)
-    matches, lists = _matches(store, near.parties)
+    moment = datetime.now(UTC) if now is None else now
+    seized = watchlists.entries(store)
+    group_key = protection.group_key_if_any(key_dir) if seized else None
+    on_seizures = watchlists.screen(seized, near.parties, group_key)
+    matches, lists = _matches(store, near.parties, seized, on_seizures, moment)
     first = named.group_by("party_key").agg(pl.col("lodged_at").min().alias("_first"))
     parties = near.parties.join(first, on="party_key", how="left", maintain_order="left")
     people = {
@@ -204,21 +218,66 @@ def party_review(store: Store, party_key: str, *, hops: int = 2, limit: int = 40
             for r in near.links.iter_rows(named=True)
         ),
         left_out=near.found - len(neighbours),
-        track=party_record.track_record(
-            store,
-            named.filter(pl.col("party_key") == party_key),
-            controls.filter(pl.col("party_key") == party_key),
+        track=replace(
+            party_record.track_record(
+                store,
+                named.filter(pl.col("party_key") == party_key),
+                controls.filter(pl.col("party_key") == party_key),
+            ),
+            partner_seizures=_seizures(seized, on_seizures, party_key, moment),
         ),
     )
 
 
-def _matches(store: Store, parties: pl.DataFrame) -> tuple[dict[str, tuple[Match, ...]], int]:
-    """Each party's best match on each loaded watchlist, strongest first, and how many lists
-    are loaded."""
+def _seizures(
+    seized: list[watchlists.Entry], found: pl.DataFrame, party_key: str, at: datetime
+) -> tuple[PartnerSeizure, ...]:
+    """The partner seizures ``party_key`` matched a party of, newest first, once each."""
+    out: dict[tuple[str, str], PartnerSeizure] = {}
+    for r in found.filter(pl.col("party_key") == party_key).iter_rows(named=True):
+        e = seized[r["entry"]]
+        out.setdefault((e.sender, e.message_id), PartnerSeizure(
+            e.sender, e.message_id, e.case_reference, e.seizure_date, e.place, e.goods, e.role,
+            r["how"], r["strong"], e.deidentified, e.state(at),
+        ))  # fmt: skip
+    return tuple(sorted(out.values(), key=lambda s: (s.seizure_date, s.message_id), reverse=True))
+
+
+def _matches(
+    store: Store, parties: pl.DataFrame, seized: list[watchlists.Entry],
+    on_seizures: pl.DataFrame, at: datetime,
+) -> tuple[dict[str, tuple[Match, ...]], int]:  # fmt: skip
+    """Each party's best match on each loaded watchlist and partner watchlist in force,
+    strongest first, and how many lists are loaded or in force."""
     entries = screening.watchlist_entries(store)
-    if entries.is_empty():
-        return {}, 0
-    found = screening.best(screening.Screener.build(entries).screen(parties)).sort(
+    loaded = screening.best(screening.Screener.build(entries).screen(parties)) if (
+        not entries.is_empty()) else None  # fmt: skip
+    live = [n for n, e in enumerate(seized) if e.state(at) == "in force"]
+    partner = on_seizures.filter(pl.col("entry").is_in(live))
+    partner = partner if partner.is_empty() else partner.with_columns(
+        pl.col("entry").replace_strict(
+            {n: e.watchlist_id for n, e in enumerate(seized)}, return_dtype=pl.String
+        ).alias("watchlist_id"),
+        pl.col("entry").replace_strict(
+            {n: e.entry_id for n, e in enumerate(seized)}, return_dtype=pl.String
+        ).alias("entry_id"),
+        pl.col("entry").replace_strict(
+            {n: e.name if not e.deidentified else "(de-identified)" for n, e in enumerate(seized)},
+            return_dtype=pl.String,
+        ).alias("entry_name"),
+        pl.lit(watchlists.CATEGORY).alias("category"),
+        pl.format("{} on watchlist {}", "how", pl.col("entry").replace_strict(
+            {n: e.watchlist_id for n, e in enumerate(seized)}, return_dtype=pl.String,
+        )).alias("reason"),
+    ).group_by("party_key", "watchlist_id", maintain_order=True).first()  # fmt: skip
+    columns = ["party_key", "watchlist_id", "entry_id", "entry_name", "category", "score",
+               "kind", "strong", "reason"]  # fmt: skip
+    frames = [f.select(columns) for f in (loaded, partner) if f is not None and not f.is_empty()]
+    lists = (0 if entries.is_empty() else entries.get_column("watchlist_id").n_unique()) + len(
+        {seized[n].watchlist_id for n in live})  # fmt: skip
+    if not frames:
+        return {}, lists
+    found = pl.concat(frames).sort(
         ["party_key", "strong", "score", "watchlist_id"], descending=[False, True, True, False]
     )
     matches: dict[str, list[Match]] = {}
@@ -235,7 +294,6 @@ def _matches(store: Store, parties: pl.DataFrame) -> tuple[dict[str, tuple[Match
                 r["reason"],
             )
         )
-    lists = entries.get_column("watchlist_id").n_unique()
     return {key: tuple(found) for key, found in matches.items()}, lists
 
 

@@ -247,17 +247,22 @@ def split_posted(body: bytes, source: str) -> list[tuple[str, bytes]]:
 
 
 def receive_posted(
-    store: Store, records: list[tuple[str, bytes]], *, actor: str, now: datetime | None = None
-) -> tuple[Outcome, ...]:
+    store: Store, records: list[tuple[str, bytes]], *, actor: str, only_from: str | None = None,
+    now: datetime | None = None,
+) -> tuple[Outcome, ...]:  # fmt: skip
     """Receive records posted to the inbox endpoint: each through every receiver check, all in
     one transaction. If another post stored one of the same messages first (two pushes racing),
-    the whole is received again, and that message is then a duplicate."""
+    the whole is received again, and that message is then a duplicate. ``only_from``: the
+    partner the posting node delivers for; ``PermissionDeniedError`` (nothing stored) if a
+    record is signed by another partner."""
     try:
         with store.transaction() as conn:
-            return tuple(mailbox.receive(conn, records, now=_now(now), actor=actor))
+            return tuple(mailbox.receive(conn, records, now=_now(now), actor=actor,
+                                         only_from=only_from))  # fmt: skip
     except WriteConflictError:
         with store.transaction() as conn:
-            return tuple(mailbox.receive(conn, records, now=_now(now), actor=actor))
+            return tuple(mailbox.receive(conn, records, now=_now(now), actor=actor,
+                                         only_from=only_from))  # fmt: skip
 
 
 def outbox(store: Store) -> tuple[OutboxEntry, ...]:
@@ -375,8 +380,9 @@ def shared_profiles(store: Store) -> tuple[SharedProfile, ...]:
 
 
 def accept_profile(
-    store: Store, message_id: str, *, actor: str, now: datetime | None = None
-) -> SharedProfile:
+    store: Store, message_id: str, *, sender: str | None = None, actor: str,
+    now: datetime | None = None,
+) -> SharedProfile:  # fmt: skip
     """Load a shared profile as a DRAFT through the profile service (never activated here:
     ``quaywatch profiles activate`` is the analyst's later step) and record the review.
 
@@ -386,20 +392,21 @@ def accept_profile(
     from quaywatch.services.profiles import ProfileText, load_profiles_in
 
     with store.transaction() as conn:
-        share = reviews.pending(conn, message_id, lock=True)
+        share = reviews.pending(conn, message_id, sender, lock=True)
         name = f"profile shared by {share.sender} (message {message_id})"
         [loaded] = load_profiles_in(conn, [ProfileText(name, share.share.profile)], actor=actor)
-        reviews.decide(conn, message_id, "accepted", profile=(loaded.profile_id, loaded.version),
+        reviews.decide(conn, share, "accepted", profile=(loaded.profile_id, loaded.version),
                        note=None, now=_now(now), actor=actor)  # fmt: skip
-        return reviews.shared(conn, message_id)[0]
+        return reviews.shared(conn, message_id, share.sender)[0]
 
 
 def decline_profile(
-    store: Store, message_id: str, *, reason: str, actor: str, now: datetime | None = None
-) -> SharedProfile:
+    store: Store, message_id: str, *, reason: str, sender: str | None = None, actor: str,
+    now: datetime | None = None,
+) -> SharedProfile:  # fmt: skip
     """Decline a shared profile, with the reason (audited); nothing is loaded."""
     with store.transaction() as conn:
-        reviews.pending(conn, message_id, lock=True)
-        reviews.decide(conn, message_id, "declined", profile=None, note=reason, now=_now(now),
+        share = reviews.pending(conn, message_id, sender, lock=True)
+        reviews.decide(conn, share, "declined", profile=None, note=reason, now=_now(now),
                        actor=actor)  # fmt: skip
-        return reviews.shared(conn, message_id)[0]
+        return reviews.shared(conn, message_id, share.sender)[0]

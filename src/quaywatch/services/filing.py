@@ -28,6 +28,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, Literal
 
 from quaywatch.domain.vocabulary import RecordKind
@@ -90,12 +91,14 @@ class FilingDesk:
         *,
         max_batch: int = MAX_BATCH,
         saturation_pct: float = SATURATION_PCT,
+        key_dir: Path | None = None,
     ) -> None:
         if not 1 <= max_batch <= MAX_BATCH:
             raise ValueError(f"max_batch must be between 1 and {MAX_BATCH}, got {max_batch}")
         self._store = store
         self._models = models
         self._saturation_pct = saturation_pct
+        self._key_dir = key_dir
         self._max_batch = max_batch
         self._queue: list[_Waiting] = []
         self._changed = threading.Condition()
@@ -203,6 +206,7 @@ class FilingDesk:
                     model=model,
                     actor=first.actor,
                     saturation_pct=self._saturation_pct,
+                    key_dir=self._key_dir,
                 )  # fmt: skip
             }
         new = set(reads.stored_by(self._store, batch_id, stored)) if stored else set()

@@ -86,6 +86,25 @@ class RecentConsignment:
 
 
 @dataclass(frozen=True, slots=True)
+class PartnerSeizure:
+    """A seizure a partner reported with the party among its parties (``exchange.watchlists``):
+    the partner, its case, the party's role in it, how the party matched, and whether the
+    entry is ``in force``, ``expired`` or ``revoked`` now."""
+
+    partner: str
+    message_id: str
+    case_reference: str
+    seizure_date: datetime
+    place: str
+    goods: str
+    their_role: str
+    how: str
+    strong: bool
+    deidentified: bool
+    state: str
+
+
+@dataclass(frozen=True, slots=True)
 class TrackRecord:
     """The party's consignments and what their controls found (see the module)."""
 
@@ -99,6 +118,7 @@ class TrackRecord:
     revenue_recovered_eur: float
     latest_controls: tuple[PartyControl, ...]
     latest: tuple[RecentConsignment, ...]
+    partner_seizures: tuple[PartnerSeizure, ...] = ()
 
 
 def _current() -> ColumnElement[bool]:

@@ -206,6 +206,7 @@ def score_period(
     top: int = 10,
     actor: str,
     saturation_pct: float = combine.SATURATION_PCT,
+    key_dir: Path | None = None,
 ) -> ScoreResult:
     """Assess stored consignments with the model in ``model_path`` and store the assessments.
 
@@ -214,7 +215,8 @@ def score_period(
     or after it. Without ``rescore``, only what this model version has not assessed yet (and
     what received events since). ``explain_all`` gives reasons to every assessment. The active
     hit weight set applies; codes firing on more than ``saturation_pct`` % of its fit window are
-    damped, those firing on more than that share of this run reported.
+    damped, those firing on more than that share of this run reported. ``key_dir``: the key
+    directory, whose partner-group key lets de-identified partner seizures match.
     """
     if top < 0:
         raise InputError(f"top must be 0 or more, got {top}")
@@ -223,7 +225,7 @@ def score_period(
         store, model, now=_utc_or_now(at), since=None if since is None else utc(since),
         rescore=rescore, actor=actor,
         explain_rows=engine.Explain.ALL if explain_all else engine.Explain.AUTO,
-        saturation_pct=saturation_pct, sources=hit_sources.registered(store),
+        saturation_pct=saturation_pct, sources=hit_sources.registered(store, key_dir),
     )  # fmt: skip
     if not run.assessed:
         return ScoreResult(run.run_id, run.model_version, 0, 0, model.review_probability, None, (),
@@ -284,6 +286,7 @@ def reassess_recent(
     days: int,
     actor: str,
     saturation_pct: float = combine.SATURATION_PCT,
+    key_dir: Path | None = None,
 ) -> ScoreResult:
     """Assess again, with the model in ``model_path`` and the profiles now in force, every
     consignment lodged in the last ``days`` days of stored traffic (``profiles.recent_start``):
@@ -291,7 +294,7 @@ def reassess_recent(
     the controls on the new assessments."""
     since = profiles.recent_start(store, days)
     return score_period(store, model_path=model_path, since=since, rescore=True, top=0,
-                        actor=actor, saturation_pct=saturation_pct)  # fmt: skip
+                        actor=actor, saturation_pct=saturation_pct, key_dir=key_dir)  # fmt: skip
 
 
 def list_anomalies(

@@ -694,6 +694,7 @@ api_tokens = Table(
     Column("expires_at", UtcDateTime, nullable=False),
     Column("revoked_at", UtcDateTime),
     Column("last_used_at", UtcDateTime, doc="updated at most once a minute"),
+    Column("partner", String(20), doc="the partner a partner_node token delivers for"),
     ForeignKeyConstraint(["user_id"], ["users.user_id"]),
     Index(None, "token_hash", unique=True),
     Index(None, "user_id"),
@@ -954,8 +955,8 @@ exchange_revoked_keys = Table(
 exchange_received = Table(
     "exchange_received",
     metadata,
+    Column("sender", String(20), primary_key=True, doc="a message id is its sender's to give"),
     Column("message_id", String(36), primary_key=True),
-    Column("sender", String(20), nullable=False),
     Column("recipient", String(20), nullable=False),
     Column("message_type", String(32), nullable=False),
     Column("payload_type", String(100), nullable=False),
@@ -970,6 +971,7 @@ exchange_received = Table(
     Column("received_at", UtcDateTime, nullable=False),
     Index(None, "sender", "received_at"),
     Index(None, "in_reply_to"),
+    Index(None, "message_id"),
 )  # fmt: skip
 
 exchange_rejected = Table(
@@ -1036,6 +1038,7 @@ exchange_permissions = Table(
 exchange_profile_reviews = Table(
     "exchange_profile_reviews",
     metadata,
+    Column("sender", String(20), primary_key=True, doc="the partner that shared the profile"),
     Column("message_id", String(36), primary_key=True, doc="the RiskProfileShare received"),
     Column("decision", String(8), nullable=False, doc="accepted or declined"),
     Column("profile_id", String(64), doc="the draft profile created when accepted"),

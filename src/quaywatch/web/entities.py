@@ -187,7 +187,9 @@ async def party_page(request: Request, party_key: str, hops: str = "2") -> Respo
     try:
         reach = _hops(hops)
         review = await run_in_threadpool(
-            lambda: party_review(state.store, party_key, hops=reach, limit=NEIGHBOURS)
+            lambda: party_review(
+                state.store, party_key, hops=reach, limit=NEIGHBOURS, key_dir=state.settings.key_dir
+            )  # fmt: skip
         )
     except NotFoundError:
         missing = gettext(visitor.language, "There is no party %(key)s.") % {"key": party_key}

@@ -187,6 +187,7 @@ async def reassess(request: Request) -> Response:
         return risk.reassess_recent(
             state.store, model_path=state.settings.model_dir, days=TRIAL_DAYS,
             actor=principal.name, saturation_pct=state.settings.hit_saturation_pct,
+            key_dir=state.settings.key_dir,
         ).assessed  # fmt: skip
 
     try:

@@ -47,6 +47,11 @@ class NewToken(BaseModel):
     name: str = Field(min_length=1, max_length=200, examples=["port community system feed"])
     roles: list[Role] | None = None
     expires_in_days: int = Field(90, ge=1, le=365)
+    partner: str | None = Field(
+        None, max_length=20, examples=["BEANR"],
+        description="For a partner_node token (required then): the partner administration "
+        "whose messages it delivers; the inbox refuses others' messages from it.",
+    )  # fmt: skip
 
 
 @router.get("/users", summary="Every user")
@@ -92,7 +97,7 @@ def issue(
     """The token's secret is in this answer only: store it now."""
     return accounts.create_token(
         state.store, username, name=body.name, roles=body.roles,
-        expires_in_days=body.expires_in_days, actor=who.name,
+        expires_in_days=body.expires_in_days, partner=body.partner, actor=who.name,
     )  # fmt: skip
 
 

@@ -62,6 +62,7 @@ def assess(
             model=model,
             actor=who.name,
             saturation_pct=state.settings.hit_saturation_pct,
+            key_dir=state.settings.key_dir,
         )  # fmt: skip
     )
 
@@ -87,7 +88,7 @@ def score(body: ScoringRequest, state: ServiceState, who: AssessmentRunner) -> r
     return risk.score_period(
         state.store, model_path=state.settings.model_dir, at=body.at, since=body.since,
         rescore=body.rescore, explain_all=body.explain_all, top=body.top, actor=who.name,
-        saturation_pct=state.settings.hit_saturation_pct,
+        saturation_pct=state.settings.hit_saturation_pct, key_dir=state.settings.key_dir,
     )  # fmt: skip
 
 

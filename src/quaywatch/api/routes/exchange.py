@@ -1,10 +1,12 @@
 """The exchange with partner administrations over HTTP.
 
 - ``POST /exchange/inbox``: a partner's quaywatch node delivers signed messages (the HTTP push
-  of its outbox). The caller needs a token of the ``partner_node`` role, which this
-  administration issues to each partner's node; the envelope's signature, checked as for an
-  imported file (``mailbox.receive``), is what proves who sent a message. The answer says, per
-  record, accepted, duplicate, or rejected with the reason.
+  of its outbox). The caller needs a token of the ``partner_node`` role bound to its partner,
+  which this administration issues to each partner's node (``quaywatch tokens create USER
+  --role partner_node --partner BEANR``); the envelope's signature, checked as for an imported
+  file (``mailbox.receive``), is what proves who sent a message, and a message signed by
+  another partner is refused (403, nothing of the post stored). The answer says, per record,
+  accepted, duplicate, or rejected with the reason.
 - the partner liaison's routes (permission ``exchange``): the inbox, the rejected messages,
   the outbox with the feedback owed and the push's state, sending (queueing) a message, and
   the partners.
@@ -22,7 +24,7 @@ from starlette.concurrency import run_in_threadpool
 
 from quaywatch.api import problems
 from quaywatch.api.context import PREFIX, ExchangeLiaison, PartnerNode, Service, ServiceState
-from quaywatch.errors import InputError
+from quaywatch.errors import InputError, PermissionDeniedError
 from quaywatch.services import exchange
 
 router = APIRouter(
@@ -200,8 +202,13 @@ async def deliver(request: Request, state: ServiceState, who: PartnerNode) -> In
     accepted, a duplicate of one stored (kept once), or rejected with its reason and kept with
     its bytes. Answers 200 with the outcome of each, whatever they are: a rejection is the
     partner's message's fault, not the request's."""
+    if who.partner is None:
+        raise PermissionDeniedError(
+            f"{who.name}'s token is bound to no partner: issue the partner's node a token that "
+            "names it (quaywatch tokens create USER --role partner_node --partner CODE)"
+        )
     body = await _read_body(request)
-    outcomes = await run_in_threadpool(_receive, state, body, who.name)
+    outcomes = await run_in_threadpool(_receive, state, body, who.name, who.partner)
     listed = [
         RecordOutcome(record=n, status=o.status, message_id=o.message_id,
                       reason=o.reason, detail=o.detail)
@@ -213,10 +220,10 @@ async def deliver(request: Request, state: ServiceState, who: PartnerNode) -> In
     )  # fmt: skip
 
 
-def _receive(state: Service, body: bytes, actor: str) -> tuple[exchange.Outcome, ...]:
+def _receive(state: Service, body: bytes, actor: str, partner: str) -> tuple[exchange.Outcome, ...]:
     """Split and receive a posted body (in a worker thread: parsing 16 MiB takes a while)."""
     records = exchange.split_posted(body, f"http:{actor}")
-    return exchange.receive_posted(state.store, records, actor=actor)
+    return exchange.receive_posted(state.store, records, actor=actor, only_from=partner)
 
 
 Limit = Annotated[int, Query(ge=1, le=10_000, description="Most messages listed, newest first.")]

@@ -177,7 +177,8 @@ def _submit_many(
     if model is not None and found.stored_ids:
         assessments = list(
             assess_consignments(state.store, list(found.stored_ids), model=model, actor=who.name,
-                                saturation_pct=state.settings.hit_saturation_pct)
+                                saturation_pct=state.settings.hit_saturation_pct,
+                                key_dir=state.settings.key_dir)
         )  # fmt: skip
     response.status_code = 201 if s.new else 200
     return _receipt(found, assessments, None if model is not None else NO_MODEL)

@@ -34,4 +34,5 @@ def party(
     parties within ``hops`` links with what links them and their own hits (at most ``limit``,
     ``left_out`` the others reached); its consignments by role and month, controls, hit rate,
     results, latest controls and consignments with their assessment and lane."""
-    return entities.party_review(state.store, party_key, hops=hops, limit=limit)
+    return entities.party_review(state.store, party_key, hops=hops, limit=limit,
+                                 key_dir=state.settings.key_dir)  # fmt: skip

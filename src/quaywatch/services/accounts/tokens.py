@@ -37,11 +37,13 @@ MAX_TOKEN_DAYS = 365
 TOUCH_EVERY = timedelta(minutes=1)
 
 _TOKEN = re.compile(r"qw_([0-9a-f]{12})_([A-Za-z0-9_-]{43})")
+#: A partner administration's code, as the exchange names it (``exchange.messages``).
+_PARTNER = re.compile(r"[A-Z]{2}[A-Z0-9]{3,15}")
 _INVALID = "invalid or expired token"
 _U, _T = tables.users, tables.api_tokens
 _LISTED = select(
     _T.c.token_id, _U.c.username, _T.c.name, _T.c.roles, _T.c.created_at, _T.c.expires_at,
-    _T.c.revoked_at, _T.c.last_used_at,
+    _T.c.revoked_at, _T.c.last_used_at, _T.c.partner,
 ).join(_U, _U.c.user_id == _T.c.user_id)  # fmt: skip
 
 
@@ -57,6 +59,7 @@ class TokenInfo:
     expires_at: datetime
     revoked_at: datetime | None
     last_used_at: datetime | None
+    partner: str | None = None
 
     def state(self, now: datetime | None = None) -> str:
         """``revoked``, ``expired`` or ``active`` at ``now``."""
@@ -76,7 +79,7 @@ class IssuedToken:
 def _info(row: Any) -> TokenInfo:
     return TokenInfo(
         row.token_id, row.username, row.name, stored_roles(row.roles), row.created_at,
-        row.expires_at, row.revoked_at, row.last_used_at,
+        row.expires_at, row.revoked_at, row.last_used_at, row.partner,
     )  # fmt: skip
 
 
@@ -87,13 +90,18 @@ def create_token(
     name: str,
     roles: Iterable[str | Role] | None = None,
     expires_in_days: int = DEFAULT_TOKEN_DAYS,
+    partner: str | None = None,
     actor: str,
     now: datetime | None = None,
 ) -> IssuedToken:
     """A new API token for ``username`` carrying ``roles`` (default: all the user's roles).
 
+    A token carrying ``partner_node`` is bound to one ``partner`` (its administration code,
+    e.g. BEANR): the exchange inbox takes from it only messages that partner signed.
+
     The secret is in the result only; the store keeps its hash. ``InputError`` for an empty
-    ``name``, a role the user does not hold, ``expires_in_days`` outside 1 to 365;
+    ``name``, a role the user does not hold, ``expires_in_days`` outside 1 to 365, a
+    partner_node token without its partner or a partner named for another token;
     ``NotFoundError`` for an unknown user, ``ConflictError`` for a disabled one.
     """
     moment = now_or(now)
@@ -120,17 +128,41 @@ def create_token(
                 "user (%(held)s)", name=user.username, missing=", ".join(missing),
                 held=", ".join(held),
             ))  # fmt: skip
+        bound = _partner_of(carried, partner)
         conn.execute(insert(_T).values(
             token_id=token_id, user_id=user.user_id, name=label, token_hash=sha256_hex(secret),
             roles=[r.value for r in carried], created_at=moment, expires_at=expires_at,
+            partner=bound,
         ))  # fmt: skip
         chain.append(
             conn, actor=actor, action="token_create", object_type="api_token",
             object_id=token_id, details={"username": user.username, "name": label,
-            "roles": [r.value for r in carried], "expires_at": expires_at.isoformat()},
+            "roles": [r.value for r in carried], "expires_at": expires_at.isoformat(),
+            **({"partner": bound} if bound else {})},
         )  # fmt: skip
-    info = TokenInfo(token_id, user.username, label, carried, moment, expires_at, None, None)
+    info = TokenInfo(token_id, user.username, label, carried, moment, expires_at, None, None,
+                     bound)  # fmt: skip
     return IssuedToken(f"{TOKEN_PREFIX}{token_id}_{secret}", info)
+
+
+def _partner_of(carried: Iterable[Role], partner: str | None) -> str | None:
+    """The partner a token carrying ``carried`` is bound to (checked), or None."""
+    code = None if partner is None else partner.strip().upper() or None
+    if Role.PARTNER_NODE not in carried:
+        if code is not None:
+            raise InputError(
+                said("partner: only a token carrying the partner_node role is bound to a partner")
+            )
+        return None
+    if code is None:
+        raise InputError(said(
+            "partner: a partner_node token names the partner administration it delivers for "
+            "(e.g. BEANR)"))  # fmt: skip
+    if not _PARTNER.fullmatch(code):
+        raise InputError(said(
+            "partner: %(code)s is not an administration code (two letters and 3 to 15 letters "
+            "or digits, e.g. BEANR)", code=repr(code[:40])))  # fmt: skip
+    return code
 
 
 def list_tokens(store: Store, username: str | None = None) -> tuple[TokenInfo, ...]:
@@ -189,7 +221,7 @@ def authenticate_token(store: Store, presented: str, *, now: datetime | None = N
     with store.reading() as conn:
         row = conn.execute(
             select(_T.c.token_hash, _T.c.roles, _T.c.expires_at, _T.c.revoked_at,
-                   _T.c.last_used_at, _U.c.username, _U.c.roles.label("user_roles"),
+                   _T.c.last_used_at, _T.c.partner, _U.c.username, _U.c.roles.label("user_roles"),
                    _U.c.terminals, _U.c.disabled)
             .join(_U, _U.c.user_id == _T.c.user_id).where(_T.c.token_id == token_id)
         ).first()  # fmt: skip
@@ -206,4 +238,4 @@ def authenticate_token(store: Store, presented: str, *, now: datetime | None = N
             conn.execute(update(_T).where(_T.c.token_id == token_id).values(last_used_at=moment))
     roles = frozenset(stored_roles(row.roles)) & frozenset(stored_roles(row.user_roles))
     return Principal(name=row.username, roles=roles, terminals=frozenset(row.terminals or ()),
-                     token_id=token_id)  # fmt: skip
+                     token_id=token_id, partner=row.partner)  # fmt: skip
