@@ -304,3 +304,66 @@ def test_revoking_a_partner_makes_the_assessments_its_alerts_raised_due_again(
     assert again.assessed == 1 and again.top[0].consignment_id == nlrtm.seized_cid
     assert not _partner(_assessment(store, again.run_id, nlrtm.seized_cid))
     assert risk.score_period(store, model_path=models, actor="test").assessed == 0
+
+
+def test_evaluation_and_weight_fitting_match_de_identified_seizures_with_the_key_dir(
+    nlrtm: Traffic, models: Path, store_url: str
+) -> None:
+    """``quaywatch evaluate`` (``model_scores``) and ``weights fit`` (``window_evidence``) see a
+    de-identified partner seizure's party as scoring does: with the key directory's group key
+    only."""
+    from typer.testing import CliRunner
+
+    from quaywatch.cli import app
+    from quaywatch.services import evaluation, hit_weights
+
+    store = nlrtm.store
+    party = _consignee(store, nlrtm.alerted_cid)
+    ex.generate_group_key(nlrtm.folder / "BEANR")
+    ex.import_group_key(nlrtm.folder / "NLRTM", nlrtm.folder / "BEANR" / "group.key")
+    nlrtm.send("seizure-report", {**SEIZURE, "parties": [
+        {"role": "CONSIGNEE", "name": party["name"], "country": party["country"]}]})  # fmt: skip
+    keys = nlrtm.folder / "NLRTM"
+    lodged = reads.goods_item_rows(store).get_column("lodged_at")
+    since, until = lodged.min(), datetime.now(UTC) + timedelta(minutes=1)
+    assert isinstance(since, datetime)
+    model = RiskModel.load(models)
+    alerted = pl.col("consignment_id") == nlrtm.alerted_cid
+
+    def scored(key_dir: Path | None) -> pl.DataFrame:
+        return evaluation.model_scores(store, model, since, key_dir=key_dir)
+
+    c = tables.consignments
+    with store.reading() as conn:
+        naming = set(conn.execute(select(c.c.consignment_id).where(
+            (c.c.consignee_key == party["party_key"]) | (c.c.consignor_key == party["party_key"])
+            | (c.c.notify_party_key == party["party_key"])
+            | (c.c.declarant_key == party["party_key"]))).scalars())  # fmt: skip
+    plain, keyed = scored(None), scored(keys)
+    assert keyed.filter(alerted).item(0, "combined") > plain.filter(alerted).item(0, "combined")
+    raised = plain.join(keyed, on=["consignment_id", "version"]).filter(
+        pl.col("combined_right") > pl.col("combined")
+    )
+    assert set(raised.get_column("consignment_id")) == naming
+
+    def partner_hits(key_dir: Path | None) -> set[tuple[str, str]]:
+        hits = hit_weights.window_evidence(store, model, since=since, until=until,
+                                           key_dir=key_dir)[0]  # fmt: skip
+        found = hits.filter(pl.col("code").str.starts_with("partner:"))
+        return set(found.select("consignment_id", "code").iter_rows())
+
+    assert partner_hits(None) == set()
+    assert partner_hits(keys) == {(cid, "partner:seizure_party_name") for cid in naming}
+
+    fit = ["weights", "fit", "--since", f"{since:%Y-%m-%dT%H:%M:%S%z}",
+           "--until", f"{until + timedelta(seconds=1):%Y-%m-%dT%H:%M:%S%z}",
+           "--no-activate", "--json"]  # fmt: skip
+    env = {"QUAYWATCH_DATABASE_URL": store_url, "QUAYWATCH_MODEL_DIR": str(models),
+           "QUAYWATCH_ACTOR": "analyst"}  # fmt: skip
+    runner = CliRunner()
+    without = runner.invoke(app, fit, env=env | {"QUAYWATCH_KEY_DIR": str(nlrtm.folder / "x")})
+    assert without.exit_code == 0, without.output
+    assert "partner:seizure_party" not in without.output
+    keyed_fit = runner.invoke(app, fit, env=env | {"QUAYWATCH_KEY_DIR": str(keys)})
+    assert keyed_fit.exit_code == 0, keyed_fit.output
+    assert "partner:seizure_party_name" in keyed_fit.output

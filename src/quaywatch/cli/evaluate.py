@@ -98,7 +98,7 @@ def evaluate_command(
     result = evaluate_detection(
         open_store(ctx), truth_path=truth, split_at=utc(split),
         capacity_pct=settings.control_capacity_pct if capacity_pct is None else capacity_pct,
-        model_path=model, saturation_pct=settings.hit_saturation_pct,
+        model_path=model, saturation_pct=settings.hit_saturation_pct, key_dir=settings.key_dir,
     )  # fmt: skip
     if as_json:
         typer.echo(evaluation_report.to_json(result))
@@ -155,6 +155,7 @@ def lopo_command(
         open_store(ctx), truth_path=truth, split_at=utc(split),
         capacity_pct=settings.control_capacity_pct if capacity_pct is None else capacity_pct,
         labels_until=None if labels_until is None else utc(labels_until), patterns=pattern,
+        key_dir=settings.key_dir,
     )  # fmt: skip
     if as_json:
         typer.echo(lopo_report.to_json(result))

@@ -92,6 +92,7 @@ def retrain(
         min_hits=settings.train_min_hits, allow_few_hits=allow_few_hits, criterion=criterion,
         promote=promote, force=force, actor=settings.actor,
         prior_strength=settings.hit_prior_strength, saturation_pct=settings.hit_saturation_pct,
+        key_dir=settings.key_dir,
     )  # fmt: skip
     if as_json:
         console.print_json(json_text(result.to_dict()))
@@ -293,6 +294,7 @@ def weights_fit(
         since=utc(since) if since else None, until=utc(until) if until else None,
         prior_strength=settings.hit_prior_strength if prior_strength is None else prior_strength,
         saturation_pct=settings.hit_saturation_pct, weighting=weighting, activate=activate,
+        key_dir=settings.key_dir,
     )  # fmt: skip
     if as_json:
         console.print_json(json_text(found.to_dict()))

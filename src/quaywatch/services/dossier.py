@@ -2,7 +2,9 @@
 
 ``consignment_dossier`` gathers, for the newest stored version of a consignment: its transport
 (vessel, voyage, carrier, times) and route (loading port, transshipment hubs, discharge port,
-place of delivery); its parties with their AEO status and when quaywatch first saw them; its
+place of delivery); its parties with their AEO status, when quaywatch first saw them and the
+partner watchlists in force they are on (``exchange.watchlists``: a party of a seizure a
+partner reported; de-identified entries matched with the group key of ``key_dir``); its
 goods items, each with its value per kg in EUR beside the usual value per kg of its HS code
 (the reference of the current model, where one is given); its containers and declared seals;
 the container events that belong to it (``risk.anomaly.frames.journeys``: same container and
@@ -17,12 +19,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from pathlib import Path
 
 import polars as pl
 from sqlalchemy import func, select
 
 from quaywatch.errors import NotFoundError
+from quaywatch.exchange import protection, watchlists
 from quaywatch.features import declared
 from quaywatch.risk.anomaly import frames, reads as anomaly_reads
 from quaywatch.services.arguments import check_identifier
@@ -37,7 +41,8 @@ _ROLES = ("consignor", "consignee", "declarant", "notify_party")
 @dataclass(frozen=True, slots=True)
 class DossierParty:
     """A party of the consignment in one role (``consignor``, ``consignee``, ``declarant``,
-    ``notify party``)."""
+    ``notify party``); ``partner_watchlists``: the partner watchlists in force it matches an
+    entry of (``partner:<code>``)."""
 
     role: str
     party_key: str
@@ -47,6 +52,7 @@ class DossierParty:
     eori: str | None
     aeo: str
     first_seen_at: datetime
+    partner_watchlists: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,11 +146,13 @@ class ConsignmentDossier:
 
 
 def consignment_dossier(
-    store: Store, consignment_id: str, *, reference: declared.ValueReference | None = None
-) -> ConsignmentDossier:
+    store: Store, consignment_id: str, *, reference: declared.ValueReference | None = None,
+    key_dir: Path | None = None, now: datetime | None = None,
+) -> ConsignmentDossier:  # fmt: skip
     """The dossier of ``consignment_id``'s newest version; ``reference`` (the current model's
-    value reference) gives each goods item its usual value per kg. ``NotFoundError`` if the
-    consignment is not stored."""
+    value reference) gives each goods item its usual value per kg; ``key_dir`` (the key
+    directory) the partner group's key, and ``now`` the moment, for the partner watchlists.
+    ``NotFoundError`` if the consignment is not stored."""
     check_identifier("consignment_id", consignment_id)
     c = tables.consignments
     with store.reading() as conn:
@@ -165,7 +173,7 @@ def consignment_dossier(
         vessel_name=header.vessel_name, voyage=header.voyage,
         route=(header.port_of_loading, *hubs, header.port_of_discharge),
         place_of_delivery=header.place_of_delivery,
-        parties=_parties(store, header),
+        parties=_parties(store, header, key_dir, datetime.now(UTC) if now is None else now),
         items=_items(store, consignment_id, header.version, reference),
         containers=_containers(store, consignment_id, header.version),
         events=_events(store, keys),
@@ -175,12 +183,18 @@ def consignment_dossier(
     )  # fmt: skip
 
 
-def _parties(store: Store, header: object) -> tuple[DossierParty, ...]:
+def _parties(
+    store: Store, header: object, key_dir: Path | None, at: datetime
+) -> tuple[DossierParty, ...]:
     keys = {role: getattr(header, f"{role}_key") for role in _ROLES}
-    known = {
-        row["party_key"]: row
-        for row in reads.parties(store, [k for k in keys.values() if k]).iter_rows(named=True)
-    }
+    frame = reads.parties(store, [k for k in keys.values() if k])
+    known = {row["party_key"]: row for row in frame.iter_rows(named=True)}
+    live = watchlists.in_force(watchlists.entries(store), at)
+    listed: dict[str, list[str]] = {}
+    if live:
+        found = watchlists.screen(live, frame, protection.group_key_if_any(key_dir))
+        for key, entry in found.select("party_key", "entry").iter_rows():
+            listed.setdefault(key, []).append(live[entry].watchlist_id)
     return tuple(
         DossierParty(
             role.replace("_", " "),
@@ -191,6 +205,7 @@ def _parties(store: Store, header: object) -> tuple[DossierParty, ...]:
             known[key]["eori"],
             known[key]["aeo"],
             known[key]["first_seen_at"],
+            tuple(sorted(set(listed.get(key, ())))),
         )  # fmt: skip
         for role, key in keys.items()
         if key and key in known

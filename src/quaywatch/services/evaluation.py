@@ -44,6 +44,7 @@ def model_scores(
     history: pl.DataFrame | None = None,
     saturation_pct: float = combine.SATURATION_PCT,
     fitted_weights: bool = True,
+    key_dir: Path | None = None,
 ) -> pl.DataFrame:
     """What ``assess`` gives each consignment lodged at or after ``split_at``.
 
@@ -60,7 +61,9 @@ def model_scores(
     outcomes known before ``split_at`` (leave-one-pattern-out passes them less a pattern's);
     ``history`` the store's goods-item rows, when the caller has read them already.
     ``fitted_weights`` false scores with the shipped hit weights: a weight set fitted on
-    outcomes the caller withholds would leak them back.
+    outcomes the caller withholds would leak them back. ``key_dir``: the key directory
+    (``QUAYWATCH_KEY_DIR``), whose partner-group key lets de-identified partner seizures match
+    (``services.hit_sources.registered``), as a scoring run.
     """
     model = path if isinstance(path, RiskModel) else RiskModel.load(path)
     if history is None:
@@ -74,7 +77,7 @@ def model_scores(
         explain_rows=engine.Explain.NONE, profiles=active_profiles(store),
         parties=reads.parties(store),
         hits=signals.store_hits(store, items, outcomes=outcomes, now=end),
-        sources=hit_sources.registered(store), at=end,
+        sources=hit_sources.registered(store, key_dir), at=end,
         weighting=combine.HitWeighting(
             weights_before(store, split_at)[0] if fitted_weights else None, saturation_pct
         ),
@@ -157,6 +160,7 @@ def evaluate_detection(
     capacity_pct: float,
     model_path: Path | None = None,
     saturation_pct: float = combine.SATURATION_PCT,
+    key_dir: Path | None = None,
 ) -> Report:
     """Detection on the stored consignments lodged at or after ``split_at``, against the truth.
 
@@ -166,7 +170,8 @@ def evaluate_detection(
     the other risk sources (profiles, anomalies, screening, graph) are shown apart and combined
     with the model only when they found something. Truth rows of consignments lodged since
     ``split_at`` that the store never held are reported (``Report.unmatched``), not dropped
-    silently. A naive ``split_at`` is taken as UTC.
+    silently. A naive ``split_at`` is taken as UTC. ``key_dir`` as for a scoring run
+    (``model_scores``).
 
     The report's notes say when the active hit weight set was left out because it was fitted on
     outcomes of the test period (``weights_before``), and when the model was trained on outcomes
@@ -181,7 +186,7 @@ def evaluate_detection(
         model = RiskModel.load(model_path)
         notes = (*_in_sample(model, split_at), *weights_before(store, split_at)[1])
         test = test.join(
-            model_scores(store, model, split_at, saturation_pct=saturation_pct),
+            model_scores(store, model, split_at, saturation_pct=saturation_pct, key_dir=key_dir),
             on=["consignment_id", "version"],
             how="left",
         )
@@ -205,6 +210,7 @@ def evaluate_unseen_patterns(
     capacity_pct: float,
     labels_until: datetime | None = None,
     patterns: Sequence[str] | None = None,
+    key_dir: Path | None = None,
 ) -> LopoReport:
     """Leave-one-pattern-out on the stored consignments lodged at or after ``split_at``.
 
@@ -217,6 +223,7 @@ def evaluate_unseen_patterns(
     generated traffic, whose controls report weeks after lodging, learn from the training
     period's outcomes as they were eventually known; the test period's own outcomes are never
     used. Nothing is written: no model folder, no store record. Naive times are UTC.
+    ``key_dir`` as for a scoring run (``model_scores``).
     """
     check_capacity_pct(capacity_pct)
     split_at = utc(split_at)
@@ -230,8 +237,9 @@ def evaluate_unseen_patterns(
 
     def assess(model: RiskModel, known: pl.DataFrame) -> pl.DataFrame:
         return model_scores(
-            store, model, split_at, outcomes=known, history=history, fitted_weights=False
-        )
+            store, model, split_at, outcomes=known, history=history, fitted_weights=False,
+            key_dir=key_dir,
+        )  # fmt: skip
 
     return lopo.leave_one_pattern_out(
         items, outcomes, truth, test, split_at=split_at, labels_until=until,

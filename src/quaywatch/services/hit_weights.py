@@ -81,8 +81,9 @@ class WeightSet:
 
 
 def window_evidence(
-    store: Store, model: RiskModel, *, since: datetime, until: datetime
-) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    store: Store, model: RiskModel, *, since: datetime, until: datetime,
+    key_dir: Path | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:  # fmt: skip
     """``(hits, scored, labels)`` of the consignments lodged in ``[since, until)``.
 
     As their assessments saw them: features and the model's probability with the outcomes known
@@ -97,6 +98,9 @@ def window_evidence(
     flagged precisely because they were caught, inflating the precision the weights are fitted
     on. Conservative: a seed known during the window, which a live assessment later in the
     window would have used, is left out too.
+
+    ``key_dir``: the key directory (``QUAYWATCH_KEY_DIR``), whose partner-group key lets
+    de-identified partner seizures match, as in a scoring run (``services.hit_sources``).
     """
     history = reads.goods_item_rows(store, lodged_before=until)
     outcomes = reads.control_outcomes(store, known_before=until)
@@ -116,7 +120,7 @@ def window_evidence(
         batch, items, profiles=active_profiles(store), parties=reads.parties(store),
         hits=signals.store_hits(store, items, outcomes=outcomes.filter(pl.col("known_at") < since),
                                 now=until),
-        norms=model.norms, sources=hit_sources.registered(store), at=until,
+        norms=model.norms, sources=hit_sources.registered(store, key_dir), at=until,
     )  # fmt: skip
     labels = train.labelled(scored.select(*declared.KEY, "lodged_at"), outcomes, until=until)
     return hits, scored.select(*declared.KEY, "model_probability"), labels
@@ -174,6 +178,7 @@ def fit_weights(
     activate: bool = True,
     model: RiskModel | None = None,
     now: datetime | None = None,
+    key_dir: Path | None = None,
 ) -> WeightSet:
     """Fit one weight per hit code on the consignments lodged from ``since`` to ``until``.
 
@@ -185,6 +190,7 @@ def fit_weights(
     naive time, a window that ends before it starts or holds no consignment, a prior strength
     that is not positive or a saturation share outside (0, 100]; ``WriteConflictError`` (nothing
     written) when another fit stored a set under the same number at the same moment.
+    ``key_dir`` as for a scoring run (``window_evidence``).
     """
     for name, moment in (("since", since), ("until", until), ("now", now)):
         require_aware(name, moment)
@@ -203,7 +209,7 @@ def fit_weights(
             " its probabilities there know the outcomes, so hits look less informative than "
             "they are"
         )
-    hits, scored, labels = window_evidence(store, model, since=start, until=end)
+    hits, scored, labels = window_evidence(store, model, since=start, until=end, key_dir=key_dir)
     fitted = fitting.fit(
         hits, scored, labels, prior_strength=prior_strength, saturation_pct=saturation_pct,
         weighting=weighting, max_weight=max_weight,

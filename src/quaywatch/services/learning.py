@@ -114,6 +114,7 @@ def retrain(
     rounds: int = cc.ROUNDS,
     prior_strength: float = fitting.PRIOR_STRENGTH,
     saturation_pct: float = combine.SATURATION_PCT,
+    key_dir: Path | None = None,
 ) -> RetrainResult:
     """Train a challenger on the outcomes known before ``until`` and judge it against the
     current model on the random control sample from ``until`` to ``to``.
@@ -132,7 +133,9 @@ def retrain(
     cover, for precision at capacity. ``weighting``, ``max_weight``, ``min_hits`` and
     ``allow_few_hits`` mean what they mean for ``services.risk.train_models`` (one definition,
     ``learning.options``). Raises ``InputError`` naming the argument for a bad value, and (from
-    training) when there is too little to learn from, with what to do instead.
+    training) when there is too little to learn from, with what to do instead. ``key_dir``: the
+    key directory (``QUAYWATCH_KEY_DIR``), for the hits of de-identified partner seizures, as in
+    a scoring run.
     """
     for name, moment in (("until", until), ("to", to), ("now", now)):
         require_aware(name, moment)
@@ -152,6 +155,7 @@ def retrain(
             store, models=models, actor=actor, since=done.evaluated_from, until=done.evaluated_to,
             prior_strength=prior_strength, saturation_pct=saturation_pct, weighting=weighting,
             max_weight=max_weight, activate=done.promoted, model=done.challenger,
+            key_dir=key_dir,
         )  # fmt: skip
         notes += weights.notes
     except InputError as exc:

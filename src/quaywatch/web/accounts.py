@@ -5,7 +5,8 @@ passwords and API tokens.
 live tokens; ``services.accounts.account_overview``) above the form that adds one. A user's
 page, ``/accounts/<username>``, changes their roles and terminals, disables or enables them,
 sets a new password, and lists their tokens with a button that revokes each and the form that
-issues one. Every change is a service's (``services.accounts``), which audits it and refuses
+issues one; a token carrying ``partner_node`` names the partner it delivers for, chosen among
+the partners registered and not revoked (``services.exchange.list_partners``). Every change is a service's (``services.accounts``), which audits it and refuses
 what cannot be done, including an administrator locking themselves out; a refused form shows
 the page again with the reason (422 for a field, 409 for the account's state: the last
 enabled administrator, say). A change answers with a redirect to the user's page
@@ -27,7 +28,7 @@ from starlette.concurrency import run_in_threadpool
 from quaywatch.api.context import Service
 from quaywatch.domain.access import Permission, Role
 from quaywatch.errors import ConflictError, InputError, NotFoundError
-from quaywatch.services import accounts
+from quaywatch.services import accounts, exchange
 from quaywatch.services.accounts.tokens import DEFAULT_TOKEN_DAYS, MAX_TOKEN_DAYS
 from quaywatch.services.accounts.users import MIN_PASSWORD
 from quaywatch.web.pages import (
@@ -102,12 +103,14 @@ def _user_page(
     in this answer only)."""
     (summary,) = accounts.account_overview(state.store, username)
     tokens = accounts.list_tokens(state.store, summary.user.username)
+    partners = [p.administration for p in exchange.list_partners(state.store)
+                if p.revoked_at is None]  # fmt: skip
     return render(
         request, visitor, "account.html",
         {"a": summary, "u": summary.user, "tokens": tokens, "roles": list(Role),
          "done": done, "failed": failed, "error": error, "values": values or {},
          "issued": issued, "one_time": one_time, "default_days": DEFAULT_TOKEN_DAYS,
-         "max_days": MAX_TOKEN_DAYS,
+         "max_days": MAX_TOKEN_DAYS, "partners": partners, "partner_node": Role.PARTNER_NODE,
          "min_password": MIN_PASSWORD},
         status=status,
     )  # fmt: skip
@@ -200,7 +203,8 @@ async def issue(request: Request, username: str) -> Response:
     if refusal is not None or principal is None:
         return refusal or redirect_to("/login")
     values: dict[str, Any] = {"name": form.get("name", ""), "roles": _roles(await request.form()),
-              "days": form.get("days", "").strip()}  # fmt: skip
+              "days": form.get("days", "").strip(),
+              "partner": form.get("partner", "").strip()}  # fmt: skip
 
     def issued() -> Response:
         try:
@@ -211,7 +215,8 @@ async def issue(request: Request, username: str) -> Response:
                 )
             made = accounts.create_token(
                 state.store, username, name=values["name"], roles=values["roles"] or None,
-                expires_in_days=int(days), actor=principal.name,
+                expires_in_days=int(days), partner=values["partner"] or None,
+                actor=principal.name,
             )  # fmt: skip
         except NotFoundError:
             missing = _missing(visitor, username)

@@ -622,7 +622,9 @@ def gather_dossier(state: Service, consignment_id: str) -> ConsignmentDossier:
     except ModelError:
         model = None
     reference = None if model is None else model.reference
-    return consignment_dossier(state.store, consignment_id, reference=reference)
+    return consignment_dossier(
+        state.store, consignment_id, reference=reference, key_dir=state.settings.key_dir
+    )
 
 
 async def dossier_page(
