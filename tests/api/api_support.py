@@ -62,13 +62,16 @@ class Api:
     made: dict[tuple[frozenset[Role], frozenset[str]], dict[str, str]] = field(default_factory=dict)
 
     def as_roles(self, *roles: Role, terminals: tuple[str, ...] = ()) -> dict[str, str]:
-        """Authorization headers of a user holding ``roles`` (made once per set of roles)."""
+        """Authorization headers of a user holding ``roles`` (made once per set of roles); a
+        token carrying ``partner_node`` is bound to the partner BEANR."""
         key = (frozenset(roles), frozenset(terminals))
         if key not in self.made:
             name = f"user{next(_users)}"
             accounts.add_user(self.store, name, roles=list(roles), terminals=terminals,
                               actor="admin")  # fmt: skip
-            issued = accounts.create_token(self.store, name, name="tests", actor="admin")
+            partner = "BEANR" if Role.PARTNER_NODE in roles else None
+            issued = accounts.create_token(self.store, name, name="tests", partner=partner,
+                                           actor="admin")  # fmt: skip
             self.made[key] = {"Authorization": f"Bearer {issued.token}"}
         return self.made[key]
 
