@@ -5,16 +5,20 @@ quaywatch's own polars code on Arrow batches, never a second implementation:
 
 1. goods-item rows of the newest version of every consignment (a join of the lake tables, as
    ``store.reads.goods_item_rows`` joins the store's);
-2. the as-of entity state: per bucket of consignments, their items and outcomes cogrouped into
-   the state's deltas (``intake.entity_state.deltas_of``), then per bucket of entity keys
-   cumulated (``cumulate``): the ``entity_states`` rows of every key;
+2. the state the period reads (``period_state``): per bucket of consignments, their items and
+   outcomes cogrouped into the state's deltas (``intake.entity_state.deltas_of``), kept; the
+   keys of the period's consignments found among them (a consignment adds a record to each of
+   its keys at its lodging time); only those keys' deltas cumulated per bucket of keys
+   (``cumulate``), and trimmed to what a lookup in the period reads (the rows in the period,
+   the last one before it, the first sighting): two Python passes over the history;
 3. the period's consignments, repartitioned so that a consignment's items stay together,
-   assessed by ``risk.batch.assess_batch`` in ``mapInArrow`` with the model and the state of
-   the period's keys broadcast to the executors (destroyed when the job ends); the
-   assessments written as Parquet partitioned by lodging date, only the period's dates
-   replaced (dynamic partition overwrite: the results of other periods stay).
+   assessed by ``risk.batch.assess_batch`` in ``mapInArrow`` with the model and the period's
+   state broadcast to the executors (unpacked once per Python worker, destroyed when the job
+   ends); the assessments written as Parquet partitioned by lodging date, only the period's
+   dates replaced (dynamic partition overwrite: the results of other periods stay).
 
-The state of the period's keys is broadcast: fine for a period's keys on a cluster's
+One task runs on one core: the Python workers' polars and LightGBM use one thread each
+(``session``). The period's state is broadcast: fine for a period's keys on a cluster's
 executors (a few hundred MB for a national day); joining it to the batches by key instead is
 the next step for years at once (docs/scale.md).
 """
@@ -24,11 +28,12 @@ from __future__ import annotations
 import io
 import pickle
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import polars as pl
 import pyarrow as pa
@@ -77,6 +82,11 @@ def session(master: str, *, partitions: int = 4, app: str = "quaywatch") -> Spar
         .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
         .config("spark.ui.enabled", "false")
         .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+        # One task, one core: polars and LightGBM in a Python worker use one thread each,
+        # as Spark schedules them (spark.task.cpus), rather than every core of the machine
+        # per task (which a cluster's other tasks are using).
+        .config("spark.executorEnv.POLARS_MAX_THREADS", "1")
+        .config("spark.executorEnv.OMP_NUM_THREADS", "1")
         .getOrCreate()
     )
 
@@ -119,24 +129,69 @@ def items_of(spark: SparkSession, lake_dir: Path) -> DataFrame:
     return joined.select(*batchfn.ITEM_SCHEMA)
 
 
-def entity_state(items: DataFrame, outcomes: DataFrame, buckets: int) -> DataFrame:
-    """The ``entity_states`` rows of every key, from goods-item rows and control outcomes
-    (``consignment_id``, ``version``, ``known_at``, ``result``, ``revenue_recovered_eur``)."""
+def entity_deltas(items: DataFrame, outcomes: DataFrame, buckets: int) -> DataFrame:
+    """The state's deltas (``intake.entity_state.deltas_of``) of goods-item rows and control
+    outcomes (``consignment_id``, ``version``, ``known_at``, ``result``,
+    ``revenue_recovered_eur``): one Python pass over buckets of consignments."""
     from pyspark.sql import functions as f
 
     def deltas(left: pa.Table, right: pa.Table) -> pa.Table:
         found = deltas_of(_polars(left).drop("__bucket"), _polars(right).drop("__bucket"))
         return found.to_arrow().cast(_DELTA_SCHEMA)
 
-    def state(table: pa.Table) -> pa.Table:
-        return cumulate(_polars(table).drop("__bucket")).to_arrow().cast(_DELTA_SCHEMA)
-
     by_consignment = f.abs(f.hash("consignment_id")) % buckets
     left = items.withColumn("__bucket", by_consignment).groupBy("__bucket")
     right = outcomes.withColumn("__bucket", by_consignment).groupBy("__bucket")
-    found = left.cogroup(right).applyInArrow(deltas, _DELTA_DDL)
+    return left.cogroup(right).applyInArrow(deltas, _DELTA_DDL)
+
+
+def cumulated(deltas: DataFrame, buckets: int) -> DataFrame:
+    """``deltas`` cumulated per key (``intake.entity_state.cumulate``): the ``entity_states``
+    rows of their keys; one Python pass over buckets of keys."""
+    from pyspark.sql import functions as f
+
+    def state(table: pa.Table) -> pa.Table:
+        return cumulate(_polars(table).drop("__bucket")).to_arrow().cast(_DELTA_SCHEMA)
+
     by_key = f.abs(f.hash("entity", "entity_key")) % buckets
-    return found.withColumn("__bucket", by_key).groupBy("__bucket").applyInArrow(state, _DELTA_DDL)
+    return deltas.withColumn("__bucket", by_key).groupBy("__bucket").applyInArrow(state, _DELTA_DDL)
+
+
+def entity_state(items: DataFrame, outcomes: DataFrame, buckets: int) -> DataFrame:
+    """The ``entity_states`` rows of every key, from goods-item rows and control outcomes
+    (``entity_deltas``' columns)."""
+    return cumulated(entity_deltas(items, outcomes, buckets), buckets)
+
+
+def period_state(deltas: DataFrame, *, since: datetime, until: datetime, buckets: int) -> DataFrame:
+    """The state rows that assessing the consignments lodged in ``[since, until)`` reads,
+    from the deltas of the whole history (``entity_deltas``): those of the period's keys and
+    of the global counts, cumulated, then trimmed to what a lookup at a moment of the period
+    can find (every row in the period, the last one before it, the key's first sighting).
+    ``features.entity_state.lookup_snapshot`` gives the same answers on them as on the whole
+    state: it reads the latest row before a moment and the first sighting, nothing else.
+
+    ``deltas`` is read twice (the period's keys, then their deltas): persist it."""
+    from pyspark.sql import Window, functions as f
+
+    at = f.col("at")
+    # A consignment of the period adds a record to each of its keys at its lodging time.
+    every = deltas.sparkSession.createDataFrame([("*", "")], "entity string, entity_key string")
+    keys = (
+        deltas.filter((f.col("records") > 0) & (at >= since) & (at < until))
+        .select("entity", "entity_key")
+        .unionByName(every)
+        .distinct()
+    )
+    wanted = deltas.filter(at < until).join(keys, ["entity", "entity_key"], "left_semi")
+    per_key = Window.partitionBy("entity", "entity_key")
+    return (
+        cumulated(wanted, buckets)
+        .withColumn("__last", f.max(f.when(at < since, at)).over(per_key))
+        .withColumn("__first", f.min(f.when(f.col("records") > 0, at)).over(per_key))
+        .filter((at >= since) | (at == f.col("__last")) | (at == f.col("__first")))
+        .drop("__last", "__first")
+    )
 
 
 def score(
@@ -157,9 +212,10 @@ def score(
 
     started = time.perf_counter()
     model = RiskModel.load(model_path)
-    parts = partitions or 4
     owned = spark is None and _running() is None
-    spark = spark or session(master, partitions=parts)
+    spark = spark or session(master, partitions=partitions or 4)
+    # Two tasks per core by default: both cores busy while one task of a core waits on I/O.
+    parts = partitions or 2 * spark.sparkContext.defaultParallelism
     try:
         outcomes = spark.read.option("basePath", str(lake_dir / "outcomes")).parquet(
             str(lake_dir / "outcomes")
@@ -208,36 +264,34 @@ def assessments(
     >>> with assessments(items, outcomes, model=m, start=d1, end=d2, partitions=4) as found:
     ...     found.write.parquet("out")  # doctest: +SKIP
     """
+    from pyspark import StorageLevel
     from pyspark.sql import functions as f
 
     spark = items.sparkSession
-    states = entity_state(items, outcomes.select(*KEY, "known_at", "result",
-                                                 "revenue_recovered_eur"), partitions)  # fmt: skip
     since = datetime.combine(start, datetime.min.time(), UTC)
     until = datetime.combine(end + timedelta(days=1), datetime.min.time(), UTC)
-    period = items.filter((f.col("lodged_at") >= since) & (f.col("lodged_at") < until))
-    # The state of the period's keys only, before the period's end: what its lookups read.
-    keys = (
-        period.repartition(partitions, "consignment_id")
-        .mapInArrow(_long_keys, "entity string, entity_key string")
-        .distinct()
-    )
-    wanted = states.filter(f.col("at") < until).join(keys, ["entity", "entity_key"], "left_semi")
-    glob = states.filter((f.col("entity") == "*") & (f.col("at") < until))
-    snapshot = wanted.unionByName(glob).toArrow()
-    shipped = spark.sparkContext.broadcast((pickle.dumps(model), _ipc(snapshot), explain_all))
-
-    def assess(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        table = _table(batches)
-        if table is None:
-            return
-        blob, state, every = shipped.value
-        yield batchfn.assess_batch(
-            table, states=_from_ipc(state), model=_model(blob),
-            explain_rows=Explain.ALL if every else Explain.AUTO,
-        )  # fmt: skip
-
+    history = outcomes.select(*KEY, "known_at", "result", "revenue_recovered_eur")
+    deltas = entity_deltas(items, history, partitions).persist(StorageLevel.MEMORY_AND_DISK)
+    shipped = None
     try:
+        snapshot = period_state(deltas, since=since, until=until, buckets=partitions).toArrow()
+        token = uuid.uuid4().hex  # names this broadcast in the workers' cache
+        shipped = spark.sparkContext.broadcast(
+            (token, pickle.dumps(model), _ipc(snapshot), explain_all)
+        )
+        period = items.filter((f.col("lodged_at") >= since) & (f.col("lodged_at") < until))
+        ship = shipped
+
+        def assess(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+            table = _table(batches)
+            if table is None:
+                return
+            loaded, state, every = _unpacked(ship.value)
+            yield batchfn.assess_batch(
+                table, states=state, model=loaded,
+                explain_rows=Explain.ALL if every else Explain.AUTO,
+            )  # fmt: skip
+
         yield (
             period.repartition(partitions, "consignment_id")
             .sortWithinPartitions("consignment_id", "sequence")
@@ -245,23 +299,9 @@ def assessments(
             .withColumn("model_version", f.lit(model.version))
         )
     finally:
-        shipped.destroy()
-
-
-def _long_keys(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    from quaywatch.intake.entities import entity_keys
-    from quaywatch.intake.entity_state import long_keys
-
-    table = _table(batches)
-    if table is None:
-        return
-    frame = batchfn.conform(_polars(table), batchfn.ITEM_SCHEMA, "the goods-item batch")
-    found = long_keys(entity_keys(frame)).select("entity", "entity_key")
-    yield from (
-        found.to_arrow()
-        .cast(pa.schema([("entity", pa.string()), ("entity_key", pa.string())]))
-        .to_batches()
-    )
+        if shipped is not None:
+            shipped.destroy()
+        deltas.unpersist()
 
 
 def _ipc(table: pa.Table) -> bytes:
@@ -275,14 +315,17 @@ def _from_ipc(data: bytes) -> pa.Table:
     return pa.ipc.open_stream(data).read_all()
 
 
-_MODELS: dict[int, Any] = {}
+_UNPACKED: dict[str, tuple[RiskModel, pl.DataFrame, bool]] = {}
 
 
-def _model(blob: bytes) -> RiskModel:
-    """The broadcast model, unpickled once per Python worker."""
-    key = hash(blob)
-    if key not in _MODELS:
-        _MODELS.clear()
-        _MODELS[key] = pickle.loads(blob)  # noqa: S301 - our own broadcast, not user input
-    model: RiskModel = _MODELS[key]
-    return model
+def _unpacked(shipped: tuple[str, bytes, bytes, bool]) -> tuple[RiskModel, pl.DataFrame, bool]:
+    """The broadcast model, state and explain flag, unpacked once per Python worker (Spark
+    reuses its workers from task to task, and keeps the broadcast's value): the model
+    unpickled and the state read into polars in the batch's types once, not per partition."""
+    token, blob, state, every = shipped
+    if token not in _UNPACKED:
+        _UNPACKED.clear()
+        model = pickle.loads(blob)  # noqa: S301 - our own broadcast, not user input
+        frame = batchfn.conform(_polars(_from_ipc(state)), batchfn.STATE_SCHEMA, "the state")
+        _UNPACKED[token] = (model, frame, every)
+    return _UNPACKED[token]
