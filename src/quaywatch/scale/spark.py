@@ -5,12 +5,13 @@ quaywatch's own polars code on Arrow batches, never a second implementation:
 
 1. goods-item rows of the newest version of every consignment (a join of the lake tables, as
    ``store.reads.goods_item_rows`` joins the store's);
-2. the state the period reads (``period_state``): per bucket of consignments, their items and
-   outcomes cogrouped into the state's deltas (``intake.entity_state.deltas_of``), kept; the
-   keys of the period's consignments found among them (a consignment adds a record to each of
-   its keys at its lodging time); only those keys' deltas cumulated per bucket of keys
-   (``cumulate``), and trimmed to what a lookup in the period reads (the rows in the period,
-   the last one before it, the first sighting): two Python passes over the history;
+2. the state the period reads (``period_state``): the keys of the period's consignments
+   (``intake.entity_state.long_keys``) collected and broadcast; per bucket of consignments of
+   the history, their items and outcomes cogrouped into the state's deltas
+   (``intake.entity_state.deltas_of``), of which only those of the period's keys before its
+   end leave Python; those cumulated per bucket of keys (``cumulate``) and trimmed to what a
+   lookup in the period reads (the rows in the period, the last one before it, the first
+   sighting), collected on the driver;
 3. the period's consignments, repartitioned so that a consignment's items stay together,
    assessed by ``risk.batch.assess_batch`` in ``mapInArrow`` with the model and the period's
    state broadcast to the executors (unpacked once per Python worker, destroyed when the job
@@ -29,16 +30,17 @@ import io
 import pickle
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar, cast
 
 import polars as pl
 import pyarrow as pa
 
-from quaywatch.intake.entity_state import cumulate, deltas_of
+from quaywatch.intake.entities import PARTIES, entity_keys
+from quaywatch.intake.entity_state import cumulate, deltas_of, long_keys
 from quaywatch.risk import batch as batchfn
 from quaywatch.risk.bundle import RiskModel
 from quaywatch.risk.engine import Explain
@@ -47,6 +49,7 @@ from quaywatch.scale.runtime import SparkScoreResult, check_java, check_pyspark
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
+T = TypeVar("T")
 KEY = ["consignment_id", "version"]
 _ASSESSMENT_DDL = (
     "consignment_id string, version bigint, lodged_at timestamp, probability double, "
@@ -129,69 +132,109 @@ def items_of(spark: SparkSession, lake_dir: Path) -> DataFrame:
     return joined.select(*batchfn.ITEM_SCHEMA)
 
 
-def entity_deltas(items: DataFrame, outcomes: DataFrame, buckets: int) -> DataFrame:
-    """The state's deltas (``intake.entity_state.deltas_of``) of goods-item rows and control
-    outcomes (``consignment_id``, ``version``, ``known_at``, ``result``,
-    ``revenue_recovered_eur``): one Python pass over buckets of consignments."""
-    from pyspark.sql import functions as f
-
-    def deltas(left: pa.Table, right: pa.Table) -> pa.Table:
-        found = deltas_of(_polars(left).drop("__bucket"), _polars(right).drop("__bucket"))
-        return found.to_arrow().cast(_DELTA_SCHEMA)
-
-    by_consignment = f.abs(f.hash("consignment_id")) % buckets
-    left = items.withColumn("__bucket", by_consignment).groupBy("__bucket")
-    right = outcomes.withColumn("__bucket", by_consignment).groupBy("__bucket")
-    return left.cogroup(right).applyInArrow(deltas, _DELTA_DDL)
+#: What ``deltas_of`` reads of the goods-item rows (``intake.entities.entity_keys``): only
+#: these cross the shuffle to the state's first Python pass.
+_STATE_ITEM_COLUMNS = [
+    "consignment_id", "version", "lodged_at", "port_of_loading", "port_of_discharge", *PARTIES,
+    "sequence", "hs6", "value", "currency", "origin_country",
+]  # fmt: skip
 
 
-def cumulated(deltas: DataFrame, buckets: int) -> DataFrame:
+def cumulated(deltas: DataFrame, buckets: int, *, since: datetime | None = None) -> DataFrame:
     """``deltas`` cumulated per key (``intake.entity_state.cumulate``): the ``entity_states``
-    rows of their keys; one Python pass over buckets of keys."""
+    rows of their keys; one Python pass over buckets of keys. With ``since``, only the rows a
+    lookup at ``since`` or later reads (``trimmed``)."""
     from pyspark.sql import functions as f
 
     def state(table: pa.Table) -> pa.Table:
-        return cumulate(_polars(table).drop("__bucket")).to_arrow().cast(_DELTA_SCHEMA)
+        rows = cumulate(_polars(table).drop("__bucket"))
+        return (rows if since is None else trimmed(rows, since)).to_arrow().cast(_DELTA_SCHEMA)
 
     by_key = f.abs(f.hash("entity", "entity_key")) % buckets
     return deltas.withColumn("__bucket", by_key).groupBy("__bucket").applyInArrow(state, _DELTA_DDL)
 
 
-def entity_state(items: DataFrame, outcomes: DataFrame, buckets: int) -> DataFrame:
-    """The ``entity_states`` rows of every key, from goods-item rows and control outcomes
-    (``entity_deltas``' columns)."""
-    return cumulated(entity_deltas(items, outcomes, buckets), buckets)
+def trimmed(states: pl.DataFrame, since: datetime) -> pl.DataFrame:
+    """The rows of ``states`` (every row of each key in it) that a lookup at ``since`` or later
+    reads: every row from ``since`` on, the last one before it, the key's first sighting (the
+    earliest row with a record). ``features.entity_state.lookup_snapshot`` gives the same
+    answers on them as on all the rows: it reads the latest row before a moment and the first
+    sighting, nothing else."""
+    by = ["entity", "entity_key"]
+    at = pl.col("at")
+    last = at.filter(at < since).max().over(by)
+    first = at.filter(pl.col("records") > 0).min().over(by)
+    return states.filter((at >= since) | (at == last) | (at == first))
 
 
-def period_state(deltas: DataFrame, *, since: datetime, until: datetime, buckets: int) -> DataFrame:
-    """The state rows that assessing the consignments lodged in ``[since, until)`` reads,
-    from the deltas of the whole history (``entity_deltas``): those of the period's keys and
-    of the global counts, cumulated, then trimmed to what a lookup at a moment of the period
-    can find (every row in the period, the last one before it, the key's first sighting).
-    ``features.entity_state.lookup_snapshot`` gives the same answers on them as on the whole
-    state: it reads the latest row before a moment and the first sighting, nothing else.
+def period_state(
+    items: DataFrame,
+    outcomes: DataFrame,
+    *,
+    since: datetime,
+    until: datetime,
+    buckets: int,
+) -> pa.Table:
+    """The state rows that assessing the consignments of ``items`` lodged in ``[since,
+    until)`` reads, from the whole history in ``items`` and ``outcomes`` (``entity_deltas``'
+    columns): those of the period's keys and of the global counts, cumulated and ``trimmed``
+    to what a lookup in the period reads.
 
-    ``deltas`` is read twice (the period's keys, then their deltas): persist it."""
-    from pyspark.sql import Window, functions as f
+    Three Python passes: the period's keys (``period_keys``, collected and broadcast), the
+    deltas per bucket of consignments of the history, of which only those of the period's
+    keys before its end leave Python, and their cumulation per bucket of keys; collected on
+    the driver (the broadcast keys destroyed then)."""
+    from pyspark.sql import functions as f
 
-    at = f.col("at")
-    # A consignment of the period adds a record to each of its keys at its lodging time.
-    every = deltas.sparkSession.createDataFrame([("*", "")], "entity string, entity_key string")
-    keys = (
-        deltas.filter((f.col("records") > 0) & (at >= since) & (at < until))
-        .select("entity", "entity_key")
-        .unionByName(every)
+    spark = items.sparkSession
+    period = items.filter((f.col("lodged_at") >= since) & (f.col("lodged_at") < until))
+    keys = spark.sparkContext.broadcast((uuid.uuid4().hex, _ipc(period_keys(period, buckets))))
+
+    def deltas(left: pa.Table, right: pa.Table) -> pa.Table:
+        token, data = keys.value
+        wanted = _cached(token, lambda: _polars(_from_ipc(data)))
+        found = deltas_of(_polars(left).drop("__bucket"), _polars(right).drop("__bucket"))
+        found = found.filter(pl.col("at") < until).join(
+            wanted, on=["entity", "entity_key"], how="semi"
+        )
+        return found.to_arrow().cast(_DELTA_SCHEMA)
+
+    by_consignment = f.abs(f.hash("consignment_id")) % buckets
+    left = items.select(*_STATE_ITEM_COLUMNS).withColumn("__bucket", by_consignment)
+    right = outcomes.withColumn("__bucket", by_consignment)
+    found = (
+        left.groupBy("__bucket").cogroup(right.groupBy("__bucket")).applyInArrow(deltas, _DELTA_DDL)
+    )
+    try:
+        return cumulated(found, buckets, since=since).toArrow()
+    finally:
+        keys.destroy()
+
+
+_KEYS = pa.schema([("entity", pa.string()), ("entity_key", pa.string())])
+
+
+def period_keys(period: DataFrame, buckets: int) -> pa.Table:
+    """The state keys (entity, entity_key) of the consignments of ``period`` (goods-item rows,
+    a consignment's items repartitioned together), and the global counts' key, collected on
+    the driver: ``intake.entity_state.long_keys`` of ``intake.entities.entity_keys``."""
+
+    def keys(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        table = _table(batches)
+        if table is None:
+            return
+        found = long_keys(entity_keys(_polars(table))).select("entity", "entity_key").unique()
+        yield from found.to_arrow().cast(_KEYS).to_batches()
+
+    found = (
+        period.select(*_STATE_ITEM_COLUMNS)
+        .repartition(buckets, "consignment_id")
+        .mapInArrow(keys, "entity string, entity_key string")
         .distinct()
+        .toArrow()
     )
-    wanted = deltas.filter(at < until).join(keys, ["entity", "entity_key"], "left_semi")
-    per_key = Window.partitionBy("entity", "entity_key")
-    return (
-        cumulated(wanted, buckets)
-        .withColumn("__last", f.max(f.when(at < since, at)).over(per_key))
-        .withColumn("__first", f.min(f.when(f.col("records") > 0, at)).over(per_key))
-        .filter((at >= since) | (at == f.col("__last")) | (at == f.col("__first")))
-        .drop("__last", "__first")
-    )
+    every = pa.table({"entity": ["*"], "entity_key": [""]}, schema=_KEYS)
+    return pa.concat_tables([found.cast(_KEYS), every])
 
 
 def score(
@@ -264,17 +307,15 @@ def assessments(
     >>> with assessments(items, outcomes, model=m, start=d1, end=d2, partitions=4) as found:
     ...     found.write.parquet("out")  # doctest: +SKIP
     """
-    from pyspark import StorageLevel
     from pyspark.sql import functions as f
 
     spark = items.sparkSession
     since = datetime.combine(start, datetime.min.time(), UTC)
     until = datetime.combine(end + timedelta(days=1), datetime.min.time(), UTC)
     history = outcomes.select(*KEY, "known_at", "result", "revenue_recovered_eur")
-    deltas = entity_deltas(items, history, partitions).persist(StorageLevel.MEMORY_AND_DISK)
     shipped = None
     try:
-        snapshot = period_state(deltas, since=since, until=until, buckets=partitions).toArrow()
+        snapshot = period_state(items, history, since=since, until=until, buckets=partitions)
         token = uuid.uuid4().hex  # names this broadcast in the workers' cache
         shipped = spark.sparkContext.broadcast(
             (token, pickle.dumps(model), _ipc(snapshot), explain_all)
@@ -301,7 +342,6 @@ def assessments(
     finally:
         if shipped is not None:
             shipped.destroy()
-        deltas.unpersist()
 
 
 def _ipc(table: pa.Table) -> bytes:
@@ -315,17 +355,28 @@ def _from_ipc(data: bytes) -> pa.Table:
     return pa.ipc.open_stream(data).read_all()
 
 
-_UNPACKED: dict[str, tuple[RiskModel, pl.DataFrame, bool]] = {}
+_CACHE: dict[str, object] = {}
+
+
+def _cached(token: str, build: Callable[[], T]) -> T:
+    """What ``build`` gives, built once per Python worker and broadcast (``token`` names it;
+    Spark reuses its workers from task to task and keeps the broadcast's value)."""
+    if token not in _CACHE:
+        if len(_CACHE) > 4:
+            _CACHE.clear()
+        _CACHE[token] = build()
+    return cast(T, _CACHE[token])
 
 
 def _unpacked(shipped: tuple[str, bytes, bytes, bool]) -> tuple[RiskModel, pl.DataFrame, bool]:
-    """The broadcast model, state and explain flag, unpacked once per Python worker (Spark
-    reuses its workers from task to task, and keeps the broadcast's value): the model
-    unpickled and the state read into polars in the batch's types once, not per partition."""
+    """The broadcast model, state and explain flag, unpacked once per Python worker: the
+    model unpickled and the state read into polars in the batch's types once, not per
+    partition."""
     token, blob, state, every = shipped
-    if token not in _UNPACKED:
-        _UNPACKED.clear()
+
+    def build() -> tuple[RiskModel, pl.DataFrame, bool]:
         model = pickle.loads(blob)  # noqa: S301 - our own broadcast, not user input
         frame = batchfn.conform(_polars(_from_ipc(state)), batchfn.STATE_SCHEMA, "the state")
-        _UNPACKED[token] = (model, frame, every)
-    return _UNPACKED[token]
+        return model, frame, every
+
+    return _cached(token, build)
