@@ -13,7 +13,8 @@ them are assessed three ways, on the same rows, timed in the same run:
   (polars on every core of the machine), everything in memory;
 - ``local1`` / ``local2``: ``scale.spark.assessments`` on Spark ``local[1]`` / ``local[2]``
   (entity state built in Spark from the Parquet history, the model and the period's state
-  broadcast, ``mapInArrow``; one thread per task), run to the end with Spark's ``noop`` sink.
+  broadcast, ``mapInArrow``; one thread and one partition per core, a 4 GB driver), run to
+  the end with Spark's ``noop`` sink.
   The fixed start of a job (the JVM, and one Python worker per core importing polars,
   LightGBM and quaywatch) is timed apart as ``local*_start_s`` and not counted in the rows
   per second; ``local*_with_start_rows_per_s`` counts it.
@@ -81,7 +82,7 @@ def _spark(
     until: date,
 ) -> dict[str, float]:  # fmt: skip
     started = time.perf_counter()
-    session = qspark.session(master, partitions=2 * cores)
+    session = qspark.session(master, partitions=cores)
     # One Python worker per core, started (Spark keeps them for the job's tasks).
     session.range(0, cores, numPartitions=cores).mapInArrow(_warm, "id long").collect()
     start_s = time.perf_counter() - started
@@ -90,7 +91,7 @@ def _spark(
         controls = session.read.parquet(str(outcomes))
         started = time.perf_counter()
         with qspark.assessments(
-            history, controls, model=model, start=since, end=until, partitions=2 * cores
+            history, controls, model=model, start=since, end=until, partitions=cores
         ) as found:
             found.write.format("noop").mode("overwrite").save()
         seconds = time.perf_counter() - started
@@ -108,6 +109,9 @@ def main() -> None:
     args = parser.parse_args()
     # pyspark's local Python workers: this interpreter, not ``python3`` (scale.spark.session).
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    # The period's state is collected on the driver (the local JVM) before it is broadcast:
+    # a quarter's is a few million rows, more than the default 1 GB heap holds comfortably.
+    os.environ.setdefault("PYSPARK_SUBMIT_ARGS", "--driver-memory 4g pyspark-shell")
     work = args.workdir or Path(tempfile.mkdtemp(prefix="quaywatch-spark-"))
     work.mkdir(parents=True, exist_ok=True)
     items_dir, outcomes_dir = _data(work, args.train_days + args.days, args.per_day)

@@ -63,7 +63,7 @@ def spark_score(
     ] = None,
     partitions: Annotated[
         int | None,
-        typer.Option("--partitions", min=1, help="Spark partitions (default: 2 per core)."),
+        typer.Option("--partitions", min=1, help="Spark partitions (default: one per core)."),
     ] = None,
 ) -> None:
     """Assess a lake period on Spark with mapInArrow; write the assessments as Parquet."""

@@ -19,9 +19,10 @@ quaywatch's own polars code on Arrow batches, never a second implementation:
    dates replaced (dynamic partition overwrite: the results of other periods stay).
 
 One task runs on one core: the Python workers' polars and LightGBM use one thread each
-(``session``). The period's state is broadcast: fine for a period's keys on a cluster's
-executors (a few hundred MB for a national day); joining it to the batches by key instead is
-the next step for years at once (docs/scale.md).
+(``session``). The period's state is collected on the driver and broadcast, about ten rows
+per consignment of the period: fine for a few million consignments a run; a national day
+(tens of millions) needs it joined to the batches by key instead, the next step
+(docs/scale.md).
 """
 
 from __future__ import annotations
@@ -140,15 +141,14 @@ _STATE_ITEM_COLUMNS = [
 ]  # fmt: skip
 
 
-def cumulated(deltas: DataFrame, buckets: int, *, since: datetime | None = None) -> DataFrame:
-    """``deltas`` cumulated per key (``intake.entity_state.cumulate``): the ``entity_states``
-    rows of their keys; one Python pass over buckets of keys. With ``since``, only the rows a
-    lookup at ``since`` or later reads (``trimmed``)."""
+def cumulated(deltas: DataFrame, buckets: int, *, since: datetime) -> DataFrame:
+    """``deltas`` cumulated per key (``intake.entity_state.cumulate``) and ``trimmed`` to the
+    rows a lookup at ``since`` or later reads; one Python pass over buckets of keys."""
     from pyspark.sql import functions as f
 
     def state(table: pa.Table) -> pa.Table:
-        rows = cumulate(_polars(table).drop("__bucket"))
-        return (rows if since is None else trimmed(rows, since)).to_arrow().cast(_DELTA_SCHEMA)
+        rows = trimmed(cumulate(_polars(table).drop("__bucket")), since)
+        return rows.to_arrow().cast(_DELTA_SCHEMA)
 
     by_key = f.abs(f.hash("entity", "entity_key")) % buckets
     return deltas.withColumn("__bucket", by_key).groupBy("__bucket").applyInArrow(state, _DELTA_DDL)
@@ -176,8 +176,8 @@ def period_state(
     buckets: int,
 ) -> pa.Table:
     """The state rows that assessing the consignments of ``items`` lodged in ``[since,
-    until)`` reads, from the whole history in ``items`` and ``outcomes`` (``entity_deltas``'
-    columns): those of the period's keys and of the global counts, cumulated and ``trimmed``
+    until)`` reads, from the whole history in ``items`` (goods-item rows) and ``outcomes``
+    (``consignment_id``, ``version``, ``known_at``, ``result``, ``revenue_recovered_eur``): those of the period's keys and of the global counts, cumulated and ``trimmed``
     to what a lookup in the period reads.
 
     Three Python passes: the period's keys (``period_keys``, collected and broadcast), the
@@ -257,8 +257,9 @@ def score(
     model = RiskModel.load(model_path)
     owned = spark is None and _running() is None
     spark = spark or session(master, partitions=partitions or 4)
-    # Two tasks per core by default: both cores busy while one task of a core waits on I/O.
-    parts = partitions or 2 * spark.sparkContext.defaultParallelism
+    # One task per core by default: each task of the assessment reads the whole broadcast
+    # state once (its keys' rows are picked from it), so more tasks than cores repeat that.
+    parts = partitions or spark.sparkContext.defaultParallelism
     try:
         outcomes = spark.read.option("basePath", str(lake_dir / "outcomes")).parquet(
             str(lake_dir / "outcomes")
