@@ -61,7 +61,10 @@ def spark_score(
     model: Annotated[
         Path | None, typer.Option("--model", help="Model folder (default QUAYWATCH_MODEL_DIR).")
     ] = None,
-    partitions: Annotated[int, typer.Option("--partitions", min=1, help="Spark partitions.")] = 4,
+    partitions: Annotated[
+        int | None,
+        typer.Option("--partitions", min=1, help="Spark partitions (default: one per core)."),
+    ] = None,
 ) -> None:
     """Assess a lake period on Spark with mapInArrow; write the assessments as Parquet."""
     from quaywatch.services.scale import spark_score as run

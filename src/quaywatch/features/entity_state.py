@@ -154,8 +154,12 @@ def lookup_snapshot(states: pl.DataFrame, lookups: pl.DataFrame) -> pl.DataFrame
     ``t`` (records, controls, hits; null when none) and the first sighting (the earliest row
     with a record); what ``_lookup`` reads in SQL, from a frame."""
     by = ["entity", "entity_key"]
-    states = states.select(*by, pl.col("at").cast(_TIME), *(pl.col(n).cast(pl.Int64)
-                           for n in ("records", "controls", "hits")))  # fmt: skip
+    # Only the looked-up keys' rows are sorted and joined: a batch engine hands every batch
+    # the state of a whole period (``scale.spark``), ten to a hundred times what one reads.
+    states = states.join(lookups.select(by).unique(), on=by, how="semi").select(
+        *by, pl.col("at").cast(_TIME), *(pl.col(n).cast(pl.Int64)
+                                        for n in ("records", "controls", "hits")),
+    )  # fmt: skip
     latest = lookups.with_row_index("__i").sort("t").join_asof(
         states.sort("at"), left_on="t", right_on="at", by=by, strategy="backward",
         allow_exact_matches=False, check_sortedness=False,

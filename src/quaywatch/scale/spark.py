@@ -5,18 +5,24 @@ quaywatch's own polars code on Arrow batches, never a second implementation:
 
 1. goods-item rows of the newest version of every consignment (a join of the lake tables, as
    ``store.reads.goods_item_rows`` joins the store's);
-2. the as-of entity state: per bucket of consignments, their items and outcomes cogrouped into
-   the state's deltas (``intake.entity_state.deltas_of``), then per bucket of entity keys
-   cumulated (``cumulate``): the ``entity_states`` rows of every key;
+2. the state the period reads (``period_state``): the keys of the period's consignments
+   (``intake.entity_state.long_keys``) collected and broadcast; per bucket of consignments of
+   the history, their items and outcomes cogrouped into the state's deltas
+   (``intake.entity_state.deltas_of``), of which only those of the period's keys before its
+   end leave Python; those cumulated per bucket of keys (``cumulate``) and trimmed to what a
+   lookup in the period reads (the rows in the period, the last one before it, the first
+   sighting), collected on the driver;
 3. the period's consignments, repartitioned so that a consignment's items stay together,
-   assessed by ``risk.batch.assess_batch`` in ``mapInArrow`` with the model and the state of
-   the period's keys broadcast to the executors (destroyed when the job ends); the
-   assessments written as Parquet partitioned by lodging date, only the period's dates
-   replaced (dynamic partition overwrite: the results of other periods stay).
+   assessed by ``risk.batch.assess_batch`` in ``mapInArrow`` with the model and the period's
+   state broadcast to the executors (unpacked once per Python worker, destroyed when the job
+   ends); the assessments written as Parquet partitioned by lodging date, only the period's
+   dates replaced (dynamic partition overwrite: the results of other periods stay).
 
-The state of the period's keys is broadcast: fine for a period's keys on a cluster's
-executors (a few hundred MB for a national day); joining it to the batches by key instead is
-the next step for years at once (docs/scale.md).
+One task runs on one core: the Python workers' polars and LightGBM use one thread each
+(``session``). The period's state is collected on the driver and broadcast, about ten rows
+per consignment of the period: fine for a few million consignments a run; a national day
+(tens of millions) needs it joined to the batches by key instead, the next step
+(docs/scale.md).
 """
 
 from __future__ import annotations
@@ -24,16 +30,18 @@ from __future__ import annotations
 import io
 import pickle
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypeVar, cast
 
 import polars as pl
 import pyarrow as pa
 
-from quaywatch.intake.entity_state import cumulate, deltas_of
+from quaywatch.intake.entities import PARTIES, entity_keys
+from quaywatch.intake.entity_state import cumulate, deltas_of, long_keys
 from quaywatch.risk import batch as batchfn
 from quaywatch.risk.bundle import RiskModel
 from quaywatch.risk.engine import Explain
@@ -42,6 +50,7 @@ from quaywatch.scale.runtime import SparkScoreResult, check_java, check_pyspark
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
+T = TypeVar("T")
 KEY = ["consignment_id", "version"]
 _ASSESSMENT_DDL = (
     "consignment_id string, version bigint, lodged_at timestamp, probability double, "
@@ -77,6 +86,11 @@ def session(master: str, *, partitions: int = 4, app: str = "quaywatch") -> Spar
         .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
         .config("spark.ui.enabled", "false")
         .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+        # One task, one core: polars and LightGBM in a Python worker use one thread each,
+        # as Spark schedules them (spark.task.cpus), rather than every core of the machine
+        # per task (which a cluster's other tasks are using).
+        .config("spark.executorEnv.POLARS_MAX_THREADS", "1")
+        .config("spark.executorEnv.OMP_NUM_THREADS", "1")
         .getOrCreate()
     )
 
@@ -120,24 +134,108 @@ def items_of(spark: SparkSession, lake_dir: Path) -> DataFrame:
     return joined.select(*batchfn.ITEM_SCHEMA)
 
 
-def entity_state(items: DataFrame, outcomes: DataFrame, buckets: int) -> DataFrame:
-    """The ``entity_states`` rows of every key, from goods-item rows and control outcomes
-    (``consignment_id``, ``version``, ``known_at``, ``result``, ``revenue_recovered_eur``)."""
+#: What ``deltas_of`` reads of the goods-item rows (``intake.entities.entity_keys``): only
+#: these cross the shuffle to the state's first Python pass.
+_STATE_ITEM_COLUMNS = [
+    "consignment_id", "version", "lodged_at", "port_of_loading", "port_of_discharge", *PARTIES,
+    "sequence", "hs6", "value", "currency", "origin_country",
+]  # fmt: skip
+
+
+def cumulated(deltas: DataFrame, buckets: int, *, since: datetime) -> DataFrame:
+    """``deltas`` cumulated per key (``intake.entity_state.cumulate``) and ``trimmed`` to the
+    rows a lookup at ``since`` or later reads; one Python pass over buckets of keys."""
     from pyspark.sql import functions as f
 
+    def state(table: pa.Table) -> pa.Table:
+        rows = trimmed(cumulate(_polars(table).drop("__bucket")), since)
+        return rows.to_arrow().cast(_DELTA_SCHEMA)
+
+    by_key = f.abs(f.hash("entity", "entity_key")) % buckets
+    return deltas.withColumn("__bucket", by_key).groupBy("__bucket").applyInArrow(state, _DELTA_DDL)
+
+
+def trimmed(states: pl.DataFrame, since: datetime) -> pl.DataFrame:
+    """The rows of ``states`` (every row of each key in it) that a lookup at ``since`` or later
+    reads: every row from ``since`` on, the last one before it, the key's first sighting (the
+    earliest row with a record). ``features.entity_state.lookup_snapshot`` gives the same
+    answers on them as on all the rows: it reads the latest row before a moment and the first
+    sighting, nothing else."""
+    by = ["entity", "entity_key"]
+    at = pl.col("at")
+    last = at.filter(at < since).max().over(by)
+    first = at.filter(pl.col("records") > 0).min().over(by)
+    return states.filter((at >= since) | (at == last) | (at == first))
+
+
+def period_state(
+    items: DataFrame,
+    outcomes: DataFrame,
+    *,
+    since: datetime,
+    until: datetime,
+    buckets: int,
+) -> pa.Table:
+    """The state rows that assessing the consignments of ``items`` lodged in ``[since,
+    until)`` reads, from the whole history in ``items`` (goods-item rows) and ``outcomes``
+    (``consignment_id``, ``version``, ``known_at``, ``result``, ``revenue_recovered_eur``): those of the period's keys and of the global counts, cumulated and ``trimmed``
+    to what a lookup in the period reads.
+
+    Three Python passes: the period's keys (``period_keys``, collected and broadcast), the
+    deltas per bucket of consignments of the history, of which only those of the period's
+    keys before its end leave Python, and their cumulation per bucket of keys; collected on
+    the driver (the broadcast keys destroyed then)."""
+    from pyspark.sql import functions as f
+
+    spark = items.sparkSession
+    period = items.filter((f.col("lodged_at") >= since) & (f.col("lodged_at") < until))
+    keys = spark.sparkContext.broadcast((uuid.uuid4().hex, _ipc(period_keys(period, buckets))))
+
     def deltas(left: pa.Table, right: pa.Table) -> pa.Table:
+        token, data = keys.value
+        wanted = _cached(token, lambda: _polars(_from_ipc(data)))
         found = deltas_of(_polars(left).drop("__bucket"), _polars(right).drop("__bucket"))
+        found = found.filter(pl.col("at") < until).join(
+            wanted, on=["entity", "entity_key"], how="semi"
+        )
         return found.to_arrow().cast(_DELTA_SCHEMA)
 
-    def state(table: pa.Table) -> pa.Table:
-        return cumulate(_polars(table).drop("__bucket")).to_arrow().cast(_DELTA_SCHEMA)
-
     by_consignment = f.abs(f.hash("consignment_id")) % buckets
-    left = items.withColumn("__bucket", by_consignment).groupBy("__bucket")
-    right = outcomes.withColumn("__bucket", by_consignment).groupBy("__bucket")
-    found = left.cogroup(right).applyInArrow(deltas, _DELTA_DDL)
-    by_key = f.abs(f.hash("entity", "entity_key")) % buckets
-    return found.withColumn("__bucket", by_key).groupBy("__bucket").applyInArrow(state, _DELTA_DDL)
+    left = items.select(*_STATE_ITEM_COLUMNS).withColumn("__bucket", by_consignment)
+    right = outcomes.withColumn("__bucket", by_consignment)
+    found = (
+        left.groupBy("__bucket").cogroup(right.groupBy("__bucket")).applyInArrow(deltas, _DELTA_DDL)
+    )
+    try:
+        return cumulated(found, buckets, since=since).toArrow()
+    finally:
+        keys.destroy()
+
+
+_KEYS = pa.schema([("entity", pa.string()), ("entity_key", pa.string())])
+
+
+def period_keys(period: DataFrame, buckets: int) -> pa.Table:
+    """The state keys (entity, entity_key) of the consignments of ``period`` (goods-item rows,
+    a consignment's items repartitioned together), and the global counts' key, collected on
+    the driver: ``intake.entity_state.long_keys`` of ``intake.entities.entity_keys``."""
+
+    def keys(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        table = _table(batches)
+        if table is None:
+            return
+        found = long_keys(entity_keys(_polars(table))).select("entity", "entity_key").unique()
+        yield from found.to_arrow().cast(_KEYS).to_batches()
+
+    found = (
+        period.select(*_STATE_ITEM_COLUMNS)
+        .repartition(buckets, "consignment_id")
+        .mapInArrow(keys, "entity string, entity_key string")
+        .distinct()
+        .toArrow()
+    )
+    every = pa.table({"entity": ["*"], "entity_key": [""]}, schema=_KEYS)
+    return pa.concat_tables([found.cast(_KEYS), every])
 
 
 def score(
@@ -158,9 +256,11 @@ def score(
 
     started = time.perf_counter()
     model = RiskModel.load(model_path)
-    parts = partitions or 4
     owned = spark is None and _running() is None
-    spark = spark or session(master, partitions=parts)
+    spark = spark or session(master, partitions=partitions or 4)
+    # One task per core by default: each task of the assessment reads the whole broadcast
+    # state once (its keys' rows are picked from it), so more tasks than cores repeat that.
+    parts = partitions or spark.sparkContext.defaultParallelism
     try:
         outcomes = spark.read.option("basePath", str(lake_dir / "outcomes")).parquet(
             str(lake_dir / "outcomes")
@@ -212,33 +312,29 @@ def assessments(
     from pyspark.sql import functions as f
 
     spark = items.sparkSession
-    states = entity_state(items, outcomes.select(*KEY, "known_at", "result",
-                                                 "revenue_recovered_eur"), partitions)  # fmt: skip
     since = datetime.combine(start, datetime.min.time(), UTC)
     until = datetime.combine(end + timedelta(days=1), datetime.min.time(), UTC)
-    period = items.filter((f.col("lodged_at") >= since) & (f.col("lodged_at") < until))
-    # The state of the period's keys only, before the period's end: what its lookups read.
-    keys = (
-        period.repartition(partitions, "consignment_id")
-        .mapInArrow(_long_keys, "entity string, entity_key string")
-        .distinct()
-    )
-    wanted = states.filter(f.col("at") < until).join(keys, ["entity", "entity_key"], "left_semi")
-    glob = states.filter((f.col("entity") == "*") & (f.col("at") < until))
-    snapshot = wanted.unionByName(glob).toArrow()
-    shipped = spark.sparkContext.broadcast((pickle.dumps(model), _ipc(snapshot), explain_all))
-
-    def assess(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        table = _table(batches)
-        if table is None:
-            return
-        blob, state, every = shipped.value
-        yield batchfn.assess_batch(
-            table, states=_from_ipc(state), model=_model(blob),
-            explain_rows=Explain.ALL if every else Explain.AUTO,
-        )  # fmt: skip
-
+    history = outcomes.select(*KEY, "known_at", "result", "revenue_recovered_eur")
+    shipped = None
     try:
+        snapshot = period_state(items, history, since=since, until=until, buckets=partitions)
+        token = uuid.uuid4().hex  # names this broadcast in the workers' cache
+        shipped = spark.sparkContext.broadcast(
+            (token, pickle.dumps(model), _ipc(snapshot), explain_all)
+        )
+        period = items.filter((f.col("lodged_at") >= since) & (f.col("lodged_at") < until))
+        ship = shipped
+
+        def assess(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+            table = _table(batches)
+            if table is None:
+                return
+            loaded, state, every = _unpacked(ship.value)
+            yield batchfn.assess_batch(
+                table, states=state, model=loaded,
+                explain_rows=Explain.ALL if every else Explain.AUTO,
+            )  # fmt: skip
+
         yield (
             period.repartition(partitions, "consignment_id")
             .sortWithinPartitions("consignment_id", "sequence")
@@ -246,23 +342,8 @@ def assessments(
             .withColumn("model_version", f.lit(model.version))
         )
     finally:
-        shipped.destroy()
-
-
-def _long_keys(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    from quaywatch.intake.entities import entity_keys
-    from quaywatch.intake.entity_state import long_keys
-
-    table = _table(batches)
-    if table is None:
-        return
-    frame = batchfn.conform(_polars(table), batchfn.ITEM_SCHEMA, "the goods-item batch")
-    found = long_keys(entity_keys(frame)).select("entity", "entity_key")
-    yield from (
-        found.to_arrow()
-        .cast(pa.schema([("entity", pa.string()), ("entity_key", pa.string())]))
-        .to_batches()
-    )
+        if shipped is not None:
+            shipped.destroy()
 
 
 def _ipc(table: pa.Table) -> bytes:
@@ -276,14 +357,28 @@ def _from_ipc(data: bytes) -> pa.Table:
     return pa.ipc.open_stream(data).read_all()
 
 
-_MODELS: dict[int, Any] = {}
+_CACHE: dict[str, object] = {}
 
 
-def _model(blob: bytes) -> RiskModel:
-    """The broadcast model, unpickled once per Python worker."""
-    key = hash(blob)
-    if key not in _MODELS:
-        _MODELS.clear()
-        _MODELS[key] = pickle.loads(blob)  # noqa: S301 - our own broadcast, not user input
-    model: RiskModel = _MODELS[key]
-    return model
+def _cached(token: str, build: Callable[[], T]) -> T:
+    """What ``build`` gives, built once per Python worker and broadcast (``token`` names it;
+    Spark reuses its workers from task to task and keeps the broadcast's value)."""
+    if token not in _CACHE:
+        if len(_CACHE) > 4:
+            _CACHE.clear()
+        _CACHE[token] = build()
+    return cast(T, _CACHE[token])
+
+
+def _unpacked(shipped: tuple[str, bytes, bytes, bool]) -> tuple[RiskModel, pl.DataFrame, bool]:
+    """The broadcast model, state and explain flag, unpacked once per Python worker: the
+    model unpickled and the state read into polars in the batch's types once, not per
+    partition."""
+    token, blob, state, every = shipped
+
+    def build() -> tuple[RiskModel, pl.DataFrame, bool]:
+        model = pickle.loads(blob)  # noqa: S301 - our own broadcast, not user input
+        frame = batchfn.conform(_polars(_from_ipc(state)), batchfn.STATE_SCHEMA, "the state")
+        return model, frame, every
+
+    return _cached(token, build)

@@ -1,0 +1,82 @@
+"""The state Spark broadcasts for a period is trimmed (``scale.spark.trimmed``) to the rows a
+lookup in the period reads: on any state, every lookup at or after the period's start finds
+the same on the trimmed rows as on all of them; and the cumulation gives the per-key running
+sums whatever order the deltas come in. No Spark needed: these are the polars steps its
+Python passes run.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import polars as pl
+from hypothesis import given, settings, strategies as st
+from polars.testing import assert_frame_equal
+
+from quaywatch.features.entity_state import lookup_snapshot
+from quaywatch.intake.entity_state import cumulate
+from quaywatch.scale.spark import trimmed
+
+T0 = datetime(2026, 10, 1, tzinfo=UTC)
+_TIME = pl.Datetime("us", "UTC")
+
+delta = st.tuples(
+    st.sampled_from(["consignee", "hs6", "*"]),
+    st.sampled_from(["A", "B", ""]),
+    st.integers(0, 40),
+    st.integers(-1, 2),
+    st.integers(-1, 2),
+    st.integers(-1, 1),
+)
+
+
+def _deltas(rows: list[tuple[str, str, int, int, int, int]]) -> pl.DataFrame:
+    return pl.DataFrame(
+        [(e, k, T0 + timedelta(hours=h), r, c, x) for e, k, h, r, c, x in rows],
+        schema={"entity": pl.String, "entity_key": pl.String, "at": _TIME, "records": pl.Int64,
+                "controls": pl.Int64, "hits": pl.Int64},
+        orient="row",
+    )  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(delta, max_size=40),
+    st.integers(0, 45),
+    st.lists(st.tuples(st.sampled_from(["consignee", "hs6", "*"]), st.sampled_from(["A", "B", ""]),
+                       st.integers(0, 45)), min_size=1, max_size=12),
+)  # fmt: skip
+def test_lookups_in_the_period_find_the_same_on_the_trimmed_rows(
+    rows: list[tuple[str, str, int, int, int, int]],
+    start: int,
+    asked: list[tuple[str, str, int]],
+) -> None:
+    states = cumulate(_deltas(rows))
+    since = T0 + timedelta(hours=start)
+    lookups = pl.DataFrame(
+        [(e, k, since + timedelta(hours=h)) for e, k, h in asked],
+        schema={"entity": pl.String, "entity_key": pl.String, "t": _TIME},
+        orient="row",
+    )
+    kept = trimmed(states, since)
+    assert kept.height <= states.height
+    assert_frame_equal(lookup_snapshot(kept, lookups), lookup_snapshot(states, lookups))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(delta, max_size=40), st.integers(0, 2**32 - 1))
+def test_the_cumulation_is_the_running_sum_per_key_in_any_order(
+    rows: list[tuple[str, str, int, int, int, int]], seed: int
+) -> None:
+    frame = _deltas(rows)
+    shuffled = frame.sample(fraction=1.0, shuffle=True, seed=seed)
+    found = cumulate(shuffled).sort("entity", "entity_key", "at")
+    by = ["entity", "entity_key"]
+    expected = (
+        frame.group_by(*by, "at")
+        .agg(pl.col("records", "controls", "hits").sum())
+        .filter(pl.any_horizontal(pl.col(n) != 0 for n in ("records", "controls", "hits")))
+        .sort(*by, "at")
+        .with_columns(pl.col("records", "controls", "hits").cum_sum().over(by))
+    )
+    assert_frame_equal(found, expected)
