@@ -49,6 +49,7 @@ Fitted weights and saturation (``reweigh``, applied by ``risk.engine`` before ``
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -57,7 +58,7 @@ import polars as pl
 
 from quaywatch.features import declared
 from quaywatch.risk import hits as hitframe
-from quaywatch.risk.explain import Reason, Source
+from quaywatch.risk.explain import Reason, Source, said_from_json
 
 LANES = ("green", "yellow", "orange", "red")
 REFERRALS = ("RFI", "RFS", "DNL")
@@ -280,8 +281,10 @@ def hit_reasons(keys: pl.DataFrame, hits: pl.DataFrame) -> list[list[Reason]]:
         "__row", "weight", descending=[False, True]
     )
     result: list[list[Reason]] = [[] for _ in range(keys.height)]
-    for row, code, text, weight, source, evidence in rows.select(
-        "__row", "code", "text", "weight", "source", "evidence"
+    for row, code, text, weight, source, evidence, said in rows.select(
+        "__row", "code", "text", "weight", "source", "evidence", "said"
     ).iter_rows():
+        if said is not None:
+            text = said_from_json(json.loads(said), text)
         result[row].append(Reason(code, text, float(weight), Source(source), tuple(evidence or ())))
     return result

@@ -76,7 +76,8 @@ def negotiate(chosen: str | None, accept_language: str | None) -> str:
 
 def source_messages() -> dict[str, list[str]]:
     """Every translatable string of the web application (templates and code) and every
-    error message of the package made with ``errors.said`` (which the pages show), each with
+    message of the package made with ``errors.said`` or ``risk.wording.worded``/``word`` (an
+    error, a reason's sentence: the pages show them), each with
     the places it occurs (``templates/login.html:12``, ``../services/accounts/users.py:80``, relative to the web package)."""
     from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 
@@ -93,7 +94,7 @@ def source_messages() -> dict[str, list[str]]:
         found.setdefault(message, []).append(f"{name}:{line}")
     package = folder.parent
     for name, line, message, _comments, _context in extract_from_dir(
-        str(package), method_map=[("**.py", "python")], keywords={"said": None}
+        str(package), method_map=[("**.py", "python")], keywords={"said": None, "worded": None, "word": None}
     ):
         if isinstance(message, str):
             found.setdefault(message, []).append(f"../{name}:{line}")
