@@ -15,11 +15,18 @@ what ``pl.format`` would write) or another ``Worded`` (a word that translates to
 
 from __future__ import annotations
 
+import functools
 import json
 import re
+import string
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
+
+from quaywatch.errors import Said
+from quaywatch.risk.explain import said_json
 
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s|%%")
 
@@ -82,6 +89,16 @@ def word(text: str) -> Worded:
     return Worded(pl.lit(text), pl.lit(json.dumps({"id": text, "args": {}}, ensure_ascii=False)))
 
 
+def words(expr: pl.Expr, known: Iterable[str]) -> Worded:
+    """The text of ``expr`` per row, as a word that translates where it is one of ``known``
+    (a role: "consignee"), else as it is (a name)."""
+    text = expr.cast(pl.String)
+    as_word = pl.concat_str([pl.lit('{"id": '), _quoted(text), pl.lit(', "args": {}}')])
+    return Worded(
+        text, pl.when(text.is_in([str(k) for k in known])).then(as_word).otherwise(_quoted(text))
+    )
+
+
 def chosen(condition: pl.Expr, then: Worded, otherwise: Worded) -> Worded:
     """``then`` where ``condition`` holds, else ``otherwise``."""
     return Worded(
@@ -89,3 +106,43 @@ def chosen(condition: pl.Expr, then: Worded, otherwise: Worded) -> Worded:
         pl.when(condition).then(then.said).otherwise(otherwise.said),
     )
 
+
+@functools.cache
+def said_template(reason: str) -> str | None:
+    """The ``errors.said`` template of a ``str.format`` sentence with ``{named}`` fields
+    (``hit_sources.HitCode.reason``): ``"seal {filed}"`` → ``"seal %(filed)s"``; None if it
+    has a field that is not a plain name (a format spec, a conversion, a position)."""
+    parts = []
+    try:
+        parsed = list(string.Formatter().parse(reason))
+    except ValueError:
+        return None
+    for literal, field, spec, conversion in parsed:
+        parts.append(literal.replace("%", "%%"))
+        if field is None:
+            continue
+        if not field.isidentifier() or spec or conversion:
+            return None
+        parts.append(f"%({field})s")
+    return "".join(parts)
+
+
+def said_json_text(reason: str, params: Mapping[str, Any], text: str) -> str | None:
+    """The message (JSON, as ``worded`` writes it) of ``text``, the sentence ``reason`` (a
+    ``str.format`` template) filled with ``params``: a parameter that is an ``errors.Said``
+    (a word) is nested. None where the template cannot be one or does not give ``text``."""
+    template = said_template(reason)
+    if template is None:
+        return None
+    try:
+        message = Said(template, {name: params[name] for name in _fields(template)})
+    except (KeyError, ValueError, TypeError):
+        return None
+    if str(message) != text:
+        return None
+    return json.dumps(said_json(message), ensure_ascii=False)
+
+
+@functools.cache
+def _fields(template: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(re.findall(r"%\((\w+)\)s", template)))

@@ -91,16 +91,29 @@ def detect(journeys: pl.DataFrame) -> pl.DataFrame:
             pl.lit(1.0).alias("strength"),
             *chosen(
                 pl.col("replaced") != "",
-                worded("seal %(seal)s replaced %(replaced)s between %(before)s at %(from)s "
-                       "(%(from_day)s) and %(event)s at %(port)s (%(day)s), no customs reseal",
-                       seal="seal_number", replaced="replaced", before="before_event_code",
-                       **{"from": "before_un_locode"}, from_day=day("before_event_time"),
-                       event="event_code", port="un_locode", day=day("seen_from")),
-                worded("seal %(seal)s replaced a seal between %(before)s at %(from)s "
-                       "(%(from_day)s) and %(event)s at %(port)s (%(day)s), no customs reseal",
-                       seal="seal_number", before="before_event_code",
-                       **{"from": "before_un_locode"}, from_day=day("before_event_time"),
-                       event="event_code", port="un_locode", day=day("seen_from")),
+                worded(
+                    "seal %(seal)s replaced %(replaced)s between %(before)s at %(from)s "
+                    "(%(from_day)s) and %(event)s at %(port)s (%(day)s), no customs reseal",
+                    seal="seal_number",
+                    replaced="replaced",
+                    before="before_event_code",
+                    **{"from": "before_un_locode"},
+                    from_day=day("before_event_time"),
+                    event="event_code",
+                    port="un_locode",
+                    day=day("seen_from"),
+                ),
+                worded(
+                    "seal %(seal)s replaced a seal between %(before)s at %(from)s "
+                    "(%(from_day)s) and %(event)s at %(port)s (%(day)s), no customs reseal",
+                    seal="seal_number",
+                    before="before_event_code",
+                    **{"from": "before_un_locode"},
+                    from_day=day("before_event_time"),
+                    event="event_code",
+                    port="un_locode",
+                    day=day("seen_from"),
+                ),
             ).columns(),
         )  # fmt: skip
     )
