@@ -170,11 +170,30 @@ def said_from_json(data: Any, text: str) -> str:
 
 
 def _said_text(message: Said) -> str:
-    """``said_json`` as JSON text, made once per message (a batch writes the same one often)."""
-    found: str | None = message.__dict__.get("_json")
+    """``json.dumps(said_json(message), ensure_ascii=False)``, made once per message (a batch
+    writes the same one often, and the same words inside many) and without the dicts: the
+    text around the arguments is made once per template."""
+    memo = message.__dict__
+    found: str | None = memo.get("_json")
     if found is None:
-        found = message.__dict__["_json"] = json.dumps(said_json(message), ensure_ascii=False)
+        params = message.params
+        pieces = _pieces(message.template, tuple(params))
+        parts = [pieces[0]]
+        for value, piece in zip(params.values(), pieces[1:], strict=True):
+            parts.append(_said_text(value) if isinstance(value, Said) else _quote(str(value)))
+            parts.append(piece)
+        found = memo["_json"] = "".join(parts)
     return found
+
+
+@functools.lru_cache(maxsize=4096)
+def _pieces(template: str, names: tuple[str, ...]) -> tuple[str, ...]:
+    """The JSON of a message of ``template`` around its arguments ``names``, in order."""
+    head = f'{{"id": {_quote(template)}, "args": {{'
+    if not names:
+        return (head + "}}",)
+    keys = [f"{_quote(name)}: " for name in names]
+    return (head + keys[0], *(f", {key}" for key in keys[1:]), "}}")
 
 
 def _check_finite(code: str, weight: float) -> None:

@@ -127,19 +127,32 @@ def format_value(value: Any) -> str:
 _ONCE, _TWICE = said("once"), said("twice")
 
 
+# The counted words are made once per count (a batch writes the same few thousand times).
 def _times(n: float) -> Said:
-    count = round(n)
+    return _times_of(round(n))
+
+
+@functools.lru_cache(maxsize=4096)
+def _times_of(count: int) -> Said:
     return _ONCE if count == 1 else _TWICE if count == 2 else said("%(n)s times", n=f"{count:,}")
 
 
 def _days(n: float) -> Said:
-    count = round(n)
+    return _days_of(round(n))
+
+
+@functools.lru_cache(maxsize=4096)
+def _days_of(count: int) -> Said:
     text = f"{count:,}"
     return said("%(n)s day", n=text) if count == 1 else said("%(n)s days", n=text)
 
 
 def _hours(n: float) -> Said:
-    count = round(n)
+    return _hours_of(round(n))
+
+
+@functools.lru_cache(maxsize=4096)
+def _hours_of(count: int) -> Said:
     text = f"{count:,}"
     return said("%(n)s hour", n=text) if count == 1 else said("%(n)s hours", n=text)
 
@@ -231,6 +244,7 @@ def entity_label(prefix: str) -> str:
     return label
 
 
+@functools.lru_cache(maxsize=4096)
 def _whose(label: str) -> Said:
     """``consignee's controls`` reads well; a pair reads better as ``controls of this A × B``."""
     if " × " in label:
@@ -264,6 +278,7 @@ def _also(*names: str) -> Callable[[str], tuple[str, ...]]:
     return reads
 
 
+@functools.lru_cache(maxsize=65536)
 def _records(feature: str, value: Any) -> Said:
     _, label = _entity(feature, "records")
     n = number(value)
@@ -287,6 +302,7 @@ def _days_since_first(feature: str, value: Any) -> Said:
     return said("%(entity)s first seen %(days)s ago", entity=label, days=_days(math.floor(days)))
 
 
+@functools.lru_cache(maxsize=65536)
 def _controls(feature: str, value: Any) -> Said:
     _, label = _entity(feature, "controls")
     n = number(value)
@@ -297,6 +313,7 @@ def _controls(feature: str, value: Any) -> Said:
     return said("%(entity)s controlled %(times)s", entity=label, times=_times(n))
 
 
+@functools.lru_cache(maxsize=65536)
 def _found(label: str, hits: float, controls: float | None) -> Said:
     """``consignee's controls found fraud 4 times in 6``."""
     whose = _whose(label)
