@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from urllib.parse import quote
 
 import pytest
@@ -56,6 +57,24 @@ def test_the_worklist_and_the_dossier_show_reasons_in_the_page_language(
                 assert reason.source.value == "profile", reason
                 assert _shown(text) in dossier.text
     assert said >= 20 and "model" in sources, (said, sources)
+
+
+def test_the_party_page_shows_its_consignments_reasons_in_the_page_language(site: Site) -> None:
+    site.login(site.user(Role.ANALYST))
+    site.client.cookies.set("quaywatch_lang", "fr")
+    run = selection.list_selection_runs(site.store)[0].run_id
+    entry = worklist(site.store, run, sort="score")[0]
+    dossier = site.client.get(f"/consignments/{quote(entry.consignment_id, safe='')}").text
+    party = re.search(r'href="(/parties/[^"]+)"', dossier)
+    assert party is not None
+    page = site.client.get(html.unescape(party.group(1)))
+    assert page.status_code == 200
+    shown = 0
+    for reason in entry.reasons:
+        if isinstance(reason.text, Said) and _shown(pages.said_in("fr", reason.text)) in page.text:
+            shown += 1
+        assert not isinstance(reason.text, Said) or _shown(reason.text) not in page.text
+    assert shown, "the party's consignment and its reasons are on its page"
 
 
 def test_a_reason_stored_without_its_message_reads_as_stored(site: Site) -> None:

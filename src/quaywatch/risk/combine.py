@@ -49,7 +49,6 @@ Fitted weights and saturation (``reweigh``, applied by ``risk.engine`` before ``
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -58,7 +57,7 @@ import polars as pl
 
 from quaywatch.features import declared
 from quaywatch.risk import hits as hitframe
-from quaywatch.risk.explain import Reason, Source, said_from_json
+from quaywatch.risk.explain import Reason, Source, message_of
 
 LANES = ("green", "yellow", "orange", "red")
 REFERRALS = ("RFI", "RFS", "DNL")
@@ -284,7 +283,6 @@ def hit_reasons(keys: pl.DataFrame, hits: pl.DataFrame) -> list[list[Reason]]:
     for row, code, text, weight, source, evidence, said in rows.select(
         "__row", "code", "text", "weight", "source", "evidence", "said"
     ).iter_rows():
-        if said is not None:
-            text = said_from_json(json.loads(said), text)
+        text = message_of(text, said)
         result[row].append(Reason(code, text, float(weight), Source(source), tuple(evidence or ())))
     return result

@@ -169,6 +169,18 @@ def said_from_json(data: Any, text: str) -> str:
     return message if str(message) == text else text
 
 
+def message_of(text: str, stored: str | None) -> str:
+    """``text`` with its message stored as JSON text (a hits frame's ``said`` column, written
+    by ``risk.wording``): a ``Said`` when ``stored`` gives back ``text``, else ``text``."""
+    if stored is None:
+        return text
+    try:
+        data = json.loads(stored)
+    except ValueError:
+        return text
+    return said_from_json(data, text)
+
+
 def _said_text(message: Said) -> str:
     """``json.dumps(said_json(message), ensure_ascii=False)``, made once per message (a batch
     writes the same one often, and the same words inside many) and without the dicts: the

@@ -34,6 +34,7 @@ import polars as pl
 
 from quaywatch.errors import InputError
 from quaywatch.risk import neighbourhood, screening
+from quaywatch.risk.explain import message_of
 from quaywatch.services import party_record
 from quaywatch.services.arguments import check_at_least, check_identifier
 from quaywatch.services.party_record import (
@@ -232,7 +233,7 @@ def _matches(store: Store, parties: pl.DataFrame) -> tuple[dict[str, tuple[Match
                 float(r["score"]),
                 r["kind"],
                 bool(r["strong"]),
-                r["reason"],
+                message_of(r["reason"], r["reason_said"]),
             )
         )
     lists = entries.get_column("watchlist_id").n_unique()
