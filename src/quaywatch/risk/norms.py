@@ -350,7 +350,7 @@ class TrafficNorms:
             "consignee %(consignee)s receives %(what)s %(kind)s for the first time (%(seen)s "
             "earlier consignments, all within %(kinds)s kinds)",
             consignee="consignee_key", what=what, kind=column, seen="seen",
-            kinds=f"kinds_{column}",
+            kinds="kinds_" + column,
         )  # fmt: skip
         return rows.select(
             *declared.KEY,

@@ -134,7 +134,9 @@ def _times(n: float) -> Said:
 
 @functools.lru_cache(maxsize=4096)
 def _times_of(count: int) -> Said:
-    return _ONCE if count == 1 else _TWICE if count == 2 else said("%(n)s times", n=f"{count:,}")
+    return (
+        _ONCE if count == 1 else _TWICE if count == 2 else said("%(n)s times", n=format(count, ","))
+    )
 
 
 def _days(n: float) -> Said:
@@ -298,7 +300,7 @@ def _days_since_first(feature: str, value: Any) -> Said:
         return said("%(entity)s first seen less than a day ago", entity=label)
     if days >= 730:
         return said("%(entity)s first seen %(years)s years ago", entity=label,
-                    years=f"{days / 365.25:.0f}")  # fmt: skip
+                    years=format(days / 365.25, ".0f"))  # fmt: skip
     return said("%(entity)s first seen %(days)s ago", entity=label, days=_days(math.floor(days)))
 
 
@@ -323,9 +325,9 @@ def _found(label: str, hits: float, controls: float | None) -> Said:
         return said("%(whose)s never found fraud", whose=whose)
     if hits == 0:
         return said("%(whose)s found no fraud in %(controls)s", whose=whose,
-                    controls=f"{controls:,.0f}")  # fmt: skip
+                    controls=format(controls, ",.0f"))  # fmt: skip
     return said("%(whose)s found fraud %(times)s in %(controls)s", whose=whose,
-                times=_times(hits), controls=f"{controls:,.0f}")  # fmt: skip
+                times=_times(hits), controls=format(controls, ",.0f"))  # fmt: skip
 
 
 def _hits(feature: str, value: Any, controls_value: Any) -> Said:
@@ -360,7 +362,7 @@ def _revenue_per_control(feature: str, value: Any) -> Said:
     if euros is None:
         return said("%(entity)s never controlled before", entity=label)
     return said("%(whose)s recovered €%(euros)s per control", whose=_whose(label),
-                euros=f"{euros:,.0f}")  # fmt: skip
+                euros=format(euros, ",.0f"))  # fmt: skip
 
 
 def _hs(code: Any) -> str:
@@ -408,9 +410,9 @@ def _value(feature: str, ratio_value: Any, code: Any, z_value: Any) -> Said:
         return said("value per kg unknown against %(reference)s", reference=reference)
     if z < 0:
         return said("value per kg %(z)s robust deviations below %(reference)s",
-                    z=f"{abs(z):.1f}", reference=reference)  # fmt: skip
+                    z=format(abs(z), ".1f"), reference=reference)  # fmt: skip
     return said("value per kg %(z)s robust deviations above %(reference)s",
-                z=f"{abs(z):.1f}", reference=reference)  # fmt: skip
+                z=format(abs(z), ".1f"), reference=reference)  # fmt: skip
 
 
 def _box(feature: str, value: Any, code: Any) -> Said:
@@ -423,9 +425,9 @@ def _box(feature: str, value: Any, code: Any) -> Said:
         return said("%(goods)s in its usual container type", goods=goods)
     if mismatch > 0:
         return said("%(goods)s travels in a reefer %(share)s of the time; declared in a dry box",
-                    goods=goods, share=f"{mismatch:.0%}")  # fmt: skip
+                    goods=goods, share=format(mismatch, ".0%"))  # fmt: skip
     return said("%(goods)s travels dry %(share)s of the time; declared in a reefer",
-                goods=goods, share=f"{-mismatch:.0%}")  # fmt: skip
+                goods=goods, share=format(-mismatch, ".0%"))  # fmt: skip
 
 
 def _main_hs6(feature: str, value: Any) -> Said:
@@ -437,7 +439,7 @@ def _value_hs6(feature: str, value: Any) -> Said:
 
 
 def _duty_exposure(feature: str, value: Any) -> Said:
-    return said("€%(euros)s of duty at stake", euros=f"{number(value) or 0:,.0f}")
+    return said("€%(euros)s of duty at stake", euros=format(number(value) or 0, ",.0f"))
 
 
 def _max_duty(feature: str, value: Any) -> Said:
