@@ -26,7 +26,7 @@ def _hits(*rows: tuple[str, str, float, str | None, str | None, str]) -> pl.Data
     return hits.conform(
         pl.DataFrame(
             [
-                (cid, 1, code, f"text of {code}", weight, source, lane, referral, None)
+                (cid, 1, code, f"text of {code}", weight, source, lane, referral, None, None)
                 for cid, code, weight, lane, referral, source in rows
             ],  # fmt: skip
             schema=hits.SCHEMA,

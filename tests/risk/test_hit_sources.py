@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 from hypothesis import given, strategies as st
 
-from quaywatch.errors import InputError
+from quaywatch.errors import InputError, Said
 from quaywatch.risk import combine, hit_sources, hits
 from quaywatch.risk.explain import Reason, Source, from_json, to_json
 from quaywatch.risk.hit_sources import Hit, HitCode
@@ -54,10 +54,13 @@ def test_hits_get_their_codes_weight_lane_sentence_and_evidence() -> None:
     ])  # fmt: skip
     found = hit_sources.collect([source], _batch("C1", "C2"))
     assert found.schema == hits.SCHEMA
+    said = '{"id": "bill %(document)s lists %(filed)s", "args": {"document": "B1", "filed": "%s"}}'
     assert found.rows() == [
-        ("C1", 1, "document:test", "bill B1 lists X", 0.8, "document", "yellow", None, ["doc-1"]),
-        ("C1", 1, "document:test", "bill B1 lists Y", 0.4, "document", "yellow", None, None),
-    ]
+        ("C1", 1, "document:test", "bill B1 lists X", 0.8, "document", "yellow", None, ["doc-1"],
+         said.replace('"%s"', '"X"')),
+        ("C1", 1, "document:test", "bill B1 lists Y", 0.4, "document", "yellow", None, None,
+         said.replace('"%s"', '"Y"')),
+    ]  # fmt: skip
     assert source.asked[0].columns == list(hit_sources.CONSIGNMENTS)
     # combined as any hit: the code counts once, at its heaviest; its reason keeps the evidence
     keys = pl.DataFrame({"consignment_id": ["C1", "C2"], "version": [1, 1]})
@@ -66,6 +69,11 @@ def test_hits_get_their_codes_weight_lane_sentence_and_evidence() -> None:
     assert summary.get_column("lane_floor").to_list() == ["yellow", None]
     [first, second], [] = combine.hit_reasons(keys, found)
     assert (first.text, first.evidence, second.evidence) == ("bill B1 lists X", ("doc-1",), ())
+    # the sentence keeps its message: a page translates the template and fills it the same way
+    assert (
+        isinstance(first.text, Said) and first.text.template == "bill %(document)s lists %(filed)s"
+    )
+    assert dict(first.text.params) == {"document": "B1", "filed": "X"}
     assert hit_sources.stale([source, Listed([])], None).rows() == [("C1", 1)]
 
 

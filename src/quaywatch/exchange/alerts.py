@@ -45,6 +45,8 @@ from typing import Any
 import polars as pl
 from sqlalchemy import func, or_, select
 
+from quaywatch.domain.vocabulary import ControlType
+from quaywatch.errors import said
 from quaywatch.exchange import mailbox, messages as m, watchlists
 from quaywatch.features import declared
 from quaywatch.risk.explain import Source
@@ -68,6 +70,25 @@ PASS_ON = HitCode(
 CODES: Mapping[str, HitCode] = {c.code: c for c in (SEIZURE, CONTROL, PASS_ON, *watchlists.CODES)}
 _RESULTS = {m.AnalysisResult.CONTROL_AT_FIRST_ENTRY: CONTROL,
             m.AnalysisResult.PASS_TO_NEXT_PORT: PASS_ON}  # fmt: skip
+#: The words of a sentence's parameters, which translate with it (``errors.said``): each is the
+#: value in lower case, underscores as spaces.
+_AREAS = {
+    m.RiskArea.SAFETY_SECURITY: said("safety security"), m.RiskArea.FINANCIAL: said("financial"),
+    m.RiskArea.DRUGS: said("drugs"), m.RiskArea.IPR: said("ipr"),
+    m.RiskArea.ENVIRONMENT: said("environment"), m.RiskArea.HEALTH: said("health"),
+    m.RiskArea.PROHIBITIONS: said("prohibitions"),
+}  # fmt: skip
+_METHODS = {
+    m.DetectionMethod.RISK_PROFILE: said("risk profile"),
+    m.DetectionMethod.RISK_MODEL: said("risk model"), m.DetectionMethod.NII_SCAN: said("nii scan"),
+    m.DetectionMethod.DOG: said("dog"),
+    m.DetectionMethod.PHYSICAL_EXAMINATION: said("physical examination"),
+    m.DetectionMethod.INTELLIGENCE: said("intelligence"),
+    m.DetectionMethod.PARTNER_ALERT: said("partner alert"), m.DetectionMethod.RANDOM: said("random"),
+    m.DetectionMethod.OTHER: said("other"),
+}  # fmt: skip
+_CONTROLS = {ControlType.DOCUMENTARY: said("documentary"), ControlType.SCAN: said("scan"),
+             ControlType.PHYSICAL: said("physical")}  # fmt: skip
 _MOMENT = pl.Datetime("us", "UTC")
 _KEYS = {"consignment_id": pl.String(), "version": pl.Int64()}
 _CHUNK = 500
@@ -105,13 +126,14 @@ def alert_of(row: Any) -> Alert | None:
             return None
         until = min(until, body.valid_until)
         control = body.recommended_control
-        params = {"area": body.risk_area.value.lower().replace("_", " "),
-                  "control": "" if control is None else f" ({control.value.lower()} recommended)"}  # fmt: skip
+        params = {"area": _AREAS[body.risk_area],
+                  "control": "" if control is None else said(
+                      " (%(control)s recommended)", control=_CONTROLS[control])}  # fmt: skip
     elif isinstance(body, m.SeizureReport):
         code = SEIZURE
         params = {"case": body.case_reference, "quantity": f"{body.quantity:g}",
                   "unit": body.unit.value, "goods": body.goods_description, "hs": body.hs_code,
-                  "found": body.detection_method.value.lower().replace("_", " ")}  # fmt: skip
+                  "found": _METHODS[body.detection_method]}  # fmt: skip
     else:
         return None
     return Alert(header.message_id, code.code, {"partner": header.sender, **params},

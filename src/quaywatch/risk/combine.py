@@ -57,7 +57,7 @@ import polars as pl
 
 from quaywatch.features import declared
 from quaywatch.risk import hits as hitframe
-from quaywatch.risk.explain import Reason, Source
+from quaywatch.risk.explain import Reason, Source, message_of
 
 LANES = ("green", "yellow", "orange", "red")
 REFERRALS = ("RFI", "RFS", "DNL")
@@ -280,8 +280,9 @@ def hit_reasons(keys: pl.DataFrame, hits: pl.DataFrame) -> list[list[Reason]]:
         "__row", "weight", descending=[False, True]
     )
     result: list[list[Reason]] = [[] for _ in range(keys.height)]
-    for row, code, text, weight, source, evidence in rows.select(
-        "__row", "code", "text", "weight", "source", "evidence"
+    for row, code, text, weight, source, evidence, said in rows.select(
+        "__row", "code", "text", "weight", "source", "evidence", "said"
     ).iter_rows():
+        text = message_of(text, said)
         result[row].append(Reason(code, text, float(weight), Source(source), tuple(evidence or ())))
     return result

@@ -43,6 +43,7 @@ import polars as pl
 from quaywatch.features import declared
 from quaywatch.risk import hits as hitframe
 from quaywatch.risk.explain import Source
+from quaywatch.risk.wording import worded
 
 #: Reference items a word needs before it counts; items a subheading needs before it is judged.
 MIN_WORD, MIN_ITEMS = 5, 30
@@ -236,18 +237,18 @@ class DescriptionNorm:
                             _pct(pl.col("shares").list.last())))
             .otherwise(pl.lit("")),
         )  # fmt: skip
-        text = pl.format(
-            'item {}: the description "{}" reads as {} in reference traffic; declared HS {} '
-            "({} %)",
-            "sequence", pl.col("description").str.slice(0, 80), named, "hs6",
-            _pct(pl.col("declared_share")),
+        text = worded(
+            'item %(item)s: the description "%(description)s" reads as %(likely)s in reference '
+            "traffic; declared HS %(goods)s (%(share)s %%)",
+            item="sequence", description=pl.col("description").str.slice(0, 80), likely=named,
+            goods="hs6", share=_pct(pl.col("declared_share")),
         )  # fmt: skip
         sureness = (pl.col("shares").list.first() / pl.col("declared_share").clip(1e-12)).log10()
         weight = (WEIGHT_MIN + 0.1 * (sureness - 2)).clip(WEIGHT_MIN, WEIGHT_MAX)
         return flagged.select(
             *declared.KEY,
             pl.lit(CODE).alias("code"),
-            text.alias("text"),
+            *text.columns(),
             weight.alias("weight"),
             pl.lit(Source.UNUSUAL.value).alias("source"),
         )

@@ -39,6 +39,7 @@ import polars as pl
 from sqlalchemy import ColumnElement, func, or_, select
 
 from quaywatch.domain.vocabulary import WEIGHT_TOLERANCE
+from quaywatch.errors import said
 from quaywatch.features import declared
 from quaywatch.risk import carrier_documents as linking
 from quaywatch.risk.carrier_documents import Discrepancy, DiscrepancyKind as K
@@ -180,23 +181,33 @@ def _first_filed(store: Store, consignment_ids: list[str] | None) -> pl.DataFram
 
 
 def _document(d: Discrepancy) -> str:
-    kind = "bill" if d.document_kind == "TD" else "shipping instructions"
-    return f"{kind} {d.reference}"
+    if d.document_kind == "TD":
+        return said("bill %(reference)s", reference=d.reference)
+    return said("shipping instructions %(reference)s", reference=d.reference)
+
+
+#: The words of a field compared (``Discrepancy.about``): they translate with the sentence.
+_ABOUT = {
+    "port of loading": said("port of loading"), "port of discharge": said("port of discharge"),
+    "vessel": said("vessel"), "vessel IMO number": said("vessel IMO number"),
+}  # fmt: skip
+_NONE = said("none")
 
 
 def _kg(value: str | None) -> str:
-    return "none" if value is None else f"{float(value):,.0f}"
+    return _NONE if value is None else f"{float(value):,.0f}"
 
 
 def _seals(value: str | None) -> str:
-    return "none" if value is None else ", ".join(value.split("|"))
+    return _NONE if value is None else ", ".join(value.split("|"))
 
 
 def _hit(consignment_id: str, version: int, d: Discrepancy) -> Hit:
     """The hit of one discrepancy, its sentence's parameters and the document as evidence."""
-    shown = {K.WEIGHT_DIFFERS: _kg, K.SEAL_DIFFERS: _seals}.get(d.kind, lambda v: v or "none")
+    shown = {K.WEIGHT_DIFFERS: _kg, K.SEAL_DIFFERS: _seals}.get(d.kind, lambda v: v or _NONE)
+    about = d.about or ""
     params = {
         "document": _document(d), "container": d.container_number or "",
-        "declared": shown(d.declared), "filed": shown(d.filed), "about": d.about or "",
+        "declared": shown(d.declared), "filed": shown(d.filed), "about": _ABOUT.get(about, about),
     }  # fmt: skip
     return Hit(consignment_id, version, CODES[d.kind].code, params, (d.document_id,))

@@ -43,7 +43,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from quaywatch.errors import InputError, ModelError
+from quaywatch.errors import InputError, ModelError, Said
 from quaywatch.risk.reasons import TEMPLATES, Templates
 
 Indices = npt.NDArray[np.intp]
@@ -76,6 +76,12 @@ class Reason:
     records a hit source read (a carrier document revision, a partner's message), so the
     assessment names what it was made from; empty for the model and the built-in sources, and
     then left out of the JSON (their stored reasons read as they always did).
+
+    ``text`` may be a ``Said`` (``errors.said``): the English sentence that also carries its
+    template and parameters, so a page shows it in its reader's language. Its JSON then has
+    ``"said": {"id": <template>, "args": {...}}`` besides the text (a parameter that is itself
+    a ``Said``, a word such as "consignee", nested the same way); a reason without it (stored
+    before, or an analyst's own words) reads as its text, in every language.
     """
 
     code: str
@@ -97,14 +103,18 @@ class Reason:
         }
         if self.evidence:
             found["evidence"] = list(self.evidence)
+        if isinstance(self.text, Said):
+            found["said"] = said_json(self.text)
         return found
 
     @classmethod
     def from_json(cls, data: Any) -> Reason:
         """The reason saved by ``to_json``; an ``InputError`` for anything else."""
-        if not isinstance(data, dict) or not _KEYS <= set(data) <= _KEYS | {"evidence"}:
+        if not isinstance(data, dict) or not _KEYS <= set(data) <= _KEYS | _OPTIONAL:
             raise InputError(f"not a reason: {data!r}", source="reasons")
         code, text, weight, source = data["code"], data["text"], data["weight"], data["source"]
+        if "said" in data and isinstance(text, str):
+            text = said_from_json(data["said"], text)
         evidence = data.get("evidence", [])
         if not (isinstance(code, str) and isinstance(text, str)):
             raise InputError(f"reason code and text must be strings: {data!r}", source="reasons")
@@ -120,8 +130,82 @@ class Reason:
             raise InputError(str(exc), source="reasons") from None
 
 
-#: The keys every stored reason has (``evidence`` is added where there is some).
+#: The keys every stored reason has (``evidence`` and ``said`` are added where there are some).
 _KEYS = frozenset({"code", "text", "weight", "source"})
+_OPTIONAL = frozenset({"evidence", "said"})
+
+
+def said_json(message: Said) -> dict[str, Any]:
+    """``{"id": template, "args": {...}}`` of ``message``; a parameter that is a ``Said`` is
+    nested the same way, any other is stored as its text."""
+    return {
+        "id": message.template,
+        "args": {
+            name: said_json(value) if isinstance(value, Said) else str(value)
+            for name, value in message.params.items()
+        },
+    }
+
+
+def _said(data: Any) -> Said:
+    if not (isinstance(data, dict) and set(data) <= {"id", "args"} and isinstance(data.get("id"), str)
+            and isinstance(data.get("args", {}), dict)):  # fmt: skip
+        raise ValueError(f"not a message: {data!r}")
+    args = {
+        name: _said(value) if isinstance(value, dict) else str(value)
+        for name, value in data.get("args", {}).items()
+    }
+    return Said(data["id"], args)
+
+
+def said_from_json(data: Any, text: str) -> str:
+    """The ``Said`` stored as ``data`` (``said_json``) if its English is ``text``; else
+    ``text`` as it is (a message that does not read back as its sentence is not trusted: the
+    page shows the stored text)."""
+    try:
+        message = _said(data)
+    except (ValueError, KeyError, TypeError):
+        return text
+    return message if str(message) == text else text
+
+
+def message_of(text: str, stored: str | None) -> str:
+    """``text`` with its message stored as JSON text (a hits frame's ``said`` column, written
+    by ``risk.wording``): a ``Said`` when ``stored`` gives back ``text``, else ``text``."""
+    if stored is None:
+        return text
+    try:
+        data = json.loads(stored)
+    except ValueError:
+        return text
+    return said_from_json(data, text)
+
+
+def _said_text(message: Said) -> str:
+    """``json.dumps(said_json(message), ensure_ascii=False)``, made once per message (a batch
+    writes the same one often, and the same words inside many) and without the dicts: the
+    text around the arguments is made once per template."""
+    memo = message.__dict__
+    found: str | None = memo.get("_json")
+    if found is None:
+        params = message.params
+        pieces = _pieces(message.template, tuple(params))
+        parts = [pieces[0]]
+        for value, piece in zip(params.values(), pieces[1:], strict=True):
+            parts.append(_said_text(value) if isinstance(value, Said) else _quote(str(value)))
+            parts.append(piece)
+        found = memo["_json"] = "".join(parts)
+    return found
+
+
+@functools.lru_cache(maxsize=4096)
+def _pieces(template: str, names: tuple[str, ...]) -> tuple[str, ...]:
+    """The JSON of a message of ``template`` around its arguments ``names``, in order."""
+    head = f'{{"id": {_quote(template)}, "args": {{'
+    if not names:
+        return (head + "}}",)
+    keys = [f"{_quote(name)}: " for name in names]
+    return (head + keys[0], *(f", {key}" for key in keys[1:]), "}}")
 
 
 def _check_finite(code: str, weight: float) -> None:
@@ -174,11 +258,18 @@ def to_json(reasons: Sequence[Reason]) -> str:
         weight = r.weight
         if type(weight) is not float or not math.isfinite(weight) or r.evidence:
             return json.dumps([r.to_json() for r in reasons], ensure_ascii=False, allow_nan=False)
+        text = r.text
         # ``!r`` of an exact float is ``float.__repr__``; a ``Source`` is a ``str``, its value.
-        parts.append(
-            f'{{"code": {_quote(r.code)}, "text": {_quote(r.text)}, '
-            f'"weight": {weight!r}, "source": {_quote(r.source)}}}'
-        )
+        if type(text) is str or not isinstance(text, Said):
+            parts.append(
+                f'{{"code": {_quote(r.code)}, "text": {_quote(text)}, '
+                f'"weight": {weight!r}, "source": {_quote(r.source)}}}'
+            )
+        else:  # a sentence that translates: its message too, written once per message
+            parts.append(
+                f'{{"code": {_quote(r.code)}, "text": {_quote(text)}, '
+                f'"weight": {weight!r}, "source": {_quote(r.source)}, "said": {_said_text(text)}}}'
+            )
     return "[" + ", ".join(parts) + "]"
 
 

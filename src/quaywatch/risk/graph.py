@@ -47,16 +47,23 @@ import polars as pl
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
+from quaywatch.errors import said
 from quaywatch.features.assessment import hit
 from quaywatch.risk import hits as hits_frame
 from quaywatch.risk.explain import Source
 from quaywatch.risk.screening import ROLES, normalise as nz, party_roles, watchlist_entries
+from quaywatch.risk.wording import Worded, chosen, worded, words
 from quaywatch.store import reads, tables
 from quaywatch.store.reads import frame as read_frame
 from quaywatch.store.store import Store
 
 LINK_KINDS = ("address", "phone", "email", "eori", "container")
 _ROLE_FACTOR = {"consignee": 1.0, "consignor": 1.0, "declarant": 0.6, "notify party": 0.6}
+#: The words of a sentence that translate (``risk.wording.words``): the roles, what a control
+#: found, the kinds of a shared detail (an EORI is a code).
+_ROLES = list(_ROLE_FACTOR)
+_OUTCOMES = [said("seizure"), said("irregularity")]
+_KINDS = [said("address"), said("phone"), said("e-mail"), said("container")]
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,8 +161,9 @@ def attributes(
 def _entry_nodes(entries: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Watchlist entries as seed nodes (``node``, ``weight``, ``evidence``) and attributes."""
     node = pl.format("entry:{}:{}", "watchlist_id", "entry_id").alias("node")
-    seeds = entries.select(node, pl.lit(1.0).alias("weight"), pl.format(
-        "'{}' on watchlist {}", "name", "watchlist_id").alias("evidence"))  # fmt: skip
+    seeds = entries.select(node, pl.lit(1.0).alias("weight"), *worded(
+        "'%(name)s' on watchlist %(list)s", name="name", list="watchlist_id",
+    ).columns("evidence", "evidence_said"))  # fmt: skip
     address = entries.select(node, pl.lit("address").alias("kind"),
                              nz.address_key_expr(pl.col("address")).alias("value"),
                              pl.col("address").alias("shown"))  # fmt: skip
@@ -186,12 +194,17 @@ def _outcome_seeds(
         )  # fmt: skip
         .with_columns(
             factor.alias("weight"),
-            pl.format("{} of {} {}", "role", "_what", "control_id").alias("evidence"),
-        )
+            *worded(
+                "%(role)s of %(what)s %(control)s",
+                role=words(pl.col("role"), _ROLES),
+                what=words(pl.col("_what"), _OUTCOMES),
+                control="control_id",
+            ).columns("evidence", "evidence_said"),
+        )  # fmt: skip
         .sort(["party_key", "weight", "known_at"], descending=[False, True, False])
         .group_by("party_key", maintain_order=True)
         .first()
-        .select(pl.col("party_key").alias("node"), "weight", "evidence")
+        .select(pl.col("party_key").alias("node"), "weight", "evidence", "evidence_said")
     )
 
 
@@ -301,38 +314,44 @@ def _explain(
             ),  # fmt: skip
         ]
     )
+    evidence = Worded(pl.col("evidence"), pl.col("evidence_said"))
     seed_text = seeds.join(named, on="node", how="left").select(
         "node", "weight",
-        pl.when(pl.col("name").is_null()).then(pl.col("evidence"))
-        .otherwise(pl.format("{}, {}", "name", "evidence")).alias("about"),
+        *chosen(pl.col("name").is_null(), evidence,
+                worded("%(name)s, %(evidence)s", name="name", evidence=evidence),
+                ).columns("about", "about_said"),
     )  # fmt: skip
     pairs = attrs.join(attrs, on=["kind", "value"], suffix="_b").filter(
         pl.col("node") != pl.col("node_b")
     )
-    label = pl.col("kind").replace_strict({"email": "e-mail", "eori": "EORI"},
-                                          default=pl.col("kind"))  # fmt: skip
+    label = words(pl.col("kind").replace_strict({"email": "e-mail", "eori": "EORI"},
+                                                default=pl.col("kind")), _KINDS)  # fmt: skip
     one = (
         pairs.join(seed_text, left_on="node_b", right_on="node")
-        .with_columns(pl.format("shares {} {} with {}", label, "shown", "about").alias("reason"))
+        .with_columns(*worded("shares %(what)s %(value)s with %(about)s", what=label,
+                              value="shown", about=Worded(pl.col("about"), pl.col("about_said")),
+                              ).columns("reason", "reason_said"))
         .sort(["node", "weight"], descending=[False, True])
         .group_by("node", maintain_order=True).first()
-        .select(pl.col("node").alias("party_key"), "kind", "reason")
+        .select(pl.col("node").alias("party_key"), "kind", "reason", "reason_said")
     )  # fmt: skip
     near = scores.filter(pl.col("risk") >= params.min_risk)
     two = (
         pairs.join(near.select(pl.col("party_key").alias("node")), on="node", how="semi")
-        .join(one.select(pl.col("party_key").alias("node_b"), pl.col("reason").alias("_via")),
-              on="node_b")
+        .join(one.select(pl.col("party_key").alias("node_b"), pl.col("reason").alias("_via"),
+                         pl.col("reason_said").alias("_via_said")), on="node_b")
         .join(named.select(pl.col("node").alias("node_b"), pl.col("name").alias("_b")),
               on="node_b")
-        .with_columns(pl.format("shares {} {} with {}, which {}", label, "shown", "_b",
-                                "_via").alias("reason"))
+        .with_columns(*worded("shares %(what)s %(value)s with %(other)s, which %(via)s",
+                              what=label, value="shown", other="_b",
+                              via=Worded(pl.col("_via"), pl.col("_via_said")),
+                              ).columns("reason", "reason_said"))
         .group_by("node", maintain_order=True).first()
-        .select(pl.col("node").alias("party_key"), "kind", "reason")
+        .select(pl.col("node").alias("party_key"), "kind", "reason", "reason_said")
     )  # fmt: skip
     own = seeds.filter(~pl.col("node").str.starts_with("entry:")).select(
         pl.col("node").alias("party_key"), pl.lit("offender").alias("kind"),
-        pl.format("was {}", "evidence").alias("reason"),
+        *worded("was %(evidence)s", evidence=evidence).columns("reason", "reason_said"),
     )  # fmt: skip
     found = pl.concat([own, one, two]).unique("party_key", keep="first", maintain_order=True)
     cluster = scores.filter(
@@ -340,9 +359,10 @@ def _explain(
             found["party_key"].implode())  # fmt: skip
     ).select(
         "party_key", pl.lit("cluster").alias("kind"),
-        pl.format("was first seen in the last {} days and shares contact details with {} other "
-                  "parties ({} of them as new)", pl.lit(int(params.young_days)),
-                  pl.col("cluster_size") - 1, pl.col("cluster_young") - 1).alias("reason"),
+        *worded("was first seen in the last %(days)s days and shares contact details with %(n)s "
+                "other parties (%(young)s of them as new)", days=pl.lit(int(params.young_days)),
+                n=pl.col("cluster_size") - 1, young=pl.col("cluster_young") - 1,
+                ).columns("reason", "reason_said"),
     )  # fmt: skip
     return pl.concat([found, cluster])
 
@@ -365,6 +385,8 @@ def graph_hits(
     by_risk = cap * (1 - (-pl.col("risk") / params.weight_scale).exp())
     weight = pl.when(pl.col("kind") == "cluster").then(
         pl.max_horizontal(by_risk, pl.lit(params.cluster_weight))).otherwise(by_risk)  # fmt: skip
+    # A reason's message where the scores carry it (``party_risk``), else its text alone.
+    said = pl.col("reason_said") if "reason_said" in risky.columns else pl.lit(None, pl.String)
     found = (
         party_roles(consignments)
         .join(risky, on="party_key")
@@ -377,7 +399,12 @@ def graph_hits(
             "consignment_id",
             "version",
             pl.format("graph:{}", "kind").alias("code"),
-            pl.format("{} {} {}", "role", "name", "reason").alias("text"),
+            *worded(
+                "%(role)s %(name)s %(reason)s",
+                role=words(pl.col("role"), _ROLES),
+                name="name",
+                reason=Worded(pl.col("reason"), said),
+            ).columns(),
             "weight",
             pl.lit(Source.GRAPH.value).alias("source"),
         ).pipe(hits_frame.heaviest)  # fmt: skip

@@ -44,6 +44,7 @@ import polars as pl
 from quaywatch.features import declared
 from quaywatch.risk import hits as hitframe
 from quaywatch.risk.explain import Source
+from quaywatch.risk.wording import said_json_text
 
 #: The columns of the consignments a source is asked about.
 _MOMENT = pl.Datetime("us", "UTC")
@@ -167,6 +168,7 @@ def collect(sources: Sequence[HitSource], consignments: pl.DataFrame) -> pl.Data
                 ("code", hit.code), ("text", text), ("weight", spec.weight * hit.strength),
                 ("source", name), ("lane", spec.lane), ("referral", spec.referral),
                 ("evidence", list(hit.evidence) or None),
+                ("said", said_json_text(spec.reason, hit.params, text)),
             ):  # fmt: skip
                 columns[column].append(value)
     found = pl.DataFrame(columns, schema=hitframe.SCHEMA)

@@ -15,10 +15,13 @@ engine can combine them with the model's probability and rank every reason on on
 - ``referral``: a pre-loading referral (``RFI``, ``RFS``, ``DNL``), or null;
 - ``evidence``: the ids of the records the hit was found in (a carrier document revision, a
   partner's message), or null; set by the plug-in sources (``risk.hit_sources``), carried into
-  the reason.
+  the reason;
+- ``said``: the sentence's message as JSON (``{"id": <English template>, "args": {...}}``,
+  written with ``risk.wording.worded``), or null: a page shows the reason in its reader's
+  language from it, else as its text.
 
 >>> empty().columns
-['consignment_id', 'version', 'code', 'text', 'weight', 'source', 'lane', 'referral', 'evidence']
+['consignment_id', 'version', 'code', 'text', 'weight', 'source', 'lane', 'referral', 'evidence', 'said']
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ _COLUMNS: dict[str, pl.DataType] = {
     "lane": pl.String(),
     "referral": pl.String(),
     "evidence": pl.List(pl.String()),
+    "said": pl.String(),
 }
 SCHEMA = pl.Schema(_COLUMNS)
 
@@ -47,7 +51,7 @@ def empty() -> pl.DataFrame:
 def conform(hits: pl.DataFrame) -> pl.DataFrame:
     """``hits`` with exactly the hits columns, in order and type; missing optional ones null.
 
-    ``lane``, ``referral`` and ``evidence`` may be left out by sources that never set them.
+    ``lane``, ``referral``, ``evidence`` and ``said`` may be left out by sources that never set them.
     """
     missing = [pl.lit(None, dtype).alias(name) for name, dtype in SCHEMA.items()
                if name not in hits.columns]  # fmt: skip

@@ -71,6 +71,7 @@ from quaywatch.features import declared
 from quaywatch.risk import hits as hitframe
 from quaywatch.risk.description_norm import DescriptionNorm
 from quaywatch.risk.explain import Source
+from quaywatch.risk.wording import chosen, word, worded
 
 #: Support a norm needs before it speaks (see the module docstring).
 MIN_PAIR, MIN_HS6, MIN_OWN, MIN_PARTY = 20, 30, 5, 10
@@ -248,21 +249,23 @@ class TrafficNorms:
         flagged = both.with_columns(z.alias("z")).filter(pl.col("z").abs() >= Z_UNUSUAL)
         low = pl.col("z") < 0
         usual = pl.col("median").exp()
-        where = (
-            pl.when(pl.col("by_pair"))
-            .then(pl.format(" for HS {} from {}", "hs6", "origin_country"))
-            .otherwise(pl.format(" for HS {} (all origins)", "hs6"))
+        where = chosen(
+            pl.col("by_pair"),
+            worded(" for HS %(goods)s from %(origin)s", goods="hs6", origin="origin_country"),
+            worded(" for HS %(goods)s (all origins)", goods="hs6"),
         )
-        text = pl.format(
-            "item {}: {} EUR/kg declared, {} usual{} ({} items of reference traffic){}",
-            "sequence", _money(pl.col("log_value_per_kg").exp()), _money(usual), where,
-            "n", pl.when(low).then(pl.lit(": far cheaper")).otherwise(pl.lit(": far dearer")),
+        text = worded(
+            "item %(item)s: %(declared)s EUR/kg declared, %(usual)s usual%(where)s (%(n)s items "
+            "of reference traffic)%(judged)s",
+            item="sequence", declared=_money(pl.col("log_value_per_kg").exp()),
+            usual=_money(usual), where=where, n="n",
+            judged=chosen(low, word(": far cheaper"), word(": far dearer")),
         )  # fmt: skip
         return flagged.select(
             *declared.KEY,
             pl.when(low).then(pl.lit("unusual:value_low")).otherwise(pl.lit("unusual:value_high"))
             .alias("code"),
-            text.alias("text"),
+            *text.columns(),
             _weight_value(pl.col("z")).alias("weight"),
             pl.lit(Source.UNUSUAL.value).alias("source"),
         )  # fmt: skip
@@ -271,16 +274,17 @@ class TrafficNorms:
         rows = _item_rows(items).join(self.own, on=["consignor_key", "hs6"], how="inner")
         share = (pl.col("log_value_per_kg") - pl.col("median")).exp()
         flagged = rows.with_columns(share.alias("share")).filter(pl.col("share") <= OWN_SHARE)
-        text = pl.format(
-            "item {}: {} EUR/kg declared for HS {}, {} % of the {} EUR/kg this consignor usually "
-            "declares for it ({} items)",
-            "sequence", _money(pl.col("log_value_per_kg").exp()), "hs6",
-            (pl.col("share") * 100).round(0).cast(pl.Int64), _money(pl.col("median").exp()), "n",
+        text = worded(
+            "item %(item)s: %(declared)s EUR/kg declared for HS %(goods)s, %(share)s %% of the "
+            "%(usual)s EUR/kg this consignor usually declares for it (%(n)s items)",
+            item="sequence", declared=_money(pl.col("log_value_per_kg").exp()), goods="hs6",
+            share=(pl.col("share") * 100).round(0).cast(pl.Int64),
+            usual=_money(pl.col("median").exp()), n="n",
         )  # fmt: skip
         return flagged.select(
             *declared.KEY,
             pl.lit("unusual:value_own_past").alias("code"),
-            text.alias("text"),
+            *text.columns(),
             pl.lit(WEIGHTS["value_own_past"]).alias("weight"),
             pl.lit(Source.UNUSUAL.value).alias("source"),
         )
@@ -312,21 +316,21 @@ class TrafficNorms:
             .filter(pl.col("share") < RARE_SHARE)
         )
         if column == "hubs":
-            what = pl.when(pl.col("hubs") == "").then(pl.lit("a direct call")).otherwise(
-                pl.format("transshipment via {}", pl.col("hubs").str.replace_all("|", ", ", literal=True))
-            )  # fmt: skip
+            hubs = pl.col("hubs").str.replace_all("|", ", ", literal=True)
+            what = chosen(pl.col("hubs") == "", word("a direct call"),
+                          worded("transshipment via %(hubs)s", hubs=hubs))  # fmt: skip
         else:
-            what = pl.format("goods of HS chapter {}", column)
-        text = pl.format(
-            "{}: {} of the {} consignments from {} in reference traffic, {} of {} from all "
-            "origins (expected share {} %)",
-            what, "n", "total", "origin_country", "port_n", pl.lit(port_total),
-            (pl.col("share") * 100).round(2),
+            what = worded("goods of HS chapter %(chapter)s", chapter=column)
+        text = worded(
+            "%(what)s: %(n)s of the %(total)s consignments from %(origin)s in reference traffic, "
+            "%(port_n)s of %(port_total)s from all origins (expected share %(share)s %%)",
+            what=what, n="n", total="total", origin="origin_country", port_n="port_n",
+            port_total=pl.lit(port_total), share=(pl.col("share") * 100).round(2),
         )  # fmt: skip
         return rows.select(
             *declared.KEY,
             pl.lit(f"unusual:{name}").alias("code"),
-            text.alias("text"),
+            *text.columns(),
             pl.lit(WEIGHTS[name]).alias("weight"),
             pl.lit(Source.UNUSUAL.value).alias("source"),
         )
@@ -341,16 +345,17 @@ class TrafficNorms:
             .filter(pl.col(f"new_{column}") <= NOVEL_P)
             .join(table, on=["consignee_key", column], how="anti")
         )
-        what = "goods of HS chapter" if name == "goods" else "goods from"
-        text = pl.format(
-            "consignee {} receives {} {} for the first time ({} earlier consignments, all "
-            "within {} kinds)",
-            "consignee_key", pl.lit(what), column, "seen", f"kinds_{column}",
+        what = word("goods of HS chapter") if name == "goods" else word("goods from")
+        text = worded(
+            "consignee %(consignee)s receives %(what)s %(kind)s for the first time (%(seen)s "
+            "earlier consignments, all within %(kinds)s kinds)",
+            consignee="consignee_key", what=what, kind=column, seen="seen",
+            kinds="kinds_" + column,
         )  # fmt: skip
         return rows.select(
             *declared.KEY,
             pl.lit(f"unusual:consignee_{name}").alias("code"),
-            text.alias("text"),
+            *text.columns(),
             pl.lit(WEIGHTS[f"consignee_{name}"]).alias("weight"),
             pl.lit(Source.UNUSUAL.value).alias("source"),
         )

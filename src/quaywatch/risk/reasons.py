@@ -22,6 +22,11 @@ new feature is explained from its first day and its template can follow.
 (the entity label comes from the prefix: ``hs6_origin_hit_rate`` → "HS6 × origin") and every
 declared feature of ``features/declared.py`` (value, duty, goods, route, container, parties,
 timing).
+
+Every sentence is a ``Said`` (``errors.said``): the English text, made from a template with
+``%(name)s`` placeholders and its parameters, so a page shows it in its reader's language (the
+words of an entity, "consignee", are ``Said`` parameters too and translate with it). As a
+string it is the English sentence, as before.
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ from fnmatch import fnmatchcase
 from numbers import Real
 from typing import Any
 
+from quaywatch.errors import Said, said
+
 Row = Mapping[str, Any]
 #: ``template(feature, row, contribution) -> text``.
 Template = Callable[[str, Row, float], str]
@@ -41,29 +48,34 @@ Template = Callable[[str, Row, float], str]
 Column = Callable[[str], Sequence[Any]]
 
 #: Words for the parts of an entity prefix; a prefix is one or more of them joined by "_".
-ENTITY_WORDS = {
-    "consignee": "consignee", "consignor": "consignor", "notify_party": "notify party",
-    "carrier": "carrier", "declarant": "declarant", "importer": "importer", "seller": "seller",
-    "courier": "courier", "office": "office", "hs6": "HS6", "hs4": "HS4", "hs2": "HS chapter",
-    "chapter": "HS chapter", "origin": "origin", "origin_country": "origin country",
-    "origin_region": "origin region", "port_of_loading": "port of loading", "hub": "hub",
-    "route": "route", "lane": "lane", "vessel": "vessel", "container": "container",
-    "address": "address", "phone": "phone", "email": "email",
+ENTITY_WORDS: dict[str, Said] = {
+    "consignee": said("consignee"), "consignor": said("consignor"),
+    "notify_party": said("notify party"), "carrier": said("carrier"),
+    "declarant": said("declarant"), "importer": said("importer"), "seller": said("seller"),
+    "courier": said("courier"), "office": said("office"), "hs6": said("HS6"), "hs4": said("HS4"),
+    "hs2": said("HS chapter"), "chapter": said("HS chapter"), "origin": said("origin"),
+    "origin_country": said("origin country"), "origin_region": said("origin region"),
+    "port_of_loading": said("port of loading"), "hub": said("hub"), "route": said("route"),
+    "lane": said("lane"), "vessel": said("vessel"), "container": said("container"),
+    "address": said("address"), "phone": said("phone"), "email": said("email"),
 }  # fmt: skip
 
 #: What a declared feature is called in a sentence that says its value is missing.
-NOUNS = {
-    "value_z": "value per kg", "value_ratio": "value per kg", "value_per_kg_eur": "value per kg",
-    "value_z_max": "value per kg", "value_ratio_max": "value per kg",
-    "box_mismatch": "usual container type",
-    "duty_exposure_eur": "duty at stake", "max_duty_pct": "duty rate", "transshipments": "route",
-    "hubs": "route", "lane": "lane", "origin_region": "origin region", "reefer": "container type",
-    "consignee_aeo": "consignee AEO status", "consignor_aeo": "consignor AEO status",
-    "declarant_aeo": "declarant AEO status", "lodged_hours_before_eta": "lodging time",
-    "origin_differs_from_loading": "origin", "n_items": "number of goods items",
-    "n_containers": "number of containers", "main_hs6": "HS6", "main_chapter": "HS chapter",
-    "port_of_loading": "port of loading", "origin_country": "origin country",
-    "total_value_eur": "declared value", "total_mass_kg": "gross mass",
+_PER_KG = said("value per kg")
+NOUNS: dict[str, Said] = {
+    "value_z": _PER_KG, "value_ratio": _PER_KG, "value_per_kg_eur": _PER_KG,
+    "value_z_max": _PER_KG, "value_ratio_max": _PER_KG,
+    "box_mismatch": said("usual container type"),
+    "duty_exposure_eur": said("duty at stake"), "max_duty_pct": said("duty rate"),
+    "transshipments": said("route"), "hubs": said("route"), "lane": said("lane"),
+    "origin_region": said("origin region"), "reefer": said("container type"),
+    "consignee_aeo": said("consignee AEO status"), "consignor_aeo": said("consignor AEO status"),
+    "declarant_aeo": said("declarant AEO status"), "lodged_hours_before_eta": said("lodging time"),
+    "origin_differs_from_loading": said("origin"), "n_items": said("number of goods items"),
+    "n_containers": said("number of containers"), "main_hs6": said("HS6"),
+    "main_chapter": said("HS chapter"), "port_of_loading": said("port of loading"),
+    "origin_country": said("origin country"), "total_value_eur": said("declared value"),
+    "total_mass_kg": said("gross mass"),
 }  # fmt: skip
 
 
@@ -94,7 +106,7 @@ def _missing(value: Any) -> bool:
 def format_number(x: float) -> str:
     """A number as an officer reads it: ``1,234``, ``3.14``, ``0.042``."""
     if math.isinf(x):
-        return "infinite" if x > 0 else "minus infinite"
+        return said("infinite") if x > 0 else said("minus infinite")
     if x == int(x) or abs(x) >= 100:
         return f"{round(x):,}"
     if abs(x) >= 1:
@@ -105,21 +117,58 @@ def format_number(x: float) -> str:
 def format_value(value: Any) -> str:
     """Any cell as text: ``yes``/``no`` for booleans, ``missing`` for null or NaN."""
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return said("yes") if value else said("no")
     if _missing(value):
-        return "missing"
+        return said("missing")
     x = number(value)
     return format_number(x) if x is not None else str(value)
 
 
-def _times(n: float) -> str:
-    count = round(n)
-    return {1: "once", 2: "twice"}.get(count, f"{count:,} times")
+_ONCE, _TWICE = said("once"), said("twice")
 
 
-def _plural(n: float, word: str) -> str:
+# The counted words are made once per count (a batch writes the same few thousand times).
+def _times(n: float) -> Said:
+    return _times_of(round(n))
+
+
+@functools.lru_cache(maxsize=4096)
+def _times_of(count: int) -> Said:
+    return (
+        _ONCE if count == 1 else _TWICE if count == 2 else said("%(n)s times", n=format(count, ","))
+    )
+
+
+def _days(n: float) -> Said:
+    return _days_of(round(n))
+
+
+@functools.lru_cache(maxsize=4096)
+def _days_of(count: int) -> Said:
+    text = f"{count:,}"
+    return said("%(n)s day", n=text) if count == 1 else said("%(n)s days", n=text)
+
+
+def _hours(n: float) -> Said:
+    return _hours_of(round(n))
+
+
+@functools.lru_cache(maxsize=4096)
+def _hours_of(count: int) -> Said:
+    text = f"{count:,}"
+    return said("%(n)s hour", n=text) if count == 1 else said("%(n)s hours", n=text)
+
+
+def _goods_items(n: float) -> Said:
     count = round(n)
-    return f"{count:,} {word}" if count == 1 else f"{count:,} {word}s"
+    text = f"{count:,}"
+    return said("%(n)s goods item", n=text) if count == 1 else said("%(n)s goods items", n=text)
+
+
+def _containers(n: float) -> Said:
+    count = round(n)
+    text = f"{count:,}"
+    return said("%(n)s container", n=text) if count == 1 else said("%(n)s containers", n=text)
 
 
 def _percent(x: float) -> str:
@@ -191,12 +240,18 @@ def entity_label(prefix: str) -> str:
                 break
         else:
             return prefix.replace("_", " ")
-    return " × ".join(parts)
+    label: str = parts[-1]
+    for part in reversed(parts[:-1]):
+        label = said("%(entity)s × %(other)s", entity=part, other=label)
+    return label
 
 
-def _whose(label: str) -> str:
+@functools.lru_cache(maxsize=4096)
+def _whose(label: str) -> Said:
     """``consignee's controls`` reads well; a pair reads better as ``controls of this A × B``."""
-    return f"controls of this {label}" if " × " in label else f"{label}'s controls"
+    if " × " in label:
+        return said("controls of this %(entity)s", entity=label)
+    return said("%(entity)s's controls", entity=label)
 
 
 @functools.cache
@@ -225,77 +280,89 @@ def _also(*names: str) -> Callable[[str], tuple[str, ...]]:
     return reads
 
 
-def _records(feature: str, value: Any) -> str:
+@functools.lru_cache(maxsize=65536)
+def _records(feature: str, value: Any) -> Said:
     _, label = _entity(feature, "records")
     n = number(value)
     if n is None:
-        return f"{label} history unknown"
-    return f"{label} never seen before" if n == 0 else f"{label} seen {_times(n)} before"
+        return said("%(entity)s history unknown", entity=label)
+    if n == 0:
+        return said("%(entity)s never seen before", entity=label)
+    return said("%(entity)s seen %(times)s before", entity=label, times=_times(n))
 
 
-def _days_since_first(feature: str, value: Any) -> str:
+def _days_since_first(feature: str, value: Any) -> Said:
     _, label = _entity(feature, "days_since_first")
     days = number(value)
     if days is None:
-        return f"{label} never seen before"
+        return said("%(entity)s never seen before", entity=label)
     if days < 1:
-        return f"{label} first seen less than a day ago"
+        return said("%(entity)s first seen less than a day ago", entity=label)
     if days >= 730:
-        return f"{label} first seen {days / 365.25:.0f} years ago"
-    return f"{label} first seen {_plural(math.floor(days), 'day')} ago"
+        return said("%(entity)s first seen %(years)s years ago", entity=label,
+                    years=format(days / 365.25, ".0f"))  # fmt: skip
+    return said("%(entity)s first seen %(days)s ago", entity=label, days=_days(math.floor(days)))
 
 
-def _controls(feature: str, value: Any) -> str:
+@functools.lru_cache(maxsize=65536)
+def _controls(feature: str, value: Any) -> Said:
     _, label = _entity(feature, "controls")
     n = number(value)
     if n is None:
-        return f"{label} control history unknown"
-    return f"{label} never controlled before" if n == 0 else f"{label} controlled {_times(n)}"
+        return said("%(entity)s control history unknown", entity=label)
+    if n == 0:
+        return said("%(entity)s never controlled before", entity=label)
+    return said("%(entity)s controlled %(times)s", entity=label, times=_times(n))
 
 
-def _found(label: str, hits: float, controls: float | None) -> str:
+@functools.lru_cache(maxsize=65536)
+def _found(label: str, hits: float, controls: float | None) -> Said:
     """``consignee's controls found fraud 4 times in 6``."""
     whose = _whose(label)
     if controls is None:
-        return f"{whose} found fraud {_times(hits)}" if hits else f"{whose} never found fraud"
+        if hits:
+            return said("%(whose)s found fraud %(times)s", whose=whose, times=_times(hits))
+        return said("%(whose)s never found fraud", whose=whose)
     if hits == 0:
-        return f"{whose} found no fraud in {controls:,.0f}"
-    return f"{whose} found fraud {_times(hits)} in {controls:,.0f}"
+        return said("%(whose)s found no fraud in %(controls)s", whose=whose,
+                    controls=format(controls, ",.0f"))  # fmt: skip
+    return said("%(whose)s found fraud %(times)s in %(controls)s", whose=whose,
+                times=_times(hits), controls=format(controls, ",.0f"))  # fmt: skip
 
 
-def _hits(feature: str, value: Any, controls_value: Any) -> str:
+def _hits(feature: str, value: Any, controls_value: Any) -> Said:
     _, label = _entity(feature, "hits")
     hits = number(value)
     if hits is None:
-        return f"{label} control results unknown"
+        return said("%(entity)s control results unknown", entity=label)
     controls = number(controls_value)
     if controls == 0:
-        return f"{label} never controlled before"
+        return said("%(entity)s never controlled before", entity=label)
     return _found(label, hits, controls)
 
 
-def _hit_rate(feature: str, value: Any, hits_value: Any, controls_value: Any) -> str:
+def _hit_rate(feature: str, value: Any, hits_value: Any, controls_value: Any) -> Said:
     _, label = _entity(feature, "hit_rate")
     rate = number(value)
     hits = number(hits_value)
     controls = number(controls_value)
     if controls == 0 and rate is not None:
-        return f"{label} never controlled; the hit rate of all controls ({_percent(rate)}) applies"
+        return said("%(entity)s never controlled; the hit rate of all controls (%(rate)s) applies",
+                    entity=label, rate=_percent(rate))  # fmt: skip
     if hits is not None and controls is not None:
         return _found(label, hits, controls)
-    return (
-        f"{_whose(label)} hit rate {_percent(rate)}"
-        if rate is not None
-        else f"{label} hit rate unknown"
-    )
+    if rate is not None:
+        return said("%(whose)s hit rate %(rate)s", whose=_whose(label), rate=_percent(rate))
+    return said("%(entity)s hit rate unknown", entity=label)
 
 
-def _revenue_per_control(feature: str, value: Any) -> str:
+def _revenue_per_control(feature: str, value: Any) -> Said:
     _, label = _entity(feature, "revenue_per_control")
     euros = number(value)
     if euros is None:
-        return f"{label} never controlled before"
-    return f"{_whose(label)} recovered €{euros:,.0f} per control"
+        return said("%(entity)s never controlled before", entity=label)
+    return said("%(whose)s recovered €%(euros)s per control", whose=_whose(label),
+                euros=format(euros, ",.0f"))  # fmt: skip
 
 
 def _hs(code: Any) -> str:
@@ -310,124 +377,151 @@ def _hs_text(text: str) -> str:
     return f"HS {text}" if text else "HS6"
 
 
+@functools.lru_cache(maxsize=8192)
+def _median(code: str) -> Said:
+    return said("the %(goods)s median", goods=code)
+
+
 def _value_reads(feature: str) -> tuple[str, ...]:
     suffix = "_max" if feature.endswith("_max") else ""
     return f"value_ratio{suffix}", f"value_hs6{suffix}", f"value_z{suffix}"
 
 
-def _value(feature: str, ratio_value: Any, code: Any, z_value: Any) -> str:
+def _value(feature: str, ratio_value: Any, code: Any, z_value: Any) -> Said:
     """The value per kg against the declared HS6's reference, as a factor when it is known.
 
     ``value_z``/``value_ratio`` speak of the item most below its reference, ``value_z_max``/
     ``value_ratio_max`` of the one most above (read with ``value_hs6`` or ``value_hs6_max``).
     """
     ratio = number(ratio_value)
-    reference = f"the {_hs(code)} median"
+    reference = _median(_hs(code))
     if ratio is not None and ratio > 0:
         if ratio <= 1 / 1.1:
-            return f"value per kg {_factor(1 / ratio)}× below {reference}"
+            return said("value per kg %(factor)s× below %(reference)s",
+                        factor=_factor(1 / ratio), reference=reference)  # fmt: skip
         if ratio >= 1.1:
-            return f"value per kg {_factor(ratio)}× above {reference}"
-        return f"value per kg close to {reference}"
+            return said("value per kg %(factor)s× above %(reference)s",
+                        factor=_factor(ratio), reference=reference)  # fmt: skip
+        return said("value per kg close to %(reference)s", reference=reference)
     if ratio == 0:
-        return "declared value is zero"
+        return said("declared value is zero")
     z = number(z_value)
     if z is None:
-        return f"value per kg unknown against {reference}"
-    side = "below" if z < 0 else "above"
-    return f"value per kg {abs(z):.1f} robust deviations {side} {reference}"
+        return said("value per kg unknown against %(reference)s", reference=reference)
+    if z < 0:
+        return said("value per kg %(z)s robust deviations below %(reference)s",
+                    z=format(abs(z), ".1f"), reference=reference)  # fmt: skip
+    return said("value per kg %(z)s robust deviations above %(reference)s",
+                z=format(abs(z), ".1f"), reference=reference)  # fmt: skip
 
 
-def _box(feature: str, value: Any, code: Any) -> str:
+def _box(feature: str, value: Any, code: Any) -> Said:
     """An item's container against how its subheading usually travels (``box_mismatch``)."""
     mismatch = number(value)
     goods = _hs(code)
     if mismatch is None:
-        return f"usual container type of {goods} unknown"
+        return said("usual container type of %(goods)s unknown", goods=goods)
     if abs(mismatch) < 0.5:  # the item is in the box its subheading mostly travels in
-        return f"{goods} in its usual container type"
+        return said("%(goods)s in its usual container type", goods=goods)
     if mismatch > 0:
-        return f"{goods} travels in a reefer {mismatch:.0%} of the time; declared in a dry box"
-    return f"{goods} travels dry {-mismatch:.0%} of the time; declared in a reefer"
+        return said("%(goods)s travels in a reefer %(share)s of the time; declared in a dry box",
+                    goods=goods, share=format(mismatch, ".0%"))  # fmt: skip
+    return said("%(goods)s travels dry %(share)s of the time; declared in a reefer",
+                goods=goods, share=format(-mismatch, ".0%"))  # fmt: skip
 
 
-def _main_hs6(feature: str, value: Any) -> str:
-    return f"main goods {_hs(value)}"
+def _main_hs6(feature: str, value: Any) -> Said:
+    return said("main goods %(goods)s", goods=_hs(value))
 
 
-def _value_hs6(feature: str, value: Any) -> str:
-    return f"the item furthest from its usual value is {_hs(value)}"
+def _value_hs6(feature: str, value: Any) -> Said:
+    return said("the item furthest from its usual value is %(goods)s", goods=_hs(value))
 
 
-def _duty_exposure(feature: str, value: Any) -> str:
-    return f"€{number(value) or 0:,.0f} of duty at stake"
+def _duty_exposure(feature: str, value: Any) -> Said:
+    return said("€%(euros)s of duty at stake", euros=format(number(value) or 0, ",.0f"))
 
 
-def _max_duty(feature: str, value: Any) -> str:
-    return f"duty rate up to {format_number(number(value) or 0)} %"
+def _max_duty(feature: str, value: Any) -> Said:
+    return said("duty rate up to %(rate)s %%", rate=format_number(number(value) or 0))
 
 
 def _hub_list(value: Any) -> list[str]:
     return [] if _missing(value) else [h for h in str(value).split("|") if h]
 
 
-def _transshipments(feature: str, value: Any, hubs_value: Any) -> str:
+def _transshipments(feature: str, value: Any, hubs_value: Any) -> Said:
     n = number(value) or 0
     if n == 0:
-        return "direct route, no transshipment"
+        return said("direct route, no transshipment")
     hubs = _hub_list(hubs_value)
-    return f"transshipped {_times(n)}" + (f" (via {', '.join(hubs)})" if hubs else "")
+    if hubs:
+        return said("transshipped %(times)s (via %(hubs)s)", times=_times(n), hubs=", ".join(hubs))
+    return said("transshipped %(times)s", times=_times(n))
 
 
-def _hubs(feature: str, value: Any) -> str:
+def _hubs(feature: str, value: Any) -> Said:
     hubs = _hub_list(value)
-    return f"routed via {', '.join(hubs)}" if hubs else "direct route, no transshipment hub"
+    if hubs:
+        return said("routed via %(hubs)s", hubs=", ".join(hubs))
+    return said("direct route, no transshipment hub")
 
 
-def _aeo(feature: str, value: Any) -> str:
-    party = feature.removesuffix("_aeo")
-    return f"{party} is an AEO" if value else f"{party} is not an AEO"
+def _aeo(feature: str, value: Any) -> Said:
+    prefix = feature.removesuffix("_aeo")
+    # The word of the party where it reads as its prefix (a sentence keeps its English).
+    word = ENTITY_WORDS.get(prefix)
+    party: str = word if word == prefix else prefix
+    if value:
+        return said("%(party)s is an AEO", party=party)
+    return said("%(party)s is not an AEO", party=party)
 
 
-def _lodged(feature: str, value: Any) -> str:
+def _lodged(feature: str, value: Any) -> Said:
     hours = number(value) or 0.0
-    side = "before" if hours >= 0 else "after"
+    before = hours >= 0
     hours = abs(hours)
     if hours < 1:
-        return f"lodged less than an hour {side} arrival"
-    if hours >= 48:
-        return f"lodged {_plural(hours / 24, 'day')} {side} arrival"
-    return f"lodged {_plural(hours, 'hour')} {side} arrival"
+        if before:
+            return said("lodged less than an hour before arrival")
+        return said("lodged less than an hour after arrival")
+    span = _days(hours / 24) if hours >= 48 else _hours(hours)
+    if before:
+        return said("lodged %(span)s before arrival", span=span)
+    return said("lodged %(span)s after arrival", span=span)
 
 
-def _chapter(feature: str, value: Any) -> str:
+def _chapter(feature: str, value: Any) -> Said:
     code = f"{round(value):02d}" if number(value) is not None else str(value)
-    return f"main goods in HS chapter {code}"
+    return said("main goods in HS chapter %(chapter)s", chapter=code)
 
 
-def _count(word: str) -> Cells:
-    def write(feature: str, value: Any) -> str:
-        return _plural(number(value) or 0, word)
+def _count(counted: Callable[[float], Said]) -> Cells:
+    def write(feature: str, value: Any) -> Said:
+        return counted(number(value) or 0)
 
     return Cells(write)
 
 
-def _fixed(true_text: str, false_text: str) -> Cells:
-    def write(feature: str, value: Any) -> str:
+def _fixed(true_text: Said, false_text: Said) -> Cells:
+    def write(feature: str, value: Any) -> Said:
         return true_text if value else false_text
 
     return Cells(write)
 
 
-def _labelled(before: str, after: str = "") -> Cells:
-    def write(feature: str, value: Any) -> str:
-        return f"{before}{format_value(value)}{after}"
+def _labelled(template: str) -> Cells:
+    """``template`` (a ``said`` template with ``%(value)s``) filled with the cell's value."""
+
+    def write(feature: str, value: Any) -> Said:
+        return Said(template, {"value": format_value(value)})
 
     return Cells(write)
 
 
-def _fallback(feature: str, value: Any) -> str:
-    return f"{feature.replace('_', ' ')} = {format_value(value)} raises the risk"
+def _fallback(feature: str, value: Any) -> Said:
+    return said("%(feature)s = %(value)s raises the risk", feature=feature.replace("_", " "),
+                value=format_value(value))  # fmt: skip
 
 
 _FALLBACK = Cells(_fallback)
@@ -504,7 +598,7 @@ class Templates:
 
 def _unknown(feature: str) -> str:
     """What a template that needs its value writes when the value is missing."""
-    return f"{NOUNS.get(feature, feature.replace('_', ' '))} unknown"
+    return said("%(what)s unknown", what=NOUNS.get(feature, feature.replace("_", " ")))
 
 
 TEMPLATES = Templates()
@@ -527,22 +621,23 @@ TEMPLATES.add("duty_exposure_eur", Cells(_duty_exposure))
 TEMPLATES.add("max_duty_pct", Cells(_max_duty))
 TEMPLATES.add("transshipments", Cells(_transshipments, _also("hubs")))
 TEMPLATES.add("hubs", Cells(_hubs), handles_missing=True)
-TEMPLATES.add("origin_region", _labelled("origin in "))
-TEMPLATES.add("reefer", _fixed("reefer container", "not a reefer container"))
+TEMPLATES.add("origin_region", _labelled(said("origin in %(value)s").template))
+TEMPLATES.add("reefer", _fixed(said("reefer container"), said("not a reefer container")))
 TEMPLATES.add("*_aeo", Cells(_aeo))
 TEMPLATES.add("lodged_hours_before_eta", Cells(_lodged))
 TEMPLATES.add(
     "origin_differs_from_loading",
-    _fixed("origin country differs from the country of loading", "loaded in the country of origin"),
-)
-TEMPLATES.add("n_items", _count("goods item"))
-TEMPLATES.add("n_containers", _count("container"))
+    _fixed(said("origin country differs from the country of loading"),
+           said("loaded in the country of origin")),
+)  # fmt: skip
+TEMPLATES.add("n_items", _count(_goods_items))
+TEMPLATES.add("n_containers", _count(_containers))
 TEMPLATES.add("main_chapter", Cells(_chapter))
 TEMPLATES.add("main_hs6", Cells(_main_hs6))
 TEMPLATES.add("value_hs6", Cells(_value_hs6))
-TEMPLATES.add("port_of_loading", _labelled("loaded at "))
-TEMPLATES.add("origin_country", _labelled("origin country "))
-TEMPLATES.add("lane", _labelled("lane "))
-TEMPLATES.add("total_value_eur", _labelled("declared value €"))
-TEMPLATES.add("total_mass_kg", _labelled("gross mass ", " kg"))
-TEMPLATES.add("value_per_kg_eur", _labelled("declared value €", " per kg"))
+TEMPLATES.add("port_of_loading", _labelled(said("loaded at %(value)s").template))
+TEMPLATES.add("origin_country", _labelled(said("origin country %(value)s").template))
+TEMPLATES.add("lane", _labelled(said("lane %(value)s").template))
+TEMPLATES.add("total_value_eur", _labelled(said("declared value €%(value)s").template))
+TEMPLATES.add("total_mass_kg", _labelled(said("gross mass %(value)s kg").template))
+TEMPLATES.add("value_per_kg_eur", _labelled(said("declared value €%(value)s per kg").template))

@@ -39,6 +39,7 @@ import polars as pl
 from quaywatch.errors import InputError
 from quaywatch.exchange import protection, watchlists
 from quaywatch.risk import neighbourhood, screening
+from quaywatch.risk.explain import message_of
 from quaywatch.services import party_record
 from quaywatch.services.arguments import check_at_least, check_identifier
 from quaywatch.services.party_record import (
@@ -291,7 +292,7 @@ def _matches(
                 float(r["score"]),
                 r["kind"],
                 bool(r["strong"]),
-                r["reason"],
+                message_of(r["reason"], r["reason_said"]),
             )
         )
     return {key: tuple(found) for key, found in matches.items()}, lists

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from quaywatch.errors import InputError
 from quaywatch.risk import screening
+from quaywatch.risk.explain import message_of
 from quaywatch.risk.screening import THRESHOLD, LoadResult
 from quaywatch.services.arguments import check_at_least, utc
 from quaywatch.store.store import Store
@@ -110,7 +111,7 @@ def screen_name(
             score=float(r["score"]),
             kind=r["kind"],
             strong=bool(r["strong"]),
-            reason=r["reason"],
+            reason=message_of(r["reason"], r["reason_said"]),
         )
         for r in best.iter_rows(named=True)
     )

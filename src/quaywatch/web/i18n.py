@@ -76,7 +76,8 @@ def negotiate(chosen: str | None, accept_language: str | None) -> str:
 
 def source_messages() -> dict[str, list[str]]:
     """Every translatable string of the web application (templates and code) and every
-    error message of the package made with ``errors.said`` (which the pages show), each with
+    message of the package made with ``errors.said`` or ``risk.wording.worded``/``word`` (an
+    error, a reason's sentence: the pages show them), each with
     the places it occurs (``templates/login.html:12``, ``../services/accounts/users.py:80``, relative to the web package)."""
     from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 
@@ -93,10 +94,24 @@ def source_messages() -> dict[str, list[str]]:
         found.setdefault(message, []).append(f"{name}:{line}")
     package = folder.parent
     for name, line, message, _comments, _context in extract_from_dir(
-        str(package), method_map=[("**.py", "python")], keywords={"said": None}
+        str(package),
+        method_map=[("**.py", "python")],
+        keywords={"said": None, "worded": None, "word": None},
     ):
         if isinstance(message, str):
             found.setdefault(message, []).append(f"../{name}:{line}")
+    # The sentences of the plug-in hit sources (``{named}`` templates in their code tables),
+    # as the ``said`` templates their reasons carry.
+    from quaywatch.exchange import alerts
+    from quaywatch.risk import document_hits
+    from quaywatch.risk.wording import said_template
+
+    for place, codes in (("../risk/document_hits.py", document_hits.CODES.values()),
+                         ("../exchange/alerts.py", alerts.CODES.values())):  # fmt: skip
+        for code in codes:
+            template = said_template(code.reason)
+            if template is not None:
+                found.setdefault(template, []).append(f"{place}:1")
     return found
 
 

@@ -100,7 +100,7 @@ def findings(
         timing.seen_before_lodging(journeys),
         timing.gate_out_no_discharge(journeys),
     ]
-    return pl.concat([f.cast(frames.FOUND) for f in found])
+    return pl.concat([f.select(frames.FOUND.names()).cast(frames.FOUND) for f in found])
 
 
 def detect(

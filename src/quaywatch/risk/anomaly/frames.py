@@ -156,6 +156,8 @@ FOUND = pl.Schema(
         "detector": pl.String,
         "text": pl.String,
         "strength": pl.Float64,
+        # The text's message (``risk.wording.worded``): a page shows it in its reader's language.
+        "said": pl.String,
     }
 )
 

@@ -31,6 +31,7 @@ import polars as pl
 
 from quaywatch.features.reference import NEWCOMER, weighted_quantiles
 from quaywatch.risk.anomaly.frames import AFTER_ETA, BEFORE_LODGING, FOUND, REFERENCE, day
+from quaywatch.risk.wording import Worded, chosen, word, worded
 
 BOX = ["consignment_id", "version", "container_number"]
 DAY_US = 86_400_000_000
@@ -56,19 +57,20 @@ def restuffed(journeys: pl.DataFrame) -> pl.DataFrame:
             pl.col("facility_type").drop_nulls().first().alias("facility"),
         )
     )
-    what = (
-        pl.when(pl.col("codes").list.len() == 2)
-        .then(pl.lit("stripped and stuffed again"))
-        .when(pl.col("codes").list.first() == "STRP")
-        .then(pl.lit("stripped"))
-        .otherwise(pl.lit("stuffed"))
-    )
-    place = pl.when(pl.col("facility") == "DEPO").then(pl.lit(" depot")).otherwise(pl.lit(""))
+    what = chosen(pl.col("codes").list.len() == 2, word("stripped and stuffed again"),
+                  chosen(pl.col("codes").list.first() == "STRP", word("stripped"),
+                         word("stuffed")))  # fmt: skip
+    text = chosen(
+        pl.col("facility") == "DEPO",
+        worded("%(what)s at a depot in %(port)s (%(day)s) while in transit, not a planned "
+               "operation", what=what, port="un_locode", day=day("first")),
+        worded("%(what)s at a in %(port)s (%(day)s) while in transit, not a planned operation",
+               what=what, port="un_locode", day=day("first")),
+    )  # fmt: skip
     return found.select(
         *BOX,
         pl.lit("hub_restuffed").alias("detector"),
-        pl.format("{} at a{} in {} ({}) while in transit, not a planned operation",
-                  what, place, "un_locode", day("first")).alias("text"),
+        *text.columns(),
         pl.col("codes").list.len().cast(pl.Float64).alias("strength"),
     ).cast(FOUND)  # fmt: skip
 
@@ -187,31 +189,32 @@ def dwell(journeys: pl.DataFrame, usual: pl.DataFrame, *, at: datetime) -> pl.Da
     found = calls.with_columns(days.alias("days"), waiting.alias("waiting")).filter(
         pl.col("days").is_not_null() & (pl.col("days") > limit)
     )
-    text = (
-        pl.when(pl.col("waiting"))
-        .then(pl.format("has waited {} days at {} since {}, {}", pl.col("days").round(1),
-                        "un_locode", day("disc"), _usual()))
-        .otherwise(pl.format("waited {} days at {} ({} to {}), {}", pl.col("days").round(1),
-                             "un_locode", day("disc"), day("load"), _usual()))
+    text = chosen(
+        pl.col("waiting"),
+        worded("has waited %(days)s days at %(port)s since %(since)s, %(usual)s",
+               days=pl.col("days").round(1), port="un_locode", since=day("disc"), usual=_usual()),
+        worded("waited %(days)s days at %(port)s (%(since)s to %(until)s), %(usual)s",
+               days=pl.col("days").round(1), port="un_locode", since=day("disc"),
+               until=day("load"), usual=_usual()),
     )  # fmt: skip
     return found.select(
         *BOX,
         pl.lit("hub_dwell").alias("detector"),
-        text.alias("text"),
+        *text.columns(),
         (pl.col("days") / pl.col("p95_days")).alias("strength"),
     ).cast(FOUND)
 
 
-def _usual() -> pl.Expr:
+def _usual() -> Worded:
     """What the dwell was judged against, as an officer reads it: the usual dwell and its 95th
     percentile, and whether they are the hub's own (with how much reference traffic they rest
     on) or, for a hub with too little reference traffic, the port-wide figures."""
     median, p95 = pl.col("median_days").round(1), pl.col("p95_days").round(1)
     boxes = pl.col("weight").round(0).cast(pl.Int64)
-    return (
-        pl.when(pl.col("own") >= OWN_SHARE)
-        .then(pl.format("usual {} days for this hub (95th pct {}; reference traffic, {} boxes)",
-                        median, p95, boxes))
-        .otherwise(pl.format("usual {} days port-wide (95th pct {}; {} has {} boxes of "
-                             "reference traffic)", median, p95, "un_locode", boxes))
+    return chosen(
+        pl.col("own") >= OWN_SHARE,
+        worded("usual %(median)s days for this hub (95th pct %(p95)s; reference traffic, "
+               "%(boxes)s boxes)", median=median, p95=p95, boxes=boxes),
+        worded("usual %(median)s days port-wide (95th pct %(p95)s; %(port)s has %(boxes)s boxes "
+               "of reference traffic)", median=median, p95=p95, port="un_locode", boxes=boxes),
     )  # fmt: skip

@@ -31,6 +31,7 @@ import polars as pl
 
 from quaywatch.features.reference import NEWCOMER
 from quaywatch.risk.anomaly.frames import FOUND, KEY, day, route_text
+from quaywatch.risk.wording import worded
 
 BOX = [*KEY, "container_number"]
 #: Earlier consignments a lane needs before a hub can be called rare on it.
@@ -50,9 +51,10 @@ def off_route(journeys: pl.DataFrame) -> pl.DataFrame:
     return off.select(
         *BOX,
         pl.lit("off_route").alias("detector"),
-        pl.format("{} at {} ({}), a port not on the declared route {}",
-                  "event_code", "un_locode", day("event_time"), route_text()).alias("text"),
         pl.lit(1.0).alias("strength"),
+        *worded("%(event)s at %(port)s (%(day)s), a port not on the declared route %(route)s",
+                event="event_code", port="un_locode", day=day("event_time"),
+                route=route_text()).columns(),
     ).cast(FOUND)  # fmt: skip
 
 
@@ -108,8 +110,10 @@ def rare_route(
         *KEY,
         "container_number",
         pl.lit("rare_route").alias("detector"),
-        pl.format("route {} through {}: used by {} of {} earlier consignments from {} to {} "
-                  "({} % of the reference traffic on that lane)", route_text(), "hub",
-                  "via_hub", "earlier", "origin", "port_of_discharge", percent).alias("text"),
         (1.0 - share.fill_nan(0.0)).alias("strength"),
+        *worded("route %(route)s through %(hub)s: used by %(via)s of %(earlier)s earlier "
+                "consignments from %(origin)s to %(destination)s (%(percent)s %% of the reference "
+                "traffic on that lane)", route=route_text(), hub="hub", via="via_hub",
+                earlier="earlier", origin="origin", destination="port_of_discharge",
+                percent=percent).columns(),
     ).cast(FOUND)  # fmt: skip

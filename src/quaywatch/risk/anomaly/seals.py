@@ -21,6 +21,7 @@ from __future__ import annotations
 import polars as pl
 
 from quaywatch.risk.anomaly.frames import KEY, day, nothing_found
+from quaywatch.risk.wording import chosen, worded
 
 BOX = [*KEY, "container_number"]
 
@@ -87,18 +88,33 @@ def detect(journeys: pl.DataFrame) -> pl.DataFrame:
         .select(
             *BOX,
             pl.lit("seal_changed").alias("detector"),
-            pl.format(
-                "seal {} replaced {} between {} at {} ({}) and {} at {} ({}), no customs reseal",
-                "seal_number",
-                pl.when(pl.col("replaced") != "").then("replaced").otherwise(pl.lit("a seal")),
-                "before_event_code",
-                "before_un_locode",
-                day("before_event_time"),
-                "event_code",
-                "un_locode",
-                day("seen_from"),
-            ).alias("text"),
             pl.lit(1.0).alias("strength"),
+            *chosen(
+                pl.col("replaced") != "",
+                worded(
+                    "seal %(seal)s replaced %(replaced)s between %(before)s at %(from)s "
+                    "(%(from_day)s) and %(event)s at %(port)s (%(day)s), no customs reseal",
+                    seal="seal_number",
+                    replaced="replaced",
+                    before="before_event_code",
+                    **{"from": "before_un_locode"},
+                    from_day=day("before_event_time"),
+                    event="event_code",
+                    port="un_locode",
+                    day=day("seen_from"),
+                ),
+                worded(
+                    "seal %(seal)s replaced a seal between %(before)s at %(from)s "
+                    "(%(from_day)s) and %(event)s at %(port)s (%(day)s), no customs reseal",
+                    seal="seal_number",
+                    before="before_event_code",
+                    **{"from": "before_un_locode"},
+                    from_day=day("before_event_time"),
+                    event="event_code",
+                    port="un_locode",
+                    day=day("seen_from"),
+                ),
+            ).columns(),
         )  # fmt: skip
     )
     first = sealed.filter(
@@ -110,11 +126,11 @@ def detect(journeys: pl.DataFrame) -> pl.DataFrame:
     undeclared = first.select(
         *BOX,
         pl.lit("seal_undeclared").alias("detector"),
-        pl.format(
-            "seal {} on {} at {} ({}) is not a declared seal (declared {})",
-            "seal_number", "event_code", "un_locode", day("event_time"),
-            pl.col("declared_seals").list.join(", "),
-        ).alias("text"),
         pl.lit(1.0).alias("strength"),
+        *worded(
+            "seal %(seal)s on %(event)s at %(port)s (%(day)s) is not a declared seal (declared "
+            "%(declared)s)", seal="seal_number", event="event_code", port="un_locode",
+            day=day("event_time"), declared=pl.col("declared_seals").list.join(", "),
+        ).columns(),
     )  # fmt: skip
     return pl.concat([changed, undeclared])

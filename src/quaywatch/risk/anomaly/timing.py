@@ -17,6 +17,7 @@ from __future__ import annotations
 import polars as pl
 
 from quaywatch.risk.anomaly.frames import FOUND, KEY, day
+from quaywatch.risk.wording import worded
 
 BOX = [*KEY, "container_number"]
 
@@ -32,10 +33,11 @@ def seen_before_lodging(journeys: pl.DataFrame) -> pl.DataFrame:
     return first.select(
         *BOX,
         pl.lit("seen_before_lodging").alias("detector"),
-        pl.format("{} at {} ({}), {} hours before the declaration was lodged ({})",
-                  "event_code", "un_locode", day("event_time"), hours.round(0).cast(pl.Int64),
-                  day("lodged_at")).alias("text"),
         hours.alias("strength"),
+        *worded("%(event)s at %(port)s (%(day)s), %(hours)s hours before the declaration was "
+                "lodged (%(lodged)s)", event="event_code", port="un_locode",
+                day=day("event_time"), hours=hours.round(0).cast(pl.Int64),
+                lodged=day("lodged_at")).columns(),
     ).cast(FOUND)  # fmt: skip
 
 
@@ -55,7 +57,7 @@ def gate_out_no_discharge(journeys: pl.DataFrame) -> pl.DataFrame:
     return found.select(
         *BOX,
         pl.lit("gate_out_no_discharge").alias("detector"),
-        pl.format("gated out at {} ({}) with no discharge recorded there before",
-                  "place", day("gate_out")).alias("text"),
         pl.lit(1.0).alias("strength"),
+        *worded("gated out at %(port)s (%(day)s) with no discharge recorded there before",
+                port="place", day=day("gate_out")).columns(),
     ).cast(FOUND)  # fmt: skip

@@ -38,6 +38,7 @@ from quaywatch.risk.screening.lists import (
     watchlist_entries,
 )
 from quaywatch.risk.screening.matching import THRESHOLD, Screener, best
+from quaywatch.risk.wording import Worded, worded, words
 from quaywatch.store import reads
 from quaywatch.store.store import Store
 
@@ -122,7 +123,9 @@ def screening_hits(
     found = roles.join(top, on="party_key").join(
         named.select("party_key", pl.col("name").alias("party_name")), on="party_key"
     )
-    text = pl.format("{} {}: {}", "role", "party_name", "reason")
+    text = worded("%(role)s %(party)s: %(reason)s",
+                  role=words(pl.col("role"), [_role_label(r) for r in ROLES]), party="party_name",
+                  reason=Worded(pl.col("reason"), pl.col("reason_said")))  # fmt: skip
     return hits_frame.conform(
         found.select(
             "consignment_id",
@@ -131,7 +134,7 @@ def screening_hits(
             .then(pl.format("screening:{}", "watchlist_id"))
             .otherwise(pl.format("screening:{}:name", "watchlist_id"))
             .alias("code"),
-            text.alias("text"),
+            *text.columns(),
             weight.alias("weight"),
             pl.lit(Source.SCREENING.value).alias("source"),
             pl.when(pl.col("strong") & pl.col("category").str.to_lowercase().is_in(RED_CATEGORIES))

@@ -29,7 +29,9 @@ import polars as pl
 from rapidfuzz import fuzz
 from rapidfuzz.process import cpdist
 
+from quaywatch.errors import said
 from quaywatch.risk.screening import normalise as nz
+from quaywatch.risk.wording import Worded, chosen, worded, words
 
 #: Minimum name score (0-100) for a name match.
 THRESHOLD = 88.0
@@ -248,22 +250,33 @@ def _empty() -> pl.DataFrame:
 def best(matches: pl.DataFrame) -> pl.DataFrame:
     """The best match of each party on each watchlist, with its reason in words."""
     top = matches.group_by("party_key", "watchlist_id", maintain_order=True).first()
-    return top.with_columns(reason_expr().alias("reason"))
+    return top.with_columns(reason_worded().columns("reason", "reason_said"))
 
 
 _LABELS = {"eori": "EORI", "phone": "phone", "email": "e-mail"}
+#: The labels that are words (they translate; an EORI is a code).
+_WORDS = (said("phone"), said("e-mail"))
 
 
 def reason_expr() -> pl.Expr:
     """The sentence for a match: "name matches 'X' on watchlist W (score 93)"."""
-    by_name = pl.format("name matches '{}' on watchlist {} (score {})", "entry_name",
-                        "watchlist_id", pl.col("score").round(0).cast(pl.Int64))  # fmt: skip
-    label = pl.col("kind").replace_strict(_LABELS, default=pl.col("kind"))
-    by_id = pl.format("{} {} is listed for '{}' on watchlist {}", label, "detail", "entry_name",
-                      "watchlist_id")  # fmt: skip
-    named = pl.when(pl.col("kind") == "name").then(by_name).otherwise(by_id)
-    return (
-        pl.when(pl.col("strong") & (pl.col("kind") == "name"))
-        .then(pl.format("{}, at the listed address", by_name))
-        .otherwise(named)
+    return reason_worded().text
+
+
+def reason_worded() -> Worded:
+    """``reason_expr`` and its message (``risk.wording``), which a page shows translated."""
+    by_name = worded("name matches '%(name)s' on watchlist %(list)s (score %(score)s)",
+                     name="entry_name", list="watchlist_id",
+                     score=pl.col("score").round(0).cast(pl.Int64))  # fmt: skip
+    label = words(pl.col("kind").replace_strict(_LABELS, default=pl.col("kind")),
+                  [str(w) for w in _WORDS])  # fmt: skip
+    by_id = worded(
+        "%(what)s %(detail)s is listed for '%(name)s' on watchlist %(list)s",
+        what=label,
+        detail="detail",
+        name="entry_name",
+        list="watchlist_id",
     )
+    named = chosen(pl.col("kind") == "name", by_name, by_id)
+    return chosen(pl.col("strong") & (pl.col("kind") == "name"),
+                  worded("%(match)s, at the listed address", match=by_name), named)  # fmt: skip
