@@ -1,23 +1,29 @@
 """Scoring benchmark: a million consignments through ``engine.assess``, raw LightGBM as reference.
 
     python benchmarks/scoring.py [--count 1000000] [--per-day 20000] [--train-days 35]
-                                 [--capacity-pct 3.0] [--workdir DIR]
+                                 [--capacity-pct 3.0] [--workdir DIR] [--reuse]
+                                 [--assessments FILE]
 
 Generates TRAIN_DAYS + COUNT / PER_DAY days of synthetic traffic with legacy controls (at higher
 control rates than the default, so a short training window has enough labels), turns the CSV
 files into frames shaped like ``store.reads.goods_item_rows`` and ``reads.control_outcomes``
-without a database (``synth.frames``; ingest is measured by ``benchmarks/ingest.py``), and
-trains a model on the training days. A second process, whose peak RSS is the one reported, then times
-``engine.assess`` on the COUNT consignments lodged after the training window (history: every
-consignment; outcomes: every one known; reasons for the rows at or above the review cut), times
-its steps one by one, and times ``booster.predict`` of the fraud model on the same feature
-matrix, built beforehand, and the same through ``predict_raw`` (the compiled model where
-``risk.compiled`` could build it, as ``assess`` uses it). Models are compiled explicitly after
-training, as ``quaywatch train`` does, in the training process: the compile time is printed,
-not counted. The scoring process only loads the model (``load_s``: with the compiled objects
-it finds, checked on their probe; loading never compiles). Last line: JSON with
-``rows_per_s``, ``raw_predict_rows_per_s``, ``ratio`` (raw / end to end), ``peak_rss_mb``,
-``explained``, ``compiled``, ``load_s`` and the seconds of each step.
+without a database (``synth.frames``; ingest is measured by ``benchmarks/ingest.py``), trains a
+model on the training days, and computes the entity state a store keeps as the traffic arrives
+(``intake.entity_state``; a run with ``--reuse`` on an older work folder computes it if
+missing). A second process, whose peak RSS is the one reported, then times ``engine.assess``
+on the goods items of the COUNT consignments lodged after the training window, their track
+records looked up in the state's rows (``features.batch_state``; outcomes: every one known;
+reasons for the rows leaving the green lane), times its steps one by one, and times
+``booster.predict`` of the fraud model on the same feature matrix, built beforehand, and the
+same through ``predict_raw`` (the compiled model where ``risk.compiled`` could build it, as
+``assess`` uses it). Models are compiled explicitly after training, as ``quaywatch train``
+does, in the training process: the compile time is printed, not counted. The scoring process
+only loads the model (``load_s``: with the compiled objects it finds, checked on their probe;
+loading never compiles). ``--assessments FILE`` writes what ``assess`` returned (Parquet), to
+compare two versions of the code. Last line: JSON with ``rows_per_s``,
+``raw_predict_rows_per_s``, ``ratio`` (raw / end to end), ``peak_rss_mb``, ``explained``,
+``compiled``, ``load_s``, the seconds of each step and, for comparison, ``from_history_s``: the
+same track records recomputed from the whole history (not counted).
 Targets (issue "risk engine core"): >= 200,000 rows/s on two cores, within 3x raw predict,
 <= 4 GiB peak; the script measures them, it does not assert them.
 """
@@ -39,6 +45,7 @@ import polars as pl
 
 _ITEMS = "items.parquet"
 _OUTCOMES = "outcomes.parquet"
+_STATES = "states.parquet"
 _MODELS = "models"
 
 
@@ -68,64 +75,87 @@ def _train(traffic: str, work: str, until: str, capacity_pct: float, queue: Any)
     queue.put((adapted, trained, time.perf_counter() - started, model.metrics))
 
 
+def _keep_state(work: str, queue: Any) -> None:
+    """The entity state the store would have kept as the traffic arrived: every key's rows
+    (``intake.entity_state``), computed from the whole history at once and saved."""
+    from quaywatch.intake.entity_state import states_from_history
+
+    started = time.perf_counter()
+    states = states_from_history(
+        pl.read_parquet(Path(work) / _ITEMS), pl.read_parquet(Path(work) / _OUTCOMES)
+    )
+    states.write_parquet(Path(work) / _STATES)
+    queue.put((states.height, time.perf_counter() - started))
+
+
 def _timed(figures: dict[str, float], name: str, started: float) -> float:
     now = time.perf_counter()
     figures[name] = round(now - started, 3)
     return now
 
 
-def _score(work: str, until: str, count: int, queue: Any) -> None:
+def _score(work: str, until: str, count: int, out: str, queue: Any) -> None:
     """Time ``assess`` end to end, then its steps, then raw predict on the same matrix."""
     import numpy as np
 
     from quaywatch.features import assessment, declared
-    from quaywatch.risk import engine, explain
+    from quaywatch.features.batch_state import snapshot_features
+    from quaywatch.risk import combine, engine, explain
     from quaywatch.risk.bundle import RiskModel
 
-    history = pl.read_parquet(Path(work) / _ITEMS)
+    # The ``count`` first consignments lodged from the end of the training window on: only
+    # their goods items are read; the track records come from the kept entity state.
+    lodged = pl.scan_parquet(Path(work) / _ITEMS).filter(
+        pl.col("lodged_at") >= datetime.fromisoformat(until)
+    )
+    chosen = lodged.select("consignment_id").unique(maintain_order=True).head(count)
+    items = lodged.join(chosen, on="consignment_id", how="semi", maintain_order="left").collect()
     outcomes = pl.read_parquet(Path(work) / _OUTCOMES)
+    states = pl.read_parquet(Path(work) / _STATES)
     # With the compiled objects ``_train`` kept (a model saved without them predicts with
     # LightGBM: loading never compiles).
     started = time.perf_counter()
     model = RiskModel.load(Path(work) / _MODELS)
     load_s = time.perf_counter() - started
     compiled = model.is_compiled
-    # The ``count`` first consignments lodged from the end of the training window on.
-    chosen = (
-        history.filter(pl.col("lodged_at") >= datetime.fromisoformat(until))
-        .select("consignment_id")
-        .unique(maintain_order=True)
-        .head(count)
-    )
-    items = history.join(chosen, on="consignment_id", how="semi", maintain_order="left")
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     started = time.perf_counter()
-    found = engine.assess(items, history=history, outcomes=outcomes, model=model,
+    found = engine.assess(items, history=None, states=states, outcomes=outcomes, model=model,
                           explain_rows=engine.Explain.AUTO)  # fmt: skip
     seconds = time.perf_counter() - started
     peak_assess = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     rows = found.height
     explained = int(found.get_column("explained").sum())
+    if out:  # to compare the assessments of two versions of the code
+        found.write_parquet(out)
     del found
 
     # The same steps as ``assess``, one by one: where the time goes.
     parts: dict[str, float] = {}
     t = time.perf_counter()
-    batch = declared.consignment_features(declared.item_features(items), model.reference)
+    item_rows = declared.item_features(items)
+    batch = declared.consignment_features(item_rows, model.reference)
     t = _timed(parts, "batch_features_s", t)
-    known = assessment.known_consignments(batch, history)
-    t = _timed(parts, "history_keys_s", t)
-    x = assessment.model_inputs(batch, consignments=known, outcomes=outcomes).select(
-        assessment.COLUMNS
-    )
-    t = _timed(parts, "as_of_history_s", t)
+    x = snapshot_features(
+        states, batch, entities=assessment.ENTITIES, kinds=assessment.HISTORY_KINDS
+    ).select(assessment.COLUMNS)
+    t = _timed(parts, "track_records_s", t)
     matrix = model.fraud.matrix(x)
     t = _timed(parts, "matrix_s", t)
     probability = model.fraud.predict_proba(matrix)[:, 1]
     t = _timed(parts, "fraud_predict_proba_s", t)
     model.revenue.predict(matrix)
     t = _timed(parts, "revenue_predict_s", t)
+    every = engine.source_hits(
+        pl.concat([batch, x.select(c for c in x.columns if c not in batch.columns)],
+                  how="horizontal"),
+        items, profiles=None, parties=None, hits=None, norms=model.norms,
+    )  # fmt: skip
+    t = _timed(parts, "norms_s", t)
+    keys = batch.select(declared.KEY)
+    combined = combine.combine(keys.with_columns(pl.Series("probability", probability)), every)
+    t = _timed(parts, "combine_s", t)
     review = np.flatnonzero(probability >= model.review_probability)
     # As in ``assess``: the model's columns and the context its templates name.
     picked = pl.concat([x, batch.select(declared.CONTEXT)], how="horizontal")[review]
@@ -138,6 +168,16 @@ def _score(work: str, until: str, count: int, queue: Any) -> None:
     slot[review] = np.arange(review.size)
     pl.Series("reasons", [*texts, "[]"], pl.String).gather(slot)
     t = _timed(parts, "reasons_json_s", t)
+    del combined
+    # For comparison, not counted: the same track records recomputed from the whole history
+    # (what ``assess`` does where it is given the history instead of the state).
+    history = pl.read_parquet(Path(work) / _ITEMS)
+    t = time.perf_counter()
+    assessment.model_inputs(
+        batch, consignments=assessment.known_consignments(batch, history), outcomes=outcomes
+    )
+    from_history_s = time.perf_counter() - t
+    del history
     # How far the path attributions stray from TreeSHAP on the rows they explain (a sample).
     sample = review[:: max(1, review.size // 2_000)]
     shap = model.fraud.contributions(matrix[sample], method="shap").drop("bias").to_numpy()
@@ -159,13 +199,13 @@ def _score(work: str, until: str, count: int, queue: Any) -> None:
     model.fraud.predict_raw(matrix)
     compiled_s = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    queue.put({"rows": rows, "history_rows": known.height, "goods_items": items.height,
+    queue.put({"rows": rows, "state_rows": states.height, "goods_items": items.height,
                "explained": explained, "seconds": seconds, "raw_predict_s": raw_s,
                "rss_before_mb": rss_before, "peak_rss_mb": peak_assess,
                "peak_rss_with_profile_mb": peak,
                "fraud_trees": model.fraud.booster.num_trees(), **agreement,
                "compiled": compiled, "load_s": load_s,
-               "compiled_predict_s": compiled_s,
+               "compiled_predict_s": compiled_s, "from_history_s": from_history_s,
                **parts})  # fmt: skip
 
 
@@ -210,6 +250,13 @@ def _prepare(
         f"{train_s:.1f} s on {metrics['labelled']:,} labelled ({metrics['hits']:,} hits), "
         f"held-out AUC {metrics['held_out_auc']:.3f}; compiled both models in {compile_s:.1f} s"
     )
+    _state(work)
+
+
+def _state(work: Path) -> None:
+    """The entity state kept as the traffic arrived (``intake.entity_state``), computed once."""
+    height, seconds = _child(_keep_state, str(work))
+    print(f"entity state: {height:,} rows, computed from the history in {seconds:.1f} s")
 
 
 def main() -> None:
@@ -224,6 +271,10 @@ def main() -> None:
         "--reuse", action="store_true",
         help="Score again the traffic and model an earlier run left in --workdir.",
     )  # fmt: skip
+    parser.add_argument(
+        "--assessments", type=Path, default=None,
+        help="Write the assessments (Parquet) here, to compare two versions of the code.",
+    )  # fmt: skip
     args = parser.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="quaywatch-scoring-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -234,26 +285,33 @@ def main() -> None:
     until = start + timedelta(days=args.train_days)
     if args.reuse and (work / _MODELS).is_dir():
         print(f"reusing the traffic and model in {work}")
+        if not (work / _STATES).is_file():  # left by a run from before the state was read
+            _state(work)
     else:
         _prepare(work, args, args.train_days + score_days, per_day, start, until)
-    r = _child(_score, str(work), until.isoformat(), args.count)
+    r = _child(_score, str(work), until.isoformat(), args.count, str(args.assessments or ""))
     rows_per_s = r["rows"] / r["seconds"]
     raw_per_s = r["rows"] / r["raw_predict_s"]
-    others = ("raw_predict_s", "compiled_predict_s", "load_s")
+    others = ("raw_predict_s", "compiled_predict_s", "load_s", "from_history_s")
     steps = {k: v for k, v in r.items() if k.endswith("_s") and k not in others}
     groups = {
-        "features_s": ("history_keys_s", "batch_features_s", "as_of_history_s"),
+        "features_s": ("batch_features_s", "track_records_s"),
         "predict_s": ("fraud_predict_proba_s", "revenue_predict_s"),
+        "hits_s": ("norms_s", "combine_s"),
         "explain_s": ("contributions_s", "reasons_s", "reasons_json_s"),
     }
     totals = {name: round(sum(steps[k] for k in keys), 3) for name, keys in groups.items()}
     print(
-        f"assess: {r['rows']:,} consignments ({r['goods_items']:,} goods items, history "
-        f"{r['history_rows']:,}) in {r['seconds']:.1f} s, {rows_per_s:,.0f} rows/s, "
+        f"assess: {r['rows']:,} consignments ({r['goods_items']:,} goods items, entity state "
+        f"{r['state_rows']:,} rows) in {r['seconds']:.1f} s, {rows_per_s:,.0f} rows/s, "
         f"{r['explained']:,} explained; peak RSS {r['peak_rss_mb']:,.0f} MB "
         f"({r['rss_before_mb']:,.0f} MB before scoring)"
     )
     print("steps: " + ", ".join(f"{k} {v:.2f}" for k, v in steps.items()))
+    print(
+        f"track records from the state {r['track_records_s']:.2f} s, recomputed from the whole "
+        f"history {r['from_history_s']:.2f} s (not counted)"
+    )
     print(f"raw LightGBM predict: {r['raw_predict_s']:.2f} s, {raw_per_s:,.0f} rows/s")
     print(
         f"compiled fraud model: {r['compiled_predict_s']:.2f} s"
@@ -271,7 +329,7 @@ def main() -> None:
                 "explained": r["explained"],
                 "seconds": round(r["seconds"], 2),
                 "raw_predict_s": round(r["raw_predict_s"], 3),
-                "history_rows": r["history_rows"],
+                "state_rows": r["state_rows"],
                 "goods_items": r["goods_items"],
                 "rss_before_scoring_mb": round(r["rss_before_mb"], 1),
                 "peak_rss_with_profile_mb": round(r["peak_rss_with_profile_mb"], 1),
@@ -279,6 +337,7 @@ def main() -> None:
                 "compiled": r["compiled"],
                 "compiled_predict_s": round(r["compiled_predict_s"], 3),
                 "load_s": round(r["load_s"], 3),
+                "from_history_s": round(r["from_history_s"], 3),
                 "top1_same_as_shap": round(r["top1_same_as_shap"], 3),
                 "top3_overlap_with_shap": round(r["top3_overlap_with_shap"], 3),
                 **totals,

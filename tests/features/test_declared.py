@@ -42,6 +42,12 @@ def test_values_are_converted_to_eur_and_duty_comes_from_the_tariff() -> None:
     assert items["log_value_per_kg"][0] == pytest.approx(math.log(usd))
 
 
+def test_item_features_of_items_that_have_them_are_those_items() -> None:
+    """The engine computes them once for the features and the traffic norms."""
+    once = declared.item_features(_items([{"currency": "USD"}, {"sequence": 2, "hs6": "030617"}]))
+    assert declared.item_features(once).equals(once)
+
+
 def test_value_reference_falls_back_from_subheading_to_chapter_to_overall() -> None:
     rows = [{"sequence": i, "hs6": "080390", "value": 1000.0} for i in range(1, 31)]
     rows += [{"sequence": 100 + i, "hs6": "080430", "value": 2000.0} for i in range(5)]

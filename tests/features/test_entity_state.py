@@ -18,9 +18,10 @@ from polars.testing import assert_frame_equal
 from sqlalchemy import select
 
 from quaywatch.features import declared
-from quaywatch.features.assessment import ENTITIES, outcome_keys
+from quaywatch.features.assessment import ENTITIES, HISTORY_KINDS, outcome_keys
+from quaywatch.features.batch_state import batch_states, snapshot_features
 from quaywatch.features.entity_state import entity_features
-from quaywatch.features.history import as_of_history
+from quaywatch.features.history import FEATURE_KINDS, as_of_history
 from quaywatch.intake import entity_state, pipeline
 from quaywatch.intake.pipeline import ingest_file
 from quaywatch.store import reads, tables
@@ -75,12 +76,17 @@ def arrived(store: Store, tmp_path: Path) -> Store:
     return store
 
 
-def _expected(store: Store, rows: pl.DataFrame, known_before: datetime | None) -> pl.DataFrame:
+def _expected(
+    store: Store,
+    rows: pl.DataFrame,
+    known_before: datetime | None,
+    kinds: tuple[str, ...] = FEATURE_KINDS,
+) -> pl.DataFrame:
     known = declared.entity_keys(reads.goods_item_rows(store))
     outcomes = reads.control_outcomes(store, known_before=known_before)
     return as_of_history(
         rows, history=known, outcomes=outcome_keys(known, outcomes), entities=ENTITIES,
-        at="lodged_at", seen_at="lodged_at", known_at="known_at",
+        at="lodged_at", seen_at="lodged_at", known_at="known_at", kinds=kinds,
     )  # fmt: skip
 
 
@@ -172,4 +178,62 @@ def test_assessment_frame_from_state_is_the_assessment_frame(arrived: Store) -> 
     with arrived.reading() as conn:
         found = assessment_frame_from_state(items, conn=conn, reference=reference, known_before=now)
     assert items.height and found.height == len(ids)
+    assert_frame_equal(found, expected)
+
+
+def _table(store: Store) -> pl.DataFrame:
+    """The kept state, as a frame in the table's layout."""
+    return pl.DataFrame(_state(store), schema=entity_state.STATE_SCHEMA, orient="row")
+
+
+def test_batch_features_from_a_snapshot_equal_history(arrived: Store) -> None:
+    """The batch path (``features.batch_state``) on the whole state, in the table's order or
+    any other, gives ``as_of_history``'s features: amendments and late outcomes included."""
+    rows = _assessed(arrived)
+    table = _table(arrived)
+    shuffled = table.sample(fraction=1.0, shuffle=True, seed=3)
+    for states, kinds in ((table, FEATURE_KINDS), (shuffled, HISTORY_KINDS)):
+        for known_before in (None, datetime(2026, 10, 20, tzinfo=UTC)):
+            found = snapshot_features(
+                states, rows, entities=ENTITIES, known_before=known_before, kinds=kinds
+            )
+            assert_frame_equal(found, _expected(arrived, rows, known_before, kinds))
+            assert found.get_column("origin_controls").sum() > 0
+            assert found.get_column("consignee_days_since_first").is_null().sum() > 0
+
+
+def test_batch_read_of_the_state_gives_the_features(arrived: Store) -> None:
+    """``batch_states`` reads only the rows the batch needs, and they give the same features:
+    a span of a week (amended consignments among them), outcomes known up to two moments."""
+    known = declared.entity_keys(reads.goods_item_rows(arrived))
+    rows = known.filter(
+        pl.col("lodged_at").is_between(datetime(2026, 10, 3, tzinfo=UTC),
+                                       datetime(2026, 10, 10, tzinfo=UTC))
+    )  # fmt: skip
+    assert rows.get_column("version").max() == 2
+    for known_before in (None, datetime(2026, 10, 2, tzinfo=UTC)):
+        with arrived.reading() as conn:
+            states = batch_states(conn, rows, entities=ENTITIES, known_before=known_before)
+        found = snapshot_features(states, rows, entities=ENTITIES, known_before=known_before)
+        assert_frame_equal(found, _expected(arrived, rows, known_before))
+        assert 0 < states.height < _table(arrived).height
+
+
+def test_kept_state_batch_frame_is_the_assessment_frame(arrived: Store) -> None:
+    """What a scoring run over a period assesses from (``risk.engine.score_store``)."""
+    from quaywatch.features.assessment import assessment_frame, assessment_frame_from_kept_state
+
+    history = reads.goods_item_rows(arrived)
+    reference = declared.ValueReference.fit(declared.item_features(history))
+    items = reads.goods_item_rows(arrived, lodged_from=datetime(2026, 10, 12, tzinfo=UTC))
+    now = datetime(2026, 10, 22, tzinfo=UTC)
+    expected = assessment_frame(
+        items, history=history, outcomes=reads.control_outcomes(arrived, known_before=now),
+        reference=reference,
+    )  # fmt: skip
+    with arrived.reading() as conn:
+        found = assessment_frame_from_kept_state(
+            items, conn=conn, reference=reference, known_before=now
+        )
+    assert found.height > 100
     assert_frame_equal(found, expected)

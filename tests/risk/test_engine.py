@@ -388,3 +388,27 @@ def test_assessments_record_the_reference_version_in_use(
     assert first.assessed == second.assessed == 4
     assert sorted(set(found)) == sorted({(first.run_id, shipped), (second.run_id, with_site)})
     assert with_site != shipped
+
+
+@pytest.mark.parametrize("share", [0.0, 1.0])
+def test_a_period_scores_the_same_from_the_kept_state_and_from_history(
+    world: tuple[Store, Path], share: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A period run reads the entity histories from the kept state or recomputes them from the
+    whole history (``engine.STATE_READ_MAX_SHARE``): the assessments are the same."""
+    store, _ = world
+    model = trained(world)
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    columns = ["consignment_id", "version", "probability", "score", "lane_floor", "referral",
+               "reasons"]
+
+    def scored(max_share: float) -> pl.DataFrame:
+        monkeypatch.setattr(engine, "STATE_READ_MAX_SHARE", max_share)
+        run = engine.score_store(store, model, now=now, since=UNTIL, rescore=True,
+                                 explain_rows=engine.Explain.ALL)  # fmt: skip
+        return run.assessments.select(columns).sort("consignment_id", "version")
+
+    # One order each way round: neither run may depend on what the other stored.
+    first, second = (scored(share), scored(1.0 - share))
+    assert first.height > 0
+    assert_frame_equal(first, second)

@@ -21,7 +21,8 @@ import polars as pl
 from sqlalchemy import Connection
 
 from quaywatch.features import declared
-from quaywatch.features.entity_state import entity_features, snapshot_features
+from quaywatch.features.batch_state import batch_states, snapshot_features
+from quaywatch.features.entity_state import entity_features
 from quaywatch.features.history import Entity, as_of_history
 from quaywatch.intake.entities import (
     ENTITY_COLUMNS,
@@ -118,6 +119,26 @@ def assessment_frame_from_state(
     return pl.concat([batch, inputs.select(names)], how="horizontal")
 
 
+def assessment_frame_from_kept_state(
+    items: pl.DataFrame,
+    *,
+    conn: Connection,
+    reference: declared.ValueReference,
+    known_before: datetime | None = None,
+) -> pl.DataFrame:
+    """``assessment_frame_from_state`` for a large batch: the state rows of the batch's keys
+    are read at once (``features.batch_state.batch_states``) and looked up in memory, not one
+    indexed lookup per consignment and entity. The same frame."""
+    batch = declared.consignment_features(declared.item_features(items), reference)
+    states = batch_states(conn, batch, entities=ENTITIES, known_before=known_before)
+    inputs = snapshot_features(
+        states, batch, entities=ENTITIES, at="lodged_at", known_before=known_before,
+        kinds=HISTORY_KINDS,
+    )  # fmt: skip
+    names = [c for c in COLUMNS if c not in batch.columns]
+    return pl.concat([batch, inputs.select(names)], how="horizontal")
+
+
 def assessment_frame_from_snapshot(
     items: pl.DataFrame,
     *,
@@ -126,8 +147,8 @@ def assessment_frame_from_snapshot(
     known_before: datetime | None = None,
 ) -> pl.DataFrame:
     """``assessment_frame_from_state`` with the entity state given as a frame (a snapshot of
-    the ``entity_states`` layout, ``features.entity_state.snapshot_features``): no store read,
-    what a batch engine calls on each batch."""
+    the ``entity_states`` layout, ``features.batch_state.snapshot_features``): no store read,
+    what a batch engine calls on each batch, and batch scoring given the state's rows."""
     batch = declared.consignment_features(declared.item_features(items), reference)
     inputs = snapshot_features(
         states, batch, entities=ENTITIES, at="lodged_at", known_before=known_before,

@@ -55,6 +55,8 @@ CONTEXT = ("value_hs6_max", "box_hs6")
 CATEGORICAL = ("main_hs6", "value_hs6", "main_chapter", "origin_country", "port_of_loading",
                "origin_region", "hubs", "lane")  # fmt: skip
 
+#: The columns ``item_features`` adds.
+_ITEM_FEATURES = ("duty_pct", "value_eur", "value_per_kg_eur", "duty_eur", "log_value_per_kg")
 _MAD_TO_SIGMA = 1.4826
 #: Value per kg below this (EUR) is treated as this: a log needs a positive number.
 _FLOOR = 1e-3
@@ -65,7 +67,11 @@ def item_features(items: pl.DataFrame) -> pl.DataFrame:
 
     ``items`` has the columns of ``store.reads.goods_item_rows``. A currency without a
     reference rate gives a null value in EUR (and null value features), never a guess.
+    Items that carry these columns already (what this returned) are returned as they are:
+    the engine computes them once for the features and the traffic norms.
     """
+    if set(_ITEM_FEATURES) <= set(items.columns):
+        return items
     hs6 = items.get_column("hs6").unique()
     duty = pl.DataFrame(
         {"hs6": hs6, "duty_pct": [ref.duty_pct(code) for code in hs6]},

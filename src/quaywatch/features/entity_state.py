@@ -9,8 +9,8 @@ The features come out of the same formulas as ``as_of_history``'s (``history.fro
 they are equal to the last bit; ``tests/features/test_entity_state.py`` checks it.
 
 One statement per 500 lookups (a ``VALUES`` list joined to the table's primary key), the same
-SQL on SQLite and PostgreSQL: meant for the consignments of one request or one day, not for
-re-scoring the whole history.
+SQL on SQLite and PostgreSQL: meant for the consignments of one request. A larger batch reads
+the state rows of its keys at once and looks them up in memory (``features.batch_state``).
 """
 
 from __future__ import annotations
@@ -54,30 +54,6 @@ def entity_features(
     """
     return _features(
         lambda lookups: _lookup(conn, lookups), rows, entities=entities, at=at,
-        known_before=known_before, prior_weight=prior_weight, kinds=kinds,
-    )  # fmt: skip
-
-
-def snapshot_features(
-    states: pl.DataFrame,
-    rows: pl.DataFrame,
-    *,
-    entities: Sequence[Entity],
-    at: str = "lodged_at",
-    known_before: datetime | None = None,
-    prior_weight: float = 10.0,
-    kinds: Sequence[str] = FEATURE_KINDS,
-) -> pl.DataFrame:
-    """``entity_features`` with the state given as a frame, not read from the store.
-
-    ``states`` holds rows of the ``entity_states`` layout (``intake.entity_state``: entity,
-    entity_key, at, records, controls, hits; cumulative), at least every row of the keys on
-    ``rows`` (a snapshot of the table, or ``intake.entity_state.states_from_history`` of a
-    lake); the same lookups run on it as ``entity_features`` runs in SQL, so the features are
-    the same to the last bit. What a batch engine (Spark's ``mapInArrow``) calls.
-    """
-    return _features(
-        lambda lookups: lookup_snapshot(states, lookups), rows, entities=entities, at=at,
         known_before=known_before, prior_weight=prior_weight, kinds=kinds,
     )  # fmt: skip
 
@@ -147,26 +123,6 @@ def _features(
         [rows, from_states(states, entities, kinds=kinds, prior_weight=prior_weight)],
         how="horizontal",
     )
-
-
-def lookup_snapshot(states: pl.DataFrame, lookups: pl.DataFrame) -> pl.DataFrame:
-    """Per (entity, entity_key, t) of ``lookups``: the latest row of ``states`` strictly before
-    ``t`` (records, controls, hits; null when none) and the first sighting (the earliest row
-    with a record); what ``_lookup`` reads in SQL, from a frame."""
-    by = ["entity", "entity_key"]
-    # Only the looked-up keys' rows are sorted and joined: a batch engine hands every batch
-    # the state of a whole period (``scale.spark``), ten to a hundred times what one reads.
-    states = states.join(lookups.select(by).unique(), on=by, how="semi").select(
-        *by, pl.col("at").cast(_TIME), *(pl.col(n).cast(pl.Int64)
-                                        for n in ("records", "controls", "hits")),
-    )  # fmt: skip
-    latest = lookups.with_row_index("__i").sort("t").join_asof(
-        states.sort("at"), left_on="t", right_on="at", by=by, strategy="backward",
-        allow_exact_matches=False, check_sortedness=False,
-    )  # fmt: skip
-    first = states.filter(pl.col("records") > 0).group_by(by).agg(pl.col("at").min().alias("first"))
-    found = latest.join(first, on=by, how="left").sort("__i")
-    return found.select(*lookups.columns, "records", "controls", "hits", "first")
 
 
 def _lookup(conn: Connection, lookups: pl.DataFrame) -> pl.DataFrame:

@@ -50,7 +50,8 @@ GLOBAL = "*"
 SEPARATOR = "\x1f"
 _CHUNK = 500
 _TIME = pl.Datetime("us", "UTC")
-_STATE_SCHEMA = {
+#: The ``entity_states`` layout as a frame (``states_from_history``, ``features.batch_state``).
+STATE_SCHEMA = {
     "entity": pl.String(),
     "entity_key": pl.String(),
     "at": _TIME,
@@ -202,7 +203,7 @@ def cumulate(deltas: pl.DataFrame) -> pl.DataFrame:
     # million rows). The rows come in no particular order.
     cumulated = summed.group_by(by).agg("at", *(pl.col(n).cum_sum() for n in _COUNTS))
     return cumulated.explode("at", *_COUNTS).select(
-        pl.col(n).cast(t) for n, t in _STATE_SCHEMA.items()
+        pl.col(n).cast(t) for n, t in STATE_SCHEMA.items()
     )
 
 
@@ -316,7 +317,7 @@ def apply(
     if deltas.is_empty():
         return
     starts = deltas.group_by("entity", "entity_key").agg(pl.col("at").min().alias("start"))
-    stored = pl.DataFrame(schema=_STATE_SCHEMA) if fresh else _stored_from(conn, starts)
+    stored = pl.DataFrame(schema=STATE_SCHEMA) if fresh else _stored_from(conn, starts)
     # The stored rows (the last one before each key's first delta, and all after it) give the
     # state at any moment; the deltas cumulated per key are added to it at every moment either
     # has a row.
@@ -360,9 +361,9 @@ def apply(
         )
     if store is None:
         if not rows.is_empty():
-            conn.execute(insert(tables.entity_states), rows.select(list(_STATE_SCHEMA)).to_dicts())
+            conn.execute(insert(tables.entity_states), rows.select(list(STATE_SCHEMA)).to_dicts())
     else:
-        store.bulk_insert(conn, tables.entity_states, rows.select(list(_STATE_SCHEMA)))
+        store.bulk_insert(conn, tables.entity_states, rows.select(list(STATE_SCHEMA)))
     _keep_statistics(conn, rows.height)
 
 
@@ -391,11 +392,11 @@ def _keep_statistics(conn: Connection, written: int) -> None:
 
 def _stored_from(conn: Connection, starts: pl.DataFrame) -> pl.DataFrame:
     """Per (entity, entity_key, start): its stored rows from the last one before ``start`` on."""
-    frames = [pl.DataFrame(schema=_STATE_SCHEMA)]
+    frames = [pl.DataFrame(schema=STATE_SCHEMA)]
     for chunk in _chunks(list(starts.iter_rows())):
         query, params = _from_query(chunk, conn.dialect.name)
         found = conn.execute(query, params).all()
-        frames.append(pl.DataFrame(found, schema=_STATE_SCHEMA, orient="row"))
+        frames.append(pl.DataFrame(found, schema=STATE_SCHEMA, orient="row"))
     return pl.concat(frames)
 
 

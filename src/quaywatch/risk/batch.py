@@ -19,7 +19,7 @@ from datetime import datetime
 import polars as pl
 import pyarrow as pa
 
-from quaywatch.features import assessment
+from quaywatch.features import assessment, declared
 from quaywatch.risk import combine
 from quaywatch.risk.bundle import RiskModel
 from quaywatch.risk.engine import Explain, score_frame
@@ -103,6 +103,7 @@ def assess_batch(
     frame = conform(_frame(items), ITEM_SCHEMA, "the goods-item batch")
     if frame.is_empty():
         return pa.RecordBatch.from_pylist([], schema=ASSESSMENT_SCHEMA)
+    frame = declared.item_features(frame)  # once, for the features and the traffic norms
     state = states if isinstance(states, pl.DataFrame) else _frame(states)
     batch = assessment.assessment_frame_from_snapshot(
         frame, states=conform(state, STATE_SCHEMA, "the entity state"),

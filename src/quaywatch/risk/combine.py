@@ -221,8 +221,10 @@ def per_consignment(hits: pl.DataFrame) -> pl.DataFrame:
         _rank("lane", LANES).max().alias("lane_rank"),
         _rank("referral", REFERRALS).max().alias("referral_rank"),
     )
+    # Summed in the order of the codes: the rows of ``strongest`` come in no set order, and
+    # floating-point sums in another order differ in the last bits from run to run.
     totals = strongest.group_by(*declared.KEY).agg(
-        pl.col("weight").sum().clip(-MAX_ADDED, MAX_ADDED).alias("added"),
+        pl.col("weight").sort_by("code").sum().clip(-MAX_ADDED, MAX_ADDED).alias("added"),
         pl.col("lane_rank").max(),
         pl.col("referral_rank").max(),
     )

@@ -158,7 +158,7 @@ def cumulated(deltas: DataFrame, buckets: int, *, since: datetime) -> DataFrame:
 def trimmed(states: pl.DataFrame, since: datetime) -> pl.DataFrame:
     """The rows of ``states`` (every row of each key in it) that a lookup at ``since`` or later
     reads: every row from ``since`` on, the last one before it, the key's first sighting (the
-    earliest row with a record). ``features.entity_state.lookup_snapshot`` gives the same
+    earliest row with a record). ``features.batch_state.snapshot_features`` gives the same
     answers on them as on all the rows: it reads the latest row before a moment and the first
     sighting, nothing else."""
     by = ["entity", "entity_key"]
