@@ -399,8 +399,15 @@ def test_a_period_scores_the_same_from_the_kept_state_and_from_history(
     store, _ = world
     model = trained(world)
     now = datetime(2026, 12, 1, tzinfo=UTC)
-    columns = ["consignment_id", "version", "probability", "score", "lane_floor", "referral",
-               "reasons"]
+    columns = [
+        "consignment_id",
+        "version",
+        "probability",
+        "score",
+        "lane_floor",
+        "referral",
+        "reasons",
+    ]
 
     def scored(max_share: float) -> pl.DataFrame:
         monkeypatch.setattr(engine, "STATE_READ_MAX_SHARE", max_share)
