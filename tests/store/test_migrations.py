@@ -7,7 +7,7 @@ from pathlib import Path
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import MetaData, Table, insert, select, text
+from sqlalchemy import MetaData, Table, insert, inspect, select, text
 
 from quaywatch.store import database, tables
 from quaywatch.store.store import Store
@@ -92,3 +92,55 @@ def test_upgrading_past_0015_keeps_the_seals_of_stored_events(store: Store) -> N
     with store.reading() as conn:
         kept = conn.execute(text("SELECT seal_number FROM event_seals ORDER BY 1")).scalars()
         assert list(kept) == ["SL1", "SL2"]
+
+
+def test_upgrading_0024_to_0025_keys_the_inbox_and_reviews_on_the_sender(store: Store) -> None:
+    # 0025 changes two primary keys on a store that already holds messages and reviews; with
+    # ``recreate="always"`` PostgreSQL built the new table with a key named like the old one.
+    config = database._alembic_config()
+    with store.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0024")
+    now = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    with store.engine.begin() as conn:
+        received = Table("exchange_received", MetaData(), autoload_with=conn)
+        reviews = Table("exchange_profile_reviews", MetaData(), autoload_with=conn)
+        conn.execute(insert(received), [
+            {"sender": sender, "message_id": mid, "recipient": "NL", "message_type": kind,
+             "payload_type": "p", "payload_sha256": "0" * 64, "key_id": "k", "issued_at": now,
+             "expires_at": now, "payload": "{}", "record": "{}", "source": "f", "received_at": now}
+            for sender, mid, kind in [
+                ("BE", "m-1", "RiskProfileShare"), ("DE", "m-2", "SeizureReport"),
+            ]
+        ])  # fmt: skip
+        conn.execute(insert(reviews).values(
+            message_id="m-1", decision="declined", decided_at=now, decided_by="ana",
+        ))  # fmt: skip
+    store.upgrade()
+    assert database.current_revision(store.engine) == database.head_revision()
+    with store.transaction() as conn:
+        # the same id from another sender is now a message of its own
+        conn.execute(insert(tables.exchange_received).values(
+            sender="DE", message_id="m-1", recipient="NL", message_type="SeizureReport",
+            payload_type="p", payload_sha256="1" * 64, key_id="k", issued_at=now,
+            expires_at=now, payload="{}", record="{}", source="g", received_at=now,
+        ))  # fmt: skip
+    with store.reading() as conn:
+        kept = conn.execute(
+            select(tables.exchange_received.c.sender, tables.exchange_received.c.message_id)
+            .order_by(tables.exchange_received.c.sender, tables.exchange_received.c.message_id)
+        ).all()
+        decided = conn.execute(
+            select(tables.exchange_profile_reviews.c.sender,
+                   tables.exchange_profile_reviews.c.message_id,
+                   tables.exchange_profile_reviews.c.decision)
+        ).all()  # fmt: skip
+    assert [tuple(r) for r in kept] == [("BE", "m-1"), ("DE", "m-1"), ("DE", "m-2")]
+    assert [tuple(r) for r in decided] == [("BE", "m-1", "declined")]
+    with store.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(context, tables.metadata) == []
+        keys = inspect(conn)
+        assert keys.get_pk_constraint("exchange_received")["name"] == "pk_exchange_received"
+        named = keys.get_pk_constraint("exchange_profile_reviews")["name"]
+        assert named == "pk_exchange_profile_reviews"

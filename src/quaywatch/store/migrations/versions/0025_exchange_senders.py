@@ -27,7 +27,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("exchange_received", recreate="always") as batch:
+    with op.batch_alter_table("exchange_received", recreate="auto") as batch:
         batch.drop_constraint("pk_exchange_received", type_="primary")
         batch.create_primary_key("pk_exchange_received", ["sender", "message_id"])
     op.create_index("ix_exchange_received_message_id", "exchange_received", ["message_id"])
@@ -47,7 +47,7 @@ def upgrade() -> None:
             .scalar_subquery()
         )
     )
-    with op.batch_alter_table("exchange_profile_reviews", recreate="always") as batch:
+    with op.batch_alter_table("exchange_profile_reviews", recreate="auto") as batch:
         batch.alter_column("sender", existing_type=sa.String(20), nullable=False)
         batch.drop_constraint("pk_exchange_profile_reviews", type_="primary")
         batch.create_primary_key("pk_exchange_profile_reviews", ["sender", "message_id"])
@@ -58,11 +58,11 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("api_tokens") as batch:
         batch.drop_column("partner")
-    with op.batch_alter_table("exchange_profile_reviews", recreate="always") as batch:
+    with op.batch_alter_table("exchange_profile_reviews", recreate="auto") as batch:
         batch.drop_constraint("pk_exchange_profile_reviews", type_="primary")
         batch.create_primary_key("pk_exchange_profile_reviews", ["message_id"])
         batch.drop_column("sender")
     op.drop_index("ix_exchange_received_message_id", "exchange_received")
-    with op.batch_alter_table("exchange_received", recreate="always") as batch:
+    with op.batch_alter_table("exchange_received", recreate="auto") as batch:
         batch.drop_constraint("pk_exchange_received", type_="primary")
         batch.create_primary_key("pk_exchange_received", ["message_id"])
