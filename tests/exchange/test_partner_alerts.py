@@ -119,7 +119,7 @@ def test_a_received_seizure_report_raises_its_containers_assessment_from_receipt
     assert later.assessed == 1 and later.top[0].consignment_id == nlrtm.seized_cid
     raised = _assessment(store, later.run_id, nlrtm.seized_cid)
     [reason] = _partner(raised)
-    assert reason.code == "partner:seizure" and reason.evidence == (message_id,)
+    assert reason.code == "partner:seizure" and reason.evidence == (f"BEANR/{message_id}",)
     assert reason.text == (
         "alert from partner BEANR: seizure BEANR-2026-0042 of 412.5 KGM cocaine in banana boxes "
         f"(HS 080390), found by nii scan; container {nlrtm.container}"
@@ -177,7 +177,7 @@ def test_a_risk_analysis_result_naming_a_bl_counts_until_it_lapses(nlrtm: Traffi
     source = alerts.PartnerAlertHits(store)
     in_force = list(source.hits(_ask(store, nlrtm.alerted_cid, receipt)))
     assert [(h.code, h.evidence) for h in in_force] == [
-        ("partner:control_at_first_entry", (message_id,))
+        ("partner:control_at_first_entry", (f"BEANR/{message_id}",))
     ]
     assert in_force[0].params["about"] == f"B/L {nlrtm.bl}"
     text = alerts.CONTROL.reason.format_map(in_force[0].params)
@@ -209,7 +209,7 @@ def test_an_alert_stops_counting_when_its_sender_or_key_is_revoked(
               actor="ben", now=at)  # fmt: skip
     # An assessment made before the revocation keeps the alert; one made after does not.
     before = list(source.hits(_ask(store, nlrtm.seized_cid, at - timedelta(minutes=1))))
-    assert [h.evidence for h in before] == [(message_id,)]
+    assert [h.evidence for h in before] == [(f"BEANR/{message_id}",)]
     assert list(source.hits(_ask(store, nlrtm.seized_cid, at))) == []
     assert list(source.hits(_ask(store, nlrtm.seized_cid, at + timedelta(days=1)))) == []
 
@@ -258,7 +258,7 @@ def test_the_parties_of_a_partner_seizure_are_screened_until_the_partner_is_revo
     [reason] = _partner(raised)
     assert reason.code == ("partner:seizure_party" if party["eori"] else
                            "partner:seizure_party_name")  # fmt: skip
-    assert reason.evidence == (message_id,)
+    assert reason.evidence == (f"BEANR/{message_id}",)
     assert reason.text.startswith(f"alert from partner BEANR: consignee {party['name']} was "
                                   "consignee in seizure BEANR-2026-0042 of 412.5 KGM cocaine")  # fmt: skip
     assert ("de-identified" in reason.text) is deidentified

@@ -20,7 +20,8 @@ code                               weight  the partner...
 A result of ``NO_ACTION`` raises nothing. The weights are judgment (docs/risk-engine.md,
 "Partner alerts"), replaced by the port's own fit (``quaywatch weights fit``) once alerts have
 been controlled. The reason reads "alert from partner NLRTM: ..." and its evidence is the
-message id: the id the ``Feedback`` to the partner answers.
+message, ``<sender>/<message id>``: the id after the "/" is the one the ``Feedback`` to the
+partner answers.
 
 As of and validity: an alert counts for an assessment made as of a moment at or after it was
 received (``received_at``) and before it lapses: the message's ``expires_at``, for a risk
@@ -30,13 +31,15 @@ assessment made after a revocation no longer carries the alert; one made before 
 is due again (``stale``): the next scoring run assesses it again, without the alert. An alert
 received after a consignment's latest assessment makes that assessment stale too.
 
-A message id is its sender's to give: alerts are told apart by sender and id (``Alert.key``);
-the evidence a hit keeps is the message id, which the ``Feedback`` to that sender answers.
+A message id is its sender's to give: alerts are told apart by sender and id (``Alert.key``),
+which is the evidence a hit keeps. The stored alerts are parsed once per state of the inbox
+(``mailbox.inbox_state``), not once per batch scored.
 """
 
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -78,15 +81,7 @@ _AREAS = {
     m.RiskArea.ENVIRONMENT: said("environment"), m.RiskArea.HEALTH: said("health"),
     m.RiskArea.PROHIBITIONS: said("prohibitions"),
 }  # fmt: skip
-_METHODS = {
-    m.DetectionMethod.RISK_PROFILE: said("risk profile"),
-    m.DetectionMethod.RISK_MODEL: said("risk model"), m.DetectionMethod.NII_SCAN: said("nii scan"),
-    m.DetectionMethod.DOG: said("dog"),
-    m.DetectionMethod.PHYSICAL_EXAMINATION: said("physical examination"),
-    m.DetectionMethod.INTELLIGENCE: said("intelligence"),
-    m.DetectionMethod.PARTNER_ALERT: said("partner alert"), m.DetectionMethod.RANDOM: said("random"),
-    m.DetectionMethod.OTHER: said("other"),
-}  # fmt: skip
+_METHODS = watchlists.METHODS
 _CONTROLS = {ControlType.DOCUMENTARY: said("documentary"), ControlType.SCAN: said("scan"),
              ControlType.PHYSICAL: said("physical")}  # fmt: skip
 _MOMENT = pl.Datetime("us", "UTC")
@@ -140,12 +135,29 @@ def alert_of(row: Any) -> Alert | None:
                  row.received_at, until, body, header.sender)  # fmt: skip
 
 
+_KINDS = (m.MessageType.RISK_ANALYSIS_RESULT, m.MessageType.SEIZURE_REPORT)
+#: The alerts parsed, per open store: the inbox state they were read at, and the alerts.
+_PARSED: weakref.WeakKeyDictionary[Store, tuple[Any, tuple[Alert, ...]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def alerts(store: Store) -> list[Alert]:
     """Every alert in the inbox (risk analysis results and seizure reports), oldest first,
-    each lapsing at the latest when its sender, or the key that signed it, was revoked."""
-    kinds = (m.MessageType.RISK_ANALYSIS_RESULT, m.MessageType.SEIZURE_REPORT)
+    each lapsing at the latest when its sender, or the key that signed it, was revoked
+    (parsed again only when the inbox changed)."""
+    state = mailbox.inbox_state(store, _KINDS)
+    kept = _PARSED.get(store)
+    if kept is not None and kept[0] == state:
+        return list(kept[1])
+    found = _parse(store)
+    _PARSED[store] = (state, tuple(found))
+    return found
+
+
+def _parse(store: Store) -> list[Alert]:
     found: list[Alert] = []
-    for row, revoked_at in mailbox.received_rows(store, kinds):
+    for row, revoked_at in mailbox.received_rows(store, _KINDS):
         alert = alert_of(row)
         if alert is None:
             continue
@@ -252,7 +264,7 @@ class PartnerAlertHits:
         ).iter_rows():
             alert = by_key[key]
             yield Hit(cid, version, alert.code, {**alert.params, "about": about},
-                      (alert.message_id,))  # fmt: skip
+                      (alert.key,))  # fmt: skip
 
     def stale(self, consignment_ids: Collection[str] | None) -> pl.DataFrame:
         """Assessed consignments (of these, when given) whose latest assessment an alert
@@ -265,9 +277,46 @@ class PartnerAlertHits:
             named.append(matches(self.store, found).join(_timed(found), on="alert").select(timing))
         seized = watchlists.entries(self.store)
         if seized:
-            named.append(watchlists.consignment_matches(
-                self.store, seized, self.group_key, consignment_ids).select(timing))  # fmt: skip
+            screened = _could_change(self.store, seized, consignment_ids)
+            if screened is not None:
+                ids, changing = screened
+                named.append(watchlists.consignment_matches(
+                    self.store, changing, self.group_key, ids).select(timing))  # fmt: skip
         return due_again(self.store, pl.concat(named), consignment_ids)
+
+
+def _could_change(
+    store: Store, seized: Sequence[watchlists.Entry], consignment_ids: Collection[str] | None
+) -> tuple[list[str], list[watchlists.Entry]] | None:
+    """The consignments (of these, when given) whose latest assessment of a version is older
+    than the newest receipt or revocation among ``seized``, and the entries received or revoked
+    after the oldest of those assessments: only they can make an assessment due again
+    (``due_again``); None when none can. Screening every party of the store on each scoring
+    run would hash them all."""
+    moments = [t for e in seized for t in (e.received_at, e.revoked_at) if t is not None]
+    newest = max(moments)
+    a = tables.assessments
+    latest = func.max(a.c.assessed_at)
+    query = (
+        select(a.c.consignment_id, latest.label("assessed_at"))
+        .group_by(a.c.consignment_id, a.c.version)
+        .having(latest < newest)
+    )
+    schema = {"consignment_id": pl.String(), "assessed_at": _MOMENT}
+    if consignment_ids is None:
+        older = reads.frame(store, query, schema)
+    else:
+        wanted = sorted(set(consignment_ids))
+        older = pl.concat([pl.DataFrame(schema=schema)] + [
+            reads.frame(store, query.where(a.c.consignment_id.in_(part)), schema)
+            for part in _chunks(wanted)
+        ])  # fmt: skip
+    if older.is_empty():
+        return None
+    oldest: datetime = older.get_column("assessed_at").min()  # type: ignore[assignment]
+    changing = [e for e in seized if e.received_at > oldest or (
+        e.revoked_at is not None and e.revoked_at > oldest)]
+    return sorted(older.get_column("consignment_id").unique().to_list()), changing
 
 
 def due_again(

@@ -25,7 +25,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import ValidationError
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from quaywatch.audit import chain
 from quaywatch.errors import (
@@ -377,3 +377,18 @@ def received_rows(
         revoked = [t for t in (row.partner_revoked_at, row.key_revoked_at) if t is not None]
         found.append((row, min(revoked) if revoked else None))
     return found
+
+
+def inbox_state(store: Store, kinds: Collection[messages.MessageType]) -> tuple[Any, ...]:
+    """What ``received_rows(store, kinds)`` depends on, in a few aggregates: how many such
+    messages, the first and last received, and how many partners and keys were revoked and
+    when last. Equal states give equal rows (a reader keeps what it parsed from them)."""
+    r, p, k = _IN, tables.exchange_partners, tables.exchange_revoked_keys
+    with store.reading() as conn:
+        inbox = conn.execute(
+            select(func.count(), func.min(r.c.received_at), func.max(r.c.received_at))
+            .where(r.c.message_type.in_([kind.value for kind in kinds]))
+        ).one()  # fmt: skip
+        partners = conn.execute(select(func.count(p.c.revoked_at), func.max(p.c.revoked_at))).one()
+        keys = conn.execute(select(func.count(k.c.revoked_at), func.max(k.c.revoked_at))).one()
+    return (*inbox, *partners, *keys)

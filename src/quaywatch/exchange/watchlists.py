@@ -14,28 +14,37 @@ Matching a local party (``screen``):
 - an entry in clear text is screened like the entries of a loaded watchlist
   (``risk.screening.Screener``): the same EORI or phone number is a strong match, so is a close
   name at the listed address; a close name alone is a name match, graded by its score;
-- a de-identified entry (its personal values are keyed hashes: ``exchange.protection``) matches
-  a party whose EORI, or whose name, hashes to the same value under the partner group's key,
-  after the same normalisation (case, spaces): the same EORI is a strong match, so is the same
-  name at the same address; the same name alone is a name match of score 100. Without the group
-  key in the key directory de-identified entries match nobody.
+- a de-identified value (a keyed hash: ``exchange.protection``) matches a party whose EORI,
+  phone or name hashes to the same value under the partner group's key, after the same
+  normalisation (case, spaces): the same EORI or phone is a strong match, so is the same name
+  at the same address; the same name alone is a name match of score 100. Without the group key
+  in the key directory de-identified values match nobody.
 
-The parties are matched in Python where a keyed hash is needed (an HMAC per party screened):
-polars has no keyed hash, and only the parties of the consignments assessed are hashed.
+Each personal field is matched as it came: an entry whose partner hashed some fields and not
+others has its hashed fields matched by hash and its clear ones by the screener (a hash is
+never fuzzy-matched as a name).
+
+The keyed hash is made in Python (polars has none), once per distinct value of the parties
+screened. ``entries`` parses the stored reports once per state of the inbox (kept per open
+store, read again when a report arrives or a partner or key is revoked).
 """
 
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import polars as pl
 from sqlalchemy import select
 
+from quaywatch.errors import Said, said
 from quaywatch.exchange import messages as m, protection
-from quaywatch.exchange.mailbox import received_rows
+from quaywatch.exchange.mailbox import inbox_state, received_rows
+from quaywatch.risk.explain import message_of, said_json
 from quaywatch.risk.hit_sources import Hit, HitCode
 from quaywatch.risk.screening import (
     NAME_EXTRA,
@@ -46,6 +55,7 @@ from quaywatch.risk.screening import (
     Screener,
     party_roles,
 )
+from quaywatch.risk.wording import chosen, worded, words
 from quaywatch.store import reads, tables
 from quaywatch.store.store import Store
 
@@ -56,8 +66,30 @@ CATEGORY = "seizure"
 #: Columns of the matches ``screen`` returns.
 MATCHES = pl.Schema({
     "party_key": pl.String(), "entry": pl.Int64(), "score": pl.Float64(), "kind": pl.String(),
-    "strong": pl.Boolean(), "how": pl.String(),
+    "strong": pl.Boolean(), "how": pl.String(), "how_said": pl.String(),
 })  # fmt: skip
+#: The words of the sentences' parameters, which translate with them (``errors.said``).
+METHODS = {
+    m.DetectionMethod.RISK_PROFILE: said("risk profile"),
+    m.DetectionMethod.RISK_MODEL: said("risk model"), m.DetectionMethod.NII_SCAN: said("nii scan"),
+    m.DetectionMethod.DOG: said("dog"),
+    m.DetectionMethod.PHYSICAL_EXAMINATION: said("physical examination"),
+    m.DetectionMethod.INTELLIGENCE: said("intelligence"),
+    m.DetectionMethod.PARTNER_ALERT: said("partner alert"), m.DetectionMethod.RANDOM: said("random"),
+    m.DetectionMethod.OTHER: said("other"),
+}  # fmt: skip
+#: A role, on a partner's seizure or a local consignment (``risk.screening.ROLES``).
+ROLE_WORDS = {
+    "consignor": said("consignor"), "consignee": said("consignee"),
+    "declarant": said("declarant"), "notify party": said("notify party"),
+    "notify_party": said("notify party"), "carrier": said("carrier"),
+}  # fmt: skip
+_HASHED_BY_NAME = said("name matches the partner's keyed hash (de-identified)")
+_HASHED_AT = said("%(match)s, at the same address", match=_HASHED_BY_NAME)
+_HASHED_BY_ID = {
+    "eori": said("EORI matches the partner's keyed hash (de-identified)"),
+    "phone": said("phone matches the partner's keyed hash (de-identified)"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,10 +112,25 @@ class Entry:
     phone: str | None
     eori: str | None
     country: str
-    deidentified: bool
+    hashed: frozenset[str]
     received_at: datetime
     until: datetime
     revoked_at: datetime | None
+
+    @property
+    def deidentified(self) -> bool:
+        """Whether the partner sent any personal field of it as a keyed hash."""
+        return bool(self.hashed)
+
+    def clear(self, field: str) -> str | None:
+        """The value of personal ``field`` if the partner sent it in clear, else None."""
+        value: str | None = getattr(self, field)
+        return None if field in self.hashed else value
+
+    def keyed(self, field: str) -> str | None:
+        """The keyed hash of personal ``field`` if the partner sent one, else None."""
+        value: str | None = getattr(self, field)
+        return value if field in self.hashed else None
 
     def state(self, at: datetime) -> str:
         """``in force`` at ``at``, else ``revoked`` (its sender or key), ``expired`` or
@@ -105,25 +152,46 @@ class Entry:
         )
 
 
+_KINDS = (m.MessageType.SEIZURE_REPORT,)
+#: The entries parsed, per open store: the inbox state they were read at, and the entries.
+_PARSED: weakref.WeakKeyDictionary[Store, tuple[Any, tuple[Entry, ...]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def entries(store: Store) -> list[Entry]:
-    """Every party of every seizure report accepted from a partner, oldest report first."""
+    """Every party of every seizure report accepted from a partner, oldest report first
+    (parsed again only when the inbox changed: see the module)."""
+    state = inbox_state(store, _KINDS)
+    kept = _PARSED.get(store)
+    if kept is not None and kept[0] == state:
+        return list(kept[1])
+    found = _parse(store)
+    _PARSED[store] = (state, tuple(found))
+    return found
+
+
+def _parse(store: Store) -> list[Entry]:
     found: list[Entry] = []
-    for row, revoked_at in received_rows(store, (m.MessageType.SEIZURE_REPORT,)):
+    for row, revoked_at in received_rows(store, _KINDS):
         data = json.loads(row.payload)
         header = m.Header.model_validate(data["header"])
         body = m.SeizureReport.model_validate(data["body"])
         until = header.expires_at if revoked_at is None else min(header.expires_at, revoked_at)
-        goods = f"{body.quantity:g} {body.unit.value} {body.goods_description} (HS {body.hs_code})"
+        goods = said("%(quantity)s %(unit)s %(goods)s (HS %(hs)s)", quantity=f"{body.quantity:g}",
+                     unit=body.unit.value, goods=body.goods_description, hs=body.hs_code)  # fmt: skip
         for number, party in enumerate(body.parties, start=1):
-            hashed = [v for f in m.PERSONAL_FIELDS if (v := getattr(party, f)) is not None]
+            hashed = frozenset(
+                f for f in m.PERSONAL_FIELDS
+                if (v := getattr(party, f)) is not None and protection.PSEUDONYM_RE.match(v)
+            )  # fmt: skip
+            role = party.role.value.lower().replace("_", " ")
             found.append(Entry(
                 WATCHLIST.format(header.sender), f"{header.message_id}#{number}", header.sender,
                 header.message_id, body.case_reference, body.seizure_date, body.place, goods,
-                body.detection_method.value.lower().replace("_", " "),
-                tuple(str(c) for c in body.containers), party.role.value.lower().replace("_", " "),
-                party.name, party.address, party.phone, party.eori, party.country,
-                all(protection.PSEUDONYM_RE.match(v) for v in hashed), row.received_at, until,
-                revoked_at,
+                METHODS[body.detection_method], tuple(str(c) for c in body.containers),
+                ROLE_WORDS.get(role, role), party.name, party.address, party.phone, party.eori,
+                party.country, hashed, row.received_at, until, revoked_at,
             ))  # fmt: skip
     return found
 
@@ -147,8 +215,10 @@ def screen(
         for c in ("address", "eori", "phone", "email")
         if c not in parties.columns
     )  # fmt: skip
-    clear = [(n, e) for n, e in enumerate(found) if not e.deidentified]
-    hashed = [(n, e) for n, e in enumerate(found) if e.deidentified]
+    # A field sent in clear is screened, a hashed one matched by hash: an entry may have both.
+    clear = [(n, e) for n, e in enumerate(found)
+             if any(e.clear(f) is not None for f in m.PERSONAL_FIELDS)]  # fmt: skip
+    hashed = [(n, e) for n, e in enumerate(found) if e.hashed]
     parts = [pl.DataFrame(schema=MATCHES)]
     if clear:
         parts.append(_screen_clear(clear, parties, threshold))
@@ -163,9 +233,11 @@ def _screen_clear(
     clear: list[tuple[int, Entry]], parties: pl.DataFrame, threshold: float
 ) -> pl.DataFrame:
     listed = pl.DataFrame(
-        {"entry_id": [str(n) for n, _ in clear], "name": [e.name for _, e in clear],
-         "address": [e.address for _, e in clear], "country": [e.country for _, e in clear],
-         "identifiers": ["|".join(v for v in (e.eori, e.phone) if v) or None for _, e in clear],
+        {"entry_id": [str(n) for n, _ in clear], "name": [e.clear("name") or "" for _, e in clear],
+         "address": [e.clear("address") for _, e in clear],
+         "country": [e.country for _, e in clear],
+         "identifiers": ["|".join(v for v in (e.clear("eori"), e.clear("phone")) if v) or None
+                         for _, e in clear],
          "category": CATEGORY, "note": None, "watchlist_id": [e.watchlist_id for _, e in clear]},
         schema={"entry_id": pl.String, "name": pl.String, "address": pl.String,
                 "country": pl.String, "identifiers": pl.String, "category": pl.String,
@@ -173,67 +245,62 @@ def _screen_clear(
     )  # fmt: skip
     found = Screener.build(listed).screen(parties, threshold=threshold)
     labels = {"eori": "EORI", "phone": "phone", "email": "e-mail"}
-    how = (
-        pl.when(pl.col("kind") == "name")
-        .then(
-            pl.format(
-                "name matches '{}' (score {})",
-                "entry_name",
-                pl.col("score").round(0).cast(pl.Int64),
-            )
-        )  # fmt: skip
-        .otherwise(
-            pl.format(
-                "{} {} is the partner's",
-                pl.col("kind").replace_strict(labels, default=pl.col("kind")),
-                "detail",
-            )
-        )  # fmt: skip
-    )
-    how = (
-        pl.when(pl.col("strong") & (pl.col("kind") == "name"))
-        .then(pl.format("{}, at the same address", how))
-        .otherwise(how)
-    )
-    return found.select(
+    by_name = worded("name matches '%(name)s' (score %(score)s)", name="entry_name",
+                     score=pl.col("score").round(0).cast(pl.Int64))  # fmt: skip
+    by_id = worded(
+        "%(what)s %(detail)s is the partner's",
+        what=words(pl.col("kind").replace_strict(labels, default=pl.col("kind")),
+                   ["phone", "e-mail"]),
+        detail="detail",
+    )  # fmt: skip
+    named = chosen(pl.col("kind") == "name", by_name, by_id)
+    how = chosen(pl.col("strong") & (pl.col("kind") == "name"),
+                 worded("%(match)s, at the same address", match=by_name), named)  # fmt: skip
+    return found.filter(pl.col("kind") != "name").vstack(
+        found.filter(pl.col("kind") == "name")
+        .join(pl.DataFrame({"entry_id": [str(n) for n, e in clear if e.clear("name")]},
+                           schema={"entry_id": pl.String}), on="entry_id")
+        .select(found.columns)
+    ).select(
         "party_key", pl.col("entry_id").cast(pl.Int64).alias("entry"), "score", "kind", "strong",
-        how.alias("how"),
+        *how.columns("how", "how_said"),
     ).cast(MATCHES)  # fmt: skip
 
 
 def _screen_hashed(
     hashed: list[tuple[int, Entry]], parties: pl.DataFrame, group_key: bytes
 ) -> pl.DataFrame:
-    def keyed(value: str | None) -> str | None:
-        return (
-            None if value is None or not value.strip() else protection.pseudonym(group_key, value)
-        )
-
-    local = [
-        (r["party_key"], keyed(r["name"]), keyed(r["eori"]), keyed(r["address"]))
-        for r in parties.select("party_key", "name", "eori", "address").iter_rows(named=True)
-    ]
-    by_eori: dict[str, list[int]] = {}
-    by_name: dict[str, list[int]] = {}
-    addresses = {n: e.address for n, e in hashed}
+    fields = ("name", "eori", "phone", "address")
+    local = parties.select("party_key", *fields)
+    # One HMAC per distinct value (normalised as hashed), not per party.
+    distinct = {v for f in fields for v in local.get_column(f).drop_nulls().unique().to_list()}
+    keyed = {v: protection.pseudonym(group_key, v) for v in distinct if v.strip()}
+    local = local.with_columns(
+        pl.col(f).replace_strict(keyed, default=None, return_dtype=pl.String) for f in fields
+    )
+    by: dict[str, dict[str, list[int]]] = {f: {} for f in fields}
     for n, e in hashed:
-        if e.eori is not None:
-            by_eori.setdefault(e.eori, []).append(n)
-        by_name.setdefault(e.name, []).append(n)
-    rows: list[tuple[str, int, float, str, bool, str]] = []
-    for party_key, name, eori, address in local:
-        strong = set(by_eori.get(eori, ())) if eori is not None else set()
-        for n in sorted(strong):
-            rows.append((party_key, n, 100.0, "eori", True,
-                         "EORI matches the partner's keyed hash (de-identified)"))  # fmt: skip
-        for n in by_name.get(name, ()) if name is not None else ():
+        for f in fields:
+            if (value := e.keyed(f)) is not None:
+                by[f].setdefault(value, []).append(n)
+    addresses = {n: e.keyed("address") for n, e in hashed}
+    rows: list[tuple[str, int, float, str, bool, Said]] = []
+    for party_key, name, eori, phone, address in local.iter_rows():
+        strong: set[int] = set()
+        for kind, value in (("eori", eori), ("phone", phone)):
+            for n in by[kind].get(value, ()) if value is not None else ():
+                if n not in strong:
+                    strong.add(n)
+                    rows.append((party_key, n, 100.0, kind, True, _HASHED_BY_ID[kind]))
+        for n in by["name"].get(name, ()) if name is not None else ():
             if n in strong:
                 continue
             at = address is not None and address == addresses[n]
-            rows.append((party_key, n, 100.0, "name", at,
-                         "name matches the partner's keyed hash (de-identified)"
-                         + (", at the same address" if at else "")))  # fmt: skip
-    return pl.DataFrame(rows, schema=MATCHES, orient="row")
+            rows.append((party_key, n, 100.0, "name", at, _HASHED_AT if at else _HASHED_BY_NAME))
+    return pl.DataFrame(
+        [(*r[:5], str(r[5]), json.dumps(said_json(r[5]), ensure_ascii=False)) for r in rows],
+        schema=MATCHES, orient="row",
+    )  # fmt: skip
 
 
 # --- as hits: the partner source (``exchange.alerts.PartnerAlertHits``) reports them ---------
@@ -335,8 +402,11 @@ def hits(store: Store, consignments: pl.DataFrame, group_key: bytes | None) -> I
         if not r["strong"]:
             graded = NAME_WEIGHT + NAME_EXTRA * min(max((r["score"] - THRESHOLD) / span, 0), 1)
             strength = graded / SEIZURE_PARTY_NAME.weight
-        params = {"partner": entry.sender, "role": r["role"], "party": r["party_name"],
-                  "their_role": entry.role, "case": entry.case_reference, "goods": entry.goods,
-                  "how": r["how"]}  # fmt: skip
-        yield Hit(r["consignment_id"], r["version"], code.code, params, (entry.message_id,),
-                  strength)  # fmt: skip
+        params = {"partner": entry.sender, "role": ROLE_WORDS.get(r["role"], r["role"]),
+                  "party": r["party_name"], "their_role": entry.role,
+                  "case": entry.case_reference, "goods": entry.goods,
+                  "how": message_of(r["how"], r["how_said"])}  # fmt: skip
+        # The evidence names the sender too: a message id is its sender's to give (the
+        # Feedback answering it names the id after the "/").
+        yield Hit(r["consignment_id"], r["version"], code.code, params,
+                  (f"{entry.sender}/{entry.message_id}",), strength)  # fmt: skip

@@ -40,6 +40,7 @@ from quaywatch.errors import InputError
 from quaywatch.exchange import protection, watchlists
 from quaywatch.risk import neighbourhood, screening
 from quaywatch.risk.explain import message_of
+from quaywatch.risk.wording import Worded, worded
 from quaywatch.services import party_record
 from quaywatch.services.arguments import check_at_least, check_identifier
 from quaywatch.services.party_record import (
@@ -239,7 +240,7 @@ def _seizures(
         e = seized[r["entry"]]
         out.setdefault((e.sender, e.message_id), PartnerSeizure(
             e.sender, e.message_id, e.case_reference, e.seizure_date, e.place, e.goods, e.role,
-            r["how"], r["strong"], e.deidentified, e.state(at),
+            message_of(r["how"], r["how_said"]), r["strong"], e.deidentified, e.state(at),
         ))  # fmt: skip
     return tuple(sorted(out.values(), key=lambda s: (s.seizure_date, s.message_id), reverse=True))
 
@@ -267,12 +268,14 @@ def _matches(
             return_dtype=pl.String,
         ).alias("entry_name"),
         pl.lit(watchlists.CATEGORY).alias("category"),
-        pl.format("{} on watchlist {}", "how", pl.col("entry").replace_strict(
-            {n: e.watchlist_id for n, e in enumerate(seized)}, return_dtype=pl.String,
-        )).alias("reason"),
+        *worded(
+            "%(how)s on watchlist %(list)s", how=Worded(pl.col("how"), pl.col("how_said")),
+            list=pl.col("entry").replace_strict(
+                {n: e.watchlist_id for n, e in enumerate(seized)}, return_dtype=pl.String),
+        ).columns("reason", "reason_said"),
     ).group_by("party_key", "watchlist_id", maintain_order=True).first()  # fmt: skip
     columns = ["party_key", "watchlist_id", "entry_id", "entry_name", "category", "score",
-               "kind", "strong", "reason"]  # fmt: skip
+               "kind", "strong", "reason", "reason_said"]  # fmt: skip
     frames = [f.select(columns) for f in (loaded, partner) if f is not None and not f.is_empty()]
     lists = (0 if entries.is_empty() else entries.get_column("watchlist_id").n_unique()) + len(
         {seized[n].watchlist_id for n in live})  # fmt: skip
