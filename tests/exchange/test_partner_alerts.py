@@ -17,7 +17,7 @@ import pytest
 from exchange_support import SEIZURE
 from sqlalchemy import select
 
-from quaywatch.exchange import alerts
+from quaywatch.exchange import alerts, protection, watchlists
 from quaywatch.intake.pipeline import ingest_file
 from quaywatch.risk import engine, explain
 from quaywatch.risk.bundle import RiskModel
@@ -367,3 +367,85 @@ def test_evaluation_and_weight_fitting_match_de_identified_seizures_with_the_key
     keyed_fit = runner.invoke(app, fit, env=env | {"QUAYWATCH_KEY_DIR": str(keys)})
     assert keyed_fit.exit_code == 0, keyed_fit.output
     assert "partner:seizure_party_name" in keyed_fit.output
+
+
+def _keyed(nlrtm: Traffic) -> bytes:
+    """The partner group's key, shared by BEANR and NLRTM; BEANR may send personal data."""
+    ex.generate_group_key(nlrtm.folder / "BEANR")
+    ex.import_group_key(nlrtm.folder / "NLRTM", nlrtm.folder / "BEANR" / "group.key")
+    ex.allow_partner(nlrtm.beanr, "NLRTM", "seizure-report", personal=True,
+                     basis="Naples II, art. 10", actor="ana")  # fmt: skip
+    key = protection.group_key_if_any(nlrtm.folder / "NLRTM")
+    assert key is not None
+    return key
+
+
+def test_a_party_the_partner_hashed_in_part_is_matched_field_by_field(nlrtm: Traffic) -> None:
+    """A hashed field is matched by hash and a clear one by the screener, in the same entry:
+    a hash is never screened as a name."""
+    store = nlrtm.store
+    key = _keyed(nlrtm)
+    parties = reads.parties(store)
+    named = parties.filter(pl.col("eori").is_not_null()).row(0, named=True)
+    nlrtm.send("seizure-report", {**SEIZURE, "containers": ["CSQU3054383"], "parties": [
+        # the name hashed, the address in clear
+        {"role": "CONSIGNEE", "name": protection.pseudonym(key, named["name"]),
+         "address": "Nowhere Street 1", "country": named["country"]},
+        # the name in clear (nobody's), the EORI hashed
+        {"role": "CONSIGNOR", "name": "Nobody Such Trading", "country": named["country"],
+         "eori": protection.pseudonym(key, named["eori"])},
+    ]})  # fmt: skip
+    seized = watchlists.entries(store)
+    assert [sorted(e.hashed) for e in seized] == [["name"], ["eori"]]
+    found = watchlists.screen(seized, parties, key).filter(
+        pl.col("party_key") == named["party_key"]
+    )
+    got = sorted(found.select("entry", "kind", "strong").iter_rows())
+    assert got == [(0, "name", False), (1, "eori", True)]
+    assert all("keyed hash" in how for how in found.get_column("how"))
+    # no party's name is fuzzy-matched with a hash
+    assert watchlists.screen(seized, parties, None).is_empty()
+
+
+def test_stored_reports_are_read_again_when_one_arrives_or_a_partner_is_revoked(
+    nlrtm: Traffic,
+) -> None:
+    store = nlrtm.store
+    _keyed(nlrtm)
+    assert watchlists.entries(store) == [] and alerts.alerts(store) == []
+    parties = {"parties": [{"role": "CONSIGNEE", "name": "Acme Trading", "country": "BE"}]}
+    first = nlrtm.send("seizure-report", SEIZURE | parties)
+    assert [e.message_id for e in watchlists.entries(store)] == [first]
+    assert [a.message_id for a in alerts.alerts(store)] == [first]
+    assert watchlists.entries(store) == watchlists.entries(store)
+    second = nlrtm.send("seizure-report", SEIZURE | parties | {"case_reference": "BEANR-2026-0043"})
+    assert {e.message_id for e in watchlists.entries(store)} == {first, second}
+    assert [a.message_id for a in alerts.alerts(store)] == [first, second]
+    at = nlrtm.received_at(second) + timedelta(hours=1)
+    ex.revoke(store, "BEANR", reason="trust withdrawn", actor="ben", now=at)
+    assert {e.revoked_at for e in watchlists.entries(store)} == {at}
+    assert {a.until for a in alerts.alerts(store)} == {at}
+
+
+def test_a_scoring_run_screens_only_the_parties_an_entry_could_change(
+    nlrtm: Traffic, models: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once every assessment is newer than every partner seizure, working out what is due
+    hashes no party (it used to screen every party of the store on each run)."""
+    store = nlrtm.store
+    key = _keyed(nlrtm)
+    keys = nlrtm.folder / "NLRTM"
+    party = _consignee(store, nlrtm.alerted_cid)
+    nlrtm.send("seizure-report", {**SEIZURE, "containers": ["CSQU3054383"], "parties": [
+        {"role": "CONSIGNEE", "name": protection.pseudonym(key, party["name"]),
+         "country": party["country"]}]})  # fmt: skip
+    hashed: list[str] = []
+    real = protection.pseudonym
+    monkeypatch.setattr(protection, "pseudonym",
+                        lambda key, value: hashed.append(value) or real(key, value))  # fmt: skip
+    risk.score_period(store, model_path=models, rescore=True, actor="test", key_dir=keys)
+    hashed.clear()
+    source = alerts.PartnerAlertHits(store, protection.group_key_if_any(keys))
+    assert source.stale(None).is_empty()
+    assert hashed == []
+    assert risk.score_period(store, model_path=models, actor="test", key_dir=keys).assessed == 0

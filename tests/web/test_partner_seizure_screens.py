@@ -133,10 +133,13 @@ def test_the_states_and_languages_of_the_partner_seizure(partnered: Partnered) -
     assert "Inbeslagnames gemeld door partners" in dutch
     [row] = _seizure_rows(dutch)
     assert "ingetrokken" in row and "overeenkomst op naam" in row and "notify-partij" in row
+    # the goods and how the party matched are said in the page's language too
+    assert "(GS 080390)" in row and "versleutelde hash van de partner" in row
     site.client.cookies.set("quaywatch_lang", "fr")
     french = site.client.get(f"/parties/{partnered.party_key}").text
     [row] = _seizure_rows(french)
     assert "Saisies signalées par les partenaires" in french and "révoquée" in row
+    assert "(SH 080390)" in row and "hachage à clé du partenaire" in row
 
 
 def test_a_party_no_partner_reported_says_so(partnered: Partnered) -> None:

@@ -178,7 +178,7 @@ def _parse(store: Store) -> list[Entry]:
         header = m.Header.model_validate(data["header"])
         body = m.SeizureReport.model_validate(data["body"])
         until = header.expires_at if revoked_at is None else min(header.expires_at, revoked_at)
-        goods = said("%(quantity)s %(unit)s %(goods)s (HS %(hs)s)", quantity=f"{body.quantity:g}",
+        goods = said("%(quantity)s %(unit)s %(goods)s (HS %(hs)s)", quantity=format(body.quantity, "g"),
                      unit=body.unit.value, goods=body.goods_description, hs=body.hs_code)  # fmt: skip
         for number, party in enumerate(body.parties, start=1):
             hashed = frozenset(
