@@ -11,7 +11,9 @@
 from __future__ import annotations
 
 import copy
+import functools
 import itertools
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +28,7 @@ from quaywatch.api.schemas import EXAMPLE_CONSIGNMENT
 from quaywatch.config import Settings
 from quaywatch.domain.access import Role
 from quaywatch.intake import entity_state
-from quaywatch.services import accounts
+from quaywatch.services import accounts, exchange as ex
 from quaywatch.store import tables
 from quaywatch.store.store import Store
 
@@ -70,6 +72,10 @@ class Api:
             accounts.add_user(self.store, name, roles=list(roles), terminals=terminals,
                               actor="admin")  # fmt: skip
             partner = "BEANR" if Role.PARTNER_NODE in roles else None
+            if partner is not None and not any(
+                p.administration == partner for p in ex.list_partners(self.store)
+            ):
+                ex.add_partner(self.store, beanr_root(), actor="admin")
             issued = accounts.create_token(self.store, name, name="tests", partner=partner,
                                            actor="admin")  # fmt: skip
             self.made[key] = {"Authorization": f"Bearer {issued.token}"}
@@ -101,3 +107,17 @@ def kept_state_is_rebuilt(store: Store) -> bool:
     with store.transaction() as conn:
         entity_state.rebuild(store, conn)
     return bool(kept) and _state_rows(store) == kept
+
+
+@functools.cache
+def beanr_root() -> Path:
+    """The root file of a partner BEANR (made once per test process): a partner_node token is
+    bound to a registered partner."""
+    folder = Path(tempfile.mkdtemp(prefix="beanr-root-"))
+    beanr = Store.open(f"sqlite:///{folder / 'beanr.db'}")
+    try:
+        ex.generate_keys(beanr, folder / "keys", "BEANR", actor="admin")
+        ex.export_root(beanr, folder / "BEANR.root")
+    finally:
+        beanr.close()
+    return folder / "BEANR.root"

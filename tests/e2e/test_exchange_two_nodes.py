@@ -135,6 +135,7 @@ def nodes(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Node
         a, b = made
         for here, there in ((a, b), (b, a)):
             ex.add_partner(here.store, there.keys.parent / "root.jsonl", actor="liaison")
+        for here, there in ((a, b), (b, a)):  # a token is bound to a registered partner
             issued = _token(there.store, f"{here.code.lower()}-node", Role.PARTNER_NODE,
                             partner=here.code)  # fmt: skip
             ex.set_inbox_url(here.store, here.keys, there.code, there.base, token=issued,

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
+from typer.testing import CliRunner
 
+from quaywatch.cli.app import app
 from quaywatch.domain.access import Permission, Role
 from quaywatch.errors import (
     AuthenticationError,
@@ -21,7 +24,7 @@ from quaywatch.errors import (
     PermissionDeniedError,
     TooManyAttemptsError,
 )
-from quaywatch.services import accounts
+from quaywatch.services import accounts, exchange as ex
 from quaywatch.services.audit import audit_log, verify_audit
 from quaywatch.store.store import Store
 
@@ -448,3 +451,37 @@ def test_the_demo_account(store: Store) -> None:
         principal.require(Permission.ACCOUNT_MANAGE)
     assert accounts.ensure_demo_user(store, actor="demo-run") == account
     assert [e[1] for e in events(store)] == ["user_add", "login"]  # created once
+
+
+def test_a_partner_node_token_is_bound_to_a_registered_partner_not_revoked(
+    store: Store, tmp_path: Path
+) -> None:
+    accounts.add_user(store, "beanr-node", roles=[Role.PARTNER_NODE], actor="admin")
+    with pytest.raises(InputError, match="BEANR is not a registered partner") as unknown:
+        accounts.create_token(store, "beanr-node", name="push", partner="beanr", actor="admin")
+    assert unknown.value.code is not None and unknown.value.params == {"code": "BEANR"}
+    beanr = Store.open(f"sqlite:///{tmp_path / 'beanr.db'}")
+    ex.generate_keys(beanr, tmp_path / "BEANR", "BEANR", actor="liaison")
+    ex.export_root(beanr, tmp_path / "BEANR.root")
+    beanr.close()
+    ex.add_partner(store, tmp_path / "BEANR.root", actor="liaison")
+    issued = accounts.create_token(store, "beanr-node", name="push", partner="beanr",
+                                   actor="admin")  # fmt: skip
+    assert issued.info.partner == "BEANR"
+    ex.revoke(store, "BEANR", reason="trust withdrawn", actor="liaison")
+    with pytest.raises(ConflictError, match="BEANR was revoked on .*; a revoked partner gets no"):
+        accounts.create_token(store, "beanr-node", name="push", partner="BEANR", actor="admin")
+    assert [t.partner for t in accounts.list_tokens(store, "beanr-node")] == ["BEANR"]
+
+
+def test_the_cli_says_why_a_partner_gets_no_token(store_url: str) -> None:
+    store = Store.open(store_url)
+    accounts.add_user(store, "deham-node", roles=[Role.PARTNER_NODE], actor="admin")
+    store.close()
+    result = CliRunner().invoke(app, [
+        "--database", store_url, "tokens", "create", "deham-node", "--name", "push",
+        "--partner", "DEHAM",
+    ], env={"QUAYWATCH_ACTOR": "admin"})  # fmt: skip
+    assert result.exit_code != 0
+    assert "DEHAM is not a registered partner" in result.output
+    assert "Traceback" not in result.output

@@ -127,8 +127,9 @@ def test_upgrading_0024_to_0025_keys_the_inbox_and_reviews_on_the_sender(store: 
         ))  # fmt: skip
     with store.reading() as conn:
         kept = conn.execute(
-            select(tables.exchange_received.c.sender, tables.exchange_received.c.message_id)
-            .order_by(tables.exchange_received.c.sender, tables.exchange_received.c.message_id)
+            select(
+                tables.exchange_received.c.sender, tables.exchange_received.c.message_id
+            ).order_by(tables.exchange_received.c.sender, tables.exchange_received.c.message_id)
         ).all()
         decided = conn.execute(
             select(tables.exchange_profile_reviews.c.sender,

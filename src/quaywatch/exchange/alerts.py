@@ -314,8 +314,11 @@ def _could_change(
     if older.is_empty():
         return None
     oldest: datetime = older.get_column("assessed_at").min()  # type: ignore[assignment]
-    changing = [e for e in seized if e.received_at > oldest or (
-        e.revoked_at is not None and e.revoked_at > oldest)]
+    changing = [
+        e
+        for e in seized
+        if e.received_at > oldest or (e.revoked_at is not None and e.revoked_at > oldest)
+    ]
     return sorted(older.get_column("consignment_id").unique().to_list()), changing
 
 

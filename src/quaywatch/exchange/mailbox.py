@@ -33,6 +33,7 @@ from quaywatch.errors import (
     ConflictError,
     InputError,
     PermissionDeniedError,
+    said,
 )
 from quaywatch.exchange import envelope as dsse, messages, protection, roots, trust
 from quaywatch.exchange.keys import KeyDir
@@ -156,9 +157,11 @@ def queue(
     own = trust.require_own_root(conn).root
     partner = trust.require_partner(conn, recipient)
     if partner.revoked_at is not None:
-        raise ConflictError(f"partner {recipient} is revoked; nothing is sent to it")
+        raise ConflictError(
+            said("partner %(code)s is revoked; nothing is sent to it", code=recipient)
+        )
     if not 1 <= valid_days <= 3660:
-        raise InputError(f"valid_days must be 1 to 3660, got {valid_days}")
+        raise InputError(said("valid_days must be 1 to 3660, got %(got)s", got=valid_days))
     try:
         typed = messages.BODIES[message_type].model_validate(body)
         header = messages.Header(
@@ -170,7 +173,9 @@ def queue(
         error = exc.errors(include_url=False)[0]
         where = ".".join(str(part) for part in error["loc"]) or "the body"
         message = str(error["msg"]).removeprefix("Value error, ")
-        raise InputError(f"field {where}: {message}", source=source) from None
+        raise InputError(
+            said("field %(where)s: %(message)s", where=where, message=message), source=source
+        ) from None
     personal = protection.personal_values(typed)
     deidentified = bool(personal) and not protection.may_receive_personal(
         conn, recipient, message_type
@@ -200,10 +205,10 @@ def signing_key(own: roots.Root, key_dir: KeyDir) -> tuple[str, Ed25519PrivateKe
     """The first key of ``own`` whose private key the key directory holds."""
     signer = next((k.keyid for k in own.keys if key_dir.has(k.keyid)), None)
     if signer is None:
-        raise ConfigurationError(
-            f"the key directory {key_dir.path} holds no private key of this administration's "
-            f"root version {own.version} (QUAYWATCH_KEY_DIR)"
-        )
+        raise ConfigurationError(said(
+            "the key directory %(path)s holds no private key of this administration's root "
+            "version %(version)s (QUAYWATCH_KEY_DIR)", path=str(key_dir.path), version=own.version,
+        ))  # fmt: skip
     return signer, key_dir.load(signer)
 
 
@@ -274,9 +279,10 @@ def _receive_one(
     verdict = check(raw, trusted, now)
     sender = verdict.message.header.sender if isinstance(verdict, Accepted) else verdict.sender
     if only_from is not None and sender is not None and sender != only_from:
-        raise PermissionDeniedError(
-            f"{source}: signed by {sender}, but this node's token delivers for {only_from} only"
-        )
+        raise PermissionDeniedError(said(
+            "%(source)s: signed by %(sender)s, but this node's token delivers for %(partner)s "
+            "only", source=source, sender=sender, partner=only_from,
+        ))  # fmt: skip
     if isinstance(verdict, Accepted):
         header = verdict.message.header
         # The replay check is on (sender, message id): a message id is the sender's to give,

@@ -24,7 +24,7 @@ from starlette.concurrency import run_in_threadpool
 
 from quaywatch.api import problems
 from quaywatch.api.context import PREFIX, ExchangeLiaison, PartnerNode, Service, ServiceState
-from quaywatch.errors import InputError, PermissionDeniedError
+from quaywatch.errors import InputError, PermissionDeniedError, said
 from quaywatch.services import exchange
 
 router = APIRouter(
@@ -203,10 +203,11 @@ async def deliver(request: Request, state: ServiceState, who: PartnerNode) -> In
     its bytes. Answers 200 with the outcome of each, whatever they are: a rejection is the
     partner's message's fault, not the request's."""
     if who.partner is None:
-        raise PermissionDeniedError(
-            f"{who.name}'s token is bound to no partner: issue the partner's node a token that "
-            "names it (quaywatch tokens create USER --role partner_node --partner CODE)"
-        )
+        raise PermissionDeniedError(said(
+            "%(name)s's token is bound to no partner: issue the partner's node a token that "
+            "names it (quaywatch tokens create USER --role partner_node --partner CODE)",
+            name=who.name,
+        ))  # fmt: skip
     body = await _read_body(request)
     outcomes = await run_in_threadpool(_receive, state, body, who.name, who.partner)
     listed = [

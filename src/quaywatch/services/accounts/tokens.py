@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from quaywatch.audit import chain
 from quaywatch.domain.access import Principal, Role
@@ -128,7 +128,7 @@ def create_token(
                 "user (%(held)s)", name=user.username, missing=", ".join(missing),
                 held=", ".join(held),
             ))  # fmt: skip
-        bound = _partner_of(carried, partner)
+        bound = _partner_of(conn, carried, partner)
         conn.execute(insert(_T).values(
             token_id=token_id, user_id=user.user_id, name=label, token_hash=sha256_hex(secret),
             roles=[r.value for r in carried], created_at=moment, expires_at=expires_at,
@@ -145,8 +145,9 @@ def create_token(
     return IssuedToken(f"{TOKEN_PREFIX}{token_id}_{secret}", info)
 
 
-def _partner_of(carried: Iterable[Role], partner: str | None) -> str | None:
-    """The partner a token carrying ``carried`` is bound to (checked), or None."""
+def _partner_of(conn: Connection, carried: Iterable[Role], partner: str | None) -> str | None:
+    """The partner a token carrying ``carried`` is bound to (checked: a partner registered
+    and not revoked, read in the token's transaction), or None."""
     code = None if partner is None else partner.strip().upper() or None
     if Role.PARTNER_NODE not in carried:
         if code is not None:
@@ -162,6 +163,18 @@ def _partner_of(carried: Iterable[Role], partner: str | None) -> str | None:
         raise InputError(said(
             "partner: %(code)s is not an administration code (two letters and 3 to 15 letters "
             "or digits, e.g. BEANR)", code=repr(code[:40])))  # fmt: skip
+    p = tables.exchange_partners
+    row = conn.execute(
+        select(p.c.revoked_at).where(p.c.administration == code)
+    ).first()  # fmt: skip
+    if row is None:
+        raise InputError(said(
+            "partner: %(code)s is not a registered partner (add it first: quaywatch partners "
+            "add)", code=code))  # fmt: skip
+    if row.revoked_at is not None:
+        raise ConflictError(said(
+            "partner: %(code)s was revoked on %(when)s; a revoked partner gets no token",
+            code=code, when=format(row.revoked_at, "%Y-%m-%d")))  # fmt: skip
     return code
 
 
