@@ -24,8 +24,8 @@ Examples per reader: the hypothesis profile ``fuzz-ci`` (1,000, every CI run) or
 ``QUAYWATCH_FUZZ_EXAMPLES`` names any other number. For both stores
 ``QUAYWATCH_FUZZ_PG_EXAMPLES`` (default 25; nightly 500).
 
-``test_every_reader_is_fuzzed_with_the_profile_s_files`` holds the counts: one seed per reader,
-and each fed the profile's number of files.
+``test_every_reader_is_fuzzed`` holds one seed per reader; each fuzzing test counts the files
+it imported and checks, after hypothesis is done, that every reader was fed the run's number.
 """
 
 from __future__ import annotations
@@ -525,7 +525,7 @@ def _same_number(stored: float, written: Any) -> bool:
         return False
 
 
-def test_every_reader_is_fuzzed_with_the_profile_s_files() -> None:
+def test_every_reader_is_fuzzed() -> None:
     from quaywatch.intake import formats
 
     read = {(s.suffix, s.kind) for s in SEEDS}
@@ -535,23 +535,26 @@ def test_every_reader_is_fuzzed_with_the_profile_s_files() -> None:
         "quaywatch-csv", "quaywatch-json", "quaywatch-parquet", "un-edifact-cuscar",
         "dcsa-tnt-2.2", "dcsa-tnt-3", "dcsa-ebl-3",
     } <= names, names  # fmt: skip
-    assert settings.get_profile("fuzz-ci").max_examples >= 1_000
-    assert settings.get_profile("fuzz-nightly").max_examples >= 10_000
-    if "QUAYWATCH_FUZZ_EXAMPLES" not in os.environ:
-        assert (10_000 if NIGHTLY else 1_000) == EXAMPLES
 
 
 @pytest.mark.parametrize("seed", SEEDS, ids=lambda s: s.name)
 def test_mutated_files_are_stored_as_read_or_quarantined_never_a_crash(
     seed: Seed, templates: dict[RecordKind, Path]
 ) -> None:
+    imported = 0
+
     @FUZZ
     @given(case=mutated(seed))
     def run(case: Mutated) -> None:
+        nonlocal imported
+        imported += 1
         with _copy_of(templates[seed.kind]) as (store, folder):
             _check_import(store, folder, seed, case)
 
     run()
+    # Hypothesis may stop short of max_examples (a strategy it finds exhausted, too many
+    # rejected cases): the reader must still have been fed the run's number of files.
+    assert imported >= EXAMPLES, f"{seed.name}: {imported} files imported, {EXAMPLES} asked"
 
 
 # --- both stores decide alike ------------------------------------------------------------------
@@ -610,9 +613,13 @@ def _comparable(value: Any) -> Any:
 def test_both_stores_decide_a_mutated_file_alike(
     seed: Seed, templates: dict[RecordKind, Path]
 ) -> None:
+    imported = 0
+
     @settings(FUZZ, max_examples=PG_EXAMPLES)
     @given(case=mutated(seed))
     def run(case: Mutated) -> None:
+        nonlocal imported
+        imported += 1
         with _copy_of(templates[seed.kind]) as (lite, folder), pg_schema_url() as url:
             pg = Store.open(url)
             try:
@@ -625,3 +632,4 @@ def test_both_stores_decide_a_mutated_file_alike(
                 pg.close()
 
     run()
+    assert imported >= PG_EXAMPLES, f"{seed.name}: {imported} files, {PG_EXAMPLES} asked"

@@ -33,6 +33,7 @@ CELL = st.one_of(
     st.none(), st.just(float("nan")), st.booleans(),
     st.floats(min_value=-5000, max_value=5000, allow_nan=False),
     st.integers(min_value=-3, max_value=3000), st.sampled_from(["080390", "8471", "", "CN|SG"]),
+    st.lists(st.integers(0, 3), max_size=2),  # a JSON column's cell: unhashable
 )  # fmt: skip
 COLUMNS = ["value_ratio", "value_hs6", "value_z", "value_ratio_max", "value_hs6_max",
            "value_z_max", "box_hs6", "hubs"]  # fmt: skip
@@ -156,3 +157,51 @@ def test_the_fast_json_of_reasons_with_messages_is_the_plain_json() -> None:
                  "times": {"id": "%(n)s times", "args": {"n": "4"}}, "controls": "6"},
     }  # fmt: skip
     assert "said" not in json.loads(written)[1]
+
+
+@pytest.mark.parametrize("kind", ["records", "controls", "hits", "hit_rate"])
+def test_true_one_and_one_point_zero_count_once_and_a_list_cell_is_unknown(kind: str) -> None:
+    """Cells equal as keys (True == 1 == 1.0) are counted alike, a text cell is no count, and
+    an unhashable cell (a list) reads as unknown rather than failing the batch."""
+    feature = f"consignor_{kind}"
+    counts = {"consignor_hits": 1, "consignor_controls": 2}
+    written = {}
+    for cell in (True, 1, 1.0, "1", [1], {"n": 1}):
+        row = {**counts, feature: cell}
+        text = TEMPLATES.text(feature, row, 0.5)
+        assert TEMPLATES.texts(feature, lambda name, row=row: [row.get(name)]) == [text]
+        written[repr(cell)] = said_json(text) if isinstance(text, Said) else text
+    expected = {
+        "records": "consignor seen once before",
+        "controls": "consignor controlled once",
+        "hits": "consignor's controls found fraud once in 2",
+        "hit_rate": "consignor's controls found fraud once in 2",
+    }[kind]
+    assert str(TEMPLATES.text(feature, {**counts, feature: True}, 0.5)) == expected
+    assert written["True"] == written["1"] == written["1.0"]
+    unknown = {"records": "consignor history unknown",
+               "controls": "consignor control history unknown",
+               "hits": "consignor control results unknown"}  # fmt: skip
+    for cell in ("1", [1], {"n": 1}):
+        text = TEMPLATES.text(feature, {**counts, feature: cell}, 0.5)
+        if kind in unknown:  # a hit rate's sentence is written from its counts
+            assert text == unknown[kind]
+
+
+@pytest.mark.parametrize("known_first", [True, False])
+@pytest.mark.parametrize("kind", ["hits", "hit_rate", "revenue_per_control"])
+def test_an_entity_word_and_a_column_name_of_the_same_english_keep_their_own_message(
+    known_first: bool, kind: str
+) -> None:
+    """``hs6_*`` is the translatable word "HS6"; a column ``HS6_*`` has no word and is shown
+    as written. Their sentences are the same English but not the same message, in any order."""
+    row = {"hits": 2, "controls": 3, "hit_rate": 0.5, "revenue_per_control": 120.0}
+    prefixes = ["hs6", "HS6"] if known_first else ["HS6", "hs6"]
+    entities = {}
+    for prefix in prefixes:
+        cells = {f"{prefix}_{name}": value for name, value in row.items()}
+        text = TEMPLATES.text(f"{prefix}_{kind}", cells, 0.5)
+        assert isinstance(text, Said)
+        entities[prefix] = said_json(text)["args"]["whose"]["args"]["entity"]
+    assert entities["hs6"] == {"id": "HS6", "args": {}}
+    assert entities["HS6"] == "HS6"

@@ -16,7 +16,7 @@ finds the latest state strictly before each lookup, whatever the number of keys.
 ``join_asof`` by key does the same, but slows down with the number of keys: 2.3 s against
 0.4 s for the consignee × HS6 pairs of the scoring benchmark.) The features come out of
 ``features.history.from_states``, the formulas ``as_of_history`` uses, so they are the same to
-the last bit; ``tests/features/test_batch_state.py`` checks it against the history.
+the last bit; ``tests/features/test_entity_state.py`` checks it against the history.
 """
 
 from __future__ import annotations

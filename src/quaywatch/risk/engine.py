@@ -327,13 +327,28 @@ STATE_READ_MAX_SHARE = 0.25
 
 def _from_history(store: Store, period_items: int, since: datetime | None) -> bool:
     """Whether a period run of ``period_items`` goods items lodged since ``since`` recomputes
-    the entity histories from the whole history rather than reading the kept state."""
+    the entity histories from the whole history rather than reading the kept state.
+
+    ``period_items`` counts the goods items of consignments' newest versions
+    (``reads.goods_item_rows``); so does the store's total here, like with like: an amended
+    consignment's older versions would make the period look a smaller share than it is.
+    """
     if since is None:
         return True
+    c, g = tables.consignments, tables.goods_items
+    newest = (
+        sa.select(c.c.consignment_id, sa.func.max(c.c.version).label("version"))
+        .group_by(c.c.consignment_id)
+        .subquery("newest")
+    )
+    newest_items = sa.select(sa.func.count()).select_from(
+        g.join(
+            newest,
+            (g.c.consignment_id == newest.c.consignment_id) & (g.c.version == newest.c.version),
+        )
+    )
     with store.reading() as conn:
-        stored = conn.execute(
-            sa.select(sa.func.count()).select_from(tables.goods_items)
-        ).scalar_one()
+        stored = conn.execute(newest_items).scalar_one()
     return period_items > STATE_READ_MAX_SHARE * stored
 
 

@@ -2,13 +2,13 @@
 
 A *hit source* looks at the consignments being assessed and reports what it found about them as
 hits (``risk.hits``): the carrier's documents that disagree with the declaration
-(``risk.document_hits``), and next a partner administration's alert (issue 16). The engine
-treats its hits exactly as the built-in sources' (profiles, anomalies, screening, graph, norms):
-the same log-odds sum, one weight per code fitted on the site's outcomes by ``quaywatch weights
-fit``, the same saturation rule, reasons with codes ranked with the model's. Nothing in the
-engine names a plug-in source: sources are values handed to it (``risk.engine.assess``,
-``score_store``), and the services hand it the one list every use case shares
-(``services.hit_sources.registered``).
+(``risk.document_hits``), and next a partner administration's alert (issue 16). The
+engine treats its hits exactly as the built-in sources' (profiles, anomalies, screening,
+graph, norms): the same log-odds sum, one weight per code fitted on the site's outcomes by
+``quaywatch weights fit``, the same saturation rule, reasons with codes ranked with the
+model's. Nothing in the engine names a plug-in source: sources are values handed to it
+(``risk.engine.assess``, ``score_store``), and the services hand it the one list every use
+case shares (``services.hit_sources.registered``).
 
 A source declares, as data, every code it may report (``HitCode``): its prior (shipped) weight,
 the sentence of its reason with ``{named}`` parameters, and any lane or referral it demands.

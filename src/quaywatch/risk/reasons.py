@@ -246,9 +246,15 @@ def entity_label(prefix: str) -> str:
     return label
 
 
+# The cached helpers below key on plain, typed values only: an entity *prefix* (a ``str``, whose
+# label ``entity_label`` makes) rather than its label, and a cell's number after ``number``
+# (a ``float`` or None) rather than the cell. A label ``Said`` equals the plain ``str`` of the
+# same English, so a label key could hand one the other's (un)translatable sentence; True, 1
+# and 1.0 are equal keys; and a cell may be unhashable (a list from a JSON column).
 @functools.lru_cache(maxsize=4096)
-def _whose(label: str) -> Said:
+def _whose(prefix: str) -> Said:
     """``consignee's controls`` reads well; a pair reads better as ``controls of this A × B``."""
+    label = entity_label(prefix)
     if " × " in label:
         return said("controls of this %(entity)s", entity=label)
     return said("%(entity)s's controls", entity=label)
@@ -280,10 +286,13 @@ def _also(*names: str) -> Callable[[str], tuple[str, ...]]:
     return reads
 
 
-@functools.lru_cache(maxsize=65536)
 def _records(feature: str, value: Any) -> Said:
+    return _records_of(feature, number(value))
+
+
+@functools.lru_cache(maxsize=65536)
+def _records_of(feature: str, n: float | None) -> Said:
     _, label = _entity(feature, "records")
-    n = number(value)
     if n is None:
         return said("%(entity)s history unknown", entity=label)
     if n == 0:
@@ -304,10 +313,13 @@ def _days_since_first(feature: str, value: Any) -> Said:
     return said("%(entity)s first seen %(days)s ago", entity=label, days=_days(math.floor(days)))
 
 
-@functools.lru_cache(maxsize=65536)
 def _controls(feature: str, value: Any) -> Said:
+    return _controls_of(feature, number(value))
+
+
+@functools.lru_cache(maxsize=65536)
+def _controls_of(feature: str, n: float | None) -> Said:
     _, label = _entity(feature, "controls")
-    n = number(value)
     if n is None:
         return said("%(entity)s control history unknown", entity=label)
     if n == 0:
@@ -315,10 +327,15 @@ def _controls(feature: str, value: Any) -> Said:
     return said("%(entity)s controlled %(times)s", entity=label, times=_times(n))
 
 
+def _found(prefix: str, hits: float, controls: float | None) -> Said:
+    """``consignee's controls found fraud 4 times in 6`` (``hits``, ``controls`` from ``number``)."""
+    # + 0.0: -0.0 and 0.0 are one key, and "-0 controls" is no count.
+    return _found_of(prefix, hits + 0.0, None if controls is None else controls + 0.0)
+
+
 @functools.lru_cache(maxsize=65536)
-def _found(label: str, hits: float, controls: float | None) -> Said:
-    """``consignee's controls found fraud 4 times in 6``."""
-    whose = _whose(label)
+def _found_of(prefix: str, hits: float, controls: float | None) -> Said:
+    whose = _whose(prefix)
     if controls is None:
         if hits:
             return said("%(whose)s found fraud %(times)s", whose=whose, times=_times(hits))
@@ -331,18 +348,18 @@ def _found(label: str, hits: float, controls: float | None) -> Said:
 
 
 def _hits(feature: str, value: Any, controls_value: Any) -> Said:
-    _, label = _entity(feature, "hits")
+    prefix, label = _entity(feature, "hits")
     hits = number(value)
     if hits is None:
         return said("%(entity)s control results unknown", entity=label)
     controls = number(controls_value)
     if controls == 0:
         return said("%(entity)s never controlled before", entity=label)
-    return _found(label, hits, controls)
+    return _found(prefix, hits, controls)
 
 
 def _hit_rate(feature: str, value: Any, hits_value: Any, controls_value: Any) -> Said:
-    _, label = _entity(feature, "hit_rate")
+    prefix, label = _entity(feature, "hit_rate")
     rate = number(value)
     hits = number(hits_value)
     controls = number(controls_value)
@@ -350,18 +367,18 @@ def _hit_rate(feature: str, value: Any, hits_value: Any, controls_value: Any) ->
         return said("%(entity)s never controlled; the hit rate of all controls (%(rate)s) applies",
                     entity=label, rate=_percent(rate))  # fmt: skip
     if hits is not None and controls is not None:
-        return _found(label, hits, controls)
+        return _found(prefix, hits, controls)
     if rate is not None:
-        return said("%(whose)s hit rate %(rate)s", whose=_whose(label), rate=_percent(rate))
+        return said("%(whose)s hit rate %(rate)s", whose=_whose(prefix), rate=_percent(rate))
     return said("%(entity)s hit rate unknown", entity=label)
 
 
 def _revenue_per_control(feature: str, value: Any) -> Said:
-    _, label = _entity(feature, "revenue_per_control")
+    prefix, label = _entity(feature, "revenue_per_control")
     euros = number(value)
     if euros is None:
         return said("%(entity)s never controlled before", entity=label)
-    return said("%(whose)s recovered €%(euros)s per control", whose=_whose(label),
+    return said("%(whose)s recovered €%(euros)s per control", whose=_whose(prefix),
                 euros=format(euros, ",.0f"))  # fmt: skip
 
 
