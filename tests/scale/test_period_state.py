@@ -13,7 +13,6 @@ import polars as pl
 from hypothesis import given, settings, strategies as st
 from polars.testing import assert_frame_equal
 
-from quaywatch.features.entity_state import lookup_snapshot
 from quaywatch.intake.entity_state import cumulate
 from quaywatch.scale.spark import trimmed
 
@@ -28,6 +27,20 @@ delta = st.tuples(
     st.integers(-1, 2),
     st.integers(-1, 1),
 )
+
+
+def lookup_snapshot(states: pl.DataFrame, lookups: pl.DataFrame) -> pl.DataFrame:
+    """Per (entity, entity_key, t) of ``lookups``: the latest row of ``states`` strictly before
+    ``t`` (records, controls, hits; null when none) and the first sighting (the earliest row with
+    a record): what ``features.batch_state`` reads, written plainly as the test's reference."""
+    by = ["entity", "entity_key"]
+    latest = lookups.with_row_index("__i").sort("t").join_asof(
+        states.sort("at"), left_on="t", right_on="at", by=by, strategy="backward",
+        allow_exact_matches=False, check_sortedness=False,
+    )  # fmt: skip
+    first = states.filter(pl.col("records") > 0).group_by(by).agg(pl.col("at").min().alias("first"))
+    found = latest.join(first, on=by, how="left").sort("__i")
+    return found.select(*lookups.columns, "records", "controls", "hits", "first")
 
 
 def _deltas(rows: list[tuple[str, str, int, int, int, int]]) -> pl.DataFrame:
