@@ -39,7 +39,6 @@ which is the evidence a hit keeps. The stored alerts are parsed once per state o
 from __future__ import annotations
 
 import json
-import weakref
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -136,23 +135,6 @@ def alert_of(row: Any) -> Alert | None:
 
 
 _KINDS = (m.MessageType.RISK_ANALYSIS_RESULT, m.MessageType.SEIZURE_REPORT)
-#: The alerts parsed, per open store: the inbox state they were read at, and the alerts.
-_PARSED: weakref.WeakKeyDictionary[Store, tuple[Any, tuple[Alert, ...]]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def alerts(store: Store) -> list[Alert]:
-    """Every alert in the inbox (risk analysis results and seizure reports), oldest first,
-    each lapsing at the latest when its sender, or the key that signed it, was revoked
-    (parsed again only when the inbox changed)."""
-    state = mailbox.inbox_state(store, _KINDS)
-    kept = _PARSED.get(store)
-    if kept is not None and kept[0] == state:
-        return list(kept[1])
-    found = _parse(store)
-    _PARSED[store] = (state, tuple(found))
-    return found
 
 
 def _parse(store: Store) -> list[Alert]:
@@ -351,3 +333,9 @@ def due_again(
         .unique(maintain_order=True)
         .sort(*declared.KEY)
     )
+
+
+#: Every alert in the inbox (risk analysis results and seizure reports), oldest first,
+#: each lapsing at the latest when its sender, or the key that signed it, was revoked
+#: (parsed again only when the inbox changed).
+alerts = mailbox.ParsedInbox(_KINDS, _parse)

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Collection, Iterable
+import weakref
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import ValidationError
@@ -398,3 +399,30 @@ def inbox_state(store: Store, kinds: Collection[messages.MessageType]) -> tuple[
         partners = conn.execute(select(func.count(p.c.revoked_at), func.max(p.c.revoked_at))).one()
         keys = conn.execute(select(func.count(k.c.revoked_at), func.max(k.c.revoked_at))).one()
     return (*inbox, *partners, *keys)
+
+
+_Parsed = TypeVar("_Parsed")
+
+
+class ParsedInbox(Generic[_Parsed]):
+    """What a reader parsed from the received messages of ``kinds``, kept per open store and
+    parsed again only when the inbox changed (``inbox_state``): scoring asks on every run and
+    every assessment, and parsing every message with its schema each time would cost more than
+    the assessment."""
+
+    def __init__(
+        self, kinds: Collection[messages.MessageType], parse: Callable[[Store], list[_Parsed]]
+    ) -> None:
+        self._kinds, self._parse = tuple(kinds), parse
+        self._kept: weakref.WeakKeyDictionary[Store, tuple[Any, tuple[_Parsed, ...]]] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def __call__(self, store: Store) -> list[_Parsed]:
+        state = inbox_state(store, self._kinds)
+        kept = self._kept.get(store)
+        if kept is not None and kept[0] == state:
+            return list(kept[1])
+        found = self._parse(store)
+        self._kept[store] = (state, tuple(found))
+        return found

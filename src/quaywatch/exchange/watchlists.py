@@ -32,18 +32,16 @@ store, read again when a report arrives or a partner or key is revoked).
 from __future__ import annotations
 
 import json
-import weakref
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import polars as pl
 from sqlalchemy import select
 
 from quaywatch.errors import Said, said
 from quaywatch.exchange import messages as m, protection
-from quaywatch.exchange.mailbox import inbox_state, received_rows
+from quaywatch.exchange.mailbox import ParsedInbox, received_rows
 from quaywatch.risk.explain import message_of, said_json
 from quaywatch.risk.hit_sources import Hit, HitCode
 from quaywatch.risk.screening import (
@@ -153,22 +151,6 @@ class Entry:
 
 
 _KINDS = (m.MessageType.SEIZURE_REPORT,)
-#: The entries parsed, per open store: the inbox state they were read at, and the entries.
-_PARSED: weakref.WeakKeyDictionary[Store, tuple[Any, tuple[Entry, ...]]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def entries(store: Store) -> list[Entry]:
-    """Every party of every seizure report accepted from a partner, oldest report first
-    (parsed again only when the inbox changed: see the module)."""
-    state = inbox_state(store, _KINDS)
-    kept = _PARSED.get(store)
-    if kept is not None and kept[0] == state:
-        return list(kept[1])
-    found = _parse(store)
-    _PARSED[store] = (state, tuple(found))
-    return found
 
 
 def _parse(store: Store) -> list[Entry]:
@@ -410,3 +392,8 @@ def hits(store: Store, consignments: pl.DataFrame, group_key: bytes | None) -> I
         # Feedback answering it names the id after the "/").
         yield Hit(r["consignment_id"], r["version"], code.code, params,
                   (f"{entry.sender}/{entry.message_id}",), strength)  # fmt: skip
+
+
+#: Every party of every seizure report accepted from a partner, oldest report first
+#: (parsed again only when the inbox changed: see the module).
+entries = ParsedInbox(_KINDS, _parse)
