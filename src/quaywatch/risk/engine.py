@@ -325,13 +325,13 @@ class ScoringRun:
 STATE_READ_MAX_SHARE = 0.25
 
 
-def _from_history(store: Store, period_items: int, since: datetime | None) -> bool:
-    """Whether a period run of ``period_items`` goods items lodged since ``since`` recomputes
-    the entity histories from the whole history rather than reading the kept state.
+def _from_history(store: Store, since: datetime | None) -> bool:
+    """Whether a period run from ``since`` recomputes the entity histories from the whole
+    history rather than reading the kept state: decided by counting, before anything is read.
 
-    ``period_items`` counts the goods items of consignments' newest versions
-    (``reads.goods_item_rows``); so does the store's total here, like with like: an amended
-    consignment's older versions would make the period look a smaller share than it is.
+    Both counts are of the goods items of consignments' newest versions, what
+    ``reads.goods_item_rows`` returns: an amended consignment's older versions would make the
+    period look a smaller share than it is.
     """
     if since is None:
         return True
@@ -341,15 +341,18 @@ def _from_history(store: Store, period_items: int, since: datetime | None) -> bo
         .group_by(c.c.consignment_id)
         .subquery("newest")
     )
-    newest_items = sa.select(sa.func.count()).select_from(
+    counts = sa.select(
+        sa.func.count(),
+        sa.func.coalesce(sa.func.sum(sa.case((c.c.lodged_at >= since, 1), else_=0)), 0),
+    ).select_from(
         g.join(
             newest,
             (g.c.consignment_id == newest.c.consignment_id) & (g.c.version == newest.c.version),
-        )
+        ).join(c, (c.c.consignment_id == g.c.consignment_id) & (c.c.version == g.c.version))
     )
     with store.reading() as conn:
-        stored = conn.execute(newest_items).scalar_one()
-    return period_items > STATE_READ_MAX_SHARE * stored
+        stored, period = conn.execute(counts).one()
+    return int(period) > STATE_READ_MAX_SHARE * int(stored)
 
 
 def score_store(
@@ -391,10 +394,11 @@ def score_store(
     else:
         # A period: its goods items only, the entity histories from the kept state; or, when
         # the period is most of what is stored, from the whole history (``_from_history``).
-        items = reads.goods_item_rows(store, lodged_from=since)
-        if _from_history(store, items.height, since):
+        if _from_history(store, since):
             history = reads.goods_item_rows(store)
             items = history if since is None else history.filter(pl.col("lodged_at") >= since)
+        else:
+            items = reads.goods_item_rows(store, lodged_from=since)
     if not rescore:
         asked = None if keys is None else items.get_column("consignment_id").unique().to_list()
         done = reads.assessed(store, model.version, asked)
