@@ -15,6 +15,7 @@ benchmark, docs/kcs-benchmark.md).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 import polars as pl
@@ -91,10 +92,12 @@ def assessment_frame(
     features computed; of the history's other consignments, only the entity keys
     (``known_consignments``).
     """
-    batch = declared.consignment_features(declared.item_features(items), reference)
-    inputs = model_inputs(batch, consignments=known_consignments(batch, history), outcomes=outcomes)
-    names = [c for c in COLUMNS if c not in batch.columns]
-    return pl.concat([batch, inputs.select(names)], how="horizontal")
+    return _with_inputs(
+        items, reference,
+        lambda batch: model_inputs(
+            batch, consignments=known_consignments(batch, history), outcomes=outcomes
+        ),
+    )  # fmt: skip
 
 
 def assessment_frame_from_state(
@@ -110,13 +113,13 @@ def assessment_frame_from_state(
     outcomes=<the outcomes known before known_before>)``, reading only the state rows of the
     batch's keys (``features.entity_state``), not the history.
     """
-    batch = declared.consignment_features(declared.item_features(items), reference)
-    inputs = entity_features(
-        conn, batch, entities=ENTITIES, at="lodged_at", known_before=known_before,
-        kinds=HISTORY_KINDS,
+    return _with_inputs(
+        items, reference,
+        lambda batch: entity_features(
+            conn, batch, entities=ENTITIES, at="lodged_at", known_before=known_before,
+            kinds=HISTORY_KINDS,
+        ),
     )  # fmt: skip
-    names = [c for c in COLUMNS if c not in batch.columns]
-    return pl.concat([batch, inputs.select(names)], how="horizontal")
 
 
 def assessment_frame_from_kept_state(
@@ -129,14 +132,13 @@ def assessment_frame_from_kept_state(
     """``assessment_frame_from_state`` for a large batch: the state rows of the batch's keys
     are read at once (``features.batch_state.batch_states``) and looked up in memory, not one
     indexed lookup per consignment and entity. The same frame."""
-    batch = declared.consignment_features(declared.item_features(items), reference)
-    states = batch_states(conn, batch, entities=ENTITIES, known_before=known_before)
-    inputs = snapshot_features(
-        states, batch, entities=ENTITIES, at="lodged_at", known_before=known_before,
-        kinds=HISTORY_KINDS,
+    return _with_inputs(
+        items, reference,
+        lambda batch: snapshot_features(
+            batch_states(conn, batch, entities=ENTITIES, known_before=known_before), batch,
+            entities=ENTITIES, at="lodged_at", known_before=known_before, kinds=HISTORY_KINDS,
+        ),
     )  # fmt: skip
-    names = [c for c in COLUMNS if c not in batch.columns]
-    return pl.concat([batch, inputs.select(names)], how="horizontal")
 
 
 def assessment_frame_from_snapshot(
@@ -149,13 +151,25 @@ def assessment_frame_from_snapshot(
     """``assessment_frame_from_state`` with the entity state given as a frame (a snapshot of
     the ``entity_states`` layout, ``features.batch_state.snapshot_features``): no store read,
     what a batch engine calls on each batch, and batch scoring given the state's rows."""
-    batch = declared.consignment_features(declared.item_features(items), reference)
-    inputs = snapshot_features(
-        states, batch, entities=ENTITIES, at="lodged_at", known_before=known_before,
-        kinds=HISTORY_KINDS,
+    return _with_inputs(
+        items, reference,
+        lambda batch: snapshot_features(
+            states, batch, entities=ENTITIES, at="lodged_at", known_before=known_before,
+            kinds=HISTORY_KINDS,
+        ),
     )  # fmt: skip
+
+
+def _with_inputs(
+    items: pl.DataFrame,
+    reference: declared.ValueReference,
+    inputs: Callable[[pl.DataFrame], pl.DataFrame],
+) -> pl.DataFrame:
+    """The declared features of ``items``' consignments beside the entity histories that
+    ``inputs`` gives for them (from the history or the kept state: the same columns)."""
+    batch = declared.consignment_features(declared.item_features(items), reference)
     names = [c for c in COLUMNS if c not in batch.columns]
-    return pl.concat([batch, inputs.select(names)], how="horizontal")
+    return pl.concat([batch, inputs(batch).select(names)], how="horizontal")
 
 
 def known_consignments(batch: pl.DataFrame, history: pl.DataFrame) -> pl.DataFrame:
