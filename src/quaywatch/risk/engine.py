@@ -117,7 +117,7 @@ def _assess(
     items: pl.DataFrame,
     *,
     history: pl.DataFrame | None,
-    outcomes: pl.DataFrame,
+    outcomes: pl.DataFrame | None,
     model: RiskModel,
     explain_rows: Explain,
     profiles: ProfileSet | None,
@@ -149,6 +149,8 @@ def _assess(
         with state[0].reading() as conn:
             batch = read(items, conn=conn, reference=model.reference, known_before=state[1])
     else:
+        if outcomes is None:
+            raise ValueError("assess needs the outcomes with the history")
         batch = assessment.assessment_frame(
             items, history=history, outcomes=outcomes, reference=model.reference
         )
@@ -382,8 +384,10 @@ def score_store(
     of ``now``; a consignment one of them has new evidence about is assessed again, as one
     whose containers received events.
     """
-    outcomes = reads.control_outcomes(store, known_before=now)
     history: pl.DataFrame | None = None
+    # Only the history path reads every outcome; the kept state and the live sources read
+    # what they need (``risk.signals``).
+    outcomes: pl.DataFrame | None = None
     if keys is not None:
         # A few consignments: their goods items only, entity histories from the kept state.
         ids = keys.get_column("consignment_id").unique().to_list()
@@ -396,6 +400,7 @@ def score_store(
         # the period is most of what is stored, from the whole history (``_from_history``).
         if _from_history(store, since):
             history = reads.goods_item_rows(store)
+            outcomes = reads.control_outcomes(store, known_before=now)
             items = history if since is None else history.filter(pl.col("lodged_at") >= since)
         else:
             items = reads.goods_item_rows(store, lodged_from=since)

@@ -243,6 +243,31 @@ def _propagate(
     return result
 
 
+@dataclass(frozen=True, slots=True)
+class GraphSnapshot:
+    """The party graph as of ``at`` (``snapshot``): every party's score, and what placing a
+    party first seen since needs (``risk.placement``).
+
+    ``scores``: ``party_risk``'s frame. ``holders``: every attribute held at ``at`` by a
+    party or a watchlist entry (``node``, ``kind``, ``value``, ``shown``), linking or not.
+    ``nodes``: per node of the propagation (parties and entries), ``risk``, ``links`` (how
+    many of its attributes link) and, for parties, ``component`` (its connected group).
+    ``seeds``: the offenders, ``node``, ``weight`` and ``about``/``about_said`` (who they are
+    and why, as reasons name them). ``one``: the parties one shared attribute away from an
+    offender, ``party_key``, ``kind``, ``reason``, ``reason_said``. ``components``:
+    ``component``, ``size``, ``young``.
+    """
+
+    at: datetime
+    params: GraphParams
+    scores: pl.DataFrame
+    holders: pl.DataFrame
+    nodes: pl.DataFrame
+    seeds: pl.DataFrame
+    one: pl.DataFrame
+    components: pl.DataFrame
+
+
 def party_risk(
     data: GraphData,
     outcomes: pl.DataFrame,
@@ -259,6 +284,18 @@ def party_risk(
     ``seed`` (an offender itself), ``kind``, ``reason`` (null when nothing links the party),
     ``young``, ``cluster_size`` and ``cluster_young`` (parties, and young ones, in its cluster).
     """
+    return snapshot(data, outcomes, at=at, entries=entries, params=params).scores
+
+
+def snapshot(
+    data: GraphData,
+    outcomes: pl.DataFrame,
+    *,
+    at: datetime,
+    entries: pl.DataFrame | None = None,
+    params: GraphParams | None = None,
+) -> GraphSnapshot:
+    """The graph as of ``at`` (``party_risk``'s scores and what ``GraphSnapshot`` keeps)."""
     params = params or GraphParams()
     parties = data.parties.filter(pl.col("first_seen_at") <= at)
     attrs = attributes(parties, data.containers.filter(pl.col("lodged_at") <= at), params)
@@ -269,23 +306,45 @@ def party_risk(
         listed = entries.filter(pl.col("list_date") <= at.date())
         entry_seeds, entry_attrs = _entry_nodes(listed)
         seeds, attrs = pl.concat([seeds, entry_seeds]), pl.concat([attrs, entry_attrs])
+    holders = attrs
     shared = attrs.group_by("kind", "value").agg(pl.col("node").n_unique().alias("_d"))
     attrs = attrs.join(shared.filter(pl.col("_d").is_between(2, params.max_shared)),
                        on=["kind", "value"]).drop("_d")  # fmt: skip
     nodes = [*parties["party_key"].to_list(), *seeds.filter(
         pl.col("node").str.starts_with("entry:"))["node"].to_list()]  # fmt: skip
-    risk = _propagate(nodes, attrs, seeds, params)[: parties.height]
+    ranked = _propagate(nodes, attrs, seeds, params)
+    risk = ranked[: parties.height]
     young = parties["first_seen_at"] >= at - timedelta(days=params.young_days)
     scores = parties.select("party_key", "name").with_columns(
         pl.Series("risk", risk, pl.Float64), pl.Series("young", young, pl.Boolean),
         pl.col("party_key").is_in(seeds["node"].implode()).alias("seed"),
     )  # fmt: skip
-    scores = scores.join(_clusters(parties, attrs, young.to_numpy()), on="party_key", how="left")
-    return scores.join(_explain(scores, attrs, seeds, params), on="party_key", how="left")
+    clusters = _clusters(parties, attrs, young.to_numpy())
+    scores = scores.join(clusters.drop("component", "young_member"), on="party_key", how="left")
+    explained, seed_text, one = _explain(scores, attrs, seeds, params)
+    links = attrs.group_by("node").agg(pl.len().cast(pl.Int64).alias("links"))
+    node_frame = (
+        pl.DataFrame({"node": nodes, "risk": ranked}, schema={"node": pl.String, "risk": pl.Float64})
+        .join(links, on="node", how="left")
+        .join(clusters.select(pl.col("party_key").alias("node"), "component"), on="node",
+              how="left")
+        .with_columns(pl.col("links").fill_null(0))
+    )  # fmt: skip
+    components = clusters.group_by("component").agg(
+        pl.len().cast(pl.Int64).alias("size"),
+        pl.col("young_member").cast(pl.Int64).sum().alias("young"),
+    )
+    return GraphSnapshot(
+        at=at, params=params,
+        scores=scores.join(explained, on="party_key", how="left"),
+        holders=holders, nodes=node_frame, seeds=seed_text, one=one,
+        components=components,
+    )  # fmt: skip
 
 
 def _clusters(parties: pl.DataFrame, attrs: pl.DataFrame, young: np.ndarray) -> pl.DataFrame:
-    """``cluster_size`` and ``cluster_young`` per party: its connected component's counts."""
+    """``cluster_size`` and ``cluster_young`` per party: its connected component's counts;
+    ``component`` (the component's number) and ``young_member`` (the party is young)."""
     keys = parties["party_key"]
     index = pl.DataFrame({"node": keys, "_i": np.arange(len(keys))})
     links = attrs.join(index, on="node").with_columns(
@@ -299,13 +358,16 @@ def _clusters(parties: pl.DataFrame, attrs: pl.DataFrame, young: np.ndarray) -> 
     size = np.bincount(label)
     young_count = np.bincount(label, weights=young.astype(float))
     return pl.DataFrame({"party_key": keys, "cluster_size": size[label],
-                         "cluster_young": young_count[label].astype(np.int64)})  # fmt: skip
+                         "cluster_young": young_count[label].astype(np.int64),
+                         "component": label.astype(np.int64), "young_member": young})  # fmt: skip
 
 
 def _explain(
     scores: pl.DataFrame, attrs: pl.DataFrame, seeds: pl.DataFrame, params: GraphParams
-) -> pl.DataFrame:
-    """Per flagged party, its ``kind`` and ``reason``: the shortest link to an offender."""
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Per flagged party, its ``kind`` and ``reason``: the shortest link to an offender; and
+    what placing a later party reuses: each seed's ``about`` (who it is and why) and the
+    one-link reasons."""
     named = pl.concat(
         [
             scores.select(pl.col("party_key").alias("node"), "name"),
@@ -324,47 +386,72 @@ def _explain(
     pairs = attrs.join(attrs, on=["kind", "value"], suffix="_b").filter(
         pl.col("node") != pl.col("node_b")
     )
-    label = words(pl.col("kind").replace_strict({"email": "e-mail", "eori": "EORI"},
-                                                default=pl.col("kind")), _KINDS)  # fmt: skip
-    one = (
-        pairs.join(seed_text, left_on="node_b", right_on="node")
-        .with_columns(*worded("shares %(what)s %(value)s with %(about)s", what=label,
-                              value="shown", about=Worded(pl.col("about"), pl.col("about_said")),
-                              ).columns("reason", "reason_said"))
-        .sort(["node", "weight"], descending=[False, True])
-        .group_by("node", maintain_order=True).first()
-        .select(pl.col("node").alias("party_key"), "kind", "reason", "reason_said")
-    )  # fmt: skip
+    one = one_link_reasons(pairs, seed_text)
     near = scores.filter(pl.col("risk") >= params.min_risk)
-    two = (
-        pairs.join(near.select(pl.col("party_key").alias("node")), on="node", how="semi")
-        .join(one.select(pl.col("party_key").alias("node_b"), pl.col("reason").alias("_via"),
-                         pl.col("reason_said").alias("_via_said")), on="node_b")
-        .join(named.select(pl.col("node").alias("node_b"), pl.col("name").alias("_b")),
-              on="node_b")
-        .with_columns(*worded("shares %(what)s %(value)s with %(other)s, which %(via)s",
-                              what=label, value="shown", other="_b",
-                              via=Worded(pl.col("_via"), pl.col("_via_said")),
-                              ).columns("reason", "reason_said"))
-        .group_by("node", maintain_order=True).first()
-        .select(pl.col("node").alias("party_key"), "kind", "reason", "reason_said")
+    two = two_link_reasons(
+        pairs.join(near.select(pl.col("party_key").alias("node")), on="node", how="semi"),
+        one, named,
     )  # fmt: skip
     own = seeds.filter(~pl.col("node").str.starts_with("entry:")).select(
         pl.col("node").alias("party_key"), pl.lit("offender").alias("kind"),
         *worded("was %(evidence)s", evidence=evidence).columns("reason", "reason_said"),
     )  # fmt: skip
     found = pl.concat([own, one, two]).unique("party_key", keep="first", maintain_order=True)
-    cluster = scores.filter(
-        pl.col("young") & (pl.col("cluster_size") >= 2) & ~pl.col("party_key").is_in(
-            found["party_key"].implode())  # fmt: skip
-    ).select(
+    cluster = cluster_reasons(
+        scores.filter(~pl.col("party_key").is_in(found["party_key"].implode())), params
+    )
+    return pl.concat([found, cluster]), seed_text, one
+
+
+def _link_label() -> Worded:
+    return words(pl.col("kind").replace_strict({"email": "e-mail", "eori": "EORI"},
+                                               default=pl.col("kind")), _KINDS)  # fmt: skip
+
+
+def one_link_reasons(pairs: pl.DataFrame, seeds: pl.DataFrame) -> pl.DataFrame:
+    """Per ``node`` of ``pairs`` (``node``, ``node_b``, ``kind``, ``shown``: ``node`` shares
+    ``shown`` with ``node_b``) that shares an attribute with an offender of ``seeds``
+    (``GraphSnapshot.seeds``): ``party_key``, ``kind``, ``reason``, ``reason_said`` of its link
+    to the heaviest one."""
+    return (
+        pairs.join(seeds, left_on="node_b", right_on="node")
+        .with_columns(*worded("shares %(what)s %(value)s with %(about)s", what=_link_label(),
+                              value="shown", about=Worded(pl.col("about"), pl.col("about_said")),
+                              ).columns("reason", "reason_said"))
+        .sort(["node", "weight"], descending=[False, True])
+        .group_by("node", maintain_order=True).first()
+        .select(pl.col("node").alias("party_key"), "kind", "reason", "reason_said")
+    )  # fmt: skip
+
+
+def two_link_reasons(pairs: pl.DataFrame, one: pl.DataFrame, named: pl.DataFrame) -> pl.DataFrame:
+    """Per ``node`` of ``pairs`` (as ``one_link_reasons``) sharing an attribute with a party of
+    ``one`` (``one_link_reasons``' frame): its link through that party, named from ``named``
+    (``node``, ``name``)."""
+    return (
+        pairs.join(one.select(pl.col("party_key").alias("node_b"), pl.col("reason").alias("_via"),
+                              pl.col("reason_said").alias("_via_said")), on="node_b")
+        .join(named.select(pl.col("node").alias("node_b"), pl.col("name").alias("_b")),
+              on="node_b")
+        .with_columns(*worded("shares %(what)s %(value)s with %(other)s, which %(via)s",
+                              what=_link_label(), value="shown", other="_b",
+                              via=Worded(pl.col("_via"), pl.col("_via_said")),
+                              ).columns("reason", "reason_said"))
+        .group_by("node", maintain_order=True).first()
+        .select(pl.col("node").alias("party_key"), "kind", "reason", "reason_said")
+    )  # fmt: skip
+
+
+def cluster_reasons(scores: pl.DataFrame, params: GraphParams) -> pl.DataFrame:
+    """The ``cluster`` reason of each young party of ``scores`` (``party_key``, ``young``,
+    ``cluster_size``, ``cluster_young``) in a cluster of at least two."""
+    return scores.filter(pl.col("young") & (pl.col("cluster_size") >= 2)).select(
         "party_key", pl.lit("cluster").alias("kind"),
         *worded("was first seen in the last %(days)s days and shares contact details with %(n)s "
                 "other parties (%(young)s of them as new)", days=pl.lit(int(params.young_days)),
                 n=pl.col("cluster_size") - 1, young=pl.col("cluster_young") - 1,
                 ).columns("reason", "reason_said"),
     )  # fmt: skip
-    return pl.concat([found, cluster])
 
 
 def graph_hits(

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import datetime
 
 import polars as pl
 from sqlalchemy import exists, func, insert, select, tuple_
@@ -89,9 +90,9 @@ def neighbourhood(
     for hop in range(1, hops + 1):
         if not frontier:
             break
-        boxes = _box_attributes(store, frontier, params)
+        boxes = box_attributes(store, frontier, params)
         counted = pl.concat([
-            _shared_keys(store, frontier, params),
+            shared_keys(store, frontier, params),
             boxes.join(boxes.group_by("kind", "value").agg(pl.col("node").n_unique().alias("_n")),
                        on=["kind", "value"]),
         ]).unique(["node", "kind", "value"], maintain_order=True)  # fmt: skip
@@ -157,7 +158,7 @@ def index_parties(store: Store, params: graph.GraphParams | None = None) -> int:
     return len(batches)
 
 
-def _shared_keys(store: Store, frontier: list[str], params: graph.GraphParams) -> pl.DataFrame:
+def shared_keys(store: Store, frontier: list[str], params: graph.GraphParams) -> pl.DataFrame:
     """``(node, kind, value, shown, _n)``: the linking keys of the ``frontier`` parties, and
     of every party sharing one that links (shared by at most ``max_shared``), each with how
     many parties hold it (``_n``). Index lookups only."""
@@ -226,9 +227,17 @@ def _keep(
     return kept
 
 
-def _box_attributes(store: Store, keys: Collection[str], params: graph.GraphParams) -> pl.DataFrame:
+def box_attributes(
+    store: Store,
+    keys: Collection[str],
+    params: graph.GraphParams,
+    *,
+    received_after: datetime | None = None,
+) -> pl.DataFrame:
     """The ``container`` attributes of every consignee that used a box these parties used (as
-    consignee, in a consignment's newest version) within the window of another consignee."""
+    consignee, in a consignment's newest version) within the window of another consignee;
+    with ``received_after``, of the boxes of their consignments stored since then only (found
+    by the index of ``received_at``, not among every consignment)."""
     c, k = tables.consignments, tables.containers
     newer = c.alias("newer")
     current = ~exists(
@@ -242,6 +251,8 @@ def _box_attributes(store: Store, keys: Collection[str], params: graph.GraphPara
         .join_from(k, c, on)
         .where(c.c.consignee_key.in_(sorted(keys)) & current)
     )
+    if received_after is not None:
+        theirs = theirs.where(c.c.received_at > received_after)
     uses = reads.frame(
         store,
         select(k.c.container_number, c.c.lodged_at, c.c.consignee_key.label("party_key"))

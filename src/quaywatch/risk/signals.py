@@ -10,7 +10,10 @@ that reads the store beyond the declarations, each as of the moment it would hav
   ``now``;
 - risk propagated through the party graph (``risk.graph``) as of the end of each consignment's
   lodging day, capped at ``now``: the parties and links known then, the outcomes given. A
-  party is "young" relative to that day, as a daily run would have seen it.
+  party is "young" relative to that day, as a daily run would have seen it. A live run takes
+  the graph of today's consignments from the kept graph of the start of the day, with the
+  parties first seen since placed in it (``risk.placement``): a consignment filed through the
+  API reads its parties' neighbours, not the whole graph.
 
 A party on a watchlist is reported by screening; the graph's ``offender`` hit (the party is
 itself a seed of the propagation) would say the same again, so it is dropped where screening
@@ -20,22 +23,26 @@ hit the consignment. The engine merges what remains with the model and the profi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 import polars as pl
 from sqlalchemy import func, select
 
 from quaywatch.features import declared
-from quaywatch.risk import anomaly, graph, hits as hitframe, screening
-from quaywatch.store import tables
+from quaywatch.risk import anomaly, graph, hits as hitframe, placement, screening
+from quaywatch.store import reads, tables
 from quaywatch.store.store import Store
+
+_T = TypeVar("_T")
 
 
 def store_hits(
     store: Store,
     items: pl.DataFrame,
     *,
-    outcomes: pl.DataFrame,
+    outcomes: pl.DataFrame | None,
     now: datetime,
     live: bool = False,
 ) -> pl.DataFrame:
@@ -43,17 +50,24 @@ def store_hits(
 
     ``items`` are goods-item rows (``store.reads.goods_item_rows``) of the consignments to
     assess; ``outcomes`` the control outcomes the graph may seed from (known at ``now``, or
-    before an evaluation split). ``live``: a scoring run, whose ``outcomes`` are every stored
-    one known at ``now``; the anomaly baselines then use the day's kept reference traffic
-    (``anomaly.reads.reference``) instead of computing it again from ``outcomes``.
+    before an evaluation split). ``live``: a scoring run, whose outcomes are every stored one
+    known at ``now`` (None: read only if needed); the anomaly baselines then use the day's kept
+    reference traffic (``anomaly.reads.reference``) instead of computing it again from
+    ``outcomes``, and the graph the kept graph of the moment (``risk.placement``).
     """
+    if outcomes is None and not live:
+        raise ValueError("store_hits needs the outcomes of a run that is not live")
+    given = outcomes
+    known = _once(
+        lambda: reads.control_outcomes(store, known_before=now) if given is None else given
+    )
     roles = [f"{role}_key" for role in screening.ROLES if f"{role}_key" in items.columns]
     consignments = items.group_by(*declared.KEY).agg(pl.col("lodged_at", *roles).first())
     keys = consignments.select(declared.KEY)
     found = [
         anomaly.detect_store(store, keys, now=now, outcomes=None if live else outcomes),
         screened := screening.screen_store(store, consignments, at=now),
-        _graph_hits(store, consignments, outcomes=outcomes, now=now).join(
+        _graph_hits(store, consignments, outcomes=known, now=now, live=live).join(
             screened.select(declared.KEY).unique().with_columns(pl.lit("graph:offender").alias("code")),
             on=[*declared.KEY, "code"], how="anti",
         ),
@@ -78,17 +92,47 @@ def data_end(store: Store) -> datetime:
 
 
 def _graph_hits(
-    store: Store, consignments: pl.DataFrame, *, outcomes: pl.DataFrame, now: datetime
+    store: Store,
+    consignments: pl.DataFrame,
+    *,
+    outcomes: Callable[[], pl.DataFrame],
+    now: datetime,
+    live: bool,
 ) -> pl.DataFrame:
-    """Graph hits per lodging day, each as of that day's end (at most ``now``)."""
-    data = graph.load(store)
-    entries = screening.watchlist_entries(store, as_of=now.date())
+    """Graph hits per lodging day, each as of that day's end (at most ``now``).
+
+    A live run works from the kept graph of the moment (``risk.placement``): the end of a
+    day already over, else the start of ``now``'s day with the parties first seen since
+    placed in it. Otherwise the graph is propagated again as of each day's end.
+    """
     days = consignments.with_columns(pl.col("lodged_at").dt.truncate("1d").alias("__day"))
+    today = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    data = _once(lambda: graph.load(store))
+    entries = _once(lambda: screening.watchlist_entries(store, as_of=now.date()))
     found = [hitframe.empty()]
     for (day,), batch in days.partition_by("__day", as_dict=True, maintain_order=True).items():
         at = min(day + timedelta(days=1), now)
-        scores = graph.party_risk(
-            data, outcomes.filter(pl.col("known_at") < at), at=at, entries=entries
-        )
+        if live:
+            snap = placement.kept_snapshot(
+                store, min(at, today), data=data, outcomes=outcomes, entries=entries
+            )
+            keys = screening.party_roles(batch.drop("__day")).get_column("party_key").unique()
+            scores = placement.place(store, snap, keys.to_list(), at=at)
+        else:
+            scores = graph.party_risk(
+                data(), outcomes().filter(pl.col("known_at") < at), at=at, entries=entries()
+            )
         found.append(hitframe.conform(graph.graph_hits(batch.drop("__day"), scores)))
     return pl.concat(found)
+
+
+def _once(make: Callable[[], _T]) -> Callable[[], _T]:
+    """``make``, called at most once: what the first call returned."""
+    made: list[_T] = []
+
+    def get() -> _T:
+        if not made:
+            made.append(make())
+        return made[0]
+
+    return get
