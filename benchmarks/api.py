@@ -36,7 +36,7 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +88,11 @@ def _consignment(template: dict[str, Any], n: int) -> dict[str, Any]:
     record = copy.deepcopy(template)
     prefix = f"BNCU{n % 1_000_000:06d}"
     box = prefix + iso6346.calc_check_digit(prefix)
+    # A new consignment is lodged now, as a port's are: the risk sources then use what a
+    # live run keeps for the day (the anomaly baselines, the party graph of its start).
+    lodged = datetime.now(UTC)
+    record["lodged_at"] = lodged.isoformat()
+    record["eta"] = (lodged + timedelta(days=12)).isoformat()
     record["consignment_id"] = f"BENCH-{n:08d}"
     record["transport_document"] = f"BNCU{n:010d}"
     record["goods_items"][0]["container_number"] = box
