@@ -46,6 +46,7 @@ import polars as pl
 _ITEMS = "items.parquet"
 _OUTCOMES = "outcomes.parquet"
 _STATES = "states.parquet"
+_TALLIES = "tallies.parquet"
 _MODELS = "models"
 
 
@@ -77,15 +78,21 @@ def _train(traffic: str, work: str, until: str, capacity_pct: float, queue: Any)
 
 def _keep_state(work: str, queue: Any) -> None:
     """The entity state the store would have kept as the traffic arrived: every key's rows
-    (``intake.entity_state``), computed from the whole history at once and saved."""
-    from quaywatch.intake.entity_state import states_from_history
+    (``intake.entity_state``), computed from the whole history at once and saved, and its
+    tallies (``entity_tallies``), what assessing reads."""
+    from quaywatch.intake.entity_state import states_from_history, tallies
 
     started = time.perf_counter()
-    states = states_from_history(
-        pl.read_parquet(Path(work) / _ITEMS), pl.read_parquet(Path(work) / _OUTCOMES)
-    )
-    states.write_parquet(Path(work) / _STATES)
-    queue.put((states.height, time.perf_counter() - started))
+    if (Path(work) / _STATES).is_file():  # a work folder from before the tallies were kept
+        states = pl.read_parquet(Path(work) / _STATES)
+    else:
+        states = states_from_history(
+            pl.read_parquet(Path(work) / _ITEMS), pl.read_parquet(Path(work) / _OUTCOMES)
+        )
+        states.write_parquet(Path(work) / _STATES)
+    kept = tallies(states)
+    kept.write_parquet(Path(work) / _TALLIES)
+    queue.put((states.height, kept.height, time.perf_counter() - started))
 
 
 def _timed(figures: dict[str, float], name: str, started: float) -> float:
@@ -111,7 +118,7 @@ def _score(work: str, until: str, count: int, out: str, queue: Any) -> None:
     chosen = lodged.select("consignment_id").unique(maintain_order=True).head(count)
     items = lodged.join(chosen, on="consignment_id", how="semi", maintain_order="left").collect()
     outcomes = pl.read_parquet(Path(work) / _OUTCOMES)
-    states = pl.read_parquet(Path(work) / _STATES)
+    states = pl.read_parquet(Path(work) / _TALLIES)
     # With the compiled objects ``_train`` kept (a model saved without them predicts with
     # LightGBM: loading never compiles).
     started = time.perf_counter()
@@ -255,8 +262,11 @@ def _prepare(
 
 def _state(work: Path) -> None:
     """The entity state kept as the traffic arrived (``intake.entity_state``), computed once."""
-    height, seconds = _child(_keep_state, str(work))
-    print(f"entity state: {height:,} rows, computed from the history in {seconds:.1f} s")
+    height, tallied, seconds = _child(_keep_state, str(work))
+    print(
+        f"entity state: {height:,} rows, {tallied:,} of them tallies (what assessing reads), "
+        f"computed from the history in {seconds:.1f} s"
+    )
 
 
 def main() -> None:
@@ -285,7 +295,7 @@ def main() -> None:
     until = start + timedelta(days=args.train_days)
     if args.reuse and (work / _MODELS).is_dir():
         print(f"reusing the traffic and model in {work}")
-        if not (work / _STATES).is_file():  # left by a run from before the state was read
+        if not (work / _TALLIES).is_file():  # left by a run from before the tallies were read
             _state(work)
     else:
         _prepare(work, args, args.train_days + score_days, per_day, start, until)
@@ -302,8 +312,8 @@ def main() -> None:
     }
     totals = {name: round(sum(steps[k] for k in keys), 3) for name, keys in groups.items()}
     print(
-        f"assess: {r['rows']:,} consignments ({r['goods_items']:,} goods items, entity state "
-        f"{r['state_rows']:,} rows) in {r['seconds']:.1f} s, {rows_per_s:,.0f} rows/s, "
+        f"assess: {r['rows']:,} consignments ({r['goods_items']:,} goods items, entity "
+        f"tallies {r['state_rows']:,} rows) in {r['seconds']:.1f} s, {rows_per_s:,.0f} rows/s, "
         f"{r['explained']:,} explained; peak RSS {r['peak_rss_mb']:,.0f} MB "
         f"({r['rss_before_mb']:,.0f} MB before scoring)"
     )
