@@ -17,7 +17,7 @@ import pytest
 from polars.testing import assert_frame_equal
 from sqlalchemy import select
 
-from quaywatch.features import declared
+from quaywatch.features import batch_state, declared
 from quaywatch.features.assessment import ENTITIES, HISTORY_KINDS, outcome_keys
 from quaywatch.features.batch_state import batch_states, snapshot_features
 from quaywatch.features.entity_state import entity_features
@@ -241,9 +241,15 @@ def _table(store: Store) -> pl.DataFrame:
     return pl.DataFrame(_state(store), schema=entity_state.STATE_SCHEMA, orient="row")
 
 
-def test_batch_features_from_a_snapshot_equal_history(arrived: Store) -> None:
+@pytest.mark.parametrize("unsorted_up_to", [batch_state._SEARCH_UNSORTED_MAX, 0])
+def test_batch_features_from_a_snapshot_equal_history(
+    arrived: Store, unsorted_up_to: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The batch path (``features.batch_state``) on the whole state, in the table's order or
-    any other, gives ``as_of_history``'s features: amendments and late outcomes included."""
+    any other, or on its tallies, gives ``as_of_history``'s features: amendments and late
+    outcomes included; its lookups search the needles as they come or sorted (the way of
+    lines too long for the caches), alike."""
+    monkeypatch.setattr(batch_state, "_SEARCH_UNSORTED_MAX", unsorted_up_to)
     rows = _assessed(arrived)
     table = _table(arrived)
     shuffled = table.sample(fraction=1.0, shuffle=True, seed=3)
