@@ -9,10 +9,10 @@ control rates than the default, so a short training window has enough labels), t
 files into frames shaped like ``store.reads.goods_item_rows`` and ``reads.control_outcomes``
 without a database (``synth.frames``; ingest is measured by ``benchmarks/ingest.py``), trains a
 model on the training days, and computes the entity state a store keeps as the traffic arrives
-(``intake.entity_state``; a run with ``--reuse`` on an older work folder computes it if
-missing). A second process, whose peak RSS is the one reported, then times ``engine.assess``
-on the goods items of the COUNT consignments lodged after the training window, their track
-records looked up in the state's rows (``features.batch_state``; outcomes: every one known;
+and its tallies (``intake.entity_state``; a run with ``--reuse`` on an older work folder
+computes what is missing). A second process, whose peak RSS is the one reported, then times
+``engine.assess`` on the goods items of the COUNT consignments lodged after the training window, their track
+records looked up in the state's tallies (``features.batch_state``; outcomes: every one known;
 reasons for the rows leaving the green lane), times its steps one by one, and times
 ``booster.predict`` of the fraud model on the same feature matrix, built beforehand, and the
 same through ``predict_raw`` (the compiled model where ``risk.compiled`` could build it, as
@@ -20,7 +20,8 @@ same through ``predict_raw`` (the compiled model where ``risk.compiled`` could b
 does, in the training process: the compile time is printed, not counted. The scoring process
 only loads the model (``load_s``: with the compiled objects it finds, checked on their probe;
 loading never compiles). ``--assessments FILE`` writes what ``assess`` returned (Parquet), to
-compare two versions of the code. Last line: JSON with ``rows_per_s``,
+compare two versions of the code. Last line: JSON with ``rows_per_s``, ``cpu_s`` (CPU time of
+every thread of ``assess``: steadier than the wall clock on a shared machine),
 ``raw_predict_rows_per_s``, ``ratio`` (raw / end to end), ``peak_rss_mb``, ``explained``,
 ``compiled``, ``load_s``, the seconds of each step and, for comparison, ``from_history_s``: the
 same track records recomputed from the whole history (not counted).

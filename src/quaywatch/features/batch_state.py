@@ -2,7 +2,8 @@
 
 ``features.entity_state.entity_features`` asks the store for each (entity, key, ``t``) of a few
 consignments: one indexed lookup each. A scoring run over a day or a month has hundreds of
-thousands of them; here the state rows of the batch's keys are read once (``batch_states``:
+thousands of them; here the state rows of the batch's keys (of its tallies, where no record
+count is asked for: a fifth of the rows) are read once (``batch_states``:
 each key's first sighting, its latest row before the batch's earliest time and its rows within
 the batch's span) and every lookup is answered in memory (``snapshot_features``), also from a
 snapshot of the whole table (Spark's ``mapInArrow``, ``risk.batch``) or one computed from a

@@ -14,6 +14,11 @@ the earliest row with ``records > 0``, a row exists at every lodging time. Pair 
 their key columns with U+001F; a key with a null column is not kept (never seen, as in
 ``as_of_history``). The global counts that the hit-rate prior needs are entity ``*``, key ``''``.
 
+Beside it, ``entity_tallies`` keeps what an assessment reads, and only that (``tallies``): a
+key's rows where whether it was sighted, its controls or its hits changed, without those where
+only the record count moved (four in five). Both are written together (``apply``), so a batch
+that needs no record count reads a fifth of the rows (``features.batch_state``).
+
 What counts mirrors the from-history computation exactly (``features.assessment``): the history
 is the newest version of each consignment with its goods items (``store.reads.goods_item_rows``)
 and its keys are those of ``intake.entities.entity_keys``; an outcome counts, for the keys of the
