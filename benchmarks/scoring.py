@@ -9,10 +9,10 @@ control rates than the default, so a short training window has enough labels), t
 files into frames shaped like ``store.reads.goods_item_rows`` and ``reads.control_outcomes``
 without a database (``synth.frames``; ingest is measured by ``benchmarks/ingest.py``), trains a
 model on the training days, and computes the entity state a store keeps as the traffic arrives
-(``intake.entity_state``; a run with ``--reuse`` on an older work folder computes it if
-missing). A second process, whose peak RSS is the one reported, then times ``engine.assess``
-on the goods items of the COUNT consignments lodged after the training window, their track
-records looked up in the state's rows (``features.batch_state``; outcomes: every one known;
+and its tallies (``intake.entity_state``; a run with ``--reuse`` on an older work folder
+computes what is missing). A second process, whose peak RSS is the one reported, then times
+``engine.assess`` on the goods items of the COUNT consignments lodged after the training window, their track
+records looked up in the state's tallies (``features.batch_state``; outcomes: every one known;
 reasons for the rows leaving the green lane), times its steps one by one, and times
 ``booster.predict`` of the fraud model on the same feature matrix, built beforehand, and the
 same through ``predict_raw`` (the compiled model where ``risk.compiled`` could build it, as
@@ -20,7 +20,8 @@ same through ``predict_raw`` (the compiled model where ``risk.compiled`` could b
 does, in the training process: the compile time is printed, not counted. The scoring process
 only loads the model (``load_s``: with the compiled objects it finds, checked on their probe;
 loading never compiles). ``--assessments FILE`` writes what ``assess`` returned (Parquet), to
-compare two versions of the code. Last line: JSON with ``rows_per_s``,
+compare two versions of the code. Last line: JSON with ``rows_per_s``, ``cpu_s`` (CPU time of
+every thread of ``assess``: steadier than the wall clock on a shared machine),
 ``raw_predict_rows_per_s``, ``ratio`` (raw / end to end), ``peak_rss_mb``, ``explained``,
 ``compiled``, ``load_s``, the seconds of each step and, for comparison, ``from_history_s``: the
 same track records recomputed from the whole history (not counted).
@@ -46,6 +47,7 @@ import polars as pl
 _ITEMS = "items.parquet"
 _OUTCOMES = "outcomes.parquet"
 _STATES = "states.parquet"
+_TALLIES = "tallies.parquet"
 _MODELS = "models"
 
 
@@ -77,15 +79,21 @@ def _train(traffic: str, work: str, until: str, capacity_pct: float, queue: Any)
 
 def _keep_state(work: str, queue: Any) -> None:
     """The entity state the store would have kept as the traffic arrived: every key's rows
-    (``intake.entity_state``), computed from the whole history at once and saved."""
-    from quaywatch.intake.entity_state import states_from_history
+    (``intake.entity_state``), computed from the whole history at once and saved, and its
+    tallies (``entity_tallies``), what assessing reads."""
+    from quaywatch.intake.entity_state import states_from_history, tallies
 
     started = time.perf_counter()
-    states = states_from_history(
-        pl.read_parquet(Path(work) / _ITEMS), pl.read_parquet(Path(work) / _OUTCOMES)
-    )
-    states.write_parquet(Path(work) / _STATES)
-    queue.put((states.height, time.perf_counter() - started))
+    if (Path(work) / _STATES).is_file():  # a work folder from before the tallies were kept
+        states = pl.read_parquet(Path(work) / _STATES)
+    else:
+        states = states_from_history(
+            pl.read_parquet(Path(work) / _ITEMS), pl.read_parquet(Path(work) / _OUTCOMES)
+        )
+        states.write_parquet(Path(work) / _STATES)
+    kept = tallies(states)
+    kept.write_parquet(Path(work) / _TALLIES)
+    queue.put((states.height, kept.height, time.perf_counter() - started))
 
 
 def _timed(figures: dict[str, float], name: str, started: float) -> float:
@@ -111,7 +119,7 @@ def _score(work: str, until: str, count: int, out: str, queue: Any) -> None:
     chosen = lodged.select("consignment_id").unique(maintain_order=True).head(count)
     items = lodged.join(chosen, on="consignment_id", how="semi", maintain_order="left").collect()
     outcomes = pl.read_parquet(Path(work) / _OUTCOMES)
-    states = pl.read_parquet(Path(work) / _STATES)
+    states = pl.read_parquet(Path(work) / _TALLIES)
     # With the compiled objects ``_train`` kept (a model saved without them predicts with
     # LightGBM: loading never compiles).
     started = time.perf_counter()
@@ -120,10 +128,12 @@ def _score(work: str, until: str, count: int, out: str, queue: Any) -> None:
     compiled = model.is_compiled
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     found = engine.assess(items, history=None, states=states, outcomes=outcomes, model=model,
                           explain_rows=engine.Explain.AUTO)  # fmt: skip
     seconds = time.perf_counter() - started
+    # Every thread's CPU time: on a shared machine, steadier than the wall clock.
+    cpu_s = time.process_time() - cpu
     peak_assess = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     rows = found.height
     explained = int(found.get_column("explained").sum())
@@ -200,7 +210,7 @@ def _score(work: str, until: str, count: int, out: str, queue: Any) -> None:
     compiled_s = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     queue.put({"rows": rows, "state_rows": states.height, "goods_items": items.height,
-               "explained": explained, "seconds": seconds, "raw_predict_s": raw_s,
+               "explained": explained, "seconds": seconds, "raw_predict_s": raw_s, "cpu_s": cpu_s,
                "rss_before_mb": rss_before, "peak_rss_mb": peak_assess,
                "peak_rss_with_profile_mb": peak,
                "fraud_trees": model.fraud.booster.num_trees(), **agreement,
@@ -255,8 +265,11 @@ def _prepare(
 
 def _state(work: Path) -> None:
     """The entity state kept as the traffic arrived (``intake.entity_state``), computed once."""
-    height, seconds = _child(_keep_state, str(work))
-    print(f"entity state: {height:,} rows, computed from the history in {seconds:.1f} s")
+    height, tallied, seconds = _child(_keep_state, str(work))
+    print(
+        f"entity state: {height:,} rows, {tallied:,} of them tallies (what assessing reads), "
+        f"computed from the history in {seconds:.1f} s"
+    )
 
 
 def main() -> None:
@@ -285,14 +298,14 @@ def main() -> None:
     until = start + timedelta(days=args.train_days)
     if args.reuse and (work / _MODELS).is_dir():
         print(f"reusing the traffic and model in {work}")
-        if not (work / _STATES).is_file():  # left by a run from before the state was read
+        if not (work / _TALLIES).is_file():  # left by a run from before the tallies were read
             _state(work)
     else:
         _prepare(work, args, args.train_days + score_days, per_day, start, until)
     r = _child(_score, str(work), until.isoformat(), args.count, str(args.assessments or ""))
     rows_per_s = r["rows"] / r["seconds"]
     raw_per_s = r["rows"] / r["raw_predict_s"]
-    others = ("raw_predict_s", "compiled_predict_s", "load_s", "from_history_s")
+    others = ("raw_predict_s", "compiled_predict_s", "load_s", "from_history_s", "cpu_s")
     steps = {k: v for k, v in r.items() if k.endswith("_s") and k not in others}
     groups = {
         "features_s": ("batch_features_s", "track_records_s"),
@@ -302,8 +315,8 @@ def main() -> None:
     }
     totals = {name: round(sum(steps[k] for k in keys), 3) for name, keys in groups.items()}
     print(
-        f"assess: {r['rows']:,} consignments ({r['goods_items']:,} goods items, entity state "
-        f"{r['state_rows']:,} rows) in {r['seconds']:.1f} s, {rows_per_s:,.0f} rows/s, "
+        f"assess: {r['rows']:,} consignments ({r['goods_items']:,} goods items, entity "
+        f"tallies {r['state_rows']:,} rows) in {r['seconds']:.1f} s, {rows_per_s:,.0f} rows/s, "
         f"{r['explained']:,} explained; peak RSS {r['peak_rss_mb']:,.0f} MB "
         f"({r['rss_before_mb']:,.0f} MB before scoring)"
     )
@@ -328,6 +341,7 @@ def main() -> None:
                 "peak_rss_mb": round(r["peak_rss_mb"], 1),
                 "explained": r["explained"],
                 "seconds": round(r["seconds"], 2),
+                "cpu_s": round(r["cpu_s"], 2),
                 "raw_predict_s": round(r["raw_predict_s"], 3),
                 "state_rows": r["state_rows"],
                 "goods_items": r["goods_items"],

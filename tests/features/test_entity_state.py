@@ -17,7 +17,7 @@ import pytest
 from polars.testing import assert_frame_equal
 from sqlalchemy import select
 
-from quaywatch.features import declared
+from quaywatch.features import batch_state, declared
 from quaywatch.features.assessment import ENTITIES, HISTORY_KINDS, outcome_keys
 from quaywatch.features.batch_state import batch_states, snapshot_features
 from quaywatch.features.entity_state import entity_features
@@ -117,11 +117,45 @@ def _state(store: Store) -> list[tuple[object, ...]]:
         return list(conn.execute(select(s).order_by(s.c.entity, s.c.entity_key, s.c.at)).all())
 
 
+def _tallies(store: Store) -> list[tuple[object, ...]]:
+    t = tables.entity_tallies
+    with store.reading() as conn:
+        return list(conn.execute(select(t).order_by(t.c.entity, t.c.entity_key, t.c.at)).all())
+
+
+def _tally_table(store: Store) -> pl.DataFrame:
+    return pl.DataFrame(_tallies(store), schema=entity_state.TALLY_SCHEMA, orient="row")
+
+
 def test_rebuild_gives_the_kept_state(arrived: Store) -> None:
-    kept = _state(arrived)
+    kept, tallied = _state(arrived), _tallies(arrived)
     with arrived.transaction() as conn:
         entity_state.rebuild(arrived, conn)
     assert _state(arrived) == kept and kept
+    assert _tallies(arrived) == tallied and tallied
+
+
+def test_the_kept_tallies_are_the_states_without_record_only_rows(arrived: Store) -> None:
+    """Kept as data arrived (amendments, late outcomes), the tallies are what ``tallies``
+    makes of the kept state: a row where sighted, controls or hits changed, and only there."""
+    table = _table(arrived)
+    kept = _tally_table(arrived)
+    assert_frame_equal(kept, entity_state.tallies(table))
+    assert_frame_equal(kept, entity_state.tallies(table.sample(fraction=1.0, shuffle=True, seed=1)))
+    assert 0 < kept.height < table.height / 2
+    # Every key keeps its first sighting, and the controls and hits of its last state row.
+    last = table.group_by("entity", "entity_key").agg(
+        pl.col("controls", "hits").sort_by("at").last()
+    )
+    tallied = kept.group_by("entity", "entity_key").agg(
+        pl.col("controls", "hits").sort_by("at").last()
+    )
+    assert_frame_equal(last, tallied, check_row_order=False)
+    first = (
+        table.filter(pl.col("records") > 0).group_by("entity", "entity_key").agg(pl.col("at").min())
+    )
+    sighted = kept.filter("sighted").group_by("entity", "entity_key").agg(pl.col("at").min())
+    assert_frame_equal(first, sighted, check_row_order=False)
 
 
 def test_imports_again_and_rolled_back_leave_the_state(
@@ -134,11 +168,12 @@ def test_imports_again_and_rolled_back_leave_the_state(
     outcome_files = sorted((made.out / "outcomes").glob("*.csv"))
     ingest_file(store, made.consignment_files[0])
     ingest_file(store, outcome_files[0])
-    before = _state(store)
-    assert before
+    before, tallied = _state(store), _tallies(store)
+    assert before and tallied
     ingest_file(store, made.consignment_files[0])
     ingest_file(store, outcome_files[0])
     assert _state(store) == before
+    assert _tallies(store) == tallied
 
     def fail(*args: object, **kwargs: object) -> None:
         raise RuntimeError("cut off")
@@ -147,6 +182,7 @@ def test_imports_again_and_rolled_back_leave_the_state(
     with pytest.raises(RuntimeError, match="cut off"):
         ingest_file(store, made.consignment_files[1])
     assert _state(store) == before
+    assert _tallies(store) == tallied
 
 
 def test_the_migration_computes_the_state_of_an_existing_store(arrived: Store) -> None:
@@ -154,13 +190,32 @@ def test_the_migration_computes_the_state_of_an_existing_store(arrived: Store) -
 
     from quaywatch.store import database
 
-    kept = _state(arrived)
+    kept, tallied = _state(arrived), _tallies(arrived)
     config = database._alembic_config()
     with arrived.engine.begin() as conn:
         config.attributes["connection"] = conn
         command.downgrade(config, "0008")
     arrived.upgrade()
     assert _state(arrived) == kept and kept
+    assert _tallies(arrived) == tallied and tallied
+
+
+def test_the_migration_to_0026_tallies_the_stored_state(arrived: Store) -> None:
+    """0026 fills ``entity_tallies`` from the stored state in SQL (window functions): the
+    rows keeping it as data arrived gives, on SQLite and PostgreSQL."""
+    from alembic import command
+
+    from quaywatch.store import database
+
+    kept, tallied = _state(arrived), _tallies(arrived)
+    config = database._alembic_config()
+    with arrived.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0025")
+    arrived.upgrade()
+    assert database.current_revision(arrived.engine) == database.head_revision()
+    assert _state(arrived) == kept
+    assert _tallies(arrived) == tallied and tallied
 
 
 def test_assessment_frame_from_state_is_the_assessment_frame(arrived: Store) -> None:
@@ -186,13 +241,23 @@ def _table(store: Store) -> pl.DataFrame:
     return pl.DataFrame(_state(store), schema=entity_state.STATE_SCHEMA, orient="row")
 
 
-def test_batch_features_from_a_snapshot_equal_history(arrived: Store) -> None:
+@pytest.mark.parametrize("unsorted_up_to", [batch_state._SEARCH_UNSORTED_MAX, 0])
+def test_batch_features_from_a_snapshot_equal_history(
+    arrived: Store, unsorted_up_to: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The batch path (``features.batch_state``) on the whole state, in the table's order or
-    any other, gives ``as_of_history``'s features: amendments and late outcomes included."""
+    any other, or on its tallies, gives ``as_of_history``'s features: amendments and late
+    outcomes included; its lookups search the needles as they come or sorted (the way of
+    lines too long for the caches), alike."""
+    monkeypatch.setattr(batch_state, "_SEARCH_UNSORTED_MAX", unsorted_up_to)
     rows = _assessed(arrived)
     table = _table(arrived)
     shuffled = table.sample(fraction=1.0, shuffle=True, seed=3)
-    for states, kinds in ((table, FEATURE_KINDS), (shuffled, HISTORY_KINDS)):
+    tallied = _tally_table(arrived)
+    for states, kinds in (
+        (table, FEATURE_KINDS), (shuffled, HISTORY_KINDS), (tallied, HISTORY_KINDS),
+        (tallied.sample(fraction=1.0, shuffle=True, seed=4), HISTORY_KINDS),
+    ):  # fmt: skip
         for known_before in (None, datetime(2026, 10, 20, tzinfo=UTC)):
             found = snapshot_features(
                 states, rows, entities=ENTITIES, known_before=known_before, kinds=kinds
@@ -212,11 +277,17 @@ def test_batch_read_of_the_state_gives_the_features(arrived: Store) -> None:
     )  # fmt: skip
     assert rows.get_column("version").max() == 2
     for known_before in (None, datetime(2026, 10, 2, tzinfo=UTC)):
-        with arrived.reading() as conn:
-            states = batch_states(conn, rows, entities=ENTITIES, known_before=known_before)
-        found = snapshot_features(states, rows, entities=ENTITIES, known_before=known_before)
-        assert_frame_equal(found, _expected(arrived, rows, known_before))
-        assert 0 < states.height < _table(arrived).height
+        for kinds, whole in ((FEATURE_KINDS, _table), (HISTORY_KINDS, _tally_table)):
+            with arrived.reading() as conn:
+                states = batch_states(
+                    conn, rows, entities=ENTITIES, known_before=known_before, kinds=kinds
+                )
+            found = snapshot_features(
+                states, rows, entities=ENTITIES, known_before=known_before, kinds=kinds
+            )
+            assert_frame_equal(found, _expected(arrived, rows, known_before, kinds))
+            assert 0 < states.height < whole(arrived).height
+            assert ("sighted" in states.columns) == (kinds == HISTORY_KINDS)
 
 
 def test_kept_state_batch_frame_is_the_assessment_frame(arrived: Store) -> None:

@@ -135,7 +135,8 @@ def assessment_frame_from_kept_state(
     return _with_inputs(
         items, reference,
         lambda batch: snapshot_features(
-            batch_states(conn, batch, entities=ENTITIES, known_before=known_before), batch,
+            batch_states(conn, batch, entities=ENTITIES, known_before=known_before,
+                         kinds=HISTORY_KINDS), batch,
             entities=ENTITIES, at="lodged_at", known_before=known_before, kinds=HISTORY_KINDS,
         ),
     )  # fmt: skip

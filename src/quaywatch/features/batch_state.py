@@ -2,7 +2,8 @@
 
 ``features.entity_state.entity_features`` asks the store for each (entity, key, ``t``) of a few
 consignments: one indexed lookup each. A scoring run over a day or a month has hundreds of
-thousands of them; here the state rows of the batch's keys are read once (``batch_states``:
+thousands of them; here the state rows of the batch's keys (of its tallies, where no record
+count is asked for: a fifth of the rows) are read once (``batch_states``:
 each key's first sighting, its latest row before the batch's earliest time and its rows within
 the batch's span) and every lookup is answered in memory (``snapshot_features``), also from a
 snapshot of the whole table (Spark's ``mapInArrow``, ``risk.batch``) or one computed from a
@@ -41,6 +42,12 @@ _SEED = 0x5EED
 _CHUNK = 500
 _COUNTS = ("records", "controls", "hits")
 _NEVER = np.iinfo(np.int64).max
+#: Kept rows up to which a lookup line is searched as the needles come, unsorted: a line this
+#: short (8 MiB) stays in the caches, so sorting a million needles first costs more than it
+#: saves (on the scoring benchmark, where an entity's controls and hits changed at about
+#: 250,000 moments: 4.2-4.4 s of CPU for the million's track records against 5.0-5.1 s
+#: sorted). A longer line is searched sorted.
+_SEARCH_UNSORTED_MAX = 1 << 20
 Ints = npt.NDArray[np.int64]
 
 
@@ -57,15 +64,22 @@ def snapshot_features(
     """``rows`` with the track-record features of ``entities`` appended, from a state frame.
 
     ``states`` holds rows of the ``entity_states`` layout (``intake.entity_state``: entity,
-    entity_key, at, records, controls, hits; cumulative), in any order: of each key on
-    ``rows``, at least its first sighting, its latest row before the earliest lookup and its
-    rows up to the latest (``batch_states`` reads just that). ``known_before`` leaves out
-    outcomes known at or after it. The same features, to the last bit, as
+    entity_key, at, records, controls, hits; cumulative) or, where ``kinds`` leaves out the
+    record counts, of the ``entity_tallies`` layout (sighted in place of records: a fifth of
+    the rows, ``intake.entity_state.tallies``), in any order: of each key on ``rows``, at
+    least its first sighting, its latest row before the earliest lookup and its rows up to
+    the latest (``batch_states`` reads just that). ``known_before`` leaves out outcomes known
+    at or after it. The same features, to the last bit, as
     ``features.entity_state.entity_features`` and ``as_of_history`` over the history.
     """
     if rows[at].null_count():
         raise ValueError(f"rows has a null assessment time in {at!r}")
     kinds = [k for k in FEATURE_KINDS if k in kinds]
+    tallied = "sighted" in states.columns
+    if tallied and "records" in kinds:
+        raise ValueError("the entity tallies hold no record counts: pass the entity states")
+    # A tally's sighted flag stands for its record count: only whether it is positive counts.
+    records = pl.col("sighted" if tallied else "records").cast(pl.Int64).alias("records")
     times = rows.select(pl.col(at).cast(_TIME).alias("__time"))
     moment = times.get_column("__time").to_physical().to_numpy()
     known = moment if known_before is None else np.minimum(moment, _micros(known_before))
@@ -79,7 +93,7 @@ def snapshot_features(
             .filter(pl.col("at").cast(_TIME) < pl.lit(moment.max(), _TIME))
             .select(_hashed(pl.col("entity_key").cast(pl.String)).alias("__key"),
                     pl.col("at").cast(_TIME).to_physical(),
-                    *(pl.col(n).cast(pl.Int64) for n in _COUNTS))
+                    records, *(pl.col(n).cast(pl.Int64) for n in _COUNTS[1:]))
             .collect()
         )  # fmt: skip
 
@@ -124,16 +138,20 @@ def batch_states(
     entities: Sequence[Entity],
     at: str = "lodged_at",
     known_before: datetime | None = None,
+    kinds: Sequence[str] = FEATURE_KINDS,
 ) -> pl.DataFrame:
     """The stored state rows ``snapshot_features`` needs for ``rows``, and no others.
 
     Of each key on ``rows`` (and the global counts): its first sighting, its latest row
     before the batch's earliest lookup time (its lodging, or ``known_before`` if earlier) and
     its rows from then to the batch's latest lodging. One statement per 500 keys, by the
-    table's primary key, the same SQL on SQLite and PostgreSQL.
+    table's primary key, the same SQL on SQLite and PostgreSQL. From ``entity_tallies`` (a
+    fifth of the rows) where ``kinds`` leaves out the record counts, else ``entity_states``.
     """
+    tallied = "records" not in kinds
+    schema = entity_state.TALLY_SCHEMA if tallied else entity_state.STATE_SCHEMA
     if rows.is_empty():
-        return pl.DataFrame(schema=entity_state.STATE_SCHEMA)
+        return pl.DataFrame(schema=schema)
     times = rows.get_column(at).cast(_TIME)
     low, high = times.min(), times.max()
     if known_before is not None:
@@ -146,44 +164,43 @@ def batch_states(
         ]
     ).drop_nulls().unique().sort("e", "k")  # fmt: skip
     lookups = list(keys.with_columns(pl.lit(low, _TIME).alias("t")).iter_rows())
-    frames = [pl.DataFrame(schema=entity_state.STATE_SCHEMA)]
+    frames = [pl.DataFrame(schema=schema)]
     for start in range(0, len(lookups), _CHUNK):
-        query, params = _span_query(lookups[start : start + _CHUNK], conn.dialect.name)
+        query, params = _span_query(lookups[start : start + _CHUNK], conn.dialect.name, tallied)
         found = conn.execute(query, {**params, "hi": high}).all()
-        frames.append(pl.DataFrame(found, schema=entity_state.STATE_SCHEMA, orient="row"))
+        frames.append(pl.DataFrame(found, schema=schema, orient="row"))
     return pl.concat(frames)
 
 
-def _span_query(chunk: list[tuple[Any, ...]], dialect: str) -> tuple[Any, dict[str, Any]]:
+def _span_query(
+    chunk: list[tuple[Any, ...]], dialect: str, tallied: bool
+) -> tuple[Any, dict[str, Any]]:
     values, params, binds = entity_state.values_cte(chunk, ("e", "k", "t"))
+    table = tables.entity_tallies if tallied else tables.entity_states
+    name, sighted = (table.name, "f.sighted" if tallied else "f.records > 0")
     # Each key's bounds first (one index lookup each), then its rows between them by index,
     # as ``intake.entity_state`` reads what it updates; PostgreSQL is told so by LATERAL.
     span = (
-        "CROSS JOIN LATERAL (SELECT * FROM entity_states s WHERE s.entity = b.e "
+        f"CROSS JOIN LATERAL (SELECT * FROM {name} s WHERE s.entity = b.e "
         "AND s.entity_key = b.k AND s.at >= b.lo AND s.at < :hi) s"
         if dialect == "postgresql"
-        else "JOIN entity_states s ON s.entity = b.e AND s.entity_key = b.k AND s.at >= b.lo "
+        else f"JOIN {name} s ON s.entity = b.e AND s.entity_key = b.k AND s.at >= b.lo "
         "AND s.at < :hi"
     )
-    columns = "s.entity, s.entity_key, s.at, s.records, s.controls, s.hits"
+    picked = [table.c[n] for n in (entity_state.TALLY_SCHEMA if tallied
+                                   else entity_state.STATE_SCHEMA)]  # fmt: skip
+    columns = ", ".join(f"s.{c.name}" for c in picked)
+    latest = entity_state.LATEST_BEFORE.replace("entity_states", name)
     sql = (
-        f"{values}, b AS MATERIALIZED (SELECT v.e, v.k, "
-        f"COALESCE({entity_state.LATEST_BEFORE}, v.t) AS lo, "
-        "(SELECT f.at FROM entity_states f WHERE f.entity = v.e AND f.entity_key = v.k "
-        "AND f.records > 0 ORDER BY f.at LIMIT 1) AS first FROM v) "
+        f"{values}, b AS MATERIALIZED (SELECT v.e, v.k, COALESCE({latest}, v.t) AS lo, "
+        f"(SELECT f.at FROM {name} f WHERE f.entity = v.e AND f.entity_key = v.k "
+        f"AND {sighted} ORDER BY f.at LIMIT 1) AS first FROM v) "
         f"SELECT {columns} FROM b {span} UNION ALL SELECT {columns} FROM b "
-        "JOIN entity_states s ON s.entity = b.e AND s.entity_key = b.k AND s.at = b.first "
+        f"JOIN {name} s ON s.entity = b.e AND s.entity_key = b.k AND s.at = b.first "
         "WHERE b.first < b.lo"
     )
-    state = tables.entity_states.c
-    query = (
-        text(sql)
-        .bindparams(*binds, bindparam("hi", type_=tables.UtcDateTime()))
-        .columns(
-            state.entity, state.entity_key, state.at, state.records, state.controls, state.hits
-        )
-    )
-    return query, params
+    query = text(sql).bindparams(*binds, bindparam("hi", type_=tables.UtcDateTime()))
+    return query.columns(*picked), params
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,11 +276,15 @@ class _Runs:
         r = np.where(known, run, 0)
         clipped = np.clip(t, self.low[r], self.high[r] + 1)
         needles = self.offset[r] + (clipped - self.low[r])
-        # Needles in order let each search start where the last one ended: several times
-        # faster than a million searches from scratch, the sort included.
-        order = pl.Series(needles).arg_sort().to_numpy()
-        position = np.empty(needles.size, dtype=np.int64)
-        position[order] = np.searchsorted(self.line, needles[order], "left")
+        if self.line.size <= _SEARCH_UNSORTED_MAX:
+            position = np.searchsorted(self.line, needles, "left")
+        else:
+            # Needles in order let each search start where the last one ended: several times
+            # faster than a million searches from scratch in a line that outgrows the caches,
+            # the sort included.
+            order = pl.Series(needles).arg_sort().to_numpy()
+            position = np.empty(needles.size, dtype=np.int64)
+            position[order] = np.searchsorted(self.line, needles[order], "left")
         return np.where(known & (position > self.row_start[r]), position - 1, -1)
 
     def count(self, name: str, row: Ints) -> pl.Series:
