@@ -7,7 +7,8 @@ events. What the detectors learn from the whole history has reads of its own tha
 more than it needs: ``transshipments`` (the hub-dwell baseline's events), ``lane_boxes`` (the
 route frequencies of a few lanes) and ``reference`` (how far each box is reference traffic at a
 moment, ``features.reference``: the baselines learn from it; ``daily_reference`` keeps a live
-run's). ``stale`` answers the re-assessment question: which consignments have container events
+run's). A live run reads the first two as of the start of its day (``known_by``,
+``lodged_by``), once a day (``daily``). ``stale`` answers the re-assessment question: which consignments have container events
 known after their latest assessment, so that a scoring run assesses them again with what the
 events now say.
 """
