@@ -51,8 +51,8 @@ def store_hits(
     ``items`` are goods-item rows (``store.reads.goods_item_rows``) of the consignments to
     assess; ``outcomes`` the control outcomes the graph may seed from (known at ``now``, or
     before an evaluation split). ``live``: a scoring run, whose outcomes are every stored one
-    known at ``now`` (None: read only if needed); the anomaly baselines then use the day's kept
-    reference traffic (``anomaly.reads.reference``) instead of computing it again from
+    known at ``now`` (None: read only if needed); the anomaly baselines are then those of the
+    start of ``now``'s day, kept for the day (``anomaly.daily``), instead of learnt again from
     ``outcomes``, and the graph the kept graph of the moment (``risk.placement``).
     """
     if outcomes is None and not live:

@@ -13,9 +13,11 @@ from polars.testing import assert_frame_equal
 from typer.testing import CliRunner
 
 from quaywatch.cli import app
+from quaywatch.domain.vocabulary import KnownAt
 from quaywatch.intake.pipeline import ingest_file
 from quaywatch.risk import hits
-from quaywatch.risk.anomaly import detect, detect_store, frames, reads, stale
+from quaywatch.risk.anomaly import daily, detect, detect_store, frames, hubs, reads, stale
+from quaywatch.services.intake import ingest_files
 from quaywatch.store import tables
 from quaywatch.store.store import Store
 from quaywatch.synth import traffic
@@ -77,7 +79,9 @@ def test_detect_store_for_a_few_consignments_reads_less_and_finds_the_same(
     """Consignments looked at one by one (as the API does), each with only its containers'
     events and the baselines' history read, get exactly the hits of a run over everything."""
     _ingest(store, *days.consignment_files, *days.event_files)
-    now = datetime.now(UTC)
+    # A live run learns its baselines as of the start of its day: the events received today
+    # count from tomorrow's.
+    now = datetime.now(UTC) + timedelta(days=1)
     found = detect_store(store, None, now=now)
     codes = set(found["code"])
     # Journeys, and both baselines learnt from the history.
@@ -96,6 +100,93 @@ def test_detect_store_for_a_few_consignments_reads_less_and_finds_the_same(
         keys = pl.DataFrame({"consignment_id": [cid], "version": [1]})
         alone = detect_store(store, keys, now=now)
         assert_frame_equal(alone, found.filter(pl.col("consignment_id") == cid))
+
+
+def _fresh_as_of(store: Store, keys: pl.DataFrame, *, now: datetime, day: datetime) -> pl.DataFrame:
+    """The hits of ``keys`` at ``now`` with both baselines computed afresh as of ``day``: the
+    transshipment calls known then, the lanes' consignments lodged by then (and the keys'
+    own), the reference traffic of that moment."""
+    boxes = reads.boxes(store, keys)
+    containers = boxes.get_column("container_number").unique().to_list()
+    return detect(
+        reads.events(store, containers=containers), boxes, at=now, keys=keys,
+        calls=reads.transshipments(store, known_by=day),
+        routes=pl.concat([reads.lane_boxes(store, boxes, lodged_by=day), boxes]),
+        reference=reads.reference(store, at=day),
+    )  # fmt: skip
+
+
+@pytest.mark.slow
+def test_a_live_run_learns_its_baselines_as_of_the_start_of_its_day(
+    store: Store, days: traffic.Traffic, tmp_path: Path
+) -> None:
+    """A live run (the API, ``quaywatch score``) judges a consignment against the baselines of
+    the start of its day, kept for the day: the same hits as computing them afresh as of that
+    moment, alike whatever else the batch holds; a record stored during the day joins the next
+    day's baselines, which are computed again."""
+    _ingest(store, *days.consignment_files)
+    ingest_files(store, days.event_files, actor="backtest", known_at=KnownAt.CREATED)
+    lodged = (
+        reads.boxes(store)
+        .sort("version", descending=True)
+        .unique("consignment_id", keep="first")
+        .sort("lodged_at", "consignment_id")
+    )
+    now = daily.start_of_day(lodged["lodged_at"].max()) + timedelta(hours=12)
+    day = daily.start_of_day(now)
+    today = lodged.filter(pl.col("lodged_at") > day, pl.col("lodged_at") <= now)
+    assert not today.is_empty()
+    earlier = detect_store(store, None, now=now).filter(
+        pl.col("code").is_in(["anomaly:hub_dwell", "anomaly:rare_route"])
+    )
+    chosen = (
+        pl.concat([today.select(frames.KEY).head(15), earlier.select(frames.KEY)])
+        .unique()
+        .sort(list(frames.KEY))
+    )
+    singles = []
+    for key in chosen.iter_rows(named=True):
+        keys = pl.DataFrame([key], schema={"consignment_id": pl.String, "version": pl.Int64})
+        alone = detect_store(store, keys, now=now)
+        assert_frame_equal(alone, _fresh_as_of(store, keys, now=now, day=day))
+        singles.append(alone)
+    judged = pl.concat(singles)
+    assert {"anomaly:hub_dwell", "anomaly:rare_route"} <= set(judged["code"])
+    # A batch (a period run, the API under load) judges each consignment as if it were alone.
+    together = detect_store(store, chosen, now=now)
+    assert_frame_equal(together, judged.sort(together.columns), check_row_order=False)
+
+    # Kept for the day: a consignment of the lane stored during the day (lodged the day before:
+    # a late import) joins the lane's traffic in the next day's baselines, not in today's.
+    boxes = reads.boxes(store, today.head(1).select(frames.KEY))
+    kept = daily.learnt(store, boxes, at=now)
+    late = _late_copy(days, today["consignment_id"][0], lodged=day - timedelta(hours=1),
+                      out=tmp_path / "late.csv")  # fmt: skip
+    ingest_file(store, late)
+    assert "LATE-1" in reads.lane_boxes(store, boxes, lodged_by=day)["consignment_id"]
+    later = daily.learnt(store, boxes, at=now + timedelta(hours=6))
+    assert_frame_equal(later.lanes, kept.lanes)
+    assert_frame_equal(later.dwell, kept.dwell)
+    tomorrow = day + timedelta(days=1)
+    fresh = daily.learnt(store, boxes, at=tomorrow + timedelta(hours=1))
+    assert "LATE-1" in fresh.lanes["consignment_id"]
+    assert fresh.lanes.height > kept.lanes.height + 1  # the day's own consignments too
+    calls = reads.transshipments(store, known_by=tomorrow)
+    recomputed = hubs.baseline(frames.known(calls, tomorrow), reads.reference(store, at=tomorrow))
+    assert_frame_equal(fresh.dwell, recomputed, check_row_order=False)
+    hub = pl.col("un_locode")
+    assert not fresh.dwell.sort(hub).equals(kept.dwell.sort(hub))  # the day's calls moved it
+
+
+def _late_copy(days: traffic.Traffic, consignment_id: str, *, lodged: datetime, out: Path) -> Path:
+    """A copy of a generated consignment under the id ``LATE-1``, lodged at ``lodged``."""
+    rows = pl.concat([pl.read_csv(p, infer_schema=False) for p in days.consignment_files])
+    rows.filter(pl.col("consignment_id") == consignment_id).with_columns(
+        pl.lit("LATE-1").alias("consignment_id"),
+        pl.lit("LATEBL0000001").alias("transport_document"),
+        pl.lit(lodged.strftime("%Y-%m-%dT%H:%M:%SZ")).alias("lodged_at"),
+    ).write_csv(out)
+    return out
 
 
 def test_generated_traffic_is_leak_free(store: Store, day: traffic.Traffic) -> None:

@@ -6,7 +6,8 @@ marks there: a seal number that changes, a box opened at a hub, an abnormal wait
 port not on the route, a box handled before its declaration existed, and routes that nobody
 used before. Each detector is a module of its own; ``detect`` runs them all and returns hits
 (``risk.hits``) for the engine. ``reads.stale`` says which consignments have received events
-since they were last assessed, so a scoring run can look at them again. ``docs/anomalies.md``
+since they were last assessed, so a scoring run can look at them again; a live run's
+baselines are those of the start of its day (``daily``). ``docs/anomalies.md``
 explains every detector to analysts.
 """
 

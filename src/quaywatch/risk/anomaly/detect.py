@@ -23,7 +23,7 @@ from datetime import datetime
 import polars as pl
 
 from quaywatch.risk import hits
-from quaywatch.risk.anomaly import frames, hubs, reads, route, seals, timing
+from quaywatch.risk.anomaly import daily, frames, hubs, reads, route, seals, timing
 from quaywatch.risk.explain import Source
 from quaywatch.store.store import Store
 
@@ -64,6 +64,7 @@ def findings(
     calls: pl.DataFrame | None = None,
     routes: pl.DataFrame | None = None,
     reference: pl.DataFrame | None = None,
+    learnt: daily.Learnt | None = None,
 ) -> pl.DataFrame:
     """Every detector's findings per container (``frames.FOUND``), before weighting.
 
@@ -78,6 +79,10 @@ def findings(
     ``reference`` (``frames.REFERENCE``: every box of the history with its consignment's weight
     as reference traffic at ``at``, ``reads.reference``) keeps traffic under suspicion out of
     both baselines; without it every consignment counts fully, as if none were suspect.
+
+    ``learnt`` holds both baselines learnt apart (a live run's, as of the start of its day:
+    ``daily.learnt``); ``calls``, ``routes`` and ``reference`` are then not read, and each
+    consignment is judged against the lanes' kept traffic alone (``route.rare_route``).
     """
     boxes = frames.conform(consignments, frames.BOXES).filter(pl.col("lodged_at") <= at)
     seen = frames.known(frames.conform(events, frames.EVENTS), at)
@@ -91,12 +96,18 @@ def findings(
         if reference is None
         else reference.select("consignment_id", "weight").unique("consignment_id", keep="first")
     )
+    if learnt is None:
+        dwell = hubs.dwell(journeys, hubs.baseline(usual, reference), at=at)
+        rare = route.rare_route(lanes, at=at, weights=weights)
+    else:
+        dwell = hubs.dwell(journeys, learnt.dwell, at=at)
+        rare = route.rare_route(boxes, at=at, history=learnt.lanes)
     found = [
         seals.detect(journeys),
         hubs.restuffed(journeys),
-        hubs.dwell(journeys, hubs.baseline(usual, reference), at=at),
+        dwell,
         route.off_route(journeys),
-        route.rare_route(lanes, at=at, weights=weights),
+        rare,
         timing.seen_before_lodging(journeys),
         timing.gate_out_no_discharge(journeys),
     ]
@@ -112,15 +123,17 @@ def detect(
     calls: pl.DataFrame | None = None,
     routes: pl.DataFrame | None = None,
     reference: pl.DataFrame | None = None,
+    learnt: daily.Learnt | None = None,
 ) -> pl.DataFrame:
     """Anomaly hits (``risk.hits`` frame) of the consignments known at ``at``.
 
     ``keys`` (``consignment_id``, ``version``) limits the hits to those consignments; the
     history in ``events`` and ``consignments`` (or in ``calls`` and ``routes``: ``findings``)
-    still informs the baselines, learnt from the reference traffic ``reference`` says.
+    still informs the baselines, learnt from the reference traffic ``reference`` says, unless
+    ``learnt`` holds them (``findings``).
     """
     found = findings(events, consignments, at=at, calls=calls, routes=routes,
-                     reference=reference)  # fmt: skip
+                     reference=reference, learnt=learnt)  # fmt: skip
     if keys is not None:
         found = found.join(keys.select(frames.KEY).unique(), on=list(frames.KEY), how="semi")
     weights = pl.DataFrame(
@@ -158,18 +171,23 @@ def detect_store(
     history only what the baselines learn from (``reads.transshipments``, ``reads.lane_boxes``,
     ``reads.reference``), not every event. The baselines learn from reference traffic as
     known at ``now``: ``outcomes`` are the control outcomes that may put traffic under
-    suspicion; None is a live run: every stored outcome, and the reference traffic of the start
-    of ``now``'s day, kept for the next call (``reads.daily_reference``).
+    suspicion, and both baselines are learnt as of ``now``. None is a live run: every stored
+    outcome, and both baselines learnt as of the start of ``now``'s day and kept for the day's
+    later runs (``daily``): a consignment's own containers' events are still read as of ``now``.
     """
     if outcomes is None:
-        reference = reads.daily_reference(store, at=now)
-    else:
-        reference = reads.reference(store, at=now, outcomes=outcomes)
+        boxes = reads.boxes(store, keys)
+        containers = None if keys is None else boxes.get_column("container_number").unique()
+        return detect(
+            reads.events(store, containers=None if containers is None else containers.to_list()),
+            boxes, at=now, keys=keys, learnt=daily.learnt(store, boxes, at=now),
+        )  # fmt: skip
+    reference = reads.reference(store, at=now, outcomes=outcomes)
     if keys is None:
         return detect(reads.events(store), reads.boxes(store), at=now, reference=reference)
     boxes = reads.boxes(store, keys)
     return detect(
         reads.events(store, containers=boxes.get_column("container_number").unique().to_list()),
-        boxes, at=now, keys=keys, calls=reads.transshipments(store),
+        boxes, at=now, keys=keys, calls=reads.transshipments(store, known_by=now),
         routes=reads.lane_boxes(store, boxes), reference=reference,
     )  # fmt: skip

@@ -7,7 +7,8 @@ events. What the detectors learn from the whole history has reads of its own tha
 more than it needs: ``transshipments`` (the hub-dwell baseline's events), ``lane_boxes`` (the
 route frequencies of a few lanes) and ``reference`` (how far each box is reference traffic at a
 moment, ``features.reference``: the baselines learn from it; ``daily_reference`` keeps a live
-run's). ``stale`` answers the re-assessment question: which consignments have container events
+run's). A live run reads the first two as of the start of its day (``known_by``,
+``lodged_by``), once a day (``daily``). ``stale`` answers the re-assessment question: which consignments have container events
 known after their latest assessment, so that a scoring run assesses them again with what the
 events now say.
 """
@@ -74,11 +75,14 @@ def boxes(store: Store, keys: pl.DataFrame | None = None) -> pl.DataFrame:
     return found.join(keys.select(KEY).unique(), on=list(KEY), how="semi")
 
 
-def lane_boxes(store: Store, lanes: pl.DataFrame) -> pl.DataFrame:
+def lane_boxes(
+    store: Store, lanes: pl.DataFrame, *, lodged_by: datetime | None = None
+) -> pl.DataFrame:
     """The containers (``frames.BOXES``) of every version of every stored consignment that
     has a version on one of the lanes of ``lanes`` (``port_of_loading``, of which the country
     counts, and ``port_of_discharge``): what the route frequencies of those lanes are learnt
-    from (a consignment counts on the lane of its newest version, which may be another)."""
+    from (a consignment counts on the lane of its newest version, which may be another).
+    With ``lodged_by``, only the versions lodged by then."""
     c = tables.consignments
     origin = func.substr(c.c.port_of_loading, 1, 2)
     pairs = (
@@ -91,17 +95,22 @@ def lane_boxes(store: Store, lanes: pl.DataFrame) -> pl.DataFrame:
         (origin == country) & (c.c.port_of_discharge == port)
         for country, port in pairs.iter_rows()
     ))  # fmt: skip
-    return _boxes(store, c.c.consignment_id.in_(select(c.c.consignment_id).where(on_lane)))
+    which: ColumnElement[bool] = c.c.consignment_id.in_(select(c.c.consignment_id).where(on_lane))
+    if lodged_by is not None:
+        which = which & (c.c.lodged_at <= lodged_by)
+    return _boxes(store, which)
 
 
-def transshipments(store: Store) -> pl.DataFrame:
+def transshipments(store: Store, *, known_by: datetime | None = None) -> pl.DataFrame:
     """The transshipment discharges and loadings (``frames.EVENTS``, without seals): the
-    events the hub-dwell baseline is learnt from."""
+    events the hub-dwell baseline is learnt from; with ``known_by``, only those known (received
+    and created) by then (``frames.known``)."""
     e = tables.events
     names = [n for n in EVENTS.names() if n != "seals"]
-    query = select(*(e.c[n] for n in names)).where(
-        e.c.is_transshipment.is_(True) & e.c.event_code.in_(("DISC", "LOAD"))
-    )
+    which = e.c.is_transshipment.is_(True) & e.c.event_code.in_(("DISC", "LOAD"))
+    if known_by is not None:
+        which = which & (e.c.known_at <= known_by) & (e.c.created_time <= known_by)
+    query = select(*(e.c[n] for n in names)).where(which)
     rows = frame(store, query, {n: EVENTS[n] for n in names})
     return rows.with_columns(pl.lit([], pl.List(SEAL)).alias("seals")).cast(EVENTS)
 

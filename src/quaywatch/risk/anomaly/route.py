@@ -30,7 +30,7 @@ from datetime import datetime
 import polars as pl
 
 from quaywatch.features.reference import NEWCOMER
-from quaywatch.risk.anomaly.frames import FOUND, KEY, day, route_text
+from quaywatch.risk.anomaly.frames import BOXES, FOUND, KEY, day, route_text
 from quaywatch.risk.wording import worded
 
 BOX = [*KEY, "container_number"]
@@ -59,7 +59,11 @@ def off_route(journeys: pl.DataFrame) -> pl.DataFrame:
 
 
 def rare_route(
-    boxes: pl.DataFrame, *, at: datetime, weights: pl.DataFrame | None = None
+    boxes: pl.DataFrame,
+    *,
+    at: datetime,
+    weights: pl.DataFrame | None = None,
+    history: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Consignments whose declared route uses a hub that is rare for their lane, as of lodging.
 
@@ -67,37 +71,45 @@ def rare_route(
     consignments lodged at or before ``at`` count. ``weights`` (``consignment_id``,
     ``weight``) says how far each is reference traffic at ``at``; without it the weight is 1,
     and a consignment it does not name weighs a newcomer's (``features.reference.NEWCOMER``).
+
+    ``history`` (``frames.BOXES`` with ``weight``; ``weights`` is then not needed) is the
+    earlier traffic instead, learnt apart (a live run's lanes as of the start of its day,
+    ``daily``): each consignment of ``boxes`` is judged against it alone, as if it were the
+    only one looked at, and none of ``boxes`` counts for another. A consignment of ``boxes``
+    that ``history`` holds too (an older version, or the same) does not count for itself.
     """
-    origin = pl.col("port_of_loading").str.slice(0, 2).alias("origin")
-    lane = ["origin", "port_of_discharge"]
-    routes = (
-        boxes.filter(pl.col("lodged_at") <= at)
-        .sort("version", descending=True)
-        .unique(subset="consignment_id", keep="first")
-        .sort("lodged_at", "consignment_id")
-        .with_columns(origin)
+    judged = _routes(boxes, at).with_columns(
+        pl.lit(True).alias("judged"), pl.lit(0.0).alias("counted")
     )
-    if weights is None:
-        routes = routes.with_columns(pl.lit(1.0).alias("weight"))
+    if history is None:
+        judged = _weighed(judged, weights).with_columns(pl.lit(1.0).alias("counted"))
+        routes = judged
     else:
-        routes = routes.join(
-            weights.select("consignment_id", "weight"), on="consignment_id", how="left",
-            maintain_order="left",
-        ).with_columns(pl.col("weight").fill_null(NEWCOMER))  # fmt: skip
-    before = pl.col("weight").cum_sum() - pl.col("weight")  # earlier ones, weighted
+        past = _routes(history, at).with_columns(
+            pl.lit(False).alias("judged"), pl.lit(1.0).alias("counted")
+        )
+        judged = judged.with_columns(pl.lit(NEWCOMER).alias("weight"))
+        routes = pl.concat([judged, past.select(judged.columns)])
+    # Judged first on a tie: a consignment's own kept copy never counts as earlier than it.
+    routes = routes.sort("lodged_at", "consignment_id", "judged", descending=[False, False, True])
+    earlier = _earlier
     routes = routes.with_columns(
-        pl.int_range(pl.len()).over(lane).alias("earlier"),
-        before.over(lane).alias("earlier_reference"),
+        earlier(pl.lit(1.0)).over(LANE).alias("earlier"),
+        earlier(pl.col("weight")).over(LANE).alias("earlier_reference"),
     )
     hubs = (
         routes.with_columns(pl.col("transshipment_ports").fill_null("").str.split("|").alias("hub"))
         .explode("hub")
         .filter(pl.col("hub") != "")
         .with_columns(
-            pl.int_range(pl.len()).over(*lane, "hub").alias("via_hub"),
-            before.over(*lane, "hub").alias("via_reference"),
+            earlier(pl.lit(1.0)).over(*LANE, "hub").alias("via_hub"),
+            earlier(pl.col("weight")).over(*LANE, "hub").alias("via_reference"),
         )
+        .filter(pl.col("judged"))
     )
+    if history is not None:
+        hubs = _less_own(hubs, routes.filter(~pl.col("judged")))
+    hubs = hubs.with_columns(pl.col("earlier", "via_hub").round(0).cast(pl.Int64))
     # Weighted sums of 0.1s are not exact: compare with a margin far below any one weight.
     share = pl.col("via_reference") / pl.col("earlier_reference")
     # A lane whose earlier traffic is all under suspicion has no usual hub at all.
@@ -117,3 +129,61 @@ def rare_route(
                 earlier="earlier", origin="origin", destination="port_of_discharge",
                 percent=percent).columns(),
     ).cast(FOUND)  # fmt: skip
+
+
+LANE = ["origin", "port_of_discharge"]
+
+
+def _earlier(value: pl.Expr) -> pl.Expr:
+    """The sum of ``value`` over the rows before this one that count (``counted``)."""
+    counted = value * pl.col("counted")
+    return counted.cum_sum() - counted
+
+
+def _routes(boxes: pl.DataFrame, at: datetime) -> pl.DataFrame:
+    """One row per consignment lodged by ``at``: a container of its newest version by then,
+    with its lane's ``origin`` (the country of its port of loading)."""
+    return (
+        boxes.filter(pl.col("lodged_at") <= at)
+        .sort("version", descending=True)
+        .unique(subset="consignment_id", keep="first")
+        .with_columns(pl.col("port_of_loading").str.slice(0, 2).alias("origin"))
+        .select(*BOXES.names(), "origin", *(["weight"] if "weight" in boxes.columns else []))
+    )
+
+
+def _weighed(routes: pl.DataFrame, weights: pl.DataFrame | None) -> pl.DataFrame:
+    """``routes`` with each consignment's ``weight`` (1 without ``weights``)."""
+    if weights is None:
+        return routes.with_columns(pl.lit(1.0).alias("weight"))
+    return routes.join(
+        weights.select("consignment_id", "weight"), on="consignment_id", how="left"
+    ).with_columns(pl.col("weight").fill_null(NEWCOMER))
+
+
+def _less_own(hubs: pl.DataFrame, past: pl.DataFrame) -> pl.DataFrame:
+    """``hubs`` (judged rows, one per hub of each route) without what the consignment's own
+    kept copy added to its counts: an older version lodged before it on the same lane, and
+    through the same hub."""
+    own = past.select(
+        "consignment_id",
+        pl.col("lodged_at").alias("own_lodged"),
+        pl.col("origin").alias("own_origin"),
+        pl.col("port_of_discharge").alias("own_discharge"),
+        pl.col("transshipment_ports").fill_null("").str.split("|").alias("own_hubs"),
+        pl.col("weight").alias("own_weight"),
+    )
+    joined = hubs.join(own, on="consignment_id", how="left")
+    lane = (
+        (pl.col("own_lodged") < pl.col("lodged_at"))
+        & (pl.col("own_origin") == pl.col("origin"))
+        & (pl.col("own_discharge") == pl.col("port_of_discharge"))
+    ).fill_null(False)
+    via = (lane & pl.col("own_hubs").list.contains(pl.col("hub"))).fill_null(False)
+    one, weight = pl.lit(1.0), pl.col("own_weight")
+    return joined.with_columns(
+        (pl.col("earlier") - pl.when(lane).then(one).otherwise(0.0)),
+        (pl.col("earlier_reference") - pl.when(lane).then(weight).otherwise(0.0)),
+        (pl.col("via_hub") - pl.when(via).then(one).otherwise(0.0)),
+        (pl.col("via_reference") - pl.when(via).then(weight).otherwise(0.0)),
+    ).drop("own_lodged", "own_origin", "own_discharge", "own_hubs", "own_weight")
