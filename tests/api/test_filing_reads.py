@@ -3,8 +3,9 @@ desk (`services.filing`) do not grow when the stored history doubles.
 
 Counted on SQLite, whose driver lets a test see every row fetched (a cursor that counts); the
 reads are the same statements on PostgreSQL. The first consignment filed on a day pays for what
-a live scoring run keeps for the day (the anomaly baselines' reference traffic, the kept party
-graph): the counts are those of the consignments filed after it.
+a live scoring run keeps for the day (the anomaly baselines, the kept party graph), and the first
+after an import keys its parties' contact details for the graph: the counts are those of the
+consignments filed after them.
 """
 
 from __future__ import annotations
@@ -111,6 +112,8 @@ def test_filing_a_consignment_reads_no_more_when_the_history_doubles(
         new = [_rows_to_file(desk, n, newcomer=True) for n in (4, 5)]
         for path in [*days[half:], *events[half:], *outcomes]:
             ingest_file(plain, path, actor="tester")
+        # The next one keys the parties of the imports for the graph (once per import).
+        _rows_to_file(desk, 10, newcomer=True)
         known_doubled = [_rows_to_file(desk, n, newcomer=False) for n in (6, 7)]
         new_doubled = [_rows_to_file(desk, n, newcomer=True) for n in (8, 9)]
     finally:
