@@ -10,7 +10,11 @@ trained on the first TRAIN_DAYS days and their outcomes, then the DAYS days afte
 them are assessed three ways, on the same rows, timed in the same run:
 
 - ``single_node``: ``engine.assess`` with the whole history and every outcome, one process
-  (polars on every core of the machine), everything in memory;
+  (polars on every core of the machine), timed from reading the Parquet files;
+- ``single_node_state``: the algorithm the Spark job distributes, in one process: the state
+  from the history's deltas (``intake.entity_state.states_from_history``), then
+  ``engine.assess`` from it (what it costs over ``single_node`` is the algorithm's, what
+  Spark costs over it is Spark's);
 - ``local1`` / ``local2``: ``scale.spark.assessments`` on Spark ``local[1]`` / ``local[2]``
   (entity state built in Spark from the Parquet history, the model and the period's state
   broadcast, ``mapInArrow``; one thread and one partition per core, a 4 GB driver), run to
@@ -21,7 +25,9 @@ them are assessed three ways, on the same rows, timed in the same run:
 
 Last line: JSON with ``local1_rows_per_s``, ``local2_rows_per_s``, ``scaling`` (local[2] over
 local[1]), ``single_node_rows_per_s``, the rows, the seconds and the machine's load average
-at the end (the figures are wall-clock). Targets (issue 19): scaling >= 1.6 and local[2] within
+at the end (wall-clock), and ``*_cpu_us_per_row``: CPU microseconds per consignment (the
+single node's process; for Spark the JVM and its Python workers, from ``/proc``, Linux
+only), which a machine shared with other jobs disturbs much less than the wall clock. Targets (issue 19): scaling >= 1.6 and local[2] within
 2x of the single node; the script measures them, it does not assert.
 """
 
@@ -40,6 +46,7 @@ from pathlib import Path
 import polars as pl
 import pyarrow as pa
 
+from quaywatch.intake.entity_state import states_from_history
 from quaywatch.learning import train
 from quaywatch.risk import engine
 from quaywatch.risk.bundle import RiskModel
@@ -70,6 +77,30 @@ def _data(work: Path, days: int, per_day: int) -> tuple[Path, Path]:
     return items, outcomes
 
 
+def _cpu_of_children() -> float:
+    """CPU seconds (user and system) of this process's descendants, from ``/proc`` (Linux):
+    the Spark JVM, its Python workers, and the children they reaped. 0 elsewhere."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parent: dict[int, list[tuple[int, float]]] = {}
+    for entry in Path("/proc").iterdir() if Path("/proc/self/stat").exists() else ():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # gone meanwhile
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        # utime, stime, cutime, cstime: the process and the children it reaped.
+        seconds = sum(int(x) for x in fields[11:15]) / tick
+        parent.setdefault(int(fields[1]), []).append((int(entry.name), seconds))
+    total, todo = 0.0, [os.getpid()]
+    while todo:
+        for pid, seconds in parent.get(todo.pop(), []):
+            total += seconds
+            todo.append(pid)
+    return total
+
+
 def _warm(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
     """Import what a scoring task imports (a Python worker's start)."""
     import quaywatch.risk.batch  # noqa: F401
@@ -82,10 +113,12 @@ def _spark(
     until: date,
 ) -> dict[str, float]:  # fmt: skip
     started = time.perf_counter()
+    cpu = time.process_time() + _cpu_of_children()
     session = qspark.session(master, partitions=cores)
     # One Python worker per core, started (Spark keeps them for the job's tasks).
     session.range(0, cores, numPartitions=cores).mapInArrow(_warm, "id long").collect()
     start_s = time.perf_counter() - started
+    start_cpu = time.process_time() + _cpu_of_children()
     try:
         history = session.read.parquet(str(items))
         controls = session.read.parquet(str(outcomes))
@@ -95,9 +128,16 @@ def _spark(
         ) as found:
             found.write.format("noop").mode("overwrite").save()
         seconds = time.perf_counter() - started
+        job_cpu = time.process_time() + _cpu_of_children() - start_cpu
     finally:
         session.stop()
-    return {"start_s": start_s, "seconds": seconds}
+    return {"start_s": start_s, "seconds": seconds, "start_cpu_s": start_cpu - cpu,
+            "cpu_s": job_cpu}  # fmt: skip
+
+
+def _us(seconds: float, rows: int) -> float:
+    """CPU microseconds per consignment assessed."""
+    return round(seconds / rows * 1e6, 1)
 
 
 def main() -> None:
@@ -125,17 +165,29 @@ def main() -> None:
     known = cut + timedelta(days=args.days + 90)
     trained = train.fit(before, outcomes, until=known, capacity_pct=3.0, allow_few_hits=True)
     model = RiskModel.load(trained.save(work / "models"))
-    del before
-    period = items.filter(pl.col("lodged_at") >= cut)
-    rows = period.select("consignment_id").n_unique()
+    del before, items, outcomes
 
-    started = time.perf_counter()
+    # Timed from the Parquet files, as the Spark job reads them.
+    started, cpu = time.perf_counter(), time.process_time()
+    items = pl.read_parquet(items_dir / "*.parquet")
+    outcomes = pl.read_parquet(outcomes_dir / "*.parquet")
+    period = items.filter(pl.col("lodged_at") >= cut)
     engine.assess(period, history=items, outcomes=outcomes, model=model)
-    single_s = time.perf_counter() - started
-    del items, outcomes, period
+    single_s, single_cpu = time.perf_counter() - started, time.process_time() - cpu
+    rows = period.select("consignment_id").n_unique()
+    # The algorithm the Spark job distributes, in one process: the state from the history
+    # (``deltas_of`` and ``cumulate``), then the assessment from it. What this costs over the
+    # history path above is the algorithm's; what Spark costs over this is Spark's.
+    started, cpu = time.perf_counter(), time.process_time()
+    states = states_from_history(items, outcomes)
+    engine.assess(period, history=None, states=states, outcomes=outcomes, model=model)
+    state_s, state_cpu = time.perf_counter() - started, time.process_time() - cpu
+    del items, outcomes, period, states
     figures: dict[str, object] = {
         "rows": rows, "history_days": args.train_days + args.days, "per_day": args.per_day,
-        "single_node_s": round(single_s, 2),
+        "single_node_s": round(single_s, 2), "single_node_cpu_us_per_row": _us(single_cpu, rows),
+        "single_node_state_s": round(state_s, 2),
+        "single_node_state_cpu_us_per_row": _us(state_cpu, rows),
     }  # fmt: skip
     rates: dict[str, float] = {}
     for name, cores in (("local1", 1), ("local2", 2)):
@@ -143,6 +195,8 @@ def main() -> None:
         rates[name] = rows / timed["seconds"]
         figures[f"{name}_start_s"] = round(timed["start_s"], 2)
         figures[f"{name}_s"] = round(timed["seconds"], 2)
+        figures[f"{name}_cpu_us_per_row"] = _us(timed["cpu_s"], rows)
+        figures[f"{name}_start_cpu_s"] = round(timed["start_cpu_s"], 1)
         figures[f"{name}_rows_per_s"] = round(rates[name])
         with_start = rows / (timed["seconds"] + timed["start_s"])
         figures[f"{name}_with_start_rows_per_s"] = round(with_start)

@@ -78,13 +78,21 @@ def session(master: str, *, partitions: int = 4, app: str = "quaywatch") -> Spar
     check_java()
     from pyspark.sql import SparkSession
 
+    builder = SparkSession.builder.master(master).appName(app)
+    if master.startswith("local"):
+        # A local job is one short-lived JVM: its JIT's optimising compiler (C2) spent a third
+        # of the JVM's CPU compiling code the job then ran for seconds (measured,
+        # docs/scale.md); the quick compiler alone (C1) costs less in all. Only when the
+        # session starts the JVM, and a --driver-java-options of the caller's wins. Clusters'
+        # executors live long enough for C2 to pay.
+        builder = builder.config("spark.driver.extraJavaOptions", "-XX:TieredStopAtLevel=1")
     return (
-        SparkSession.builder.master(master)
-        .appName(app)
-        .config("spark.sql.session.timeZone", "UTC")
+        builder.config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.shuffle.partitions", str(partitions))
         .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
         .config("spark.ui.enabled", "false")
+        # The console progress bar's thread redraws every 200 ms, for nobody in a batch job.
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
         # One task, one core: polars and LightGBM in a Python worker use one thread each,
         # as Spark schedules them (spark.task.cpus), rather than every core of the machine
