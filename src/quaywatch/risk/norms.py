@@ -10,7 +10,9 @@ check against the figures it quotes:
     an item's value per kg far below (undervaluation, a cheap look-alike) or far above (goods
     declared under a cheaper subheading than they are) what the same subheading from the same
     origin usually declares: a robust z-score (median and 1.4826 × MAD of log value per kg)
-    against HS6 × origin, or HS6 alone where that pair is thin;
+    against HS6 × origin, or HS6 alone where that pair is thin; or a consignment whose every
+    item is on the same side of its norm, together as far (``_together``: an undervaluing
+    declarant cuts the whole invoice);
 ``unusual:value_own_past``
     an item declared at a fraction of what its own consignor usually declares for that
     subheading: a trader's own history is the sharpest norm there is;
@@ -22,8 +24,9 @@ check against the figures it quotes:
 ``unusual:consignee_goods``, ``unusual:consignee_origin``
     an established consignee receiving goods, or from a country, it has never received before;
 ``unusual:description_hs``
-    an item whose description reads as another subheading than the one declared
-    (``risk.description_norm``: which words the port's traffic uses for which subheading).
+    an item whose description reads as another subheading than the one declared, or names
+    the goods of another, weighed by the duty at stake (``risk.description_norm``: which
+    words the port's traffic uses for which subheading).
 
 **Reference traffic.** The norms are learnt from the traffic of a window (the model's training
 window) *without* the consignments under suspicion by then (``suspect``; training passes those
@@ -246,7 +249,8 @@ class TrafficNorms:
             pl.coalesce("n", "n_hs6").alias("n"),
         )
         z = (pl.col("log_value_per_kg") - pl.col("median")) / pl.col("scale")
-        flagged = both.with_columns(z.alias("z")).filter(pl.col("z").abs() >= Z_UNUSUAL)
+        scored = both.with_columns(z.alias("z")).filter(pl.col("z").is_not_null())
+        flagged = scored.filter(pl.col("z").abs() >= Z_UNUSUAL)
         low = pl.col("z") < 0
         usual = pl.col("median").exp()
         where = chosen(
@@ -254,21 +258,26 @@ class TrafficNorms:
             worded(" for HS %(goods)s from %(origin)s", goods="hs6", origin="origin_country"),
             worded(" for HS %(goods)s (all origins)", goods="hs6"),
         )
+        # Words passed to ``worded`` are made first: the catalogs' extraction reads a call
+        # nested in another's arguments as part of it, and would miss them.
+        judged = chosen(low, word(": far cheaper"), word(": far dearer"))
         text = worded(
             "item %(item)s: %(declared)s EUR/kg declared, %(usual)s usual%(where)s (%(n)s items "
             "of reference traffic)%(judged)s",
             item="sequence", declared=_money(pl.col("log_value_per_kg").exp()),
-            usual=_money(usual), where=where, n="n",
-            judged=chosen(low, word(": far cheaper"), word(": far dearer")),
+            usual=_money(usual), where=where, n="n", judged=judged,
         )  # fmt: skip
-        return flagged.select(
-            *declared.KEY,
+        code = (
             pl.when(low).then(pl.lit("unusual:value_low")).otherwise(pl.lit("unusual:value_high"))
-            .alias("code"),
+        )
+        by_item = flagged.select(
+            *declared.KEY,
+            code.alias("code"),
             *text.columns(),
             _weight_value(pl.col("z")).alias("weight"),
             pl.lit(Source.UNUSUAL.value).alias("source"),
-        )  # fmt: skip
+        )
+        return pl.concat([by_item, _together(scored, code)])
 
     def _own_hits(self, items: pl.DataFrame) -> pl.DataFrame:
         rows = _item_rows(items).join(self.own, on=["consignor_key", "hs6"], how="inner")
@@ -377,7 +386,7 @@ class TrafficNorms:
         tables = {name: pl.read_parquet(folder / f"{name}.parquet") for name in _FILES}
         codes, words = folder / "description_codes.parquet", folder / "description_words.parquet"
         description = (
-            DescriptionNorm(pl.read_parquet(codes), pl.read_parquet(words))
+            DescriptionNorm.of(pl.read_parquet(codes), pl.read_parquet(words))
             if codes.is_file() and words.is_file()
             else DescriptionNorm.empty()
         )
@@ -428,6 +437,50 @@ def _item_rows(items: pl.DataFrame) -> pl.DataFrame:
         pl.col("log_value_per_kg").is_not_null() & pl.col("hs6").is_not_null()
     ).select(*declared.KEY, "sequence", "hs6", "origin_country", "consignor_key",
              "log_value_per_kg")  # fmt: skip
+
+
+def _together(scored: pl.DataFrame, code: pl.Expr) -> pl.DataFrame:
+    """Value hits of consignments whose items are *all* cheaper (or all dearer) than usual for
+    their goods and origin, none perhaps far enough alone, but together: an undervaluing
+    declarant cuts the whole invoice, so each item sits a little below its norm. The evidence
+    of ``k`` items is their combined robust deviation, Σz / √k (Stouffer's sum of
+    independent z-scores), judged against the same ``Z_UNUSUAL`` as one item's; the hit has
+    the same code as an item's, so a consignment counts the heavier of the two once.
+    ``scored``: the value rows with a norm and their ``z``."""
+    sign = pl.col("z").sign()
+    per = (
+        scored.sort(*declared.KEY, "sequence")
+        .group_by(*declared.KEY)
+        .agg(
+            pl.len().alias("k"),
+            sign.min().alias("lowest"),
+            sign.max().alias("highest"),
+            (pl.col("z").sum() / pl.len().sqrt()).alias("z"),
+            pl.col("sequence").cast(pl.String).str.join(", ").alias("items"),
+            _money(pl.col("log_value_per_kg").exp()).str.join(", ").alias("declared"),
+            _money(pl.col("median").exp()).str.join(", ").alias("usual"),
+        )
+        .filter(
+            (pl.col("k") >= 2)
+            & (pl.col("lowest") == pl.col("highest"))
+            & (pl.col("z").abs() >= Z_UNUSUAL)
+        )
+    )
+    low = pl.col("z") < 0
+    side = chosen(low, word("cheaper than usual"), word("dearer than usual"))
+    text = worded(
+        "items %(items)s: %(declared)s EUR/kg declared, %(usual)s usual for their goods and "
+        "origins: every item %(side)s, %(z)s robust deviations together",
+        items="items", declared="declared", usual="usual", side=side,
+        z=pl.col("z").abs().round(1),
+    )  # fmt: skip
+    return per.select(
+        *declared.KEY,
+        code.alias("code"),
+        *text.columns(),
+        _weight_value(pl.col("z")).alias("weight"),
+        pl.lit(Source.UNUSUAL.value).alias("source"),
+    )
 
 
 def _money(value: pl.Expr) -> pl.Expr:

@@ -1,0 +1,105 @@
+"""Risk without labels on declarations read back from a store, SQLite and PostgreSQL alike.
+
+A generated port day is rewritten into a port whose traffic of four subheadings is known
+(T-shirts, made-up textile articles, denim fabric, shoe uppers, each at its own price per kg),
+imported through the ordinary intake, read back as every assessment reads it
+(``reads.goods_item_rows``, ``declared.item_features``), and the traffic norms are fitted on
+it: then a cover-code declaration whose description also names the true goods, and a
+consignment whose every item is a little cheaper than usual, are what they report.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import polars as pl
+
+from quaywatch.features import declared
+from quaywatch.intake.pipeline import ingest_file
+from quaywatch.risk.description_norm import CODE, DUTY_MORE, WEIGHT_MIN
+from quaywatch.risk.norms import TrafficNorms
+from quaywatch.store import reads
+from quaywatch.store.store import Store
+from quaywatch.synth.portday import PortDay
+
+#: The port's usual goods: subheading, description and usual EUR/kg (duties: 12, 6.3, 8, 3 %).
+GOODS = [
+    ("610910", "Cotton T-shirts", 9.0),
+    ("630790", "Made-up textile articles", 5.0),
+    ("520942", "Cotton denim fabric", 5.0),
+    ("640610", "Shoe uppers", 9.0),
+]
+#: Spread of honest prices around the usual one (log scale), item by item.
+SPREAD = (-0.45, -0.2, 0.0, 0.2, 0.45)
+
+
+def _rewrite(day: PortDay, path: Path) -> tuple[str, str, str]:
+    """The day's consignments as the port above, with three probes among the last ones: a
+    cover-code item naming T-shirts (``mixed``), the same towards lower duty (``slip``), and
+    a consignment of three or more items each at about half the usual price (``cheap``)."""
+    frame = pl.read_csv(day.consignments, infer_schema=False)
+    sizes = frame.group_by("consignment_id", maintain_order=True).len()
+    cheap = sizes.filter(pl.col("len") >= 3).get_column("consignment_id").to_list()[-1]
+    singles = sizes.filter(pl.col("len") == 1).get_column("consignment_id").to_list()
+    mixed, slip = singles[-1], singles[-2]
+    hs6, text, value = [], [], []
+    for row, (consignment, sequence) in enumerate(
+        frame.select("consignment_id", "item_sequence").iter_rows()
+    ):
+        code, words, usual = GOODS[row % len(GOODS)]
+        price = usual * math.exp(SPREAD[row % len(SPREAD)] * (1 if row % 3 else -1))
+        if consignment == cheap:
+            code, words, usual = GOODS[0]
+            price = usual * math.exp(-0.8 + 0.05 * int(sequence))
+        elif consignment == mixed:
+            code, words, price = "630790", "Made-up textile articles - cotton T-shirts", 5.0
+        elif consignment == slip:
+            code, words, price = "610910", "Cotton T-shirts - shoe uppers", 9.0
+        hs6.append(code)
+        text.append(words)
+        value.append(f"{price * 1000:.2f}")
+    frame.with_columns(
+        pl.Series("hs6", hs6), pl.Series("description", text), pl.Series("value", value),
+        pl.lit("1000").alias("gross_mass_kg"), pl.lit("EUR").alias("currency"),
+    ).write_csv(path)  # fmt: skip
+    return mixed, slip, cheap
+
+
+def test_stored_declarations_norms_name_other_goods_and_a_cheap_consignment(
+    store: Store, clean_day: PortDay, tmp_path: Path
+) -> None:
+    mixed, slip, cheap = _rewrite(clean_day, tmp_path / "port.csv")
+    assert ingest_file(store, tmp_path / "port.csv").quarantined == 0
+    items = declared.item_features(reads.goods_item_rows(store))
+    probes = pl.DataFrame({"consignment_id": [mixed, slip, cheap]})
+    reference = items.join(probes, on="consignment_id", how="anti")
+    consignments = reference.group_by(*declared.KEY).agg(
+        pl.col("origin_country", "consignor_key", "consignee_key").first(),
+        pl.lit("").alias("hubs"), pl.col("hs6").first().str.slice(0, 2).alias("main_chapter"),
+    )  # fmt: skip
+    norms = TrafficNorms.fit(reference, consignments)
+    batch = items.join(probes, on="consignment_id", how="semi")
+    found = norms.hits(batch, consignments.clear())
+
+    def hit(consignment: str, code: str) -> dict[str, object]:
+        rows = found.filter((pl.col("consignment_id") == consignment) & (pl.col("code") == code))
+        assert rows.height >= 1, (consignment, code, found)
+        return rows.sort("weight", descending=True).row(0, named=True)
+
+    named = hit(mixed, CODE)
+    assert 'names "shirt", which reference traffic writes for HS 610910' in named["text"]
+    assert "duty 12 % for HS 610910, 6.3 % declared" in named["text"]
+    assert named["weight"] == WEIGHT_MIN + DUTY_MORE
+    # Uppers carry less duty than T-shirts: a slip is the likelier story, half the weight.
+    lower = hit(slip, CODE)
+    assert "for HS 640610" in lower["text"] and lower["weight"] < WEIGHT_MIN
+
+    together = hit(cheap, "unusual:value_low")
+    assert together["text"].startswith("items 1, 2, 3")
+    assert "every item cheaper than usual" in together["text"]
+    # No item alone is far enough below its norm: only the consignment as a whole is.
+    alone = found.filter(
+        (pl.col("consignment_id") == cheap) & pl.col("text").str.starts_with("item ")
+    )
+    assert alone.is_empty()
