@@ -2,33 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
 import pytest
 
-from quaywatch.intake.pipeline import ingest_file
 from quaywatch.risk import graph, placement, screening, signals
 from quaywatch.store import reads
 from quaywatch.store.store import Store
 from quaywatch.synth import traffic
 
-START = date(2026, 10, 1)
 LAST_DAY = datetime(2026, 10, 5, tzinfo=UTC)
 END = LAST_DAY + timedelta(days=1)
 
 
 @pytest.fixture
-def stored(store: Store, tmp_path: Path) -> Store:
-    generated = traffic.generate(tmp_path / "t", days=5, per_day=400, seed=21, with_events=False,
-                                 legacy_controls=False, watchlist_share=1.0)  # fmt: skip
-    for path in generated.consignment_files:
-        ingest_file(store, path, actor="tester")
-    screening.load_watchlist(store, generated.out / "watchlists" / "offenders.csv",
-                             watchlist_id="OFFENDERS", source="synthetic",
-                             list_date=START - timedelta(days=1), actor="tester")  # fmt: skip
-    return store
+def stored(party_traffic: tuple[Store, traffic.Traffic]) -> Store:
+    return party_traffic[0]
 
 
 def _graph(found: pl.DataFrame) -> pl.DataFrame:
