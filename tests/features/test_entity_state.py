@@ -267,6 +267,22 @@ def test_batch_features_from_a_snapshot_equal_history(
             assert found.get_column("consignee_days_since_first").is_null().sum() > 0
 
 
+def test_keys_never_seen_have_no_track_record_from_an_empty_state(arrived: Store) -> None:
+    """A batch none of whose keys has a kept row (a store's first consignments): the features
+    of a history that knows nothing, from either layout."""
+    rows = _assessed(arrived).head(40)
+    known = declared.entity_keys(reads.goods_item_rows(arrived)).clear()
+    expected = as_of_history(
+        rows, history=known, outcomes=outcome_keys(known, reads.control_outcomes(arrived).clear()),
+        entities=ENTITIES, at="lodged_at", seen_at="lodged_at", known_at="known_at",
+        kinds=HISTORY_KINDS,
+    )  # fmt: skip
+    for states in (_table(arrived).clear(), _tally_table(arrived).clear()):
+        found = snapshot_features(states, rows, entities=ENTITIES, kinds=HISTORY_KINDS)
+        assert_frame_equal(found, expected)
+        assert found.get_column("consignee_days_since_first").is_null().all()
+
+
 def test_batch_read_of_the_state_gives_the_features(arrived: Store) -> None:
     """``batch_states`` reads only the rows the batch needs, and they give the same features:
     a span of a week (amended consignments among them), outcomes known up to two moments."""

@@ -34,13 +34,22 @@ GOODS = [
 SPREAD = (-0.45, -0.2, 0.0, 0.2, 0.45)
 
 
-def _rewrite(day: PortDay, path: Path) -> tuple[str, str, str]:
-    """The day's consignments as the port above, with three probes among the last ones: a
-    cover-code item naming T-shirts (``mixed``), the same towards lower duty (``slip``), and
-    a consignment of three or more items each at about half the usual price (``cheap``)."""
+def _rewrite(day: PortDay, path: Path) -> tuple[str, str, str, str]:
+    """The day's consignments as the port above, with four probes among the last ones: a
+    cover-code item naming T-shirts (``mixed``), the same towards lower duty (``slip``), a
+    consignment of three or more items of different goods each at about half the usual price
+    (``cheap``), and one whose three or more lines are all T-shirts at that price
+    (``copies``)."""
     frame = pl.read_csv(day.consignments, infer_schema=False)
     sizes = frame.group_by("consignment_id", maintain_order=True).len()
-    cheap = sizes.filter(pl.col("len") >= 3).get_column("consignment_id").to_list()[-1]
+    several = sizes.filter(pl.col("len") >= 3).get_column("consignment_id").to_list()
+    cheap = several[-1]
+    # Of the same origin as ``cheap``: the same norms, the same deviations, lines of one good.
+    origin = frame.filter(pl.col("consignment_id") == cheap).get_column("origin_country")[0]
+    copies = next(
+        c for c in reversed(several[:-1])
+        if frame.filter(pl.col("consignment_id") == c).get_column("origin_country")[0] == origin
+    )  # fmt: skip
     singles = sizes.filter(pl.col("len") == 1).get_column("consignment_id").to_list()
     mixed, slip = singles[-1], singles[-2]
     hs6, text, value = [], [], []
@@ -50,8 +59,11 @@ def _rewrite(day: PortDay, path: Path) -> tuple[str, str, str]:
         code, words, usual = GOODS[row % len(GOODS)]
         price = usual * math.exp(SPREAD[row % len(SPREAD)] * (1 if row % 3 else -1))
         if consignment == cheap:
-            code, words, usual = GOODS[0]
+            code, words, usual = GOODS[(int(sequence) - 1) % len(GOODS)]
             price = usual * math.exp(-0.8 + 0.05 * int(sequence))
+        elif consignment == copies:
+            code, words, usual = GOODS[0]
+            price = usual * math.exp(-0.8 + 0.05 * min(int(sequence), 3))
         elif consignment == mixed:
             code, words, price = "630790", "Made-up textile articles - cotton T-shirts", 5.0
         elif consignment == slip:
@@ -63,16 +75,16 @@ def _rewrite(day: PortDay, path: Path) -> tuple[str, str, str]:
         pl.Series("hs6", hs6), pl.Series("description", text), pl.Series("value", value),
         pl.lit("1000").alias("gross_mass_kg"), pl.lit("EUR").alias("currency"),
     ).write_csv(path)  # fmt: skip
-    return mixed, slip, cheap
+    return mixed, slip, cheap, copies
 
 
 def test_stored_declarations_norms_name_other_goods_and_a_cheap_consignment(
     store: Store, clean_day: PortDay, tmp_path: Path
 ) -> None:
-    mixed, slip, cheap = _rewrite(clean_day, tmp_path / "port.csv")
+    mixed, slip, cheap, copies = _rewrite(clean_day, tmp_path / "port.csv")
     assert ingest_file(store, tmp_path / "port.csv").quarantined == 0
     items = declared.item_features(reads.goods_item_rows(store))
-    probes = pl.DataFrame({"consignment_id": [mixed, slip, cheap]})
+    probes = pl.DataFrame({"consignment_id": [mixed, slip, cheap, copies]})
     reference = items.join(probes, on="consignment_id", how="anti")
     consignments = reference.group_by(*declared.KEY).agg(
         pl.col("origin_country", "consignor_key", "consignee_key").first(),
@@ -103,3 +115,5 @@ def test_stored_declarations_norms_name_other_goods_and_a_cheap_consignment(
         (pl.col("consignment_id") == cheap) & pl.col("text").str.starts_with("item ")
     )
     assert alone.is_empty()
+    # Lines of one good from one origin are one price written again, not more evidence.
+    assert found.filter(pl.col("consignment_id") == copies).is_empty()

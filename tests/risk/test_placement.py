@@ -52,8 +52,10 @@ def test_newcomers_are_flagged_as_the_whole_graph_flags_them(stored: Store) -> N
     entries = screening.watchlist_entries(stored)
     kept = graph.snapshot(data, outcomes, at=LAST_DAY, entries=entries)
     whole = graph.party_risk(data, outcomes, at=END, entries=entries)
-    keys = data.roles.filter(pl.col("lodged_at") >= LAST_DAY).get_column("party_key").unique()
-    placed = placement.place(stored, kept, keys.to_list(), at=END)
+    day = data.roles.filter(pl.col("lodged_at") >= LAST_DAY)
+    lodged = day.group_by("party_key").agg(pl.col("lodged_at").min())
+    keys = lodged.get_column("party_key")
+    placed = placement.place(stored, kept, dict(lodged.iter_rows()), at=END)
     assert placed.columns == whole.columns
     assert sorted(placed["party_key"]) == sorted(keys)
     newcomers = keys.filter(~keys.is_in(kept.scores["party_key"].implode()))

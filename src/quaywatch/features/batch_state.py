@@ -308,7 +308,7 @@ def _by_entity(states: pl.DataFrame) -> dict[str, pl.DataFrame]:
     if names.n_unique() < names.len():
         return {str(k[0]): v for k, v in states.partition_by("entity", as_dict=True).items()}
     lengths = runs.struct.field("len").to_list()
-    starts = np.cumsum([0, *lengths[:-1]])
+    starts = np.cumsum([0, *lengths])[:-1]  # no rows: no entity, no start
     return {
         str(name): states.slice(int(start), int(length))
         for name, start, length in zip(names.to_list(), starts, lengths, strict=True)

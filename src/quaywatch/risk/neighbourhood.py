@@ -233,11 +233,13 @@ def box_attributes(
     params: graph.GraphParams,
     *,
     received_after: datetime | None = None,
+    lodged_until: datetime | None = None,
 ) -> pl.DataFrame:
     """The ``container`` attributes of every consignee that used a box these parties used (as
     consignee, in a consignment's newest version) within the window of another consignee;
     with ``received_after``, of the boxes of their consignments stored since then only (found
-    by the index of ``received_at``, not among every consignment)."""
+    by the index of ``received_at``, not among every consignment); with ``lodged_until``, of
+    consignments lodged by then only."""
     c, k = tables.consignments, tables.containers
     newer = c.alias("newer")
     current = ~exists(
@@ -253,11 +255,16 @@ def box_attributes(
     )
     if received_after is not None:
         theirs = theirs.where(c.c.received_at > received_after)
+    if lodged_until is not None:
+        theirs = theirs.where(c.c.lodged_at <= lodged_until)
+    used = k.c.container_number.in_(theirs) & current
+    if lodged_until is not None:
+        used = used & (c.c.lodged_at <= lodged_until)
     uses = reads.frame(
         store,
         select(k.c.container_number, c.c.lodged_at, c.c.consignee_key.label("party_key"))
         .join_from(k, c, on)
-        .where(k.c.container_number.in_(theirs) & current),
+        .where(used),
     )
     if uses.is_empty():
         return pl.DataFrame(schema=_ATTRIBUTES)

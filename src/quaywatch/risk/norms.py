@@ -439,27 +439,44 @@ def _item_rows(items: pl.DataFrame) -> pl.DataFrame:
              "log_value_per_kg")  # fmt: skip
 
 
+#: Items of one consignment a ``_together`` reason quotes (the others are counted).
+TOGETHER_SHOWN = 5
+
+
 def _together(scored: pl.DataFrame, code: pl.Expr) -> pl.DataFrame:
     """Value hits of consignments whose items are *all* cheaper (or all dearer) than usual for
     their goods and origin, none perhaps far enough alone, but together: an undervaluing
-    declarant cuts the whole invoice, so each item sits a little below its norm. The evidence
-    of ``k`` items is their combined robust deviation, Σz / √k (Stouffer's sum of
+    declarant cuts the whole invoice, so each item sits a little below its norm. Lines of the
+    same goods from the same origin are one price written several times, not independent
+    evidence: each such group counts once, with its items' mean deviation, and the evidence of
+    ``k`` groups (two at least) is their combined robust deviation, Σz / √k (Stouffer's sum of
     independent z-scores), judged against the same ``Z_UNUSUAL`` as one item's; the hit has
     the same code as an item's, so a consignment counts the heavier of the two once.
     ``scored``: the value rows with a norm and their ``z``."""
     sign = pl.col("z").sign()
+    groups = (
+        scored.group_by(*declared.KEY, "hs6", "origin_country")
+        .agg(pl.col("z").mean())
+        .group_by(*declared.KEY)
+        .agg(pl.len().alias("k"), (pl.col("z").sum() / pl.len().sqrt()).alias("z"))
+    )
+    shown = TOGETHER_SHOWN
+    more = (
+        pl.when(pl.len() > shown).then(pl.format(", … ({} items)", pl.len())).otherwise(pl.lit(""))
+    )
     per = (
         scored.sort(*declared.KEY, "sequence")
         .group_by(*declared.KEY)
         .agg(
-            pl.len().alias("k"),
             sign.min().alias("lowest"),
             sign.max().alias("highest"),
-            (pl.col("z").sum() / pl.len().sqrt()).alias("z"),
-            pl.col("sequence").cast(pl.String).str.join(", ").alias("items"),
-            _money(pl.col("log_value_per_kg").exp()).str.join(", ").alias("declared"),
-            _money(pl.col("median").exp()).str.join(", ").alias("usual"),
+            pl.concat_str(
+                pl.col("sequence").head(shown).cast(pl.String).str.join(", "), more
+            ).alias("items"),
+            _money(pl.col("log_value_per_kg").exp()).head(shown).str.join(", ").alias("declared"),
+            _money(pl.col("median").exp()).head(shown).str.join(", ").alias("usual"),
         )
+        .join(groups, on=list(declared.KEY))
         .filter(
             (pl.col("k") >= 2)
             & (pl.col("lowest") == pl.col("highest"))

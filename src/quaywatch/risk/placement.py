@@ -37,7 +37,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
 import polars as pl
@@ -49,9 +49,16 @@ from quaywatch.store.store import Store
 #: Snapshots kept per store: today's, and a few past days' for a live run over a period.
 KEPT_PER_STORE = 4
 
-_kept: weakref.WeakKeyDictionary[Store, OrderedDict[datetime, graph.GraphSnapshot]] = (
-    weakref.WeakKeyDictionary()
-)
+
+class _Kept:
+    """One store's snapshots, newest asked last, and the lock under which they are made."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.snapshots: OrderedDict[datetime, graph.GraphSnapshot] = OrderedDict()
+
+
+_kept: weakref.WeakKeyDictionary[Store, _Kept] = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 
 
@@ -66,42 +73,59 @@ def kept_snapshot(
 ) -> graph.GraphSnapshot:
     """The graph of ``store`` as of ``at``, computed once (from ``data``, the outcomes known
     before ``at`` among ``outcomes`` and the entries published by then among ``entries``) and
-    kept with the last few asked of this store."""
+    kept with the last few asked of this store. Callers asking at once for one not kept yet
+    wait for the first one's: the graph is read and propagated once."""
     params = params or graph.GraphParams()
     with _lock:
-        found = _kept.get(store, OrderedDict()).get(at)
-    if found is not None and found.params == params:
+        kept = _kept.setdefault(store, _Kept())
+    with kept.lock:
+        found = kept.snapshots.get(at)
+        if found is None or found.params != params:
+            known = outcomes()
+            found = graph.snapshot(
+                data(), known.filter(pl.col("known_at") < at), at=at, entries=entries(),
+                params=params,
+            )  # fmt: skip
+            kept.snapshots[at] = found
+        kept.snapshots.move_to_end(at)
+        while len(kept.snapshots) > KEPT_PER_STORE:
+            kept.snapshots.popitem(last=False)
         return found
-    known = outcomes()
-    made = graph.snapshot(
-        data(), known.filter(pl.col("known_at") < at), at=at, entries=entries(), params=params
-    )
-    with _lock:
-        kept = _kept.setdefault(store, OrderedDict())
-        kept[at] = made
-        kept.move_to_end(at)
-        while len(kept) > KEPT_PER_STORE:
-            kept.popitem(last=False)
-    return made
 
 
 def place(
-    store: Store, snap: graph.GraphSnapshot, party_keys: Collection[str], *, at: datetime
+    store: Store,
+    snap: graph.GraphSnapshot,
+    party_keys: Mapping[str, datetime],
+    *,
+    at: datetime,
 ) -> pl.DataFrame:
-    """``graph.party_risk``'s rows for ``party_keys`` as of ``at``: the snapshot's for the
-    parties it holds, and each other one (stored, first seen since the snapshot) placed in it
-    (see the module)."""
+    """``graph.party_risk``'s rows as of ``at`` for the parties of ``party_keys`` (each with
+    the earliest lodging of the consignments it is assessed on): the snapshot's for the
+    parties it holds, and each other one placed in it (see the module). Nothing stored or
+    lodged after ``at`` counts: a run as of a past moment places as it would have then."""
     params = snap.params
-    keys = sorted(set(party_keys))
+    keys = sorted(party_keys)
     known = snap.scores.filter(pl.col("party_key").is_in(keys))
     new = sorted(set(keys) - set(known.get_column("party_key").to_list()))
     if not new:
         return known
-    rows = reads.parties(store, new)
+    # First seen as the graph sees a party (``graph.load``): stored, or lodged if earlier.
+    lodged = pl.DataFrame(
+        {"party_key": new, "_lodged": [party_keys[k] for k in new]},
+        schema={"party_key": pl.String, "_lodged": pl.Datetime("us", "UTC")},
+    )
+    rows = (
+        reads.parties(store, new)
+        .join(lodged, on="party_key", how="left")
+        .with_columns(pl.min_horizontal("first_seen_at", "_lodged").alias("first_seen_at"))
+        .filter(pl.col("first_seen_at") <= at)
+    )
     if rows.is_empty():
         return known
     new = rows.get_column("party_key").to_list()
-    pairs = _pairs(store, snap, new)
+    own, holders, counts = _attributes(store, snap, new, at=at)
+    pairs = _pairs(own, holders, counts, params)
     kept = snap.nodes
     # An attribute held by one node at the snapshot links nobody there; shared with a
     # newcomer, it links now: its holder counts one more link.
@@ -112,16 +136,27 @@ def place(
         .group_by("node_b")
         .agg(pl.len().cast(pl.Int64).alias("_gained"))
     )
+    # One that linked there and newcomers make too common links nobody now: one link fewer.
+    lost = (
+        _crowded(holders, counts, params)
+        .join(kept.select(pl.col("node").alias("node_b")), on="node_b", how="semi")
+        .group_by("node_b")
+        .agg((-pl.len().cast(pl.Int64)).alias("_lost"))
+    )
     flows = (
         pairs.join(kept.select(pl.col("node").alias("node_b"), "risk", "links"), on="node_b")
         .join(gained, on="node_b", how="left")
+        .join(lost, on="node_b", how="left")
+        .with_columns(
+            (pl.col("links") + pl.col("_gained").fill_null(0) + pl.col("_lost").fill_null(0))
+            .clip(lower_bound=1)
+            .alias("_links")
+        )  # fmt: skip
         .select(
             "node",
-            (
-                params.damping
-                * pl.col("risk")
-                / ((pl.col("links") + pl.col("_gained").fill_null(0)) * (pl.col("holders") - 1))
-            ).alias("flow"),
+            (params.damping * pl.col("risk") / (pl.col("_links") * (pl.col("holders") - 1))).alias(
+                "flow"
+            ),
         )  # fmt: skip
         .group_by("node")
         .agg(pl.col("flow").sum().alias("risk"))
@@ -156,20 +191,32 @@ def place(
     return pl.concat([known, placed.select(known.columns).cast(known.schema)]).sort("party_key")
 
 
-def _pairs(store: Store, snap: graph.GraphSnapshot, new: list[str]) -> pl.DataFrame:
-    """``node`` (a newcomer), ``node_b`` (another node holding one of its linking
-    attributes), ``kind``, ``value``, ``shown`` (as the newcomer declared it), ``holders`` (how
-    many nodes hold it now) and ``held`` (how many held it at the snapshot)."""
+def _attributes(
+    store: Store, snap: graph.GraphSnapshot, new: list[str], *, at: datetime
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """The newcomers' attributes (``node``, ``kind``, ``value``, ``shown``), every node
+    holding one of them at ``at`` (``node``, ``kind``, ``value``: stored parties by index, the
+    snapshot's parties and entries), and per attribute ``holders`` (how many nodes hold it at
+    ``at``) and ``held`` (how many held it at the snapshot)."""
     params = snap.params
     neighbourhood.index_parties(store, params)
     # A newcomer is first seen after the snapshot: every consignment naming it was stored
     # since (a party is stored with its first consignment).
-    boxes = neighbourhood.box_attributes(store, new, params, received_after=snap.at)
+    boxes = neighbourhood.box_attributes(
+        store, new, params, received_after=snap.at, lodged_until=at
+    )
     shared = pl.concat([
         neighbourhood.shared_keys(store, new, params),
         boxes.join(boxes.group_by("kind", "value").agg(pl.col("node").n_unique().alias("_n")),
                    on=["kind", "value"]).cast({"_n": pl.UInt32}),
     ]).unique(["node", "kind", "value"], maintain_order=True)  # fmt: skip
+    # Parties neither in the snapshot nor placed now hold an attribute only if seen by ``at``.
+    others = set(shared.get_column("node").to_list()) - set(new)
+    others -= set(snap.nodes.get_column("node").to_list())
+    if others:
+        seen = reads.parties(store, sorted(others)).filter(pl.col("first_seen_at") <= at)
+        late = others - set(seen.get_column("party_key").to_list())
+        shared = shared.filter(~pl.col("node").is_in(sorted(late)))
     own = shared.filter(pl.col("node").is_in(new)).select("node", "kind", "value", "shown")
     wanted = own.select("kind", "value").unique()
     then = snap.holders.join(wanted, on=["kind", "value"], how="semi")
@@ -183,28 +230,52 @@ def _pairs(store: Store, snap: graph.GraphSnapshot, new: list[str]) -> pl.DataFr
             shared.group_by("kind", "value").agg(pl.col("_n").max().cast(pl.Int64)),
             on=["kind", "value"],
             how="left",
-        )  # fmt: skip
+        )
         .join(
             then.group_by("kind", "value").agg(
                 pl.col("node").n_unique().cast(pl.Int64).alias("held")
             ),
             on=["kind", "value"],
             how="left",
-        )  # fmt: skip
+        )
         .select(
             "kind",
             "value",
+            # An attribute held too widely to link is not expanded by the index: its count
+            # says so (``neighbourhood.shared_keys``).
             pl.max_horizontal("holders", pl.col("_n").fill_null(0)).alias("holders"),
             pl.col("held").fill_null(0),
-        )  # fmt: skip
-        .filter(pl.col("holders").is_between(2, params.max_shared))
+        )
     )
+    return own, holders, counts
+
+
+def _pairs(
+    own: pl.DataFrame, holders: pl.DataFrame, counts: pl.DataFrame, params: graph.GraphParams
+) -> pl.DataFrame:
+    """``node`` (a newcomer), ``node_b`` (another node holding one of its linking
+    attributes), ``kind``, ``value``, ``shown`` (as the newcomer declared it), ``holders`` and
+    ``held`` (``_attributes``)."""
+    linking = counts.filter(pl.col("holders").is_between(2, params.max_shared))
     return (
-        own.join(counts, on=["kind", "value"])
+        own.join(linking, on=["kind", "value"])
         .join(holders.rename({"node": "node_b"}), on=["kind", "value"])
         .filter(pl.col("node") != pl.col("node_b"))
         .select("node", "node_b", "kind", "value", "shown", "holders", "held")
         .sort("node", "kind", "value", "node_b")
+    )
+
+
+def _crowded(holders: pl.DataFrame, counts: pl.DataFrame, params: graph.GraphParams) -> (
+    pl.DataFrame
+):  # fmt: skip
+    """``node_b``, ``kind``, ``value``: the snapshot's nodes holding an attribute that linked
+    there and that the newcomers make too common to link."""
+    crowded = counts.filter(
+        pl.col("held").is_between(2, params.max_shared) & (pl.col("holders") > params.max_shared)
+    )
+    return holders.join(crowded.select("kind", "value"), on=["kind", "value"]).select(
+        pl.col("node").alias("node_b"), "kind", "value"
     )
 
 

@@ -116,8 +116,13 @@ def _graph_hits(
             snap = placement.kept_snapshot(
                 store, min(at, today), data=data, outcomes=outcomes, entries=entries
             )
-            keys = screening.party_roles(batch.drop("__day")).get_column("party_key").unique()
-            scores = placement.place(store, snap, keys.to_list(), at=at)
+            lodged = (
+                screening.party_roles(batch.drop("__day"))
+                .join(batch.select(*declared.KEY, "lodged_at"), on=list(declared.KEY))
+                .group_by("party_key")
+                .agg(pl.col("lodged_at").min())
+            )
+            scores = placement.place(store, snap, dict(lodged.iter_rows()), at=at)
         else:
             scores = graph.party_risk(
                 data(), outcomes().filter(pl.col("known_at") < at), at=at, entries=entries()

@@ -28,7 +28,9 @@ per consignment of the period: fine for a few million consignments a run; a nati
 from __future__ import annotations
 
 import io
+import os
 import pickle
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -85,7 +87,7 @@ def session(master: str, *, partitions: int = 4, app: str = "quaywatch") -> Spar
         # docs/scale.md); the quick compiler alone (C1) costs less in all. Only when the
         # session starts the JVM, and a --driver-java-options of the caller's wins. Clusters'
         # executors live long enough for C2 to pay.
-        builder = builder.config("spark.driver.extraJavaOptions", "-XX:TieredStopAtLevel=1")
+        builder = builder.config(_DRIVER_OPTIONS, local_driver_options())
     return (
         builder.config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.shuffle.partitions", str(partitions))
@@ -390,3 +392,30 @@ def _unpacked(shipped: tuple[str, bytes, bytes, bool]) -> tuple[RiskModel, pl.Da
         return model, frame, every
 
     return _cached(token, build)
+
+
+_DRIVER_OPTIONS = "spark.driver.extraJavaOptions"
+#: The quick JIT compiler alone for a local session's short-lived JVM (``session``).
+QUICK_JIT = "-XX:TieredStopAtLevel=1"
+
+
+def local_driver_options() -> str:
+    """The driver JVM options a local session starts with: the site's own (its
+    ``spark-defaults.conf``, in ``SPARK_CONF_DIR`` or else ``SPARK_HOME/conf``), which a
+    setting made by the session would replace, then ``QUICK_JIT``."""
+    folder = os.environ.get("SPARK_CONF_DIR") or (
+        os.path.join(os.environ["SPARK_HOME"], "conf") if "SPARK_HOME" in os.environ else None
+    )
+    site = None
+    if folder is not None:
+        try:
+            lines = Path(folder, "spark-defaults.conf").read_text(encoding="utf-8").splitlines()
+        except OSError:
+            lines = []
+        for line in lines:
+            if line.lstrip().startswith(("#", "!")):
+                continue
+            parts = re.split(r"\s*[=:\s]\s*", line.strip(), maxsplit=1)
+            if parts[0] == _DRIVER_OPTIONS and len(parts) == 2:
+                site = parts[1].strip() or None
+    return " ".join(filter(None, [site, QUICK_JIT]))

@@ -26,10 +26,10 @@ learns both baselines as of its own moment instead (``detect.detect_store``).
 from __future__ import annotations
 
 import threading
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
 
 import polars as pl
 
@@ -63,9 +63,23 @@ def learnt(store: Store, boxes: pl.DataFrame, *, at: datetime) -> Learnt:
     return Learnt(kept.dwell(), kept.lanes(boxes))
 
 
-@lru_cache(maxsize=4)
+#: Days kept per store: today's, and a few past days' for a live run over a period.
+_DAYS_PER_STORE = 4
+_days: weakref.WeakKeyDictionary[Store, OrderedDict[datetime, _Day]] = weakref.WeakKeyDictionary()
+_days_lock = threading.Lock()
+
+
 def _kept(store: Store, day: datetime) -> _Day:
-    return _Day(store, day)
+    """``store``'s baselines of ``day``, made once (held weakly: a closed store's go with it)."""
+    with _days_lock:
+        days = _days.setdefault(store, OrderedDict())
+        found = days.get(day)
+        if found is None:
+            found = days[day] = _Day(store, day)
+        days.move_to_end(day)
+        while len(days) > _DAYS_PER_STORE:
+            days.popitem(last=False)
+        return found
 
 
 class _Day:
