@@ -457,7 +457,9 @@ def _together(scored: pl.DataFrame, code: pl.Expr) -> pl.DataFrame:
     groups = (
         scored.group_by(*declared.KEY, "hs6", "origin_country")
         .agg(pl.col("z").mean())
-        .group_by(*declared.KEY)
+        # Summed in one order, whatever the order groups come in: the same weight every run.
+        .sort(*declared.KEY, "hs6", "origin_country", nulls_last=True)
+        .group_by(*declared.KEY, maintain_order=True)
         .agg(pl.len().alias("k"), (pl.col("z").sum() / pl.len().sqrt()).alias("z"))
     )
     shown = TOGETHER_SHOWN
