@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from functools import cache
 
 import polars as pl
 from sqlalchemy import func, select
@@ -34,8 +34,6 @@ from quaywatch.features import declared
 from quaywatch.risk import anomaly, graph, hits as hitframe, placement, screening
 from quaywatch.store import reads, tables
 from quaywatch.store.store import Store
-
-_T = TypeVar("_T")
 
 
 def store_hits(
@@ -58,7 +56,7 @@ def store_hits(
     if outcomes is None and not live:
         raise ValueError("store_hits needs the outcomes of a run that is not live")
     given = outcomes
-    known = _once(
+    known = cache(
         lambda: reads.control_outcomes(store, known_before=now) if given is None else given
     )
     roles = [f"{role}_key" for role in screening.ROLES if f"{role}_key" in items.columns]
@@ -107,8 +105,8 @@ def _graph_hits(
     """
     days = consignments.with_columns(pl.col("lodged_at").dt.truncate("1d").alias("__day"))
     today = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    data = _once(lambda: graph.load(store))
-    entries = _once(lambda: screening.watchlist_entries(store, as_of=now.date()))
+    data = cache(lambda: graph.load(store))
+    entries = cache(lambda: screening.watchlist_entries(store, as_of=now.date()))
     found = [hitframe.empty()]
     for (day,), batch in days.partition_by("__day", as_dict=True, maintain_order=True).items():
         at = min(day + timedelta(days=1), now)
@@ -129,15 +127,3 @@ def _graph_hits(
             )
         found.append(hitframe.conform(graph.graph_hits(batch.drop("__day"), scores)))
     return pl.concat(found)
-
-
-def _once(make: Callable[[], _T]) -> Callable[[], _T]:
-    """``make``, called at most once: what the first call returned."""
-    made: list[_T] = []
-
-    def get() -> _T:
-        if not made:
-            made.append(make())
-        return made[0]
-
-    return get
