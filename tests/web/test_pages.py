@@ -3,9 +3,9 @@ open, the worklist and its filters, languages, and the security headers of every
 
 from __future__ import annotations
 
-import html
 from datetime import UTC, datetime
 
+import markupsafe
 import polars as pl
 import pytest
 from web_support import PASSWORD, Site, csrf_of
@@ -154,7 +154,7 @@ def test_the_dossier_shows_route_parties_goods_events_assessments(site: Site) ->
     for port in found.route:
         assert f'<span class="port">{port}</span>' in text
     for party in found.parties:
-        assert html.escape(party.name) in text
+        assert str(markupsafe.escape(party.name)) in text
     for item in found.items:
         assert item.usual_value_per_kg_eur is not None
         assert f"{item.usual_value_per_kg_eur:,.2f}" in text

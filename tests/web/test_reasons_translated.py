@@ -10,6 +10,7 @@ import json
 import re
 from urllib.parse import quote
 
+import markupsafe
 import pytest
 from sqlalchemy import select, update
 from web_support import Site
@@ -24,7 +25,9 @@ from quaywatch.web.pages import WORKLIST_ROWS
 
 
 def _shown(text: str) -> str:
-    return html.escape(text, quote=True)
+    """``text`` as the page's templates escape it (an apostrophe is ``&#39;``, not
+    ``html.escape``'s ``&#x27;``)."""
+    return str(markupsafe.escape(text))
 
 
 @pytest.mark.parametrize("language", ["nl", "fr"])
