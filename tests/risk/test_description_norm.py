@@ -124,6 +124,17 @@ def test_a_description_naming_other_goods_is_a_hit_weighed_by_the_duty_at_stake(
     ])  # fmt: skip
 
 
+def test_a_code_the_tariff_knows_nothing_of_keeps_the_weight_without_duty_at_stake() -> None:
+    # Chapter 77 is reserved: the tariff lists none of it, so neither rate is a duty.
+    usual = [("770010", "Widget frames")] * 80 + [("770020", "Gadget hinges")] * 80
+    reference = _reference([*usual, ("770010", "Widget frames - gadget hinges")])
+    probe = [("mixed", "770010", "Widget frames - gadget hinges")]
+    found = DescriptionNorm.fit(reference).hits(_items(probe))
+    assert found["consignment_id"].to_list() == ["mixed"]
+    # Nothing known of the duty: neither the bonus of more duty nor the half of a slip.
+    assert description_norm.WEIGHT_MIN <= found["weight"][0] <= description_norm.WEIGHT_MAX
+
+
 def test_the_same_item_gets_the_same_verdict_in_any_batch() -> None:
     norm = DescriptionNorm.fit(_reference())
     alone = norm.hits(_items([("tv", "852852", "LED television sets")]))

@@ -515,11 +515,18 @@ def duty_rates() -> dict[str, float]:
 
 def duty_pct(hs6: str) -> float:
     """The duty of ``hs6``: listed, else the median of its chapter, else the default."""
+    known = duty_known(hs6)
+    return DEFAULT_DUTY_PCT if known is None else known
+
+
+def duty_known(hs6: str) -> float | None:
+    """The duty of ``hs6`` as the tariff in use knows it: listed, else the median of its
+    chapter; ``None`` where the tariff lists nothing of its chapter."""
     reference = active()
     rates = reference.duty_rates
     if hs6 in rates:
         return rates[hs6]
-    return reference.chapter_duty.get(hs6[:2], DEFAULT_DUTY_PCT)
+    return reference.chapter_duty.get(hs6[:2])
 
 
 def exchange_rates() -> dict[str, float]:

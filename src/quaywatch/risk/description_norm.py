@@ -43,7 +43,9 @@ word and both figures.
 subheading the description reads as carries more duty than the declared one (the tariff in
 use, ``domain.reference.duty_pct``, a site's own where it has one), the hit weighs
 ``DUTY_MORE`` more; where it carries no more, the likelier story is a clerical slip and the
-hit keeps ``DUTY_NONE`` of its weight. The reason quotes both rates. (Goods declared as
+hit keeps ``DUTY_NONE`` of its weight; where the tariff in use lists nothing of one code's
+chapter (its rate would be the default, not a duty), the weight is left as it is. The reason quotes
+both rates. (Goods declared as
 others to escape a prohibition or a licence, not a duty, are left to the profiles: their
 hit is weakened, not dropped.)
 
@@ -384,18 +386,34 @@ def _with_duty(frame: pl.DataFrame) -> pl.DataFrame:
     use."""
     codes = pl.concat([frame.get_column("hs6"), frame.get_column("other")]).unique()
     rates = pl.DataFrame(
-        {"code": codes, "rate": [reference.duty_pct(code) for code in codes]},
-        schema={"code": pl.String, "rate": pl.Float64},
+        {
+            "code": codes,
+            "rate": [reference.duty_pct(code) for code in codes],
+            "known": [reference.duty_known(code) is not None for code in codes],
+        },
+        schema={"code": pl.String, "rate": pl.Float64, "known": pl.Boolean},
     )
-    return frame.join(
-        rates.rename({"code": "hs6", "rate": "duty_declared"}), on="hs6", how="left"
-    ).join(rates.rename({"code": "other", "rate": "duty_other"}), on="other", how="left")
+    declared = rates.rename({"code": "hs6", "rate": "duty_declared", "known": "declared_known"})
+    other = rates.rename({"code": "other", "rate": "duty_other", "known": "other_known"})
+    return (
+        frame.join(declared, on="hs6", how="left")
+        .join(other, on="other", how="left")
+        .with_columns((pl.col("declared_known") & pl.col("other_known")).alias("duty_known"))
+        .drop("declared_known", "other_known")
+    )
 
 
 def _duty_weight(weight: pl.Expr) -> pl.Expr:
-    """``weight`` moved by the duty at stake (the module docstring, "The duty at stake")."""
+    """``weight`` moved by the duty at stake (the module docstring, "The duty at stake");
+    unchanged where the tariff in use lists nothing of one code's chapter."""
     more = pl.col("duty_other") > pl.col("duty_declared")
-    return pl.when(more).then(weight + DUTY_MORE).otherwise(weight * DUTY_NONE)
+    return (
+        pl.when(~pl.col("duty_known"))
+        .then(weight)
+        .when(more)
+        .then(weight + DUTY_MORE)
+        .otherwise(weight * DUTY_NONE)
+    )
 
 
 def _duty_words() -> Worded:
