@@ -322,8 +322,12 @@ class DescriptionNorm:
         telling = per_word.filter(
             (pl.col("uses") >= MIN_USES) & (pl.col("top") >= P_LIKELY * pl.col("uses"))
         )
-        named = (
-            rows.with_columns(words(pl.col("description")).alias("word"))
+        # The words depend on the text and its code alone: each distinct pair is read once
+        # (declarants repeat their wording), then its items take its strongest word.
+        pairs = (
+            rows.select("description", "hs6")
+            .unique()
+            .with_columns(words(pl.col("description")).alias("word"))
             .explode("word")
             .join(telling, on="word")
             .filter(pl.col("other") != pl.col("hs6"))
@@ -333,12 +337,18 @@ class DescriptionNorm:
             .with_columns(pl.col("own").fill_null(0))
             .filter(pl.col("own") <= WORD_RARE * pl.col("items"))
         )  # fmt: skip
-        if named.is_empty():
+        if pairs.is_empty():
             return hitframe.empty()
-        item = [*declared.KEY, "sequence"]
+        pair = ["description", "hs6"]
         strongest = _with_duty(
-            named.sort(*item, "top", "word", descending=[False] * len(item) + [True, False])
-            .unique(item, keep="first", maintain_order=True)
+            pairs.sort(*pair, "top", "word", descending=[False, False, True, False])
+            .unique(pair, keep="first", maintain_order=True)
+        )  # fmt: skip
+        item = [*declared.KEY, "sequence"]
+        strongest = (
+            rows.select(*item, *pair)
+            .join(strongest, on=pair)
+            .sort(item)
         )  # fmt: skip
         text = worded(
             'item %(item)s: the description "%(description)s" names "%(word)s", which reference '

@@ -454,24 +454,33 @@ def _together(scored: pl.DataFrame, code: pl.Expr) -> pl.DataFrame:
     the same code as an item's, so a consignment counts the heavier of the two once.
     ``scored``: the value rows with a norm and their ``z``."""
     sign = pl.col("z").sign()
+    # Which consignments qualify is settled on numbers first; only theirs are then written
+    # out (formatting every consignment's items, to keep a few, was most of the norms' time).
+    by_goods = scored.group_by(*declared.KEY, "hs6", "origin_country").agg(
+        pl.col("z").mean(), sign.min().alias("lowest"), sign.max().alias("highest")
+    )
+    candidates = (
+        by_goods.group_by(*declared.KEY)
+        .agg(pl.len().alias("k"), pl.col("lowest").min(), pl.col("highest").max())
+        .filter((pl.col("k") >= 2) & (pl.col("lowest") == pl.col("highest")))
+    )
     groups = (
-        scored.group_by(*declared.KEY, "hs6", "origin_country")
-        .agg(pl.col("z").mean())
+        by_goods.join(candidates, on=list(declared.KEY), how="semi")
         # Summed in one order, whatever the order groups come in: the same weight every run.
         .sort(*declared.KEY, "hs6", "origin_country", nulls_last=True)
         .group_by(*declared.KEY, maintain_order=True)
-        .agg(pl.len().alias("k"), (pl.col("z").sum() / pl.len().sqrt()).alias("z"))
+        .agg((pl.col("z").sum() / pl.len().sqrt()).alias("z"))
+        .filter(pl.col("z").abs() >= Z_UNUSUAL)
     )
     shown = TOGETHER_SHOWN
     more = (
         pl.when(pl.len() > shown).then(pl.format(", … ({} items)", pl.len())).otherwise(pl.lit(""))
     )
     per = (
-        scored.sort(*declared.KEY, "sequence")
+        scored.join(groups.select(declared.KEY), on=list(declared.KEY), how="semi")
+        .sort(*declared.KEY, "sequence")
         .group_by(*declared.KEY)
         .agg(
-            sign.min().alias("lowest"),
-            sign.max().alias("highest"),
             pl.concat_str(
                 pl.col("sequence").head(shown).cast(pl.String).str.join(", "), more
             ).alias("items"),
@@ -479,11 +488,6 @@ def _together(scored: pl.DataFrame, code: pl.Expr) -> pl.DataFrame:
             _money(pl.col("median").exp()).head(shown).str.join(", ").alias("usual"),
         )
         .join(groups, on=list(declared.KEY))
-        .filter(
-            (pl.col("k") >= 2)
-            & (pl.col("lowest") == pl.col("highest"))
-            & (pl.col("z").abs() >= Z_UNUSUAL)
-        )
     )
     low = pl.col("z") < 0
     side = chosen(low, word("cheaper than usual"), word("dearer than usual"))
