@@ -22,9 +22,13 @@ only loads the model (``load_s``: with the compiled objects it finds, checked on
 loading never compiles). ``--assessments FILE`` writes what ``assess`` returned (Parquet), to
 compare two versions of the code. Last line: JSON with ``rows_per_s``, ``cpu_s`` (CPU time of
 every thread of ``assess``: steadier than the wall clock on a shared machine),
-``raw_predict_rows_per_s``, ``ratio`` (raw / end to end), ``peak_rss_mb``, ``explained``,
-``compiled``, ``load_s``, the seconds of each step and, for comparison, ``from_history_s``: the
-same track records recomputed from the whole history (not counted).
+``raw_predict_rows_per_s``, ``ratio`` (raw / end to end), ``cpu_ratio`` (the CPU time of
+``assess`` over that of LightGBM alone, every thread of each: on a loaded machine the wall
+clocks of both slow down unevenly; LightGBM's threads may spin while they wait, which counts
+as CPU, so read it beside ``ratio``, not instead), ``peak_rss_mb``, ``explained``,
+``compiled``, ``load_s``, the seconds of each step (wall, and ``*_cpu_s`` CPU) and, for
+comparison, ``from_history_s``: the same track records recomputed from the whole history (not
+counted).
 Targets (issue "risk engine core"): >= 200,000 rows/s on two cores, within 3x raw predict,
 <= 4 GiB peak; the script measures them, it does not assert them.
 """
@@ -96,9 +100,16 @@ def _keep_state(work: str, queue: Any) -> None:
     queue.put((states.height, kept.height, time.perf_counter() - started))
 
 
+#: CPU seconds (every thread) of each step timed by ``_timed``, from the step before it.
+_STEP_CPU: dict[str, float] = {}
+
+
 def _timed(figures: dict[str, float], name: str, started: float) -> float:
     now = time.perf_counter()
     figures[name] = round(now - started, 3)
+    cpu = time.process_time()
+    _STEP_CPU[name.removesuffix("_s") + "_cpu_s"] = round(cpu - _STEP_CPU.pop("_last", cpu), 3)
+    _STEP_CPU["_last"] = cpu
     return now
 
 
@@ -144,6 +155,7 @@ def _score(work: str, until: str, count: int, out: str, queue: Any) -> None:
     # The same steps as ``assess``, one by one: where the time goes.
     parts: dict[str, float] = {}
     t = time.perf_counter()
+    _STEP_CPU["_last"] = time.process_time()
     item_rows = declared.item_features(items)
     batch = declared.consignment_features(item_rows, model.reference)
     t = _timed(parts, "batch_features_s", t)
@@ -178,6 +190,7 @@ def _score(work: str, until: str, count: int, out: str, queue: Any) -> None:
     slot[review] = np.arange(review.size)
     pl.Series("reasons", [*texts, "[]"], pl.String).gather(slot)
     t = _timed(parts, "reasons_json_s", t)
+    _STEP_CPU.pop("_last")
     del combined
     # For comparison, not counted: the same track records recomputed from the whole history
     # (what ``assess`` does where it is given the history instead of the state).
@@ -201,9 +214,10 @@ def _score(work: str, until: str, count: int, out: str, queue: Any) -> None:
 
     # Reference: LightGBM alone on the fraud model's matrix of the same rows (built above).
     booster = model.fraud.booster
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     booster.predict(matrix)
     raw_s = time.perf_counter() - started
+    raw_cpu_s = time.process_time() - cpu
     # What ``assess`` runs instead where the model compiled (``risk.compiled``): same figures.
     started = time.perf_counter()
     model.fraud.predict_raw(matrix)
@@ -211,6 +225,7 @@ def _score(work: str, until: str, count: int, out: str, queue: Any) -> None:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     queue.put({"rows": rows, "state_rows": states.height, "goods_items": items.height,
                "explained": explained, "seconds": seconds, "raw_predict_s": raw_s, "cpu_s": cpu_s,
+               "raw_predict_cpu_s": raw_cpu_s, **_STEP_CPU,
                "rss_before_mb": rss_before, "peak_rss_mb": peak_assess,
                "peak_rss_with_profile_mb": peak,
                "fraud_trees": model.fraud.booster.num_trees(), **agreement,
@@ -306,7 +321,12 @@ def main() -> None:
     rows_per_s = r["rows"] / r["seconds"]
     raw_per_s = r["rows"] / r["raw_predict_s"]
     others = ("raw_predict_s", "compiled_predict_s", "load_s", "from_history_s", "cpu_s")
-    steps = {k: v for k, v in r.items() if k.endswith("_s") and k not in others}
+    steps = {
+        k: v
+        for k, v in r.items()
+        if k.endswith("_s") and not k.endswith("_cpu_s") and k not in others
+    }
+    cpu_steps = {k: v for k, v in r.items() if k.endswith("_cpu_s") and k != "raw_predict_cpu_s"}
     groups = {
         "features_s": ("batch_features_s", "track_records_s"),
         "predict_s": ("fraud_predict_proba_s", "revenue_predict_s"),
@@ -321,6 +341,7 @@ def main() -> None:
         f"({r['rss_before_mb']:,.0f} MB before scoring)"
     )
     print("steps: " + ", ".join(f"{k} {v:.2f}" for k, v in steps.items()))
+    print("steps' CPU: " + ", ".join(f"{k} {v:.2f}" for k, v in cpu_steps.items()))
     print(
         f"track records from the state {r['track_records_s']:.2f} s, recomputed from the whole "
         f"history {r['from_history_s']:.2f} s (not counted)"
@@ -343,6 +364,8 @@ def main() -> None:
                 "seconds": round(r["seconds"], 2),
                 "cpu_s": round(r["cpu_s"], 2),
                 "raw_predict_s": round(r["raw_predict_s"], 3),
+                "raw_predict_cpu_s": round(r["raw_predict_cpu_s"], 3),
+                "cpu_ratio": round(r["cpu_s"] / r["raw_predict_cpu_s"], 2),
                 "state_rows": r["state_rows"],
                 "goods_items": r["goods_items"],
                 "rss_before_scoring_mb": round(r["rss_before_mb"], 1),
@@ -356,6 +379,7 @@ def main() -> None:
                 "top3_overlap_with_shap": round(r["top3_overlap_with_shap"], 3),
                 **totals,
                 **steps,
+                **cpu_steps,
             }
         )
     )

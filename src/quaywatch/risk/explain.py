@@ -178,7 +178,12 @@ def message_of(text: str, stored: str | None) -> str:
         data = json.loads(stored)
     except ValueError:
         return text
-    return said_from_json(data, text)
+    message = said_from_json(data, text)
+    if isinstance(message, Said):
+        # It reads back as its sentence: stored with the assessment as it came, not written
+        # anew (``_said_text``'s memo; the batch path reads tens of thousands).
+        message.__dict__["_json"] = stored
+    return message
 
 
 def _said_text(message: Said) -> str:
