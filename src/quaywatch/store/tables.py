@@ -148,6 +148,9 @@ consignments = Table(
     _batch(),
     Index(None, "transport_document"),
     Index(None, "received_at"),
+    # A lane's earlier traffic (``risk.anomaly.reads.lane_boxes``): its port of discharge,
+    # then the range of ports of loading of its country of origin.
+    Index(None, "port_of_discharge", "port_of_loading"),
 )
 
 _consignment_fk = (

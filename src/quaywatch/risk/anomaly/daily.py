@@ -28,8 +28,12 @@ from __future__ import annotations
 import threading
 import weakref
 from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
+from typing import TypeVar
 
 import polars as pl
 
@@ -39,6 +43,8 @@ from quaywatch.store.store import Store
 
 #: Lanes (origin country, port of discharge) whose day-start traffic a store keeps at once.
 MAX_LANES = 256
+
+Key = TypeVar("Key", str, tuple[str, str])
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +66,7 @@ def learnt(store: Store, boxes: pl.DataFrame, *, at: datetime) -> Learnt:
     """The baselines a live run at ``at`` judges ``boxes`` (``frames.BOXES``) against: the
     hub-dwell baseline and the traffic of their lanes as of the start of ``at``'s day."""
     kept = _kept(store, start_of_day(at))
-    return Learnt(kept.dwell(), kept.lanes(boxes))
+    return Learnt(kept.dwell(store), kept.lanes(store, boxes))
 
 
 #: Days kept per store: today's, and a few past days' for a live run over a period.
@@ -75,7 +81,7 @@ def _kept(store: Store, day: datetime) -> _Day:
         days = _days.setdefault(store, OrderedDict())
         found = days.get(day)
         if found is None:
-            found = days[day] = _Day(store, day)
+            found = days[day] = _Day(day)
         days.move_to_end(day)
         while len(days) > _DAYS_PER_STORE:
             days.popitem(last=False)
@@ -83,23 +89,27 @@ def _kept(store: Store, day: datetime) -> _Day:
 
 
 class _Day:
-    """One store's baselines as of one day's start, each computed when first asked for."""
+    """One store's baselines as of one day's start, each computed when first asked for.
 
-    def __init__(self, store: Store, day: datetime) -> None:
-        self._store = store
+    Each baseline (the reference traffic, the hub-dwell baseline, a lane's traffic) is
+    computed once, by the first thread that asks for it, outside the lock: the lock guards the
+    bookkeeping only, so the API's requests for other lanes go on reading the store meanwhile,
+    and a request for the same lane waits for that thread's result instead of reading it again.
+    A failed computation is forgotten, and the next request tries again. The store is passed
+    in, not kept: ``_days`` holds its days weakly by store, and a day that held its store
+    would keep it alive.
+    """
+
+    def __init__(self, day: datetime) -> None:
         self._day = day
         self._lock = threading.Lock()
-        self._dwell: pl.DataFrame | None = None
-        self._lanes: OrderedDict[tuple[str, str], pl.DataFrame] = OrderedDict()
+        self._made: OrderedDict[str, Future[pl.DataFrame]] = OrderedDict()  # reference, dwell
+        self._lanes: OrderedDict[tuple[str, str], Future[pl.DataFrame]] = OrderedDict()
 
-    def dwell(self) -> pl.DataFrame:
-        with self._lock:
-            if self._dwell is None:
-                calls = reads.transshipments(self._store, known_by=self._day)
-                self._dwell = hubs.baseline(frames.known(calls, self._day), self._reference())
-            return self._dwell
+    def dwell(self, store: Store) -> pl.DataFrame:
+        return self._once(self._made, "dwell", partial(self._dwell, store))
 
-    def lanes(self, boxes: pl.DataFrame) -> pl.DataFrame:
+    def lanes(self, store: Store, boxes: pl.DataFrame) -> pl.DataFrame:
         pairs = (
             boxes.select(
                 pl.col("port_of_loading").str.slice(0, 2).alias("origin"), "port_of_discharge"
@@ -108,29 +118,65 @@ class _Day:
             .unique()
             .sort("origin", "port_of_discharge")
         )
-        found = [self._lane(origin, port) for origin, port in pairs.iter_rows()]
+        found = [
+            self._once(
+                self._lanes,
+                (origin, port),
+                partial(self._lane, store, origin, port),
+                most=MAX_LANES,
+            )
+            for origin, port in pairs.iter_rows()
+        ]
         empty = frames.BOXES.to_frame().with_columns(pl.lit(None, pl.Float64).alias("weight"))
         return pl.concat([empty, *found])
 
-    def _lane(self, origin: str, port: str) -> pl.DataFrame:
+    def _once(
+        self,
+        kept: OrderedDict[Key, Future[pl.DataFrame]],
+        key: Key,
+        compute: Callable[[], pl.DataFrame],
+        *,
+        most: int | None = None,
+    ) -> pl.DataFrame:
+        """``kept[key]``, computed by ``compute`` unless another thread did or is doing so
+        (then its result); with ``most``, the least recently asked for beyond it go."""
         with self._lock:
-            lane = self._lanes.get((origin, port))
-            if lane is not None:
-                self._lanes.move_to_end((origin, port))
-                return lane
-            lane = reads.lane_boxes(
-                self._store,
-                pl.DataFrame({"port_of_loading": [origin], "port_of_discharge": [port]}),
-                lodged_by=self._day,
-            )
-            weights = self._reference().select("consignment_id", "weight").unique("consignment_id")
-            lane = lane.join(
-                weights, on="consignment_id", how="left", maintain_order="left"
-            ).with_columns(pl.col("weight").fill_null(NEWCOMER))
-            self._lanes[(origin, port)] = lane
-            if len(self._lanes) > MAX_LANES:
-                self._lanes.popitem(last=False)
-            return lane
+            promised = kept.get(key)
+            mine = promised is None
+            if promised is None:
+                promised = kept[key] = Future()
+            kept.move_to_end(key)
+            while most is not None and len(kept) > most:
+                kept.popitem(last=False)
+        if mine:
+            try:
+                promised.set_result(compute())
+            except BaseException as error:
+                with self._lock:
+                    if kept.get(key) is promised:
+                        del kept[key]
+                promised.set_exception(error)
+                raise
+        return promised.result()
 
-    def _reference(self) -> pl.DataFrame:
-        return frames.conform(reads.daily_reference(self._store, at=self._day), frames.REFERENCE)
+    def _dwell(self, store: Store) -> pl.DataFrame:
+        calls = reads.transshipments(store, known_by=self._day)
+        return hubs.baseline(frames.known(calls, self._day), self._reference(store))
+
+    def _lane(self, store: Store, origin: str, port: str) -> pl.DataFrame:
+        lane = reads.lane_boxes(
+            store,
+            pl.DataFrame({"port_of_loading": [origin], "port_of_discharge": [port]}),
+            lodged_by=self._day,
+        )
+        weights = self._reference(store).select("consignment_id", "weight")
+        return lane.join(
+            weights.unique("consignment_id"), on="consignment_id", how="left", maintain_order="left"
+        ).with_columns(pl.col("weight").fill_null(NEWCOMER))
+
+    def _reference(self, store: Store) -> pl.DataFrame:
+        return self._once(
+            self._made,
+            "reference",
+            lambda: frames.conform(reads.daily_reference(store, at=self._day), frames.REFERENCE),
+        )

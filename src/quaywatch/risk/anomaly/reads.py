@@ -15,9 +15,11 @@ events now say.
 
 from __future__ import annotations
 
+import threading
+import weakref
+from collections import OrderedDict
 from collections.abc import Collection
 from datetime import UTC, datetime
-from functools import lru_cache
 
 import polars as pl
 from sqlalchemy import ColumnElement, false, func, or_, select
@@ -91,8 +93,13 @@ def lane_boxes(
         .drop_nulls()
         .sort("origin", "port_of_discharge")
     )
+    # The country is the first two letters of the port of loading; the range beside it (every
+    # UN/LOCODE of the country lies between the country and the country followed by "ZZZ", in
+    # any collation) lets the index on (port of discharge, port of loading) find the lane.
     on_lane = or_(false(), *(
-        (origin == country) & (c.c.port_of_discharge == port)
+        (c.c.port_of_discharge == port)
+        & c.c.port_of_loading.between(country, f"{country}ZZZ")
+        & (origin == country)
         for country, port in pairs.iter_rows()
     ))  # fmt: skip
     which: ColumnElement[bool] = c.c.consignment_id.in_(select(c.c.consignment_id).where(on_lane))
@@ -143,12 +150,27 @@ def daily_reference(store: Store, *, at: datetime) -> pl.DataFrame:
     detectors count them as newcomers.
     """
     day = at.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    return _daily_reference(store, day)
+    with _daily_lock:
+        days = _daily.get(store)
+        found = None if days is None else days.get(day)
+    if found is None:  # computed outside the lock: other stores' runs go on meanwhile
+        computed = reference(store, at=day)
+        with _daily_lock:
+            days = _daily.setdefault(store, OrderedDict())
+            found = days.setdefault(day, computed)
+            days.move_to_end(day)
+            while len(days) > _DAYS_KEPT:
+                days.popitem(last=False)
+    return found
 
 
-@lru_cache(maxsize=4)
-def _daily_reference(store: Store, day: datetime) -> pl.DataFrame:
-    return reference(store, at=day)
+#: Days whose reference traffic ``daily_reference`` keeps per store, held weakly by store (the
+#: frames do not refer to it): a closed store's go with it.
+_DAYS_KEPT = 4
+_daily: weakref.WeakKeyDictionary[Store, OrderedDict[datetime, pl.DataFrame]] = (
+    weakref.WeakKeyDictionary()
+)
+_daily_lock = threading.Lock()
 
 
 def _reference(store: Store, *, at: datetime, outcomes: pl.DataFrame) -> pl.DataFrame:
