@@ -294,6 +294,7 @@ def test_a_trained_model_carries_norms_and_its_assessments_say_what_is_unusual(
     outcomes = reads.control_outcomes(store, known_before=UNTIL)
     model = train.fit(items, outcomes, until=UNTIL, capacity_pct=3.0, params={"num_threads": 1})
     assert model.norms is not None and model.metrics["norms"]["value_norms"] > 0
+    assert model.metrics["norms"]["package_norms"] > 0  # the stored rows carry packages
     model.save(root / "models")
     loaded = RiskModel.load(root / "models")
     assert loaded.norms is not None
