@@ -42,6 +42,18 @@ def test_values_are_converted_to_eur_and_duty_comes_from_the_tariff() -> None:
     assert items["log_value_per_kg"][0] == pytest.approx(math.log(usd))
 
 
+def test_kg_per_package_is_gross_mass_over_packages_and_none_without_packages() -> None:
+    items = declared.item_features(
+        _items([{"packages": 40}, {"sequence": 2, "packages": 0}, {"sequence": 3}])
+    )
+    assert items["log_kg_per_package"].to_list() == [pytest.approx(math.log(25.0)), None,
+                                                     pytest.approx(math.log(10.0))]  # fmt: skip
+    # Rows made before they carried packages have no kg per package, and nothing else changes.
+    without = declared.item_features(_items([{}]).drop("packages", "package_type"))
+    assert without["log_kg_per_package"].to_list() == [None]
+    assert without["log_value_per_kg"].item() == items["log_value_per_kg"][0]
+
+
 def test_item_features_of_items_that_have_them_are_those_items() -> None:
     """The engine computes them once for the features and the traffic norms."""
     once = declared.item_features(_items([{"currency": "USD"}, {"sequence": 2, "hs6": "030617"}]))

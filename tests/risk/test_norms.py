@@ -24,7 +24,8 @@ from quaywatch.store.store import Store
 
 def _traffic(rows: list[dict[str, object]]) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Item features and consignment features of one-item consignments described by ``rows``
-    (keys: id, hs6, origin, consignor, consignee, vpk (EUR/kg), hubs)."""
+    (keys: id, hs6, origin, consignor, consignee, vpk (EUR/kg), hubs, package (type), kpp (gross
+    kg per package))."""
     frame = pl.DataFrame(
         {
             "consignment_id": [str(r["id"]) for r in rows],
@@ -35,6 +36,8 @@ def _traffic(rows: list[dict[str, object]]) -> tuple[pl.DataFrame, pl.DataFrame]
             "consignor_key": [str(r.get("consignor", "S1")) for r in rows],
             "consignee_key": [str(r.get("consignee", "C1")) for r in rows],
             "log_value_per_kg": [math.log(float(str(r.get("vpk", 10.0)))) for r in rows],
+            "package_type": [str(r.get("package", "CT")) for r in rows],
+            "log_kg_per_package": [math.log(float(str(r.get("kpp", 12.0)))) for r in rows],
             "hubs": [str(r.get("hubs", "")) for r in rows],
         }
     )
@@ -48,6 +51,11 @@ def _traffic(rows: list[dict[str, object]]) -> tuple[pl.DataFrame, pl.DataFrame]
 
 def _codes(found: pl.DataFrame, consignment: str) -> set[str]:
     return set(found.filter(pl.col("consignment_id") == consignment)["code"].to_list())
+
+
+def _weighed(found: pl.DataFrame, consignment: str) -> set[str]:
+    """The package codes of ``consignment``'s hits."""
+    return {c for c in _codes(found, consignment) if c.startswith("unusual:package_")}
 
 
 def _usual(n: int, prefix: str = "R", **fields: object) -> list[dict[str, object]]:
@@ -170,9 +178,100 @@ def test_norms_survive_saving(tmp_path: Path) -> None:
     fitted = TrafficNorms.fit(*_traffic(_usual(200)))
     fitted.save(tmp_path / "norms")
     loaded = TrafficNorms.load(tmp_path / "norms")
-    probe = _traffic([{"id": "cheap", "vpk": 0.5, "hubs": "MTMAR"}])
-    assert_frame_equal(fitted.hits(*probe), loaded.hits(*probe))
+    probe = _traffic([{"id": "cheap", "vpk": 0.5, "hubs": "MTMAR", "kpp": 60.0}])
+    found = loaded.hits(*probe)
+    assert {"unusual:value_low", "unusual:route", "unusual:package_heavy"} <= _codes(found, "cheap")
+    assert_frame_equal(fitted.hits(*probe), found)
     assert loaded.summary == fitted.summary
+
+
+def _packages(n: int, prefix: str = "R", **fields: object) -> list[dict[str, object]]:
+    """``n`` ordinary consignments of T-shirts from China in cartons of 10 to 14 kg."""
+    return [{**row, "kpp": 10.0 + (i % 5)} for i, row in enumerate(_usual(n, prefix, **fields))]
+
+
+def test_an_item_far_heavier_or_lighter_per_package_than_usual_is_a_hit() -> None:
+    fitted = TrafficNorms.fit(*_traffic(_packages(60)))
+    found = fitted.hits(*_traffic([
+        {"id": "heavy", "kpp": 60.0}, {"id": "light", "kpp": 2.5}, {"id": "usual", "kpp": 12.0},
+        # Within a factor of two of the usual: the next carton size, not a concealment.
+        {"id": "bigger", "kpp": 22.0}, {"id": "smaller", "kpp": 6.5},
+        # A kind of package, or goods, the port has no norm for; bulk has no package to weigh.
+        {"id": "drums", "kpp": 200.0, "package": "DR"}, {"id": "bulk", "kpp": 500.0, "package": "VR"},
+        {"id": "elsewhere", "kpp": 60.0, "hs6": "999999"},
+        {"id": "other-origin", "kpp": 60.0, "origin": "VN"},
+    ]))  # fmt: skip
+    assert _codes(found, "heavy") == {"unusual:package_heavy"}
+    assert _codes(found, "light") == {"unusual:package_light"}
+    for quiet in ("usual", "bigger", "smaller", "drums", "bulk", "elsewhere"):
+        assert not _weighed(found, quiet), quiet
+    heavy = found.filter(pl.col("consignment_id") == "heavy").row(0, named=True)
+    assert heavy["text"] == (
+        "item 1: 60 kg per package declared, 12 kg usual for HS 610910 in packages CT from CN "
+        "(60 items of reference traffic): far heavier"
+    )
+    assert heavy["source"] == explain.Source.UNUSUAL.value and 0.6 <= heavy["weight"] <= 1.0
+    light = found.filter(pl.col("consignment_id") == "light")["text"].item()
+    assert light.startswith("item 1: 2.5 kg per package declared, 12 kg usual") and light.endswith(
+        "far lighter"
+    )
+    # An origin with no norm of its own is judged against all origins'.
+    assert _weighed(found, "other-origin") == {"unusual:package_heavy"}
+    other = found.filter(
+        (pl.col("consignment_id") == "other-origin") & (pl.col("code") == "unusual:package_heavy")
+    )
+    assert other["text"].item() == (
+        "item 1: 60 kg per package declared, 12 kg usual for HS 610910 in packages CT "
+        "(all origins) (60 items of reference traffic): far heavier"
+    )
+
+
+def test_package_norms_need_support() -> None:
+    # Enough of HS6 × cartons from China for its own norm, too few of HS6 × cartons alone.
+    fitted = TrafficNorms.fit(*_traffic(_packages(norms.MIN_PAIR)))
+    found = fitted.hits(
+        *_traffic([{"id": "cn", "kpp": 60.0}, {"id": "vn", "kpp": 60.0, "origin": "VN"}])
+    )
+    assert _weighed(found, "cn") == {"unusual:package_heavy"}
+    assert not _weighed(found, "vn")
+    thin = TrafficNorms.fit(*_traffic(_packages(norms.MIN_PAIR - 1)))
+    assert thin.hits(*_traffic([{"id": "cn", "kpp": 60.0}])).is_empty()
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    weights=st.lists(st.floats(0.5, 2_000.0), min_size=norms.MIN_HS6, max_size=80),
+    split=st.integers(1, 20),
+)
+def test_package_hits_do_not_depend_on_the_batch_and_the_median_never_fires(
+    weights: list[float], split: int
+) -> None:
+    fitted = TrafficNorms.fit(*_traffic([{"id": f"R{i}", "kpp": w} for i, w in enumerate(weights)]))
+    median, scale = fitted.package.select("median", "scale").row(0)
+    beyond = norms.Z_PACKAGE * scale * 1.01
+    usual, heavy, light = (math.exp(median + step) for step in (0.0, beyond, -beyond))
+    probes = [{"id": f"P{i}", "kpp": w} for i, w in enumerate([*weights[:30], usual, heavy, light])]
+    whole = fitted.hits(*_traffic(probes))
+    parts = pl.concat(
+        [fitted.hits(*_traffic(probes[:split])), fitted.hits(*_traffic(probes[split:]))]
+    )
+    assert_frame_equal(whole.sort("consignment_id", "code"), parts.sort("consignment_id", "code"))
+    assert not _codes(whole, "P30")
+    assert _weighed(whole, "P31") == {"unusual:package_heavy"}
+    assert _weighed(whole, "P32") == {"unusual:package_light"}
+
+
+def test_norms_saved_before_the_package_norm_load_and_do_not_weigh_packages(
+    tmp_path: Path,
+) -> None:
+    fitted = TrafficNorms.fit(*_traffic(_packages(200)))
+    fitted.save(tmp_path / "norms")
+    (tmp_path / "norms" / "package.parquet").unlink()
+    old = TrafficNorms.load(tmp_path / "norms")
+    probe = _traffic([{"id": "heavy", "vpk": 0.5, "kpp": 60.0}])
+    codes = _codes(fitted.hits(*probe), "heavy")
+    assert {"unusual:value_low", "unusual:package_heavy"} <= codes
+    assert _codes(old.hits(*probe), "heavy") == codes - {"unusual:package_heavy"}
 
 
 UNTIL = datetime(2026, 11, 10, tzinfo=UTC)
@@ -195,6 +294,7 @@ def test_a_trained_model_carries_norms_and_its_assessments_say_what_is_unusual(
     outcomes = reads.control_outcomes(store, known_before=UNTIL)
     model = train.fit(items, outcomes, until=UNTIL, capacity_pct=3.0, params={"num_threads": 1})
     assert model.norms is not None and model.metrics["norms"]["value_norms"] > 0
+    assert model.metrics["norms"]["package_norms"] > 0  # the stored rows carry packages
     model.save(root / "models")
     loaded = RiskModel.load(root / "models")
     assert loaded.norms is not None

@@ -4,8 +4,9 @@ A generated port day is rewritten into a port whose traffic of four subheadings 
 (T-shirts, made-up textile articles, denim fabric, shoe uppers, each at its own price per kg),
 imported through the ordinary intake, read back as every assessment reads it
 (``reads.goods_item_rows``, ``declared.item_features``), and the traffic norms are fitted on
-it: then a cover-code declaration whose description also names the true goods, and a
-consignment whose every item is a little cheaper than usual, are what they report.
+it: then a cover-code declaration whose description also names the true goods, a
+consignment whose every item is a little cheaper than usual, and items far heavier and far
+lighter per package than their goods in cartons usually are, are what they report.
 """
 
 from __future__ import annotations
@@ -30,16 +31,19 @@ GOODS = [
     ("520942", "Cotton denim fabric", 5.0),
     ("640610", "Shoe uppers", 9.0),
 ]
+#: Gross kg per carton of each of the goods above.
+PER_CARTON = {"610910": 10.0, "630790": 8.0, "520942": 25.0, "640610": 5.0}
 #: Spread of honest prices around the usual one (log scale), item by item.
 SPREAD = (-0.45, -0.2, 0.0, 0.2, 0.45)
 
 
-def _rewrite(day: PortDay, path: Path) -> tuple[str, str, str, str]:
-    """The day's consignments as the port above, with four probes among the last ones: a
-    cover-code item naming T-shirts (``mixed``), the same towards lower duty (``slip``), a
-    consignment of three or more items of different goods each at about half the usual price
-    (``cheap``), and one whose three or more lines are all T-shirts at that price
-    (``copies``)."""
+def _rewrite(day: PortDay, path: Path) -> tuple[str, ...]:
+    """The day's consignments as the port above (1,000 kg an item, in cartons), with six probes
+    among the last ones: a cover-code item naming T-shirts (``mixed``), the same towards lower
+    duty (``slip``), a consignment of three or more items of different goods each at about
+    half the usual price (``cheap``), one whose three or more lines are all T-shirts at that
+    price (``copies``), and one item in cartons four times as heavy as usual (``heavy``) and
+    one in cartons a quarter as heavy (``light``)."""
     frame = pl.read_csv(day.consignments, infer_schema=False)
     sizes = frame.group_by("consignment_id", maintain_order=True).len()
     several = sizes.filter(pl.col("len") >= 3).get_column("consignment_id").to_list()
@@ -51,8 +55,8 @@ def _rewrite(day: PortDay, path: Path) -> tuple[str, str, str, str]:
         if frame.filter(pl.col("consignment_id") == c).get_column("origin_country")[0] == origin
     )  # fmt: skip
     singles = sizes.filter(pl.col("len") == 1).get_column("consignment_id").to_list()
-    mixed, slip = singles[-1], singles[-2]
-    hs6, text, value = [], [], []
+    mixed, slip, heavy, light = singles[-1], singles[-2], singles[-3], singles[-4]
+    hs6, text, value, packages = [], [], [], []
     for row, (consignment, sequence) in enumerate(
         frame.select("consignment_id", "item_sequence").iter_rows()
     ):
@@ -68,23 +72,27 @@ def _rewrite(day: PortDay, path: Path) -> tuple[str, str, str, str]:
             code, words, price = "630790", "Made-up textile articles - cotton T-shirts", 5.0
         elif consignment == slip:
             code, words, price = "610910", "Cotton T-shirts - shoe uppers", 9.0
+        carton = PER_CARTON[code] * math.exp(SPREAD[row % len(SPREAD)] / 3)
+        carton *= {heavy: 4.0, light: 0.25}.get(consignment, 1.0)
         hs6.append(code)
         text.append(words)
         value.append(f"{price * 1000:.2f}")
+        packages.append(str(round(1000 / carton)))
     frame.with_columns(
         pl.Series("hs6", hs6), pl.Series("description", text), pl.Series("value", value),
+        pl.Series("packages", packages), pl.lit("CT").alias("package_type"),
         pl.lit("1000").alias("gross_mass_kg"), pl.lit("EUR").alias("currency"),
     ).write_csv(path)  # fmt: skip
-    return mixed, slip, cheap, copies
+    return mixed, slip, cheap, copies, heavy, light
 
 
-def test_stored_declarations_norms_name_other_goods_and_a_cheap_consignment(
+def test_stored_declarations_norms_name_other_goods_a_cheap_consignment_and_odd_packages(
     store: Store, clean_day: PortDay, tmp_path: Path
 ) -> None:
-    mixed, slip, cheap, copies = _rewrite(clean_day, tmp_path / "port.csv")
+    mixed, slip, cheap, copies, heavy, light = _rewrite(clean_day, tmp_path / "port.csv")
     assert ingest_file(store, tmp_path / "port.csv").quarantined == 0
     items = declared.item_features(reads.goods_item_rows(store))
-    probes = pl.DataFrame({"consignment_id": [mixed, slip, cheap, copies]})
+    probes = pl.DataFrame({"consignment_id": [mixed, slip, cheap, copies, heavy, light]})
     reference = items.join(probes, on="consignment_id", how="anti")
     consignments = reference.group_by(*declared.KEY).agg(
         pl.col("origin_country", "consignor_key", "consignee_key").first(),
@@ -117,3 +125,12 @@ def test_stored_declarations_norms_name_other_goods_and_a_cheap_consignment(
     assert alone.is_empty()
     # Lines of one good from one origin are one price written again, not more evidence.
     assert found.filter(pl.col("consignment_id") == copies).is_empty()
+
+    # Packages as stored: four times the usual carton's kg, and a quarter of it.
+    for consignment, code, side in ((heavy, "unusual:package_heavy", "far heavier"),
+                                    (light, "unusual:package_light", "far lighter")):  # fmt: skip
+        odd = hit(consignment, code)
+        assert "kg per package declared" in odd["text"] and " in packages CT " in odd["text"]
+        assert odd["text"].endswith(side)
+    weighed = found.filter(pl.col("code").str.starts_with("unusual:package_"))
+    assert sorted(weighed["consignment_id"].to_list()) == sorted([heavy, light])

@@ -56,17 +56,21 @@ CATEGORICAL = ("main_hs6", "value_hs6", "main_chapter", "origin_country", "port_
                "origin_region", "hubs", "lane")  # fmt: skip
 
 #: The columns ``item_features`` adds.
-_ITEM_FEATURES = ("duty_pct", "value_eur", "value_per_kg_eur", "duty_eur", "log_value_per_kg")
+_ITEM_FEATURES = ("duty_pct", "value_eur", "value_per_kg_eur", "duty_eur", "log_value_per_kg",
+                  "log_kg_per_package")  # fmt: skip
 _MAD_TO_SIGMA = 1.4826
 #: Value per kg below this (EUR) is treated as this: a log needs a positive number.
 _FLOOR = 1e-3
 
 
 def item_features(items: pl.DataFrame) -> pl.DataFrame:
-    """Per goods item: value in EUR, value per kg and its log, duty rate and duty in EUR.
+    """Per goods item: value in EUR, value per kg and its log, duty rate and duty in EUR, and
+    the log of gross kg per package (``risk.norms``' package norm).
 
     ``items`` has the columns of ``store.reads.goods_item_rows``. A currency without a
-    reference rate gives a null value in EUR (and null value features), never a guess.
+    reference rate gives a null value in EUR (and null value features), never a guess; an
+    item of no packages (or of rows without ``packages``, made before they carried it) a null
+    kg per package.
     Items that carry these columns already (what this returned) are returned as they are:
     the engine computes them once for the features and the traffic norms.
     """
@@ -84,8 +88,19 @@ def item_features(items: pl.DataFrame) -> pl.DataFrame:
             (pl.col("value_eur") / pl.col("gross_mass_kg")).alias("value_per_kg_eur"),
             (pl.col("value_eur") * pl.col("duty_pct") / 100).alias("duty_eur"),
         )
-        .with_columns(pl.col("value_per_kg_eur").clip(_FLOOR).log().alias("log_value_per_kg"))
+        .with_columns(
+            pl.col("value_per_kg_eur").clip(_FLOOR).log().alias("log_value_per_kg"),
+            _log_kg_per_package(items.columns).alias("log_kg_per_package"),
+        )
     )
+
+
+def _log_kg_per_package(columns: list[str]) -> pl.Expr:
+    """Log of gross kg per package; null without packages to divide by."""
+    if "packages" not in columns:
+        return pl.lit(None, pl.Float64)
+    packages, mass = pl.col("packages").cast(pl.Float64), pl.col("gross_mass_kg")
+    return pl.when((packages > 0) & (mass > 0)).then((mass / packages).log())
 
 
 @dataclass(frozen=True, slots=True)

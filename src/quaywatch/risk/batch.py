@@ -34,7 +34,7 @@ ITEM_SCHEMA: dict[str, pl.DataType] = {
     "consignee_key": pl.String(), "consignor_key": pl.String(), "declarant_key": pl.String(),
     "consignee_aeo": pl.String(), "consignor_aeo": pl.String(), "declarant_aeo": pl.String(),
     "sequence": pl.Int64(), "hs6": pl.String(), "description": pl.String(),
-    "gross_mass_kg": pl.Float64(),
+    "packages": pl.Int64(), "package_type": pl.String(), "gross_mass_kg": pl.Float64(),
     "value": pl.Float64(), "currency": pl.String(), "origin_country": pl.String(),
     "container_number": pl.String(), "container_size_type": pl.String(),
 }  # fmt: skip

@@ -13,6 +13,14 @@ check against the figures it quotes:
     against HS6 × origin, or HS6 alone where that pair is thin; or a consignment whose every
     item is on the same side of its norm, together as far (``_together``: an undervaluing
     declarant cuts the whole invoice);
+``unusual:package_heavy`` / ``unusual:package_light``
+    an item whose gross kg per package is far above (something denser than the goods inside
+    the packages: concealment) or far below (lighter goods than declared) what the same
+    subheading in the same kind of package (UN/ECE rec. 21 code) usually weighs: the same
+    robust z-score of log kg per package against HS6 × package type × origin, or HS6 ×
+    package type alone where that triple is thin (a kilogram per package means nothing across
+    kinds of package: a carton is not a drum); bulk and unpacked goods (``UNPACKED``) have no
+    package to weigh;
 ``unusual:value_own_past``
     an item declared at a fraction of what its own consignor usually declares for that
     subheading: a trader's own history is the sharpest norm there is;
@@ -36,22 +44,29 @@ is nothing else to go on; a flow that is both frequent and criminal will look us
 what the learned model and the analysts' profiles are for.
 
 **Weights.** Each hit carries a shipped weight (log-odds, ``risk.combine``), growing with how
-far the declaration departs from the norm for prices: the weight for a port with few labels,
-about half what a calibration run found each code adds given a weak model (``WEIGHTS``).
-They are priors: ``quaywatch weights fit`` refits every hit
-code's weight on the site's own outcomes, shrunk toward these, so where a signal proves strong
-(or redundant with the model) locally its weight follows the evidence.
+far the declaration departs from the norm for prices and package weights: the weight for a
+port with few labels, about half what a calibration run found each code adds given a weak
+model (``WEIGHTS``). The package hits could not be calibrated so (generated traffic draws kg
+per package per kind of goods, not per declaration: it never departs from its norm); they
+weigh half a value hit at the same departure, for an odd package is a question for the scan or
+the examination, often answered by a clerical slip (pallets counted as packages). They are
+priors: ``quaywatch weights fit`` refits every hit code's weight on the site's own outcomes,
+shrunk toward these, so where a signal proves strong (or redundant with the model) locally its
+weight follows the evidence.
 
 **Thresholds.** A norm needs support before it speaks: ``MIN_PAIR`` items for an HS6 × origin
-value norm (``MIN_HS6`` for HS6 alone), ``MIN_OWN`` items for a consignor's own norm,
-``MIN_PARTY`` consignments of a consignee before its novelties count. A declaration unlike
-anything seen but with no norm to compare is left to the model (a never-seen party is one of
-its features). Route and goods shares need no minimum: an origin's share of a value is shrunk
-toward the port-wide share by ``PRIOR_ORIGIN`` consignments, ``(n + a·p) / (N + a)`` for a
-value seen ``n`` times in the origin's ``N`` consignments and a share ``p`` of all traffic. An
-origin with little traffic then speaks with the port's voice (live animals are rare from
-anywhere), one with much traffic with its own (bananas from Ecuador are not rare), and a hub or
-chapter never seen at all is rare from every origin.
+value norm (``MIN_HS6`` for HS6 alone; the same for HS6 × package type × origin and HS6 ×
+package type), ``MIN_OWN`` items for a consignor's own norm, ``MIN_PARTY`` consignments of a
+consignee before its novelties count. A declaration unlike anything seen but with no norm to
+compare is left to the model (a never-seen party is one of its features). A package departs
+from its norm only at ``Z_PACKAGE`` (beyond the value's 3.5: a package count is easily
+mistyped) and never by less than a factor of two (``_MIN_PACKAGE_SCALE``). Route and goods
+shares need no minimum: an origin's share of a value is shrunk toward the port-wide share by
+``PRIOR_ORIGIN`` consignments, ``(n + a·p) / (N + a)`` for a value seen ``n`` times in the
+origin's ``N`` consignments and a share ``p`` of all traffic. An origin with little traffic then
+speaks with the port's voice (live animals are rare from anywhere), one with much traffic with
+its own (bananas from Ecuador are not rare), and a hub or chapter never seen at all is rare
+from every origin.
 
 The norms are a value, saved with the model (``risk.bundle``) and fitted only on the window
 before the model's ``until``; assessing with them reads nothing else, so scoring one
@@ -64,6 +79,7 @@ consignment costs a few joins.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -88,15 +104,37 @@ OWN_SHARE = 0.4
 NOVEL_P = 0.05
 #: Share of an origin's traffic below which its route (hubs) or goods chapter is unusual.
 RARE_SHARE = 0.005
+#: Robust z-score beyond which an item's gross kg per package is unusual for its goods and kind
+#: of package: stricter than prices', for a count of packages is easily mistyped.
+Z_PACKAGE = 4.0
+#: Package types with no package to weigh (UN/ECE rec. 21): bulk (gas, liquid, solids) and
+#: unpacked goods.
+UNPACKED = frozenset({"VG", "VL", "VO", "VQ", "VR", "VS", "VY", "NE"})
 _MAD_TO_SIGMA = 1.4826
 #: Smallest robust spread of log value per kg: identical declarations would make any z infinite.
 _MIN_SCALE = 0.1
+#: Smallest robust spread of log kg per package: a package unusual at ``Z_PACKAGE`` weighs at
+#: least twice, or at most half, the usual (cartons of one size make the spread near zero, and
+#: the next size up is not a concealment).
+_MIN_PACKAGE_SCALE = math.log(2) / Z_PACKAGE
+#: ``TrafficNorms.package`` when there is none (norms saved before it existed, items without
+#: packages).
+_PACKAGE_SCHEMA = pl.Schema({
+    "hs6": pl.String(), "package_type": pl.String(), "origin_country": pl.String(),
+    "median": pl.Float64(), "scale": pl.Float64(), "n": pl.UInt32(),
+})  # fmt: skip
 _FILES = ("value", "own", "routes", "goods", "consignee_goods", "consignee_origin")
 
 
 def _weight_value(z: pl.Expr) -> pl.Expr:
     """Shipped weight of a value hit: 1.25 at the threshold, +0.25 per z beyond, at most 2.25."""
     return (1.25 + 0.25 * (z.abs() - Z_UNUSUAL)).clip(1.25, 2.25)
+
+
+def _weight_package(z: pl.Expr) -> pl.Expr:
+    """Shipped weight of a package hit: 0.6 at the threshold, +0.1 per z beyond, at most 1.0
+    (about half a value hit's at the same departure; see the module docstring)."""
+    return (0.6 + 0.1 * (z.abs() - Z_PACKAGE)).clip(0.6, 1.0)
 
 
 #: Shipped weights of the other hits (log-odds: 0.7 ≈ doubles the odds), and of the value hits
@@ -120,7 +158,9 @@ class TrafficNorms:
     ``main_chapter``), ``consignee_origin`` (``consignee_key``, ``origin_country``) and
     ``established`` (consignees with ``MIN_PARTY`` consignments or more: how many, how many
     kinds of goods and origins, and Good-Turing's chance of a new one); ``description``, the
-    words used for each subheading (empty in norms saved before it existed).
+    words used for each subheading, and ``package`` (``hs6``, ``package_type``,
+    ``origin_country`` (null: all origins), ``median``, ``scale``, ``n`` of log kg per
+    package), both empty in norms saved before they existed.
     """
 
     value: pl.DataFrame
@@ -132,6 +172,7 @@ class TrafficNorms:
     established: pl.DataFrame
     summary: dict[str, Any]
     description: DescriptionNorm = field(default_factory=DescriptionNorm.empty)
+    package: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=_PACKAGE_SCHEMA))
 
     @classmethod
     def fit(
@@ -154,14 +195,7 @@ class TrafficNorms:
             pl.col("log_value_per_kg").is_not_null() & pl.col("hs6").is_not_null()
         ).select("hs6", "origin_country", "consignor_key", "log_value_per_kg")
         log = pl.col("log_value_per_kg")
-        robust = (
-            log.median().alias("median"),
-            ((log - log.median()).abs().median() * _MAD_TO_SIGMA)
-            .clip(_MIN_SCALE)
-            .fill_null(_MIN_SCALE)
-            .alias("scale"),
-            pl.len().alias("n"),
-        )
+        robust = _robust(log, _MIN_SCALE)
         pair = (
             known.filter(pl.col("origin_country").is_not_null())
             .group_by("hs6", "origin_country")
@@ -200,12 +234,14 @@ class TrafficNorms:
             for frame in (consignee_goods, consignee_origin)
         )
         description = DescriptionNorm.fit(items)
+        package = _package_norms(items)
         summary = {
             "consignments": consignments.height,
             "items": items.height,
             "left_out_suspect": left_out,
             "value_norms": value.height,
             "own_norms": own.height,
+            "package_norms": package.height,
             "established_consignees": established.height,
             **description.describe(),
         }
@@ -219,6 +255,7 @@ class TrafficNorms:
             established=established,
             summary=summary,
             description=description,
+            package=package,
         )
 
     def hits(self, items: pl.DataFrame, consignments: pl.DataFrame) -> pl.DataFrame:
@@ -227,6 +264,7 @@ class TrafficNorms:
         found = [
             self._value_hits(items),
             self._own_hits(items),
+            self._package_hits(items),
             self._share_hits(consignments, self.routes, "hubs", "route"),
             self._share_hits(consignments, self.goods, "main_chapter", "goods_origin"),
             self._novelty_hits(consignments, self.consignee_goods, "main_chapter", "goods"),
@@ -278,6 +316,51 @@ class TrafficNorms:
             pl.lit(Source.UNUSUAL.value).alias("source"),
         )
         return pl.concat([by_item, _together(scored, code)])
+
+    def _package_hits(self, items: pl.DataFrame) -> pl.DataFrame:
+        if self.package.is_empty() or not {"log_kg_per_package", "package_type"} <= set(
+            items.columns
+        ):
+            return hitframe.empty()
+        rows = _packed(items).select(*declared.KEY, "sequence", "hs6", "package_type",
+                                     "origin_country", "log_kg_per_package")  # fmt: skip
+        norm = ["hs6", "package_type"]
+        pair = rows.join(
+            self.package.filter(pl.col("origin_country").is_not_null()),
+            on=[*norm, "origin_country"], how="left",
+        )  # fmt: skip
+        alone = self.package.filter(pl.col("origin_country").is_null()).drop("origin_country")
+        both = pair.join(alone, on=norm, how="left", suffix="_alone").with_columns(
+            pl.col("n").is_not_null().alias("by_origin"),
+            pl.coalesce("median", "median_alone").alias("median"),
+            pl.coalesce("scale", "scale_alone").alias("scale"),
+            pl.coalesce("n", "n_alone").alias("n"),
+        )
+        z = (pl.col("log_kg_per_package") - pl.col("median")) / pl.col("scale")
+        flagged = both.with_columns(z.alias("z")).filter(pl.col("z").abs() >= Z_PACKAGE)
+        light = pl.col("z") < 0
+        where = chosen(
+            pl.col("by_origin"),
+            worded(" for HS %(goods)s in packages %(package)s from %(origin)s", goods="hs6",
+                   package="package_type", origin="origin_country"),
+            worded(" for HS %(goods)s in packages %(package)s (all origins)", goods="hs6",
+                   package="package_type"),
+        )  # fmt: skip
+        judged = chosen(light, word(": far lighter"), word(": far heavier"))
+        text = worded(
+            "item %(item)s: %(declared)s kg per package declared, %(usual)s kg usual%(where)s "
+            "(%(n)s items of reference traffic)%(judged)s",
+            item="sequence", declared=_money(pl.col("log_kg_per_package").exp()),
+            usual=_money(pl.col("median").exp()), where=where, n="n", judged=judged,
+        )  # fmt: skip
+        code = pl.when(light).then(pl.lit("unusual:package_light"))
+        return flagged.select(
+            *declared.KEY,
+            code.otherwise(pl.lit("unusual:package_heavy")).alias("code"),
+            *text.columns(),
+            _weight_package(pl.col("z")).alias("weight"),
+            pl.lit(Source.UNUSUAL.value).alias("source"),
+        )
 
     def _own_hits(self, items: pl.DataFrame) -> pl.DataFrame:
         rows = _item_rows(items).join(self.own, on=["consignor_key", "hs6"], how="inner")
@@ -377,12 +460,14 @@ class TrafficNorms:
         self.established.write_parquet(folder / "established.parquet")
         self.description.codes.write_parquet(folder / "description_codes.parquet")
         self.description.words.write_parquet(folder / "description_words.parquet")
+        self.package.write_parquet(folder / "package.parquet")
         (folder / "summary.json").write_text(json.dumps(self.summary, indent=2), encoding="utf-8")
 
     @classmethod
     def load(cls, folder: Path) -> TrafficNorms:
-        """The norms ``save`` wrote; norms saved before the description check existed load
-        without it (no ``unusual:description_hs`` hits)."""
+        """The norms ``save`` wrote; norms saved before the description check or the package
+        norm existed load without them (no ``unusual:description_hs``, no ``unusual:package_``
+        hits)."""
         tables = {name: pl.read_parquet(folder / f"{name}.parquet") for name in _FILES}
         codes, words = folder / "description_codes.parquet", folder / "description_words.parquet"
         description = (
@@ -390,12 +475,66 @@ class TrafficNorms:
             if codes.is_file() and words.is_file()
             else DescriptionNorm.empty()
         )
+        package = folder / "package.parquet"
         return cls(
             **tables,
             established=pl.read_parquet(folder / "established.parquet"),
             summary=json.loads((folder / "summary.json").read_text(encoding="utf-8")),
             description=description,
-        )
+            package=(
+                pl.read_parquet(package) if package.is_file()
+                else pl.DataFrame(schema=_PACKAGE_SCHEMA)
+            ),
+        )  # fmt: skip
+
+
+def _robust(log: pl.Expr, floor: float) -> tuple[pl.Expr, ...]:
+    """Median, robust spread (1.4826 × MAD, at least ``floor``) and count of ``log``."""
+    return (
+        log.median().alias("median"),
+        ((log - log.median()).abs().median() * _MAD_TO_SIGMA)
+        .clip(floor)
+        .fill_null(floor)
+        .alias("scale"),
+        pl.len().alias("n"),
+    )
+
+
+def _packed(items: pl.DataFrame) -> pl.DataFrame:
+    """Items with a kg per package to judge: a subheading, and packages that are packages."""
+    return items.filter(
+        pl.col("log_kg_per_package").is_not_null()
+        & pl.col("hs6").is_not_null()
+        & pl.col("package_type").is_not_null()
+        & ~pl.col("package_type").is_in(list(UNPACKED))
+    )
+
+
+def _package_norms(items: pl.DataFrame) -> pl.DataFrame:
+    """Median and robust spread of log kg per package per HS6 × package type × origin
+    (``MIN_PAIR`` items or more) and per HS6 × package type (``MIN_HS6``, null origin); none
+    for items without packages."""
+    if not {"log_kg_per_package", "package_type"} <= set(items.columns):
+        return pl.DataFrame(schema=_PACKAGE_SCHEMA)
+    known = _packed(items).select("hs6", "package_type", "origin_country", "log_kg_per_package")
+    robust = _robust(pl.col("log_kg_per_package"), _MIN_PACKAGE_SCALE)
+    by_origin = (
+        known.filter(pl.col("origin_country").is_not_null())
+        .group_by("hs6", "package_type", "origin_country")
+        .agg(*robust)
+        .filter(pl.col("n") >= MIN_PAIR)
+    )
+    alone = (
+        known.group_by("hs6", "package_type")
+        .agg(*robust)
+        .filter(pl.col("n") >= MIN_HS6)
+        .with_columns(pl.lit(None, pl.String).alias("origin_country"))
+    )
+    return (
+        pl.concat([by_origin.select(*_PACKAGE_SCHEMA), alone.select(*_PACKAGE_SCHEMA)])
+        .cast(_PACKAGE_SCHEMA)
+        .sort("hs6", "package_type", "origin_country")
+    )
 
 
 def _shares(consignments: pl.DataFrame, column: str) -> pl.DataFrame:
@@ -507,6 +646,7 @@ def _together(scored: pl.DataFrame, code: pl.Expr) -> pl.DataFrame:
 
 
 def _money(value: pl.Expr) -> pl.Expr:
-    """A value per kg as officers read it: whole from 10 up, to the cent below."""
+    """A value per kg (or kg per package) as officers read it: whole from 10 up, to the
+    hundredth below."""
     whole = value.round(0).cast(pl.Int64).cast(pl.String)
     return pl.when(value >= 10).then(whole).otherwise(value.round(2).cast(pl.String))

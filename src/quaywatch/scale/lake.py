@@ -231,8 +231,9 @@ def goods_item_rows(
         aeo = parties.select(pl.col("party_key").alias(f"{role}_key"),
                              pl.col("aeo").alias(f"{role}_aeo")).unique(f"{role}_key")  # fmt: skip
         header = header.join(aeo, on=f"{role}_key", how="left")
-    items = goods_items.select(*key, "sequence", "hs6", "description", "gross_mass_kg", "value", "currency",
-                               "origin_country", "container_number")  # fmt: skip
+    items = goods_items.select(*key, "sequence", "hs6", "description", "packages", "package_type",
+                               "gross_mass_kg", "value", "currency", "origin_country",
+                               "container_number")  # fmt: skip
     boxes = containers.select(*key, "container_number",
                               pl.col("size_type").alias("container_size_type"))  # fmt: skip
     return (

@@ -135,9 +135,9 @@ def items_of(spark: SparkSession, lake_dir: Path) -> DataFrame:
         aeo = parties.select(f.col("party_key").alias(f"{role}_key"),
                              f.col("aeo").alias(f"{role}_aeo"))  # fmt: skip
         header = header.join(aeo, f"{role}_key", "left")
-    goods = read("goods_items").select(*KEY, "sequence", "hs6", "description", "gross_mass_kg",
-                                       "value", "currency", "origin_country",
-                                       "container_number")  # fmt: skip
+    goods = read("goods_items").select(*KEY, "sequence", "hs6", "description", "packages",
+                                       "package_type", "gross_mass_kg", "value", "currency",
+                                       "origin_country", "container_number")  # fmt: skip
     boxes = read("containers").select(*KEY, "container_number",
                                       f.col("size_type").alias("container_size_type"))  # fmt: skip
     joined = header.join(goods, KEY).join(boxes, [*KEY, "container_number"], "left")

@@ -121,8 +121,8 @@ def goods_item_rows(
     ]
     items = [
         g.c[name]
-        for name in ("sequence", "hs6", "description", "gross_mass_kg", "value", "currency",
-                     "origin_country", "container_number")
+        for name in ("sequence", "hs6", "description", "packages", "package_type",
+                     "gross_mass_kg", "value", "currency", "origin_country", "container_number")
     ]  # fmt: skip
     joined = c.join(
         newest,

@@ -44,6 +44,7 @@ def goods_item_rows(files: list[Path]) -> pl.DataFrame:
         *(_party_key(role) for role in _ROLES),
         *(pl.col(f"{role}_aeo").fill_null("NONE") for role in _ROLES),
         pl.col("item_sequence").cast(pl.Int64).alias("sequence"), "hs6", "description",
+        pl.col("packages").cast(pl.Int64), "package_type",
         pl.col("gross_mass_kg", "value").cast(pl.Float64), "currency", "origin_country",
         "container_number", "container_size_type",
     ]  # fmt: skip
