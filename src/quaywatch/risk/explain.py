@@ -43,7 +43,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from quaywatch.errors import InputError, ModelError, Said
+from quaywatch.errors import InputError, ModelError, Said, said
 from quaywatch.risk.reasons import TEMPLATES, Templates
 
 Indices = npt.NDArray[np.intp]
@@ -148,14 +148,21 @@ def said_json(message: Said) -> dict[str, Any]:
 
 
 def _said(data: Any) -> Said:
-    if not (isinstance(data, dict) and set(data) <= {"id", "args"} and isinstance(data.get("id"), str)
-            and isinstance(data.get("args", {}), dict)):  # fmt: skip
+    # Read back for every hit of every explained assessment: plain type checks, and the
+    # message made as ``errors.said`` makes it (its own dict of arguments, no copies).
+    if type(data) is not dict or not data.keys() <= _SAID_KEYS:
+        raise ValueError(f"not a message: {data!r}")
+    template, given = data.get("id"), data.get("args", {})
+    if type(template) is not str or type(given) is not dict:
         raise ValueError(f"not a message: {data!r}")
     args = {
         name: _said(value) if isinstance(value, dict) else str(value)
-        for name, value in data.get("args", {}).items()
+        for name, value in given.items()
     }
-    return Said(data["id"], args)
+    return said(template, **args)
+
+
+_SAID_KEYS = frozenset(("id", "args"))
 
 
 def said_from_json(data: Any, text: str) -> str:
