@@ -131,8 +131,20 @@ def test_a_code_the_tariff_knows_nothing_of_keeps_the_weight_without_duty_at_sta
     probe = [("mixed", "770010", "Widget frames - gadget hinges")]
     found = DescriptionNorm.fit(reference).hits(_items(probe))
     assert found["consignment_id"].to_list() == ["mixed"]
-    # Nothing known of the duty: neither the bonus of more duty nor the half of a slip.
+    # Nothing known of the duty: neither the bonus of more duty nor the part of a slip, and
+    # no default rate quoted as if it were the codes'.
     assert description_norm.WEIGHT_MIN <= found["weight"][0] <= description_norm.WEIGHT_MAX
+    assert found["text"][0].endswith(
+        "the tariff in use lists no duty for HS 770020 or for HS 770010"
+    )
+    # One code known (televisions, 14 %), the other not: the duty at stake is still unknown.
+    tv = [("852872", "LED television sets")] * 80 + [("770010", "Widget frames")] * 80
+    reference = _reference([*tv, ("770010", "Widget frames - LED television sets")])
+    probe = [("widget", "770010", "Widget frames - LED television sets")]
+    found = DescriptionNorm.fit(reference).hits(_items(probe))
+    assert found["consignment_id"].to_list() == ["widget"]
+    assert description_norm.WEIGHT_MIN <= found["weight"][0] <= description_norm.WEIGHT_MAX
+    assert "lists no duty for HS 852872 or for HS 770010" in found["text"][0]
 
 
 def test_the_same_item_gets_the_same_verdict_in_any_batch() -> None:

@@ -134,6 +134,14 @@ def test_a_message_that_does_not_give_its_text_is_not_trusted() -> None:
         assert shown == "seal 4471" and not isinstance(shown, Said)
 
 
+def test_a_message_reads_back_whatever_its_arguments_are_named() -> None:
+    stored = {"id": "%(template)s of %(id)s", "args": {"template": "seal", "id": {"id": "box"}}}
+    found = said_from_json(stored, "seal of box")
+    assert isinstance(found, Said) and found.template == "%(template)s of %(id)s"
+    assert said_json(found) == {"id": "%(template)s of %(id)s",
+                                "args": {"template": "seal", "id": {"id": "box", "args": {}}}}  # fmt: skip
+
+
 @pytest.mark.parametrize(("reason", "template"), [
     ("container {container}: {document} lists seal {filed}", "container %(container)s: %(document)s lists seal %(filed)s"),
     ("{share} % of {n}", "%(share)s %% of %(n)s"),

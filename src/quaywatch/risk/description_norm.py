@@ -44,10 +44,10 @@ subheading the description reads as carries more duty than the declared one (the
 use, ``domain.reference.duty_pct``, a site's own where it has one), the hit weighs
 ``DUTY_MORE`` more; where it carries no more, the likelier story is a clerical slip and the
 hit keeps ``DUTY_NONE`` of its weight; where the tariff in use lists nothing of one code's
-chapter (its rate would be the default, not a duty), the weight is left as it is. The reason quotes
-both rates. (Goods declared as
-others to escape a prohibition or a licence, not a duty, are left to the profiles: their
-hit is weakened, not dropped.)
+chapter (its rate would be the default, not a duty), the weight is left as it is and the
+reason says the duty is not known. Otherwise the reason quotes both rates. (Goods declared as
+others to escape a prohibition or a licence, not a duty, are left to the profiles: their hit
+is weakened, not dropped.)
 
     norm = DescriptionNorm.fit(reference_items)
     hits = norm.hits(items)  # needs ``description``, ``hs6``, ``sequence``
@@ -63,7 +63,7 @@ from quaywatch.domain import reference
 from quaywatch.features import declared
 from quaywatch.risk import hits as hitframe
 from quaywatch.risk.explain import Source
-from quaywatch.risk.wording import Worded, worded
+from quaywatch.risk.wording import Worded, chosen, worded
 
 #: Reference items a word needs before it counts; items a subheading needs before it is judged.
 MIN_WORD, MIN_ITEMS = 5, 30
@@ -349,6 +349,7 @@ class DescriptionNorm:
             rows.select(*item, *pair)
             .join(strongest, on=pair)
             .sort(item)
+            .unique(item, keep="first", maintain_order=True)
         )  # fmt: skip
         text = worded(
             'item %(item)s: the description "%(description)s" names "%(word)s", which reference '
@@ -429,12 +430,19 @@ def _duty_weight(weight: pl.Expr) -> pl.Expr:
 
 
 def _duty_words() -> Worded:
-    """The two duty rates, as the reason quotes them."""
-    return worded(
+    """The two duty rates, as the reason quotes them; where the tariff in use lists nothing
+    of one code's chapter, that it does not know the duty at stake (no default rate quoted as
+    if it were the code's)."""
+    rates = worded(
         "duty %(other_rate)s %% for HS %(other)s, %(declared_rate)s %% declared",
         other_rate=_rate(pl.col("duty_other")), other="other",
         declared_rate=_rate(pl.col("duty_declared")),
     )  # fmt: skip
+    unknown = worded(
+        "the tariff in use lists no duty for HS %(other)s or for HS %(goods)s",
+        other="other", goods="hs6",
+    )  # fmt: skip
+    return chosen(pl.col("duty_known"), rates, unknown)
 
 
 def _rate(rate: pl.Expr) -> pl.Expr:

@@ -43,7 +43,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from quaywatch.errors import InputError, ModelError, Said, said
+from quaywatch.errors import InputError, ModelError, Said
 from quaywatch.risk.reasons import TEMPLATES, Templates
 
 Indices = npt.NDArray[np.intp]
@@ -149,7 +149,8 @@ def said_json(message: Said) -> dict[str, Any]:
 
 def _said(data: Any) -> Said:
     # Read back for every hit of every explained assessment: plain type checks, and the
-    # message made as ``errors.said`` makes it (its own dict of arguments, no copies).
+    # message made as ``errors.said`` makes it (its own dict of arguments, no copies; not
+    # through ``said`` itself, whose keyword arguments would refuse one named ``template``).
     if type(data) is not dict or not data.keys() <= _SAID_KEYS:
         raise ValueError(f"not a message: {data!r}")
     template, given = data.get("id"), data.get("args", {})
@@ -159,7 +160,10 @@ def _said(data: Any) -> Said:
         name: _said(value) if isinstance(value, dict) else str(value)
         for name, value in given.items()
     }
-    return said(template, **args)
+    made = str.__new__(Said, template % args if args else template)
+    made.template = template
+    made.params = args
+    return made
 
 
 _SAID_KEYS = frozenset(("id", "args"))
@@ -185,12 +189,7 @@ def message_of(text: str, stored: str | None) -> str:
         data = json.loads(stored)
     except ValueError:
         return text
-    message = said_from_json(data, text)
-    if isinstance(message, Said):
-        # It reads back as its sentence: stored with the assessment as it came, not written
-        # anew (``_said_text``'s memo; the batch path reads tens of thousands).
-        message.__dict__["_json"] = stored
-    return message
+    return said_from_json(data, text)
 
 
 def _said_text(message: Said) -> str:

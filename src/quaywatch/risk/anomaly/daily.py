@@ -44,7 +44,7 @@ from quaywatch.store.store import Store
 #: Lanes (origin country, port of discharge) whose day-start traffic a store keeps at once.
 MAX_LANES = 256
 
-Key = TypeVar("Key", str, tuple[str, str])
+_Key = TypeVar("_Key", str, tuple[str, str])
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,8 +132,8 @@ class _Day:
 
     def _once(
         self,
-        kept: OrderedDict[Key, Future[pl.DataFrame]],
-        key: Key,
+        kept: OrderedDict[_Key, Future[pl.DataFrame]],
+        key: _Key,
         compute: Callable[[], pl.DataFrame],
         *,
         most: int | None = None,
