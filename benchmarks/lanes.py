@@ -81,7 +81,7 @@ def _measure(workdir: Path, url: str, days: int, per_day: int, *, plans: bool) -
 
     # The statements of each lane's read, as the driver receives them: run each query through
     # SQLAlchemy once (the fast path renders the same query without parameters).
-    sent: dict[str, list[tuple[str, Any]]] = {}
+    sent: dict[tuple[str, str], list[tuple[str, Any]]] = {}
     queries: list[Any] = []
     frame = store_reads.frame
 
@@ -91,7 +91,7 @@ def _measure(workdir: Path, url: str, days: int, per_day: int, *, plans: bool) -
 
     def capture(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
         if statement.lstrip().upper().startswith("SELECT"):
-            sent.setdefault(country, []).append((statement, parameters))
+            sent.setdefault((country, port), []).append((statement, parameters))
 
     reads.frame = recording  # type: ignore[assignment]
     try:
@@ -106,11 +106,11 @@ def _measure(workdir: Path, url: str, days: int, per_day: int, *, plans: bool) -
     finally:
         reads.frame = frame  # type: ignore[assignment]
 
-    def statements(country: str, *, explain: bool = False) -> tuple[float, list[str]]:
+    def statements(country: str, port: str, *, explain: bool = False) -> tuple[float, list[str]]:
         raw = store.engine.raw_connection()
         try:
             lines, started = [], time.perf_counter()
-            for statement, parameters in sent[country]:
+            for statement, parameters in sent[(country, port)]:
                 cursor = raw.cursor()
                 prefix = ("EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN ") if explain else ""
                 cursor.execute(prefix + statement, parameters)
@@ -136,11 +136,12 @@ def _measure(workdir: Path, url: str, days: int, per_day: int, *, plans: bool) -
             index(present)
             label = "index" if present else "no_index"
             if plans and round_ == 0:
-                print(f"--- plan {label}, lane {timed['origin'][0]}:", file=sys.stderr)
-                for line in statements(timed["origin"][0], explain=True)[1]:
+                first = (timed["origin"][0], timed["port_of_discharge"][0])
+                print(f"--- plan {label}, lane {first}:", file=sys.stderr)
+                for line in statements(*first, explain=True)[1]:
                     print("   ", line, file=sys.stderr)
             for country, port, _ in timed.iter_rows():
-                times.setdefault(f"sql_{label}", []).append(statements(country)[0])
+                times.setdefault(f"sql_{label}", []).append(statements(country, port)[0])
                 started = time.perf_counter()
                 read(country, port)
                 times.setdefault(f"read_{label}", []).append(time.perf_counter() - started)

@@ -100,17 +100,20 @@ def _keep_state(work: str, queue: Any) -> None:
     queue.put((states.height, kept.height, time.perf_counter() - started))
 
 
-#: CPU seconds (every thread) of each step timed by ``_timed``, from the step before it.
-_STEP_CPU: dict[str, float] = {}
+class _Steps:
+    """The wall and CPU seconds (every thread) of consecutive steps, each from the end of the
+    one before: ``step(name)`` ends the step ``name``."""
 
+    def __init__(self) -> None:
+        self.wall: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}
+        self._wall, self._cpu = time.perf_counter(), time.process_time()
 
-def _timed(figures: dict[str, float], name: str, started: float) -> float:
-    now = time.perf_counter()
-    figures[name] = round(now - started, 3)
-    cpu = time.process_time()
-    _STEP_CPU[name.removesuffix("_s") + "_cpu_s"] = round(cpu - _STEP_CPU.pop("_last", cpu), 3)
-    _STEP_CPU["_last"] = cpu
-    return now
+    def step(self, name: str) -> None:
+        wall, cpu = time.perf_counter(), time.process_time()
+        self.wall[f"{name}_s"] = round(wall - self._wall, 3)
+        self.cpu[f"{name}_cpu_s"] = round(cpu - self._cpu, 3)
+        self._wall, self._cpu = wall, cpu
 
 
 def _score(work: str, until: str, count: int, out: str, queue: Any) -> None:
@@ -153,44 +156,41 @@ def _score(work: str, until: str, count: int, out: str, queue: Any) -> None:
     del found
 
     # The same steps as ``assess``, one by one: where the time goes.
-    parts: dict[str, float] = {}
-    t = time.perf_counter()
-    _STEP_CPU["_last"] = time.process_time()
+    steps = _Steps()
     item_rows = declared.item_features(items)
     batch = declared.consignment_features(item_rows, model.reference)
-    t = _timed(parts, "batch_features_s", t)
+    steps.step("batch_features")
     x = snapshot_features(
         states, batch, entities=assessment.ENTITIES, kinds=assessment.HISTORY_KINDS
     ).select(assessment.COLUMNS)
-    t = _timed(parts, "track_records_s", t)
+    steps.step("track_records")
     matrix = model.fraud.matrix(x)
-    t = _timed(parts, "matrix_s", t)
+    steps.step("matrix")
     probability = model.fraud.predict_proba(matrix)[:, 1]
-    t = _timed(parts, "fraud_predict_proba_s", t)
+    steps.step("fraud_predict_proba")
     model.revenue.predict(matrix)
-    t = _timed(parts, "revenue_predict_s", t)
+    steps.step("revenue_predict")
     every = engine.source_hits(
         pl.concat([batch, x.select(c for c in x.columns if c not in batch.columns)],
                   how="horizontal"),
-        items, profiles=None, parties=None, hits=None, norms=model.norms,
+        item_rows, profiles=None, parties=None, hits=None, norms=model.norms,
     )  # fmt: skip
-    t = _timed(parts, "norms_s", t)
+    steps.step("norms")
     keys = batch.select(declared.KEY)
     combined = combine.combine(keys.with_columns(pl.Series("probability", probability)), every)
-    t = _timed(parts, "combine_s", t)
+    steps.step("combine")
     review = np.flatnonzero(probability >= model.review_probability)
     # As in ``assess``: the model's columns and the context its templates name.
     picked = pl.concat([x, batch.select(declared.CONTEXT)], how="horizontal")[review]
     contributions = model.fraud.contributions(matrix[review])
-    t = _timed(parts, "contributions_s", t)
+    steps.step("contributions")
     reasons = explain.model_reasons(contributions, picked, top=engine.TOP_REASONS)
-    t = _timed(parts, "reasons_s", t)
+    steps.step("reasons")
     texts = [explain.to_json(r) for r in explain.merge(reasons, top=engine.TOP_REASONS)]
     slot = np.full(x.height, len(texts))
     slot[review] = np.arange(review.size)
     pl.Series("reasons", [*texts, "[]"], pl.String).gather(slot)
-    t = _timed(parts, "reasons_json_s", t)
-    _STEP_CPU.pop("_last")
+    steps.step("reasons_json")
     del combined
     # For comparison, not counted: the same track records recomputed from the whole history
     # (what ``assess`` does where it is given the history instead of the state).
@@ -225,13 +225,13 @@ def _score(work: str, until: str, count: int, out: str, queue: Any) -> None:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     queue.put({"rows": rows, "state_rows": states.height, "goods_items": items.height,
                "explained": explained, "seconds": seconds, "raw_predict_s": raw_s, "cpu_s": cpu_s,
-               "raw_predict_cpu_s": raw_cpu_s, **_STEP_CPU,
+               "raw_predict_cpu_s": raw_cpu_s, **steps.cpu,
                "rss_before_mb": rss_before, "peak_rss_mb": peak_assess,
                "peak_rss_with_profile_mb": peak,
                "fraud_trees": model.fraud.booster.num_trees(), **agreement,
                "compiled": compiled, "load_s": load_s,
                "compiled_predict_s": compiled_s, "from_history_s": from_history_s,
-               **parts})  # fmt: skip
+               **steps.wall})  # fmt: skip
 
 
 def _child(target: Any, *args: Any) -> Any:
@@ -365,7 +365,7 @@ def main() -> None:
                 "cpu_s": round(r["cpu_s"], 2),
                 "raw_predict_s": round(r["raw_predict_s"], 3),
                 "raw_predict_cpu_s": round(r["raw_predict_cpu_s"], 3),
-                "cpu_ratio": round(r["cpu_s"] / r["raw_predict_cpu_s"], 2),
+                "cpu_ratio": round(r["cpu_s"] / max(r["raw_predict_cpu_s"], 1e-9), 2),
                 "state_rows": r["state_rows"],
                 "goods_items": r["goods_items"],
                 "rss_before_scoring_mb": round(r["rss_before_mb"], 1),

@@ -108,7 +108,8 @@ RARE_SHARE = 0.005
 #: of package: stricter than prices', for a count of packages is easily mistyped.
 Z_PACKAGE = 4.0
 #: Package types with no package to weigh (UN/ECE rec. 21): bulk (gas, liquid, solids) and
-#: unpacked goods.
+#: unpacked goods. "Unpacked, one unit" and "several units" (NF, NG) stay: a car or a machine
+#: declared by the unit has a usual weight per unit, which is what the norm then compares.
 UNPACKED = frozenset({"VG", "VL", "VO", "VQ", "VR", "VS", "VY", "NE"})
 _MAD_TO_SIGMA = 1.4826
 #: Smallest robust spread of log value per kg: identical declarations would make any z infinite.

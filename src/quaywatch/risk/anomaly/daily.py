@@ -95,7 +95,10 @@ class _Day:
     computed once, by the first thread that asks for it, outside the lock: the lock guards the
     bookkeeping only, so the API's requests for other lanes go on reading the store meanwhile,
     and a request for the same lane waits for that thread's result instead of reading it again.
-    A failed computation is forgotten, and the next request tries again. The store is passed
+    A failed computation is forgotten: the threads waiting for it get its error, and the next
+    request tries again. No computation asks for its own key (``_reference`` is asked for by
+    the others, never by itself), which ``_once`` relies on: a thread waiting for its own
+    result would wait for ever. The store is passed
     in, not kept: ``_days`` holds its days weakly by store, and a day that held its store
     would keep it alive.
     """
@@ -175,6 +178,8 @@ class _Day:
         ).with_columns(pl.col("weight").fill_null(NEWCOMER))
 
     def _reference(self, store: Store) -> pl.DataFrame:
+        # ``reads.daily_reference`` keeps the day's frame too; conforming it to the schema it
+        # already has copies nothing, so both hold the same columns.
         return self._once(
             self._made,
             "reference",

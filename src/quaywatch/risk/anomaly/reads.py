@@ -93,9 +93,12 @@ def lane_boxes(
         .drop_nulls()
         .sort("origin", "port_of_discharge")
     )
-    # The country is the first two letters of the port of loading; the range beside it (every
-    # UN/LOCODE of the country lies between the country and the country followed by "ZZZ", in
-    # any collation) lets the index on (port of discharge, port of loading) find the lane.
+    # The country is the first two letters of the port of loading; the range beside it lets
+    # the index on (port of discharge, port of loading) find the lane. It holds because ports
+    # are stored as checked UN/LOCODEs (two capitals, then three capitals or digits 2-9): each
+    # of the country's lies between the country and the country followed by "ZZZ" in any
+    # collation. The equality on the first two letters stays, so the range only has to hold
+    # every one of them.
     on_lane = or_(false(), *(
         (c.c.port_of_discharge == port)
         & c.c.port_of_loading.between(country, f"{country}ZZZ")

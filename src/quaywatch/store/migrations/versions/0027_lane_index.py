@@ -6,6 +6,10 @@ a consignment of that lane each day. Without an index the read scanned every con
 this one it reads the lane's own entries: the port of discharge, then the ports of loading of
 the country of origin, a range of this index.
 
+Building it reads every consignment once; on PostgreSQL the build holds a lock that makes
+writes to consignments wait until it is done (seconds for a port's store, longer for a national
+one): run ``quaywatch db upgrade`` when no import is running, as for every migration.
+
 Revision ID: 0027
 Revises: 0026
 Create Date: 2026-12-07 20:30:00.000000
