@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
+import psycopg
 import pytest
 from polars.testing import assert_frame_equal
 from sqlalchemy import select
 
+from pg_support import PG_URL, pg_schema_url
 from quaywatch.intake.pipeline import ingest_file
 from quaywatch.store import fastread, reads, tables
 from quaywatch.store.store import Store
@@ -60,3 +65,47 @@ def test_sqlite_chunks_take_the_stored_types_or_infer_when_a_value_does_not_fit(
     # instead, and that column comes back as text (typed later, as on the inferring path).
     odd = fastread._rows([(1, 2.0, "a"), ("seven", 2.5, "b")], names, stored)
     assert odd["n"].to_list() == ["1", "seven"]
+
+
+def _eventually(found: object, wanted: object, check: object) -> None:
+    """``check()`` (a count of server connections) reaches what ``wanted`` accepts within 10 s:
+    a backend leaves pg_stat_activity shortly after its connection closes, not at once."""
+    deadline = time.monotonic() + 10
+    while not wanted(found := check()) and time.monotonic() < deadline:  # type: ignore[operator]
+        time.sleep(0.05)
+    assert wanted(found), found  # type: ignore[operator]
+
+
+def test_postgresql_reads_keep_a_few_connections_and_the_store_closes_them() -> None:
+    with pg_schema_url() as url:
+        name = f"qw{uuid.uuid4().hex[:10]}"
+        store = Store.open(f"{url}&application_name={name}")
+        query = select(tables.consignments.c.consignment_id)
+        with psycopg.connect(PG_URL, autocommit=True) as watch:
+
+            def arrow() -> int:
+                found = watch.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
+                    (f"{name}-arrow",),
+                ).fetchone()
+                return int(found[0]) if found else 0
+
+            try:
+                for _ in range(10):  # one after the other: one connection, kept
+                    assert reads.frame(store, query).is_empty()
+                assert arrow() == 1
+                with ThreadPoolExecutor(8) as pool:  # at once: a few kept, the rest closed
+                    assert all(f.is_empty() for f in pool.map(
+                        lambda _: reads.frame(store, query), range(32)))  # fmt: skip
+                _eventually(0, lambda n: 1 <= n <= fastread.IDLE_MAX, arrow)
+                # Cut while idle (a server restart, a firewall): the next read opens another.
+                watch.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE application_name = %s", (f"{name}-arrow",),
+                )  # fmt: skip
+                _eventually(-1, lambda n: n == 0, arrow)
+                assert reads.frame(store, query).is_empty()
+                assert arrow() >= 1
+            finally:
+                store.close()
+            _eventually(-1, lambda n: n == 0, arrow)

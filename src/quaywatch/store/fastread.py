@@ -8,7 +8,11 @@ without SQLAlchemy, and the columns are then given the store's types in polars (
 ``schema``): SQLite's text timestamps parsed as UTC, its 0/1 booleans made booleans.
 
 - **PostgreSQL**: through the ADBC driver (Arrow Database Connectivity, Apache-2.0), which
-  returns Arrow columns straight from the server: no Python object per value at all.
+  returns Arrow columns straight from the server: no Python object per value at all. Opening
+  an ADBC connection costs about 100-150 ms (measured against the local server: the driver
+  loads the server's type catalogue), far more than most of the reads a live assessment makes,
+  so each store keeps a few idle ones (``_Connections``, in autocommit: no read holds a
+  transaction open between uses) and ``Store.close`` closes them.
 - **SQLite**: through the store's own ``sqlite3`` connection, tuples fetched in chunks. Not
   ADBC: its driver bundles a second copy of the SQLite library, and two copies in one process
   break each other's file locks (SQLite documents this; here it showed as committed rows the
@@ -21,7 +25,12 @@ without SQLAlchemy, and the columns are then given the store's types in polars (
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Mapping
+import os
+import threading
+import weakref
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, suppress
+from typing import Any
 
 import polars as pl
 from sqlalchemy import Select
@@ -99,6 +108,94 @@ def _sqlite(
     return pl.concat(chunks, how="vertical_relaxed")
 
 
+#: Idle ADBC connections a store keeps for its next reads: as many as reads run at once in a
+#: busy service (the API's request threads, its filing desk, a scoring run).
+IDLE_MAX = 4
+
+
+class _Connections:
+    """One store's idle ADBC connections to PostgreSQL: a read takes one (or opens one) and
+    gives it back; ``close`` closes them. Connections opened in another process (a forked
+    worker) are never used: their socket is the parent's."""
+
+    def __init__(self, address: str) -> None:
+        self._address = address
+        self._idle: list[Any] = []
+        self._lock = threading.Lock()
+        self._closed = False
+        self._pid = os.getpid()
+
+    def _open(self) -> Any:
+        from adbc_driver_postgresql import dbapi  # type: ignore[import-untyped]
+
+        return dbapi.connect(self._address, autocommit=True)
+
+    @contextmanager
+    def _connection(self, *, fresh: bool) -> Iterator[tuple[Any, bool]]:
+        """A connection, and whether it was idle (used before); given back after the block,
+        closed if the block failed."""
+        conn = None
+        with self._lock:
+            if self._pid != os.getpid():  # forked: the idle ones belong to the parent
+                self._idle, self._pid = [], os.getpid()
+            if self._idle and not fresh:
+                conn = self._idle.pop()
+        reused = conn is not None
+        conn = self._open() if conn is None else conn
+        try:
+            yield conn, reused
+        except BaseException:
+            with suppress(Exception):
+                conn.close()
+            raise
+        with self._lock:
+            if not self._closed and len(self._idle) < IDLE_MAX:
+                self._idle.append(conn)
+                return
+        with suppress(Exception):
+            conn.close()
+
+    def arrow(self, sql: str, *, fresh: bool = False) -> pl.DataFrame:
+        """The result of ``sql``; where an idle connection fails (the server restarted, the
+        connection was cut while it waited), once more on a new one."""
+        reused = False
+        try:
+            with self._connection(fresh=fresh) as (conn, reused), conn.cursor() as cursor:
+                cursor.execute(sql)
+                return pl.DataFrame(cursor.fetch_arrow())
+        except Exception:
+            if not reused:
+                raise
+        return self.arrow(sql, fresh=True)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+            mine = self._pid == os.getpid()
+        for conn in idle if mine else ():
+            with suppress(Exception):
+                conn.close()
+
+
+_connections: weakref.WeakKeyDictionary[Store, _Connections] = weakref.WeakKeyDictionary()
+_connections_lock = threading.Lock()
+
+
+def _postgresql(store: Store, sql: str) -> pl.DataFrame:
+    with _connections_lock:
+        kept = _connections.get(store)
+        if kept is None:
+            url = store.engine.url.set(drivername="postgresql")
+            # Named apart from the engine's own connections, for whoever reads pg_stat_activity.
+            name = url.query.get("application_name") or "quaywatch"
+            url = url.update_query_dict({"application_name": f"{name}-arrow"})
+            kept = _connections[store] = _Connections(url.render_as_string(hide_password=False))
+            store.on_close(kept.close)
+            weakref.finalize(store, kept.close)  # a store dropped without ``close``
+    return kept.arrow(sql)
+
+
 def read(store: Store, query: Select[tuple[object, ...]], schema: Mapping[str, pl.DataType]) -> (
     pl.DataFrame | None
 ):  # fmt: skip
@@ -113,6 +210,5 @@ def read(store: Store, query: Select[tuple[object, ...]], schema: Mapping[str, p
     if backend == "sqlite":
         found = _sqlite(store, sql, [column.name for column in query.selected_columns], schema)
     else:
-        address = url.set(drivername="postgresql").render_as_string(hide_password=False)
-        found = pl.read_database_uri(sql, address, engine="adbc")
+        found = _postgresql(store, sql)
     return found.select(_typed(name, found.schema[name], dtype) for name, dtype in schema.items())

@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
@@ -91,6 +91,9 @@ class Store:
         self._writer: AbstractContextManager[object] = (
             threading.RLock() if engine.dialect.name == "sqlite" else nullcontext()
         )
+        # What ``close`` releases besides the engine's pool (``on_close``).
+        self._releases: list[Callable[[], None]] = []
+        self._releases_lock = threading.Lock()
 
     @classmethod
     def open(
@@ -134,8 +137,18 @@ class Store:
         database.upgrade(self.engine)
 
     def close(self) -> None:
-        """Release every connection."""
+        """Release every connection: the engine's and those kept by ``on_close``'s callers."""
+        with self._releases_lock:
+            releases, self._releases = self._releases, []
+        for release in releases:
+            release()
         self.engine.dispose()
+
+    def on_close(self, release: Callable[[], None]) -> None:
+        """Have ``close`` call ``release``: for connections kept outside the engine's pool
+        (``store.fastread`` keeps its Arrow connections to PostgreSQL this way)."""
+        with self._releases_lock:
+            self._releases.append(release)
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
