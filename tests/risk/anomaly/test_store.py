@@ -267,3 +267,30 @@ def test_cli_lists_anomalies(day: traffic.Traffic, tmp_path: Path) -> None:
     assert "hub_dwell" not in result.output
     bad = runner.invoke(app, ["--database", url, "anomalies", "--code", "nonsense"])
     assert bad.exit_code != 0 and "unknown detector 'nonsense'" in bad.output
+
+
+def test_boxes_without_an_event_yet_are_judged_on_their_route_as_with_events_elsewhere(
+    store: Store, days: traffic.Traffic
+) -> None:
+    """A live run over consignments none of whose containers has moved yet (most filings)
+    judges their declared route only: the same findings as when an event of another container
+    is in the frame (which takes every detector's path)."""
+    _ingest(store, *days.consignment_files)
+    stored = reads.boxes(store)
+    last = daily.start_of_day(stored["lodged_at"].max())
+    boxes = stored.filter(pl.col("lodged_at") >= last)
+    at = boxes["lodged_at"].max() + timedelta(hours=1)
+    keys = boxes.select(frames.KEY).unique()
+    learnt = daily.learnt(store, boxes, at=at)
+    moment = last - timedelta(days=1)
+    elsewhere = pl.DataFrame(
+        [{"event_id": "E-1", "event_code": "DISC", "event_time": moment, "created_time": moment,
+          "received_at": moment, "known_at": moment, "un_locode": "SGSIN",
+          "facility_type": "POTE", "container_number": "ZZZU0000000",
+          "transport_document": "OTHER-BL", "is_transshipment": True, "seals": []}],
+        schema=frames.EVENTS,
+    )  # fmt: skip
+    none_yet = detect(elsewhere.clear(), boxes, at=at, keys=keys, learnt=learnt)
+    with_other = detect(elsewhere, boxes, at=at, keys=keys, learnt=learnt)
+    assert_frame_equal(none_yet, with_other, check_row_order=False)
+    assert set(none_yet["code"]) == {"anomaly:rare_route"}

@@ -88,6 +88,11 @@ def findings(
     seen = frames.known(frames.conform(events, frames.EVENTS), at)
     usual = seen if calls is None else frames.known(frames.conform(calls, frames.EVENTS), at)
     lanes = boxes if routes is None else frames.conform(routes, frames.BOXES)
+    if seen.is_empty() and learnt is not None:
+        # No container event known yet (a consignment filed before its box moves, as most
+        # are): every detector but the route's reads the events, so only the route is judged.
+        rare = route.rare_route(boxes, at=at, history=learnt.lanes)
+        return rare.select(frames.FOUND.names()).cast(frames.FOUND)
     journeys = frames.journeys(seen, boxes)
     if reference is not None:
         reference = frames.conform(reference, frames.REFERENCE)
