@@ -197,9 +197,16 @@ def _csv_rows(data: bytes) -> list[list[str]]:
 
 
 def _csv_bytes(rows: list[list[str]]) -> bytes:
-    text = io.StringIO()
-    csv.writer(text, lineterminator="\n").writerows(rows)
-    return text.getvalue().encode("utf-8")
+    """``rows`` as CSV whose records are those rows, each ended by ``\n``: a field holding a
+    line end of either kind is quoted (the writer quotes the characters of its line
+    terminator, so with ``\n`` alone a bare ``\r`` went unquoted, and a bare CR ends a line for
+    every reader): each row is written with ``\r\n``, which then gives way to ``\n``."""
+    lines = []
+    for row in rows:
+        text = io.StringIO()
+        csv.writer(text, lineterminator="\r\n").writerow(row)
+        lines.append(text.getvalue().removesuffix("\r\n") + "\n")
+    return "".join(lines).encode("utf-8")
 
 
 def _tabular(draw: st.DrawFn, rows: list[list[str]]) -> list[list[str]]:
@@ -633,3 +640,25 @@ def test_both_stores_decide_a_mutated_file_alike(
 
     run()
     assert imported >= PG_EXAMPLES, f"{seed.name}: {imported} files, {PG_EXAMPLES} asked"
+
+
+def test_a_reader_message_quoting_a_nul_is_kept_alike_by_both_stores(
+    templates: dict[RecordKind, Path],
+) -> None:
+    """Found by the fuzz suite: an EDIFACT segment whose tag is a NUL is quarantined with a
+    reason that quotes the tag; PostgreSQL refused the NUL, SQLite kept it. Both keep it as an
+    escape now."""
+    data = (EXAMPLES_DIR / "cuscar.edi").read_bytes().replace(b"BGM+", b"\x00+", 1)
+    with _copy_of(templates[RecordKind.CONSIGNMENTS]) as (lite, folder), pg_schema_url() as url:
+        pg = Store.open(url)
+        try:
+            path = folder / "nul.edi"
+            path.write_bytes(data)
+            decided = _decisions(lite, path, RecordKind.CONSIGNMENTS)
+            assert decided == _decisions(pg, path, RecordKind.CONSIGNMENTS)
+            with pg.reading() as conn:
+                q = tables.quarantine
+                field, reason = conn.execute(select(q.c.field, q.c.reason)).one()
+            assert "\\x00" in field and "\x00" not in field + reason, (field, reason)
+        finally:
+            pg.close()

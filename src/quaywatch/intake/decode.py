@@ -245,11 +245,18 @@ def check_shape(record: dict[str, Any], shape: Obj, limits: Limits) -> None:
         raise Fault(_short(path), bad.reason) from None
 
 
+def escaped(text: str) -> str:
+    """``text`` as every store keeps it: a NUL or an unpaired surrogate written as an escape
+    (``\\x00``, ``\\udc80``), anything else as it is."""
+    if storable(text):
+        return text
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
+
+
 def _short(path: str) -> str:
     """``path`` as a quarantine entry keeps it: a key's NUL or unpaired surrogate written as an
     escape, and at most ``FIELD_CHARS`` characters."""
-    if not storable(path):
-        path = path.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
+    path = escaped(path)
     return path if len(path) <= FIELD_CHARS else f"{path[: FIELD_CHARS - 3]}..."
 
 

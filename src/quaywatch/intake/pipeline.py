@@ -57,7 +57,7 @@ from sqlalchemy import Connection, Table, func, insert, select, update
 from quaywatch.audit import chain, compare, rows as row_hashes
 from quaywatch.domain import reference
 from quaywatch.domain.vocabulary import KnownAt
-from quaywatch.intake import consignments, entity_state, fields as f, readers
+from quaywatch.intake import consignments, decode, entity_state, fields as f, readers
 from quaywatch.intake.kinds import KINDS, Kind
 from quaywatch.intake.options import DEFAULT_OPTIONS, IntakeOptions
 from quaywatch.intake.records import Chunk, RecordKind, Rejected, Warned
@@ -692,15 +692,20 @@ def quarantine_row(
     """The quarantine table row for a rejected record.
 
     A record id or field name longer than its column (a hostile id of thousands of characters)
-    is clipped, so that every store keeps the entry: PostgreSQL refuses what SQLite takes.
+    is clipped, and a NUL or an unpaired surrogate in any of its texts (a reader's message
+    quoting a hostile tag) is written as an escape, so that every store keeps the entry:
+    PostgreSQL refuses what SQLite takes.
     """
+    kept = decode.escaped
     return {
-        "batch_id": summary.batch_id, "kind": summary.kind.value, "source": summary.source,
-        "location": _fitted(record.location, "location"),
-        "record_id": _fitted(record.record_id, "record_id"),
-        "field": _fitted(record.field or None, "field"),
-        "reason": record.reason, "errors": [list(p) for p in record.problems], "raw": record.raw,
-        "raw_sha256": digest, "status": "open", "created_at": now,
+        "batch_id": summary.batch_id, "kind": summary.kind.value, "source": kept(summary.source),
+        "location": _fitted(kept(record.location), "location"),
+        "record_id": _fitted(None if record.record_id is None else kept(record.record_id),
+                             "record_id"),
+        "field": _fitted(kept(record.field) if record.field else None, "field"),
+        "reason": kept(record.reason),
+        "errors": [[kept(str(part)) for part in p] for p in record.problems],
+        "raw": record.raw, "raw_sha256": digest, "status": "open", "created_at": now,
     }  # fmt: skip
 
 
