@@ -275,18 +275,7 @@ class TrafficNorms:
         return pl.concat([hitframe.conform(frame) for frame in found])
 
     def _value_hits(self, items: pl.DataFrame) -> pl.DataFrame:
-        rows = _item_rows(items)
-        pair = rows.join(
-            self.value.filter(pl.col("origin_country").is_not_null()),
-            on=["hs6", "origin_country"], how="left",
-        )  # fmt: skip
-        alone = self.value.filter(pl.col("origin_country").is_null()).drop("origin_country")
-        both = pair.join(alone, on="hs6", how="left", suffix="_hs6").with_columns(
-            pl.col("n").is_not_null().alias("by_pair"),
-            pl.coalesce("median", "median_hs6").alias("median"),
-            pl.coalesce("scale", "scale_hs6").alias("scale"),
-            pl.coalesce("n", "n_hs6").alias("n"),
-        )
+        both = _against(_item_rows(items), self.value, ["hs6"], flag="by_pair")
         z = (pl.col("log_value_per_kg") - pl.col("median")) / pl.col("scale")
         scored = both.with_columns(z.alias("z")).filter(pl.col("z").is_not_null())
         flagged = scored.filter(pl.col("z").abs() >= Z_UNUSUAL)
@@ -325,18 +314,7 @@ class TrafficNorms:
             return hitframe.empty()
         rows = _packed(items).select(*declared.KEY, "sequence", "hs6", "package_type",
                                      "origin_country", "log_kg_per_package")  # fmt: skip
-        norm = ["hs6", "package_type"]
-        pair = rows.join(
-            self.package.filter(pl.col("origin_country").is_not_null()),
-            on=[*norm, "origin_country"], how="left",
-        )  # fmt: skip
-        alone = self.package.filter(pl.col("origin_country").is_null()).drop("origin_country")
-        both = pair.join(alone, on=norm, how="left", suffix="_alone").with_columns(
-            pl.col("n").is_not_null().alias("by_origin"),
-            pl.coalesce("median", "median_alone").alias("median"),
-            pl.coalesce("scale", "scale_alone").alias("scale"),
-            pl.coalesce("n", "n_alone").alias("n"),
-        )
+        both = _against(rows, self.package, ["hs6", "package_type"], flag="by_origin")
         z = (pl.col("log_kg_per_package") - pl.col("median")) / pl.col("scale")
         flagged = both.with_columns(z.alias("z")).filter(pl.col("z").abs() >= Z_PACKAGE)
         light = pl.col("z") < 0
@@ -581,6 +559,26 @@ def _item_rows(items: pl.DataFrame) -> pl.DataFrame:
 
 #: Items of one consignment a ``_together`` reason quotes (the others are counted).
 TOGETHER_SHOWN = 5
+
+
+def _against(
+    rows: pl.DataFrame, norms: pl.DataFrame, keys: list[str], *, flag: str
+) -> pl.DataFrame:
+    """``rows`` with the ``median``, ``scale`` and ``n`` of their norm in ``norms`` (rows by
+    ``keys`` × ``origin_country``, and by ``keys`` alone where ``origin_country`` is null): the
+    one of their origin where it has one, else the one of all origins; ``flag`` says which."""
+    by_origin = norms.filter(pl.col("origin_country").is_not_null())
+    alone = norms.filter(pl.col("origin_country").is_null()).drop("origin_country")
+    return (
+        rows.join(by_origin, on=[*keys, "origin_country"], how="left")
+        .join(alone, on=keys, how="left", suffix="_alone")
+        .with_columns(
+            pl.col("n").is_not_null().alias(flag),
+            pl.coalesce("median", "median_alone").alias("median"),
+            pl.coalesce("scale", "scale_alone").alias("scale"),
+            pl.coalesce("n", "n_alone").alias("n"),
+        )
+    )
 
 
 def _together(scored: pl.DataFrame, code: pl.Expr) -> pl.DataFrame:
