@@ -23,6 +23,10 @@ them are assessed three ways, on the same rows, timed in the same run:
   LightGBM and quaywatch) is timed apart as ``local*_start_s`` and not counted in the rows
   per second; ``local*_with_start_rows_per_s`` counts it.
 
+- ``local1_kept`` / ``local2_kept``: the same, the state read from a kept state instead (as
+  ``quaywatch spark score`` reads the lake's, ``scale.kept_state``), built once beforehand from
+  the whole history on ``local[2]`` and timed apart (``kept_build_local2_s``).
+
 Last line: JSON with ``local1_rows_per_s``, ``local2_rows_per_s``, ``scaling`` (local[2] over
 local[1]), ``single_node_rows_per_s``, the rows, the seconds and the machine's load average
 at the end (wall-clock), and ``*_cpu_us_per_row``: CPU microseconds per consignment (the
@@ -50,7 +54,7 @@ from quaywatch.intake.entity_state import states_from_history
 from quaywatch.learning import train
 from quaywatch.risk import engine
 from quaywatch.risk.bundle import RiskModel
-from quaywatch.scale import spark as qspark
+from quaywatch.scale import kept_state, spark as qspark
 from quaywatch.synth import frames, traffic
 from quaywatch.synth.controls import ControlRates
 
@@ -108,10 +112,33 @@ def _warm(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
     yield from batches
 
 
+def _build_kept(cores: int, items: Path, outcomes: Path, kept: Path) -> dict[str, float]:
+    """The entity state of the whole history built on Spark ``local[cores]`` and written as a
+    lake keeps it (``scale.spark.state_changes``, ``folded``: what ``quaywatch spark state``
+    runs on a lake's first export), timed without the session's start."""
+    session = qspark.session(f"local[{cores}]", partitions=cores)
+    try:
+        history = session.read.parquet(str(items))
+        controls = session.read.parquet(str(outcomes))
+        started = time.perf_counter()
+        cpu = time.process_time() + _cpu_of_children()
+        deltas = qspark.state_changes((history, controls), None, cores).withColumn(
+            "bucket", qspark.state_bucket(kept_state.DEFAULT_BUCKETS)
+        )
+        qspark.folded(None, deltas).write.mode("overwrite").partitionBy("bucket").parquet(str(kept))
+        seconds = time.perf_counter() - started
+        job_cpu = time.process_time() + _cpu_of_children() - cpu
+    finally:
+        session.stop()
+    return {"seconds": seconds, "cpu_s": job_cpu}
+
+
 def _spark(
     master: str, cores: int, items: Path, outcomes: Path, model: RiskModel, since: date,
-    until: date,
+    until: date, kept: Path | None = None,
 ) -> dict[str, float]:  # fmt: skip
+    """One Spark assessment of the period: the state built from the history, or read from
+    ``kept`` (``_build_kept``)."""
     started = time.perf_counter()
     cpu = time.process_time() + _cpu_of_children()
     session = qspark.session(master, partitions=cores)
@@ -123,9 +150,11 @@ def _spark(
         history = session.read.parquet(str(items))
         controls = session.read.parquet(str(outcomes))
         started = time.perf_counter()
+        state = session.read.parquet(str(kept)) if kept is not None else None
         with qspark.assessments(
-            history, controls, model=model, start=since, end=until, partitions=cores
-        ) as found:
+            history, controls, state=state, model=model, start=since, end=until,
+            partitions=cores,
+        ) as found:  # fmt: skip
             found.write.format("noop").mode("overwrite").save()
         seconds = time.perf_counter() - started
         job_cpu = time.process_time() + _cpu_of_children() - start_cpu
@@ -201,6 +230,21 @@ def main() -> None:
         with_start = rows / (timed["seconds"] + timed["start_s"])
         figures[f"{name}_with_start_rows_per_s"] = round(with_start)
     figures["scaling"] = round(rates["local2"] / rates["local1"], 2)
+    # The state kept in the lake (``quaywatch spark state``): built once from the history, then
+    # each run only reads the period's keys' rows of it.
+    kept = work / "kept_state"
+    built = _build_kept(2, items_dir, outcomes_dir, kept)
+    figures["kept_build_local2_s"] = round(built["seconds"], 2)
+    figures["kept_build_local2_cpu_s"] = round(built["cpu_s"], 1)
+    kept_s: dict[str, float] = {}
+    for name, cores in (("local1", 1), ("local2", 2)):
+        timed = _spark(f"local[{cores}]", cores, items_dir, outcomes_dir, model, since, until,
+                       kept)  # fmt: skip
+        kept_s[name] = timed["seconds"]
+        figures[f"{name}_kept_s"] = round(timed["seconds"], 2)
+        figures[f"{name}_kept_cpu_us_per_row"] = _us(timed["cpu_s"], rows)
+        figures[f"{name}_kept_rows_per_s"] = round(rows / timed["seconds"])
+    figures["kept_scaling"] = round(kept_s["local1"] / kept_s["local2"], 2)
     figures["single_node_rows_per_s"] = round(rows / single_s)
     figures["single_over_local2"] = round(rows / single_s / rates["local2"], 2)
     figures["load_average"] = round(os.getloadavg()[0], 1)

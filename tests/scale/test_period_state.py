@@ -13,7 +13,7 @@ import polars as pl
 from hypothesis import given, settings, strategies as st
 from polars.testing import assert_frame_equal
 
-from quaywatch.intake.entity_state import cumulate
+from quaywatch.intake.entity_state import cumulate, fold
 from quaywatch.scale.spark import trimmed
 
 T0 = datetime(2026, 10, 1, tzinfo=UTC)
@@ -93,3 +93,26 @@ def test_the_cumulation_is_the_running_sum_per_key_in_any_order(
         .with_columns(pl.col("records", "controls", "hits").cum_sum().over(by))
     )
     assert_frame_equal(found, expected)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(delta, max_size=40), st.lists(delta, max_size=15))
+def test_a_fold_of_new_deltas_gives_the_state_of_all_the_deltas(
+    kept: list[tuple[str, str, int, int, int, int]],
+    new: list[tuple[str, str, int, int, int, int]],
+) -> None:
+    """What a lake's kept state becomes with the deltas of new records (``fold``) is what the
+    state of every delta together would be: new deltas later than the kept rows, among them
+    (a late outcome) or before them (an amendment taking back an old lodging)."""
+    order = ["entity", "entity_key", "at"]
+    found = fold(cumulate(_deltas(kept)), _deltas(new)).sort(order)
+    assert_frame_equal(found, cumulate(_deltas(kept + new)).sort(order))
+
+
+def test_a_fold_keeps_a_stored_row_of_nothing_as_its_base() -> None:
+    """A row whose counts are all back to nothing is still a row of the state (a lookup after
+    it finds nothing, not the row before): folding a later delta keeps it."""
+    states = cumulate(_deltas([("hs6", "A", 1, 1, 0, 0), ("hs6", "A", 5, -1, 0, 0)]))
+    assert states.height == 2
+    found = fold(states, _deltas([("hs6", "A", 9, 1, 0, 0)])).sort("at")
+    assert found["records"].to_list() == [1, 0, 1]

@@ -67,6 +67,41 @@ def test_the_cli_says_java_is_missing(tmp_path: Path, monkeypatch: pytest.Monkey
     assert os.environ["JAVA_HOME"].endswith("no-java")
 
 
+def test_spark_state_says_java_is_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    lake_dir = _lake(tmp_path)
+    monkeypatch.setenv("JAVA_HOME", str(tmp_path / "no-java"))
+    done = CliRunner().invoke(app, ["spark", "state", "--lake", str(lake_dir)])
+    assert done.exit_code == ConfigurationError.exit_code, done.output
+    assert "Spark needs Java 17+, and none was found" in done.output
+    assert "Traceback" not in done.output
+
+
+@pytest.mark.parametrize(
+    ("state", "says"),
+    [
+        (None, "is not a lake"),
+        ("{not json", "not a kept entity state"),
+        ('{"format": 7, "export": 1}', "format 7, expected 1"),
+        ('{"format": 1, "export": "x", "buckets": 4, "parts": {}, "rows": 0, "generation": 1}',
+         "not a kept entity state"),
+    ],
+)  # fmt: skip
+def test_spark_state_refuses_what_is_not_a_lake_or_a_kept_state(
+    tmp_path: Path, state: str | None, says: str
+) -> None:
+    """Before Spark starts: a clear error naming the file, never a traceback."""
+    lake_dir = tmp_path / "lake"
+    if state is not None:
+        lake_dir = _lake(tmp_path)
+        (lake_dir / "entity_state").mkdir()
+        (lake_dir / "entity_state" / "_state.json").write_text(state)
+    done = CliRunner().invoke(app, ["spark", "state", "--lake", str(lake_dir)])
+    assert done.exit_code == InputError.exit_code, done.output
+    assert says in done.output and "Traceback" not in done.output, done.output
+    if state is not None:
+        assert "_state.json" in done.output and "--rebuild" in done.output
+
+
 def _lake(tmp_path: Path) -> Path:
     lake_dir = tmp_path / "data" / "lake"
     lake_dir.mkdir(parents=True)

@@ -250,6 +250,67 @@ def cumulate(deltas: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def changes(
+    before: tuple[pl.DataFrame, pl.DataFrame], after: tuple[pl.DataFrame, pl.DataFrame]
+) -> pl.DataFrame:
+    """The deltas that turn the state of one history into that of a later one.
+
+    ``before`` and ``after`` are (goods-item rows of the newest version of each consignment,
+    their outcomes), as ``deltas_of`` takes them, of the same consignments: those that new
+    records touched (a new version or a new outcome), as they stood before the new records
+    and with them. The state is a sum over consignments, so what the new records change is
+    what these consignments add now minus what they added before: an amendment takes back its
+    old version's record and outcomes, a late outcome adds only itself. ``fold`` applies them.
+    """
+    taken = deltas_of(*before).with_columns(-pl.col(n) for n in _COUNTS)
+    return pl.concat([deltas_of(*after), taken])
+
+
+def fold(states: pl.DataFrame, deltas: pl.DataFrame) -> pl.DataFrame:
+    """``states`` (the ``entity_states`` layout: every row of each key it holds) with
+    ``deltas`` folded in: the rows ``cumulate`` gives on the deltas that made ``states`` and
+    ``deltas`` together, what the store's ``apply`` writes, without a store (a lake's kept
+    state, ``scale.spark``). Rows come in no particular order.
+
+    A key without deltas keeps its rows as they are. A key with deltas keeps its rows before
+    the last one before its earliest delta; from that row on, its rows are turned back into
+    deltas (each row minus the one before; that row whole, as the base), merged with the new
+    ones and cumulated again. A delta later than every row of its key (the usual case) thus
+    cumulates two rows; a late outcome or an amendment re-cumulates its key from its moment.
+    """
+    by = ["entity", "entity_key"]
+    deltas = deltas.select(pl.col(n).cast(t) for n, t in STATE_SCHEMA.items())
+    states = states.select(pl.col(n).cast(t) for n, t in STATE_SCHEMA.items())
+    starts = deltas.group_by(by).agg(pl.col("at").min().alias("__start"))
+    untouched = states.join(starts, on=by, how="anti")
+    at, start = pl.col("at"), pl.col("__start")
+    touched = (
+        states.join(starts, on=by)
+        .sort(*by, "at")
+        .with_columns(__base=(at == at.filter(at < start).max().over(by)).fill_null(False))
+    )
+    stay = (at < start) & ~pl.col("__base")
+    again = touched.filter(~stay).select(
+        *by, "at", "__base",
+        *(pl.when(pl.col("__base")).then(pl.col(n))
+          .otherwise(pl.col(n) - pl.col(n).shift(fill_value=0).over(by)) for n in _COUNTS),
+    )  # fmt: skip
+    # Summed per moment; a moment whose deltas cancel leaves no row (``cumulate``'s rule), but
+    # the base row stays whatever it holds: it is a stored row, not a change.
+    merged = (
+        pl.concat([again, deltas.with_columns(__base=pl.lit(False))], how="diagonal_relaxed")
+        .group_by(*by, "at")
+        .agg(*(pl.col(n).sum() for n in _COUNTS), pl.col("__base").any())
+        .filter(pl.col("__base") | pl.any_horizontal(pl.col(n) != 0 for n in _COUNTS))
+        .sort("at")
+    )
+    cumulated = merged.group_by(by).agg("at", *(pl.col(n).cum_sum() for n in _COUNTS))
+    refolded = cumulated.explode("at", *_COUNTS).select(
+        pl.col(n).cast(t) for n, t in STATE_SCHEMA.items()
+    )
+    return pl.concat([untouched, touched.filter(stay).select(list(STATE_SCHEMA)), refolded])
+
+
 #: The PostgreSQL advisory lock that makes state upkeep take turns (``one_at_a_time``).
 _STATE_LOCK = 0x7177_6573_7461_7465  # "qwestate"
 

@@ -27,9 +27,29 @@ _VERSION = re.compile(r'version "(\d+)(?:\.(\d+))?[^"]*"')
 
 
 @dataclass(frozen=True, slots=True)
+class StateUpdate:
+    """What an update of a lake's kept entity state did (``scale.spark.update_state``): the
+    exports it folded (``first`` to ``last``; none when ``first`` > ``last``: it was current),
+    the buckets it rewrote out of ``buckets``, the state's rows after it, and its seconds."""
+
+    first: int
+    last: int
+    touched: int
+    buckets: int
+    rows: int
+    seconds: float
+
+    @property
+    def folded(self) -> bool:
+        """Whether anything was folded (the state was behind the lake)."""
+        return self.first <= self.last
+
+
+@dataclass(frozen=True, slots=True)
 class SparkScoreResult:
     """What a Spark scoring job did: the period, the consignments assessed, the files written,
-    the master it ran on and the seconds it took (the session start included)."""
+    the master it ran on and the seconds it took (the session start included), and what it
+    folded into the lake's kept entity state first."""
 
     out: Path
     assessed: int
@@ -37,6 +57,7 @@ class SparkScoreResult:
     partitions: int
     seconds: float
     rows_per_s: float
+    state: StateUpdate | None = None
 
 
 def java_major(version_output: str) -> int | None:

@@ -1,22 +1,28 @@
 """The risk engine on Apache Spark: a lake period assessed with ``mapInArrow``.
 
-``score`` reads the lake (``scale.lake``) and runs three steps, each a Spark stage that calls
+``score`` reads the lake (``scale.lake``) and runs its steps as Spark stages that call
 quaywatch's own polars code on Arrow batches, never a second implementation:
 
 1. goods-item rows of the newest version of every consignment (a join of the lake tables, as
    ``store.reads.goods_item_rows`` joins the store's);
-2. the state the period reads (``period_state``): the keys of the period's consignments
-   (``intake.entity_state.long_keys``) collected and broadcast; per bucket of consignments of
-   the history, their items and outcomes cogrouped into the state's deltas
-   (``intake.entity_state.deltas_of``), of which only those of the period's keys before its
-   end leave Python; those cumulated per bucket of keys (``cumulate``) and trimmed to what a
-   lookup in the period reads (the rows in the period, the last one before it, the first
-   sighting), collected on the driver;
-3. the period's consignments, repartitioned so that a consignment's items stay together,
+2. the lake's kept entity state brought up to date (``update_state``, ``scale.kept_state``):
+   the consignments the exports not folded yet touch, read as they stood before them and with
+   them, give the deltas (``intake.entity_state.changes``), which are folded into the buckets
+   of keys they fall in (``intake.entity_state.fold``), written as a new generation;
+3. the state the period reads (``kept_period_state``): the keys of the period's consignments
+   (``intake.entity_state.long_keys``) collected and broadcast to a semi-join with the kept
+   state, the rows before the period's end ``trimmed`` per bucket to what a lookup in the
+   period reads (the rows in the period, the last one before it, the first sighting),
+   collected on the driver;
+4. the period's consignments, repartitioned so that a consignment's items stay together,
    assessed by ``risk.batch.assess_batch`` in ``mapInArrow`` with the model and the period's
    state broadcast to the executors (unpacked once per Python worker, destroyed when the job
    ends); the assessments written as Parquet partitioned by lodging date, only the period's
    dates replaced (dynamic partition overwrite: the results of other periods stay).
+
+``assessments`` also builds the period's state from a history without a kept state
+(``period_state``: the deltas of every consignment of the history, those of the period's keys
+cumulated per bucket of keys), as the benchmark compares.
 
 One task runs on one core: the Python workers' polars and LightGBM use one thread each
 (``session``). The period's state is collected on the driver and broadcast, about ten rows
@@ -35,6 +41,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar, cast
@@ -43,14 +50,16 @@ import polars as pl
 import pyarrow as pa
 
 from quaywatch.intake.entities import PARTIES, entity_keys
-from quaywatch.intake.entity_state import cumulate, deltas_of, long_keys
+from quaywatch.intake.entity_state import changes, cumulate, deltas_of, fold, long_keys
 from quaywatch.risk import batch as batchfn
 from quaywatch.risk.bundle import RiskModel
 from quaywatch.risk.engine import Explain
-from quaywatch.scale.runtime import SparkScoreResult, check_java, check_pyspark
+from quaywatch.scale import kept_state, lake
+from quaywatch.scale.kept_state import KeptState
+from quaywatch.scale.runtime import SparkScoreResult, StateUpdate, check_java, check_pyspark
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import Column, DataFrame, SparkSession
 
 T = TypeVar("T")
 KEY = ["consignment_id", "version"]
@@ -61,6 +70,13 @@ _ASSESSMENT_DDL = (
 )
 _DELTA_DDL = (
     "entity string, entity_key string, at timestamp, records bigint, controls bigint, hits bigint"
+)
+
+_STATE_DDL = _DELTA_DDL + ", bucket int"
+_OUTCOME_COLUMNS = [*KEY, "known_at", "result", "revenue_recovered_eur"]
+_OUTCOME_DDL = (
+    "consignment_id string, version bigint, known_at timestamp, result string, "
+    "revenue_recovered_eur double"
 )
 
 _DELTA_SCHEMA = pa.schema(
@@ -248,6 +264,242 @@ def period_keys(period: DataFrame, buckets: int) -> pa.Table:
     return pa.concat_tables([found.cast(_KEYS), every])
 
 
+# --- The kept state (``scale.kept_state``): folded from what each export adds. -----------------
+
+
+def _numbered(spark: SparkSession, lake_dir: Path, name: str) -> DataFrame | None:
+    """A lake table with ``__export``, the number of the export that wrote each row (from its
+    file's name, ``part-<export>.parquet``); None when the lake holds none of it."""
+    from pyspark.sql import functions as f
+
+    folder = lake_dir / name
+    if not any(folder.glob("*/part-*.parquet")):
+        return None
+    frame = spark.read.option("basePath", str(folder)).parquet(str(folder))
+    number = f.regexp_extract(f.input_file_name(), r"part-(\d+)\.parquet$", 1).cast("int")
+    return frame.withColumn("__export", number)
+
+
+def _state_items(consignments: DataFrame, goods: DataFrame) -> DataFrame:
+    """Goods-item rows (``_STATE_ITEM_COLUMNS``) of the newest version of each consignment of
+    ``consignments``, from its items in ``goods``: the history ``deltas_of`` reads."""
+    from pyspark.sql import functions as f
+
+    newest = consignments.groupBy("consignment_id").agg(f.max("version").alias("version"))
+    header = consignments.join(newest, KEY, "left_semi").select(
+        *KEY, "lodged_at", "port_of_loading", "port_of_discharge", *PARTIES
+    )
+    items = goods.select(*KEY, "sequence", "hs6", "value", "currency", "origin_country")
+    return header.join(items, KEY).select(*_STATE_ITEM_COLUMNS)
+
+
+def state_changes(
+    after: tuple[DataFrame, DataFrame],
+    before: tuple[DataFrame, DataFrame] | None,
+    buckets: int,
+) -> DataFrame:
+    """The deltas (``_DELTA_DDL``) that turn the state of ``before`` into that of ``after``:
+    ``intake.entity_state.changes`` per bucket of consignments. Each is (goods-item rows with
+    ``_STATE_ITEM_COLUMNS`` of the newest version of each consignment, their outcomes with
+    ``_OUTCOME_COLUMNS``), of the same consignments; ``before`` None: they added nothing yet
+    (the first build of a state)."""
+    from pyspark.sql import functions as f
+
+    def signed(pair: tuple[DataFrame, DataFrame], sign: int) -> tuple[DataFrame, DataFrame]:
+        items, outcomes = pair
+        return (
+            items.select(*_STATE_ITEM_COLUMNS).withColumn("__sign", f.lit(sign)),
+            outcomes.select(*_OUTCOME_COLUMNS).withColumn("__sign", f.lit(sign)),
+        )
+
+    items, outcomes = signed(after, 1)
+    if before is not None:
+        old_items, old_outcomes = signed(before, -1)
+        items, outcomes = items.unionByName(old_items), outcomes.unionByName(old_outcomes)
+
+    def deltas(left: pa.Table, right: pa.Table) -> pa.Table:
+        rows, known = _polars(left), _polars(right)
+
+        def side(sign: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+            return tuple(  # type: ignore[return-value]
+                frame.filter(pl.col("__sign") == sign).drop("__sign", "__bucket")
+                for frame in (rows, known)
+            )
+
+        return changes(side(-1), side(1)).to_arrow().cast(_DELTA_SCHEMA)
+
+    by_consignment = f.abs(f.hash("consignment_id")) % buckets
+    return (
+        items.withColumn("__bucket", by_consignment)
+        .groupBy("__bucket")
+        .cogroup(outcomes.withColumn("__bucket", by_consignment).groupBy("__bucket"))
+        .applyInArrow(deltas, _DELTA_DDL)
+    )
+
+
+_STATE_SCHEMA = _DELTA_SCHEMA.append(pa.field("bucket", pa.int32()))
+
+
+def state_bucket(buckets: int) -> Column:
+    """A state key's bucket: ``abs(hash(entity, entity_key)) % buckets`` (Murmur3, stable)."""
+    from pyspark.sql import functions as f
+
+    return (f.abs(f.hash("entity", "entity_key")) % buckets).cast("int")
+
+
+def folded(state: DataFrame | None, deltas: DataFrame) -> DataFrame:
+    """The rows (``_STATE_DDL``) of the buckets ``deltas`` touch (``deltas`` with
+    ``bucket``): ``state``'s rows of those buckets (the caller reads only them; None: a first
+    build) with the deltas folded in (``intake.entity_state.fold``), one bucket per task."""
+
+    def fold_bucket(left: pa.Table, right: pa.Table) -> pa.Table:
+        kept, new = _polars(left), _polars(right)
+        bucket = (new if new.height else kept).get_column("bucket")[0]
+        rows = fold(kept.drop("bucket"), new.drop("bucket"))
+        return (
+            rows.with_columns(pl.lit(bucket, pl.Int32).alias("bucket"))
+            .to_arrow()
+            .cast(_STATE_SCHEMA)
+        )
+
+    spark = deltas.sparkSession
+    kept = state if state is not None else spark.createDataFrame([], _STATE_DDL)
+    return (
+        kept.groupBy("bucket")
+        .cogroup(deltas.groupBy("bucket"))
+        .applyInArrow(fold_bucket, _STATE_DDL)
+    )
+
+
+def read_state(
+    spark: SparkSession, lake_dir: Path, state: KeptState, only: set[int] | None = None
+) -> DataFrame | None:
+    """The rows (``_STATE_DDL``) of a lake's kept ``state`` (of the buckets in ``only``);
+    None when it holds none."""
+    frames = []
+    for name, found in state.generations().items():
+        chosen = [b for b in found if only is None or b in only]
+        if not chosen:
+            continue
+        base = lake_dir / kept_state.FOLDER / name
+        paths = [str(base / f"bucket={b}") for b in chosen]
+        frames.append(spark.read.option("basePath", str(base)).parquet(*paths))
+    if not frames:
+        return None
+    union = frames[0]
+    for frame in frames[1:]:
+        union = union.unionByName(frame)
+    return union.select(*_STATE_SCHEMA.names)
+
+
+def update_state(
+    spark: SparkSession,
+    lake_dir: Path,
+    *,
+    buckets: int | None = None,
+    rebuild: bool = False,
+    now: datetime | None = None,
+) -> StateUpdate:
+    """Fold into the lake's kept entity state the exports it does not hold yet
+    (``scale.kept_state``); build it when the lake has none, or afresh with ``rebuild``.
+
+    The consignments the new exports touch (a new version, a new outcome) are read as they
+    stood before them and with them (``state_changes``): only their deltas cross into Python,
+    and only the buckets those deltas fall in are read, folded and written again. ``buckets``
+    sets a new state's buckets (a ``ValueError`` when it differs from a kept state's, unless
+    ``rebuild``)."""
+    from pyspark.sql import functions as f
+
+    started = time.perf_counter()
+    latest = len(lake.read_manifest(lake_dir)["exports"])
+    current = kept_state.read(lake_dir)
+    if current is not None and not rebuild:
+        if buckets is not None and buckets != current.buckets:
+            raise ValueError(
+                f"the lake's kept entity state has {current.buckets} buckets, not {buckets}: "
+                "rebuild it to change them"
+            )
+        base = current
+    else:
+        fresh = kept_state.empty(buckets or (current.buckets if current else
+                                             kept_state.DEFAULT_BUCKETS))  # fmt: skip
+        base = replace(fresh, generation=current.generation if current else 0)
+    if base.export >= latest:
+        return StateUpdate(latest + 1, latest, 0, base.buckets, base.rows,
+                           time.perf_counter() - started)  # fmt: skip
+    consignments = _numbered(spark, lake_dir, "consignments")
+    goods = _numbered(spark, lake_dir, "goods_items")
+    outcomes = _numbered(spark, lake_dir, "outcomes")
+    touched: set[int] = set()
+    name, folder = kept_state.generation_folder(lake_dir, base)
+    if consignments is not None and goods is not None:
+        # Files a failed export left with a number not yet in the manifest are not the lake's.
+        listed = f.col("__export") <= latest
+        consignments, goods = consignments.filter(listed), goods.filter(listed)
+        outcomes = (
+            outcomes.filter(listed).select(*_OUTCOME_COLUMNS, "__export") if outcomes is not None
+            else spark.createDataFrame([], _OUTCOME_DDL + ", __export int")
+        )  # fmt: skip
+        after = (_state_items(consignments, goods), outcomes)
+        before = None
+        if base.export > 0:
+            new, old = f.col("__export") > base.export, f.col("__export") <= base.export
+            ids = (
+                consignments.filter(new).select("consignment_id")
+                .union(outcomes.filter(new).select("consignment_id")).distinct()
+            )  # fmt: skip
+
+            def touching(frame: DataFrame) -> DataFrame:
+                return frame.join(ids, "consignment_id", "left_semi")
+
+            before = (
+                touching(_state_items(consignments.filter(old), goods.filter(old))),
+                touching(outcomes.filter(old)),
+            )
+            after = (touching(after[0]), touching(after[1]))
+        deltas = (
+            state_changes(after, before, base.buckets)
+            .withColumn("bucket", state_bucket(base.buckets))
+            .persist()
+        )
+        try:
+            touched = {row[0] for row in deltas.select("bucket").distinct().collect()}
+            if touched:
+                state = read_state(spark, lake_dir, base, only=touched)
+                folded(state, deltas).write.mode("overwrite").partitionBy("bucket").parquet(
+                    str(folder)
+                )
+        finally:
+            deltas.unpersist()
+    result = kept_state.written(
+        lake_dir, base, export=latest, touched=touched, rows=0, now=now or datetime.now(UTC),
+        replace_all=base.export == 0,
+    )  # fmt: skip
+    rows = read_state(spark, lake_dir, result)
+    result = replace(result, rows=rows.count() if rows is not None else 0)
+    kept_state.save(lake_dir, result)
+    return StateUpdate(base.export + 1, latest, len(touched), base.buckets, result.rows,
+                       time.perf_counter() - started)  # fmt: skip
+
+
+def kept_period_state(
+    period: DataFrame, state: DataFrame, *, since: datetime, until: datetime, buckets: int
+) -> pa.Table:
+    """What ``period_state`` gives, read from a kept state (``read_state``) instead of built
+    from the history: the rows of the period's keys before its end, ``trimmed``, per bucket."""
+    from pyspark.sql import functions as f
+
+    wanted = period.sparkSession.createDataFrame(period_keys(period, buckets))
+    rows = state.join(f.broadcast(wanted), ["entity", "entity_key"], "left_semi").filter(
+        f.col("at") < until
+    )
+
+    def trim(table: pa.Table) -> pa.Table:
+        return trimmed(_polars(table).drop("bucket"), since).to_arrow().cast(_DELTA_SCHEMA)
+
+    return rows.groupBy("bucket").applyInArrow(trim, _DELTA_DDL).toArrow()
+
+
 def score(
     *,
     lake_dir: Path,
@@ -261,7 +513,8 @@ def score(
     spark: SparkSession | None = None,
 ) -> SparkScoreResult:
     """Assess the lake's consignments lodged from ``start`` to ``end`` (both included) with the
-    model in ``model_path`` on Spark; write them under ``out`` (see the module docstring)."""
+    model in ``model_path`` on Spark; write them under ``out`` (see the module docstring).
+    The lake's kept entity state is brought up to date first (``update_state``)."""
     from pyspark.sql import functions as f
 
     started = time.perf_counter()
@@ -272,11 +525,13 @@ def score(
     # state once (its keys' rows are picked from it), so more tasks than cores repeat that.
     parts = partitions or spark.sparkContext.defaultParallelism
     try:
-        outcomes = spark.read.option("basePath", str(lake_dir / "outcomes")).parquet(
-            str(lake_dir / "outcomes")
-        )
+        update = update_state(spark, lake_dir)
+        kept = kept_state.read(lake_dir)
+        state = read_state(spark, lake_dir, kept) if kept is not None else None
+        if state is None:  # a lake without consignments: nothing is known of anyone
+            state = spark.createDataFrame([], _STATE_DDL)
         with assessments(
-            items_of(spark, lake_dir), outcomes, model=model, start=start, end=end,
+            items_of(spark, lake_dir), None, state=state, model=model, start=start, end=end,
             partitions=parts, explain_all=explain_all,
         ) as assessed:  # fmt: skip
             # Dynamic: only the period's dates are replaced, those of other periods stay
@@ -290,7 +545,22 @@ def score(
         if owned:
             spark.stop()
     seconds = time.perf_counter() - started
-    return SparkScoreResult(out, count, master, parts, seconds, count / seconds if seconds else 0.0)
+    return SparkScoreResult(out, count, master, parts, seconds, count / seconds if seconds else 0.0,
+                            update)  # fmt: skip
+
+
+def state(
+    *, lake_dir: Path, master: str = "local[2]", buckets: int | None = None, rebuild: bool = False
+) -> StateUpdate:
+    """``update_state`` of the lake at ``lake_dir`` on a session on ``master`` (the running
+    one, if any, which is left running; one it starts, it stops)."""
+    owned = _running() is None
+    spark = session(master)
+    try:
+        return update_state(spark, lake_dir, buckets=buckets, rebuild=rebuild)
+    finally:
+        if owned:
+            spark.stop()
 
 
 def _running() -> SparkSession | None:
@@ -303,8 +573,9 @@ def _running() -> SparkSession | None:
 @contextmanager
 def assessments(
     items: DataFrame,
-    outcomes: DataFrame,
+    outcomes: DataFrame | None,
     *,
+    state: DataFrame | None = None,
     model: RiskModel,
     start: date,
     end: date,
@@ -313,8 +584,10 @@ def assessments(
 ) -> Iterator[DataFrame]:
     """The assessments (``risk.batch.ASSESSMENT_SCHEMA`` and ``model_version``) of the
     consignments of ``items`` lodged from ``start`` to ``end``, as a Spark frame to use inside
-    the block; ``items`` and ``outcomes`` hold the whole history the entity state is built
-    from. The model and state broadcast to the executors are destroyed when the block ends.
+    the block. The entity state is read from ``state`` (a kept state's rows, ``read_state``)
+    or, without it, built from the whole history that ``items`` and ``outcomes`` hold
+    (``period_state``). The model and state broadcast to the executors are destroyed when the
+    block ends.
 
     >>> with assessments(items, outcomes, model=m, start=d1, end=d2, partitions=4) as found:
     ...     found.write.parquet("out")  # doctest: +SKIP
@@ -324,15 +597,22 @@ def assessments(
     spark = items.sparkSession
     since = datetime.combine(start, datetime.min.time(), UTC)
     until = datetime.combine(end + timedelta(days=1), datetime.min.time(), UTC)
-    history = outcomes.select(*KEY, "known_at", "result", "revenue_recovered_eur")
     shipped = None
     try:
-        snapshot = period_state(items, history, since=since, until=until, buckets=partitions)
+        period = items.filter((f.col("lodged_at") >= since) & (f.col("lodged_at") < until))
+        if state is not None:
+            snapshot = kept_period_state(
+                period, state, since=since, until=until, buckets=partitions
+            )
+        elif outcomes is not None:
+            history = outcomes.select(*_OUTCOME_COLUMNS)
+            snapshot = period_state(items, history, since=since, until=until, buckets=partitions)
+        else:
+            raise ValueError("assessments need a kept state or the outcomes to build one")
         token = uuid.uuid4().hex  # names this broadcast in the workers' cache
         shipped = spark.sparkContext.broadcast(
             (token, pickle.dumps(model), _ipc(snapshot), explain_all)
         )
-        period = items.filter((f.col("lodged_at") >= since) & (f.col("lodged_at") < until))
         ship = shipped
 
         def assess(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:

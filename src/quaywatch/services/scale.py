@@ -5,7 +5,11 @@
   assessments, partitioned by date, with the manifest;
 - ``spark_score``: assess the consignments a lake holds for a period on Spark with a model
   (``scale.spark``), the engine's own Arrow batch function mapped over the partitions, and
-  write the assessments as Parquet. Spark is imported only here, when the job runs.
+  write the assessments as Parquet, the lake's kept entity state brought up to date first;
+- ``spark_state``: fold into the lake's kept entity state the exports it does not hold yet
+  (``scale.kept_state``), or build it afresh.
+
+Spark is imported only here, when the job runs.
 """
 
 from __future__ import annotations
@@ -15,8 +19,8 @@ from datetime import date
 from pathlib import Path
 
 from quaywatch.errors import InputError
-from quaywatch.scale import lake
-from quaywatch.scale.runtime import SparkScoreResult, check_java, check_pyspark
+from quaywatch.scale import kept_state, lake
+from quaywatch.scale.runtime import SparkScoreResult, StateUpdate, check_java, check_pyspark
 from quaywatch.store.store import Store
 
 
@@ -81,8 +85,7 @@ def spark_score(
     """
     if end < start:
         raise InputError(f"the period ends ({end}) before it starts ({start})")
-    if not (lake_dir / lake.MANIFEST).exists():
-        raise InputError(f"{lake_dir} is not a lake (no {lake.MANIFEST}): quaywatch export parquet")
+    _readable_lake(lake_dir)
     target = results_folder(lake_dir, out)
     # Before the model is loaded and Spark starts (seconds): say what is missing at once.
     check_pyspark()
@@ -91,3 +94,45 @@ def spark_score(
 
     return spark.score(lake_dir=lake_dir, model_path=model_path, start=start, end=end,
                        out=target, master=master, partitions=partitions)  # fmt: skip
+
+
+def _readable_lake(lake_dir: Path) -> None:
+    """An ``InputError`` when ``lake_dir`` is not a lake, or its kept state is unreadable."""
+    if not (lake_dir / lake.MANIFEST).exists():
+        raise InputError(f"{lake_dir} is not a lake (no {lake.MANIFEST}): quaywatch export parquet")
+    try:
+        kept_state.read(lake_dir)
+    except ValueError as exc:
+        raise InputError(f"{exc}; rebuild it with quaywatch spark state --rebuild") from exc
+
+
+def spark_state(
+    *,
+    lake_dir: Path,
+    master: str = "local[2]",
+    buckets: int | None = None,
+    rebuild: bool = False,
+) -> StateUpdate:
+    """Fold into the kept entity state of ``lake_dir`` the exports it does not hold yet, or
+    build it (``rebuild``: afresh, e.g. with another number of ``buckets``).
+
+    A ``SparkUnavailable`` error when pyspark or Java 17+ is missing; an ``InputError`` for a
+    folder that is not a lake, or ``buckets`` other than the kept state's without ``rebuild``.
+    """
+    if buckets is not None and buckets < 1:
+        raise InputError(f"the kept state needs at least one bucket, got {buckets}")
+    if not rebuild:
+        _readable_lake(lake_dir)
+        kept = kept_state.read(lake_dir)
+        if kept is not None and buckets is not None and buckets != kept.buckets:
+            raise InputError(
+                f"the kept entity state of {lake_dir} has {kept.buckets} buckets, not {buckets}: "
+                "add --rebuild to build it afresh with them"
+            )
+    elif not (lake_dir / lake.MANIFEST).exists():
+        raise InputError(f"{lake_dir} is not a lake (no {lake.MANIFEST}): quaywatch export parquet")
+    check_pyspark()
+    check_java()
+    from quaywatch.scale import spark
+
+    return spark.state(lake_dir=lake_dir, master=master, buckets=buckets, rebuild=rebuild)
