@@ -202,3 +202,28 @@ def test_scoring_from_the_folded_state_gives_the_single_node_answers(
     # The text columns exactly (the frame comparison tolerates floats only).
     for column in ("lane_floor", "referral", "reasons", "consignment_id"):
         assert spark[column].equals(single[column], null_equal=True), column
+
+
+def test_the_state_built_from_the_history_gives_the_same_assessments(folded: Folded) -> None:
+    """Without a kept state, ``assessments`` builds the period's state from the lake's whole
+    history (what the benchmark compares): the same answers as from the folded state."""
+    from pyspark.sql import functions as f
+
+    spark = qspark.session("local[2]")
+    model = RiskModel.load(folded.models)
+    start, end = date(2026, 10, 20), date(2026, 10, 24)
+    outcomes = spark.read.parquet(str(folded.lake / "outcomes"))
+    kept = kept_state.read(folded.lake)
+    assert kept is not None
+    found = {}
+    for name, state in (("history", None), ("kept", qspark.read_state(spark, folded.lake, kept))):
+        with qspark.assessments(
+            qspark.items_of(spark, folded.lake), outcomes, state=state, model=model,
+            start=start, end=end, partitions=3,
+        ) as assessed:  # fmt: skip
+            found[name] = pl.from_arrow(assessed.orderBy(*KEY).toArrow())
+            assert assessed.filter(f.col("model_version") != model.version).count() == 0
+    history, from_kept = found["history"], found["kept"]
+    assert isinstance(history, pl.DataFrame) and isinstance(from_kept, pl.DataFrame)
+    assert history.height == 5 * 60
+    assert_frame_equal(history, from_kept, abs_tol=1e-12, rel_tol=0)

@@ -1,4 +1,4 @@
-"""The risk engine on Apache Spark: a lake period assessed with ``mapInArrow``.
+"""The risk engine on Apache Spark: a lake period assessed part by part with ``applyInArrow``.
 
 ``score`` reads the lake (``scale.lake``) and runs its steps as Spark stages that call
 quaywatch's own polars code on Arrow batches, never a second implementation:
@@ -9,26 +9,24 @@ quaywatch's own polars code on Arrow batches, never a second implementation:
    the consignments the exports not folded yet touch, read as they stood before them and with
    them, give the deltas (``intake.entity_state.changes``), which are folded into the buckets
    of keys they fall in (``intake.entity_state.fold``), written as a new generation;
-3. the state the period reads (``kept_period_state``): the keys of the period's consignments
-   (``intake.entity_state.long_keys``) collected and broadcast to a semi-join with the kept
-   state, the rows before the period's end ``trimmed`` per bucket to what a lookup in the
-   period reads (the rows in the period, the last one before it, the first sighting),
-   collected on the driver;
-4. the period's consignments, repartitioned so that a consignment's items stay together,
-   assessed by ``risk.batch.assess_batch`` in ``mapInArrow`` with the model and the period's
-   state broadcast to the executors (unpacked once per Python worker, destroyed when the job
-   ends); the assessments written as Parquet partitioned by lodging date, only the period's
-   dates replaced (dynamic partition overwrite: the results of other periods stay).
+3. the state each part of the period reads (``state_by_part``): a consignment's part is its
+   id's hash; the keys of each part's consignments (``intake.entity_state.long_keys``) and
+   the global counts' key are joined to the kept state by key in Spark, and the rows before
+   the period's end ``trimmed`` per part to what a lookup in the period reads (the rows in the
+   period, the last one before it, the first sighting);
+4. each part's goods items cogrouped with its state rows and assessed by
+   ``risk.batch.assess_batch`` (``applyInArrow``) with the model broadcast to the executors
+   (unpacked once per Python worker, destroyed when the job ends); the assessments written as
+   Parquet partitioned by lodging date, only the period's dates replaced (dynamic partition
+   overwrite: the results of other periods stay). No process holds more state than its part's
+   keys' rows: the driver collects none of it.
 
-``assessments`` also builds the period's state from a history without a kept state
-(``period_state``: the deltas of every consignment of the history, those of the period's keys
-cumulated per bucket of keys), as the benchmark compares.
+``assessments`` also builds the state from a history without a kept state (``period_state``:
+the deltas of every consignment of the history, those of the period's keys cumulated per
+bucket of keys, collected on the driver), as the benchmark compares.
 
 One task runs on one core: the Python workers' polars and LightGBM use one thread each
-(``session``). The period's state is collected on the driver and broadcast, about ten rows
-per consignment of the period: fine for a few million consignments a run; a national day
-(tens of millions) needs it joined to the batches by key instead, the next step
-(docs/scale.md).
+(``session``).
 """
 
 from __future__ import annotations
@@ -233,6 +231,7 @@ def period_state(
         left.groupBy("__bucket").cogroup(right.groupBy("__bucket")).applyInArrow(deltas, _DELTA_DDL)
     )
     try:
+        # Collected here: the broadcast keys are destroyed when the rows are out.
         return cumulated(found, buckets, since=since).toArrow()
     finally:
         keys.destroy()
@@ -482,22 +481,56 @@ def update_state(
                        time.perf_counter() - started)  # fmt: skip
 
 
-def kept_period_state(
-    period: DataFrame, state: DataFrame, *, since: datetime, until: datetime, buckets: int
-) -> pa.Table:
-    """What ``period_state`` gives, read from a kept state (``read_state``) instead of built
-    from the history: the rows of the period's keys before its end, ``trimmed``, per bucket."""
+_PART_DDL = "__part int, " + _DELTA_DDL
+
+
+def _part(partitions: int) -> Column:
+    """The part of the period a consignment is assessed in: its id's hash."""
     from pyspark.sql import functions as f
 
-    wanted = period.sparkSession.createDataFrame(period_keys(period, buckets))
-    rows = state.join(f.broadcast(wanted), ["entity", "entity_key"], "left_semi").filter(
-        f.col("at") < until
+    return f.pmod(f.hash("consignment_id"), f.lit(partitions)).cast("int")
+
+
+def state_by_part(
+    period: DataFrame, state: DataFrame, *, since: datetime, until: datetime, partitions: int
+) -> DataFrame:
+    """The state rows (``_PART_DDL``) each part of ``period`` (``_part``) reads: the rows of
+    the keys of its consignments (``intake.entity_state.long_keys``, found per part) and of
+    the global counts, before the period's end, ``trimmed`` to what a lookup in the period
+    reads. Joined by key in Spark: no process holds more than its part's keys' rows (a key
+    many parts share is sent to each of them)."""
+    from pyspark.sql import functions as f
+
+    def keys(table: pa.Table) -> pa.Table:
+        rows = _polars(table)
+        parts = rows.select("consignment_id", "__part").unique()
+        found = long_keys(entity_keys(rows.drop("__part"))).join(parts, on="consignment_id")
+        return found.select("__part", "entity", "entity_key").unique().to_arrow().cast(_KEYED)
+
+    keyed = (
+        period.select(*_STATE_ITEM_COLUMNS)
+        .withColumn("__part", _part(partitions))
+        .groupBy("__part")
+        .applyInArrow(keys, "__part int, entity string, entity_key string")
     )
+    every = period.sparkSession.range(partitions).select(
+        f.col("id").cast("int").alias("__part"), f.lit("*").alias("entity"),
+        f.lit("").alias("entity_key"),
+    )  # fmt: skip
+    rows = state.filter(f.col("at") < until).select(*_DELTA_SCHEMA.names)
+    joined = rows.join(keyed.unionByName(every), ["entity", "entity_key"])
 
     def trim(table: pa.Table) -> pa.Table:
-        return trimmed(_polars(table).drop("bucket"), since).to_arrow().cast(_DELTA_SCHEMA)
+        found = _polars(table)
+        part = found.get_column("__part")[0]
+        kept = trimmed(found.drop("__part"), since).with_columns(__part=pl.lit(part, pl.Int32))
+        return kept.select("__part", *_DELTA_SCHEMA.names).to_arrow().cast(_PARTED)
 
-    return rows.groupBy("bucket").applyInArrow(trim, _DELTA_DDL).toArrow()
+    return joined.groupBy("__part").applyInArrow(trim, _PART_DDL)
+
+
+_KEYED = pa.schema([("__part", pa.int32()), ("entity", pa.string()), ("entity_key", pa.string())])
+_PARTED = pa.schema([pa.field("__part", pa.int32()), *_DELTA_SCHEMA])
 
 
 def score(
@@ -521,8 +554,8 @@ def score(
     model = RiskModel.load(model_path)
     owned = spark is None and _running() is None
     spark = spark or session(master, partitions=partitions or 4)
-    # One task per core by default: each task of the assessment reads the whole broadcast
-    # state once (its keys' rows are picked from it), so more tasks than cores repeat that.
+    # One part per core by default: a key many parts share (a carrier, a common subheading) has
+    # its state rows sent to each of them, so more parts than cores repeat that.
     parts = partitions or spark.sparkContext.defaultParallelism
     try:
         update = update_state(spark, lake_dir)
@@ -586,8 +619,8 @@ def assessments(
     consignments of ``items`` lodged from ``start`` to ``end``, as a Spark frame to use inside
     the block. The entity state is read from ``state`` (a kept state's rows, ``read_state``)
     or, without it, built from the whole history that ``items`` and ``outcomes`` hold
-    (``period_state``). The model and state broadcast to the executors are destroyed when the
-    block ends.
+    (``period_state``), and joined to the period's parts by key (``state_by_part``). The
+    model broadcast to the executors is destroyed when the block ends.
 
     >>> with assessments(items, outcomes, model=m, start=d1, end=d2, partitions=4) as found:
     ...     found.write.parquet("out")  # doctest: +SKIP
@@ -600,35 +633,37 @@ def assessments(
     shipped = None
     try:
         period = items.filter((f.col("lodged_at") >= since) & (f.col("lodged_at") < until))
-        if state is not None:
-            snapshot = kept_period_state(
-                period, state, since=since, until=until, buckets=partitions
-            )
-        elif outcomes is not None:
+        if state is None:
+            if outcomes is None:
+                raise ValueError("assessments need a kept state or the outcomes to build one")
             history = outcomes.select(*_OUTCOME_COLUMNS)
-            snapshot = period_state(items, history, since=since, until=until, buckets=partitions)
-        else:
-            raise ValueError("assessments need a kept state or the outcomes to build one")
+            built = period_state(items, history, since=since, until=until, buckets=partitions)
+            state = spark.createDataFrame(built)
+        rows = state_by_part(period, state, since=since, until=until, partitions=partitions)
         token = uuid.uuid4().hex  # names this broadcast in the workers' cache
-        shipped = spark.sparkContext.broadcast(
-            (token, pickle.dumps(model), _ipc(snapshot), explain_all)
-        )
+        shipped = spark.sparkContext.broadcast((token, pickle.dumps(model), explain_all))
         ship = shipped
 
-        def assess(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-            table = _table(batches)
-            if table is None:
-                return
-            loaded, state, every = _unpacked(ship.value)
-            yield batchfn.assess_batch(
-                table, states=state, model=loaded,
+        def assess(left: pa.Table, right: pa.Table) -> pa.Table:
+            found = _polars(left)
+            if found.is_empty():  # a part with state rows and no consignment (the global key)
+                return pa.Table.from_batches([], schema=batchfn.ASSESSMENT_SCHEMA)
+            loaded, every = _unpacked(ship.value)
+            snapshot = batchfn.conform(
+                _polars(right).drop("__part"), batchfn.STATE_SCHEMA, "the state"
+            )
+            batch = found.drop("__part").sort("consignment_id", "sequence").to_arrow()
+            assessed = batchfn.assess_batch(
+                batch, states=snapshot, model=loaded,
                 explain_rows=Explain.ALL if every else Explain.AUTO,
             )  # fmt: skip
+            return pa.Table.from_batches([assessed])
 
         yield (
-            period.repartition(partitions, "consignment_id")
-            .sortWithinPartitions("consignment_id", "sequence")
-            .mapInArrow(assess, _ASSESSMENT_DDL)
+            period.withColumn("__part", _part(partitions))
+            .groupBy("__part")
+            .cogroup(rows.groupBy("__part"))
+            .applyInArrow(assess, _ASSESSMENT_DDL)
             .withColumn("model_version", f.lit(model.version))
         )
     finally:
@@ -660,16 +695,14 @@ def _cached(token: str, build: Callable[[], T]) -> T:
     return cast(T, _CACHE[token])
 
 
-def _unpacked(shipped: tuple[str, bytes, bytes, bool]) -> tuple[RiskModel, pl.DataFrame, bool]:
-    """The broadcast model, state and explain flag, unpacked once per Python worker: the
-    model unpickled and the state read into polars in the batch's types once, not per
-    partition."""
-    token, blob, state, every = shipped
+def _unpacked(shipped: tuple[str, bytes, bool]) -> tuple[RiskModel, bool]:
+    """The broadcast model and explain flag, the model unpickled once per Python worker, not
+    per part."""
+    token, blob, every = shipped
 
-    def build() -> tuple[RiskModel, pl.DataFrame, bool]:
+    def build() -> tuple[RiskModel, bool]:
         model = pickle.loads(blob)  # noqa: S301 - our own broadcast, not user input
-        frame = batchfn.conform(_polars(_from_ipc(state)), batchfn.STATE_SCHEMA, "the state")
-        return model, frame, every
+        return model, every
 
     return _cached(token, build)
 
