@@ -55,7 +55,8 @@ is weakened, not dropped.)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
+from dataclasses import dataclass, field
 
 import polars as pl
 
@@ -128,6 +129,41 @@ class DescriptionNorm:
 
     codes: pl.DataFrame
     words: pl.DataFrame
+    #: Made once from ``codes`` and ``words`` (assessing a batch of one consignment would
+    #: otherwise spend most of its time remaking them): the words read (``vocabulary``), the
+    #: subheadings judged (``judged``: ``MIN_ITEMS`` reference items or more), each
+    #: subheading's log prior and log(N_c + ALPHA) (``base``), and the words that name one
+    #: subheading's goods (``telling``: ``_naming``; None in norms saved before the word check).
+    _vocabulary: pl.DataFrame = field(init=False, repr=False, compare=False)
+    _judged: pl.DataFrame = field(init=False, repr=False, compare=False)
+    _base: pl.DataFrame = field(init=False, repr=False, compare=False)
+    _telling: pl.DataFrame | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        total = max(int(self.codes.get_column("items").sum()), 1)
+        base = self.codes.select(
+            "hs6",
+            (pl.col("items") / total).log().alias("log_prior"),
+            (pl.col("words") + ALPHA).log().alias("log_norm"),
+        )
+        telling = None
+        if self.words.get_column("n").null_count() < self.words.height:
+            per_word = self.words.group_by("word").agg(
+                pl.col("n").sum().alias("uses"),
+                pl.col("hs6").sort_by("n", "hs6", descending=[True, False]).first().alias("other"),
+                pl.col("n").max().alias("top"),
+            )
+            telling = per_word.filter(
+                (pl.col("uses") >= MIN_USES) & (pl.col("top") >= P_LIKELY * pl.col("uses"))
+            )
+        made = {
+            "_vocabulary": self.words.select("word").unique(),
+            "_judged": self.codes.filter(pl.col("items") >= MIN_ITEMS).select("hs6"),
+            "_base": base,
+            "_telling": telling,
+        }
+        for name, value in made.items():
+            object.__setattr__(self, name, value)
 
     @classmethod
     def empty(cls) -> DescriptionNorm:
@@ -196,31 +232,38 @@ class DescriptionNorm:
         rows = (
             items.select(*declared.KEY, "sequence", "hs6", "description")
             .drop_nulls(["hs6", "description"])
-            .join(self.codes.filter(pl.col("items") >= MIN_ITEMS), on="hs6", how="semi")
+            .join(self._judged, on="hs6", how="semi")
         )
-        read_as = hitframe.conform(self._read_as(rows))
+        if rows.is_empty():
+            return hitframe.empty()
+        # Both checks depend on the text and its code alone: each distinct pair is read once
+        # (declarants repeat their wording), then its items take its verdict.
+        pairs = rows.select("description", "hs6").unique()
+        read_as = hitframe.conform(self._read_as(rows, pairs))
         # One sentence per consignment is enough: a description that reads as other goods
         # names them too, and the code counts once however many hits it has.
-        naming = hitframe.conform(self._naming(rows)).join(
+        naming = hitframe.conform(self._naming(rows, pairs)).join(
             read_as.select(declared.KEY), on=list(declared.KEY), how="anti"
         )
         return pl.concat([read_as, naming])
 
-    def _read_as(self, rows: pl.DataFrame) -> pl.DataFrame:
-        """Items whose whole description reads as another subheading (the posterior)."""
+    def _read_as(self, rows: pl.DataFrame, pairs: pl.DataFrame) -> pl.DataFrame:
+        """Items whose whole description reads as another subheading (the posterior); ``pairs``
+        are the distinct descriptions and codes of ``rows``."""
         # The posterior depends on the text alone: each distinct description is read once
         # (declarants repeat their wording), then every item is looked up by its text.
+        pair = ["description", "hs6"]
         known = (
             rows.select("description")
             .unique()
             .select("description", words(pl.col("description")).alias("word"))
             .explode("word")
-            .join(self.words.select("word").unique(), on="word", how="semi")
+            .join(self._vocabulary, on="word", how="semi")
         )
         if known.is_empty():
             return hitframe.empty()
         length = known.group_by("description").agg(pl.len().alias("L"))
-        base = self._base()
+        base = self._base
         background = self._background(base, length.get_column("L").unique())
         gains = (
             known.join(self.words, on="word")
@@ -253,9 +296,11 @@ class DescriptionNorm:
                 pl.col("score").sort(descending=True).head(3).alias("scores"),
             )  # fmt: skip
         )
-        own = (
-            rows.join(texts, on="description")
-            .join(gains.select("description", "hs6", "gain"), on=["description", "hs6"], how="left")
+        # The declared code's share depends on the text and the code alone: each distinct pair
+        # is judged once, and only the items of the pairs it flags are looked up at the end.
+        flagged = (
+            pairs.join(texts, on="description")
+            .join(gains.select("description", "hs6", "gain"), on=pair, how="left")
             .join(base, on="hs6")
             .with_columns(
                 (
@@ -269,9 +314,7 @@ class DescriptionNorm:
                 .alias("declared_share"),
             )  # fmt: skip
             .filter(pl.col("declared_share") <= P_DECLARED)
-        )
-        flagged = (
-            own.with_row_index("row")
+            .with_row_index("row")
             .explode("likely", "scores")
             .filter(pl.col("likely") != pl.col("hs6"))
             .with_columns(((pl.col("scores") - pl.col("top")).exp() / pl.col("z")).alias("shares"))
@@ -282,67 +325,40 @@ class DescriptionNorm:
                 pl.col("shares").head(2),
             )
             .filter(pl.col("shares").list.first() >= P_LIKELY)
+            .drop("row")
         )
         if flagged.is_empty():
             return hitframe.empty()
-        named = pl.concat_str(
-            pl.lit("HS "), pl.col("likely").list.first(), pl.lit(" ("),
-            _pct(pl.col("shares").list.first()), pl.lit(" %)"),
-            pl.when(pl.col("likely").list.len() > 1)
-            .then(pl.format(", HS {} ({} %)", pl.col("likely").list.last(),
-                            _pct(pl.col("shares").list.last())))
-            .otherwise(pl.lit("")),
-        )  # fmt: skip
+        flagged = rows.join(flagged, on=pair, maintain_order="left")
         flagged = _with_duty(flagged.with_columns(pl.col("likely").list.first().alias("other")))
-        text = worded(
-            'item %(item)s: the description "%(description)s" reads as %(likely)s in reference '
-            "traffic; declared HS %(goods)s (%(share)s %%); %(duty)s",
-            item="sequence", description=pl.col("description").str.slice(0, 80), likely=named,
-            goods="hs6", share=_pct(pl.col("declared_share")), duty=_duty_words(),
-        )  # fmt: skip
-        sureness = (pl.col("shares").list.first() / pl.col("declared_share").clip(1e-12)).log10()
-        weight = (WEIGHT_MIN + 0.1 * (sureness - 2)).clip(WEIGHT_MIN, WEIGHT_MAX)
-        return flagged.select(
-            *declared.KEY,
-            pl.lit(CODE).alias("code"),
-            *text.columns(),
-            _duty_weight(weight).alias("weight"),
-            pl.lit(Source.UNUSUAL.value).alias("source"),
-        )
+        return flagged.select(_read_as_columns())
 
-    def _naming(self, rows: pl.DataFrame) -> pl.DataFrame:
+    def _naming(self, rows: pl.DataFrame, pairs: pl.DataFrame) -> pl.DataFrame:
         """Items whose description names a word of another subheading's goods (the module
-        docstring, "A word of other goods"): per item, the word most tied to another code."""
-        if self.words.get_column("n").null_count() == self.words.height:
+        docstring, "A word of other goods"): per item, the word most tied to another code;
+        ``pairs`` are the distinct descriptions and codes of ``rows``."""
+        telling = self._telling
+        if telling is None:
             return hitframe.empty()  # norms saved before the word check
-        per_word = self.words.group_by("word").agg(
-            pl.col("n").sum().alias("uses"),
-            pl.col("hs6").sort_by("n", "hs6", descending=[True, False]).first().alias("other"),
-            pl.col("n").max().alias("top"),
-        )
-        telling = per_word.filter(
-            (pl.col("uses") >= MIN_USES) & (pl.col("top") >= P_LIKELY * pl.col("uses"))
-        )
-        # The words depend on the text and its code alone: each distinct pair is read once
-        # (declarants repeat their wording), then its items take its strongest word.
-        pairs = (
-            rows.select("description", "hs6")
-            .unique()
+        # Each distinct pair's strongest word, then its items take it.
+        found = (
+            pairs.lazy()
             .with_columns(words(pl.col("description")).alias("word"))
             .explode("word")
-            .join(telling, on="word")
+            .join(telling.lazy(), on="word")
             .filter(pl.col("other") != pl.col("hs6"))
-            .join(self.words.select("word", "hs6", pl.col("n").alias("own")),
+            .join(self.words.lazy().select("word", "hs6", pl.col("n").alias("own")),
                   on=["word", "hs6"], how="left")
-            .join(self.codes.select("hs6", "items"), on="hs6")
+            .join(self.codes.lazy().select("hs6", "items"), on="hs6")
             .with_columns(pl.col("own").fill_null(0))
             .filter(pl.col("own") <= WORD_RARE * pl.col("items"))
+            .collect()
         )  # fmt: skip
-        if pairs.is_empty():
+        if found.is_empty():
             return hitframe.empty()
         pair = ["description", "hs6"]
         strongest = _with_duty(
-            pairs.sort(*pair, "top", "word", descending=[False, False, True, False])
+            found.sort(*pair, "top", "word", descending=[False, False, True, False])
             .unique(pair, keep="first", maintain_order=True)
         )  # fmt: skip
         item = [*declared.KEY, "sequence"]
@@ -352,30 +368,7 @@ class DescriptionNorm:
             .sort(item)
             .unique(item, keep="first", maintain_order=True)
         )  # fmt: skip
-        text = worded(
-            'item %(item)s: the description "%(description)s" names "%(word)s", which reference '
-            "traffic writes for HS %(other)s (%(top)s of its %(uses)s uses) and for the declared "
-            "HS %(goods)s in %(own)s of its %(items)s items; %(duty)s",
-            item="sequence", description=pl.col("description").str.slice(0, 80), word="word",
-            other="other", top="top", uses="uses", goods="hs6", own="own", items="items",
-            duty=_duty_words(),
-        )  # fmt: skip
-        return strongest.select(
-            *declared.KEY,
-            pl.lit(CODE).alias("code"),
-            *text.columns(),
-            _duty_weight(pl.lit(WEIGHT_MIN)).alias("weight"),
-            pl.lit(Source.UNUSUAL.value).alias("source"),
-        )
-
-    def _base(self) -> pl.DataFrame:
-        """Per subheading, its log prior and log(N_c + ALPHA)."""
-        total = max(int(self.codes.get_column("items").sum()), 1)
-        return self.codes.select(
-            "hs6",
-            (pl.col("items") / total).log().alias("log_prior"),
-            (pl.col("words") + ALPHA).log().alias("log_norm"),
-        )
+        return strongest.select(_naming_columns())
 
     @staticmethod
     def _background(base: pl.DataFrame, lengths: pl.Series) -> pl.DataFrame:
@@ -392,6 +385,60 @@ class DescriptionNorm:
     def describe(self) -> dict[str, int]:
         """Sizes for the model's metadata."""
         return {"description_codes": self.codes.height, "description_words": self.words.height}
+
+
+# The hits' columns are made once, not per batch: the same for every batch, and building them
+# costs more than the query itself on a batch of one consignment (filing one through the API).
+
+
+@functools.cache
+def _naming_columns() -> tuple[pl.Expr, ...]:
+    """The hits columns of a description that names another subheading's goods
+    (``DescriptionNorm._naming``)."""
+    text = worded(
+        'item %(item)s: the description "%(description)s" names "%(word)s", which reference '
+        "traffic writes for HS %(other)s (%(top)s of its %(uses)s uses) and for the declared "
+        "HS %(goods)s in %(own)s of its %(items)s items; %(duty)s",
+        item="sequence", description=pl.col("description").str.slice(0, 80), word="word",
+        other="other", top="top", uses="uses", goods="hs6", own="own", items="items",
+        duty=_duty_words(),
+    )  # fmt: skip
+    return (
+        *(pl.col(name) for name in declared.KEY),
+        pl.lit(CODE).alias("code"),
+        *text.columns(),
+        _duty_weight(pl.lit(WEIGHT_MIN)).alias("weight"),
+        pl.lit(Source.UNUSUAL.value).alias("source"),
+    )
+
+
+@functools.cache
+def _read_as_columns() -> tuple[pl.Expr, ...]:
+    """The hits columns of a description that reads as another subheading
+    (``DescriptionNorm._read_as``)."""
+    named = pl.concat_str(
+        pl.lit("HS "), pl.col("likely").list.first(), pl.lit(" ("),
+        _pct(pl.col("shares").list.first()), pl.lit(" %)"),
+        pl.when(pl.col("likely").list.len() > 1)
+        .then(pl.format(", HS {} ({} %)", pl.col("likely").list.last(),
+                        _pct(pl.col("shares").list.last())))
+        .otherwise(pl.lit("")),
+    )  # fmt: skip
+    text = worded(
+        'item %(item)s: the description "%(description)s" reads as %(likely)s in reference '
+        "traffic; declared HS %(goods)s (%(share)s %%); %(duty)s",
+        item="sequence", description=pl.col("description").str.slice(0, 80), likely=named,
+        goods="hs6", share=_pct(pl.col("declared_share")), duty=_duty_words(),
+    )  # fmt: skip
+    sureness = (pl.col("shares").list.first() / pl.col("declared_share").clip(1e-12)).log10()
+    weight = (WEIGHT_MIN + 0.1 * (sureness - 2)).clip(WEIGHT_MIN, WEIGHT_MAX)
+    return (
+        *(pl.col(name) for name in declared.KEY),
+        pl.lit(CODE).alias("code"),
+        *text.columns(),
+        _duty_weight(weight).alias("weight"),
+        pl.lit(Source.UNUSUAL.value).alias("source"),
+    )
 
 
 def _with_duty(frame: pl.DataFrame) -> pl.DataFrame:

@@ -78,11 +78,12 @@ consignment costs a few joins.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 
@@ -124,6 +125,9 @@ _PACKAGE_SCHEMA = pl.Schema({
     "hs6": pl.String(), "package_type": pl.String(), "origin_country": pl.String(),
     "median": pl.Float64(), "scale": pl.Float64(), "n": pl.UInt32(),
 })  # fmt: skip
+#: The consignment's key and the source of every hit here, as columns of a hits frame.
+_KEY = tuple(pl.col(name) for name in declared.KEY)
+_SOURCE = pl.lit(Source.UNUSUAL.value).alias("source")
 _FILES = ("value", "own", "routes", "goods", "consignee_goods", "consignee_origin")
 
 
@@ -174,6 +178,20 @@ class TrafficNorms:
     summary: dict[str, Any]
     description: DescriptionNorm = field(default_factory=DescriptionNorm.empty)
     package: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=_PACKAGE_SCHEMA))
+    #: Per established consignee, the kinds of goods and the origins it has received (lists,
+    #: empty where none): made once from ``consignee_goods`` and ``consignee_origin``, so that
+    #: assessing looks up a batch's few consignees instead of hashing those whole tables.
+    _known: pl.DataFrame = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        known = self.established.select("consignee_key")
+        for table, column in ((self.consignee_goods, "main_chapter"),
+                              (self.consignee_origin, "origin_country")):  # fmt: skip
+            lists = table.group_by("consignee_key").agg(pl.col(column).alias(f"known_{column}"))
+            known = known.join(lists, on="consignee_key", how="left").with_columns(
+                pl.col(f"known_{column}").fill_null([])
+            )
+        object.__setattr__(self, "_known", known)
 
     @classmethod
     def fit(
@@ -268,44 +286,21 @@ class TrafficNorms:
             self._package_hits(items),
             self._share_hits(consignments, self.routes, "hubs", "route"),
             self._share_hits(consignments, self.goods, "main_chapter", "goods_origin"),
-            self._novelty_hits(consignments, self.consignee_goods, "main_chapter", "goods"),
-            self._novelty_hits(consignments, self.consignee_origin, "origin_country", "origin"),
+            self._novelty_hits(consignments, "main_chapter", "goods"),
+            self._novelty_hits(consignments, "origin_country", "origin"),
             self.description.hits(items),
         ]
-        return pl.concat([hitframe.conform(frame) for frame in found])
+        # Put in the hits frame's shape once, all together, rather than check by check.
+        return hitframe.conform(pl.concat(found, how="diagonal_relaxed"))
 
     def _value_hits(self, items: pl.DataFrame) -> pl.DataFrame:
         both = _against(_item_rows(items), self.value, ["hs6"], flag="by_pair")
         z = (pl.col("log_value_per_kg") - pl.col("median")) / pl.col("scale")
         scored = both.with_columns(z.alias("z")).filter(pl.col("z").is_not_null())
         flagged = scored.filter(pl.col("z").abs() >= Z_UNUSUAL)
-        low = pl.col("z") < 0
-        usual = pl.col("median").exp()
-        where = chosen(
-            pl.col("by_pair"),
-            worded(" for HS %(goods)s from %(origin)s", goods="hs6", origin="origin_country"),
-            worded(" for HS %(goods)s (all origins)", goods="hs6"),
-        )
-        # Words passed to ``worded`` are made first: the catalogs' extraction reads a call
-        # nested in another's arguments as part of it, and would miss them.
-        judged = chosen(low, word(": far cheaper"), word(": far dearer"))
-        text = worded(
-            "item %(item)s: %(declared)s EUR/kg declared, %(usual)s usual%(where)s (%(n)s items "
-            "of reference traffic)%(judged)s",
-            item="sequence", declared=_money(pl.col("log_value_per_kg").exp()),
-            usual=_money(usual), where=where, n="n", judged=judged,
-        )  # fmt: skip
-        code = (
-            pl.when(low).then(pl.lit("unusual:value_low")).otherwise(pl.lit("unusual:value_high"))
-        )
-        by_item = flagged.select(
-            *declared.KEY,
-            code.alias("code"),
-            *text.columns(),
-            _weight_value(pl.col("z")).alias("weight"),
-            pl.lit(Source.UNUSUAL.value).alias("source"),
-        )
-        return pl.concat([by_item, _together(scored, code)])
+        found = flagged.select(_value_columns())
+        # A consignment's items together: two of them at least.
+        return pl.concat([found, _together(scored)]) if scored.height >= 2 else found
 
     def _package_hits(self, items: pl.DataFrame) -> pl.DataFrame:
         if self.package.is_empty() or not {"log_kg_per_package", "package_type"} <= set(
@@ -317,47 +312,16 @@ class TrafficNorms:
         both = _against(rows, self.package, ["hs6", "package_type"], flag="by_origin")
         z = (pl.col("log_kg_per_package") - pl.col("median")) / pl.col("scale")
         flagged = both.with_columns(z.alias("z")).filter(pl.col("z").abs() >= Z_PACKAGE)
-        light = pl.col("z") < 0
-        where = chosen(
-            pl.col("by_origin"),
-            worded(" for HS %(goods)s in packages %(package)s from %(origin)s", goods="hs6",
-                   package="package_type", origin="origin_country"),
-            worded(" for HS %(goods)s in packages %(package)s (all origins)", goods="hs6",
-                   package="package_type"),
-        )  # fmt: skip
-        judged = chosen(light, word(": far lighter"), word(": far heavier"))
-        text = worded(
-            "item %(item)s: %(declared)s kg per package declared, %(usual)s kg usual%(where)s "
-            "(%(n)s items of reference traffic)%(judged)s",
-            item="sequence", declared=_money(pl.col("log_kg_per_package").exp()),
-            usual=_money(pl.col("median").exp()), where=where, n="n", judged=judged,
-        )  # fmt: skip
-        code = pl.when(light).then(pl.lit("unusual:package_light"))
-        return flagged.select(
-            *declared.KEY,
-            code.otherwise(pl.lit("unusual:package_heavy")).alias("code"),
-            *text.columns(),
-            _weight_package(pl.col("z")).alias("weight"),
-            pl.lit(Source.UNUSUAL.value).alias("source"),
-        )
+        return flagged.select(_package_columns())
 
     def _own_hits(self, items: pl.DataFrame) -> pl.DataFrame:
-        rows = _item_rows(items).join(self.own, on=["consignor_key", "hs6"], how="inner")
         share = (pl.col("log_value_per_kg") - pl.col("median")).exp()
-        flagged = rows.with_columns(share.alias("share")).filter(pl.col("share") <= OWN_SHARE)
-        text = worded(
-            "item %(item)s: %(declared)s EUR/kg declared for HS %(goods)s, %(share)s %% of the "
-            "%(usual)s EUR/kg this consignor usually declares for it (%(n)s items)",
-            item="sequence", declared=_money(pl.col("log_value_per_kg").exp()), goods="hs6",
-            share=(pl.col("share") * 100).round(0).cast(pl.Int64),
-            usual=_money(pl.col("median").exp()), n="n",
-        )  # fmt: skip
-        return flagged.select(
-            *declared.KEY,
-            pl.lit("unusual:value_own_past").alias("code"),
-            *text.columns(),
-            pl.lit(WEIGHTS["value_own_past"]).alias("weight"),
-            pl.lit(Source.UNUSUAL.value).alias("source"),
+        return (
+            _item_rows(items)
+            .join(self.own, on=["consignor_key", "hs6"], how="inner")
+            .with_columns(share.alias("share"))
+            .filter(pl.col("share") <= OWN_SHARE)
+            .select(_own_columns())
         )
 
     def _share_hits(
@@ -367,11 +331,12 @@ class TrafficNorms:
         overall = table.filter(pl.col("origin_country").is_null()).select(
             column, pl.col("n").alias("port_n"), pl.col("total").alias("port_total")
         )
-        port_total = overall.get_column("port_total").max() if overall.height else None
-        if port_total is None:
+        most = overall.get_column("port_total").max() if overall.height else None
+        if most is None:
             return hitframe.empty()
+        port_total = cast(int, most)  # an Int64 column's
         totals = pairs.select("origin_country", "total").unique()
-        rows = (
+        return (
             consignments.select(*declared.KEY, "origin_country", pl.col(column).fill_null(""))
             .filter(pl.col("origin_country").is_not_null())
             .join(totals, on="origin_country", how="left")
@@ -385,50 +350,19 @@ class TrafficNorms:
                 ).alias("share")
             )  # fmt: skip
             .filter(pl.col("share") < RARE_SHARE)
-        )
-        if column == "hubs":
-            hubs = pl.col("hubs").str.replace_all("|", ", ", literal=True)
-            what = chosen(pl.col("hubs") == "", word("a direct call"),
-                          worded("transshipment via %(hubs)s", hubs=hubs))  # fmt: skip
-        else:
-            what = worded("goods of HS chapter %(chapter)s", chapter=column)
-        text = worded(
-            "%(what)s: %(n)s of the %(total)s consignments from %(origin)s in reference traffic, "
-            "%(port_n)s of %(port_total)s from all origins (expected share %(share)s %%)",
-            what=what, n="n", total="total", origin="origin_country", port_n="port_n",
-            port_total=pl.lit(port_total), share=(pl.col("share") * 100).round(2),
-        )  # fmt: skip
-        return rows.select(
-            *declared.KEY,
-            pl.lit(f"unusual:{name}").alias("code"),
-            *text.columns(),
-            pl.lit(WEIGHTS[name]).alias("weight"),
-            pl.lit(Source.UNUSUAL.value).alias("source"),
+            .select(_share_columns(column, name, port_total))
         )
 
-    def _novelty_hits(
-        self, consignments: pl.DataFrame, table: pl.DataFrame, column: str, name: str
-    ) -> pl.DataFrame:
-        rows = (
+    def _novelty_hits(self, consignments: pl.DataFrame, column: str, name: str) -> pl.DataFrame:
+        known = self._known.select("consignee_key", f"known_{column}")
+        return (
             consignments.select(*declared.KEY, "consignee_key", column)
             .drop_nulls(["consignee_key", column])
             .join(self.established, on="consignee_key", how="inner")
             .filter(pl.col(f"new_{column}") <= NOVEL_P)
-            .join(table, on=["consignee_key", column], how="anti")
-        )
-        what = word("goods of HS chapter") if name == "goods" else word("goods from")
-        text = worded(
-            "consignee %(consignee)s receives %(what)s %(kind)s for the first time (%(seen)s "
-            "earlier consignments, all within %(kinds)s kinds)",
-            consignee="consignee_key", what=what, kind=column, seen="seen",
-            kinds="kinds_" + column,
-        )  # fmt: skip
-        return rows.select(
-            *declared.KEY,
-            pl.lit(f"unusual:consignee_{name}").alias("code"),
-            *text.columns(),
-            pl.lit(WEIGHTS[f"consignee_{name}"]).alias("weight"),
-            pl.lit(Source.UNUSUAL.value).alias("source"),
+            .join(known, on="consignee_key")
+            .filter(~pl.col(f"known_{column}").list.contains(pl.col(column)))
+            .select(_novelty_columns(column, name))
         )
 
     def save(self, folder: Path) -> None:
@@ -465,6 +399,143 @@ class TrafficNorms:
                 else pl.DataFrame(schema=_PACKAGE_SCHEMA)
             ),
         )  # fmt: skip
+
+
+# The hits' columns are made once, not per batch: the expressions are the same for every
+# batch, and building them (a few hundred polars calls) costs more than the query itself on a
+# batch of one consignment, what filing one through the API assesses.
+
+
+@functools.cache
+def _value_code() -> pl.Expr:
+    """``unusual:value_low`` or ``unusual:value_high``, by the side of ``z``."""
+    return (
+        pl.when(pl.col("z") < 0)
+        .then(pl.lit("unusual:value_low"))
+        .otherwise(pl.lit("unusual:value_high"))
+    )
+
+
+@functools.cache
+def _value_columns() -> tuple[pl.Expr, ...]:
+    """The hits columns of an item's value far from its norm (``TrafficNorms._value_hits``)."""
+    low = pl.col("z") < 0
+    usual = pl.col("median").exp()
+    where = chosen(
+        pl.col("by_pair"),
+        worded(" for HS %(goods)s from %(origin)s", goods="hs6", origin="origin_country"),
+        worded(" for HS %(goods)s (all origins)", goods="hs6"),
+    )
+    # Words passed to ``worded`` are made first: the catalogs' extraction reads a call
+    # nested in another's arguments as part of it, and would miss them.
+    judged = chosen(low, word(": far cheaper"), word(": far dearer"))
+    text = worded(
+        "item %(item)s: %(declared)s EUR/kg declared, %(usual)s usual%(where)s (%(n)s items "
+        "of reference traffic)%(judged)s",
+        item="sequence", declared=_money(pl.col("log_value_per_kg").exp()),
+        usual=_money(usual), where=where, n="n", judged=judged,
+    )  # fmt: skip
+    return (
+        *_KEY,
+        _value_code().alias("code"),
+        *text.columns(),
+        _weight_value(pl.col("z")).alias("weight"),
+        _SOURCE,
+    )
+
+
+@functools.cache
+def _package_columns() -> tuple[pl.Expr, ...]:
+    """The hits columns of an item's kg per package far from its norm
+    (``TrafficNorms._package_hits``)."""
+    light = pl.col("z") < 0
+    where = chosen(
+        pl.col("by_origin"),
+        worded(" for HS %(goods)s in packages %(package)s from %(origin)s", goods="hs6",
+               package="package_type", origin="origin_country"),
+        worded(" for HS %(goods)s in packages %(package)s (all origins)", goods="hs6",
+               package="package_type"),
+    )  # fmt: skip
+    judged = chosen(light, word(": far lighter"), word(": far heavier"))
+    text = worded(
+        "item %(item)s: %(declared)s kg per package declared, %(usual)s kg usual%(where)s "
+        "(%(n)s items of reference traffic)%(judged)s",
+        item="sequence", declared=_money(pl.col("log_kg_per_package").exp()),
+        usual=_money(pl.col("median").exp()), where=where, n="n", judged=judged,
+    )  # fmt: skip
+    code = pl.when(light).then(pl.lit("unusual:package_light"))
+    return (
+        *_KEY,
+        code.otherwise(pl.lit("unusual:package_heavy")).alias("code"),
+        *text.columns(),
+        _weight_package(pl.col("z")).alias("weight"),
+        _SOURCE,
+    )
+
+
+@functools.cache
+def _own_columns() -> tuple[pl.Expr, ...]:
+    """The hits columns of an item far below its consignor's own norm
+    (``TrafficNorms._own_hits``)."""
+    text = worded(
+        "item %(item)s: %(declared)s EUR/kg declared for HS %(goods)s, %(share)s %% of the "
+        "%(usual)s EUR/kg this consignor usually declares for it (%(n)s items)",
+        item="sequence", declared=_money(pl.col("log_value_per_kg").exp()), goods="hs6",
+        share=(pl.col("share") * 100).round(0).cast(pl.Int64),
+        usual=_money(pl.col("median").exp()), n="n",
+    )  # fmt: skip
+    return (
+        *_KEY,
+        pl.lit("unusual:value_own_past").alias("code"),
+        *text.columns(),
+        pl.lit(WEIGHTS["value_own_past"]).alias("weight"),
+        _SOURCE,
+    )
+
+
+@functools.cache
+def _share_columns(column: str, name: str, port_total: int) -> tuple[pl.Expr, ...]:
+    """The hits columns of a rare route or goods for the origin (``TrafficNorms._share_hits``
+    of ``column``, hit ``unusual:{name}``; ``port_total`` consignments port-wide)."""
+    if column == "hubs":
+        hubs = pl.col("hubs").str.replace_all("|", ", ", literal=True)
+        what = chosen(pl.col("hubs") == "", word("a direct call"),
+                      worded("transshipment via %(hubs)s", hubs=hubs))  # fmt: skip
+    else:
+        what = worded("goods of HS chapter %(chapter)s", chapter=column)
+    text = worded(
+        "%(what)s: %(n)s of the %(total)s consignments from %(origin)s in reference traffic, "
+        "%(port_n)s of %(port_total)s from all origins (expected share %(share)s %%)",
+        what=what, n="n", total="total", origin="origin_country", port_n="port_n",
+        port_total=pl.lit(port_total), share=(pl.col("share") * 100).round(2),
+    )  # fmt: skip
+    return (
+        *_KEY,
+        pl.lit(f"unusual:{name}").alias("code"),
+        *text.columns(),
+        pl.lit(WEIGHTS[name]).alias("weight"),
+        _SOURCE,
+    )
+
+
+@functools.cache
+def _novelty_columns(column: str, name: str) -> tuple[pl.Expr, ...]:
+    """The hits columns of a consignee's first goods or origin (``TrafficNorms._novelty_hits``
+    of ``column``, hit ``unusual:consignee_{name}``)."""
+    what = word("goods of HS chapter") if name == "goods" else word("goods from")
+    text = worded(
+        "consignee %(consignee)s receives %(what)s %(kind)s for the first time (%(seen)s "
+        "earlier consignments, all within %(kinds)s kinds)",
+        consignee="consignee_key", what=what, kind=column, seen="seen",
+        kinds="kinds_" + column,
+    )  # fmt: skip
+    return (
+        *_KEY,
+        pl.lit(f"unusual:consignee_{name}").alias("code"),
+        *text.columns(),
+        pl.lit(WEIGHTS[f"consignee_{name}"]).alias("weight"),
+        _SOURCE,
+    )
 
 
 def _robust(log: pl.Expr, floor: float) -> tuple[pl.Expr, ...]:
@@ -581,7 +652,7 @@ def _against(
     )
 
 
-def _together(scored: pl.DataFrame, code: pl.Expr) -> pl.DataFrame:
+def _together(scored: pl.DataFrame) -> pl.DataFrame:
     """Value hits of consignments whose items are *all* cheaper (or all dearer) than usual for
     their goods and origin, none perhaps far enough alone, but together: an undervaluing
     declarant cuts the whole invoice, so each item sits a little below its norm. Lines of the
@@ -591,33 +662,37 @@ def _together(scored: pl.DataFrame, code: pl.Expr) -> pl.DataFrame:
     independent z-scores), judged against the same ``Z_UNUSUAL`` as one item's; the hit has
     the same code as an item's, so a consignment counts the heavier of the two once.
     ``scored``: the value rows with a norm and their ``z``."""
+    key = list(declared.KEY)
     sign = pl.col("z").sign()
     # Which consignments qualify is settled on numbers first; only theirs are then written
     # out (formatting every consignment's items, to keep a few, was most of the norms' time).
-    by_goods = scored.group_by(*declared.KEY, "hs6", "origin_country").agg(
-        pl.col("z").mean(), sign.min().alias("lowest"), sign.max().alias("highest")
+    # One pass over the items keeps those of consignments with two items or more, all on one
+    # side of their norms (the same side for every item is the same side for every group of
+    # goods): the groups are then made of those alone, a few in ten of the batch.
+    sided = (
+        scored.group_by(key)
+        .agg(pl.len().alias("items"), sign.min().alias("lowest"), sign.max().alias("highest"))
+        .filter((pl.col("items") >= 2) & (pl.col("lowest") == pl.col("highest")))
     )
-    candidates = (
-        by_goods.group_by(*declared.KEY)
-        .agg(pl.len().alias("k"), pl.col("lowest").min(), pl.col("highest").max())
-        .filter((pl.col("k") >= 2) & (pl.col("lowest") == pl.col("highest")))
-    )
+    candidates = scored.join(sided.select(key), on=key, how="semi")
     groups = (
-        by_goods.join(candidates, on=list(declared.KEY), how="semi")
+        candidates.group_by(*key, "hs6", "origin_country")
+        .agg(pl.col("z").mean())
         # Summed in one order, whatever the order groups come in: the same weight every run.
-        .sort(*declared.KEY, "hs6", "origin_country", nulls_last=True)
-        .group_by(*declared.KEY, maintain_order=True)
-        .agg((pl.col("z").sum() / pl.len().sqrt()).alias("z"))
-        .filter(pl.col("z").abs() >= Z_UNUSUAL)
+        .sort(*key, "hs6", "origin_country", nulls_last=True)
+        .group_by(key, maintain_order=True)
+        .agg(pl.len().alias("k"), (pl.col("z").sum() / pl.len().sqrt()).alias("z"))
+        .filter((pl.col("k") >= 2) & (pl.col("z").abs() >= Z_UNUSUAL))
+        .drop("k")
     )
     shown = TOGETHER_SHOWN
     more = (
         pl.when(pl.len() > shown).then(pl.format(", … ({} items)", pl.len())).otherwise(pl.lit(""))
     )
     per = (
-        scored.join(groups.select(declared.KEY), on=list(declared.KEY), how="semi")
-        .sort(*declared.KEY, "sequence")
-        .group_by(*declared.KEY)
+        candidates.join(groups.select(key), on=key, how="semi")
+        .sort(*key, "sequence")
+        .group_by(key)
         .agg(
             pl.concat_str(
                 pl.col("sequence").head(shown).cast(pl.String).str.join(", "), more
@@ -625,8 +700,14 @@ def _together(scored: pl.DataFrame, code: pl.Expr) -> pl.DataFrame:
             _money(pl.col("log_value_per_kg").exp()).head(shown).str.join(", ").alias("declared"),
             _money(pl.col("median").exp()).head(shown).str.join(", ").alias("usual"),
         )
-        .join(groups, on=list(declared.KEY))
+        .join(groups, on=key)
     )
+    return per.select(_together_columns())
+
+
+@functools.cache
+def _together_columns() -> tuple[pl.Expr, ...]:
+    """The hits columns of ``_together``'s consignments."""
     low = pl.col("z") < 0
     side = chosen(low, word("cheaper than usual"), word("dearer than usual"))
     text = worded(
@@ -635,12 +716,12 @@ def _together(scored: pl.DataFrame, code: pl.Expr) -> pl.DataFrame:
         items="items", declared="declared", usual="usual", side=side,
         z=pl.col("z").abs().round(1),
     )  # fmt: skip
-    return per.select(
-        *declared.KEY,
-        code.alias("code"),
+    return (
+        *_KEY,
+        _value_code().alias("code"),
         *text.columns(),
         _weight_value(pl.col("z")).alias("weight"),
-        pl.lit(Source.UNUSUAL.value).alias("source"),
+        _SOURCE,
     )
 
 

@@ -301,16 +301,28 @@ def _records_of(feature: str, n: float | None) -> Said:
 
 
 def _days_since_first(feature: str, value: Any) -> Said:
-    _, label = _entity(feature, "days_since_first")
     days = number(value)
+    # The sentence depends on the whole days (years from two on) alone: written once per
+    # feature and count, as ``_records_of`` is (a batch writes tens of thousands).
+    if days is None:
+        return _first_seen(feature, None, None)
+    if days >= 730:
+        return _first_seen(feature, None, format(days / 365.25, ".0f"))
+    return _first_seen(feature, math.floor(days) if days >= 1 else 0, None)
+
+
+@functools.lru_cache(maxsize=65536)
+def _first_seen(feature: str, days: int | None, years: str | None) -> Said:
+    """``_days_since_first`` of ``days`` whole days (0: less than one) or ``years``; neither:
+    never seen."""
+    _, label = _entity(feature, "days_since_first")
+    if years is not None:
+        return said("%(entity)s first seen %(years)s years ago", entity=label, years=years)
     if days is None:
         return said("%(entity)s never seen before", entity=label)
     if days < 1:
         return said("%(entity)s first seen less than a day ago", entity=label)
-    if days >= 730:
-        return said("%(entity)s first seen %(years)s years ago", entity=label,
-                    years=format(days / 365.25, ".0f"))  # fmt: skip
-    return said("%(entity)s first seen %(days)s ago", entity=label, days=_days(math.floor(days)))
+    return said("%(entity)s first seen %(days)s ago", entity=label, days=_days(days))
 
 
 def _controls(feature: str, value: Any) -> Said:
@@ -413,13 +425,12 @@ def _value(feature: str, ratio_value: Any, code: Any, z_value: Any) -> Said:
     ratio = number(ratio_value)
     reference = _median(_hs(code))
     if ratio is not None and ratio > 0:
+        # The sentence depends on the factor as written: once per factor and subheading.
         if ratio <= 1 / 1.1:
-            return said("value per kg %(factor)s× below %(reference)s",
-                        factor=_factor(1 / ratio), reference=reference)  # fmt: skip
+            return _factor_of(_factor(1 / ratio), "below", reference)
         if ratio >= 1.1:
-            return said("value per kg %(factor)s× above %(reference)s",
-                        factor=_factor(ratio), reference=reference)  # fmt: skip
-        return said("value per kg close to %(reference)s", reference=reference)
+            return _factor_of(_factor(ratio), "above", reference)
+        return _factor_of("", "", reference)
     if ratio == 0:
         return said("declared value is zero")
     z = number(z_value)
@@ -430,6 +441,19 @@ def _value(feature: str, ratio_value: Any, code: Any, z_value: Any) -> Said:
                     z=format(abs(z), ".1f"), reference=reference)  # fmt: skip
     return said("value per kg %(z)s robust deviations above %(reference)s",
                 z=format(abs(z), ".1f"), reference=reference)  # fmt: skip
+
+
+@functools.lru_cache(maxsize=65536)
+def _factor_of(factor: str, side: str, reference: Said) -> Said:
+    """``_value`` of a value per kg ``factor`` times below or above (``side``; none: close to)
+    ``reference``."""
+    if side == "below":
+        return said("value per kg %(factor)s× below %(reference)s",
+                    factor=factor, reference=reference)  # fmt: skip
+    if side == "above":
+        return said("value per kg %(factor)s× above %(reference)s",
+                    factor=factor, reference=reference)  # fmt: skip
+    return said("value per kg close to %(reference)s", reference=reference)
 
 
 def _box(feature: str, value: Any, code: Any) -> Said:
@@ -498,11 +522,23 @@ def _lodged(feature: str, value: Any) -> Said:
     hours = number(value) or 0.0
     before = hours >= 0
     hours = abs(hours)
+    # Written once per side and count, as ``_records_of`` is.
     if hours < 1:
+        return _lodged_of(before, 0, "")
+    if hours >= 48:
+        return _lodged_of(before, round(hours / 24), "days")
+    return _lodged_of(before, round(hours), "hours")
+
+
+@functools.lru_cache(maxsize=4096)
+def _lodged_of(before: bool, count: int, unit: str) -> Said:
+    """``_lodged`` of ``count`` days or hours (``unit``; none: less than an hour) before or
+    after arrival."""
+    if not unit:
         if before:
             return said("lodged less than an hour before arrival")
         return said("lodged less than an hour after arrival")
-    span = _days(hours / 24) if hours >= 48 else _hours(hours)
+    span = _days_of(count) if unit == "days" else _hours_of(count)
     if before:
         return said("lodged %(span)s before arrival", span=span)
     return said("lodged %(span)s after arrival", span=span)
