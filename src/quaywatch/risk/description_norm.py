@@ -132,11 +132,13 @@ class DescriptionNorm:
     #: Made once from ``codes`` and ``words`` (assessing a batch of one consignment would
     #: otherwise spend most of its time remaking them): the words read (``vocabulary``), the
     #: subheadings judged (``judged``: ``MIN_ITEMS`` reference items or more), each
-    #: subheading's log prior and log(N_c + ALPHA) (``base``), and the words that name one
-    #: subheading's goods (``telling``: ``_naming``; None in norms saved before the word check).
+    #: subheading's log prior and log(N_c + ALPHA) (``base``), the posterior's normaliser per
+    #: number of words (``background``), and the words that name one subheading's goods
+    #: (``telling``: ``_naming``; None in norms saved before the word check).
     _vocabulary: pl.DataFrame = field(init=False, repr=False, compare=False)
     _judged: pl.DataFrame = field(init=False, repr=False, compare=False)
     _base: pl.DataFrame = field(init=False, repr=False, compare=False)
+    _background: pl.DataFrame = field(init=False, repr=False, compare=False)
     _telling: pl.DataFrame | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -160,6 +162,7 @@ class DescriptionNorm:
             "_vocabulary": self.words.select("word").unique(),
             "_judged": self.codes.filter(pl.col("items") >= MIN_ITEMS).select("hs6"),
             "_base": base,
+            "_background": _background(base, pl.Series(range(1, MAX_WORDS + 1))),
             "_telling": telling,
         }
         for name, value in made.items():
@@ -242,9 +245,10 @@ class DescriptionNorm:
         read_as = hitframe.conform(self._read_as(rows, pairs))
         # One sentence per consignment is enough: a description that reads as other goods
         # names them too, and the code counts once however many hits it has.
-        naming = hitframe.conform(self._naming(rows, pairs)).join(
-            read_as.select(declared.KEY), on=list(declared.KEY), how="anti"
-        )
+        naming = hitframe.conform(self._naming(rows, pairs))
+        if read_as.is_empty() or naming.is_empty():
+            return naming if read_as.is_empty() else read_as
+        naming = naming.join(read_as.select(declared.KEY), on=list(declared.KEY), how="anti")
         return pl.concat([read_as, naming])
 
     def _read_as(self, rows: pl.DataFrame, pairs: pl.DataFrame) -> pl.DataFrame:
@@ -263,8 +267,7 @@ class DescriptionNorm:
         if known.is_empty():
             return hitframe.empty()
         length = known.group_by("description").agg(pl.len().alias("L"))
-        base = self._base
-        background = self._background(base, length.get_column("L").unique())
+        base, background = self._base, self._background
         gains = (
             known.join(self.words, on="word")
             .group_by("description", "hs6")
@@ -370,21 +373,19 @@ class DescriptionNorm:
         )  # fmt: skip
         return strongest.select(_naming_columns())
 
-    @staticmethod
-    def _background(base: pl.DataFrame, lengths: pl.Series) -> pl.DataFrame:
-        """Per description length ``L``, log Σ_c exp(log prior_c − L·log(N_c + ALPHA)): the
-        posterior's normaliser before any word is matched."""
-        grid = base.join(pl.DataFrame({"L": lengths.cast(pl.UInt32)}), how="cross").with_columns(
-            (pl.col("log_prior") - pl.col("L") * pl.col("log_norm")).alias("b")
-        )
-        peak = pl.col("b").max()
-        return grid.group_by("L").agg(
-            (peak + (pl.col("b") - peak).exp().sum().log()).alias("log_bg")
-        )
-
     def describe(self) -> dict[str, int]:
         """Sizes for the model's metadata."""
         return {"description_codes": self.codes.height, "description_words": self.words.height}
+
+
+def _background(base: pl.DataFrame, lengths: pl.Series) -> pl.DataFrame:
+    """Per description length ``L``, log Σ_c exp(log prior_c − L·log(N_c + ALPHA)): the
+    posterior's normaliser before any word is matched."""
+    grid = base.join(pl.DataFrame({"L": lengths.cast(pl.UInt32)}), how="cross").with_columns(
+        (pl.col("log_prior") - pl.col("L") * pl.col("log_norm")).alias("b")
+    )
+    peak = pl.col("b").max()
+    return grid.group_by("L").agg((peak + (pl.col("b") - peak).exp().sum().log()).alias("log_bg"))
 
 
 # The hits' columns are made once, not per batch: the same for every batch, and building them

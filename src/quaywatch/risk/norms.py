@@ -153,6 +153,35 @@ WEIGHTS = {"value_own_past": 0.8, "route": 0.4, "goods_origin": 0.8,
 
 
 @dataclass(frozen=True, slots=True)
+class _Shares:
+    """A share table (``TrafficNorms.routes`` or ``goods``) as ``_share_hits`` reads it: the
+    origins' counts of each value (``pairs``), their ``totals``, the port-wide counts
+    (``overall``: ``port_n``) and the port's consignments (``port_total``)."""
+
+    pairs: pl.DataFrame
+    totals: pl.DataFrame
+    overall: pl.DataFrame
+    port_total: int
+
+    @classmethod
+    def of(cls, table: pl.DataFrame, column: str) -> _Shares | None:
+        """``table`` (``_shares``) split by origin; None where it has no port-wide row."""
+        pairs = table.filter(pl.col("origin_country").is_not_null())
+        overall = table.filter(pl.col("origin_country").is_null()).select(
+            column, pl.col("n").alias("port_n"), pl.col("total").alias("port_total")
+        )
+        most = overall.get_column("port_total").max() if overall.height else None
+        if most is None:
+            return None
+        return cls(
+            pairs=pairs.drop("total"),
+            totals=pairs.select("origin_country", "total").unique(),
+            overall=overall.drop("port_total"),
+            port_total=cast(int, most),  # an Int64 column's
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class TrafficNorms:
     """What the port's reference traffic usually declares (see the module docstring).
 
@@ -182,6 +211,9 @@ class TrafficNorms:
     #: empty where none): made once from ``consignee_goods`` and ``consignee_origin``, so that
     #: assessing looks up a batch's few consignees instead of hashing those whole tables.
     _known: pl.DataFrame = field(init=False, repr=False, compare=False)
+    #: ``routes`` and ``goods`` split as ``_share_hits`` reads them, by column (``hubs``,
+    #: ``main_chapter``); None where there is no port-wide share.
+    _shares: dict[str, _Shares | None] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         known = self.established.select("consignee_key")
@@ -192,6 +224,9 @@ class TrafficNorms:
                 pl.col(f"known_{column}").fill_null([])
             )
         object.__setattr__(self, "_known", known)
+        shares = {"hubs": _Shares.of(self.routes, "hubs"),
+                  "main_chapter": _Shares.of(self.goods, "main_chapter")}  # fmt: skip
+        object.__setattr__(self, "_shares", shares)
 
     @classmethod
     def fit(
@@ -284,8 +319,8 @@ class TrafficNorms:
             self._value_hits(items),
             self._own_hits(items),
             self._package_hits(items),
-            self._share_hits(consignments, self.routes, "hubs", "route"),
-            self._share_hits(consignments, self.goods, "main_chapter", "goods_origin"),
+            self._share_hits(consignments, "hubs", "route"),
+            self._share_hits(consignments, "main_chapter", "goods_origin"),
             self._novelty_hits(consignments, "main_chapter", "goods"),
             self._novelty_hits(consignments, "origin_country", "origin"),
             self.description.hits(items),
@@ -324,24 +359,17 @@ class TrafficNorms:
             .select(_own_columns())
         )
 
-    def _share_hits(
-        self, consignments: pl.DataFrame, table: pl.DataFrame, column: str, name: str
-    ) -> pl.DataFrame:
-        pairs = table.filter(pl.col("origin_country").is_not_null())
-        overall = table.filter(pl.col("origin_country").is_null()).select(
-            column, pl.col("n").alias("port_n"), pl.col("total").alias("port_total")
-        )
-        most = overall.get_column("port_total").max() if overall.height else None
-        if most is None:
+    def _share_hits(self, consignments: pl.DataFrame, column: str, name: str) -> pl.DataFrame:
+        shares = self._shares[column]
+        if shares is None:
             return hitframe.empty()
-        port_total = cast(int, most)  # an Int64 column's
-        totals = pairs.select("origin_country", "total").unique()
+        port_total = shares.port_total
         return (
             consignments.select(*declared.KEY, "origin_country", pl.col(column).fill_null(""))
             .filter(pl.col("origin_country").is_not_null())
-            .join(totals, on="origin_country", how="left")
-            .join(pairs.drop("total"), on=["origin_country", column], how="left")
-            .join(overall.drop("port_total"), on=column, how="left")
+            .join(shares.totals, on="origin_country", how="left")
+            .join(shares.pairs, on=["origin_country", column], how="left")
+            .join(shares.overall, on=column, how="left")
             .with_columns(pl.col("n", "port_n", "total").fill_null(0))
             .with_columns(
                 (
