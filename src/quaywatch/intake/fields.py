@@ -341,15 +341,12 @@ def check(
     does not allow, its parser's, its value outside the ``plausible`` range.
     """
     by_value = _parsed_by_value(frame, [field for field in fields if field.repeats])
-    # Control characters are rare: find the columns holding any first (a cheap scan each), and
-    # say which character only there.
-    dirty = {
-        field.name
-        for field in fields
-        if frame.select(
-            pl.col(field.name).str.contains(_control_class(field.controls)).any()
-        ).item()
-    }
+    # Control characters are rare: find the columns holding any first (a cheap scan each, all
+    # in one query), and say which character only there.
+    holding = frame.select(
+        pl.col(field.name).str.contains(_control_class(field.controls)).any() for field in fields
+    )
+    dirty = {name for name in holding.columns if holding.get_column(name).item()}
     values: list[pl.Expr] = []
     problems: list[pl.Expr] = []
     for field in fields:
@@ -401,8 +398,14 @@ def _parsed_by_value(frame: pl.DataFrame, fields: Sequence[Field]) -> dict[str, 
         if len(values) * 2 > frame.height:
             continue
         value, problem = field.parse(pl.col(field.name))
-        parsed[field.name] = values.to_frame(field.name).with_columns(
-            value.alias("_value"), problem.alias("_problem")
+        frame_of_values = values.to_frame(field.name)
+        columns = (value.alias("_value"), problem.alias("_problem"))
+        # No value (the field blank on every row, as on most one-record chunks): only the
+        # parsed types are wanted, and the parser's expressions cost more to run than to type.
+        parsed[field.name] = (
+            pl.DataFrame(schema=frame_of_values.lazy().with_columns(*columns).collect_schema())
+            if values.is_empty()
+            else frame_of_values.with_columns(*columns)
         )
     return parsed
 

@@ -133,29 +133,50 @@ def attributes(
     parties: pl.DataFrame, containers: pl.DataFrame, params: GraphParams
 ) -> pl.DataFrame:
     """``(node, kind, value, shown)``: the linking attributes of each party node."""
+    uses = containers.join(parties.select("party_key"), on="party_key", how="semi")
+    boxes = container_attributes(uses.lazy(), params).collect(engine="in-memory")
+    return pl.concat([own_attributes(parties), boxes]).unique(
+        ["node", "kind", "value"], maintain_order=True
+    )
+
+
+def own_attributes(parties: pl.DataFrame) -> pl.DataFrame:
+    """``(node, kind, value, shown)``: each party's normalised address, phone, e-mail and EORI
+    (``kind`` in that order, party by party within a kind), the blank ones left out.
+
+    One query, run by the engine of polars' eager operations (the streaming engine's start
+    costs more than the work on the few parties of a filing, ``risk.neighbourhood``)."""
     keyed = {
         "address": nz.address_key_expr, "phone": nz.phone_key_expr,
         "email": nz.email_key_expr, "eori": nz.eori_key_expr,
     }  # fmt: skip
-    own = pl.concat(
-        parties.select(
-            pl.col("party_key").alias("node"),
-            pl.lit(kind).alias("kind"),
-            key(pl.col(kind)).alias("value"),
-            pl.col(kind).alias("shown"),
-        )  # fmt: skip
-        for kind, key in keyed.items()
-    ).filter(pl.col("value") != "")
+    return (
+        pl.concat(
+            parties.lazy().select(
+                pl.col("party_key").alias("node"),
+                pl.lit(kind).alias("kind"),
+                key(pl.col(kind)).alias("value"),
+                pl.col(kind).alias("shown"),
+            )  # fmt: skip
+            for kind, key in keyed.items()
+        )
+        .filter(pl.col("value") != "")
+        .collect(engine="in-memory")
+    )
+
+
+def container_attributes(uses: pl.LazyFrame, params: GraphParams) -> pl.LazyFrame:
+    """``(node, kind, value, shown)``: a ``container`` attribute (the box's number) for each
+    party of ``uses`` (``container_number``, ``lodged_at``, ``party_key``) per use of a box
+    another party used within ``container_window_days``, repeats kept."""
     window = timedelta(days=params.container_window_days)
-    uses = containers.join(parties.select("party_key"), on="party_key", how="semi")
     pairs = uses.join(uses, on="container_number", suffix="_b").filter(
         (pl.col("party_key") != pl.col("party_key_b"))
         & ((pl.col("lodged_at") - pl.col("lodged_at_b")).abs() <= window)
     )
-    boxes = pairs.select(pl.col("party_key").alias("node"), pl.lit("container").alias("kind"),
-                         pl.col("container_number").alias("value"),
-                         pl.col("container_number").alias("shown"))  # fmt: skip
-    return pl.concat([own, boxes]).unique(["node", "kind", "value"], maintain_order=True)
+    return pairs.select(pl.col("party_key").alias("node"), pl.lit("container").alias("kind"),
+                        pl.col("container_number").alias("value"),
+                        pl.col("container_number").alias("shown"))  # fmt: skip
 
 
 def _entry_nodes(entries: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:

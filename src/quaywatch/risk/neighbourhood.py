@@ -39,13 +39,6 @@ from quaywatch.store import reads, tables
 from quaywatch.store.store import Store
 
 _ATTRIBUTES = {"node": pl.String, "kind": pl.String, "value": pl.String, "shown": pl.String}
-_NO_BOXES = pl.DataFrame(
-    schema={
-        "container_number": pl.String,
-        "lodged_at": pl.Datetime("us", "UTC"),
-        "party_key": pl.String,
-    }
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +75,7 @@ def neighbourhood(
     params = params or graph.GraphParams()
     if reads.parties(store, [party_key]).is_empty():
         raise NotFoundError(f"no party {party_key}")
-    index_parties(store, params)
+    index_parties(store)
     reached: dict[str, int] = {party_key: 0}
     frontier = [party_key]
     walked: list[pl.DataFrame] = []
@@ -131,9 +124,9 @@ def neighbourhood(
     )
 
 
-def index_parties(store: Store, params: graph.GraphParams | None = None) -> int:
+def index_parties(store: Store) -> int:
     """Key the parties of every import batch not keyed yet (``party_link_keys``: each one's
-    normalised address, phone, e-mail and EORI, as ``graph.attributes`` makes them); how many
+    normalised address, phone, e-mail and EORI, as ``graph.own_attributes`` makes them); how many
     batches were keyed. Two walks keying the same batch at once: the second's rows clash and
     are dropped (the first's stand)."""
     b, done, p = tables.import_batches, tables.party_link_batches, tables.parties
@@ -144,9 +137,7 @@ def index_parties(store: Store, params: graph.GraphParams | None = None) -> int:
     if not batches:
         return 0
     rows = reads.frame(store, select(*p.columns).where(p.c.batch_id.in_(batches)))
-    keys = graph.attributes(rows, _NO_BOXES, params or graph.GraphParams()).filter(
-        pl.col("kind") != "container"
-    )
+    keys = graph.own_attributes(rows).unique(["node", "kind", "value"], maintain_order=True)
     try:
         with store.transaction() as conn:
             if not keys.is_empty():
@@ -268,14 +259,10 @@ def box_attributes(
     )
     if uses.is_empty():
         return pl.DataFrame(schema=_ATTRIBUTES)
-    # Only the container links are wanted here: the users' own attributes are left blank
-    # rather than normalised again.
-    users = (
-        uses.select("party_key")
-        .unique()
-        .with_columns(
-            pl.lit(None, pl.String).alias(name) for name in ("address", "phone", "email", "eori")
-        )
+    # Only the container links are wanted here: the users' own attributes are not normalised.
+    return (
+        graph.container_attributes(uses.lazy().drop_nulls("party_key"), params)
+        .unique(["node", "kind", "value"], maintain_order=True)
+        .cast(_ATTRIBUTES)  # type: ignore[arg-type]
+        .collect(engine="in-memory")  # a few rows: the streaming engine's start costs more
     )
-    found = graph.attributes(users, uses, params).filter(pl.col("kind") == "container")
-    return found.cast(_ATTRIBUTES)  # type: ignore[arg-type]

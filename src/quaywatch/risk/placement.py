@@ -199,7 +199,7 @@ def _attributes(
     snapshot's parties and entries), and per attribute ``holders`` (how many nodes hold it at
     ``at``) and ``held`` (how many held it at the snapshot)."""
     params = snap.params
-    neighbourhood.index_parties(store, params)
+    neighbourhood.index_parties(store)
     # A newcomer is first seen after the snapshot: every consignment naming it was stored
     # since (a party is stored with its first consignment).
     boxes = neighbourhood.box_attributes(
