@@ -48,6 +48,8 @@ def events(store: Store, containers: Collection[str] | None = None) -> pl.DataFr
     rows = frame(
         store, select(*(e.c[n] for n in names)).where(which), {n: EVENTS[n] for n in names}
     )
+    if rows.is_empty():  # no event yet, as for most consignments just filed: no seals either
+        return pl.DataFrame(schema=EVENTS)
     seal_rows = select(s.c.event_id, s.c.seal_number, s.c.source)
     if containers is not None:
         seal_rows = seal_rows.where(s.c.event_id.in_(select(e.c.event_id).where(which)))
