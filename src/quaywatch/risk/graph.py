@@ -134,7 +134,7 @@ def attributes(
 ) -> pl.DataFrame:
     """``(node, kind, value, shown)``: the linking attributes of each party node."""
     uses = containers.join(parties.select("party_key"), on="party_key", how="semi")
-    boxes = container_attributes(uses.lazy(), params).collect(engine="in-memory")
+    boxes = container_attributes(uses, params)
     return pl.concat([own_attributes(parties), boxes]).unique(
         ["node", "kind", "value"], maintain_order=True
     )
@@ -165,7 +165,7 @@ def own_attributes(parties: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def container_attributes(uses: pl.LazyFrame, params: GraphParams) -> pl.LazyFrame:
+def container_attributes(uses: pl.DataFrame, params: GraphParams) -> pl.DataFrame:
     """``(node, kind, value, shown)``: a ``container`` attribute (the box's number) for each
     party of ``uses`` (``container_number``, ``lodged_at``, ``party_key``) per use of a box
     another party used within ``container_window_days``, repeats kept."""

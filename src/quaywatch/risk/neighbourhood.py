@@ -260,9 +260,7 @@ def box_attributes(
     if uses.is_empty():
         return pl.DataFrame(schema=_ATTRIBUTES)
     # Only the container links are wanted here: the users' own attributes are not normalised.
-    return (
-        graph.container_attributes(uses.lazy().drop_nulls("party_key"), params)
-        .unique(["node", "kind", "value"], maintain_order=True)
-        .cast(_ATTRIBUTES)  # type: ignore[arg-type]
-        .collect(engine="in-memory")  # a few rows: the streaming engine's start costs more
+    found = graph.container_attributes(uses.drop_nulls("party_key"), params)
+    return found.unique(["node", "kind", "value"], maintain_order=True).cast(
+        _ATTRIBUTES  # type: ignore[arg-type]
     )
