@@ -9,7 +9,7 @@ whole stored history, on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import polars as pl
@@ -17,6 +17,7 @@ import pytest
 from polars.testing import assert_frame_equal
 from sqlalchemy import select
 
+from amendments import amendments
 from quaywatch.features import batch_state, declared
 from quaywatch.features.assessment import ENTITIES, HISTORY_KINDS, outcome_keys
 from quaywatch.features.batch_state import batch_states, snapshot_features
@@ -28,26 +29,6 @@ from quaywatch.store import reads, tables
 from quaywatch.store.store import Store
 from quaywatch.synth import traffic
 from quaywatch.synth.controls import ControlRates
-
-CONSIGNEE = [f"consignee_{n}" for n in ("name", "address", "country", "eori", "aeo", "phone",
-                                         "email")]  # fmt: skip
-
-
-def _amendments(first: Path, controlled: set[str], out: Path) -> Path:
-    """Version 2 of some consignments of ``first``: lodged two days later, another consignee."""
-    frame = pl.read_csv(first, infer_schema=False)
-    ids = frame.get_column("consignment_id").unique(maintain_order=True).to_list()
-    chosen = [i for i in ids if i in controlled][:4] + [i for i in ids if i not in controlled][:4]
-    donor = frame.filter(pl.col("consignment_id") == ids[-1]).row(0, named=True)
-    lodged = pl.col("lodged_at").str.to_datetime(time_zone="UTC") + timedelta(days=2)
-    amended = frame.filter(pl.col("consignment_id").is_in(chosen)).with_columns(
-        pl.lit("2").alias("version"),
-        lodged.dt.strftime("%Y-%m-%dT%H:%M:%SZ").alias("lodged_at"),
-        *(pl.lit(donor[c], pl.String).alias(c) for c in CONSIGNEE),
-    )
-    path = out / "amendments.csv"
-    amended.write_csv(path)
-    return path
 
 
 @pytest.fixture
@@ -70,7 +51,7 @@ def arrived(store: Store, tmp_path: Path) -> Store:
         ingest_file(store, path)
     for path in files[12:]:
         ingest_file(store, path)
-    ingest_file(store, _amendments(files[0], controlled, tmp_path))
+    ingest_file(store, amendments(files[0], controlled, tmp_path))
     for path in outcome_files[1::2]:
         ingest_file(store, path)
     return store

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import NamedTuple
 
@@ -24,6 +24,7 @@ from polars.testing import assert_frame_equal
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from amendments import amendments
 from quaywatch.cli import app
 from quaywatch.intake.pipeline import ingest_file
 from quaywatch.learning import train
@@ -42,8 +43,6 @@ pytestmark = [pytest.mark.spark, pytest.mark.slow]
 KEY = ["consignment_id", "version"]
 ORDER = ["entity", "entity_key", "at"]
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
-CONSIGNEE = [f"consignee_{n}" for n in ("name", "address", "country", "eori", "aeo", "phone",
-                                         "email")]  # fmt: skip
 
 
 class Folded(NamedTuple):
@@ -55,23 +54,6 @@ class Folded(NamedTuple):
     again: str
     after_first: pl.DataFrame
     second_touched: int
-
-
-def _amendments(first: Path, controlled: set[str], out: Path) -> Path:
-    """Version 2 of some consignments of ``first``: lodged two days later, another consignee."""
-    frame = pl.read_csv(first, infer_schema=False)
-    ids = frame.get_column("consignment_id").unique(maintain_order=True).to_list()
-    chosen = [i for i in ids if i in controlled][:4] + [i for i in ids if i not in controlled][:4]
-    donor = frame.filter(pl.col("consignment_id") == ids[-1]).row(0, named=True)
-    lodged = pl.col("lodged_at").str.to_datetime(time_zone="UTC") + timedelta(days=2)
-    amended = frame.filter(pl.col("consignment_id").is_in(chosen)).with_columns(
-        pl.lit("2").alias("version"),
-        lodged.dt.strftime("%Y-%m-%dT%H:%M:%SZ").alias("lodged_at"),
-        *(pl.lit(donor[c], pl.String).alias(c) for c in CONSIGNEE),
-    )
-    path = out / "amendments.csv"
-    amended.write_csv(path)
-    return path
 
 
 def _state(args: list[str]) -> str:
@@ -119,7 +101,7 @@ def folded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Folded]:
         first = _state(["--lake", str(lake), "--buckets", "8"])
         after_first = _lake_state(lake)
         assert_frame_equal(after_first, _store_state(store))  # the first build
-        for path in [*files[12:], _amendments(files[0], controlled, root), *outcomes[1::2]]:
+        for path in [*files[12:], amendments(files[0], controlled, root), *outcomes[1::2]]:
             ingest_file(store, path)
         export_parquet(store, to=lake)
         second = _state(["--lake", str(lake)])
