@@ -11,7 +11,9 @@ JVM serves the module. Run alone with ``pytest -m spark``.
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import sys
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
@@ -26,6 +28,7 @@ from typer.testing import CliRunner
 
 from amendments import amendments
 from quaywatch.cli import app
+from quaywatch.errors import InputError
 from quaywatch.intake.pipeline import ingest_file
 from quaywatch.learning import train
 from quaywatch.risk import engine
@@ -209,3 +212,52 @@ def test_the_state_built_from_the_history_gives_the_same_assessments(folded: Fol
     assert isinstance(history, pl.DataFrame) and isinstance(from_kept, pl.DataFrame)
     assert history.height == 5 * 60
     assert_frame_equal(history, from_kept, abs_tol=1e-12, rel_tol=0)
+
+
+def _copy(folded: Folded, tmp_path: Path) -> Path:
+    copy = tmp_path / "lake"
+    shutil.copytree(folded.lake, copy)
+    return copy
+
+
+def test_a_corrupt_state_is_refused_then_rebuilt(folded: Folded, tmp_path: Path) -> None:
+    lake = _copy(folded, tmp_path)
+    (lake / kept_state.FOLDER / kept_state.MANIFEST).write_text("{half written")
+    done = CliRunner().invoke(app, ["spark", "state", "--lake", str(lake)])
+    assert done.exit_code == InputError.exit_code, done.output
+    assert "_state.json" in done.output and "--rebuild" in done.output
+    assert "Traceback" not in done.output
+    assert "folded exports 1-2" in _state(["--lake", str(lake), "--rebuild"])
+    assert_frame_equal(_lake_state(lake), _store_state(folded.store))
+
+
+def test_a_state_ahead_of_its_lake_is_refused(folded: Folded, tmp_path: Path) -> None:
+    """The lake restored from a copy older than its kept state: never scored as current."""
+    lake = _copy(folded, tmp_path)
+    manifest = json.loads((lake / "_manifest.json").read_text())
+    manifest["exports"].pop()
+    (lake / "_manifest.json").write_text(json.dumps(manifest))
+    done = CliRunner().invoke(app, ["spark", "state", "--lake", str(lake)])
+    assert done.exit_code == InputError.exit_code, done.output
+    assert "holds export 2, the lake only 1" in done.output and "rebuild" in done.output
+
+
+def test_files_of_no_listed_export_are_not_read(folded: Folded, tmp_path: Path) -> None:
+    """A file a failed export left (a number the manifest does not list) counts neither in
+    the state nor among the consignments assessed; a file not named by its export is refused."""
+    lake = _copy(folded, tmp_path)
+    for table in ("consignments", "goods_items"):
+        day = sorted((lake / table).iterdir())[-1]
+        shutil.copy(sorted(day.glob("*.parquet"))[0], day / "part-00003.parquet")
+    spark = qspark.session("local[2]")
+    assert (
+        qspark.items_of(spark, lake, upto=2).count() == qspark.items_of(spark, folded.lake).count()
+    )
+    assert "Entity state: current (export 2" in _state(["--lake", str(lake)])
+    assert "folded exports 1-2" in _state(["--lake", str(lake), "--rebuild"])
+    assert_frame_equal(_lake_state(lake), _store_state(folded.store))
+    day = sorted((lake / "outcomes").iterdir())[0]
+    shutil.copy(sorted(day.glob("*.parquet"))[0], day / "part-00000-1b2c.snappy.parquet")
+    done = CliRunner().invoke(app, ["spark", "state", "--lake", str(lake), "--rebuild"])
+    assert done.exit_code == InputError.exit_code, done.output
+    assert "not a lake file (part-<export>.parquet" in done.output, done.output

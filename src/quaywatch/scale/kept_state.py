@@ -8,8 +8,8 @@ kept, it costs in proportion to what is new. The lake holds it beside its tables
     DIR/entity_state/g000003/bucket=7/part-....parquet   one bucket's rows, as one update wrote them
 
 Rows: the ``entity_states`` layout (entity, entity_key, at, records, controls, hits), every row
-of every key, cumulated as the store keeps them; a key lives in bucket ``abs(hash(entity,
-entity_key)) % buckets`` (Spark's Murmur3 hash, the same from run to run). An update
+of every key, cumulated as the store keeps them; a key lives in bucket ``pmod(hash(entity,
+entity_key), buckets)`` (Spark's Murmur3 hash, the same from run to run). An update
 (``scale.spark.update_state``) folds the lake exports not folded yet into the buckets their
 deltas touch and writes those buckets as a new generation; the others stay where they are.
 
@@ -17,20 +17,28 @@ deltas touch and writes those buckets as a new generation; the others stay where
 a lake file's export is the number in its name, ``part-<export>.parquet``), the number of
 buckets, and where each bucket's rows are. It is written last, atomically: an update that
 fails half-way leaves a generation nobody points to (removed by the next update) and the state
-as it was. One update at a time per lake, like ``quaywatch export parquet``.
+as it was. An update, and a scoring job from its start to its end, hold the state's lock
+(``locked``): another waits for none of them, it is refused with what is running.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from quaywatch.errors import ConflictError
+
 FOLDER = "entity_state"
 MANIFEST = "_state.json"
+LOCK = ".lock"
 FORMAT = 1
 #: Buckets of a new kept state: a bucket is one Python task of an update (its keys' rows read,
 #: folded and written together), so a national state wants hundreds; chosen when the state is
@@ -110,9 +118,41 @@ def written(lake: Path, state: KeptState, *, export: int, touched: set[int],
         if p.is_dir() and p.name.startswith("bucket=")
     }
     parts = {} if replace_all else {b: p for b, p in state.parts.items() if b not in touched}
-    parts.update({b: f"{name}/bucket={b}" for b in present})
+    parts.update({b: f"{name}/bucket={b}" for b in present if replace_all or b in touched})
     return replace(state, export=export, parts=parts, rows=rows, generation=state.generation + 1,
                    updated_at=now.isoformat())  # fmt: skip
+
+
+def last_generation(lake: Path) -> int:
+    """The highest generation number of the folders the state's folder holds (0: none): a
+    rebuild of a state whose manifest is unreadable writes above it."""
+    root = lake / FOLDER
+    found = [
+        int(p.name[1:]) for p in (root.iterdir() if root.exists() else ())
+        if p.is_dir() and p.name[:1] == "g" and p.name[1:].isdigit()
+    ]  # fmt: skip
+    return max(found, default=0)
+
+
+@contextmanager
+def locked(lake: Path) -> Iterator[None]:
+    """Hold the lock of ``lake``'s kept state (an exclusive ``flock`` on ``entity_state/.lock``,
+    released when the block ends or the process dies); a ``ConflictError`` saying so when
+    another process holds it."""
+    root = lake / FOLDER
+    root.mkdir(parents=True, exist_ok=True)
+    handle = os.open(root / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ConflictError(
+                f"{root / LOCK}: another update of this lake's kept entity state, or a Spark "
+                "scoring job reading it, is running; try again when it has ended"
+            ) from None
+        yield
+    finally:
+        os.close(handle)
 
 
 def save(lake: Path, state: KeptState) -> None:

@@ -35,6 +35,7 @@ import io
 import os
 import pickle
 import re
+import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -47,6 +48,7 @@ from typing import TYPE_CHECKING, TypeVar, cast
 import polars as pl
 import pyarrow as pa
 
+from quaywatch.errors import InputError
 from quaywatch.intake.entities import PARTIES, entity_keys
 from quaywatch.intake.entity_state import changes, cumulate, deltas_of, fold, long_keys
 from quaywatch.risk import batch as batchfn
@@ -130,12 +132,18 @@ def _polars(table: pa.Table) -> pl.DataFrame:
     return frame
 
 
-def items_of(spark: SparkSession, lake_dir: Path) -> DataFrame:
+def items_of(spark: SparkSession, lake_dir: Path, *, upto: int | None = None) -> DataFrame:
     """Goods-item rows of the newest version of every lake consignment (``lake.goods_item_rows``
-    in Spark, ``risk.batch.ITEM_SCHEMA``'s columns)."""
+    in Spark, ``risk.batch.ITEM_SCHEMA``'s columns); ``upto``: of the records of the exports
+    up to that number only (what the kept state holds: a file a failed export left is not the
+    lake's)."""
     from pyspark.sql import functions as f
 
     def read(name: str) -> DataFrame:
+        if upto is not None:
+            numbered = _numbered(spark, lake_dir, name)
+            if numbered is not None:
+                return numbered.filter(f.col("__export") <= upto).drop("__export")
         return spark.read.option("basePath", str(lake_dir / name)).parquet(str(lake_dir / name))
 
     c = read("consignments")
@@ -175,7 +183,7 @@ def cumulated(deltas: DataFrame, buckets: int, *, since: datetime) -> DataFrame:
         rows = trimmed(cumulate(_polars(table).drop("__bucket")), since)
         return rows.to_arrow().cast(_DELTA_SCHEMA)
 
-    by_key = f.abs(f.hash("entity", "entity_key")) % buckets
+    by_key = f.pmod(f.hash("entity", "entity_key"), f.lit(buckets))
     return deltas.withColumn("__bucket", by_key).groupBy("__bucket").applyInArrow(state, _DELTA_DDL)
 
 
@@ -224,7 +232,7 @@ def period_state(
         )
         return found.to_arrow().cast(_DELTA_SCHEMA)
 
-    by_consignment = f.abs(f.hash("consignment_id")) % buckets
+    by_consignment = f.pmod(f.hash("consignment_id"), f.lit(buckets))
     left = items.select(*_STATE_ITEM_COLUMNS).withColumn("__bucket", by_consignment)
     right = outcomes.withColumn("__bucket", by_consignment)
     found = (
@@ -272,11 +280,22 @@ def _numbered(spark: SparkSession, lake_dir: Path, name: str) -> DataFrame | Non
     from pyspark.sql import functions as f
 
     folder = lake_dir / name
-    if not any(folder.glob("*/part-*.parquet")):
+    files = sorted(folder.glob("*/*.parquet"))
+    if not files:
         return None
+    for path in files:
+        if _LAKE_FILE.fullmatch(path.name) is None:
+            raise InputError(
+                f"{path}: not a lake file (part-<export>.parquet, as quaywatch export parquet "
+                "writes them): the export that wrote it cannot be told, so neither can whether "
+                "the kept entity state holds it"
+            )
     frame = spark.read.option("basePath", str(folder)).parquet(str(folder))
     number = f.regexp_extract(f.input_file_name(), r"part-(\d+)\.parquet$", 1).cast("int")
     return frame.withColumn("__export", number)
+
+
+_LAKE_FILE = re.compile(r"part-\d+\.parquet")
 
 
 def _state_items(consignments: DataFrame, goods: DataFrame) -> DataFrame:
@@ -327,7 +346,7 @@ def state_changes(
 
         return changes(side(-1), side(1)).to_arrow().cast(_DELTA_SCHEMA)
 
-    by_consignment = f.abs(f.hash("consignment_id")) % buckets
+    by_consignment = f.pmod(f.hash("consignment_id"), f.lit(buckets))
     return (
         items.withColumn("__bucket", by_consignment)
         .groupBy("__bucket")
@@ -340,10 +359,12 @@ _STATE_SCHEMA = _DELTA_SCHEMA.append(pa.field("bucket", pa.int32()))
 
 
 def state_bucket(buckets: int) -> Column:
-    """A state key's bucket: ``abs(hash(entity, entity_key)) % buckets`` (Murmur3, stable)."""
+    """A state key's bucket: ``pmod(hash(entity, entity_key), buckets)`` (Spark's Murmur3, the
+    same from run to run; ``pmod``, not ``abs``: the absolute value of the smallest hash
+    overflows, an error in Spark's ANSI mode)."""
     from pyspark.sql import functions as f
 
-    return (f.abs(f.hash("entity", "entity_key")) % buckets).cast("int")
+    return f.pmod(f.hash("entity", "entity_key"), f.lit(buckets)).cast("int")
 
 
 def folded(state: DataFrame | None, deltas: DataFrame) -> DataFrame:
@@ -411,18 +432,28 @@ def update_state(
 
     started = time.perf_counter()
     latest = len(lake.read_manifest(lake_dir)["exports"])
-    current = kept_state.read(lake_dir)
+    try:
+        current = kept_state.read(lake_dir)
+    except ValueError as exc:
+        if not rebuild:
+            raise InputError(f"{exc}; rebuild it with quaywatch spark state --rebuild") from exc
+        current = None  # an unreadable state, rebuilt
     if current is not None and not rebuild:
         if buckets is not None and buckets != current.buckets:
-            raise ValueError(
-                f"the lake's kept entity state has {current.buckets} buckets, not {buckets}: "
-                "rebuild it to change them"
+            raise InputError(
+                f"the kept entity state of {lake_dir} has {current.buckets} buckets, not "
+                f"{buckets}: rebuild it to change them"
+            )
+        if current.export > latest:
+            raise InputError(
+                f"the kept entity state of {lake_dir} holds export {current.export}, the lake "
+                f"only {latest} (a lake restored from an older copy?): rebuild the state"
             )
         base = current
     else:
         fresh = kept_state.empty(buckets or (current.buckets if current else
                                              kept_state.DEFAULT_BUCKETS))  # fmt: skip
-        base = replace(fresh, generation=current.generation if current else 0)
+        base = replace(fresh, generation=kept_state.last_generation(lake_dir))
     if base.export >= latest:
         return StateUpdate(latest + 1, latest, 0, base.buckets, base.rows,
                            time.perf_counter() - started)  # fmt: skip
@@ -431,6 +462,8 @@ def update_state(
     outcomes = _numbered(spark, lake_dir, "outcomes")
     touched: set[int] = set()
     name, folder = kept_state.generation_folder(lake_dir, base)
+    # What an update that died before its manifest left there is nobody's: written afresh.
+    shutil.rmtree(folder, ignore_errors=True)
     if consignments is not None and goods is not None:
         # Files a failed export left with a number not yet in the manifest are not the lake's.
         listed = f.col("__export") <= latest
@@ -456,8 +489,9 @@ def update_state(
                 touching(outcomes.filter(old)),
             )
             after = (touching(after[0]), touching(after[1]))
+        groups = max(base.buckets, int(spark.conf.get("spark.sql.shuffle.partitions") or 1))
         deltas = (
-            state_changes(after, before, base.buckets)
+            state_changes(after, before, groups)
             .withColumn("bucket", state_bucket(base.buckets))
             .persist()
         )
@@ -558,20 +592,22 @@ def score(
     # its state rows sent to each of them, so more parts than cores repeat that.
     parts = partitions or spark.sparkContext.defaultParallelism
     try:
-        update = update_state(spark, lake_dir)
-        kept = kept_state.read(lake_dir)
-        state = read_state(spark, lake_dir, kept) if kept is not None else None
-        if state is None:  # a lake without consignments: nothing is known of anyone
-            state = spark.createDataFrame([], _STATE_DDL)
-        with assessments(
-            items_of(spark, lake_dir), None, state=state, model=model, start=start, end=end,
-            partitions=parts, explain_all=explain_all,
-        ) as assessed:  # fmt: skip
-            # Dynamic: only the period's dates are replaced, those of other periods stay
-            # (an option of the write, so a session the caller gave behaves the same).
-            assessed.withColumn("date", f.to_date("lodged_at")).write.mode("overwrite").option(
-                "partitionOverwriteMode", "dynamic"
-            ).partitionBy("date").parquet(str(out))
+        # The state is neither updated nor its generations removed while this job reads it.
+        with kept_state.locked(lake_dir):
+            update = update_state(spark, lake_dir)
+            kept = kept_state.read(lake_dir)
+            state = read_state(spark, lake_dir, kept) if kept is not None else None
+            if state is None:  # a lake without consignments: nothing is known of anyone
+                state = spark.createDataFrame([], _STATE_DDL)
+            with assessments(
+                items_of(spark, lake_dir, upto=update.last), None, state=state, model=model,
+                start=start, end=end, partitions=parts, explain_all=explain_all,
+            ) as assessed:  # fmt: skip
+                # Dynamic: only the period's dates are replaced, those of other periods stay
+                # (an option of the write, so a session the caller gave behaves the same).
+                assessed.withColumn("date", f.to_date("lodged_at")).write.mode("overwrite").option(
+                    "partitionOverwriteMode", "dynamic"
+                ).partitionBy("date").parquet(str(out))
         written = spark.read.parquet(str(out))
         count = written.filter(f.col("date").between(start, end)).count()
     finally:
@@ -590,7 +626,8 @@ def state(
     owned = _running() is None
     spark = session(master)
     try:
-        return update_state(spark, lake_dir, buckets=buckets, rebuild=rebuild)
+        with kept_state.locked(lake_dir):
+            return update_state(spark, lake_dir, buckets=buckets, rebuild=rebuild)
     finally:
         if owned:
             spark.stop()
