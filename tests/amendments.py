@@ -2,7 +2,8 @@
 
 ``amendments(first, controlled, out)`` writes version 2 of eight consignments of the
 consignment file ``first`` (four already controlled, four not): lodged two days later, with the
-last consignment's consignee. tests/ is on the import path through tests/conftest.py.
+last consignment's consignee; ``controlled(outcome_files)`` gives the consignments that the
+outcome files name. tests/ is on the import path through tests/conftest.py.
 """
 
 from __future__ import annotations
@@ -14,6 +15,12 @@ import polars as pl
 
 CONSIGNEE = [f"consignee_{n}" for n in ("name", "address", "country", "eori", "aeo", "phone",
                                          "email")]  # fmt: skip
+
+
+def controlled(outcome_files: list[Path]) -> set[str]:
+    """The consignments the generated outcome files name."""
+    frames = [pl.read_csv(p, infer_schema=False) for p in outcome_files]
+    return set(pl.concat(frames).get_column("consignment_id").to_list())
 
 
 def amendments(first: Path, controlled: set[str], out: Path) -> Path:

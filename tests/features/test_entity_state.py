@@ -17,7 +17,7 @@ import pytest
 from polars.testing import assert_frame_equal
 from sqlalchemy import select
 
-from amendments import amendments
+from amendments import amendments, controlled
 from quaywatch.features import batch_state, declared
 from quaywatch.features.assessment import ENTITIES, HISTORY_KINDS, outcome_keys
 from quaywatch.features.batch_state import batch_states, snapshot_features
@@ -38,11 +38,7 @@ def arrived(store: Store, tmp_path: Path) -> Store:
         with_events=False, control_rates=ControlRates(random_share=0.2, rule_share=0.2),
     )  # fmt: skip
     outcome_files = sorted((made.out / "outcomes").glob("*.csv"))
-    controlled = set(
-        pl.concat([pl.read_csv(p, infer_schema=False) for p in outcome_files])
-        .get_column("consignment_id")
-        .to_list()
-    )
+    named = controlled(outcome_files)
     files = made.consignment_files
     for path in files[:12]:
         ingest_file(store, path)
@@ -51,7 +47,7 @@ def arrived(store: Store, tmp_path: Path) -> Store:
         ingest_file(store, path)
     for path in files[12:]:
         ingest_file(store, path)
-    ingest_file(store, amendments(files[0], controlled, tmp_path))
+    ingest_file(store, amendments(files[0], named, tmp_path))
     for path in outcome_files[1::2]:
         ingest_file(store, path)
     return store

@@ -335,3 +335,16 @@ def test_only_ebl_event_types_claim_an_envelope(kind: str) -> None:
     # A document itself is claimed whatever else it carries.
     document = envelope | {"transportDocumentReference": "TD1"}
     assert formats.FORMATS["dcsa-ebl-3"].claims(frozenset(document), document)
+
+
+def test_a_null_line_of_a_displayed_address_is_refused_at_the_front_door(
+    store: Store, tmp_path: Path
+) -> None:
+    """Found by the fuzz suite: ``displayedAddress: [null]`` crashed the flattening (a list of
+    text joined with a null in it); an item of a list is there or not, so it is refused."""
+    document = _load("td-get-reefer")
+    document["documentParties"]["shipper"]["displayedAddress"] = [None]
+    [rejected] = ingest_file(store, _write(tmp_path, document)).rejected
+    assert rejected.problems == [
+        ("documentParties.shipper.displayedAddress[0]", "is null, not a string")
+    ]

@@ -26,7 +26,7 @@ from polars.testing import assert_frame_equal
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from amendments import amendments
+from amendments import amendments, controlled
 from quaywatch.cli import app
 from quaywatch.errors import InputError
 from quaywatch.intake.pipeline import ingest_file
@@ -86,11 +86,7 @@ def folded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Folded]:
         rates=PatternRates(undervaluation=0.08, misdeclaration=0.05, counterfeit=0.04),
     )  # fmt: skip
     outcomes = sorted((made.out / "outcomes").glob("*.csv"))
-    controlled = set(
-        pl.concat([pl.read_csv(p, infer_schema=False) for p in outcomes])
-        .get_column("consignment_id")
-        .to_list()
-    )
+    named = controlled(outcomes)
     files = made.consignment_files
     store = Store.open(f"sqlite:///{root / 'q.db'}")
     lake = root / "lake"
@@ -104,7 +100,7 @@ def folded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Folded]:
         first = _state(["--lake", str(lake), "--buckets", "8"])
         after_first = _lake_state(lake)
         assert_frame_equal(after_first, _store_state(store))  # the first build
-        for path in [*files[12:], amendments(files[0], controlled, root), *outcomes[1::2]]:
+        for path in [*files[12:], amendments(files[0], named, root), *outcomes[1::2]]:
             ingest_file(store, path)
         export_parquet(store, to=lake)
         second = _state(["--lake", str(lake)])

@@ -344,7 +344,7 @@ def _check(value: Any, shape: Shape, depth: int, limits: Limits) -> None:
             item_shape = None if shape is None else shape.item
             for index, item in enumerate(value):
                 try:
-                    if item is None and isinstance(item_shape, Obj | Seq):
+                    if item is None and item_shape is not None:
                         # a field may be null (not given); an item of a list is there or not
                         raise _Bad(f"is null, not {_wanted(item_shape)}")
                     _check(item, item_shape, depth + 1, limits)

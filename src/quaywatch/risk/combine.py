@@ -274,16 +274,16 @@ def combine(assessed: pl.DataFrame, hits: pl.DataFrame) -> pl.DataFrame:
 
 def hit_reasons(keys: pl.DataFrame, hits: pl.DataFrame) -> list[list[Reason]]:
     """Per row of ``keys`` (``declared.KEY``), its hits as reasons, heaviest first (equal
-    weights by code, then text)."""
+    weights by code, then text, then source)."""
     frame = hitframe.conform(hits)
     if frame.is_empty():
         return [[] for _ in range(keys.height)]
     indexed = keys.select(declared.KEY).with_row_index("__row")
-    # Equal weights in the order of their code and text: a row's hits come in no set order
-    # (the single node and a Spark partition gather them differently), and ``explain.merge``
-    # keeps the first of a code's equally heavy reasons.
+    # Equal weights in the order of their code, text and source: a row's hits come in no set
+    # order (the single node and a Spark partition gather them differently), and
+    # ``explain.merge`` keeps the first of a code's equally heavy reasons.
     rows = frame.join(indexed, on=list(declared.KEY), how="inner").sort(
-        "__row", "weight", "code", "text", descending=[False, True, False, False]
+        "__row", "weight", "code", "text", "source", descending=[False, True, False, False, False]
     )
     result: list[list[Reason]] = [[] for _ in range(keys.height)]
     for row, code, text, weight, source, evidence, said in rows.select(
