@@ -34,7 +34,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from quaywatch.errors import ConflictError
+from quaywatch.errors import ConflictError, InputError
 
 FOLDER = "entity_state"
 MANIFEST = "_state.json"
@@ -98,6 +98,16 @@ def read(lake: Path) -> KeptState | None:
         )
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ValueError(f"{path}: not a kept entity state ({exc})") from exc
+
+
+def check_buckets(lake: Path, state: KeptState, buckets: int | None) -> None:
+    """An ``InputError`` when ``buckets`` is asked of a kept ``state`` that has others: they
+    change only with a rebuild."""
+    if buckets is not None and buckets != state.buckets:
+        raise InputError(
+            f"the kept entity state of {lake} has {state.buckets} buckets, not {buckets}: "
+            "add --rebuild to build it afresh with them"
+        )
 
 
 def generation_folder(lake: Path, state: KeptState) -> tuple[str, Path]:

@@ -146,9 +146,7 @@ def items_of(spark: SparkSession, lake_dir: Path, *, upto: int | None = None) ->
                 return numbered.filter(f.col("__export") <= upto).drop("__export")
         return spark.read.option("basePath", str(lake_dir / name)).parquet(str(lake_dir / name))
 
-    c = read("consignments")
-    newest = c.groupBy("consignment_id").agg(f.max("version").alias("version"))
-    header = c.join(newest, KEY, "left_semi").select(
+    header = _newest(read("consignments")).select(
         *KEY, "lodged_at", "eta", "carrier_scac", "port_of_loading", "transshipment_ports",
         "port_of_discharge", "consignee_key", "consignor_key", "declarant_key",
     )  # fmt: skip
@@ -164,6 +162,14 @@ def items_of(spark: SparkSession, lake_dir: Path, *, upto: int | None = None) ->
                                       f.col("size_type").alias("container_size_type"))  # fmt: skip
     joined = header.join(goods, KEY).join(boxes, [*KEY, "container_number"], "left")
     return joined.select(*batchfn.ITEM_SCHEMA)
+
+
+def _newest(consignments: DataFrame) -> DataFrame:
+    """The rows of ``consignments`` of the newest version of each consignment."""
+    from pyspark.sql import functions as f
+
+    newest = consignments.groupBy("consignment_id").agg(f.max("version").alias("version"))
+    return consignments.join(newest, KEY, "left_semi")
 
 
 #: What ``deltas_of`` reads of the goods-item rows (``intake.entities.entity_keys``): only
@@ -301,10 +307,7 @@ _LAKE_FILE = re.compile(r"part-\d+\.parquet")
 def _state_items(consignments: DataFrame, goods: DataFrame) -> DataFrame:
     """Goods-item rows (``_STATE_ITEM_COLUMNS``) of the newest version of each consignment of
     ``consignments``, from its items in ``goods``: the history ``deltas_of`` reads."""
-    from pyspark.sql import functions as f
-
-    newest = consignments.groupBy("consignment_id").agg(f.max("version").alias("version"))
-    header = consignments.join(newest, KEY, "left_semi").select(
+    header = _newest(consignments).select(
         *KEY, "lodged_at", "port_of_loading", "port_of_discharge", *PARTIES
     )
     items = goods.select(*KEY, "sequence", "hs6", "value", "currency", "origin_country")
@@ -426,7 +429,7 @@ def update_state(
     The consignments the new exports touch (a new version, a new outcome) are read as they
     stood before them and with them (``state_changes``): only their deltas cross into Python,
     and only the buckets those deltas fall in are read, folded and written again. ``buckets``
-    sets a new state's buckets (a ``ValueError`` when it differs from a kept state's, unless
+    sets a new state's buckets (an ``InputError`` when it differs from a kept state's, unless
     ``rebuild``)."""
     from pyspark.sql import functions as f
 
@@ -439,11 +442,7 @@ def update_state(
             raise InputError(f"{exc}; rebuild it with quaywatch spark state --rebuild") from exc
         current = None  # an unreadable state, rebuilt
     if current is not None and not rebuild:
-        if buckets is not None and buckets != current.buckets:
-            raise InputError(
-                f"the kept entity state of {lake_dir} has {current.buckets} buckets, not "
-                f"{buckets}: rebuild it to change them"
-            )
+        kept_state.check_buckets(lake_dir, current, buckets)
         if current.export > latest:
             raise InputError(
                 f"the kept entity state of {lake_dir} holds export {current.export}, the lake "

@@ -124,11 +124,8 @@ def spark_state(
     if not rebuild:
         _readable_lake(lake_dir)
         kept = kept_state.read(lake_dir)
-        if kept is not None and buckets is not None and buckets != kept.buckets:
-            raise InputError(
-                f"the kept entity state of {lake_dir} has {kept.buckets} buckets, not {buckets}: "
-                "add --rebuild to build it afresh with them"
-            )
+        if kept is not None:  # before Spark starts (seconds): the same check as the job's
+            kept_state.check_buckets(lake_dir, kept, buckets)
     elif not (lake_dir / lake.MANIFEST).exists():
         raise InputError(f"{lake_dir} is not a lake (no {lake.MANIFEST}): quaywatch export parquet")
     check_pyspark()
