@@ -16,9 +16,9 @@ them are assessed three ways, on the same rows, timed in the same run:
   ``engine.assess`` from it (what it costs over ``single_node`` is the algorithm's, what
   Spark costs over it is Spark's);
 - ``local1`` / ``local2``: ``scale.spark.assessments`` on Spark ``local[1]`` / ``local[2]``
-  (entity state built in Spark from the Parquet history, the model and the period's state
-  broadcast, ``mapInArrow``; one thread and one partition per core, a 4 GB driver), run to
-  the end with Spark's ``noop`` sink.
+  (entity state built in Spark from the Parquet history as a kept state's first build is,
+  joined to the period's parts by key, the model broadcast, ``applyInArrow``; one thread and
+  one partition per core, a 4 GB driver), run to the end with Spark's ``noop`` sink.
   The fixed start of a job (the JVM, and one Python worker per core importing polars,
   LightGBM and quaywatch) is timed apart as ``local*_start_s`` and not counted in the rows
   per second; ``local*_with_start_rows_per_s`` counts it.

@@ -21,9 +21,8 @@ quaywatch's own polars code on Arrow batches, never a second implementation:
    overwrite: the results of other periods stay). No process holds more state than its part's
    keys' rows: the driver collects none of it.
 
-``assessments`` also builds the state from a history without a kept state (``period_state``:
-the deltas of every consignment of the history, those of the period's keys cumulated per
-bucket of keys, collected on the driver), as the benchmark compares.
+``assessments`` also builds the state from a history without a kept state, as a kept state's
+first build does but without writing it (what the benchmark compares).
 
 One task runs on one core: the Python workers' polars and LightGBM use one thread each
 (``session``).
@@ -31,7 +30,6 @@ One task runs on one core: the Python workers' polars and LightGBM use one threa
 
 from __future__ import annotations
 
-import io
 import os
 import pickle
 import re
@@ -50,7 +48,7 @@ import pyarrow as pa
 
 from quaywatch.errors import InputError
 from quaywatch.intake.entities import PARTIES, entity_keys
-from quaywatch.intake.entity_state import changes, cumulate, deltas_of, fold, long_keys
+from quaywatch.intake.entity_state import changes, fold, long_keys
 from quaywatch.risk import batch as batchfn
 from quaywatch.risk.bundle import RiskModel
 from quaywatch.risk.engine import Explain
@@ -121,11 +119,6 @@ def session(master: str, *, partitions: int = 4, app: str = "quaywatch") -> Spar
     )
 
 
-def _table(batches: Iterator[pa.RecordBatch]) -> pa.Table | None:
-    found = list(batches)
-    return pa.Table.from_batches(found) if found else None
-
-
 def _polars(table: pa.Table) -> pl.DataFrame:
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)  # a table always gives a frame
@@ -180,19 +173,6 @@ _STATE_ITEM_COLUMNS = [
 ]  # fmt: skip
 
 
-def cumulated(deltas: DataFrame, buckets: int, *, since: datetime) -> DataFrame:
-    """``deltas`` cumulated per key (``intake.entity_state.cumulate``) and ``trimmed`` to the
-    rows a lookup at ``since`` or later reads; one Python pass over buckets of keys."""
-    from pyspark.sql import functions as f
-
-    def state(table: pa.Table) -> pa.Table:
-        rows = trimmed(cumulate(_polars(table).drop("__bucket")), since)
-        return rows.to_arrow().cast(_DELTA_SCHEMA)
-
-    by_key = f.pmod(f.hash("entity", "entity_key"), f.lit(buckets))
-    return deltas.withColumn("__bucket", by_key).groupBy("__bucket").applyInArrow(state, _DELTA_DDL)
-
-
 def trimmed(states: pl.DataFrame, since: datetime) -> pl.DataFrame:
     """The rows of ``states`` (every row of each key in it) that a lookup at ``since`` or later
     reads: every row from ``since`` on, the last one before it, the key's first sighting (the
@@ -204,77 +184,6 @@ def trimmed(states: pl.DataFrame, since: datetime) -> pl.DataFrame:
     last = at.filter(at < since).max().over(by)
     first = at.filter(pl.col("records") > 0).min().over(by)
     return states.filter((at >= since) | (at == last) | (at == first))
-
-
-def period_state(
-    items: DataFrame,
-    outcomes: DataFrame,
-    *,
-    since: datetime,
-    until: datetime,
-    buckets: int,
-) -> pa.Table:
-    """The state rows that assessing the consignments of ``items`` lodged in ``[since,
-    until)`` reads, from the whole history in ``items`` (goods-item rows) and ``outcomes``
-    (``consignment_id``, ``version``, ``known_at``, ``result``, ``revenue_recovered_eur``): those of the period's keys and of the global counts, cumulated and ``trimmed``
-    to what a lookup in the period reads.
-
-    Three Python passes: the period's keys (``period_keys``, collected and broadcast), the
-    deltas per bucket of consignments of the history, of which only those of the period's
-    keys before its end leave Python, and their cumulation per bucket of keys; collected on
-    the driver (the broadcast keys destroyed then)."""
-    from pyspark.sql import functions as f
-
-    spark = items.sparkSession
-    period = items.filter((f.col("lodged_at") >= since) & (f.col("lodged_at") < until))
-    keys = spark.sparkContext.broadcast((uuid.uuid4().hex, _ipc(period_keys(period, buckets))))
-
-    def deltas(left: pa.Table, right: pa.Table) -> pa.Table:
-        token, data = keys.value
-        wanted = _cached(token, lambda: _polars(_from_ipc(data)))
-        found = deltas_of(_polars(left).drop("__bucket"), _polars(right).drop("__bucket"))
-        found = found.filter(pl.col("at") < until).join(
-            wanted, on=["entity", "entity_key"], how="semi"
-        )
-        return found.to_arrow().cast(_DELTA_SCHEMA)
-
-    by_consignment = f.pmod(f.hash("consignment_id"), f.lit(buckets))
-    left = items.select(*_STATE_ITEM_COLUMNS).withColumn("__bucket", by_consignment)
-    right = outcomes.withColumn("__bucket", by_consignment)
-    found = (
-        left.groupBy("__bucket").cogroup(right.groupBy("__bucket")).applyInArrow(deltas, _DELTA_DDL)
-    )
-    try:
-        # Collected here: the broadcast keys are destroyed when the rows are out.
-        return cumulated(found, buckets, since=since).toArrow()
-    finally:
-        keys.destroy()
-
-
-_KEYS = pa.schema([("entity", pa.string()), ("entity_key", pa.string())])
-
-
-def period_keys(period: DataFrame, buckets: int) -> pa.Table:
-    """The state keys (entity, entity_key) of the consignments of ``period`` (goods-item rows,
-    a consignment's items repartitioned together), and the global counts' key, collected on
-    the driver: ``intake.entity_state.long_keys`` of ``intake.entities.entity_keys``."""
-
-    def keys(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        table = _table(batches)
-        if table is None:
-            return
-        found = long_keys(entity_keys(_polars(table))).select("entity", "entity_key").unique()
-        yield from found.to_arrow().cast(_KEYS).to_batches()
-
-    found = (
-        period.select(*_STATE_ITEM_COLUMNS)
-        .repartition(buckets, "consignment_id")
-        .mapInArrow(keys, "entity string, entity_key string")
-        .distinct()
-        .toArrow()
-    )
-    every = pa.table({"entity": ["*"], "entity_key": [""]}, schema=_KEYS)
-    return pa.concat_tables([found.cast(_KEYS), every])
 
 
 # --- The kept state (``scale.kept_state``): folded from what each export adds. -----------------
@@ -654,8 +563,8 @@ def assessments(
     """The assessments (``risk.batch.ASSESSMENT_SCHEMA`` and ``model_version``) of the
     consignments of ``items`` lodged from ``start`` to ``end``, as a Spark frame to use inside
     the block. The entity state is read from ``state`` (a kept state's rows, ``read_state``)
-    or, without it, built from the whole history that ``items`` and ``outcomes`` hold
-    (``period_state``), and joined to the period's parts by key (``state_by_part``). The
+    or, without it, built from the whole history that ``items`` and ``outcomes`` hold (as the
+    first build of a kept state, in Spark), and joined to the period's parts by key (``state_by_part``). The
     model broadcast to the executors is destroyed when the block ends.
 
     >>> with assessments(items, outcomes, model=m, start=d1, end=d2, partitions=4) as found:
@@ -672,9 +581,10 @@ def assessments(
         if state is None:
             if outcomes is None:
                 raise ValueError("assessments need a kept state or the outcomes to build one")
-            history = outcomes.select(*_OUTCOME_COLUMNS)
-            built = period_state(items, history, since=since, until=until, buckets=partitions)
-            state = spark.createDataFrame(built)
+            # The state a kept state's first build writes (``update_state``), left in Spark.
+            history = (items.select(*_STATE_ITEM_COLUMNS), outcomes.select(*_OUTCOME_COLUMNS))
+            deltas = state_changes(history, None, partitions)
+            state = folded(None, deltas.withColumn("bucket", state_bucket(partitions)))
         rows = state_by_part(period, state, since=since, until=until, partitions=partitions)
         token = uuid.uuid4().hex  # names this broadcast in the workers' cache
         shipped = spark.sparkContext.broadcast((token, pickle.dumps(model), explain_all))
@@ -705,17 +615,6 @@ def assessments(
     finally:
         if shipped is not None:
             shipped.destroy()
-
-
-def _ipc(table: pa.Table) -> bytes:
-    sink = io.BytesIO()
-    with pa.ipc.new_stream(sink, table.schema) as writer:
-        writer.write_table(table)
-    return sink.getvalue()
-
-
-def _from_ipc(data: bytes) -> pa.Table:
-    return pa.ipc.open_stream(data).read_all()
 
 
 _CACHE: dict[str, object] = {}
