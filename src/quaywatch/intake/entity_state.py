@@ -429,39 +429,18 @@ def apply(
         return
     starts = deltas.group_by("entity", "entity_key").agg(pl.col("at").min().alias("start"))
     stored = pl.DataFrame(schema=STATE_SCHEMA) if fresh else _stored_from(conn, starts)
-    # The stored rows (the last one before each key's first delta, and all after it) give the
-    # state at any moment; the deltas cumulated per key are added to it at every moment either
-    # has a row.
+    # The stored rows (the last one before each key's first delta, and all after it) with the
+    # deltas folded in (``fold``); those from each key's first delta on replace the stored ones.
     by = ["entity", "entity_key"]
-    moments = (
-        pl.concat([stored.select(*by, "at"), deltas.select(*by, "at")]).unique().sort("at")
-        .join(starts, on=by).filter(pl.col("at") >= pl.col("start")).drop("start")
-    )  # fmt: skip
-    running = deltas.sort("at").with_columns(pl.col(n).cum_sum().over(by) for n in _COUNTS)
-    base = moments.join_asof(
-        stored.sort("at"), on="at", by=by, strategy="backward", check_sortedness=False
-    ).join_asof(
-        running.rename({n: f"d_{n}" for n in _COUNTS}), on="at", by=by, strategy="backward",
-        check_sortedness=False,
-    )  # fmt: skip
-    rows = base.select(
-        *by,
-        "at",
-        *((pl.col(n).fill_null(0) + pl.col(f"d_{n}").fill_null(0)).alias(n) for n in _COUNTS),
-    )
-    # A row the same as the one before it (an amendment took back what it added) is left out,
-    # so the state is the same whatever order the data came in (``rebuild`` gives it too).
-    before = stored.join(starts, on=by).filter(pl.col("at") < pl.col("start")).drop("start")
-    same = pl.all_horizontal(
-        (pl.col(n) == pl.col(n).shift().over(by)).fill_null(pl.col(n) == 0) for n in _COUNTS
-    )
-    marked = (
-        pl.concat([before.with_columns(pl.lit(True).alias("__old")), rows.with_columns(
-            pl.lit(False).alias("__old"))]).sort(*by, "at")
-    )  # fmt: skip
-    rows = marked.filter(~same & ~pl.col("__old")).drop("__old")
-    # The tallies from each key's start on, told apart from the row before it (the same
-    # rule as ``tallies``; the rows before the start keep their tallies).
+    from_start = pl.col("at") >= pl.col("start")
+    rows = fold(stored, deltas).join(starts, on=by).filter(from_start).drop("start")
+    before = stored.join(starts, on=by).filter(~from_start).drop("start")
+    # The tallies from each key's start on, told apart from the row before it (the same rule
+    # as ``tallies``; the rows before the start keep their tallies).
+    marked = pl.concat(
+        [before.with_columns(pl.lit(True).alias("__old")),
+         rows.with_columns(pl.lit(False).alias("__old"))]
+    ).sort(*by, "at")  # fmt: skip
     tallied = (
         marked.filter(_moved() & ~pl.col("__old"))
         .with_columns((pl.col("records") > 0).alias("sighted"))
